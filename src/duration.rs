@@ -1,0 +1,53 @@
+//! Durations on the command line: `30s`, `500ms`, `2m`, `1h`, `1.5s`, or a bare number of
+//! seconds, as `timeout(1)` and Slurm users write them.
+
+use std::time::Duration;
+
+/// Parses a duration; the error names the value and the accepted forms.
+pub fn parse(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let scale = match unit {
+        "" | "s" => 1.0,
+        "ms" => 1e-3,
+        "m" | "min" => 60.0,
+        "h" => 3600.0,
+        _ => return Err(bad(text)),
+    };
+    let value: f64 = number.parse().map_err(|_| bad(text))?;
+    if !value.is_finite() {
+        return Err(bad(text));
+    }
+    Duration::try_from_secs_f64(value * scale).map_err(|_| bad(text))
+}
+
+fn bad(text: &str) -> String {
+    format!(
+        "invalid duration {text:?}: write a non-negative number with an optional unit ms, s, m or h (e.g. 30s)"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepted_forms() {
+        assert_eq!(parse("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse("30"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse("0"), Ok(Duration::ZERO));
+    }
+
+    #[test]
+    fn rejected_forms_name_the_value() {
+        for bad in ["10x", "-5s", "", "s", "1..2s", "inf", "1e3"] {
+            let e = parse(bad).unwrap_err();
+            assert!(e.contains(&format!("{bad:?}")), "{bad}: {e}");
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! Where a task's stdout and stderr go, so that no two tasks' output ever interleaves and a
+//! task printing gigabytes neither blocks the dispatcher nor grows hrun's memory.
+//!
+//! - [`OutputMode::Group`] (default, like `parallel --group`): the task writes into two
+//!   unlinked temporary files in `$TMPDIR`; when it ends, a writer thread copies them to
+//!   hrun's stdout and stderr as one block each. Files, not pipes: nothing has to drain them
+//!   while the task runs, so a chatty task can never stall on a full pipe.
+//! - [`OutputMode::Dir`]: the task writes straight into `DIR/<seq>.out` and `DIR/<seq>.err`.
+//!
+//! If hrun's own stdout is closed (`hrun exec ... | head`), further output is dropped and the
+//! run goes on: the log and the tasks' own result files are what matter.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+
+use anyhow::{Context, Result};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OutputMode {
+    Group,
+    Dir(PathBuf),
+}
+
+/// A running task's output files, as hrun holds them.
+pub struct Captured {
+    stdout: File,
+    stderr: File,
+}
+
+impl Captured {
+    /// The child's ends: duplicates of the same open files.
+    pub fn child_handles(&self) -> io::Result<(File, File)> {
+        Ok((self.stdout.try_clone()?, self.stderr.try_clone()?))
+    }
+
+    /// Bytes the task wrote to stdout (GNU parallel's joblog `Receive`).
+    pub fn stdout_len(&self) -> u64 {
+        self.stdout.metadata().map(|m| m.len()).unwrap_or(0)
+    }
+}
+
+/// Hands out per-task output files and delivers grouped output in task-end order.
+pub struct Output {
+    mode: OutputMode,
+    writer: Option<(mpsc::Sender<Captured>, JoinHandle<()>)>,
+}
+
+impl Output {
+    /// Checks the mode can work (creating the output directory) before any task starts.
+    pub fn start(mode: OutputMode) -> Result<Output> {
+        let writer = match &mode {
+            OutputMode::Dir(dir) => {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create output directory {}", dir.display()))?;
+                let probe = dir.join(".hrun-write-test");
+                File::create(&probe)
+                    .and_then(|_| std::fs::remove_file(&probe))
+                    .with_context(|| format!("output directory {} is not writable", dir.display()))?;
+                None
+            }
+            OutputMode::Group => {
+                tempfile::tempfile().context(
+                    "cannot create a temporary file for task output (set TMPDIR to a writable directory)",
+                )?;
+                let (tx, rx) = mpsc::channel::<Captured>();
+                let handle = std::thread::Builder::new()
+                    .name("hrun-output".into())
+                    .spawn(move || write_blocks(rx))
+                    .context("cannot start the output thread")?;
+                Some((tx, handle))
+            }
+        };
+        Ok(Output { mode, writer })
+    }
+
+    /// Opens the files task `seq` will write to.
+    pub fn open(&self, seq: u64) -> Result<Captured> {
+        match &self.mode {
+            OutputMode::Group => {
+                let tmp = || {
+                    tempfile::tempfile()
+                        .context("cannot create a temporary file for task output (is $TMPDIR full?)")
+                };
+                Ok(Captured { stdout: tmp()?, stderr: tmp()? })
+            }
+            OutputMode::Dir(dir) => Ok(Captured {
+                stdout: create_truncated(&dir.join(format!("{seq}.out")))?,
+                stderr: create_truncated(&dir.join(format!("{seq}.err")))?,
+            }),
+        }
+    }
+
+    /// Called when the task has ended: grouped output goes to the writer thread.
+    pub fn finish(&self, captured: Captured) {
+        if let Some((tx, _)) = &self.writer {
+            // The writer only stops when `tx` is dropped, in `close`.
+            let _ = tx.send(captured);
+        }
+    }
+
+    /// Waits until every block handed to [`Output::finish`] has been written.
+    pub fn close(mut self) {
+        if let Some((tx, handle)) = self.writer.take() {
+            drop(tx);
+            let _ = handle.join();
+        }
+    }
+}
+
+fn create_truncated(path: &Path) -> Result<File> {
+    OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .open(path)
+        .with_context(|| format!("cannot create task output file {}", path.display()))
+}
+
+/// The writer thread: copies each finished task's output as one block.
+fn write_blocks(rx: mpsc::Receiver<Captured>) {
+    let mut stdout_open = true;
+    let mut stderr_open = true;
+    for mut c in rx {
+        if stdout_open {
+            stdout_open = copy_block(&mut c.stdout, &mut io::stdout().lock());
+        }
+        if stderr_open {
+            stderr_open = copy_block(&mut c.stderr, &mut io::stderr().lock());
+        }
+    }
+}
+
+/// Copies one whole file to `out`; false once `out` is gone (a closed pipe).
+fn copy_block(file: &mut File, out: &mut impl Write) -> bool {
+    if file.metadata().map(|m| m.len() == 0).unwrap_or(false) {
+        return true;
+    }
+    let result = file.seek(SeekFrom::Start(0)).and_then(|_| io::copy(file, out)).and_then(|_| out.flush());
+    match result {
+        Ok(()) => true,
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => false,
+        Err(e) => {
+            eprintln!("hrun: warning: lost task output: {e}");
+            true
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! hrun as a library: the stages of a run, one module each, in the order data flows through
+//! them (task file -> slot plan -> exec -> log). The `hrun` binary is a thin layer over these.
+
+pub mod cli;
+pub mod cpuset;
+pub mod duration;
+pub mod exec;
+pub mod exit;
+pub mod log;
+pub mod slots;
+pub mod taskfile;

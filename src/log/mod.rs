@@ -1,0 +1,64 @@
+//! The run log (JSONL, the source of truth about a run) and GNU parallel's joblog.
+//!
+//! The run log holds one `{"kind":"run",...}` line per `hrun exec`, then one
+//! `{"kind":"task",...}` line per finished task. Each line goes out in a single `write` on an
+//! `O_APPEND` file, so a crash can at worst tear the very last line, which readers skip.
+//! A log is appended to, never truncated: several runs over one task file share one log.
+
+mod joblog;
+mod record;
+
+pub use joblog::{JobLog, JobLogRow};
+pub use record::{RunRecord, SlotRecord, TaskRecord};
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+
+use crate::exec::os;
+
+/// An open, locked run log.
+pub struct RunLog {
+    file: File,
+    path: PathBuf,
+    line: Vec<u8>,
+}
+
+impl RunLog {
+    /// Opens (creating) the log for appending and locks it against a second hrun.
+    pub fn open(path: &Path) -> Result<RunLog> {
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .with_context(|| format!("cannot open run log {} for appending", path.display()))?;
+        if !os::try_lock(&file).with_context(|| format!("cannot lock run log {}", path.display()))? {
+            bail!(
+                "run log {} is in use by another hrun process; wait for it, or give this run its own --log",
+                path.display()
+            );
+        }
+        Ok(RunLog { file, path: path.to_path_buf(), line: Vec::with_capacity(1024) })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends one record as one line, in one `write`.
+    pub fn append<T: serde::Serialize>(&mut self, record: &T) -> Result<()> {
+        self.line.clear();
+        serde_json::to_writer(&mut self.line, record).context("cannot encode a log record")?;
+        self.line.push(b'\n');
+        self.file
+            .write_all(&self.line)
+            .with_context(|| format!("cannot append to run log {}", self.path.display()))
+    }
+
+    /// Flushes the log to stable storage.
+    pub fn sync(&self) -> io::Result<()> {
+        self.file.sync_data()
+    }
+}

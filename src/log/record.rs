@@ -1,0 +1,70 @@
+//! The JSONL schema of the run log. Field names are a public interface (users run `jq` on
+//! them, and `status`/`report`/`--resume` read them back): add fields, never rename.
+
+use serde::{Deserialize, Serialize};
+
+/// First line of each run.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct RunRecord {
+    /// Always `"run"`.
+    pub kind: String,
+    pub version: String,
+    pub host: String,
+    pub pid: u32,
+    /// The task file as given (`<stdin>` for `-`).
+    pub taskfile: String,
+    pub threads: usize,
+    /// CPUs hrun was allowed to use (its affinity mask), kernel list format.
+    pub cpus: String,
+    pub slots: Vec<SlotRecord>,
+    /// Usable CPUs that are in no slot.
+    pub leftover: String,
+    /// Unix seconds.
+    pub start: f64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SlotRecord {
+    pub slot: usize,
+    pub cpus: String,
+}
+
+/// One finished task.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct TaskRecord {
+    /// Always `"task"`.
+    pub kind: String,
+    /// 1-based task number.
+    pub seq: u64,
+    /// 1-based line in the task file.
+    pub line: u64,
+    pub slot: usize,
+    pub cpus: String,
+    /// The command as written in the task file (before `{%}`/`{#}` expansion).
+    pub cmd: String,
+    pub pid: i32,
+    /// Unix seconds when the task was spawned.
+    pub start: f64,
+    pub wall_s: f64,
+    /// Exit code; null when a signal ended the task.
+    pub exit: Option<i32>,
+    /// Number of the signal that ended the task; null when it exited.
+    pub signal: Option<i32>,
+    /// Name of that signal (`SIGKILL`); null when it exited.
+    pub signal_name: Option<String>,
+    pub utime_s: f64,
+    pub stime_s: f64,
+    pub maxrss_kb: u64,
+    pub minflt: u64,
+    pub majflt: u64,
+    pub nvcsw: u64,
+    pub nivcsw: u64,
+    pub host: String,
+}
+
+impl TaskRecord {
+    /// Success means exit code 0, as GNU parallel counts it.
+    pub fn succeeded(&self) -> bool {
+        self.exit == Some(0)
+    }
+}

@@ -1,0 +1,219 @@
+//! The task file, the environment and replacement strings, exit statuses, and the run log.
+
+use std::io::Write;
+use std::process::Stdio;
+use std::time::Duration;
+
+use crate::harness::*;
+
+#[test]
+fn exit_status_counts_failed_tasks() {
+    let sb = Sandbox::new();
+    sb.write("tasks.txt", "exit 0\nexit 1\nexit 7\nkill -KILL $$\ntrue\n");
+    let out = run(sb.exec().arg("tasks.txt"));
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let (_, tasks) = sb.log();
+    let exits: Vec<_> = tasks.iter().map(|t| t["exit"].clone()).collect();
+    assert_eq!(exits, [0.into(), 1.into(), 7.into(), serde_json::Value::Null, 0.into()]);
+    assert!(stderr(&out).contains("5 task(s): 2 ok, 3 failed"), "{}", stderr(&out));
+}
+
+#[test]
+fn more_than_100_failures_exit_101() {
+    let sb = Sandbox::new();
+    sb.write("tasks.txt", "exit 1\n".repeat(101));
+    let out = run(sb.exec().arg("tasks.txt"));
+    assert_eq!(out.status.code(), Some(101));
+    sb.write("tasks.txt", "exit 1\n".repeat(100));
+    let out = run(sb.exec().arg("tasks.txt"));
+    assert_eq!(out.status.code(), Some(100));
+}
+
+#[test]
+fn replacement_strings_and_environment() {
+    let sb = Sandbox::new();
+    let line = "echo {#} {%} $HRUN_SEQ $HRUN_SLOT $PARALLEL_SEQ $PARALLEL_JOBSLOT $HRUN_CPUS \
+                $HRUN_THREADS $OMP_NUM_THREADS $RAYON_NUM_THREADS > {#}.env\n";
+    sb.write("tasks.txt", line.repeat(5));
+    let out = run(sb.exec().arg("tasks.txt").env_remove("OMP_NUM_THREADS").env_remove("RAYON_NUM_THREADS"));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (_, tasks) = sb.log();
+    for t in &tasks {
+        let (seq, slot, cpus) =
+            (t["seq"].as_u64().unwrap(), t["slot"].as_u64().unwrap(), t["cpus"].as_str().unwrap());
+        let got = sb.read(&format!("{seq}.env"));
+        assert_eq!(got.trim(), format!("{seq} {slot} {seq} {slot} {seq} {slot} {cpus} 1 1 1"));
+    }
+}
+
+#[test]
+fn callers_thread_variables_are_passed_on_unchanged_with_a_warning() {
+    let sb = Sandbox::new();
+    sb.write("tasks.txt", "echo $OMP_NUM_THREADS $RAYON_NUM_THREADS $HRUN_THREADS > env\n");
+    let out = run(sb.exec().arg("tasks.txt").env("OMP_NUM_THREADS", "7").env_remove("RAYON_NUM_THREADS"));
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(sb.read("env").trim(), "7 1 1");
+    assert!(stderr(&out).contains("OMP_NUM_THREADS=7 is set"), "{}", stderr(&out));
+}
+
+#[test]
+fn crlf_comments_blank_lines_and_the_threads_directive() {
+    let sb = Sandbox::new();
+    sb.write(
+        "tasks.txt",
+        "# a sweep\r\n#hrun threads=1\r\n\r\necho one > {#}.out\r\n   # indented comment\r\n\r\necho two > {#}.out\r\n",
+    );
+    let out = run(sb.exec().arg("tasks.txt"));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // No stray carriage return reaches the command.
+    assert_eq!(sb.read("1.out"), "one\n");
+    assert_eq!(sb.read("2.out"), "two\n");
+    let (runs, tasks) = sb.log();
+    assert_eq!(runs[0]["threads"], 1);
+    let lines: Vec<_> =
+        tasks.iter().map(|t| (t["seq"].as_u64().unwrap(), t["line"].as_u64().unwrap())).collect();
+    assert_eq!(lines, [(1, 4), (2, 7)]);
+    assert_eq!(tasks[0]["cmd"], "echo one > {#}.out");
+}
+
+#[test]
+fn threads_flag_overrides_the_directive() {
+    let cpus = usable_cpus();
+    let sb = Sandbox::new();
+    sb.write("tasks.txt", format!("#hrun threads={}\necho $HRUN_THREADS > t\n", cpus.len() + 1));
+    let out = run(sb.exec().args(["--threads", "1", "tasks.txt"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(sb.read("t").trim(), "1");
+    // Without the flag the directive applies, and is refused here.
+    let out = run(sb.exec().arg("tasks.txt"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains(&format!("--threads {}", cpus.len() + 1)));
+}
+
+#[test]
+fn tasks_from_standard_input() {
+    let sb = Sandbox::new();
+    let mut child = sb.exec().arg("-").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(b"echo a > a\necho b > b\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(sb.read("a"), "a\n");
+    assert_eq!(sb.read("b"), "b\n");
+    let (runs, _) = sb.log();
+    assert_eq!(runs[0]["taskfile"], "<stdin>");
+}
+
+#[test]
+fn an_empty_task_file_runs_nothing_and_succeeds() {
+    let sb = Sandbox::new();
+    sb.write("tasks.txt", "# nothing here\n\n");
+    let out = run(sb.exec().arg("tasks.txt"));
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stderr(&out).contains("no tasks in tasks.txt"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_missing_or_directory_task_file_is_a_one_line_error() {
+    let sb = Sandbox::new();
+    for (arg, needle) in [("nope.txt", "cannot open task file nope.txt"), (".", "it is a directory")] {
+        let out = run(sb.exec().arg(arg));
+        assert_eq!(out.status.code(), Some(2));
+        let err = stderr(&out);
+        assert!(err.contains(needle), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+}
+
+/// A bad line in the middle of a streamed file: the tasks before it ran and are logged,
+/// nothing after it starts, and the error names the file, the line and the value.
+#[test]
+fn a_bad_line_mid_file_stops_starting_tasks_and_keeps_the_log() {
+    let sb = Sandbox::new();
+    sb.write("tasks.txt", b"touch a\ntouch b\nbad \xff line\ntouch c\n");
+    let out = run(sb.exec().args(["--jobs", "1", "tasks.txt"]));
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("tasks.txt:3: not valid UTF-8"), "{err}");
+    assert!(sb.path("a").exists() && sb.path("b").exists());
+    assert!(!sb.path("c").exists(), "no task after the bad line may start");
+    let (_, tasks) = sb.log();
+    assert_eq!(tasks.len(), 2);
+}
+
+#[test]
+fn the_log_is_appended_run_after_run() {
+    let sb = Sandbox::new();
+    sb.write("tasks.txt", "true\ntrue\n");
+    run(sb.exec().arg("tasks.txt"));
+    run(sb.exec().arg("tasks.txt"));
+    let (runs, tasks) = sb.log();
+    assert_eq!(runs.len(), 2);
+    assert_eq!(tasks.len(), 4);
+    for key in ["version", "taskfile", "threads", "slots", "start", "host", "cpus"] {
+        assert!(!runs[0][key].is_null(), "run record lacks {key}");
+    }
+    for key in [
+        "seq",
+        "slot",
+        "cpus",
+        "cmd",
+        "start",
+        "wall_s",
+        "exit",
+        "signal",
+        "utime_s",
+        "stime_s",
+        "maxrss_kb",
+        "minflt",
+        "majflt",
+        "nvcsw",
+        "nivcsw",
+        "host",
+    ] {
+        assert!(tasks[0].get(key).is_some(), "task record lacks {key}");
+    }
+}
+
+#[test]
+fn the_default_log_is_named_after_the_task_file() {
+    let sb = Sandbox::new();
+    sb.write("sweep.txt", "true\n");
+    let out = run(hrun().current_dir(sb.root()).args(["exec", "sweep.txt"]));
+    assert_eq!(out.status.code(), Some(0));
+    let (runs, tasks) = read_log(&sb.path("sweep.hrun.jsonl"));
+    assert_eq!((runs.len(), tasks.len()), (1, 1));
+}
+
+#[test]
+fn a_second_hrun_on_the_same_log_is_refused() {
+    let sb = Sandbox::new();
+    sb.write("slow.txt", "touch ready; while [ ! -e go ]; do sleep 0.02; done\n");
+    sb.write("other.txt", "touch ran\n");
+    let mut first = sb.exec().arg("slow.txt").stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    wait_for_file(&sb.path("ready"), Duration::from_secs(10));
+    let out = run(sb.exec().arg("other.txt"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("in use by another hrun"), "{}", stderr(&out));
+    assert!(!sb.path("ran").exists());
+    sb.write("go", "");
+    assert_eq!(first.wait().unwrap().code(), Some(0));
+}
+
+/// SIGTERM to hrun reaches every running task's process group; hrun logs them and exits 143.
+#[test]
+fn sigterm_is_forwarded_to_running_tasks_and_logged() {
+    let sb = Sandbox::new();
+    // The task's child `sleep` is in the task's process group, so it gets the signal too.
+    sb.write("tasks.txt", "touch ready.{#}; sleep 100\n".repeat(2) + "touch never\n");
+    let child = sb.exec().args(["--jobs", "1", "tasks.txt"]).stderr(Stdio::piped()).spawn().unwrap();
+    wait_for_file(&sb.path("ready.1"), Duration::from_secs(10));
+    let pid = child.id() as i32;
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(143), "{}", stderr(&out));
+    assert!(!sb.path("never").exists());
+    let (_, tasks) = sb.log();
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(tasks[0]["signal"], 15);
+    assert!(stderr(&out).contains("2 not run"), "{}", stderr(&out));
+}

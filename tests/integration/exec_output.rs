@@ -1,0 +1,70 @@
+//! Task output: grouped per task, never interleaved, never buffered in memory.
+
+use crate::harness::*;
+
+#[test]
+fn concurrent_tasks_output_never_interleaves() {
+    let sb = Sandbox::new();
+    // Each task prints many lines slowly enough to overlap with the others.
+    let mut file = String::new();
+    for name in ["A", "B", "C", "D"] {
+        file += &format!("for i in $(seq 2000); do echo {name}$i; echo err{name}$i >&2; done\n");
+    }
+    sb.write("tasks.txt", file);
+    let out = run(sb.exec().arg("tasks.txt"));
+    assert_eq!(out.status.code(), Some(0));
+    for (text, prefix) in [(stdout(&out), ""), (stderr(&out), "err")] {
+        // Each task's lines form one contiguous block, in order.
+        let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with("hrun:")).collect();
+        assert_eq!(lines.len(), 8000);
+        for block in lines.chunks(2000) {
+            let name = &block[0][prefix.len()..prefix.len() + 1];
+            for (i, l) in block.iter().enumerate() {
+                assert_eq!(*l, format!("{prefix}{name}{}", i + 1));
+            }
+        }
+    }
+}
+
+/// A task printing 200 MB: the bytes all arrive, and hrun's own memory stays small. hrun's
+/// peak RSS is measured by running it as a task of an outer hrun, whose log records it.
+#[test]
+fn a_task_printing_200_mb_goes_through_without_growing_hrun() {
+    let sb = Sandbox::new();
+    sb.write("inner.txt", "head -c 200000000 /dev/zero\necho small\n");
+    sb.write(
+        "outer.txt",
+        format!("{} exec --log inner.jsonl --jobs 1 inner.txt > big.out\n", env!("CARGO_BIN_EXE_hrun")),
+    );
+    let out = run(hrun().current_dir(sb.root()).args(["exec", "--log", "outer.jsonl", "outer.txt"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let size = std::fs::metadata(sb.path("big.out")).unwrap().len();
+    assert_eq!(size, 200_000_000 + "small\n".len() as u64);
+    let (_, outer) = read_log(&sb.path("outer.jsonl"));
+    let rss_kb = outer[0]["maxrss_kb"].as_u64().unwrap();
+    assert!(rss_kb < 64 * 1024, "hrun (and its tasks) peaked at {rss_kb} kB while passing 200 MB through");
+}
+
+#[test]
+fn output_dir_gets_one_out_and_err_file_per_task() {
+    let sb = Sandbox::new();
+    sb.write("tasks.txt", "echo out{#}; echo err{#} >&2\n".repeat(3));
+    let out = run(sb.exec().args(["--output-dir", "outdir", "tasks.txt"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).is_empty(), "task output went to files: {}", stdout(&out));
+    for seq in 1..=3 {
+        assert_eq!(sb.read(&format!("outdir/{seq}.out")), format!("out{seq}\n"));
+        assert_eq!(sb.read(&format!("outdir/{seq}.err")), format!("err{seq}\n"));
+    }
+}
+
+#[test]
+fn an_unwritable_output_dir_is_refused_before_anything_runs() {
+    let sb = Sandbox::new();
+    sb.write("tasks.txt", "touch ran\n");
+    sb.write("file", "");
+    let out = run(sb.exec().args(["--output-dir", "file/sub", "tasks.txt"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("cannot create output directory file/sub"), "{}", stderr(&out));
+    assert!(!sb.path("ran").exists());
+}

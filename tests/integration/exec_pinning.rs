@@ -1,0 +1,163 @@
+//! Slots and pinning, read back from the tasks' own `/proc/<pid>/status`.
+
+use std::collections::HashMap;
+use std::process::Command;
+
+use hrun::cpuset::CpuSet;
+
+use crate::harness::*;
+
+/// Each task records the `Cpus_allowed_list` of a process it started (so inheritance is
+/// checked too) and its start/end times; three times more tasks than CPUs, one CPU each.
+#[test]
+fn every_task_runs_on_its_slot_and_overlapping_tasks_never_share_a_cpu() {
+    let sb = Sandbox::new();
+    let cpus = usable_cpus();
+    let n_tasks = 3 * cpus.len();
+    let mut file = String::from("#hrun threads=1\n");
+    for _ in 0..n_tasks {
+        file += "s=$(date +%s%N); grep Cpus_allowed_list /proc/self/status > {#}.cpus; \
+                 sleep 0.2; echo $s $(date +%s%N) > {#}.time\n";
+    }
+    sb.write("tasks.txt", file);
+    let out = run(sb.exec().arg("tasks.txt"));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    let (runs, tasks) = sb.log();
+    assert_eq!(runs[0]["cpus"].as_str().unwrap(), cpus.to_string());
+    assert_eq!(runs[0]["slots"].as_array().unwrap().len(), cpus.len());
+    assert_eq!(tasks.len(), n_tasks);
+
+    struct Seen {
+        mask: CpuSet,
+        start: u128,
+        end: u128,
+    }
+    let mut seen = Vec::new();
+    let mut slots_used = HashMap::new();
+    for t in &tasks {
+        let seq = t["seq"].as_u64().unwrap();
+        let mask = cpus_allowed(&sb.read(&format!("{seq}.cpus")));
+        let slot_cpus: CpuSet = t["cpus"].as_str().unwrap().parse().unwrap();
+        assert_eq!(mask, slot_cpus, "task {seq} ran on {mask}, its slot is {slot_cpus}");
+        assert_eq!(mask.len(), 1);
+        assert!(cpus.contains(mask.ids()[0]));
+        slots_used.insert(t["slot"].as_u64().unwrap(), mask.clone());
+        let times = sb.read(&format!("{seq}.time"));
+        let (s, e) = times.trim().split_once(' ').unwrap();
+        seen.push(Seen { mask, start: s.parse().unwrap(), end: e.parse().unwrap() });
+    }
+    assert_eq!(slots_used.len(), cpus.len(), "every slot is used");
+    let mut overlaps = 0;
+    for (i, a) in seen.iter().enumerate() {
+        for b in &seen[i + 1..] {
+            if a.start < b.end && b.start < a.end {
+                overlaps += 1;
+                assert!(a.mask.is_disjoint(&b.mask), "tasks overlapping in time share CPUs {}", a.mask);
+            }
+        }
+    }
+    if cpus.len() > 1 {
+        assert!(overlaps > 0, "with {} slots some tasks must have run at once", cpus.len());
+    }
+}
+
+/// Threads inherit the slot, and a slot of T CPUs is exactly T CPUs.
+#[test]
+fn multi_cpu_slots_are_disjoint_blocks() {
+    let cpus = usable_cpus();
+    if cpus.len() < 2 {
+        eprintln!("skipped: needs 2 CPUs, this machine gives {cpus}");
+        return;
+    }
+    let sb = Sandbox::new();
+    let t = 2;
+    let mut file = String::new();
+    for _ in 0..4 {
+        file += "grep Cpus_allowed_list /proc/self/status > {#}.cpus\n";
+    }
+    sb.write("tasks.txt", file);
+    let out = run(sb.exec().args(["--threads", "2", "tasks.txt"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (runs, tasks) = sb.log();
+    let slots = runs[0]["slots"].as_array().unwrap();
+    assert_eq!(slots.len(), cpus.len() / t);
+    for t in &tasks {
+        let mask = cpus_allowed(&sb.read(&format!("{}.cpus", t["seq"])));
+        assert_eq!(mask.len(), 2);
+        assert_eq!(mask.to_string(), t["cpus"].as_str().unwrap());
+    }
+}
+
+#[test]
+fn taskset_to_one_cpu_gives_one_slot_on_that_cpu() {
+    let cpu = *usable_cpus().ids().last().unwrap();
+    let sb = Sandbox::new();
+    sb.write("tasks.txt", "grep Cpus_allowed_list /proc/self/status > {#}.cpus\n".repeat(3));
+    let out = run(Command::new("taskset")
+        .arg("-c")
+        .arg(cpu.to_string())
+        .arg(env!("CARGO_BIN_EXE_hrun"))
+        .current_dir(sb.root())
+        .args(["exec", "--log", "log.jsonl", "tasks.txt"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (runs, tasks) = sb.log();
+    assert_eq!(runs[0]["cpus"], cpu.to_string());
+    assert_eq!(runs[0]["slots"].as_array().unwrap().len(), 1);
+    for t in &tasks {
+        assert_eq!(t["slot"], 1);
+        assert_eq!(cpus_allowed(&sb.read(&format!("{}.cpus", t["seq"]))).to_string(), cpu.to_string());
+    }
+}
+
+#[test]
+fn too_many_threads_for_the_allocation_is_refused_before_anything_runs() {
+    let allowed = first_cpus(2);
+    let threads = allowed.len() + 1;
+    let sb = Sandbox::new();
+    sb.write("tasks.txt", "touch ran\n");
+    let out = run(Command::new("taskset")
+        .arg("-c")
+        .arg(allowed.to_string())
+        .arg(env!("CARGO_BIN_EXE_hrun"))
+        .current_dir(sb.root())
+        .args(["exec", "--log", "log.jsonl", "--threads", &threads.to_string(), "tasks.txt"]));
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "one-line error: {err}");
+    assert!(err.contains(&format!("--threads {threads}")) && err.contains(&allowed.to_string()), "{err}");
+    assert!(!sb.path("ran").exists(), "no task may start");
+    assert!(!sb.path("log.jsonl").exists(), "nothing is written");
+}
+
+#[test]
+fn zero_threads_zero_jobs_and_too_many_jobs_are_refused() {
+    let n = usable_cpus().len();
+    for (args, needle) in [
+        (vec!["--threads".to_string(), "0".into()], "--threads must be at least 1".to_string()),
+        (vec!["--jobs".into(), "0".into()], "--jobs must be at least 1".into()),
+        (vec!["--jobs".into(), (n + 1).to_string()], format!("--jobs {}", n + 1)),
+    ] {
+        let sb = Sandbox::new();
+        sb.write("tasks.txt", "touch ran\n");
+        let out = run(sb.exec().args(&args).arg("tasks.txt"));
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(&needle), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(!sb.path("ran").exists());
+    }
+}
+
+/// `--jobs` caps concurrency: with -j1 no two tasks ever overlap.
+#[test]
+fn jobs_caps_concurrency() {
+    let sb = Sandbox::new();
+    sb.write("tasks.txt", "mkdir lock || echo overlap >> bad; sleep 0.1; rmdir lock\n".repeat(4));
+    let out = run(sb.exec().args(["--jobs", "1", "tasks.txt"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!sb.path("bad").exists(), "two tasks ran at once under --jobs 1");
+    let (runs, tasks) = sb.log();
+    assert_eq!(runs[0]["slots"].as_array().unwrap().len(), 1);
+    assert_eq!(tasks.len(), 4);
+}

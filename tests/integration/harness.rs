@@ -1,0 +1,109 @@
+//! Small helpers shared by the integration tests.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use hrun::cpuset::CpuSet;
+use serde_json::Value;
+
+/// A `Command` for the `hrun` binary under test.
+pub fn hrun() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_hrun"))
+}
+
+/// The CPUs this test process may use: tests adapt to them instead of assuming 2.
+pub fn usable_cpus() -> CpuSet {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    cpus_allowed(&status)
+}
+
+/// The `Cpus_allowed_list` of a `/proc/<pid>/status` text.
+pub fn cpus_allowed(status: &str) -> CpuSet {
+    let line = status.lines().find(|l| l.starts_with("Cpus_allowed_list:")).expect("Cpus_allowed_list");
+    line.split_once(':').unwrap().1.trim().parse().unwrap()
+}
+
+/// A temporary directory the test works in; removed on drop.
+pub struct Sandbox {
+    dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Self {
+        Sandbox { dir: tempfile::tempdir().unwrap() }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn write(&self, name: &str, content: impl AsRef<[u8]>) -> PathBuf {
+        let p = self.path(name);
+        std::fs::write(&p, content).unwrap();
+        p
+    }
+
+    pub fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.path(name)).unwrap_or_else(|e| panic!("read {name}: {e}"))
+    }
+
+    /// `hrun exec` with the working directory and log inside the sandbox.
+    pub fn exec(&self) -> Command {
+        let mut c = hrun();
+        c.current_dir(self.root()).arg("exec").arg("--log").arg(self.path("log.jsonl"));
+        c
+    }
+
+    /// The run log: (run records, task records sorted by seq).
+    pub fn log(&self) -> (Vec<Value>, Vec<Value>) {
+        read_log(&self.path("log.jsonl"))
+    }
+}
+
+pub fn read_log(path: &Path) -> (Vec<Value>, Vec<Value>) {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let mut runs = Vec::new();
+    let mut tasks = Vec::new();
+    for line in text.lines() {
+        let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("bad log line {line:?}: {e}"));
+        match v["kind"].as_str() {
+            Some("run") => runs.push(v),
+            Some("task") => tasks.push(v),
+            other => panic!("unknown record kind {other:?}"),
+        }
+    }
+    tasks.sort_by_key(|t| t["seq"].as_u64().unwrap());
+    (runs, tasks)
+}
+
+/// Runs to completion, capturing output.
+pub fn run(cmd: &mut Command) -> Output {
+    cmd.stdin(Stdio::null()).output().expect("spawn hrun")
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Waits (polling, bounded) until `path` exists: tasks signal "ready" by creating a file.
+pub fn wait_for_file(path: &Path, limit: Duration) {
+    let t0 = Instant::now();
+    while !path.exists() {
+        assert!(t0.elapsed() < limit, "{} did not appear within {limit:?}", path.display());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// The test's CPUs taken `k` at a time, for `taskset -c`.
+pub fn first_cpus(k: usize) -> CpuSet {
+    CpuSet::from_ids(usable_cpus().ids().iter().copied().take(k))
+}

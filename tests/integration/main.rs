@@ -1,0 +1,10 @@
+//! Integration tests: the real `hrun` binary on real processes, real pinning read back from
+//! `/proc`, real signals and files. One test target; `harness` holds the shared helpers.
+
+mod harness;
+
+mod exec_basics;
+mod exec_joblog;
+mod exec_output;
+mod exec_pinning;
+mod exec_rusage;
