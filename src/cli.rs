@@ -40,6 +40,100 @@ pub enum Cmd {
         "  128+N stopped by signal N; 255 hrun itself failed"
     ))]
     Exec(ExecArgs),
+
+    /// Write a task file for the bundled Monte Carlo pi worker, one seed per task
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  hrun gen --tasks 36 --threads 4 > tasks.txt   # one exclusive 144-core node\n",
+        "  hrun exec tasks.txt && hrun reduce results/\n\n",
+        "Task i (1..N) runs: hrun-mc-pi -t T -n S --seed BASE+i -o DIR/mc_pi_<i>.toml"
+    ))]
+    Gen(GenArgs),
+
+    /// Combine the worker result files of a directory into one pi estimate
+    #[command(after_help = concat!(
+        "Example:\n  hrun reduce results/ --json\n\n",
+        "Reads every *.toml in DIR (hidden files are skipped). Exit status: 0 ok; 2 no results, ",
+        "a missing directory, or a bad file without --skip-bad"
+    ))]
+    Reduce(ReduceArgs),
+
+    /// Gen + exec + reduce in one command, into a fresh run directory
+    #[command(after_help = concat!(
+        "Example:\n  hrun run --tasks 8 --threads 1\n\n",
+        "Writes DIR/tasks.txt, DIR/hrun.jsonl (the run log) and DIR/results/, then prints the ",
+        "estimate. Exit status as hrun exec."
+    ))]
+    Run(RunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct WorkloadArgs {
+    /// Number of tasks (one seed each)
+    #[arg(long, value_name = "N")]
+    pub tasks: u64,
+
+    /// Threads per task (also the task file's `#hrun threads=T`)
+    #[arg(short = 't', long, value_name = "T")]
+    pub threads: usize,
+
+    /// Samples per thread
+    #[arg(short = 'n', long, value_name = "S", default_value_t = crate::generate::DEFAULT_SAMPLES)]
+    pub samples: u64,
+
+    /// Seed base: task i gets seed BASE + i
+    #[arg(long, value_name = "BASE", default_value_t = 0)]
+    pub seed: u64,
+
+    /// The worker binary [default: hrun-mc-pi beside hrun, else on PATH]
+    #[arg(long, value_name = "PATH")]
+    pub worker: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct GenArgs {
+    #[command(flatten)]
+    pub workload: WorkloadArgs,
+
+    /// Directory the workers write their results to (made absolute)
+    #[arg(long, value_name = "DIR", default_value = "results")]
+    pub results: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ReduceArgs {
+    /// Directory of worker result files
+    pub dir: PathBuf,
+
+    /// Print one JSON object (keys tasks, samples, hits, pi, stderr, z, samples_per_s, ...)
+    #[arg(long)]
+    pub json: bool,
+
+    /// Skip corrupt or foreign files with a warning instead of failing
+    #[arg(long)]
+    pub skip_bad: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub workload: WorkloadArgs,
+
+    /// Run at most J tasks at once (default: every slot)
+    #[arg(short = 'j', long, value_name = "J")]
+    pub jobs: Option<usize>,
+
+    /// Run directory, which must be new or empty [default: hrun-run-<UTC time>]
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// Print the estimate as one JSON object
+    #[arg(long)]
+    pub json: bool,
+
+    /// After SIGINT/SIGTERM/SIGHUP is forwarded to the tasks, wait this long before SIGKILL
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::duration::parse)]
+    pub grace: Duration,
 }
 
 #[derive(Debug, Args)]

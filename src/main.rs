@@ -1,13 +1,11 @@
 //! hrun: runs many independent tasks on one HPC node, each pinned to its own CPUs.
 //! `main` parses the command line, runs it, and maps errors to documented exit statuses.
 
-use clap::Parser;
-
 use hrun::cli::{Cli, Cmd};
-use hrun::{exec, exit, taskfile};
+use hrun::{exec, exit, generate, pipeline, reduce, taskfile};
 
 fn main() {
-    let cli = Cli::parse();
+    let cli: Cli = mc_pi::cli_error::parse_or_exit("hrun");
     let code = match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -35,5 +33,51 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             };
             Ok(exec::run(&cfg)?.exit_code())
         }
+        Cmd::Gen(args) => {
+            let w = args.workload;
+            let cfg = generate::GenConfig {
+                tasks: w.tasks,
+                threads: w.threads,
+                samples: w.samples,
+                seed: w.seed,
+                results: args.results,
+                worker: w.worker,
+            };
+            let stdout = std::io::stdout();
+            match generate::write_task_file(&cfg, &mut stdout.lock()) {
+                // `hrun gen | head` is not an error.
+                Err(e) if is_broken_pipe(&e) => Ok(exit::OK),
+                other => other.map(|()| exit::OK),
+            }
+        }
+        Cmd::Reduce(args) => {
+            let r = reduce::reduce_dir(&args.dir, args.skip_bad)?;
+            if args.json {
+                println!("{}", serde_json::to_string(&r)?);
+            } else {
+                print!("{}", reduce::render(&r));
+            }
+            Ok(exit::OK)
+        }
+        Cmd::Run(args) => {
+            let w = args.workload;
+            pipeline::run(&pipeline::RunConfig {
+                tasks: w.tasks,
+                threads: w.threads,
+                samples: w.samples,
+                seed: w.seed,
+                jobs: args.jobs,
+                dir: args.dir,
+                worker: w.worker,
+                grace: args.grace,
+                json: args.json,
+            })
+        }
     }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

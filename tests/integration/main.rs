@@ -8,3 +8,4 @@ mod exec_joblog;
 mod exec_output;
 mod exec_pinning;
 mod exec_rusage;
+mod pipeline;

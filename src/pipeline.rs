@@ -1,0 +1,116 @@
+//! `hrun run`: gen, exec and reduce in one command, into a fresh run directory:
+//!
+//! ```text
+//! DIR/tasks.txt     the generated task file
+//! DIR/hrun.jsonl    the run log
+//! DIR/results/      one mc_pi_<i>.toml per task
+//! ```
+
+use std::fs::File;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result, anyhow};
+
+use crate::exec::{self, ExecConfig, output::OutputMode};
+use crate::exit::UsageError;
+use crate::generate::{self, GenConfig};
+use crate::reduce;
+use crate::taskfile::Source;
+
+pub struct RunConfig {
+    pub tasks: u64,
+    pub threads: usize,
+    pub samples: u64,
+    pub seed: u64,
+    pub jobs: Option<usize>,
+    /// Default: `hrun-run-<UTC time>` in the current directory.
+    pub dir: Option<PathBuf>,
+    pub worker: Option<PathBuf>,
+    pub grace: Duration,
+    pub json: bool,
+}
+
+/// Runs the whole map -> run -> reduce flow; returns hrun's exit status.
+pub fn run(cfg: &RunConfig) -> Result<i32> {
+    let dir = match &cfg.dir {
+        Some(d) => d.clone(),
+        None => PathBuf::from(format!("hrun-run-{}", utc_stamp(SystemTime::now()))),
+    };
+    if dir.exists() && std::fs::read_dir(&dir).map(|mut d| d.next().is_some()).unwrap_or(true) {
+        return Err(UsageError(anyhow!(
+            "run directory {} already exists and is not empty; give a new --dir",
+            dir.display()
+        ))
+        .into());
+    }
+    let results = dir.join("results");
+    std::fs::create_dir_all(&results)
+        .with_context(|| format!("cannot create run directory {}", results.display()))
+        .map_err(UsageError)?;
+    let taskfile = dir.join("tasks.txt");
+    let mut out = File::create(&taskfile).with_context(|| format!("cannot create {}", taskfile.display()))?;
+    generate::write_task_file(
+        &GenConfig {
+            tasks: cfg.tasks,
+            threads: cfg.threads,
+            samples: cfg.samples,
+            seed: cfg.seed,
+            results: results.clone(),
+            worker: cfg.worker.clone(),
+        },
+        &mut out,
+    )?;
+    drop(out);
+    eprintln!("hrun: {} tasks x {} threads into {}", cfg.tasks, cfg.threads, dir.display());
+
+    let summary = exec::run(&ExecConfig {
+        source: Source::Path(taskfile),
+        threads: None,
+        jobs: cfg.jobs,
+        log: Some(dir.join("hrun.jsonl")),
+        joblog: None,
+        output: OutputMode::Group,
+        grace: cfg.grace,
+    })?;
+    let reduction = reduce::reduce_dir(&results, false)?;
+    if cfg.json {
+        println!("{}", serde_json::to_string(&reduction)?);
+    } else {
+        print!("{}", reduce::render(&reduction));
+    }
+    Ok(summary.exit_code())
+}
+
+/// `20261126T003000Z` for a time (UTC; no time-zone database needed).
+pub fn utc_stamp(t: SystemTime) -> String {
+    let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (y, m, d) = civil_from_days(days as i64);
+    format!("{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stamps() {
+        assert_eq!(utc_stamp(UNIX_EPOCH), "19700101T000000Z");
+        assert_eq!(utc_stamp(UNIX_EPOCH + Duration::from_secs(951_782_400)), "20000229T000000Z");
+        assert_eq!(utc_stamp(UNIX_EPOCH + Duration::from_secs(1_795_652_497)), "20261126T002137Z");
+    }
+}

@@ -1,0 +1,239 @@
+//! `hrun reduce`: combines the worker result files of a directory into one pi estimate with
+//! its standard error. Sums are exact integers (u128); floats appear only in the estimate.
+//!
+//! Which files count: every `*.toml` not starting with `.` (the worker's temporary files
+//! start with `.`, so a crashed worker's leftovers are never read). Other files (logs, task
+//! files) are ignored. A `.toml` that is not a valid result is an error naming the file,
+//! unless `--skip-bad`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Result, anyhow};
+use mc_pi::result::McPiResult;
+use serde::Serialize;
+
+use crate::exit::UsageError;
+
+/// The combined estimate. JSON keys are a public interface (`hrun reduce --json`).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Reduction {
+    pub tasks: u64,
+    pub samples: u128,
+    pub hits: u128,
+    pub pi: f64,
+    /// `4 * sqrt(p (1 - p) / N)` with `p = hits / N`.
+    pub stderr: f64,
+    /// `(pi_estimate - pi) / stderr`.
+    pub z: f64,
+    /// Total samples over the wall-clock span of all tasks (first start to last end):
+    /// the throughput the whole run achieved.
+    pub samples_per_s: f64,
+    /// That span, in seconds.
+    pub span_s: f64,
+    /// Worker CPU seconds (user + system), summed.
+    pub cpu_s: f64,
+    /// Total samples per worker CPU-second.
+    pub samples_per_cpu_s: f64,
+    /// Files skipped as bad (`--skip-bad`).
+    pub skipped: u64,
+    /// Results dropped because an earlier file had the same seed.
+    pub duplicates: u64,
+}
+
+/// Combines results (pure). Panics on an empty slice: callers check first.
+pub fn combine(results: &[McPiResult]) -> Reduction {
+    assert!(!results.is_empty());
+    let samples: u128 = results.iter().map(|r| r.samples as u128).sum();
+    let hits: u128 = results.iter().map(|r| r.hits as u128).sum();
+    let p = hits as f64 / samples as f64;
+    let pi = 4.0 * p;
+    let stderr = 4.0 * (p * (1.0 - p) / samples as f64).sqrt();
+    let cpu_s: f64 = results.iter().map(|r| r.cpu_s).sum();
+    let first = results.iter().map(|r| r.start).fold(f64::INFINITY, f64::min);
+    let last = results.iter().map(|r| r.start + r.elapsed_s).fold(f64::NEG_INFINITY, f64::max);
+    let span_s = (last - first).max(0.0);
+    Reduction {
+        tasks: results.len() as u64,
+        samples,
+        hits,
+        pi,
+        stderr,
+        z: (pi - std::f64::consts::PI) / stderr,
+        samples_per_s: if span_s > 0.0 { samples as f64 / span_s } else { 0.0 },
+        span_s,
+        cpu_s,
+        samples_per_cpu_s: if cpu_s > 0.0 { samples as f64 / cpu_s } else { 0.0 },
+        skipped: 0,
+        duplicates: 0,
+    }
+}
+
+/// Reads and combines every result in `dir`. Warnings go to stderr.
+pub fn reduce_dir(dir: &Path, skip_bad: bool) -> Result<Reduction> {
+    let usage = |msg: String| -> anyhow::Error { UsageError(anyhow!(msg)).into() };
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| usage(format!("cannot read results directory {}: {e}", dir.display())))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| {
+            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            !name.starts_with('.') && name.ends_with(".toml") && p.is_file()
+        })
+        .collect();
+    files.sort_by_cached_key(|p| natural_key(p));
+    if files.is_empty() {
+        return Err(usage(format!(
+            "no result files (*.toml) in {}; run the tasks first (hrun exec) or check the path",
+            dir.display()
+        )));
+    }
+
+    let mut results = Vec::with_capacity(files.len());
+    let mut first_of_seed: HashMap<u64, PathBuf> = HashMap::new();
+    let (mut skipped, mut duplicates) = (0, 0);
+    for path in &files {
+        let parsed = std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| McPiResult::parse(&t).map_err(|e| e.to_string()));
+        let r = match parsed {
+            Ok(r) => r,
+            Err(why) if skip_bad => {
+                eprintln!("hrun: warning: skipping {}: {why}", path.display());
+                skipped += 1;
+                continue;
+            }
+            Err(why) => {
+                return Err(usage(format!(
+                    "{}: {why} (use --skip-bad to leave such files out)",
+                    path.display()
+                )));
+            }
+        };
+        if let Some(first) = first_of_seed.get(&r.seed) {
+            eprintln!(
+                "hrun: warning: {} has the same seed {} as {}: their samples are identical, not \
+                 independent; counting it once",
+                path.display(),
+                r.seed,
+                first.display()
+            );
+            duplicates += 1;
+            continue;
+        }
+        first_of_seed.insert(r.seed, path.clone());
+        results.push(r);
+    }
+    if results.is_empty() {
+        return Err(usage(format!("no usable result in {} ({skipped} bad file(s) skipped)", dir.display())));
+    }
+    if skipped > 0 {
+        eprintln!("hrun: skipped {skipped} bad file(s) in {}", dir.display());
+    }
+    Ok(Reduction { skipped, duplicates, ..combine(&results) })
+}
+
+/// Sorts `mc_pi_2.toml` before `mc_pi_10.toml`: digits compare as numbers.
+fn natural_key(p: &Path) -> Vec<(String, u64)> {
+    let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut key = Vec::new();
+    let mut text = String::new();
+    let mut chars = name.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() {
+            let mut n = c.to_digit(10).unwrap() as u64;
+            while let Some(d) = chars.peek().and_then(|d| d.to_digit(10)) {
+                n = n.saturating_mul(10).saturating_add(d as u64);
+                chars.next();
+            }
+            key.push((std::mem::take(&mut text), n));
+        } else {
+            text.push(c);
+        }
+    }
+    key.push((text, 0));
+    key
+}
+
+/// The human-readable report.
+pub fn render(r: &Reduction) -> String {
+    let mut s = format!(
+        "tasks            {}\nsamples          {}\nhits             {}\npi               {:.10} ± {:.2e} (1 standard error)\n\
+         error vs pi      {:+.2e} = {:+.2} standard errors\nworker CPU time  {:.2} s\n\
+         rate             {:.3e} samples/s over {:.2} s wall clock, {:.3e} samples per CPU-second\n",
+        r.tasks,
+        r.samples,
+        r.hits,
+        r.pi,
+        r.stderr,
+        r.pi - std::f64::consts::PI,
+        r.z,
+        r.cpu_s,
+        r.samples_per_s,
+        r.span_s,
+        r.samples_per_cpu_s
+    );
+    if r.duplicates > 0 {
+        s += &format!("duplicates       {} result(s) with a repeated seed counted once\n", r.duplicates);
+    }
+    if r.skipped > 0 {
+        s += &format!("skipped          {} bad file(s)\n", r.skipped);
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(seed: u64, samples: u64, hits: u64) -> McPiResult {
+        McPiResult {
+            format: mc_pi::result::FORMAT.into(),
+            seed,
+            threads: 1,
+            samples_per_thread: samples,
+            samples,
+            hits,
+            pi: 4.0 * hits as f64 / samples as f64,
+            start: 100.0 + seed as f64,
+            elapsed_s: 1.0,
+            samples_per_s: samples as f64,
+            cpu_s: 2.0,
+            cpus: "0".into(),
+            host: "h".into(),
+            version: "0".into(),
+            kernel: "scalar".into(),
+        }
+    }
+
+    #[test]
+    fn exact_sums_and_estimate() {
+        let r = combine(&[result(1, 1000, 785), result(2, 3000, 2356)]);
+        assert_eq!((r.tasks, r.samples, r.hits), (2, 4000, 3141));
+        assert_eq!(r.pi, 4.0 * 3141.0 / 4000.0);
+        let p = 3141.0 / 4000.0;
+        assert!((r.stderr - 4.0 * f64::sqrt(p * (1.0 - p) / 4000.0)).abs() < 1e-15);
+        assert_eq!(r.cpu_s, 4.0);
+        // Starts at 101 and 102, each runs 1 s: a 2 s span.
+        assert_eq!(r.span_s, 2.0);
+        assert_eq!(r.samples_per_s, 2000.0);
+        assert_eq!(r.samples_per_cpu_s, 1000.0);
+    }
+
+    #[test]
+    fn sums_beyond_u64_stay_exact() {
+        let big = u64::MAX / 2;
+        let r = combine(&[result(1, big, big / 2), result(2, big, big / 2), result(3, big, big / 2)]);
+        assert_eq!(r.samples, 3 * big as u128);
+        assert_eq!(r.hits, 3 * (big / 2) as u128);
+    }
+
+    #[test]
+    fn natural_order() {
+        let mut v: Vec<PathBuf> =
+            ["mc_pi_10.toml", "mc_pi_2.toml", "mc_pi_1.toml"].iter().map(PathBuf::from).collect();
+        v.sort_by_cached_key(|p| natural_key(p));
+        assert_eq!(v, ["mc_pi_1.toml", "mc_pi_2.toml", "mc_pi_10.toml"].map(PathBuf::from));
+    }
+}

@@ -1,0 +1,33 @@
+//! One-line rendering of clap's errors, shared by the workspace's binaries: hrun's rule is
+//! that bad input gets a single line naming the value, not a usage screen.
+
+/// clap's message without the usage block and the "For more information" hint, on one line.
+pub fn one_line(err: &clap::Error) -> String {
+    let rendered = err.render().to_string();
+    let mut parts = Vec::new();
+    for line in rendered.lines() {
+        let t = line.trim();
+        if t.starts_with("Usage:") || t.starts_with("For more information") {
+            break;
+        }
+        if !t.is_empty() {
+            parts.push(t.to_string());
+        }
+    }
+    parts.join(" ")
+}
+
+/// Parses the command line; on bad input prints one line and exits 2 (`--help` and
+/// `--version` print as usual and exit 0).
+pub fn parse_or_exit<P: clap::Parser>(program: &str) -> P {
+    match P::try_parse() {
+        Ok(p) => p,
+        Err(e) if e.use_stderr() => {
+            let msg = one_line(&e);
+            let msg = msg.strip_prefix("error: ").unwrap_or(&msg);
+            eprintln!("{program}: error: {msg} (see {program} --help)");
+            std::process::exit(2);
+        }
+        Err(e) => e.exit(),
+    }
+}

@@ -1,0 +1,209 @@
+//! The worker's result file: small TOML, written atomically (a temporary file in the same
+//! directory, synced, then renamed), so a crash never leaves a half-written result. `hrun
+//! reduce` reads these files back with [`McPiResult::parse`].
+
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The value of [`McPiResult::format`]; identifies a file as one of ours.
+pub const FORMAT: &str = "hrun-mc-pi/1";
+
+/// One run of the worker.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct McPiResult {
+    /// Always [`FORMAT`].
+    pub format: String,
+    pub seed: u64,
+    pub threads: u64,
+    pub samples_per_thread: u64,
+    /// `threads * samples_per_thread`.
+    pub samples: u64,
+    pub hits: u64,
+    /// `4 * hits / samples`.
+    pub pi: f64,
+    /// Unix seconds when sampling started (`start + elapsed_s` is when it ended).
+    pub start: f64,
+    pub elapsed_s: f64,
+    pub samples_per_s: f64,
+    /// User + system CPU seconds of the whole worker process.
+    pub cpu_s: f64,
+    /// The worker's affinity mask as it saw it (kernel list format, e.g. `4-7`).
+    pub cpus: String,
+    pub host: String,
+    /// Worker version.
+    pub version: String,
+    /// Which kernel computed the hits (`scalar`, or a SIMD one); all give identical hits.
+    pub kernel: String,
+}
+
+/// Why a file is not a usable result.
+#[derive(Debug, thiserror::Error)]
+pub enum ResultError {
+    #[error("cannot read: {0}")]
+    Read(#[from] std::io::Error),
+    #[error("not TOML: {0}")]
+    Toml(String),
+    #[error("not an hrun-mc-pi result: {0}")]
+    Foreign(String),
+    #[error("inconsistent result: {0}")]
+    Inconsistent(String),
+}
+
+impl McPiResult {
+    /// Parses and checks a result file's text.
+    pub fn parse(text: &str) -> Result<McPiResult, ResultError> {
+        let table: toml::Table =
+            toml::from_str(text).map_err(|e| ResultError::Toml(one_line(&e.to_string())))?;
+        match table.get("format").and_then(|v| v.as_str()) {
+            Some(FORMAT) => {}
+            Some(other) => {
+                return Err(ResultError::Foreign(format!("format is {other:?}, expected {FORMAT:?}")));
+            }
+            None => return Err(ResultError::Foreign(format!("no `format = \"{FORMAT}\"` key"))),
+        }
+        let r: McPiResult = table
+            .try_into()
+            .map_err(|e: toml::de::Error| ResultError::Inconsistent(one_line(&e.to_string())))?;
+        r.check()?;
+        Ok(r)
+    }
+
+    fn check(&self) -> Result<(), ResultError> {
+        let bad = |why: String| Err(ResultError::Inconsistent(why));
+        if self.threads == 0 || self.samples_per_thread == 0 {
+            return bad(format!(
+                "threads = {}, samples_per_thread = {}",
+                self.threads, self.samples_per_thread
+            ));
+        }
+        if self.threads.checked_mul(self.samples_per_thread) != Some(self.samples) {
+            return bad(format!(
+                "samples = {} but threads x samples_per_thread = {} x {}",
+                self.samples, self.threads, self.samples_per_thread
+            ));
+        }
+        if self.hits > self.samples {
+            return bad(format!("hits = {} exceeds samples = {}", self.hits, self.samples));
+        }
+        Ok(())
+    }
+
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("a result always encodes")
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A result file reserved before the computation (so an unwritable path fails at once) and
+/// put in place atomically by [`PendingResult::commit`]. Dropped without commit, it
+/// removes its temporary file.
+pub struct PendingResult {
+    tmp: Option<(File, PathBuf)>,
+    path: PathBuf,
+}
+
+impl PendingResult {
+    /// Creates the parent directory if needed and a temporary file beside `path`.
+    pub fn reserve(path: &Path) -> std::io::Result<PendingResult> {
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        fs::create_dir_all(&dir)?;
+        let name = path.file_name().ok_or_else(|| std::io::Error::other("the output path names no file"))?;
+        let tmp_path = dir.join(format!(".{}.tmp.{}", name.to_string_lossy(), std::process::id()));
+        let file = File::create(&tmp_path)?;
+        Ok(PendingResult { tmp: Some((file, tmp_path)), path: path.to_path_buf() })
+    }
+
+    /// Writes `text`, syncs it, and renames it over the final path.
+    pub fn commit(mut self, text: &str) -> std::io::Result<()> {
+        let (mut file, tmp_path) = self.tmp.take().expect("committed once");
+        let result = file
+            .write_all(text.as_bytes())
+            .and_then(|_| file.sync_all())
+            .and_then(|_| fs::rename(&tmp_path, &self.path));
+        if result.is_err() {
+            let _ = fs::remove_file(&tmp_path);
+        }
+        result
+    }
+}
+
+impl Drop for PendingResult {
+    fn drop(&mut self) {
+        if let Some((_, tmp)) = self.tmp.take() {
+            let _ = fs::remove_file(tmp);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> McPiResult {
+        McPiResult {
+            format: FORMAT.into(),
+            seed: 3,
+            threads: 2,
+            samples_per_thread: 100,
+            samples: 200,
+            hits: 157,
+            pi: 3.0,
+            start: 1.0e9,
+            elapsed_s: 0.5,
+            samples_per_s: 400.0,
+            cpu_s: 1.0,
+            cpus: "0-1".into(),
+            host: "h".into(),
+            version: "0.1.0".into(),
+            kernel: "scalar".into(),
+        }
+    }
+
+    #[test]
+    fn round_trips() {
+        let r = sample();
+        assert_eq!(McPiResult::parse(&r.to_toml()).unwrap(), r);
+    }
+
+    #[test]
+    fn foreign_corrupt_and_inconsistent_files_are_told_apart() {
+        let cases = [
+            ("hits = [", "not TOML"),
+            ("title = \"my notes\"", "not an hrun-mc-pi result: no `format"),
+            ("format = \"other/2\"", "format is \"other/2\""),
+            (&sample().to_toml().replace("hits = 157", "hits = 999"), "hits = 999 exceeds"),
+            (&sample().to_toml().replace("samples = 200", "samples = 201"), "samples = 201 but"),
+            (&sample().to_toml().replace("seed = 3\n", ""), "missing field `seed`"),
+        ];
+        for (text, needle) in cases {
+            let e = McPiResult::parse(text).unwrap_err().to_string();
+            assert!(e.contains(needle), "{e}");
+        }
+    }
+
+    #[test]
+    fn commit_is_atomic_and_abandon_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/r.toml");
+        let p = PendingResult::reserve(&path).unwrap();
+        assert!(!path.exists(), "nothing at the final path before commit");
+        p.commit("x = 1\n").unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "x = 1\n");
+        let p = PendingResult::reserve(&dir.path().join("other.toml")).unwrap();
+        drop(p);
+        let left: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(left, ["sub"], "an abandoned result leaves no file, temporary or final");
+        let sub: Vec<_> =
+            fs::read_dir(dir.path().join("sub")).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(sub, ["r.toml"], "the committed result leaves no temporary file");
+    }
+}

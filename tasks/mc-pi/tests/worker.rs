@@ -1,0 +1,132 @@
+//! The real `hrun-mc-pi` binary: determinism under load, independence, statistics, bad input.
+
+use std::process::{Child, Command, Output, Stdio};
+
+use mc_pi::result::McPiResult;
+
+fn worker() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_hrun-mc-pi"))
+}
+
+fn result_of(out: &Output) -> McPiResult {
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    McPiResult::parse(&String::from_utf8_lossy(&out.stdout)).unwrap()
+}
+
+fn hits(args: &[&str]) -> u64 {
+    result_of(&worker().args(args).output().unwrap()).hits
+}
+
+/// Busy loops on every CPU, killed on drop.
+struct Hog(Vec<Child>);
+
+impl Hog {
+    fn start() -> Hog {
+        let n = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Hog((0..n).map(|_| Command::new("sh").args(["-c", "while :; do :; done"]).spawn().unwrap()).collect())
+    }
+}
+
+impl Drop for Hog {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+#[test]
+fn same_inputs_give_identical_hits_alone_under_load_and_oversubscribed() {
+    let args = ["-n", "2000000", "-t", "4", "--seed", "17"];
+    let quiet = hits(&args);
+    assert_eq!(hits(&args), quiet);
+    let _hog = Hog::start();
+    assert_eq!(hits(&args), quiet, "a loaded machine changed the result");
+    // Four threads squeezed onto one CPU: scheduling differs completely, the hits do not.
+    let cpu = std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("Cpus_allowed_list:").map(|v| v.trim().to_string()))
+        .unwrap();
+    let first_cpu = cpu.split([',', '-']).next().unwrap().to_string();
+    let out = Command::new("taskset")
+        .args(["-c", &first_cpu, env!("CARGO_BIN_EXE_hrun-mc-pi")])
+        .args(args)
+        .output()
+        .unwrap();
+    let r = result_of(&out);
+    assert_eq!(r.hits, quiet);
+    assert_eq!(r.cpus, first_cpu, "the result records the worker's own affinity");
+    // --bind pins threads but computes the same.
+    assert_eq!(hits(&["-n", "2000000", "-t", "4", "--seed", "17", "--bind"]), quiet);
+}
+
+#[test]
+fn different_seeds_give_different_results() {
+    let a = hits(&["-n", "1000000", "--seed", "1"]);
+    let b = hits(&["-n", "1000000", "--seed", "2"]);
+    let c = hits(&["-n", "1000000", "--seed", "3"]);
+    assert!(a != b && b != c && a != c, "{a} {b} {c}");
+}
+
+#[test]
+fn result_file_has_every_field_and_is_written_atomically() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("deep/er/r.toml");
+    let out = worker().args(["-n", "1000", "-t", "2", "--seed", "5", "-o"]).arg(&path).output().unwrap();
+    assert!(out.status.success());
+    assert!(out.stdout.is_empty(), "with -o nothing goes to stdout");
+    let text = std::fs::read_to_string(&path).unwrap();
+    for key in [
+        "seed",
+        "threads",
+        "samples_per_thread",
+        "samples",
+        "hits",
+        "pi",
+        "elapsed_s",
+        "samples_per_s",
+        "cpus",
+        "host",
+        "version",
+        "cpu_s",
+        "start",
+        "format",
+        "kernel",
+    ] {
+        assert!(text.lines().any(|l| l.starts_with(&format!("{key} = "))), "missing {key}:\n{text}");
+    }
+    let r = McPiResult::parse(&text).unwrap();
+    assert_eq!((r.seed, r.threads, r.samples_per_thread, r.samples), (5, 2, 1000, 2000));
+    assert_eq!(r.pi, 4.0 * r.hits as f64 / 2000.0);
+    let names: Vec<_> =
+        std::fs::read_dir(path.parent().unwrap()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names, ["r.toml"], "no temporary file is left behind");
+}
+
+#[test]
+fn bad_input_is_a_one_line_error_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let blocker = dir.path().join("file");
+    std::fs::write(&blocker, "").unwrap();
+    let unwritable = blocker.join("r.toml");
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (vec!["-n".into(), "0".into()], "-n/--samples must be at least 1"),
+        (vec!["-n".into(), "10".into(), "-t".into(), "0".into()], "-t/--threads must be at least 1"),
+        (vec!["-n".into(), "ten".into()], "invalid value 'ten'"),
+        (vec!["-n".into(), "10".into(), "--seed".into(), "-1".into()], "'-1'"),
+        (
+            vec!["-n".into(), "10".into(), "-o".into(), unwritable.display().to_string()],
+            "cannot write result to",
+        ),
+        (vec![], "--samples"),
+    ];
+    for (args, needle) in cases {
+        let out = worker().args(&args).stdin(Stdio::null()).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: one line, got {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+}
