@@ -18,6 +18,9 @@ use std::thread::JoinHandle;
 
 use anyhow::{Context, Result};
 
+/// Finished tasks whose output may wait for the writer thread before the dispatcher waits.
+const WRITER_BACKLOG: usize = 64;
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OutputMode {
     Group,
@@ -36,6 +39,11 @@ impl Captured {
         Ok((self.stdout.try_clone()?, self.stderr.try_clone()?))
     }
 
+    fn is_empty(&self) -> bool {
+        let len = |f: &File| f.metadata().map_or(1, |m| m.len());
+        len(&self.stdout) == 0 && len(&self.stderr) == 0
+    }
+
     /// Bytes the task wrote to stdout (GNU parallel's joblog `Receive`).
     pub fn stdout_len(&self) -> u64 {
         self.stdout.metadata().map(|m| m.len()).unwrap_or(0)
@@ -45,7 +53,7 @@ impl Captured {
 /// Hands out per-task output files and delivers grouped output in task-end order.
 pub struct Output {
     mode: OutputMode,
-    writer: Option<(mpsc::Sender<Captured>, JoinHandle<()>)>,
+    writer: Option<(mpsc::SyncSender<Captured>, JoinHandle<()>)>,
 }
 
 impl Output {
@@ -65,7 +73,9 @@ impl Output {
                 tempfile::tempfile().context(
                     "cannot create a temporary file for task output (set TMPDIR to a writable directory)",
                 )?;
-                let (tx, rx) = mpsc::channel::<Captured>();
+                // Bounded: if hrun's stdout is slower than the tasks, the dispatcher waits
+                // for it rather than piling up open files (two descriptors per task).
+                let (tx, rx) = mpsc::sync_channel::<Captured>(WRITER_BACKLOG);
                 let handle = std::thread::Builder::new()
                     .name("hrun-output".into())
                     .spawn(move || write_blocks(rx))
@@ -93,8 +103,12 @@ impl Output {
         }
     }
 
-    /// Called when the task has ended: grouped output goes to the writer thread.
+    /// Called when the task has ended: grouped output goes to the writer thread, unless the
+    /// task printed nothing (most tasks of a big sweep write their results to files).
     pub fn finish(&self, captured: Captured) {
+        if captured.is_empty() {
+            return;
+        }
         if let Some((tx, _)) = &self.writer {
             // The writer only stops when `tx` is dropped, in `close`.
             let _ = tx.send(captured);
