@@ -131,9 +131,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// After SIGINT/SIGTERM/SIGHUP is forwarded to the tasks, wait this long before SIGKILL
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::duration::parse)]
-    pub grace: Duration,
+    #[command(flatten)]
+    pub faults: FaultArgs,
 }
 
 #[derive(Debug, Args)]
@@ -163,7 +162,57 @@ pub struct ExecArgs {
     #[arg(long, value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
 
-    /// After SIGINT/SIGTERM/SIGHUP is forwarded to the tasks, wait this long before SIGKILL
+    #[command(flatten)]
+    pub faults: FaultArgs,
+
+    /// Run only the tasks the run log does not show as finished (succeeded, or failed on
+    /// their last attempt), e.g. after a crash, a time limit or SIGUSR1
+    #[arg(long, conflicts_with = "resume_failed")]
+    pub resume: bool,
+
+    /// Like --resume, and also run again the tasks that failed
+    #[arg(long)]
+    pub resume_failed: bool,
+
+    /// With --resume: run tasks whose line changed since the log was written, instead of
+    /// refusing
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// How tasks are supervised: shared by `exec` and `run`.
+#[derive(Debug, Args)]
+pub struct FaultArgs {
+    /// After SIGTERM (forwarded, --timeout, --halt now), wait this long before SIGKILL
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::duration::parse)]
     pub grace: Duration,
+
+    /// Stop a task after DURATION (e.g. 30m), or after N% of the median runtime of the tasks
+    /// that succeeded so far (e.g. 300%, once 3 have): SIGTERM, grace, SIGKILL
+    #[arg(long, value_name = "DURATION|N%")]
+    pub timeout: Option<crate::exec::timeout::Timeout>,
+
+    /// Run a failed task up to N more times; the log keeps every attempt
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub retries: u32,
+
+    /// Stop early, as GNU parallel: now|soon,fail|success|done=N|X% (e.g. now,fail=1)
+    #[arg(long, value_name = "WHEN,WHY=N", default_value = "never")]
+    pub halt: crate::exec::halt::Halt,
+
+    /// How long processes a task left behind may outlive it before they are killed
+    #[arg(long, value_name = "DURATION", default_value = "500ms", value_parser = crate::duration::parse)]
+    pub leak_timeout: Duration,
+}
+
+impl FaultArgs {
+    pub fn policy(&self) -> crate::exec::Policy {
+        crate::exec::Policy {
+            grace: self.grace,
+            timeout: self.timeout,
+            retries: self.retries,
+            halt: self.halt,
+            leak_timeout: self.leak_timeout,
+        }
+    }
 }

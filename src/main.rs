@@ -29,7 +29,13 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                     Some(dir) => exec::output::OutputMode::Dir(dir),
                     None => exec::output::OutputMode::Group,
                 },
-                grace: args.grace,
+                policy: args.faults.policy(),
+                resume: match (args.resume, args.resume_failed) {
+                    (_, true) => Some(exec::resume::ResumeMode::Succeeded),
+                    (true, false) => Some(exec::resume::ResumeMode::Finished),
+                    (false, false) => None,
+                },
+                force: args.force,
             };
             Ok(exec::run(&cfg)?.exit_code())
         }
@@ -69,7 +75,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 jobs: args.jobs,
                 dir: args.dir,
                 worker: w.worker,
-                grace: args.grace,
+                policy: args.faults.policy(),
                 json: args.json,
             })
         }

@@ -8,7 +8,7 @@
 
 use std::fs::File;
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, anyhow};
 
@@ -27,7 +27,7 @@ pub struct RunConfig {
     /// Default: `hrun-run-<UTC time>` in the current directory.
     pub dir: Option<PathBuf>,
     pub worker: Option<PathBuf>,
-    pub grace: Duration,
+    pub policy: exec::Policy,
     pub json: bool,
 }
 
@@ -71,7 +71,9 @@ pub fn run(cfg: &RunConfig) -> Result<i32> {
         log: Some(dir.join("hrun.jsonl")),
         joblog: None,
         output: OutputMode::Group,
-        grace: cfg.grace,
+        policy: cfg.policy.clone(),
+        resume: None,
+        force: false,
     })?;
     let reduction = reduce::reduce_dir(&results, false)?;
     if cfg.json {
@@ -106,6 +108,7 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn stamps() {

@@ -26,6 +26,24 @@ pub struct Task {
     pub cmd: String,
 }
 
+impl Task {
+    /// The task's identity with `seq`: FNV-1a (64-bit) of the command as written. Stable
+    /// across hrun versions and machines (it is stored in run logs for `--resume`).
+    pub fn hash(&self) -> u64 {
+        command_hash(&self.cmd)
+    }
+}
+
+/// FNV-1a, 64-bit, over the command's UTF-8 bytes.
+pub fn command_hash(cmd: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in cmd.as_bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
 /// Settings given by `#hrun` directives at the top of the file.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Directives {
@@ -278,9 +296,58 @@ mod tests {
     }
 
     #[test]
+    fn fnv1a_reference_values() {
+        // From the FNV reference test vectors.
+        assert_eq!(command_hash(""), 0xcbf29ce484222325);
+        assert_eq!(command_hash("a"), 0xaf63dc4c8601ec8c);
+        assert_eq!(command_hash("foobar"), 0x85944171f73967e8);
+    }
+
+    #[test]
     fn replacement_strings() {
         assert_eq!(expand("run --seed {#} --slot {%}", 7, 3), "run --seed 7 --slot 3");
         assert!(matches!(expand("plain", 1, 1), Cow::Borrowed(_)));
         assert_eq!(expand("{#}{#}", 12, 1), "1212");
+    }
+}
+
+/// The parser never panics, whatever bytes it is fed, and never invents tasks.
+#[cfg(test)]
+mod prop {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+            let lines = bytes.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+            if let Ok(mut tf) = TaskFile::from_reader("fuzz".into(), Box::new(io::Cursor::new(bytes))) {
+                let mut last_line = 0;
+                while let Ok(Some(t)) = tf.next_task() {
+                    prop_assert!(t.line > last_line && t.line <= lines);
+                    prop_assert!(!t.cmd.contains('\n'));
+                    last_line = t.line;
+                }
+            }
+        }
+
+        #[test]
+        fn line_structured_input_round_trips(lines in proptest::collection::vec("[ -~]{0,40}", 0..50)) {
+            // Directives have rules of their own (tested above).
+            prop_assume!(!lines.iter().any(|l| l.trim_start().starts_with("#hrun")));
+            let text = lines.join("\n");
+            let mut tf = TaskFile::from_reader("t".into(), Box::new(io::Cursor::new(text.into_bytes()))).unwrap();
+            let mut got = Vec::new();
+            while let Ok(Some(t)) = tf.next_task() {
+                got.push(t.cmd);
+            }
+            let want: Vec<&String> = lines
+                .iter()
+                .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+                .collect();
+            prop_assert_eq!(got.iter().collect::<Vec<_>>(), want);
+        }
     }
 }

@@ -240,6 +240,178 @@ pub fn try_lock(file: &File) -> io::Result<bool> {
     if err.kind() == io::ErrorKind::WouldBlock { Ok(false) } else { Err(err) }
 }
 
+/// Makes hrun a child subreaper: descendants orphaned by a task (double fork, setsid) are
+/// re-parented to hrun instead of init, so hrun can find, kill and reap them.
+pub fn become_subreaper() -> io::Result<()> {
+    // SAFETY: prctl with integer arguments.
+    if unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1 as libc::c_ulong, 0, 0, 0) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Sends `signal` to one process; one that is already gone is fine.
+pub fn signal_process(pid: i32, signal: i32) {
+    // SAFETY: kill has no memory preconditions.
+    unsafe { libc::kill(pid, signal) };
+}
+
+/// The live children of process `pid` (all its threads), from `/proc/<pid>/task/*/children`.
+pub fn children_of(pid: i32) -> Vec<i32> {
+    let mut out = Vec::new();
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return out };
+    for t in tasks.flatten() {
+        if let Ok(text) = std::fs::read_to_string(t.path().join("children")) {
+            out.extend(text.split_whitespace().filter_map(|p| p.parse::<i32>().ok()));
+        }
+    }
+    out
+}
+
+/// hrun's own children: the tasks it started, the guardian, and the orphans re-parented to
+/// it. Tasks are forked by the main thread and the kernel re-parents orphans to a
+/// subreaper's main thread, so its `children` file lists them all.
+pub fn own_children() -> Vec<i32> {
+    let pid = std::process::id();
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .map(|t| t.split_whitespace().filter_map(|p| p.parse().ok()).collect())
+        .unwrap_or_default()
+}
+
+/// `pid` and all its descendants, parents before children.
+pub fn subtree(pid: i32) -> Vec<i32> {
+    let mut out = vec![pid];
+    let mut i = 0;
+    while i < out.len() && out.len() < 100_000 {
+        for kid in children_of(out[i]) {
+            if !out.contains(&kid) {
+                out.push(kid);
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+/// What hrun needs to know of a process it did not start itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProcInfo {
+    pub pgid: i32,
+    pub zombie: bool,
+    /// `HRUN_SEQ` from its environment: the task it descends from.
+    pub hrun_seq: Option<u64>,
+}
+
+/// Reads `/proc/<pid>/stat` and `/proc/<pid>/environ`; `None` if the process is gone.
+pub fn proc_info(pid: i32) -> Option<ProcInfo> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces and parentheses: fields start after the last ')'.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let mut fields = rest.split_whitespace();
+    let state = fields.next()?;
+    let _ppid = fields.next()?;
+    let pgid: i32 = fields.next()?.parse().ok()?;
+    let hrun_seq = std::fs::read(format!("/proc/{pid}/environ")).ok().and_then(|env| {
+        env.split(|&b| b == 0)
+            .find_map(|kv| kv.strip_prefix(b"HRUN_SEQ="))
+            .and_then(|v| std::str::from_utf8(v).ok()?.parse().ok())
+    });
+    Some(ProcInfo { pgid, zombie: state == "Z", hrun_seq })
+}
+
+/// The variable that marks every task (and whatever it starts) as this hrun's.
+pub const OWNER_VAR: &str = "HRUN_PID";
+
+/// A helper process that outlives a SIGKILLed hrun just long enough to kill what hrun was
+/// running. `PR_SET_PDEATHSIG` only reaches hrun's direct children; a task's own children
+/// (`sh -c 'a; b'` forks) would otherwise survive it, re-parented to init.
+///
+/// It costs nothing per task: it holds the read end of a pipe whose write end only hrun
+/// has. When hrun dies for any reason the kernel closes the pipe; the guardian reads EOF,
+/// SIGKILLs every process whose environment carries `HRUN_PID=<hrun's pid>` (every task
+/// gets it, and their children inherit it) together with its process group, and exits.
+/// It is forked while hrun is still single-threaded.
+pub struct Guardian {
+    _pipe: File,
+    pid: i32,
+}
+
+impl Guardian {
+    pub fn start() -> io::Result<Guardian> {
+        let mut fds = [0; 2];
+        // SAFETY: getpid has no preconditions.
+        let owner = unsafe { libc::getpid() };
+        // SAFETY: pipe2 fills two fds; fork is called while hrun is single-threaded (see
+        // exec::run), so the child is an ordinary single-threaded process.
+        unsafe {
+            if libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            match libc::fork() {
+                -1 => Err(io::Error::last_os_error()),
+                0 => {
+                    libc::close(fds[1]);
+                    let devnull = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+                    if devnull >= 0 {
+                        for fd in 0..3 {
+                            libc::dup2(devnull, fd);
+                        }
+                    }
+                    guardian_main(fds[0], owner)
+                }
+                pid => {
+                    libc::close(fds[0]);
+                    Ok(Guardian { _pipe: File::from_raw_fd(fds[1]), pid })
+                }
+            }
+        }
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+}
+
+fn guardian_main(fd: i32, owner: i32) -> ! {
+    let mut buf = [0u8; 64];
+    // Nothing is ever written: read returns 0 (EOF) once hrun is gone.
+    // SAFETY: reading into a stack buffer of its length.
+    while unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) } != 0 {
+        if io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+            break;
+        }
+    }
+    let me = std::process::id() as i32;
+    let marker = format!("{OWNER_VAR}={owner}");
+    // Two passes: a task may fork between the scan and the kill.
+    for _ in 0..2 {
+        for pid in owned_processes(marker.as_bytes()).into_iter().filter(|&p| p != me) {
+            // SAFETY: plain signal syscalls.
+            unsafe {
+                let pgid = libc::getpgid(pid);
+                if pgid > 1 && pgid != libc::getpgrp() {
+                    libc::killpg(pgid, libc::SIGKILL);
+                }
+                libc::kill(pid, libc::SIGKILL);
+            }
+        }
+    }
+    // SAFETY: _exit has no preconditions.
+    unsafe { libc::_exit(0) }
+}
+
+/// Every process whose environment holds the exact entry `marker`.
+fn owned_processes(marker: &[u8]) -> Vec<i32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|env| env.split(|&b| b == 0).any(|kv| kv == marker))
+        })
+        .collect()
+}
+
 /// The signal's name (`SIGKILL`), or `SIG<n>` for one without a name.
 pub fn signal_name(signal: i32) -> String {
     nix::sys::signal::Signal::try_from(signal)

@@ -14,7 +14,8 @@ use anyhow::{Context, Result};
 
 pub const HEADER: &str = "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n";
 
-/// A joblog being written. Like GNU parallel without `--resume`, it starts afresh each run.
+/// A joblog being written. Like GNU parallel, it starts afresh each run, except when
+/// resuming, where rows are appended (and the header written only to a new file).
 pub struct JobLog {
     out: BufWriter<File>,
     path: PathBuf,
@@ -32,13 +33,22 @@ pub struct JobLogRow<'a> {
 }
 
 impl JobLog {
-    pub fn create(path: &Path) -> Result<JobLog> {
-        let file = File::create(path).with_context(|| format!("cannot create joblog {}", path.display()))?;
+    pub fn open(path: &Path, append: bool) -> Result<JobLog> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .append(append)
+            .truncate(!append)
+            .open(path)
+            .with_context(|| format!("cannot create joblog {}", path.display()))?;
+        let empty = file.metadata().map(|m| m.len() == 0).unwrap_or(true);
         let mut log = JobLog { out: BufWriter::new(file), path: path.to_path_buf() };
-        log.out
-            .write_all(HEADER.as_bytes())
-            .and_then(|_| log.out.flush())
-            .context("writing joblog header")?;
+        if empty {
+            log.out
+                .write_all(HEADER.as_bytes())
+                .and_then(|_| log.out.flush())
+                .context("writing joblog header")?;
+        }
         Ok(log)
     }
 

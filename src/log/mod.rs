@@ -5,7 +5,8 @@
 //! `O_APPEND` file, so a crash can at worst tear the very last line, which readers skip.
 //! A log is appended to, never truncated: several runs over one task file share one log.
 
-mod joblog;
+pub mod joblog;
+pub mod read;
 mod record;
 
 pub use joblog::{JobLog, JobLogRow};
@@ -24,6 +25,7 @@ pub struct RunLog {
     file: File,
     path: PathBuf,
     line: Vec<u8>,
+    checked_end: bool,
 }
 
 impl RunLog {
@@ -40,7 +42,26 @@ impl RunLog {
                 path.display()
             );
         }
-        Ok(RunLog { file, path: path.to_path_buf(), line: Vec::with_capacity(1024) })
+        Ok(RunLog { file, path: path.to_path_buf(), line: Vec::with_capacity(1024), checked_end: false })
+    }
+
+    /// A log cut by a crash may end in a torn line; end it, so that the next record starts on
+    /// a line of its own (readers skip the torn one).
+    fn end_torn_line(&mut self) -> Result<()> {
+        use std::io::{Read, Seek, SeekFrom};
+        self.checked_end = true;
+        let len = self.file.metadata().map(|m| m.len()).unwrap_or(0);
+        if len == 0 {
+            return Ok(());
+        }
+        let mut reader = File::open(&self.path)?;
+        reader.seek(SeekFrom::Start(len - 1))?;
+        let mut last = [0u8; 1];
+        reader.read_exact(&mut last)?;
+        if last[0] != b'\n' {
+            self.file.write_all(b"\n")?;
+        }
+        Ok(())
     }
 
     pub fn path(&self) -> &Path {
@@ -49,6 +70,9 @@ impl RunLog {
 
     /// Appends one record as one line, in one `write`.
     pub fn append<T: serde::Serialize>(&mut self, record: &T) -> Result<()> {
+        if !self.checked_end {
+            self.end_torn_line().with_context(|| format!("cannot repair run log {}", self.path.display()))?;
+        }
         self.line.clear();
         serde_json::to_writer(&mut self.line, record).context("cannot encode a log record")?;
         self.line.push(b'\n');

@@ -21,6 +21,9 @@ pub struct RunRecord {
     pub leftover: String,
     /// Unix seconds.
     pub start: f64,
+    /// Whether this run resumed the log (`--resume`, `--resume-failed`).
+    #[serde(default)]
+    pub resume: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -38,6 +41,12 @@ pub struct TaskRecord {
     pub seq: u64,
     /// 1-based line in the task file.
     pub line: u64,
+    /// FNV-1a (64-bit, hex) of `cmd`: with `seq`, the task's identity for `--resume`.
+    pub hash: String,
+    /// 1 for the first run of the task, 2 for its first retry, ...
+    pub attempt: u32,
+    /// False only for a failed attempt that hrun retried.
+    pub last_attempt: bool,
     pub slot: usize,
     pub cpus: String,
     /// The command as written in the task file (before `{%}`/`{#}` expansion).
@@ -52,6 +61,15 @@ pub struct TaskRecord {
     pub signal: Option<i32>,
     /// Name of that signal (`SIGKILL`); null when it exited.
     pub signal_name: Option<String>,
+    /// hrun stopped the task at its `--timeout` (TERM, then KILL after the grace).
+    pub timeout: bool,
+    /// hrun stopped the task because hrun was told to stop (signal, `--halt now`), not for
+    /// anything the task did; `--resume` runs it again.
+    pub cancelled: bool,
+    /// The task left processes running after it ended; hrun killed them.
+    pub leaked: bool,
+    /// Those processes.
+    pub leaked_pids: Vec<i32>,
     pub utime_s: f64,
     pub stime_s: f64,
     pub maxrss_kb: u64,

@@ -107,3 +107,48 @@ pub fn wait_for_file(path: &Path, limit: Duration) {
 pub fn first_cpus(k: usize) -> CpuSet {
     CpuSet::from_ids(usable_cpus().ids().iter().copied().take(k))
 }
+
+/// hrun's stderr, line by line, read on a thread: tests wait for what hrun says (e.g. that
+/// it handled a signal) instead of sleeping.
+pub struct StderrLines {
+    rx: std::sync::mpsc::Receiver<String>,
+    pub seen: Vec<String>,
+}
+
+impl StderrLines {
+    pub fn take(child: &mut std::process::Child) -> Self {
+        use std::io::BufRead;
+        let err = child.stderr.take().expect("stderr piped");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(err).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        StderrLines { rx, seen: Vec::new() }
+    }
+
+    /// Waits for a line containing `needle`.
+    pub fn wait_for(&mut self, needle: &str, limit: Duration) {
+        let t0 = Instant::now();
+        loop {
+            if self.seen.iter().any(|l| l.contains(needle)) {
+                return;
+            }
+            let left = limit.checked_sub(t0.elapsed()).unwrap_or_else(|| {
+                panic!("hrun did not say {needle:?} within {limit:?}; it said {:?}", self.seen)
+            });
+            if let Ok(line) = self.rx.recv_timeout(left) {
+                self.seen.push(line);
+            }
+        }
+    }
+
+    /// Everything said until hrun closed stderr.
+    pub fn rest(mut self) -> String {
+        self.seen.extend(self.rx.iter());
+        self.seen.join("\n")
+    }
+}

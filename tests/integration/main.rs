@@ -8,4 +8,5 @@ mod exec_joblog;
 mod exec_output;
 mod exec_pinning;
 mod exec_rusage;
+mod faults_signals;
 mod pipeline;

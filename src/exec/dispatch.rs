@@ -1,0 +1,606 @@
+//! The dispatcher loop: fill free slots, sleep on the signalfd until something happens, then
+//! handle signals, deadlines and ended children. It alone owns the run's state.
+//!
+//! A slot is `Free`, `Running` a task, or `Lingering`: the task's main process ended but
+//! processes it started live on (in its process group, or re-parented to hrun, the
+//! subreaper, with its `HRUN_SEQ`). A lingering slot gets `--leak-timeout` for them to end,
+//! then they are killed and the task is recorded as leaked. Only then is the slot free, so at
+//! most one task's processes ever run on a slot.
+//!
+//! Deadlines: a task's `--timeout` (then TERM), the grace after any TERM (then KILL), the
+//! leak timeout, and the log's sync cadence. The loop sleeps until the nearest.
+
+use std::collections::{HashMap, VecDeque};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::{Context, Result};
+
+use super::halt::{Tally, When};
+use super::os::{self, Ended, Guardian, Reaped, SignalFd};
+use super::output::{Captured, Output};
+use super::resume::ResumePlan;
+use super::summary::Summary;
+use super::timeout::Median;
+use super::{Policy, unix_seconds};
+use crate::exit::UsageError;
+use crate::log::{JobLog, JobLogRow, RunLog, TaskRecord};
+use crate::slots::SlotPlan;
+use crate::taskfile::{self, Task, TaskFile};
+
+/// How often the run log is flushed to stable storage while records are being written.
+const SYNC_EVERY: Duration = Duration::from_secs(1);
+
+pub struct Dispatcher<'a> {
+    pub plan: &'a SlotPlan,
+    pub policy: &'a Policy,
+    pub signals: &'a SignalFd,
+    pub guardian: &'a Guardian,
+    pub output: &'a Output,
+    pub log: &'a mut RunLog,
+    pub joblog: Option<JobLog>,
+    pub resume: &'a ResumePlan,
+    /// Tasks in the file, when `--halt X%` needs it.
+    pub total: Option<u64>,
+    pub host: &'a str,
+}
+
+struct Running {
+    task: Task,
+    attempt: u32,
+    /// Index into the slot plan.
+    slot: usize,
+    pid: i32,
+    start_wall: f64,
+    start: Instant,
+    captured: Captured,
+    /// `--timeout` for this attempt.
+    deadline: Option<Instant>,
+    /// When hrun sent TERM (timeout, halt now) or forwarded a signal: KILL after the grace.
+    terminating_since: Option<Instant>,
+    timed_out: bool,
+    cancelled: bool,
+}
+
+struct Lingering {
+    run: Running,
+    reaped: Reaped,
+    ended: Instant,
+    until: Instant,
+}
+
+enum SlotState {
+    Free,
+    Running(Box<Running>),
+    Lingering(Box<Lingering>),
+}
+
+/// Why no new task starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stop {
+    /// SIGINT/SIGTERM/SIGHUP: forwarded; hrun exits 128 + signal.
+    Signal(i32),
+    /// SIGUSR1: running tasks finish; the rest are not run.
+    Drain,
+    /// `--halt` fired with this exit status.
+    Halt(i32),
+    /// A bad task-file line or a task that could not be spawned.
+    Error,
+}
+
+struct State {
+    slots: Vec<SlotState>,
+    by_pid: HashMap<i32, usize>,
+    retry: VecDeque<(Task, u32)>,
+    stop: Option<Stop>,
+    eof: bool,
+    deferred: Option<anyhow::Error>,
+    summary: Summary,
+    tally: Tally,
+    median: Median,
+    started: Instant,
+    last_end: Instant,
+    dirty_since: Option<Instant>,
+}
+
+impl Dispatcher<'_> {
+    /// Runs every task; returns the summary and an error that stopped the run early (reported
+    /// after the summary). An `Err` means hrun itself failed (e.g. its log cannot be written).
+    pub fn run(mut self, mut tasks: TaskFile) -> Result<(Summary, Option<anyhow::Error>)> {
+        let now = Instant::now();
+        let mut st = State {
+            slots: (0..self.plan.slots.len()).map(|_| SlotState::Free).collect(),
+            by_pid: HashMap::with_capacity(self.plan.slots.len()),
+            retry: VecDeque::new(),
+            stop: None,
+            eof: false,
+            deferred: None,
+            summary: Summary { slots: self.plan.slots.len(), ..Summary::default() },
+            tally: Tally::default(),
+            median: Median::default(),
+            started: now,
+            last_end: now,
+            dirty_since: None,
+        };
+        let env = TaskEnv::new(self.plan.threads);
+        loop {
+            self.fill(&mut st, &mut tasks, &env);
+            if st.by_pid.is_empty() && !st.slots.iter().any(|s| matches!(s, SlotState::Lingering(_))) {
+                let more = !st.retry.is_empty() || !st.eof;
+                if st.stop.is_some() || !more {
+                    break;
+                }
+            }
+            let timeout = self.next_deadline(&st).map(|t| t.saturating_duration_since(Instant::now()));
+            self.signals.wait(timeout).context("waiting for tasks")?;
+            for sig in self.signals.take().context("reading signals")? {
+                self.on_signal(&mut st, sig);
+            }
+            while let Some(reaped) = os::reap().context("reaping tasks")? {
+                if let Some(slot) = st.by_pid.remove(&reaped.pid) {
+                    self.on_leader_end(&mut st, slot, reaped)?;
+                }
+                // Anything else is a re-parented orphan, or the guardian: nothing to record.
+            }
+            self.on_deadlines(&mut st)?;
+        }
+        self.sweep_strays();
+        if st.stop.is_some() {
+            st.summary.not_run = st.retry.len() as u64 + count_rest(&mut tasks, self.resume);
+        }
+        st.summary.makespan_s = st.last_end.duration_since(st.started).as_secs_f64();
+        match st.stop {
+            Some(Stop::Signal(sig)) => st.summary.interrupted_by = Some(sig),
+            Some(Stop::Halt(status)) => st.summary.halted = Some(status),
+            _ => {}
+        }
+        Ok((st.summary, st.deferred))
+    }
+
+    /// Starts tasks on every free slot: retries first, then the next lines of the file.
+    fn fill(&mut self, st: &mut State, tasks: &mut TaskFile, env: &TaskEnv) {
+        while st.stop.is_none() {
+            let Some(slot) = st.slots.iter().position(|s| matches!(s, SlotState::Free)) else { return };
+            let (task, attempt) = match st.retry.pop_front() {
+                Some(t) => t,
+                None if st.eof => return,
+                None => match next_to_run(tasks, self.resume, &mut st.summary.skipped) {
+                    Ok(Some(task)) => (task, 1),
+                    Ok(None) => {
+                        st.eof = true;
+                        continue;
+                    }
+                    Err(e) => {
+                        st.deferred = Some(UsageError(e.into()).into());
+                        st.stop = Some(Stop::Error);
+                        return;
+                    }
+                },
+            };
+            let limit = self.policy.timeout.and_then(|t| t.limit(&st.median));
+            match self.start(task, attempt, slot, env, limit) {
+                Ok(r) => {
+                    st.by_pid.insert(r.pid, slot);
+                    st.summary.attempts += 1;
+                    st.slots[slot] = SlotState::Running(Box::new(r));
+                }
+                Err(e) => {
+                    st.deferred = Some(e);
+                    st.stop = Some(Stop::Error);
+                }
+            }
+        }
+    }
+
+    fn start(
+        &self,
+        task: Task,
+        attempt: u32,
+        slot: usize,
+        env: &TaskEnv,
+        limit: Option<Duration>,
+    ) -> Result<Running> {
+        let s = &self.plan.slots[slot];
+        let slot_no = s.id.0;
+        let captured = self.output.open(task.seq)?;
+        let (out, err) = captured.child_handles().context("cannot duplicate task output files")?;
+        let (seq, slot_str) = (task.seq.to_string(), slot_no.to_string());
+        let mut cmd = Command::new("/bin/sh");
+        cmd.arg("-c")
+            .arg(taskfile::expand(&task.cmd, task.seq, slot_no).as_ref())
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .env("HRUN_SLOT", &slot_str)
+            .env("HRUN_SEQ", &seq)
+            .env("HRUN_CPUS", s.cpus.to_string())
+            .env("HRUN_THREADS", &env.threads)
+            .env("PARALLEL_JOBSLOT", &slot_str)
+            .env("PARALLEL_SEQ", &seq)
+            .env(os::OWNER_VAR, &env.owner);
+        if env.set_omp {
+            cmd.env("OMP_NUM_THREADS", &env.threads);
+        }
+        if env.set_rayon {
+            cmd.env("RAYON_NUM_THREADS", &env.threads);
+        }
+        let start_wall = unix_seconds(SystemTime::now());
+        let start = Instant::now();
+        let child = os::spawn_pinned(&mut cmd, &s.cpus).with_context(|| {
+            format!("cannot start task {} (line {}): /bin/sh -c {:?}", task.seq, task.line, task.cmd)
+        })?;
+        let pid = child.id() as i32;
+        // Dropping `child` neither waits nor kills: `os::reap` collects it.
+        drop(child);
+        Ok(Running {
+            task,
+            attempt,
+            slot,
+            pid,
+            start_wall,
+            start,
+            captured,
+            deadline: limit.map(|l| start + l),
+            terminating_since: None,
+            timed_out: false,
+            cancelled: false,
+        })
+    }
+
+    fn on_signal(&mut self, st: &mut State, sig: i32) {
+        match sig {
+            libc::SIGCHLD => {}
+            libc::SIGUSR1 => {
+                if st.stop.is_none() {
+                    eprintln!("hrun: SIGUSR1: starting no new task; {} running will finish", st.by_pid.len());
+                    st.stop = Some(Stop::Drain);
+                }
+            }
+            _ => {
+                let again = matches!(st.stop, Some(Stop::Signal(_)));
+                if again && sig == libc::SIGINT {
+                    eprintln!("hrun: second SIGINT: killing {} running task(s) now", st.by_pid.len());
+                    self.terminate_all(st, libc::SIGKILL);
+                } else if !again {
+                    eprintln!(
+                        "hrun: {}: forwarding it to {} running task(s); SIGKILL after {:?}",
+                        os::signal_name(sig),
+                        st.by_pid.len(),
+                        self.policy.grace
+                    );
+                    self.terminate_all(st, sig);
+                }
+                st.stop = Some(Stop::Signal(sig));
+            }
+        }
+    }
+
+    /// Sends `sig` to every running task's group and marks them cancelled.
+    fn terminate_all(&self, st: &mut State, sig: i32) {
+        let now = Instant::now();
+        for s in &mut st.slots {
+            if let SlotState::Running(r) = s {
+                r.cancelled = true;
+                r.terminating_since.get_or_insert(now);
+                signal_group(r.pid, sig);
+            }
+        }
+    }
+
+    fn next_deadline(&self, st: &State) -> Option<Instant> {
+        let mut next: Option<Instant> = st.dirty_since.map(|t| t + SYNC_EVERY);
+        let mut consider = |t: Instant| next = Some(next.map_or(t, |n| n.min(t)));
+        for s in &st.slots {
+            match s {
+                SlotState::Running(r) => {
+                    if let Some(t) = r.terminating_since {
+                        consider(t + self.policy.grace);
+                    } else if let Some(d) = r.deadline {
+                        consider(d);
+                    }
+                }
+                SlotState::Lingering(l) => consider(l.until),
+                SlotState::Free => {}
+            }
+        }
+        next
+    }
+
+    fn on_deadlines(&mut self, st: &mut State) -> Result<()> {
+        let now = Instant::now();
+        for slot in 0..st.slots.len() {
+            match &mut st.slots[slot] {
+                SlotState::Running(r) => {
+                    if let Some(t) = r.terminating_since {
+                        if now >= t + self.policy.grace {
+                            signal_group(r.pid, libc::SIGKILL);
+                        }
+                    } else if r.deadline.is_some_and(|d| now >= d) {
+                        r.timed_out = true;
+                        r.terminating_since = Some(now);
+                        signal_group(r.pid, libc::SIGTERM);
+                    }
+                }
+                SlotState::Lingering(l) if now >= l.until => {
+                    let SlotState::Lingering(l) = std::mem::replace(&mut st.slots[slot], SlotState::Free)
+                    else {
+                        unreachable!()
+                    };
+                    let leaked = self.kill_leftovers(&l.run, &st.by_pid);
+                    self.finish(st, slot, l.run, l.reaped, l.ended, leaked)?;
+                }
+                _ => {}
+            }
+        }
+        if st.dirty_since.is_some_and(|t| now >= t + SYNC_EVERY) {
+            self.log.sync().context("cannot sync the run log")?;
+            st.dirty_since = None;
+        }
+        Ok(())
+    }
+
+    /// The task's main process ended: record it now, or let its leftovers linger a moment.
+    fn on_leader_end(&mut self, st: &mut State, slot: usize, reaped: Reaped) -> Result<()> {
+        let ended = Instant::now();
+        let SlotState::Running(run) = std::mem::replace(&mut st.slots[slot], SlotState::Free) else {
+            unreachable!("a reaped task's slot is running")
+        };
+        let run = *run;
+        if self.leftovers(&run, &st.by_pid).is_empty() {
+            return self.finish(st, slot, run, reaped, ended, Vec::new());
+        }
+        if run.cancelled || run.timed_out {
+            // Already being torn down: no patience for its leftovers.
+            let leaked = self.kill_leftovers(&run, &st.by_pid);
+            return self.finish(st, slot, run, reaped, ended, leaked);
+        }
+        let until = ended + self.policy.leak_timeout;
+        st.slots[slot] = SlotState::Lingering(Box::new(Lingering { run, reaped, ended, until }));
+        Ok(())
+    }
+
+    /// Live processes left by a task whose main process ended: its group's members and
+    /// orphans carrying its `HRUN_SEQ`, all re-parented to hrun (the subreaper). Only
+    /// children hrun did not start itself are looked at, so the usual cost is one read of
+    /// hrun's own children list.
+    fn leftovers(&self, run: &Running, running: &HashMap<i32, usize>) -> Vec<i32> {
+        os::own_children()
+            .into_iter()
+            .filter(|pid| *pid != self.guardian.pid() && *pid != run.pid && !running.contains_key(pid))
+            .filter(|&pid| {
+                os::proc_info(pid)
+                    .is_some_and(|p| !p.zombie && (p.pgid == run.pid || p.hrun_seq == Some(run.task.seq)))
+            })
+            .collect()
+    }
+
+    /// SIGKILLs the task's group and every leftover with its descendants; returns the pids.
+    fn kill_leftovers(&self, run: &Running, running: &HashMap<i32, usize>) -> Vec<i32> {
+        let mut killed = Vec::new();
+        for pid in self.leftovers(run, running) {
+            for p in os::subtree(pid) {
+                os::signal_process(p, libc::SIGKILL);
+                killed.push(p);
+            }
+        }
+        signal_group(run.pid, libc::SIGKILL);
+        killed
+    }
+
+    /// Writes the attempt's record, frees the slot, and applies retries and `--halt`.
+    fn finish(
+        &mut self,
+        st: &mut State,
+        slot: usize,
+        run: Running,
+        reaped: Reaped,
+        ended: Instant,
+        leaked: Vec<i32>,
+    ) -> Result<()> {
+        st.last_end = st.last_end.max(ended);
+        let wall_s = ended.duration_since(run.start).as_secs_f64();
+        let succeeded = reaped.ended == Ended::Exited(0) && !run.timed_out;
+        let retry = !succeeded && !run.cancelled && run.attempt <= self.policy.retries && st.stop.is_none();
+        let record = self.record(&run, reaped, wall_s, !retry, &leaked);
+        self.log.append(&record)?;
+        st.dirty_since.get_or_insert(ended);
+        if !leaked.is_empty() {
+            eprintln!(
+                "hrun: warning: task {} (line {}) left {} process(es) running after it ended; killed {:?}",
+                run.task.seq,
+                run.task.line,
+                leaked.len(),
+                leaked
+            );
+        }
+        if !retry && let Some(j) = self.joblog.as_mut() {
+            j.write(&JobLogRow {
+                line: record.line,
+                start: record.start,
+                runtime_s: record.wall_s,
+                received: run.captured.stdout_len(),
+                // GNU parallel writes exit value 0 and the signal number for a killed job.
+                exit: record.exit.unwrap_or(0),
+                signal: record.signal.unwrap_or(0),
+                command: &record.cmd,
+            })?;
+        }
+        self.output.finish(run.captured);
+        st.slots[slot] = SlotState::Free;
+        st.summary.busy_s += wall_s;
+
+        if retry {
+            st.retry.push_back((run.task, run.attempt + 1));
+            return Ok(());
+        }
+        if run.cancelled {
+            st.summary.cancelled += 1;
+            return Ok(());
+        }
+        st.summary.tasks += 1;
+        st.summary.timed_out += run.timed_out as u64;
+        st.summary.leaked += !leaked.is_empty() as u64;
+        if succeeded {
+            st.tally.succeeded += 1;
+            st.median.add(wall_s);
+        } else {
+            st.tally.failed += 1;
+            st.summary.failed += 1;
+        }
+        let status = match reaped.ended {
+            Ended::Exited(code) => code,
+            Ended::Signaled(sig) => 128 + sig,
+        };
+        if st.stop.is_none()
+            && let Some((when, exit)) = self.policy.halt.check(&st.tally, status, self.total.unwrap_or(0))
+        {
+            eprintln!(
+                "hrun: --halt {} reached: starting no new task{}",
+                self.policy.halt,
+                if when == When::Now { "; killing the running ones" } else { "; running ones finish" }
+            );
+            st.stop = Some(Stop::Halt(exit));
+            if when == When::Now {
+                self.terminate_all(st, libc::SIGTERM);
+            }
+        }
+        Ok(())
+    }
+
+    fn record(
+        &self,
+        run: &Running,
+        reaped: Reaped,
+        wall_s: f64,
+        last_attempt: bool,
+        leaked: &[i32],
+    ) -> TaskRecord {
+        let (exit, signal) = match reaped.ended {
+            Ended::Exited(code) => (Some(code), None),
+            Ended::Signaled(sig) => (None, Some(sig)),
+        };
+        let ru = reaped.rusage;
+        let slot = &self.plan.slots[run.slot];
+        TaskRecord {
+            kind: "task".into(),
+            seq: run.task.seq,
+            line: run.task.line,
+            hash: format!("{:016x}", run.task.hash()),
+            attempt: run.attempt,
+            last_attempt,
+            slot: slot.id.0,
+            cpus: slot.cpus.to_string(),
+            cmd: run.task.cmd.clone(),
+            pid: reaped.pid,
+            start: run.start_wall,
+            wall_s,
+            exit,
+            signal,
+            signal_name: signal.map(os::signal_name),
+            timeout: run.timed_out,
+            cancelled: run.cancelled,
+            leaked: !leaked.is_empty(),
+            leaked_pids: leaked.to_vec(),
+            utime_s: ru.utime_s,
+            stime_s: ru.stime_s,
+            maxrss_kb: ru.maxrss_kb,
+            minflt: ru.minflt,
+            majflt: ru.majflt,
+            nvcsw: ru.nvcsw,
+            nivcsw: ru.nivcsw,
+            host: self.host.into(),
+        }
+    }
+
+    /// Kills whatever is still re-parented to hrun when the run ends (leftovers of leftovers,
+    /// processes that cleared their environment), so hrun leaves nothing behind.
+    fn sweep_strays(&self) {
+        let strays: Vec<i32> = os::own_children()
+            .into_iter()
+            .filter(|&p| p != self.guardian.pid())
+            .filter(|&p| os::proc_info(p).is_some_and(|i| !i.zombie))
+            .collect();
+        if !strays.is_empty() {
+            eprintln!("hrun: warning: killing {} stray process(es) left by tasks: {strays:?}", strays.len());
+        }
+        for pid in strays {
+            for p in os::subtree(pid) {
+                os::signal_process(p, libc::SIGKILL);
+            }
+        }
+        // Reap what was killed (bounded: a process stuck in the kernel is not waited for).
+        let until = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < until {
+            while let Ok(Some(_)) = os::reap() {}
+            if os::own_children().iter().all(|&p| p == self.guardian.pid()) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+fn signal_group(pgid: i32, sig: i32) {
+    if let Err(e) = os::signal_group(pgid, sig) {
+        eprintln!("hrun: warning: cannot send {} to task group {pgid}: {e}", os::signal_name(sig));
+    }
+}
+
+/// The next task the resume plan does not skip.
+fn next_to_run(
+    tasks: &mut TaskFile,
+    resume: &ResumePlan,
+    skipped: &mut u64,
+) -> Result<Option<Task>, taskfile::TaskFileError> {
+    while let Some(t) = tasks.next_task()? {
+        if resume.skips(t.seq) {
+            *skipped += 1;
+            continue;
+        }
+        return Ok(Some(t));
+    }
+    Ok(None)
+}
+
+/// Counts the tasks left in the file after the run stopped early (reported as not run;
+/// `--resume` picks them up). An unreadable rest counts as what was read.
+fn count_rest(tasks: &mut TaskFile, resume: &ResumePlan) -> u64 {
+    let mut n = 0;
+    while let Ok(Some(t)) = tasks.next_task() {
+        n += !resume.skips(t.seq) as u64;
+    }
+    n
+}
+
+/// Environment every task gets, on top of hrun's own.
+struct TaskEnv {
+    threads: String,
+    /// hrun's pid, for the guardian.
+    owner: String,
+    /// `OMP_NUM_THREADS`/`RAYON_NUM_THREADS` are set to T only where the caller left them unset.
+    set_omp: bool,
+    set_rayon: bool,
+}
+
+impl TaskEnv {
+    fn new(threads: usize) -> Self {
+        let caller_sets = |var: &str| match std::env::var(var) {
+            Ok(v) => {
+                if v != threads.to_string() {
+                    eprintln!(
+                        "hrun: warning: {var}={v} is set in the environment and is passed on unchanged, \
+                         but each task has {threads} CPU(s); unset it to get {var}={threads}"
+                    );
+                }
+                true
+            }
+            Err(_) => false,
+        };
+        TaskEnv {
+            threads: threads.to_string(),
+            owner: std::process::id().to_string(),
+            set_omp: !caller_sets("OMP_NUM_THREADS"),
+            set_rayon: !caller_sets("RAYON_NUM_THREADS"),
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! `--resume` / `--resume-failed`: which tasks of the task file the log already holds.
+//!
+//! A task is identified by its number *and* the hash of its command (`seq` + `hash` in the
+//! log), so a log is never applied to a task file that changed under it. As GNU parallel:
+//! - `--resume` skips every task that finished: succeeded, or failed on its last attempt;
+//! - `--resume-failed` skips only tasks that succeeded, so failed ones run again.
+//!
+//! Either way a task runs again when the log has no record of it, or only records of attempts
+//! that hrun itself cut short (`cancelled`: killed on SIGTERM/SIGINT or `--halt now`) or that
+//! were to be retried. Records are never rewritten: the log only grows.
+
+use std::path::Path;
+
+use anyhow::{Result, anyhow};
+
+use crate::exit::UsageError;
+use crate::log::read::{self, TaskOutcome};
+use crate::taskfile::{Source, TaskFile};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResumeMode {
+    /// Skip finished tasks (succeeded, or failed on their last attempt).
+    Finished,
+    /// Skip only tasks that succeeded.
+    Succeeded,
+}
+
+/// What the log says of each task of the file, by `seq - 1`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+enum State {
+    #[default]
+    NotRun,
+    Failed,
+    Succeeded,
+}
+
+/// The tasks to skip, and what the check found.
+#[derive(Debug, Default)]
+pub struct ResumePlan {
+    states: Vec<State>,
+    mode: Option<ResumeMode>,
+    /// Unreadable log lines (a torn last line after a crash).
+    pub unreadable_lines: u64,
+}
+
+impl ResumePlan {
+    /// A plan that skips nothing (no `--resume`).
+    pub fn none() -> Self {
+        ResumePlan::default()
+    }
+
+    pub fn skips(&self, seq: u64) -> bool {
+        let Some(mode) = self.mode else { return false };
+        let state = self.states.get((seq - 1) as usize).copied().unwrap_or_default();
+        match mode {
+            ResumeMode::Finished => state >= State::Failed,
+            ResumeMode::Succeeded => state == State::Succeeded,
+        }
+    }
+
+    /// How many tasks of the file will be skipped.
+    pub fn skipped(&self) -> u64 {
+        (1..=self.states.len() as u64).filter(|&s| self.skips(s)).count() as u64
+    }
+}
+
+/// A log record whose task differs from the file's task of the same number.
+struct Mismatch {
+    seq: u64,
+    logged_cmd: String,
+}
+
+/// Reads the task file and the log and decides which tasks to skip. Refuses (a usage
+/// error naming the lines) when the log holds tasks the file no longer has, unless `force`,
+/// which treats those tasks as never run.
+pub fn plan(taskfile: &Path, log: &Path, mode: ResumeMode, force: bool) -> Result<ResumePlan> {
+    let source = Source::Path(taskfile.to_path_buf());
+    let mut hashes = Vec::new();
+    let mut tf = TaskFile::open(&source).map_err(|e| UsageError(e.into()))?;
+    while let Some(t) = tf.next_task().map_err(|e| UsageError(e.into()))? {
+        hashes.push(t.hash());
+    }
+    let mut states = vec![State::NotRun; hashes.len()];
+    let mut matched = vec![false; hashes.len()];
+    let mut mismatches: Vec<Mismatch> = Vec::new();
+    let mut unreadable_lines = 0;
+    if log.exists() {
+        unreadable_lines = read::for_each_task(log, |rec: TaskOutcome| {
+            let i = (rec.seq as usize).wrapping_sub(1);
+            let same =
+                hashes.get(i).is_some_and(|h| rec.hash.as_deref() == Some(format!("{h:016x}").as_str()));
+            if !same {
+                if mismatches.len() < 1000 && !mismatches.iter().any(|m| m.seq == rec.seq) {
+                    mismatches.push(Mismatch { seq: rec.seq, logged_cmd: rec.cmd });
+                }
+                return;
+            }
+            matched[i] = true;
+            let state = match (rec.exit, rec.cancelled, rec.last_attempt) {
+                (Some(0), _, _) => State::Succeeded,
+                (_, false, true) => State::Failed,
+                _ => State::NotRun,
+            };
+            states[i] = states[i].max(state);
+        })?;
+    }
+    // A task whose number was once logged with another command, and never with this one.
+    mismatches.retain(|m| !matched.get((m.seq as usize).wrapping_sub(1)).copied().unwrap_or(false));
+    if !mismatches.is_empty() && !force {
+        return Err(UsageError(anyhow!(
+            "{} does not match its run log {}: {}; run it with a new --log, or add --force to run \
+             the changed tasks anew",
+            taskfile.display(),
+            log.display(),
+            describe(taskfile, &mismatches, hashes.len())?
+        ))
+        .into());
+    }
+    Ok(ResumePlan { states, mode: Some(mode), unreadable_lines })
+}
+
+/// "task 3 (line 5) was `a`, is now `b`; ..." for the first few mismatches.
+fn describe(taskfile: &Path, mismatches: &[Mismatch], n_tasks: usize) -> Result<String> {
+    const SHOWN: usize = 3;
+    let mut wanted: Vec<u64> = mismatches.iter().take(SHOWN).map(|m| m.seq).collect();
+    wanted.sort_unstable();
+    let mut now = std::collections::HashMap::new();
+    let mut tf = TaskFile::open(&Source::Path(taskfile.to_path_buf())).map_err(|e| UsageError(e.into()))?;
+    while let Some(t) = tf.next_task().map_err(|e| UsageError(e.into()))? {
+        if wanted.binary_search(&t.seq).is_ok() {
+            now.insert(t.seq, (t.line, t.cmd));
+        }
+    }
+    let mut parts: Vec<String> = mismatches
+        .iter()
+        .take(SHOWN)
+        .map(|m| match now.get(&m.seq) {
+            Some((line, cmd)) => {
+                format!("task {} (line {line}) was {:?}, is now {cmd:?}", m.seq, m.logged_cmd)
+            }
+            None => format!(
+                "task {} ({:?}) is in the log, but the file has only {n_tasks} tasks",
+                m.seq, m.logged_cmd
+            ),
+        })
+        .collect();
+    if mismatches.len() > SHOWN {
+        parts.push(format!("and {} more", mismatches.len() - SHOWN));
+    }
+    Ok(parts.join("; "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::taskfile::command_hash;
+
+    fn rec(seq: u64, cmd: &str, exit: Option<i32>, extra: &str) -> String {
+        format!(
+            "{{\"kind\":\"task\",\"seq\":{seq},\"cmd\":{cmd:?},\"hash\":\"{:016x}\",\"exit\":{}{extra}}}\n",
+            command_hash(cmd),
+            exit.map_or("null".to_string(), |e| e.to_string())
+        )
+    }
+
+    fn setup(tasks: &str, log: &str) -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let (t, l) = (dir.path().join("t.txt"), dir.path().join("log.jsonl"));
+        std::fs::write(&t, tasks).unwrap();
+        std::fs::write(&l, log).unwrap();
+        (dir, t, l)
+    }
+
+    #[test]
+    fn finished_and_failed_tasks_per_mode() {
+        let log = [
+            rec(1, "a", Some(0), ""),
+            rec(2, "b", Some(1), ""),
+            rec(3, "c", None, ",\"cancelled\":true"),
+            rec(4, "d", Some(1), ",\"last_attempt\":false"),
+            "{\"kind\":\"task\",\"seq\":5,\"cm".to_string(),
+        ]
+        .concat();
+        let (_d, t, l) = setup("a\nb\nc\nd\ne\n", &log);
+        let p = plan(&t, &l, ResumeMode::Finished, false).unwrap();
+        assert_eq!((1..=5).map(|s| p.skips(s)).collect::<Vec<_>>(), [true, true, false, false, false]);
+        assert_eq!(p.unreadable_lines, 1);
+        let p = plan(&t, &l, ResumeMode::Succeeded, false).unwrap();
+        assert_eq!((1..=5).map(|s| p.skips(s)).collect::<Vec<_>>(), [true, false, false, false, false]);
+        assert_eq!(p.skipped(), 1);
+    }
+
+    #[test]
+    fn a_changed_task_file_is_refused_naming_the_lines_unless_forced() {
+        let log = [rec(1, "a", Some(0), ""), rec(2, "b", Some(0), ""), rec(3, "c", Some(0), "")].concat();
+        let (_d, t, l) = setup("# header\na\nB\n", &log);
+        let e = plan(&t, &l, ResumeMode::Finished, false).unwrap_err().to_string();
+        assert!(e.contains("task 2 (line 3) was \"b\", is now \"B\""), "{e}");
+        assert!(e.contains("task 3 (\"c\") is in the log, but the file has only 2 tasks"), "{e}");
+        let p = plan(&t, &l, ResumeMode::Finished, true).unwrap();
+        assert_eq!((p.skips(1), p.skips(2)), (true, false));
+    }
+
+    #[test]
+    fn a_task_rerun_after_force_counts_by_its_new_command() {
+        let log = [rec(1, "old", Some(0), ""), rec(1, "new", Some(0), "")].concat();
+        let (_d, t, l) = setup("new\n", &log);
+        let p = plan(&t, &l, ResumeMode::Finished, false).unwrap();
+        assert!(p.skips(1));
+    }
+
+    #[test]
+    fn no_log_yet_runs_everything() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = dir.path().join("t.txt");
+        std::fs::write(&t, "a\nb\n").unwrap();
+        let p = plan(&t, &dir.path().join("none.jsonl"), ResumeMode::Finished, false).unwrap();
+        assert_eq!(p.skipped(), 0);
+    }
+}

@@ -1,0 +1,84 @@
+//! Reading a run log back (for `--resume`, and later `status`/`report`). Lines are parsed
+//! one at a time; a line that is not a complete record (the torn last line of a killed
+//! hrun) is skipped and counted.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use serde::Deserialize;
+
+/// The fields of a task record that readers need; other fields are ignored.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct TaskOutcome {
+    pub seq: u64,
+    #[serde(default)]
+    pub line: u64,
+    #[serde(default)]
+    pub cmd: String,
+    /// Hex FNV-1a of `cmd`; absent in logs of hrun before resume existed.
+    #[serde(default)]
+    pub hash: Option<String>,
+    pub exit: Option<i32>,
+    #[serde(default)]
+    pub cancelled: bool,
+    /// False for a failed attempt that was to be retried.
+    #[serde(default = "yes")]
+    pub last_attempt: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Deserialize)]
+struct Kind {
+    kind: String,
+}
+
+/// Calls `on_task` for every task record; returns the number of unreadable lines.
+pub fn for_each_task(path: &Path, mut on_task: impl FnMut(TaskOutcome)) -> Result<u64> {
+    let file = File::open(path).with_context(|| format!("cannot open run log {}", path.display()))?;
+    let mut reader = BufReader::with_capacity(256 * 1024, file);
+    let mut buf = Vec::with_capacity(1024);
+    let mut bad = 0;
+    loop {
+        buf.clear();
+        let n = reader
+            .read_until(b'\n', &mut buf)
+            .with_context(|| format!("cannot read run log {}", path.display()))?;
+        if n == 0 {
+            return Ok(bad);
+        }
+        match serde_json::from_slice::<Kind>(&buf) {
+            Ok(k) if k.kind == "task" => match serde_json::from_slice::<TaskOutcome>(&buf) {
+                Ok(t) => on_task(t),
+                Err(_) => bad += 1,
+            },
+            Ok(_) => {}
+            Err(_) => bad += 1,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn torn_and_foreign_lines_are_skipped_and_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("log.jsonl");
+        std::fs::write(
+            &p,
+            "{\"kind\":\"run\",\"x\":1}\n{\"kind\":\"task\",\"seq\":1,\"exit\":0,\"cmd\":\"a\",\"hash\":\"1\"}\n\
+             garbage\n{\"kind\":\"task\",\"seq\":2,\"exit\":null,\"cancelled\":true}\n{\"kind\":\"task\",\"seq\":3,\"ex",
+        )
+        .unwrap();
+        let mut seen = Vec::new();
+        let bad = for_each_task(&p, |t| seen.push((t.seq, t.exit, t.cancelled, t.last_attempt))).unwrap();
+        assert_eq!(seen, [(1, Some(0), false, true), (2, None, true, true)]);
+        assert_eq!(bad, 2);
+    }
+}

@@ -1,0 +1,172 @@
+//! Signals to hrun, hrun killed, leaked processes: nothing is lost and nothing is left behind.
+//! Tasks report "ready" through marker files; no test relies on a fixed sleep to synchronise.
+
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::harness::*;
+
+fn signal(child: &Child, sig: i32) {
+    unsafe { libc::kill(child.id() as i32, sig) };
+}
+
+/// A process is gone when /proc has no entry for it, or only a zombie (PID 1 in containers
+/// does not always reap re-parented processes).
+fn gone(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z')),
+    }
+}
+
+fn pids_in(sb: &Sandbox, prefix: &str) -> Vec<i32> {
+    let mut pids = Vec::new();
+    for e in std::fs::read_dir(sb.root()).unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with(prefix) {
+            pids.push(std::fs::read_to_string(e.path()).unwrap().trim().parse().unwrap());
+        }
+    }
+    pids
+}
+
+fn wait_until(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) {
+    let t0 = Instant::now();
+    while !ok() {
+        assert!(t0.elapsed() < limit, "{what} within {limit:?}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Tasks that ignore SIGTERM (and whose child does too) are SIGKILLed after the grace.
+#[test]
+fn sigterm_reaches_tasks_that_ignore_it_and_grace_ends_in_sigkill() {
+    let sb = Sandbox::new();
+    let slots = usable_cpus().len();
+    let task = "trap '' TERM; echo $$ > sh.{#}; sleep 1000 & echo $! > kid.{#}; touch ready.{#}; wait\n";
+    sb.write("tasks.txt", task.repeat(slots + 2));
+    let child = sb.exec().args(["--grace", "1s", "tasks.txt"]).stderr(Stdio::piped()).spawn().unwrap();
+    for i in 1..=slots {
+        wait_for_file(&sb.path(&format!("ready.{i}")), Duration::from_secs(10));
+    }
+    let t0 = Instant::now();
+    signal(&child, libc::SIGTERM);
+    let out = child.wait_with_output().unwrap();
+    let took = t0.elapsed();
+    assert_eq!(out.status.code(), Some(143), "{}", stderr(&out));
+    assert!(took >= Duration::from_millis(900), "SIGKILL came before the grace: {took:?}");
+    assert!(took < Duration::from_secs(3), "took {took:?}");
+    let pids: Vec<i32> = pids_in(&sb, "sh.").into_iter().chain(pids_in(&sb, "kid.")).collect();
+    assert_eq!(pids.len(), 2 * slots);
+    wait_until("every task process gone", Duration::from_secs(1), || pids.iter().all(|&p| gone(p)));
+    let (_, tasks) = sb.log();
+    assert_eq!(tasks.len(), slots, "one record per started task");
+    for t in &tasks {
+        assert_eq!((t["cancelled"].as_bool(), t["signal"].as_i64()), (Some(true), Some(9)), "{t}");
+    }
+    assert!(stderr(&out).contains("2 not run"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_second_sigint_kills_at_once() {
+    let sb = Sandbox::new();
+    sb.write("tasks.txt", "trap '' INT TERM; touch ready; sleep 1000\n");
+    let mut child = sb.exec().args(["--grace", "60s", "tasks.txt"]).stderr(Stdio::piped()).spawn().unwrap();
+    let mut err = StderrLines::take(&mut child);
+    wait_for_file(&sb.path("ready"), Duration::from_secs(10));
+    let t0 = Instant::now();
+    signal(&child, libc::SIGINT);
+    // hrun says it forwarded the first one: only then is the second a second.
+    err.wait_for("SIGINT: forwarding it", Duration::from_secs(5));
+    signal(&child, libc::SIGINT);
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert!(t0.elapsed() < Duration::from_secs(10), "the second SIGINT must not wait for the 60 s grace");
+    assert!(err.rest().contains("second SIGINT"));
+}
+
+/// SIGUSR1 (sbatch --signal=B:USR1@60): running tasks finish, nothing new starts, and
+/// --resume in the next job runs exactly the rest.
+#[test]
+fn sigusr1_drains_and_resume_runs_the_rest() {
+    let sb = Sandbox::new();
+    let task = "touch ready.{#}; while [ ! -e go ]; do sleep 0.01; done; echo {#} >> done\n";
+    sb.write("tasks.txt", task.repeat(6));
+    let mut child = sb.exec().args(["--jobs", "1", "tasks.txt"]).stderr(Stdio::piped()).spawn().unwrap();
+    let mut err = StderrLines::take(&mut child);
+    wait_for_file(&sb.path("ready.1"), Duration::from_secs(10));
+    signal(&child, libc::SIGUSR1);
+    err.wait_for("SIGUSR1: starting no new task", Duration::from_secs(5));
+    sb.write("go", "");
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    let said = err.rest();
+    assert!(said.contains("5 not run"), "{said}");
+    assert_eq!(sb.read("done"), "1\n");
+
+    let out = run(sb.exec().args(["--resume", "tasks.txt"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let mut done: Vec<u32> = sb.read("done").lines().map(|l| l.parse().unwrap()).collect();
+    done.sort();
+    assert_eq!(done, [1, 2, 3, 4, 5, 6]);
+    assert!(stderr(&out).contains("1 already done (skipped)"), "{}", stderr(&out));
+}
+
+/// SIGKILL to hrun: its tasks and their children die too (PR_SET_PDEATHSIG for the task,
+/// the guardian process for what the task started).
+#[test]
+fn kill_9_of_hrun_leaves_no_task_process_behind() {
+    let sb = Sandbox::new();
+    let slots = usable_cpus().len();
+    let task = "echo $$ > sh.{#}; sleep 1000 & echo $! > kid.{#}; touch ready.{#}; wait\n";
+    sb.write("tasks.txt", task.repeat(slots));
+    let mut child = sb.exec().arg("tasks.txt").stderr(Stdio::null()).spawn().unwrap();
+    for i in 1..=slots {
+        wait_for_file(&sb.path(&format!("ready.{i}")), Duration::from_secs(10));
+    }
+    signal(&child, libc::SIGKILL);
+    child.wait().unwrap();
+    let pids: Vec<i32> = pids_in(&sb, "sh.").into_iter().chain(pids_in(&sb, "kid.")).collect();
+    assert_eq!(pids.len(), 2 * slots);
+    wait_until("every task process gone after kill -9 of hrun", Duration::from_secs(3), || {
+        pids.iter().all(|&p| gone(p))
+    });
+}
+
+/// A task that double-forks a daemon holding its stdout: hrun does not hang, kills the
+/// daemon after the leak timeout, and records the leak.
+#[test]
+fn a_double_forked_daemon_holding_stdout_is_killed_and_logged() {
+    let sb = Sandbox::new();
+    sb.write(
+        "tasks.txt",
+        "(setsid sh -c 'echo $$ > daemon.pid; exec sleep 1000' &); while [ ! -s daemon.pid ]; do sleep 0.01; done; echo out\n\
+         sleep 1000 & echo $! > bg.pid\n",
+    );
+    let t0 = Instant::now();
+    let out = run(sb.exec().args(["--leak-timeout", "200ms", "tasks.txt"]));
+    assert!(t0.elapsed() < Duration::from_secs(10));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "out\n");
+    let (daemon, bg) = (pids_in(&sb, "daemon.pid")[0], pids_in(&sb, "bg.pid")[0]);
+    assert!(gone(daemon) && gone(bg), "leftovers still running");
+    let (_, tasks) = sb.log();
+    for (t, pid) in tasks.iter().zip([daemon, bg]) {
+        assert_eq!(t["leaked"], true, "{t}");
+        assert!(t["leaked_pids"].as_array().unwrap().contains(&pid.into()), "{t} should list {pid}");
+        assert_eq!(t["exit"], 0);
+    }
+    assert!(stderr(&out).contains("2 leaked processes (killed)"), "{}", stderr(&out));
+}
+
+/// A background child that ends within the leak timeout is waited for, not killed, and its
+/// output is kept.
+#[test]
+fn a_short_lived_leftover_is_waited_for_not_killed() {
+    let sb = Sandbox::new();
+    sb.write("tasks.txt", "(sleep 0.2; echo late) &\necho now\n");
+    let out = run(sb.exec().args(["--jobs", "1", "--leak-timeout", "5s", "tasks.txt"]));
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(stdout(&out), "late\nnow\n");
+    let (_, tasks) = sb.log();
+    assert_eq!(tasks[0]["leaked"], false);
+}
