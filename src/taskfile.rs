@@ -53,10 +53,11 @@ pub struct Directives {
 /// Why the task file cannot be read; the message names the file, the line and the value.
 #[derive(Debug, thiserror::Error)]
 pub enum TaskFileError {
-    #[error("cannot open task file {path}: {source}")]
-    Open { path: String, source: io::Error },
-    #[error("cannot read task file {path}: {source}")]
-    Read { path: String, source: io::Error },
+    // `cause`, not `source`: the message already says it, so error chains print it once.
+    #[error("cannot open task file {path}: {cause}")]
+    Open { path: String, cause: io::Error },
+    #[error("cannot read task file {path}: {cause}")]
+    Read { path: String, cause: io::Error },
     #[error("{path}:{line}: {why}")]
     Line { path: String, line: u64, why: String },
 }
@@ -101,12 +102,12 @@ impl TaskFile {
         let reader: Box<dyn BufRead> = match source {
             Source::Stdin => Box::new(BufReader::with_capacity(64 * 1024, io::stdin())),
             Source::Path(p) => {
-                let open_err = |source| TaskFileError::Open { path: name.clone(), source };
+                let open_err = |cause| TaskFileError::Open { path: name.clone(), cause };
                 let meta = std::fs::metadata(p).map_err(open_err)?;
                 if meta.is_dir() {
                     return Err(TaskFileError::Open {
                         path: name.clone(),
-                        source: io::Error::other("it is a directory; give a file with one command per line"),
+                        cause: io::Error::other("it is a directory; give a file with one command per line"),
                     });
                 }
                 Box::new(BufReader::with_capacity(64 * 1024, File::open(p).map_err(open_err)?))
@@ -149,7 +150,7 @@ impl TaskFile {
             let n = self
                 .reader
                 .read_until(b'\n', &mut self.buf)
-                .map_err(|source| TaskFileError::Read { path: self.name.clone(), source })?;
+                .map_err(|cause| TaskFileError::Read { path: self.name.clone(), cause })?;
             if n == 0 {
                 return Ok(None);
             }

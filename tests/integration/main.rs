@@ -8,5 +8,8 @@ mod exec_joblog;
 mod exec_output;
 mod exec_pinning;
 mod exec_rusage;
+mod faults_input;
+mod faults_policy;
+mod faults_resume;
 mod faults_signals;
 mod pipeline;

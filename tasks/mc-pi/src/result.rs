@@ -43,7 +43,7 @@ pub struct McPiResult {
 #[derive(Debug, thiserror::Error)]
 pub enum ResultError {
     #[error("cannot read: {0}")]
-    Read(#[from] std::io::Error),
+    Read(std::io::Error),
     #[error("not TOML: {0}")]
     Toml(String),
     #[error("not an hrun-mc-pi result: {0}")]

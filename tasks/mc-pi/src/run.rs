@@ -27,8 +27,8 @@ pub struct Outcome {
 pub enum RunError {
     #[error("samples per thread times threads ({samples} x {threads}) overflows a 63-bit count")]
     TooManySamples { samples: u64, threads: usize },
-    #[error("cannot start {threads} worker threads: {source}")]
-    Pool { threads: usize, source: rayon::ThreadPoolBuildError },
+    #[error("cannot start {threads} worker threads: {cause}")]
+    Pool { threads: usize, cause: rayon::ThreadPoolBuildError },
 }
 
 /// Runs `threads` threads of `samples_per_thread` samples each.
@@ -50,7 +50,7 @@ pub fn run(samples_per_thread: u64, threads: usize, seed: u64, bind: Bind) -> Re
             }
         })
         .build()
-        .map_err(|source| RunError::Pool { threads, source })?;
+        .map_err(|cause| RunError::Pool { threads, cause })?;
     let start = Instant::now();
     // `broadcast` runs the closure exactly once on each of the pool's threads, and thread k's
     // result depends only on k: the outcome cannot depend on scheduling.

@@ -1,0 +1,192 @@
+//! Crash-safe resume: kill -9 of hrun at random points, then --resume, until done. The
+//! contract: each task has exactly one successful record and one result file, and reduce
+//! gives what an uninterrupted run gives.
+
+use std::collections::HashMap;
+use std::process::Stdio;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+
+use crate::harness::*;
+
+const TASKS: u64 = 24;
+const SAMPLES: &str = "15000000";
+
+fn gen_tasks(sb: &Sandbox) {
+    let out = run(hrun().current_dir(sb.root()).args([
+        "gen",
+        "--tasks",
+        &TASKS.to_string(),
+        "--threads",
+        "1",
+        "-n",
+        SAMPLES,
+        "--seed",
+        "100",
+    ]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    sb.write("tasks.txt", out.stdout);
+}
+
+fn reduce(sb: &Sandbox) -> Value {
+    let out = run(hrun().current_dir(sb.root()).args(["reduce", "--json", "results"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    serde_json::from_str(&stdout(&out)).unwrap()
+}
+
+/// Processes whose environment says this hrun started them.
+fn owned_by(hrun_pid: u32) -> Vec<i32> {
+    let marker = format!("HRUN_PID={hrun_pid}");
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            let alive = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .is_ok_and(|s| !s.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'));
+            alive
+                && std::fs::read(format!("/proc/{pid}/environ"))
+                    .is_ok_and(|env| env.split(|&b| b == 0).any(|kv| kv == marker.as_bytes()))
+        })
+        .collect()
+}
+
+/// A small xorshift, seeded from the clock (or HRUN_TEST_SEED to replay a failure).
+fn delays(rounds: usize) -> (u64, Vec<u64>) {
+    let seed = std::env::var("HRUN_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64 | 1);
+    let mut x = seed;
+    let v = (0..rounds)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            20 + x % 300
+        })
+        .collect();
+    (seed, v)
+}
+
+#[test]
+fn kill_9_at_random_points_then_resume_loses_and_duplicates_nothing() {
+    let sb = Sandbox::new();
+    gen_tasks(&sb);
+    let (seed, kill_after) = delays(6);
+    eprintln!("kill delays (ms) {kill_after:?}; replay with HRUN_TEST_SEED={seed}");
+    for ms in &kill_after {
+        let mut child = sb
+            .exec()
+            .args(["--resume", "tasks.txt"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(*ms));
+        unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+        child.wait().unwrap();
+        // Nothing hrun started outlives it.
+        let t0 = Instant::now();
+        while !owned_by(child.id()).is_empty() {
+            assert!(
+                t0.elapsed() < Duration::from_secs(3),
+                "workers outlived kill -9: {:?}",
+                owned_by(child.id())
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+    let out = run(sb.exec().args(["--resume", "tasks.txt"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    // Exactly one successful record per task.
+    let (runs, tasks) = sb.log();
+    assert_eq!(runs.len(), kill_after.len() + 1);
+    let mut ok: HashMap<u64, usize> = HashMap::new();
+    for t in tasks.iter().filter(|t| t["exit"] == 0) {
+        *ok.entry(t["seq"].as_u64().unwrap()).or_default() += 1;
+    }
+    for seq in 1..=TASKS {
+        assert_eq!(ok.get(&seq), Some(&1), "task {seq}: successful records {:?}", ok.get(&seq));
+    }
+    // Exactly one result file per task (a killed worker's temporary file is hidden).
+    let mut results: Vec<String> = std::fs::read_dir(sb.path("results"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    results.sort();
+    assert_eq!(results.len(), TASKS as usize, "{results:?}");
+
+    // The same estimate as an uninterrupted run.
+    let clean = Sandbox::new();
+    gen_tasks(&clean);
+    let out = run(clean.exec().arg("tasks.txt"));
+    assert_eq!(out.status.code(), Some(0));
+    let (a, b) = (reduce(&sb), reduce(&clean));
+    for key in ["tasks", "samples", "hits", "pi", "stderr"] {
+        assert_eq!(a[key], b[key], "{key}");
+    }
+}
+
+#[test]
+fn resume_refuses_a_changed_task_file_unless_forced() {
+    let sb = Sandbox::new();
+    sb.write("tasks.txt", "echo a >> ran\necho b >> ran\necho c >> ran\n");
+    assert_eq!(run(sb.exec().arg("tasks.txt")).status.code(), Some(0));
+    let log_before = std::fs::read(sb.path("log.jsonl")).unwrap();
+    sb.write("tasks.txt", "echo a >> ran\necho B >> ran\necho c >> ran\n");
+    let out = run(sb.exec().args(["--resume", "tasks.txt"]));
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("task 2 (line 2) was \"echo b >> ran\", is now \"echo B >> ran\""), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert_eq!(std::fs::read(sb.path("log.jsonl")).unwrap(), log_before, "the log is untouched");
+
+    let out = run(sb.exec().args(["--resume", "--force", "tasks.txt"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(sb.read("ran"), "a\nb\nc\nB\n", "only the changed task ran again");
+    // Now the log matches the file: a plain resume runs nothing.
+    let out = run(sb.exec().args(["--resume", "tasks.txt"]));
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(sb.read("ran"), "a\nb\nc\nB\n");
+    assert!(stderr(&out).contains("3 already done"), "{}", stderr(&out));
+}
+
+#[test]
+fn resume_failed_reruns_failed_tasks_and_resume_does_not() {
+    let sb = Sandbox::new();
+    sb.write("tasks.txt", "echo ok >> ran\necho bad >> ran; exit 1\n");
+    assert_eq!(run(sb.exec().arg("tasks.txt")).status.code(), Some(1));
+    assert_eq!(run(sb.exec().args(["--resume", "tasks.txt"])).status.code(), Some(0));
+    assert_eq!(sb.read("ran").lines().count(), 2, "--resume skips finished tasks, failed ones too");
+    assert_eq!(run(sb.exec().args(["--resume-failed", "tasks.txt"])).status.code(), Some(1));
+    assert_eq!(
+        sb.read("ran").lines().filter(|l| *l == "bad").count(),
+        2,
+        "--resume-failed reruns the failure"
+    );
+    assert_eq!(sb.read("ran").lines().filter(|l| *l == "ok").count(), 1);
+}
+
+/// A torn last line (hrun killed mid-write, or a disk that filled up) is ended and skipped.
+#[test]
+fn a_torn_log_line_is_skipped_and_the_next_run_starts_a_clean_line() {
+    let sb = Sandbox::new();
+    sb.write("tasks.txt", "echo x >> ran\necho y >> ran\n");
+    assert_eq!(run(sb.exec().arg("tasks.txt")).status.code(), Some(0));
+    let mut log = sb.read("log.jsonl");
+    // Cut the last record in half.
+    log.truncate(log.len() - 40);
+    sb.write("log.jsonl", &log);
+    let out = run(sb.exec().args(["--resume", "tasks.txt"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("1 unreadable line(s)"), "{}", stderr(&out));
+    assert_eq!(sb.read("ran").lines().count(), 3, "the task whose record was torn ran again");
+    let text = sb.read("log.jsonl");
+    let bad = text.lines().filter(|l| serde_json::from_str::<Value>(l).is_err()).count();
+    assert_eq!(bad, 1, "only the torn line is unreadable; the next run started a new line");
+}
