@@ -34,7 +34,11 @@ pub enum Cmd {
         "Examples:\n",
         "  hrun exec tasks.txt                    # threads from the file's `#hrun threads=N`, else 1\n",
         "  hrun exec --threads 4 tasks.txt        # 4 CPUs per task, as many tasks as fit\n",
-        "  seq 100 | sed 's/^/sim --seed /' | hrun exec -\n\n",
+        "  seq 100 | sed 's/^/sim --seed /' | hrun exec -\n",
+        "  hrun exec --resume tasks.txt           # next job: run what the log does not show as done\n",
+        "  hrun exec --timeout 300% --retries 2 --halt soon,fail=10% tasks.txt\n\n",
+        "Signals: SIGINT/SIGTERM/SIGHUP are forwarded to the tasks, SIGKILL follows after --grace;\n",
+        "SIGUSR1 (sbatch --signal=B:USR1@60) starts no new task and lets running ones finish.\n\n",
         "Exit status:\n",
         "  0 all ok; 1-100 that many failed; 101 more failed; 2 bad usage or input;\n",
         "  128+N stopped by signal N; 255 hrun itself failed"

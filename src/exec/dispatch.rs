@@ -58,6 +58,8 @@ struct Running {
     deadline: Option<Instant>,
     /// When hrun sent TERM (timeout, halt now) or forwarded a signal: KILL after the grace.
     terminating_since: Option<Instant>,
+    /// SIGKILL was sent: nothing left to do but reap it.
+    killed: bool,
     timed_out: bool,
     cancelled: bool,
 }
@@ -146,7 +148,7 @@ impl Dispatcher<'_> {
         }
         self.sweep_strays();
         if st.stop.is_some() {
-            st.summary.not_run = st.retry.len() as u64 + count_rest(&mut tasks, self.resume);
+            st.summary.not_run += st.retry.len() as u64 + count_rest(&mut tasks, self.resume);
         }
         st.summary.makespan_s = st.last_end.duration_since(st.started).as_secs_f64();
         match st.stop {
@@ -242,6 +244,7 @@ impl Dispatcher<'_> {
             captured,
             deadline: limit.map(|l| start + l),
             terminating_since: None,
+            killed: false,
             timed_out: false,
             cancelled: false,
         })
@@ -282,6 +285,7 @@ impl Dispatcher<'_> {
             if let SlotState::Running(r) = s {
                 r.cancelled = true;
                 r.terminating_since.get_or_insert(now);
+                r.killed |= sig == libc::SIGKILL;
                 signal_group(r.pid, sig);
             }
         }
@@ -292,6 +296,7 @@ impl Dispatcher<'_> {
         let mut consider = |t: Instant| next = Some(next.map_or(t, |n| n.min(t)));
         for s in &st.slots {
             match s {
+                SlotState::Running(r) if r.killed => {}
                 SlotState::Running(r) => {
                     if let Some(t) = r.terminating_since {
                         consider(t + self.policy.grace);
@@ -310,10 +315,12 @@ impl Dispatcher<'_> {
         let now = Instant::now();
         for slot in 0..st.slots.len() {
             match &mut st.slots[slot] {
+                SlotState::Running(r) if r.killed => {}
                 SlotState::Running(r) => {
                     if let Some(t) = r.terminating_since {
                         if now >= t + self.policy.grace {
                             signal_group(r.pid, libc::SIGKILL);
+                            r.killed = true;
                         }
                     } else if r.deadline.is_some_and(|d| now >= d) {
                         r.timed_out = true;
@@ -400,8 +407,10 @@ impl Dispatcher<'_> {
         st.last_end = st.last_end.max(ended);
         let wall_s = ended.duration_since(run.start).as_secs_f64();
         let succeeded = reaped.ended == Ended::Exited(0) && !run.timed_out;
-        let retry = !succeeded && !run.cancelled && run.attempt <= self.policy.retries && st.stop.is_none();
-        let record = self.record(&run, reaped, wall_s, !retry, &leaked);
+        let retries_left = !succeeded && !run.cancelled && run.attempt <= self.policy.retries;
+        // Stopping (drain, halt, signal): a retry is left to `--resume` in the next job.
+        let retry = retries_left && st.stop.is_none();
+        let record = self.record(&run, reaped, wall_s, !retries_left, &leaked);
         self.log.append(&record)?;
         st.dirty_since.get_or_insert(ended);
         if !leaked.is_empty() {
@@ -413,7 +422,7 @@ impl Dispatcher<'_> {
                 leaked
             );
         }
-        if !retry && let Some(j) = self.joblog.as_mut() {
+        if !retries_left && let Some(j) = self.joblog.as_mut() {
             j.write(&JobLogRow {
                 line: record.line,
                 start: record.start,
@@ -431,6 +440,10 @@ impl Dispatcher<'_> {
 
         if retry {
             st.retry.push_back((run.task, run.attempt + 1));
+            return Ok(());
+        }
+        if retries_left {
+            st.summary.not_run += 1;
             return Ok(());
         }
         if run.cancelled {
