@@ -11,15 +11,16 @@
 //! leak timeout, and the log's sync cadence. The loop sleeps until the nearest.
 
 use std::collections::{HashMap, VecDeque};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result};
 
 use super::halt::{Tally, When};
+use super::leaks;
 use super::os::{self, Ended, Guardian, Reaped, SignalFd};
 use super::output::{Captured, Output};
 use super::resume::ResumePlan;
+use super::spawn::TaskEnv;
 use super::summary::Summary;
 use super::timeout::Median;
 use super::{Policy, unix_seconds};
@@ -146,7 +147,7 @@ impl Dispatcher<'_> {
             }
             self.on_deadlines(&mut st)?;
         }
-        self.sweep_strays();
+        leaks::sweep_strays(self.guardian.pid());
         if st.stop.is_some() {
             st.summary.not_run += st.retry.len() as u64 + count_rest(&mut tasks, self.resume);
         }
@@ -203,29 +204,10 @@ impl Dispatcher<'_> {
         limit: Option<Duration>,
     ) -> Result<Running> {
         let s = &self.plan.slots[slot];
-        let slot_no = s.id.0;
         let captured = self.output.open(task.seq)?;
         let (out, err) = captured.child_handles().context("cannot duplicate task output files")?;
-        let (seq, slot_str) = (task.seq.to_string(), slot_no.to_string());
-        let mut cmd = Command::new("/bin/sh");
-        cmd.arg("-c")
-            .arg(taskfile::expand(&task.cmd, task.seq, slot_no).as_ref())
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .env("HRUN_SLOT", &slot_str)
-            .env("HRUN_SEQ", &seq)
-            .env("HRUN_CPUS", s.cpus.to_string())
-            .env("HRUN_THREADS", &env.threads)
-            .env("PARALLEL_JOBSLOT", &slot_str)
-            .env("PARALLEL_SEQ", &seq)
-            .env(os::OWNER_VAR, &env.owner);
-        if env.set_omp {
-            cmd.env("OMP_NUM_THREADS", &env.threads);
-        }
-        if env.set_rayon {
-            cmd.env("RAYON_NUM_THREADS", &env.threads);
-        }
+        let mut cmd = env.command(&task, s);
+        cmd.stdout(out).stderr(err);
         let start_wall = unix_seconds(SystemTime::now());
         let start = Instant::now();
         let child = os::spawn_pinned(&mut cmd, &s.cpus).with_context(|| {
@@ -366,30 +348,13 @@ impl Dispatcher<'_> {
         Ok(())
     }
 
-    /// Live processes left by a task whose main process ended: its group's members and
-    /// orphans carrying its `HRUN_SEQ`, all re-parented to hrun (the subreaper). Only
-    /// children hrun did not start itself are looked at, so the usual cost is one read of
-    /// hrun's own children list.
     fn leftovers(&self, run: &Running, running: &HashMap<i32, usize>) -> Vec<i32> {
-        os::own_children()
-            .into_iter()
-            .filter(|pid| *pid != self.guardian.pid() && *pid != run.pid && !running.contains_key(pid))
-            .filter(|&pid| {
-                os::proc_info(pid)
-                    .is_some_and(|p| !p.zombie && (p.pgid == run.pid || p.hrun_seq == Some(run.task.seq)))
-            })
-            .collect()
+        let known = |pid: i32| pid == self.guardian.pid() || running.contains_key(&pid);
+        leaks::leftovers(run.pid, run.task.seq, known)
     }
 
-    /// SIGKILLs the task's group and every leftover with its descendants; returns the pids.
     fn kill_leftovers(&self, run: &Running, running: &HashMap<i32, usize>) -> Vec<i32> {
-        let mut killed = Vec::new();
-        for pid in self.leftovers(run, running) {
-            for p in os::subtree(pid) {
-                os::signal_process(p, libc::SIGKILL);
-                killed.push(p);
-            }
-        }
+        let killed = leaks::kill_trees(&self.leftovers(run, running));
         signal_group(run.pid, libc::SIGKILL);
         killed
     }
@@ -524,33 +489,6 @@ impl Dispatcher<'_> {
             host: self.host.into(),
         }
     }
-
-    /// Kills whatever is still re-parented to hrun when the run ends (leftovers of leftovers,
-    /// processes that cleared their environment), so hrun leaves nothing behind.
-    fn sweep_strays(&self) {
-        let strays: Vec<i32> = os::own_children()
-            .into_iter()
-            .filter(|&p| p != self.guardian.pid())
-            .filter(|&p| os::proc_info(p).is_some_and(|i| !i.zombie))
-            .collect();
-        if !strays.is_empty() {
-            eprintln!("hrun: warning: killing {} stray process(es) left by tasks: {strays:?}", strays.len());
-        }
-        for pid in strays {
-            for p in os::subtree(pid) {
-                os::signal_process(p, libc::SIGKILL);
-            }
-        }
-        // Reap what was killed (bounded: a process stuck in the kernel is not waited for).
-        let until = Instant::now() + Duration::from_secs(2);
-        while Instant::now() < until {
-            while let Ok(Some(_)) = os::reap() {}
-            if os::own_children().iter().all(|&p| p == self.guardian.pid()) {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-    }
 }
 
 fn signal_group(pgid: i32, sig: i32) {
@@ -583,37 +521,4 @@ fn count_rest(tasks: &mut TaskFile, resume: &ResumePlan) -> u64 {
         n += !resume.skips(t.seq) as u64;
     }
     n
-}
-
-/// Environment every task gets, on top of hrun's own.
-struct TaskEnv {
-    threads: String,
-    /// hrun's pid, for the guardian.
-    owner: String,
-    /// `OMP_NUM_THREADS`/`RAYON_NUM_THREADS` are set to T only where the caller left them unset.
-    set_omp: bool,
-    set_rayon: bool,
-}
-
-impl TaskEnv {
-    fn new(threads: usize) -> Self {
-        let caller_sets = |var: &str| match std::env::var(var) {
-            Ok(v) => {
-                if v != threads.to_string() {
-                    eprintln!(
-                        "hrun: warning: {var}={v} is set in the environment and is passed on unchanged, \
-                         but each task has {threads} CPU(s); unset it to get {var}={threads}"
-                    );
-                }
-                true
-            }
-            Err(_) => false,
-        };
-        TaskEnv {
-            threads: threads.to_string(),
-            owner: std::process::id().to_string(),
-            set_omp: !caller_sets("OMP_NUM_THREADS"),
-            set_rayon: !caller_sets("RAYON_NUM_THREADS"),
-        }
-    }
 }

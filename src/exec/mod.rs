@@ -7,9 +7,11 @@
 
 mod dispatch;
 pub mod halt;
+mod leaks;
 pub mod os;
 pub mod output;
 pub mod resume;
+mod spawn;
 mod summary;
 pub mod timeout;
 
