@@ -20,7 +20,7 @@ use super::leaks;
 use super::os::{self, Ended, Guardian, Reaped, SignalFd};
 use super::output::{Captured, Output};
 use super::resume::ResumePlan;
-use super::spawn::TaskEnv;
+use super::spawn::{Launch, TaskEnv};
 use super::summary::Summary;
 use super::timeout::Median;
 use super::{Policy, unix_seconds};
@@ -205,14 +205,24 @@ impl Dispatcher<'_> {
     ) -> Result<Running> {
         let s = &self.plan.slots[slot];
         let captured = self.output.open(task.seq)?;
-        let (out, err) = captured.child_handles().context("cannot duplicate task output files")?;
-        let mut cmd = env.command(&task, s);
-        cmd.stdout(out).stderr(err);
+        let spawn = |via_shell: bool| -> Result<std::process::Child> {
+            let (mut cmd, launch) = env.command(&task, s, via_shell);
+            let (out, err) = captured.child_handles().context("cannot duplicate task output files")?;
+            cmd.stdout(out).stderr(err);
+            let r = os::spawn_pinned(&mut cmd, &s.cpus);
+            match (r, launch) {
+                (Ok(child), _) => Ok(child),
+                // Not found, not executable...: let the shell run it and report it.
+                (Err(_), Launch::Direct) => Err(anyhow::anyhow!("retry through the shell")),
+                (Err(e), Launch::Shell) => Err(anyhow::Error::new(e).context(format!(
+                    "cannot start task {} (line {}): /bin/sh -c {:?}",
+                    task.seq, task.line, task.cmd
+                ))),
+            }
+        };
         let start_wall = unix_seconds(SystemTime::now());
         let start = Instant::now();
-        let child = os::spawn_pinned(&mut cmd, &s.cpus).with_context(|| {
-            format!("cannot start task {} (line {}): /bin/sh -c {:?}", task.seq, task.line, task.cmd)
-        })?;
+        let child = spawn(false).or_else(|_| spawn(true))?;
         let pid = child.id() as i32;
         // Dropping `child` neither waits nor kills: `os::reap` collects it.
         drop(child);
@@ -399,7 +409,7 @@ impl Dispatcher<'_> {
                 command: &record.cmd,
             })?;
         }
-        self.output.finish(run.captured);
+        self.output.finish(run.captured, leaked.is_empty());
         st.slots[slot] = SlotState::Free;
         st.summary.busy_s += wall_s;
 

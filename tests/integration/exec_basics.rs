@@ -217,3 +217,24 @@ fn sigterm_is_forwarded_to_running_tasks_and_logged() {
     assert_eq!(tasks[0]["signal"], 15);
     assert!(stderr(&out).contains("2 not run"), "{}", stderr(&out));
 }
+
+/// Lines without shell syntax run without a shell; what the shell would report (command not
+/// found 127, not executable 126, a script without `#!`) must not change.
+#[test]
+fn plain_lines_behave_exactly_as_through_the_shell() {
+    let sb = Sandbox::new();
+    sb.write("script", "echo from-script > script.out\n");
+    sb.write("noexec", "#!/bin/sh\ntrue\n");
+    std::process::Command::new("chmod").args(["+x", "script"]).current_dir(sb.root()).status().unwrap();
+    sb.write(
+        "tasks.txt",
+        "no_such_program_hrun_test --flag\n./script\n./noexec\nsh -c exit\\ 9\ntrue\nfalse\n",
+    );
+    let out = run(sb.exec().args(["--jobs", "1", "tasks.txt"]));
+    let (_, tasks) = sb.log();
+    let exits: Vec<_> = tasks.iter().map(|t| t["exit"].as_i64()).collect();
+    assert_eq!(exits, [Some(127), Some(0), Some(126), Some(9), Some(0), Some(1)], "{}", stderr(&out));
+    assert_eq!(sb.read("script.out"), "from-script\n");
+    let err = stderr(&out);
+    assert!(err.contains("no_such_program_hrun_test: not found"), "the shell's message: {err}");
+}
