@@ -17,7 +17,7 @@ use anyhow::{Context, Result};
 
 use super::halt::{Tally, When};
 use super::leaks;
-use super::os::{self, Ended, Guardian, Reaped, SignalFd};
+use super::os::{self, Ended, Guardian, Reaped, SignalFd, Spawner};
 use super::output::{Captured, Output};
 use super::resume::ResumePlan;
 use super::spawn::{Launch, TaskEnv};
@@ -37,6 +37,7 @@ pub struct Dispatcher<'a> {
     pub policy: &'a Policy,
     pub signals: &'a SignalFd,
     pub guardian: &'a Guardian,
+    pub spawner: &'a Spawner,
     pub output: &'a Output,
     pub log: &'a mut RunLog,
     pub joblog: Option<JobLog>,
@@ -205,13 +206,11 @@ impl Dispatcher<'_> {
     ) -> Result<Running> {
         let s = &self.plan.slots[slot];
         let captured = self.output.open(task.seq)?;
-        let spawn = |via_shell: bool| -> Result<std::process::Child> {
-            let (mut cmd, launch) = env.command(&task, s, via_shell);
-            let (out, err) = captured.child_handles().context("cannot duplicate task output files")?;
-            cmd.stdout(out).stderr(err);
-            let r = os::spawn_pinned(&mut cmd, &s.cpus);
-            match (r, launch) {
-                (Ok(child), _) => Ok(child),
+        let spawn = |via_shell: bool| -> Result<i32> {
+            let (program, launch) = env.program(&task, s, via_shell);
+            let (out, err) = captured.files();
+            match (self.spawner.spawn(&program, env.base(), out, err, &s.cpus), launch) {
+                (Ok(pid), _) => Ok(pid),
                 // Not found, not executable...: let the shell run it and report it.
                 (Err(_), Launch::Direct) => Err(anyhow::anyhow!("retry through the shell")),
                 (Err(e), Launch::Shell) => Err(anyhow::Error::new(e).context(format!(
@@ -222,10 +221,7 @@ impl Dispatcher<'_> {
         };
         let start_wall = unix_seconds(SystemTime::now());
         let start = Instant::now();
-        let child = spawn(false).or_else(|_| spawn(true))?;
-        let pid = child.id() as i32;
-        // Dropping `child` neither waits nor kills: `os::reap` collects it.
-        drop(child);
+        let pid = spawn(false).or_else(|_| spawn(true))?;
         Ok(Running {
             task,
             attempt,

@@ -123,6 +123,7 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
         None => None,
     };
     let output = Output::start(cfg.output.clone()).map_err(usage)?;
+    let spawner = os::Spawner::new().context("cannot prepare to start tasks")?;
 
     if resume.unreadable_lines > 0 {
         eprintln!(
@@ -139,6 +140,7 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
         policy: &cfg.policy,
         signals: &signals,
         guardian: &guardian,
+        spawner: &spawner,
         output: &output,
         log: &mut log,
         joblog,

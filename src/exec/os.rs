@@ -1,18 +1,18 @@
 //! Every raw syscall hrun makes, and the only `unsafe` in the crate: reading the affinity
 //! mask, spawning a child pinned to its slot, reaping with `wait4`, signalling process
-//! groups, the signal fd the dispatcher sleeps on, and the log lock.
+//! groups, the signal fd the dispatcher sleeps on, the log lock, the subreaper and `/proc`,
+//! and the guardian.
 //!
 //! Rules that keep this sound:
-//! - the `pre_exec` closure runs between `fork` and `exec` in a copy of a multi-threaded
-//!   process, so it only makes async-signal-safe syscalls on data prepared before the fork;
+//! - a spawned child runs between `clone` and `exec` in the parent's memory, so it only
+//!   makes raw, async-signal-safe syscalls on data prepared before the clone;
 //! - children are reaped only here, with `wait4(-1)`: nothing else (std's `Child::wait`,
 //!   tokio) may wait on them, or rusage would be lost to whoever reaped first.
 
+use std::ffi::CString;
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::process::CommandExt;
-use std::process::{Child, Command};
 use std::time::Duration;
 
 use crate::cpuset::CpuSet;
@@ -38,47 +38,194 @@ pub fn affinity() -> io::Result<CpuSet> {
     }
 }
 
-/// Spawns `cmd` as the leader of a new process group, pinned to `cpus` before it execs, so
-/// every thread and child it makes inherits the slot. The child also gets SIGKILL if hrun
-/// dies (`PR_SET_PDEATHSIG`), so a killed hrun leaves no task running.
+/// What a task's process executes, prepared in the parent: between `clone` and `execve` the
+/// child must not allocate, so every string is ready before.
+pub struct Program {
+    /// The file to execute (absolute, or relative to the working directory).
+    pub path: CString,
+    pub argv: Vec<CString>,
+    /// Variables set for this task, on top of the base environment given to `spawn`.
+    pub env: Vec<CString>,
+}
+
+/// Starts tasks with `clone(CLONE_VM | CLONE_VFORK)`, as `posix_spawn` does, instead of
+/// `fork`: no page tables are copied and no copy-on-write faults follow, which is most of
+/// what a fork costs the parent. Unlike `posix_spawn`, the child also sets what hrun needs
+/// before it execs: its own process group, the slot's CPUs (`sched_setaffinity`, inherited
+/// by every thread and child it makes), SIGKILL when hrun dies (`PR_SET_PDEATHSIG`), no
+/// blocked signals and default dispositions.
 ///
-/// The returned `Child` must never be waited on: [`reap`] collects it.
-pub fn spawn_pinned(cmd: &mut Command, cpus: &CpuSet) -> io::Result<Child> {
-    let mask = cpus.to_mask_words();
-    // SAFETY: getpid has no preconditions.
-    let parent = unsafe { libc::getpid() };
-    // SAFETY: an all-empty sigset is a valid value.
-    let empty: libc::sigset_t = unsafe {
-        let mut set = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        set
-    };
-    cmd.process_group(0);
-    // SAFETY: the closure only calls async-signal-safe syscalls (pthread_sigmask,
-    // sched_setaffinity, prctl, getppid) and reads `mask`, allocated before fork.
-    unsafe {
-        cmd.pre_exec(move || {
-            // hrun blocks the signals it reads from its signalfd; a blocked mask survives
-            // exec, and std does not clear it, so a task would ignore SIGTERM without this.
-            let r = libc::pthread_sigmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
-            if r != 0 {
-                return Err(io::Error::from_raw_os_error(r));
-            }
-            let r = libc::syscall(libc::SYS_sched_setaffinity, 0, mask.len() * 8, mask.as_ptr());
-            if r != 0 {
+/// The child runs on a stack of its own (mapped once here) while the parent is suspended,
+/// shares the parent's memory, and only makes raw syscalls on data prepared beforehand. An
+/// exec failure is reported back through that shared memory, and the failed child reaped.
+pub struct Spawner {
+    stack: *mut libc::c_void,
+    devnull: OwnedFd,
+}
+
+const CHILD_STACK: usize = 256 * 1024;
+
+impl Spawner {
+    pub fn new() -> io::Result<Spawner> {
+        // SAFETY: a fresh private anonymous mapping; the lowest page becomes a guard page.
+        let stack = unsafe {
+            let p = libc::mmap(
+                std::ptr::null_mut(),
+                CHILD_STACK,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK,
+                -1,
+                0,
+            );
+            if p == libc::MAP_FAILED {
                 return Err(io::Error::last_os_error());
             }
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) != 0 {
-                return Err(io::Error::last_os_error());
-            }
-            // hrun may have died between fork and prctl: then nobody would send the signal.
-            if libc::getppid() != parent {
-                return Err(io::Error::from_raw_os_error(libc::ESRCH));
-            }
-            Ok(())
-        });
+            libc::mprotect(p, 4096, libc::PROT_NONE);
+            p
+        };
+        let devnull = File::open("/dev/null")?.into();
+        Ok(Spawner { stack, devnull })
     }
-    cmd.spawn()
+
+    /// Starts `program` with stdin from /dev/null, the given stdout and stderr, pinned to
+    /// `cpus`, as the leader of a new process group. Returns its pid; [`reap`] collects it.
+    pub fn spawn(
+        &self,
+        program: &Program,
+        base_env: &[CString],
+        stdout: &File,
+        stderr: &File,
+        cpus: &CpuSet,
+    ) -> io::Result<i32> {
+        let mask = cpus.to_mask_words();
+        let argv: Vec<*const libc::c_char> =
+            program.argv.iter().map(|a| a.as_ptr()).chain(std::iter::once(std::ptr::null())).collect();
+        let envp: Vec<*const libc::c_char> = base_env
+            .iter()
+            .chain(&program.env)
+            .map(|e| e.as_ptr())
+            .chain(std::iter::once(std::ptr::null()))
+            .collect();
+        let mut ctx = ChildCtx {
+            path: program.path.as_ptr(),
+            argv: argv.as_ptr(),
+            envp: envp.as_ptr(),
+            fds: [self.devnull.as_raw_fd(), stdout.as_raw_fd(), stderr.as_raw_fd()],
+            mask: mask.as_ptr(),
+            mask_bytes: mask.len() * 8,
+            // SAFETY: getpid has no preconditions.
+            parent: unsafe { libc::getpid() },
+            err: 0,
+        };
+        // SAFETY: all signals are blocked around clone so that no handler can run in the
+        // child before it resets them; the child gets the top of our private stack (16-byte
+        // aligned) and a pointer to `ctx`, which outlives it: CLONE_VFORK suspends us until
+        // the child has exec'd or exited.
+        unsafe {
+            let mut all: libc::sigset_t = std::mem::zeroed();
+            let mut old: libc::sigset_t = std::mem::zeroed();
+            libc::sigfillset(&mut all);
+            libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
+            let top = (self.stack as usize + CHILD_STACK) & !15;
+            let pid = libc::clone(
+                child_main,
+                top as *mut libc::c_void,
+                libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+                (&mut ctx as *mut ChildCtx).cast(),
+            );
+            let clone_err = io::Error::last_os_error();
+            libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+            if pid < 0 {
+                return Err(clone_err);
+            }
+            // The child wrote `err` through the shared memory before it exited.
+            let err = std::ptr::read_volatile(&ctx.err);
+            if err != 0 {
+                let mut status = 0;
+                libc::waitpid(pid, &mut status, 0);
+                return Err(io::Error::from_raw_os_error(err));
+            }
+            Ok(pid)
+        }
+    }
+}
+
+impl Drop for Spawner {
+    fn drop(&mut self) {
+        // SAFETY: unmapping our own mapping; no child runs on it any more.
+        unsafe { libc::munmap(self.stack, CHILD_STACK) };
+    }
+}
+
+#[repr(C)]
+struct ChildCtx {
+    path: *const libc::c_char,
+    argv: *const *const libc::c_char,
+    envp: *const *const libc::c_char,
+    /// The child's stdin, stdout, stderr.
+    fds: [libc::c_int; 3],
+    mask: *const u64,
+    mask_bytes: usize,
+    parent: libc::pid_t,
+    /// errno of the step that failed; 0 when the exec went through.
+    err: libc::c_int,
+}
+
+/// Reports errno to the parent through the shared memory, and ends the child.
+unsafe fn fail(ctx: &mut ChildCtx) -> ! {
+    // SAFETY: `ctx` is the parent's; errno is readable in this (cloned) thread.
+    unsafe {
+        std::ptr::write_volatile(&mut ctx.err, (*libc::__errno_location()).max(1));
+        libc::_exit(127)
+    }
+}
+
+/// The child between clone and exec: raw syscalls only, on memory prepared by the parent.
+extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: `arg` is the parent's `ChildCtx`, alive while the parent is suspended.
+    unsafe {
+        let ctx = &mut *(arg as *mut ChildCtx);
+        // Default dispositions for what hrun's runtime handles (SIGSEGV, SIGBUS) or ignores
+        // (SIGPIPE); clone without CLONE_SIGHAND gave the child its own table.
+        for sig in [libc::SIGPIPE, libc::SIGSEGV, libc::SIGBUS] {
+            libc::signal(sig, libc::SIG_DFL);
+        }
+        if libc::setpgid(0, 0) != 0 {
+            fail(ctx);
+        }
+        if libc::syscall(libc::SYS_sched_setaffinity, 0, ctx.mask_bytes, ctx.mask) != 0 {
+            fail(ctx);
+        }
+        if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) != 0 {
+            fail(ctx);
+        }
+        // hrun may have died before prctl: then nobody would send the signal.
+        if libc::getppid() != ctx.parent {
+            *libc::__errno_location() = libc::ESRCH;
+            fail(ctx);
+        }
+        for (target, fd) in ctx.fds.into_iter().enumerate() {
+            let target = target as libc::c_int;
+            // dup2 onto itself keeps close-on-exec: clear it instead.
+            let r = if fd == target { libc::fcntl(fd, libc::F_SETFD, 0) } else { libc::dup2(fd, target) };
+            if r < 0 {
+                fail(ctx);
+            }
+        }
+        // Blocked signals survive exec: hrun blocks the ones it reads from its signalfd,
+        // and blocked all of them around clone.
+        let mut none: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut none);
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_SETMASK,
+            &none,
+            std::ptr::null::<libc::sigset_t>(),
+            8,
+        );
+        libc::execve(ctx.path, ctx.argv, ctx.envp);
+        fail(ctx)
+    }
 }
 
 /// How a child ended.
@@ -157,7 +304,7 @@ pub fn signal_group(pgid: i32, signal: i32) -> io::Result<()> {
 
 /// The signals the dispatcher handles itself. They are blocked in every thread of hrun
 /// (so call [`SignalFd::install`] before spawning any thread) and read from a signalfd
-/// instead; [`spawn_pinned`] clears the mask again in each child before exec.
+/// instead; [`Spawner::spawn`] clears the mask again in each child before exec.
 pub const HANDLED_SIGNALS: [i32; 5] =
     [libc::SIGCHLD, libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGUSR1];
 
@@ -351,6 +498,8 @@ impl Guardian {
                 -1 => Err(io::Error::last_os_error()),
                 0 => {
                     libc::close(fds[1]);
+                    // A group of its own: `kill -9 -<hrun's group>` must not take it along.
+                    libc::setpgid(0, 0);
                     let devnull = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
                     if devnull >= 0 {
                         for fd in 0..3 {

@@ -42,9 +42,9 @@ pub struct Captured {
 }
 
 impl Captured {
-    /// The child's ends: duplicates of the same open files.
-    pub fn child_handles(&self) -> io::Result<(File, File)> {
-        Ok((self.stdout.try_clone()?, self.stderr.try_clone()?))
+    /// The files the child writes to (it gets them as its fds 1 and 2).
+    pub fn files(&self) -> (&File, &File) {
+        (&self.stdout, &self.stderr)
     }
 
     fn is_empty(&self) -> bool {

@@ -1,27 +1,49 @@
-//! How a task is started: the command line and the environment every task gets.
-//! Pure: builds a `Command`, which `os::spawn_pinned` runs.
+//! What a task runs: the program, its arguments and the environment every task gets.
+//! Pure except for looking programs up on `PATH`; `os::Spawner` starts the result.
 //!
 //! A line runs as `/bin/sh -c LINE`, as GNU parallel runs it. A shell per task doubles the
 //! cost of a short task, so a line in which the shell would do nothing but split words (no
 //! quotes, variables, globs, redirections, operators, assignments or builtins) is split on
 //! whitespace and executed directly: the same program, arguments and environment. If that
-//! fails to start (not found, not executable), the line is run through the shell after all,
-//! so errors and exit statuses (127, 126) are the shell's.
+//! fails to start (not found, not executable, no `#!`), the line is run through the shell
+//! after all, so errors and exit statuses (127, 126) are the shell's.
 
-use std::process::{Command, Stdio};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::ffi::CString;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
 
-use super::os;
+use super::os::{self, Program};
 use crate::slots::Slot;
 use crate::taskfile::{self, Task};
 
-/// Environment every task gets, on top of hrun's own.
+/// Variables hrun sets for each task; any value hrun inherited for them is replaced.
+const TASK_VARS: [&str; 7] =
+    ["HRUN_SLOT", "HRUN_SEQ", "HRUN_CPUS", "HRUN_THREADS", "PARALLEL_JOBSLOT", "PARALLEL_SEQ", os::OWNER_VAR];
+
+/// Programs looked up on `PATH` are remembered, up to this many names.
+const PATH_CACHE_MAX: usize = 1024;
+
+/// How a task's process was started.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Launch {
+    Direct,
+    Shell,
+}
+
+/// Environment every task gets: hrun's own (prepared once), plus the task's variables.
 pub struct TaskEnv {
+    base: Vec<CString>,
     threads: String,
     /// hrun's pid, for the guardian.
     owner: String,
     /// `OMP_NUM_THREADS`/`RAYON_NUM_THREADS` are set to T only where the caller left them unset.
     set_omp: bool,
     set_rayon: bool,
+    path_dirs: Vec<PathBuf>,
+    found: RefCell<HashMap<String, Option<CString>>>,
 }
 
 impl TaskEnv {
@@ -38,57 +60,92 @@ impl TaskEnv {
             }
             Err(_) => false,
         };
+        let base = std::env::vars_os()
+            .filter(|(k, _)| !TASK_VARS.iter().any(|v| k.as_bytes() == v.as_bytes()))
+            .filter_map(|(k, v)| {
+                let mut kv = k.as_bytes().to_vec();
+                kv.push(b'=');
+                kv.extend_from_slice(v.as_bytes());
+                CString::new(kv).ok()
+            })
+            .collect();
         TaskEnv {
+            base,
             threads: threads.to_string(),
             owner: std::process::id().to_string(),
             set_omp: !caller_sets("OMP_NUM_THREADS"),
             set_rayon: !caller_sets("RAYON_NUM_THREADS"),
+            path_dirs: std::env::var_os("PATH")
+                .map(|p| std::env::split_paths(&p).collect())
+                .unwrap_or_default(),
+            found: RefCell::new(HashMap::new()),
         }
     }
-}
 
-impl TaskEnv {
-    /// `/bin/sh -c <line with {%} and {#} expanded>`, with stdin from `/dev/null` and the
-    /// task's variables; stdout and stderr are the caller's to set.
-    /// The command for `task`: direct when `via_shell` is false and the line allows it.
-    pub fn command(&self, task: &Task, slot: &Slot, via_shell: bool) -> (Command, Launch) {
-        let (seq, slot_no) = (task.seq.to_string(), slot.id.0.to_string());
+    /// hrun's environment, less the variables set per task.
+    pub fn base(&self) -> &[CString] {
+        &self.base
+    }
+
+    /// What `task` runs on `slot`: directly when `via_shell` is false and the line allows it.
+    pub fn program(&self, task: &Task, slot: &Slot, via_shell: bool) -> (Program, Launch) {
         let line = taskfile::expand(&task.cmd, task.seq, slot.id.0);
-        let (mut cmd, launch) = match plain_words(&line) {
-            Some(words) if !via_shell => {
-                let mut c = Command::new(words[0]);
-                c.args(&words[1..]);
-                (c, Launch::Direct)
-            }
-            _ => {
-                let mut c = Command::new("/bin/sh");
-                c.arg("-c").arg(line.as_ref());
-                (c, Launch::Shell)
+        let direct =
+            if via_shell { None } else { plain_words(&line).and_then(|w| Some((self.resolve(w[0])?, w))) };
+        let (path, argv, launch) = match direct {
+            Some((path, words)) => (path, words.iter().map(|w| cstring(w)).collect(), Launch::Direct),
+            None => {
+                (cstring("/bin/sh"), vec![cstring("/bin/sh"), cstring("-c"), cstring(&line)], Launch::Shell)
             }
         };
-        cmd.stdin(Stdio::null())
-            .env("HRUN_SLOT", &slot_no)
-            .env("HRUN_SEQ", &seq)
-            .env("HRUN_CPUS", slot.cpus.to_string())
-            .env("HRUN_THREADS", &self.threads)
-            .env("PARALLEL_JOBSLOT", &slot_no)
-            .env("PARALLEL_SEQ", &seq)
-            .env(os::OWNER_VAR, &self.owner);
+        let (seq, slot_no, cpus) = (task.seq.to_string(), slot.id.0.to_string(), slot.cpus.to_string());
+        let mut env: Vec<CString> = [
+            ("HRUN_SLOT", slot_no.as_str()),
+            ("HRUN_SEQ", &seq),
+            ("HRUN_CPUS", &cpus),
+            ("HRUN_THREADS", &self.threads),
+            ("PARALLEL_JOBSLOT", &slot_no),
+            ("PARALLEL_SEQ", &seq),
+            (os::OWNER_VAR, &self.owner),
+        ]
+        .iter()
+        .map(|(k, v)| cstring(&format!("{k}={v}")))
+        .collect();
         if self.set_omp {
-            cmd.env("OMP_NUM_THREADS", &self.threads);
+            env.push(cstring(&format!("OMP_NUM_THREADS={}", self.threads)));
         }
         if self.set_rayon {
-            cmd.env("RAYON_NUM_THREADS", &self.threads);
+            env.push(cstring(&format!("RAYON_NUM_THREADS={}", self.threads)));
         }
-        (cmd, launch)
+        (Program { path, argv, env }, launch)
+    }
+
+    /// The file `execve` needs for a command word: as given when it has a `/`, else the first
+    /// executable file of that name on `PATH` (what the shell would find).
+    fn resolve(&self, word: &str) -> Option<CString> {
+        if word.contains('/') {
+            return Some(cstring(word));
+        }
+        if let Some(hit) = self.found.borrow().get(word) {
+            return hit.clone();
+        }
+        let hit = self
+            .path_dirs
+            .iter()
+            .map(|d| if d.as_os_str().is_empty() { PathBuf::from(".").join(word) } else { d.join(word) })
+            .find(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0))
+            .and_then(|p| CString::new(p.into_os_string().into_vec()).ok());
+        let mut found = self.found.borrow_mut();
+        if found.len() < PATH_CACHE_MAX {
+            found.insert(word.to_string(), hit.clone());
+        }
+        hit
     }
 }
 
-/// How a task's process was started.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Launch {
-    Direct,
-    Shell,
+/// Task lines are UTF-8 without NUL (the task file is text): never fails in practice.
+fn cstring(s: &str) -> CString {
+    CString::new(s.replace('\0', "")).expect("NUL removed")
 }
 
 /// Words the shell treats specially in command position: its builtins (which have no
@@ -120,36 +177,62 @@ pub fn plain_words(line: &str) -> Option<Vec<&str>> {
 mod tests {
     use super::*;
     use crate::slots::SlotId;
-    use std::ffi::OsStr;
+
+    fn env() -> TaskEnv {
+        TaskEnv {
+            base: vec![cstring("PATH=/usr/bin:/bin"), cstring("HOME=/root")],
+            threads: "4".into(),
+            owner: "77".into(),
+            set_omp: true,
+            set_rayon: false,
+            path_dirs: vec!["/nonexistent".into(), "/usr/bin".into(), "/bin".into()],
+            found: RefCell::new(HashMap::new()),
+        }
+    }
+
+    fn strings(v: &[CString]) -> Vec<String> {
+        v.iter().map(|c| c.to_string_lossy().into_owned()).collect()
+    }
 
     #[test]
-    fn command_line_and_environment() {
-        let env = TaskEnv { threads: "4".into(), owner: "77".into(), set_omp: true, set_rayon: false };
+    fn program_arguments_and_environment() {
+        let env = env();
         let slot = Slot { id: SlotId(3), cpus: "8-11".parse().unwrap() };
-        let task = Task { seq: 12, line: 14, cmd: "run --seed {#} --slot {%}".into() };
-        let (cmd, launch) = env.command(&task, &slot, false);
+        let task = Task { seq: 12, line: 14, cmd: "/opt/sim --seed {#} --slot {%}".into() };
+        let (p, launch) = env.program(&task, &slot, false);
         assert_eq!(launch, Launch::Direct);
-        assert_eq!(cmd.get_program(), "run");
-        let args: Vec<&OsStr> = cmd.get_args().collect();
-        assert_eq!(args, ["--seed", "12", "--slot", "3"]);
-        let (shell, launch) = env.command(&task, &slot, true);
+        assert_eq!(p.path.to_str().unwrap(), "/opt/sim");
+        assert_eq!(strings(&p.argv), ["/opt/sim", "--seed", "12", "--slot", "3"]);
+        assert_eq!(
+            strings(&p.env),
+            [
+                "HRUN_SLOT=3",
+                "HRUN_SEQ=12",
+                "HRUN_CPUS=8-11",
+                "HRUN_THREADS=4",
+                "PARALLEL_JOBSLOT=3",
+                "PARALLEL_SEQ=12",
+                "HRUN_PID=77",
+                "OMP_NUM_THREADS=4",
+            ],
+            "RAYON_NUM_THREADS is left to the caller's value"
+        );
+        let (sh, launch) = env.program(&task, &slot, true);
         assert_eq!(launch, Launch::Shell);
-        assert_eq!(shell.get_program(), "/bin/sh");
-        assert_eq!(shell.get_args().collect::<Vec<_>>(), ["-c", "run --seed 12 --slot 3"]);
-        let vars: std::collections::HashMap<&OsStr, Option<&OsStr>> = cmd.get_envs().collect();
-        for (k, v) in [
-            ("HRUN_SLOT", "3"),
-            ("HRUN_SEQ", "12"),
-            ("HRUN_CPUS", "8-11"),
-            ("HRUN_THREADS", "4"),
-            ("PARALLEL_JOBSLOT", "3"),
-            ("PARALLEL_SEQ", "12"),
-            ("HRUN_PID", "77"),
-            ("OMP_NUM_THREADS", "4"),
-        ] {
-            assert_eq!(vars.get(OsStr::new(k)), Some(&Some(OsStr::new(v))), "{k}");
-        }
-        assert!(!vars.contains_key(OsStr::new("RAYON_NUM_THREADS")), "left to the caller's value");
+        assert_eq!(strings(&sh.argv), ["/bin/sh", "-c", "/opt/sim --seed 12 --slot 3"]);
+    }
+
+    #[test]
+    fn bare_names_are_found_on_path_or_left_to_the_shell() {
+        let env = env();
+        let slot = Slot { id: SlotId(1), cpus: "0".parse().unwrap() };
+        let task = |cmd: &str| Task { seq: 1, line: 1, cmd: cmd.into() };
+        let (p, launch) = env.program(&task("true"), &slot, false);
+        assert_eq!(launch, Launch::Direct);
+        assert!(p.path.to_str().unwrap().ends_with("/true"), "{:?}", p.path);
+        assert_eq!(strings(&p.argv), ["true"], "argv[0] stays as written");
+        let (_, launch) = env.program(&task("no_such_program_hrun"), &slot, false);
+        assert_eq!(launch, Launch::Shell, "the shell reports what is not found");
     }
 
     #[test]

@@ -170,3 +170,21 @@ fn a_short_lived_leftover_is_waited_for_not_killed() {
     let (_, tasks) = sb.log();
     assert_eq!(tasks[0]["leaked"], false);
 }
+
+/// A task that clears its environment escapes the guardian's `HRUN_PID` scan; as hrun's
+/// direct child it still dies with hrun (`PR_SET_PDEATHSIG`).
+#[test]
+fn a_direct_child_with_a_cleared_environment_dies_with_hrun() {
+    let sb = Sandbox::new();
+    sb.write("tasks.txt", "echo $$ > pid; touch ready; exec env -i sleep 1000\n");
+    let mut child = sb.exec().arg("tasks.txt").stderr(Stdio::null()).spawn().unwrap();
+    wait_for_file(&sb.path("ready"), Duration::from_secs(10));
+    let pid = pids_in(&sb, "pid")[0];
+    // Wait until the task really is `sleep` with an empty environment.
+    wait_until("the task exec'd sleep", Duration::from_secs(5), || {
+        std::fs::read(format!("/proc/{pid}/environ")).is_ok_and(|e| e.is_empty())
+    });
+    signal(&child, libc::SIGKILL);
+    child.wait().unwrap();
+    wait_until("the task gone after kill -9 of hrun", Duration::from_secs(3), || gone(pid));
+}
