@@ -105,6 +105,8 @@ struct State {
     started: Instant,
     last_end: Instant,
     dirty_since: Option<Instant>,
+    /// When each slot last became free, for the dispatch latency.
+    freed_at: Vec<Option<Instant>>,
 }
 
 impl Dispatcher<'_> {
@@ -125,6 +127,7 @@ impl Dispatcher<'_> {
             started: now,
             last_end: now,
             dirty_since: None,
+            freed_at: vec![None; self.plan.slots.len()],
         };
         let env = TaskEnv::new(self.plan.threads);
         loop {
@@ -184,6 +187,9 @@ impl Dispatcher<'_> {
             let limit = self.policy.timeout.and_then(|t| t.limit(&st.median));
             match self.start(task, attempt, slot, env, limit) {
                 Ok(r) => {
+                    if let Some(freed) = st.freed_at[slot].take() {
+                        st.summary.dispatch.add(freed.elapsed());
+                    }
                     st.by_pid.insert(r.pid, slot);
                     st.summary.attempts += 1;
                     st.slots[slot] = SlotState::Running(Box::new(r));
@@ -407,6 +413,10 @@ impl Dispatcher<'_> {
         }
         self.output.finish(run.captured, leaked.is_empty());
         st.slots[slot] = SlotState::Free;
+        // A slot counts as free from when hrun learned its task ended, unless leftovers kept
+        // it busy longer: then from now.
+        st.freed_at[slot] =
+            Some(if Instant::now() - ended > self.policy.leak_timeout / 2 { Instant::now() } else { ended });
         st.summary.busy_s += wall_s;
 
         if retry {

@@ -150,9 +150,21 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
     }
     .run(tasks);
 
+    let ended = outcome.and_then(|(summary, deferred)| {
+        let mut end = summary.end_record();
+        if let Some(e) = &deferred {
+            end.exit = if e.downcast_ref::<UsageError>().is_some() {
+                crate::exit::USAGE
+            } else {
+                crate::exit::INTERNAL
+            };
+        }
+        log.append(&end)?;
+        Ok((summary, deferred))
+    });
     let sync = log.sync().with_context(|| format!("cannot sync run log {}", log_path.display()));
     output.close();
-    let (summary, deferred) = outcome?;
+    let (summary, deferred) = ended?;
     sync?;
     summary.print(&plan, &log_path, cfg.joblog.as_deref(), &cfg.source.name());
     match deferred {

@@ -1,6 +1,9 @@
 //! The end-of-run numbers and the block printed on stderr; hrun's exit status.
 
 use std::path::Path;
+use std::time::Duration;
+
+use serde::Serialize;
 
 use crate::exit;
 use crate::slots::SlotPlan;
@@ -30,6 +33,52 @@ pub struct Summary {
     pub interrupted_by: Option<i32>,
     /// The exit status set by `--halt` when it fired.
     pub halted: Option<i32>,
+    /// From a slot becoming free to the next task's `exec` on it.
+    pub dispatch: Latency,
+}
+
+/// Dispatch latency: how long a free slot waited for its next task to be exec'd, as hrun
+/// measures it (from reaping the last task to the new child's `exec`, which `clone` with
+/// CLONE_VFORK returns at).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Latency {
+    pub count: u64,
+    pub total: Duration,
+    pub max: Duration,
+}
+
+impl Latency {
+    pub fn add(&mut self, d: Duration) {
+        self.count += 1;
+        self.total += d;
+        self.max = self.max.max(d);
+    }
+
+    pub fn mean(&self) -> Duration {
+        if self.count == 0 { Duration::ZERO } else { self.total / self.count as u32 }
+    }
+}
+
+/// The last record of a run in the log: the summary's numbers.
+#[derive(Debug, Serialize)]
+pub struct EndRecord {
+    /// Always `"end"`.
+    pub kind: &'static str,
+    pub tasks: u64,
+    pub failed: u64,
+    pub timed_out: u64,
+    pub leaked: u64,
+    pub cancelled: u64,
+    pub not_run: u64,
+    pub skipped: u64,
+    pub attempts: u64,
+    pub makespan_s: f64,
+    pub utilisation: f64,
+    pub dispatch_mean_us: f64,
+    pub dispatch_max_us: f64,
+    pub exit: i32,
+    /// Unix seconds.
+    pub end: f64,
 }
 
 impl Summary {
@@ -48,6 +97,26 @@ impl Summary {
             (Some(sig), _) => 128 + sig,
             (None, Some(status)) => status,
             (None, None) => exit::for_failures(self.failed + self.cancelled),
+        }
+    }
+
+    pub fn end_record(&self) -> EndRecord {
+        EndRecord {
+            kind: "end",
+            tasks: self.tasks,
+            failed: self.failed,
+            timed_out: self.timed_out,
+            leaked: self.leaked,
+            cancelled: self.cancelled,
+            not_run: self.not_run,
+            skipped: self.skipped,
+            attempts: self.attempts,
+            makespan_s: self.makespan_s,
+            utilisation: self.utilisation(),
+            dispatch_mean_us: self.dispatch.mean().as_secs_f64() * 1e6,
+            dispatch_max_us: self.dispatch.max.as_secs_f64() * 1e6,
+            exit: self.exit_code(),
+            end: super::unix_seconds(std::time::SystemTime::now()),
         }
     }
 
@@ -83,9 +152,28 @@ impl Summary {
         if let Some(j) = joblog {
             text += &format!(", joblog {}", j.display());
         }
+        if self.dispatch.count > 0 {
+            text += &format!(
+                "\nhrun: dispatch latency (slot free -> next exec) mean {}, max {}",
+                human(self.dispatch.mean()),
+                human(self.dispatch.max)
+            );
+        }
         if self.cancelled + self.not_run > 0 {
             text += "\nhrun: to run the rest: the same command with --resume";
         }
         eprintln!("{text}");
+    }
+}
+
+/// `85 µs`, `1.2 ms`, `3.40 s`.
+fn human(d: Duration) -> String {
+    let us = d.as_secs_f64() * 1e6;
+    if us < 1000.0 {
+        format!("{us:.0} µs")
+    } else if us < 1e6 {
+        format!("{:.1} ms", us / 1e3)
+    } else {
+        format!("{:.2} s", us / 1e6)
     }
 }

@@ -238,3 +238,24 @@ fn plain_lines_behave_exactly_as_through_the_shell() {
     let err = stderr(&out);
     assert!(err.contains("no_such_program_hrun_test: not found"), "the shell's message: {err}");
 }
+
+/// Each run ends its log section with an end record holding the summary's numbers, and the
+/// summary reports the dispatch latency hrun measured.
+#[test]
+fn the_run_ends_with_an_end_record_and_reports_dispatch_latency() {
+    let sb = Sandbox::new();
+    sb.write("tasks.txt", "true\n".repeat(6) + "false\n");
+    let out = run(sb.exec().arg("tasks.txt"));
+    assert_eq!(out.status.code(), Some(1));
+    let text = sb.read("log.jsonl");
+    let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(last["kind"], "end");
+    assert_eq!(
+        (last["tasks"].as_u64(), last["failed"].as_u64(), last["exit"].as_i64()),
+        (Some(7), Some(1), Some(1))
+    );
+    let mean = last["dispatch_mean_us"].as_f64().unwrap();
+    let max = last["dispatch_max_us"].as_f64().unwrap();
+    assert!(mean > 0.0 && max >= mean, "{last}");
+    assert!(stderr(&out).contains("dispatch latency (slot free -> next exec) mean"), "{}", stderr(&out));
+}

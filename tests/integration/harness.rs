@@ -74,6 +74,7 @@ pub fn read_log(path: &Path) -> (Vec<Value>, Vec<Value>) {
         match v["kind"].as_str() {
             Some("run") => runs.push(v),
             Some("task") => tasks.push(v),
+            Some("end") => {}
             other => panic!("unknown record kind {other:?}"),
         }
     }
