@@ -1,6 +1,7 @@
 //! The Monte Carlo pi worker bundled with hrun, as a library: the sampling kernel, the
 //! multi-threaded driver, and the result-file schema that `hrun reduce` reads back.
 
+pub mod bench;
 pub mod cli_error;
 pub mod kernel;
 pub mod result;

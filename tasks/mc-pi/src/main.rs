@@ -25,11 +25,11 @@ const EXIT_FAILED: i32 = 1;
 )]
 struct Args {
     /// Samples per thread (weak scaling: total = n x t)
-    #[arg(short = 'n', long = "samples", value_name = "N")]
-    samples: u64,
-    /// Worker threads (exactly this many)
-    #[arg(short = 't', long, value_name = "T", default_value_t = 1)]
-    threads: usize,
+    #[arg(short = 'n', long = "samples", value_name = "N", required_unless_present = "bench")]
+    samples: Option<u64>,
+    /// Worker threads, exactly this many [default: 1; with --bench, the CPUs this process may use]
+    #[arg(short = 't', long, value_name = "T")]
+    threads: Option<usize>,
     /// Seed of the random streams
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -39,6 +39,10 @@ struct Args {
     /// Pin worker thread k to the k-th CPU of the affinity mask (like OMP_PROC_BIND=close)
     #[arg(long)]
     bind: bool,
+    /// Measure samples/s: each kernel (scalar, SIMD) on one thread, then thread scaling up
+    /// to -t (default: the CPUs this process may use); -n sets the samples per thread
+    #[arg(long)]
+    bench: bool,
 }
 
 fn fail(code: i32, msg: String) -> ! {
@@ -48,10 +52,21 @@ fn fail(code: i32, msg: String) -> ! {
 
 fn main() {
     let args: Args = mc_pi::cli_error::parse_or_exit("hrun-mc-pi");
-    if args.samples == 0 {
+    if args.bench {
+        let threads =
+            args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        match mc_pi::bench::bench(args.samples.unwrap_or(200_000_000).max(1), threads.max(1)) {
+            Ok(table) => print!("{table}"),
+            Err(e) => fail(EXIT_FAILED, e),
+        }
+        return;
+    }
+    let samples = args.samples.unwrap_or(0);
+    if samples == 0 {
         fail(EXIT_USAGE, "-n/--samples must be at least 1 (got 0)".into());
     }
-    if args.threads == 0 {
+    let threads = args.threads.unwrap_or(1);
+    if threads == 0 {
         fail(EXIT_USAGE, "-t/--threads must be at least 1 (got 0)".into());
     }
     // Reserve the output first: an unwritable path fails now, not after the computation.
@@ -61,13 +76,13 @@ fn main() {
     });
     let bind = if args.bind { Bind::Close } else { Bind::None };
     let start = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
-    let outcome = run::run(args.samples, args.threads, args.seed, bind)
-        .unwrap_or_else(|e| fail(EXIT_USAGE, e.to_string()));
+    let outcome =
+        run::run(samples, threads, args.seed, bind).unwrap_or_else(|e| fail(EXIT_USAGE, e.to_string()));
     let result = McPiResult {
         format: FORMAT.into(),
         seed: args.seed,
-        threads: args.threads as u64,
-        samples_per_thread: args.samples,
+        threads: threads as u64,
+        samples_per_thread: samples,
         samples: outcome.samples,
         hits: outcome.hits,
         pi: 4.0 * outcome.hits as f64 / outcome.samples as f64,
@@ -78,7 +93,7 @@ fn main() {
         cpus: own_cpus(),
         host: hostname(),
         version: env!("CARGO_PKG_VERSION").into(),
-        kernel: "scalar".into(),
+        kernel: mc_pi::kernel::Kernel::detect().name().into(),
     };
     let text = result.to_toml();
     match (pending, &args.output) {
