@@ -12,7 +12,8 @@
 
 use std::borrow::Cow;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader};
+use std::io::{self, BufRead, BufReader, Read};
+use std::os::fd::{AsRawFd, RawFd};
 use std::path::{Path, PathBuf};
 
 /// One task as read from the file, before replacement strings are expanded.
@@ -65,7 +66,10 @@ pub enum TaskFileError {
 /// A task file being read: the directives, then the tasks one at a time.
 pub struct TaskFile {
     name: String,
-    reader: Box<dyn BufRead>,
+    reader: BufReader<Box<dyn Read>>,
+    /// A descriptor that may have no data yet (standard input: a pipe from a slow
+    /// producer); the dispatcher polls it instead of blocking in a read.
+    watch: Option<RawFd>,
     line_no: u64,
     seq: u64,
     buf: Vec<u8>,
@@ -99,8 +103,8 @@ impl TaskFile {
     /// Opens the source and reads up to the first task, collecting directives on the way.
     pub fn open(source: &Source) -> Result<Self, TaskFileError> {
         let name = source.name();
-        let reader: Box<dyn BufRead> = match source {
-            Source::Stdin => Box::new(BufReader::with_capacity(64 * 1024, io::stdin())),
+        let reader: Box<dyn Read> = match source {
+            Source::Stdin => Box::new(io::stdin()),
             Source::Path(p) => {
                 let open_err = |cause| TaskFileError::Open { path: name.clone(), cause };
                 let meta = std::fs::metadata(p).map_err(open_err)?;
@@ -110,17 +114,22 @@ impl TaskFile {
                         cause: io::Error::other("it is a directory; give a file with one command per line"),
                     });
                 }
-                Box::new(BufReader::with_capacity(64 * 1024, File::open(p).map_err(open_err)?))
+                Box::new(File::open(p).map_err(open_err)?)
             }
         };
-        Self::from_reader(name, reader)
+        let mut tf = Self::from_reader(name, reader)?;
+        if *source == Source::Stdin {
+            tf.watch = Some(io::stdin().as_raw_fd());
+        }
+        Ok(tf)
     }
 
     /// Like [`TaskFile::open`] over any reader; `name` is used in messages.
-    pub fn from_reader(name: String, reader: Box<dyn BufRead>) -> Result<Self, TaskFileError> {
+    pub fn from_reader(name: String, reader: Box<dyn Read>) -> Result<Self, TaskFileError> {
         let mut tf = TaskFile {
             name,
-            reader,
+            reader: BufReader::with_capacity(64 * 1024, reader),
+            watch: None,
             line_no: 0,
             seq: 0,
             buf: Vec::with_capacity(256),
@@ -129,6 +138,16 @@ impl TaskFile {
         };
         tf.pending = tf.read_task(true)?;
         Ok(tf)
+    }
+
+    /// The descriptor to poll before reading, when reading could block (standard input).
+    pub fn watch_fd(&self) -> Option<RawFd> {
+        self.watch
+    }
+
+    /// True when the next line (or part of it) is already read into memory.
+    pub fn has_buffered(&self) -> bool {
+        self.pending.is_some() || !self.reader.buffer().is_empty()
     }
 
     /// The next task, `Ok(None)` at the end of the file.

@@ -107,6 +107,8 @@ struct State {
     dirty_since: Option<Instant>,
     /// When each slot last became free, for the dispatch latency.
     freed_at: Vec<Option<Instant>>,
+    /// A slot is free but standard input has no line yet.
+    waiting_input: bool,
 }
 
 impl Dispatcher<'_> {
@@ -128,6 +130,7 @@ impl Dispatcher<'_> {
             last_end: now,
             dirty_since: None,
             freed_at: vec![None; self.plan.slots.len()],
+            waiting_input: false,
         };
         let env = TaskEnv::new(self.plan.threads);
         loop {
@@ -139,7 +142,9 @@ impl Dispatcher<'_> {
                 }
             }
             let timeout = self.next_deadline(&st).map(|t| t.saturating_duration_since(Instant::now()));
-            self.signals.wait(timeout).context("waiting for tasks")?;
+            let input = if st.waiting_input { tasks.watch_fd() } else { None };
+            self.signals.wait(timeout, input).context("waiting for tasks")?;
+            st.waiting_input = false;
             for sig in self.signals.take().context("reading signals")? {
                 self.on_signal(&mut st, sig);
             }
@@ -153,7 +158,12 @@ impl Dispatcher<'_> {
         }
         leaks::sweep_strays(self.guardian.pid());
         if st.stop.is_some() {
-            st.summary.not_run += st.retry.len() as u64 + count_rest(&mut tasks, self.resume);
+            st.summary.not_run += st.retry.len() as u64;
+            // Counting the rest of a pipe would wait for its producer to finish.
+            match tasks.watch_fd() {
+                None => st.summary.not_run += count_rest(&mut tasks, self.resume),
+                Some(_) => st.summary.rest_unread = true,
+            }
         }
         st.summary.makespan_s = st.last_end.duration_since(st.started).as_secs_f64();
         match st.stop {
@@ -171,6 +181,12 @@ impl Dispatcher<'_> {
             let (task, attempt) = match st.retry.pop_front() {
                 Some(t) => t,
                 None if st.eof => return,
+                // Standard input from a slow producer: wait for it in poll, with the signals,
+                // rather than in a read that no signal would interrupt.
+                None if !tasks.has_buffered() && tasks.watch_fd().is_some_and(|fd| !os::readable(fd)) => {
+                    st.waiting_input = true;
+                    return;
+                }
                 None => match next_to_run(tasks, self.resume, &mut st.summary.skipped) {
                     Ok(Some(task)) => (task, 1),
                     Ok(None) => {

@@ -87,13 +87,14 @@ pub fn default_log_path(source: &Source) -> PathBuf {
 /// Runs a task file. Errors before the first task starts are [`UsageError`]s (exit 2), and
 /// nothing has been written when they happen (except, at most, a new empty log).
 pub fn run(cfg: &ExecConfig) -> Result<Summary> {
+    let usage = |e: anyhow::Error| -> anyhow::Error { UsageError(e).into() };
+    // Read up to the first task (the directives) while signals still have their default
+    // effect: a producer on stdin may take its time, and nothing has started yet.
+    let tasks = TaskFile::open(&cfg.source).map_err(|e| usage(e.into()))?;
     // Block the handled signals and fork the guardian while hrun is still single-threaded.
     let signals = os::SignalFd::install().context("cannot set up signal handling")?;
     let guardian = os::Guardian::start().context("cannot start the guardian process")?;
     os::become_subreaper().context("cannot become a child subreaper")?;
-
-    let usage = |e: anyhow::Error| -> anyhow::Error { UsageError(e).into() };
-    let tasks = TaskFile::open(&cfg.source).map_err(|e| usage(e.into()))?;
     let usable = os::affinity().context("cannot read this process's CPU affinity")?;
     let threads = cfg.threads.or(tasks.directives.threads).unwrap_or(DEFAULT_THREADS);
     let plan = slots::plan(&usable, threads, cfg.jobs).map_err(|e| usage(e.into()))?;

@@ -337,12 +337,17 @@ impl SignalFd {
         }
     }
 
-    /// Sleeps until a signal is pending or `timeout` passes (`None`: no limit).
-    pub fn wait(&self, timeout: Option<Duration>) -> io::Result<()> {
-        let ms = timeout.map_or(-1, |t| t.as_millis().min(i32::MAX as u128) as i32);
-        let mut pfd = libc::pollfd { fd: self.fd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
-        // SAFETY: one valid pollfd.
-        let r = unsafe { libc::poll(&mut pfd, 1, ms) };
+    /// Sleeps until a signal is pending, `also` has input, or `timeout` passes (`None`:
+    /// no limit).
+    pub fn wait(&self, timeout: Option<Duration>, also: Option<i32>) -> io::Result<()> {
+        // Round up: a deadline 0.4 ms away must not turn into a busy loop of 0 ms polls.
+        let ms = timeout.map_or(-1, |t| t.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32);
+        let mut pfds = [
+            libc::pollfd { fd: self.fd.as_raw_fd(), events: libc::POLLIN, revents: 0 },
+            libc::pollfd { fd: also.unwrap_or(-1), events: libc::POLLIN, revents: 0 },
+        ];
+        // SAFETY: two valid pollfds (poll ignores a negative fd).
+        let r = unsafe { libc::poll(pfds.as_mut_ptr(), 2, ms) };
         if r < 0 {
             let err = io::Error::last_os_error();
             if err.kind() != io::ErrorKind::Interrupted {
@@ -374,6 +379,13 @@ impl SignalFd {
             };
         }
     }
+}
+
+/// True when reading `fd` would not block (data, end of file or an error is there).
+pub fn readable(fd: i32) -> bool {
+    let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+    // SAFETY: one valid pollfd, no waiting.
+    unsafe { libc::poll(&mut pfd, 1, 0) > 0 }
 }
 
 /// Takes an exclusive, non-blocking `flock` on `file`: two hrun processes must never append to

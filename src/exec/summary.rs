@@ -22,6 +22,8 @@ pub struct Summary {
     pub cancelled: u64,
     /// Tasks never started (stopped early); `--resume` runs them.
     pub not_run: u64,
+    /// Stopped early while reading standard input: the rest of it was not read (or counted).
+    pub rest_unread: bool,
     /// Tasks `--resume` found already done.
     pub skipped: u64,
     /// Attempts started, retries included.
@@ -138,6 +140,9 @@ impl Summary {
                 text += &format!(", {n} {what}");
             }
         }
+        if self.rest_unread {
+            text += ", the rest of standard input not read";
+        }
         if self.attempts > self.tasks + self.cancelled {
             text += &format!(" ({} attempts)", self.attempts);
         }
@@ -159,7 +164,7 @@ impl Summary {
                 human(self.dispatch.max)
             );
         }
-        if self.cancelled + self.not_run > 0 {
+        if self.cancelled + self.not_run > 0 || self.rest_unread {
             text += "\nhrun: to run the rest: the same command with --resume";
         }
         eprintln!("{text}");

@@ -188,3 +188,32 @@ fn a_direct_child_with_a_cleared_environment_dies_with_hrun() {
     child.wait().unwrap();
     wait_until("the task gone after kill -9 of hrun", Duration::from_secs(3), || gone(pid));
 }
+
+/// Tasks from a pipe whose producer is slow: while hrun waits for the next line it still
+/// handles signals (it waits in poll, not in a read no signal interrupts).
+#[test]
+fn waiting_for_input_on_stdin_does_not_block_signals() {
+    use std::io::Write;
+    let sb = Sandbox::new();
+    let mut child = sb.exec().arg("-").stdin(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(b"touch a\n").unwrap();
+    input.flush().unwrap();
+    wait_for_file(&sb.path("a"), Duration::from_secs(10));
+    let mut err = StderrLines::take(&mut child);
+    // The producer is still there, with nothing more to say yet.
+    input.write_all(b"touch b\n").unwrap();
+    input.flush().unwrap();
+    wait_for_file(&sb.path("b"), Duration::from_secs(10));
+    let t0 = Instant::now();
+    signal(&child, libc::SIGTERM);
+    err.wait_for("SIGTERM: forwarding it", Duration::from_secs(5));
+    // Ends without waiting for the producer to close its end.
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(143));
+    assert!(t0.elapsed() < Duration::from_secs(5));
+    assert!(err.rest().contains("the rest of standard input not read"));
+    drop(input);
+    let (_, tasks) = sb.log();
+    assert_eq!(tasks.len(), 2);
+}
