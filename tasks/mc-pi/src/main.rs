@@ -55,7 +55,7 @@ fn main() {
     if args.bench {
         let threads =
             args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-        match mc_pi::bench::bench(args.samples.unwrap_or(200_000_000).max(1), threads.max(1)) {
+        match mc_pi::bench::bench(args.samples.unwrap_or(500_000_000).max(1), threads.max(1)) {
             Ok(table) => print!("{table}"),
             Err(e) => fail(EXIT_FAILED, e),
         }
