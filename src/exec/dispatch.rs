@@ -15,17 +15,18 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result};
 
+use super::attempt::Running;
 use super::halt::{Tally, When};
 use super::leaks;
 use super::os::{self, Ended, Guardian, Reaped, SignalFd, Spawner};
-use super::output::{Captured, Output};
+use super::output::Output;
 use super::resume::ResumePlan;
 use super::spawn::{Launch, TaskEnv};
 use super::summary::Summary;
 use super::timeout::Median;
 use super::{Policy, unix_seconds};
 use crate::exit::UsageError;
-use crate::log::{JobLog, JobLogRow, RunLog, TaskRecord};
+use crate::log::{JobLog, JobLogRow, RunLog};
 use crate::slots::SlotPlan;
 use crate::taskfile::{self, Task, TaskFile};
 
@@ -45,25 +46,6 @@ pub struct Dispatcher<'a> {
     /// Tasks in the file, when `--halt X%` needs it.
     pub total: Option<u64>,
     pub host: &'a str,
-}
-
-struct Running {
-    task: Task,
-    attempt: u32,
-    /// Index into the slot plan.
-    slot: usize,
-    pid: i32,
-    start_wall: f64,
-    start: Instant,
-    captured: Captured,
-    /// `--timeout` for this attempt.
-    deadline: Option<Instant>,
-    /// When hrun sent TERM (timeout, halt now) or forwarded a signal: KILL after the grace.
-    terminating_since: Option<Instant>,
-    /// SIGKILL was sent: nothing left to do but reap it.
-    killed: bool,
-    timed_out: bool,
-    cancelled: bool,
 }
 
 struct Lingering {
@@ -403,7 +385,8 @@ impl Dispatcher<'_> {
         let retries_left = !succeeded && !run.cancelled && run.attempt <= self.policy.retries;
         // Stopping (drain, halt, signal): a retry is left to `--resume` in the next job.
         let retry = retries_left && st.stop.is_none();
-        let record = self.record(&run, reaped, wall_s, !retries_left, &leaked);
+        let record =
+            run.record(&self.plan.slots[run.slot], reaped, wall_s, !retries_left, &leaked, self.host);
         self.log.append(&record)?;
         st.dirty_since.get_or_insert(ended);
         if !leaked.is_empty() {
@@ -475,51 +458,6 @@ impl Dispatcher<'_> {
             }
         }
         Ok(())
-    }
-
-    fn record(
-        &self,
-        run: &Running,
-        reaped: Reaped,
-        wall_s: f64,
-        last_attempt: bool,
-        leaked: &[i32],
-    ) -> TaskRecord {
-        let (exit, signal) = match reaped.ended {
-            Ended::Exited(code) => (Some(code), None),
-            Ended::Signaled(sig) => (None, Some(sig)),
-        };
-        let ru = reaped.rusage;
-        let slot = &self.plan.slots[run.slot];
-        TaskRecord {
-            kind: "task".into(),
-            seq: run.task.seq,
-            line: run.task.line,
-            hash: format!("{:016x}", run.task.hash()),
-            attempt: run.attempt,
-            last_attempt,
-            slot: slot.id.0,
-            cpus: slot.cpus.to_string(),
-            cmd: run.task.cmd.clone(),
-            pid: reaped.pid,
-            start: run.start_wall,
-            wall_s,
-            exit,
-            signal,
-            signal_name: signal.map(os::signal_name),
-            timeout: run.timed_out,
-            cancelled: run.cancelled,
-            leaked: !leaked.is_empty(),
-            leaked_pids: leaked.to_vec(),
-            utime_s: ru.utime_s,
-            stime_s: ru.stime_s,
-            maxrss_kb: ru.maxrss_kb,
-            minflt: ru.minflt,
-            majflt: ru.majflt,
-            nvcsw: ru.nvcsw,
-            nivcsw: ru.nivcsw,
-            host: self.host.into(),
-        }
     }
 }
 

@@ -5,6 +5,7 @@
 //! `dispatch` is the loop in between. One thread owns all run state; grouped task output is
 //! copied out by a second thread (see `output`).
 
+mod attempt;
 mod dispatch;
 pub mod halt;
 mod leaks;

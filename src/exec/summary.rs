@@ -9,8 +9,8 @@ use crate::exit;
 use crate::slots::SlotPlan;
 
 /// What a finished run reports. Counts are of tasks (a retried task counts once, by its
-/// last attempt), except `attempts`.
-#[derive(Debug, Default)]
+/// last attempt), except `attempts`. Serialised (the public fields) into the end record.
+#[derive(Debug, Default, Serialize)]
 pub struct Summary {
     /// Tasks that ended (succeeded or failed), this run.
     pub tasks: u64,
@@ -29,13 +29,18 @@ pub struct Summary {
     /// Attempts started, retries included.
     pub attempts: u64,
     pub makespan_s: f64,
+    #[serde(skip)]
     pub busy_s: f64,
+    #[serde(skip)]
     pub slots: usize,
     /// A signal that stopped the run.
+    #[serde(skip)]
     pub interrupted_by: Option<i32>,
     /// The exit status set by `--halt` when it fired.
+    #[serde(skip)]
     pub halted: Option<i32>,
     /// From a slot becoming free to the next task's `exec` on it.
+    #[serde(skip)]
     pub dispatch: Latency,
 }
 
@@ -63,18 +68,11 @@ impl Latency {
 
 /// The last record of a run in the log: the summary's numbers.
 #[derive(Debug, Serialize)]
-pub struct EndRecord {
+pub struct EndRecord<'a> {
     /// Always `"end"`.
     pub kind: &'static str,
-    pub tasks: u64,
-    pub failed: u64,
-    pub timed_out: u64,
-    pub leaked: u64,
-    pub cancelled: u64,
-    pub not_run: u64,
-    pub skipped: u64,
-    pub attempts: u64,
-    pub makespan_s: f64,
+    #[serde(flatten)]
+    pub summary: &'a Summary,
     pub utilisation: f64,
     pub dispatch_mean_us: f64,
     pub dispatch_max_us: f64,
@@ -102,18 +100,10 @@ impl Summary {
         }
     }
 
-    pub fn end_record(&self) -> EndRecord {
+    pub fn end_record(&self) -> EndRecord<'_> {
         EndRecord {
             kind: "end",
-            tasks: self.tasks,
-            failed: self.failed,
-            timed_out: self.timed_out,
-            leaked: self.leaked,
-            cancelled: self.cancelled,
-            not_run: self.not_run,
-            skipped: self.skipped,
-            attempts: self.attempts,
-            makespan_s: self.makespan_s,
+            summary: self,
             utilisation: self.utilisation(),
             dispatch_mean_us: self.dispatch.mean().as_secs_f64() * 1e6,
             dispatch_max_us: self.dispatch.max.as_secs_f64() * 1e6,

@@ -1,0 +1,77 @@
+//! One attempt of a task: its state while it runs, and the log record it becomes.
+
+use std::time::Instant;
+
+use super::os::{self, Ended, Reaped};
+use super::output::Captured;
+use crate::log::TaskRecord;
+use crate::slots::Slot;
+use crate::taskfile::Task;
+
+/// A task attempt that hrun started and has not recorded yet.
+pub struct Running {
+    pub task: Task,
+    pub attempt: u32,
+    /// Index into the slot plan.
+    pub slot: usize,
+    pub pid: i32,
+    pub start_wall: f64,
+    pub start: Instant,
+    pub captured: Captured,
+    /// `--timeout` for this attempt.
+    pub deadline: Option<Instant>,
+    /// When hrun sent TERM (timeout, halt now) or forwarded a signal: KILL after the grace.
+    pub terminating_since: Option<Instant>,
+    /// SIGKILL was sent: nothing left to do but reap it.
+    pub killed: bool,
+    pub timed_out: bool,
+    pub cancelled: bool,
+}
+
+impl Running {
+    /// The run-log record of this attempt, which ran on `slot` and ended as `reaped`.
+    pub fn record(
+        &self,
+        slot: &Slot,
+        reaped: Reaped,
+        wall_s: f64,
+        last_attempt: bool,
+        leaked: &[i32],
+        host: &str,
+    ) -> TaskRecord {
+        let (exit, signal) = match reaped.ended {
+            Ended::Exited(code) => (Some(code), None),
+            Ended::Signaled(sig) => (None, Some(sig)),
+        };
+        let ru = reaped.rusage;
+        TaskRecord {
+            kind: "task".into(),
+            seq: self.task.seq,
+            line: self.task.line,
+            hash: format!("{:016x}", self.task.hash()),
+            attempt: self.attempt,
+            last_attempt,
+            slot: slot.id.0,
+            cpus: slot.cpus.to_string(),
+            cmd: self.task.cmd.clone(),
+            pid: reaped.pid,
+            start: self.start_wall,
+            wall_s,
+            exit,
+            signal,
+            signal_name: signal.map(os::signal_name),
+            timeout: self.timed_out,
+            cancelled: self.cancelled,
+            leaked: !leaked.is_empty(),
+            leaked_pids: leaked.to_vec(),
+            utime_s: ru.utime_s,
+            stime_s: ru.stime_s,
+            maxrss_kb: ru.maxrss_kb,
+            minflt: ru.minflt,
+            majflt: ru.majflt,
+            nvcsw: ru.nvcsw,
+            nivcsw: ru.nivcsw,
+            host: host.into(),
+        }
+    }
+}

@@ -1,0 +1,232 @@
+//! Every raw syscall hrun makes, and the only `unsafe` in the crate: here, reading the
+//! affinity mask, reaping with `wait4`, signalling process groups, the signal fd the
+//! dispatcher sleeps on and the log lock; in `clone`, spawning a child pinned to its slot; in
+//! `procfs`, the subreaper and `/proc`; in `guardian`, the process that outlives hrun.
+//!
+//! Rules that keep this sound:
+//! - a spawned child runs between `clone` and `exec` in the parent's memory, so it only
+//!   makes raw, async-signal-safe syscalls on data prepared before the clone;
+//! - children are reaped only here, with `wait4(-1)`: nothing else (std's `Child::wait`,
+//!   tokio) may wait on them, or rusage would be lost to whoever reaped first.
+
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::time::Duration;
+
+use crate::cpuset::CpuSet;
+
+mod clone;
+mod guardian;
+mod procfs;
+
+pub use clone::{Program, Spawner};
+pub use guardian::{Guardian, OWNER_VAR};
+pub use procfs::{ProcInfo, become_subreaper, children_of, own_children, proc_info, signal_process, subtree};
+
+/// The CPUs this process may run on (`sched_getaffinity(0)`): under Slurm, what the job was
+/// given; never the machine's CPU count.
+pub fn affinity() -> io::Result<CpuSet> {
+    // The kernel refuses a buffer smaller than its cpumask; grow until it fits.
+    let mut words = 16usize; // 1024 CPUs
+    loop {
+        let mut mask = vec![0u64; words];
+        // SAFETY: the buffer is valid for `words * 8` bytes, which is the size passed.
+        let r = unsafe { libc::syscall(libc::SYS_sched_getaffinity, 0, words * 8, mask.as_mut_ptr()) };
+        if r >= 0 {
+            return Ok(CpuSet::from_mask_words(&mask));
+        }
+        let err = io::Error::last_os_error();
+        if err.raw_os_error() == Some(libc::EINVAL) && words < 1 << 12 {
+            words *= 2;
+            continue;
+        }
+        return Err(err);
+    }
+}
+
+/// How a child ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ended {
+    Exited(i32),
+    Signaled(i32),
+}
+
+/// The child's resource usage as `wait4` reports it for that child alone (plus the
+/// descendants it waited for), the figures `/usr/bin/time -v` prints.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Rusage {
+    pub utime_s: f64,
+    pub stime_s: f64,
+    pub maxrss_kb: u64,
+    pub minflt: u64,
+    pub majflt: u64,
+    pub nvcsw: u64,
+    pub nivcsw: u64,
+}
+
+/// One reaped child.
+#[derive(Clone, Copy, Debug)]
+pub struct Reaped {
+    pub pid: i32,
+    pub ended: Ended,
+    pub rusage: Rusage,
+}
+
+/// Reaps one child that has ended, without blocking; `Ok(None)` when none has.
+pub fn reap() -> io::Result<Option<Reaped>> {
+    let mut status: libc::c_int = 0;
+    // SAFETY: zeroed rusage is a valid value; both pointers are valid for the call.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = unsafe { libc::wait4(-1, &mut status, libc::WNOHANG, &mut ru) };
+    if pid == 0 {
+        return Ok(None);
+    }
+    if pid < 0 {
+        let err = io::Error::last_os_error();
+        return match err.raw_os_error() {
+            Some(libc::ECHILD) => Ok(None),
+            _ => Err(err),
+        };
+    }
+    let ended = if libc::WIFSIGNALED(status) {
+        Ended::Signaled(libc::WTERMSIG(status))
+    } else {
+        Ended::Exited(libc::WEXITSTATUS(status))
+    };
+    let secs = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
+    let rusage = Rusage {
+        utime_s: secs(ru.ru_utime),
+        stime_s: secs(ru.ru_stime),
+        maxrss_kb: ru.ru_maxrss as u64,
+        minflt: ru.ru_minflt as u64,
+        majflt: ru.ru_majflt as u64,
+        nvcsw: ru.ru_nvcsw as u64,
+        nivcsw: ru.ru_nivcsw as u64,
+    };
+    Ok(Some(Reaped { pid, ended, rusage }))
+}
+
+/// Sends `signal` to the process group led by `pgid`. A group that is already gone is fine.
+pub fn signal_group(pgid: i32, signal: i32) -> io::Result<()> {
+    // SAFETY: killpg has no memory preconditions.
+    if unsafe { libc::killpg(pgid, signal) } != 0 {
+        let err = io::Error::last_os_error();
+        if err.raw_os_error() != Some(libc::ESRCH) {
+            return Err(err);
+        }
+    }
+    Ok(())
+}
+
+/// The signals the dispatcher handles itself. They are blocked in every thread of hrun
+/// (so call [`SignalFd::install`] before spawning any thread) and read from a signalfd
+/// instead; [`Spawner::spawn`] clears the mask again in each child before exec.
+pub const HANDLED_SIGNALS: [i32; 5] =
+    [libc::SIGCHLD, libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGUSR1];
+
+/// A signalfd over [`HANDLED_SIGNALS`]: the one thing the dispatcher sleeps on.
+pub struct SignalFd {
+    fd: OwnedFd,
+}
+
+impl SignalFd {
+    pub fn install() -> io::Result<SignalFd> {
+        // SAFETY: plain libc calls on a locally owned sigset; the fd returned is checked.
+        unsafe {
+            // An inherited SIG_IGN for SIGCHLD makes the kernel reap children itself, which
+            // would lose their exit status and rusage.
+            libc::signal(libc::SIGCHLD, libc::SIG_DFL);
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            for s in HANDLED_SIGNALS {
+                libc::sigaddset(&mut set, s);
+            }
+            let r = libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+            if r != 0 {
+                return Err(io::Error::from_raw_os_error(r));
+            }
+            let fd = libc::signalfd(-1, &set, libc::SFD_NONBLOCK | libc::SFD_CLOEXEC);
+            if fd < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(SignalFd { fd: OwnedFd::from_raw_fd(fd) })
+        }
+    }
+
+    /// Sleeps until a signal is pending, `also` has input, or `timeout` passes (`None`:
+    /// no limit).
+    pub fn wait(&self, timeout: Option<Duration>, also: Option<i32>) -> io::Result<()> {
+        // Round up: a deadline 0.4 ms away must not turn into a busy loop of 0 ms polls.
+        let ms = timeout.map_or(-1, |t| t.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32);
+        let mut pfds = [
+            libc::pollfd { fd: self.fd.as_raw_fd(), events: libc::POLLIN, revents: 0 },
+            libc::pollfd { fd: also.unwrap_or(-1), events: libc::POLLIN, revents: 0 },
+        ];
+        // SAFETY: two valid pollfds (poll ignores a negative fd).
+        let r = unsafe { libc::poll(pfds.as_mut_ptr(), 2, ms) };
+        if r < 0 {
+            let err = io::Error::last_os_error();
+            if err.kind() != io::ErrorKind::Interrupted {
+                return Err(err);
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes every pending signal, in arrival order (SIGCHLDs may arrive coalesced).
+    pub fn take(&self) -> io::Result<Vec<i32>> {
+        let mut out = Vec::new();
+        loop {
+            // SAFETY: zeroed siginfo is valid; the read size is the struct's size.
+            let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
+            let size = std::mem::size_of::<libc::signalfd_siginfo>();
+            let r = unsafe {
+                libc::read(self.fd.as_raw_fd(), (&mut info as *mut libc::signalfd_siginfo).cast(), size)
+            };
+            if r == size as isize {
+                out.push(info.ssi_signo as i32);
+                continue;
+            }
+            let err = io::Error::last_os_error();
+            return match err.kind() {
+                io::ErrorKind::WouldBlock => Ok(out),
+                io::ErrorKind::Interrupted => continue,
+                _ => Err(err),
+            };
+        }
+    }
+}
+
+/// True when reading `fd` would not block (data, end of file or an error is there).
+pub fn readable(fd: i32) -> bool {
+    let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+    // SAFETY: one valid pollfd, no waiting.
+    unsafe { libc::poll(&mut pfd, 1, 0) > 0 }
+}
+
+/// Takes an exclusive, non-blocking `flock` on `file`: two hrun processes must never append to
+/// the same run log. `Ok(false)` when another process holds it.
+pub fn try_lock(file: &File) -> io::Result<bool> {
+    // SAFETY: flock on a valid fd.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+        return Ok(true);
+    }
+    let err = io::Error::last_os_error();
+    if err.kind() == io::ErrorKind::WouldBlock { Ok(false) } else { Err(err) }
+}
+
+/// The signal's name (`SIGKILL`), or `SIG<n>` for one without a name.
+pub fn signal_name(signal: i32) -> String {
+    nix::sys::signal::Signal::try_from(signal)
+        .map(|s| s.as_str().to_string())
+        .unwrap_or_else(|_| format!("SIG{signal}"))
+}
+
+/// This machine's host name.
+pub fn hostname() -> String {
+    nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .unwrap_or_else(|| "unknown".to_string())
+}
