@@ -69,6 +69,56 @@ pub enum Cmd {
         "estimate. Exit status as hrun exec."
     ))]
     Run(RunArgs),
+
+    /// Show the slot plan `exec` would use: each slot's CPUs and domains, and the leftover
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  hrun slots --threads 4                 # the plan on the CPUs this shell may use\n",
+        "  hrun slots --threads 8 --json\n",
+        "  hrun slots --threads 4 --sysfs-root fake/sys   # a node described by a sysfs tree"
+    ))]
+    Slots(SlotsArgs),
+}
+
+/// Where slots go: shared by every subcommand that plans slots.
+#[derive(Debug, Args)]
+pub struct PlacementArgs {
+    /// Use only these of the usable CPUs (kernel list format, e.g. 0-3,8)
+    #[arg(long, value_name = "LIST")]
+    pub cpus: Option<crate::cpuset::CpuSet>,
+
+    /// SMT siblings: `avoid` gives each slot distinct physical cores (the siblings stay idle),
+    /// `use` counts every hardware thread as a CPU
+    #[arg(long, value_enum, default_value_t = crate::slots::Smt::Avoid)]
+    pub smt: crate::slots::Smt,
+
+    /// Read the CPU topology (and, then, the usable CPUs) from this sysfs tree instead of /sys
+    #[arg(long, value_name = "DIR", env = "HRUN_SYSFS_ROOT")]
+    pub sysfs_root: Option<PathBuf>,
+}
+
+impl PlacementArgs {
+    pub fn placement(&self) -> crate::placement::Placement {
+        crate::placement::Placement {
+            cpus: self.cpus.clone(),
+            smt: self.smt,
+            sysfs_root: self.sysfs_root.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct SlotsArgs {
+    /// CPUs per slot
+    #[arg(short = 't', long, value_name = "T", default_value_t = 1)]
+    pub threads: usize,
+
+    /// Print one JSON object: {"threads", "slots": [{"slot", "cpus", "package", "numa", "l3"}], "leftover", ...}
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub placement: PlacementArgs,
 }
 
 #[derive(Debug, Args)]
@@ -137,6 +187,9 @@ pub struct RunArgs {
 
     #[command(flatten)]
     pub faults: FaultArgs,
+
+    #[command(flatten)]
+    pub placement: PlacementArgs,
 }
 
 #[derive(Debug, Args)]
@@ -168,6 +221,9 @@ pub struct ExecArgs {
 
     #[command(flatten)]
     pub faults: FaultArgs,
+
+    #[command(flatten)]
+    pub placement: PlacementArgs,
 
     /// Run only the tasks the run log does not show as finished (succeeded, or failed on
     /// their last attempt), e.g. after a crash, a time limit or SIGUSR1

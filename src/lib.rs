@@ -9,6 +9,8 @@ pub mod exit;
 pub mod generate;
 pub mod log;
 pub mod pipeline;
+pub mod placement;
 pub mod reduce;
 pub mod slots;
 pub mod taskfile;
+pub mod topology;

@@ -2,7 +2,7 @@
 //! `main` parses the command line, runs it, and maps errors to documented exit statuses.
 
 use hrun::cli::{Cli, Cmd};
-use hrun::{exec, exit, generate, pipeline, reduce, taskfile};
+use hrun::{exec, exit, generate, pipeline, placement, reduce, taskfile};
 
 fn main() {
     let cli: Cli = mc_pi::cli_error::parse_or_exit("hrun");
@@ -36,6 +36,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                     (false, false) => None,
                 },
                 force: args.force,
+                placement: args.placement.placement(),
             };
             Ok(exec::run(&cfg)?.exit_code())
         }
@@ -65,6 +66,16 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             }
             Ok(exit::OK)
         }
+        Cmd::Slots(args) => {
+            let placement = args.placement.placement();
+            let planned = placement::plan(&placement, args.threads, None)?;
+            if args.json {
+                println!("{}", placement::to_json(&planned, placement.smt));
+            } else {
+                print!("{}", placement::render(&planned, placement.smt));
+            }
+            Ok(exit::OK)
+        }
         Cmd::Run(args) => {
             let w = args.workload;
             pipeline::run(&pipeline::RunConfig {
@@ -76,6 +87,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 dir: args.dir,
                 worker: w.worker,
                 policy: args.faults.policy(),
+                placement: args.placement.placement(),
                 json: args.json,
             })
         }

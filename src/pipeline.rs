@@ -28,6 +28,7 @@ pub struct RunConfig {
     pub dir: Option<PathBuf>,
     pub worker: Option<PathBuf>,
     pub policy: exec::Policy,
+    pub placement: crate::placement::Placement,
     pub json: bool,
 }
 
@@ -74,6 +75,7 @@ pub fn run(cfg: &RunConfig) -> Result<i32> {
         policy: cfg.policy.clone(),
         resume: None,
         force: false,
+        placement: cfg.placement.clone(),
     })?;
     let reduction = reduce::reduce_dir(&results, false)?;
     if cfg.json {

@@ -1,15 +1,40 @@
 //! The slot planner: cuts the usable CPUs into disjoint slots of `threads` CPUs each.
 //!
-//! Pure: `(cpus, threads) -> SlotPlan`, no syscalls, so every CPU layout (large nodes,
-//! Slurm's non-contiguous masks) is unit-tested here without touching the machine.
+//! Pure: `(topology, cpus, threads, jobs, smt) -> SlotPlan`, no syscalls, so every CPU
+//! layout (large nodes, Slurm's non-contiguous masks) is unit-tested without the machine.
 //! Invariants of a [`SlotPlan`], checked by the tests:
 //! - every slot has exactly `threads` CPUs, all from the usable set;
 //! - slots are pairwise disjoint, and disjoint from `leftover`;
-//! - slots ∪ leftover = the usable set, and `slots.len() = floor(n / threads)`.
+//! - slots ∪ leftover = the usable set;
+//! - the number of slots is the largest possible: `floor(n / threads)` of the CPUs the SMT
+//!   policy lets slots use (or `jobs`, when given).
 //!
-//! The current policy is flat: CPUs in ascending order, cut into consecutive groups.
+//! Policy (compact): CPUs are grouped package > NUMA node > L3 domain > physical core. Each
+//! domain first fills slots from its own CPUs (its sub-domains' leftovers pooled in CPU
+//! order); only what is left over rises to the enclosing domain. So a slot stays inside one
+//! L3 domain when T fits there, else one NUMA node, else one package, and straddles packages
+//! only when the slot count would drop otherwise. Within a domain, SMT siblings are adjacent,
+//! so a slot takes whole cores. `--smt avoid` (the default) first keeps one hardware thread
+//! per physical core, leaving the siblings idle (reported as leftover). Without topology the
+//! plan is flat: CPUs in ascending order, cut into consecutive groups.
+
+use std::collections::BTreeMap;
 
 use crate::cpuset::CpuSet;
+use crate::topology::{CpuInfo, Topology};
+
+/// What to do with SMT siblings (hardware threads of one physical core).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Smt {
+    /// Every hardware thread is a CPU for slots; siblings stay in the same slot where T allows.
+    Use,
+    /// One hardware thread per physical core; slots get T distinct cores. The default: HPC
+    /// codes run one thread per core (OMP_PLACES=cores, Slurm's --hint=nomultithread), and two
+    /// threads sharing a core's FPUs run slower than two cores.
+    #[default]
+    Avoid,
+}
 
 /// 1-based slot number, as `HRUN_SLOT` / GNU parallel's `{%}` show it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -20,6 +45,16 @@ pub struct SlotId(pub usize);
 pub struct Slot {
     pub id: SlotId,
     pub cpus: CpuSet,
+    /// The package, NUMA node and L3 domain the slot lies in; `None` when unknown or mixed.
+    pub domains: Domains,
+}
+
+/// Where a slot lies; a level is `None` when unknown or when the slot spans several.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Domains {
+    pub package: Option<usize>,
+    pub numa: Option<usize>,
+    pub l3: Option<usize>,
 }
 
 /// The slots for one run, plus the CPUs that did not fill a whole slot.
@@ -27,7 +62,12 @@ pub struct Slot {
 pub struct SlotPlan {
     pub threads: usize,
     pub slots: Vec<Slot>,
+    /// Usable CPUs in no slot (including SMT siblings left idle).
     pub leftover: CpuSet,
+    /// Of `leftover`, the SMT siblings `--smt avoid` left idle.
+    pub smt_idle: CpuSet,
+    /// True when the plan followed the topology, false when it is flat.
+    pub topology_aware: bool,
 }
 
 /// Why no plan can be made; each names the values and the CPU list, for a one-line error.
@@ -40,6 +80,12 @@ pub enum PlanError {
          use --threads {n} or less, or run on a larger allocation"
     )]
     TooManyThreads { threads: usize, n: usize, cpus: CpuSet },
+    #[error(
+        "--threads {threads} needs {threads} physical cores per task with --smt avoid, but the usable \
+         CPUs ({cpus}) have only {cores}; use --threads {cores} or less, or --smt use to count \
+         hardware threads"
+    )]
+    TooFewCores { threads: usize, cores: usize, cpus: CpuSet },
     #[error("--jobs must be at least 1 (got 0)")]
     ZeroJobs,
     #[error(
@@ -49,16 +95,49 @@ pub enum PlanError {
     TooManyJobs { jobs: usize, slots: usize, threads: usize, cpus: CpuSet },
 }
 
-/// Plans `floor(n / threads)` slots over `cpus` in ascending CPU order, then keeps the
-/// first `jobs` of them when a cap is given.
+/// The flat plan: `floor(n / threads)` slots over `cpus` in ascending CPU order, the first
+/// `jobs` of them when a cap is given.
 pub fn plan(cpus: &CpuSet, threads: usize, jobs: Option<usize>) -> Result<SlotPlan, PlanError> {
+    plan_with(None, cpus, threads, jobs, Smt::Use)
+}
+
+/// The plan for `cpus` on `topology` (flat when `None` or when it does not cover `cpus`).
+pub fn plan_with(
+    topology: Option<&Topology>,
+    cpus: &CpuSet,
+    threads: usize,
+    jobs: Option<usize>,
+    smt: Smt,
+) -> Result<SlotPlan, PlanError> {
     if threads == 0 {
         return Err(PlanError::ZeroThreads { cpus: cpus.clone() });
     }
-    if threads > cpus.len() {
-        return Err(PlanError::TooManyThreads { threads, n: cpus.len(), cpus: cpus.clone() });
+    let topo = topology.filter(|t| t.covers(cpus));
+    // The CPUs slots may use, in placement order, and the SMT siblings left idle.
+    let (order, smt_idle): (Vec<CpuInfo>, CpuSet) = match topo {
+        None => (cpus.ids().iter().map(|&id| flat_info(id)).collect(), CpuSet::default()),
+        Some(t) => {
+            let mut infos: Vec<CpuInfo> = cpus.ids().iter().map(|id| t.cpus[id]).collect();
+            infos.sort_by_key(|c| (c.package, c.numa, c.l3, c.core, c.id));
+            match smt {
+                Smt::Use => (infos, CpuSet::default()),
+                Smt::Avoid => {
+                    let mut seen = std::collections::HashSet::new();
+                    let (keep, idle): (Vec<CpuInfo>, Vec<CpuInfo>) =
+                        infos.into_iter().partition(|c| seen.insert((c.package, c.core)));
+                    (keep, CpuSet::from_ids(idle.iter().map(|c| c.id)))
+                }
+            }
+        }
+    };
+    if threads > order.len() {
+        return Err(if smt_idle.is_empty() {
+            PlanError::TooManyThreads { threads, n: order.len(), cpus: cpus.clone() }
+        } else {
+            PlanError::TooFewCores { threads, cores: order.len(), cpus: cpus.clone() }
+        });
     }
-    let n_slots = cpus.len() / threads;
+    let n_slots = order.len() / threads;
     let wanted = match jobs {
         Some(0) => return Err(PlanError::ZeroJobs),
         Some(j) if j > n_slots => {
@@ -67,21 +146,91 @@ pub fn plan(cpus: &CpuSet, threads: usize, jobs: Option<usize>) -> Result<SlotPl
         Some(j) => j,
         None => n_slots,
     };
-    let slots: Vec<Slot> = cpus
-        .ids()
-        .chunks_exact(threads)
+    let mut groups = Vec::new();
+    let rest = pack(order, 0, threads, &mut groups);
+    debug_assert_eq!(groups.len(), n_slots);
+    let mut leftover_ids: Vec<usize> = rest.iter().map(|c| c.id).collect();
+    for g in groups.iter().skip(wanted) {
+        leftover_ids.extend(g.iter().map(|c| c.id));
+    }
+    leftover_ids.extend_from_slice(smt_idle.ids());
+    let slots = groups
+        .into_iter()
         .take(wanted)
         .enumerate()
-        .map(|(i, chunk)| Slot { id: SlotId(i + 1), cpus: CpuSet::from_ids(chunk.iter().copied()) })
+        .map(|(i, g)| Slot {
+            id: SlotId(i + 1),
+            cpus: CpuSet::from_ids(g.iter().map(|c| c.id)),
+            domains: if topo.is_some() { domains_of(&g) } else { Domains::default() },
+        })
         .collect();
-    let used = wanted * threads;
-    let leftover = CpuSet::from_ids(cpus.ids()[used..].iter().copied());
-    Ok(SlotPlan { threads, slots, leftover })
+    Ok(SlotPlan {
+        threads,
+        slots,
+        leftover: CpuSet::from_ids(leftover_ids),
+        smt_idle,
+        topology_aware: topo.is_some(),
+    })
+}
+
+/// Levels of the hierarchy, outermost first; the innermost (physical core) is implicit in the
+/// order of the CPUs.
+const LEVELS: usize = 3;
+
+fn level_key(c: &CpuInfo, level: usize) -> Option<usize> {
+    match level {
+        0 => Some(c.package),
+        1 => c.numa,
+        _ => c.l3,
+    }
+}
+
+/// Fills slots of `threads` CPUs inside each domain of `level` first, then from what its
+/// domains left over; returns this level's leftover (fewer than `threads` CPUs), in order.
+fn pack(cpus: Vec<CpuInfo>, level: usize, threads: usize, out: &mut Vec<Vec<CpuInfo>>) -> Vec<CpuInfo> {
+    let mut pool = if level == LEVELS {
+        cpus
+    } else {
+        let mut groups: BTreeMap<Option<usize>, Vec<CpuInfo>> = BTreeMap::new();
+        let mut first_seen = Vec::new();
+        for c in cpus {
+            let k = level_key(&c, level);
+            if !groups.contains_key(&k) {
+                first_seen.push(k);
+            }
+            groups.entry(k).or_default().push(c);
+        }
+        let mut pool = Vec::new();
+        for k in first_seen {
+            let group = groups.remove(&k).unwrap_or_default();
+            pool.extend(pack(group, level + 1, threads, out));
+        }
+        pool
+    };
+    let full = pool.len() / threads * threads;
+    let rest = pool.split_off(full);
+    out.extend(pool.chunks(threads).map(<[CpuInfo]>::to_vec));
+    rest
+}
+
+/// The domains all of a slot's CPUs share.
+fn domains_of(cpus: &[CpuInfo]) -> Domains {
+    let same = |f: fn(&CpuInfo) -> Option<usize>| {
+        let first = f(&cpus[0]);
+        cpus.iter().all(|c| f(c) == first).then_some(first).flatten()
+    };
+    Domains { package: same(|c| Some(c.package)), numa: same(|c| c.numa), l3: same(|c| c.l3) }
+}
+
+/// A CPU with no topology: every CPU its own core, in one flat domain.
+fn flat_info(id: usize) -> CpuInfo {
+    CpuInfo { id, package: 0, core: id, l3: None, numa: None }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::topology::CpuInfo;
 
     fn set(list: &str) -> CpuSet {
         list.parse().unwrap()
@@ -154,6 +303,137 @@ mod tests {
                 for jobs in [1, slots / 2, slots].into_iter().filter(|&j| j >= 1) {
                     let p = plan(&cpus, threads, Some(jobs)).unwrap();
                     check_invariants(&cpus, threads, Some(jobs), &p);
+                }
+            }
+        }
+    }
+
+    use crate::topology::fixtures;
+
+    fn topo_plan(t: &Topology, mask: &str, threads: usize, smt: Smt) -> SlotPlan {
+        let mask: CpuSet = if mask == "all" { CpuSet::from_ids(t.cpus.keys().copied()) } else { set(mask) };
+        let p = plan_with(Some(t), &mask, threads, None, smt).unwrap();
+        check_topo_invariants(t, &mask, threads, smt, &p);
+        p
+    }
+
+    /// Disjoint, exact size, maximal count, and no more slots crossing a package, NUMA node or
+    /// L3 domain than the counts force.
+    fn check_topo_invariants(t: &Topology, mask: &CpuSet, threads: usize, smt: Smt, p: &SlotPlan) {
+        assert!(p.topology_aware);
+        let usable = mask.len() - p.smt_idle.len();
+        assert_eq!(p.slots.len(), usable / threads, "maximal count");
+        let mut seen = Vec::new();
+        for s in &p.slots {
+            assert_eq!(s.cpus.len(), threads);
+            seen.extend_from_slice(s.cpus.ids());
+            if smt == Smt::Avoid {
+                let cores: std::collections::HashSet<_> =
+                    s.cpus.ids().iter().map(|id| (t.cpus[id].package, t.cpus[id].core)).collect();
+                assert_eq!(cores.len(), threads, "--smt avoid: distinct physical cores in {}", s.cpus);
+            }
+        }
+        seen.extend_from_slice(p.leftover.ids());
+        assert_eq!(seen.len(), mask.len(), "a CPU used twice");
+        assert_eq!(CpuSet::from_ids(seen), *mask);
+        // Crossing counts: at most what the per-domain counts force.
+        let candidates: Vec<&CpuInfo> =
+            mask.ids().iter().filter(|id| !p.smt_idle.contains(**id)).map(|id| &t.cpus[id]).collect();
+        for (name, key) in [
+            ("package", (|c: &CpuInfo| Some(c.package)) as fn(&CpuInfo) -> Option<usize>),
+            ("l3", |c: &CpuInfo| c.l3),
+        ] {
+            let mut per: BTreeMap<Option<usize>, usize> = BTreeMap::new();
+            for c in &candidates {
+                *per.entry(key(c)).or_default() += 1;
+            }
+            let inside: usize = per.values().map(|n| n / threads).sum();
+            let crossing = p.slots.iter().filter(|s| {
+                let first = key(&t.cpus[&s.cpus.ids()[0]]);
+                s.cpus.ids().iter().any(|id| key(&t.cpus[id]) != first)
+            });
+            assert!(crossing.count() <= p.slots.len() - inside.min(p.slots.len()), "{name} crossings");
+        }
+    }
+
+    #[test]
+    fn grace_node_slots_stay_in_their_socket() {
+        let t = fixtures::grace();
+        let p = topo_plan(&t, "all", 4, Smt::Avoid);
+        assert_eq!(p.slots.len(), 36);
+        assert_eq!(
+            (lists(&p)[0].as_str(), lists(&p)[17].as_str(), lists(&p)[18].as_str()),
+            ("0-3", "68-71", "72-75")
+        );
+        assert_eq!(p.slots[18].domains, Domains { package: Some(1), numa: Some(1), l3: Some(72) });
+        // 72 = 14 x 5 + 2 per socket: 28 slots, none across sockets, 4 CPUs left.
+        let p = topo_plan(&t, "all", 5, Smt::Avoid);
+        assert_eq!(p.slots.len(), 28);
+        assert!(p.slots.iter().all(|s| s.domains.package.is_some()));
+        assert_eq!(p.leftover.to_string(), "70-71,142-143");
+        // 48: the third slot must take 24 CPUs of each socket.
+        let p = topo_plan(&t, "all", 48, Smt::Avoid);
+        assert_eq!(lists(&p), ["0-47", "72-119", "48-71,120-143"]);
+        assert_eq!(p.slots[2].domains.package, None);
+    }
+
+    #[test]
+    fn slurm_style_non_contiguous_masks() {
+        let t = fixtures::grace();
+        assert_eq!(lists(&topo_plan(&t, "0-3,72-75", 4, Smt::Avoid)), ["0-3", "72-75"]);
+        let p = topo_plan(&t, "0-3,72-75", 3, Smt::Avoid);
+        assert_eq!(lists(&p), ["0-2", "72-74"]);
+        assert_eq!(p.leftover.to_string(), "3,75");
+        assert_eq!(lists(&topo_plan(&t, "0-3,72-75", 8, Smt::Avoid)), ["0-3,72-75"]);
+    }
+
+    #[test]
+    fn amd_smt_node_keeps_ccx_together_and_avoids_siblings_by_default() {
+        let t = fixtures::amd_2x64_smt();
+        let p = topo_plan(&t, "all", 8, Smt::Avoid);
+        assert_eq!(p.slots.len(), 16);
+        assert_eq!(p.smt_idle.to_string(), "128-255");
+        assert_eq!(lists(&p)[..3], ["0-7", "8-15", "16-23"]);
+        assert!(p.slots.iter().all(|s| s.domains.l3.is_some()), "each slot is one CCX");
+        // 3 does not divide a CCX: 2 slots per CCX, the rest pooled within the socket.
+        let p = topo_plan(&t, "all", 3, Smt::Avoid);
+        assert_eq!(p.slots.len(), 42);
+        assert_eq!(lists(&p)[..2], ["0-2", "3-5"]);
+        // SMT use: a slot takes whole cores, siblings together.
+        let p = topo_plan(&t, "all", 2, Smt::Use);
+        assert_eq!(lists(&p)[..2], ["0,128", "1,129"]);
+        let p = topo_plan(&t, "all", 16, Smt::Use);
+        assert_eq!(lists(&p)[0], "0-7,128-135");
+        assert_eq!(p.slots.len(), 16);
+    }
+
+    #[test]
+    fn intel_ht_node_siblings_n_and_n_plus_56() {
+        let t = fixtures::intel_2x28_ht();
+        let p = topo_plan(&t, "all", 4, Smt::Avoid);
+        assert_eq!(p.slots.len(), 14);
+        assert_eq!((lists(&p)[0].as_str(), lists(&p)[7].as_str()), ("0-3", "28-31"));
+        let p = topo_plan(&t, "all", 4, Smt::Use);
+        assert_eq!(lists(&p)[0], "0-1,56-57");
+        assert_eq!(p.slots.len(), 28);
+        // More cores than a socket has: one slot straddles, as it must.
+        assert_eq!(topo_plan(&t, "all", 30, Smt::Avoid).slots.len(), 1);
+        let e = plan_with(Some(&t), &set("0-1,56-57"), 3, None, Smt::Avoid).unwrap_err().to_string();
+        assert!(e.contains("physical cores") && e.contains("--smt use"), "{e}");
+    }
+
+    #[test]
+    fn invariants_over_every_fixture_and_many_thread_counts() {
+        for t in [fixtures::grace(), fixtures::amd_2x64_smt(), fixtures::intel_2x28_ht()] {
+            for mask in ["all", "0-3,72-75", "5-40,100-111"] {
+                for threads in [1, 2, 3, 4, 5, 6, 7, 8, 12, 16, 24, 32] {
+                    for smt in [Smt::Avoid, Smt::Use] {
+                        let m: CpuSet =
+                            if mask == "all" { CpuSet::from_ids(t.cpus.keys().copied()) } else { set(mask) };
+                        if let Ok(p) = plan_with(Some(&t), &m, threads, None, smt) {
+                            check_topo_invariants(&t, &m, threads, smt, &p);
+                        }
+                    }
                 }
             }
         }

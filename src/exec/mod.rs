@@ -24,7 +24,7 @@ use anyhow::{Context, Result, anyhow};
 use crate::cpuset::CpuSet;
 use crate::exit::UsageError;
 use crate::log::{JobLog, RunLog, RunRecord, SlotRecord};
-use crate::slots::{self, SlotPlan};
+use crate::slots::SlotPlan;
 use crate::taskfile::{Source, TaskFile};
 use halt::Halt;
 use output::{Output, OutputMode};
@@ -46,6 +46,8 @@ pub struct ExecConfig {
     pub resume: Option<ResumeMode>,
     /// `--force`: resume even where the task file changed under the log.
     pub force: bool,
+    /// Which CPUs, and how slots are cut from them.
+    pub placement: crate::placement::Placement,
 }
 
 /// How tasks are supervised.
@@ -96,9 +98,9 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
     let signals = os::SignalFd::install().context("cannot set up signal handling")?;
     let guardian = os::Guardian::start().context("cannot start the guardian process")?;
     os::become_subreaper().context("cannot become a child subreaper")?;
-    let usable = os::affinity().context("cannot read this process's CPU affinity")?;
     let threads = cfg.threads.or(tasks.directives.threads).unwrap_or(DEFAULT_THREADS);
-    let plan = slots::plan(&usable, threads, cfg.jobs).map_err(|e| usage(e.into()))?;
+    let planned = crate::placement::plan(&cfg.placement, threads, cfg.jobs)?;
+    let (usable, plan) = (planned.usable, planned.plan);
     let log_path = cfg.log.clone().unwrap_or_else(|| default_log_path(&cfg.source));
 
     let needs_path = |what: &str| -> Result<&std::path::Path> {
@@ -127,6 +129,9 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
     let output = Output::start(cfg.output.clone()).map_err(usage)?;
     let spawner = os::Spawner::new().context("cannot prepare to start tasks")?;
 
+    for note in &planned.notes {
+        eprintln!("hrun: note: {note}");
+    }
     if resume.unreadable_lines > 0 {
         eprintln!(
             "hrun: note: {} unreadable line(s) in {} (a record torn by a crash) were ignored",
@@ -198,7 +203,18 @@ fn run_record(cfg: &ExecConfig, host: &str, usable: &CpuSet, plan: &SlotPlan, st
         taskfile: cfg.source.name(),
         threads: plan.threads,
         cpus: usable.to_string(),
-        slots: plan.slots.iter().map(|s| SlotRecord { slot: s.id.0, cpus: s.cpus.to_string() }).collect(),
+        slots: plan
+            .slots
+            .iter()
+            .map(|s| SlotRecord {
+                slot: s.id.0,
+                cpus: s.cpus.to_string(),
+                package: s.domains.package,
+                numa: s.domains.numa,
+                l3: s.domains.l3,
+            })
+            .collect(),
+        smt: cfg.placement.smt,
         leftover: plan.leftover.to_string(),
         start,
         resume: cfg.resume.is_some(),

@@ -197,7 +197,7 @@ mod tests {
     #[test]
     fn program_arguments_and_environment() {
         let env = env();
-        let slot = Slot { id: SlotId(3), cpus: "8-11".parse().unwrap() };
+        let slot = Slot { id: SlotId(3), cpus: "8-11".parse().unwrap(), domains: Default::default() };
         let task = Task { seq: 12, line: 14, cmd: "/opt/sim --seed {#} --slot {%}".into() };
         let (p, launch) = env.program(&task, &slot, false);
         assert_eq!(launch, Launch::Direct);
@@ -225,7 +225,7 @@ mod tests {
     #[test]
     fn bare_names_are_found_on_path_or_left_to_the_shell() {
         let env = env();
-        let slot = Slot { id: SlotId(1), cpus: "0".parse().unwrap() };
+        let slot = Slot { id: SlotId(1), cpus: "0".parse().unwrap(), domains: Default::default() };
         let task = |cmd: &str| Task { seq: 1, line: 1, cmd: cmd.into() };
         let (p, launch) = env.program(&task("true"), &slot, false);
         assert_eq!(launch, Launch::Direct);

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 /// First line of each run.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct RunRecord {
     /// Always `"run"`.
     pub kind: String,
@@ -19,6 +19,8 @@ pub struct RunRecord {
     pub slots: Vec<SlotRecord>,
     /// Usable CPUs that are in no slot.
     pub leftover: String,
+    /// `--smt` (`avoid` or `use`).
+    pub smt: crate::slots::Smt,
     /// Unix seconds.
     pub start: f64,
     /// Whether this run resumed the log (`--resume`, `--resume-failed`).
@@ -30,6 +32,10 @@ pub struct RunRecord {
 pub struct SlotRecord {
     pub slot: usize,
     pub cpus: String,
+    /// Package, NUMA node and L3 domain of the slot; null when unknown or mixed.
+    pub package: Option<usize>,
+    pub numa: Option<usize>,
+    pub l3: Option<usize>,
 }
 
 /// One finished task.

@@ -13,3 +13,4 @@ mod faults_policy;
 mod faults_resume;
 mod faults_signals;
 mod pipeline;
+mod slots;

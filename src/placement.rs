@@ -1,0 +1,148 @@
+//! Where tasks may run: the usable CPUs (hrun's affinity, or a fake sysfs tree's online list,
+//! narrowed by `--cpus`), their topology, and the slot plan over them. `hrun exec`, `hrun
+//! run` and `hrun slots` all plan through [`plan`], so `slots` shows exactly what `exec` uses.
+
+use std::path::PathBuf;
+
+use anyhow::{Result, anyhow};
+use serde::Serialize;
+
+use crate::cpuset::CpuSet;
+use crate::exec::os;
+use crate::exit::UsageError;
+use crate::slots::{self, SlotPlan, Smt};
+use crate::topology::{self, Topology};
+
+/// The placement flags, shared by every subcommand that plans slots.
+#[derive(Clone, Debug, Default)]
+pub struct Placement {
+    /// `--cpus`: a subset of the usable CPUs.
+    pub cpus: Option<CpuSet>,
+    pub smt: Smt,
+    /// `--sysfs-root` (else `HRUN_SYSFS_ROOT`, else `/sys`).
+    pub sysfs_root: Option<PathBuf>,
+}
+
+/// A plan, with what it was made from.
+pub struct Planned {
+    pub usable: CpuSet,
+    pub plan: SlotPlan,
+    pub notes: Vec<String>,
+}
+
+/// The usable CPUs and their topology.
+pub fn machine(p: &Placement) -> Result<(CpuSet, Topology)> {
+    let fake = p.sysfs_root.is_some() || std::env::var_os("HRUN_SYSFS_ROOT").is_some();
+    let root = topology::sysfs_root(p.sysfs_root.as_deref());
+    let base = if fake {
+        topology::online(&root).map_err(|e| UsageError(anyhow!("{e} (is --sysfs-root a sysfs tree?)")))?
+    } else {
+        os::affinity().map_err(|e| anyhow!("cannot read this process's CPU affinity: {e}"))?
+    };
+    let usable = match &p.cpus {
+        None => base,
+        Some(sub) => {
+            let outside: Vec<usize> = sub.ids().iter().copied().filter(|c| !base.contains(*c)).collect();
+            if !outside.is_empty() {
+                return Err(UsageError(anyhow!(
+                    "--cpus {sub}: CPU(s) {} are not usable here (usable: {base})",
+                    CpuSet::from_ids(outside)
+                ))
+                .into());
+            }
+            sub.clone()
+        }
+    };
+    let topo = topology::read(&root, &usable);
+    Ok((usable, topo))
+}
+
+/// The slot plan for `threads` (and `jobs`) on this machine, or a usage error.
+pub fn plan(p: &Placement, threads: usize, jobs: Option<usize>) -> Result<Planned> {
+    let (usable, topo) = machine(p)?;
+    let plan =
+        slots::plan_with(Some(&topo), &usable, threads, jobs, p.smt).map_err(|e| UsageError(e.into()))?;
+    Ok(Planned { usable, plan, notes: topo.notes })
+}
+
+#[derive(Serialize)]
+struct SlotJson {
+    slot: usize,
+    cpus: Vec<usize>,
+    package: Option<usize>,
+    numa: Option<usize>,
+    l3: Option<usize>,
+}
+
+#[derive(Serialize)]
+struct PlanJson<'a> {
+    threads: usize,
+    smt: Smt,
+    topology: bool,
+    cpus: Vec<usize>,
+    slots: Vec<SlotJson>,
+    leftover: Vec<usize>,
+    smt_idle: Vec<usize>,
+    notes: &'a [String],
+}
+
+/// `hrun slots --json`.
+pub fn to_json(p: &Planned, smt: Smt) -> String {
+    let doc = PlanJson {
+        threads: p.plan.threads,
+        smt,
+        topology: p.plan.topology_aware,
+        cpus: p.usable.ids().to_vec(),
+        slots: p
+            .plan
+            .slots
+            .iter()
+            .map(|s| SlotJson {
+                slot: s.id.0,
+                cpus: s.cpus.ids().to_vec(),
+                package: s.domains.package,
+                numa: s.domains.numa,
+                l3: s.domains.l3,
+            })
+            .collect(),
+        leftover: p.plan.leftover.ids().to_vec(),
+        smt_idle: p.plan.smt_idle.ids().to_vec(),
+        notes: &p.notes,
+    };
+    serde_json::to_string(&doc).expect("a plan always encodes")
+}
+
+/// `hrun slots`: one line per slot, then the leftover.
+pub fn render(p: &Planned, smt: Smt) -> String {
+    let dash = |v: Option<usize>| v.map_or("-".to_string(), |v| v.to_string());
+    let mut out = format!(
+        "{} slot(s) of {} CPU(s) on {} usable CPU(s) ({}); SMT: {}; {}\n",
+        p.plan.slots.len(),
+        p.plan.threads,
+        p.usable.len(),
+        p.usable,
+        if smt == Smt::Avoid { "avoid" } else { "use" },
+        if p.plan.topology_aware { "topology-aware" } else { "flat (no topology)" }
+    );
+    out += &format!("{:<6} {:<24} {:>7} {:>5} {:>5}\n", "slot", "cpus", "package", "numa", "l3");
+    for s in &p.plan.slots {
+        out += &format!(
+            "{:<6} {:<24} {:>7} {:>5} {:>5}\n",
+            s.id.0,
+            s.cpus.to_string(),
+            dash(s.domains.package),
+            dash(s.domains.numa),
+            dash(s.domains.l3)
+        );
+    }
+    let left = if p.plan.leftover.is_empty() { "none".to_string() } else { p.plan.leftover.to_string() };
+    out += &format!("leftover: {left}");
+    if !p.plan.smt_idle.is_empty() {
+        out += &format!(" (SMT siblings left idle: {})", p.plan.smt_idle);
+    }
+    out.push('\n');
+    for n in &p.notes {
+        out += &format!("note: {n}\n");
+    }
+    out
+}

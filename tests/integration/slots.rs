@@ -1,0 +1,162 @@
+//! `hrun slots` on fake sysfs trees of real node types, `--cpus`, `--smt`, and `exec` using
+//! exactly the plan `slots` shows.
+
+use hrun::topology::{CpuInfo, Topology, fixtures};
+use serde_json::Value;
+
+use crate::harness::*;
+
+/// Writes `topo` as a sysfs tree in the sandbox and returns its path.
+fn tree(sb: &Sandbox, name: &str, topo: &Topology) -> String {
+    let root = sb.path(name);
+    fixtures::write_sysfs(topo, &root).unwrap();
+    root.display().to_string()
+}
+
+fn slots_json(args: &[&str]) -> Value {
+    let out = run(hrun().arg("slots").arg("--json").args(args));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    serde_json::from_str(&stdout(&out)).unwrap()
+}
+
+fn cpu_lists(v: &Value) -> Vec<String> {
+    v["slots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let ids = s["cpus"].as_array().unwrap().iter().map(|c| c.as_u64().unwrap() as usize);
+            hrun::cpuset::CpuSet::from_ids(ids).to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn plans_on_fake_nodes() {
+    let sb = Sandbox::new();
+    let grace = tree(&sb, "grace", &fixtures::grace());
+    let amd = tree(&sb, "amd", &fixtures::amd_2x64_smt());
+    let intel = tree(&sb, "intel", &fixtures::intel_2x28_ht());
+
+    let v = slots_json(&["--sysfs-root", &grace, "--threads", "4"]);
+    assert_eq!(v["threads"], 4);
+    assert_eq!(v["slots"].as_array().unwrap().len(), 36);
+    assert_eq!(
+        v["slots"][18],
+        serde_json::json!({"slot": 19, "cpus": [72, 73, 74, 75], "package": 1, "numa": 1, "l3": 72})
+    );
+    assert_eq!(v["leftover"], serde_json::json!([]));
+
+    let v = slots_json(&["--sysfs-root", &grace, "--threads", "48"]);
+    assert_eq!(cpu_lists(&v), ["0-47", "72-119", "48-71,120-143"]);
+    assert_eq!(v["slots"][2]["package"], Value::Null, "the one slot that must straddle sockets says so");
+
+    let v = slots_json(&["--sysfs-root", &amd, "--threads", "8"]);
+    assert_eq!(v["slots"].as_array().unwrap().len(), 16, "one slot per CCX, siblings idle");
+    assert_eq!(cpu_lists(&v)[..2], ["0-7", "8-15"]);
+    assert_eq!(v["smt_idle"].as_array().unwrap().len(), 128);
+    let v = slots_json(&["--sysfs-root", &amd, "--threads", "16", "--smt", "use"]);
+    assert_eq!(cpu_lists(&v)[0], "0-7,128-135");
+
+    let v = slots_json(&["--sysfs-root", &intel, "--threads", "2", "--smt", "use"]);
+    assert_eq!(cpu_lists(&v)[0], "0,56");
+    let v = slots_json(&["--sysfs-root", &intel, "--threads", "2"]);
+    assert_eq!(cpu_lists(&v)[0], "0-1");
+}
+
+#[test]
+fn the_text_table_names_slots_domains_and_leftover() {
+    let sb = Sandbox::new();
+    let grace = tree(&sb, "grace", &fixtures::grace());
+    let out = run(hrun().args(["slots", "--sysfs-root", &grace, "--threads", "5", "--cpus", "0-11,72-83"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let want = "\
+4 slot(s) of 5 CPU(s) on 24 usable CPU(s) (0-11,72-83); SMT: avoid; topology-aware
+slot   cpus                     package  numa    l3
+1      0-4                            0     0     0
+2      5-9                            0     0     0
+3      72-76                          1     1    72
+4      77-81                          1     1    72
+leftover: 10-11,82-83
+";
+    assert_eq!(stdout(&out), want);
+}
+
+#[test]
+fn cpus_restricts_and_names_a_cpu_that_is_not_usable() {
+    let sb = Sandbox::new();
+    let grace = tree(&sb, "grace", &fixtures::grace());
+    let v = slots_json(&["--sysfs-root", &grace, "--threads", "4", "--cpus", "0-3,72-75"]);
+    assert_eq!(cpu_lists(&v), ["0-3", "72-75"]);
+    let out = run(hrun().args(["slots", "--sysfs-root", &grace, "--cpus", "0-3,500"]));
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("--cpus 0-3,500: CPU(s) 500 are not usable here (usable: 0-143)"), "{err}");
+    assert_eq!(err.lines().count(), 1);
+    let out = run(hrun().args(["slots", "--sysfs-root", &grace, "--cpus", "0-1", "--threads", "3"]));
+    assert_eq!(out.status.code(), Some(2));
+    // On the real machine too: a CPU outside the affinity mask.
+    let out = run(hrun().args(["slots", "--cpus", "60000"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("CPU(s) 60000 are not usable here"), "{}", stderr(&out));
+}
+
+#[test]
+fn smt_avoid_with_more_threads_than_cores_suggests_smt_use() {
+    let sb = Sandbox::new();
+    let intel = tree(&sb, "intel", &fixtures::intel_2x28_ht());
+    let out = run(hrun().args(["slots", "--sysfs-root", &intel, "--cpus", "0-1,56-57", "--threads", "4"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--smt use"), "{}", stderr(&out));
+    let v = slots_json(&["--sysfs-root", &intel, "--cpus", "0-1,56-57", "--threads", "4", "--smt", "use"]);
+    assert_eq!(cpu_lists(&v), ["0-1,56-57"]);
+}
+
+#[test]
+fn missing_topology_falls_back_to_the_flat_plan_with_a_note() {
+    let sb = Sandbox::new();
+    let root = sb.path("bare");
+    std::fs::create_dir_all(root.join("devices/system/cpu")).unwrap();
+    std::fs::write(root.join("devices/system/cpu/online"), "0-7\n").unwrap();
+    let v = slots_json(&["--sysfs-root", root.to_str().unwrap(), "--threads", "3"]);
+    assert_eq!(v["topology"], false);
+    assert_eq!(cpu_lists(&v), ["0-2", "3-5"]);
+    assert!(v["notes"][0].as_str().unwrap().contains("slots are cut in CPU order"), "{v}");
+}
+
+/// `exec` plans exactly as `slots` shows, on the real machine.
+#[test]
+fn exec_uses_the_plan_slots_shows() {
+    let sb = Sandbox::new();
+    let shown = slots_json(&["--threads", "1"]);
+    sb.write("tasks.txt", "true\n");
+    let out = run(sb.exec().arg("tasks.txt"));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (runs, _) = sb.log();
+    let logged: Vec<String> = runs[0]["slots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["cpus"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(logged, cpu_lists(&shown));
+}
+
+/// `exec` follows the topology: on a (fake) node where the usable CPUs are the two hardware
+/// threads of one core, `--smt avoid` gives one slot on one thread and leaves the sibling idle.
+#[test]
+fn exec_pins_to_the_topology_plan() {
+    let cpu = usable_cpus().ids()[0];
+    let sb = Sandbox::new();
+    let sibling = |id| CpuInfo { id, package: 0, core: 0, l3: Some(cpu), numa: Some(0) };
+    let root = tree(&sb, "one-core", &Topology::from_cpus([sibling(cpu), sibling(cpu + 1)]));
+    sb.write("tasks.txt", "grep Cpus_allowed_list /proc/self/status > {#}.cpus\n".repeat(2));
+    let out = run(sb.exec().args(["--sysfs-root", &root, "tasks.txt"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (runs, tasks) = sb.log();
+    assert_eq!(runs[0]["slots"].as_array().unwrap().len(), 1);
+    assert_eq!(runs[0]["smt"], "avoid");
+    for t in &tasks {
+        assert_eq!(cpus_allowed(&sb.read(&format!("{}.cpus", t["seq"]))).ids(), [cpu]);
+    }
+}
