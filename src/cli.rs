@@ -78,6 +78,41 @@ pub enum Cmd {
         "  hrun slots --threads 4 --sysfs-root fake/sys   # a node described by a sysfs tree"
     ))]
     Slots(SlotsArgs),
+
+    /// Sweep the thread count: one full wave of tasks per T, compare throughput, recommend a T
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  hrun tune                                  # bundled worker, every T dividing the CPUs\n",
+        "  hrun tune --threads-list 1,2,4 --strong\n",
+        "  hrun tune -- ./sim --threads {threads} --steps 100   # your program, tasks/s"
+    ))]
+    Tune(TuneArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TuneArgs {
+    /// Samples per thread (weak scaling), or per CPU of the node with --strong
+    #[arg(short = 'n', long, value_name = "S", default_value_t = 100_000_000)]
+    pub samples: u64,
+
+    /// Thread counts to try [default: every T that divides the usable CPUs]
+    #[arg(long, value_name = "T,T,...", value_delimiter = ',')]
+    pub threads_list: Option<Vec<usize>>,
+
+    /// Keep the total work fixed instead of the work per thread
+    #[arg(long)]
+    pub strong: bool,
+
+    /// The worker binary [default: hrun-mc-pi beside hrun, else on PATH]
+    #[arg(long, value_name = "PATH")]
+    pub worker: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub placement: PlacementArgs,
+
+    /// A command to sweep instead of the worker; `{threads}` is replaced by T
+    #[arg(last = true, value_name = "CMD")]
+    pub command: Vec<String>,
 }
 
 /// Where slots go: shared by every subcommand that plans slots.

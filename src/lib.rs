@@ -14,3 +14,4 @@ pub mod reduce;
 pub mod slots;
 pub mod taskfile;
 pub mod topology;
+pub mod tune;

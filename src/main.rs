@@ -37,6 +37,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 },
                 force: args.force,
                 placement: args.placement.placement(),
+                quiet: false,
             };
             Ok(exec::run(&cfg)?.exit_code())
         }
@@ -74,6 +75,20 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             } else {
                 print!("{}", placement::render(&planned, placement.smt));
             }
+            Ok(exit::OK)
+        }
+        Cmd::Tune(args) => {
+            let cfg = hrun::tune::TuneConfig {
+                samples: args.samples,
+                threads_list: args.threads_list,
+                strong: args.strong,
+                command: (!args.command.is_empty()).then(|| args.command.join(" ")),
+                worker: args.worker,
+                placement: args.placement.placement(),
+            };
+            let rows = hrun::tune::sweep(&cfg)?;
+            let unit = if cfg.command.is_some() { "tasks/s" } else { "samples/s" };
+            print!("{}", hrun::tune::render(&rows, unit));
             Ok(exit::OK)
         }
         Cmd::Run(args) => {

@@ -76,6 +76,7 @@ pub fn run(cfg: &RunConfig) -> Result<i32> {
         resume: None,
         force: false,
         placement: cfg.placement.clone(),
+        quiet: false,
     })?;
     let reduction = reduce::reduce_dir(&results, false)?;
     if cfg.json {

@@ -48,6 +48,8 @@ pub struct ExecConfig {
     pub force: bool,
     /// Which CPUs, and how slots are cut from them.
     pub placement: crate::placement::Placement,
+    /// No summary on stderr (the caller reports).
+    pub quiet: bool,
 }
 
 /// How tasks are supervised.
@@ -173,7 +175,9 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
     output.close();
     let (summary, deferred) = ended?;
     sync?;
-    summary.print(&plan, &log_path, cfg.joblog.as_deref(), &cfg.source.name());
+    if !cfg.quiet {
+        summary.print(&plan, &log_path, cfg.joblog.as_deref(), &cfg.source.name());
+    }
     match deferred {
         Some(e) => Err(e.context(format!(
             "stopped starting tasks after {} ({} not run); the run log {} has every finished task",

@@ -160,3 +160,35 @@ fn exec_pins_to_the_topology_plan() {
         assert_eq!(cpus_allowed(&sb.read(&format!("{}.cpus", t["seq"]))).ids(), [cpu]);
     }
 }
+
+#[test]
+fn tune_runs_one_wave_per_thread_count_and_recommends_one() {
+    let n = usable_cpus().len();
+    let out = run(hrun().args(["tune", "-n", "2000000"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let rows: Vec<&str> = text.lines().skip(1).filter(|l| !l.starts_with("recommended")).collect();
+    let divisors: Vec<usize> = (1..=n).filter(|t| n.is_multiple_of(*t)).collect();
+    assert_eq!(rows.len(), divisors.len(), "a row per T dividing {n}: {text}");
+    for (row, t) in rows.iter().zip(&divisors) {
+        let cols: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!(cols[0], t.to_string());
+        assert_eq!(cols[1], (n / t).to_string(), "slots for T={t}");
+    }
+    assert!(text.lines().last().unwrap().starts_with("recommended: --threads "), "{text}");
+
+    // A user command, its {threads} filled in; throughput in tasks/s.
+    let sb = Sandbox::new();
+    let out = run(hrun().current_dir(sb.root()).args([
+        "tune",
+        "--threads-list",
+        "1",
+        "--",
+        "sh",
+        "-c",
+        "'echo {threads} >> t'",
+    ]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("tasks/s"));
+    assert_eq!(sb.read("t").lines().collect::<Vec<_>>(), vec!["1"; n]);
+}
