@@ -65,7 +65,7 @@ fn plans_on_fake_nodes() {
 }
 
 #[test]
-fn the_text_table_names_slots_domains_and_leftover() {
+fn the_text_table_on_each_fixture_snapshot() {
     let sb = Sandbox::new();
     let grace = tree(&sb, "grace", &fixtures::grace());
     let out = run(hrun().args(["slots", "--sysfs-root", &grace, "--threads", "5", "--cpus", "0-11,72-83"]));
@@ -78,6 +78,42 @@ slot   cpus                     package  numa    l3
 3      72-76                          1     1    72
 4      77-81                          1     1    72
 leftover: 10-11,82-83
+";
+    assert_eq!(stdout(&out), want);
+
+    let amd = tree(&sb, "amd", &fixtures::amd_2x64_smt());
+    let out = run(hrun().args(["slots", "--sysfs-root", &amd, "--threads", "4", "--cpus", "0-15,128-143"]));
+    let want = "\
+4 slot(s) of 4 CPU(s) on 32 usable CPU(s) (0-15,128-143); SMT: avoid; topology-aware
+slot   cpus                     package  numa    l3
+1      0-3                            0     0     0
+2      4-7                            0     0     0
+3      8-11                           0     0     8
+4      12-15                          0     0     8
+leftover: 128-143 (SMT siblings left idle: 128-143)
+";
+    assert_eq!(stdout(&out), want);
+
+    let intel = tree(&sb, "intel", &fixtures::intel_2x28_ht());
+    let out = run(hrun().args([
+        "slots",
+        "--sysfs-root",
+        &intel,
+        "--threads",
+        "2",
+        "--cpus",
+        "0-3,56-59",
+        "--smt",
+        "use",
+    ]));
+    let want = "\
+4 slot(s) of 2 CPU(s) on 8 usable CPU(s) (0-3,56-59); SMT: use; topology-aware
+slot   cpus                     package  numa    l3
+1      0,56                           0     0     0
+2      1,57                           0     0     0
+3      2,58                           0     0     0
+4      3,59                           0     0     0
+leftover: none
 ";
     assert_eq!(stdout(&out), want);
 }
