@@ -259,3 +259,13 @@ fn the_run_ends_with_an_end_record_and_reports_dispatch_latency() {
     assert!(mean > 0.0 && max >= mean, "{last}");
     assert!(stderr(&out).contains("dispatch latency (slot free -> next exec) mean"), "{}", stderr(&out));
 }
+
+#[test]
+fn hrun_alone_prints_the_help_and_exits_2() {
+    let out = run(&mut hrun());
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    for sub in ["exec", "gen", "reduce", "run", "slots", "tune"] {
+        assert!(err.contains(sub), "{sub} missing from the help: {err}");
+    }
+}

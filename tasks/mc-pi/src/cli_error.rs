@@ -22,6 +22,8 @@ pub fn one_line(err: &clap::Error) -> String {
 pub fn parse_or_exit<P: clap::Parser>(program: &str) -> P {
     match P::try_parse() {
         Ok(p) => p,
+        // `hrun` alone: the help is the useful answer (on stderr, exit 2).
+        Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => e.exit(),
         Err(e) if e.use_stderr() => {
             let msg = one_line(&e);
             let msg = msg.strip_prefix("error: ").unwrap_or(&msg);
