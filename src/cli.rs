@@ -87,6 +87,15 @@ pub enum Cmd {
         "  hrun tune -- ./sim --threads {threads} --steps 100   # your program, tasks/s"
     ))]
     Tune(TuneArgs),
+
+    /// Print a shell completion script (e.g. `hrun completions bash > ~/.local/share/bash-completion/completions/hrun`)
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+
+    /// Print the man page (roff), e.g. `hrun man > ~/.local/share/man/man1/hrun.1`
+    Man,
 }
 
 #[derive(Debug, Args)]

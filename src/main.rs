@@ -77,6 +77,18 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             }
             Ok(exit::OK)
         }
+        Cmd::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "hrun", &mut script);
+            print_bytes(&script)
+        }
+        Cmd::Man => {
+            use clap::CommandFactory;
+            let mut page = Vec::new();
+            clap_mangen::Man::new(Cli::command()).render(&mut page)?;
+            print_bytes(&page)
+        }
         Cmd::Tune(args) => {
             let cfg = hrun::tune::TuneConfig {
                 samples: args.samples,
@@ -106,6 +118,15 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 json: args.json,
             })
         }
+    }
+}
+
+/// Writes to stdout; a closed pipe (`hrun man | head`) is not an error.
+fn print_bytes(bytes: &[u8]) -> anyhow::Result<i32> {
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(bytes) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(exit::OK),
     }
 }
 

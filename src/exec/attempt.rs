@@ -26,6 +26,8 @@ pub struct Running {
     pub killed: bool,
     pub timed_out: bool,
     pub cancelled: bool,
+    /// The program and its SHA-256, for the record.
+    pub exe: Option<(String, Option<String>)>,
 }
 
 impl Running {
@@ -54,6 +56,8 @@ impl Running {
             slot: slot.id.0,
             cpus: slot.cpus.to_string(),
             cmd: self.task.cmd.clone(),
+            exe: self.exe.as_ref().map(|(p, _)| p.clone()),
+            exe_sha256: self.exe.as_ref().and_then(|(_, h)| h.clone()),
             pid: reaped.pid,
             start: self.start_wall,
             wall_s,

@@ -46,6 +46,8 @@ pub struct Dispatcher<'a> {
     /// Tasks in the file, when `--halt X%` needs it.
     pub total: Option<u64>,
     pub host: &'a str,
+    /// SHA-256 of each program file seen, by path.
+    pub hashes: std::cell::RefCell<HashMap<std::path::PathBuf, Option<String>>>,
 }
 
 struct Lingering {
@@ -226,6 +228,7 @@ impl Dispatcher<'_> {
         let start_wall = unix_seconds(SystemTime::now());
         let start = Instant::now();
         let pid = spawn(false).or_else(|_| spawn(true))?;
+        let exe = self.provenance(env, &task);
         Ok(Running {
             task,
             attempt,
@@ -239,7 +242,22 @@ impl Dispatcher<'_> {
             killed: false,
             timed_out: false,
             cancelled: false,
+            exe,
         })
+    }
+
+    /// The task's program and its SHA-256, hashed once per path.
+    fn provenance(&self, env: &TaskEnv, task: &Task) -> Option<(String, Option<String>)> {
+        let path = env.executable(task)?;
+        let mut cache = self.hashes.borrow_mut();
+        if let Some(h) = cache.get(&path) {
+            return Some((path.display().to_string(), h.clone()));
+        }
+        let h = sha256_file(&path);
+        if cache.len() < 1024 {
+            cache.insert(path.clone(), h.clone());
+        }
+        Some((path.display().to_string(), h))
     }
 
     fn on_signal(&mut self, st: &mut State, sig: i32) {
@@ -491,4 +509,21 @@ fn count_rest(tasks: &mut TaskFile, resume: &ResumePlan) -> u64 {
         n += !resume.skips(t.seq) as u64;
     }
     n
+}
+
+/// Hex SHA-256 of a file's contents; `None` if it cannot be read.
+fn sha256_file(path: &std::path::Path) -> Option<String> {
+    use sha2::Digest;
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).ok()?;
+    let mut h = sha2::Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = f.read(&mut buf).ok()?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Some(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }

@@ -156,6 +156,7 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
         resume: &resume,
         total,
         host: &host,
+        hashes: Default::default(),
     }
     .run(tasks);
 
@@ -203,7 +204,9 @@ fn run_record(cfg: &ExecConfig, host: &str, usable: &CpuSet, plan: &SlotPlan, st
         kind: "run".into(),
         version: env!("CARGO_PKG_VERSION").into(),
         host: host.into(),
+        kernel: os::kernel_release(),
         pid: std::process::id(),
+        slurm: crate::log::SlurmInfo::from_env(),
         taskfile: cfg.source.name(),
         threads: plan.threads,
         cpus: usable.to_string(),

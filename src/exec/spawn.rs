@@ -120,6 +120,20 @@ impl TaskEnv {
         (Program { path, argv, env }, launch)
     }
 
+    /// The program file `task`'s line runs, for provenance: what a plain line executes, or
+    /// the first word of a shell line when it is a plain program name or path.
+    pub fn executable(&self, task: &Task) -> Option<PathBuf> {
+        let first = task.cmd.split_whitespace().next()?;
+        let words = plain_words(first)?;
+        // Through the shell, these run as its builtins, not as the files of the same name.
+        if plain_words(&task.cmd).is_none() && SHELL_BUILTINS_WITH_FILES.contains(&words[0]) {
+            return None;
+        }
+        let found = self.resolve(words[0])?;
+        let path = PathBuf::from(std::ffi::OsStr::from_bytes(found.as_bytes()));
+        std::fs::canonicalize(&path).ok().or(Some(path))
+    }
+
     /// The file `execve` needs for a command word: as given when it has a `/`, else the first
     /// executable file of that name on `PATH` (what the shell would find).
     fn resolve(&self, word: &str) -> Option<CString> {
@@ -156,6 +170,10 @@ const SHELL_WORDS: &[&str] = &[
     "in", "jobs", "local", "read", "readonly", "return", "select", "set", "shift", "source", "then", "times",
     "trap", "type", "ulimit", "umask", "unalias", "unset", "until", "wait", "while",
 ];
+
+/// Builtins of /bin/sh that also exist as programs: run directly they are the programs, through
+/// the shell they are the builtins.
+const SHELL_BUILTINS_WITH_FILES: &[&str] = &["echo", "printf", "test", "[", "true", "false", "kill", "pwd"];
 
 /// The words of `line` when `/bin/sh -c line` would just run them as a program and its
 /// arguments; `None` when the shell would do anything more.

@@ -10,7 +10,11 @@ pub struct RunRecord {
     pub kind: String,
     pub version: String,
     pub host: String,
+    /// `uname -r`.
+    pub kernel: String,
     pub pid: u32,
+    /// The Slurm job this run belongs to, when run under Slurm.
+    pub slurm: Option<SlurmInfo>,
     /// The task file as given (`<stdin>` for `-`).
     pub taskfile: String,
     pub threads: usize,
@@ -26,6 +30,35 @@ pub struct RunRecord {
     /// Whether this run resumed the log (`--resume`, `--resume-failed`).
     #[serde(default)]
     pub resume: bool,
+}
+
+/// Slurm's view of this process, from its environment.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SlurmInfo {
+    pub job_id: Option<String>,
+    pub array_job_id: Option<String>,
+    pub array_task_id: Option<String>,
+    pub step_id: Option<String>,
+    pub node: Option<String>,
+    pub procid: Option<String>,
+    pub ntasks: Option<String>,
+}
+
+impl SlurmInfo {
+    /// From `SLURM_*` variables; `None` outside Slurm.
+    pub fn from_env() -> Option<SlurmInfo> {
+        let v = |k: &str| std::env::var(k).ok();
+        let info = SlurmInfo {
+            job_id: v("SLURM_JOB_ID"),
+            array_job_id: v("SLURM_ARRAY_JOB_ID"),
+            array_task_id: v("SLURM_ARRAY_TASK_ID"),
+            step_id: v("SLURM_STEP_ID"),
+            node: v("SLURMD_NODENAME"),
+            procid: v("SLURM_PROCID"),
+            ntasks: v("SLURM_NTASKS"),
+        };
+        (info != SlurmInfo::default()).then_some(info)
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -57,6 +90,11 @@ pub struct TaskRecord {
     pub cpus: String,
     /// The command as written in the task file (before `{%}`/`{#}` expansion).
     pub cmd: String,
+    /// The program the command runs, resolved on `PATH` (null for a shell builtin or a line
+    /// whose program the shell decides), and the SHA-256 of that file: which binary made the
+    /// result.
+    pub exe: Option<String>,
+    pub exe_sha256: Option<String>,
     pub pid: i32,
     /// Unix seconds when the task was spawned.
     pub start: f64,

@@ -269,3 +269,50 @@ fn hrun_alone_prints_the_help_and_exits_2() {
         assert!(err.contains(sub), "{sub} missing from the help: {err}");
     }
 }
+
+/// Provenance: the run record names the kernel and Slurm job; each task record names the
+/// program its line ran and the SHA-256 of that file.
+#[test]
+fn records_carry_provenance() {
+    let sb = Sandbox::new();
+    let copy = sb.path("myprog");
+    std::fs::copy("/bin/true", &copy).unwrap();
+    sb.write("tasks.txt", format!("{} --x\necho hi > out\ncd /\n", copy.display()));
+    let out = run(sb.exec().arg("tasks.txt").env("SLURM_JOB_ID", "4242").env("SLURMD_NODENAME", "n017"));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (runs, tasks) = sb.log();
+    assert!(!runs[0]["kernel"].as_str().unwrap().is_empty());
+    assert_eq!(
+        (runs[0]["slurm"]["job_id"].as_str(), runs[0]["slurm"]["node"].as_str()),
+        (Some("4242"), Some("n017"))
+    );
+    let want = std::process::Command::new("sha256sum").arg(&copy).output().unwrap();
+    let want = String::from_utf8_lossy(&want.stdout).split_whitespace().next().unwrap().to_string();
+    assert_eq!(tasks[0]["exe"].as_str().unwrap(), std::fs::canonicalize(&copy).unwrap().to_str().unwrap());
+    assert_eq!(tasks[0]["exe_sha256"].as_str().unwrap(), want);
+    assert_eq!(tasks[1]["exe"], serde_json::Value::Null, "echo through the shell is its builtin");
+    assert_eq!(tasks[2]["exe"], serde_json::Value::Null, "cd is a builtin");
+}
+
+#[test]
+fn completions_and_man_page() {
+    let out = run(hrun().args(["completions", "bash"]));
+    assert_eq!(out.status.code(), Some(0));
+    let script = stdout(&out);
+    assert!(script.contains("exec") && script.contains("--threads"));
+    let check =
+        std::process::Command::new("bash").arg("-n").stdin(std::process::Stdio::piped()).spawn().and_then(
+            |mut c| {
+                use std::io::Write;
+                c.stdin.take().unwrap().write_all(script.as_bytes())?;
+                c.wait()
+            },
+        );
+    assert!(check.unwrap().success(), "the bash completion script parses");
+    for shell in ["zsh", "fish"] {
+        let out = run(hrun().args(["completions", shell]));
+        assert!(out.status.success() && stdout(&out).contains("hrun"), "{shell}");
+    }
+    let man = run(hrun().arg("man"));
+    assert!(stdout(&man).starts_with(".ie") || stdout(&man).contains(".TH hrun"), "{}", stdout(&man));
+}

@@ -223,6 +223,18 @@ pub fn signal_name(signal: i32) -> String {
         .unwrap_or_else(|_| format!("SIG{signal}"))
 }
 
+/// The running kernel's release (`uname -r`).
+pub fn kernel_release() -> String {
+    // SAFETY: uname fills the zeroed struct; release is NUL-terminated.
+    unsafe {
+        let mut u: libc::utsname = std::mem::zeroed();
+        if libc::uname(&mut u) != 0 {
+            return "unknown".into();
+        }
+        std::ffi::CStr::from_ptr(u.release.as_ptr()).to_string_lossy().into_owned()
+    }
+}
+
 /// This machine's host name.
 pub fn hostname() -> String {
     nix::unistd::gethostname()
