@@ -107,7 +107,11 @@ impl Dispatcher<'_> {
             stop: None,
             eof: false,
             deferred: None,
-            summary: Summary { slots: self.plan.slots.len(), ..Summary::default() },
+            summary: Summary {
+                slots: self.plan.slots.len(),
+                threads: self.plan.threads,
+                ..Summary::default()
+            },
             tally: Tally::default(),
             median: Median::default(),
             started: now,
@@ -435,6 +439,7 @@ impl Dispatcher<'_> {
         st.freed_at[slot] =
             Some(if Instant::now() - ended > self.policy.leak_timeout / 2 { Instant::now() } else { ended });
         st.summary.busy_s += wall_s;
+        st.summary.cpu_s += record.utime_s + record.stime_s;
 
         if retry {
             st.retry.push_back((run.task, run.attempt + 1));

@@ -31,6 +31,11 @@ pub struct Summary {
     pub makespan_s: f64,
     #[serde(skip)]
     pub busy_s: f64,
+    /// User + system CPU seconds of all attempts.
+    pub cpu_s: f64,
+    /// CPUs per task.
+    #[serde(skip)]
+    pub threads: usize,
     #[serde(skip)]
     pub slots: usize,
     /// A signal that stopped the run.
@@ -74,6 +79,7 @@ pub struct EndRecord<'a> {
     #[serde(flatten)]
     pub summary: &'a Summary,
     pub utilisation: f64,
+    pub cpu_efficiency: f64,
     pub dispatch_mean_us: f64,
     pub dispatch_max_us: f64,
     pub exit: i32,
@@ -82,6 +88,15 @@ pub struct EndRecord<'a> {
 }
 
 impl Summary {
+    /// CPU time used / CPU time the slots offered while tasks ran: (user + sys) / (wall x T).
+    pub fn cpu_efficiency(&self) -> f64 {
+        if self.busy_s > 0.0 && self.threads > 0 {
+            self.cpu_s / (self.busy_s * self.threads as f64)
+        } else {
+            0.0
+        }
+    }
+
     pub fn utilisation(&self) -> f64 {
         if self.makespan_s > 0.0 && self.slots > 0 {
             self.busy_s / (self.slots as f64 * self.makespan_s)
@@ -105,6 +120,7 @@ impl Summary {
             kind: "end",
             summary: self,
             utilisation: self.utilisation(),
+            cpu_efficiency: self.cpu_efficiency(),
             dispatch_mean_us: self.dispatch.mean().as_secs_f64() * 1e6,
             dispatch_max_us: self.dispatch.max.as_secs_f64() * 1e6,
             exit: self.exit_code(),
@@ -137,11 +153,12 @@ impl Summary {
             text += &format!(" ({} attempts)", self.attempts);
         }
         text += &format!(
-            "; makespan {:.2} s on {} slot(s) x {} CPU(s); slot utilisation {:.1}%\nhrun: run log {}",
+            "; makespan {:.2} s on {} slot(s) x {} CPU(s); slot utilisation {:.1}%, CPU efficiency {:.1}%\nhrun: run log {}",
             self.makespan_s,
             self.slots,
             plan.threads,
             100.0 * self.utilisation(),
+            100.0 * self.cpu_efficiency(),
             log.display()
         );
         if let Some(j) = joblog {

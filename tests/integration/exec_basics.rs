@@ -257,6 +257,9 @@ fn the_run_ends_with_an_end_record_and_reports_dispatch_latency() {
     let mean = last["dispatch_mean_us"].as_f64().unwrap();
     let max = last["dispatch_max_us"].as_f64().unwrap();
     assert!(mean > 0.0 && max >= mean, "{last}");
+    let eff = last["cpu_efficiency"].as_f64().unwrap();
+    assert!((0.0..=1.05).contains(&eff), "{last}");
+    assert!(stderr(&out).contains("CPU efficiency"), "{}", stderr(&out));
     assert!(stderr(&out).contains("dispatch latency (slot free -> next exec) mean"), "{}", stderr(&out));
 }
 
