@@ -88,6 +88,15 @@ pub enum Cmd {
     ))]
     Tune(TuneArgs),
 
+    /// Where a run stands, from its log (also while it runs): done, failed, running, left, ETA
+    #[command(
+        after_help = "Example:\n  hrun status tasks.hrun.jsonl        # from another shell, or after the run"
+    )]
+    Status {
+        /// The run log
+        log: PathBuf,
+    },
+
     /// Print a shell completion script (e.g. `hrun completions bash > ~/.local/share/bash-completion/completions/hrun`)
     Completions {
         #[arg(value_enum)]

@@ -12,6 +12,7 @@ pub mod pipeline;
 pub mod placement;
 pub mod reduce;
 pub mod slots;
+pub mod status;
 pub mod taskfile;
 pub mod topology;
 pub mod tune;

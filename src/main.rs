@@ -83,6 +83,13 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             clap_complete::generate(shell, &mut Cli::command(), "hrun", &mut script);
             print_bytes(&script)
         }
+        Cmd::Status { log } => {
+            let s = hrun::status::read(&log)?;
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64());
+            print_bytes(hrun::status::render(&s, now).as_bytes())
+        }
         Cmd::Man => {
             use clap::CommandFactory;
             let mut page = Vec::new();

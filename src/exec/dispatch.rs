@@ -26,7 +26,7 @@ use super::summary::Summary;
 use super::timeout::Median;
 use super::{Policy, unix_seconds};
 use crate::exit::UsageError;
-use crate::log::{JobLog, JobLogRow, RunLog};
+use crate::log::{JobLog, JobLogRow, RunLog, StartRecord};
 use crate::slots::SlotPlan;
 use crate::taskfile::{self, Task, TaskFile};
 
@@ -191,6 +191,21 @@ impl Dispatcher<'_> {
             let limit = self.policy.timeout.and_then(|t| t.limit(&st.median));
             match self.start(task, attempt, slot, env, limit) {
                 Ok(r) => {
+                    let s = &self.plan.slots[slot];
+                    let start = StartRecord {
+                        kind: "start".into(),
+                        seq: r.task.seq,
+                        attempt: r.attempt,
+                        slot: s.id.0,
+                        cpus: s.cpus.to_string(),
+                        cmd: r.task.cmd.clone(),
+                        pid: r.pid,
+                        start: r.start_wall,
+                    };
+                    if let Err(e) = self.log.append(&start) {
+                        st.deferred = Some(e);
+                        st.stop = Some(Stop::Error);
+                    }
                     if let Some(freed) = st.freed_at[slot].take() {
                         st.summary.dispatch.add(freed.elapsed());
                     }

@@ -105,22 +105,29 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
     let (usable, plan) = (planned.usable, planned.plan);
     let log_path = cfg.log.clone().unwrap_or_else(|| default_log_path(&cfg.source));
 
+    // A regular file can be read twice (to check or count it); a pipe, `-` or `<(...)`, once.
+    let rereadable = match &cfg.source {
+        Source::Path(p) => std::fs::metadata(p).is_ok_and(|m| m.is_file()).then_some(p.as_path()),
+        Source::Stdin => None,
+    };
     let needs_path = |what: &str| -> Result<&std::path::Path> {
-        match &cfg.source {
-            Source::Path(p) => Ok(p),
-            Source::Stdin => {
-                Err(usage(anyhow!("{what} needs the task file as a path, not `-` (hrun reads it twice)")))
-            }
-        }
+        rereadable.ok_or_else(|| {
+            usage(anyhow!("{what} needs the task file as a path to a regular file, not a pipe or `-` (hrun reads it twice)"))
+        })
     };
     let resume = match cfg.resume {
         Some(mode) => resume::plan(needs_path("--resume")?, &log_path, mode, cfg.force)?,
         None => ResumePlan::none(),
     };
-    let total = if cfg.policy.halt.needs_total() {
-        Some(count_tasks(needs_path("--halt with a percentage")?)?)
-    } else {
-        None
+    // The number of tasks, for progress, `hrun status` and `--halt X%`: a quick pass over a
+    // file (a pipe can only be read once).
+    let total = match rereadable {
+        Some(p) => Some(count_tasks(p)?),
+        None if cfg.policy.halt.needs_total() => {
+            needs_path("--halt with a percentage")?;
+            None
+        }
+        None => None,
     };
 
     let mut log = RunLog::open(&log_path).map_err(usage)?;
@@ -142,7 +149,10 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
         );
     }
     let host = os::hostname();
-    log.append(&run_record(cfg, &host, &usable, &plan, unix_seconds(SystemTime::now())))?;
+    let mut record = run_record(cfg, &host, &usable, &plan, unix_seconds(SystemTime::now()));
+    record.tasks_total = total;
+    record.already_done = resume.skipped();
+    log.append(&record)?;
 
     let outcome = dispatch::Dispatcher {
         plan: &plan,
@@ -225,6 +235,8 @@ fn run_record(cfg: &ExecConfig, host: &str, usable: &CpuSet, plan: &SlotPlan, st
         leftover: plan.leftover.to_string(),
         start,
         resume: cfg.resume.is_some(),
+        tasks_total: None,
+        already_done: 0,
     }
 }
 

@@ -30,6 +30,25 @@ pub struct RunRecord {
     /// Whether this run resumed the log (`--resume`, `--resume-failed`).
     #[serde(default)]
     pub resume: bool,
+    /// Tasks in the task file (null when read from a pipe).
+    pub tasks_total: Option<u64>,
+    /// Tasks `--resume` found already done, which this run skips.
+    pub already_done: u64,
+}
+
+/// A task attempt started (written when it starts, so `hrun status` sees running tasks).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct StartRecord {
+    /// Always `"start"`.
+    pub kind: String,
+    pub seq: u64,
+    pub attempt: u32,
+    pub slot: usize,
+    pub cpus: String,
+    pub cmd: String,
+    pub pid: i32,
+    /// Unix seconds.
+    pub start: f64,
 }
 
 /// Slurm's view of this process, from its environment.

@@ -124,16 +124,33 @@ fn a_missing_or_directory_task_file_is_a_one_line_error() {
     }
 }
 
-/// A bad line in the middle of a streamed file: the tasks before it ran and are logged,
-/// nothing after it starts, and the error names the file, the line and the value.
+/// A bad line in a task file that can be read twice: refused before anything runs, naming
+/// the file, the line and the value.
 #[test]
-fn a_bad_line_mid_file_stops_starting_tasks_and_keeps_the_log() {
+fn a_bad_line_in_a_file_is_refused_before_anything_runs() {
     let sb = Sandbox::new();
     sb.write("tasks.txt", b"touch a\ntouch b\nbad \xff line\ntouch c\n");
     let out = run(sb.exec().args(["--jobs", "1", "tasks.txt"]));
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(err.contains("tasks.txt:3: not valid UTF-8"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(!sb.path("a").exists() && !sb.path("log.jsonl").exists(), "nothing runs, nothing is written");
+}
+
+/// A bad line in the middle of a stream (stdin): the tasks before it ran and are logged,
+/// nothing after it starts, and the error names the line and the value.
+#[test]
+fn a_bad_line_mid_stream_stops_starting_tasks_and_keeps_the_log() {
+    use std::io::Write;
+    let sb = Sandbox::new();
+    let mut child =
+        sb.exec().args(["--jobs", "1", "-"]).stdin(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(b"touch a\ntouch b\nbad \xff line\ntouch c\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("<stdin>:3: not valid UTF-8"), "{err}");
     assert!(sb.path("a").exists() && sb.path("b").exists());
     assert!(!sb.path("c").exists(), "no task after the bad line may start");
     let (_, tasks) = sb.log();
@@ -318,4 +335,20 @@ fn completions_and_man_page() {
     }
     let man = run(hrun().arg("man"));
     assert!(stdout(&man).starts_with(".ie") || stdout(&man).contains(".TH hrun"), "{}", stdout(&man));
+}
+
+/// A task file that is a pipe (`hrun exec <(gen ...)`, a FIFO) is read once, as a stream.
+#[test]
+fn a_fifo_task_file_is_read_once() {
+    let sb = Sandbox::new();
+    let fifo = sb.path("tasks.fifo");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::write(fifo, "echo a > a\necho b > b\n").unwrap())
+    };
+    let out = run(sb.exec().arg(&fifo));
+    writer.join().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!((sb.read("a"), sb.read("b")), ("a\n".to_string(), "b\n".to_string()));
 }

@@ -217,3 +217,35 @@ fn waiting_for_input_on_stdin_does_not_block_signals() {
     let (_, tasks) = sb.log();
     assert_eq!(tasks.len(), 2);
 }
+
+/// `hrun status` from another shell while the run goes on, then after it ended.
+#[test]
+fn status_reads_a_log_being_written() {
+    let sb = Sandbox::new();
+    let slots = usable_cpus().len();
+    let task = "touch ready.{#}; while [ ! -e go ]; do sleep 0.01; done\n";
+    sb.write("tasks.txt", task.repeat(slots + 3) + "exit 3\n");
+    let mut child = sb.exec().args(["tasks.txt"]).stderr(Stdio::null()).spawn().unwrap();
+    for i in 1..=slots {
+        wait_for_file(&sb.path(&format!("ready.{i}")), Duration::from_secs(10));
+    }
+    let out = run(hrun().arg("status").arg(sb.path("log.jsonl")));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains(", running, elapsed"), "{text}");
+    assert!(
+        text.contains(&format!("tasks: 0 done (0 ok, 0 failed), {slots} running, 4 left of {}", slots + 4)),
+        "{text}"
+    );
+    assert!(text.contains("longest running:") && text.contains("task 1 "), "{text}");
+    sb.write("go", "");
+    assert_eq!(child.wait().unwrap().code(), Some(1));
+    let text = stdout(&run(hrun().arg("status").arg(sb.path("log.jsonl"))));
+    assert!(text.contains(", finished, elapsed"), "{text}");
+    assert!(
+        text.contains(&format!("tasks: {} done ({} ok, 1 failed), 0 running, 0 left", slots + 4, slots + 3)),
+        "{text}"
+    );
+    let out = run(hrun().arg("status").arg(sb.path("nope.jsonl")));
+    assert_eq!(out.status.code(), Some(2));
+}

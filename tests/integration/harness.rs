@@ -74,7 +74,7 @@ pub fn read_log(path: &Path) -> (Vec<Value>, Vec<Value>) {
         match v["kind"].as_str() {
             Some("run") => runs.push(v),
             Some("task") => tasks.push(v),
-            Some("end") => {}
+            Some("end") | Some("start") => {}
             other => panic!("unknown record kind {other:?}"),
         }
     }

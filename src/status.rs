@@ -1,0 +1,178 @@
+//! `hrun status LOG`: where a run stands, read from its log (also while hrun is appending
+//! to it): tasks done, failed, running and left, elapsed time, ETA, the longest-running
+//! tasks. Reads the log as a stream; keeps only the running tasks in memory.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+
+use anyhow::{Context, Result, anyhow};
+use serde::Deserialize;
+
+use crate::exit::UsageError;
+
+/// The latest run of a log.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Status {
+    pub host: String,
+    pub pid: u32,
+    pub start: f64,
+    pub total: Option<u64>,
+    pub already_done: u64,
+    pub ok: u64,
+    pub failed: u64,
+    /// (seq, attempt) -> (slot, cpus, cmd, start)
+    pub running: Vec<Running>,
+    /// Set once the run has ended.
+    pub end: Option<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Running {
+    pub seq: u64,
+    pub slot: usize,
+    pub cpus: String,
+    pub cmd: String,
+    pub start: f64,
+}
+
+#[derive(Deserialize)]
+struct Line {
+    kind: String,
+    #[serde(default)]
+    host: String,
+    #[serde(default)]
+    pid: u32,
+    #[serde(default)]
+    start: f64,
+    #[serde(default)]
+    tasks_total: Option<u64>,
+    #[serde(default)]
+    already_done: u64,
+    #[serde(default)]
+    seq: u64,
+    #[serde(default)]
+    attempt: u32,
+    #[serde(default)]
+    slot: usize,
+    #[serde(default)]
+    cpus: String,
+    #[serde(default)]
+    cmd: String,
+    #[serde(default)]
+    exit: Option<i32>,
+    #[serde(default = "yes")]
+    last_attempt: bool,
+    /// A flag in task records, a count in end records.
+    #[serde(default)]
+    cancelled: serde_json::Value,
+    #[serde(default)]
+    end: Option<f64>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Reads the log and returns the state of its latest run.
+pub fn read(path: &Path) -> Result<Status> {
+    let file = File::open(path)
+        .with_context(|| format!("cannot open run log {}", path.display()))
+        .map_err(UsageError)?;
+    let mut reader = BufReader::with_capacity(256 * 1024, file);
+    let mut buf = Vec::new();
+    let mut st: Option<Status> = None;
+    let mut running: HashMap<(u64, u32), Running> = HashMap::new();
+    loop {
+        buf.clear();
+        if reader.read_until(b'\n', &mut buf).context("reading the run log")? == 0 {
+            break;
+        }
+        // A line being written right now, or torn by a crash: skip it.
+        let Ok(l) = serde_json::from_slice::<Line>(&buf) else { continue };
+        match l.kind.as_str() {
+            "run" => {
+                running.clear();
+                st = Some(Status {
+                    host: l.host,
+                    pid: l.pid,
+                    start: l.start,
+                    total: l.tasks_total,
+                    already_done: l.already_done,
+                    ..Status::default()
+                });
+            }
+            "start" => {
+                running.insert(
+                    (l.seq, l.attempt),
+                    Running { seq: l.seq, slot: l.slot, cpus: l.cpus, cmd: l.cmd, start: l.start },
+                );
+            }
+            "task" => {
+                running.remove(&(l.seq, l.attempt));
+                if let Some(s) = st.as_mut() {
+                    match (l.exit, l.last_attempt, l.cancelled == serde_json::Value::Bool(true)) {
+                        (Some(0), _, _) => s.ok += 1,
+                        (_, true, false) => s.failed += 1,
+                        _ => {}
+                    }
+                }
+            }
+            "end" => {
+                if let Some(s) = st.as_mut() {
+                    s.end = l.end;
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut st = st.ok_or_else(|| UsageError(anyhow!("{} holds no hrun run", path.display())))?;
+    st.running = running.into_values().collect();
+    st.running.sort_by(|a, b| a.start.total_cmp(&b.start));
+    Ok(st)
+}
+
+/// `h:mm:ss`.
+fn clock(s: f64) -> String {
+    let s = s.max(0.0).round() as u64;
+    format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
+/// The report, as of `now` (Unix seconds).
+pub fn render(s: &Status, now: f64) -> String {
+    let done = s.ok + s.failed;
+    let elapsed = s.end.unwrap_or(now) - s.start;
+    let state = if s.end.is_some() { "finished" } else { "running" };
+    let mut out = format!("run on {} (pid {}), {state}, elapsed {}\n", s.host, s.pid, clock(elapsed));
+    let mut line =
+        format!("tasks: {done} done ({} ok, {} failed), {} running", s.ok, s.failed, s.running.len());
+    if let Some(total) = s.total {
+        let left = total.saturating_sub(s.already_done + done + s.running.len() as u64);
+        line += &format!(", {left} left of {total}");
+        if s.already_done > 0 {
+            line += &format!(" ({} already done before this run)", s.already_done);
+        }
+        if s.end.is_none() && done > 0 && left + s.running.len() as u64 > 0 {
+            let per_task = elapsed / done as f64;
+            let slots = s.running.len().max(1) as f64;
+            line += &format!(", ETA {}", clock(per_task * (left as f64 + s.running.len() as f64 / slots)));
+        }
+    }
+    out += &line;
+    out.push('\n');
+    if !s.running.is_empty() {
+        out += "longest running:\n";
+        for r in s.running.iter().take(5) {
+            out += &format!(
+                "  task {:<6} slot {:<4} cpus {:<10} {:>9}  {}\n",
+                r.seq,
+                r.slot,
+                r.cpus,
+                clock(now - r.start),
+                r.cmd
+            );
+        }
+    }
+    out
+}
