@@ -243,6 +243,9 @@ pub struct RunArgs {
 
     #[command(flatten)]
     pub placement: PlacementArgs,
+
+    #[command(flatten)]
+    pub progress: ProgressArgs,
 }
 
 #[derive(Debug, Args)]
@@ -278,6 +281,9 @@ pub struct ExecArgs {
     #[command(flatten)]
     pub placement: PlacementArgs,
 
+    #[command(flatten)]
+    pub progress: ProgressArgs,
+
     /// Run only the tasks the run log does not show as finished (succeeded, or failed on
     /// their last attempt), e.g. after a crash, a time limit or SIGUSR1
     #[arg(long, conflicts_with = "resume_failed")]
@@ -291,6 +297,24 @@ pub struct ExecArgs {
     /// refusing
     #[arg(long)]
     pub force: bool,
+}
+
+/// What hrun shows while it runs: shared by `exec` and `run`.
+#[derive(Debug, Args)]
+pub struct ProgressArgs {
+    /// Without a terminal (e.g. a Slurm log), print a status line this often
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = crate::duration::parse)]
+    pub progress_interval: Duration,
+
+    /// No progress bar or status lines
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+impl ProgressArgs {
+    pub fn mode(&self) -> crate::exec::progress::ProgressMode {
+        crate::exec::progress::ProgressMode::detect(self.quiet, self.progress_interval)
+    }
 }
 
 /// How tasks are supervised: shared by `exec` and `run`.

@@ -38,6 +38,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 force: args.force,
                 placement: args.placement.placement(),
                 quiet: false,
+                progress: args.progress.mode(),
             };
             Ok(exec::run(&cfg)?.exit_code())
         }
@@ -122,6 +123,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 worker: w.worker,
                 policy: args.faults.policy(),
                 placement: args.placement.placement(),
+                progress: args.progress.mode(),
                 json: args.json,
             })
         }

@@ -29,6 +29,7 @@ pub struct RunConfig {
     pub worker: Option<PathBuf>,
     pub policy: exec::Policy,
     pub placement: crate::placement::Placement,
+    pub progress: exec::progress::ProgressMode,
     pub json: bool,
 }
 
@@ -77,6 +78,7 @@ pub fn run(cfg: &RunConfig) -> Result<i32> {
         force: false,
         placement: cfg.placement.clone(),
         quiet: false,
+        progress: cfg.progress,
     })?;
     let reduction = reduce::reduce_dir(&results, false)?;
     if cfg.json {

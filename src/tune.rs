@@ -90,6 +90,7 @@ pub fn sweep(cfg: &TuneConfig) -> Result<Vec<Row>> {
             force: false,
             placement: cfg.placement.clone(),
             quiet: true,
+            progress: exec::progress::ProgressMode::Quiet,
         })?;
         let wall_s = summary.makespan_s.max(1e-9);
         let throughput = match cfg.command {

@@ -46,6 +46,7 @@ pub struct Dispatcher<'a> {
     /// Tasks in the file, when `--halt X%` needs it.
     pub total: Option<u64>,
     pub host: &'a str,
+    pub progress: super::progress::Progress,
     /// SHA-256 of each program file seen, by path.
     pub hashes: std::cell::RefCell<HashMap<std::path::PathBuf, Option<String>>>,
 }
@@ -145,6 +146,7 @@ impl Dispatcher<'_> {
             self.on_deadlines(&mut st)?;
         }
         leaks::sweep_strays(self.guardian.pid());
+        self.progress.finish();
         if st.stop.is_some() {
             st.summary.not_run += st.retry.len() as u64;
             // Counting the rest of a pipe would wait for its producer to finish.
@@ -209,6 +211,7 @@ impl Dispatcher<'_> {
                     if let Some(freed) = st.freed_at[slot].take() {
                         st.summary.dispatch.add(freed.elapsed());
                     }
+                    self.progress.started();
                     st.by_pid.insert(r.pid, slot);
                     st.summary.attempts += 1;
                     st.slots[slot] = SlotState::Running(Box::new(r));
@@ -322,6 +325,9 @@ impl Dispatcher<'_> {
 
     fn next_deadline(&self, st: &State) -> Option<Instant> {
         let mut next: Option<Instant> = st.dirty_since.map(|t| t + SYNC_EVERY);
+        if let Some(t) = self.progress.deadline() {
+            next = Some(next.map_or(t, |n| n.min(t)));
+        }
         let mut consider = |t: Instant| next = Some(next.map_or(t, |n| n.min(t)));
         for s in &st.slots {
             match s {
@@ -368,6 +374,7 @@ impl Dispatcher<'_> {
                 _ => {}
             }
         }
+        self.progress.tick(now);
         if st.dirty_since.is_some_and(|t| now >= t + SYNC_EVERY) {
             self.log.sync().context("cannot sync the run log")?;
             st.dirty_since = None;
@@ -456,6 +463,8 @@ impl Dispatcher<'_> {
         st.summary.busy_s += wall_s;
         st.summary.cpu_s += record.utime_s + record.stime_s;
 
+        let final_ok = (!retries_left && !run.cancelled).then_some(succeeded);
+        self.progress.ended(final_ok);
         if retry {
             st.retry.push_back((run.task, run.attempt + 1));
             return Ok(());

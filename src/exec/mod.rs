@@ -11,6 +11,7 @@ pub mod halt;
 mod leaks;
 pub mod os;
 pub mod output;
+pub mod progress;
 pub mod resume;
 mod spawn;
 mod summary;
@@ -50,6 +51,8 @@ pub struct ExecConfig {
     pub placement: crate::placement::Placement,
     /// No summary on stderr (the caller reports).
     pub quiet: bool,
+    /// Bar, lines or nothing while the run goes on.
+    pub progress: progress::ProgressMode,
 }
 
 /// How tasks are supervised.
@@ -135,7 +138,8 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
         Some(p) => Some(JobLog::open(p, cfg.resume.is_some()).map_err(usage)?),
         None => None,
     };
-    let output = Output::start(cfg.output.clone()).map_err(usage)?;
+    let progress = progress::Progress::new(cfg.progress, total.map(|t| t.saturating_sub(resume.skipped())));
+    let output = Output::start(cfg.output.clone(), progress.bar()).map_err(usage)?;
     let spawner = os::Spawner::new().context("cannot prepare to start tasks")?;
 
     for note in &planned.notes {
@@ -167,6 +171,7 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
         total,
         host: &host,
         hashes: Default::default(),
+        progress,
     }
     .run(tasks);
 

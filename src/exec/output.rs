@@ -84,7 +84,7 @@ pub struct Output {
 
 impl Output {
     /// Checks the mode can work (creating the output directory) before any task starts.
-    pub fn start(mode: OutputMode) -> Result<Output> {
+    pub fn start(mode: OutputMode, bar: Option<indicatif::ProgressBar>) -> Result<Output> {
         let (writer, returned) = match &mode {
             OutputMode::Dir(dir) => {
                 std::fs::create_dir_all(dir)
@@ -105,7 +105,7 @@ impl Output {
                 let (back_tx, back_rx) = mpsc::channel::<Captured>();
                 let handle = std::thread::Builder::new()
                     .name("hrun-output".into())
-                    .spawn(move || write_blocks(rx, back_tx))
+                    .spawn(move || write_blocks(rx, back_tx, bar))
                     .context("cannot start the output thread")?;
                 (Some((tx, handle)), Some(back_rx))
             }
@@ -172,15 +172,26 @@ fn create_truncated(path: &Path) -> Result<File> {
 
 /// The writer thread: copies each finished task's output as one block, then empties the
 /// files and sends them back for reuse.
-fn write_blocks(rx: mpsc::Receiver<Block>, back: mpsc::Sender<Captured>) {
+fn write_blocks(
+    rx: mpsc::Receiver<Block>,
+    back: mpsc::Sender<Captured>,
+    bar: Option<indicatif::ProgressBar>,
+) {
     let mut stdout_open = true;
     let mut stderr_open = true;
     for Block { mut captured, recycle } in rx {
-        if stdout_open {
-            stdout_open = copy_block(&mut captured.stdout, &mut io::stdout().lock());
-        }
-        if stderr_open {
-            stderr_open = copy_block(&mut captured.stderr, &mut io::stderr().lock());
+        let mut write = || {
+            if stdout_open {
+                stdout_open = copy_block(&mut captured.stdout, &mut io::stdout().lock());
+            }
+            if stderr_open {
+                stderr_open = copy_block(&mut captured.stderr, &mut io::stderr().lock());
+            }
+        };
+        // The bar is cleared while the block is written, and drawn again after it.
+        match &bar {
+            Some(b) => b.suspend(write),
+            None => write(),
         }
         if recycle && captured.reset().is_ok() {
             let _ = back.send(captured);

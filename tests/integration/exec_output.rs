@@ -68,3 +68,50 @@ fn an_unwritable_output_dir_is_refused_before_anything_runs() {
     assert!(stderr(&out).contains("cannot create output directory file/sub"), "{}", stderr(&out));
     assert!(!sb.path("ran").exists());
 }
+
+/// Not a terminal (a Slurm log): plain status lines on the interval and at the end, with no
+/// carriage return or escape code; `--quiet` prints none.
+#[test]
+fn progress_lines_in_a_log_and_quiet() {
+    let sb = Sandbox::new();
+    sb.write("tasks.txt", "sleep 0.25\n".repeat(4));
+    let out = run(sb.exec().args(["--jobs", "1", "--progress-interval", "100ms", "tasks.txt"]));
+    assert_eq!(out.status.code(), Some(0));
+    let err = stderr(&out);
+    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("hrun: progress: ")).collect();
+    assert!(lines.len() >= 3, "{err}");
+    assert!(
+        lines.last().unwrap().starts_with("hrun: progress: 4/4 done (ok 4, failed 0, running 0)"),
+        "{err}"
+    );
+    assert!(!err.contains('\r') && !err.contains('\x1b'), "no terminal codes in a log: {err:?}");
+    let out = run(sb.exec().args(["--quiet", "--progress-interval", "100ms", "tasks.txt"]));
+    assert!(!stderr(&out).contains("progress:"), "{}", stderr(&out));
+}
+
+/// On a terminal: a bar, which task output never lands inside.
+#[test]
+fn progress_bar_on_a_terminal_keeps_task_output_whole() {
+    let sb = Sandbox::new();
+    sb.write("tasks.txt", "sleep 0.2; echo LINE-A\nsleep 0.3; echo LINE-B\n".repeat(2));
+    let cmd = format!(
+        "{} exec --log {} {}",
+        env!("CARGO_BIN_EXE_hrun"),
+        sb.path("log.jsonl").display(),
+        sb.path("tasks.txt").display()
+    );
+    let out = std::process::Command::new("script").args(["-qec", &cmd, "/dev/null"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        screen.contains("ok 4, failed 0, running 0") || screen.contains("4/4"),
+        "a bar was drawn: {screen:?}"
+    );
+    for name in ["LINE-A", "LINE-B"] {
+        assert_eq!(
+            screen.matches(&format!("{name}\r\n")).count(),
+            2,
+            "{name} whole on its own line: {screen:?}"
+        );
+    }
+}

@@ -223,6 +223,12 @@ pub fn signal_name(signal: i32) -> String {
         .unwrap_or_else(|_| format!("SIG{signal}"))
 }
 
+/// True when hrun's stderr is a terminal (a person is watching).
+pub fn stderr_is_terminal() -> bool {
+    // SAFETY: isatty on a plain fd number.
+    unsafe { libc::isatty(2) == 1 }
+}
+
 /// The running kernel's release (`uname -r`).
 pub fn kernel_release() -> String {
     // SAFETY: uname fills the zeroed struct; release is NUL-terminated.
