@@ -103,6 +103,16 @@ pub enum Cmd {
         shell: clap_complete::Shell,
     },
 
+    /// Write a self-contained HTML report of a run: timeline per slot, wall times, summary
+    #[command(after_help = "Example:\n  hrun report tasks.hrun.jsonl -o report.html")]
+    Report {
+        /// The run log
+        log: PathBuf,
+        /// Where to write the page [default: the log's name with .html]
+        #[arg(short, long, value_name = "PATH")]
+        output: Option<PathBuf>,
+    },
+
     /// Print the man page (roff), e.g. `hrun man > ~/.local/share/man/man1/hrun.1`
     Man,
 }

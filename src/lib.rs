@@ -11,6 +11,7 @@ pub mod log;
 pub mod pipeline;
 pub mod placement;
 pub mod reduce;
+pub mod report;
 pub mod slots;
 pub mod status;
 pub mod taskfile;

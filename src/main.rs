@@ -91,6 +91,14 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 .map_or(0.0, |d| d.as_secs_f64());
             print_bytes(hrun::status::render(&s, now).as_bytes())
         }
+        Cmd::Report { log, output } => {
+            let run = hrun::report::read(&log)?;
+            let path = output.unwrap_or_else(|| log.with_extension("html"));
+            std::fs::write(&path, hrun::report::render(&run))
+                .map_err(|e| anyhow::anyhow!("cannot write report {}: {e}", path.display()))?;
+            eprintln!("hrun: report of {} task attempt(s) written to {}", run.bars.len(), path.display());
+            Ok(exit::OK)
+        }
         Cmd::Man => {
             use clap::CommandFactory;
             let mut page = Vec::new();

@@ -13,4 +13,5 @@ mod faults_policy;
 mod faults_resume;
 mod faults_signals;
 mod pipeline;
+mod report;
 mod slots;
