@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::config::{Config, Dur};
+
 const EXIT_STATUSES: &str = "\
 Exit status:
   0        every task succeeded (or the task file had none)
@@ -115,6 +117,12 @@ pub enum Cmd {
 
     /// Print the man page (roff), e.g. `hrun man > ~/.local/share/man/man1/hrun.1`
     Man,
+
+    /// Show the effective defaults and where each comes from (flags > environment > hrun.toml)
+    #[command(
+        after_help = "hrun.toml (current directory, else ~/.config/hrun/, or $HRUN_CONFIG):\n  threads = 4\n  grace = \"30s\"\n  retries = 2\n  log = \"runs/sweep.jsonl\""
+    )]
+    Config,
 }
 
 #[derive(Debug, Args)]
@@ -150,10 +158,10 @@ pub struct PlacementArgs {
     #[arg(long, value_name = "LIST")]
     pub cpus: Option<crate::cpuset::CpuSet>,
 
-    /// SMT siblings: `avoid` gives each slot distinct physical cores (the siblings stay idle),
-    /// `use` counts every hardware thread as a CPU
-    #[arg(long, value_enum, default_value_t = crate::slots::Smt::Avoid)]
-    pub smt: crate::slots::Smt,
+    /// SMT siblings: `avoid` (default) gives each slot distinct physical cores (the siblings
+    /// stay idle), `use` counts every hardware thread as a CPU
+    #[arg(long, value_enum)]
+    pub smt: Option<crate::slots::Smt>,
 
     /// Read the CPU topology (and, then, the usable CPUs) from this sysfs tree instead of /sys
     #[arg(long, value_name = "DIR", env = "HRUN_SYSFS_ROOT")]
@@ -161,12 +169,12 @@ pub struct PlacementArgs {
 }
 
 impl PlacementArgs {
-    pub fn placement(&self) -> crate::placement::Placement {
-        crate::placement::Placement {
+    pub fn placement(&self, cfg: &Config) -> anyhow::Result<crate::placement::Placement> {
+        Ok(crate::placement::Placement {
             cpus: self.cpus.clone(),
-            smt: self.smt,
+            smt: cfg.get("smt", self.smt)?.unwrap_or_default(),
             sysfs_root: self.sysfs_root.clone(),
-        }
+        })
     }
 }
 
@@ -312,9 +320,9 @@ pub struct ExecArgs {
 /// What hrun shows while it runs: shared by `exec` and `run`.
 #[derive(Debug, Args)]
 pub struct ProgressArgs {
-    /// Without a terminal (e.g. a Slurm log), print a status line this often
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = crate::duration::parse)]
-    pub progress_interval: Duration,
+    /// Without a terminal (e.g. a Slurm log), print a status line this often (default 30s)
+    #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse)]
+    pub progress_interval: Option<Duration>,
 
     /// No progress bar or status lines
     #[arg(short, long)]
@@ -322,8 +330,11 @@ pub struct ProgressArgs {
 }
 
 impl ProgressArgs {
-    pub fn mode(&self) -> crate::exec::progress::ProgressMode {
-        crate::exec::progress::ProgressMode::detect(self.quiet, self.progress_interval)
+    pub fn mode(&self, cfg: &Config) -> anyhow::Result<crate::exec::progress::ProgressMode> {
+        let every = cfg
+            .get("progress_interval", self.progress_interval.map(Dur))?
+            .map_or(Duration::from_secs(30), |d| d.0);
+        Ok(crate::exec::progress::ProgressMode::detect(self.quiet, every))
     }
 }
 
@@ -331,35 +342,42 @@ impl ProgressArgs {
 #[derive(Debug, Args)]
 pub struct FaultArgs {
     /// After SIGTERM (forwarded, --timeout, --halt now), wait this long before SIGKILL
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::duration::parse)]
-    pub grace: Duration,
+    /// (default 10s)
+    #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse)]
+    pub grace: Option<Duration>,
 
     /// Stop a task after DURATION (e.g. 30m), or after N% of the median runtime of the tasks
     /// that succeeded so far (e.g. 300%, once 3 have): SIGTERM, grace, SIGKILL
     #[arg(long, value_name = "DURATION|N%")]
     pub timeout: Option<crate::exec::timeout::Timeout>,
 
-    /// Run a failed task up to N more times; the log keeps every attempt
-    #[arg(long, value_name = "N", default_value_t = 0)]
-    pub retries: u32,
+    /// Run a failed task up to N more times; the log keeps every attempt (default 0)
+    #[arg(long, value_name = "N")]
+    pub retries: Option<u32>,
 
-    /// Stop early, as GNU parallel: now|soon,fail|success|done=N|X% (e.g. now,fail=1)
-    #[arg(long, value_name = "WHEN,WHY=N", default_value = "never")]
-    pub halt: crate::exec::halt::Halt,
+    /// Stop early, as GNU parallel: now|soon,fail|success|done=N|X% (e.g. now,fail=1;
+    /// default never)
+    #[arg(long, value_name = "WHEN,WHY=N")]
+    pub halt: Option<crate::exec::halt::Halt>,
 
     /// How long processes a task left behind may outlive it before they are killed
-    #[arg(long, value_name = "DURATION", default_value = "500ms", value_parser = crate::duration::parse)]
-    pub leak_timeout: Duration,
+    /// (default 500ms)
+    #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse)]
+    pub leak_timeout: Option<Duration>,
 }
 
 impl FaultArgs {
-    pub fn policy(&self) -> crate::exec::Policy {
-        crate::exec::Policy {
-            grace: self.grace,
-            timeout: self.timeout,
-            retries: self.retries,
-            halt: self.halt,
-            leak_timeout: self.leak_timeout,
-        }
+    /// The flags over the environment and config file.
+    pub fn policy(&self, cfg: &Config) -> anyhow::Result<crate::exec::Policy> {
+        let d = crate::exec::Policy::default();
+        Ok(crate::exec::Policy {
+            grace: cfg.get("grace", self.grace.map(Dur))?.map_or(d.grace, |v| v.0),
+            timeout: cfg.get("timeout", self.timeout)?,
+            retries: cfg.get("retries", self.retries)?.unwrap_or(d.retries),
+            halt: cfg.get("halt", self.halt)?.unwrap_or(d.halt),
+            leak_timeout: cfg
+                .get("leak_timeout", self.leak_timeout.map(Dur))?
+                .map_or(d.leak_timeout, |v| v.0),
+        })
     }
 }

@@ -2,6 +2,7 @@
 //! them (task file -> slot plan -> exec -> log). The `hrun` binary is a thin layer over these.
 
 pub mod cli;
+pub mod config;
 pub mod cpuset;
 pub mod duration;
 pub mod exec;

@@ -17,28 +17,30 @@ fn main() {
 }
 
 fn run(cli: Cli) -> anyhow::Result<i32> {
+    let config = hrun::config::Config::load()?;
     match cli.command {
         Cmd::Exec(args) => {
             let cfg = exec::ExecConfig {
                 source: taskfile::Source::from_arg(&args.taskfile),
                 threads: args.threads,
-                jobs: args.jobs,
-                log: args.log,
+                jobs: config.get("jobs", args.jobs)?,
+                log: config.get("log", args.log)?,
+                threads_default: config.file_threads()?,
                 joblog: args.joblog,
                 output: match args.output_dir {
                     Some(dir) => exec::output::OutputMode::Dir(dir),
                     None => exec::output::OutputMode::Group,
                 },
-                policy: args.faults.policy(),
+                policy: args.faults.policy(&config)?,
                 resume: match (args.resume, args.resume_failed) {
                     (_, true) => Some(exec::resume::ResumeMode::Succeeded),
                     (true, false) => Some(exec::resume::ResumeMode::Finished),
                     (false, false) => None,
                 },
                 force: args.force,
-                placement: args.placement.placement(),
+                placement: args.placement.placement(&config)?,
                 quiet: false,
-                progress: args.progress.mode(),
+                progress: args.progress.mode(&config)?,
             };
             Ok(exec::run(&cfg)?.exit_code())
         }
@@ -69,7 +71,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             Ok(exit::OK)
         }
         Cmd::Slots(args) => {
-            let placement = args.placement.placement();
+            let placement = args.placement.placement(&config)?;
             let planned = placement::plan(&placement, args.threads, None)?;
             if args.json {
                 println!("{}", placement::to_json(&planned, placement.smt));
@@ -99,6 +101,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             eprintln!("hrun: report of {} task attempt(s) written to {}", run.bars.len(), path.display());
             Ok(exit::OK)
         }
+        Cmd::Config => print_bytes(config.render().as_bytes()),
         Cmd::Man => {
             use clap::CommandFactory;
             let mut page = Vec::new();
@@ -112,7 +115,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 strong: args.strong,
                 command: (!args.command.is_empty()).then(|| args.command.join(" ")),
                 worker: args.worker,
-                placement: args.placement.placement(),
+                placement: args.placement.placement(&config)?,
             };
             let rows = hrun::tune::sweep(&cfg)?;
             let unit = if cfg.command.is_some() { "tasks/s" } else { "samples/s" };
@@ -129,9 +132,9 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 jobs: args.jobs,
                 dir: args.dir,
                 worker: w.worker,
-                policy: args.faults.policy(),
-                placement: args.placement.placement(),
-                progress: args.progress.mode(),
+                policy: args.faults.policy(&config)?,
+                placement: args.placement.placement(&config)?,
+                progress: args.progress.mode(&config)?,
                 json: args.json,
             })
         }

@@ -69,6 +69,7 @@ pub fn run(cfg: &RunConfig) -> Result<i32> {
     let summary = exec::run(&ExecConfig {
         source: Source::Path(taskfile),
         threads: None,
+        threads_default: None,
         jobs: cfg.jobs,
         log: Some(dir.join("hrun.jsonl")),
         joblog: None,

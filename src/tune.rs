@@ -81,6 +81,7 @@ pub fn sweep(cfg: &TuneConfig) -> Result<Vec<Row>> {
         let summary = exec::run(&ExecConfig {
             source: Source::Path(taskfile),
             threads: Some(t),
+            threads_default: None,
             jobs: None,
             log: Some(dir.path().join(format!("t{t}.jsonl"))),
             joblog: None,

@@ -39,6 +39,8 @@ pub struct ExecConfig {
     pub source: Source,
     /// `--threads`; overrides the task file's directive.
     pub threads: Option<usize>,
+    /// `threads` from hrun.toml: below the task file's directive.
+    pub threads_default: Option<usize>,
     pub jobs: Option<usize>,
     pub log: Option<PathBuf>,
     pub joblog: Option<PathBuf>,
@@ -103,7 +105,7 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
     let signals = os::SignalFd::install().context("cannot set up signal handling")?;
     let guardian = os::Guardian::start().context("cannot start the guardian process")?;
     os::become_subreaper().context("cannot become a child subreaper")?;
-    let threads = cfg.threads.or(tasks.directives.threads).unwrap_or(DEFAULT_THREADS);
+    let threads = cfg.threads.or(tasks.directives.threads).or(cfg.threads_default).unwrap_or(DEFAULT_THREADS);
     let planned = crate::placement::plan(&cfg.placement, threads, cfg.jobs)?;
     let (usable, plan) = (planned.usable, planned.plan);
     let log_path = cfg.log.clone().unwrap_or_else(|| default_log_path(&cfg.source));

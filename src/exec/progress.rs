@@ -38,6 +38,8 @@ pub struct Progress {
     ok: u64,
     failed: u64,
     running: u64,
+    /// Whether any task started (an empty run prints no final line).
+    any: bool,
 }
 
 impl Progress {
@@ -62,7 +64,7 @@ impl Progress {
             ProgressMode::Lines(every) => Some(now + every),
             _ => None,
         };
-        Progress { mode, bar, total, started: now, next_line, ok: 0, failed: 0, running: 0 }
+        Progress { mode, bar, total, started: now, next_line, ok: 0, failed: 0, running: 0, any: false }
     }
 
     /// A handle for the output thread, to suspend the bar while it writes.
@@ -72,6 +74,7 @@ impl Progress {
 
     pub fn started(&mut self) {
         self.running += 1;
+        self.any = true;
         self.redraw();
     }
 
@@ -111,7 +114,7 @@ impl Progress {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
-        if matches!(self.mode, ProgressMode::Lines(_)) {
+        if matches!(self.mode, ProgressMode::Lines(_)) && self.any {
             eprintln!("{}", self.line(Instant::now()));
         }
     }

@@ -7,9 +7,25 @@ use std::time::{Duration, Instant};
 use hrun::cpuset::CpuSet;
 use serde_json::Value;
 
-/// A `Command` for the `hrun` binary under test.
+/// A `Command` for the `hrun` binary under test, isolated from the user's hrun config.
 pub fn hrun() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_hrun"))
+    let mut c = Command::new(env!("CARGO_BIN_EXE_hrun"));
+    c.env_remove("HRUN_CONFIG").env("XDG_CONFIG_HOME", "/nonexistent-hrun-test-config");
+    for var in [
+        "HRUN_JOBS",
+        "HRUN_LOG",
+        "HRUN_GRACE",
+        "HRUN_TIMEOUT",
+        "HRUN_RETRIES",
+        "HRUN_HALT",
+        "HRUN_LEAK_TIMEOUT",
+        "HRUN_PROGRESS_INTERVAL",
+        "HRUN_SMT",
+        "HRUN_SYSFS_ROOT",
+    ] {
+        c.env_remove(var);
+    }
+    c
 }
 
 /// The CPUs this test process may use: tests adapt to them instead of assuming 2.

@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod config;
 mod exec_basics;
 mod exec_joblog;
 mod exec_output;

@@ -1,0 +1,194 @@
+//! Defaults from a config file and the environment, below the command line:
+//! flags > environment (`HRUN_<KEY>`) > config file > built-in default.
+//!
+//! The file is `hrun.toml` in the current directory, else `$XDG_CONFIG_HOME/hrun/hrun.toml`
+//! (`~/.config/hrun/hrun.toml`), or the file `HRUN_CONFIG` names. Keys are the long flag
+//! names with `_` for `-`. `threads` comes from the file only (tasks see `HRUN_THREADS`), and
+//! a task file's `#hrun threads=` directive beats it. `hrun config` shows every value and
+//! where it came from.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use anyhow::{Result, anyhow};
+
+use crate::exit::UsageError;
+
+/// A setting hrun reads from the environment and the file.
+struct Key {
+    name: &'static str,
+    /// `None`: not read from the environment.
+    env: Option<&'static str>,
+    default: Option<&'static str>,
+}
+
+const KEYS: &[Key] = &[
+    Key { name: "threads", env: None, default: Some("1") },
+    Key { name: "jobs", env: Some("HRUN_JOBS"), default: None },
+    Key { name: "log", env: Some("HRUN_LOG"), default: None },
+    Key { name: "grace", env: Some("HRUN_GRACE"), default: Some("10s") },
+    Key { name: "timeout", env: Some("HRUN_TIMEOUT"), default: None },
+    Key { name: "retries", env: Some("HRUN_RETRIES"), default: Some("0") },
+    Key { name: "halt", env: Some("HRUN_HALT"), default: Some("never") },
+    Key { name: "leak_timeout", env: Some("HRUN_LEAK_TIMEOUT"), default: Some("500ms") },
+    Key { name: "progress_interval", env: Some("HRUN_PROGRESS_INTERVAL"), default: Some("30s") },
+    Key { name: "smt", env: Some("HRUN_SMT"), default: Some("avoid") },
+];
+
+/// Where a value came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    Flag,
+    Env(&'static str),
+    File(PathBuf),
+    Default,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Flag => f.write_str("command line"),
+            Origin::Env(v) => write!(f, "environment {v}"),
+            Origin::File(p) => write!(f, "{}", p.display()),
+            Origin::Default => f.write_str("default"),
+        }
+    }
+}
+
+/// The environment and file layers (flags are applied by the caller, per setting).
+#[derive(Clone, Debug, Default)]
+pub struct Config {
+    values: BTreeMap<&'static str, (String, Origin)>,
+    pub file: Option<PathBuf>,
+}
+
+impl Config {
+    /// Reads the config file (if any) and the environment.
+    pub fn load() -> Result<Config> {
+        let file = std::env::var_os("HRUN_CONFIG").map(PathBuf::from).or_else(|| {
+            let here = PathBuf::from("hrun.toml");
+            if here.is_file() {
+                return Some(here);
+            }
+            let base = std::env::var_os("XDG_CONFIG_HOME")
+                .map(PathBuf::from)
+                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
+            Some(base.join("hrun/hrun.toml")).filter(|p| p.is_file())
+        });
+        let mut cfg = Config { values: BTreeMap::new(), file: file.clone() };
+        for k in KEYS {
+            if let Some(d) = k.default {
+                cfg.values.insert(k.name, (d.to_string(), Origin::Default));
+            }
+        }
+        if let Some(path) = &file {
+            cfg.read_file(path)?;
+        }
+        for k in KEYS {
+            if let Some(var) = k.env
+                && let Ok(v) = std::env::var(var)
+            {
+                cfg.values.insert(k.name, (v, Origin::Env(var)));
+            }
+        }
+        Ok(cfg)
+    }
+
+    fn read_file(&mut self, path: &Path) -> Result<()> {
+        let usage = |msg: String| -> anyhow::Error { UsageError(anyhow!(msg)).into() };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| usage(format!("cannot read config {}: {e}", path.display())))?;
+        let table: toml::Table = toml::from_str(&text)
+            .map_err(|e| usage(format!("{}: not valid TOML: {}", path.display(), e.message())))?;
+        for (key, value) in table {
+            let Some(k) = KEYS.iter().find(|k| k.name == key) else {
+                let known: Vec<&str> = KEYS.iter().map(|k| k.name).collect();
+                return Err(usage(format!(
+                    "{}: unknown key {key:?} (known: {})",
+                    path.display(),
+                    known.join(", ")
+                )));
+            };
+            let text = match value {
+                toml::Value::String(s) => s,
+                toml::Value::Integer(i) => i.to_string(),
+                other => {
+                    return Err(usage(format!(
+                        "{}: {key} = {other}: expected a string or a number",
+                        path.display()
+                    )));
+                }
+            };
+            self.values.insert(k.name, (text, Origin::File(path.to_path_buf())));
+        }
+        Ok(())
+    }
+
+    /// The value of `key`: `flag` if given, else environment, file, default; parse errors name
+    /// the key, the value and where it came from.
+    pub fn get<T: FromStr>(&self, key: &'static str, flag: Option<T>) -> Result<Option<T>>
+    where
+        T::Err: fmt::Display,
+    {
+        if flag.is_some() {
+            return Ok(flag);
+        }
+        match self.values.get(key) {
+            None => Ok(None),
+            Some((text, origin)) => text
+                .parse::<T>()
+                .map(Some)
+                .map_err(|e| UsageError(anyhow!("{key} = {text:?} (from {origin}): {e}")).into()),
+        }
+    }
+
+    /// `threads` from the file only: below a task file's directive.
+    pub fn file_threads(&self) -> Result<Option<usize>> {
+        match self.values.get("threads") {
+            Some((_, Origin::File(_))) => self.get::<usize>("threads", None),
+            _ => Ok(None),
+        }
+    }
+
+    /// `hrun config`: every key, its effective value and its origin (`flags` lists the keys
+    /// given on this command line, which win).
+    pub fn render(&self) -> String {
+        let mut out = format!(
+            "config file: {}\n{:<18} {:<12} {}\n",
+            self.file.as_ref().map_or("none".to_string(), |p| p.display().to_string()),
+            "key",
+            "value",
+            "from"
+        );
+        for k in KEYS {
+            let (v, o) = self.values.get(k.name).cloned().unwrap_or(("-".into(), Origin::Default));
+            out += &format!("{:<18} {:<12} {}\n", k.name, v, o);
+        }
+        out
+    }
+}
+
+/// Durations in config and environment use the command line's syntax.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Dur(pub std::time::Duration);
+
+impl FromStr for Dur {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Dur, String> {
+        crate::duration::parse(s).map(Dur)
+    }
+}
+
+/// `--smt` values in config and environment.
+impl FromStr for crate::slots::Smt {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "use" => Ok(crate::slots::Smt::Use),
+            "avoid" => Ok(crate::slots::Smt::Avoid),
+            _ => Err(format!("{s:?} is not use or avoid")),
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! Defaults from hrun.toml and the environment: flags > environment > file > built-in.
+
+use crate::harness::*;
+
+fn attempts(sb: &Sandbox) -> usize {
+    let (_, tasks) = sb.log();
+    tasks.len()
+}
+
+#[test]
+fn precedence_flags_over_environment_over_file() {
+    let sb = Sandbox::new();
+    sb.write("tasks.txt", "exit 1\n");
+    sb.write("hrun.toml", "retries = 2\ngrace = \"3s\"\n");
+    run(sb.exec().arg("tasks.txt"));
+    assert_eq!(attempts(&sb), 3, "file: retries = 2");
+    std::fs::remove_file(sb.path("log.jsonl")).unwrap();
+    run(sb.exec().arg("tasks.txt").env("HRUN_RETRIES", "1"));
+    assert_eq!(attempts(&sb), 2, "environment beats the file");
+    std::fs::remove_file(sb.path("log.jsonl")).unwrap();
+    run(sb.exec().args(["--retries", "0", "tasks.txt"]).env("HRUN_RETRIES", "1"));
+    assert_eq!(attempts(&sb), 1, "the flag beats both");
+
+    let out = run(hrun().current_dir(sb.root()).arg("config").env("HRUN_RETRIES", "1"));
+    let text = stdout(&out);
+    assert!(text.contains("config file: hrun.toml"), "{text}");
+    assert!(
+        text.lines().any(|l| l.starts_with("retries") && l.contains("environment HRUN_RETRIES")),
+        "{text}"
+    );
+    assert!(
+        text.lines().any(|l| l.starts_with("grace") && l.contains("3s") && l.ends_with("hrun.toml")),
+        "{text}"
+    );
+    assert!(text.lines().any(|l| l.starts_with("halt") && l.ends_with("default")), "{text}");
+}
+
+#[test]
+fn threads_in_the_file_yield_to_the_task_files_directive() {
+    let sb = Sandbox::new();
+    sb.write("hrun.toml", "threads = 1\n");
+    sb.write("plain.txt", "echo $HRUN_THREADS > plain\n");
+    run(sb.exec().arg("plain.txt"));
+    assert_eq!(sb.read("plain").trim(), "1");
+    let n = usable_cpus().len();
+    sb.write("directive.txt", format!("#hrun threads={n}\necho $HRUN_THREADS > d\n"));
+    run(sb.exec().arg("directive.txt"));
+    assert_eq!(sb.read("d").trim(), n.to_string());
+}
+
+#[test]
+fn a_bad_config_names_the_file_key_and_value() {
+    let sb = Sandbox::new();
+    sb.write("tasks.txt", "touch ran\n");
+    for (toml, needle) in [
+        ("colour = 1\n", "hrun.toml: unknown key \"colour\""),
+        ("grace = \"10x\"\n", "grace = \"10x\" (from hrun.toml): invalid duration"),
+        ("retries = [1]\n", "hrun.toml: retries = [1]: expected a string or a number"),
+        ("retries = \n", "hrun.toml: not valid TOML"),
+    ] {
+        sb.write("hrun.toml", toml);
+        let out = run(sb.exec().arg("tasks.txt"));
+        assert_eq!(out.status.code(), Some(2), "{toml}");
+        assert!(stderr(&out).contains(needle), "{toml}: {}", stderr(&out));
+        assert_eq!(stderr(&out).lines().count(), 1);
+        assert!(!sb.path("ran").exists());
+    }
+    std::fs::remove_file(sb.path("hrun.toml")).unwrap();
+    let out = run(sb.exec().arg("tasks.txt").env("HRUN_GRACE", "-5s"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("(from environment HRUN_GRACE)"), "{}", stderr(&out));
+}
