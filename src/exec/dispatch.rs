@@ -87,8 +87,10 @@ struct State {
     summary: Summary,
     tally: Tally,
     median: Median,
-    started: Instant,
-    last_end: Instant,
+    /// First task start and last task end, wall clock (as the log records them), for the
+    /// makespan: the same numbers `hrun report` computes from the log.
+    first_start: f64,
+    last_end: f64,
     dirty_since: Option<Instant>,
     /// When each slot last became free, for the dispatch latency.
     freed_at: Vec<Option<Instant>>,
@@ -100,7 +102,6 @@ impl Dispatcher<'_> {
     /// Runs every task; returns the summary and an error that stopped the run early (reported
     /// after the summary). An `Err` means hrun itself failed (e.g. its log cannot be written).
     pub fn run(mut self, mut tasks: TaskFile) -> Result<(Summary, Option<anyhow::Error>)> {
-        let now = Instant::now();
         let mut st = State {
             slots: (0..self.plan.slots.len()).map(|_| SlotState::Free).collect(),
             by_pid: HashMap::with_capacity(self.plan.slots.len()),
@@ -115,8 +116,8 @@ impl Dispatcher<'_> {
             },
             tally: Tally::default(),
             median: Median::default(),
-            started: now,
-            last_end: now,
+            first_start: f64::INFINITY,
+            last_end: f64::NEG_INFINITY,
             dirty_since: None,
             freed_at: vec![None; self.plan.slots.len()],
             waiting_input: false,
@@ -155,7 +156,7 @@ impl Dispatcher<'_> {
                 Some(_) => st.summary.rest_unread = true,
             }
         }
-        st.summary.makespan_s = st.last_end.duration_since(st.started).as_secs_f64();
+        st.summary.makespan_s = (st.last_end - st.first_start).max(0.0);
         match st.stop {
             Some(Stop::Signal(sig)) => st.summary.interrupted_by = Some(sig),
             Some(Stop::Halt(status)) => st.summary.halted = Some(status),
@@ -423,7 +424,8 @@ impl Dispatcher<'_> {
         ended: Instant,
         leaked: Vec<i32>,
     ) -> Result<()> {
-        st.last_end = st.last_end.max(ended);
+        st.first_start = st.first_start.min(run.start_wall);
+        st.last_end = st.last_end.max(run.start_wall + ended.duration_since(run.start).as_secs_f64());
         let wall_s = ended.duration_since(run.start).as_secs_f64();
         let succeeded = reaped.ended == Ended::Exited(0) && !run.timed_out;
         let retries_left = !succeeded && !run.cancelled && run.attempt <= self.policy.retries;

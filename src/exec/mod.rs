@@ -194,7 +194,11 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
     let (summary, deferred) = ended?;
     sync?;
     if !cfg.quiet {
-        summary.print(&plan, &log_path, cfg.joblog.as_deref(), &cfg.source.name());
+        let output_dir = match &cfg.output {
+            OutputMode::Dir(d) => Some(d.as_path()),
+            OutputMode::Group => None,
+        };
+        summary.print(&plan, &log_path, cfg.joblog.as_deref(), output_dir, &cfg.source.name());
     }
     match deferred {
         Some(e) => Err(e.context(format!(

@@ -128,7 +128,14 @@ impl Summary {
         }
     }
 
-    pub fn print(&self, plan: &SlotPlan, log: &Path, joblog: Option<&Path>, taskfile: &str) {
+    pub fn print(
+        &self,
+        plan: &SlotPlan,
+        log: &Path,
+        joblog: Option<&Path>,
+        output: Option<&Path>,
+        taskfile: &str,
+    ) {
         if self.tasks == 0 && self.not_run == 0 && self.cancelled == 0 && self.skipped == 0 {
             eprintln!("hrun: no tasks in {taskfile}: nothing to run");
             return;
@@ -163,6 +170,9 @@ impl Summary {
         );
         if let Some(j) = joblog {
             text += &format!(", joblog {}", j.display());
+        }
+        if let Some(dir) = output {
+            text += &format!(", task output in {}", dir.display());
         }
         if self.dispatch.count > 0 {
             text += &format!(

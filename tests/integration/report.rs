@@ -91,3 +91,24 @@ fn the_report_renders_in_a_real_browser() {
         pixels.iter().filter(|p| p[0] < 80 && p[1] > 140 && p[1] < 175 && p[2] > 70 && p[2] < 110).count();
     assert!(green > 500, "task bars visible: {green} green pixels");
 }
+
+/// The end-of-run summary and the report give the same numbers.
+#[test]
+fn summary_and_report_agree() {
+    let sb = Sandbox::new();
+    sb.write("tasks.txt", "sleep 0.2\nsleep 0.1\nawk 'BEGIN { for (i = 0; i < 3e6; i++) s += i }'\n");
+    let out = run(sb.exec().arg("tasks.txt"));
+    let err = stderr(&out);
+    let grab = |label: &str, unit: &str| -> String {
+        let at = err.find(label).unwrap_or_else(|| panic!("{label} in {err}")) + label.len();
+        err[at..].split(unit).next().unwrap().trim().to_string()
+    };
+    let (makespan, util, eff) =
+        (grab("makespan ", " s"), grab("slot utilisation ", "%"), grab("CPU efficiency ", "%"));
+    let out = run(hrun().arg("report").arg(sb.path("log.jsonl")).arg("-o").arg(sb.path("r.html")));
+    assert_eq!(out.status.code(), Some(0));
+    let html = sb.read("r.html");
+    for kpi in [format!("<b>{makespan} s</b>"), format!("<b>{util}%</b>"), format!("<b>{eff}%</b>")] {
+        assert!(html.contains(&kpi), "{kpi} in the report; summary said: {err}");
+    }
+}
