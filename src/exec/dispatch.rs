@@ -28,7 +28,7 @@ use super::{Policy, unix_seconds};
 use crate::exit::UsageError;
 use crate::log::{JobLog, JobLogRow, RunLog, StartRecord};
 use crate::slots::SlotPlan;
-use crate::taskfile::{self, Task, TaskFile};
+use crate::taskfile::{Task, TaskFile};
 
 /// How often the run log is flushed to stable storage while records are being written.
 const SYNC_EVERY: Duration = Duration::from_secs(1);
@@ -47,8 +47,8 @@ pub struct Dispatcher<'a> {
     pub total: Option<u64>,
     pub host: &'a str,
     pub progress: super::progress::Progress,
-    /// SHA-256 of each program file seen, by path.
-    pub hashes: std::cell::RefCell<HashMap<std::path::PathBuf, Option<String>>>,
+    /// SHA-256 of each program file seen.
+    pub hashes: super::provenance::Hashes,
 }
 
 struct Lingering {
@@ -152,7 +152,7 @@ impl Dispatcher<'_> {
             st.summary.not_run += st.retry.len() as u64;
             // Counting the rest of a pipe would wait for its producer to finish.
             match tasks.watch_fd() {
-                None => st.summary.not_run += count_rest(&mut tasks, self.resume),
+                None => st.summary.not_run += self.resume.count_rest(&mut tasks),
                 Some(_) => st.summary.rest_unread = true,
             }
         }
@@ -178,7 +178,7 @@ impl Dispatcher<'_> {
                     st.waiting_input = true;
                     return;
                 }
-                None => match next_to_run(tasks, self.resume, &mut st.summary.skipped) {
+                None => match self.resume.next_to_run(tasks, &mut st.summary.skipped) {
                     Ok(Some(task)) => (task, 1),
                     Ok(None) => {
                         st.eof = true;
@@ -251,7 +251,7 @@ impl Dispatcher<'_> {
         let start_wall = unix_seconds(SystemTime::now());
         let start = Instant::now();
         let pid = spawn(false).or_else(|_| spawn(true))?;
-        let exe = self.provenance(env, &task);
+        let exe = self.hashes.provenance(env.executable(&task));
         Ok(Running {
             task,
             attempt,
@@ -267,20 +267,6 @@ impl Dispatcher<'_> {
             cancelled: false,
             exe,
         })
-    }
-
-    /// The task's program and its SHA-256, hashed once per path.
-    fn provenance(&self, env: &TaskEnv, task: &Task) -> Option<(String, Option<String>)> {
-        let path = env.executable(task)?;
-        let mut cache = self.hashes.borrow_mut();
-        if let Some(h) = cache.get(&path) {
-            return Some((path.display().to_string(), h.clone()));
-        }
-        let h = sha256_file(&path);
-        if cache.len() < 1024 {
-            cache.insert(path.clone(), h.clone());
-        }
-        Some((path.display().to_string(), h))
     }
 
     fn on_signal(&mut self, st: &mut State, sig: i32) {
@@ -514,47 +500,4 @@ fn signal_group(pgid: i32, sig: i32) {
     if let Err(e) = os::signal_group(pgid, sig) {
         eprintln!("hrun: warning: cannot send {} to task group {pgid}: {e}", os::signal_name(sig));
     }
-}
-
-/// The next task the resume plan does not skip.
-fn next_to_run(
-    tasks: &mut TaskFile,
-    resume: &ResumePlan,
-    skipped: &mut u64,
-) -> Result<Option<Task>, taskfile::TaskFileError> {
-    while let Some(t) = tasks.next_task()? {
-        if resume.skips(t.seq) {
-            *skipped += 1;
-            continue;
-        }
-        return Ok(Some(t));
-    }
-    Ok(None)
-}
-
-/// Counts the tasks left in the file after the run stopped early (reported as not run;
-/// `--resume` picks them up). An unreadable rest counts as what was read.
-fn count_rest(tasks: &mut TaskFile, resume: &ResumePlan) -> u64 {
-    let mut n = 0;
-    while let Ok(Some(t)) = tasks.next_task() {
-        n += !resume.skips(t.seq) as u64;
-    }
-    n
-}
-
-/// Hex SHA-256 of a file's contents; `None` if it cannot be read.
-fn sha256_file(path: &std::path::Path) -> Option<String> {
-    use sha2::Digest;
-    use std::io::Read;
-    let mut f = std::fs::File::open(path).ok()?;
-    let mut h = sha2::Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = f.read(&mut buf).ok()?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Some(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }

@@ -12,6 +12,7 @@ mod leaks;
 pub mod os;
 pub mod output;
 pub mod progress;
+mod provenance;
 pub mod resume;
 mod spawn;
 mod summary;

@@ -15,7 +15,7 @@ use anyhow::{Result, anyhow};
 
 use crate::exit::UsageError;
 use crate::log::read::{self, TaskOutcome};
-use crate::taskfile::{Source, TaskFile};
+use crate::taskfile::{Source, Task, TaskFile, TaskFileError};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ResumeMode {
@@ -56,6 +56,32 @@ impl ResumePlan {
             ResumeMode::Finished => state >= State::Failed,
             ResumeMode::Succeeded => state == State::Succeeded,
         }
+    }
+
+    /// The next task of `tasks` this plan does not skip; counts the skipped ones.
+    pub fn next_to_run(
+        &self,
+        tasks: &mut TaskFile,
+        skipped: &mut u64,
+    ) -> Result<Option<Task>, TaskFileError> {
+        while let Some(t) = tasks.next_task()? {
+            if self.skips(t.seq) {
+                *skipped += 1;
+                continue;
+            }
+            return Ok(Some(t));
+        }
+        Ok(None)
+    }
+
+    /// Counts the tasks left in the file after a run stopped early (reported as not run;
+    /// `--resume` picks them up). An unreadable rest counts as what was read.
+    pub fn count_rest(&self, tasks: &mut TaskFile) -> u64 {
+        let mut n = 0;
+        while let Ok(Some(t)) = tasks.next_task() {
+            n += !self.skips(t.seq) as u64;
+        }
+        n
     }
 
     /// How many tasks of the file will be skipped.
