@@ -315,6 +315,11 @@ pub struct ExecArgs {
     /// refusing
     #[arg(long)]
     pub force: bool,
+
+    /// Run only shard K of N (1-based): the tasks with (seq - 1) mod N = K - 1, logging to
+    /// <stem>.shard-K-of-N.hrun.jsonl; `auto` takes K and N from srun (SLURM_PROCID/NTASKS)
+    #[arg(long, value_name = "K/N|auto")]
+    pub shard: Option<crate::shard::ShardSpec>,
 }
 
 /// What hrun shows while it runs: shared by `exec` and `run`.

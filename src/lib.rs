@@ -13,6 +13,7 @@ pub mod pipeline;
 pub mod placement;
 pub mod reduce;
 pub mod report;
+pub mod shard;
 pub mod slots;
 pub mod status;
 pub mod taskfile;

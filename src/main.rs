@@ -41,6 +41,11 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 placement: args.placement.placement(&config)?,
                 quiet: false,
                 progress: args.progress.mode(&config)?,
+                shard: args
+                    .shard
+                    .map(|s| s.resolve(|k| std::env::var(k).ok()))
+                    .transpose()
+                    .map_err(|e| exit::UsageError(anyhow::anyhow!(e)))?,
             };
             Ok(exec::run(&cfg)?.exit_code())
         }

@@ -80,6 +80,7 @@ pub fn run(cfg: &RunConfig) -> Result<i32> {
         placement: cfg.placement.clone(),
         quiet: false,
         progress: cfg.progress,
+        shard: None,
     })?;
     let reduction = reduce::reduce_dir(&results, false)?;
     if cfg.json {

@@ -92,6 +92,7 @@ pub fn sweep(cfg: &TuneConfig) -> Result<Vec<Row>> {
             placement: cfg.placement.clone(),
             quiet: true,
             progress: exec::progress::ProgressMode::Quiet,
+            shard: None,
         })?;
         let wall_s = summary.makespan_s.max(1e-9);
         let throughput = match cfg.command {

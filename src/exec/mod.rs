@@ -56,6 +56,8 @@ pub struct ExecConfig {
     pub quiet: bool,
     /// Bar, lines or nothing while the run goes on.
     pub progress: progress::ProgressMode,
+    /// `--shard`: run only this shard's tasks.
+    pub shard: Option<crate::shard::Shard>,
 }
 
 /// How tasks are supervised.
@@ -86,13 +88,17 @@ impl Default for Policy {
 /// Threads per task when neither `--threads` nor a directive says.
 pub const DEFAULT_THREADS: usize = 1;
 
-/// The default run log: `<task file stem>.hrun.jsonl` in the current directory.
-pub fn default_log_path(source: &Source) -> PathBuf {
+/// The default run log: `<task file stem>.hrun.jsonl` in the current directory, or
+/// `<stem>.shard-K-of-N.hrun.jsonl` for a shard, so shards never share a log.
+pub fn default_log_path(source: &Source, shard: Option<crate::shard::Shard>) -> PathBuf {
     let stem = match source {
         Source::Stdin => "stdin".to_string(),
         Source::Path(p) => p.file_stem().map_or("tasks".into(), |s| s.to_string_lossy().into_owned()),
     };
-    PathBuf::from(format!("{stem}.hrun.jsonl"))
+    match shard {
+        Some(s) => PathBuf::from(format!("{stem}.{}.hrun.jsonl", s.label())),
+        None => PathBuf::from(format!("{stem}.hrun.jsonl")),
+    }
 }
 
 /// Runs a task file. Errors before the first task starts are [`UsageError`]s (exit 2), and
@@ -109,7 +115,7 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
     let threads = cfg.threads.or(tasks.directives.threads).or(cfg.threads_default).unwrap_or(DEFAULT_THREADS);
     let planned = crate::placement::plan(&cfg.placement, threads, cfg.jobs)?;
     let (usable, plan) = (planned.usable, planned.plan);
-    let log_path = cfg.log.clone().unwrap_or_else(|| default_log_path(&cfg.source));
+    let log_path = cfg.log.clone().unwrap_or_else(|| default_log_path(&cfg.source, cfg.shard));
 
     // A regular file can be read twice (to check or count it); a pipe, `-` or `<(...)`, once.
     let rereadable = match &cfg.source {
@@ -124,11 +130,12 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
     let resume = match cfg.resume {
         Some(mode) => resume::plan(needs_path("--resume")?, &log_path, mode, cfg.force)?,
         None => ResumePlan::none(),
-    };
+    }
+    .with_shard(cfg.shard);
     // The number of tasks, for progress, `hrun status` and `--halt X%`: a quick pass over a
     // file (a pipe can only be read once).
     let total = match rereadable {
-        Some(p) => Some(count_tasks(p)?),
+        Some(p) => Some(count_tasks(p, &resume)?),
         None if cfg.policy.halt.needs_total() => {
             needs_path("--halt with a percentage")?;
             None
@@ -212,11 +219,12 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
     }
 }
 
-fn count_tasks(path: &std::path::Path) -> Result<u64> {
+/// Tasks of the file this hrun runs (its shard's), checking every line on the way.
+fn count_tasks(path: &std::path::Path, plan: &ResumePlan) -> Result<u64> {
     let mut tf = TaskFile::open(&Source::Path(path.to_path_buf())).map_err(|e| UsageError(e.into()))?;
     let mut n = 0;
-    while tf.next_task().map_err(|e| UsageError(e.into()))?.is_some() {
-        n += 1;
+    while let Some(t) = tf.next_task().map_err(|e| UsageError(e.into()))? {
+        n += plan.owns(t.seq) as u64;
     }
     Ok(n)
 }
@@ -249,6 +257,7 @@ fn run_record(cfg: &ExecConfig, host: &str, usable: &CpuSet, plan: &SlotPlan, st
         resume: cfg.resume.is_some(),
         tasks_total: None,
         already_done: 0,
+        shard: cfg.shard.map(|s| s.to_string()),
     }
 }
 

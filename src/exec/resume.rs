@@ -39,6 +39,8 @@ enum State {
 pub struct ResumePlan {
     states: Vec<State>,
     mode: Option<ResumeMode>,
+    /// Only this shard's tasks run (and count) here.
+    shard: Option<crate::shard::Shard>,
     /// Unreadable log lines (a torn last line after a crash).
     pub unreadable_lines: u64,
 }
@@ -47,6 +49,17 @@ impl ResumePlan {
     /// A plan that skips nothing (no `--resume`).
     pub fn none() -> Self {
         ResumePlan::default()
+    }
+
+    /// Restricts the plan to one shard's tasks.
+    pub fn with_shard(mut self, shard: Option<crate::shard::Shard>) -> Self {
+        self.shard = shard;
+        self
+    }
+
+    /// True when this hrun is to run task `seq` at all (its shard).
+    pub fn owns(&self, seq: u64) -> bool {
+        self.shard.is_none_or(|s| s.owns(seq))
     }
 
     pub fn skips(&self, seq: u64) -> bool {
@@ -65,6 +78,9 @@ impl ResumePlan {
         skipped: &mut u64,
     ) -> Result<Option<Task>, TaskFileError> {
         while let Some(t) = tasks.next_task()? {
+            if !self.owns(t.seq) {
+                continue;
+            }
             if self.skips(t.seq) {
                 *skipped += 1;
                 continue;
@@ -79,14 +95,14 @@ impl ResumePlan {
     pub fn count_rest(&self, tasks: &mut TaskFile) -> u64 {
         let mut n = 0;
         while let Ok(Some(t)) = tasks.next_task() {
-            n += !self.skips(t.seq) as u64;
+            n += (self.owns(t.seq) && !self.skips(t.seq)) as u64;
         }
         n
     }
 
     /// How many tasks of the file will be skipped.
     pub fn skipped(&self) -> u64 {
-        (1..=self.states.len() as u64).filter(|&s| self.skips(s)).count() as u64
+        (1..=self.states.len() as u64).filter(|&s| self.owns(s) && self.skips(s)).count() as u64
     }
 }
 
@@ -142,7 +158,7 @@ pub fn plan(taskfile: &Path, log: &Path, mode: ResumeMode, force: bool) -> Resul
         ))
         .into());
     }
-    Ok(ResumePlan { states, mode: Some(mode), unreadable_lines })
+    Ok(ResumePlan { states, mode: Some(mode), shard: None, unreadable_lines })
 }
 
 /// "task 3 (line 5) was `a`, is now `b`; ..." for the first few mismatches.

@@ -34,6 +34,8 @@ pub struct RunRecord {
     pub tasks_total: Option<u64>,
     /// Tasks `--resume` found already done, which this run skips.
     pub already_done: u64,
+    /// `K/N` when this hrun runs one shard of the task file (`tasks_total` is then the shard's).
+    pub shard: Option<String>,
 }
 
 /// A task attempt started (written when it starts, so `hrun status` sees running tasks).

@@ -15,4 +15,5 @@ mod faults_resume;
 mod faults_signals;
 mod pipeline;
 mod report;
+mod shards;
 mod slots;
