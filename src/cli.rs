@@ -227,8 +227,9 @@ pub struct GenArgs {
 
 #[derive(Debug, Args)]
 pub struct ReduceArgs {
-    /// Directory of worker result files
-    pub dir: PathBuf,
+    /// Directories of worker result files (several: e.g. one per node); a seed counts once
+    #[arg(required = true, value_name = "DIR")]
+    pub dirs: Vec<PathBuf>,
 
     /// Print one JSON object (keys tasks, samples, hits, pi, stderr, z, samples_per_s, ...)
     #[arg(long)]

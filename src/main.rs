@@ -67,7 +67,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             }
         }
         Cmd::Reduce(args) => {
-            let r = reduce::reduce_dir(&args.dir, args.skip_bad)?;
+            let r = reduce::reduce_dirs(&args.dirs, args.skip_bad)?;
             if args.json {
                 println!("{}", serde_json::to_string(&r)?);
             } else {

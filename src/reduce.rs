@@ -71,22 +71,33 @@ pub fn combine(results: &[McPiResult]) -> Reduction {
 
 /// Reads and combines every result in `dir`. Warnings go to stderr.
 pub fn reduce_dir(dir: &Path, skip_bad: bool) -> Result<Reduction> {
+    reduce_dirs(&[dir.to_path_buf()], skip_bad)
+}
+
+/// Reads and combines the results of several directories (e.g. one per node); a seed found
+/// twice anywhere counts once.
+pub fn reduce_dirs(dirs: &[PathBuf], skip_bad: bool) -> Result<Reduction> {
     let usage = |msg: String| -> anyhow::Error { UsageError(anyhow!(msg)).into() };
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| usage(format!("cannot read results directory {}: {e}", dir.display())))?;
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| {
-            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            !name.starts_with('.') && name.ends_with(".toml") && p.is_file()
-        })
-        .collect();
-    files.sort_by_cached_key(|p| natural_key(p));
+    let names: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+    let dir = names.join(", ");
+    let mut files: Vec<PathBuf> = Vec::new();
+    for d in dirs {
+        let entries = std::fs::read_dir(d)
+            .map_err(|e| usage(format!("cannot read results directory {}: {e}", d.display())))?;
+        let mut here: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| {
+                let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                !name.starts_with('.') && name.ends_with(".toml") && p.is_file()
+            })
+            .collect();
+        here.sort_by_cached_key(|p| natural_key(p));
+        files.extend(here);
+    }
     if files.is_empty() {
         return Err(usage(format!(
-            "no result files (*.toml) in {}; run the tasks first (hrun exec) or check the path",
-            dir.display()
+            "no result files (*.toml) in {dir}; run the tasks first (hrun exec) or check the path"
         )));
     }
 
@@ -126,10 +137,10 @@ pub fn reduce_dir(dir: &Path, skip_bad: bool) -> Result<Reduction> {
         results.push(r);
     }
     if results.is_empty() {
-        return Err(usage(format!("no usable result in {} ({skipped} bad file(s) skipped)", dir.display())));
+        return Err(usage(format!("no usable result in {dir} ({skipped} bad file(s) skipped)")));
     }
     if skipped > 0 {
-        eprintln!("hrun: skipped {skipped} bad file(s) in {}", dir.display());
+        eprintln!("hrun: skipped {skipped} bad file(s) in {dir}");
     }
     Ok(Reduction { skipped, duplicates, ..combine(&results) })
 }

@@ -199,3 +199,26 @@ fn gen_refuses_zero_values_and_a_missing_worker_names_the_fix() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--worker PATH"), "{}", stderr(&out));
 }
+
+/// Results spread over several directories (one per node) reduce together.
+#[test]
+fn reduce_combines_several_directories() {
+    let sb = Sandbox::new();
+    for d in ["n1", "n2"] {
+        std::fs::create_dir(sb.path(d)).unwrap();
+    }
+    write_result(&sb, "n1/mc_pi_1.toml", 1, 1000, 790);
+    write_result(&sb, "n2/mc_pi_2.toml", 2, 3000, 2350);
+    write_result(&sb, "n2/mc_pi_9.toml", 1, 1000, 790);
+    let out = run(hrun().current_dir(sb.root()).args(["reduce", "--json", "n1", "n2"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let r: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        (r["tasks"].as_u64(), r["samples"].as_u64(), r["hits"].as_u64()),
+        (Some(2), Some(4000), Some(3140))
+    );
+    assert_eq!(r["duplicates"], 1, "seed 1 is in both directories");
+    let out = run(hrun().current_dir(sb.root()).args(["reduce", "n1", "missing"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("cannot read results directory missing"), "{}", stderr(&out));
+}
