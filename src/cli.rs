@@ -245,10 +245,6 @@ pub struct RunArgs {
     #[command(flatten)]
     pub workload: WorkloadArgs,
 
-    /// Run at most J tasks at once (default: every slot)
-    #[arg(short = 'j', long, value_name = "J")]
-    pub jobs: Option<usize>,
-
     /// Run directory, which must be new or empty [default: hrun-run-<UTC time>]
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
@@ -256,6 +252,17 @@ pub struct RunArgs {
     /// Print the estimate as one JSON object
     #[arg(long)]
     pub json: bool,
+
+    #[command(flatten)]
+    pub control: RunControl,
+}
+
+/// How a run is carried out: shared by `exec` and `run`.
+#[derive(Debug, Args)]
+pub struct RunControl {
+    /// Run at most J tasks at once (default: every slot, floor(CPUs / T))
+    #[arg(short = 'j', long, value_name = "J")]
+    pub jobs: Option<usize>,
 
     #[command(flatten)]
     pub faults: FaultArgs,
@@ -277,10 +284,6 @@ pub struct ExecArgs {
     #[arg(short = 't', long, value_name = "T")]
     pub threads: Option<usize>,
 
-    /// Run at most J tasks at once (default: every slot, floor(CPUs / T))
-    #[arg(short = 'j', long, value_name = "J")]
-    pub jobs: Option<usize>,
-
     /// Run log, JSON lines, appended to [default: <taskfile stem>.hrun.jsonl]
     #[arg(long, value_name = "PATH")]
     pub log: Option<PathBuf>,
@@ -295,13 +298,7 @@ pub struct ExecArgs {
     pub output_dir: Option<PathBuf>,
 
     #[command(flatten)]
-    pub faults: FaultArgs,
-
-    #[command(flatten)]
-    pub placement: PlacementArgs,
-
-    #[command(flatten)]
-    pub progress: ProgressArgs,
+    pub control: RunControl,
 
     /// Run only the tasks the run log does not show as finished (succeeded, or failed on
     /// their last attempt), e.g. after a crash, a time limit or SIGUSR1

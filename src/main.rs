@@ -23,7 +23,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             let cfg = exec::ExecConfig {
                 source: taskfile::Source::from_arg(&args.taskfile),
                 threads: args.threads,
-                jobs: config.get("jobs", args.jobs)?,
+                jobs: config.get("jobs", args.control.jobs)?,
                 log: config.get("log", args.log)?,
                 threads_default: config.file_threads()?,
                 joblog: args.joblog,
@@ -31,16 +31,16 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                     Some(dir) => exec::output::OutputMode::Dir(dir),
                     None => exec::output::OutputMode::Group,
                 },
-                policy: args.faults.policy(&config)?,
+                policy: args.control.faults.policy(&config)?,
                 resume: match (args.resume, args.resume_failed) {
                     (_, true) => Some(exec::resume::ResumeMode::Succeeded),
                     (true, false) => Some(exec::resume::ResumeMode::Finished),
                     (false, false) => None,
                 },
                 force: args.force,
-                placement: args.placement.placement(&config)?,
+                placement: args.control.placement.placement(&config)?,
                 quiet: false,
-                progress: args.progress.mode(&config)?,
+                progress: args.control.progress.mode(&config)?,
                 shard: args
                     .shard
                     .map(|s| s.resolve(|k| std::env::var(k).ok()))
@@ -134,12 +134,12 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 threads: w.threads,
                 samples: w.samples,
                 seed: w.seed,
-                jobs: args.jobs,
+                jobs: config.get("jobs", args.control.jobs)?,
                 dir: args.dir,
                 worker: w.worker,
-                policy: args.faults.policy(&config)?,
-                placement: args.placement.placement(&config)?,
-                progress: args.progress.mode(&config)?,
+                policy: args.control.faults.policy(&config)?,
+                placement: args.control.placement.placement(&config)?,
+                progress: args.control.progress.mode(&config)?,
                 json: args.json,
             })
         }

@@ -30,6 +30,22 @@ pub struct Running {
     pub exe: Option<(String, Option<String>)>,
 }
 
+/// An attempt whose main process ended while processes it started live on: they get the
+/// leak timeout (`until`) to end before they are killed and the attempt is recorded.
+pub struct Lingering {
+    pub run: Running,
+    pub reaped: Reaped,
+    pub ended: Instant,
+    pub until: Instant,
+}
+
+/// What occupies a slot.
+pub enum SlotState {
+    Free,
+    Running(Box<Running>),
+    Lingering(Box<Lingering>),
+}
+
 impl Running {
     /// The run-log record of this attempt, which ran on `slot` and ended as `reaped`.
     pub fn record(
@@ -45,7 +61,6 @@ impl Running {
             Ended::Exited(code) => (Some(code), None),
             Ended::Signaled(sig) => (None, Some(sig)),
         };
-        let ru = reaped.rusage;
         TaskRecord {
             kind: "task".into(),
             seq: self.task.seq,
@@ -68,13 +83,7 @@ impl Running {
             cancelled: self.cancelled,
             leaked: !leaked.is_empty(),
             leaked_pids: leaked.to_vec(),
-            utime_s: ru.utime_s,
-            stime_s: ru.stime_s,
-            maxrss_kb: ru.maxrss_kb,
-            minflt: ru.minflt,
-            majflt: ru.majflt,
-            nvcsw: ru.nvcsw,
-            nivcsw: ru.nivcsw,
+            rusage: reaped.rusage,
             host: host.into(),
         }
     }

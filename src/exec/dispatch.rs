@@ -15,7 +15,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result};
 
-use super::attempt::Running;
+use super::attempt::{Lingering, Running, SlotState};
 use super::halt::{Tally, When};
 use super::leaks;
 use super::os::{self, Ended, Guardian, Reaped, SignalFd, Spawner};
@@ -49,19 +49,6 @@ pub struct Dispatcher<'a> {
     pub progress: super::progress::Progress,
     /// SHA-256 of each program file seen.
     pub hashes: super::provenance::Hashes,
-}
-
-struct Lingering {
-    run: Running,
-    reaped: Reaped,
-    ended: Instant,
-    until: Instant,
-}
-
-enum SlotState {
-    Free,
-    Running(Box<Running>),
-    Lingering(Box<Lingering>),
 }
 
 /// Why no new task starts.
@@ -449,7 +436,7 @@ impl Dispatcher<'_> {
         st.freed_at[slot] =
             Some(if Instant::now() - ended > self.policy.leak_timeout / 2 { Instant::now() } else { ended });
         st.summary.busy_s += wall_s;
-        st.summary.cpu_s += record.utime_s + record.stime_s;
+        st.summary.cpu_s += record.rusage.utime_s + record.rusage.stime_s;
 
         let final_ok = (!retries_left && !run.cancelled).then_some(succeeded);
         self.progress.ended(final_ok);

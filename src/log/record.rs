@@ -135,13 +135,9 @@ pub struct TaskRecord {
     pub leaked: bool,
     /// Those processes.
     pub leaked_pids: Vec<i32>,
-    pub utime_s: f64,
-    pub stime_s: f64,
-    pub maxrss_kb: u64,
-    pub minflt: u64,
-    pub majflt: u64,
-    pub nvcsw: u64,
-    pub nivcsw: u64,
+    /// `utime_s`, `stime_s`, `maxrss_kb`, `minflt`, `majflt`, `nvcsw`, `nivcsw` from `wait4`.
+    #[serde(flatten)]
+    pub rusage: crate::exec::os::Rusage,
     pub host: String,
 }
 

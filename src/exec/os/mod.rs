@@ -54,7 +54,7 @@ pub enum Ended {
 
 /// The child's resource usage as `wait4` reports it for that child alone (plus the
 /// descendants it waited for), the figures `/usr/bin/time -v` prints.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Rusage {
     pub utime_s: f64,
     pub stime_s: f64,
