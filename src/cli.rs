@@ -95,8 +95,9 @@ pub enum Cmd {
         after_help = "Example:\n  hrun status tasks.hrun.jsonl        # from another shell, or after the run"
     )]
     Status {
-        /// The run log
-        log: PathBuf,
+        /// Run logs, or directories of them (every *.hrun.jsonl: e.g. one per shard)
+        #[arg(required = true, value_name = "LOG|DIR")]
+        logs: Vec<PathBuf>,
     },
 
     /// Print a shell completion script (e.g. `hrun completions bash > ~/.local/share/bash-completion/completions/hrun`)
@@ -108,9 +109,11 @@ pub enum Cmd {
     /// Write a self-contained HTML report of a run: timeline per slot, wall times, summary
     #[command(after_help = "Example:\n  hrun report tasks.hrun.jsonl -o report.html")]
     Report {
-        /// The run log
-        log: PathBuf,
-        /// Where to write the page [default: the log's name with .html]
+        /// Run logs, or directories of them (every *.hrun.jsonl: e.g. one per shard); one
+        /// timeline row per slot of each
+        #[arg(required = true, value_name = "LOG|DIR")]
+        logs: Vec<PathBuf>,
+        /// Where to write the page [default: the (first) log's name with .html]
         #[arg(short, long, value_name = "PATH")]
         output: Option<PathBuf>,
     },
@@ -367,6 +370,17 @@ pub struct FaultArgs {
     /// (default 500ms)
     #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse)]
     pub leak_timeout: Option<Duration>,
+
+    /// Start no task that would end (at the median runtime so far) after this time minus
+    /// --deadline-margin: auto (default: the Slurm job's end), none, +DURATION, a local time
+    /// YYYY-MM-DDTHH:MM[:SS] (Z: UTC) or @UNIX_SECONDS. At the deadline, running tasks are
+    /// stopped. Tasks not run are left for --resume
+    #[arg(long, value_name = "WHEN")]
+    pub deadline: Option<crate::deadline::Spec>,
+
+    /// Room to leave between a task's expected end and the deadline (default 30s)
+    #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse)]
+    pub deadline_margin: Option<Duration>,
 }
 
 impl FaultArgs {
@@ -381,6 +395,10 @@ impl FaultArgs {
             leak_timeout: cfg
                 .get("leak_timeout", self.leak_timeout.map(Dur))?
                 .map_or(d.leak_timeout, |v| v.0),
+            deadline: cfg.get("deadline", self.deadline)?.unwrap_or(d.deadline),
+            deadline_margin: cfg
+                .get("deadline_margin", self.deadline_margin.map(Dur))?
+                .map_or(d.deadline_margin, |v| v.0),
         })
     }
 }

@@ -33,6 +33,8 @@ const KEYS: &[Key] = &[
     Key { name: "retries", env: Some("HRUN_RETRIES"), default: Some("0") },
     Key { name: "halt", env: Some("HRUN_HALT"), default: Some("never") },
     Key { name: "leak_timeout", env: Some("HRUN_LEAK_TIMEOUT"), default: Some("500ms") },
+    Key { name: "deadline", env: Some("HRUN_DEADLINE"), default: Some("auto") },
+    Key { name: "deadline_margin", env: Some("HRUN_DEADLINE_MARGIN"), default: Some("30s") },
     Key { name: "progress_interval", env: Some("HRUN_PROGRESS_INTERVAL"), default: Some("30s") },
     Key { name: "smt", env: Some("HRUN_SMT"), default: Some("avoid") },
 ];

@@ -7,6 +7,9 @@ pub const OK: i32 = 0;
 pub const USAGE: i32 = 2;
 /// Statuses 1..=100: that many tasks failed; 101: more than 100 failed.
 pub const MANY_FAILED: i32 = 101;
+/// The run stopped before every task ran, on SIGUSR1 (drain) or at the deadline (the Slurm
+/// job's time limit): the rest are for `--resume` in the next job. Above GNU parallel's 1-101.
+pub const INCOMPLETE: i32 = 102;
 /// hrun itself failed while running (an I/O error on its log, a task it could not spawn).
 pub const INTERNAL: i32 = 255;
 // 128 + N: a signal N (SIGINT 130, SIGTERM 143, SIGHUP 129) stopped the run; see exec.

@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod config;
 pub mod cpuset;
+pub mod deadline;
 pub mod duration;
 pub mod exec;
 pub mod exit;

@@ -91,16 +91,25 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             clap_complete::generate(shell, &mut Cli::command(), "hrun", &mut script);
             print_bytes(&script)
         }
-        Cmd::Status { log } => {
-            let s = hrun::status::read(&log)?;
+        Cmd::Status { logs } => {
+            let logs = hrun::log::read::expand_logs(&logs).map_err(exit::UsageError)?;
+            let states = logs
+                .into_iter()
+                .map(|l| hrun::status::read(&l).map(|s| (l, s)))
+                .collect::<anyhow::Result<Vec<_>>>()?;
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0.0, |d| d.as_secs_f64());
-            print_bytes(hrun::status::render(&s, now).as_bytes())
+            print_bytes(hrun::status::render_many(&states, now).as_bytes())
         }
-        Cmd::Report { log, output } => {
-            let run = hrun::report::read(&log)?;
-            let path = output.unwrap_or_else(|| log.with_extension("html"));
+        Cmd::Report { logs, output } => {
+            let logs = hrun::log::read::expand_logs(&logs).map_err(exit::UsageError)?;
+            let run = hrun::report::read(&logs)?;
+            let path = output.unwrap_or_else(|| match logs.as_slice() {
+                [one] => one.with_extension("html"),
+                [first, ..] => first.with_file_name("report.html"),
+                [] => "report.html".into(),
+            });
             std::fs::write(&path, hrun::report::render(&run))
                 .map_err(|e| anyhow::anyhow!("cannot write report {}: {e}", path.display()))?;
             eprintln!("hrun: report of {} task attempt(s) written to {}", run.bars.len(), path.display());

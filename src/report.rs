@@ -34,13 +34,15 @@ pub struct Bar {
     pub utime_s: f64,
     pub stime_s: f64,
     pub maxrss_kb: u64,
+    /// The timeline row (a slot of one of the logs).
+    #[serde(skip)]
+    pub row: usize,
 }
 
 #[derive(Deserialize)]
 struct RunHead {
     host: String,
     threads: usize,
-    start: f64,
     slots: Vec<SlotHead>,
 }
 
@@ -50,23 +52,59 @@ struct SlotHead {
     cpus: String,
 }
 
-/// The latest run of a log: its header and its task records.
+/// The latest run of each log, together: one timeline row per slot of each.
 pub struct Run {
-    head: RunHead,
+    hosts: Vec<String>,
+    threads: usize,
+    /// Labels of the timeline rows.
+    rows: Vec<String>,
     pub bars: Vec<Bar>,
 }
 
-pub fn read(path: &Path) -> Result<Run> {
+/// Reads the latest run of each log (several: e.g. the shards of a multi-node job).
+pub fn read(paths: &[std::path::PathBuf]) -> Result<Run> {
+    let mut all = Run { hosts: Vec::new(), threads: 0, rows: Vec::new(), bars: Vec::new() };
+    for path in paths {
+        let one = read_one(path)?;
+        let first_row = all.rows.len();
+        let row_of: BTreeMap<usize, usize> =
+            one.head.slots.iter().enumerate().map(|(i, s)| (s.slot, first_row + i)).collect();
+        for s in &one.head.slots {
+            let label = match paths.len() {
+                1 => format!("slot {} ({})", s.slot, s.cpus),
+                _ => format!("{} {} ({})", one.head.host, s.slot, s.cpus),
+            };
+            all.rows.push(label);
+        }
+        for mut b in one.bars {
+            b.row = row_of.get(&b.slot).copied().unwrap_or(first_row);
+            all.bars.push(b);
+        }
+        if !all.hosts.contains(&one.head.host) {
+            all.hosts.push(one.head.host);
+        }
+        all.threads = all.threads.max(one.head.threads);
+    }
+    Ok(all)
+}
+
+/// The latest run of a log: its header and its task records.
+struct OneRun {
+    head: RunHead,
+    bars: Vec<Bar>,
+}
+
+fn read_one(path: &Path) -> Result<OneRun> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read run log {}", path.display()))
         .map_err(UsageError)?;
-    let mut run: Option<Run> = None;
+    let mut run: Option<OneRun> = None;
     for line in text.lines() {
         let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else { continue };
         match v["kind"].as_str() {
             Some("run") => {
                 if let Ok(head) = serde_json::from_value(v) {
-                    run = Some(Run { head, bars: Vec::new() });
+                    run = Some(OneRun { head, bars: Vec::new() });
                 }
             }
             Some("task") => {
@@ -115,15 +153,15 @@ fn kind_of(cmd: &str) -> String {
 /// The page.
 pub fn render(run: &Run) -> String {
     let bars = &run.bars;
-    let t0 = run.head.start;
-    let end = bars.iter().map(|b| b.start + b.wall_s).fold(t0, f64::max);
-    let first = bars.iter().map(|b| b.start).fold(f64::INFINITY, f64::min).min(end);
+    let first = bars.iter().map(|b| b.start).fold(f64::INFINITY, f64::min);
+    let end = bars.iter().map(|b| b.start + b.wall_s).fold(f64::NEG_INFINITY, f64::max);
+    let (first, end) = if bars.is_empty() { (0.0, 0.0) } else { (first, end) };
     let makespan = (end - first).max(0.0);
     let busy: f64 = bars.iter().map(|b| b.wall_s).sum();
     let cpu: f64 = bars.iter().map(|b| b.utime_s + b.stime_s).sum();
-    let slots = run.head.slots.len().max(1);
+    let slots = run.rows.len().max(1);
     let util = if makespan > 0.0 { busy / (slots as f64 * makespan) } else { 0.0 };
-    let eff = if busy > 0.0 { cpu / (busy * run.head.threads.max(1) as f64) } else { 0.0 };
+    let eff = if busy > 0.0 { cpu / (busy * run.threads.max(1) as f64) } else { 0.0 };
     let max_rss = bars.iter().map(|b| b.maxrss_kb).max().unwrap_or(0);
     let failed: Vec<&Bar> = bars.iter().filter(|b| outcome(b).0 == "failed" || b.timeout).collect();
 
@@ -137,10 +175,10 @@ pub fn render(run: &Run) -> String {
     let _ = writeln!(
         h,
         "<h1>hrun run on {} &mdash; {} task attempt(s) on {} slot(s) of {} CPU(s)</h1>",
-        esc(&run.head.host),
+        esc(&run.hosts.join(", ")),
         bars.len(),
         slots,
-        run.head.threads
+        run.threads
     );
     for (label, value) in [
         ("makespan", format!("{makespan:.2} s")),
@@ -161,15 +199,9 @@ pub fn render(run: &Run) -> String {
         h,
         "<svg id=\"timeline\" width=\"{width}\" height=\"{height}\" xmlns=\"http://www.w3.org/2000/svg\">"
     );
-    for (i, s) in run.head.slots.iter().enumerate() {
+    for (i, label) in run.rows.iter().enumerate() {
         let y = i as f64 * row;
-        let _ = writeln!(
-            h,
-            "<text x=\"0\" y=\"{:.1}\" font-size=\"11\">slot {} ({})</text>",
-            y + 15.0,
-            s.slot,
-            esc(&s.cpus)
-        );
+        let _ = writeln!(h, "<text x=\"0\" y=\"{:.1}\" font-size=\"11\">{}</text>", y + 15.0, esc(label));
         let _ = writeln!(
             h,
             "<line x1=\"{left}\" x2=\"{}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"#eee\"/>",
@@ -178,11 +210,9 @@ pub fn render(run: &Run) -> String {
             y + row
         );
     }
-    let row_of: BTreeMap<usize, usize> =
-        run.head.slots.iter().enumerate().map(|(i, s)| (s.slot, i)).collect();
     for b in bars {
         let (what, colour) = outcome(b);
-        let y = row_of.get(&b.slot).copied().unwrap_or(0) as f64 * row + 3.0;
+        let y = b.row as f64 * row + 3.0;
         let x = left + (b.start - first) * scale;
         let w = (b.wall_s * scale).max(1.0);
         let status = match (b.exit, &b.signal_name) {

@@ -139,6 +139,45 @@ fn clock(s: f64) -> String {
     format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
 }
 
+/// Several logs (e.g. one per shard of a multi-node job): each log's report under its name,
+/// then the totals.
+pub fn render_many(logs: &[(std::path::PathBuf, Status)], now: f64) -> String {
+    if let [(_, s)] = logs {
+        return render(s, now);
+    }
+    let mut out = String::new();
+    let (mut ok, mut failed, mut running, mut left, mut finished, mut before) = (0, 0, 0, Some(0), 0, 0);
+    for (path, s) in logs {
+        out += &format!("== {}\n{}", path.display(), render(s, now));
+        ok += s.ok;
+        failed += s.failed;
+        running += s.running.len() as u64;
+        finished += s.end.is_some() as usize;
+        before += s.already_done;
+        left = left.zip(s.total).map(|(l, t)| l + s.left(t));
+    }
+    out += &format!(
+        "== all {} logs: {} done ({ok} ok, {failed} failed), {running} running",
+        logs.len(),
+        ok + failed
+    );
+    if let Some(left) = left {
+        out += &format!(", {left} left");
+    }
+    if before > 0 {
+        out += &format!(" ({before} done by earlier runs)");
+    }
+    out += &format!("; {finished} of {} runs finished\n", logs.len());
+    out
+}
+
+impl Status {
+    /// Tasks of `total` neither done before, nor done or running now.
+    fn left(&self, total: u64) -> u64 {
+        total.saturating_sub(self.already_done + self.ok + self.failed + self.running.len() as u64)
+    }
+}
+
 /// The report, as of `now` (Unix seconds).
 pub fn render(s: &Status, now: f64) -> String {
     let done = s.ok + s.failed;
@@ -148,7 +187,7 @@ pub fn render(s: &Status, now: f64) -> String {
     let mut line =
         format!("tasks: {done} done ({} ok, {} failed), {} running", s.ok, s.failed, s.running.len());
     if let Some(total) = s.total {
-        let left = total.saturating_sub(s.already_done + done + s.running.len() as u64);
+        let left = s.left(total);
         line += &format!(", {left} left of {total}");
         if s.already_done > 0 {
             line += &format!(" ({} already done before this run)", s.already_done);

@@ -43,6 +43,8 @@ pub struct Dispatcher<'a> {
     pub log: &'a mut RunLog,
     pub joblog: Option<JobLog>,
     pub resume: &'a ResumePlan,
+    /// When the run must be over; no task starts that would end after it minus the margin.
+    pub deadline: Option<&'a crate::deadline::Deadline>,
     /// Tasks in the file, when `--halt X%` needs it.
     pub total: Option<u64>,
     pub host: &'a str,
@@ -58,6 +60,9 @@ enum Stop {
     Signal(i32),
     /// SIGUSR1: running tasks finish; the rest are not run.
     Drain,
+    /// The next task would not end before the deadline (minus the margin); at the deadline
+    /// itself, running tasks are stopped too.
+    Deadline,
     /// `--halt` fired with this exit status.
     Halt(i32),
     /// A bad task-file line or a task that could not be spawned.
@@ -83,6 +88,8 @@ struct State {
     freed_at: Vec<Option<Instant>>,
     /// A slot is free but standard input has no line yet.
     waiting_input: bool,
+    /// The deadline itself passed and running tasks were told to stop.
+    deadline_passed: bool,
 }
 
 impl Dispatcher<'_> {
@@ -102,12 +109,13 @@ impl Dispatcher<'_> {
                 ..Summary::default()
             },
             tally: Tally::default(),
-            median: Median::default(),
+            median: self.resume.prior_runtimes.clone(),
             first_start: f64::INFINITY,
             last_end: f64::NEG_INFINITY,
             dirty_since: None,
             freed_at: vec![None; self.plan.slots.len()],
             waiting_input: false,
+            deadline_passed: false,
         };
         let env = TaskEnv::new(self.plan.threads);
         loop {
@@ -147,6 +155,12 @@ impl Dispatcher<'_> {
         match st.stop {
             Some(Stop::Signal(sig)) => st.summary.interrupted_by = Some(sig),
             Some(Stop::Halt(status)) => st.summary.halted = Some(status),
+            Some(Stop::Drain) => st.summary.stopped_by = Some("SIGUSR1 (drain)".into()),
+            Some(Stop::Deadline) => {
+                let d = self.deadline.expect("a deadline stop has a deadline");
+                st.summary.stopped_by =
+                    Some(format!("the deadline {} ({})", crate::deadline::local_clock(d.at), d.source));
+            }
             _ => {}
         }
         Ok((st.summary, st.deferred))
@@ -156,6 +170,9 @@ impl Dispatcher<'_> {
     fn fill(&mut self, st: &mut State, tasks: &mut TaskFile, env: &TaskEnv) {
         while st.stop.is_none() {
             let Some(slot) = st.slots.iter().position(|s| matches!(s, SlotState::Free)) else { return };
+            if (!st.retry.is_empty() || !st.eof) && !self.before_deadline(st) {
+                return;
+            }
             let (task, attempt) = match st.retry.pop_front() {
                 Some(t) => t,
                 None if st.eof => return,
@@ -210,6 +227,29 @@ impl Dispatcher<'_> {
                 }
             }
         }
+    }
+
+    /// True when a task starting now would end before the deadline; else stops starting tasks.
+    fn before_deadline(&self, st: &mut State) -> bool {
+        let Some(d) = self.deadline else { return true };
+        let now = unix_seconds(SystemTime::now());
+        let expected = st.median.median().filter(|_| st.median.count() > 0);
+        let margin = self.policy.deadline_margin.as_secs_f64();
+        if crate::deadline::may_start(now, d.at, self.policy.deadline_margin, expected) {
+            return true;
+        }
+        eprintln!(
+            "hrun: deadline {} ({}){}: starting no new task; {} running will finish",
+            crate::deadline::local_clock(d.at),
+            d.source,
+            match expected {
+                Some(m) => format!(" is less than the median runtime {m:.1}s + margin {margin}s away"),
+                None => format!(" is less than the margin {margin}s away"),
+            },
+            st.by_pid.len()
+        );
+        st.stop = Some(Stop::Deadline);
+        false
     }
 
     fn start(
@@ -303,6 +343,13 @@ impl Dispatcher<'_> {
             next = Some(next.map_or(t, |n| n.min(t)));
         }
         let mut consider = |t: Instant| next = Some(next.map_or(t, |n| n.min(t)));
+        if let Some(d) = self.deadline
+            && !st.deadline_passed
+            && !st.by_pid.is_empty()
+        {
+            let left = d.at - unix_seconds(SystemTime::now());
+            consider(Instant::now() + Duration::from_secs_f64(left.max(0.0)));
+        }
         for s in &st.slots {
             match s {
                 SlotState::Running(r) if r.killed => {}
@@ -321,6 +368,23 @@ impl Dispatcher<'_> {
     }
 
     fn on_deadlines(&mut self, st: &mut State) -> Result<()> {
+        if let Some(d) = self.deadline
+            && !st.deadline_passed
+            && !st.by_pid.is_empty()
+            && unix_seconds(SystemTime::now()) >= d.at
+        {
+            eprintln!(
+                "hrun: deadline {} ({}) reached: stopping {} running task(s); --resume reruns them",
+                crate::deadline::local_clock(d.at),
+                d.source,
+                st.by_pid.len()
+            );
+            st.deadline_passed = true;
+            self.terminate_all(st, libc::SIGTERM);
+            if !matches!(st.stop, Some(Stop::Signal(_) | Stop::Halt(_) | Stop::Error)) {
+                st.stop = Some(Stop::Deadline);
+            }
+        }
         let now = Instant::now();
         for slot in 0..st.slots.len() {
             match &mut st.slots[slot] {

@@ -71,6 +71,10 @@ pub struct Policy {
     pub halt: Halt,
     /// How long a finished task's leftover processes may live on before they are killed.
     pub leak_timeout: Duration,
+    /// When the run must be over (`--deadline`; by default the Slurm job's end).
+    pub deadline: crate::deadline::Spec,
+    /// Room left between a task's expected end and the deadline.
+    pub deadline_margin: Duration,
 }
 
 impl Default for Policy {
@@ -81,6 +85,8 @@ impl Default for Policy {
             retries: 0,
             halt: Halt::default(),
             leak_timeout: Duration::from_millis(500),
+            deadline: crate::deadline::Spec::Auto,
+            deadline_margin: crate::deadline::DEFAULT_MARGIN,
         }
     }
 }
@@ -108,6 +114,8 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
     // Read up to the first task (the directives) while signals still have their default
     // effect: a producer on stdin may take its time, and nothing has started yet.
     let tasks = TaskFile::open(&cfg.source).map_err(|e| usage(e.into()))?;
+    // Asking Slurm runs squeue: done before signals are blocked, which its child would inherit.
+    let deadline = crate::deadline::resolve(cfg.policy.deadline, unix_seconds(SystemTime::now()));
     // Block the handled signals and fork the guardian while hrun is still single-threaded.
     let signals = os::SignalFd::install().context("cannot set up signal handling")?;
     let guardian = os::Guardian::start().context("cannot start the guardian process")?;
@@ -166,6 +174,8 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
     let mut record = run_record(cfg, &host, &usable, &plan, unix_seconds(SystemTime::now()));
     record.tasks_total = total;
     record.already_done = resume.skipped();
+    record.deadline = deadline.as_ref().map(|d| d.at);
+    record.deadline_source = deadline.as_ref().map(|d| d.source.clone());
     log.append(&record)?;
 
     let outcome = dispatch::Dispatcher {
@@ -178,6 +188,7 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
         log: &mut log,
         joblog,
         resume: &resume,
+        deadline: deadline.as_ref(),
         total,
         host: &host,
         hashes: Default::default(),
@@ -258,6 +269,8 @@ fn run_record(cfg: &ExecConfig, host: &str, usable: &CpuSet, plan: &SlotPlan, st
         tasks_total: None,
         already_done: 0,
         shard: cfg.shard.map(|s| s.to_string()),
+        deadline: None,
+        deadline_source: None,
     }
 }
 

@@ -43,6 +43,9 @@ pub struct ResumePlan {
     shard: Option<crate::shard::Shard>,
     /// Unreadable log lines (a torn last line after a crash).
     pub unreadable_lines: u64,
+    /// Runtimes of the tasks of this file that succeeded in earlier runs: the first estimate
+    /// of a task's runtime for `--deadline` (and `--timeout N%`).
+    pub prior_runtimes: super::timeout::Median,
 }
 
 impl ResumePlan {
@@ -126,6 +129,7 @@ pub fn plan(taskfile: &Path, log: &Path, mode: ResumeMode, force: bool) -> Resul
     let mut matched = vec![false; hashes.len()];
     let mut mismatches: Vec<Mismatch> = Vec::new();
     let mut unreadable_lines = 0;
+    let mut prior_runtimes = super::timeout::Median::default();
     if log.exists() {
         unreadable_lines = read::for_each_task(log, |rec: TaskOutcome| {
             let i = (rec.seq as usize).wrapping_sub(1);
@@ -143,6 +147,9 @@ pub fn plan(taskfile: &Path, log: &Path, mode: ResumeMode, force: bool) -> Resul
                 (_, false, true) => State::Failed,
                 _ => State::NotRun,
             };
+            if state == State::Succeeded {
+                prior_runtimes.add(rec.wall_s);
+            }
             states[i] = states[i].max(state);
         })?;
     }
@@ -158,7 +165,7 @@ pub fn plan(taskfile: &Path, log: &Path, mode: ResumeMode, force: bool) -> Resul
         ))
         .into());
     }
-    Ok(ResumePlan { states, mode: Some(mode), shard: None, unreadable_lines })
+    Ok(ResumePlan { states, mode: Some(mode), shard: None, unreadable_lines, prior_runtimes })
 }
 
 /// "task 3 (line 5) was `a`, is now `b`; ..." for the first few mismatches.

@@ -44,6 +44,10 @@ pub struct Summary {
     /// The exit status set by `--halt` when it fired.
     #[serde(skip)]
     pub halted: Option<i32>,
+    /// What stopped the run before every task ran, when it was not a failure: SIGUSR1 (drain)
+    /// or the deadline. With tasks not run, hrun exits [`exit::INCOMPLETE`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped_by: Option<String>,
     /// From a slot becoming free to the next task's `exec` on it.
     #[serde(skip)]
     pub dispatch: Latency,
@@ -111,6 +115,7 @@ impl Summary {
         match (self.interrupted_by, self.halted) {
             (Some(sig), _) => 128 + sig,
             (None, Some(status)) => status,
+            (None, None) if self.stopped_by.is_some() && self.not_run + self.cancelled > 0 => exit::INCOMPLETE,
             (None, None) => exit::for_failures(self.failed + self.cancelled),
         }
     }
@@ -182,6 +187,9 @@ impl Summary {
             );
         }
         if self.cancelled + self.not_run > 0 || self.rest_unread {
+            if let Some(why) = &self.stopped_by {
+                text += &format!("\nhrun: stopped early by {why}");
+            }
             text += "\nhrun: to run the rest: the same command with --resume";
         }
         eprintln!("{text}");

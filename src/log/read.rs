@@ -26,6 +26,8 @@ pub struct TaskOutcome {
     /// False for a failed attempt that was to be retried.
     #[serde(default = "yes")]
     pub last_attempt: bool,
+    #[serde(default)]
+    pub wall_s: f64,
 }
 
 fn yes() -> bool {
@@ -60,6 +62,29 @@ pub fn for_each_task(path: &Path, mut on_task: impl FnMut(TaskOutcome)) -> Resul
             Err(_) => bad += 1,
         }
     }
+}
+
+/// The run logs named on a command line: files as given, and for a directory every
+/// `*.hrun.jsonl` in it (e.g. one per shard), sorted. A directory without one is an error.
+pub fn expand_logs(paths: &[std::path::PathBuf]) -> Result<Vec<std::path::PathBuf>> {
+    let mut out = Vec::new();
+    for p in paths {
+        if !p.is_dir() {
+            out.push(p.clone());
+            continue;
+        }
+        let mut found: Vec<_> = std::fs::read_dir(p)
+            .with_context(|| format!("cannot read directory {}", p.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|f| f.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with(".hrun.jsonl")))
+            .collect();
+        if found.is_empty() {
+            anyhow::bail!("{} holds no run log (*.hrun.jsonl)", p.display());
+        }
+        found.sort();
+        out.extend(found);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -36,6 +36,10 @@ pub struct RunRecord {
     pub already_done: u64,
     /// `K/N` when this hrun runs one shard of the task file (`tasks_total` is then the shard's).
     pub shard: Option<String>,
+    /// Unix seconds by which the run must be over (`--deadline` or the Slurm job's end), and
+    /// where that came from.
+    pub deadline: Option<f64>,
+    pub deadline_source: Option<String>,
 }
 
 /// A task attempt started (written when it starts, so `hrun status` sees running tasks).

@@ -248,3 +248,34 @@ pub fn hostname() -> String {
         .and_then(|h| h.into_string().ok())
         .unwrap_or_else(|| "unknown".to_string())
 }
+
+/// Seconds since the epoch of a local date and time (the zone from `TZ` or /etc/localtime, as
+/// `date` and `squeue` use); `None` for a time the zone does not have.
+pub fn local_time(c: &crate::deadline::Civil) -> Option<i64> {
+    // SAFETY: mktime reads and normalises a zeroed, filled-in struct tm.
+    unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        tm.tm_year = c.year - 1900;
+        tm.tm_mon = c.month as i32 - 1;
+        tm.tm_mday = c.day as i32;
+        tm.tm_hour = c.hour as i32;
+        tm.tm_min = c.minute as i32;
+        tm.tm_sec = c.second as i32;
+        tm.tm_isdst = -1;
+        let t = libc::mktime(&mut tm);
+        (t != -1 || (c.year, c.month, c.day) == (1969, 12, 31)).then_some(t)
+    }
+}
+
+/// `HH:MM:SS` local time of a Unix time, for messages.
+pub fn local_clock(t: i64) -> String {
+    // SAFETY: localtime_r fills a zeroed struct tm from a valid time_t.
+    unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        let secs = t as libc::time_t;
+        if libc::localtime_r(&secs, &mut tm).is_null() {
+            return format!("@{t}");
+        }
+        format!("{:02}:{:02}:{:02}", tm.tm_hour, tm.tm_min, tm.tm_sec)
+    }
+}

@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# local-slurm.sh: a throw-away Slurm on this machine, for hrun's tests (and for trying the
+# scripts in slurm/ without a cluster). Debian/Ubuntu, as root; no systemd needed.
+#
+#   slurm/dev/local-slurm.sh install              # apt-get the packages (munge, slurmctld, slurmd, client)
+#   slurm/dev/local-slurm.sh start DIR [--watch PID]
+#   export SLURM_CONF=DIR/slurm.conf              # then sbatch, srun, squeue, sinfo work
+#   slurm/dev/local-slurm.sh stop DIR
+#
+# `start` writes DIR/slurm.conf and starts munged (unless one answers already), slurmctld and three
+# slurmd, `node1`..`node3`, all on this machine (Debian's Slurm is built with multiple-slurmd
+# support). Each node declares this machine's real CPU count, and TaskPlugin=task/affinity binds
+# every job step to the CPUs Slurm gave it, as on a real cluster: a 1-CPU job sees one CPU, an
+# exclusive job all of them. One partition, `debug`, holds the three nodes. Everything (state,
+# spool, logs, pid files) lives under DIR. With `--watch PID`, a background watcher stops the
+# daemons when process PID ends (a test harness that may be killed). Daemons are stopped by the
+# PIDs in their pid files, never by name, so other Slurm daemons on the machine are left alone.
+#
+# Exit status: 0 ready (start) or stopped (stop); 1 could not start (the reason on stderr, the
+# daemons' logs in DIR/log); 2 usage.
+set -euo pipefail
+
+NODES=(node1 node2 node3)
+FIRST_PORT=6818
+CTLD_PORT=6817
+
+usage() {
+    sed -n '2,9p' "$0" >&2
+    exit 2
+}
+
+die() {
+    echo "local-slurm: $*" >&2
+    for f in "${DIR:-/nonexistent}"/log/*.log; do
+        [ -f "$f" ] && { echo "--- $f (last lines)" >&2; tail -n 5 "$f" >&2; }
+    done
+    exit 1
+}
+
+# A process that has exited but was not reaped (PID 1 here may not reap) counts as gone.
+alive() {
+    local state
+    state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+    [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
+}
+
+wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...
+    local secs=$1 what=$2
+    shift 2
+    local deadline=$((SECONDS + secs))
+    until "$@" >/dev/null 2>&1; do
+        [ "$SECONDS" -lt "$deadline" ] || die "timed out after ${secs}s waiting for $what"
+        sleep 0.1
+    done
+}
+
+write_conf() {
+    local cpus
+    cpus=$(nproc --all)
+    mkdir -p "$DIR"/{state,log,spool}
+    for n in "${NODES[@]}"; do mkdir -p "$DIR/spool/$n"; done
+    cat > "$DIR/slurm.conf" <<EOF
+# Written by hrun's slurm/dev/local-slurm.sh: a throw-away cluster on localhost.
+ClusterName=hrun-dev
+SlurmctldHost=localhost(127.0.0.1)
+SlurmctldPort=$CTLD_PORT
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+StateSaveLocation=$DIR/state
+SlurmdSpoolDir=$DIR/spool/%n
+SlurmctldPidFile=$DIR/slurmctld.pid
+SlurmdPidFile=$DIR/slurmd-%n.pid
+SlurmctldLogFile=$DIR/log/slurmctld.log
+SlurmdLogFile=$DIR/log/slurmd-%n.log
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/affinity
+SelectType=select/cons_tres
+SelectTypeParameters=CR_CPU
+SchedulerType=sched/backfill
+SchedulerParameters=batch_sched_delay=0,sched_min_interval=0,bf_interval=1
+DependencyParameters=kill_invalid_depend
+AccountingStorageType=accounting_storage/none
+JobCompType=jobcomp/filetxt
+JobCompLoc=$DIR/log/jobcomp.txt
+MailProg=/bin/true
+KillWait=5
+MinJobAge=300
+ReturnToService=2
+SlurmctldTimeout=30
+SlurmdTimeout=30
+NodeName=node[1-${#NODES[@]}] NodeHostname=localhost NodeAddr=127.0.0.1 Port=[$FIRST_PORT-$((FIRST_PORT + ${#NODES[@]} - 1))] CPUs=$cpus State=UNKNOWN
+PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
+EOF
+}
+
+start_munge() {
+    if munge -n 2>/dev/null | unmunge >/dev/null 2>&1; then
+        return
+    fi
+    [ -f /etc/munge/munge.key ] || die "no /etc/munge/munge.key (is munge installed? run: $0 install)"
+    install -d -o munge -g munge -m 0755 /run/munge
+    runuser -u munge -- /usr/sbin/munged
+    wait_for 10 munged sh -c 'munge -n | unmunge'
+}
+
+all_idle() {
+    local states
+    states=$(sinfo -h -N -o '%N %t' 2>/dev/null) || return 1
+    [ "$(grep -c ' idle$' <<<"$states")" -eq "${#NODES[@]}" ]
+}
+
+cmd_start() {
+    [ "$(id -u)" = 0 ] || die "must run as root (the daemons run as root here)"
+    command -v slurmctld >/dev/null || die "slurmctld not installed (run: $0 install)"
+    if [ -f "$DIR/slurmctld.pid" ] && alive "$(cat "$DIR/slurmctld.pid")"; then
+        die "a cluster already runs from $DIR (stop it first)"
+    fi
+    write_conf
+    export SLURM_CONF=$DIR/slurm.conf
+    start_munge
+    slurmctld -c -f "$SLURM_CONF" || die "slurmctld did not start"
+    wait_for 20 "slurmctld to answer" sh -c 'scontrol ping | grep -q UP'
+    for n in "${NODES[@]}"; do
+        slurmd -f "$SLURM_CONF" -N "$n" || die "slurmd $n did not start"
+    done
+    wait_for 30 "every node idle" all_idle
+    if [ -n "${WATCH:-}" ]; then
+        # Detached from the caller's process group and output, so it outlives neither badly.
+        setsid bash -c 'while kill -0 "$1" 2>/dev/null; do sleep 1; done; exec "$2" stop "$3"' \
+            watch "$WATCH" "$(readlink -f "$0")" "$DIR" </dev/null >/dev/null 2>&1 &
+    fi
+    echo "local-slurm: up: ${NODES[*]} with $(nproc --all) CPUs each; export SLURM_CONF=$SLURM_CONF"
+}
+
+stop_pid() { # stop_pid PIDFILE
+    [ -f "$1" ] || return 0
+    local pid
+    pid=$(cat "$1")
+    if alive "$pid"; then
+        kill -TERM "$pid" 2>/dev/null || true
+        local deadline=$((SECONDS + 10))
+        while alive "$pid" && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.1; done
+        alive "$pid" && kill -KILL "$pid" 2>/dev/null || true
+    fi
+    rm -f "$1"
+}
+
+cmd_stop() {
+    for n in "${NODES[@]}"; do stop_pid "$DIR/slurmd-$n.pid"; done
+    stop_pid "$DIR/slurmctld.pid"
+    # Job processes slurmd left (proctrack/linuxproc tracks them by parentage only).
+    echo "local-slurm: stopped (cluster in $DIR)"
+}
+
+cmd_install() {
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y --no-install-recommends slurmctld slurmd slurm-client munge >/dev/null ||
+        { apt-get update -qq && apt-get install -y --no-install-recommends slurmctld slurmd slurm-client munge >/dev/null; }
+}
+
+[ $# -ge 1 ] || usage
+case "$1" in
+install) cmd_install ;;
+start | stop)
+    [ $# -ge 2 ] || usage
+    mkdir -p "$2"
+    DIR=$(cd "$2" && pwd)
+    WATCH=
+    if [ "${3:-}" = --watch ]; then WATCH=${4:?--watch needs a PID}; fi
+    "cmd_$1"
+    ;;
+*) usage ;;
+esac

@@ -1,0 +1,282 @@
+//! Walltime awareness: the time by which a run must be over, and whether a task may still start.
+//!
+//! The deadline comes from `--deadline` (`+2h`, a local time `2026-11-26T18:00`, `...Z` for UTC,
+//! `@UNIX_SECONDS`) or, by default (`auto`), from the Slurm job hrun runs in: `SLURM_JOB_END_TIME`
+//! where Slurm sets it (23.02 and later), else `squeue -h -j $SLURM_JOB_ID -o %e`. A task starts
+//! only if it would end, at the median runtime of the tasks that succeeded so far, no later than
+//! the deadline minus `--deadline-margin`; the others are left for `--resume` in the next job.
+
+use std::fmt;
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+/// What `--deadline` says.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Spec {
+    /// The Slurm job's end, when inside a job; else none.
+    Auto,
+    None,
+    /// This long after hrun starts.
+    In(Duration),
+    /// Unix seconds.
+    At(f64),
+}
+
+/// The deadline in force and where it came from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Deadline {
+    /// Unix seconds.
+    pub at: f64,
+    pub source: String,
+}
+
+/// Tasks need this long, at least, between the expected end and the deadline.
+pub const DEFAULT_MARGIN: Duration = Duration::from_secs(30);
+
+const FORMS: &str =
+    "auto, none, +DURATION (e.g. +2h), a local time YYYY-MM-DDTHH:MM[:SS] (Z at the end: UTC) or @UNIX_SECONDS";
+
+impl FromStr for Spec {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Spec, String> {
+        let t = text.trim();
+        let bad = |why: &str| format!("invalid --deadline {text:?}: {why}; write {FORMS}");
+        match t {
+            "auto" => return Ok(Spec::Auto),
+            "none" => return Ok(Spec::None),
+            _ => {}
+        }
+        if let Some(d) = t.strip_prefix('+') {
+            return crate::duration::parse(d).map(Spec::In).map_err(|e| bad(&e));
+        }
+        if let Some(s) = t.strip_prefix('@') {
+            return match s.parse::<f64>() {
+                Ok(v) if v.is_finite() && v >= 0.0 => Ok(Spec::At(v)),
+                _ => Err(bad("not a number of seconds")),
+            };
+        }
+        let (civil, utc) = match t.strip_suffix('Z') {
+            Some(c) => (c, true),
+            None => (t, false),
+        };
+        let c = Civil::parse(civil).ok_or_else(|| bad("not a date and time"))?;
+        let at = if utc { Some(c.utc_seconds()) } else { crate::exec::os::local_time(&c) };
+        at.map(|s| Spec::At(s as f64)).ok_or_else(|| bad("not a valid local time"))
+    }
+}
+
+impl fmt::Display for Spec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Spec::Auto => f.write_str("auto"),
+            Spec::None => f.write_str("none"),
+            Spec::In(d) => write!(f, "+{}s", d.as_secs_f64()),
+            Spec::At(t) => write!(f, "@{t}"),
+        }
+    }
+}
+
+/// A calendar date and time of day, without a zone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Civil {
+    pub year: i32,
+    pub month: u32,
+    pub day: u32,
+    pub hour: u32,
+    pub minute: u32,
+    pub second: u32,
+}
+
+impl Civil {
+    /// `YYYY-MM-DDTHH:MM[:SS]` (or a space for the `T`), as `squeue -o %e` and `date -Is` print.
+    pub fn parse(text: &str) -> Option<Civil> {
+        let (date, time) = text.split_once(['T', ' '])?;
+        let mut d = date.splitn(3, '-');
+        let (year, month, day) = (d.next()?.parse().ok()?, d.next()?.parse().ok()?, d.next()?.parse().ok()?);
+        let mut t = time.split(':');
+        let hour = t.next()?.parse().ok()?;
+        let minute = t.next()?.parse().ok()?;
+        let second = t.next().map_or(Some(0), |s| s.parse().ok())?;
+        if t.next().is_some() {
+            return None;
+        }
+        let c = Civil { year, month, day, hour, minute, second };
+        let valid = (1..=12).contains(&month)
+            && day >= 1
+            && day <= days_in_month(year, month)
+            && hour < 24
+            && minute < 60
+            && second < 60;
+        valid.then_some(c)
+    }
+
+    /// Seconds since the Unix epoch, reading the time as UTC (days-from-civil, proleptic
+    /// Gregorian).
+    pub fn utc_seconds(&self) -> i64 {
+        let y = i64::from(self.year) - i64::from(self.month <= 2);
+        let era = y.div_euclid(400);
+        let yoe = y - era * 400;
+        let m = i64::from(self.month);
+        let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + i64::from(self.day) - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        let days = era * 146_097 + doe - 719_468;
+        days * 86_400 + i64::from(self.hour) * 3600 + i64::from(self.minute) * 60 + i64::from(self.second)
+    }
+}
+
+fn days_in_month(year: i32, month: u32) -> u32 {
+    match month {
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// The deadline for a run starting at `now` (Unix seconds). `Auto` asks Slurm; a job without
+/// a time limit, or a Slurm that cannot be asked, gives none (with a warning for the latter).
+pub fn resolve(spec: Spec, now: f64) -> Option<Deadline> {
+    match spec {
+        Spec::None => None,
+        Spec::In(d) => Some(Deadline { at: now + d.as_secs_f64(), source: "--deadline".into() }),
+        Spec::At(at) => Some(Deadline { at, source: "--deadline".into() }),
+        Spec::Auto => {
+            let job = std::env::var("SLURM_JOB_ID").ok().filter(|j| !j.is_empty())?;
+            match slurm_end(&job) {
+                Ok(Some(at)) => Some(Deadline { at, source: format!("Slurm job {job}'s time limit") }),
+                Ok(None) => None,
+                Err(e) => {
+                    eprintln!("hrun: warning: cannot read Slurm job {job}'s end time ({e}); no deadline");
+                    None
+                }
+            }
+        }
+    }
+}
+
+/// The job's end time: `SLURM_JOB_END_TIME` (Unix seconds), else squeue's `%e` (local time).
+fn slurm_end(job: &str) -> Result<Option<f64>, String> {
+    if let Ok(v) = std::env::var("SLURM_JOB_END_TIME") {
+        return match v.trim().parse::<f64>() {
+            Ok(t) if t > 0.0 => Ok(Some(t)),
+            _ => Ok(None),
+        };
+    }
+    let out = run_with_timeout(Command::new("squeue").args(["-h", "-j", job, "-o", "%e"]), SQUEUE_TIMEOUT)?;
+    parse_squeue_end(&out)
+}
+
+const SQUEUE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// squeue's `%e`: a local time, or `N/A`/`Unknown`/`NONE` for a job without an end.
+pub fn parse_squeue_end(out: &str) -> Result<Option<f64>, String> {
+    let text = out.trim();
+    if text.is_empty() {
+        return Err("squeue printed nothing".into());
+    }
+    match text {
+        "N/A" | "Unknown" | "NONE" | "UNLIMITED" => return Ok(None),
+        _ => {}
+    }
+    let civil = Civil::parse(text).ok_or_else(|| format!("squeue printed {text:?}"))?;
+    crate::exec::os::local_time(&civil)
+        .map(|t| Some(t as f64))
+        .ok_or_else(|| format!("squeue printed {text:?}, not a local time"))
+}
+
+/// Runs a short command; its stdout, or why not.
+fn run_with_timeout(cmd: &mut Command, limit: Duration) -> Result<String, String> {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot run {:?}: {e}", cmd.get_program()))?;
+    let until = Instant::now() + limit;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) if status.success() => break,
+            Ok(Some(status)) => return Err(format!("squeue failed ({status})")),
+            Ok(None) if Instant::now() < until => std::thread::sleep(Duration::from_millis(20)),
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("squeue gave no answer within {limit:?}"));
+            }
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    let mut out = String::new();
+    if let Some(mut o) = child.stdout.take() {
+        o.read_to_string(&mut out).map_err(|e| e.to_string())?;
+    }
+    Ok(out)
+}
+
+/// True when a task starting at `now`, expected to run `expected` seconds (the median of the
+/// successes so far; none yet: 0), ends by `deadline - margin`.
+pub fn may_start(now: f64, deadline: f64, margin: Duration, expected: Option<f64>) -> bool {
+    now + expected.unwrap_or(0.0) <= deadline - margin.as_secs_f64()
+}
+
+/// `HH:MM:SS` local time of day, for messages.
+pub fn local_clock(at: f64) -> String {
+    crate::exec::os::local_clock(at as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forms() {
+        assert_eq!("auto".parse(), Ok(Spec::Auto));
+        assert_eq!("none".parse(), Ok(Spec::None));
+        assert_eq!("+90m".parse(), Ok(Spec::In(Duration::from_secs(5400))));
+        assert_eq!("@1764000000".parse(), Ok(Spec::At(1_764_000_000.0)));
+        assert_eq!("1970-01-02T00:00:00Z".parse(), Ok(Spec::At(86_400.0)));
+        assert_eq!("2026-11-26T03:05Z".parse(), Ok(Spec::At(1_795_662_300.0)));
+    }
+
+    #[test]
+    fn bad_forms_name_the_value_and_the_forms() {
+        for bad in ["tomorrow", "+5x", "@-3", "2026-13-01T00:00", "2026-02-30T00:00", "2026-11-26T24:00", "12:00"] {
+            let e = bad.parse::<Spec>().unwrap_err();
+            assert!(e.contains(&format!("{bad:?}")) && e.contains("+DURATION"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn civil_to_unix_matches_known_instants() {
+        let c = |s: &str| Civil::parse(s).unwrap().utc_seconds();
+        assert_eq!(c("1970-01-01T00:00:00"), 0);
+        assert_eq!(c("2000-03-01T00:00:00"), 951_868_800);
+        assert_eq!(c("2024-02-29T12:34:56"), 1_709_210_096);
+        assert_eq!(c("1969-12-31T23:59:59"), -1);
+        assert_eq!(c("2026-11-26 03:05:32"), 1_795_662_332);
+    }
+
+    #[test]
+    fn squeue_output() {
+        assert_eq!(parse_squeue_end("N/A\n"), Ok(None));
+        assert_eq!(parse_squeue_end("Unknown"), Ok(None));
+        assert!(parse_squeue_end("").is_err());
+        assert!(parse_squeue_end("slurm_load_jobs error: Invalid job id specified").is_err());
+        assert!(parse_squeue_end("2026-11-26T03:05:32\n").unwrap().is_some());
+    }
+
+    #[test]
+    fn start_rule() {
+        let m = Duration::from_secs(30);
+        // No estimate yet: start while before deadline - margin.
+        assert!(may_start(1000.0, 1100.0, m, None));
+        assert!(!may_start(1071.0, 1100.0, m, None));
+        // Median 80 s: would end at 1080, past 1100 - 30.
+        assert!(!may_start(1000.0, 1100.0, m, Some(80.0)));
+        assert!(may_start(1000.0, 1100.0, m, Some(70.0)));
+        assert!(!may_start(1000.0, 1100.0, m, Some(70.1)));
+    }
+}
