@@ -35,8 +35,7 @@ pub struct Deadline {
 /// Tasks need this long, at least, between the expected end and the deadline.
 pub const DEFAULT_MARGIN: Duration = Duration::from_secs(30);
 
-const FORMS: &str =
-    "auto, none, +DURATION (e.g. +2h), a local time YYYY-MM-DDTHH:MM[:SS] (Z at the end: UTC) or @UNIX_SECONDS";
+const FORMS: &str = "auto, none, +DURATION (e.g. +2h), a local time YYYY-MM-DDTHH:MM[:SS] (Z at the end: UTC) or @UNIX_SECONDS";
 
 impl FromStr for Spec {
     type Err = String;
@@ -243,7 +242,9 @@ mod tests {
 
     #[test]
     fn bad_forms_name_the_value_and_the_forms() {
-        for bad in ["tomorrow", "+5x", "@-3", "2026-13-01T00:00", "2026-02-30T00:00", "2026-11-26T24:00", "12:00"] {
+        for bad in
+            ["tomorrow", "+5x", "@-3", "2026-13-01T00:00", "2026-02-30T00:00", "2026-11-26T24:00", "12:00"]
+        {
             let e = bad.parse::<Spec>().unwrap_err();
             assert!(e.contains(&format!("{bad:?}")) && e.contains("+DURATION"), "{bad}: {e}");
         }

@@ -201,7 +201,12 @@ pub fn render(run: &Run) -> String {
     );
     for (i, label) in run.rows.iter().enumerate() {
         let y = i as f64 * row;
-        let _ = writeln!(h, "<text x=\"0\" y=\"{:.1}\" font-size=\"11\">{}</text>", y + 15.0, esc(label));
+        let _ = writeln!(
+            h,
+            "<text class=\"row\" x=\"0\" y=\"{:.1}\" font-size=\"11\">{}</text>",
+            y + 15.0,
+            esc(label)
+        );
         let _ = writeln!(
             h,
             "<line x1=\"{left}\" x2=\"{}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"#eee\"/>",

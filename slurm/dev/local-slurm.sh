@@ -13,7 +13,7 @@
 # every job step to the CPUs Slurm gave it, as on a real cluster: a 1-CPU job sees one CPU, an
 # exclusive job all of them. One partition, `debug`, holds the three nodes. Everything (state,
 # spool, logs, pid files) lives under DIR. With `--watch PID`, a background watcher stops the
-# daemons when process PID ends (a test harness that may be killed). Daemons are stopped by the
+# daemons and removes DIR when process PID ends (a test harness, which may be killed). Daemons are stopped by the
 # PIDs in their pid files, never by name, so other Slurm daemons on the machine are left alone.
 #
 # Exit status: 0 ready (start) or stopped (stop); 1 could not start (the reason on stderr, the
@@ -127,7 +127,7 @@ cmd_start() {
     wait_for 30 "every node idle" all_idle
     if [ -n "${WATCH:-}" ]; then
         # Detached from the caller's process group and output, so it outlives neither badly.
-        setsid bash -c 'while kill -0 "$1" 2>/dev/null; do sleep 1; done; exec "$2" stop "$3"' \
+        setsid bash -c 'while kill -0 "$1" 2>/dev/null; do sleep 1; done; "$2" stop "$3" && rm -rf "$3"' \
             watch "$WATCH" "$(readlink -f "$0")" "$DIR" </dev/null >/dev/null 2>&1 &
     fi
     echo "local-slurm: up: ${NODES[*]} with $(nproc --all) CPUs each; export SLURM_CONF=$SLURM_CONF"

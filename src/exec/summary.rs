@@ -115,7 +115,9 @@ impl Summary {
         match (self.interrupted_by, self.halted) {
             (Some(sig), _) => 128 + sig,
             (None, Some(status)) => status,
-            (None, None) if self.stopped_by.is_some() && self.not_run + self.cancelled > 0 => exit::INCOMPLETE,
+            (None, None) if self.stopped_by.is_some() && self.not_run + self.cancelled > 0 => {
+                exit::INCOMPLETE
+            }
             (None, None) => exit::for_failures(self.failed + self.cancelled),
         }
     }

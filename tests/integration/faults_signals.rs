@@ -98,9 +98,9 @@ fn sigusr1_drains_and_resume_runs_the_rest() {
     signal(&child, libc::SIGUSR1);
     err.wait_for("SIGUSR1: starting no new task", Duration::from_secs(5));
     sb.write("go", "");
-    assert_eq!(child.wait().unwrap().code(), Some(0));
+    assert_eq!(child.wait().unwrap().code(), Some(102), "stopped early with tasks left: 102");
     let said = err.rest();
-    assert!(said.contains("5 not run"), "{said}");
+    assert!(said.contains("5 not run") && said.contains("stopped early by SIGUSR1"), "{said}");
     assert_eq!(sb.read("done"), "1\n");
 
     let out = run(sb.exec().args(["--resume", "tasks.txt"]));

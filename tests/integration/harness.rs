@@ -21,6 +21,8 @@ pub fn hrun() -> Command {
         "HRUN_LEAK_TIMEOUT",
         "HRUN_PROGRESS_INTERVAL",
         "HRUN_SMT",
+        "HRUN_DEADLINE",
+        "HRUN_DEADLINE_MARGIN",
         "HRUN_SYSFS_ROOT",
     ] {
         c.env_remove(var);

@@ -4,6 +4,7 @@
 mod harness;
 
 mod config;
+mod deadline;
 mod exec_basics;
 mod exec_joblog;
 mod exec_output;

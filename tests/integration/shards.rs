@@ -57,3 +57,54 @@ fn shard_auto_follows_srun_and_refuses_outside_slurm() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("run it under srun, or give --shard K/N"), "{}", stderr(&out));
 }
+
+/// `status` and `report` over a directory: every shard's log, with totals and one timeline
+/// row per slot of each; a directory without logs is a one-line usage error.
+#[test]
+fn status_and_report_take_every_shard_log_of_a_directory() {
+    let sb = Sandbox::new();
+    sb.write("tasks.txt", "true\n".repeat(7));
+    for k in 1..=3 {
+        let out = run(hrun().current_dir(sb.root()).args([
+            "exec",
+            "-q",
+            "--shard",
+            &format!("{k}/3"),
+            "tasks.txt",
+        ]));
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    let out = run(hrun().current_dir(sb.root()).args(["status", "."]));
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    for k in 1..=3 {
+        assert!(text.contains(&format!("== ./tasks.shard-{k}-of-3.hrun.jsonl\n")), "{text}");
+    }
+    assert!(
+        text.contains("== all 3 logs: 7 done (7 ok, 0 failed), 0 running, 0 left; 3 of 3 runs finished"),
+        "{text}"
+    );
+    // The same with the logs named one by one.
+    let named = run(hrun().current_dir(sb.root()).args([
+        "status",
+        "tasks.shard-1-of-3.hrun.jsonl",
+        "tasks.shard-2-of-3.hrun.jsonl",
+    ]));
+    assert!(stdout(&named).contains("== all 2 logs: 5 done"), "{}", stdout(&named));
+
+    let out = run(hrun().current_dir(sb.root()).args(["report", ".", "-o", "all.html"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let page = sb.read("all.html");
+    assert_eq!(page.matches("<rect class=\"task\"").count(), 7, "one bar per task of every shard");
+    let slots = usable_cpus().len();
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let rows: Vec<&str> = page.split("<text class=\"row\"").skip(1).collect();
+    assert_eq!(rows.len(), 3 * slots, "a row per slot of each log");
+    assert!(rows.iter().all(|r| r.contains(&format!(">{} ", host.trim()))), "rows name the host: {rows:?}");
+    assert!(page.contains(&format!("hrun run on {}", host.trim())), "one host, named once");
+
+    std::fs::create_dir(sb.path("empty")).unwrap();
+    let out = run(hrun().current_dir(sb.root()).args(["status", "empty"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stderr(&out).trim(), "hrun: error: empty holds no run log (*.hrun.jsonl)");
+}

@@ -1,0 +1,385 @@
+//! Tests against a real Slurm: the scripts in `slurm/` and hrun inside jobs, on a throw-away
+//! cluster (`slurm/dev/local-slurm.sh`: slurmctld and three slurmd, node1..node3, on this
+//! machine, with task/affinity binding jobs to their CPUs). The cluster starts with the first
+//! test that needs it and stops when this test process ends.
+//!
+//! Where Slurm cannot be started (not root, packages missing) the tests say so on the terminal
+//! and pass, except under CI (`CI` set) or with `HRUN_SLURM_TESTS=require`, where that fails.
+//! Tests take turns: they share the cluster's nodes.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+struct Cluster {
+    conf: PathBuf,
+}
+
+static CLUSTER: OnceLock<Result<Cluster, String>> = OnceLock::new();
+static TURN: Mutex<()> = Mutex::new(());
+
+const REPO: &str = env!("CARGO_MANIFEST_DIR");
+
+fn bin_dir() -> PathBuf {
+    Path::new(env!("CARGO_BIN_EXE_hrun")).parent().unwrap().to_path_buf()
+}
+
+fn start_cluster() -> Result<Cluster, String> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return Err("not root (the local cluster's daemons run as root)".into());
+    }
+    let have = |p: &str| {
+        Command::new("sh").args(["-c", &format!("command -v {p}")]).output().is_ok_and(|o| o.status.success())
+    };
+    if !(have("slurmctld") && have("slurmd") && have("sbatch") && have("munged")) {
+        return Err(format!("Slurm or munge not installed (run {REPO}/slurm/dev/local-slurm.sh install)"));
+    }
+    let dir = std::env::temp_dir().join(format!("hrun-slurm-test-{}", std::process::id()));
+    let out = Command::new(format!("{REPO}/slurm/dev/local-slurm.sh"))
+        .arg("start")
+        .arg(&dir)
+        .arg("--watch")
+        .arg(std::process::id().to_string())
+        .output()
+        .map_err(|e| format!("cannot run local-slurm.sh: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("local-slurm.sh start failed: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    Ok(Cluster { conf: dir.join("slurm.conf") })
+}
+
+/// The cluster and this test's turn on it; `None` (after saying so) where Slurm cannot run.
+fn cluster() -> Option<(MutexGuard<'static, ()>, &'static Cluster)> {
+    let turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    match CLUSTER.get_or_init(start_cluster) {
+        Ok(c) => Some((turn, c)),
+        Err(why) => {
+            let required = std::env::var_os("CI").is_some()
+                || std::env::var("HRUN_SLURM_TESTS").is_ok_and(|v| v == "require");
+            assert!(!required, "the Slurm tests must run here (CI or HRUN_SLURM_TESTS=require): {why}");
+            // Straight to the terminal: the test harness captures eprintln!.
+            let _ = writeln!(std::io::stderr(), "SKIPPED (Slurm): {why}");
+            None
+        }
+    }
+}
+
+impl Cluster {
+    fn cmd(&self, program: &str, dir: &Path) -> Command {
+        let mut c = Command::new(program);
+        let path = format!("{}:{}", bin_dir().display(), std::env::var("PATH").unwrap_or_default());
+        c.current_dir(dir).env("SLURM_CONF", &self.conf).env("PATH", path);
+        // The jobs get this environment (--export=ALL): keep the tester's hrun settings out.
+        for (k, _) in std::env::vars() {
+            if k.starts_with("HRUN_") || (k.starts_with("SLURM_") && k != "SLURM_CONF") {
+                c.env_remove(k);
+            }
+        }
+        c.env("XDG_CONFIG_HOME", "/nonexistent-hrun-test-config");
+        c
+    }
+
+    /// Submits with `sbatch --parsable ARGS` in `dir`; returns the job id.
+    fn sbatch(&self, dir: &Path, env: &[(&str, &str)], args: &[&str]) -> u64 {
+        let out =
+            self.cmd("sbatch", dir).envs(env.iter().copied()).arg("--parsable").args(args).output().unwrap();
+        assert!(out.status.success(), "sbatch {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8_lossy(&out.stdout);
+        text.trim().split(';').next().unwrap().parse().unwrap_or_else(|_| panic!("sbatch printed {text:?}"))
+    }
+
+    /// Waits for a job to leave the queue; returns (state, exit code) from scontrol.
+    fn wait(&self, job: u64, limit: Duration, dir: &Path) -> (String, i32) {
+        let until = Instant::now() + limit;
+        loop {
+            let out =
+                self.cmd("squeue", dir).args(["-h", "-j", &job.to_string(), "-o", "%T"]).output().unwrap();
+            let state = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            if state.is_empty()
+                || !["PENDING", "RUNNING", "CONFIGURING", "COMPLETING"].contains(&state.as_str())
+            {
+                break;
+            }
+            if Instant::now() > until {
+                let _ = self.cmd("scancel", dir).arg(job.to_string()).status();
+                panic!("job {job} still {state} after {limit:?}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let out = self.cmd("scontrol", dir).args(["show", "job", "-o", &job.to_string()]).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let field = |k: &str| {
+            text.split_whitespace()
+                .find_map(|w| w.strip_prefix(&format!("{k}=")))
+                .unwrap_or_else(|| panic!("no {k} in scontrol's {text:?}"))
+                .to_string()
+        };
+        let exit: i32 = field("ExitCode").split(':').next().unwrap().parse().unwrap();
+        (field("JobState"), exit)
+    }
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+}
+
+fn records(log: &Path) -> Vec<Value> {
+    read(log).lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
+}
+
+fn of_kind<'a>(recs: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    recs.iter().filter(|r| r["kind"] == kind).collect()
+}
+
+fn cpus_of(status: &str) -> String {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|| status.trim().to_string())
+}
+
+fn count_cpus(list: &str) -> usize {
+    list.parse::<hrun::cpuset::CpuSet>().unwrap().len()
+}
+
+/// `hrun reduce --json DIR`.
+fn reduce(dir: &Path) -> Value {
+    let out = Command::new(bin_dir().join("hrun")).arg("reduce").arg("--json").arg(dir).output().unwrap();
+    assert!(out.status.success(), "reduce {}: {}", dir.display(), String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The same sweep run here, outside Slurm: gen + exec, reduced.
+fn reference(tasks: u32, samples: u32, seed: u32) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let hrun = bin_dir().join("hrun");
+    let generated = Command::new(&hrun)
+        .current_dir(dir.path())
+        .args(["gen", "--threads", "1", "--tasks", &tasks.to_string()])
+        .args(["--samples", &samples.to_string(), "--seed", &seed.to_string(), "--results", "res"])
+        .output()
+        .unwrap();
+    assert!(generated.status.success());
+    std::fs::write(dir.path().join("tasks.txt"), generated.stdout).unwrap();
+    let run = Command::new(&hrun)
+        .current_dir(dir.path())
+        .args(["exec", "-q", "--deadline", "none", "tasks.txt"])
+        .env("XDG_CONFIG_HOME", "/nonexistent-hrun-test-config")
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    reduce(&dir.path().join("res"))
+}
+
+fn same_estimate(a: &Value, b: &Value) {
+    for k in ["tasks", "samples", "hits", "pi"] {
+        assert_eq!(a[k], b[k], "{k}: {a} vs {b}");
+    }
+}
+
+const WAIT: Duration = Duration::from_secs(120);
+
+#[test]
+fn a_one_cpu_job_runs_one_slot_on_its_cpu_and_an_exclusive_job_uses_every_cpu() {
+    let Some((_turn, c)) = cluster() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("tasks.txt"),
+        "awk '/Cpus_allowed_list/{print $2}' /proc/self/status > task-$HRUN_SEQ.cpus\n".repeat(4),
+    )
+    .unwrap();
+    let online = cpus_of(&read(Path::new("/sys/devices/system/cpu/online")));
+    for (name, args) in [("one", vec!["-c", "1"]), ("excl", vec!["--exclusive"])] {
+        let wrap = format!(
+            "mkdir {name} && cd {name} && grep Cpus_allowed_list /proc/self/status > shell.cpus && \
+             hrun exec --log run.jsonl ../tasks.txt"
+        );
+        let mut all = vec!["-w", "node1", "-o", "job-%j.out"];
+        all.extend(args);
+        all.extend(["--wrap", &wrap]);
+        let job = c.sbatch(d, &[], &all);
+        let (state, exit) = c.wait(job, WAIT, d);
+        assert_eq!(
+            (state.as_str(), exit),
+            ("COMPLETED", 0),
+            "{name}: {}",
+            read(&d.join(format!("job-{job}.out")))
+        );
+        let w = d.join(name);
+        let shell = cpus_of(&read(&w.join("shell.cpus")));
+        let recs = records(&w.join("run.jsonl"));
+        let run = of_kind(&recs, "run")[0];
+        assert_eq!(run["cpus"], shell.as_str(), "{name}: hrun's CPUs are the job's");
+        assert_eq!(run["slurm"]["job_id"], job.to_string(), "{run}");
+        let slots = run["slots"].as_array().unwrap();
+        if name == "one" {
+            assert_eq!(count_cpus(&shell), 1, "a -c 1 job is bound to one CPU: {shell}");
+            assert_eq!(slots.len(), 1);
+            assert_eq!(slots[0]["cpus"], shell.as_str());
+        } else {
+            assert_eq!(shell, online, "an exclusive job gets every CPU");
+            assert_eq!(slots.len(), count_cpus(&online));
+        }
+        for seq in 1..=4 {
+            let task = read(&w.join(format!("task-{seq}.cpus"))).trim().to_string();
+            let slot = of_kind(&recs, "task").iter().find(|t| t["seq"] == seq).unwrap()["cpus"].clone();
+            assert_eq!(slot, task.as_str(), "{name}: task {seq} pinned to its slot");
+            assert_eq!(count_cpus(&task), 1);
+        }
+    }
+}
+
+#[test]
+fn b_node_script_and_job_array_give_the_same_estimate() {
+    let Some((_turn, c)) = cluster() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (node, array) = (d.join("node"), d.join("array"));
+    let (ns, ars) = (node.display().to_string(), array.display().to_string());
+    let env = |r: &'static str| {
+        [("TASKS", "5"), ("THREADS", "1"), ("SAMPLES", "300000"), ("SEED", "40"), ("RESULTS", r)]
+    };
+    let node_env = env("");
+    let node_env: Vec<(&str, &str)> =
+        node_env.iter().map(|&(k, v)| if k == "RESULTS" { (k, ns.as_str()) } else { (k, v) }).collect();
+    let array_env: Vec<(&str, &str)> =
+        node_env.iter().map(|&(k, v)| if k == "RESULTS" { (k, ars.as_str()) } else { (k, v) }).collect();
+    let job = c.sbatch(d, &node_env, &["-o", "node-%j.out", &format!("{REPO}/slurm/hrun-node.sbatch")]);
+    let submitter = c.sbatch(d, &array_env, &["-o", "submit-%j.out", &format!("{REPO}/slurm/array.sbatch")]);
+
+    let (state, exit) = c.wait(job, WAIT, d);
+    let node_out = read(&d.join(format!("node-{job}.out")));
+    assert_eq!((state.as_str(), exit), ("COMPLETED", 0), "{node_out}");
+    assert!(node_out.contains("tasks            5"), "the job reduces: {node_out}");
+    assert_eq!(c.wait(submitter, WAIT, d).1, 0);
+    let said = read(&d.join(format!("submit-{submitter}.out")));
+    let id_after = |what: &str| -> u64 {
+        let rest = &said[said.find(what).unwrap_or_else(|| panic!("no {what:?} in {said:?}")) + what.len()..];
+        rest.split(|ch: char| !ch.is_ascii_digit()).next().unwrap().parse().unwrap()
+    };
+    let (array_job, reduce_job) = (id_after("array job "), id_after("reduce job "));
+    assert!(said.contains(&format!("array job {array_job} (5 elements")), "{said}");
+    let (state, exit) = c.wait(reduce_job, WAIT, d);
+    let elements: Vec<String> = (1..=5)
+        .map(|i| std::fs::read_to_string(array.join(format!("element-{i}.out"))).unwrap_or_default())
+        .collect();
+    assert_eq!((state.as_str(), exit), ("COMPLETED", 0), "reduce job {reduce_job}: {said} {elements:?}");
+    assert!(read(&array.join("reduce.out")).contains("tasks            5"));
+    for i in 1..=5 {
+        assert!(array.join(format!("mc_pi_{i}.toml")).is_file(), "element {i}'s result");
+    }
+    let (a, b) = (reduce(&node), reduce(&array));
+    same_estimate(&a, &b);
+    assert_eq!(a["tasks"], 5);
+    same_estimate(&a, &reference(5, 300_000, 40));
+}
+
+#[test]
+fn c_three_nodes_run_every_task_once_and_reduce_matches_one_node() {
+    let Some((_turn, c)) = cluster() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let r = d.join("r");
+    let rs = r.display().to_string();
+    let env =
+        [("TASKS", "8"), ("THREADS", "1"), ("SAMPLES", "200000"), ("SEED", "7"), ("RESULTS", rs.as_str())];
+    let script = format!("{REPO}/slurm/hrun-multinode.sbatch");
+    let job = c.sbatch(d, &env, &["-N", "3", "-o", "multi-%j.out", &script]);
+    let (state, exit) = c.wait(job, WAIT, d);
+    let out = read(&d.join(format!("multi-{job}.out")));
+    assert_eq!((state.as_str(), exit), ("COMPLETED", 0), "{out}");
+
+    let online = cpus_of(&read(Path::new("/sys/devices/system/cpu/online")));
+    let mut runs_by: BTreeMap<u64, usize> = BTreeMap::new();
+    let mut nodes = Vec::new();
+    for k in 1..=3 {
+        let log = r.join(format!("tasks.shard-{k}-of-3.hrun.jsonl"));
+        let recs = records(&log);
+        let run = of_kind(&recs, "run")[0];
+        assert_eq!(run["shard"], format!("{k}/3"));
+        assert_eq!(run["cpus"], online.as_str(), "each node's hrun has all of its node's CPUs");
+        nodes.push(run["slurm"]["node"].as_str().unwrap().to_string());
+        for t in of_kind(&recs, "task") {
+            assert_eq!(t["exit"], 0, "{t}");
+            let seq = t["seq"].as_u64().unwrap();
+            assert_eq!((seq - 1) % 3, k - 1, "task {seq} belongs to shard {k}");
+            *runs_by.entry(seq).or_default() += 1;
+        }
+    }
+    nodes.sort();
+    assert_eq!(nodes, ["node1", "node2", "node3"], "one shard per node");
+    assert_eq!(runs_by, (1..=8).map(|s| (s, 1)).collect(), "every task exactly once");
+    assert!(out.contains("tasks            8"), "{out}");
+    same_estimate(&reduce(&r), &reference(8, 200_000, 7));
+
+    // status and report take the directory: every shard's log.
+    let status = Command::new(bin_dir().join("hrun")).arg("status").arg(&r).output().unwrap();
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert!(text.contains("== all 3 logs: 8 done (8 ok, 0 failed), 0 running, 0 left"), "{text}");
+}
+
+#[test]
+fn d_a_job_at_its_time_limit_drains_and_a_resubmitted_job_finishes_the_rest() {
+    let Some((_turn, c)) = cluster() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Tasks of at least 2 s (a wrapper sleeps, then runs the worker): 56 of them on the node's
+    // CPUs need more than the 1-minute limit on a 2-CPU machine.
+    let slow = d.join("slow-worker");
+    std::fs::write(&slow, format!("#!/bin/sh\nsleep 2\nexec {}/hrun-mc-pi \"$@\"\n", bin_dir().display()))
+        .unwrap();
+    Command::new("chmod").arg("+x").arg(&slow).status().unwrap();
+    let online = cpus_of(&read(Path::new("/sys/devices/system/cpu/online")));
+    let tasks = 28 * count_cpus(&online) as u32;
+    let r = d.join("r");
+    let (rs, ws, ts) = (r.display().to_string(), slow.display().to_string(), tasks.to_string());
+    let env = [
+        ("TASKS", ts.as_str()),
+        ("THREADS", "1"),
+        ("SAMPLES", "100000"),
+        ("SEED", "3"),
+        ("RESULTS", rs.as_str()),
+        ("WORKER", ws.as_str()),
+        ("HRUN_DEADLINE_MARGIN", "5s"),
+    ];
+    let script = format!("{REPO}/slurm/hrun-node.sbatch");
+    // slurmctld sends the signal on its periodic check, which runs every 30 s: USR1 comes
+    // between 15 and 45 s into the job.
+    let first =
+        c.sbatch(d, &env, &["-w", "node1", "--time=1", "--signal=B:USR1@45", "-o", "first-%j.out", &script]);
+    let (_, exit) = c.wait(first, Duration::from_secs(150), d);
+    let out = read(&d.join(format!("first-{first}.out")));
+    assert_eq!(exit, 102, "the first job ends with tasks left: {out}");
+    assert!(out.contains("resubmit"), "{out}");
+    let log = r.join("tasks.hrun.jsonl");
+    let recs = records(&log);
+    let end = of_kind(&recs, "end")[0].clone();
+    let stopped_by = end["stopped_by"].as_str().unwrap_or_default().to_string();
+    assert!(stopped_by.contains("SIGUSR1") || stopped_by.contains("deadline"), "{end}");
+    assert!(end["not_run"].as_u64().unwrap() > 0, "{end}");
+    assert_eq!(end["cancelled"], 0, "a drain lets running tasks finish: {end}");
+    let done_first = of_kind(&recs, "task").len();
+
+    let second = c.sbatch(d, &env, &["-w", "node1", "-o", "second-%j.out", &script]);
+    let (state, exit) = c.wait(second, Duration::from_secs(150), d);
+    let out2 = read(&d.join(format!("second-{second}.out")));
+    assert_eq!((state.as_str(), exit), ("COMPLETED", 0), "{out2}");
+    assert!(out2.contains(&format!("{done_first} already done (skipped)")), "{out2}");
+    let recs = records(&log);
+    let mut ok: BTreeMap<u64, usize> = BTreeMap::new();
+    for t in of_kind(&recs, "task") {
+        if t["exit"] == 0 {
+            *ok.entry(t["seq"].as_u64().unwrap()).or_default() += 1;
+        }
+    }
+    assert_eq!(ok, (1..=u64::from(tasks)).map(|s| (s, 1)).collect(), "each task succeeded exactly once");
+    same_estimate(&reduce(&r), &reference(tasks, 100_000, 3));
+}
