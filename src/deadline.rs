@@ -221,6 +221,58 @@ pub fn may_start(now: f64, deadline: f64, margin: Duration, expected: Option<f64
     now + expected.unwrap_or(0.0) <= deadline - margin.as_secs_f64()
 }
 
+/// The dispatcher's view of the deadline: whether the next task may start, when to wake for the
+/// deadline itself, and the messages; it remembers that the deadline passed.
+#[derive(Debug)]
+pub struct Walltime<'a> {
+    deadline: Option<&'a Deadline>,
+    margin: Duration,
+    passed: bool,
+}
+
+impl<'a> Walltime<'a> {
+    pub fn new(deadline: Option<&'a Deadline>, margin: Duration) -> Self {
+        Walltime { deadline, margin, passed: false }
+    }
+
+    /// `None` when a task starting at `now` (Unix seconds) with `expected` runtime ends in time;
+    /// else why not, for hrun's stderr.
+    pub fn refuses(&self, now: f64, expected: Option<f64>, running: usize) -> Option<String> {
+        let d = self.deadline?;
+        if may_start(now, d.at, self.margin, expected) {
+            return None;
+        }
+        let margin = self.margin.as_secs_f64();
+        let gap = match expected {
+            Some(m) => format!("the median runtime {m:.1}s + margin {margin}s"),
+            None => format!("the margin {margin}s"),
+        };
+        Some(format!(
+            "deadline {} ({}) is less than {gap} away: starting no new task; {running} running will finish",
+            local_clock(d.at),
+            d.source
+        ))
+    }
+
+    /// Seconds until the deadline itself, while it has not passed.
+    pub fn left(&self, now: f64) -> Option<f64> {
+        self.deadline.filter(|_| !self.passed).map(|d| (d.at - now).max(0.0))
+    }
+
+    /// True, once, when the deadline has passed at `now`.
+    pub fn passes(&mut self, now: f64) -> bool {
+        let due = self.deadline.is_some_and(|d| now >= d.at) && !self.passed;
+        self.passed |= due;
+        due
+    }
+
+    /// "the deadline 18:00:00 (Slurm job 42's time limit)".
+    pub fn describe(&self) -> String {
+        self.deadline
+            .map_or_else(String::new, |d| format!("the deadline {} ({})", local_clock(d.at), d.source))
+    }
+}
+
 /// `HH:MM:SS` local time of day, for messages.
 pub fn local_clock(at: f64) -> String {
     crate::exec::os::local_clock(at as i64)

@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use super::os::{self, Ended, Reaped};
 use super::output::Captured;
-use crate::log::TaskRecord;
+use crate::log::{JobLogRow, StartRecord, TaskRecord};
 use crate::slots::Slot;
 use crate::taskfile::Task;
 
@@ -47,6 +47,34 @@ pub enum SlotState {
 }
 
 impl Running {
+    /// The `start` record written when the attempt starts on `slot`.
+    pub fn start_record(&self, slot: &Slot) -> StartRecord {
+        StartRecord {
+            kind: "start".into(),
+            seq: self.task.seq,
+            attempt: self.attempt,
+            slot: slot.id.0,
+            cpus: slot.cpus.to_string(),
+            cmd: self.task.cmd.clone(),
+            pid: self.pid,
+            start: self.start_wall,
+        }
+    }
+
+    /// GNU parallel's joblog row for a final attempt's record.
+    pub fn joblog_row(record: &TaskRecord, received: u64) -> JobLogRow<'_> {
+        JobLogRow {
+            line: record.line,
+            start: record.start,
+            runtime_s: record.wall_s,
+            received,
+            // GNU parallel writes exit value 0 and the signal number for a killed job.
+            exit: record.exit.unwrap_or(0),
+            signal: record.signal.unwrap_or(0),
+            command: &record.cmd,
+        }
+    }
+
     /// The run-log record of this attempt, which ran on `slot` and ended as `reaped`.
     pub fn record(
         &self,
@@ -86,5 +114,25 @@ impl Running {
             rusage: reaped.rusage,
             host: host.into(),
         }
+    }
+}
+
+/// Sends `sig` to every running task's group and marks them cancelled.
+pub fn terminate_all(slots: &mut [SlotState], sig: i32) {
+    let now = Instant::now();
+    for s in slots {
+        if let SlotState::Running(r) = s {
+            r.cancelled = true;
+            r.terminating_since.get_or_insert(now);
+            r.killed |= sig == libc::SIGKILL;
+            signal_group(r.pid, sig);
+        }
+    }
+}
+
+/// Signals a task's process group; a failure is a warning (the group may be gone already).
+pub fn signal_group(pgid: i32, sig: i32) {
+    if let Err(e) = os::signal_group(pgid, sig) {
+        eprintln!("hrun: warning: cannot send {} to task group {pgid}: {e}", os::signal_name(sig));
     }
 }

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result};
 
-use super::attempt::{Lingering, Running, SlotState};
+use super::attempt::{Lingering, Running, SlotState, signal_group};
 use super::halt::{Tally, When};
 use super::leaks;
 use super::os::{self, Ended, Guardian, Reaped, SignalFd, Spawner};
@@ -26,7 +26,7 @@ use super::summary::Summary;
 use super::timeout::Median;
 use super::{Policy, unix_seconds};
 use crate::exit::UsageError;
-use crate::log::{JobLog, JobLogRow, RunLog, StartRecord};
+use crate::log::{JobLog, RunLog};
 use crate::slots::SlotPlan;
 use crate::taskfile::{Task, TaskFile};
 
@@ -44,7 +44,7 @@ pub struct Dispatcher<'a> {
     pub joblog: Option<JobLog>,
     pub resume: &'a ResumePlan,
     /// When the run must be over; no task starts that would end after it minus the margin.
-    pub deadline: Option<&'a crate::deadline::Deadline>,
+    pub walltime: crate::deadline::Walltime<'a>,
     /// Tasks in the file, when `--halt X%` needs it.
     pub total: Option<u64>,
     pub host: &'a str,
@@ -88,8 +88,6 @@ struct State {
     freed_at: Vec<Option<Instant>>,
     /// A slot is free but standard input has no line yet.
     waiting_input: bool,
-    /// The deadline itself passed and running tasks were told to stop.
-    deadline_passed: bool,
 }
 
 impl Dispatcher<'_> {
@@ -115,7 +113,6 @@ impl Dispatcher<'_> {
             dirty_since: None,
             freed_at: vec![None; self.plan.slots.len()],
             waiting_input: false,
-            deadline_passed: false,
         };
         let env = TaskEnv::new(self.plan.threads);
         loop {
@@ -156,11 +153,7 @@ impl Dispatcher<'_> {
             Some(Stop::Signal(sig)) => st.summary.interrupted_by = Some(sig),
             Some(Stop::Halt(status)) => st.summary.halted = Some(status),
             Some(Stop::Drain) => st.summary.stopped_by = Some("SIGUSR1 (drain)".into()),
-            Some(Stop::Deadline) => {
-                let d = self.deadline.expect("a deadline stop has a deadline");
-                st.summary.stopped_by =
-                    Some(format!("the deadline {} ({})", crate::deadline::local_clock(d.at), d.source));
-            }
+            Some(Stop::Deadline) => st.summary.stopped_by = Some(self.walltime.describe()),
             _ => {}
         }
         Ok((st.summary, st.deferred))
@@ -198,18 +191,7 @@ impl Dispatcher<'_> {
             let limit = self.policy.timeout.and_then(|t| t.limit(&st.median));
             match self.start(task, attempt, slot, env, limit) {
                 Ok(r) => {
-                    let s = &self.plan.slots[slot];
-                    let start = StartRecord {
-                        kind: "start".into(),
-                        seq: r.task.seq,
-                        attempt: r.attempt,
-                        slot: s.id.0,
-                        cpus: s.cpus.to_string(),
-                        cmd: r.task.cmd.clone(),
-                        pid: r.pid,
-                        start: r.start_wall,
-                    };
-                    if let Err(e) = self.log.append(&start) {
+                    if let Err(e) = self.log.append(&r.start_record(&self.plan.slots[slot])) {
                         st.deferred = Some(e);
                         st.stop = Some(Stop::Error);
                     }
@@ -231,23 +213,10 @@ impl Dispatcher<'_> {
 
     /// True when a task starting now would end before the deadline; else stops starting tasks.
     fn before_deadline(&self, st: &mut State) -> bool {
-        let Some(d) = self.deadline else { return true };
-        let now = unix_seconds(SystemTime::now());
         let expected = st.median.median().filter(|_| st.median.count() > 0);
-        let margin = self.policy.deadline_margin.as_secs_f64();
-        if crate::deadline::may_start(now, d.at, self.policy.deadline_margin, expected) {
-            return true;
-        }
-        eprintln!(
-            "hrun: deadline {} ({}){}: starting no new task; {} running will finish",
-            crate::deadline::local_clock(d.at),
-            d.source,
-            match expected {
-                Some(m) => format!(" is less than the median runtime {m:.1}s + margin {margin}s away"),
-                None => format!(" is less than the margin {margin}s away"),
-            },
-            st.by_pid.len()
-        );
+        let now = unix_seconds(SystemTime::now());
+        let Some(why) = self.walltime.refuses(now, expected, st.by_pid.len()) else { return true };
+        eprintln!("hrun: {why}");
         st.stop = Some(Stop::Deadline);
         false
     }
@@ -324,17 +293,8 @@ impl Dispatcher<'_> {
         }
     }
 
-    /// Sends `sig` to every running task's group and marks them cancelled.
     fn terminate_all(&self, st: &mut State, sig: i32) {
-        let now = Instant::now();
-        for s in &mut st.slots {
-            if let SlotState::Running(r) = s {
-                r.cancelled = true;
-                r.terminating_since.get_or_insert(now);
-                r.killed |= sig == libc::SIGKILL;
-                signal_group(r.pid, sig);
-            }
-        }
+        super::attempt::terminate_all(&mut st.slots, sig);
     }
 
     fn next_deadline(&self, st: &State) -> Option<Instant> {
@@ -343,12 +303,10 @@ impl Dispatcher<'_> {
             next = Some(next.map_or(t, |n| n.min(t)));
         }
         let mut consider = |t: Instant| next = Some(next.map_or(t, |n| n.min(t)));
-        if let Some(d) = self.deadline
-            && !st.deadline_passed
-            && !st.by_pid.is_empty()
+        if let Some(left) =
+            self.walltime.left(unix_seconds(SystemTime::now())).filter(|_| !st.by_pid.is_empty())
         {
-            let left = d.at - unix_seconds(SystemTime::now());
-            consider(Instant::now() + Duration::from_secs_f64(left.max(0.0)));
+            consider(Instant::now() + Duration::from_secs_f64(left));
         }
         for s in &st.slots {
             match s {
@@ -368,18 +326,12 @@ impl Dispatcher<'_> {
     }
 
     fn on_deadlines(&mut self, st: &mut State) -> Result<()> {
-        if let Some(d) = self.deadline
-            && !st.deadline_passed
-            && !st.by_pid.is_empty()
-            && unix_seconds(SystemTime::now()) >= d.at
-        {
+        if !st.by_pid.is_empty() && self.walltime.passes(unix_seconds(SystemTime::now())) {
+            let running = st.by_pid.len();
             eprintln!(
-                "hrun: deadline {} ({}) reached: stopping {} running task(s); --resume reruns them",
-                crate::deadline::local_clock(d.at),
-                d.source,
-                st.by_pid.len()
+                "hrun: {} reached: stopping {running} running task(s); --resume reruns them",
+                self.walltime.describe()
             );
-            st.deadline_passed = true;
             self.terminate_all(st, libc::SIGTERM);
             if !matches!(st.stop, Some(Stop::Signal(_) | Stop::Halt(_) | Stop::Error)) {
                 st.stop = Some(Stop::Deadline);
@@ -482,16 +434,7 @@ impl Dispatcher<'_> {
             );
         }
         if !retries_left && let Some(j) = self.joblog.as_mut() {
-            j.write(&JobLogRow {
-                line: record.line,
-                start: record.start,
-                runtime_s: record.wall_s,
-                received: run.captured.stdout_len(),
-                // GNU parallel writes exit value 0 and the signal number for a killed job.
-                exit: record.exit.unwrap_or(0),
-                signal: record.signal.unwrap_or(0),
-                command: &record.cmd,
-            })?;
+            j.write(&Running::joblog_row(&record, run.captured.stdout_len()))?;
         }
         self.output.finish(run.captured, leaked.is_empty());
         st.slots[slot] = SlotState::Free;
@@ -544,11 +487,5 @@ impl Dispatcher<'_> {
             }
         }
         Ok(())
-    }
-}
-
-fn signal_group(pgid: i32, sig: i32) {
-    if let Err(e) = os::signal_group(pgid, sig) {
-        eprintln!("hrun: warning: cannot send {} to task group {pgid}: {e}", os::signal_name(sig));
     }
 }

@@ -188,7 +188,7 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
         log: &mut log,
         joblog,
         resume: &resume,
-        deadline: deadline.as_ref(),
+        walltime: crate::deadline::Walltime::new(deadline.as_ref(), cfg.policy.deadline_margin),
         total,
         host: &host,
         hashes: Default::default(),
