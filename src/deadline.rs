@@ -235,6 +235,11 @@ impl<'a> Walltime<'a> {
         Walltime { deadline, margin, passed: false }
     }
 
+    /// True when there is a deadline at all.
+    pub fn is_set(&self) -> bool {
+        self.deadline.is_some()
+    }
+
     /// `None` when a task starting at `now` (Unix seconds) with `expected` runtime ends in time;
     /// else why not, for hrun's stderr.
     pub fn refuses(&self, now: f64, expected: Option<f64>, running: usize) -> Option<String> {

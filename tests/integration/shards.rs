@@ -3,19 +3,26 @@
 
 use crate::harness::*;
 
-#[test]
-fn shards_cover_every_task_once_with_their_own_logs() {
-    let sb = Sandbox::new();
-    sb.write("tasks.txt", "# a sweep\n".to_string() + &"echo {#} >> ran\n".repeat(10));
-    for k in 1..=3 {
+/// Runs `tasks.txt` as N shards, one after the other, in the sandbox.
+fn run_shards(sb: &Sandbox, n: u32) {
+    for k in 1..=n {
         let out = run(hrun().current_dir(sb.root()).args([
             "exec",
             "-q",
             "--shard",
-            &format!("{k}/3"),
+            &format!("{k}/{n}"),
             "tasks.txt",
         ]));
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_eq!(out.status.code(), Some(0), "shard {k}/{n}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn shards_cover_every_task_once_with_their_own_logs() {
+    let sb = Sandbox::new();
+    sb.write("tasks.txt", "# a sweep\n".to_string() + &"echo {#} >> ran\n".repeat(10));
+    run_shards(&sb, 3);
+    for k in 1..=3 {
         let (runs, tasks) = read_log(&sb.path(&format!("tasks.shard-{k}-of-3.hrun.jsonl")));
         assert_eq!(runs[0]["shard"], format!("{k}/3"));
         assert_eq!(runs[0]["tasks_total"].as_u64().unwrap() as usize, tasks.len());
@@ -64,16 +71,7 @@ fn shard_auto_follows_srun_and_refuses_outside_slurm() {
 fn status_and_report_take_every_shard_log_of_a_directory() {
     let sb = Sandbox::new();
     sb.write("tasks.txt", "true\n".repeat(7));
-    for k in 1..=3 {
-        let out = run(hrun().current_dir(sb.root()).args([
-            "exec",
-            "-q",
-            "--shard",
-            &format!("{k}/3"),
-            "tasks.txt",
-        ]));
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    }
+    run_shards(&sb, 3);
     let out = run(hrun().current_dir(sb.root()).args(["status", "."]));
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
