@@ -1,6 +1,6 @@
 //! One attempt of a task: its state while it runs, and the log record it becomes.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::os::{self, Ended, Reaped};
 use super::output::Captured;
@@ -30,13 +30,18 @@ pub struct Running {
     pub exe: Option<(String, Option<String>)>,
 }
 
-/// An attempt whose main process ended while processes it started live on: they get the
-/// leak timeout (`until`) to end before they are killed and the attempt is recorded.
+/// An attempt whose main process ended but which is not recorded yet, until `until`: processes
+/// it started live on (they get the leak timeout to end before they are killed), or it died of
+/// a signal hrun handles itself and has not received (yet).
 pub struct Lingering {
     pub run: Running,
     pub reaped: Reaped,
     pub ended: Instant,
     pub until: Instant,
+    /// The task died of this signal (TERM, INT, HUP, USR1) and hrun has not had it: if hrun gets
+    /// it before `until`, one signal hit both (Slurm signals every process of a step), and the
+    /// task was cut short (cancelled, run again by `--resume`) rather than failed.
+    pub awaiting: Option<i32>,
 }
 
 /// What occupies a slot.
@@ -46,7 +51,29 @@ pub enum SlotState {
     Lingering(Box<Lingering>),
 }
 
+/// Signals that Slurm (the time limit, `scancel`, srun's forwarding, `--signal` without `B:`)
+/// sends to every process of a step at once, hrun and its tasks alike.
+const STEP_WIDE: [i32; 4] = [libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGUSR1];
+/// How long a task that died of a step-wide signal waits for hrun's own copy of it.
+const SAME_SIGNAL_WINDOW: Duration = Duration::from_millis(250);
+
 impl Running {
+    /// For an attempt that ended as `ended`: if it died of a step-wide signal that hrun already
+    /// received (`received`, bit N for signal N) or has pending, it was cut short by that signal:
+    /// marks it cancelled. If hrun has not had that signal, returns it: the attempt waits
+    /// [`SAME_SIGNAL_WINDOW`] for it (see [`same_signal_arrived`]).
+    pub fn died_of_step_wide_signal(&mut self, ended: Ended, received: u64) -> Option<i32> {
+        let Ended::Signaled(sig) = ended else { return None };
+        if !STEP_WIDE.contains(&sig) || self.cancelled || self.timed_out {
+            return None;
+        }
+        if received & (1 << sig) != 0 || os::signal_pending(sig) {
+            self.cancelled = true;
+            return None;
+        }
+        Some(sig)
+    }
+
     /// The `start` record written when the attempt starts on `slot`.
     pub fn start_record(&self, slot: &Slot) -> StartRecord {
         StartRecord {
@@ -134,5 +161,27 @@ pub fn terminate_all(slots: &mut [SlotState], sig: i32) {
 pub fn signal_group(pgid: i32, sig: i32) {
     if let Err(e) = os::signal_group(pgid, sig) {
         eprintln!("hrun: warning: cannot send {} to task group {pgid}: {e}", os::signal_name(sig));
+    }
+}
+
+/// hrun received `sig`: attempts that died of it a moment before were hit by the same
+/// step-wide signal, so they were cut short (cancelled), not failed.
+pub fn same_signal_arrived(slots: &mut [SlotState], sig: i32) {
+    for s in slots {
+        if let SlotState::Lingering(l) = s
+            && l.awaiting == Some(sig)
+        {
+            l.run.cancelled = true;
+        }
+    }
+}
+
+/// How long an ended attempt stays unrecorded: the leak timeout for leftover processes, the
+/// same-signal window while it waits for hrun's copy of the signal it died of.
+pub fn linger_for(leftovers: bool, awaiting_signal: bool, leak_timeout: Duration) -> Duration {
+    match (leftovers, awaiting_signal) {
+        (true, false) => leak_timeout,
+        (false, _) => SAME_SIGNAL_WINDOW,
+        (true, true) => leak_timeout.max(SAME_SIGNAL_WINDOW),
     }
 }

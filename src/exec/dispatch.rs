@@ -15,7 +15,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result};
 
-use super::attempt::{Lingering, Running, SlotState, signal_group};
+use super::attempt::{Lingering, Running, SlotState, signal_group, terminate_all};
 use super::halt::{Tally, When};
 use super::leaks;
 use super::os::{self, Ended, Guardian, Reaped, SignalFd, Spawner};
@@ -88,6 +88,8 @@ struct State {
     freed_at: Vec<Option<Instant>>,
     /// A slot is free but standard input has no line yet.
     waiting_input: bool,
+    /// Signals hrun received in this run (bit N: signal N).
+    received: u64,
 }
 
 impl Dispatcher<'_> {
@@ -113,6 +115,7 @@ impl Dispatcher<'_> {
             dirty_since: None,
             freed_at: vec![None; self.plan.slots.len()],
             waiting_input: false,
+            received: 0,
         };
         let env = TaskEnv::new(self.plan.threads);
         loop {
@@ -269,6 +272,8 @@ impl Dispatcher<'_> {
     }
 
     fn on_signal(&mut self, st: &mut State, sig: i32) {
+        st.received |= 1 << sig;
+        super::attempt::same_signal_arrived(&mut st.slots, sig);
         match sig {
             libc::SIGCHLD => {}
             libc::SIGUSR1 => {
@@ -281,7 +286,7 @@ impl Dispatcher<'_> {
                 let again = matches!(st.stop, Some(Stop::Signal(_)));
                 if again && sig == libc::SIGINT {
                     eprintln!("hrun: second SIGINT: killing {} running task(s) now", st.by_pid.len());
-                    self.terminate_all(st, libc::SIGKILL);
+                    terminate_all(&mut st.slots, libc::SIGKILL);
                 } else if !again {
                     eprintln!(
                         "hrun: {}: forwarding it to {} running task(s); SIGKILL after {:?}",
@@ -289,15 +294,11 @@ impl Dispatcher<'_> {
                         st.by_pid.len(),
                         self.policy.grace
                     );
-                    self.terminate_all(st, sig);
+                    terminate_all(&mut st.slots, sig);
                 }
                 st.stop = Some(Stop::Signal(sig));
             }
         }
-    }
-
-    fn terminate_all(&self, st: &mut State, sig: i32) {
-        super::attempt::terminate_all(&mut st.slots, sig);
     }
 
     fn next_deadline(&self, st: &State) -> Option<Instant> {
@@ -335,7 +336,7 @@ impl Dispatcher<'_> {
                 "hrun: {} reached: stopping {running} running task(s); --resume reruns them",
                 self.walltime.describe()
             );
-            self.terminate_all(st, libc::SIGTERM);
+            terminate_all(&mut st.slots, libc::SIGTERM);
             if !matches!(st.stop, Some(Stop::Signal(_) | Stop::Halt(_) | Stop::Error)) {
                 st.stop = Some(Stop::Deadline);
             }
@@ -381,17 +382,20 @@ impl Dispatcher<'_> {
         let SlotState::Running(run) = std::mem::replace(&mut st.slots[slot], SlotState::Free) else {
             unreachable!("a reaped task's slot is running")
         };
-        let run = *run;
-        if self.leftovers(&run, &st.by_pid).is_empty() {
+        let mut run = *run;
+        let awaiting = run.died_of_step_wide_signal(reaped.ended, st.received);
+        let leftovers = !self.leftovers(&run, &st.by_pid).is_empty();
+        if !leftovers && awaiting.is_none() {
             return self.finish(st, slot, run, reaped, ended, Vec::new());
         }
-        if run.cancelled || run.timed_out {
+        if leftovers && (run.cancelled || run.timed_out) {
             // Already being torn down: no patience for its leftovers.
             let leaked = self.kill_leftovers(&run, &st.by_pid);
             return self.finish(st, slot, run, reaped, ended, leaked);
         }
-        let until = ended + self.policy.leak_timeout;
-        st.slots[slot] = SlotState::Lingering(Box::new(Lingering { run, reaped, ended, until }));
+        let until =
+            ended + super::attempt::linger_for(leftovers, awaiting.is_some(), self.policy.leak_timeout);
+        st.slots[slot] = SlotState::Lingering(Box::new(Lingering { run, reaped, ended, until, awaiting }));
         Ok(())
     }
 
@@ -486,7 +490,7 @@ impl Dispatcher<'_> {
             );
             st.stop = Some(Stop::Halt(exit));
             if when == When::Now {
-                self.terminate_all(st, libc::SIGTERM);
+                terminate_all(&mut st.slots, libc::SIGTERM);
             }
         }
         Ok(())

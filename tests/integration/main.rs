@@ -14,6 +14,7 @@ mod faults_input;
 mod faults_policy;
 mod faults_resume;
 mod faults_signals;
+mod faults_stepwide;
 mod pipeline;
 mod report;
 mod shards;

@@ -383,3 +383,65 @@ fn d_a_job_at_its_time_limit_drains_and_a_resubmitted_job_finishes_the_rest() {
     assert_eq!(ok, (1..=u64::from(tasks)).map(|s| (s, 1)).collect(), "each task succeeded exactly once");
     same_estimate(&reduce(&r), &reference(tasks, 100_000, 3));
 }
+
+#[test]
+fn e_a_step_wide_usr1_on_a_multinode_job_fails_no_task_and_resubmitting_completes_it() {
+    let Some((_turn, c)) = cluster() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let slow = d.join("slow-worker");
+    std::fs::write(&slow, format!("#!/bin/sh\nsleep 1\nexec {}/hrun-mc-pi \"$@\"\n", bin_dir().display()))
+        .unwrap();
+    Command::new("chmod").arg("+x").arg(&slow).status().unwrap();
+    let r = d.join("r");
+    let (rs, ws) = (r.display().to_string(), slow.display().to_string());
+    let env = [
+        ("TASKS", "30"),
+        ("THREADS", "1"),
+        ("SAMPLES", "100000"),
+        ("SEED", "11"),
+        ("RESULTS", rs.as_str()),
+        ("WORKER", ws.as_str()),
+    ];
+    let script = format!("{REPO}/slurm/hrun-multinode.sbatch");
+    let job = c.sbatch(d, &env, &["-N", "3", "-o", "first-%j.out", &script]);
+    // Once every shard has a task running, signal every process of the job's steps.
+    let logs: Vec<PathBuf> = (1..=3).map(|k| r.join(format!("tasks.shard-{k}-of-3.hrun.jsonl"))).collect();
+    let until = Instant::now() + WAIT;
+    while !logs.iter().all(|l| std::fs::read_to_string(l).is_ok_and(|t| t.contains("\"kind\":\"start\""))) {
+        assert!(Instant::now() < until, "no task started");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = c.cmd("scancel", d).args(["--signal=USR1", &job.to_string()]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (_, exit) = c.wait(job, WAIT, d);
+    let said = read(&d.join(format!("first-{job}.out")));
+    assert_eq!(exit, 102, "{said}");
+    let mut cancelled = 0;
+    for log in &logs {
+        let recs = records(log);
+        for t in of_kind(&recs, "task") {
+            assert!(
+                t["exit"] == 0 || t["cancelled"] == true,
+                "a task hit by the step's USR1 is not failed: {t}"
+            );
+            cancelled += (t["cancelled"] == true) as usize;
+        }
+        assert!(of_kind(&recs, "end")[0]["stopped_by"].as_str().unwrap().contains("SIGUSR1"));
+    }
+    assert!(cancelled > 0, "the tasks running got the USR1 too: {said}");
+
+    let again = c.sbatch(d, &env, &["-N", "3", "-o", "again-%j.out", &script]);
+    let (state, exit) = c.wait(again, WAIT, d);
+    assert_eq!((state.as_str(), exit), ("COMPLETED", 0), "{}", read(&d.join(format!("again-{again}.out"))));
+    let mut ok: BTreeMap<u64, usize> = BTreeMap::new();
+    for log in &logs {
+        for t in of_kind(&records(log), "task") {
+            if t["exit"] == 0 {
+                *ok.entry(t["seq"].as_u64().unwrap()).or_default() += 1;
+            }
+        }
+    }
+    assert_eq!(ok, (1..=30).map(|s| (s, 1)).collect(), "each task succeeded exactly once");
+    same_estimate(&reduce(&r), &reference(30, 100_000, 11));
+}

@@ -119,6 +119,15 @@ pub fn signal_group(pgid: i32, signal: i32) -> io::Result<()> {
     Ok(())
 }
 
+/// True when `signal` is pending for hrun (blocked, so waiting in the signalfd, not yet read).
+pub fn signal_pending(signal: i32) -> bool {
+    // SAFETY: sigpending fills a zeroed sigset_t; sigismember only reads it.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigpending(&mut set) == 0 && libc::sigismember(&set, signal) == 1
+    }
+}
+
 /// The signals the dispatcher handles itself. They are blocked in every thread of hrun
 /// (so call [`SignalFd::install`] before spawning any thread) and read from a signalfd
 /// instead; [`Spawner::spawn`] clears the mask again in each child before exec.
