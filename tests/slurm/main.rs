@@ -101,9 +101,9 @@ impl Cluster {
             let out =
                 self.cmd("squeue", dir).args(["-h", "-j", &job.to_string(), "-o", "%T"]).output().unwrap();
             let state = String::from_utf8_lossy(&out.stdout).trim().to_string();
-            if state.is_empty()
-                || !["PENDING", "RUNNING", "CONFIGURING", "COMPLETING"].contains(&state.as_str())
-            {
+            // Only a final state ends the wait: a running job can show transient ones too
+            // (SIGNALING while a --signal is delivered, COMPLETING, CONFIGURING...).
+            if state.is_empty() || FINAL_STATES.contains(&state.as_str()) {
                 break;
             }
             if Instant::now() > until {
@@ -185,6 +185,20 @@ fn same_estimate(a: &Value, b: &Value) {
 }
 
 const WAIT: Duration = Duration::from_secs(120);
+
+/// Job states after which a job does nothing more (squeue drops it after MinJobAge).
+const FINAL_STATES: [&str; 10] = [
+    "COMPLETED",
+    "FAILED",
+    "CANCELLED",
+    "TIMEOUT",
+    "OUT_OF_MEMORY",
+    "NODE_FAIL",
+    "PREEMPTED",
+    "BOOT_FAIL",
+    "DEADLINE",
+    "REVOKED",
+];
 
 #[test]
 fn a_one_cpu_job_runs_one_slot_on_its_cpu_and_an_exclusive_job_uses_every_cpu() {
