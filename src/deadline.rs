@@ -12,6 +12,8 @@ use std::process::{Command, Stdio};
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
+use crate::civil::Civil;
+
 /// What `--deadline` says.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Spec {
@@ -75,63 +77,6 @@ impl fmt::Display for Spec {
             Spec::In(d) => write!(f, "+{}s", d.as_secs_f64()),
             Spec::At(t) => write!(f, "@{t}"),
         }
-    }
-}
-
-/// A calendar date and time of day, without a zone.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Civil {
-    pub year: i32,
-    pub month: u32,
-    pub day: u32,
-    pub hour: u32,
-    pub minute: u32,
-    pub second: u32,
-}
-
-impl Civil {
-    /// `YYYY-MM-DDTHH:MM[:SS]` (or a space for the `T`), as `squeue -o %e` and `date -Is` print.
-    pub fn parse(text: &str) -> Option<Civil> {
-        let (date, time) = text.split_once(['T', ' '])?;
-        let mut d = date.splitn(3, '-');
-        let (year, month, day) = (d.next()?.parse().ok()?, d.next()?.parse().ok()?, d.next()?.parse().ok()?);
-        let mut t = time.split(':');
-        let hour = t.next()?.parse().ok()?;
-        let minute = t.next()?.parse().ok()?;
-        let second = t.next().map_or(Some(0), |s| s.parse().ok())?;
-        if t.next().is_some() {
-            return None;
-        }
-        let c = Civil { year, month, day, hour, minute, second };
-        let valid = (1..=12).contains(&month)
-            && day >= 1
-            && day <= days_in_month(year, month)
-            && hour < 24
-            && minute < 60
-            && second < 60;
-        valid.then_some(c)
-    }
-
-    /// Seconds since the Unix epoch, reading the time as UTC (days-from-civil, proleptic
-    /// Gregorian).
-    pub fn utc_seconds(&self) -> i64 {
-        let y = i64::from(self.year) - i64::from(self.month <= 2);
-        let era = y.div_euclid(400);
-        let yoe = y - era * 400;
-        let m = i64::from(self.month);
-        let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + i64::from(self.day) - 1;
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-        let days = era * 146_097 + doe - 719_468;
-        days * 86_400 + i64::from(self.hour) * 3600 + i64::from(self.minute) * 60 + i64::from(self.second)
-    }
-}
-
-fn days_in_month(year: i32, month: u32) -> u32 {
-    match month {
-        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
     }
 }
 
@@ -305,16 +250,6 @@ mod tests {
             let e = bad.parse::<Spec>().unwrap_err();
             assert!(e.contains(&format!("{bad:?}")) && e.contains("+DURATION"), "{bad}: {e}");
         }
-    }
-
-    #[test]
-    fn civil_to_unix_matches_known_instants() {
-        let c = |s: &str| Civil::parse(s).unwrap().utc_seconds();
-        assert_eq!(c("1970-01-01T00:00:00"), 0);
-        assert_eq!(c("2000-03-01T00:00:00"), 951_868_800);
-        assert_eq!(c("2024-02-29T12:34:56"), 1_709_210_096);
-        assert_eq!(c("1969-12-31T23:59:59"), -1);
-        assert_eq!(c("2026-11-26 03:05:32"), 1_795_662_332);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! hrun as a library: the stages of a run, one module each, in the order data flows through
 //! them (task file -> slot plan -> exec -> log). The `hrun` binary is a thin layer over these.
 
+pub mod civil;
 pub mod cli;
 pub mod config;
 pub mod cpuset;

@@ -260,7 +260,7 @@ pub fn hostname() -> String {
 
 /// Seconds since the epoch of a local date and time (the zone from `TZ` or /etc/localtime, as
 /// `date` and `squeue` use); `None` for a time the zone does not have.
-pub fn local_time(c: &crate::deadline::Civil) -> Option<i64> {
+pub fn local_time(c: &crate::civil::Civil) -> Option<i64> {
     // SAFETY: mktime reads and normalises a zeroed, filled-in struct tm.
     unsafe {
         let mut tm: libc::tm = std::mem::zeroed();
