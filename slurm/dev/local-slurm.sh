@@ -116,6 +116,14 @@ cmd_start() {
     if [ -f "$DIR/slurmctld.pid" ] && alive "$(cat "$DIR/slurmctld.pid")"; then
         die "a cluster already runs from $DIR (stop it first)"
     fi
+    # A controller still listening (a cluster being stopped, or someone else's) would answer
+    # for ours: wait a little for the port to free, then give up.
+    local port_free=0
+    for _ in $(seq 100); do
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$CTLD_PORT") 2>/dev/null; then port_free=1; break; fi
+        sleep 0.1
+    done
+    [ "$port_free" = 1 ] || die "port $CTLD_PORT is taken (another slurmctld?); stop it first"
     write_conf
     export SLURM_CONF=$DIR/slurm.conf
     start_munge

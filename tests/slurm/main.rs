@@ -40,8 +40,16 @@ fn start_cluster() -> Result<Cluster, String> {
     if !(have("slurmctld") && have("slurmd") && have("sbatch") && have("munged")) {
         return Err(format!("Slurm or munge not installed (run {REPO}/slurm/dev/local-slurm.sh install)"));
     }
+    // A cluster of an earlier test run whose watcher has not stopped it yet holds the ports.
+    let script = format!("{REPO}/slurm/dev/local-slurm.sh");
+    for old in std::fs::read_dir(std::env::temp_dir()).map_err(|e| e.to_string())?.flatten() {
+        if old.file_name().to_string_lossy().starts_with("hrun-slurm-test-") {
+            let _ = Command::new(&script).arg("stop").arg(old.path()).output();
+            let _ = std::fs::remove_dir_all(old.path());
+        }
+    }
     let dir = std::env::temp_dir().join(format!("hrun-slurm-test-{}", std::process::id()));
-    let out = Command::new(format!("{REPO}/slurm/dev/local-slurm.sh"))
+    let out = Command::new(&script)
         .arg("start")
         .arg(&dir)
         .arg("--watch")
