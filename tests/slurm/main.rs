@@ -186,6 +186,26 @@ fn reference(tasks: u32, samples: u32, seed: u32) -> Value {
     reduce(&dir.path().join("res"))
 }
 
+/// A worker that takes at least `secs` seconds per task: a wrapper that sleeps, then runs it.
+fn slow_worker(dir: &Path, secs: u32) -> PathBuf {
+    let path = dir.join("slow-worker");
+    let script = format!("#!/bin/sh\nsleep {secs}\nexec {}/hrun-mc-pi \"$@\"\n", bin_dir().display());
+    std::fs::write(&path, script).unwrap();
+    Command::new("chmod").arg("+x").arg(&path).status().unwrap();
+    path
+}
+
+/// Task number -> successful attempts, over the logs.
+fn successes(logs: &[PathBuf]) -> BTreeMap<u64, usize> {
+    let mut ok = BTreeMap::new();
+    for log in logs {
+        for t in of_kind(&records(log), "task").into_iter().filter(|t| t["exit"] == 0) {
+            *ok.entry(t["seq"].as_u64().unwrap()).or_default() += 1;
+        }
+    }
+    ok
+}
+
 fn same_estimate(a: &Value, b: &Value) {
     for k in ["tasks", "samples", "hits", "pi"] {
         assert_eq!(a[k], b[k], "{k}: {a} vs {b}");
@@ -355,10 +375,7 @@ fn d_a_job_at_its_time_limit_drains_and_a_resubmitted_job_finishes_the_rest() {
     let d = dir.path();
     // Tasks of at least 2 s (a wrapper sleeps, then runs the worker): 56 of them on the node's
     // CPUs need more than the 1-minute limit on a 2-CPU machine.
-    let slow = d.join("slow-worker");
-    std::fs::write(&slow, format!("#!/bin/sh\nsleep 2\nexec {}/hrun-mc-pi \"$@\"\n", bin_dir().display()))
-        .unwrap();
-    Command::new("chmod").arg("+x").arg(&slow).status().unwrap();
+    let slow = slow_worker(d, 2);
     let online = cpus_of(&read(Path::new("/sys/devices/system/cpu/online")));
     let tasks = 28 * count_cpus(&online) as u32;
     let r = d.join("r");
@@ -395,14 +412,11 @@ fn d_a_job_at_its_time_limit_drains_and_a_resubmitted_job_finishes_the_rest() {
     let out2 = read(&d.join(format!("second-{second}.out")));
     assert_eq!((state.as_str(), exit), ("COMPLETED", 0), "{out2}");
     assert!(out2.contains(&format!("{done_first} already done (skipped)")), "{out2}");
-    let recs = records(&log);
-    let mut ok: BTreeMap<u64, usize> = BTreeMap::new();
-    for t in of_kind(&recs, "task") {
-        if t["exit"] == 0 {
-            *ok.entry(t["seq"].as_u64().unwrap()).or_default() += 1;
-        }
-    }
-    assert_eq!(ok, (1..=u64::from(tasks)).map(|s| (s, 1)).collect(), "each task succeeded exactly once");
+    assert_eq!(
+        successes(&[log]),
+        (1..=u64::from(tasks)).map(|s| (s, 1)).collect(),
+        "each task succeeded once"
+    );
     same_estimate(&reduce(&r), &reference(tasks, 100_000, 3));
 }
 
@@ -411,10 +425,7 @@ fn e_a_step_wide_usr1_on_a_multinode_job_fails_no_task_and_resubmitting_complete
     let Some((_turn, c)) = cluster() else { return };
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let slow = d.join("slow-worker");
-    std::fs::write(&slow, format!("#!/bin/sh\nsleep 1\nexec {}/hrun-mc-pi \"$@\"\n", bin_dir().display()))
-        .unwrap();
-    Command::new("chmod").arg("+x").arg(&slow).status().unwrap();
+    let slow = slow_worker(d, 1);
     let r = d.join("r");
     let (rs, ws) = (r.display().to_string(), slow.display().to_string());
     let env = [
@@ -456,14 +467,6 @@ fn e_a_step_wide_usr1_on_a_multinode_job_fails_no_task_and_resubmitting_complete
     let again = c.sbatch(d, &env, &["-N", "3", "-o", "again-%j.out", &script]);
     let (state, exit) = c.wait(again, WAIT, d);
     assert_eq!((state.as_str(), exit), ("COMPLETED", 0), "{}", read(&d.join(format!("again-{again}.out"))));
-    let mut ok: BTreeMap<u64, usize> = BTreeMap::new();
-    for log in &logs {
-        for t in of_kind(&records(log), "task") {
-            if t["exit"] == 0 {
-                *ok.entry(t["seq"].as_u64().unwrap()).or_default() += 1;
-            }
-        }
-    }
-    assert_eq!(ok, (1..=30).map(|s| (s, 1)).collect(), "each task succeeded exactly once");
+    assert_eq!(successes(&logs), (1..=30).map(|s| (s, 1)).collect(), "each task succeeded exactly once");
     same_estimate(&reduce(&r), &reference(30, 100_000, 11));
 }
