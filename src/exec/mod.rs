@@ -97,13 +97,18 @@ pub const DEFAULT_THREADS: usize = 1;
 /// The default run log: `<task file stem>.hrun.jsonl` in the current directory, or
 /// `<stem>.shard-K-of-N.hrun.jsonl` for a shard, so shards never share a log.
 pub fn default_log_path(source: &Source, shard: Option<crate::shard::Shard>) -> PathBuf {
-    let stem = match source {
-        Source::Stdin => "stdin".to_string(),
-        Source::Path(p) => p.file_stem().map_or("tasks".into(), |s| s.to_string_lossy().into_owned()),
-    };
+    let stem = log_stem(source);
     match shard {
         Some(s) => PathBuf::from(format!("{stem}.{}.hrun.jsonl", s.label())),
         None => PathBuf::from(format!("{stem}.hrun.jsonl")),
+    }
+}
+
+/// The task file's name without its extension, which default log names start with.
+fn log_stem(source: &Source) -> String {
+    match source {
+        Source::Stdin => "stdin".to_string(),
+        Source::Path(p) => p.file_stem().map_or("tasks".into(), |s| s.to_string_lossy().into_owned()),
     }
 }
 
@@ -136,7 +141,15 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
         })
     };
     let resume = match cfg.resume {
-        Some(mode) => resume::plan(needs_path("--resume")?, &log_path, mode, cfg.force)?,
+        Some(mode) => {
+            // With the default log name, the other shards' logs count too: a sweep started on
+            // N nodes can be finished on M (or one).
+            let logs = match cfg.log {
+                Some(_) => vec![log_path.clone()],
+                None => resume::sibling_logs(&log_path, &log_stem(&cfg.source)),
+            };
+            resume::plan(needs_path("--resume")?, &logs, mode, cfg.force)?
+        }
         None => ResumePlan::none(),
     }
     .with_shard(cfg.shard);

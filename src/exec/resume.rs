@@ -115,10 +115,16 @@ struct Mismatch {
     logged_cmd: String,
 }
 
-/// Reads the task file and the log and decides which tasks to skip. Refuses (a usage
-/// error naming the lines) when the log holds tasks the file no longer has, unless `force`,
-/// which treats those tasks as never run.
-pub fn plan(taskfile: &Path, log: &Path, mode: ResumeMode, force: bool) -> Result<ResumePlan> {
+/// Reads the task file and the logs and decides which tasks to skip: a task is done if any of
+/// the logs shows it done (its own log, and the logs of earlier runs split into other shards).
+/// Refuses (a usage error naming the lines) when a log holds tasks the file no longer has,
+/// unless `force`, which treats those tasks as never run.
+pub fn plan(
+    taskfile: &Path,
+    logs: &[std::path::PathBuf],
+    mode: ResumeMode,
+    force: bool,
+) -> Result<ResumePlan> {
     let source = Source::Path(taskfile.to_path_buf());
     let mut hashes = Vec::new();
     let mut tf = TaskFile::open(&source).map_err(|e| UsageError(e.into()))?;
@@ -130,8 +136,8 @@ pub fn plan(taskfile: &Path, log: &Path, mode: ResumeMode, force: bool) -> Resul
     let mut mismatches: Vec<Mismatch> = Vec::new();
     let mut unreadable_lines = 0;
     let mut prior_runtimes = super::timeout::Median::default();
-    if log.exists() {
-        unreadable_lines = read::for_each_task(log, |rec: TaskOutcome| {
+    for log in logs.iter().filter(|l| l.exists()) {
+        unreadable_lines += read::for_each_task(log, |rec: TaskOutcome| {
             let i = (rec.seq as usize).wrapping_sub(1);
             let same =
                 hashes.get(i).is_some_and(|h| rec.hash.as_deref() == Some(format!("{h:016x}").as_str()));
@@ -160,12 +166,46 @@ pub fn plan(taskfile: &Path, log: &Path, mode: ResumeMode, force: bool) -> Resul
             "{} does not match its run log {}: {}; run it with a new --log, or add --force to run \
              the changed tasks anew",
             taskfile.display(),
-            log.display(),
+            logs.iter().map(|l| l.display().to_string()).collect::<Vec<_>>().join(", "),
             describe(taskfile, &mismatches, hashes.len())?
         ))
         .into());
     }
     Ok(ResumePlan { states, mode: Some(mode), shard: None, unreadable_lines, prior_runtimes })
+}
+
+/// The logs `--resume` reads for a run logging to `log`: that one, and when it is a default
+/// name (`<stem>.hrun.jsonl` or `<stem>.shard-K-of-N.hrun.jsonl`), every other log of the same
+/// task file beside it: a sweep run on 3 nodes can be finished on 2, or on one.
+pub fn sibling_logs(log: &Path, stem: &str) -> Vec<std::path::PathBuf> {
+    let mut logs = vec![log.to_path_buf()];
+    let name = log.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    if !is_default_log_name(name, stem) {
+        return logs;
+    }
+    let dir = log.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let Ok(entries) = std::fs::read_dir(dir) else { return logs };
+    let mut others: Vec<_> = entries
+        .flatten()
+        .filter(|e| e.file_name().to_str().is_some_and(|n| n != name && is_default_log_name(n, stem)))
+        .map(|e| log.with_file_name(e.file_name()))
+        .collect();
+    others.sort();
+    logs.extend(others);
+    logs
+}
+
+/// `<stem>.hrun.jsonl` or `<stem>.shard-K-of-N.hrun.jsonl`.
+fn is_default_log_name(name: &str, stem: &str) -> bool {
+    let Some(rest) = name.strip_prefix(stem).and_then(|r| r.strip_suffix(".hrun.jsonl")) else {
+        return false;
+    };
+    if rest.is_empty() {
+        return true;
+    }
+    let Some(kn) = rest.strip_prefix(".shard-") else { return false };
+    let Some((k, n)) = kn.split_once("-of-") else { return false };
+    k.parse::<u64>().is_ok() && n.parse::<u64>().is_ok()
 }
 
 /// "task 3 (line 5) was `a`, is now `b`; ..." for the first few mismatches.
@@ -231,10 +271,10 @@ mod tests {
         ]
         .concat();
         let (_d, t, l) = setup("a\nb\nc\nd\ne\n", &log);
-        let p = plan(&t, &l, ResumeMode::Finished, false).unwrap();
+        let p = plan(&t, std::slice::from_ref(&l), ResumeMode::Finished, false).unwrap();
         assert_eq!((1..=5).map(|s| p.skips(s)).collect::<Vec<_>>(), [true, true, false, false, false]);
         assert_eq!(p.unreadable_lines, 1);
-        let p = plan(&t, &l, ResumeMode::Succeeded, false).unwrap();
+        let p = plan(&t, std::slice::from_ref(&l), ResumeMode::Succeeded, false).unwrap();
         assert_eq!((1..=5).map(|s| p.skips(s)).collect::<Vec<_>>(), [true, false, false, false, false]);
         assert_eq!(p.skipped(), 1);
     }
@@ -243,10 +283,10 @@ mod tests {
     fn a_changed_task_file_is_refused_naming_the_lines_unless_forced() {
         let log = [rec(1, "a", Some(0), ""), rec(2, "b", Some(0), ""), rec(3, "c", Some(0), "")].concat();
         let (_d, t, l) = setup("# header\na\nB\n", &log);
-        let e = plan(&t, &l, ResumeMode::Finished, false).unwrap_err().to_string();
+        let e = plan(&t, std::slice::from_ref(&l), ResumeMode::Finished, false).unwrap_err().to_string();
         assert!(e.contains("task 2 (line 3) was \"b\", is now \"B\""), "{e}");
         assert!(e.contains("task 3 (\"c\") is in the log, but the file has only 2 tasks"), "{e}");
-        let p = plan(&t, &l, ResumeMode::Finished, true).unwrap();
+        let p = plan(&t, std::slice::from_ref(&l), ResumeMode::Finished, true).unwrap();
         assert_eq!((p.skips(1), p.skips(2)), (true, false));
     }
 
@@ -254,7 +294,7 @@ mod tests {
     fn a_task_rerun_after_force_counts_by_its_new_command() {
         let log = [rec(1, "old", Some(0), ""), rec(1, "new", Some(0), "")].concat();
         let (_d, t, l) = setup("new\n", &log);
-        let p = plan(&t, &l, ResumeMode::Finished, false).unwrap();
+        let p = plan(&t, std::slice::from_ref(&l), ResumeMode::Finished, false).unwrap();
         assert!(p.skips(1));
     }
 
@@ -263,7 +303,50 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let t = dir.path().join("t.txt");
         std::fs::write(&t, "a\nb\n").unwrap();
-        let p = plan(&t, &dir.path().join("none.jsonl"), ResumeMode::Finished, false).unwrap();
+        let p = plan(&t, &[dir.path().join("none.jsonl")], ResumeMode::Finished, false).unwrap();
         assert_eq!(p.skipped(), 0);
+    }
+
+    #[test]
+    fn a_task_done_in_any_log_is_done() {
+        let (d, t, l) = setup("a\nb\nc\n", &rec(1, "a", Some(0), ""));
+        let other = d.path().join("other.jsonl");
+        std::fs::write(&other, rec(3, "c", Some(0), "")).unwrap();
+        let p = plan(&t, &[l, other], ResumeMode::Finished, false).unwrap();
+        assert_eq!((1..=3).map(|s| p.skips(s)).collect::<Vec<_>>(), [true, false, true]);
+    }
+
+    #[test]
+    fn sibling_logs_are_the_default_names_of_the_same_task_file() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in [
+            "tasks.hrun.jsonl",
+            "tasks.shard-1-of-3.hrun.jsonl",
+            "tasks.shard-2-of-3.hrun.jsonl",
+            "tasks.shard-1-of-2.hrun.jsonl",
+            "tasks2.hrun.jsonl",
+            "tasks.shard-x-of-3.hrun.jsonl",
+            "tasks.jsonl",
+        ] {
+            std::fs::write(dir.path().join(name), "").unwrap();
+        }
+        let names = |log: &str| -> Vec<String> {
+            sibling_logs(&dir.path().join(log), "tasks")
+                .iter()
+                .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+                .collect()
+        };
+        assert_eq!(
+            names("tasks.shard-1-of-2.hrun.jsonl"),
+            [
+                "tasks.shard-1-of-2.hrun.jsonl",
+                "tasks.hrun.jsonl",
+                "tasks.shard-1-of-3.hrun.jsonl",
+                "tasks.shard-2-of-3.hrun.jsonl"
+            ]
+        );
+        assert_eq!(names("tasks.hrun.jsonl").len(), 4);
+        // A log named by the user stands alone.
+        assert_eq!(names("my.jsonl"), ["my.jsonl"]);
     }
 }

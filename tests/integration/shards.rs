@@ -106,3 +106,51 @@ fn status_and_report_take_every_shard_log_of_a_directory() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(stderr(&out).trim(), "hrun: error: empty holds no run log (*.hrun.jsonl)");
 }
+
+/// A sweep begun on 3 nodes can be finished on 2, or on one: `--resume` with the default log
+/// name reads every shard log of the task file, so only tasks no log shows done run.
+#[test]
+fn resume_counts_the_logs_of_every_earlier_shard_split() {
+    let sb = Sandbox::new();
+    sb.write("tasks.txt", "echo {#} >> ran\n".repeat(9));
+    for k in [1, 2] {
+        let out = run(hrun().current_dir(sb.root()).args([
+            "exec",
+            "-q",
+            "--shard",
+            &format!("{k}/3"),
+            "tasks.txt",
+        ]));
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    // Shard 3 of 3 (tasks 3, 6, 9) never ran; finish on two nodes.
+    for k in [1, 2] {
+        let out = run(hrun().current_dir(sb.root()).args([
+            "exec",
+            "-q",
+            "--resume",
+            "--shard",
+            &format!("{k}/2"),
+            "tasks.txt",
+        ]));
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    let mut ran: Vec<u64> = sb.read("ran").lines().map(|l| l.parse().unwrap()).collect();
+    ran.sort();
+    assert_eq!(ran, (1..=9).collect::<Vec<_>>(), "every task exactly once");
+    // On one node, nothing is left.
+    let out = run(hrun().current_dir(sb.root()).args(["exec", "--resume", "tasks.txt"]));
+    assert!(stderr(&out).contains("9 already done (skipped)"), "{}", stderr(&out));
+    assert_eq!(sb.read("ran").lines().count(), 9);
+    // A log named with --log stands alone.
+    let out = run(hrun().current_dir(sb.root()).args([
+        "exec",
+        "-q",
+        "--resume",
+        "--log",
+        "own.jsonl",
+        "tasks.txt",
+    ]));
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(sb.read("ran").lines().count(), 18);
+}

@@ -421,7 +421,7 @@ fn d_a_job_at_its_time_limit_drains_and_a_resubmitted_job_finishes_the_rest() {
 }
 
 #[test]
-fn e_a_step_wide_usr1_on_a_multinode_job_fails_no_task_and_resubmitting_completes_it() {
+fn e_a_step_wide_usr1_on_a_multinode_job_fails_no_task_and_two_nodes_finish_it() {
     let Some((_turn, c)) = cluster() else { return };
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
@@ -464,9 +464,15 @@ fn e_a_step_wide_usr1_on_a_multinode_job_fails_no_task_and_resubmitting_complete
     }
     assert!(cancelled > 0, "the tasks running got the USR1 too: {said}");
 
-    let again = c.sbatch(d, &env, &["-N", "3", "-o", "again-%j.out", &script]);
+    // Finished on two nodes: the new shards read the three old shards' logs.
+    let again = c.sbatch(d, &env, &["-N", "2", "-o", "again-%j.out", &script]);
     let (state, exit) = c.wait(again, WAIT, d);
     assert_eq!((state.as_str(), exit), ("COMPLETED", 0), "{}", read(&d.join(format!("again-{again}.out"))));
-    assert_eq!(successes(&logs), (1..=30).map(|s| (s, 1)).collect(), "each task succeeded exactly once");
+    let all_logs: Vec<PathBuf> = logs
+        .iter()
+        .cloned()
+        .chain((1..=2).map(|k| r.join(format!("tasks.shard-{k}-of-2.hrun.jsonl"))))
+        .collect();
+    assert_eq!(successes(&all_logs), (1..=30).map(|s| (s, 1)).collect(), "each task succeeded exactly once");
     same_estimate(&reduce(&r), &reference(30, 100_000, 11));
 }
