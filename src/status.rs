@@ -1,6 +1,7 @@
 //! `hrun status LOG`: where a run stands, read from its log (also while hrun is appending
 //! to it): tasks done, failed, running and left, elapsed time, ETA, the longest-running
-//! tasks. Reads the log as a stream; keeps only the running tasks in memory.
+//! tasks. Reads the log as a stream; keeps the running tasks, and a byte per task for the
+//! totals over several logs (e.g. the shards of a multi-node job).
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -26,6 +27,10 @@ pub struct Status {
     pub running: Vec<Running>,
     /// Set once the run has ended.
     pub end: Option<f64>,
+    /// Tasks in the whole task file (all shards), from the latest run record.
+    pub file_tasks: Option<u64>,
+    /// By task number - 1, over every run of the log: 0 no final outcome, 1 failed, 2 ok.
+    pub outcomes: Vec<u8>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -50,6 +55,8 @@ struct Line {
     tasks_total: Option<u64>,
     #[serde(default)]
     already_done: u64,
+    #[serde(default)]
+    file_tasks: Option<u64>,
     #[serde(default)]
     seq: u64,
     #[serde(default)]
@@ -84,6 +91,7 @@ pub fn read(path: &Path) -> Result<Status> {
     let mut buf = Vec::new();
     let mut st: Option<Status> = None;
     let mut running: HashMap<(u64, u32), Running> = HashMap::new();
+    let mut outcomes: Vec<u8> = Vec::new();
     loop {
         buf.clear();
         if reader.read_until(b'\n', &mut buf).context("reading the run log")? == 0 {
@@ -100,6 +108,7 @@ pub fn read(path: &Path) -> Result<Status> {
                     start: l.start,
                     total: l.tasks_total,
                     already_done: l.already_done,
+                    file_tasks: l.file_tasks,
                     ..Status::default()
                 });
             }
@@ -111,6 +120,19 @@ pub fn read(path: &Path) -> Result<Status> {
             }
             "task" => {
                 running.remove(&(l.seq, l.attempt));
+                let cancelled = l.cancelled == serde_json::Value::Bool(true);
+                let outcome = match (l.exit, l.last_attempt, cancelled) {
+                    (Some(0), _, _) => 2,
+                    (_, true, false) => 1,
+                    _ => 0,
+                };
+                if outcome > 0 && l.seq > 0 && l.seq <= MAX_TRACKED {
+                    let i = (l.seq - 1) as usize;
+                    if outcomes.len() <= i {
+                        outcomes.resize(i + 1, 0);
+                    }
+                    outcomes[i] = outcomes[i].max(outcome);
+                }
                 if let Some(s) = st.as_mut() {
                     match (l.exit, l.last_attempt, l.cancelled == serde_json::Value::Bool(true)) {
                         (Some(0), _, _) => s.ok += 1,
@@ -129,6 +151,7 @@ pub fn read(path: &Path) -> Result<Status> {
     }
     let mut st = st.ok_or_else(|| UsageError(anyhow!("{} holds no hrun run", path.display())))?;
     st.running = running.into_values().collect();
+    st.outcomes = outcomes;
     st.running.sort_by(|a, b| a.start.total_cmp(&b.start));
     Ok(st)
 }
@@ -139,33 +162,46 @@ fn clock(s: f64) -> String {
     format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
 }
 
-/// Several logs (e.g. one per shard of a multi-node job): each log's report under its name,
-/// then the totals.
+/// Task numbers beyond this are not tracked for the totals (memory: a byte per task).
+const MAX_TRACKED: u64 = 1 << 28;
+
+/// Several logs (e.g. one per shard of a multi-node job, or of two jobs that split the same
+/// file differently): each log's report under its name, then totals per task over all of
+/// them, every run included: a task counts once, ok if any log has it ok.
 pub fn render_many(logs: &[(std::path::PathBuf, Status)], now: f64) -> String {
     if let [(_, s)] = logs {
         return render(s, now);
     }
     let mut out = String::new();
-    let (mut ok, mut failed, mut running, mut left, mut finished, mut before) = (0, 0, 0, Some(0), 0, 0);
+    let mut merged: Vec<u8> = Vec::new();
     for (path, s) in logs {
         out += &format!("== {}\n{}", path.display(), render(s, now));
-        ok += s.ok;
-        failed += s.failed;
-        running += s.running.len() as u64;
-        finished += s.end.is_some() as usize;
-        before += s.already_done;
-        left = left.zip(s.total).map(|(l, t)| l + s.left(t));
+        if merged.len() < s.outcomes.len() {
+            merged.resize(s.outcomes.len(), 0);
+        }
+        for (m, &o) in merged.iter_mut().zip(&s.outcomes) {
+            *m = (*m).max(o);
+        }
     }
+    let ok = merged.iter().filter(|&&o| o == 2).count() as u64;
+    let failed = merged.iter().filter(|&&o| o == 1).count() as u64;
+    let mut running: Vec<u64> = logs
+        .iter()
+        .flat_map(|(_, s)| s.running.iter().map(|r| r.seq))
+        .filter(|&seq| merged.get((seq - 1) as usize).is_none_or(|&o| o == 0))
+        .collect();
+    running.sort_unstable();
+    running.dedup();
+    let finished = logs.iter().filter(|(_, s)| s.end.is_some()).count();
     out += &format!(
-        "== all {} logs: {} done ({ok} ok, {failed} failed), {running} running",
+        "== all {} logs: {} done ({ok} ok, {failed} failed), {} running",
         logs.len(),
-        ok + failed
+        ok + failed,
+        running.len()
     );
-    if let Some(left) = left {
-        out += &format!(", {left} left");
-    }
-    if before > 0 {
-        out += &format!(" ({before} done by earlier runs)");
+    if let Some(total) = logs.iter().filter_map(|(_, s)| s.file_tasks).max() {
+        let left = total.saturating_sub(ok + failed + running.len() as u64);
+        out += &format!(", {left} left of {total}");
     }
     out += &format!("; {finished} of {} runs finished\n", logs.len());
     out

@@ -155,13 +155,16 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
     .with_shard(cfg.shard);
     // The number of tasks, for progress, `hrun status` and `--halt X%`: a quick pass over a
     // file (a pipe can only be read once).
-    let total = match rereadable {
-        Some(p) => Some(count_tasks(p, &resume)?),
+    let (total, file_tasks) = match rereadable {
+        Some(p) => {
+            let (mine, all) = count_tasks(p, &resume)?;
+            (Some(mine), Some(all))
+        }
         None if cfg.policy.halt.needs_total() => {
             needs_path("--halt with a percentage")?;
-            None
+            (None, None)
         }
-        None => None,
+        None => (None, None),
     };
 
     let mut log = RunLog::open(&log_path).map_err(usage)?;
@@ -186,6 +189,7 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
     let host = os::hostname();
     let mut record = run_record(cfg, &host, &usable, &plan, unix_seconds(SystemTime::now()));
     record.tasks_total = total;
+    record.file_tasks = file_tasks;
     record.already_done = resume.skipped();
     record.deadline = deadline.as_ref().map(|d| d.at);
     record.deadline_source = deadline.as_ref().map(|d| d.source.clone());
@@ -243,14 +247,16 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
     }
 }
 
-/// Tasks of the file this hrun runs (its shard's), checking every line on the way.
-fn count_tasks(path: &std::path::Path, plan: &ResumePlan) -> Result<u64> {
+/// Tasks of the file this hrun runs (its shard's), and in the whole file, checking every line
+/// on the way.
+fn count_tasks(path: &std::path::Path, plan: &ResumePlan) -> Result<(u64, u64)> {
     let mut tf = TaskFile::open(&Source::Path(path.to_path_buf())).map_err(|e| UsageError(e.into()))?;
-    let mut n = 0;
+    let (mut mine, mut all) = (0, 0);
     while let Some(t) = tf.next_task().map_err(|e| UsageError(e.into()))? {
-        n += plan.owns(t.seq) as u64;
+        mine += plan.owns(t.seq) as u64;
+        all += 1;
     }
-    Ok(n)
+    Ok((mine, all))
 }
 
 fn run_record(cfg: &ExecConfig, host: &str, usable: &CpuSet, plan: &SlotPlan, start: f64) -> RunRecord {
@@ -280,6 +286,7 @@ fn run_record(cfg: &ExecConfig, host: &str, usable: &CpuSet, plan: &SlotPlan, st
         start,
         resume: cfg.resume.is_some(),
         tasks_total: None,
+        file_tasks: None,
         already_done: 0,
         shard: cfg.shard.map(|s| s.to_string()),
         deadline: None,

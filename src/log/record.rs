@@ -36,6 +36,8 @@ pub struct RunRecord {
     pub already_done: u64,
     /// `K/N` when this hrun runs one shard of the task file (`tasks_total` is then the shard's).
     pub shard: Option<String>,
+    /// Tasks in the whole task file (all shards), when it is a file.
+    pub file_tasks: Option<u64>,
     /// Unix seconds by which the run must be over (`--deadline` or the Slurm job's end), and
     /// where that came from.
     pub deadline: Option<f64>,

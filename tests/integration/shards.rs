@@ -79,7 +79,7 @@ fn status_and_report_take_every_shard_log_of_a_directory() {
         assert!(text.contains(&format!("== ./tasks.shard-{k}-of-3.hrun.jsonl\n")), "{text}");
     }
     assert!(
-        text.contains("== all 3 logs: 7 done (7 ok, 0 failed), 0 running, 0 left; 3 of 3 runs finished"),
+        text.contains("== all 3 logs: 7 done (7 ok, 0 failed), 0 running, 0 left of 7; 3 of 3 runs finished"),
         "{text}"
     );
     // The same with the logs named one by one.
@@ -138,6 +138,9 @@ fn resume_counts_the_logs_of_every_earlier_shard_split() {
     let mut ran: Vec<u64> = sb.read("ran").lines().map(|l| l.parse().unwrap()).collect();
     ran.sort();
     assert_eq!(ran, (1..=9).collect::<Vec<_>>(), "every task exactly once");
+    // The status of the directory counts each task once over the two splits.
+    let status = stdout(&run(hrun().current_dir(sb.root()).args(["status", "."])));
+    assert!(status.contains("== all 4 logs: 9 done (9 ok, 0 failed), 0 running, 0 left of 9"), "{status}");
     // On one node, nothing is left.
     let out = run(hrun().current_dir(sb.root()).args(["exec", "--resume", "tasks.txt"]));
     assert!(stderr(&out).contains("9 already done (skipped)"), "{}", stderr(&out));
