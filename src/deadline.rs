@@ -204,14 +204,15 @@ impl<'a> Walltime<'a> {
         ))
     }
 
-    /// Seconds until the deadline itself, while it has not passed.
-    pub fn left(&self, now: f64) -> Option<f64> {
-        self.deadline.filter(|_| !self.passed).map(|d| (d.at - now).max(0.0))
+    /// Seconds until the deadline itself, while it has not passed (the clock is read only
+    /// when there is a deadline).
+    pub fn left(&self) -> Option<f64> {
+        self.deadline.filter(|_| !self.passed).map(|d| (d.at - unix_now()).max(0.0))
     }
 
-    /// True, once, when the deadline has passed at `now`.
-    pub fn passes(&mut self, now: f64) -> bool {
-        let due = self.deadline.is_some_and(|d| now >= d.at) && !self.passed;
+    /// True, once, when the deadline has passed.
+    pub fn passes(&mut self) -> bool {
+        let due = !self.passed && self.deadline.is_some_and(|d| unix_now() >= d.at);
         self.passed |= due;
         due
     }
@@ -221,6 +222,10 @@ impl<'a> Walltime<'a> {
         self.deadline
             .map_or_else(String::new, |d| format!("the deadline {} ({})", local_clock(d.at), d.source))
     }
+}
+
+fn unix_now() -> f64 {
+    crate::exec::unix_seconds(std::time::SystemTime::now())
 }
 
 /// `HH:MM:SS` local time of day, for messages.

@@ -307,9 +307,7 @@ impl Dispatcher<'_> {
             next = Some(next.map_or(t, |n| n.min(t)));
         }
         let mut consider = |t: Instant| next = Some(next.map_or(t, |n| n.min(t)));
-        if let Some(left) =
-            self.walltime.left(unix_seconds(SystemTime::now())).filter(|_| !st.by_pid.is_empty())
-        {
+        if let Some(left) = self.walltime.left().filter(|_| !st.by_pid.is_empty()) {
             consider(Instant::now() + Duration::from_secs_f64(left));
         }
         for s in &st.slots {
@@ -330,7 +328,7 @@ impl Dispatcher<'_> {
     }
 
     fn on_deadlines(&mut self, st: &mut State) -> Result<()> {
-        if !st.by_pid.is_empty() && self.walltime.passes(unix_seconds(SystemTime::now())) {
+        if !st.by_pid.is_empty() && self.walltime.passes() {
             let running = st.by_pid.len();
             eprintln!(
                 "hrun: {} reached: stopping {running} running task(s); --resume reruns them",
