@@ -29,6 +29,55 @@ pub struct Cli {
     pub command: Cmd,
 }
 
+impl Cli {
+    /// Parses hrun's command line (the program name first); bad usage prints one line and
+    /// exits 2. Options after a task file (`hrun exec tasks.txt --resume`, as hrun has always
+    /// taken them) are read as options: a task file is never a command.
+    pub fn parse_argv(argv: Vec<std::ffi::OsString>) -> Cli {
+        let cli: Cli = mc_pi::cli_error::parse_from_or_exit("hrun", argv.clone());
+        let Cmd::Exec(args) = &cli.command else { return cli };
+        let Some(reordered) = task_file_first(args, &argv) else { return cli };
+        let file = args.words[0].clone();
+        let again: Cli = mc_pi::cli_error::parse_from_or_exit("hrun", reordered);
+        if let Cmd::Exec(a) = &again.command
+            && a.words != [file.clone()]
+        {
+            let stray = a.words.first().map_or(String::new(), |w| w.to_string_lossy().into_owned());
+            mc_pi::cli_error::usage_exit(
+                "hrun",
+                &format!(
+                    "{} is a task file, and {stray:?} after it is not an option of hrun exec",
+                    file.to_string_lossy()
+                ),
+            );
+        }
+        again
+    }
+}
+
+/// `hrun exec TASKFILE WORD...` with no input source: the words moved before the task file
+/// (after `--`), to be parsed as options.
+fn task_file_first(args: &ExecArgs, argv: &[std::ffi::OsString]) -> Option<Vec<std::ffi::OsString>> {
+    let w = &args.words;
+    let is_marker = |x: &std::ffi::OsString| [":::", ":::+", "::::", "::::+"].iter().any(|m| x == m);
+    if w.len() < 2 || !args.template.arg_files.is_empty() || w.iter().any(is_marker) {
+        return None;
+    }
+    let k = argv.len().checked_sub(w.len())?;
+    // `hrun exec -- FILE ...`: the user said the words are a command.
+    if argv[k..] != w[..] || argv.get(k.wrapping_sub(1)).is_some_and(|a| a == "--") {
+        return None;
+    }
+    if !crate::input::is_task_file(&w[0]) {
+        return None;
+    }
+    let mut out = argv[..k].to_vec();
+    out.extend(w[1..].iter().cloned());
+    out.push("--".into());
+    out.push(w[0].clone());
+    Some(out)
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
     /// Run every line of a task file, at most one task per slot of CPUs
@@ -45,7 +94,7 @@ pub enum Cmd {
         "  0 all ok; 1-100 that many failed; 101 more failed; 2 bad usage or input;\n",
         "  128+N stopped by signal N; 255 hrun itself failed"
     ))]
-    Exec(ExecArgs),
+    Exec(Box<ExecArgs>),
 
     /// Write a task file for the bundled Monte Carlo pi worker, one seed per task
     #[command(after_help = concat!(
@@ -263,9 +312,17 @@ pub struct RunArgs {
 /// How a run is carried out: shared by `exec` and `run`.
 #[derive(Debug, Args)]
 pub struct RunControl {
-    /// Run at most J tasks at once (default: every slot, floor(CPUs / T))
-    #[arg(short = 'j', long, value_name = "J")]
-    pub jobs: Option<usize>,
+    /// Run at most J tasks at once (default: every slot, floor(CPUs / T)); also N% of the
+    /// usable CPUs, +N or -N CPUs, as GNU parallel. Above the slot count, slots share CPUs
+    #[arg(
+        short = 'j',
+        long,
+        visible_short_alias = 'P',
+        alias = "max-procs",
+        value_name = "J",
+        allow_hyphen_values = true
+    )]
+    pub jobs: Option<crate::slots::Jobs>,
 
     #[command(flatten)]
     pub faults: FaultArgs,
@@ -279,15 +336,24 @@ pub struct RunControl {
 
 #[derive(Debug, Args)]
 pub struct ExecArgs {
-    /// Task file: one shell command per line (`-` reads standard input). Blank lines and
-    /// lines starting with `#` are skipped; `#hrun threads=N` at the top sets the threads
-    pub taskfile: PathBuf,
+    /// A task file (one shell command per line; `-` reads standard input; blank lines and
+    /// lines starting with `#` are skipped; `#hrun threads=N` at the top sets the threads), or
+    /// a command template and its input sources, as GNU parallel: COMMAND [ARG...] followed
+    /// by `::: VALUE...`, `:::+ VALUE...` (linked to the source before), `:::: FILE...`,
+    /// `::::+ FILE...`; with no source, values come from standard input, one per line.
+    /// Options end at the command: the words after it are the command's
+    #[arg(
+        value_name = "TASKFILE | COMMAND [ARG]... [::: VALUE... | :::: FILE...]...",
+        trailing_var_arg = true
+    )]
+    pub words: Vec<std::ffi::OsString>,
 
     /// CPUs per task (overrides the task file's `#hrun threads=N`; default 1)
     #[arg(short = 't', long, value_name = "T")]
     pub threads: Option<usize>,
 
-    /// Run log, JSON lines, appended to [default: <taskfile stem>.hrun.jsonl]
+    /// Run log, JSON lines, appended to [default: <taskfile stem>.hrun.jsonl, or
+    /// <program>-<hash>.hrun.jsonl for a template]
     #[arg(long, value_name = "PATH")]
     pub log: Option<PathBuf>,
 
@@ -299,6 +365,27 @@ pub struct ExecArgs {
     /// stdout/stderr
     #[arg(long, value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
+
+    /// Print each task's output in task order (still one block per task)
+    #[arg(short = 'k', long)]
+    pub keep_order: bool,
+
+    /// Let tasks write straight to hrun's stdout and stderr as they run (lines of different
+    /// tasks may mix)
+    #[arg(short = 'u', long, conflicts_with_all = ["keep_order", "output_dir"])]
+    pub ungroup: bool,
+
+    /// Wait at least DURATION between two task starts (e.g. 0.5s)
+    #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse)]
+    pub delay: Option<Duration>,
+
+    /// Run shell lines with this shell [default: $PARALLEL_SHELL, else /bin/sh]; a line that
+    /// calls a bash function exported with `export -f` runs with bash
+    #[arg(long, value_name = "PATH")]
+    pub shell: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub template: TemplateArgs,
 
     #[command(flatten)]
     pub control: RunControl,
@@ -321,6 +408,103 @@ pub struct ExecArgs {
     /// <stem>.shard-K-of-N.hrun.jsonl; `auto` takes K and N from srun (SLURM_PROCID/NTASKS)
     #[arg(long, value_name = "K/N|auto")]
     pub shard: Option<crate::shard::ShardSpec>,
+
+    #[command(flatten)]
+    pub gnu: GnuFlags,
+}
+
+/// How values are read for a command template (GNU parallel's input options).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Command templates (GNU parallel)")]
+pub struct TemplateArgs {
+    /// Read values from FILE, one per line, as an input source before the others
+    /// (repeatable; `-` is standard input)
+    #[arg(short = 'a', long = "arg-file", value_name = "FILE")]
+    pub arg_files: Vec<PathBuf>,
+
+    /// Pair the values of all sources instead of taking every combination; shorter sources
+    /// wrap around
+    #[arg(long, alias = "xapply")]
+    pub link: bool,
+
+    /// Values in files and standard input end with NUL instead of a newline
+    #[arg(short = '0', long = "null")]
+    pub null: bool,
+
+    /// Values in files and standard input end with DELIM instead of a newline (`\n`, `\t`,
+    /// `\r`, `\0` and octal `\NNN` are understood)
+    #[arg(short = 'd', long = "delimiter", value_name = "DELIM", conflicts_with = "null")]
+    pub delimiter: Option<String>,
+
+    /// Split each value into columns {1} {2} ... where REGEX matches; columns are trimmed
+    /// of blanks
+    #[arg(short = 'C', long = "colsep", value_name = "REGEX")]
+    pub colsep: Option<String>,
+
+    /// Print the commands that would run, one per line, and run nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Write the jobs as a task file (one command per line; `-`: standard output) instead
+    /// of running them; `hrun exec FILE` then runs the same tasks
+    #[arg(long, value_name = "FILE")]
+    pub emit_tasks: Option<PathBuf>,
+}
+
+/// GNU parallel's flags that hrun accepts and ignores, or refuses with what to use instead.
+#[derive(Debug, Args)]
+pub struct GnuFlags {
+    #[arg(long, hide = true)]
+    pub will_cite: bool,
+    #[arg(long, hide = true)]
+    pub no_notice: bool,
+    #[arg(long, hide = true)]
+    pub bar: bool,
+    #[arg(long, hide = true)]
+    pub progress: bool,
+    #[arg(long, hide = true)]
+    pub eta: bool,
+    #[arg(short = 'S', long = "sshlogin", hide = true, value_name = "LOGIN")]
+    pub sshlogin: Vec<String>,
+    #[arg(long = "sshloginfile", alias = "slf", hide = true, value_name = "FILE")]
+    pub sshloginfile: Vec<String>,
+    #[arg(long, hide = true)]
+    pub onall: bool,
+    #[arg(long, hide = true)]
+    pub nonall: bool,
+    #[arg(long, hide = true)]
+    pub pipe: bool,
+    #[arg(long, hide = true)]
+    pub pipepart: bool,
+    #[arg(long = "line-buffer", alias = "lb", hide = true)]
+    pub line_buffer: bool,
+}
+
+impl GnuFlags {
+    /// Why hrun refuses a GNU parallel flag that was given, and what to use instead.
+    pub fn refusal(&self) -> Option<&'static str> {
+        if !self.sshlogin.is_empty() || !self.sshloginfile.is_empty() || self.onall || self.nonall {
+            return Some(
+                "hrun does not ssh to other nodes (-S/--sshlogin/--sshloginfile/--onall): run one hrun \
+                 per node under Slurm, `srun --ntasks-per-node=1 hrun exec --shard auto ...` (see \
+                 slurm/hrun-multinode.sbatch)",
+            );
+        }
+        if self.pipe || self.pipepart {
+            return Some(
+                "hrun does not split standard input into blocks (--pipe/--pipepart): split it into \
+                 files first (e.g. `split -n l/64 big.txt part.`) and run one task per file \
+                 (`hrun exec CMD {} ::: part.*`)",
+            );
+        }
+        if self.line_buffer {
+            return Some(
+                "--line-buffer is not supported: use -u (output as it comes, lines of tasks may mix), \
+                 the default (one block per task when it ends), or --output-dir DIR (a file per task)",
+            );
+        }
+        None
+    }
 }
 
 /// What hrun shows while it runs: shared by `exec` and `run`.

@@ -1,11 +1,11 @@
 //! hrun: runs many independent tasks on one HPC node, each pinned to its own CPUs.
 //! `main` parses the command line, runs it, and maps errors to documented exit statuses.
 
-use hrun::cli::{Cli, Cmd};
-use hrun::{exec, exit, generate, pipeline, placement, reduce, taskfile};
+use hrun::cli::{Cli, Cmd, ExecArgs};
+use hrun::{exec, exit, generate, input, pipeline, placement, reduce};
 
 fn main() {
-    let cli: Cli = mc_pi::cli_error::parse_or_exit("hrun");
+    let cli = Cli::parse_argv(std::env::args_os().collect());
     let code = match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -19,36 +19,7 @@ fn main() {
 fn run(cli: Cli) -> anyhow::Result<i32> {
     let config = hrun::config::Config::load()?;
     match cli.command {
-        Cmd::Exec(args) => {
-            let cfg = exec::ExecConfig {
-                source: taskfile::Source::from_arg(&args.taskfile),
-                threads: args.threads,
-                jobs: config.get("jobs", args.control.jobs)?,
-                log: config.get("log", args.log)?,
-                threads_default: config.file_threads()?,
-                joblog: args.joblog,
-                output: match args.output_dir {
-                    Some(dir) => exec::output::OutputMode::Dir(dir),
-                    None => exec::output::OutputMode::Group,
-                },
-                policy: args.control.faults.policy(&config)?,
-                resume: match (args.resume, args.resume_failed) {
-                    (_, true) => Some(exec::resume::ResumeMode::Succeeded),
-                    (true, false) => Some(exec::resume::ResumeMode::Finished),
-                    (false, false) => None,
-                },
-                force: args.force,
-                placement: args.control.placement.placement(&config)?,
-                quiet: false,
-                progress: args.control.progress.mode(&config)?,
-                shard: args
-                    .shard
-                    .map(|s| s.resolve(|k| std::env::var(k).ok()))
-                    .transpose()
-                    .map_err(|e| exit::UsageError(anyhow::anyhow!(e)))?,
-            };
-            Ok(exec::run(&cfg)?.exit_code())
-        }
+        Cmd::Exec(args) => Ok(exec::run(&exec_config(*args, &config)?)?.exit_code()),
         Cmd::Gen(args) => {
             let w = args.workload;
             let cfg = generate::GenConfig {
@@ -153,6 +124,52 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             })
         }
     }
+}
+
+/// `hrun exec`'s flags over the environment and hrun.toml, and its words read as a task file
+/// or a command template.
+fn exec_config(args: ExecArgs, config: &hrun::config::Config) -> anyhow::Result<exec::ExecConfig> {
+    let usage = |msg: String| -> anyhow::Error { exit::UsageError(anyhow::anyhow!(msg)).into() };
+    if let Some(why) = args.gnu.refusal() {
+        return Err(usage(why.to_string()));
+    }
+    let t = &args.template;
+    let reading = input::reading(t.null, t.delimiter.as_deref(), t.colsep.as_deref()).map_err(usage)?;
+    let opts = input::TemplateOptions { arg_files: t.arg_files.clone(), link: t.link, reading };
+    let tasks = input::classify(&args.words, opts).map_err(usage)?;
+    Ok(exec::ExecConfig {
+        tasks,
+        threads: args.threads,
+        jobs: config.get("jobs", args.control.jobs)?,
+        log: config.get("log", args.log)?,
+        threads_default: config.file_threads()?,
+        joblog: args.joblog,
+        output: match (args.output_dir, args.ungroup, args.keep_order) {
+            (Some(dir), _, _) => exec::output::OutputMode::Dir(dir),
+            (None, true, _) => exec::output::OutputMode::Ungroup,
+            (None, false, true) => exec::output::OutputMode::Ordered,
+            (None, false, false) => exec::output::OutputMode::Group,
+        },
+        policy: args.control.faults.policy(config)?,
+        resume: match (args.resume, args.resume_failed) {
+            (_, true) => Some(exec::resume::ResumeMode::Succeeded),
+            (true, false) => Some(exec::resume::ResumeMode::Finished),
+            (false, false) => None,
+        },
+        force: args.force,
+        placement: args.control.placement.placement(config)?,
+        quiet: false,
+        progress: args.control.progress.mode(config)?,
+        shard: args
+            .shard
+            .map(|s| s.resolve(|k| std::env::var(k).ok()))
+            .transpose()
+            .map_err(|e| exit::UsageError(anyhow::anyhow!(e)))?,
+        delay: args.delay,
+        shell: args.shell,
+        dry_run: t.dry_run,
+        emit_tasks: t.emit_tasks.clone(),
+    })
 }
 
 /// Writes to stdout; a closed pipe (`hrun man | head`) is not an error.

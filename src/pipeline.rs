@@ -12,9 +12,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, anyhow};
 
-use crate::exec::{self, ExecConfig, output::OutputMode};
+use crate::exec::{self, ExecConfig};
 use crate::exit::UsageError;
 use crate::generate::{self, GenConfig};
+use crate::input::TaskSpec;
 use crate::reduce;
 use crate::taskfile::Source;
 
@@ -23,7 +24,7 @@ pub struct RunConfig {
     pub threads: usize,
     pub samples: u64,
     pub seed: u64,
-    pub jobs: Option<usize>,
+    pub jobs: Option<crate::slots::Jobs>,
     /// Default: `hrun-run-<UTC time>` in the current directory.
     pub dir: Option<PathBuf>,
     pub worker: Option<PathBuf>,
@@ -67,20 +68,12 @@ pub fn run(cfg: &RunConfig) -> Result<i32> {
     eprintln!("hrun: {} tasks x {} threads into {}", cfg.tasks, cfg.threads, dir.display());
 
     let summary = exec::run(&ExecConfig {
-        source: Source::Path(taskfile),
-        threads: None,
-        threads_default: None,
         jobs: cfg.jobs,
         log: Some(dir.join("hrun.jsonl")),
-        joblog: None,
-        output: OutputMode::Group,
         policy: cfg.policy.clone(),
-        resume: None,
-        force: false,
         placement: cfg.placement.clone(),
-        quiet: false,
         progress: cfg.progress,
-        shard: None,
+        ..ExecConfig::new(TaskSpec::File(Source::Path(taskfile)))
     })?;
     let reduction = reduce::reduce_dir(&results, false)?;
     if cfg.json {

@@ -58,7 +58,7 @@ pub fn machine(p: &Placement) -> Result<(CpuSet, Topology)> {
 }
 
 /// The slot plan for `threads` (and `jobs`) on this machine, or a usage error.
-pub fn plan(p: &Placement, threads: usize, jobs: Option<usize>) -> Result<Planned> {
+pub fn plan(p: &Placement, threads: usize, jobs: Option<slots::Jobs>) -> Result<Planned> {
     let (usable, topo) = machine(p)?;
     let plan =
         slots::plan_with(Some(&topo), &usable, threads, jobs, p.smt).map_err(|e| UsageError(e.into()))?;

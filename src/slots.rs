@@ -9,6 +9,11 @@
 //! - the number of slots is the largest possible: `floor(n / threads)` of the CPUs the SMT
 //!   policy lets slots use (or `jobs`, when given).
 //!
+//! One exception, asked for: `--jobs` above that count (GNU parallel users run I/O-bound work
+//! with `-j` above the CPU count). Then slot `i` takes the CPUs of disjoint set `(i - 1) mod
+//! k` of the `k` that fit, round robin: slots share CPUs, never more than `ceil(jobs / k)` to
+//! a set, and the plan says so (`cpu_sets < slots.len()`).
+//!
 //! Policy (compact): CPUs are grouped package > NUMA node > L3 domain > physical core. Each
 //! domain first fills slots from its own CPUs (its sub-domains' leftovers pooled in CPU
 //! order); only what is left over rises to the enclosing domain. So a slot stays inside one
@@ -68,7 +73,83 @@ pub struct SlotPlan {
     pub smt_idle: CpuSet,
     /// True when the plan followed the topology, false when it is flat.
     pub topology_aware: bool,
+    /// Distinct CPU sets among the slots: `slots.len()`, or fewer when `--jobs` asked for
+    /// more slots than fit and they share CPUs round robin.
+    pub cpu_sets: usize,
 }
+
+impl SlotPlan {
+    /// True when slots share CPUs (`--jobs` above the slot count).
+    pub fn shared(&self) -> bool {
+        self.cpu_sets < self.slots.len()
+    }
+}
+
+/// `--jobs` (`-j`, `-P`), as GNU parallel reads it: how many tasks at once, as a number or
+/// relative to the usable CPUs (`N%` of them, `+N` or `-N` CPUs), then divided by the CPUs
+/// per task and rounded up.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Jobs {
+    Count(usize),
+    Percent(f64),
+    More(usize),
+    Fewer(usize),
+}
+
+impl std::str::FromStr for Jobs {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Jobs, String> {
+        let bad = || format!("{s:?} is not a job count: give N, N% (of the usable CPUs), +N or -N");
+        let t = s.trim();
+        if let Some(p) = t.strip_suffix('%') {
+            let p: f64 = p.parse().map_err(|_| bad())?;
+            return if p.is_finite() && p > 0.0 && p <= 1e6 { Ok(Jobs::Percent(p)) } else { Err(bad()) };
+        }
+        if let Some(n) = t.strip_prefix('+') {
+            return n.parse().map(Jobs::More).map_err(|_| bad());
+        }
+        if let Some(n) = t.strip_prefix('-') {
+            return n.parse().map(Jobs::Fewer).map_err(|_| bad());
+        }
+        t.parse().map(Jobs::Count).map_err(|_| bad())
+    }
+}
+
+impl std::fmt::Display for Jobs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Jobs::Count(n) => write!(f, "{n}"),
+            Jobs::Percent(p) => write!(f, "{p}%"),
+            Jobs::More(n) => write!(f, "+{n}"),
+            Jobs::Fewer(n) => write!(f, "-{n}"),
+        }
+    }
+}
+
+impl Jobs {
+    /// Tasks at once on `cpus` usable CPUs with `threads` CPUs each.
+    pub fn resolve(self, cpus: usize, threads: usize) -> Result<usize, PlanError> {
+        let per_task = |n: f64| (n / threads as f64).ceil() as usize;
+        let n = match self {
+            Jobs::Count(0) => return Err(PlanError::ZeroJobs),
+            Jobs::Count(n) => n,
+            Jobs::Percent(p) => per_task((cpus as f64 * p / 100.0).ceil()),
+            Jobs::More(n) => per_task(cpus.saturating_add(n) as f64),
+            Jobs::Fewer(n) => per_task(cpus.saturating_sub(n) as f64),
+        };
+        if n == 0 {
+            return Err(PlanError::NoJobs { jobs: self.to_string(), cpus });
+        }
+        if n > MAX_JOBS {
+            return Err(PlanError::TooManyJobs { jobs: n });
+        }
+        Ok(n)
+    }
+}
+
+/// More tasks at once than this is a mistake (each takes a process, two files, a slot).
+pub const MAX_JOBS: usize = 100_000;
 
 /// Why no plan can be made; each names the values and the CPU list, for a one-line error.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -86,19 +167,21 @@ pub enum PlanError {
          hardware threads"
     )]
     TooFewCores { threads: usize, cores: usize, cpus: CpuSet },
-    #[error("--jobs must be at least 1 (got 0)")]
-    ZeroJobs,
     #[error(
-        "--jobs {jobs} is more than the {slots} slot(s) of {threads} CPU(s) that fit in the usable \
-         CPUs ({cpus}); use --jobs {slots} or less, or fewer --threads"
+        "--jobs 0 (GNU parallel: as many as possible) is not a number of slots; leave --jobs out to \
+         use every slot, or give a count (above the slot count, slots share CPUs)"
     )]
-    TooManyJobs { jobs: usize, slots: usize, threads: usize, cpus: CpuSet },
+    ZeroJobs,
+    #[error("--jobs {jobs} leaves no task to run on {cpus} usable CPU(s)")]
+    NoJobs { jobs: String, cpus: usize },
+    #[error("--jobs {jobs} is more than hrun runs at once (at most {MAX_JOBS})")]
+    TooManyJobs { jobs: usize },
 }
 
 /// The flat plan: `floor(n / threads)` slots over `cpus` in ascending CPU order, the first
 /// `jobs` of them when a cap is given.
 pub fn plan(cpus: &CpuSet, threads: usize, jobs: Option<usize>) -> Result<SlotPlan, PlanError> {
-    plan_with(None, cpus, threads, jobs, Smt::Use)
+    plan_with(None, cpus, threads, jobs.map(Jobs::Count), Smt::Use)
 }
 
 /// The plan for `cpus` on `topology` (flat when `None` or when it does not cover `cpus`).
@@ -106,7 +189,7 @@ pub fn plan_with(
     topology: Option<&Topology>,
     cpus: &CpuSet,
     threads: usize,
-    jobs: Option<usize>,
+    jobs: Option<Jobs>,
     smt: Smt,
 ) -> Result<SlotPlan, PlanError> {
     if threads == 0 {
@@ -139,11 +222,7 @@ pub fn plan_with(
     }
     let n_slots = order.len() / threads;
     let wanted = match jobs {
-        Some(0) => return Err(PlanError::ZeroJobs),
-        Some(j) if j > n_slots => {
-            return Err(PlanError::TooManyJobs { jobs: j, slots: n_slots, threads, cpus: cpus.clone() });
-        }
-        Some(j) => j,
+        Some(j) => j.resolve(order.len(), threads)?,
         None => n_slots,
     };
     let mut groups = Vec::new();
@@ -154,14 +233,19 @@ pub fn plan_with(
         leftover_ids.extend(g.iter().map(|c| c.id));
     }
     leftover_ids.extend_from_slice(smt_idle.ids());
-    let slots = groups
+    let sets: Vec<(CpuSet, Domains)> = groups
         .into_iter()
         .take(wanted)
-        .enumerate()
-        .map(|(i, g)| Slot {
-            id: SlotId(i + 1),
-            cpus: CpuSet::from_ids(g.iter().map(|c| c.id)),
-            domains: if topo.is_some() { domains_of(&g) } else { Domains::default() },
+        .map(|g| {
+            let domains = if topo.is_some() { domains_of(&g) } else { Domains::default() };
+            (CpuSet::from_ids(g.iter().map(|c| c.id)), domains)
+        })
+        .collect();
+    // Round robin over the sets when more slots are wanted than fit.
+    let slots = (0..wanted)
+        .map(|i| {
+            let (cpus, domains) = &sets[i % sets.len()];
+            Slot { id: SlotId(i + 1), cpus: cpus.clone(), domains: *domains }
         })
         .collect();
     Ok(SlotPlan {
@@ -170,6 +254,7 @@ pub fn plan_with(
         leftover: CpuSet::from_ids(leftover_ids),
         smt_idle,
         topology_aware: topo.is_some(),
+        cpu_sets: sets.len(),
     })
 }
 
@@ -301,6 +386,7 @@ mod tests {
                 check_invariants(&cpus, threads, None, &p);
                 let slots = cpus.len() / threads;
                 for jobs in [1, slots / 2, slots].into_iter().filter(|&j| j >= 1) {
+                    // (Above `slots`, slots share CPUs: tested on its own below.)
                     let p = plan(&cpus, threads, Some(jobs)).unwrap();
                     check_invariants(&cpus, threads, Some(jobs), &p);
                 }
@@ -447,7 +533,38 @@ mod tests {
         let e = plan(&cpus, 0, None).unwrap_err().to_string();
         assert!(e.contains("got 0") && e.contains("0-1"), "{e}");
         assert_eq!(plan(&cpus, 1, Some(0)).unwrap_err(), PlanError::ZeroJobs);
-        let e = plan(&set("0-3,72-75"), 4, Some(3)).unwrap_err().to_string();
-        assert!(e.contains("--jobs 3") && e.contains("2 slot") && e.contains("0-3,72-75"), "{e}");
+        let e = plan_with(None, &set("0-3"), 1, Some(Jobs::Fewer(4)), Smt::Use).unwrap_err().to_string();
+        assert!(e.contains("--jobs -4 leaves no task") && e.contains("4 usable"), "{e}");
+    }
+
+    #[test]
+    fn jobs_above_the_slot_count_share_cpu_sets_round_robin() {
+        let p = plan(&set("0-3,72-75"), 4, Some(5)).unwrap();
+        assert_eq!(lists(&p), ["0-3", "72-75", "0-3", "72-75", "0-3"]);
+        assert_eq!((p.cpu_sets, p.shared()), (2, true));
+        assert!(p.leftover.is_empty());
+        let p = plan(&set("0-3"), 1, Some(4)).unwrap();
+        assert!(!p.shared());
+    }
+
+    #[test]
+    fn jobs_as_gnu_parallel_writes_them() {
+        let j = |s: &str| s.parse::<Jobs>().unwrap();
+        assert_eq!(j("8"), Jobs::Count(8));
+        assert_eq!(j("50%"), Jobs::Percent(50.0));
+        assert_eq!(j("+2"), Jobs::More(2));
+        assert_eq!(j("-1"), Jobs::Fewer(1));
+        for bad in ["", "x", "-x", "1.5", "%", "0%", "-5%", "inf%", "1e9%"] {
+            assert!(bad.parse::<Jobs>().is_err(), "{bad:?}");
+        }
+        // GNU parallel: ceil(CPUs x N / 100); hrun then divides by the CPUs per task.
+        assert_eq!(j("50%").resolve(3, 1), Ok(2));
+        assert_eq!(j("200%").resolve(2, 1), Ok(4));
+        assert_eq!(j("100%").resolve(16, 4), Ok(4));
+        assert_eq!(j("+2").resolve(2, 1), Ok(4));
+        assert_eq!(j("-1").resolve(16, 1), Ok(15));
+        assert_eq!(j("-1").resolve(16, 4), Ok(4));
+        assert!(j("-16").resolve(16, 1).is_err());
+        assert!(j("200000").resolve(16, 1).is_err());
     }
 }

@@ -23,8 +23,12 @@ pub struct Task {
     pub seq: u64,
     /// 1-based line number in the task file.
     pub line: u64,
-    /// The command, without its line ending.
+    /// The command, without its line ending: the task's identity (with `{%}` and `{#}` as
+    /// written). For a job of a command template, the template with its values filled in.
     pub cmd: String,
+    /// A job of a command template: its arguments and the template, from which the command
+    /// is rendered when it starts. `None` for a line of a task file.
+    pub job: Option<crate::template::JobArgs>,
 }
 
 impl Task {
@@ -32,6 +36,15 @@ impl Task {
     /// across hrun versions and machines (it is stored in run logs for `--resume`).
     pub fn hash(&self) -> u64 {
         command_hash(&self.cmd)
+    }
+
+    /// The command to run on slot `slot`, with `{#}` and `{%}` filled in: anywhere in a task
+    /// file's line, only in the template's own text for a job (never inside a value).
+    pub fn command(&self, slot: usize) -> Cow<'_, str> {
+        match &self.job {
+            None => expand(&self.cmd, self.seq, slot),
+            Some(job) => Cow::Owned(job.command(self.seq, slot)),
+        }
     }
 }
 
@@ -204,7 +217,12 @@ impl TaskFile {
                 }
                 LineKind::Task => {
                     self.seq += 1;
-                    return Ok(Some(Task { seq: self.seq, line: self.line_no, cmd: text.to_string() }));
+                    return Ok(Some(Task {
+                        seq: self.seq,
+                        line: self.line_no,
+                        cmd: text.to_string(),
+                        job: None,
+                    }));
                 }
             }
         }

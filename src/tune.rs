@@ -7,9 +7,10 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, anyhow};
 
-use crate::exec::{self, ExecConfig, Policy, output::OutputMode};
+use crate::exec::{self, ExecConfig};
 use crate::exit::UsageError;
 use crate::generate::{self, shell_quote};
+use crate::input::TaskSpec;
 use crate::placement::{self, Placement};
 use crate::taskfile::Source;
 
@@ -79,20 +80,11 @@ pub fn sweep(cfg: &TuneConfig) -> Result<Vec<Row>> {
         }
         std::fs::write(&taskfile, text).context("cannot write the sweep's task file")?;
         let summary = exec::run(&ExecConfig {
-            source: Source::Path(taskfile),
             threads: Some(t),
-            threads_default: None,
-            jobs: None,
             log: Some(dir.path().join(format!("t{t}.jsonl"))),
-            joblog: None,
-            output: OutputMode::Group,
-            policy: Policy::default(),
-            resume: None,
-            force: false,
             placement: cfg.placement.clone(),
             quiet: true,
-            progress: exec::progress::ProgressMode::Quiet,
-            shard: None,
+            ..ExecConfig::new(TaskSpec::File(Source::Path(taskfile)))
         })?;
         let wall_s = summary.makespan_s.max(1e-9);
         let throughput = match cfg.command {

@@ -126,6 +126,7 @@ impl Running {
             slot: slot.id.0,
             cpus: slot.cpus.to_string(),
             cmd: self.task.cmd.clone(),
+            values: self.task.job.as_ref().map(|j| j.args.clone()),
             exe: self.exe.as_ref().map(|(p, _)| p.clone()),
             exe_sha256: self.exe.as_ref().and_then(|(_, h)| h.clone()),
             pid: reaped.pid,

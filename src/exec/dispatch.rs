@@ -26,9 +26,10 @@ use super::summary::Summary;
 use super::timeout::Median;
 use super::{Policy, unix_seconds};
 use crate::exit::UsageError;
+use crate::input::TaskStream;
 use crate::log::{JobLog, RunLog};
 use crate::slots::SlotPlan;
-use crate::taskfile::{Task, TaskFile};
+use crate::taskfile::Task;
 
 /// How often the run log is flushed to stable storage while records are being written.
 const SYNC_EVERY: Duration = Duration::from_secs(1);
@@ -51,6 +52,10 @@ pub struct Dispatcher<'a> {
     pub progress: super::progress::Progress,
     /// SHA-256 of each program file seen.
     pub hashes: super::provenance::Hashes,
+    /// `--delay`: at least this long between two task starts.
+    pub delay: Option<Duration>,
+    /// `--shell`, for lines that need a shell.
+    pub shell: Option<&'a std::path::Path>,
 }
 
 /// Why no new task starts.
@@ -90,12 +95,14 @@ struct State {
     waiting_input: bool,
     /// Signals hrun received in this run (bit N: signal N).
     received: u64,
+    /// When the last task started, for `--delay`.
+    last_start: Option<Instant>,
 }
 
 impl Dispatcher<'_> {
     /// Runs every task; returns the summary and an error that stopped the run early (reported
     /// after the summary). An `Err` means hrun itself failed (e.g. its log cannot be written).
-    pub fn run(mut self, mut tasks: TaskFile) -> Result<(Summary, Option<anyhow::Error>)> {
+    pub fn run(mut self, mut tasks: TaskStream) -> Result<(Summary, Option<anyhow::Error>)> {
         let mut st = State {
             slots: (0..self.plan.slots.len()).map(|_| SlotState::Free).collect(),
             by_pid: HashMap::with_capacity(self.plan.slots.len()),
@@ -116,8 +123,9 @@ impl Dispatcher<'_> {
             freed_at: vec![None; self.plan.slots.len()],
             waiting_input: false,
             received: 0,
+            last_start: None,
         };
-        let env = TaskEnv::new(self.plan.threads);
+        let env = TaskEnv::new(self.plan.threads, self.shell);
         loop {
             self.fill(&mut st, &mut tasks, &env);
             if st.by_pid.is_empty() && !st.slots.iter().any(|s| matches!(s, SlotState::Lingering(_))) {
@@ -146,9 +154,10 @@ impl Dispatcher<'_> {
         if st.stop.is_some() {
             st.summary.not_run += st.retry.len() as u64;
             // Counting the rest of a pipe would wait for its producer to finish.
-            match tasks.watch_fd() {
-                None => st.summary.not_run += self.resume.count_rest(&mut tasks),
-                Some(_) => st.summary.rest_unread = true,
+            if tasks.streams() {
+                st.summary.rest_unread = true;
+            } else {
+                st.summary.not_run += self.resume.count_rest(&mut tasks);
             }
         }
         st.summary.makespan_s = (st.last_end - st.first_start).max(0.0);
@@ -163,10 +172,13 @@ impl Dispatcher<'_> {
     }
 
     /// Starts tasks on every free slot: retries first, then the next lines of the file.
-    fn fill(&mut self, st: &mut State, tasks: &mut TaskFile, env: &TaskEnv) {
+    fn fill(&mut self, st: &mut State, tasks: &mut TaskStream, env: &TaskEnv) {
         while st.stop.is_none() {
             let Some(slot) = st.slots.iter().position(|s| matches!(s, SlotState::Free)) else { return };
             if (!st.retry.is_empty() || !st.eof) && !self.before_deadline(st) {
+                return;
+            }
+            if self.delayed(st).is_some() {
                 return;
             }
             let (task, attempt) = match st.retry.pop_front() {
@@ -174,7 +186,7 @@ impl Dispatcher<'_> {
                 None if st.eof => return,
                 // Standard input from a slow producer: wait for it in poll, with the signals,
                 // rather than in a read that no signal would interrupt.
-                None if !tasks.has_buffered() && tasks.watch_fd().is_some_and(|fd| !os::readable(fd)) => {
+                None if !tasks.ready() && tasks.watch_fd().is_some_and(|fd| !os::readable(fd)) => {
                     st.waiting_input = true;
                     return;
                 }
@@ -202,6 +214,10 @@ impl Dispatcher<'_> {
                         st.summary.dispatch.add(freed.elapsed());
                     }
                     self.progress.started();
+                    if attempt == 1 {
+                        self.output.started(r.task.seq);
+                    }
+                    st.last_start = Some(r.start);
                     st.by_pid.insert(r.pid, slot);
                     st.summary.attempts += 1;
                     st.slots[slot] = SlotState::Running(Box::new(r));
@@ -212,6 +228,12 @@ impl Dispatcher<'_> {
                 }
             }
         }
+    }
+
+    /// With `--delay`, when the next task may start, if that is still ahead.
+    fn delayed(&self, st: &State) -> Option<Instant> {
+        let at = st.last_start? + self.delay?;
+        (at > Instant::now()).then_some(at)
     }
 
     /// True when a task starting now would end before the deadline; else stops starting tasks.
@@ -307,6 +329,14 @@ impl Dispatcher<'_> {
             next = Some(next.map_or(t, |n| n.min(t)));
         }
         let mut consider = |t: Instant| next = Some(next.map_or(t, |n| n.min(t)));
+        let more = !st.retry.is_empty() || !st.eof;
+        if more
+            && st.stop.is_none()
+            && st.slots.iter().any(|s| matches!(s, SlotState::Free))
+            && let Some(at) = self.delayed(st)
+        {
+            consider(at);
+        }
         if let Some(left) = self.walltime.left().filter(|_| !st.by_pid.is_empty()) {
             consider(Instant::now() + Duration::from_secs_f64(left));
         }
@@ -441,7 +471,7 @@ impl Dispatcher<'_> {
         if !retries_left && let Some(j) = self.joblog.as_mut() {
             j.write(&Running::joblog_row(&record, run.captured.stdout_len()))?;
         }
-        self.output.finish(run.captured, leaked.is_empty());
+        self.output.finish(run.task.seq, run.captured, leaked.is_empty(), !retry);
         st.slots[slot] = SlotState::Free;
         // A slot counts as free from when hrun learned its task ended, unless leftovers kept
         // it busy longer: then from now.

@@ -11,6 +11,7 @@ pub mod halt;
 mod leaks;
 pub mod os;
 pub mod output;
+mod preview;
 pub mod progress;
 mod provenance;
 pub mod resume;
@@ -25,9 +26,9 @@ use anyhow::{Context, Result, anyhow};
 
 use crate::cpuset::CpuSet;
 use crate::exit::UsageError;
+use crate::input::TaskSpec;
 use crate::log::{JobLog, RunLog, RunRecord, SlotRecord};
 use crate::slots::SlotPlan;
-use crate::taskfile::{Source, TaskFile};
 use halt::Halt;
 use output::{Output, OutputMode};
 use resume::{ResumeMode, ResumePlan};
@@ -37,12 +38,13 @@ use timeout::Timeout;
 /// Everything `hrun exec` needs, resolved from the command line.
 #[derive(Clone, Debug)]
 pub struct ExecConfig {
-    pub source: Source,
+    /// The task file, or the template and its sources.
+    pub tasks: TaskSpec,
     /// `--threads`; overrides the task file's directive.
     pub threads: Option<usize>,
     /// `threads` from hrun.toml: below the task file's directive.
     pub threads_default: Option<usize>,
-    pub jobs: Option<usize>,
+    pub jobs: Option<crate::slots::Jobs>,
     pub log: Option<PathBuf>,
     pub joblog: Option<PathBuf>,
     pub output: OutputMode,
@@ -58,6 +60,40 @@ pub struct ExecConfig {
     pub progress: progress::ProgressMode,
     /// `--shard`: run only this shard's tasks.
     pub shard: Option<crate::shard::Shard>,
+    /// `--delay`: at least this long between two task starts.
+    pub delay: Option<Duration>,
+    /// `--shell` (else `$PARALLEL_SHELL`, else /bin/sh) for lines that need a shell.
+    pub shell: Option<PathBuf>,
+    /// `--dry-run`: print the commands, run nothing.
+    pub dry_run: bool,
+    /// `--emit-tasks`: write the template's jobs as a task file, run nothing.
+    pub emit_tasks: Option<PathBuf>,
+}
+
+impl ExecConfig {
+    /// A run of `tasks` with every default: the base that `exec`, `run` and `tune` adjust.
+    pub fn new(tasks: TaskSpec) -> ExecConfig {
+        ExecConfig {
+            tasks,
+            threads: None,
+            threads_default: None,
+            jobs: None,
+            log: None,
+            joblog: None,
+            output: OutputMode::Group,
+            policy: Policy::default(),
+            resume: None,
+            force: false,
+            placement: crate::placement::Placement::default(),
+            quiet: false,
+            progress: progress::ProgressMode::Quiet,
+            shard: None,
+            delay: None,
+            shell: None,
+            dry_run: false,
+            emit_tasks: None,
+        }
+    }
 }
 
 /// How tasks are supervised.
@@ -94,77 +130,52 @@ impl Default for Policy {
 /// Threads per task when neither `--threads` nor a directive says.
 pub const DEFAULT_THREADS: usize = 1;
 
-/// The default run log: `<task file stem>.hrun.jsonl` in the current directory, or
+/// The default run log: `<stem>.hrun.jsonl` in the current directory (the task file's name
+/// without its extension, or a template's program and fingerprint), or
 /// `<stem>.shard-K-of-N.hrun.jsonl` for a shard, so shards never share a log.
-pub fn default_log_path(source: &Source, shard: Option<crate::shard::Shard>) -> PathBuf {
-    let stem = log_stem(source);
+pub fn default_log_path(tasks: &TaskSpec, shard: Option<crate::shard::Shard>) -> PathBuf {
+    let stem = tasks.log_stem();
     match shard {
         Some(s) => PathBuf::from(format!("{stem}.{}.hrun.jsonl", s.label())),
         None => PathBuf::from(format!("{stem}.hrun.jsonl")),
     }
 }
 
-/// The task file's name without its extension, which default log names start with.
-fn log_stem(source: &Source) -> String {
-    match source {
-        Source::Stdin => "stdin".to_string(),
-        Source::Path(p) => p.file_stem().map_or("tasks".into(), |s| s.to_string_lossy().into_owned()),
-    }
-}
-
-/// Runs a task file. Errors before the first task starts are [`UsageError`]s (exit 2), and
+/// Runs the tasks. Errors before the first task starts are [`UsageError`]s (exit 2), and
 /// nothing has been written when they happen (except, at most, a new empty log).
 pub fn run(cfg: &ExecConfig) -> Result<Summary> {
     let usage = |e: anyhow::Error| -> anyhow::Error { UsageError(e).into() };
+    if let Some(path) = &cfg.emit_tasks {
+        return preview::emit(cfg, path).map(|()| Summary::default());
+    }
     // Read up to the first task (the directives) while signals still have their default
     // effect: a producer on stdin may take its time, and nothing has started yet.
-    let tasks = TaskFile::open(&cfg.source).map_err(|e| usage(e.into()))?;
+    let tasks = cfg.tasks.open().map_err(|e| usage(e.into()))?;
+    if cfg.dry_run {
+        return preview::dry_run(cfg, tasks).map(|()| Summary::default());
+    }
     // Asking Slurm runs squeue: done before signals are blocked, which its child would inherit.
     let deadline = crate::deadline::resolve(cfg.policy.deadline, unix_seconds(SystemTime::now()));
     // Block the handled signals and fork the guardian while hrun is still single-threaded.
     let signals = os::SignalFd::install().context("cannot set up signal handling")?;
     let guardian = os::Guardian::start().context("cannot start the guardian process")?;
     os::become_subreaper().context("cannot become a child subreaper")?;
-    let threads = cfg.threads.or(tasks.directives.threads).or(cfg.threads_default).unwrap_or(DEFAULT_THREADS);
+    let threads =
+        cfg.threads.or(tasks.threads_directive()).or(cfg.threads_default).unwrap_or(DEFAULT_THREADS);
     let planned = crate::placement::plan(&cfg.placement, threads, cfg.jobs)?;
     let (usable, plan) = (planned.usable, planned.plan);
-    let log_path = cfg.log.clone().unwrap_or_else(|| default_log_path(&cfg.source, cfg.shard));
-
-    // A regular file can be read twice (to check or count it); a pipe, `-` or `<(...)`, once.
-    let rereadable = match &cfg.source {
-        Source::Path(p) => std::fs::metadata(p).is_ok_and(|m| m.is_file()).then_some(p.as_path()),
-        Source::Stdin => None,
-    };
-    let needs_path = |what: &str| -> Result<&std::path::Path> {
-        rereadable.ok_or_else(|| {
-            usage(anyhow!("{what} needs the task file as a path to a regular file, not a pipe or `-` (hrun reads it twice)"))
-        })
-    };
-    let resume = match cfg.resume {
-        Some(mode) => {
-            // With the default log name, the other shards' logs count too: a sweep started on
-            // N nodes can be finished on M (or one).
-            let logs = match cfg.log {
-                Some(_) => vec![log_path.clone()],
-                None => resume::sibling_logs(&log_path, &log_stem(&cfg.source)),
-            };
-            resume::plan(needs_path("--resume")?, &logs, mode, cfg.force)?
-        }
-        None => ResumePlan::none(),
-    }
-    .with_shard(cfg.shard);
+    let log_path = cfg.log.clone().unwrap_or_else(|| default_log_path(&cfg.tasks, cfg.shard));
+    let resume = resume_plan(cfg, &log_path)?;
+    let shell = spawn::shell(cfg.shell.as_deref()).map_err(|e| usage(anyhow!(e)))?;
     // The number of tasks, for progress, `hrun status` and `--halt X%`: a quick pass over a
     // file (a pipe can only be read once).
-    let (total, file_tasks) = match rereadable {
-        Some(p) => {
-            let (mine, all) = count_tasks(p, &resume)?;
-            (Some(mine), Some(all))
-        }
-        None if cfg.policy.halt.needs_total() => {
-            needs_path("--halt with a percentage")?;
-            (None, None)
-        }
-        None => (None, None),
+    let (total, file_tasks) = if cfg.tasks.rereadable() {
+        let (mine, all) = count_tasks(&cfg.tasks, &resume)?;
+        (Some(mine), Some(all))
+    } else if cfg.policy.halt.needs_total() {
+        return Err(usage(anyhow!("--halt with a percentage needs {}", cfg.tasks.once_only())));
+    } else {
+        (None, None)
     };
 
     let mut log = RunLog::open(&log_path).map_err(usage)?;
@@ -178,6 +189,16 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
 
     for note in &planned.notes {
         eprintln!("hrun: note: {note}");
+    }
+    if plan.shared() {
+        eprintln!(
+            "hrun: warning: --jobs {} is more than the {} slot(s) of {} CPU(s) that fit in CPUs {usable}: \
+             slots share CPUs round robin, up to {} tasks per CPU set",
+            plan.slots.len(),
+            plan.cpu_sets,
+            plan.threads,
+            plan.slots.len().div_ceil(plan.cpu_sets)
+        );
     }
     if resume.unreadable_lines > 0 {
         eprintln!(
@@ -210,6 +231,8 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
         host: &host,
         hashes: Default::default(),
         progress,
+        delay: cfg.delay,
+        shell: Some(&shell),
     }
     .run(tasks);
 
@@ -232,9 +255,9 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
     if !cfg.quiet {
         let output_dir = match &cfg.output {
             OutputMode::Dir(d) => Some(d.as_path()),
-            OutputMode::Group => None,
+            _ => None,
         };
-        summary.print(&plan, &log_path, cfg.joblog.as_deref(), output_dir, &cfg.source.name());
+        summary.print(&plan, &log_path, cfg.joblog.as_deref(), output_dir, &cfg.tasks.name());
     }
     match deferred {
         Some(e) => Err(e.context(format!(
@@ -247,10 +270,28 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
     }
 }
 
-/// Tasks of the file this hrun runs (its shard's), and in the whole file, checking every line
-/// on the way.
-fn count_tasks(path: &std::path::Path, plan: &ResumePlan) -> Result<(u64, u64)> {
-    let mut tf = TaskFile::open(&Source::Path(path.to_path_buf())).map_err(|e| UsageError(e.into()))?;
+/// What `--resume` skips (nothing without it), restricted to this hrun's shard.
+fn resume_plan(cfg: &ExecConfig, log_path: &std::path::Path) -> Result<ResumePlan> {
+    let Some(mode) = cfg.resume else { return Ok(ResumePlan::none().with_shard(cfg.shard)) };
+    if !cfg.tasks.rereadable() {
+        return Err(UsageError(anyhow!(
+            "--resume needs {} (hrun reads the tasks twice)",
+            cfg.tasks.once_only()
+        ))
+        .into());
+    }
+    // With the default log name, the other shards' logs count too: a sweep started on N nodes
+    // can be finished on M (or one).
+    let logs = match cfg.log {
+        Some(_) => vec![log_path.to_path_buf()],
+        None => resume::sibling_logs(log_path, &cfg.tasks.log_stem()),
+    };
+    Ok(resume::plan(&cfg.tasks, &logs, mode, cfg.force)?.with_shard(cfg.shard))
+}
+
+/// Tasks this hrun runs (its shard's), and in all, checking every line or value on the way.
+fn count_tasks(tasks: &TaskSpec, plan: &ResumePlan) -> Result<(u64, u64)> {
+    let mut tf = tasks.open().map_err(|e| UsageError(e.into()))?;
     let (mut mine, mut all) = (0, 0);
     while let Some(t) = tf.next_task().map_err(|e| UsageError(e.into()))? {
         mine += plan.owns(t.seq) as u64;
@@ -267,7 +308,11 @@ fn run_record(cfg: &ExecConfig, host: &str, usable: &CpuSet, plan: &SlotPlan, st
         kernel: os::kernel_release(),
         pid: std::process::id(),
         slurm: crate::log::SlurmInfo::from_env(),
-        taskfile: cfg.source.name(),
+        taskfile: cfg.tasks.name(),
+        template: cfg.tasks.template().map(|t| t.words.join(" ")),
+        sharing: plan
+            .shared()
+            .then_some(crate::log::Sharing { jobs: plan.slots.len(), cpu_sets: plan.cpu_sets }),
         threads: plan.threads,
         cpus: usable.to_string(),
         slots: plan

@@ -5,7 +5,15 @@
 //!   unlinked temporary files in `$TMPDIR`; when it ends, a writer thread copies them to
 //!   hrun's stdout and stderr as one block each. Files, not pipes: nothing has to drain them
 //!   while the task runs, so a chatty task can never stall on a full pipe.
+//! - [`OutputMode::Ordered`] (`-k`): the same blocks, in task order: a block that ends before
+//!   an earlier task's is copied into a spill file (so held blocks cost disk, not descriptors)
+//!   and written when its turn comes.
 //! - [`OutputMode::Dir`]: the task writes straight into `DIR/<seq>.out` and `DIR/<seq>.err`.
+//! - [`OutputMode::Ungroup`] (`-u`): the task writes to hrun's own stdout and stderr as it
+//!   runs; lines of different tasks may mix.
+//!
+//! As GNU parallel, only a task's last attempt is shown: the output of an attempt that is
+//! retried is dropped (its record is in the log).
 //!
 //! Temporary files are recycled (creating one costs an inode allocation, a measurable part
 //! of a short task): a task that printed nothing gives its files straight back, and the
@@ -17,7 +25,7 @@
 
 use std::cell::RefCell;
 use std::fs::{File, OpenOptions};
-use std::io::{self, Seek, SeekFrom, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
@@ -32,7 +40,9 @@ const POOL_MAX: usize = 256;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OutputMode {
     Group,
+    Ordered,
     Dir(PathBuf),
+    Ungroup,
 }
 
 /// A running task's output files, as hrun holds them.
@@ -57,6 +67,17 @@ impl Captured {
         self.stdout.metadata().map(|m| m.len()).unwrap_or(0)
     }
 
+    /// Empties both files when `dirty` (output that is dropped, not copied).
+    fn reset_if(&self, dirty: bool) -> io::Result<()> {
+        if dirty {
+            for f in [&self.stdout, &self.stderr] {
+                f.set_len(0)?;
+                (&*f).seek(SeekFrom::Start(0))?;
+            }
+        }
+        Ok(())
+    }
+
     /// Empties both files for the next task (the offset is shared with the child's copies).
     fn reset(&mut self) -> io::Result<()> {
         for f in [&mut self.stdout, &mut self.stderr] {
@@ -74,10 +95,18 @@ struct Block {
     recycle: bool,
 }
 
+/// What the writer thread is told.
+enum Msg {
+    /// Task `seq` started (`-k`: its block comes next after those started before it).
+    Started(u64),
+    /// Task `seq` is done: its output, `None` when there is none to show.
+    Done(u64, Option<Block>),
+}
+
 /// Hands out per-task output files and delivers grouped output in task-end order.
 pub struct Output {
     mode: OutputMode,
-    writer: Option<(mpsc::SyncSender<Block>, JoinHandle<()>)>,
+    writer: Option<(mpsc::SyncSender<Msg>, JoinHandle<()>)>,
     returned: Option<mpsc::Receiver<Captured>>,
     pool: RefCell<Vec<Captured>>,
 }
@@ -95,17 +124,19 @@ impl Output {
                     .with_context(|| format!("output directory {} is not writable", dir.display()))?;
                 (None, None)
             }
-            OutputMode::Group => {
+            OutputMode::Ungroup => (None, None),
+            OutputMode::Group | OutputMode::Ordered => {
                 tempfile::tempfile().context(
                     "cannot create a temporary file for task output (set TMPDIR to a writable directory)",
                 )?;
+                let ordered = mode == OutputMode::Ordered;
                 // Bounded: if hrun's stdout is slower than the tasks, the dispatcher waits
                 // for it rather than piling up open files (two descriptors per task).
-                let (tx, rx) = mpsc::sync_channel::<Block>(WRITER_BACKLOG);
+                let (tx, rx) = mpsc::sync_channel::<Msg>(WRITER_BACKLOG);
                 let (back_tx, back_rx) = mpsc::channel::<Captured>();
                 let handle = std::thread::Builder::new()
                     .name("hrun-output".into())
-                    .spawn(move || write_blocks(rx, back_tx, bar))
+                    .spawn(move || write_blocks(rx, back_tx, bar, ordered))
                     .context("cannot start the output thread")?;
                 (Some((tx, handle)), Some(back_rx))
             }
@@ -116,7 +147,14 @@ impl Output {
     /// Opens the files task `seq` will write to.
     pub fn open(&self, seq: u64) -> Result<Captured> {
         match &self.mode {
-            OutputMode::Group => {
+            OutputMode::Ungroup => {
+                let dup = |fd: std::os::fd::BorrowedFd<'_>| -> Result<File> {
+                    Ok(File::from(fd.try_clone_to_owned().context("cannot share hrun's output with a task")?))
+                };
+                use std::os::fd::AsFd;
+                Ok(Captured { stdout: dup(io::stdout().as_fd())?, stderr: dup(io::stderr().as_fd())? })
+            }
+            OutputMode::Group | OutputMode::Ordered => {
                 let mut pool = self.pool.borrow_mut();
                 if let Some(rx) = &self.returned {
                     pool.extend(rx.try_iter());
@@ -137,19 +175,31 @@ impl Output {
         }
     }
 
-    /// Called when the task has ended. Grouped output goes to the writer thread, unless the
+    /// Task `seq` started its first attempt (`-k` orders blocks by this).
+    pub fn started(&self, seq: u64) {
+        if let (OutputMode::Ordered, Some((tx, _))) = (&self.mode, &self.writer) {
+            let _ = tx.send(Msg::Started(seq));
+        }
+    }
+
+    /// Called when an attempt of task `seq` has ended. `show`: its output is shown (false for
+    /// an attempt that is retried). Grouped output goes to the writer thread, unless the
     /// task printed nothing. `recycle`: no process of the task can still hold the files.
-    pub fn finish(&self, captured: Captured, recycle: bool) {
+    pub fn finish(&self, seq: u64, captured: Captured, recycle: bool, show: bool) {
         let Some((tx, _)) = &self.writer else { return };
-        if captured.is_empty() {
+        let ordered = self.mode == OutputMode::Ordered;
+        if !show || captured.is_empty() {
             let mut pool = self.pool.borrow_mut();
-            if recycle && pool.len() < POOL_MAX {
+            if recycle && pool.len() < POOL_MAX && captured.reset_if(!show).is_ok() {
                 pool.push(captured);
+            }
+            if ordered && show {
+                let _ = tx.send(Msg::Done(seq, None));
             }
             return;
         }
         // The writer only stops when `tx` is dropped, in `close`.
-        let _ = tx.send(Block { captured, recycle });
+        let _ = tx.send(Msg::Done(seq, Some(Block { captured, recycle })));
     }
 
     /// Waits until every block handed to [`Output::finish`] has been written.
@@ -170,47 +220,177 @@ fn create_truncated(path: &Path) -> Result<File> {
         .with_context(|| format!("cannot create task output file {}", path.display()))
 }
 
-/// The writer thread: copies each finished task's output as one block, then empties the
-/// files and sends them back for reuse.
+/// The writer thread: copies each finished task's output as one block (in task order when
+/// `ordered`), then empties the files and sends them back for reuse.
 fn write_blocks(
-    rx: mpsc::Receiver<Block>,
+    rx: mpsc::Receiver<Msg>,
     back: mpsc::Sender<Captured>,
     bar: Option<indicatif::ProgressBar>,
+    ordered: bool,
 ) {
-    let mut stdout_open = true;
-    let mut stderr_open = true;
-    for Block { mut captured, recycle } in rx {
-        let mut write = || {
-            if stdout_open {
-                stdout_open = copy_block(&mut captured.stdout, &mut io::stdout().lock());
+    let mut sink = Sink { stdout_open: true, stderr_open: true, bar };
+    let mut order = Order::default();
+    for msg in rx {
+        match msg {
+            Msg::Started(seq) => order.expected.push_back(seq),
+            Msg::Done(_, None) if !ordered => {}
+            Msg::Done(seq, block) if ordered && order.expected.front() != Some(&seq) => {
+                let held = match block {
+                    Some(b) => order.spill(b, &back),
+                    None => Ok(Held::default()),
+                };
+                match held {
+                    Ok(h) => {
+                        order.held.insert(seq, h);
+                    }
+                    Err(e) => eprintln!("hrun: warning: lost the output of task {seq}: cannot hold it: {e}"),
+                }
             }
-            if stderr_open {
-                stderr_open = copy_block(&mut captured.stderr, &mut io::stderr().lock());
+            Msg::Done(_, block) => {
+                if let Some(b) = block {
+                    sink.block(b, &back);
+                }
+                if ordered {
+                    order.expected.pop_front();
+                    order.release(&mut sink);
+                }
             }
-        };
-        // The bar is cleared while the block is written, and drawn again after it.
-        match &bar {
-            Some(b) => b.suspend(write),
-            None => write(),
         }
+    }
+    // Tasks started but never done (hrun is stopping on an error): show what is held.
+    while !order.held.is_empty() {
+        order.expected.retain(|s| order.held.contains_key(s));
+        order.release(&mut sink);
+    }
+}
+
+/// hrun's stdout and stderr, as the writer thread writes them.
+struct Sink {
+    stdout_open: bool,
+    stderr_open: bool,
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl Sink {
+    /// Writes a finished task's files, then empties them and sends them back for reuse.
+    fn block(&mut self, Block { mut captured, recycle }: Block, back: &mpsc::Sender<Captured>) {
+        self.write(|out, err, sink| {
+            if sink.0 {
+                sink.0 = copy_block(&mut captured.stdout, out);
+            }
+            if sink.1 {
+                sink.1 = copy_block(&mut captured.stderr, err);
+            }
+        });
         if recycle && captured.reset().is_ok() {
             let _ = back.send(captured);
         }
     }
+
+    /// Runs `f` with both streams, the progress bar cleared meanwhile.
+    fn write(&mut self, f: impl FnOnce(&mut dyn Write, &mut dyn Write, &mut (bool, bool))) {
+        let mut open = (self.stdout_open, self.stderr_open);
+        let go = || f(&mut io::stdout().lock(), &mut io::stderr().lock(), &mut open);
+        match &self.bar {
+            Some(b) => b.suspend(go),
+            None => go(),
+        }
+        (self.stdout_open, self.stderr_open) = open;
+    }
 }
 
-/// Copies one whole file to `out`; false once `out` is gone (a closed pipe).
-fn copy_block(file: &mut File, out: &mut impl Write) -> bool {
-    if file.metadata().map(|m| m.len() == 0).unwrap_or(false) {
+/// `-k`: the tasks in start order, and the blocks that ended before their turn.
+#[derive(Default)]
+struct Order {
+    expected: std::collections::VecDeque<u64>,
+    held: std::collections::HashMap<u64, Held>,
+    /// Held output, copied out of the task's files: stdout, stderr.
+    spill: Option<(File, File)>,
+}
+
+/// Where a held block's stdout and stderr lie in the spill files: (offset, length) each.
+#[derive(Default)]
+struct Held {
+    out: (u64, u64),
+    err: (u64, u64),
+}
+
+impl Order {
+    /// Copies a block into the spill files and gives its files back.
+    fn spill(
+        &mut self,
+        Block { mut captured, recycle }: Block,
+        back: &mpsc::Sender<Captured>,
+    ) -> io::Result<Held> {
+        if self.spill.is_none() {
+            self.spill = Some((tempfile::tempfile()?, tempfile::tempfile()?));
+        }
+        let (out, err) = self.spill.as_mut().expect("made above");
+        let append = |from: &mut File, to: &mut File| -> io::Result<(u64, u64)> {
+            let at = to.seek(SeekFrom::End(0))?;
+            from.seek(SeekFrom::Start(0))?;
+            let n = io::copy(from, to)?;
+            Ok((at, n))
+        };
+        let held = Held { out: append(&mut captured.stdout, out)?, err: append(&mut captured.stderr, err)? };
+        if recycle && captured.reset().is_ok() {
+            let _ = back.send(captured);
+        }
+        Ok(held)
+    }
+
+    /// Writes the held blocks whose turn has come.
+    fn release(&mut self, sink: &mut Sink) {
+        while let Some(h) = self.expected.front().and_then(|seq| self.held.remove(seq)) {
+            self.expected.pop_front();
+            if let Some((out_file, err_file)) = self.spill.as_mut() {
+                sink.write(|out, err, open| {
+                    if open.0 {
+                        open.0 = copy_range(out_file, h.out, out);
+                    }
+                    if open.1 {
+                        open.1 = copy_range(err_file, h.err, err);
+                    }
+                });
+            }
+        }
+        if self.held.is_empty()
+            && let Some((o, e)) = &self.spill
+        {
+            // Nothing held: the spill files start over.
+            let _ = o.set_len(0).and_then(|()| e.set_len(0));
+        }
+    }
+}
+
+/// Copies `(offset, length)` of `file` to `out`; false once `out` is gone (a closed pipe).
+fn copy_range(file: &mut File, (at, len): (u64, u64), out: &mut dyn Write) -> bool {
+    if len == 0 {
         return true;
     }
-    let result = file.seek(SeekFrom::Start(0)).and_then(|_| io::copy(file, out)).and_then(|_| out.flush());
+    let result = file
+        .seek(SeekFrom::Start(at))
+        .and_then(|_| io::copy(&mut Read::by_ref(file).take(len), out))
+        .and_then(|_| out.flush());
+    written(result)
+}
+
+/// What a copy to hrun's output came to: false once the reader is gone.
+fn written<T>(result: io::Result<T>) -> bool {
     match result {
-        Ok(()) => true,
+        Ok(_) => true,
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => false,
         Err(e) => {
             eprintln!("hrun: warning: lost task output: {e}");
             true
         }
     }
+}
+
+/// Copies one whole file to `out`; false once `out` is gone (a closed pipe).
+fn copy_block(file: &mut File, out: &mut dyn Write) -> bool {
+    if file.metadata().map(|m| m.len() == 0).unwrap_or(false) {
+        return true;
+    }
+    written(file.seek(SeekFrom::Start(0)).and_then(|_| io::copy(file, out)).and_then(|_| out.flush()))
 }

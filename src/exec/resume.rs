@@ -14,8 +14,9 @@ use std::path::Path;
 use anyhow::{Result, anyhow};
 
 use crate::exit::UsageError;
+use crate::input::{InputError, TaskSpec, TaskStream};
 use crate::log::read::{self, TaskOutcome};
-use crate::taskfile::{Source, Task, TaskFile, TaskFileError};
+use crate::taskfile::Task;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ResumeMode {
@@ -75,11 +76,7 @@ impl ResumePlan {
     }
 
     /// The next task of `tasks` this plan does not skip; counts the skipped ones.
-    pub fn next_to_run(
-        &self,
-        tasks: &mut TaskFile,
-        skipped: &mut u64,
-    ) -> Result<Option<Task>, TaskFileError> {
+    pub fn next_to_run(&self, tasks: &mut TaskStream, skipped: &mut u64) -> Result<Option<Task>, InputError> {
         while let Some(t) = tasks.next_task()? {
             if !self.owns(t.seq) {
                 continue;
@@ -95,7 +92,7 @@ impl ResumePlan {
 
     /// Counts the tasks left in the file after a run stopped early (reported as not run;
     /// `--resume` picks them up). An unreadable rest counts as what was read.
-    pub fn count_rest(&self, tasks: &mut TaskFile) -> u64 {
+    pub fn count_rest(&self, tasks: &mut TaskStream) -> u64 {
         let mut n = 0;
         while let Ok(Some(t)) = tasks.next_task() {
             n += (self.owns(t.seq) && !self.skips(t.seq)) as u64;
@@ -115,19 +112,18 @@ struct Mismatch {
     logged_cmd: String,
 }
 
-/// Reads the task file and the logs and decides which tasks to skip: a task is done if any of
+/// Reads the tasks and the logs and decides which tasks to skip: a task is done if any of
 /// the logs shows it done (its own log, and the logs of earlier runs split into other shards).
-/// Refuses (a usage error naming the lines) when a log holds tasks the file no longer has,
+/// Refuses (a usage error naming the lines) when a log holds tasks the input no longer has,
 /// unless `force`, which treats those tasks as never run.
 pub fn plan(
-    taskfile: &Path,
+    tasks: &TaskSpec,
     logs: &[std::path::PathBuf],
     mode: ResumeMode,
     force: bool,
 ) -> Result<ResumePlan> {
-    let source = Source::Path(taskfile.to_path_buf());
     let mut hashes = Vec::new();
-    let mut tf = TaskFile::open(&source).map_err(|e| UsageError(e.into()))?;
+    let mut tf = tasks.open().map_err(|e| UsageError(e.into()))?;
     while let Some(t) = tf.next_task().map_err(|e| UsageError(e.into()))? {
         hashes.push(t.hash());
     }
@@ -165,9 +161,9 @@ pub fn plan(
         return Err(UsageError(anyhow!(
             "{} does not match its run log {}: {}; run it with a new --log, or add --force to run \
              the changed tasks anew",
-            taskfile.display(),
+            tasks.name(),
             logs.iter().map(|l| l.display().to_string()).collect::<Vec<_>>().join(", "),
-            describe(taskfile, &mismatches, hashes.len())?
+            describe(tasks, &mismatches, hashes.len())?
         ))
         .into());
     }
@@ -209,12 +205,12 @@ fn is_default_log_name(name: &str, stem: &str) -> bool {
 }
 
 /// "task 3 (line 5) was `a`, is now `b`; ..." for the first few mismatches.
-fn describe(taskfile: &Path, mismatches: &[Mismatch], n_tasks: usize) -> Result<String> {
+fn describe(tasks: &TaskSpec, mismatches: &[Mismatch], n_tasks: usize) -> Result<String> {
     const SHOWN: usize = 3;
     let mut wanted: Vec<u64> = mismatches.iter().take(SHOWN).map(|m| m.seq).collect();
     wanted.sort_unstable();
     let mut now = std::collections::HashMap::new();
-    let mut tf = TaskFile::open(&Source::Path(taskfile.to_path_buf())).map_err(|e| UsageError(e.into()))?;
+    let mut tf = tasks.open().map_err(|e| UsageError(e.into()))?;
     while let Some(t) = tf.next_task().map_err(|e| UsageError(e.into()))? {
         if wanted.binary_search(&t.seq).is_ok() {
             now.insert(t.seq, (t.line, t.cmd));
@@ -252,12 +248,12 @@ mod tests {
         )
     }
 
-    fn setup(tasks: &str, log: &str) -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
+    fn setup(tasks: &str, log: &str) -> (tempfile::TempDir, TaskSpec, std::path::PathBuf) {
         let dir = tempfile::tempdir().unwrap();
         let (t, l) = (dir.path().join("t.txt"), dir.path().join("log.jsonl"));
         std::fs::write(&t, tasks).unwrap();
         std::fs::write(&l, log).unwrap();
-        (dir, t, l)
+        (dir, TaskSpec::File(crate::taskfile::Source::Path(t)), l)
     }
 
     #[test]
@@ -303,6 +299,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let t = dir.path().join("t.txt");
         std::fs::write(&t, "a\nb\n").unwrap();
+        let t = TaskSpec::File(crate::taskfile::Source::Path(t));
         let p = plan(&t, &[dir.path().join("none.jsonl")], ResumeMode::Finished, false).unwrap();
         assert_eq!(p.skipped(), 0);
     }

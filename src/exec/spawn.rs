@@ -7,6 +7,11 @@
 //! whitespace and executed directly: the same program, arguments and environment. If that
 //! fails to start (not found, not executable, no `#!`), the line is run through the shell
 //! after all, so errors and exit statuses (127, 126) are the shell's.
+//!
+//! The shell is `--shell`, else `$PARALLEL_SHELL` (as GNU parallel), else /bin/sh. A line that
+//! calls a bash function exported with `export -f` (`BASH_FUNC_name%%` in the environment)
+//! runs with bash: GNU parallel runs it in the shell it was started from, usually bash,
+//! while /bin/sh (dash on Debian) drops exported functions.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -17,7 +22,7 @@ use std::path::PathBuf;
 
 use super::os::{self, Program};
 use crate::slots::Slot;
-use crate::taskfile::{self, Task};
+use crate::taskfile::Task;
 
 /// Variables hrun sets for each task; any value hrun inherited for them is replaced.
 const TASK_VARS: [&str; 7] =
@@ -44,10 +49,58 @@ pub struct TaskEnv {
     set_rayon: bool,
     path_dirs: Vec<PathBuf>,
     found: RefCell<HashMap<String, Option<CString>>>,
+    /// For lines that need a shell.
+    shell: CString,
+    /// Names of the bash functions exported in the environment, and bash to run them.
+    functions: Vec<String>,
+    bash: Option<CString>,
+}
+
+/// The shell lines run with: `--shell`, else `$PARALLEL_SHELL`, else /bin/sh; checked before
+/// anything runs (a usage error names it).
+pub fn shell(flag: Option<&std::path::Path>) -> Result<PathBuf, String> {
+    let (path, source) = match (flag, std::env::var_os("PARALLEL_SHELL")) {
+        (Some(p), _) => (p.to_path_buf(), "--shell"),
+        (None, Some(p)) if !p.is_empty() => (PathBuf::from(p), "PARALLEL_SHELL"),
+        _ => return Ok(PathBuf::from("/bin/sh")),
+    };
+    let found = if path.components().count() > 1 || path.is_absolute() {
+        Some(path.clone())
+    } else {
+        std::env::var_os("PATH")
+            .and_then(|dirs| std::env::split_paths(&dirs).map(|d| d.join(&path)).find(|p| is_executable(p)))
+    };
+    match found {
+        Some(p) if is_executable(&p) => Ok(p),
+        _ => Err(format!("{source} {}: no such executable shell", path.display())),
+    }
+}
+
+fn is_executable(p: &std::path::Path) -> bool {
+    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// The names of the functions bash exported into `vars` (`BASH_FUNC_name%%`, or
+/// `BASH_FUNC_name()` from older bash).
+fn exported_functions<'a>(vars: impl Iterator<Item = &'a std::ffi::OsStr>) -> Vec<String> {
+    vars.filter_map(|k| k.to_str())
+        .filter_map(|k| k.strip_prefix("BASH_FUNC_"))
+        .filter_map(|k| k.strip_suffix("%%").or_else(|| k.strip_suffix("()")))
+        .map(str::to_string)
+        .collect()
+}
+
+/// True when `line` calls one of `functions`: a word of it (between blanks and shell
+/// operators) is the function's name.
+fn calls_any(line: &str, functions: &[String]) -> bool {
+    !functions.is_empty()
+        && line
+            .split(|c: char| c.is_whitespace() || ";&|()`".contains(c))
+            .any(|w| functions.iter().any(|f| f == w))
 }
 
 impl TaskEnv {
-    pub fn new(threads: usize) -> Self {
+    pub fn new(threads: usize, shell: Option<&std::path::Path>) -> Self {
         let caller_sets = |var: &str| match std::env::var(var) {
             Ok(v) => {
                 if v != threads.to_string() {
@@ -69,7 +122,11 @@ impl TaskEnv {
                 CString::new(kv).ok()
             })
             .collect();
-        TaskEnv {
+        let shell = shell.map_or_else(|| PathBuf::from("/bin/sh"), std::path::Path::to_path_buf);
+        let functions = exported_functions(
+            std::env::vars_os().map(|(k, _)| k).collect::<Vec<_>>().iter().map(|k| k.as_os_str()),
+        );
+        let mut env = TaskEnv {
             base,
             threads: threads.to_string(),
             owner: std::process::id().to_string(),
@@ -79,7 +136,21 @@ impl TaskEnv {
                 .map(|p| std::env::split_paths(&p).collect())
                 .unwrap_or_default(),
             found: RefCell::new(HashMap::new()),
+            shell: CString::new(shell.as_os_str().as_bytes()).unwrap_or_else(|_| cstring("/bin/sh")),
+            functions,
+            bash: None,
+        };
+        if !env.functions.is_empty() {
+            env.bash = if shell.file_name().is_some_and(|n| n == "bash") {
+                Some(env.shell.clone())
+            } else {
+                env.resolve("bash")
+            };
+            if env.bash.is_none() {
+                eprintln!("hrun: warning: bash functions are exported, but bash is not on PATH to run them");
+            }
         }
+        env
     }
 
     /// hrun's environment, less the variables set per task.
@@ -89,13 +160,18 @@ impl TaskEnv {
 
     /// What `task` runs on `slot`: directly when `via_shell` is false and the line allows it.
     pub fn program(&self, task: &Task, slot: &Slot, via_shell: bool) -> (Program, Launch) {
-        let line = taskfile::expand(&task.cmd, task.seq, slot.id.0);
-        let direct =
-            if via_shell { None } else { plain_words(&line).and_then(|w| Some((self.resolve(w[0])?, w))) };
+        let line = task.command(slot.id.0);
+        let function = calls_any(&line, &self.functions);
+        let direct = if via_shell || function {
+            None
+        } else {
+            plain_words(&line).and_then(|w| Some((self.resolve(w[0])?, w)))
+        };
         let (path, argv, launch) = match direct {
             Some((path, words)) => (path, words.iter().map(|w| cstring(w)).collect(), Launch::Direct),
             None => {
-                (cstring("/bin/sh"), vec![cstring("/bin/sh"), cstring("-c"), cstring(&line)], Launch::Shell)
+                let shell = if function { self.bash.as_ref().unwrap_or(&self.shell) } else { &self.shell };
+                (shell.clone(), vec![shell.clone(), cstring("-c"), cstring(&line)], Launch::Shell)
             }
         };
         let (seq, slot_no, cpus) = (task.seq.to_string(), slot.id.0.to_string(), slot.cpus.to_string());
@@ -205,7 +281,28 @@ mod tests {
             set_rayon: false,
             path_dirs: vec!["/nonexistent".into(), "/usr/bin".into(), "/bin".into()],
             found: RefCell::new(HashMap::new()),
+            shell: cstring("/bin/sh"),
+            functions: vec!["myfunc".into()],
+            bash: Some(cstring("/bin/bash")),
         }
+    }
+
+    #[test]
+    fn lines_calling_exported_functions_run_with_bash() {
+        let env = env();
+        let slot = Slot { id: SlotId(1), cpus: "0".parse().unwrap(), domains: Default::default() };
+        for line in ["myfunc a", "cd /tmp && myfunc", "x=1; myfunc"] {
+            let (p, launch) =
+                env.program(&Task { seq: 1, line: 1, cmd: line.into(), job: None }, &slot, false);
+            assert_eq!((launch, p.path.to_str().unwrap()), (Launch::Shell, "/bin/bash"), "{line}");
+        }
+        let (p, _) =
+            env.program(&Task { seq: 1, line: 1, cmd: "myfunction a".into(), job: None }, &slot, false);
+        assert_ne!(p.path.to_str().unwrap(), "/bin/bash");
+        let names = exported_functions(
+            [std::ffi::OsStr::new("BASH_FUNC_f%%"), "BASH_FUNC_g()".as_ref(), "PATH".as_ref()].into_iter(),
+        );
+        assert_eq!(names, ["f", "g"]);
     }
 
     fn strings(v: &[CString]) -> Vec<String> {
@@ -216,7 +313,7 @@ mod tests {
     fn program_arguments_and_environment() {
         let env = env();
         let slot = Slot { id: SlotId(3), cpus: "8-11".parse().unwrap(), domains: Default::default() };
-        let task = Task { seq: 12, line: 14, cmd: "/opt/sim --seed {#} --slot {%}".into() };
+        let task = Task { seq: 12, line: 14, cmd: "/opt/sim --seed {#} --slot {%}".into(), job: None };
         let (p, launch) = env.program(&task, &slot, false);
         assert_eq!(launch, Launch::Direct);
         assert_eq!(p.path.to_str().unwrap(), "/opt/sim");
@@ -244,7 +341,7 @@ mod tests {
     fn bare_names_are_found_on_path_or_left_to_the_shell() {
         let env = env();
         let slot = Slot { id: SlotId(1), cpus: "0".parse().unwrap(), domains: Default::default() };
-        let task = |cmd: &str| Task { seq: 1, line: 1, cmd: cmd.into() };
+        let task = |cmd: &str| Task { seq: 1, line: 1, cmd: cmd.into(), job: None };
         let (p, launch) = env.program(&task("true"), &slot, false);
         assert_eq!(launch, Launch::Direct);
         assert!(p.path.to_str().unwrap().ends_with("/true"), "{:?}", p.path);

@@ -10,7 +10,7 @@ pub mod read;
 mod record;
 
 pub use joblog::{JobLog, JobLogRow};
-pub use record::{RunRecord, SlotRecord, SlurmInfo, StartRecord, TaskRecord};
+pub use record::{RunRecord, Sharing, SlotRecord, SlurmInfo, StartRecord, TaskRecord};
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};

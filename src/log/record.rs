@@ -15,8 +15,11 @@ pub struct RunRecord {
     pub pid: u32,
     /// The Slurm job this run belongs to, when run under Slurm.
     pub slurm: Option<SlurmInfo>,
-    /// The task file as given (`<stdin>` for `-`).
+    /// The task file as given (`<stdin>` for `-`), or the command template and its sources.
     pub taskfile: String,
+    /// The command template's words (null for a task file).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
     pub threads: usize,
     /// CPUs hrun was allowed to use (its affinity mask), kernel list format.
     pub cpus: String,
@@ -42,6 +45,16 @@ pub struct RunRecord {
     /// where that came from.
     pub deadline: Option<f64>,
     pub deadline_source: Option<String>,
+    /// `--jobs` above the slot count: this many slots share `cpu_sets` disjoint CPU sets.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sharing: Option<Sharing>,
+}
+
+/// Slots sharing CPUs, round robin (`--jobs` above the slot count).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Sharing {
+    pub jobs: usize,
+    pub cpu_sets: usize,
 }
 
 /// A task attempt started (written when it starts, so `hrun status` sees running tasks).
@@ -115,8 +128,12 @@ pub struct TaskRecord {
     pub last_attempt: bool,
     pub slot: usize,
     pub cpus: String,
-    /// The command as written in the task file (before `{%}`/`{#}` expansion).
+    /// The command as written in the task file (before `{%}`/`{#}` expansion), or a
+    /// template's job: the template with the job's values filled in.
     pub cmd: String,
+    /// A template's job: its values (after `--colsep`), in source order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values: Option<Vec<String>>,
     /// The program the command runs, resolved on `PATH` (null for a shell builtin or a line
     /// whose program the shell decides), and the SHA-256 of that file: which binary made the
     /// result.

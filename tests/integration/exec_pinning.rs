@@ -131,12 +131,10 @@ fn too_many_threads_for_the_allocation_is_refused_before_anything_runs() {
 }
 
 #[test]
-fn zero_threads_zero_jobs_and_too_many_jobs_are_refused() {
-    let n = usable_cpus().len();
+fn zero_threads_and_zero_jobs_are_refused() {
     for (args, needle) in [
         (vec!["--threads".to_string(), "0".into()], "--threads must be at least 1".to_string()),
-        (vec!["--jobs".into(), "0".into()], "--jobs must be at least 1".into()),
-        (vec!["--jobs".into(), (n + 1).to_string()], format!("--jobs {}", n + 1)),
+        (vec!["--jobs".into(), "0".into()], "--jobs 0 (GNU parallel: as many as possible)".into()),
     ] {
         let sb = Sandbox::new();
         sb.write("tasks.txt", "touch ran\n");
@@ -160,4 +158,37 @@ fn jobs_caps_concurrency() {
     let (runs, tasks) = sb.log();
     assert_eq!(runs[0]["slots"].as_array().unwrap().len(), 1);
     assert_eq!(tasks.len(), 4);
+}
+
+/// `-j N` above the slot count (I/O-bound work on few cores): N tasks run at once on slots
+/// that share the CPUs round robin, each still pinned to its slot's CPUs, with a warning and
+/// the sharing in the run record.
+#[test]
+fn jobs_above_the_slot_count_share_cpus_round_robin() {
+    let cpu = first_cpus(1);
+    let sb = Sandbox::new();
+    // Each task marks itself started, then waits until all three have: only three tasks at
+    // once (on one CPU) finish.
+    let task = "touch started.$HRUN_SLOT; grep Cpus_allowed_list /proc/self/status > cpus.$HRUN_SLOT; \
+                i=0; while [ $(ls started.* | wc -l) -lt 3 ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i+1)); done; \
+                [ $(ls started.* | wc -l) -ge 3 ]\n";
+    sb.write("tasks.txt", task.repeat(3));
+    let out = run(Command::new("taskset")
+        .args(["-c", &cpu.to_string()])
+        .arg(env!("CARGO_BIN_EXE_hrun"))
+        .current_dir(sb.root())
+        .args(["exec", "--log", "log.jsonl", "-j", "3", "tasks.txt"]));
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("--jobs 3 is more than the 1 slot(s)") && err.contains("share CPUs round robin"),
+        "{err}"
+    );
+    for slot in 1..=3 {
+        let line = sb.read(&format!("cpus.{slot}"));
+        assert_eq!(cpus_allowed(&line), cpu, "slot {slot}: {line}");
+    }
+    let (runs, _) = sb.log();
+    assert_eq!(runs[0]["sharing"], serde_json::json!({"jobs": 3, "cpu_sets": 1}));
+    assert_eq!(runs[0]["slots"].as_array().unwrap().len(), 3);
 }

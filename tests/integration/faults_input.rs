@@ -19,8 +19,7 @@ fn with_history() -> Sandbox {
 
 #[test]
 fn bad_input_is_one_line_exit_2_and_touches_nothing() {
-    let n = usable_cpus().len();
-    let too_many = (n + 1).to_string();
+    let too_many = (usable_cpus().len() + 1).to_string();
     let cases: Vec<(Vec<&str>, String)> = vec![
         (vec!["nope.txt"], "cannot open task file nope.txt: No such file".into()),
         (vec!["."], "cannot open task file .: it is a directory".into()),
@@ -29,8 +28,9 @@ fn bad_input_is_one_line_exit_2_and_touches_nothing() {
         (vec!["notutf8.txt"], "notutf8.txt:1: not valid UTF-8".into()),
         (vec!["--threads", "0", "tasks.txt"], "--threads must be at least 1 (got 0)".into()),
         (vec!["--threads", &too_many, "tasks.txt"], format!("--threads {too_many} needs {too_many} CPUs")),
-        (vec!["--jobs", "0", "tasks.txt"], "--jobs must be at least 1 (got 0)".into()),
-        (vec!["--jobs", &too_many, "tasks.txt"], format!("--jobs {too_many} is more than")),
+        (vec!["--jobs", "0", "tasks.txt"], "--jobs 0 (GNU parallel: as many as possible)".into()),
+        (vec!["--jobs", "-99999", "tasks.txt"], "--jobs -99999 leaves no task to run".into()),
+        (vec!["--jobs", "x%", "tasks.txt"], "\"x%\" is not a job count".into()),
         (vec!["--joblog", "nodir/job.log", "tasks.txt"], "cannot create joblog nodir/job.log".into()),
         (vec!["--output-dir", "file/out", "tasks.txt"], "cannot create output directory file/out".into()),
         (vec!["--resume", "other.txt"], "other.txt does not match its run log".into()),

@@ -20,16 +20,28 @@ pub fn one_line(err: &clap::Error) -> String {
 /// Parses the command line; on bad input prints one line and exits 2 (`--help` and
 /// `--version` print as usual and exit 0).
 pub fn parse_or_exit<P: clap::Parser>(program: &str) -> P {
-    match P::try_parse() {
+    parse_from_or_exit(program, std::env::args_os())
+}
+
+/// [`parse_or_exit`] over the given arguments (the program name first).
+pub fn parse_from_or_exit<P: clap::Parser>(
+    program: &str,
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+) -> P {
+    match P::try_parse_from(args) {
         Ok(p) => p,
         // `hrun` alone: the help is the useful answer (on stderr, exit 2).
         Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => e.exit(),
         Err(e) if e.use_stderr() => {
             let msg = one_line(&e);
-            let msg = msg.strip_prefix("error: ").unwrap_or(&msg);
-            eprintln!("{program}: error: {msg} (see {program} --help)");
-            std::process::exit(2);
+            usage_exit(program, msg.strip_prefix("error: ").unwrap_or(&msg))
         }
         Err(e) => e.exit(),
     }
+}
+
+/// Prints a usage error as one line and exits 2.
+pub fn usage_exit(program: &str, msg: &str) -> ! {
+    eprintln!("{program}: error: {msg} (see {program} --help)");
+    std::process::exit(2);
 }

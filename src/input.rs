@@ -1,0 +1,258 @@
+//! Where tasks come from: a task file (one command per line), or a command template and its
+//! input sources. Both give the same stream of [`Task`]s, so counting, `--resume`, the
+//! dispatcher and the log never need to know which it was.
+
+use std::os::fd::RawFd;
+use std::sync::Arc;
+
+use crate::taskfile::{self, Task, TaskFile, TaskFileError};
+use crate::template::{self, JobStream, SourceError};
+
+/// What `hrun exec` was given to run.
+#[derive(Clone, Debug)]
+pub enum TaskSpec {
+    File(taskfile::Source),
+    Template(Arc<template::Spec>),
+}
+
+/// Why tasks cannot be read; the message names the file or source, the line or value.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error(transparent)]
+    File(#[from] TaskFileError),
+    #[error(transparent)]
+    Source(#[from] SourceError),
+}
+
+impl TaskSpec {
+    /// Opens the input and reads up to the first task.
+    pub fn open(&self) -> Result<TaskStream, InputError> {
+        Ok(match self {
+            TaskSpec::File(source) => TaskStream::File(TaskFile::open(source)?),
+            TaskSpec::Template(spec) => TaskStream::Jobs(spec.open()?),
+        })
+    }
+
+    /// The name in messages and in the run record: the task file, or the command line.
+    pub fn name(&self) -> String {
+        match self {
+            TaskSpec::File(s) => s.name(),
+            TaskSpec::Template(t) => t.describe(),
+        }
+    }
+
+    /// True when the tasks can be read again from the start: needed to count them first
+    /// and to check them against a log for `--resume`.
+    pub fn rereadable(&self) -> bool {
+        match self {
+            TaskSpec::File(taskfile::Source::Path(p)) => std::fs::metadata(p).is_ok_and(|m| m.is_file()),
+            TaskSpec::File(taskfile::Source::Stdin) => false,
+            TaskSpec::Template(t) => t.rereadable(),
+        }
+    }
+
+    /// What cannot be read twice, for messages: "the task file as a path ...".
+    pub fn once_only(&self) -> &'static str {
+        match self {
+            TaskSpec::File(_) => "the task file as a path to a regular file, not a pipe or `-`",
+            TaskSpec::Template(_) => {
+                "input sources that can be read again (values, regular files), not standard input or a pipe"
+            }
+        }
+    }
+
+    /// The default run log's name starts with this: the task file's stem, `stdin`, or the
+    /// template's program and fingerprint.
+    pub fn log_stem(&self) -> String {
+        match self {
+            TaskSpec::File(taskfile::Source::Stdin) => "stdin".to_string(),
+            TaskSpec::File(taskfile::Source::Path(p)) => {
+                p.file_stem().map_or("tasks".into(), |s| s.to_string_lossy().into_owned())
+            }
+            TaskSpec::Template(t) => t.log_stem(),
+        }
+    }
+
+    pub fn template(&self) -> Option<&template::Spec> {
+        match self {
+            TaskSpec::Template(t) => Some(t),
+            TaskSpec::File(_) => None,
+        }
+    }
+}
+
+/// Tasks being read.
+pub enum TaskStream {
+    File(TaskFile),
+    Jobs(JobStream),
+}
+
+impl TaskStream {
+    /// The next task, `Ok(None)` at the end.
+    pub fn next_task(&mut self) -> Result<Option<Task>, InputError> {
+        Ok(match self {
+            TaskStream::File(f) => f.next_task()?,
+            TaskStream::Jobs(j) => j.next_task()?,
+        })
+    }
+
+    /// True when the next task can be read without waiting for a slow producer.
+    pub fn ready(&self) -> bool {
+        match self {
+            TaskStream::File(f) => f.watch_fd().is_none() || f.has_buffered(),
+            TaskStream::Jobs(j) => j.ready(),
+        }
+    }
+
+    /// The descriptor to poll when not [`ready`](Self::ready).
+    pub fn watch_fd(&self) -> Option<RawFd> {
+        match self {
+            TaskStream::File(f) => f.watch_fd(),
+            TaskStream::Jobs(j) => j.watch_fd(),
+        }
+    }
+
+    /// True when the input streams (standard input, a pipe): its rest cannot be counted
+    /// without waiting for its producer.
+    pub fn streams(&self) -> bool {
+        match self {
+            TaskStream::File(f) => f.watch_fd().is_some(),
+            TaskStream::Jobs(j) => j.streams(),
+        }
+    }
+
+    /// `#hrun threads=N` from a task file's header.
+    pub fn threads_directive(&self) -> Option<usize> {
+        match self {
+            TaskStream::File(f) => f.directives.threads,
+            TaskStream::Jobs(_) => None,
+        }
+    }
+}
+
+/// How a template's values are read, from the command line.
+#[derive(Clone, Debug, Default)]
+pub struct TemplateOptions {
+    /// `-a FILE`: sources before the others.
+    pub arg_files: Vec<std::path::PathBuf>,
+    pub link: bool,
+    pub reading: template::Reading,
+}
+
+/// What the positional words of `hrun exec` mean: a single word is a task file (`-`:
+/// standard input); a command with input sources, or with none (values then come from
+/// standard input, one per line), is a template; sources alone run their values as commands.
+pub fn classify(words: &[std::ffi::OsString], opts: TemplateOptions) -> Result<TaskSpec, String> {
+    let split = template::args::split(words)?;
+    let mut sources: Vec<template::Source> = opts
+        .arg_files
+        .iter()
+        .map(|f| template::Source { input: template::sources::Input::File(f.clone()), linked: false })
+        .collect();
+    sources.extend(split.sources);
+    let implicit_stdin = sources.is_empty();
+    match split.command.as_slice() {
+        [] if implicit_stdin => {
+            return Err("nothing to run: give a task file, or a command and its values (e.g. \
+                        `hrun exec echo {} ::: a b`); see hrun exec --help"
+                .into());
+        }
+        [one] if implicit_stdin => return task_file(one),
+        _ => {}
+    }
+    if implicit_stdin {
+        sources.push(template::Source { input: template::sources::Input::File("-".into()), linked: false });
+    }
+    let template = template::Template::parse(&split.command)?;
+    let spec = template::Spec {
+        words: split.command,
+        template: Arc::new(template),
+        sources,
+        link: opts.link,
+        reading: opts.reading,
+        implicit_stdin,
+    };
+    spec.check()?;
+    Ok(TaskSpec::Template(Arc::new(spec)))
+}
+
+/// A single word: the task file, unless it is a program (or names one on `PATH`), which
+/// GNU parallel would run once per line of standard input: refused, with the hrun way.
+fn task_file(word: &str) -> Result<TaskSpec, String> {
+    if word == "-" {
+        return Ok(TaskSpec::File(taskfile::Source::Stdin));
+    }
+    let path = std::path::Path::new(word);
+    let hint = format!(
+        "to run it once per line of standard input, as `parallel {word}` does, write `hrun exec {word} {{}}`"
+    );
+    if path.is_file() && looks_like_program(path) {
+        return Err(format!("{word} is a program, not a task file (one command per line); {hint}"));
+    }
+    if !path.exists() && !word.contains('/') && on_path(word) {
+        return Err(format!("no task file {word} here, but {word} is a program on PATH; {hint}"));
+    }
+    Ok(TaskSpec::File(taskfile::Source::Path(path.to_path_buf())))
+}
+
+/// A file that starts as a script (`#!`) or an ELF binary does.
+pub fn looks_like_program(path: &std::path::Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 4];
+    let n = std::fs::File::open(path).and_then(|mut f| f.read(&mut head)).unwrap_or(0);
+    head[..n].starts_with(b"#!") || head[..n].starts_with(b"\x7fELF")
+}
+
+/// A regular file that could be a task file: not a program (see [`looks_like_program`]).
+pub fn is_task_file(word: &std::ffi::OsStr) -> bool {
+    let path = std::path::Path::new(word);
+    word == "-" || (path.is_file() && !looks_like_program(path))
+}
+
+fn on_path(name: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::env::var_os("PATH").is_some_and(|p| {
+        std::env::split_paths(&p).any(|d| {
+            std::fs::metadata(d.join(name)).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+    })
+}
+
+/// How values are read: `-0`, `-d DELIM`, `--colsep REGEX` (refused when it can match the
+/// empty string: it would split between every character).
+pub fn reading(
+    null: bool,
+    delimiter: Option<&str>,
+    colsep: Option<&str>,
+) -> Result<template::Reading, String> {
+    let delimiter = match (null, delimiter) {
+        (true, _) => vec![0],
+        (false, Some(d)) => {
+            let d = template::quote::unescape_delimiter(d);
+            if d.is_empty() {
+                return Err("-d needs a delimiter of at least one character".into());
+            }
+            d
+        }
+        (false, None) => b"\n".to_vec(),
+    };
+    let colsep = match colsep {
+        None => None,
+        Some(c) => {
+            let re = regex::Regex::new(c).map_err(|e| {
+                format!(
+                    "--colsep {c:?} is not a regular expression hrun can use: {}",
+                    e.to_string().replace('\n', " ")
+                )
+            })?;
+            if re.is_match("") {
+                return Err(format!(
+                    "--colsep {c:?} can match the empty string, so it would split between every character; \
+                     escape a literal character (e.g. '\\|' for |)"
+                ));
+            }
+            Some(re)
+        }
+    };
+    Ok(template::Reading { delimiter, colsep })
+}

@@ -1,0 +1,124 @@
+//! The words after `hrun exec`'s options, split as GNU parallel splits its command line:
+//! `COMMAND [WORD...]` up to the first source marker, then sources: `::: VALUE...`,
+//! `:::+ VALUE...` (linked to the source before), `:::: FILE...` and `::::+ FILE...` (each
+//! file a source of its own; `-` is standard input).
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::sources::{Input, Source};
+
+/// The positional words, split.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Words {
+    pub command: Vec<String>,
+    pub sources: Vec<Source>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Marker {
+    Values { linked: bool },
+    Files { linked: bool },
+}
+
+fn marker(word: &str) -> Option<Marker> {
+    Some(match word {
+        ":::" => Marker::Values { linked: false },
+        ":::+" => Marker::Values { linked: true },
+        "::::" => Marker::Files { linked: false },
+        "::::+" => Marker::Files { linked: true },
+        _ => return None,
+    })
+}
+
+/// Splits the words; refuses (with a one-line reason) what GNU parallel would silently
+/// misread: a source with no values, a value with a newline (GNU splits it into several
+/// jobs), a word that is not UTF-8.
+pub fn split(words: &[OsString]) -> Result<Words, String> {
+    let words: Vec<String> = words
+        .iter()
+        .map(|w| {
+            w.to_str().map(str::to_string).ok_or_else(|| {
+                format!("argument {:?} is not valid UTF-8; hrun's commands and values are text", w)
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    let first = words.iter().position(|w| marker(w).is_some()).unwrap_or(words.len());
+    let command = words[..first].to_vec();
+    let mut sources = Vec::new();
+    let mut i = first;
+    while i < words.len() {
+        let m = marker(&words[i]).expect("i is at a marker");
+        let end = words[i + 1..].iter().position(|w| marker(w).is_some()).map_or(words.len(), |k| i + 1 + k);
+        let items = &words[i + 1..end];
+        if items.is_empty() {
+            return Err(format!(
+                "{} with no values after it: an input source needs at least one value",
+                words[i]
+            ));
+        }
+        match m {
+            Marker::Values { linked } => {
+                if let Some(v) = items.iter().find(|v| v.contains('\n')) {
+                    return Err(format!(
+                        "{} value {v:?} contains a newline (GNU parallel would split it into several \
+                         jobs); give each value as its own word, or put the values in a file and use \
+                         :::: FILE with -0 or -d",
+                        words[i]
+                    ));
+                }
+                sources.push(Source { input: Input::Values(Arc::new(items.to_vec())), linked });
+            }
+            Marker::Files { linked } => {
+                for f in items {
+                    sources.push(Source { input: Input::File(PathBuf::from(f)), linked });
+                }
+            }
+        }
+        i = end;
+    }
+    Ok(Words { command, sources })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn os(words: &[&str]) -> Vec<OsString> {
+        words.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn command_then_sources() {
+        let w =
+            split(&os(&["./sim", "-n", "5", "{}", ":::", "a", "-b", ":::+", "1", "2", "::::+", "f", "-"]))
+                .unwrap();
+        assert_eq!(w.command, ["./sim", "-n", "5", "{}"]);
+        let kinds: Vec<(String, bool)> = w.sources.iter().map(|s| (s.input.name(), s.linked)).collect();
+        assert_eq!(
+            kinds,
+            [(":::".into(), false), (":::".into(), true), ("f".into(), true), ("<stdin>".into(), true)]
+        );
+        assert_eq!(w.sources[0].input, Input::Values(Arc::new(vec!["a".into(), "-b".into()])));
+    }
+
+    #[test]
+    fn no_command_and_no_source() {
+        let w = split(&os(&[":::", "echo 1", "echo 2"])).unwrap();
+        assert!(w.command.is_empty());
+        assert_eq!(w.sources.len(), 1);
+        let w = split(&os(&["echo", "{}"])).unwrap();
+        assert!(w.sources.is_empty());
+    }
+
+    #[test]
+    fn refusals_name_the_problem() {
+        assert!(split(&os(&["echo", ":::"])).unwrap_err().contains("::: with no values"));
+        assert!(split(&os(&["echo", ":::", "a", "::::"])).unwrap_err().contains(":::: with no values"));
+        assert!(split(&os(&["echo", ":::", "a\nb"])).unwrap_err().contains("contains a newline"));
+        use std::os::unix::ffi::OsStringExt;
+        let bad = vec![OsString::from("echo"), OsString::from(":::"), OsString::from_vec(vec![0xff])];
+        assert!(split(&bad).unwrap_err().contains("not valid UTF-8"));
+    }
+}

@@ -1,0 +1,200 @@
+//! Command templates and input sources, as GNU parallel users write them:
+//! `hrun exec ./sim -n 5 {} ::: a b :::: params.txt`, `find ... | hrun exec gzip {}`.
+//!
+//! A template and its sources make a stream of jobs. Each job becomes a [`Task`] whose
+//! command (its identity for `--resume`, the `cmd` of its log record) is the template with
+//! the job's values filled in and quoted, `{#}` and `{%}` left as written: exactly the line a
+//! task file would hold for it (`--emit-tasks` writes those lines). At spawn time the command
+//! is rendered again with `{#}` and `{%}` filled in. From there on a job is a task like any
+//! other: slots, pinning, the log, resume.
+//!
+//! - [`args`]: splitting the words into the command and the sources;
+//! - [`sources`]: reading values and ordering jobs (product, linked, `--link`, `--colsep`);
+//! - [`replace`]: replacement strings and rendering; [`quote`]: GNU's shell quoting.
+
+pub mod args;
+pub mod quote;
+pub mod replace;
+pub mod sources;
+
+use std::os::fd::RawFd;
+use std::sync::Arc;
+
+pub use replace::Template;
+pub use sources::{Reading, Source, SourceError};
+
+use crate::taskfile::Task;
+
+/// A template and its sources: what `hrun exec COMMAND ... SOURCES` was given.
+#[derive(Clone, Debug)]
+pub struct Spec {
+    /// The command words as given (empty: the values are the commands).
+    pub words: Vec<String>,
+    pub template: Arc<Template>,
+    /// `-a` files first, then the sources after the command, in order.
+    pub sources: Vec<Source>,
+    /// `--link`: pair every source, wrapping the shorter ones.
+    pub link: bool,
+    pub reading: Reading,
+    /// No source was given: values come from standard input, one per line.
+    pub implicit_stdin: bool,
+}
+
+/// A job's arguments and the template that renders them, carried by its [`Task`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobArgs {
+    pub template: Arc<Template>,
+    pub args: Vec<String>,
+}
+
+impl JobArgs {
+    /// The command to run for job `seq` on slot `slot`.
+    pub fn command(&self, seq: u64, slot: usize) -> String {
+        self.template.render(&self.args, Some(seq), Some(slot))
+    }
+}
+
+impl Spec {
+    /// Checks what can be checked before anything is read: a positional replacement string
+    /// needs a source at that position (with `--colsep` the columns are only known per value).
+    pub fn check(&self) -> Result<(), String> {
+        if self.reading.colsep.is_none()
+            && let Some(n) = self.template.max_position()
+            && n > self.sources.len().max(1) as u64
+        {
+            return Err(format!(
+                "the command uses argument {{{n}}} (or {{-{n}}}), but there {} only {} input source(s); \
+                 number them from 1 (GNU parallel would insert nothing)",
+                if self.sources.len() == 1 { "is" } else { "are" },
+                self.sources.len().max(1)
+            ));
+        }
+        let stdin_uses = self.sources.iter().filter(|s| s.input.is_stdin()).count();
+        if stdin_uses > 1 {
+            return Err(
+                "standard input (-) is given as more than one input source; it can be read once".into()
+            );
+        }
+        Ok(())
+    }
+
+    /// Opens the sources; the first job is read (an empty source is refused here).
+    pub fn open(&self) -> Result<JobStream, SourceError> {
+        let jobs = sources::Jobs::open(&self.sources, self.link, &self.reading, self.implicit_stdin)?;
+        Ok(JobStream { template: self.template.clone(), jobs, seq: 0 })
+    }
+
+    /// True when the jobs can be made again from the start (no standard input or pipe).
+    pub fn rereadable(&self) -> bool {
+        sources::rereadable(&self.sources)
+    }
+
+    /// The start of the default run log's name: the program's name and a hash of the
+    /// template and the sources as written (values and file names), e.g. `sim-3fa2c1d0`,
+    /// so the same command line finds its log again (for `--resume`) and another does not.
+    pub fn log_stem(&self) -> String {
+        let program = self
+            .words
+            .first()
+            .and_then(|w| w.split_whitespace().next())
+            .map(|w| w.rsplit('/').next().unwrap_or(w))
+            .unwrap_or("commands");
+        let mut name: String =
+            program.chars().filter(|c| c.is_ascii_alphanumeric() || "._-".contains(*c)).take(32).collect();
+        if name.is_empty() || name.starts_with('.') {
+            name.insert_str(0, "job");
+        }
+        format!("{name}-{:08x}", self.fingerprint() as u32)
+    }
+
+    /// FNV-1a over the words, the link mode, the reading options and every source.
+    fn fingerprint(&self) -> u64 {
+        let mut text = String::new();
+        for w in &self.words {
+            text.push_str(w);
+            text.push('\0');
+        }
+        text.push_str(if self.link { "link\0" } else { "\0" });
+        text.push_str(&String::from_utf8_lossy(&self.reading.delimiter));
+        text.push('\0');
+        text.push_str(self.reading.colsep.as_ref().map_or("", |r| r.as_str()));
+        for s in &self.sources {
+            text.push_str(if s.linked { "\u{1}+" } else { "\u{1}" });
+            match &s.input {
+                sources::Input::Values(v) => {
+                    for value in v.iter() {
+                        text.push_str(value);
+                        text.push('\0');
+                    }
+                }
+                sources::Input::File(p) => text.push_str(&format!("file:{}", p.display())),
+            }
+        }
+        crate::taskfile::command_hash(&text)
+    }
+
+    /// The command line in short, for the run record and messages: the template, then each
+    /// source (at most a few values of each).
+    pub fn describe(&self) -> String {
+        let mut out =
+            if self.words.is_empty() { "(values as commands)".to_string() } else { self.words.join(" ") };
+        for s in &self.sources {
+            match &s.input {
+                sources::Input::Values(v) => {
+                    out += if s.linked { " :::+" } else { " :::" };
+                    for value in v.iter().take(5) {
+                        out.push(' ');
+                        out.push_str(&quote::quote(value));
+                    }
+                    if v.len() > 5 {
+                        out += &format!(" ... ({} values)", v.len());
+                    }
+                }
+                sources::Input::File(p) => {
+                    out += if s.linked { " ::::+ " } else { " :::: " };
+                    out.push_str(&quote::quote(&p.to_string_lossy()));
+                }
+            }
+        }
+        if self.implicit_stdin {
+            out += " (values from standard input)";
+        }
+        out
+    }
+}
+
+/// The jobs of a template, as tasks, read one ahead.
+pub struct JobStream {
+    template: Arc<Template>,
+    jobs: sources::Jobs,
+    seq: u64,
+}
+
+impl JobStream {
+    pub fn next_task(&mut self) -> Result<Option<Task>, SourceError> {
+        let Some(args) = self.jobs.next_job()? else { return Ok(None) };
+        self.seq += 1;
+        let cmd = self.template.render(&args, None, None);
+        Ok(Some(Task {
+            seq: self.seq,
+            line: self.seq,
+            cmd,
+            job: Some(JobArgs { template: self.template.clone(), args }),
+        }))
+    }
+
+    /// True when the next job can be had without waiting for a slow producer.
+    pub fn ready(&self) -> bool {
+        self.jobs.ready()
+    }
+
+    /// The descriptor to poll before reading on, when not ready.
+    pub fn watch_fd(&self) -> Option<RawFd> {
+        self.jobs.watch_fd()
+    }
+
+    /// True when a source streams from standard input or a pipe (read once only).
+    pub fn streams(&self) -> bool {
+        self.jobs.streams()
+    }
+}

@@ -1,0 +1,381 @@
+//! A command template and its replacement strings, rendered into a command line exactly as
+//! GNU parallel 20221122 renders it.
+//!
+//! Replacement strings: `{}` (every argument of the job), `{.}` (without extension), `{/}`
+//! (basename), `{//}` (dirname, as Perl's `File::Basename::dirname`), `{/.}` (basename
+//! without extension), the same on one argument by position (`{2}`, `{2.}`, `{-1/}`, ...),
+//! `{#}` (job number) and `{%}` (slot). Inserted arguments are shell-quoted
+//! ([`super::quote::quote`]); the template's own text never is. A template with no
+//! replacement string gets the job's arguments appended. Anything else in braces is text.
+
+use std::borrow::Cow;
+
+use super::quote::quote;
+
+/// What a replacement string does to an argument (GNU's Perl expression for it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transform {
+    /// `{}`
+    Whole,
+    /// `{.}`: `s:\.[^/.]*$::`
+    NoExt,
+    /// `{/}`: `s:.*/::`
+    Base,
+    /// `{//}`: `File::Basename::dirname`
+    Dir,
+    /// `{/.}`: basename, then without extension
+    BaseNoExt,
+}
+
+/// One replacement string.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rep {
+    /// Every argument of the job, each transformed and quoted, joined by spaces.
+    All(Transform),
+    /// Argument `n` (1-based; negative counts from the last), transformed and quoted; empty
+    /// when the job has no such argument (a short `--colsep` line).
+    Pos(i64, Transform),
+    /// `{#}`: the job number.
+    Seq,
+    /// `{%}`: the slot.
+    Slot,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Piece {
+    Text(String),
+    Rep(Rep),
+}
+
+/// How a job's command line is made from its arguments.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Template {
+    pieces: Vec<Piece>,
+    mode: Mode,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    /// The template has replacement strings.
+    Replace,
+    /// None: the arguments are appended, quoted, as ` {}` would put them.
+    Append,
+    /// No command at all: the arguments are the command, joined by spaces, unquoted.
+    Commands,
+}
+
+impl Template {
+    /// Parses the command words (joined by spaces, never quoted, as GNU parallel joins them).
+    /// An empty list means the values are the commands.
+    pub fn parse(words: &[String]) -> Result<Template, String> {
+        if words.is_empty() {
+            return Ok(Template { pieces: Vec::new(), mode: Mode::Commands });
+        }
+        let text = words.join(" ");
+        if let Some(start) = text.find("{=")
+            && text[start..].contains("=}")
+        {
+            return Err(format!(
+                "{:?}: Perl expressions ({{= ... =}}) are not supported; compute the value in the \
+                 input, or in shell code inside the command",
+                cut(&text[start..])
+            ));
+        }
+        let pieces = parse_pieces(&text)?;
+        let mode =
+            if pieces.iter().any(|p| matches!(p, Piece::Rep(_))) { Mode::Replace } else { Mode::Append };
+        Ok(Template { pieces, mode })
+    }
+
+    /// The highest argument position the template names (`{3}` -> 3, `{-2}` -> 2), for
+    /// checking it against the sources.
+    pub fn max_position(&self) -> Option<u64> {
+        self.pieces
+            .iter()
+            .filter_map(|p| match p {
+                Piece::Rep(Rep::Pos(n, _)) => Some(n.unsigned_abs()),
+                _ => None,
+            })
+            .max()
+    }
+
+    /// True when the arguments are the commands (no template given).
+    pub fn is_commands(&self) -> bool {
+        self.mode == Mode::Commands
+    }
+
+    /// The command line for a job with `args`. `{#}` and `{%}` become `seq` and `slot`, or
+    /// stay as written where those are `None` (the job's identity, as a task file holds it).
+    pub fn render(&self, args: &[String], seq: Option<u64>, slot: Option<usize>) -> String {
+        let mut out = String::with_capacity(64);
+        match self.mode {
+            Mode::Commands => return args.join(" "),
+            Mode::Append => {
+                for p in &self.pieces {
+                    if let Piece::Text(t) = p {
+                        out.push_str(t);
+                    }
+                }
+                out.push(' ');
+                push_all(&mut out, args, Transform::Whole);
+                return out;
+            }
+            Mode::Replace => {}
+        }
+        for p in &self.pieces {
+            match p {
+                Piece::Text(t) => out.push_str(t),
+                Piece::Rep(Rep::All(t)) => push_all(&mut out, args, *t),
+                Piece::Rep(Rep::Pos(n, t)) => {
+                    let i = if *n > 0 {
+                        Some(*n as usize - 1)
+                    } else {
+                        args.len().checked_sub(n.unsigned_abs() as usize)
+                    };
+                    if let Some(a) = i.and_then(|i| args.get(i)) {
+                        out.push_str(&quote(&transform(a, *t)));
+                    }
+                }
+                Piece::Rep(Rep::Seq) => match seq {
+                    Some(s) => out.push_str(&s.to_string()),
+                    None => out.push_str("{#}"),
+                },
+                Piece::Rep(Rep::Slot) => match slot {
+                    Some(s) => out.push_str(&s.to_string()),
+                    None => out.push_str("{%}"),
+                },
+            }
+        }
+        out
+    }
+}
+
+fn push_all(out: &mut String, args: &[String], t: Transform) {
+    for (i, a) in args.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(&quote(&transform(a, t)));
+    }
+}
+
+/// A long value shortened for a message.
+fn cut(s: &str) -> String {
+    const MAX: usize = 60;
+    match s.char_indices().nth(MAX) {
+        Some((i, _)) => format!("{}...", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
+/// Splits the template into text and replacement strings.
+fn parse_pieces(text: &str) -> Result<Vec<Piece>, String> {
+    let mut pieces = Vec::new();
+    let mut lit = String::new();
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        lit.push_str(&rest[..open]);
+        let after = &rest[open..];
+        let rep = after.find('}').and_then(|close| parse_rep(&after[1..close]).map(|r| (close, r)));
+        match rep {
+            Some((close, rep)) => {
+                if !lit.is_empty() {
+                    pieces.push(Piece::Text(std::mem::take(&mut lit)));
+                }
+                pieces.push(Piece::Rep(rep?));
+                rest = &after[close + 1..];
+            }
+            None => {
+                lit.push('{');
+                rest = &after[1..];
+            }
+        }
+    }
+    lit.push_str(rest);
+    if !lit.is_empty() {
+        pieces.push(Piece::Text(lit));
+    }
+    Ok(pieces)
+}
+
+/// The replacement string with this body (the text between the braces), if it is one.
+fn parse_rep(body: &str) -> Option<Result<Rep, String>> {
+    let suffix = |s: &str| -> Option<Transform> {
+        Some(match s {
+            "" => Transform::Whole,
+            "." => Transform::NoExt,
+            "/" => Transform::Base,
+            "//" => Transform::Dir,
+            "/." => Transform::BaseNoExt,
+            _ => return None,
+        })
+    };
+    match body {
+        "#" => return Some(Ok(Rep::Seq)),
+        "%" => return Some(Ok(Rep::Slot)),
+        _ => {}
+    }
+    if let Some(t) = suffix(body) {
+        return Some(Ok(Rep::All(t)));
+    }
+    let sign = usize::from(body.starts_with('-'));
+    let digits = body[sign..].bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 {
+        return None;
+    }
+    let t = suffix(&body[sign + digits..])?;
+    let n: i64 = match body[..sign + digits].parse() {
+        Ok(n) if n != 0 => n,
+        Ok(_) => return Some(Err(format!("{{{body}}}: argument positions start at 1"))),
+        Err(_) => return Some(Err(format!("{{{body}}}: no such argument position"))),
+    };
+    Some(Ok(Rep::Pos(n, t)))
+}
+
+/// Applies a replacement string's transformation to one argument, as GNU parallel's Perl
+/// expressions do (including their treatment of newlines inside a value).
+pub fn transform(value: &str, t: Transform) -> Cow<'_, str> {
+    match t {
+        Transform::Whole => Cow::Borrowed(value),
+        Transform::NoExt => Cow::Borrowed(no_ext(value)),
+        Transform::Base => base(value),
+        Transform::BaseNoExt => match base(value) {
+            Cow::Borrowed(b) => Cow::Borrowed(no_ext(b)),
+            Cow::Owned(b) => Cow::Owned(no_ext(&b).to_string()),
+        },
+        Transform::Dir => Cow::Owned(dirname(value)),
+    }
+}
+
+/// `s:\.[^/.]*$::`: cut at the last `.` that has no `/` after it.
+fn no_ext(v: &str) -> &str {
+    match v.rfind('.') {
+        Some(i) if !v[i..].contains('/') => &v[..i],
+        _ => v,
+    }
+}
+
+/// `s:.*/::` (no `/s`: `.` stops at a newline): removes, in the first line that has a `/`,
+/// everything up to its last `/`.
+fn base(v: &str) -> Cow<'_, str> {
+    let mut start = 0;
+    for line in v.split('\n') {
+        if let Some(last) = line.rfind('/') {
+            if start == 0 {
+                return Cow::Borrowed(&v[last + 1..]);
+            }
+            let mut out = String::with_capacity(v.len());
+            out.push_str(&v[..start]);
+            out.push_str(&v[start + last + 1..]);
+            return Cow::Owned(out);
+        }
+        start += line.len() + 1;
+    }
+    Cow::Borrowed(v)
+}
+
+/// Perl's `File::Basename::dirname` on Unix.
+fn dirname(path: &str) -> String {
+    let (mut dir, base) = fileparse(path);
+    strip_trailing_slashes(&mut dir);
+    if base.is_empty() {
+        let (d, _) = fileparse(&dir.clone());
+        dir = d;
+        strip_trailing_slashes(&mut dir);
+    }
+    dir
+}
+
+/// `m{^(.*/)?(.*)}s`, with `./` for an empty directory part: (directory, basename).
+fn fileparse(path: &str) -> (String, &str) {
+    match path.rfind('/') {
+        Some(i) => (path[..=i].to_string(), &path[i + 1..]),
+        None => ("./".to_string(), path),
+    }
+}
+
+/// `s{(.)/*\z}{$1}s`: trailing slashes removed, but never the first character.
+fn strip_trailing_slashes(dir: &mut String) {
+    let keep = dir.trim_end_matches('/').len().max(dir.chars().next().map_or(0, char::len_utf8));
+    dir.truncate(keep);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(s: &str) -> Vec<String> {
+        s.split(' ').map(String::from).collect()
+    }
+
+    fn render(template: &str, args: &[&str]) -> String {
+        let t = Template::parse(&words(template)).unwrap();
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        t.render(&args, Some(7), Some(3))
+    }
+
+    #[test]
+    fn path_transformations_match_gnu_parallel() {
+        // `parallel --dry-run echo {} {.} {/} {//} {/.} ::: VALUE`, 20221122.
+        for (v, dot, base, dir, base_dot) in [
+            ("a/b.c/d.e", "a/b.c/d", "d.e", "a/b.c", "d"),
+            (".hidden", "", ".hidden", ".", ""),
+            ("dir/", "dir/", "", ".", ""),
+            ("dir/sub/", "dir/sub/", "", "dir", ""),
+            ("/", "/", "", "/", ""),
+            ("", "", "", ".", ""),
+            ("a", "a", "a", ".", "a"),
+            ("a.b/", "a.b/", "", ".", ""),
+            ("/a", "/a", "a", "/", "a"),
+            ("//a", "//a", "a", "/", "a"),
+            ("a//b", "a//b", "b", "a", "b"),
+            ("x.tar.gz", "x.tar", "x.tar.gz", ".", "x.tar"),
+            (".a.b", ".a", ".a.b", ".", ".a"),
+        ] {
+            assert_eq!(transform(v, Transform::NoExt), dot, "{{.}} of {v:?}");
+            assert_eq!(transform(v, Transform::Base), base, "{{/}} of {v:?}");
+            assert_eq!(transform(v, Transform::Dir), dir, "{{//}} of {v:?}");
+            assert_eq!(transform(v, Transform::BaseNoExt), base_dot, "{{/.}} of {v:?}");
+        }
+    }
+
+    #[test]
+    fn basename_stops_at_newlines_as_perl_does() {
+        assert_eq!(transform("a/b\nc/d", Transform::Base), "b\nc/d");
+        assert_eq!(transform("ab\nc/d", Transform::Base), "ab\nd");
+        assert_eq!(transform("a.b\n", Transform::NoExt), "a");
+    }
+
+    #[test]
+    fn rendering_matches_gnu_parallel() {
+        assert_eq!(render("echo {}", &["a b"]), "echo 'a b'");
+        assert_eq!(render("echo x{}y", &["a", "b c"]), "echo xa 'b c'y");
+        assert_eq!(render("echo", &["a", "b c"]), "echo a 'b c'");
+        assert_eq!(render("echo {#}", &["a"]), "echo 7");
+        assert_eq!(render("echo {#}{%}{}", &["a"]), "echo 73a");
+        assert_eq!(render("echo {1} {}", &["a", "b"]), "echo a a b");
+        assert_eq!(render("echo {-1} {1.} {2/}", &["a.x", "d/e"]), "echo d/e a e");
+        assert_eq!(render("echo {1} {2} {3} {4} X", &["1", "", "3"]), "echo 1 '' 3  X");
+        assert_eq!(render("echo {foo} {}", &["a"]), "echo {foo} a");
+        assert_eq!(render("echo {} >{.}.out", &["a b.c"]), "echo 'a b.c' >'a b'.out");
+        assert_eq!(render("{{}}", &["a"]), "{a}");
+        let commands = Template::parse(&[]).unwrap();
+        assert_eq!(commands.render(&["echo {#}".into(), "x".into()], Some(1), Some(1)), "echo {#} x");
+    }
+
+    #[test]
+    fn identity_keeps_seq_and_slot_as_written() {
+        let t = Template::parse(&words("sim --seed {#} --slot {%} {}")).unwrap();
+        assert_eq!(t.render(&["v".into()], None, None), "sim --seed {#} --slot {%} v");
+    }
+
+    #[test]
+    fn positions_and_perl_expressions() {
+        assert_eq!(Template::parse(&words("echo {3} {-2.}")).unwrap().max_position(), Some(3));
+        assert_eq!(Template::parse(&words("echo {}")).unwrap().max_position(), None);
+        assert!(Template::parse(&words("echo {0}")).unwrap_err().contains("start at 1"));
+        assert!(Template::parse(&words("echo {= s/a/b/ =}")).unwrap_err().contains("Perl expressions"));
+        // Not replacement strings: left as text, and the arguments are appended.
+        assert_eq!(render("echo {1x} {.x} { }", &["a"]), "echo {1x} {.x} { } a");
+    }
+}
