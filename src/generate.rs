@@ -65,26 +65,39 @@ pub fn write_task_file(cfg: &GenConfig, out: &mut impl Write) -> Result<()> {
     out.write_all(text.as_bytes()).and_then(|_| out.flush()).map_err(io)
 }
 
-/// `hrun-mc-pi` beside the running `hrun`, else the first one on `PATH`.
+/// `hrun-mc-pi` beside the running `hrun` (its real path, symlinks resolved: pipx links `hrun`
+/// into `~/.local/bin` from its environment's `bin/`, where the worker is), else the first
+/// executable one on `PATH`. Neither: a one-line error naming both places and the fixes, which
+/// callers report as a usage error (exit 2).
 pub fn default_worker() -> Result<PathBuf> {
     let exe = std::env::current_exe().context("cannot locate the hrun binary")?;
+    let exe = std::fs::canonicalize(&exe).unwrap_or(exe);
     let beside = exe.with_file_name(WORKER);
-    if beside.is_file() {
+    if is_executable(&beside) {
         return Ok(beside);
     }
-    if let Some(found) = std::env::var_os("PATH")
-        .iter()
-        .flat_map(std::env::split_paths)
-        .map(|d| d.join(WORKER))
-        .find(|p| p.is_file())
+    let path = std::env::var_os("PATH");
+    if let Some(found) =
+        path.iter().flat_map(std::env::split_paths).map(|d| d.join(WORKER)).find(|p| is_executable(p))
     {
-        return Ok(found);
+        return absolute(&found);
     }
+    let path = match &path {
+        Some(p) if !p.is_empty() => format!("PATH ({})", p.to_string_lossy()),
+        _ => "PATH (unset or empty)".into(),
+    };
     bail!(
-        "the worker {WORKER} is neither beside {} nor on PATH; build it with `cargo build --release` \
-         at the workspace root, or pass --worker PATH",
-        exe.display()
+        "the worker {WORKER} is neither beside hrun ({}) nor on {path}; pass --worker PATH, or \
+         install both binaries (`cargo install --locked --path .` or `pip install .` in an hrun \
+         checkout, or put the checkout's target/release on PATH after `cargo build --release`)",
+        beside.display()
     )
+}
+
+/// A regular file with an execute bit, as a shell's `PATH` search wants it.
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 fn absolute(p: &Path) -> Result<PathBuf> {

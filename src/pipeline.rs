@@ -36,6 +36,11 @@ pub struct RunConfig {
 
 /// Runs the whole map -> run -> reduce flow; returns hrun's exit status.
 pub fn run(cfg: &RunConfig) -> Result<i32> {
+    // Find the worker before anything is created: a missing one leaves no empty run directory.
+    let worker = match &cfg.worker {
+        Some(w) => w.clone(),
+        None => generate::default_worker().map_err(UsageError)?,
+    };
     let dir = match &cfg.dir {
         Some(d) => d.clone(),
         None => PathBuf::from(format!("hrun-run-{}", utc_stamp(SystemTime::now()))),
@@ -60,7 +65,7 @@ pub fn run(cfg: &RunConfig) -> Result<i32> {
             samples: cfg.samples,
             seed: cfg.seed,
             results: results.clone(),
-            worker: cfg.worker.clone(),
+            worker: Some(worker),
         },
         &mut out,
     )?;

@@ -181,23 +181,101 @@ fn a_repeated_seed_is_warned_about_and_counted_once() {
 }
 
 #[test]
-fn gen_refuses_zero_values_and_a_missing_worker_names_the_fix() {
-    let sb = Sandbox::new();
+fn gen_refuses_zero_values() {
     let out = run(hrun().args(["gen", "--tasks", "0", "--threads", "1"]));
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--tasks must be at least 1"));
-    // A copy of hrun with no worker beside it and none on PATH.
-    let lone = sb.path("hrun");
-    std::fs::copy(env!("CARGO_BIN_EXE_hrun"), &lone).unwrap();
-    let out = run(std::process::Command::new(&lone).env("PATH", "/usr/bin:/bin").args([
-        "gen",
+}
+
+/// Copies the built `hrun` (and the worker, if asked) into `dir`, as an install would.
+fn install_into(dir: &std::path::Path, with_worker: bool) -> std::path::PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_hrun"), dir.join("hrun")).unwrap();
+    if with_worker {
+        std::fs::copy(worker_path(), dir.join("hrun-mc-pi")).unwrap();
+    }
+    dir.join("hrun")
+}
+
+/// A copy of hrun with no worker beside it and none on PATH: gen and run refuse with exit 2
+/// and one line naming both places looked at and the fixes; run creates no run directory.
+#[test]
+fn a_worker_neither_beside_hrun_nor_on_path_is_a_usage_error_naming_both() {
+    let sb = Sandbox::new();
+    let lone = install_into(&sb.path("lone"), false);
+    let empty = sb.path("empty-bin");
+    std::fs::create_dir(&empty).unwrap();
+    // A non-executable file of the worker's name on PATH does not count, as in a shell.
+    std::fs::write(empty.join("hrun-mc-pi"), "not a program").unwrap();
+    let beside = sb.path("lone").canonicalize().unwrap().join("hrun-mc-pi");
+    for args in [
+        &["gen", "--tasks", "1", "--threads", "1"][..],
+        &["run", "--tasks", "1", "--threads", "1", "--dir", "out"],
+    ] {
+        let out =
+            run(std::process::Command::new(&lone).current_dir(sb.root()).env("PATH", &empty).args(args));
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        let want = format!(
+            "hrun: error: the worker hrun-mc-pi is neither beside hrun ({}) nor on PATH ({});",
+            beside.display(),
+            empty.display()
+        );
+        assert!(err.starts_with(&want), "{err}");
+        for fix in ["--worker PATH", "cargo install --locked --path .", "pip install ."] {
+            assert!(err.contains(fix), "{err}");
+        }
+        assert!(stdout(&out).is_empty());
+    }
+    assert!(!sb.path("out").exists(), "run created its directory before finding the worker");
+}
+
+/// No worker beside hrun, one on PATH: gen and run use it, by its absolute path.
+#[test]
+fn the_worker_is_found_on_path_when_not_beside_hrun() {
+    let sb = Sandbox::new();
+    let hrun_bin = install_into(&sb.path("hrun-only"), false);
+    let worker_dir = sb.path("worker-bin");
+    install_into(&worker_dir, true);
+    std::fs::remove_file(worker_dir.join("hrun")).unwrap();
+    let path = format!("{}:/usr/bin:/bin", worker_dir.display());
+    let out = run(std::process::Command::new(&hrun_bin).current_dir(sb.root()).env("PATH", &path).args([
+        "run",
         "--tasks",
-        "1",
+        "2",
         "--threads",
         "1",
+        "-n",
+        "20000",
+        "--dir",
+        "out",
+        "--json",
     ]));
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("--worker PATH"), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let r: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!((r["tasks"].as_u64(), r["samples"].as_u64()), (Some(2), Some(40000)));
+    let tasks = std::fs::read_to_string(sb.path("out/tasks.txt")).unwrap();
+    let line = tasks.lines().find(|l| !l.starts_with('#')).unwrap();
+    assert!(line.starts_with(&format!("{}/hrun-mc-pi -t 1 ", worker_dir.display())), "{tasks}");
+}
+
+/// pipx links `hrun` into `~/.local/bin` from its environment's `bin/`: the worker beside the
+/// link's target is found, with nothing on PATH.
+#[test]
+fn the_worker_beside_a_symlinked_hrun_target_is_found() {
+    let sb = Sandbox::new();
+    let real = install_into(&sb.path("venv/bin"), true);
+    std::fs::create_dir(sb.path("local-bin")).unwrap();
+    let link = sb.path("local-bin/hrun");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let out = run(std::process::Command::new(&link)
+        .current_dir(sb.root())
+        .env("PATH", sb.path("local-bin"))
+        .args(["gen", "--tasks", "1", "--threads", "1"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let want = format!("{}/hrun-mc-pi -t 1 ", sb.path("venv/bin").canonicalize().unwrap().display());
+    assert!(stdout(&out).lines().any(|l| l.starts_with(&want)), "{}", stdout(&out));
 }
 
 /// Results spread over several directories (one per node) reduce together.

@@ -1,13 +1,17 @@
-//! `hrun-mc-pi`: estimates pi by drawing points in the unit square and counting those inside
-//! the quarter circle, on exactly `-t` threads, and writes one small TOML result.
+//! The `hrun-mc-pi` command: estimates pi by drawing points in the unit square and counting
+//! those inside the quarter circle, on exactly `-t` threads, and writes one small TOML result.
+//! The binary itself is built by the `hrun` package (`src/bin/hrun-mc-pi.rs` at the workspace
+//! root) so that `cargo install` and the Python wheel carry it beside `hrun`; it only calls
+//! [`main`].
 
 use std::path::PathBuf;
 use std::process::exit;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
-use mc_pi::result::{FORMAT, McPiResult, PendingResult};
-use mc_pi::run::{self, Bind};
+
+use crate::result::{FORMAT, McPiResult, PendingResult};
+use crate::run::{self, Bind};
 
 /// Exit status for bad input (flags, values, an unwritable output path).
 const EXIT_USAGE: i32 = 2;
@@ -50,12 +54,14 @@ fn fail(code: i32, msg: String) -> ! {
     exit(code)
 }
 
-fn main() {
-    let args: Args = mc_pi::cli_error::parse_or_exit("hrun-mc-pi");
+/// The whole `hrun-mc-pi` program: parses the process's arguments, runs, and exits with 2 on
+/// bad input or 1 when the run fails.
+pub fn main() {
+    let args: Args = crate::cli_error::parse_or_exit("hrun-mc-pi");
     if args.bench {
         let threads =
             args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-        match mc_pi::bench::bench(args.samples.unwrap_or(500_000_000).max(1), threads.max(1)) {
+        match crate::bench::bench(args.samples.unwrap_or(500_000_000).max(1), threads.max(1)) {
             Ok(table) => print!("{table}"),
             Err(e) => fail(EXIT_FAILED, e),
         }
@@ -93,7 +99,7 @@ fn main() {
         cpus: own_cpus(),
         host: hostname(),
         version: env!("CARGO_PKG_VERSION").into(),
-        kernel: mc_pi::kernel::Kernel::detect().name().into(),
+        kernel: crate::kernel::Kernel::detect().name().into(),
     };
     let text = result.to_toml();
     match (pending, &args.output) {
