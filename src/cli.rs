@@ -80,18 +80,24 @@ fn task_file_first(args: &ExecArgs, argv: &[std::ffi::OsString]) -> Option<Vec<s
 
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
-    /// Run every line of a task file, at most one task per slot of CPUs
+    /// Run a task file's lines, or a command template over input values (as GNU parallel),
+    /// at most one task per slot of CPUs
     #[command(after_help = concat!(
         "Examples:\n",
         "  hrun exec tasks.txt                    # threads from the file's `#hrun threads=N`, else 1\n",
         "  hrun exec --threads 4 tasks.txt        # 4 CPUs per task, as many tasks as fit\n",
-        "  seq 100 | sed 's/^/sim --seed /' | hrun exec -\n",
+        "  hrun exec ./sim --seed {} ::: 1 2 3    # a template: one task per value, as parallel\n",
+        "  hrun exec ./sim -a {1} -b {2} ::: 0.1 0.2 ::: 1 2 3     # every combination\n",
+        "  find data -name '*.csv' | hrun exec python3 fit.py {}  # values from stdin\n",
         "  hrun exec --resume tasks.txt           # next job: run what the log does not show as done\n",
         "  hrun exec --timeout 300% --retries 2 --halt soon,fail=10% tasks.txt\n\n",
+        "Replacement strings: {} {.} {/} {//} {/.} {#} {%}, and {1} {2.} {-1} ... by source;\n",
+        "values are shell-quoted as GNU parallel quotes them, and appended when there are none.\n\n",
         "Signals: SIGINT/SIGTERM/SIGHUP are forwarded to the tasks, SIGKILL follows after --grace;\n",
         "SIGUSR1 (sbatch --signal=B:USR1@60) starts no new task and lets running ones finish.\n\n",
         "Exit status:\n",
         "  0 all ok; 1-100 that many failed; 101 more failed; 2 bad usage or input;\n",
+        "  102 stopped early (SIGUSR1 or --deadline) with tasks left for --resume;\n",
         "  128+N stopped by signal N; 255 hrun itself failed"
     ))]
     Exec(Box<ExecArgs>),
@@ -205,6 +211,7 @@ pub struct TuneArgs {
 
 /// Where slots go: shared by every subcommand that plans slots.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Slots and placement")]
 pub struct PlacementArgs {
     /// Use only these of the usable CPUs (kernel list format, e.g. 0-3,8)
     #[arg(long, value_name = "LIST")]
@@ -311,6 +318,7 @@ pub struct RunArgs {
 
 /// How a run is carried out: shared by `exec` and `run`.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Slots and placement")]
 pub struct RunControl {
     /// Run at most J tasks at once (default: every slot, floor(CPUs / T)); also N% of the
     /// usable CPUs, +N or -N CPUs, as GNU parallel. Above the slot count, slots share CPUs
@@ -354,25 +362,25 @@ pub struct ExecArgs {
 
     /// Run log, JSON lines, appended to [default: <taskfile stem>.hrun.jsonl, or
     /// <program>-<hash>.hrun.jsonl for a template]
-    #[arg(long, value_name = "PATH")]
+    #[arg(help_heading = "Output and logs", long, value_name = "PATH")]
     pub log: Option<PathBuf>,
 
     /// Also write GNU parallel's joblog format to PATH (rewritten each run)
-    #[arg(long, value_name = "PATH")]
+    #[arg(help_heading = "Output and logs", long, value_name = "PATH")]
     pub joblog: Option<PathBuf>,
 
     /// Write each task's output to DIR/<seq>.out and DIR/<seq>.err instead of hrun's
     /// stdout/stderr
-    #[arg(long, value_name = "DIR")]
+    #[arg(help_heading = "Output and logs", long, value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
 
     /// Print each task's output in task order (still one block per task)
-    #[arg(short = 'k', long)]
+    #[arg(help_heading = "Output and logs", short = 'k', long)]
     pub keep_order: bool,
 
     /// Let tasks write straight to hrun's stdout and stderr as they run (lines of different
     /// tasks may mix)
-    #[arg(short = 'u', long, conflicts_with_all = ["keep_order", "output_dir"])]
+    #[arg(help_heading = "Output and logs", short = 'u', long, conflicts_with_all = ["keep_order", "output_dir"])]
     pub ungroup: bool,
 
     /// Wait at least DURATION between two task starts (e.g. 0.5s)
@@ -392,21 +400,21 @@ pub struct ExecArgs {
 
     /// Run only the tasks the run log does not show as finished (succeeded, or failed on
     /// their last attempt), e.g. after a crash, a time limit or SIGUSR1
-    #[arg(long, conflicts_with = "resume_failed")]
+    #[arg(help_heading = "Resume and shards", long, conflicts_with = "resume_failed")]
     pub resume: bool,
 
     /// Like --resume, and also run again the tasks that failed
-    #[arg(long)]
+    #[arg(help_heading = "Resume and shards", long)]
     pub resume_failed: bool,
 
     /// With --resume: run tasks whose line changed since the log was written, instead of
     /// refusing
-    #[arg(long)]
+    #[arg(help_heading = "Resume and shards", long)]
     pub force: bool,
 
     /// Run only shard K of N (1-based): the tasks with (seq - 1) mod N = K - 1, logging to
     /// <stem>.shard-K-of-N.hrun.jsonl; `auto` takes K and N from srun (SLURM_PROCID/NTASKS)
-    #[arg(long, value_name = "K/N|auto")]
+    #[arg(help_heading = "Resume and shards", long, value_name = "K/N|auto")]
     pub shard: Option<crate::shard::ShardSpec>,
 
     #[command(flatten)]
@@ -509,6 +517,7 @@ impl GnuFlags {
 
 /// What hrun shows while it runs: shared by `exec` and `run`.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Progress")]
 pub struct ProgressArgs {
     /// Without a terminal (e.g. a Slurm log), print a status line this often (default 30s)
     #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse)]
@@ -530,6 +539,7 @@ impl ProgressArgs {
 
 /// How tasks are supervised: shared by `exec` and `run`.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Faults and time limits")]
 pub struct FaultArgs {
     /// After SIGTERM (forwarded, --timeout, --halt now), wait this long before SIGKILL
     /// (default 10s)

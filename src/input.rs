@@ -73,6 +73,22 @@ impl TaskSpec {
         }
     }
 
+    /// True when tasks or values are read from standard input.
+    pub fn reads_stdin(&self) -> bool {
+        match self {
+            TaskSpec::File(s) => *s == taskfile::Source::Stdin,
+            TaskSpec::Template(t) => t.sources.iter().any(|s| s.input.is_stdin()),
+        }
+    }
+
+    /// What one line of input is: a command, or a value.
+    pub fn unit(&self) -> &'static str {
+        match self {
+            TaskSpec::File(_) => "commands",
+            TaskSpec::Template(_) => "values",
+        }
+    }
+
     pub fn template(&self) -> Option<&template::Spec> {
         match self {
             TaskSpec::Template(t) => Some(t),
@@ -140,8 +156,10 @@ pub struct TemplateOptions {
 }
 
 /// What the positional words of `hrun exec` mean: a single word is a task file (`-`:
-/// standard input); a command with input sources, or with none (values then come from
-/// standard input, one per line), is a template; sources alone run their values as commands.
+/// standard input), unless no such file exists and it names a program on `PATH` (or an
+/// exported bash function), which GNU parallel runs once per line of standard input; a
+/// command with input sources, or with none (values then come from standard input, one per
+/// line), is a template; sources alone run their values as commands.
 pub fn classify(words: &[std::ffi::OsString], opts: TemplateOptions) -> Result<TaskSpec, String> {
     let split = template::args::split(words)?;
     let mut sources: Vec<template::Source> = opts
@@ -157,7 +175,13 @@ pub fn classify(words: &[std::ffi::OsString], opts: TemplateOptions) -> Result<T
                         `hrun exec echo {} ::: a b`); see hrun exec --help"
                 .into());
         }
-        [one] if implicit_stdin => return task_file(one),
+        [one] if implicit_stdin && !is_command(one)? => {
+            return Ok(TaskSpec::File(if one == "-" {
+                taskfile::Source::Stdin
+            } else {
+                taskfile::Source::Path(one.into())
+            }));
+        }
         _ => {}
     }
     if implicit_stdin {
@@ -176,23 +200,22 @@ pub fn classify(words: &[std::ffi::OsString], opts: TemplateOptions) -> Result<T
     Ok(TaskSpec::Template(Arc::new(spec)))
 }
 
-/// A single word: the task file, unless it is a program (or names one on `PATH`), which
-/// GNU parallel would run once per line of standard input: refused, with the hrun way.
-fn task_file(word: &str) -> Result<TaskSpec, String> {
-    if word == "-" {
-        return Ok(TaskSpec::File(taskfile::Source::Stdin));
-    }
+/// For a single word: true when it is a command to run once per line of standard input (no
+/// file of that name, and a program on `PATH` or an exported function), false when it is a
+/// task file. A file that is a program is refused: both readings are plausible.
+fn is_command(word: &str) -> Result<bool, String> {
     let path = std::path::Path::new(word);
-    let hint = format!(
-        "to run it once per line of standard input, as `parallel {word}` does, write `hrun exec {word} {{}}`"
-    );
-    if path.is_file() && looks_like_program(path) {
-        return Err(format!("{word} is a program, not a task file (one command per line); {hint}"));
+    if word == "-" || path.exists() {
+        if path.is_file() && looks_like_program(path) {
+            return Err(format!(
+                "{word} is a program, not a task file (one command per line); to run it once per line \
+                 of standard input, as `parallel {word}` does, write `hrun exec {word} {{}}`"
+            ));
+        }
+        return Ok(false);
     }
-    if !path.exists() && !word.contains('/') && on_path(word) {
-        return Err(format!("no task file {word} here, but {word} is a program on PATH; {hint}"));
-    }
-    Ok(TaskSpec::File(taskfile::Source::Path(path.to_path_buf())))
+    let function = std::env::var_os(format!("BASH_FUNC_{word}%%")).is_some();
+    Ok(!word.contains('/') && (function || on_path(word)))
 }
 
 /// A file that starts as a script (`#!`) or an ELF binary does.

@@ -74,6 +74,15 @@ impl Running {
         Some(sig)
     }
 
+    /// The command for GNU's joblog: a task-file line as written (GNU parallel reading the
+    /// file does not expand `{#}` either), a template's job as it ran.
+    pub fn joblog_command(&self, slot: &Slot) -> std::borrow::Cow<'_, str> {
+        match &self.task.job {
+            Some(_) => self.task.command(slot.id.0),
+            None => std::borrow::Cow::Borrowed(&self.task.cmd),
+        }
+    }
+
     /// The `start` record written when the attempt starts on `slot`.
     pub fn start_record(&self, slot: &Slot) -> StartRecord {
         StartRecord {
@@ -88,8 +97,9 @@ impl Running {
         }
     }
 
-    /// GNU parallel's joblog row for a final attempt's record.
-    pub fn joblog_row(record: &TaskRecord, received: u64) -> JobLogRow<'_> {
+    /// GNU parallel's joblog row for a final attempt's record; `command` as GNU parallel
+    /// writes it: a task-file line as written, a template's job as it ran.
+    pub fn joblog_row<'a>(record: &'a TaskRecord, received: u64, command: &'a str) -> JobLogRow<'a> {
         JobLogRow {
             line: record.line,
             start: record.start,
@@ -98,7 +108,7 @@ impl Running {
             // GNU parallel writes exit value 0 and the signal number for a killed job.
             exit: record.exit.unwrap_or(0),
             signal: record.signal.unwrap_or(0),
-            command: &record.cmd,
+            command,
         }
     }
 

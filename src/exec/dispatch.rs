@@ -469,7 +469,8 @@ impl Dispatcher<'_> {
             );
         }
         if !retries_left && let Some(j) = self.joblog.as_mut() {
-            j.write(&Running::joblog_row(&record, run.captured.stdout_len()))?;
+            let command = run.joblog_command(&self.plan.slots[run.slot]);
+            j.write(&Running::joblog_row(&record, run.captured.stdout_len(), &command))?;
         }
         self.output.finish(run.task.seq, run.captured, leaked.is_empty(), !retry);
         st.slots[slot] = SlotState::Free;

@@ -148,6 +148,12 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
     if let Some(path) = &cfg.emit_tasks {
         return preview::emit(cfg, path).map(|()| Summary::default());
     }
+    if cfg.resume.is_some() && !cfg.tasks.rereadable() {
+        return Err(usage(anyhow!("--resume needs {} (hrun reads the tasks twice)", cfg.tasks.once_only())));
+    }
+    if cfg.tasks.reads_stdin() && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        eprintln!("hrun: reading {} from the terminal, one per line; end with Ctrl-D", cfg.tasks.unit());
+    }
     // Read up to the first task (the directives) while signals still have their default
     // effect: a producer on stdin may take its time, and nothing has started yet.
     let tasks = cfg.tasks.open().map_err(|e| usage(e.into()))?;
@@ -273,13 +279,6 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
 /// What `--resume` skips (nothing without it), restricted to this hrun's shard.
 fn resume_plan(cfg: &ExecConfig, log_path: &std::path::Path) -> Result<ResumePlan> {
     let Some(mode) = cfg.resume else { return Ok(ResumePlan::none().with_shard(cfg.shard)) };
-    if !cfg.tasks.rereadable() {
-        return Err(UsageError(anyhow!(
-            "--resume needs {} (hrun reads the tasks twice)",
-            cfg.tasks.once_only()
-        ))
-        .into());
-    }
     // With the default log name, the other shards' logs count too: a sweep started on N nodes
     // can be finished on M (or one).
     let logs = match cfg.log {

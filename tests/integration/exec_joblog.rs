@@ -1,22 +1,6 @@
 //! `--joblog` is GNU parallel's format, checked by the real GNU parallel reading it.
 
-use std::process::{Command, Stdio};
-
 use crate::harness::*;
-
-/// The real `parallel`, or None (the test is skipped, visibly) where it is not installed.
-/// CI installs it, and there a missing `parallel` fails the test instead.
-fn gnu_parallel() -> Option<Command> {
-    let found = Command::new("parallel").arg("--version").stdout(Stdio::null()).status().is_ok();
-    if !found {
-        assert!(std::env::var_os("CI").is_none(), "GNU parallel must be installed in CI (.ci/run does)");
-        eprintln!("skipped: GNU parallel is not installed");
-        return None;
-    }
-    let mut c = Command::new("parallel");
-    c.env("PARALLEL_HOME", std::env::temp_dir().join("hrun-test-parallel-home"));
-    Some(c)
-}
 
 /// Tasks append their name to `ran`, so we can see which ones GNU parallel reruns. The file
 /// has comments and blank lines: GNU parallel counts those as jobs, hrun's joblog must agree.

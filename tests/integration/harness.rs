@@ -171,3 +171,20 @@ impl StderrLines {
         self.seen.join("\n")
     }
 }
+
+/// The real GNU `parallel`, or None (the test is skipped, visibly) where it is not installed.
+/// CI installs it, and there a missing `parallel` fails the test instead. It runs commands
+/// with /bin/sh, as hrun does (GNU parallel otherwise takes the shell it was started from).
+pub fn gnu_parallel() -> Option<Command> {
+    let found = Command::new("parallel").arg("--version").stdout(Stdio::null()).status().is_ok();
+    if !found {
+        assert!(std::env::var_os("CI").is_none(), "GNU parallel must be installed in CI (.ci/run does)");
+        eprintln!("skipped: GNU parallel is not installed");
+        return None;
+    }
+    let mut c = Command::new("parallel");
+    c.env("PARALLEL_HOME", std::env::temp_dir().join("hrun-test-parallel-home"))
+        .env("PARALLEL_SHELL", "/bin/sh")
+        .arg("--will-cite");
+    Some(c)
+}

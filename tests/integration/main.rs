@@ -19,3 +19,5 @@ mod pipeline;
 mod report;
 mod shards;
 mod slots;
+mod template_gnu;
+mod template_run;
