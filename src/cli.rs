@@ -173,6 +173,24 @@ pub enum Cmd {
         output: Option<PathBuf>,
     },
 
+    /// The results table of finished tasks from run logs, after the fact: GNU parallel's
+    /// --results columns (Seq ... Command, V1..Vn, Stdout, Stderr), then hrun's
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  hrun results sweep.hrun.jsonl                 # CSV on standard output\n",
+        "  hrun results logs/ -o results.tsv             # every *.hrun.jsonl of a directory\n\n",
+        "One row per task that finished (its last attempt), over every run of the logs, in task\n",
+        "order. Stdout and Stderr are filled where the run wrote them to --output-dir."
+    ))]
+    Results {
+        /// Run logs, or directories of them (every *.hrun.jsonl)
+        #[arg(required = true, value_name = "LOG|DIR")]
+        logs: Vec<PathBuf>,
+        /// FILE.csv, FILE.tsv or FILE.json (`-.tsv` etc.: standard output) [default: -.csv]
+        #[arg(short, long, value_name = "FILE", allow_hyphen_values = true)]
+        output: Option<PathBuf>,
+    },
+
     /// Print the man page (roff), e.g. `hrun man > ~/.local/share/man/man1/hrun.1`
     Man,
 
@@ -378,6 +396,23 @@ pub struct ExecArgs {
     #[arg(help_heading = "Output and logs", short = 'k', long)]
     pub keep_order: bool,
 
+    /// Prefix each line a task prints with its values (tab-separated), as GNU parallel
+    #[arg(help_heading = "Output and logs", long, conflicts_with_all = ["ungroup", "output_dir"])]
+    pub tag: bool,
+
+    /// Write a table of every finished task to FILE.csv, FILE.tsv or FILE.json (`-.csv` etc.:
+    /// standard output): GNU parallel's columns (Seq, Host, Starttime, JobRuntime, Send,
+    /// Receive, Exitval, Signal, Command, V1..Vn, Stdout, Stderr), then hrun's (slot, cpus,
+    /// rusage, ...). Task output goes into the table instead of to the terminal
+    #[arg(
+        help_heading = "Output and logs",
+        long,
+        value_name = "FILE.csv|FILE.tsv|FILE.json",
+        conflicts_with = "ungroup",
+        allow_hyphen_values = true
+    )]
+    pub results: Option<PathBuf>,
+
     /// Let tasks write straight to hrun's stdout and stderr as they run (lines of different
     /// tasks may mix)
     #[arg(help_heading = "Output and logs", short = 'u', long, conflicts_with_all = ["keep_order", "output_dir"])]
@@ -448,6 +483,24 @@ pub struct TemplateArgs {
     /// of blanks
     #[arg(short = 'C', long = "colsep", value_name = "REGEX")]
     pub colsep: Option<String>,
+
+    /// `:`: the first value of each source names it, and {name} stands for its column (values
+    /// are split at tabs unless --colsep says otherwise)
+    #[arg(long, value_name = ":")]
+    pub header: Option<String>,
+
+    /// Up to N values per job: {} is all of them, {1}..{N} each; a word holding {} is
+    /// repeated for each value (e.g. `seq 0 999 | hrun exec -N 250 python3 work.py`)
+    #[arg(short = 'N', long = "max-replace-args", value_name = "N")]
+    pub max_replace_args: Option<usize>,
+
+    /// Up to N values per job, {} being all of them, space-separated
+    #[arg(short = 'n', long = "max-args", value_name = "N", conflicts_with = "max_replace_args")]
+    pub max_args: Option<usize>,
+
+    /// Skip values that are empty or only blanks
+    #[arg(short = 'r', long = "no-run-if-empty")]
+    pub no_run_if_empty: bool,
 
     /// Print the commands that would run, one per line, and run nothing
     #[arg(long)]

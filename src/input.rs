@@ -113,7 +113,7 @@ impl TaskStream {
     }
 
     /// True when the next task can be read without waiting for a slow producer.
-    pub fn ready(&self) -> bool {
+    pub fn ready(&mut self) -> bool {
         match self {
             TaskStream::File(f) => f.watch_fd().is_none() || f.has_buffered(),
             TaskStream::Jobs(j) => j.ready(),
@@ -137,6 +137,14 @@ impl TaskStream {
         }
     }
 
+    /// `--header :`'s names of the values' columns (none for a task file).
+    pub fn names(&self) -> &[String] {
+        match self {
+            TaskStream::File(_) => &[],
+            TaskStream::Jobs(j) => j.names(),
+        }
+    }
+
     /// `#hrun threads=N` from a task file's header.
     pub fn threads_directive(&self) -> Option<usize> {
         match self {
@@ -153,6 +161,8 @@ pub struct TemplateOptions {
     pub arg_files: Vec<std::path::PathBuf>,
     pub link: bool,
     pub reading: template::Reading,
+    /// `-N`/`-n`.
+    pub max_args: Option<template::MaxArgs>,
 }
 
 /// What the positional words of `hrun exec` mean: a single word is a task file (`-`:
@@ -195,6 +205,7 @@ pub fn classify(words: &[std::ffi::OsString], opts: TemplateOptions) -> Result<T
         link: opts.link,
         reading: opts.reading,
         implicit_stdin,
+        max_args: opts.max_args,
     };
     spec.check()?;
     Ok(TaskSpec::Template(Arc::new(spec)))
@@ -241,13 +252,32 @@ fn on_path(name: &str) -> bool {
     })
 }
 
+/// The flags that say how a template's values are read.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ReadingFlags<'a> {
+    pub null: bool,
+    pub delimiter: Option<&'a str>,
+    pub colsep: Option<&'a str>,
+    /// `--header`: only `:` (the first value names the source) is understood.
+    pub header: Option<&'a str>,
+    pub skip_empty: bool,
+}
+
 /// How values are read: `-0`, `-d DELIM`, `--colsep REGEX` (refused when it can match the
-/// empty string: it would split between every character).
-pub fn reading(
-    null: bool,
-    delimiter: Option<&str>,
-    colsep: Option<&str>,
-) -> Result<template::Reading, String> {
+/// empty string: it would split between every character), `--header :` (which splits at tabs
+/// unless `--colsep` says otherwise, as GNU parallel), `-r`.
+pub fn reading(flags: ReadingFlags<'_>) -> Result<template::Reading, String> {
+    let ReadingFlags { null, delimiter, colsep, header, skip_empty } = flags;
+    let header = match header {
+        None => false,
+        Some(":") => true,
+        Some(other) => {
+            return Err(format!(
+                "--header {other:?}: only `--header :` (the first value of each source names it) is supported"
+            ));
+        }
+    };
+    let colsep = colsep.or(header.then_some("\t"));
     let delimiter = match (null, delimiter) {
         (true, _) => vec![0],
         (false, Some(d)) => {
@@ -277,5 +307,5 @@ pub fn reading(
             Some(re)
         }
     };
-    Ok(template::Reading { delimiter, colsep })
+    Ok(template::Reading { delimiter, colsep, skip_empty, header })
 }

@@ -16,6 +16,7 @@ pub mod pipeline;
 pub mod placement;
 pub mod reduce;
 pub mod report;
+pub mod results;
 pub mod shard;
 pub mod slots;
 pub mod status;

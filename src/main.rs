@@ -86,6 +86,15 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             eprintln!("hrun: report of {} task attempt(s) written to {}", run.bars.len(), path.display());
             Ok(exit::OK)
         }
+        Cmd::Results { logs, output } => {
+            let logs = hrun::log::read::expand_logs(&logs).map_err(exit::UsageError)?;
+            let out = output.unwrap_or_else(|| "-.csv".into());
+            let rows = hrun::results::from_logs(&logs, &out)?;
+            if out.file_stem().is_none_or(|s| s != "-") {
+                eprintln!("hrun: {rows} row(s) written to {}", out.display());
+            }
+            Ok(exit::OK)
+        }
         Cmd::Config => print_bytes(config.render().as_bytes()),
         Cmd::Man => {
             use clap::CommandFactory;
@@ -134,8 +143,21 @@ fn exec_config(args: ExecArgs, config: &hrun::config::Config) -> anyhow::Result<
         return Err(usage(why.to_string()));
     }
     let t = &args.template;
-    let reading = input::reading(t.null, t.delimiter.as_deref(), t.colsep.as_deref()).map_err(usage)?;
-    let opts = input::TemplateOptions { arg_files: t.arg_files.clone(), link: t.link, reading };
+    let reading = input::reading(input::ReadingFlags {
+        null: t.null,
+        delimiter: t.delimiter.as_deref(),
+        colsep: t.colsep.as_deref(),
+        header: t.header.as_deref(),
+        skip_empty: t.no_run_if_empty,
+    })
+    .map_err(usage)?;
+    let max_args = match (t.max_replace_args, t.max_args) {
+        (Some(0), _) | (_, Some(0)) => return Err(usage("-N/-n needs at least 1 value per job".into())),
+        (Some(n), _) => Some(hrun::template::MaxArgs { n, context: true }),
+        (None, Some(n)) => Some(hrun::template::MaxArgs { n, context: false }),
+        (None, None) => None,
+    };
+    let opts = input::TemplateOptions { arg_files: t.arg_files.clone(), link: t.link, reading, max_args };
     let tasks = input::classify(&args.words, opts).map_err(usage)?;
     Ok(exec::ExecConfig {
         tasks,
@@ -147,7 +169,9 @@ fn exec_config(args: ExecArgs, config: &hrun::config::Config) -> anyhow::Result<
         output: match (args.output_dir, args.ungroup, args.keep_order) {
             (Some(dir), _, _) => exec::output::OutputMode::Dir(dir),
             (None, true, _) => exec::output::OutputMode::Ungroup,
-            (None, false, true) => exec::output::OutputMode::Ordered,
+            // With --results, output goes into the table, in the order tasks finish.
+            (None, false, true) if args.results.is_none() => exec::output::OutputMode::Ordered,
+            (None, false, true) => exec::output::OutputMode::Group,
             (None, false, false) => exec::output::OutputMode::Group,
         },
         policy: args.control.faults.policy(config)?,
@@ -169,6 +193,8 @@ fn exec_config(args: ExecArgs, config: &hrun::config::Config) -> anyhow::Result<
         shell: args.shell,
         dry_run: t.dry_run,
         emit_tasks: t.emit_tasks.clone(),
+        tag: args.tag,
+        results: args.results,
     })
 }
 

@@ -38,6 +38,15 @@ impl Task {
         command_hash(&self.cmd)
     }
 
+    /// What `--tag` prefixes a task's output lines with: a job's values, space-separated (as
+    /// GNU parallel), or a task-file line itself.
+    pub fn tag(&self) -> String {
+        match &self.job {
+            Some(job) => job.args.join(" "),
+            None => self.cmd.clone(),
+        }
+    }
+
     /// The command to run on slot `slot`, with `{#}` and `{%}` filled in: anywhere in a task
     /// file's line, only in the template's own text for a job (never inside a value).
     pub fn command(&self, slot: usize) -> Cow<'_, str> {

@@ -122,6 +122,7 @@ impl Running {
         leaked: &[i32],
         host: &str,
     ) -> TaskRecord {
+        let ran = self.task.command(slot.id.0);
         let (exit, signal) = match reaped.ended {
             Ended::Exited(code) => (Some(code), None),
             Ended::Signaled(sig) => (None, Some(sig)),
@@ -137,6 +138,8 @@ impl Running {
             cpus: slot.cpus.to_string(),
             cmd: self.task.cmd.clone(),
             values: self.task.job.as_ref().map(|j| j.args.clone()),
+            command: (ran != self.task.cmd).then(|| ran.into_owned()),
+            stdout_bytes: self.captured.stdout_len(),
             exe: self.exe.as_ref().map(|(p, _)| p.clone()),
             exe_sha256: self.exe.as_ref().and_then(|(_, h)| h.clone()),
             pid: reaped.pid,

@@ -56,6 +56,10 @@ pub struct Dispatcher<'a> {
     pub delay: Option<Duration>,
     /// `--shell`, for lines that need a shell.
     pub shell: Option<&'a std::path::Path>,
+    /// `--tag`: prefix each output line with the task's values.
+    pub tag: bool,
+    /// `--results`: each finished task gets a row in the table.
+    pub results: bool,
 }
 
 /// Why no new task starts.
@@ -472,7 +476,10 @@ impl Dispatcher<'_> {
             let command = run.joblog_command(&self.plan.slots[run.slot]);
             j.write(&Running::joblog_row(&record, run.captured.stdout_len(), &command))?;
         }
-        self.output.finish(run.task.seq, run.captured, leaked.is_empty(), !retry);
+        let tag = self.tag.then(|| run.task.tag());
+        // A row for each task that finished (not retried, cut short or left for --resume).
+        let row = (self.results && !retries_left && !run.cancelled).then(|| record.clone());
+        self.output.finish(run.task.seq, run.captured, leaked.is_empty(), !retry, tag, row);
         st.slots[slot] = SlotState::Free;
         // A slot counts as free from when hrun learned its task ended, unless leftovers kept
         // it busy longer: then from now.

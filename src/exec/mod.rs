@@ -68,6 +68,10 @@ pub struct ExecConfig {
     pub dry_run: bool,
     /// `--emit-tasks`: write the template's jobs as a task file, run nothing.
     pub emit_tasks: Option<PathBuf>,
+    /// `--tag`: prefix each line of output with the task's values.
+    pub tag: bool,
+    /// `--results FILE.csv|.tsv|.json`: a table of every finished task.
+    pub results: Option<PathBuf>,
 }
 
 impl ExecConfig {
@@ -92,6 +96,8 @@ impl ExecConfig {
             shell: None,
             dry_run: false,
             emit_tasks: None,
+            tag: false,
+            results: None,
         }
     }
 }
@@ -190,7 +196,11 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
         None => None,
     };
     let progress = progress::Progress::new(cfg.progress, total.map(|t| t.saturating_sub(resume.skipped())));
-    let output = Output::start(cfg.output.clone(), progress.bar()).map_err(usage)?;
+    let table = match &cfg.results {
+        Some(path) => Some(crate::results::Table::open(path, cfg.resume.is_some(), tasks.names().to_vec())?),
+        None => None,
+    };
+    let output = Output::start(cfg.output.clone(), progress.bar(), table).map_err(usage)?;
     let spawner = os::Spawner::new().context("cannot prepare to start tasks")?;
 
     for note in &planned.notes {
@@ -220,6 +230,7 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
     record.already_done = resume.skipped();
     record.deadline = deadline.as_ref().map(|d| d.at);
     record.deadline_source = deadline.as_ref().map(|d| d.source.clone());
+    record.value_names = Some(tasks.names().to_vec()).filter(|n| !n.is_empty());
     log.append(&record)?;
 
     let outcome = dispatch::Dispatcher {
@@ -239,6 +250,8 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
         progress,
         delay: cfg.delay,
         shell: Some(&shell),
+        tag: cfg.tag,
+        results: cfg.results.is_some(),
     }
     .run(tasks);
 
@@ -335,6 +348,11 @@ fn run_record(cfg: &ExecConfig, host: &str, usable: &CpuSet, plan: &SlotPlan, st
         shard: cfg.shard.map(|s| s.to_string()),
         deadline: None,
         deadline_source: None,
+        output_dir: match &cfg.output {
+            OutputMode::Dir(d) => Some(std::fs::canonicalize(d).unwrap_or_else(|_| d.clone())),
+            _ => None,
+        },
+        value_names: None,
     }
 }
 

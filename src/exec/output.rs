@@ -93,6 +93,8 @@ struct Block {
     captured: Captured,
     /// Send the files back for reuse once copied.
     recycle: bool,
+    /// `--tag`: each line is prefixed with this and a tab.
+    tag: Option<String>,
 }
 
 /// What the writer thread is told.
@@ -101,6 +103,8 @@ enum Msg {
     Started(u64),
     /// Task `seq` is done: its output, `None` when there is none to show.
     Done(u64, Option<Block>),
+    /// A finished task's row for the results table, with its output.
+    Row(Box<crate::log::TaskRecord>, Block),
 }
 
 /// Hands out per-task output files and delivers grouped output in task-end order.
@@ -113,8 +117,13 @@ pub struct Output {
 
 impl Output {
     /// Checks the mode can work (creating the output directory) before any task starts.
-    pub fn start(mode: OutputMode, bar: Option<indicatif::ProgressBar>) -> Result<Output> {
-        let (writer, returned) = match &mode {
+    /// With a results `table`, finished tasks' output goes into it instead of to hrun's stdout.
+    pub fn start(
+        mode: OutputMode,
+        bar: Option<indicatif::ProgressBar>,
+        table: Option<crate::results::Table>,
+    ) -> Result<Output> {
+        let threaded = match &mode {
             OutputMode::Dir(dir) => {
                 std::fs::create_dir_all(dir)
                     .with_context(|| format!("cannot create output directory {}", dir.display()))?;
@@ -122,24 +131,29 @@ impl Output {
                 File::create(&probe)
                     .and_then(|_| std::fs::remove_file(&probe))
                     .with_context(|| format!("output directory {} is not writable", dir.display()))?;
-                (None, None)
+                table.is_some()
             }
-            OutputMode::Ungroup => (None, None),
+            OutputMode::Ungroup => false,
             OutputMode::Group | OutputMode::Ordered => {
                 tempfile::tempfile().context(
                     "cannot create a temporary file for task output (set TMPDIR to a writable directory)",
                 )?;
-                let ordered = mode == OutputMode::Ordered;
-                // Bounded: if hrun's stdout is slower than the tasks, the dispatcher waits
-                // for it rather than piling up open files (two descriptors per task).
-                let (tx, rx) = mpsc::sync_channel::<Msg>(WRITER_BACKLOG);
-                let (back_tx, back_rx) = mpsc::channel::<Captured>();
-                let handle = std::thread::Builder::new()
-                    .name("hrun-output".into())
-                    .spawn(move || write_blocks(rx, back_tx, bar, ordered))
-                    .context("cannot start the output thread")?;
-                (Some((tx, handle)), Some(back_rx))
+                true
             }
+        };
+        let (writer, returned) = if threaded {
+            let ordered = mode == OutputMode::Ordered && table.is_none();
+            // Bounded: if hrun's stdout is slower than the tasks, the dispatcher waits for it
+            // rather than piling up open files (two descriptors per task).
+            let (tx, rx) = mpsc::sync_channel::<Msg>(WRITER_BACKLOG);
+            let (back_tx, back_rx) = mpsc::channel::<Captured>();
+            let handle = std::thread::Builder::new()
+                .name("hrun-output".into())
+                .spawn(move || write_blocks(rx, back_tx, bar, ordered, table))
+                .context("cannot start the output thread")?;
+            (Some((tx, handle)), Some(back_rx))
+        } else {
+            (None, None)
         };
         Ok(Output { mode, writer, returned, pool: RefCell::new(Vec::new()) })
     }
@@ -185,10 +199,25 @@ impl Output {
     /// Called when an attempt of task `seq` has ended. `show`: its output is shown (false for
     /// an attempt that is retried). Grouped output goes to the writer thread, unless the
     /// task printed nothing. `recycle`: no process of the task can still hold the files.
-    pub fn finish(&self, seq: u64, captured: Captured, recycle: bool, show: bool) {
+    /// `row`: with a results table, the record of a task that finished, for its row.
+    pub fn finish(
+        &self,
+        seq: u64,
+        captured: Captured,
+        recycle: bool,
+        show: bool,
+        tag: Option<String>,
+        row: Option<crate::log::TaskRecord>,
+    ) {
         let Some((tx, _)) = &self.writer else { return };
+        // Only temporary files are reused; a task's own files in --output-dir are not.
+        let recycle = recycle && matches!(self.mode, OutputMode::Group | OutputMode::Ordered);
+        if let Some(record) = row {
+            let _ = tx.send(Msg::Row(Box::new(record), Block { captured, recycle, tag: None }));
+            return;
+        }
         let ordered = self.mode == OutputMode::Ordered;
-        if !show || captured.is_empty() {
+        if !show || captured.is_empty() || matches!(self.mode, OutputMode::Dir(_)) {
             let mut pool = self.pool.borrow_mut();
             if recycle && pool.len() < POOL_MAX && captured.reset_if(!show).is_ok() {
                 pool.push(captured);
@@ -199,7 +228,7 @@ impl Output {
             return;
         }
         // The writer only stops when `tx` is dropped, in `close`.
-        let _ = tx.send(Msg::Done(seq, Some(Block { captured, recycle })));
+        let _ = tx.send(Msg::Done(seq, Some(Block { captured, recycle, tag })));
     }
 
     /// Waits until every block handed to [`Output::finish`] has been written.
@@ -212,8 +241,10 @@ impl Output {
 }
 
 fn create_truncated(path: &Path) -> Result<File> {
+    // Readable too: a results table copies the output back.
     OpenOptions::new()
         .create(true)
+        .read(true)
         .write(true)
         .truncate(true)
         .open(path)
@@ -227,11 +258,28 @@ fn write_blocks(
     back: mpsc::Sender<Captured>,
     bar: Option<indicatif::ProgressBar>,
     ordered: bool,
+    mut table: Option<crate::results::Table>,
 ) {
     let mut sink = Sink { stdout_open: true, stderr_open: true, bar };
     let mut order = Order::default();
+    let mut table_failed = false;
     for msg in rx {
         match msg {
+            Msg::Row(record, Block { mut captured, recycle, .. }) => {
+                let seq = record.seq;
+                let stdout = crate::results::read_output(&mut captured.stdout, seq, "stdout");
+                let stderr = crate::results::read_output(&mut captured.stderr, seq, "stderr");
+                if let Some(t) = table.as_mut()
+                    && let Err(e) = t.write(&crate::results::Row::new(*record, stdout, stderr))
+                    && !table_failed
+                {
+                    eprintln!("hrun: error: {e:#}; the run log still has every task");
+                    table_failed = true;
+                }
+                if recycle && captured.reset().is_ok() {
+                    let _ = back.send(captured);
+                }
+            }
             Msg::Started(seq) => order.expected.push_back(seq),
             Msg::Done(_, None) if !ordered => {}
             Msg::Done(seq, block) if ordered && order.expected.front() != Some(&seq) => {
@@ -273,13 +321,13 @@ struct Sink {
 
 impl Sink {
     /// Writes a finished task's files, then empties them and sends them back for reuse.
-    fn block(&mut self, Block { mut captured, recycle }: Block, back: &mpsc::Sender<Captured>) {
+    fn block(&mut self, Block { mut captured, recycle, tag }: Block, back: &mpsc::Sender<Captured>) {
         self.write(|out, err, sink| {
             if sink.0 {
-                sink.0 = copy_block(&mut captured.stdout, out);
+                sink.0 = copy_block(&mut captured.stdout, out, tag.as_deref());
             }
             if sink.1 {
-                sink.1 = copy_block(&mut captured.stderr, err);
+                sink.1 = copy_block(&mut captured.stderr, err, tag.as_deref());
             }
         });
         if recycle && captured.reset().is_ok() {
@@ -319,7 +367,7 @@ impl Order {
     /// Copies a block into the spill files and gives its files back.
     fn spill(
         &mut self,
-        Block { mut captured, recycle }: Block,
+        Block { mut captured, recycle, tag }: Block,
         back: &mpsc::Sender<Captured>,
     ) -> io::Result<Held> {
         if self.spill.is_none() {
@@ -328,8 +376,7 @@ impl Order {
         let (out, err) = self.spill.as_mut().expect("made above");
         let append = |from: &mut File, to: &mut File| -> io::Result<(u64, u64)> {
             let at = to.seek(SeekFrom::End(0))?;
-            from.seek(SeekFrom::Start(0))?;
-            let n = io::copy(from, to)?;
+            let n = copy_tagged(from, to, tag.as_deref())?;
             Ok((at, n))
         };
         let held = Held { out: append(&mut captured.stdout, out)?, err: append(&mut captured.stderr, err)? };
@@ -388,9 +435,37 @@ fn written<T>(result: io::Result<T>) -> bool {
 }
 
 /// Copies one whole file to `out`; false once `out` is gone (a closed pipe).
-fn copy_block(file: &mut File, out: &mut dyn Write) -> bool {
+fn copy_block(file: &mut File, out: &mut dyn Write, tag: Option<&str>) -> bool {
     if file.metadata().map(|m| m.len() == 0).unwrap_or(false) {
         return true;
     }
-    written(file.seek(SeekFrom::Start(0)).and_then(|_| io::copy(file, out)).and_then(|_| out.flush()))
+    written(copy_tagged(file, out, tag).and_then(|_| out.flush()))
+}
+
+/// Copies `from`, from its start, to `out`; with `--tag`, each line starts with the tag and a
+/// tab (a last line without a newline too, as GNU parallel). Returns the bytes written.
+/// Works in fixed-size chunks: a line of gigabytes costs no memory.
+fn copy_tagged(from: &mut File, out: &mut dyn Write, tag: Option<&str>) -> io::Result<u64> {
+    from.seek(SeekFrom::Start(0))?;
+    let Some(tag) = tag else { return io::copy(from, out) };
+    let prefix = format!("{tag}\t");
+    let mut buf = vec![0u8; 64 * 1024];
+    let (mut at_line_start, mut n) = (true, 0u64);
+    loop {
+        let k = match from.read(&mut buf) {
+            Ok(0) => return Ok(n),
+            Ok(k) => k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        for piece in buf[..k].split_inclusive(|&b| b == b'\n') {
+            if at_line_start {
+                out.write_all(prefix.as_bytes())?;
+                n += prefix.len() as u64;
+            }
+            out.write_all(piece)?;
+            n += piece.len() as u64;
+            at_line_start = piece.ends_with(b"\n");
+        }
+    }
 }

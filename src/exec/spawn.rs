@@ -260,8 +260,14 @@ pub fn plain_words(line: &str) -> Option<Vec<&str>> {
     }
     let words: Vec<&str> = line.split([' ', '\t']).filter(|w| !w.is_empty()).collect();
     let first = *words.first()?;
-    // `NAME=value cmd` is an assignment; builtins and keywords need the shell.
-    if first.contains('=') || SHELL_WORDS.contains(&first) {
+    // `NAME=value cmd` is an assignment; builtins and keywords need the shell, and so do the
+    // builtins that also exist as programs but behave differently (`printf x a` warns as a
+    // program, not as dash's builtin; `echo 'a\tb'`): only `true` and `false` are the same.
+    let same_as_program = ["true", "false"].contains(&first);
+    if first.contains('=')
+        || SHELL_WORDS.contains(&first)
+        || (SHELL_BUILTINS_WITH_FILES.contains(&first) && !same_as_program)
+    {
         return None;
     }
     Some(words)
@@ -359,7 +365,8 @@ mod tests {
                 vec!["/opt/x/hrun-mc-pi", "-t", "4", "-n", "100", "--seed", "7", "-o", "/r/mc_pi_7.toml"],
             ),
             ("sim\t--alpha=0.5 run_1", vec!["sim", "--alpha=0.5", "run_1"]),
-            ("echo 50%", vec!["echo", "50%"]),
+            ("sim 50%", vec!["sim", "50%"]),
+            ("true 1", vec!["true", "1"]),
         ] {
             assert_eq!(plain_words(line), Some(words), "{line:?}");
         }
@@ -388,6 +395,12 @@ mod tests {
             "echo {a,b}",
             "prog #comment",
             "echo a!",
+            "echo a",
+            "printf x a",
+            "kill 1",
+            "test -f x",
+            "[ -f x ]",
+            "pwd",
         ] {
             assert_eq!(plain_words(line), None, "{line:?} needs the shell");
         }

@@ -86,3 +86,31 @@ impl RunLog {
         self.file.sync_data()
     }
 }
+
+/// Opens an output file of hrun's (the results table) for appending, created if need be,
+/// and emptied first unless `append` (a resumed run adds to it).
+pub fn open_output(path: &Path, append: bool) -> io::Result<File> {
+    let file = OpenOptions::new().create(true).append(true).open(path)?;
+    if !append && file.metadata()?.is_file() {
+        file.set_len(0)?;
+    }
+    Ok(file)
+}
+
+/// Ends a torn last line of `file` (opened for appending at `path`) with a newline, so that
+/// the next line starts on its own: a crash can leave a line half written.
+pub fn end_torn_line(mut file: File, path: &Path) -> io::Result<File> {
+    use std::io::{Read, Seek, SeekFrom};
+    let len = file.metadata()?.len();
+    if len == 0 || !file.metadata()?.is_file() {
+        return Ok(file);
+    }
+    let mut reader = File::open(path)?;
+    reader.seek(SeekFrom::Start(len - 1))?;
+    let mut last = [0u8; 1];
+    reader.read_exact(&mut last)?;
+    if last[0] != b'\n' {
+        file.write_all(b"\n")?;
+    }
+    Ok(file)
+}

@@ -64,6 +64,28 @@ pub fn for_each_task(path: &Path, mut on_task: impl FnMut(TaskOutcome)) -> Resul
     }
 }
 
+/// Calls `on_record(kind, line)` for every readable record of a log, in order; returns the
+/// number of unreadable lines (a torn last line).
+pub fn for_each_record(path: &Path, mut on_record: impl FnMut(&str, &[u8])) -> Result<u64> {
+    let file = File::open(path).with_context(|| format!("cannot open run log {}", path.display()))?;
+    let mut reader = BufReader::with_capacity(256 * 1024, file);
+    let mut buf = Vec::with_capacity(1024);
+    let mut bad = 0;
+    loop {
+        buf.clear();
+        let n = reader
+            .read_until(b'\n', &mut buf)
+            .with_context(|| format!("cannot read run log {}", path.display()))?;
+        if n == 0 {
+            return Ok(bad);
+        }
+        match serde_json::from_slice::<Kind>(&buf) {
+            Ok(k) => on_record(&k.kind, &buf),
+            Err(_) => bad += 1,
+        }
+    }
+}
+
 /// The run logs named on a command line: files as given, and for a directory every
 /// `*.hrun.jsonl` in it (e.g. one per shard), sorted. A directory without one is an error.
 pub fn expand_logs(paths: &[std::path::PathBuf]) -> Result<Vec<std::path::PathBuf>> {

@@ -48,6 +48,12 @@ pub struct RunRecord {
     /// `--jobs` above the slot count: this many slots share `cpu_sets` disjoint CPU sets.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sharing: Option<Sharing>,
+    /// `--output-dir`, absolute: where each task's `<seq>.out` and `<seq>.err` are.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_dir: Option<std::path::PathBuf>,
+    /// `--header :`: the names of the values' columns.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value_names: Option<Vec<String>>,
 }
 
 /// Slots sharing CPUs, round robin (`--jobs` above the slot count).
@@ -134,6 +140,12 @@ pub struct TaskRecord {
     /// A template's job: its values (after `--colsep`), in source order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub values: Option<Vec<String>>,
+    /// The command as it ran (`{#}` and `{%}` filled in), when that differs from `cmd`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    /// Bytes the task wrote to its stdout (GNU's Receive), when hrun captured it.
+    #[serde(default)]
+    pub stdout_bytes: u64,
     /// The program the command runs, resolved on `PATH` (null for a shell builtin or a line
     /// whose program the shell decides), and the SHA-256 of that file: which binary made the
     /// result.

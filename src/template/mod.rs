@@ -38,6 +38,16 @@ pub struct Spec {
     pub reading: Reading,
     /// No source was given: values come from standard input, one per line.
     pub implicit_stdin: bool,
+    /// `-N`/`-n`: up to this many values (tuples of the sources) per job.
+    pub max_args: Option<MaxArgs>,
+}
+
+/// GNU's `-N N` (context replace: a word with `{}` repeats per value) or `-n N` (`{}` is
+/// all the values, space-separated): up to N values per job.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MaxArgs {
+    pub n: usize,
+    pub context: bool,
 }
 
 /// A job's arguments and the template that renders them, carried by its [`Task`].
@@ -58,15 +68,16 @@ impl Spec {
     /// Checks what can be checked before anything is read: a positional replacement string
     /// needs a source at that position (with `--colsep` the columns are only known per value).
     pub fn check(&self) -> Result<(), String> {
+        let per_job = self.sources.len().max(1) * self.max_args.map_or(1, |m| m.n);
         if self.reading.colsep.is_none()
             && let Some(n) = self.template.max_position()
-            && n > self.sources.len().max(1) as u64
+            && n > per_job as u64
         {
             return Err(format!(
-                "the command uses argument {{{n}}} (or {{-{n}}}), but there {} only {} input source(s); \
-                 number them from 1 (GNU parallel would insert nothing)",
-                if self.sources.len() == 1 { "is" } else { "are" },
-                self.sources.len().max(1)
+                "the command uses argument {{{n}}} (or {{-{n}}}), but a job has only {per_job} value(s) \
+                 ({} input source(s){}); number them from 1 (GNU parallel would insert nothing)",
+                self.sources.len().max(1),
+                self.max_args.map_or(String::new(), |m| format!(" x -N {}", m.n))
             ));
         }
         let stdin_uses = self.sources.iter().filter(|s| s.input.is_stdin()).count();
@@ -81,7 +92,23 @@ impl Spec {
     /// Opens the sources; the first job is read (an empty source is refused here).
     pub fn open(&self) -> Result<JobStream, SourceError> {
         let jobs = sources::Jobs::open(&self.sources, self.link, &self.reading, self.implicit_stdin)?;
-        Ok(JobStream { template: self.template.clone(), jobs, seq: 0 })
+        let context = self.max_args.is_some_and(|m| m.context);
+        let template = if jobs.names.is_empty() && !context {
+            self.template.clone()
+        } else {
+            // The header's names become replacement strings; checked when the spec was made.
+            Arc::new(
+                Template::parse_with(&self.words, &jobs.names, context)
+                    .unwrap_or_else(|_| (*self.template).clone()),
+            )
+        };
+        Ok(JobStream {
+            template,
+            jobs,
+            seq: 0,
+            per_job: self.max_args.map_or(1, |m| m.n.max(1)),
+            partial: Partial::default(),
+        })
     }
 
     /// True when the jobs can be made again from the start (no standard input or pipe).
@@ -168,11 +195,40 @@ pub struct JobStream {
     template: Arc<Template>,
     jobs: sources::Jobs,
     seq: u64,
+    /// `-N`: values (tuples of the sources) per job.
+    per_job: usize,
+    /// `-N`: the next job's values gathered so far.
+    partial: Partial,
+}
+
+/// A job of `-N` values being gathered from a source that streams.
+#[derive(Default)]
+struct Partial {
+    args: Vec<String>,
+    values: usize,
+    ended: bool,
+    error: Option<SourceError>,
 }
 
 impl JobStream {
     pub fn next_task(&mut self) -> Result<Option<Task>, SourceError> {
-        let Some(args) = self.jobs.next_job()? else { return Ok(None) };
+        if let Some(e) = self.partial.error.take() {
+            return Err(e);
+        }
+        while self.partial.values < self.per_job && !self.partial.ended {
+            match self.jobs.next_job()? {
+                Some(more) => {
+                    self.partial.args.extend(more);
+                    self.partial.values += 1;
+                }
+                None => self.partial.ended = true,
+            }
+        }
+        if self.partial.values == 0 {
+            return Ok(None);
+        }
+        self.partial.values = 0;
+        let args = std::mem::take(&mut self.partial.args);
         self.seq += 1;
         let cmd = self.template.render(&args, None, None);
         Ok(Some(Task {
@@ -183,14 +239,33 @@ impl JobStream {
         }))
     }
 
-    /// True when the next job can be had without waiting for a slow producer.
-    pub fn ready(&self) -> bool {
-        self.jobs.ready()
+    /// True when the next job can be had without waiting for a slow producer. With `-N`, the
+    /// values that can be read without waiting are gathered here.
+    pub fn ready(&mut self) -> bool {
+        while self.partial.values < self.per_job && !self.partial.ended && self.jobs.ready() {
+            match self.jobs.next_job() {
+                Ok(Some(more)) => {
+                    self.partial.args.extend(more);
+                    self.partial.values += 1;
+                }
+                Ok(None) => self.partial.ended = true,
+                Err(e) => {
+                    self.partial.error = Some(e);
+                    return true;
+                }
+            }
+        }
+        self.partial.values == self.per_job || self.partial.ended
     }
 
     /// The descriptor to poll before reading on, when not ready.
     pub fn watch_fd(&self) -> Option<RawFd> {
         self.jobs.watch_fd()
+    }
+
+    /// `--header :`'s column names (empty without it).
+    pub fn names(&self) -> &[String] {
+        &self.jobs.names
     }
 
     /// True when a source streams from standard input or a pipe (read once only).

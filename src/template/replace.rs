@@ -52,6 +52,9 @@ enum Piece {
 pub struct Template {
     pieces: Vec<Piece>,
     mode: Mode,
+    /// `-N`: GNU's context replace. A word (between blanks) holding `{}` (or `{.}`, ...) is
+    /// repeated once per argument: `--in={}` with `a b` gives `--in=a --in=b`.
+    context: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,8 +71,14 @@ impl Template {
     /// Parses the command words (joined by spaces, never quoted, as GNU parallel joins them).
     /// An empty list means the values are the commands.
     pub fn parse(words: &[String]) -> Result<Template, String> {
+        Template::parse_with(words, &[], false)
+    }
+
+    /// [`Template::parse`] with `--header :` column names (`{name}` is that column) and `-N`'s
+    /// context replace.
+    pub fn parse_with(words: &[String], names: &[String], context: bool) -> Result<Template, String> {
         if words.is_empty() {
-            return Ok(Template { pieces: Vec::new(), mode: Mode::Commands });
+            return Ok(Template { pieces: Vec::new(), mode: Mode::Commands, context });
         }
         let text = words.join(" ");
         if let Some(start) = text.find("{=")
@@ -81,10 +90,10 @@ impl Template {
                 cut(&text[start..])
             ));
         }
-        let pieces = parse_pieces(&text)?;
+        let pieces = parse_pieces(&text, names)?;
         let mode =
             if pieces.iter().any(|p| matches!(p, Piece::Rep(_))) { Mode::Replace } else { Mode::Append };
-        Ok(Template { pieces, mode })
+        Ok(Template { pieces, mode, context })
     }
 
     /// The highest argument position the template names (`{3}` -> 3, `{-2}` -> 2), for
@@ -122,31 +131,101 @@ impl Template {
             }
             Mode::Replace => {}
         }
+        if self.context {
+            return self.render_context(args, seq, slot);
+        }
         for p in &self.pieces {
             match p {
                 Piece::Text(t) => out.push_str(t),
-                Piece::Rep(Rep::All(t)) => push_all(&mut out, args, *t),
-                Piece::Rep(Rep::Pos(n, t)) => {
-                    let i = if *n > 0 {
-                        Some(*n as usize - 1)
-                    } else {
-                        args.len().checked_sub(n.unsigned_abs() as usize)
-                    };
-                    if let Some(a) = i.and_then(|i| args.get(i)) {
-                        out.push_str(&quote(&transform(a, *t)));
-                    }
-                }
-                Piece::Rep(Rep::Seq) => match seq {
-                    Some(s) => out.push_str(&s.to_string()),
-                    None => out.push_str("{#}"),
-                },
-                Piece::Rep(Rep::Slot) => match slot {
-                    Some(s) => out.push_str(&s.to_string()),
-                    None => out.push_str("{%}"),
-                },
+                Piece::Rep(r) => push_rep(&mut out, *r, args, None, seq, slot),
             }
         }
         out
+    }
+
+    /// GNU's context replace (`-N`): each blank-separated word holding an all-arguments
+    /// replacement string is rendered once per argument, the copies joined by a space.
+    fn render_context(&self, args: &[String], seq: Option<u64>, slot: Option<usize>) -> String {
+        let mut out = String::with_capacity(64);
+        let mut word: Vec<Seg<'_>> = Vec::new();
+        let flush = |word: &mut Vec<Seg<'_>>, out: &mut String| {
+            let repeat = word.iter().any(|s| matches!(s, Seg::Rep(Rep::All(_))));
+            let copies: Vec<Option<&String>> =
+                if repeat { args.iter().map(Some).collect() } else { vec![None] };
+            for (i, one) in copies.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(' ');
+                }
+                for seg in word.iter() {
+                    match seg {
+                        Seg::Text(t) => out.push_str(t),
+                        Seg::Rep(r) => push_rep(out, *r, args, one, seq, slot),
+                    }
+                }
+            }
+            word.clear();
+        };
+        for p in &self.pieces {
+            match p {
+                Piece::Rep(r) => word.push(Seg::Rep(*r)),
+                Piece::Text(t) => {
+                    let mut rest = t.as_str();
+                    while let Some(i) = rest.find(char::is_whitespace) {
+                        if i > 0 {
+                            word.push(Seg::Text(&rest[..i]));
+                        }
+                        flush(&mut word, &mut out);
+                        let ws = rest[i..].chars().next().expect("found").len_utf8();
+                        out.push_str(&rest[i..i + ws]);
+                        rest = &rest[i + ws..];
+                    }
+                    if !rest.is_empty() {
+                        word.push(Seg::Text(rest));
+                    }
+                }
+            }
+        }
+        flush(&mut word, &mut out);
+        out
+    }
+}
+
+/// A piece of one word, for context replace.
+enum Seg<'a> {
+    Text(&'a str),
+    Rep(Rep),
+}
+
+/// Writes one replacement string's value; `one`: the single argument an all-arguments string
+/// stands for in a context-replaced word.
+fn push_rep(
+    out: &mut String,
+    r: Rep,
+    args: &[String],
+    one: Option<&String>,
+    seq: Option<u64>,
+    slot: Option<usize>,
+) {
+    match r {
+        Rep::All(t) => match one {
+            Some(a) => out.push_str(&quote(&transform(a, t))),
+            None => push_all(out, args, t),
+        },
+        Rep::Pos(n, t) => {
+            let i =
+                if n > 0 { Some(n as usize - 1) } else { args.len().checked_sub(n.unsigned_abs() as usize) };
+            if let Some(a) = i.and_then(|i| args.get(i)) {
+                out.push_str(&quote(&transform(a, t)));
+            }
+        }
+        Rep::Seq => match seq {
+            Some(s) => out.push_str(&s.to_string()),
+            None => out.push_str("{#}"),
+        },
+        Rep::Slot => match slot {
+            Some(s) => out.push_str(&s.to_string()),
+            None => out.push_str("{%}"),
+        },
     }
 }
 
@@ -169,14 +248,14 @@ fn cut(s: &str) -> String {
 }
 
 /// Splits the template into text and replacement strings.
-fn parse_pieces(text: &str) -> Result<Vec<Piece>, String> {
+fn parse_pieces(text: &str, names: &[String]) -> Result<Vec<Piece>, String> {
     let mut pieces = Vec::new();
     let mut lit = String::new();
     let mut rest = text;
     while let Some(open) = rest.find('{') {
         lit.push_str(&rest[..open]);
         let after = &rest[open..];
-        let rep = after.find('}').and_then(|close| parse_rep(&after[1..close]).map(|r| (close, r)));
+        let rep = after.find('}').and_then(|close| parse_rep(&after[1..close], names).map(|r| (close, r)));
         match rep {
             Some((close, rep)) => {
                 if !lit.is_empty() {
@@ -198,8 +277,12 @@ fn parse_pieces(text: &str) -> Result<Vec<Piece>, String> {
     Ok(pieces)
 }
 
-/// The replacement string with this body (the text between the braces), if it is one.
-fn parse_rep(body: &str) -> Option<Result<Rep, String>> {
+/// The replacement string with this body (the text between the braces), if it is one;
+/// `names`: `--header :` column names, each a replacement string for its column.
+fn parse_rep(body: &str, names: &[String]) -> Option<Result<Rep, String>> {
+    if let Some(i) = names.iter().position(|n| n == body) {
+        return Some(Ok(Rep::Pos(i as i64 + 1, Transform::Whole)));
+    }
     let suffix = |s: &str| -> Option<Transform> {
         Some(match s {
             "" => Transform::Whole,
@@ -361,6 +444,29 @@ mod tests {
         assert_eq!(render("{{}}", &["a"]), "{a}");
         let commands = Template::parse(&[]).unwrap();
         assert_eq!(commands.render(&["echo {#}".into(), "x".into()], Some(1), Some(1)), "echo {#} x");
+    }
+
+    #[test]
+    fn context_replace_repeats_words_as_gnu_parallel_with_max_args() {
+        let render = |template: &str, args: &[&str]| {
+            let t = Template::parse_with(&words(template), &[], true).unwrap();
+            t.render(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>(), Some(1), Some(1))
+        };
+        // `parallel -N2 --dry-run TEMPLATE ::: ...`, 20221122.
+        assert_eq!(render("echo x{}y", &["1", "2"]), "echo x1y x2y");
+        assert_eq!(render("echo {}-{1}", &["1", "2"]), "echo 1-1 2-1");
+        assert_eq!(render("echo a{}b c{.}d", &["1.x", "2.y"]), "echo a1.xb a2.yb c1d c2d");
+        assert_eq!(render("echo {#}{}", &["a", "b"]), "echo 1a 1b");
+        assert_eq!(render("echo x{}y;echo", &["a", "b"]), "echo xay;echo xby;echo");
+        assert_eq!(render("echo \"x {} y\"", &["a", "b"]), "echo \"x a b y\"");
+        assert_eq!(render("echo", &["a", "b c"]), "echo a 'b c'");
+    }
+
+    #[test]
+    fn header_names_are_replacement_strings() {
+        let names = vec!["alpha".to_string(), "b".to_string()];
+        let t = Template::parse_with(&words("run {b} {alpha} {c}"), &names, false).unwrap();
+        assert_eq!(t.render(&["1".into(), "2".into()], None, None), "run 2 1 {c}");
     }
 
     #[test]

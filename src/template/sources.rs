@@ -57,11 +57,15 @@ pub struct Reading {
     /// `--colsep`: each value is split into columns, each trimmed of blanks (GNU's
     /// `--trim lr`, which `--colsep` implies).
     pub colsep: Option<regex::Regex>,
+    /// `-r`: values that are empty or all blanks are skipped.
+    pub skip_empty: bool,
+    /// `--header :`: the first value of each source names its columns.
+    pub header: bool,
 }
 
 impl Default for Reading {
     fn default() -> Self {
-        Reading { delimiter: b"\n".to_vec(), colsep: None }
+        Reading { delimiter: b"\n".to_vec(), colsep: None, skip_empty: false, header: false }
     }
 }
 
@@ -195,18 +199,35 @@ impl Values for RecordValues {
 }
 
 fn open_values(input: &Input, reading: &Reading) -> Result<Box<dyn Values>, SourceError> {
-    Ok(match input {
+    let values: Box<dyn Values> = match input {
         Input::Values(v) => Box::new(ListValues { values: v.clone(), next: 0 }),
         file => Box::new(RecordValues::open(file, &reading.delimiter)?),
-    })
+    };
+    Ok(if reading.skip_empty { Box::new(NonBlank(values)) } else { values })
 }
 
-/// Reads a whole source.
-fn read_all(input: &Input, reading: &Reading) -> Result<Vec<String>, SourceError> {
-    if let Input::Values(v) = input {
-        return Ok(v.as_ref().clone());
+/// `-r`: a source without its values that are empty or all blanks (GNU: `/^\s*$/`).
+struct NonBlank(Box<dyn Values>);
+
+impl Values for NonBlank {
+    fn next(&mut self) -> Result<Option<String>, SourceError> {
+        loop {
+            match self.0.next()? {
+                Some(v) if v.chars().all(is_perl_space) => continue,
+                other => return Ok(other),
+            }
+        }
     }
-    let mut src = open_values(input, reading)?;
+    fn ready(&self) -> bool {
+        self.0.ready()
+    }
+    fn watch_fd(&self) -> Option<RawFd> {
+        self.0.watch_fd()
+    }
+}
+
+/// Reads the rest of a source.
+fn read_rest(src: &mut dyn Values) -> Result<Vec<String>, SourceError> {
     let mut out = Vec::new();
     while let Some(v) = src.next()? {
         out.push(v);
@@ -251,6 +272,8 @@ pub struct Jobs {
     reading: Reading,
     /// The first job, read while opening (to refuse an empty source before anything runs).
     pending: Option<Vec<String>>,
+    /// `--header :`: the column names, from the first value of each source, in source order.
+    pub names: Vec<String>,
 }
 
 enum Order {
@@ -269,10 +292,19 @@ impl Jobs {
         reading: &Reading,
         implicit_stdin: bool,
     ) -> Result<Jobs, SourceError> {
+        let mut opened: Vec<Box<dyn Values>> =
+            sources.iter().map(|s| open_values(&s.input, reading)).collect::<Result<_, _>>()?;
+        let mut names = Vec::new();
+        if reading.header {
+            for (s, values) in sources.iter().zip(opened.iter_mut()) {
+                let header = values.next()?.ok_or_else(|| SourceError::Empty(s.input.name()))?;
+                names.extend(split_columns(&header, reading.colsep.as_ref()));
+            }
+        }
         let order = if link_all {
             let mut all = Vec::with_capacity(sources.len());
-            for s in sources {
-                let values = read_all(&s.input, reading)?;
+            for (s, values) in sources.iter().zip(opened.iter_mut()) {
+                let values = read_rest(values.as_mut())?;
                 if values.is_empty() {
                     return Err(SourceError::Empty(s.input.name()));
                 }
@@ -282,11 +314,17 @@ impl Jobs {
             Order::Linked { sources: all, next: 0, len }
         } else {
             let groups = groups(sources);
+            // Hand each group its opened sources, in order.
+            let mut members: Vec<Vec<Box<dyn Values>>> = Vec::with_capacity(groups.len());
+            let mut it = opened.into_iter();
+            for g in &groups {
+                members.push(it.by_ref().take(g.len()).collect());
+            }
+            let mut members = members.into_iter();
+            let first = Group { members: members.next().unwrap_or_default() };
             let mut rest = Vec::with_capacity(groups.len().saturating_sub(1));
-            for g in groups.iter().skip(1) {
-                let mut group = Group {
-                    members: g.iter().map(|s| open_values(&s.input, reading)).collect::<Result<_, _>>()?,
-                };
+            for (g, m) in groups.iter().skip(1).zip(members) {
+                let mut group = Group { members: m };
                 let mut tuples = Vec::new();
                 while let Some(t) = group.next()? {
                     tuples.push(t);
@@ -296,17 +334,12 @@ impl Jobs {
                 }
                 rest.push(tuples);
             }
-            let first = Group {
-                members: groups[0]
-                    .iter()
-                    .map(|s| open_values(&s.input, reading))
-                    .collect::<Result<_, _>>()?,
-            };
             Order::Product { first, odometer: vec![0; rest.len()], rest, current: None }
         };
-        let mut jobs = Jobs { order, reading: reading.clone(), pending: None };
+        let mut jobs = Jobs { order, reading: reading.clone(), pending: None, names };
         jobs.pending = jobs.read_next()?;
-        if jobs.pending.is_none() && !implicit_stdin {
+        // With -r an input of blanks only means nothing to run, as GNU parallel.
+        if jobs.pending.is_none() && !implicit_stdin && !reading.skip_empty {
             let first = groups(sources).first().map_or_else(String::new, |g| describe_group(g));
             return Err(SourceError::Empty(first));
         }
@@ -393,15 +426,17 @@ impl Jobs {
     /// empty column.
     fn columns(&self, values: Vec<String>) -> Vec<String> {
         let Some(re) = &self.reading.colsep else { return values };
-        let mut out = Vec::with_capacity(values.len() * 2);
-        for v in &values {
-            if v.is_empty() {
-                out.push(String::new());
-                continue;
-            }
-            out.extend(re.split(v).map(|c| c.trim_matches(is_perl_space).to_string()));
-        }
-        out
+        values.iter().flat_map(|v| split_columns(v, Some(re))).collect()
+    }
+}
+
+/// One value's columns: split where `colsep` matches, each trimmed; an empty value is one
+/// empty column; without a colsep, the value itself.
+fn split_columns(value: &str, colsep: Option<&regex::Regex>) -> Vec<String> {
+    match colsep {
+        None => vec![value.to_string()],
+        Some(_) if value.is_empty() => vec![String::new()],
+        Some(re) => re.split(value).map(|c| c.trim_matches(is_perl_space).to_string()).collect(),
     }
 }
 
@@ -487,11 +522,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("v");
         std::fs::write(&f, "a:b::c\n").unwrap();
-        let reading = Reading { delimiter: b":".to_vec(), colsep: None };
+        let reading = Reading { delimiter: b":".to_vec(), ..Reading::default() };
         let s = [Source { input: Input::File(f.clone()), linked: false }];
         assert_eq!(all(&s, false, &reading), ["a", "b", "", "c\n"]);
         std::fs::write(&f, "a<>b<c<>").unwrap();
-        let reading = Reading { delimiter: b"<>".to_vec(), colsep: None };
+        let reading = Reading { delimiter: b"<>".to_vec(), ..Reading::default() };
         assert_eq!(all(&s, false, &reading), ["a", "b<c"]);
     }
 

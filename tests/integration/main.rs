@@ -17,6 +17,7 @@ mod faults_signals;
 mod faults_stepwide;
 mod pipeline;
 mod report;
+mod results;
 mod shards;
 mod slots;
 mod template_gnu;

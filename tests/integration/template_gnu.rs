@@ -275,3 +275,40 @@ fn exit_statuses_output_order_and_stderr_match_gnu_parallel() {
         stderr(&h).lines().filter(|l| !l.starts_with("hrun: ")).map(|l| format!("{l}\n")).collect();
     assert_eq!(tasks_err, stderr(&p), "stderr blocks in job order");
 }
+
+/// Several values per job (-N with GNU's context replace, -n), skipping empty values (-r),
+/// named sources (--header :) and tagged output (--tag), against GNU parallel.
+#[test]
+fn max_args_header_skip_empty_and_tag_match_gnu_parallel() {
+    let sb = Sandbox::new();
+    sb.write("h.tsv", "a\tb\n1\t2\n3\t4\n");
+    sb.write("blanks", "a\n\n \n\tb\n\n");
+    for extra in [
+        &["-N", "2", "echo", ":::", "1", "2", "3", "4", "5"][..],
+        &["-N", "2", "echo", "x{}y", "{1}", ":::", "1", "2", "3"],
+        &["-N2", "echo", "{}-{1}", "'{}'", ":::", "a b", "c"],
+        &["-N", "2", "echo", "{1}-{2}", ":::", "a", "b", ":::", "1", "2", "3"],
+        &["-n", "2", "echo", "x{}y", ":::", "1", "2", "3"],
+        &["-n", "3", "echo", "{.}", ":::", "a.x", "b.y", "c.z", "d"],
+        &["-r", "echo", ":::", "", "a", " ", "\t"],
+        &["-r", "echo", "::::", "blanks"],
+        &["--header", ":", "echo", "{x}", "{y}", ":::", "x", "1", "2", ":::", "y", "3"],
+        &["--header", ":", "echo", "{a}-{b}", "::::", "h.tsv"],
+        &["--header", ":", "--colsep", "\t", "echo", "{b}", "::::", "h.tsv"],
+    ] {
+        same(&sb, &dry(extra), b"");
+    }
+    same(&sb, &dry(&["-r", "-N", "2", "echo"]), b"a\n\n  \nb\nc\n");
+    for extra in [
+        &["-k", "--tag", "sh -c 'echo out{}; echo err{} >&2; printf x'", ":::", "a", "b c"][..],
+        &["-k", "--tag", "echo {2}", ":::", "a", ":::", "1", "2"],
+        &["-k", "--tag", "--colsep", ",", "echo {2}", ":::", "a,b"],
+        &["-k", "--tag", "true", ":::", "a"],
+    ] {
+        let Some((p, h)) = both(&sb, extra, b"") else { return };
+        assert_eq!(stdout(&h), stdout(&p), "{extra:?}");
+        let tasks_err: String =
+            stderr(&h).lines().filter(|l| !l.starts_with("hrun: ")).map(|l| format!("{l}\n")).collect();
+        assert_eq!(tasks_err, stderr(&p), "{extra:?}: stderr");
+    }
+}

@@ -1,0 +1,412 @@
+//! The results table: one row per finished task, as GNU parallel's `--results FILE.csv`,
+//! `.tsv` or `.json` writes it (its columns and keys in its order and quoting), then hrun's own
+//! columns. Written live by `hrun exec --results` (a row as each task finishes), or after the
+//! fact from run logs by `hrun results`.
+//!
+//! A row is for a task that finished (succeeded, or failed on its last attempt), the same rule
+//! as `--resume`'s: an attempt that is retried, cancelled, or left for `--resume` has none, so a
+//! run killed and resumed gives each task one row.
+
+use std::fs::File;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow};
+
+use crate::exit::UsageError;
+use crate::log::TaskRecord;
+
+/// GNU parallel's columns before the values, and after.
+const GNU_HEAD: [&str; 9] =
+    ["Seq", "Host", "Starttime", "JobRuntime", "Send", "Receive", "Exitval", "Signal", "Command"];
+const GNU_TAIL: [&str; 2] = ["Stdout", "Stderr"];
+/// hrun's own columns, after GNU's (readers of GNU's files keep working).
+const HRUN_COLUMNS: [&str; 14] = [
+    "host",
+    "slot",
+    "cpus",
+    "attempt",
+    "utime_s",
+    "stime_s",
+    "maxrss_kb",
+    "minflt",
+    "majflt",
+    "nvcsw",
+    "nivcsw",
+    "timeout",
+    "leaked",
+    "exe_sha256",
+];
+
+/// A task's output in a row is cut at this size (the table is for results, not logs; use
+/// `--output-dir` for big output).
+pub const OUTPUT_CAP: u64 = 64 << 20;
+
+/// The table's format, from the file name's extension.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Tsv,
+    Json,
+}
+
+impl Format {
+    /// `FILE.csv`, `FILE.tsv`, `FILE.json` (any case; `-.csv` is standard output). GNU's
+    /// `--results DIR` (a directory tree per value) is refused with what to use instead.
+    pub fn of(path: &Path) -> Result<Format> {
+        let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+        match ext.as_deref() {
+            Some("csv") => Ok(Format::Csv),
+            Some("tsv") => Ok(Format::Tsv),
+            Some("json") => Ok(Format::Json),
+            _ => Err(UsageError(anyhow!(
+                "--results {}: hrun writes a table, FILE.csv, FILE.tsv or FILE.json (-.csv for standard \
+                 output); for GNU's directory of files per task use --output-dir DIR",
+                path.display()
+            ))
+            .into()),
+        }
+    }
+
+    fn separator(self) -> u8 {
+        if self == Format::Tsv { b'\t' } else { b',' }
+    }
+}
+
+/// One finished task's row.
+#[derive(Clone, Debug)]
+pub struct Row {
+    pub record: TaskRecord,
+    /// The command as it ran (GNU's Command).
+    pub command: String,
+    /// The task's values (a task file's line: the line itself, as GNU parallel reading it).
+    pub values: Vec<String>,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+impl Row {
+    /// The row of `record`, a finished task's last attempt, with its output.
+    pub fn new(record: TaskRecord, stdout: Vec<u8>, stderr: Vec<u8>) -> Row {
+        let command = record.command.clone().unwrap_or_else(|| record.cmd.clone());
+        let values = record.values.clone().unwrap_or_else(|| vec![record.cmd.clone()]);
+        Row { record, command, values, stdout, stderr }
+    }
+
+    /// True for the attempts that get a row: the task finished (see the module docs).
+    pub fn counts(record: &TaskRecord) -> bool {
+        record.last_attempt && !record.cancelled
+    }
+
+    /// GNU's fields, as text (Starttime and JobRuntime to the millisecond, as GNU).
+    fn gnu_fields(&self) -> [String; 8] {
+        let r = &self.record;
+        [
+            r.seq.to_string(),
+            ":".to_string(),
+            format!("{:.3}", r.start),
+            format!("{:.3}", r.wall_s),
+            "0".to_string(),
+            r.stdout_bytes.to_string(),
+            r.exit.unwrap_or(0).to_string(),
+            r.signal.unwrap_or(0).to_string(),
+        ]
+    }
+
+    fn hrun_fields(&self) -> [String; 14] {
+        let r = &self.record;
+        let u = &r.rusage;
+        [
+            r.host.clone(),
+            r.slot.to_string(),
+            r.cpus.clone(),
+            r.attempt.to_string(),
+            u.utime_s.to_string(),
+            u.stime_s.to_string(),
+            u.maxrss_kb.to_string(),
+            u.minflt.to_string(),
+            u.majflt.to_string(),
+            u.nvcsw.to_string(),
+            u.nivcsw.to_string(),
+            r.timeout.to_string(),
+            r.leaked.to_string(),
+            r.exe_sha256.clone().unwrap_or_default(),
+        ]
+    }
+}
+
+/// A table being written: the header once (CSV/TSV), then one row per `write` call.
+pub struct Table {
+    format: Format,
+    out: Box<dyn Write + Send>,
+    /// Column names of the values (`--header :`), else `V1..Vn`.
+    names: Vec<String>,
+    header_done: bool,
+    path: String,
+}
+
+impl Table {
+    /// Opens `path` (`-.csv` etc.: standard output): rewritten each run, appended to when
+    /// `append` (`--resume`), where the header is not written again.
+    pub fn open(path: &Path, append: bool, names: Vec<String>) -> Result<Table> {
+        let format = Format::of(path)?;
+        let shown = path.display().to_string();
+        let stdout = path.file_stem().is_some_and(|s| s == "-")
+            && path.parent().is_none_or(|p| p.as_os_str().is_empty());
+        let (out, header_done): (Box<dyn Write + Send>, bool) = if stdout {
+            (Box::new(io::stdout()), false)
+        } else {
+            let file = crate::log::open_output(path, append)
+                .with_context(|| format!("cannot open results table {shown}"))
+                .map_err(UsageError)?;
+            let empty = file.metadata().map(|m| m.len() == 0).unwrap_or(true);
+            let file = crate::log::end_torn_line(file, path)
+                .with_context(|| format!("cannot repair results table {shown}"))?;
+            (Box::new(file), !empty)
+        };
+        Ok(Table { format, out, names, header_done, path: shown })
+    }
+
+    /// Writes `row` (after the header, the first time) in one `write`.
+    pub fn write(&mut self, row: &Row) -> Result<()> {
+        let mut buf = Vec::with_capacity(256 + row.stdout.len() + row.stderr.len());
+        if !self.header_done && self.format != Format::Json {
+            self.header(row.values.len(), &mut buf);
+            self.header_done = true;
+        }
+        match self.format {
+            Format::Json => json_row(row, &mut buf),
+            _ => self.delimited_row(row, &mut buf),
+        }
+        buf.push(b'\n');
+        self.out
+            .write_all(&buf)
+            .and_then(|()| self.out.flush())
+            .with_context(|| format!("cannot write results table {}", self.path))
+    }
+
+    fn header(&self, n_values: usize, buf: &mut Vec<u8>) {
+        let sep = self.format.separator();
+        let values: Vec<String> = if self.names.is_empty() {
+            (1..=n_values).map(|i| format!("V{i}")).collect()
+        } else {
+            self.names.clone()
+        };
+        let all = GNU_HEAD
+            .iter()
+            .map(|s| s.to_string())
+            .chain(values)
+            .chain(GNU_TAIL.iter().map(|s| s.to_string()));
+        for (i, name) in all.chain(HRUN_COLUMNS.iter().map(|s| s.to_string())).enumerate() {
+            if i > 0 {
+                buf.push(sep);
+            }
+            field(name.as_bytes(), sep, buf);
+        }
+        buf.push(b'\n');
+    }
+
+    fn delimited_row(&self, row: &Row, buf: &mut Vec<u8>) {
+        let sep = self.format.separator();
+        let mut first = true;
+        let mut put = |bytes: &[u8], buf: &mut Vec<u8>| {
+            if !first {
+                buf.push(sep);
+            }
+            first = false;
+            field(bytes, sep, buf);
+        };
+        for f in row.gnu_fields() {
+            put(f.as_bytes(), buf);
+        }
+        put(row.command.as_bytes(), buf);
+        for v in &row.values {
+            put(v.as_bytes(), buf);
+        }
+        put(&row.stdout, buf);
+        put(&row.stderr, buf);
+        for f in row.hrun_fields() {
+            put(f.as_bytes(), buf);
+        }
+    }
+}
+
+/// One CSV/TSV field as GNU parallel's `combine_ref` writes it: in double quotes (each `"`
+/// doubled) when it holds a quote, blank space (Perl's `\s`), the separator or NUL.
+fn field(bytes: &[u8], sep: u8, buf: &mut Vec<u8>) {
+    let quote = bytes
+        .iter()
+        .any(|&b| b == b'"' || b == sep || b == 0 || matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c));
+    if !quote {
+        buf.extend_from_slice(bytes);
+        return;
+    }
+    buf.push(b'"');
+    for &b in bytes {
+        if b == b'"' {
+            buf.push(b'"');
+        }
+        buf.push(b);
+    }
+    buf.push(b'"');
+}
+
+/// GNU parallel's `jsonquote`: `\` and `"` escaped, bytes 0-31 as `\u00XX`, the rest as is.
+fn json_text(bytes: &[u8], buf: &mut Vec<u8>) {
+    for &b in bytes {
+        match b {
+            b'\\' => buf.extend_from_slice(b"\\\\"),
+            b'"' => buf.extend_from_slice(b"\\\""),
+            0..=31 => buf.extend_from_slice(format!("\\u{b:04x}").as_bytes()),
+            _ => buf.push(b),
+        }
+    }
+}
+
+/// One JSON line, GNU's keys in GNU's spacing, then hrun's (as JSON values).
+fn json_row(row: &Row, buf: &mut Vec<u8>) {
+    let g = row.gnu_fields();
+    buf.extend_from_slice(
+        format!(
+            "{{ \"Seq\": {}, \"Host\": \":\", \"Starttime\": {}, \"JobRuntime\": {}, \"Send\": 0, \"Receive\": {}, \
+             \"Exitval\": {}, \"Signal\": {}, \"Command\": \"",
+            g[0], g[2], g[3], g[5], g[6], g[7]
+        )
+        .as_bytes(),
+    );
+    json_text(row.command.as_bytes(), buf);
+    buf.extend_from_slice(b"\", \"V\": [ ");
+    for (i, v) in row.values.iter().enumerate() {
+        if i > 0 {
+            buf.push(b',');
+        }
+        buf.push(b'"');
+        json_text(v.as_bytes(), buf);
+        buf.push(b'"');
+    }
+    buf.extend_from_slice(b" ], \"Stdout\": \"");
+    json_text(&row.stdout, buf);
+    buf.extend_from_slice(b"\", \"Stderr\": \"");
+    json_text(&row.stderr, buf);
+    buf.push(b'"');
+    let r = &row.record;
+    let extra = serde_json::json!({
+        "host": r.host, "slot": r.slot, "cpus": r.cpus, "attempt": r.attempt,
+        "utime_s": r.rusage.utime_s, "stime_s": r.rusage.stime_s, "maxrss_kb": r.rusage.maxrss_kb,
+        "minflt": r.rusage.minflt, "majflt": r.rusage.majflt, "nvcsw": r.rusage.nvcsw,
+        "nivcsw": r.rusage.nivcsw, "timeout": r.timeout, "leaked": r.leaked, "exe_sha256": r.exe_sha256,
+    });
+    for key in HRUN_COLUMNS {
+        buf.extend_from_slice(format!(", \"{key}\": {}", extra[key]).as_bytes());
+    }
+    buf.extend_from_slice(b" }");
+}
+
+/// Reads a task's captured output for its row: at most [`OUTPUT_CAP`] bytes, with a warning
+/// when it is cut.
+pub fn read_output(file: &mut File, seq: u64, what: &str) -> Vec<u8> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut out = Vec::new();
+    let read = file.seek(SeekFrom::Start(0)).and_then(|_| file.take(OUTPUT_CAP).read_to_end(&mut out));
+    if let Err(e) = read {
+        eprintln!("hrun: warning: cannot read the {what} of task {seq} for the results table: {e}");
+    } else if file.metadata().is_ok_and(|m| m.len() > OUTPUT_CAP) {
+        eprintln!(
+            "hrun: warning: the {what} of task {seq} is over {} MiB; the results table holds its start \
+             (use --output-dir for the whole of it)",
+            OUTPUT_CAP >> 20
+        );
+    }
+    out
+}
+
+/// `hrun results LOG...`: the table of every task's last attempt over every run of the logs
+/// (task output where it was written to `--output-dir`), in task order.
+pub fn from_logs(logs: &[PathBuf], out: &Path) -> Result<u64> {
+    use std::collections::BTreeMap;
+    let mut last: BTreeMap<(u64, String), (TaskRecord, Option<PathBuf>)> = BTreeMap::new();
+    let mut names: Vec<String> = Vec::new();
+    for log in logs {
+        let mut output_dir: Option<PathBuf> = None;
+        crate::log::read::for_each_record(log, |kind, line| match kind {
+            "run" => {
+                let run: RunFields = serde_json::from_slice(line).unwrap_or_default();
+                output_dir = run.output_dir;
+                if names.is_empty() {
+                    names = run.value_names.unwrap_or_default();
+                }
+            }
+            "task" => {
+                if let Ok(t) = serde_json::from_slice::<TaskRecord>(line) {
+                    last.insert((t.seq, t.hash.clone()), (t, output_dir.clone()));
+                }
+            }
+            _ => {}
+        })?;
+    }
+    let mut table = Table::open(out, false, names)?;
+    let mut n = 0;
+    for (record, dir) in last.into_values().filter(|(r, _)| Row::counts(r)) {
+        let seq = record.seq;
+        let output = |ext: &str| -> Vec<u8> {
+            let Some(d) = &dir else { return Vec::new() };
+            match File::open(d.join(format!("{seq}.{ext}"))) {
+                Ok(mut f) => read_output(&mut f, seq, if ext == "out" { "stdout" } else { "stderr" }),
+                Err(_) => Vec::new(),
+            }
+        };
+        let (o, e) = (output("out"), output("err"));
+        table.write(&Row::new(record, o, e))?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// What `hrun results` needs of a run record.
+#[derive(Default, serde::Deserialize)]
+struct RunFields {
+    #[serde(default)]
+    output_dir: Option<PathBuf>,
+    #[serde(default)]
+    value_names: Option<Vec<String>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_are_quoted_as_gnu_parallel_quotes_them() {
+        let q = |s: &str, sep: u8| {
+            let mut b = Vec::new();
+            field(s.as_bytes(), sep, &mut b);
+            String::from_utf8(b).unwrap()
+        };
+        assert_eq!(q("plain", b','), "plain");
+        assert_eq!(q("a,b", b','), "\"a,b\"");
+        assert_eq!(q("a,b", b'\t'), "a,b");
+        assert_eq!(q("a b", b','), "\"a b\"");
+        assert_eq!(q("a\nb", b','), "\"a\nb\"");
+        assert_eq!(q("q\"x", b','), "\"q\"\"x\"");
+        assert_eq!(q("a\tb", b'\t'), "\"a\tb\"");
+        assert_eq!(q("", b','), "");
+    }
+
+    #[test]
+    fn json_text_escapes_as_gnu_parallel() {
+        let mut b = Vec::new();
+        json_text(b"q\"x\\\n\x01\x7f\xc3\xa9", &mut b);
+        assert_eq!(b, b"q\\\"x\\\\\\u000a\\u0001\x7f\xc3\xa9");
+    }
+
+    #[test]
+    fn only_table_names_are_accepted() {
+        for ok in ["a.csv", "A.CSV", "x/y.tsv", "r.json", "-.csv"] {
+            assert!(Format::of(Path::new(ok)).is_ok(), "{ok}");
+        }
+        for bad in ["dir", "out/", "a.txt", "csv"] {
+            let e = Format::of(Path::new(bad)).unwrap_err().to_string();
+            assert!(e.contains("--output-dir"), "{e}");
+        }
+    }
+}

@@ -1,0 +1,260 @@
+//! The results table: `--results FILE.csv|.tsv|.json` against GNU parallel's own, `hrun
+//! results` from the log, and one row per task across a crash and `--resume`.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use crate::harness::*;
+
+/// Records of a CSV or TSV file as GNU parallel quotes them (fields in double quotes may hold
+/// the separator, newlines and doubled quotes).
+fn parse_delimited(text: &str, sep: char) -> Vec<Vec<String>> {
+    let (mut rows, mut row, mut field) = (Vec::new(), Vec::new(), String::new());
+    let (mut quoted, mut chars) = (false, text.chars().peekable());
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+                field.push('"');
+            }
+            (true, '"') => quoted = false,
+            (true, c) => field.push(c),
+            (false, '"') => quoted = true,
+            (false, c) if c == sep => row.push(std::mem::take(&mut field)),
+            (false, '\n') => {
+                row.push(std::mem::take(&mut field));
+                rows.push(std::mem::take(&mut row));
+            }
+            (false, c) => field.push(c),
+        }
+    }
+    assert!(field.is_empty() && row.is_empty(), "a torn last record: {text:?}");
+    rows
+}
+
+/// Each record's fields as written (quotes and all).
+fn raw_fields(text: &str, sep: char) -> Vec<Vec<String>> {
+    let (mut rows, mut row, mut field, mut quoted) = (Vec::new(), Vec::new(), String::new(), false);
+    for c in text.chars() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                field.push(c);
+            }
+            c if c == sep && !quoted => row.push(std::mem::take(&mut field)),
+            '\n' if !quoted => {
+                row.push(std::mem::take(&mut field));
+                rows.push(std::mem::take(&mut row));
+            }
+            c => field.push(c),
+        }
+    }
+    rows
+}
+
+/// The columns GNU parallel writes, less the two timings (Starttime, JobRuntime).
+fn gnu_columns(rows: &[Vec<String>]) -> Vec<Vec<String>> {
+    let width = rows[0].iter().position(|h| h == "Stderr").unwrap() + 1;
+    rows.iter()
+        .map(|r| {
+            r[..width.min(r.len())]
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| ![2, 3].contains(i))
+                .map(|(_, f)| f.clone())
+                .collect()
+        })
+        .collect()
+}
+
+const TEMPLATE: [&str; 10] = [
+    "printf '%s\\n' {1}-{2} \"a b\"; echo \"e,r\" >&2; exit {2}",
+    ":::",
+    "a",
+    "b,c",
+    "q\"x",
+    ":::",
+    "0",
+    "1",
+    "3",
+    "0",
+];
+
+#[test]
+fn results_tables_match_gnu_parallels_own() {
+    let sb = Sandbox::new();
+    for (ext, sep) in [("csv", ','), ("tsv", '\t')] {
+        let Some(mut p) = gnu_parallel() else { return };
+        let ours = format!("h.{ext}");
+        let theirs = format!("g.{ext}");
+        run(p.current_dir(sb.root()).args(["-k", "-j1", "--results", &theirs]).args(TEMPLATE));
+        let out = run(sb.exec().args(["-q", "-j1", "--results", &ours]).args(TEMPLATE));
+        assert_eq!(out.status.code(), Some(6), "6 jobs fail (exit 1 and 3): {}", stderr(&out));
+        assert_eq!(stdout(&out), "", "task output goes into the table, as with GNU parallel");
+        let (g, h) = (parse_delimited(&sb.read(&theirs), sep), parse_delimited(&sb.read(&ours), sep));
+        assert_eq!(h[0][..13], g[0][..], "{ext}: GNU's header first");
+        assert_eq!(&h[0][13..16], ["host", "slot", "cpus"], "{ext}: then hrun's");
+        assert_eq!(gnu_columns(&h), gnu_columns(&g), "{ext}: rows (without the timings)");
+        // Fields quoted exactly as GNU's: the raw text of each field but the timings.
+        let (g, h) = (raw_fields(&sb.read(&theirs), sep), raw_fields(&sb.read(&ours), sep));
+        let cut = |rows: Vec<Vec<String>>| -> Vec<Vec<String>> {
+            rows.into_iter()
+                .map(|r| {
+                    r.into_iter()
+                        .take(13)
+                        .enumerate()
+                        .filter(|(i, _)| ![2, 3].contains(i))
+                        .map(|(_, f)| f)
+                        .collect()
+                })
+                .collect()
+        };
+        assert_eq!(cut(h), cut(g), "{ext}: raw fields");
+    }
+    let Some(mut p) = gnu_parallel() else { return };
+    run(p.current_dir(sb.root()).args(["-k", "-j1", "--results", "g.json"]).args(TEMPLATE));
+    run(sb.exec().args(["-q", "-j1", "--results", "h.json"]).args(TEMPLATE));
+    let strip_times = |line: &str| -> String {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+        let mut m = v.as_object().unwrap().clone();
+        m.retain(|k, _| {
+            !["Starttime", "JobRuntime"].contains(&k.as_str()) && k.chars().next().unwrap().is_uppercase()
+        });
+        serde_json::to_string(&m).unwrap()
+    };
+    let (g, h) = (sb.read("g.json"), sb.read("h.json"));
+    assert_eq!(
+        h.lines().map(strip_times).collect::<Vec<_>>(),
+        g.lines().map(strip_times).collect::<Vec<_>>()
+    );
+    // GNU's keys first, in GNU's spacing.
+    let first = h.lines().next().unwrap();
+    assert!(first.starts_with("{ \"Seq\": 1, \"Host\": \":\", \"Starttime\": "), "{first}");
+    assert!(first.contains(", \"V\": [ \"a\",\"0\" ], \"Stdout\": \"a-0\\u000aa b\\u000a\", \"Stderr\": \"e,r\\u000a\", \"host\": "), "{first}");
+}
+
+#[test]
+fn results_on_standard_output_and_bad_names() {
+    let sb = Sandbox::new();
+    let out = run(sb.exec().args(["-q", "--results", "-.tsv", "echo", ":::", "x y"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let rows = parse_delimited(&stdout(&out), '\t');
+    assert_eq!((rows.len(), rows[1][9].as_str(), rows[1][10].as_str()), (2, "x y", "x y\n"));
+    for name in ["outdir", "out/", "r.txt"] {
+        let out = run(sb.exec().args(["--results", name, "touch", "ran", ":::", "a"]));
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        assert!(stderr(&out).contains("--output-dir"), "{}", stderr(&out));
+        assert!(!sb.path("ran").exists());
+    }
+}
+
+/// `hrun results LOG` gives the table `--results` wrote (output from `--output-dir`), for task
+/// files as for templates.
+#[test]
+fn hrun_results_from_the_log_equals_what_results_wrote() {
+    let sb = Sandbox::new();
+    let out = run(sb.exec().args(["-q", "--output-dir", "out", "--results", "live.csv"]).args(TEMPLATE));
+    assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
+    let out = run(hrun().current_dir(sb.root()).args(["results", "log.jsonl", "-o", "after.csv"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let mut live = parse_delimited(&sb.read("live.csv"), ',');
+    let after = parse_delimited(&sb.read("after.csv"), ',');
+    live[1..].sort_by_key(|r| r[0].parse::<u64>().unwrap());
+    assert_eq!(after, live);
+    // A task file: its lines are the values (GNU parallel reading the file as commands).
+    sb.write("tasks.txt", "echo one\n# comment\necho two; exit 2\n");
+    let out = run(hrun().current_dir(sb.root()).args([
+        "exec",
+        "-q",
+        "--log",
+        "t.jsonl",
+        "--results",
+        "t.json",
+        "tasks.txt",
+    ]));
+    assert_eq!(out.status.code(), Some(1));
+    let out = run(hrun().current_dir(sb.root()).args(["results", "t.jsonl", "-o", "-.json"]));
+    let mut live: Vec<String> = sb.read("t.json").lines().map(String::from).collect();
+    live.sort();
+    let mut after: Vec<String> = stdout(&out).lines().map(String::from).collect();
+    after.sort();
+    assert_eq!(after.len(), 2);
+    let strip_output = |l: &String| l.split(", \"Stdout\"").next().unwrap().to_string();
+    assert_eq!(
+        after.iter().map(strip_output).collect::<Vec<_>>(),
+        live.iter().map(strip_output).collect::<Vec<_>>()
+    );
+    assert!(after[1].contains("\"V\": [ \"echo two; exit 2\" ]"), "{}", after[1]);
+}
+
+/// hrun killed with SIGKILL mid-run, then `--resume` appending to the same table: every job
+/// has exactly one row, for its last attempt, and the header is there once.
+#[test]
+fn a_crash_then_resume_leaves_one_row_per_job() {
+    let sb = Sandbox::new();
+    // Until `fast` exists, jobs 3-6 hang; the same command line either way, for --resume.
+    let job = [
+        "-j",
+        "2",
+        "--results",
+        "r.csv",
+        "if [ {} -le 2 ] || [ -e fast ]; then echo done {}; else sleep 60; fi",
+        ":::",
+        "1",
+        "2",
+        "3",
+        "4",
+        "5",
+        "6",
+    ];
+    let mut child =
+        sb.exec().args(job).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let t0 = std::time::Instant::now();
+    loop {
+        let rows =
+            std::fs::read_to_string(sb.path("r.csv")).map(|t| t.matches("\"done ").count()).unwrap_or(0);
+        let running = std::fs::read_to_string(sb.path("log.jsonl"))
+            .map(|t| t.matches("\"kind\":\"start\"").count())
+            .unwrap_or(0);
+        if rows >= 2 && running >= 4 {
+            break;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(30), "the first jobs never finished");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    sb.write("fast", "");
+    let out = run(sb.exec().arg("--resume").args(job));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let rows = parse_delimited(&sb.read("r.csv"), ',');
+    assert_eq!(rows.iter().filter(|r| r[0] == "Seq").count(), 1, "one header");
+    let mut seqs: Vec<u64> = rows[1..].iter().map(|r| r[0].parse().unwrap()).collect();
+    seqs.sort();
+    assert_eq!(seqs, [1, 2, 3, 4, 5, 6], "one row per job");
+    assert!(rows[1..].iter().all(|r| r[10].starts_with("done")), "every row is the attempt that finished");
+    let after = run(hrun().current_dir(sb.root()).args(["results", "log.jsonl"]));
+    assert_eq!(parse_delimited(&stdout(&after), ',').len(), 7);
+}
+
+/// The pattern for Python users: many inputs per interpreter with -N, not one each.
+#[test]
+fn max_args_batches_values_into_few_processes() {
+    let sb = Sandbox::new();
+    let values: String = (0..1000).map(|i| format!("{i}\n")).collect();
+    let mut child = sb
+        .exec()
+        .args(["-q", "-k", "-N", "250", "sh", "-c", "'echo $$ $#'", "_"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(values.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let counts: Vec<&str> = text.lines().map(|l| l.split(' ').nth(1).unwrap()).collect();
+    assert_eq!(counts, ["250", "250", "250", "250"], "4 processes of 250 values");
+}
