@@ -19,5 +19,6 @@ pub mod shard;
 pub mod slots;
 pub mod status;
 pub mod taskfile;
+pub mod text;
 pub mod topology;
 pub mod tune;

@@ -12,6 +12,7 @@ use anyhow::{Context, Result, anyhow};
 use serde::Deserialize;
 
 use crate::exit::UsageError;
+use crate::text::printable;
 
 /// The latest run of a log.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -175,7 +176,7 @@ pub fn render_many(logs: &[(std::path::PathBuf, Status)], now: f64) -> String {
     let mut out = String::new();
     let mut merged: Vec<u8> = Vec::new();
     for (path, s) in logs {
-        out += &format!("== {}\n{}", path.display(), render(s, now));
+        out += &format!("== {}\n{}", printable(&path.display().to_string()), render(s, now));
         if merged.len() < s.outcomes.len() {
             merged.resize(s.outcomes.len(), 0);
         }
@@ -219,7 +220,8 @@ pub fn render(s: &Status, now: f64) -> String {
     let done = s.ok + s.failed;
     let elapsed = s.end.unwrap_or(now) - s.start;
     let state = if s.end.is_some() { "finished" } else { "running" };
-    let mut out = format!("run on {} (pid {}), {state}, elapsed {}\n", s.host, s.pid, clock(elapsed));
+    let mut out =
+        format!("run on {} (pid {}), {state}, elapsed {}\n", printable(&s.host), s.pid, clock(elapsed));
     let mut line =
         format!("tasks: {done} done ({} ok, {} failed), {} running", s.ok, s.failed, s.running.len());
     if let Some(total) = s.total {
@@ -243,9 +245,9 @@ pub fn render(s: &Status, now: f64) -> String {
                 "  task {:<6} slot {:<4} cpus {:<10} {:>9}  {}\n",
                 r.seq,
                 r.slot,
-                r.cpus,
+                printable(&r.cpus),
                 clock(now - r.start),
-                r.cmd
+                printable(&r.cmd)
             );
         }
     }

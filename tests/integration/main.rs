@@ -19,3 +19,4 @@ mod pipeline;
 mod report;
 mod shards;
 mod slots;
+mod status;
