@@ -18,6 +18,7 @@ pub mod report;
 pub mod shard;
 pub mod slots;
 pub mod status;
+pub mod stdout;
 pub mod taskfile;
 pub mod text;
 pub mod topology;

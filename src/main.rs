@@ -68,22 +68,16 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Cmd::Reduce(args) => {
             let r = reduce::reduce_dirs(&args.dirs, args.skip_bad)?;
-            if args.json {
-                println!("{}", serde_json::to_string(&r)?);
-            } else {
-                print!("{}", reduce::render(&r));
-            }
-            Ok(exit::OK)
+            print_bytes(if args.json { serde_json::to_string(&r)? + "\n" } else { reduce::render(&r) })
         }
         Cmd::Slots(args) => {
             let placement = args.placement.placement(&config)?;
             let planned = placement::plan(&placement, args.threads, None)?;
-            if args.json {
-                println!("{}", placement::to_json(&planned, placement.smt));
+            print_bytes(if args.json {
+                placement::to_json(&planned, placement.smt) + "\n"
             } else {
-                print!("{}", placement::render(&planned, placement.smt));
-            }
-            Ok(exit::OK)
+                placement::render(&planned, placement.smt)
+            })
         }
         Cmd::Completions { shell } => {
             use clap::CommandFactory;
@@ -133,8 +127,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             };
             let rows = hrun::tune::sweep(&cfg)?;
             let unit = if cfg.command.is_some() { "tasks/s" } else { "samples/s" };
-            print!("{}", hrun::tune::render(&rows, unit));
-            Ok(exit::OK)
+            print_bytes(hrun::tune::render(&rows, unit))
         }
         Cmd::Run(args) => {
             let w = args.workload;
@@ -155,13 +148,9 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
     }
 }
 
-/// Writes to stdout; a closed pipe (`hrun man | head`) is not an error.
-fn print_bytes(bytes: &[u8]) -> anyhow::Result<i32> {
-    use std::io::Write;
-    match std::io::stdout().lock().write_all(bytes) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
-        _ => Ok(exit::OK),
-    }
+/// Writes to stdout: a write error is an error, a closed pipe (`hrun man | head`) is not.
+fn print_bytes(bytes: impl AsRef<[u8]>) -> anyhow::Result<i32> {
+    hrun::stdout::print(bytes).map(|()| exit::OK)
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {

@@ -83,11 +83,11 @@ pub fn run(cfg: &RunConfig) -> Result<i32> {
         shard: None,
     })?;
     let reduction = reduce::reduce_dir(&results, false)?;
-    if cfg.json {
-        println!("{}", serde_json::to_string(&reduction)?);
+    crate::stdout::print(if cfg.json {
+        serde_json::to_string(&reduction)? + "\n"
     } else {
-        print!("{}", reduce::render(&reduction));
-    }
+        reduce::render(&reduction)
+    })?;
     Ok(summary.exit_code())
 }
 

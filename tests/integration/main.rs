@@ -20,3 +20,4 @@ mod report;
 mod shards;
 mod slots;
 mod status;
+mod stdout;
