@@ -16,6 +16,7 @@ mod faults_resume;
 mod faults_signals;
 mod faults_stepwide;
 mod pipeline;
+mod ranges;
 mod report;
 mod shards;
 mod slots;
