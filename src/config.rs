@@ -39,6 +39,9 @@ const KEYS: &[Key] = &[
     Key { name: "smt", env: Some("HRUN_SMT"), default: Some("avoid") },
 ];
 
+/// The largest config file hrun reads (a real one is a few hundred bytes).
+const MAX_FILE: u64 = crate::smallfile::MIB;
+
 /// Where a value came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Origin {
@@ -100,7 +103,7 @@ impl Config {
 
     fn read_file(&mut self, path: &Path) -> Result<()> {
         let usage = |msg: String| -> anyhow::Error { UsageError(anyhow!(msg)).into() };
-        let text = std::fs::read_to_string(path)
+        let text = crate::smallfile::read(path, MAX_FILE)
             .map_err(|e| usage(format!("cannot read config {}: {e}", path.display())))?;
         let table: toml::Table = toml::from_str(&text)
             .map_err(|e| usage(format!("{}: not valid TOML: {}", path.display(), e.message())))?;

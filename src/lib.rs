@@ -17,6 +17,7 @@ pub mod reduce;
 pub mod report;
 pub mod shard;
 pub mod slots;
+pub mod smallfile;
 pub mod status;
 pub mod stdout;
 pub mod taskfile;

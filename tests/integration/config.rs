@@ -1,5 +1,7 @@
 //! Defaults from hrun.toml and the environment: flags > environment > file > built-in.
 
+use std::time::Duration;
+
 use crate::harness::*;
 
 fn attempts(sb: &Sandbox) -> usize {
@@ -69,4 +71,32 @@ fn a_bad_config_names_the_file_key_and_value() {
     let out = run(sb.exec().arg("tasks.txt").env("HRUN_GRACE", "-5s"));
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("(from environment HRUN_GRACE)"), "{}", stderr(&out));
+}
+
+/// HRUN_CONFIG naming a FIFO blocked forever, and /dev/zero grew hrun by 2 GB/s: only a
+/// regular file of at most 1 MiB is read, and its size is checked before reading.
+#[test]
+fn a_config_that_is_not_a_small_regular_file_is_refused_unread() {
+    let sb = Sandbox::new();
+    sb.write("tasks.txt", "touch ran\n");
+    mkfifo(&sb.path("fifo.toml"));
+    std::fs::File::create(sb.path("big.toml")).unwrap().set_len(2 << 20).unwrap();
+    for (name, why) in [
+        ("fifo.toml", "not a regular file (a FIFO)".to_string()),
+        ("big.toml", format!("{} bytes, more than the {} such a file may have", 2 << 20, 1 << 20)),
+        (".", "not a regular file (a directory)".into()),
+    ] {
+        let path = sb.path(name);
+        let out = run_within(
+            hrun().current_dir(sb.root()).args(["exec", "tasks.txt"]).env("HRUN_CONFIG", &path),
+            Duration::from_secs(20),
+        );
+        assert_eq!(out.status.code(), Some(2), "{name}: {}", stderr(&out));
+        assert_eq!(
+            stderr(&out).trim_end(),
+            format!("hrun: error: cannot read config {}: {why}", path.display()),
+            "{name}"
+        );
+        assert!(!sb.path("ran").exists());
+    }
 }
