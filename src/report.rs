@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
+use std::io::Read;
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow};
@@ -95,8 +96,11 @@ struct OneRun {
 }
 
 fn read_one(path: &Path) -> Result<OneRun> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read run log {}", path.display()))
+    let mut text = String::new();
+    crate::log::read::open(path)
+        .and_then(|mut f| {
+            f.read_to_string(&mut text).with_context(|| format!("cannot read run log {}", path.display()))
+        })
         .map_err(UsageError)?;
     let mut run: Option<OneRun> = None;
     for line in text.lines() {

@@ -4,7 +4,6 @@
 //! totals over several logs (e.g. the shards of a multi-node job).
 
 use std::collections::HashMap;
-use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 
@@ -85,9 +84,7 @@ fn yes() -> bool {
 
 /// Reads the log and returns the state of its latest run.
 pub fn read(path: &Path) -> Result<Status> {
-    let file = File::open(path)
-        .with_context(|| format!("cannot open run log {}", path.display()))
-        .map_err(UsageError)?;
+    let file = crate::log::read::open(path).map_err(UsageError)?;
     let mut reader = BufReader::with_capacity(256 * 1024, file);
     let mut buf = Vec::new();
     let mut st: Option<Status> = None;

@@ -20,6 +20,16 @@ use anyhow::{Context, Result, bail};
 
 use crate::exec::os;
 
+/// Opens `path` for appending (creating it), refusing what is not a regular file once open:
+/// `O_NONBLOCK` makes a FIFO that replaced the file since the caller looked fail or open at once
+/// instead of waiting for a reader (regular files ignore the flag).
+fn open_append(path: &Path) -> Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = OpenOptions::new().create(true).append(true).custom_flags(libc::O_NONBLOCK).open(path)?;
+    crate::smallfile::ensure_regular(&file)?;
+    Ok(file)
+}
+
 /// An open, locked run log.
 pub struct RunLog {
     file: File,
@@ -29,12 +39,20 @@ pub struct RunLog {
 }
 
 impl RunLog {
-    /// Opens (creating) the log for appending and locks it against a second hrun.
+    /// Opens (creating) the log for appending and locks it against a second hrun. A log that
+    /// exists must be a regular file: a FIFO would block the open until some reader came, a
+    /// device would swallow the records.
     pub fn open(path: &Path) -> Result<RunLog> {
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
+        if let Ok(meta) = std::fs::metadata(path)
+            && !meta.is_file()
+        {
+            bail!(
+                "run log {} is not a regular file (a {}); give --log a file",
+                path.display(),
+                crate::smallfile::kind_name(meta.file_type())
+            );
+        }
+        let file = open_append(path)
             .with_context(|| format!("cannot open run log {} for appending", path.display()))?;
         if !os::try_lock(&file).with_context(|| format!("cannot lock run log {}", path.display()))? {
             bail!(
@@ -84,5 +102,29 @@ impl RunLog {
     /// Flushes the log to stable storage.
     pub fn sync(&self) -> io::Result<()> {
         self.file.sync_data()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A FIFO, even one with a reader (so that a non-blocking open succeeds), is refused once
+    /// open, and neither check blocks.
+    #[test]
+    fn a_fifo_is_never_a_run_log() {
+        use std::os::unix::fs::OpenOptionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("log.jsonl");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let e = format!("{:#}", RunLog::open(&fifo).err().unwrap());
+        assert_eq!(
+            e,
+            format!("run log {} is not a regular file (a FIFO); give --log a file", fifo.display())
+        );
+        assert!(open_append(&fifo).is_err(), "no reader: ENXIO, not a wait");
+        let _reader = OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(&fifo).unwrap();
+        let e = open_append(&fifo).unwrap_err().to_string();
+        assert_eq!(e, "not a regular file (a FIFO)");
     }
 }

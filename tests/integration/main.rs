@@ -20,5 +20,6 @@ mod ranges;
 mod report;
 mod shards;
 mod slots;
+mod special_files;
 mod status;
 mod stdout;
