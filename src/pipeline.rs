@@ -35,8 +35,12 @@ pub struct RunConfig {
 
 /// Runs the whole map -> run -> reduce flow; returns hrun's exit status.
 pub fn run(cfg: &RunConfig) -> Result<i32> {
+    // Paths that go into task lines are checked before anything is created.
+    if let Some(w) = &cfg.worker {
+        generate::task_path("--worker", w)?;
+    }
     let dir = match &cfg.dir {
-        Some(d) => d.clone(),
+        Some(d) => generate::task_path("--dir", d).map(|_| d.clone())?,
         None => PathBuf::from(format!("hrun-run-{}", utc_stamp(SystemTime::now()))),
     };
     if dir.exists() && std::fs::read_dir(&dir).map(|mut d| d.next().is_some()).unwrap_or(true) {

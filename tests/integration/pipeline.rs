@@ -222,3 +222,36 @@ fn reduce_combines_several_directories() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("cannot read results directory missing"), "{}", stderr(&out));
 }
+
+/// A newline in a path that goes into task lines ended the line early: the rest ran as a
+/// command of its own (`touch PWNED`). Such paths are refused, naming the value escaped.
+#[test]
+fn a_newline_in_a_path_cannot_inject_a_task_line() {
+    worker_path();
+    let sb = Sandbox::new();
+    let evil = "x\ntouch PWNED #";
+    let shown = format!("\"{}/x\\ntouch PWNED #\"", sb.root().display());
+    let size = ["--tasks", "1", "-t", "1", "-n", "10"];
+    let cases: Vec<(Vec<&str>, String)> = vec![
+        ([&["gen", "--results", evil][..], &size].concat(), format!("--results {shown}")),
+        ([&["gen", "--worker", evil][..], &size].concat(), format!("--worker {shown}")),
+        ([&["run", "--dir", evil][..], &size].concat(), format!("--dir {shown}")),
+        ([&["run", "--worker", evil][..], &size].concat(), format!("--worker {shown}")),
+        (
+            vec!["tune", "--threads-list", "1", "--", "true\ntouch PWNED"],
+            "command \"true\\ntouch PWNED\"".into(),
+        ),
+    ];
+    for (args, needle) in cases {
+        let out = run(hrun().current_dir(sb.root()).args(&args));
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.starts_with(&format!("hrun: error: {needle}: ")), "{args:?}: {err}");
+        // Whatever gen printed, run it: nothing may come of the injected line.
+        sb.write("tasks.txt", &out.stdout);
+        run(sb.exec().arg("tasks.txt"));
+        assert!(!sb.path("PWNED").exists(), "{args:?} injected a command");
+        assert!(!sb.path(evil).exists(), "{args:?} created its directory");
+    }
+}
