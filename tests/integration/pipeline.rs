@@ -255,3 +255,56 @@ fn a_newline_in_a_path_cannot_inject_a_task_line() {
         assert!(!sb.path(evil).exists(), "{args:?} created its directory");
     }
 }
+
+/// Two `hrun run` started in the same second (a job array does this) shared
+/// `hrun-run-<second>/`: one failed with "log in use", or reported the other's tasks. Each now
+/// claims its own directory with `mkdir`, taking `-2`, `-3`... when the name is taken.
+#[test]
+fn runs_started_in_the_same_second_get_their_own_directories() {
+    worker_path();
+    let sb = Sandbox::new();
+    // The default names of the coming seconds are taken, as by runs started just before.
+    let now = std::time::SystemTime::now();
+    for s in 0..30 {
+        let name = format!("hrun-run-{}", hrun::pipeline::utc_stamp(now + std::time::Duration::from_secs(s)));
+        std::fs::create_dir(sb.path(&name)).unwrap();
+        sb.write(&format!("{name}/keep"), "earlier run");
+    }
+    let children: Vec<_> = (1..=4u64)
+        .map(|k| {
+            let seed = (100 * k).to_string();
+            let args =
+                ["run", "--tasks", "3", "--threads", "1", "-n", "1000", "--seed", &seed, "--json", "-q"];
+            let mut cmd = hrun();
+            cmd.current_dir(sb.root()).args(args).stdin(Stdio::null()).stdout(Stdio::piped());
+            (k, cmd.stderr(Stdio::piped()).spawn().unwrap())
+        })
+        .collect();
+    let mut dirs = std::collections::BTreeSet::new();
+    for (k, child) in children {
+        let out = child.wait_with_output().unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(0), "run {k}: {err}");
+        let dir = err.lines().find_map(|l| l.strip_prefix("hrun: 3 tasks x 1 threads into ")).unwrap();
+        assert!(dirs.insert(dir.to_string()), "run {k} shares {dir}");
+        assert!(!sb.path(dir).join("keep").exists(), "run {k} took an earlier run's {dir}");
+        // Its own results, and its estimate sums exactly them.
+        let results = std::fs::read_dir(sb.path(dir).join("results")).unwrap();
+        let parsed: Vec<_> = results
+            .map(|e| {
+                mc_pi::result::McPiResult::parse(&std::fs::read_to_string(e.unwrap().path()).unwrap())
+                    .unwrap()
+            })
+            .collect();
+        let mut seeds: Vec<u64> = parsed.iter().map(|r| r.seed).collect();
+        seeds.sort();
+        assert_eq!(seeds, [100 * k + 1, 100 * k + 2, 100 * k + 3], "run {k} in {dir}");
+        let r: Value = serde_json::from_str(&stdout(&out)).unwrap();
+        assert_eq!(r["hits"].as_u64(), Some(parsed.iter().map(|r| r.hits).sum()), "run {k}");
+        let (runs, tasks) = read_log(&sb.path(dir).join("hrun.jsonl"));
+        assert_eq!((runs.len(), tasks.len()), (1, 3), "run {k}: one run of its own 3 tasks in its log");
+    }
+    let kept =
+        std::fs::read_dir(sb.root()).unwrap().filter(|e| e.as_ref().unwrap().path().join("keep").exists());
+    assert_eq!(kept.count(), 30, "earlier runs' directories untouched");
+}
