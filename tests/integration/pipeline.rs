@@ -308,3 +308,42 @@ fn runs_started_in_the_same_second_get_their_own_directories() {
         std::fs::read_dir(sb.root()).unwrap().filter(|e| e.as_ref().unwrap().path().join("keep").exists());
     assert_eq!(kept.count(), 30, "earlier runs' directories untouched");
 }
+
+/// A result file as `write_result` makes it, with one `key = value` line replaced.
+fn write_result_with(sb: &Sandbox, name: &str, seed: u64, from: &str, to: &str) {
+    write_result(sb, name, seed, 1000, 790);
+    let text = sb.read(name);
+    assert!(text.contains(from), "{from} not in {text}");
+    sb.write(name, text.replace(from, to));
+}
+
+/// `nan`, `inf` and negative numbers were summed ("worker CPU time -inf s").
+#[test]
+fn reduce_refuses_non_finite_and_negative_numbers() {
+    for (from, to, needle) in [
+        ("cpu_s = 1.5", "cpu_s = -inf", "cpu_s = -inf: not a finite number of at least 0"),
+        ("cpu_s = 1.5", "cpu_s = nan", "cpu_s = NaN: not a finite number"),
+        ("elapsed_s = 2.0", "elapsed_s = -2.0", "elapsed_s = -2: not a finite number"),
+        ("start = 1000.0", "start = inf", "start = inf: not a finite number"),
+        ("pi = 3.0", "pi = -3.0", "pi = -3: not a finite number"),
+    ] {
+        let sb = Sandbox::new();
+        std::fs::create_dir(sb.path("r")).unwrap();
+        write_result(&sb, "r/a.toml", 1, 1000, 790);
+        write_result_with(&sb, "r/b.toml", 2, from, to);
+        let out = run(hrun().current_dir(sb.root()).args(["reduce", "r"]));
+        assert_eq!(out.status.code(), Some(2), "{to}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(&format!("r/b.toml: inconsistent result: {needle}")),
+            "{}",
+            stderr(&out)
+        );
+        let out = run(hrun().current_dir(sb.root()).args(["reduce", "--skip-bad", "--json", "r"]));
+        assert_eq!(out.status.code(), Some(0), "{to}: {}", stderr(&out));
+        let r: Value = serde_json::from_str(&stdout(&out)).unwrap();
+        assert_eq!(
+            (r["tasks"].as_u64(), r["skipped"].as_u64(), r["cpu_s"].as_f64()),
+            (Some(1), Some(1), Some(1.5))
+        );
+    }
+}

@@ -88,7 +88,17 @@ impl McPiResult {
         if self.hits > self.samples {
             return bad(format!("hits = {} exceeds samples = {}", self.hits, self.samples));
         }
-        Ok(())
+        let times = [
+            ("pi", self.pi),
+            ("start", self.start),
+            ("elapsed_s", self.elapsed_s),
+            ("samples_per_s", self.samples_per_s),
+            ("cpu_s", self.cpu_s),
+        ];
+        match times.iter().find(|(_, v)| !(v.is_finite() && *v >= 0.0)) {
+            Some((field, v)) => bad(format!("{field} = {v}: not a finite number of at least 0")),
+            None => Ok(()),
+        }
     }
 
     pub fn to_toml(&self) -> String {
@@ -183,6 +193,15 @@ mod tests {
             (&sample().to_toml().replace("hits = 157", "hits = 999"), "hits = 999 exceeds"),
             (&sample().to_toml().replace("samples = 200", "samples = 201"), "samples = 201 but"),
             (&sample().to_toml().replace("seed = 3\n", ""), "missing field `seed`"),
+            (&sample().to_toml().replace("cpu_s = 1.0", "cpu_s = -inf"), "cpu_s = -inf: not a finite number"),
+            (&sample().to_toml().replace("cpu_s = 1.0", "cpu_s = nan"), "cpu_s = NaN: not a finite number"),
+            (&sample().to_toml().replace("pi = 3.0", "pi = inf"), "pi = inf: not a finite"),
+            (&sample().to_toml().replace("start = 1000000000.0", "start = -1.0"), "start = -1: not a finite"),
+            (&sample().to_toml().replace("elapsed_s = 0.5", "elapsed_s = -0.5"), "elapsed_s = -0.5: not"),
+            (
+                &sample().to_toml().replace("samples_per_s = 400.0", "samples_per_s = nan"),
+                "samples_per_s = NaN",
+            ),
         ];
         for (text, needle) in cases {
             let e = McPiResult::parse(text).unwrap_err().to_string();
