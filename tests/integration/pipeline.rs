@@ -347,3 +347,47 @@ fn reduce_refuses_non_finite_and_negative_numbers() {
         );
     }
 }
+
+/// A result file with a 300 MB line made a 300 MB message and 1.5 GB of memory; a FIFO named
+/// `*.toml` blocked reduce forever. Only regular files up to 1 MiB are read, and quoted
+/// content in messages is cut to a few hundred bytes.
+#[test]
+fn reduce_reads_only_small_regular_files_and_keeps_messages_short() {
+    let sb = Sandbox::new();
+    std::fs::create_dir(sb.path("r")).unwrap();
+    write_result(&sb, "r/good.toml", 1, 1000, 790);
+    sb.write("r/long.toml", format!("hits = [{}\n", "\u{1b}[2J9".repeat(200_000)));
+    sb.write("r/foreign.toml", format!("format = \"{}\"\n", "x".repeat(900_000)));
+    std::fs::File::create(sb.path("r/big.toml")).unwrap().set_len(2 << 20).unwrap();
+    mkfifo(&sb.path("r/fifo.toml"));
+    let expect = [
+        (
+            "big.toml",
+            format!("cannot read: {} bytes, more than the {} such a file may have", 2 << 20, 1 << 20),
+        ),
+        ("fifo.toml", "cannot read: not a regular file (a FIFO)".into()),
+        ("foreign.toml", "not an hrun-mc-pi result: format is \"xxx".into()),
+        ("long.toml", "not TOML: ".into()),
+    ];
+    let out = run_within(
+        hrun().current_dir(sb.root()).args(["reduce", "--skip-bad", "--json", "r"]),
+        std::time::Duration::from_secs(20),
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(!err.contains('\u{1b}'), "an escape sequence reached the terminal");
+    for (name, why) in &expect {
+        let line =
+            err.lines().find(|l| l.contains(&format!("r/{name}"))).unwrap_or_else(|| panic!("{name}: {err}"));
+        assert!(line.contains(why), "{name}: {line}");
+        assert!(line.len() < 700, "{name}: a {} byte message", line.len());
+    }
+    let r: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!((r["tasks"].as_u64(), r["skipped"].as_u64()), (Some(1), Some(4)));
+    // Without --skip-bad, the first bad file is the one-line error.
+    let out =
+        run_within(hrun().current_dir(sb.root()).args(["reduce", "r"]), std::time::Duration::from_secs(20));
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stderr(&out).lines().count(), 1);
+    assert!(stderr(&out).len() < 700, "{}", stderr(&out));
+}

@@ -55,8 +55,7 @@ pub enum ResultError {
 impl McPiResult {
     /// Parses and checks a result file's text.
     pub fn parse(text: &str) -> Result<McPiResult, ResultError> {
-        let table: toml::Table =
-            toml::from_str(text).map_err(|e| ResultError::Toml(one_line(&e.to_string())))?;
+        let table: toml::Table = toml::from_str(text).map_err(|e| ResultError::Toml(toml_error(text, &e)))?;
         match table.get("format").and_then(|v| v.as_str()) {
             Some(FORMAT) => {}
             Some(other) => {
@@ -108,6 +107,19 @@ impl McPiResult {
 
 fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// "line 3: invalid array": the place and the reason, without the quoted source line (which
+/// may be megabytes long).
+fn toml_error(text: &str, e: &toml::de::Error) -> String {
+    let why = one_line(e.message());
+    match e.span() {
+        Some(span) => format!(
+            "line {}: {why}",
+            text.as_bytes()[..span.start.min(text.len())].split(|&b| b == b'\n').count()
+        ),
+        None => why,
+    }
 }
 
 /// A result file reserved before the computation (so an unwritable path fails at once) and
@@ -187,7 +199,8 @@ mod tests {
     #[test]
     fn foreign_corrupt_and_inconsistent_files_are_told_apart() {
         let cases = [
-            ("hits = [", "not TOML"),
+            ("hits = [", "not TOML: line 1: "),
+            ("seed = 1\nhits = [", "not TOML: line 2: "),
             ("title = \"my notes\"", "not an hrun-mc-pi result: no `format"),
             ("format = \"other/2\"", "format is \"other/2\""),
             (&sample().to_toml().replace("hits = 157", "hits = 999"), "hits = 999 exceeds"),
