@@ -4,7 +4,7 @@
 //! Which files count: every `*.toml` not starting with `.` (the worker's temporary files
 //! start with `.`, so a crashed worker's leftovers are never read). Other files (logs, task
 //! files) are ignored. A `.toml` that is not a valid result (not a regular file, over 1 MiB,
-//! not TOML, a negative or non-finite number) is
+//! not TOML, a negative or non-finite number, a seed already seen with different samples) is
 //! an error naming the file, unless `--skip-bad`. Quoted content in messages is cut short.
 
 use std::collections::HashMap;
@@ -39,7 +39,7 @@ pub struct Reduction {
     pub samples_per_cpu_s: f64,
     /// Files skipped as bad (`--skip-bad`).
     pub skipped: u64,
-    /// Results dropped because an earlier file had the same seed.
+    /// Results dropped because an earlier file had the same seed and the same samples.
     pub duplicates: u64,
 }
 
@@ -77,7 +77,7 @@ pub fn reduce_dir(dir: &Path, skip_bad: bool) -> Result<Reduction> {
 }
 
 /// Reads and combines the results of several directories (e.g. one per node); a seed found
-/// twice anywhere counts once.
+/// twice anywhere counts once if both files hold the same samples, and is an error if not.
 pub fn reduce_dirs(dirs: &[PathBuf], skip_bad: bool) -> Result<Reduction> {
     let dir = dirs.iter().map(|d| shown(d)).collect::<Vec<_>>().join(", ");
     let files = list_results(dirs)?;
@@ -155,13 +155,30 @@ struct Kept {
 }
 
 impl Kept {
-    /// Keeps `r`, or counts it once if an earlier file has its seed.
+    /// Keeps `r`; counts it once if an earlier file of its seed holds the same samples (a task
+    /// run twice); refuses it if that file holds different ones (they cannot both be right).
     fn add(&mut self, path: &Path, r: McPiResult) -> Result<(), String> {
-        let Some((_, first)) = self.first_of_seed.get(&r.seed) else {
+        let Some((i, first)) = self.first_of_seed.get(&r.seed) else {
             self.first_of_seed.insert(r.seed, (self.results.len(), path.to_path_buf()));
             self.results.push(r);
             return Ok(());
         };
+        let earlier = &self.results[*i];
+        let samples = |r: &McPiResult| (r.threads, r.samples_per_thread, r.samples, r.hits);
+        if samples(earlier) != samples(&r) {
+            return Err(format!(
+                "seed {} is also in {}, with different samples (there {} x {} samples, {} hits; here {} x {}, {} hits): \
+                 they cannot both be right",
+                r.seed,
+                shown(first),
+                earlier.threads,
+                earlier.samples_per_thread,
+                earlier.hits,
+                r.threads,
+                r.samples_per_thread,
+                r.hits
+            ));
+        }
         eprintln!(
             "hrun: warning: {} has the same seed {} as {}: their samples are identical, not \
              independent; counting it once",

@@ -348,6 +348,39 @@ fn reduce_refuses_non_finite_and_negative_numbers() {
     }
 }
 
+/// Two files with one seed but different samples were "identical samples", counted once:
+/// which one counted depended on the file names. They cannot both be right: an error.
+#[test]
+fn reduce_tells_conflicting_duplicates_from_identical_ones() {
+    for (samples, hits) in [(2000, 1580), (1000, 791)] {
+        let sb = Sandbox::new();
+        std::fs::create_dir(sb.path("r")).unwrap();
+        write_result(&sb, "r/mc_pi_1.toml", 7, 1000, 790);
+        write_result(&sb, "r/mc_pi_2.toml", 7, samples, hits);
+        write_result(&sb, "r/mc_pi_3.toml", 7, 1000, 790);
+        let out = run(hrun().current_dir(sb.root()).args(["reduce", "r"]));
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains(&format!(
+                "r/mc_pi_2.toml: seed 7 is also in r/mc_pi_1.toml, with different samples (there 1 x 1000 \
+                 samples, 790 hits; here 1 x {samples}, {hits} hits): they cannot both be right"
+            )),
+            "{err}"
+        );
+        let out = run(hrun().current_dir(sb.root()).args(["reduce", "--skip-bad", "--json", "r"]));
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(0), "{err}");
+        assert!(err.contains("skipping r/mc_pi_2.toml: seed 7 is also in r/mc_pi_1.toml"), "{err}");
+        assert!(err.contains("r/mc_pi_3.toml has the same seed 7 as r/mc_pi_1.toml"), "{err}");
+        let r: Value = serde_json::from_str(&stdout(&out)).unwrap();
+        assert_eq!(
+            (r["tasks"].as_u64(), r["hits"].as_u64(), r["skipped"].as_u64(), r["duplicates"].as_u64()),
+            (Some(1), Some(790), Some(1), Some(1))
+        );
+    }
+}
+
 /// A result file with a 300 MB line made a 300 MB message and 1.5 GB of memory; a FIFO named
 /// `*.toml` blocked reduce forever. Only regular files up to 1 MiB are read, and quoted
 /// content in messages is cut to a few hundred bytes.
