@@ -4,5 +4,6 @@
 pub mod bench;
 pub mod cli_error;
 pub mod kernel;
+pub mod output;
 pub mod result;
 pub mod run;

@@ -6,7 +6,8 @@ use std::process::exit;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
-use mc_pi::result::{FORMAT, McPiResult, PendingResult};
+use mc_pi::output::PendingResult;
+use mc_pi::result::{FORMAT, McPiResult};
 use mc_pi::run::{self, Bind};
 
 /// Exit status for bad input (flags, values, an unwritable output path).

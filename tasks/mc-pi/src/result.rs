@@ -1,10 +1,5 @@
-//! The worker's result file: small TOML, written atomically (a temporary file in the same
-//! directory, synced, then renamed), so a crash never leaves a half-written result. `hrun
-//! reduce` reads these files back with [`McPiResult::parse`].
-
-use std::fs::{self, File};
-use std::io::Write;
-use std::path::{Path, PathBuf};
+//! The worker's result file: small TOML (written by [`crate::output`]). `hrun reduce` reads
+//! these files back with [`McPiResult::parse`].
 
 use serde::{Deserialize, Serialize};
 
@@ -122,50 +117,6 @@ fn toml_error(text: &str, e: &toml::de::Error) -> String {
     }
 }
 
-/// A result file reserved before the computation (so an unwritable path fails at once) and
-/// put in place atomically by [`PendingResult::commit`]. Dropped without commit, it
-/// removes its temporary file.
-pub struct PendingResult {
-    tmp: Option<(File, PathBuf)>,
-    path: PathBuf,
-}
-
-impl PendingResult {
-    /// Creates the parent directory if needed and a temporary file beside `path`.
-    pub fn reserve(path: &Path) -> std::io::Result<PendingResult> {
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        fs::create_dir_all(&dir)?;
-        let name = path.file_name().ok_or_else(|| std::io::Error::other("the output path names no file"))?;
-        let tmp_path = dir.join(format!(".{}.tmp.{}", name.to_string_lossy(), std::process::id()));
-        let file = File::create(&tmp_path)?;
-        Ok(PendingResult { tmp: Some((file, tmp_path)), path: path.to_path_buf() })
-    }
-
-    /// Writes `text`, syncs it, and renames it over the final path.
-    pub fn commit(mut self, text: &str) -> std::io::Result<()> {
-        let (mut file, tmp_path) = self.tmp.take().expect("committed once");
-        let result = file
-            .write_all(text.as_bytes())
-            .and_then(|_| file.sync_all())
-            .and_then(|_| fs::rename(&tmp_path, &self.path));
-        if result.is_err() {
-            let _ = fs::remove_file(&tmp_path);
-        }
-        result
-    }
-}
-
-impl Drop for PendingResult {
-    fn drop(&mut self) {
-        if let Some((_, tmp)) = self.tmp.take() {
-            let _ = fs::remove_file(tmp);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,22 +171,5 @@ mod tests {
             let e = McPiResult::parse(text).unwrap_err().to_string();
             assert!(e.contains(needle), "{e}");
         }
-    }
-
-    #[test]
-    fn commit_is_atomic_and_abandon_leaves_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("sub/r.toml");
-        let p = PendingResult::reserve(&path).unwrap();
-        assert!(!path.exists(), "nothing at the final path before commit");
-        p.commit("x = 1\n").unwrap();
-        assert_eq!(fs::read_to_string(&path).unwrap(), "x = 1\n");
-        let p = PendingResult::reserve(&dir.path().join("other.toml")).unwrap();
-        drop(p);
-        let left: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
-        assert_eq!(left, ["sub"], "an abandoned result leaves no file, temporary or final");
-        let sub: Vec<_> =
-            fs::read_dir(dir.path().join("sub")).unwrap().map(|e| e.unwrap().file_name()).collect();
-        assert_eq!(sub, ["r.toml"], "the committed result leaves no temporary file");
     }
 }

@@ -149,3 +149,71 @@ fn bench_reports_every_kernel_and_scaling() {
     assert!(text.lines().any(|l| l.starts_with("scalar ")), "{text}");
     assert!(text.contains("thread scaling t=2 / t=1:"), "{text}");
 }
+
+/// The names in a directory, sorted.
+fn names(dir: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+fn mkfifo(path: &std::path::Path) {
+    let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+}
+
+/// The atomic rename replaced whatever `-o` named: as root, `-o /dev/null` made /dev/null a
+/// regular file. A FIFO (as a device) is now written straight through and stays what it is.
+#[test]
+fn a_fifo_given_to_o_is_written_through_not_replaced() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("results.fifo");
+    mkfifo(&fifo);
+    let reading = fifo.clone();
+    let reader = std::thread::spawn(move || std::fs::read_to_string(reading).unwrap());
+    let out = worker().args(["-n", "1000", "--seed", "3", "-o"]).arg(&fifo).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo(), "the FIFO was replaced");
+    assert_eq!(names(dir.path()), ["results.fifo"], "no temporary file");
+    let r = McPiResult::parse(&reader.join().unwrap()).unwrap();
+    assert_eq!((r.seed, r.samples), (3, 1000));
+}
+
+/// A symbolic link given to `-o` was replaced by a regular file; it is followed, and the file
+/// it points to (existing, or not yet) is written atomically.
+#[test]
+fn a_symlink_given_to_o_is_followed_and_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("store")).unwrap();
+    std::fs::write(dir.path().join("store/old.toml"), "stale").unwrap();
+    for (link, target) in [("existing.toml", "store/old.toml"), ("dangling.toml", "store/new.toml")] {
+        let link = dir.path().join(link);
+        std::os::unix::fs::symlink(target, &link).unwrap();
+        let out = worker().args(["-n", "1000", "--seed", "4", "-o"]).arg(&link).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(std::fs::read_link(&link).unwrap(), std::path::Path::new(target), "the link was replaced");
+        let r = McPiResult::parse(&std::fs::read_to_string(dir.path().join(target)).unwrap()).unwrap();
+        assert_eq!(r.seed, 4);
+    }
+    assert_eq!(names(&dir.path().join("store")), ["new.toml", "old.toml"], "no temporary file");
+    assert_eq!(names(dir.path()), ["dangling.toml", "existing.toml", "store"]);
+}
+
+/// A directory given to `-o` is refused before the work, not after it (the rename failed).
+#[test]
+fn a_directory_given_to_o_is_refused_before_the_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = worker().args(["-n", "10", "-o"]).arg(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        err.trim_end(),
+        format!("hrun-mc-pi: error: cannot write result to {}: it is a directory", dir.path().display())
+    );
+    assert_eq!(names(dir.path()), Vec::<String>::new());
+}
