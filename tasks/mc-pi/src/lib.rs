@@ -2,6 +2,7 @@
 //! multi-threaded driver, and the result-file schema that `hrun reduce` reads back.
 
 pub mod bench;
+pub mod cleanup;
 pub mod cli_error;
 pub mod kernel;
 pub mod output;

@@ -87,7 +87,8 @@ fn final_path(path: &Path) -> io::Result<PathBuf> {
 }
 
 /// A result reserved before the computation (so an unwritable path fails at once) and put in
-/// place by [`PendingResult::commit`]. Dropped without commit, it removes its temporary file.
+/// place by [`PendingResult::commit`]. Dropped without commit, it removes its temporary file;
+/// so does a SIGINT, SIGTERM or SIGHUP (see [`crate::cleanup`]).
 pub struct PendingResult {
     path: PathBuf,
     sink: Sink,
@@ -127,6 +128,7 @@ impl PendingResult {
                 if result.is_err() {
                     let _ = fs::remove_file(&tmp_path);
                 }
+                crate::cleanup::forget();
                 result
             }
         }
@@ -137,11 +139,13 @@ impl Drop for PendingResult {
     fn drop(&mut self) {
         if let Sink::Atomic(Some((_, tmp)), _) = &self.sink {
             let _ = fs::remove_file(tmp);
+            crate::cleanup::forget();
         }
     }
 }
 
-/// `.NAME.tmp.PID` beside `dest`, created (with `dest`'s directory if needed).
+/// `.NAME.tmp.PID` beside `dest`, created (with `dest`'s directory if needed), and known to the
+/// signal handler before it exists.
 fn temporary_beside(dest: &Path) -> io::Result<(File, PathBuf)> {
     let dir = match dest.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
@@ -150,7 +154,14 @@ fn temporary_beside(dest: &Path) -> io::Result<(File, PathBuf)> {
     fs::create_dir_all(&dir)?;
     let name = dest.file_name().ok_or_else(|| io::Error::other("the output path names no file"))?;
     let tmp = dir.join(format!(".{}.tmp.{}", name.to_string_lossy(), std::process::id()));
-    File::create(&tmp).map(|file| (file, tmp))
+    crate::cleanup::remove_on_signal(&tmp);
+    match File::create(&tmp) {
+        Ok(file) => Ok((file, tmp)),
+        Err(e) => {
+            crate::cleanup::forget();
+            Err(e)
+        }
+    }
 }
 
 /// Opens a FIFO or device (neither created nor truncated) and writes to it; if something else

@@ -217,3 +217,28 @@ fn a_directory_given_to_o_is_refused_before_the_work() {
     );
     assert_eq!(names(dir.path()), Vec::<String>::new());
 }
+
+/// SIGINT or SIGTERM mid-run (Ctrl-C, hrun's --timeout) left `.r.toml.tmp.PID` behind; the
+/// worker now removes it and still dies of the signal.
+#[test]
+fn a_signal_mid_run_leaves_no_temporary_file() {
+    use std::os::unix::process::ExitStatusExt;
+    for sig in [libc::SIGTERM, libc::SIGINT] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.toml");
+        // Hours of work: it is still sampling when the signal comes.
+        let mut child = worker().args(["-n", "1000000000000000", "-o"]).arg(&path).spawn().unwrap();
+        let tmp = dir.path().join(format!(".r.toml.tmp.{}", child.id()));
+        // Ready: the temporary file exists once the output is reserved, before sampling.
+        let t0 = std::time::Instant::now();
+        while !tmp.exists() {
+            assert!(t0.elapsed() < std::time::Duration::from_secs(20), "{} never appeared", tmp.display());
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        // SAFETY: kill with a live child's pid (not yet reaped).
+        assert_eq!(unsafe { libc::kill(child.id() as i32, sig) }, 0);
+        let status = child.wait().unwrap();
+        assert_eq!(status.signal(), Some(sig), "{status:?}");
+        assert_eq!(names(dir.path()), Vec::<String>::new(), "signal {sig} left a file");
+    }
+}
