@@ -204,20 +204,6 @@ fn a_symlink_given_to_o_is_followed_and_kept() {
     assert_eq!(names(dir.path()), ["dangling.toml", "existing.toml", "store"]);
 }
 
-/// A directory given to `-o` is refused before the work, not after it (the rename failed).
-#[test]
-fn a_directory_given_to_o_is_refused_before_the_work() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = worker().args(["-n", "10", "-o"]).arg(dir.path()).output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(
-        err.trim_end(),
-        format!("hrun-mc-pi: error: cannot write result to {}: it is a directory", dir.path().display())
-    );
-    assert_eq!(names(dir.path()), Vec::<String>::new());
-}
-
 /// SIGINT or SIGTERM mid-run (Ctrl-C, hrun's --timeout) left `.r.toml.tmp.PID` behind; the
 /// worker now removes it and still dies of the signal.
 #[test]
@@ -241,4 +227,29 @@ fn a_signal_mid_run_leaves_no_temporary_file() {
         assert_eq!(status.signal(), Some(sig), "{status:?}");
         assert_eq!(names(dir.path()), Vec::<String>::new(), "signal {sig} left a file");
     }
+}
+
+/// A directory given to `-o` is refused before the work, not after it (the rename failed).
+#[test]
+fn a_directory_given_to_o_is_refused_before_the_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = worker().args(["-n", "10", "-o"]).arg(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        err.trim_end(),
+        format!("hrun-mc-pi: error: cannot write result to {}: it is a directory", dir.path().display())
+    );
+    assert_eq!(names(dir.path()), Vec::<String>::new());
+}
+
+/// A run that fails after the output was reserved (here: a sample count that overflows)
+/// exited without removing its temporary file.
+#[test]
+fn a_failed_run_removes_its_temporary_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.toml");
+    let out = worker().args(["-n", "18446744073709551615", "-t", "2", "-o"]).arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(names(dir.path()), Vec::<String>::new());
 }
