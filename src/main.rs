@@ -87,10 +87,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Cmd::Status { logs } => {
             let logs = hrun::log::read::expand_logs(&logs).map_err(exit::UsageError)?;
-            let states = logs
-                .into_iter()
-                .map(|l| hrun::status::read(&l).map(|s| (l, s)))
-                .collect::<anyhow::Result<Vec<_>>>()?;
+            let states = hrun::status::read_many(&logs)?;
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0.0, |d| d.as_secs_f64());

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow};
 use serde::Deserialize;
@@ -84,6 +84,34 @@ fn yes() -> bool {
 
 /// Reads the log and returns the state of its latest run.
 pub fn read(path: &Path) -> Result<Status> {
+    read_latest(path)?.ok_or_else(|| UsageError(anyhow!("{} holds no hrun run", shown(path))).into())
+}
+
+/// Several logs (a directory of shard logs): one holding no run (an empty log, left by a run
+/// that failed to start) is skipped with a warning naming it, unless none holds one.
+pub fn read_many(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Status)>> {
+    if let [one] = paths {
+        return Ok(vec![(one.clone(), read(one)?)]);
+    }
+    let mut states = Vec::new();
+    for path in paths {
+        match read_latest(path)? {
+            Some(s) => states.push((path.clone(), s)),
+            None => eprintln!("hrun: warning: skipping {}: it holds no hrun run", shown(path)),
+        }
+    }
+    if states.is_empty() {
+        return Err(UsageError(anyhow!("none of the {} logs holds an hrun run", paths.len())).into());
+    }
+    Ok(states)
+}
+
+fn shown(path: &Path) -> String {
+    printable(&path.display().to_string()).into_owned()
+}
+
+/// The state of the log's latest run; `None` if it holds none.
+fn read_latest(path: &Path) -> Result<Option<Status>> {
     let file = crate::log::read::open(path).map_err(UsageError)?;
     let mut reader = BufReader::with_capacity(256 * 1024, file);
     let mut buf = Vec::new();
@@ -147,11 +175,11 @@ pub fn read(path: &Path) -> Result<Status> {
             _ => {}
         }
     }
-    let mut st = st.ok_or_else(|| UsageError(anyhow!("{} holds no hrun run", path.display())))?;
+    let Some(mut st) = st else { return Ok(None) };
     st.running = running.into_values().collect();
     st.outcomes = outcomes;
     st.running.sort_by(|a, b| a.start.total_cmp(&b.start));
-    Ok(st)
+    Ok(Some(st))
 }
 
 /// `h:mm:ss`.
@@ -166,14 +194,14 @@ const MAX_TRACKED: u64 = 1 << 28;
 /// Several logs (e.g. one per shard of a multi-node job, or of two jobs that split the same
 /// file differently): each log's report under its name, then totals per task over all of
 /// them, every run included: a task counts once, ok if any log has it ok.
-pub fn render_many(logs: &[(std::path::PathBuf, Status)], now: f64) -> String {
+pub fn render_many(logs: &[(PathBuf, Status)], now: f64) -> String {
     if let [(_, s)] = logs {
         return render(s, now);
     }
     let mut out = String::new();
     let mut merged: Vec<u8> = Vec::new();
     for (path, s) in logs {
-        out += &format!("== {}\n{}", printable(&path.display().to_string()), render(s, now));
+        out += &format!("== {}\n{}", shown(path), render(s, now));
         if merged.len() < s.outcomes.len() {
             merged.resize(s.outcomes.len(), 0);
         }

@@ -25,3 +25,44 @@ fn status_shows_escape_sequences_in_task_lines_escaped() {
     assert!(text.contains(r"sleep 9 # \x1b[2J\x1b[31mfake prompt\u{9b}1m\r"), "{text}");
     assert!(text.contains(r"run on node\x1b]0;owned\x07 (pid 7)"), "{text}");
 }
+
+/// One empty log in a directory of shard logs (a run that failed before its first record)
+/// made `status DIR` and `report DIR` fail; it is skipped with a warning naming it.
+#[test]
+fn an_empty_log_among_several_is_skipped_with_a_warning() {
+    let sb = Sandbox::new();
+    sb.write("tasks.txt", "true\n".repeat(4));
+    for k in 1..=2 {
+        let shard = format!("{k}/2");
+        let out = run(hrun().current_dir(sb.root()).args(["exec", "-q", "--shard", &shard, "tasks.txt"]));
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    sb.write("tasks.shard-1-of-3.hrun.jsonl", "");
+    let warning = "hrun: warning: skipping ./tasks.shard-1-of-3.hrun.jsonl: it holds no hrun run\n";
+    let out = run(hrun().current_dir(sb.root()).args(["status", "."]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stderr(&out), warning);
+    assert!(
+        stdout(&out).contains("== all 2 logs: 4 done (4 ok, 0 failed), 0 running, 0 left of 4"),
+        "{}",
+        stdout(&out)
+    );
+    let out = run(hrun().current_dir(sb.root()).args(["report", ".", "-o", "r.html"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).starts_with(warning), "{}", stderr(&out));
+    assert_eq!(sb.read("r.html").matches("<rect class=\"task\"").count(), 4);
+    // Only empty logs: nothing to show, a one-line error.
+    std::fs::create_dir(sb.path("empty")).unwrap();
+    for name in ["a.hrun.jsonl", "b.hrun.jsonl"] {
+        sb.write(&format!("empty/{name}"), "");
+    }
+    for cmd in ["status", "report"] {
+        let out = run(hrun().current_dir(sb.root()).args([cmd, "empty"]));
+        assert_eq!(out.status.code(), Some(2), "{cmd}");
+        assert!(
+            stderr(&out).ends_with("hrun: error: none of the 2 logs holds an hrun run\n"),
+            "{cmd}: {}",
+            stderr(&out)
+        );
+    }
+}
