@@ -15,7 +15,8 @@ Exit status:
   2        bad usage or input: refused before any task started, or stopped
            starting tasks at a bad line of the task file
   128+N    signal N stopped the run (SIGINT 130, SIGTERM 143, SIGHUP 129)
-  255      hrun itself failed while running (e.g. could not write its log)";
+  255      hrun itself failed while running (e.g. could not write its log,
+           or its standard output)";
 
 #[derive(Debug, Parser)]
 #[command(
