@@ -103,7 +103,8 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             });
             std::fs::write(&path, hrun::report::render(&run))
                 .map_err(|e| anyhow::anyhow!("cannot write report {}: {e}", path.display()))?;
-            eprintln!("hrun: report of {} task attempt(s) written to {}", run.bars.len(), path.display());
+            let shown = hrun::text::printable(&path.display().to_string()).into_owned();
+            eprintln!("hrun: report of {} task attempt(s) written to {shown}", run.bars.len());
             Ok(exit::OK)
         }
         Cmd::Config => print_bytes(config.render().as_bytes()),

@@ -66,3 +66,15 @@ fn an_empty_log_among_several_is_skipped_with_a_warning() {
         );
     }
 }
+
+/// `report` says where it wrote the page; a name with an escape sequence is shown escaped.
+#[test]
+fn report_shows_its_output_path_escaped() {
+    let sb = Sandbox::new();
+    sb.write("tasks.txt", "true\n");
+    assert_eq!(run(sb.exec().arg("tasks.txt")).status.code(), Some(0));
+    let out = run(hrun().current_dir(sb.root()).args(["report", "log.jsonl", "-o", "r\u{1b}[2J.html"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "hrun: report of 1 task attempt(s) written to r\\x1b[2J.html\n");
+    assert!(sb.path("r\u{1b}[2J.html").is_file());
+}
