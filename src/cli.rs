@@ -15,7 +15,8 @@ Exit status:
   2        bad usage or input: refused before any task started, or stopped
            starting tasks at a bad line of the task file
   128+N    signal N stopped the run (SIGINT 130, SIGTERM 143, SIGHUP 129)
-  255      hrun itself failed while running (e.g. could not write its log)";
+  255      hrun itself failed while running (e.g. could not write its log,
+           or its standard output)";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -634,6 +635,9 @@ impl FaultArgs {
     /// The flags over the environment and config file.
     pub fn policy(&self, cfg: &Config) -> anyhow::Result<crate::exec::Policy> {
         let d = crate::exec::Policy::default();
+        let deadline = cfg.get("deadline", self.deadline)?.unwrap_or(d.deadline);
+        crate::deadline::check_environment(deadline)
+            .map_err(|e| crate::exit::UsageError(anyhow::anyhow!(e)))?;
         Ok(crate::exec::Policy {
             grace: cfg.get("grace", self.grace.map(Dur))?.map_or(d.grace, |v| v.0),
             timeout: cfg.get("timeout", self.timeout)?,
@@ -642,7 +646,7 @@ impl FaultArgs {
             leak_timeout: cfg
                 .get("leak_timeout", self.leak_timeout.map(Dur))?
                 .map_or(d.leak_timeout, |v| v.0),
-            deadline: cfg.get("deadline", self.deadline)?.unwrap_or(d.deadline),
+            deadline,
             deadline_margin: cfg
                 .get("deadline_margin", self.deadline_margin.map(Dur))?
                 .map_or(d.deadline_margin, |v| v.0),

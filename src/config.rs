@@ -15,6 +15,7 @@ use std::str::FromStr;
 use anyhow::{Result, anyhow};
 
 use crate::exit::UsageError;
+use crate::text::printable;
 
 /// A setting hrun reads from the environment and the file.
 struct Key {
@@ -22,22 +23,45 @@ struct Key {
     /// `None`: not read from the environment.
     env: Option<&'static str>,
     default: Option<&'static str>,
+    /// The TOML type the file must give it.
+    kind: Kind,
+}
+
+/// What a key holds in hrun.toml.
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    /// A whole number (a quoted one is accepted too).
+    Count,
+    /// A string: a path, a duration, a word. `log = 5` is a mistake, not a file named "5".
+    Text,
+}
+
+const fn key(
+    name: &'static str,
+    env: Option<&'static str>,
+    default: Option<&'static str>,
+    kind: Kind,
+) -> Key {
+    Key { name, env, default, kind }
 }
 
 const KEYS: &[Key] = &[
-    Key { name: "threads", env: None, default: Some("1") },
-    Key { name: "jobs", env: Some("HRUN_JOBS"), default: None },
-    Key { name: "log", env: Some("HRUN_LOG"), default: None },
-    Key { name: "grace", env: Some("HRUN_GRACE"), default: Some("10s") },
-    Key { name: "timeout", env: Some("HRUN_TIMEOUT"), default: None },
-    Key { name: "retries", env: Some("HRUN_RETRIES"), default: Some("0") },
-    Key { name: "halt", env: Some("HRUN_HALT"), default: Some("never") },
-    Key { name: "leak_timeout", env: Some("HRUN_LEAK_TIMEOUT"), default: Some("500ms") },
-    Key { name: "deadline", env: Some("HRUN_DEADLINE"), default: Some("auto") },
-    Key { name: "deadline_margin", env: Some("HRUN_DEADLINE_MARGIN"), default: Some("30s") },
-    Key { name: "progress_interval", env: Some("HRUN_PROGRESS_INTERVAL"), default: Some("30s") },
-    Key { name: "smt", env: Some("HRUN_SMT"), default: Some("avoid") },
+    key("threads", None, Some("1"), Kind::Count),
+    key("jobs", Some("HRUN_JOBS"), None, Kind::Count),
+    key("log", Some("HRUN_LOG"), None, Kind::Text),
+    key("grace", Some("HRUN_GRACE"), Some("10s"), Kind::Text),
+    key("timeout", Some("HRUN_TIMEOUT"), None, Kind::Text),
+    key("retries", Some("HRUN_RETRIES"), Some("0"), Kind::Count),
+    key("halt", Some("HRUN_HALT"), Some("never"), Kind::Text),
+    key("leak_timeout", Some("HRUN_LEAK_TIMEOUT"), Some("500ms"), Kind::Text),
+    key("deadline", Some("HRUN_DEADLINE"), Some("auto"), Kind::Text),
+    key("deadline_margin", Some("HRUN_DEADLINE_MARGIN"), Some("30s"), Kind::Text),
+    key("progress_interval", Some("HRUN_PROGRESS_INTERVAL"), Some("30s"), Kind::Text),
+    key("smt", Some("HRUN_SMT"), Some("avoid"), Kind::Text),
 ];
+
+/// The largest config file hrun reads (a real one is a few hundred bytes).
+const MAX_FILE: u64 = crate::smallfile::MIB;
 
 /// Where a value came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -100,7 +124,7 @@ impl Config {
 
     fn read_file(&mut self, path: &Path) -> Result<()> {
         let usage = |msg: String| -> anyhow::Error { UsageError(anyhow!(msg)).into() };
-        let text = std::fs::read_to_string(path)
+        let text = crate::smallfile::read(path, MAX_FILE)
             .map_err(|e| usage(format!("cannot read config {}: {e}", path.display())))?;
         let table: toml::Table = toml::from_str(&text)
             .map_err(|e| usage(format!("{}: not valid TOML: {}", path.display(), e.message())))?;
@@ -113,14 +137,16 @@ impl Config {
                     known.join(", ")
                 )));
             };
-            let text = match value {
-                toml::Value::String(s) => s,
-                toml::Value::Integer(i) => i.to_string(),
-                other => {
-                    return Err(usage(format!(
-                        "{}: {key} = {other}: expected a string or a number",
-                        path.display()
-                    )));
+            let text = match (k.kind, value) {
+                (_, toml::Value::String(s)) => s,
+                (Kind::Count, toml::Value::Integer(i)) => i.to_string(),
+                (kind, other) => {
+                    let expected = match kind {
+                        Kind::Count => "a whole number",
+                        Kind::Text => "a string (in quotes)",
+                    };
+                    let shown = printable(&other.to_string()).into_owned();
+                    return Err(usage(format!("{}: {key} = {shown}: expected {expected}", path.display())));
                 }
             };
             self.values.insert(k.name, (text, Origin::File(path.to_path_buf())));
@@ -139,10 +165,10 @@ impl Config {
         }
         match self.values.get(key) {
             None => Ok(None),
-            Some((text, origin)) => text
-                .parse::<T>()
-                .map(Some)
-                .map_err(|e| UsageError(anyhow!("{key} = {text:?} (from {origin}): {e}")).into()),
+            Some((text, origin)) => text.parse::<T>().map(Some).map_err(|e| {
+                let (text, e) = (printable(&format!("{text:?}")).into_owned(), e.to_string());
+                UsageError(anyhow!("{key} = {text} (from {origin}): {}", printable(&e))).into()
+            }),
         }
     }
 

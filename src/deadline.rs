@@ -37,6 +37,10 @@ pub struct Deadline {
 /// Tasks need this long, at least, between the expected end and the deadline.
 pub const DEFAULT_MARGIN: Duration = Duration::from_secs(30);
 
+/// The latest deadline hrun accepts, in Unix seconds: 9999-12-31T23:59:59Z. Any time up to it
+/// stays an exact float and, less the clock, a representable `Duration`.
+pub const MAX_UNIX: f64 = 253_402_300_799.0;
+
 const FORMS: &str = "auto, none, +DURATION (e.g. +2h), a local time YYYY-MM-DDTHH:MM[:SS] (Z at the end: UTC) or @UNIX_SECONDS";
 
 impl FromStr for Spec {
@@ -53,19 +57,24 @@ impl FromStr for Spec {
         if let Some(d) = t.strip_prefix('+') {
             return crate::duration::parse(d).map(Spec::In).map_err(|e| bad(&e));
         }
-        if let Some(s) = t.strip_prefix('@') {
-            return match s.parse::<f64>() {
-                Ok(v) if v.is_finite() && v >= 0.0 => Ok(Spec::At(v)),
-                _ => Err(bad("not a number of seconds")),
+        let at = if let Some(s) = t.strip_prefix('@') {
+            match s.parse::<f64>() {
+                Ok(v) if v.is_finite() && v >= 0.0 => v,
+                _ => return Err(bad("not a number of seconds")),
+            }
+        } else {
+            let (civil, utc) = match t.strip_suffix('Z') {
+                Some(c) => (c, true),
+                None => (t, false),
             };
-        }
-        let (civil, utc) = match t.strip_suffix('Z') {
-            Some(c) => (c, true),
-            None => (t, false),
+            let c = Civil::parse(civil).ok_or_else(|| bad("not a date and time"))?;
+            let at = if utc { Some(c.utc_seconds()) } else { crate::exec::os::local_time(&c) };
+            at.ok_or_else(|| bad("not a valid local time"))? as f64
         };
-        let c = Civil::parse(civil).ok_or_else(|| bad("not a date and time"))?;
-        let at = if utc { Some(c.utc_seconds()) } else { crate::exec::os::local_time(&c) };
-        at.map(|s| Spec::At(s as f64)).ok_or_else(|| bad("not a valid local time"))
+        if !in_range(at) {
+            return Err(bad("not between 1970 and 9999"));
+        }
+        Ok(Spec::At(at))
     }
 }
 
@@ -80,15 +89,23 @@ impl fmt::Display for Spec {
     }
 }
 
+/// True for a Unix time hrun can use as a deadline.
+fn in_range(at: f64) -> bool {
+    (0.0..=MAX_UNIX).contains(&at)
+}
+
 /// The deadline for a run starting at `now` (Unix seconds). `Auto` asks Slurm; a job without
 /// a time limit, or a Slurm that cannot be asked, gives none (with a warning for the latter).
+/// The time is kept within `0..=MAX_UNIX` whatever the spec holds, so the dispatcher's clock
+/// arithmetic cannot overflow.
 pub fn resolve(spec: Spec, now: f64) -> Option<Deadline> {
+    let clamp = |at: f64| if at.is_nan() { 0.0 } else { at.clamp(0.0, MAX_UNIX) };
     match spec {
         Spec::None => None,
-        Spec::In(d) => Some(Deadline { at: now + d.as_secs_f64(), source: "--deadline".into() }),
-        Spec::At(at) => Some(Deadline { at, source: "--deadline".into() }),
+        Spec::In(d) => Some(Deadline { at: clamp(now + d.as_secs_f64()), source: "--deadline".into() }),
+        Spec::At(at) => Some(Deadline { at: clamp(at), source: "--deadline".into() }),
         Spec::Auto => {
-            let job = std::env::var("SLURM_JOB_ID").ok().filter(|j| !j.is_empty())?;
+            let job = slurm_job()?;
             match slurm_end(&job) {
                 Ok(Some(at)) => Some(Deadline { at, source: format!("Slurm job {job}'s time limit") }),
                 Ok(None) => None,
@@ -101,16 +118,45 @@ pub fn resolve(spec: Spec, now: f64) -> Option<Deadline> {
     }
 }
 
+fn slurm_job() -> Option<String> {
+    std::env::var("SLURM_JOB_ID").ok().filter(|j| !j.is_empty())
+}
+
+/// Refuses, before a run, a `SLURM_JOB_END_TIME` that `--deadline auto` would read and could
+/// not use (e.g. `1e30`); the error names the variable and its value.
+pub fn check_environment(spec: Spec) -> Result<(), String> {
+    match (spec, slurm_job(), std::env::var("SLURM_JOB_END_TIME")) {
+        (Spec::Auto, Some(_), Ok(v)) => parse_end_time(&v).map(|_| ()),
+        _ => Ok(()),
+    }
+}
+
 /// The job's end time: `SLURM_JOB_END_TIME` (Unix seconds), else squeue's `%e` (local time).
 fn slurm_end(job: &str) -> Result<Option<f64>, String> {
     if let Ok(v) = std::env::var("SLURM_JOB_END_TIME") {
-        return match v.trim().parse::<f64>() {
-            Ok(t) if t > 0.0 => Ok(Some(t)),
-            _ => Ok(None),
-        };
+        return parse_end_time(&v);
     }
     let out = run_with_timeout(Command::new("squeue").args(["-h", "-j", job, "-o", "%e"]), SQUEUE_TIMEOUT)?;
-    parse_squeue_end(&out)
+    let end = parse_squeue_end(&out)?;
+    match end {
+        Some(at) if !in_range(at) => Err(format!("squeue printed {:?}, beyond 9999", out.trim())),
+        _ => Ok(end),
+    }
+}
+
+/// `SLURM_JOB_END_TIME`: Unix seconds; 0 (or empty) for a job without an end.
+pub fn parse_end_time(v: &str) -> Result<Option<f64>, String> {
+    match v.trim() {
+        "" => Ok(None),
+        t => match t.parse::<f64>() {
+            Ok(0.0) => Ok(None),
+            Ok(at) if in_range(at) => Ok(Some(at)),
+            _ => Err(format!(
+                "SLURM_JOB_END_TIME={} is not a Unix time between 1970 and 9999",
+                crate::text::printable(&format!("{v:?}"))
+            )),
+        },
+    }
 }
 
 const SQUEUE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -255,6 +301,40 @@ mod tests {
             let e = bad.parse::<Spec>().unwrap_err();
             assert!(e.contains(&format!("{bad:?}")) && e.contains("+DURATION"), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn times_beyond_9999_are_refused() {
+        for bad in ["@1e30", "@18446744073709551615", "@253402300800", "10000-01-01T00:00Z", "@inf", "+8761h"]
+        {
+            let e = bad.parse::<Spec>().unwrap_err();
+            assert!(e.contains(&format!("{bad:?}")), "{bad}: {e}");
+        }
+        assert_eq!("@253402300799".parse(), Ok(Spec::At(MAX_UNIX)));
+        assert_eq!("9999-12-31T23:59:59Z".parse(), Ok(Spec::At(MAX_UNIX)));
+    }
+
+    #[test]
+    fn slurm_end_times() {
+        assert_eq!(parse_end_time("1795662332\n"), Ok(Some(1_795_662_332.0)));
+        assert_eq!(parse_end_time("0"), Ok(None));
+        assert_eq!(parse_end_time(""), Ok(None));
+        for bad in ["1e30", "-5", "inf", "NaN", "soon", "18446744073709551615"] {
+            let e = parse_end_time(bad).unwrap_err();
+            assert!(e.starts_with(&format!("SLURM_JOB_END_TIME={bad:?} ")), "{bad}: {e}");
+        }
+    }
+
+    /// A spec built in code (not parsed) still resolves to a time the clock can meet.
+    #[test]
+    fn resolved_deadlines_stay_in_range() {
+        let at = |spec| resolve(spec, 1000.0).unwrap().at;
+        assert_eq!(at(Spec::At(1e30)), MAX_UNIX);
+        assert_eq!(at(Spec::At(f64::NAN)), 0.0);
+        assert_eq!(at(Spec::In(Duration::MAX)), MAX_UNIX);
+        assert_eq!(at(Spec::In(Duration::from_secs(5))), 1005.0);
+        let left = Duration::from_secs_f64(MAX_UNIX - 1000.0);
+        assert!(Instant::now().checked_add(left).is_some());
     }
 
     #[test]

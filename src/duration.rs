@@ -1,7 +1,12 @@
 //! Durations on the command line: `30s`, `500ms`, `2m`, `1h`, `1.5s`, or a bare number of
-//! seconds, as `timeout(1)` and Slurm users write them.
+//! seconds, as `timeout(1)` and Slurm users write them; at most [`MAX`], so that adding one to
+//! the clock can never overflow mid-run.
 
 use std::time::Duration;
+
+/// The longest duration hrun accepts (a timeout, grace, interval or margin): one year, far
+/// beyond any job's time limit, and far below what `Instant + Duration` can hold.
+pub const MAX: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// Parses a duration; the error names the value and the accepted forms.
 pub fn parse(text: &str) -> Result<Duration, String> {
@@ -18,6 +23,9 @@ pub fn parse(text: &str) -> Result<Duration, String> {
     let value: f64 = number.parse().map_err(|_| bad(text))?;
     if !value.is_finite() {
         return Err(bad(text));
+    }
+    if value * scale > MAX.as_secs_f64() {
+        return Err(format!("invalid duration {text:?}: at most 1 year (8760h)"));
     }
     Duration::try_from_secs_f64(value * scale).map_err(|_| bad(text))
 }
@@ -49,5 +57,17 @@ mod tests {
             let e = parse(bad).unwrap_err();
             assert!(e.contains(&format!("{bad:?}")), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn durations_beyond_a_year_are_refused() {
+        assert_eq!(parse("8760h"), Ok(MAX));
+        assert_eq!(parse("525600m"), Ok(MAX));
+        for huge in ["8760.001h", "4000000000000000h", "18446744073709551615", "99999999999999999999999ms"] {
+            let e = parse(huge).unwrap_err();
+            assert!(e.contains(&format!("{huge:?}")) && e.contains("at most 1 year"), "{huge}: {e}");
+        }
+        // What the clock meets stays representable.
+        assert!(std::time::Instant::now().checked_add(MAX).is_some());
     }
 }

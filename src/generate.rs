@@ -38,11 +38,11 @@ pub fn write_task_file(cfg: &GenConfig, out: &mut impl Write) -> Result<()> {
         UsageError(anyhow::anyhow!("--seed {} + --tasks {} overflows a 64-bit seed", cfg.seed, cfg.tasks))
     })?;
     let worker = match &cfg.worker {
-        Some(w) => absolute(w)?,
-        None => default_worker().map_err(UsageError)?,
+        Some(w) => task_path("--worker", w)?,
+        None => task_path("--worker", &default_worker().map_err(UsageError)?)?,
     };
-    let results = absolute(&cfg.results)?;
-    let (w, r) = (shell_quote(&worker.to_string_lossy()), results.to_string_lossy().into_owned());
+    let results = task_path("--results", &cfg.results)?;
+    let (w, r) = (shell_quote(&worker), results);
     let mut text = format!(
         "# hrun gen {}: {} tasks x {} threads, {} samples per thread, seeds {}..={}\n#hrun threads={}\n",
         env!("CARGO_PKG_VERSION"),
@@ -104,6 +104,24 @@ fn absolute(p: &Path) -> Result<PathBuf> {
     std::path::absolute(p).with_context(|| format!("cannot make {} absolute", p.display()))
 }
 
+/// `p` made absolute, as it will be written into task lines: refused (exit 2, naming `flag` and
+/// the value, escaped) if it holds a newline, which would end the task line early and run the
+/// rest as a command of its own, or any other control character, or is not UTF-8.
+pub fn task_path(flag: &str, p: &Path) -> Result<String> {
+    let abs = std::path::absolute(p).with_context(|| format!("cannot make {} absolute", p.display()))?;
+    let refuse = |why: &str| {
+        let shown = crate::text::printable(&format!("{:?}", abs.to_string_lossy())).into_owned();
+        UsageError(anyhow::anyhow!("{flag} {shown}: {why}")).into()
+    };
+    match abs.to_str() {
+        None => Err(refuse("a path written into task lines must be valid UTF-8")),
+        Some(s) if s.chars().any(char::is_control) => {
+            Err(refuse("a path written into task lines cannot hold a newline or other control character"))
+        }
+        Some(s) => Ok(s.to_string()),
+    }
+}
+
 /// Quotes a word for `/bin/sh` when it needs it (single quotes, `'` as `'\''`).
 pub fn shell_quote(word: &str) -> String {
     let plain =
@@ -154,6 +172,25 @@ mod tests {
         cfg.tasks = 2;
         cfg.seed = u64::MAX - 1;
         assert!(write_task_file(&cfg, &mut Vec::new()).unwrap_err().to_string().contains("overflows"));
+    }
+
+    #[test]
+    fn paths_that_would_break_a_task_line_are_refused() {
+        let e = task_path("--results", Path::new("/x\ntouch PWNED #")).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            r#"--results "/x\ntouch PWNED #": a path written into task lines cannot hold a newline or other control character"#
+        );
+        assert!(
+            task_path("--worker", Path::new("/w\x1b[2J"))
+                .unwrap_err()
+                .to_string()
+                .starts_with(r#"--worker "/w\u{1b}[2J""#)
+        );
+        assert_eq!(task_path("--results", Path::new("/my dir/r's")).unwrap(), "/my dir/r's");
+        use std::os::unix::ffi::OsStrExt;
+        let not_utf8 = Path::new(std::ffi::OsStr::from_bytes(b"/r\xff"));
+        assert!(task_path("--results", not_utf8).unwrap_err().to_string().contains("valid UTF-8"));
     }
 
     #[test]

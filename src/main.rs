@@ -39,22 +39,16 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Cmd::Reduce(args) => {
             let r = reduce::reduce_dirs(&args.dirs, args.skip_bad)?;
-            if args.json {
-                println!("{}", serde_json::to_string(&r)?);
-            } else {
-                print!("{}", reduce::render(&r));
-            }
-            Ok(exit::OK)
+            print_bytes(if args.json { serde_json::to_string(&r)? + "\n" } else { reduce::render(&r) })
         }
         Cmd::Slots(args) => {
             let placement = args.placement.placement(&config)?;
             let planned = placement::plan(&placement, args.threads, None)?;
-            if args.json {
-                println!("{}", placement::to_json(&planned, placement.smt));
+            print_bytes(if args.json {
+                placement::to_json(&planned, placement.smt) + "\n"
             } else {
-                print!("{}", placement::render(&planned, placement.smt));
-            }
-            Ok(exit::OK)
+                placement::render(&planned, placement.smt)
+            })
         }
         Cmd::Completions { shell } => {
             use clap::CommandFactory;
@@ -64,10 +58,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Cmd::Status { logs } => {
             let logs = hrun::log::read::expand_logs(&logs).map_err(exit::UsageError)?;
-            let states = logs
-                .into_iter()
-                .map(|l| hrun::status::read(&l).map(|s| (l, s)))
-                .collect::<anyhow::Result<Vec<_>>>()?;
+            let states = hrun::status::read_many(&logs)?;
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0.0, |d| d.as_secs_f64());
@@ -83,7 +74,8 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             });
             std::fs::write(&path, hrun::report::render(&run))
                 .map_err(|e| anyhow::anyhow!("cannot write report {}: {e}", path.display()))?;
-            eprintln!("hrun: report of {} task attempt(s) written to {}", run.bars.len(), path.display());
+            let shown = hrun::text::printable(&path.display().to_string()).into_owned();
+            eprintln!("hrun: report of {} task attempt(s) written to {shown}", run.bars.len());
             Ok(exit::OK)
         }
         Cmd::Results { logs, output } => {
@@ -113,8 +105,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             };
             let rows = hrun::tune::sweep(&cfg)?;
             let unit = if cfg.command.is_some() { "tasks/s" } else { "samples/s" };
-            print!("{}", hrun::tune::render(&rows, unit));
-            Ok(exit::OK)
+            print_bytes(hrun::tune::render(&rows, unit))
         }
         Cmd::Run(args) => {
             let w = args.workload;
@@ -198,13 +189,9 @@ fn exec_config(args: ExecArgs, config: &hrun::config::Config) -> anyhow::Result<
     })
 }
 
-/// Writes to stdout; a closed pipe (`hrun man | head`) is not an error.
-fn print_bytes(bytes: &[u8]) -> anyhow::Result<i32> {
-    use std::io::Write;
-    match std::io::stdout().lock().write_all(bytes) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
-        _ => Ok(exit::OK),
-    }
+/// Writes to stdout: a write error is an error, a closed pipe (`hrun man | head`) is not.
+fn print_bytes(bytes: impl AsRef<[u8]>) -> anyhow::Result<i32> {
+    hrun::stdout::print(bytes).map(|()| exit::OK)
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {

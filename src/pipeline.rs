@@ -7,7 +7,8 @@
 //! ```
 
 use std::fs::File;
-use std::path::PathBuf;
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, anyhow};
@@ -36,26 +37,15 @@ pub struct RunConfig {
 
 /// Runs the whole map -> run -> reduce flow; returns hrun's exit status.
 pub fn run(cfg: &RunConfig) -> Result<i32> {
-    // Find the worker before anything is created: a missing one leaves no empty run directory.
+    // Find the worker, and check the paths that go into task lines, before anything is
+    // created: a missing worker leaves no empty run directory.
     let worker = match &cfg.worker {
         Some(w) => w.clone(),
         None => generate::default_worker().map_err(UsageError)?,
     };
-    let dir = match &cfg.dir {
-        Some(d) => d.clone(),
-        None => PathBuf::from(format!("hrun-run-{}", utc_stamp(SystemTime::now()))),
-    };
-    if dir.exists() && std::fs::read_dir(&dir).map(|mut d| d.next().is_some()).unwrap_or(true) {
-        return Err(UsageError(anyhow!(
-            "run directory {} already exists and is not empty; give a new --dir",
-            dir.display()
-        ))
-        .into());
-    }
+    generate::task_path("--worker", &worker)?;
+    let dir = claim_run_dir(cfg.dir.as_deref())?;
     let results = dir.join("results");
-    std::fs::create_dir_all(&results)
-        .with_context(|| format!("cannot create run directory {}", results.display()))
-        .map_err(UsageError)?;
     let taskfile = dir.join("tasks.txt");
     let mut out = File::create(&taskfile).with_context(|| format!("cannot create {}", taskfile.display()))?;
     generate::write_task_file(
@@ -81,12 +71,80 @@ pub fn run(cfg: &RunConfig) -> Result<i32> {
         ..ExecConfig::new(TaskSpec::File(Source::Path(taskfile)))
     })?;
     let reduction = reduce::reduce_dir(&results, false)?;
-    if cfg.json {
-        println!("{}", serde_json::to_string(&reduction)?);
+    crate::stdout::print(if cfg.json {
+        serde_json::to_string(&reduction)? + "\n"
     } else {
-        print!("{}", reduce::render(&reduction));
-    }
+        reduce::render(&reduction)
+    })?;
     Ok(summary.exit_code())
+}
+
+/// The run directory, new and ours: `--dir`, or `hrun-run-<UTC time>` (with a suffix when
+/// taken); it holds an empty `results/`.
+fn claim_run_dir(given: Option<&Path>) -> Result<PathBuf> {
+    let dir = given.map_or_else(
+        || PathBuf::from(format!("hrun-run-{}", utc_stamp(SystemTime::now()))),
+        Path::to_path_buf,
+    );
+    // Its path goes into task lines: checked before anything is created.
+    generate::task_path("--dir", &dir)?;
+    match given {
+        Some(_) => claim_given(&dir).map(|()| dir),
+        None => claim_fresh(&dir),
+    }
+}
+
+/// How many suffixed names (`-2`, `-3`, ...) a default run directory may try.
+const MAX_SUFFIX: u32 = 1000;
+
+fn usage(msg: String) -> anyhow::Error {
+    UsageError(anyhow!(msg)).into()
+}
+
+fn cannot_create(dir: &Path, e: std::io::Error) -> anyhow::Error {
+    usage(format!("cannot create run directory {}: {e}", dir.display()))
+}
+
+/// Creates a new directory named `base`, else `base-2`, `base-3`... (another hrun started in
+/// the same second has `base`; a job array starts many at once), with `results/` in it.
+/// `mkdir` without `-p` is the claim: of two hruns, exactly one creates a given name.
+fn claim_fresh(base: &Path) -> Result<PathBuf> {
+    for n in 1..=MAX_SUFFIX {
+        let dir = match n {
+            1 => base.to_path_buf(),
+            _ => PathBuf::from(format!("{}-{n}", base.display())),
+        };
+        match std::fs::create_dir(&dir) {
+            Ok(()) => {
+                return std::fs::create_dir(dir.join("results"))
+                    .map(|()| dir.clone())
+                    .map_err(|e| cannot_create(&dir, e));
+            }
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(cannot_create(&dir, e)),
+        }
+    }
+    Err(usage(format!(
+        "run directories {} to {}-{MAX_SUFFIX} all exist; give --dir",
+        base.display(),
+        base.display()
+    )))
+}
+
+/// `--dir`: created (with its parents) if new, else it must be empty. Creating `results/` in it
+/// (without `-p`) is the claim, so two hruns given the same empty directory cannot both take it.
+fn claim_given(dir: &Path) -> Result<()> {
+    let taken = || {
+        usage(format!("run directory {} already exists and is not empty; give a new --dir", dir.display()))
+    };
+    std::fs::create_dir_all(dir).map_err(|e| cannot_create(dir, e))?;
+    if std::fs::read_dir(dir).map_or(true, |mut d| d.next().is_some()) {
+        return Err(taken());
+    }
+    match std::fs::create_dir(dir.join("results")) {
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => Err(taken()),
+        other => other.map_err(|e| cannot_create(dir, e)),
+    }
 }
 
 /// `20261126T003000Z` for a time (UTC; no time-zone database needed).
@@ -100,6 +158,39 @@ pub fn utc_stamp(t: SystemTime) -> String {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn a_taken_default_name_gets_the_next_suffix() {
+        let tmp = tempfile::tempdir().unwrap();
+        let base = tmp.path().join("hrun-run-20261126T003000Z");
+        let names: Vec<PathBuf> = (0..3).map(|_| claim_fresh(&base).unwrap()).collect();
+        assert_eq!(
+            names,
+            [
+                base.clone(),
+                tmp.path().join("hrun-run-20261126T003000Z-2"),
+                tmp.path().join("hrun-run-20261126T003000Z-3")
+            ]
+        );
+        assert!(names.iter().all(|d| d.join("results").is_dir()));
+    }
+
+    #[test]
+    fn a_given_directory_is_claimed_once() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("a/b");
+        claim_given(&dir).unwrap();
+        let e = claim_given(&dir).unwrap_err().to_string();
+        assert!(e.ends_with("already exists and is not empty; give a new --dir"), "{e}");
+        // An existing empty directory may be used, once.
+        let empty = tmp.path().join("empty");
+        std::fs::create_dir(&empty).unwrap();
+        claim_given(&empty).unwrap();
+        assert!(claim_given(&empty).is_err());
+        let file = tmp.path().join("file");
+        std::fs::write(&file, "").unwrap();
+        assert!(claim_given(&file).unwrap_err().to_string().starts_with("cannot create run directory"));
+    }
 
     #[test]
     fn stamps() {

@@ -3,8 +3,9 @@
 //!
 //! Which files count: every `*.toml` not starting with `.` (the worker's temporary files
 //! start with `.`, so a crashed worker's leftovers are never read). Other files (logs, task
-//! files) are ignored. A `.toml` that is not a valid result is an error naming the file,
-//! unless `--skip-bad`.
+//! files) are ignored. A `.toml` that is not a valid result (not a regular file, over 1 MiB,
+//! not TOML, a negative or non-finite number, a seed already seen with different samples) is
+//! an error naming the file, unless `--skip-bad`. Quoted content in messages is cut short.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -14,6 +15,7 @@ use mc_pi::result::McPiResult;
 use serde::Serialize;
 
 use crate::exit::UsageError;
+use crate::text::printable;
 
 /// The combined estimate. JSON keys are a public interface (`hrun reduce --json`).
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -37,7 +39,7 @@ pub struct Reduction {
     pub samples_per_cpu_s: f64,
     /// Files skipped as bad (`--skip-bad`).
     pub skipped: u64,
-    /// Results dropped because an earlier file had the same seed.
+    /// Results dropped because an earlier file had the same seed and the same samples.
     pub duplicates: u64,
 }
 
@@ -75,74 +77,118 @@ pub fn reduce_dir(dir: &Path, skip_bad: bool) -> Result<Reduction> {
 }
 
 /// Reads and combines the results of several directories (e.g. one per node); a seed found
-/// twice anywhere counts once.
+/// twice anywhere counts once if both files hold the same samples, and is an error if not.
 pub fn reduce_dirs(dirs: &[PathBuf], skip_bad: bool) -> Result<Reduction> {
-    let usage = |msg: String| -> anyhow::Error { UsageError(anyhow!(msg)).into() };
-    let names: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
-    let dir = names.join(", ");
-    let mut files: Vec<PathBuf> = Vec::new();
-    for d in dirs {
-        let entries = std::fs::read_dir(d)
-            .map_err(|e| usage(format!("cannot read results directory {}: {e}", d.display())))?;
-        let mut here: Vec<PathBuf> = entries
-            .filter_map(|e| e.ok())
-            .map(|e| e.path())
-            .filter(|p| {
-                let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                !name.starts_with('.') && name.ends_with(".toml") && p.is_file()
-            })
-            .collect();
-        here.sort_by_cached_key(|p| natural_key(p));
-        files.extend(here);
-    }
+    let dir = dirs.iter().map(|d| shown(d)).collect::<Vec<_>>().join(", ");
+    let files = list_results(dirs)?;
     if files.is_empty() {
         return Err(usage(format!(
             "no result files (*.toml) in {dir}; run the tasks first (hrun exec) or check the path"
         )));
     }
-
-    let mut results = Vec::with_capacity(files.len());
-    let mut first_of_seed: HashMap<u64, PathBuf> = HashMap::new();
-    let (mut skipped, mut duplicates) = (0, 0);
+    let mut kept = Kept::default();
     for path in &files {
-        let parsed = std::fs::read_to_string(path)
-            .map_err(|e| e.to_string())
-            .and_then(|t| McPiResult::parse(&t).map_err(|e| e.to_string()));
-        let r = match parsed {
-            Ok(r) => r,
-            Err(why) if skip_bad => {
-                eprintln!("hrun: warning: skipping {}: {why}", path.display());
-                skipped += 1;
-                continue;
-            }
-            Err(why) => {
-                return Err(usage(format!(
-                    "{}: {why} (use --skip-bad to leave such files out)",
-                    path.display()
-                )));
-            }
-        };
-        if let Some(first) = first_of_seed.get(&r.seed) {
-            eprintln!(
-                "hrun: warning: {} has the same seed {} as {}: their samples are identical, not \
-                 independent; counting it once",
-                path.display(),
-                r.seed,
-                first.display()
-            );
-            duplicates += 1;
-            continue;
+        let Err(why) = read_result(path).and_then(|r| kept.add(path, r)) else { continue };
+        if !skip_bad {
+            return Err(usage(format!("{}: {why} (use --skip-bad to leave such files out)", shown(path))));
         }
-        first_of_seed.insert(r.seed, path.clone());
-        results.push(r);
+        eprintln!("hrun: warning: skipping {}: {why}", shown(path));
+        kept.skipped += 1;
     }
-    if results.is_empty() {
-        return Err(usage(format!("no usable result in {dir} ({skipped} bad file(s) skipped)")));
+    if kept.results.is_empty() {
+        return Err(usage(format!("no usable result in {dir} ({} bad file(s) skipped)", kept.skipped)));
     }
-    if skipped > 0 {
-        eprintln!("hrun: skipped {skipped} bad file(s) in {dir}");
+    if kept.skipped > 0 {
+        eprintln!("hrun: skipped {} bad file(s) in {dir}", kept.skipped);
     }
-    Ok(Reduction { skipped, duplicates, ..combine(&results) })
+    Ok(Reduction { skipped: kept.skipped, duplicates: kept.duplicates, ..combine(&kept.results) })
+}
+
+fn usage(msg: String) -> anyhow::Error {
+    UsageError(anyhow!(msg)).into()
+}
+
+/// A path as messages show it: control characters escaped, length capped.
+fn shown(p: &Path) -> String {
+    printable(&p.display().to_string()).into_owned()
+}
+
+/// The largest result file read: a real one is about 500 bytes.
+const MAX_RESULT_FILE: u64 = crate::smallfile::MIB;
+
+/// Every `*.toml` not starting with `.` in each directory, in natural order per directory.
+/// Subdirectories are passed over; anything else named `*.toml` (a FIFO, a device) is listed,
+/// to be refused by [`read_result`] rather than silently left out.
+fn list_results(dirs: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for d in dirs {
+        let entries = std::fs::read_dir(d)
+            .map_err(|e| usage(format!("cannot read results directory {}: {e}", shown(d))))?;
+        let mut here: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| {
+                let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                !name.starts_with('.') && name.ends_with(".toml") && !p.is_dir()
+            })
+            .collect();
+        here.sort_by_cached_key(|p| natural_key(p));
+        files.extend(here);
+    }
+    Ok(files)
+}
+
+/// One result file, read only if it is a small regular file; why not, on one short line.
+fn read_result(path: &Path) -> Result<McPiResult, String> {
+    let text = crate::smallfile::read(path, MAX_RESULT_FILE).map_err(|e| format!("cannot read: {e}"))?;
+    McPiResult::parse(&text).map_err(|e| printable(&e.to_string()).into_owned())
+}
+
+/// The results kept so far, one per seed, and what was left out.
+#[derive(Default)]
+struct Kept {
+    results: Vec<McPiResult>,
+    /// Seed -> index in `results` and the file it came from.
+    first_of_seed: HashMap<u64, (usize, PathBuf)>,
+    skipped: u64,
+    duplicates: u64,
+}
+
+impl Kept {
+    /// Keeps `r`; counts it once if an earlier file of its seed holds the same samples (a task
+    /// run twice); refuses it if that file holds different ones (they cannot both be right).
+    fn add(&mut self, path: &Path, r: McPiResult) -> Result<(), String> {
+        let Some((i, first)) = self.first_of_seed.get(&r.seed) else {
+            self.first_of_seed.insert(r.seed, (self.results.len(), path.to_path_buf()));
+            self.results.push(r);
+            return Ok(());
+        };
+        let earlier = &self.results[*i];
+        let samples = |r: &McPiResult| (r.threads, r.samples_per_thread, r.samples, r.hits);
+        if samples(earlier) != samples(&r) {
+            return Err(format!(
+                "seed {} is also in {}, with different samples (there {} x {} samples, {} hits; here {} x {}, {} hits): \
+                 they cannot both be right",
+                r.seed,
+                shown(first),
+                earlier.threads,
+                earlier.samples_per_thread,
+                earlier.hits,
+                r.threads,
+                r.samples_per_thread,
+                r.hits
+            ));
+        }
+        eprintln!(
+            "hrun: warning: {} has the same seed {} as {}: their samples are identical, not \
+             independent; counting it once",
+            shown(path),
+            r.seed,
+            shown(first)
+        );
+        self.duplicates += 1;
+        Ok(())
+    }
 }
 
 /// Sorts `mc_pi_2.toml` before `mc_pi_10.toml`: digits compare as numbers.

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
+use std::io::Read;
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow};
@@ -64,8 +65,18 @@ pub struct Run {
 /// Reads the latest run of each log (several: e.g. the shards of a multi-node job).
 pub fn read(paths: &[std::path::PathBuf]) -> Result<Run> {
     let mut all = Run { hosts: Vec::new(), threads: 0, rows: Vec::new(), bars: Vec::new() };
+    let mut skipped = 0;
     for path in paths {
-        let one = read_one(path)?;
+        let shown = crate::text::printable(&path.display().to_string()).into_owned();
+        let Some(one) = read_one(path)? else {
+            // One empty log among several (a run that failed to start) hides nothing else.
+            if paths.len() == 1 {
+                return Err(UsageError(anyhow!("{shown} holds no hrun run")).into());
+            }
+            eprintln!("hrun: warning: skipping {shown}: it holds no hrun run");
+            skipped += 1;
+            continue;
+        };
         let first_row = all.rows.len();
         let row_of: BTreeMap<usize, usize> =
             one.head.slots.iter().enumerate().map(|(i, s)| (s.slot, first_row + i)).collect();
@@ -85,6 +96,9 @@ pub fn read(paths: &[std::path::PathBuf]) -> Result<Run> {
         }
         all.threads = all.threads.max(one.head.threads);
     }
+    if skipped == paths.len() {
+        return Err(UsageError(anyhow!("none of the {skipped} logs holds an hrun run")).into());
+    }
     Ok(all)
 }
 
@@ -94,9 +108,13 @@ struct OneRun {
     bars: Vec<Bar>,
 }
 
-fn read_one(path: &Path) -> Result<OneRun> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read run log {}", path.display()))
+/// The latest run of a log; `None` if it holds none.
+fn read_one(path: &Path) -> Result<Option<OneRun>> {
+    let mut text = String::new();
+    crate::log::read::open(path)
+        .and_then(|mut f| {
+            f.read_to_string(&mut text).with_context(|| format!("cannot read run log {}", path.display()))
+        })
         .map_err(UsageError)?;
     let mut run: Option<OneRun> = None;
     for line in text.lines() {
@@ -115,7 +133,7 @@ fn read_one(path: &Path) -> Result<OneRun> {
             _ => {}
         }
     }
-    run.ok_or_else(|| UsageError(anyhow!("{} holds no hrun run", path.display())).into())
+    Ok(run)
 }
 
 fn outcome(b: &Bar) -> (&'static str, &'static str) {

@@ -160,7 +160,8 @@ impl Table {
                 .with_context(|| format!("cannot open results table {shown}"))
                 .map_err(UsageError)?;
             let empty = file.metadata().map(|m| m.len() == 0).unwrap_or(true);
-            let file = crate::log::end_torn_line(file, path)
+            let mut file = file;
+            crate::log::end_torn_line(&mut file, path)
                 .with_context(|| format!("cannot repair results table {shown}"))?;
             (Box::new(file), !empty)
         };

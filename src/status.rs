@@ -4,14 +4,14 @@
 //! totals over several logs (e.g. the shards of a multi-node job).
 
 use std::collections::HashMap;
-use std::fs::File;
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow};
 use serde::Deserialize;
 
 use crate::exit::UsageError;
+use crate::text::printable;
 
 /// The latest run of a log.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -84,9 +84,35 @@ fn yes() -> bool {
 
 /// Reads the log and returns the state of its latest run.
 pub fn read(path: &Path) -> Result<Status> {
-    let file = File::open(path)
-        .with_context(|| format!("cannot open run log {}", path.display()))
-        .map_err(UsageError)?;
+    read_latest(path)?.ok_or_else(|| UsageError(anyhow!("{} holds no hrun run", shown(path))).into())
+}
+
+/// Several logs (a directory of shard logs): one holding no run (an empty log, left by a run
+/// that failed to start) is skipped with a warning naming it, unless none holds one.
+pub fn read_many(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Status)>> {
+    if let [one] = paths {
+        return Ok(vec![(one.clone(), read(one)?)]);
+    }
+    let mut states = Vec::new();
+    for path in paths {
+        match read_latest(path)? {
+            Some(s) => states.push((path.clone(), s)),
+            None => eprintln!("hrun: warning: skipping {}: it holds no hrun run", shown(path)),
+        }
+    }
+    if states.is_empty() {
+        return Err(UsageError(anyhow!("none of the {} logs holds an hrun run", paths.len())).into());
+    }
+    Ok(states)
+}
+
+fn shown(path: &Path) -> String {
+    printable(&path.display().to_string()).into_owned()
+}
+
+/// The state of the log's latest run; `None` if it holds none.
+fn read_latest(path: &Path) -> Result<Option<Status>> {
+    let file = crate::log::read::open(path).map_err(UsageError)?;
     let mut reader = BufReader::with_capacity(256 * 1024, file);
     let mut buf = Vec::new();
     let mut st: Option<Status> = None;
@@ -149,11 +175,11 @@ pub fn read(path: &Path) -> Result<Status> {
             _ => {}
         }
     }
-    let mut st = st.ok_or_else(|| UsageError(anyhow!("{} holds no hrun run", path.display())))?;
+    let Some(mut st) = st else { return Ok(None) };
     st.running = running.into_values().collect();
     st.outcomes = outcomes;
     st.running.sort_by(|a, b| a.start.total_cmp(&b.start));
-    Ok(st)
+    Ok(Some(st))
 }
 
 /// `h:mm:ss`.
@@ -168,14 +194,14 @@ const MAX_TRACKED: u64 = 1 << 28;
 /// Several logs (e.g. one per shard of a multi-node job, or of two jobs that split the same
 /// file differently): each log's report under its name, then totals per task over all of
 /// them, every run included: a task counts once, ok if any log has it ok.
-pub fn render_many(logs: &[(std::path::PathBuf, Status)], now: f64) -> String {
+pub fn render_many(logs: &[(PathBuf, Status)], now: f64) -> String {
     if let [(_, s)] = logs {
         return render(s, now);
     }
     let mut out = String::new();
     let mut merged: Vec<u8> = Vec::new();
     for (path, s) in logs {
-        out += &format!("== {}\n{}", path.display(), render(s, now));
+        out += &format!("== {}\n{}", shown(path), render(s, now));
         if merged.len() < s.outcomes.len() {
             merged.resize(s.outcomes.len(), 0);
         }
@@ -219,7 +245,8 @@ pub fn render(s: &Status, now: f64) -> String {
     let done = s.ok + s.failed;
     let elapsed = s.end.unwrap_or(now) - s.start;
     let state = if s.end.is_some() { "finished" } else { "running" };
-    let mut out = format!("run on {} (pid {}), {state}, elapsed {}\n", s.host, s.pid, clock(elapsed));
+    let mut out =
+        format!("run on {} (pid {}), {state}, elapsed {}\n", printable(&s.host), s.pid, clock(elapsed));
     let mut line =
         format!("tasks: {done} done ({} ok, {} failed), {} running", s.ok, s.failed, s.running.len());
     if let Some(total) = s.total {
@@ -243,9 +270,9 @@ pub fn render(s: &Status, now: f64) -> String {
                 "  task {:<6} slot {:<4} cpus {:<10} {:>9}  {}\n",
                 r.seq,
                 r.slot,
-                r.cpus,
+                printable(&r.cpus),
                 clock(now - r.start),
-                r.cmd
+                printable(&r.cmd)
             );
         }
     }

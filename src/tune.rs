@@ -53,9 +53,18 @@ pub fn sweep(cfg: &TuneConfig) -> Result<Vec<Row>> {
         return Err(UsageError(anyhow!("--samples must be at least 1 (got 0)")).into());
     }
     let worker = match (&cfg.command, &cfg.worker) {
+        (Some(c), _) if c.chars().any(char::is_control) => {
+            let shown = crate::text::printable(&format!("{c:?}")).into_owned();
+            return Err(UsageError(anyhow!(
+                "command {shown}: a task line cannot hold a newline or other control character"
+            ))
+            .into());
+        }
         (Some(_), _) => None,
-        (None, Some(w)) => Some(w.clone()),
-        (None, None) => Some(generate::default_worker().map_err(UsageError)?),
+        (None, Some(w)) => Some(generate::task_path("--worker", w)?),
+        (None, None) => {
+            Some(generate::task_path("--worker", &generate::default_worker().map_err(UsageError)?)?)
+        }
     };
     let dir = tempfile::tempdir().context("cannot create a scratch directory for the sweep")?;
     let mut rows = Vec::new();
@@ -72,7 +81,7 @@ pub fn sweep(cfg: &TuneConfig) -> Result<Vec<Row>> {
                 (Some(c), _) => c.replace("{threads}", &t.to_string()) + "\n",
                 (None, Some(w)) => format!(
                     "{} -t {t} -n {per_thread} --seed {i} -o {}\n",
-                    shell_quote(&w.to_string_lossy()),
+                    shell_quote(w),
                     shell_quote(&dir.path().join(format!("r{t}_{i}.toml")).to_string_lossy())
                 ),
                 (None, None) => unreachable!("a worker or a command"),

@@ -16,6 +16,10 @@ pub enum Timeout {
 /// not set the bar for all the others).
 pub const MIN_SAMPLES: u64 = 3;
 
+/// The largest `N%`: a thousand times the median, far beyond any use, and a bound that keeps
+/// the limit a representable duration.
+pub const MAX_PERCENT: f64 = 100_000.0;
+
 impl FromStr for Timeout {
     type Err = String;
 
@@ -25,6 +29,11 @@ impl FromStr for Timeout {
                 p.parse().map_err(|_| format!("invalid --timeout {text:?}: {p:?} is not a percentage"))?;
             if !(pct > 0.0 && pct.is_finite()) {
                 return Err(format!("invalid --timeout {text:?}: the percentage must be above 0"));
+            }
+            if pct > MAX_PERCENT {
+                return Err(format!(
+                    "invalid --timeout {text:?}: the percentage must be at most {MAX_PERCENT}%"
+                ));
             }
             return Ok(Timeout::PercentOfMedian(pct));
         }
@@ -37,17 +46,20 @@ impl FromStr for Timeout {
 }
 
 impl Timeout {
-    /// The limit for a task starting now, if any.
+    /// The limit for a task starting now, if any; never above [`crate::duration::MAX`], so
+    /// that the clock plus the limit cannot overflow.
     pub fn limit(&self, median: &Median) -> Option<Duration> {
-        match *self {
-            Timeout::Fixed(d) => Some(d),
+        let limit = match *self {
+            Timeout::Fixed(d) => d,
             Timeout::PercentOfMedian(p) => {
                 if median.count() < MIN_SAMPLES {
                     return None;
                 }
-                Some(Duration::from_secs_f64(median.median()? * p / 100.0))
+                let secs = median.median()? * p / 100.0;
+                Duration::try_from_secs_f64(secs).unwrap_or(crate::duration::MAX)
             }
-        }
+        };
+        Some(limit.min(crate::duration::MAX))
     }
 }
 
@@ -106,7 +118,7 @@ mod tests {
     fn parses_fixed_and_percent() {
         assert_eq!("2s".parse(), Ok(Timeout::Fixed(Duration::from_secs(2))));
         assert_eq!("150%".parse(), Ok(Timeout::PercentOfMedian(150.0)));
-        for bad in ["0", "-5s", "10x", "%", "-3%", "abc%"] {
+        for bad in ["0", "-5s", "10x", "%", "-3%", "abc%", "1e300%", "100001%", "inf%", "NaN%", "8761h"] {
             assert!(bad.parse::<Timeout>().unwrap_err().contains(&format!("{bad:?}")), "{bad}");
         }
     }
@@ -137,5 +149,21 @@ mod tests {
         m.add(1.0);
         let l = t.limit(&m).unwrap().as_secs_f64();
         assert!((l - 2.0).abs() < 0.05, "{l}");
+    }
+
+    /// A percentage that slipped past parsing, on the longest median the histogram holds,
+    /// gives the longest duration, not a panic.
+    #[test]
+    fn a_huge_limit_is_capped_not_a_panic() {
+        let mut m = Median::default();
+        for _ in 0..MIN_SAMPLES {
+            m.add(1e9);
+        }
+        let cap = crate::duration::MAX;
+        for p in [1e300, f64::MAX, f64::INFINITY, MAX_PERCENT] {
+            assert_eq!(Timeout::PercentOfMedian(p).limit(&m), Some(cap), "{p}");
+        }
+        assert_eq!(Timeout::Fixed(Duration::MAX).limit(&m), Some(cap));
+        assert!(std::time::Instant::now().checked_add(cap).is_some());
     }
 }

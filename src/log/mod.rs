@@ -20,6 +20,16 @@ use anyhow::{Context, Result, bail};
 
 use crate::exec::os;
 
+/// Opens `path` for appending (creating it), refusing what is not a regular file once open:
+/// `O_NONBLOCK` makes a FIFO that replaced the file since the caller looked fail or open at once
+/// instead of waiting for a reader (regular files ignore the flag).
+fn open_append(path: &Path) -> Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = OpenOptions::new().create(true).append(true).custom_flags(libc::O_NONBLOCK).open(path)?;
+    crate::smallfile::ensure_regular(&file)?;
+    Ok(file)
+}
+
 /// An open, locked run log.
 pub struct RunLog {
     file: File,
@@ -29,12 +39,20 @@ pub struct RunLog {
 }
 
 impl RunLog {
-    /// Opens (creating) the log for appending and locks it against a second hrun.
+    /// Opens (creating) the log for appending and locks it against a second hrun. A log that
+    /// exists must be a regular file: a FIFO would block the open until some reader came, a
+    /// device would swallow the records.
     pub fn open(path: &Path) -> Result<RunLog> {
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
+        if let Ok(meta) = std::fs::metadata(path)
+            && !meta.is_file()
+        {
+            bail!(
+                "run log {} is not a regular file (a {}); give --log a file",
+                path.display(),
+                crate::smallfile::kind_name(meta.file_type())
+            );
+        }
+        let file = open_append(path)
             .with_context(|| format!("cannot open run log {} for appending", path.display()))?;
         if !os::try_lock(&file).with_context(|| format!("cannot lock run log {}", path.display()))? {
             bail!(
@@ -47,21 +65,9 @@ impl RunLog {
 
     /// A log cut by a crash may end in a torn line; end it, so that the next record starts on
     /// a line of its own (readers skip the torn one).
-    fn end_torn_line(&mut self) -> Result<()> {
-        use std::io::{Read, Seek, SeekFrom};
+    fn end_torn_line(&mut self) -> io::Result<()> {
         self.checked_end = true;
-        let len = self.file.metadata().map(|m| m.len()).unwrap_or(0);
-        if len == 0 {
-            return Ok(());
-        }
-        let mut reader = File::open(&self.path)?;
-        reader.seek(SeekFrom::Start(len - 1))?;
-        let mut last = [0u8; 1];
-        reader.read_exact(&mut last)?;
-        if last[0] != b'\n' {
-            self.file.write_all(b"\n")?;
-        }
-        Ok(())
+        end_torn_line(&mut self.file, &self.path)
     }
 
     pub fn path(&self) -> &Path {
@@ -99,18 +105,42 @@ pub fn open_output(path: &Path, append: bool) -> io::Result<File> {
 
 /// Ends a torn last line of `file` (opened for appending at `path`) with a newline, so that
 /// the next line starts on its own: a crash can leave a line half written.
-pub fn end_torn_line(mut file: File, path: &Path) -> io::Result<File> {
+pub fn end_torn_line(file: &mut File, path: &Path) -> io::Result<()> {
     use std::io::{Read, Seek, SeekFrom};
-    let len = file.metadata()?.len();
-    if len == 0 || !file.metadata()?.is_file() {
-        return Ok(file);
+    let meta = file.metadata()?;
+    if meta.len() == 0 || !meta.is_file() {
+        return Ok(());
     }
     let mut reader = File::open(path)?;
-    reader.seek(SeekFrom::Start(len - 1))?;
+    reader.seek(SeekFrom::Start(meta.len() - 1))?;
     let mut last = [0u8; 1];
     reader.read_exact(&mut last)?;
     if last[0] != b'\n' {
         file.write_all(b"\n")?;
     }
-    Ok(file)
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A FIFO, even one with a reader (so that a non-blocking open succeeds), is refused once
+    /// open, and neither check blocks.
+    #[test]
+    fn a_fifo_is_never_a_run_log() {
+        use std::os::unix::fs::OpenOptionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("log.jsonl");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let e = format!("{:#}", RunLog::open(&fifo).err().unwrap());
+        assert_eq!(
+            e,
+            format!("run log {} is not a regular file (a FIFO); give --log a file", fifo.display())
+        );
+        assert!(open_append(&fifo).is_err(), "no reader: ENXIO, not a wait");
+        let _reader = OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(&fifo).unwrap();
+        let e = open_append(&fifo).unwrap_err().to_string();
+        assert_eq!(e, "not a regular file (a FIFO)");
+    }
 }

@@ -39,9 +39,23 @@ struct Kind {
     kind: String,
 }
 
+/// Opens a run log for reading. Only a regular file: opened `O_NONBLOCK`, so that a FIFO named
+/// as a log is refused at once instead of blocking the open until a writer comes.
+pub fn open(path: &Path) -> Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .with_context(|| format!("cannot open run log {}", path.display()))?;
+    crate::smallfile::ensure_regular(&file)
+        .with_context(|| format!("cannot read run log {}", path.display()))?;
+    Ok(file)
+}
+
 /// Calls `on_task` for every task record; returns the number of unreadable lines.
 pub fn for_each_task(path: &Path, mut on_task: impl FnMut(TaskOutcome)) -> Result<u64> {
-    let file = File::open(path).with_context(|| format!("cannot open run log {}", path.display()))?;
+    let file = open(path).map_err(crate::exit::UsageError)?;
     let mut reader = BufReader::with_capacity(256 * 1024, file);
     let mut buf = Vec::with_capacity(1024);
     let mut bad = 0;

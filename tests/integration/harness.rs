@@ -188,3 +188,26 @@ pub fn gnu_parallel() -> Option<Command> {
         .arg("--will-cite");
     Some(c)
 }
+
+/// Runs to completion, capturing output, but fails the test (killing the child) if it takes
+/// longer than `limit`: for tests of what used to hang (a FIFO opened for reading, say).
+pub fn run_within(cmd: &mut Command, limit: Duration) -> Output {
+    let child =
+        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let (tx, rx) = std::sync::mpsc::channel();
+    // The thread owns the child until it is reaped, so `pid` cannot be reused before the kill.
+    std::thread::spawn(move || tx.send(child.wait_with_output()));
+    match rx.recv_timeout(limit) {
+        Ok(out) => out.expect("wait"),
+        Err(_) => {
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+            panic!("{cmd:?} did not end within {limit:?}: it hung");
+        }
+    }
+}
+
+/// A FIFO at `path` that nobody writes to.
+pub fn mkfifo(path: &Path) {
+    nix::unistd::mkfifo(path, nix::sys::stat::Mode::S_IRUSR | nix::sys::stat::Mode::S_IWUSR).unwrap();
+}

@@ -300,3 +300,205 @@ fn reduce_combines_several_directories() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("cannot read results directory missing"), "{}", stderr(&out));
 }
+
+/// A newline in a path that goes into task lines ended the line early: the rest ran as a
+/// command of its own (`touch PWNED`). Such paths are refused, naming the value escaped.
+#[test]
+fn a_newline_in_a_path_cannot_inject_a_task_line() {
+    worker_path();
+    let sb = Sandbox::new();
+    let evil = "x\ntouch PWNED #";
+    let shown = format!("\"{}/x\\ntouch PWNED #\"", sb.root().display());
+    let size = ["--tasks", "1", "-t", "1", "-n", "10"];
+    let cases: Vec<(Vec<&str>, String)> = vec![
+        ([&["gen", "--results", evil][..], &size].concat(), format!("--results {shown}")),
+        ([&["gen", "--worker", evil][..], &size].concat(), format!("--worker {shown}")),
+        ([&["run", "--dir", evil][..], &size].concat(), format!("--dir {shown}")),
+        ([&["run", "--worker", evil][..], &size].concat(), format!("--worker {shown}")),
+        (
+            vec!["tune", "--threads-list", "1", "--", "true\ntouch PWNED"],
+            "command \"true\\ntouch PWNED\"".into(),
+        ),
+    ];
+    for (args, needle) in cases {
+        let out = run(hrun().current_dir(sb.root()).args(&args));
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.starts_with(&format!("hrun: error: {needle}: ")), "{args:?}: {err}");
+        // Whatever gen printed, run it: nothing may come of the injected line.
+        sb.write("tasks.txt", &out.stdout);
+        run(sb.exec().arg("tasks.txt"));
+        assert!(!sb.path("PWNED").exists(), "{args:?} injected a command");
+        assert!(!sb.path(evil).exists(), "{args:?} created its directory");
+    }
+}
+
+/// Two `hrun run` started in the same second (a job array does this) shared
+/// `hrun-run-<second>/`: one failed with "log in use", or reported the other's tasks. Each now
+/// claims its own directory with `mkdir`, taking `-2`, `-3`... when the name is taken.
+#[test]
+fn runs_started_in_the_same_second_get_their_own_directories() {
+    worker_path();
+    let sb = Sandbox::new();
+    // The default names of the coming seconds are taken, as by runs started just before.
+    let now = std::time::SystemTime::now();
+    for s in 0..30 {
+        let name = format!("hrun-run-{}", hrun::pipeline::utc_stamp(now + std::time::Duration::from_secs(s)));
+        std::fs::create_dir(sb.path(&name)).unwrap();
+        sb.write(&format!("{name}/keep"), "earlier run");
+    }
+    let children: Vec<_> = (1..=4u64)
+        .map(|k| {
+            let seed = (100 * k).to_string();
+            let args =
+                ["run", "--tasks", "3", "--threads", "1", "-n", "1000", "--seed", &seed, "--json", "-q"];
+            let mut cmd = hrun();
+            cmd.current_dir(sb.root()).args(args).stdin(Stdio::null()).stdout(Stdio::piped());
+            (k, cmd.stderr(Stdio::piped()).spawn().unwrap())
+        })
+        .collect();
+    let mut dirs = std::collections::BTreeSet::new();
+    for (k, child) in children {
+        let out = child.wait_with_output().unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(0), "run {k}: {err}");
+        let dir = err.lines().find_map(|l| l.strip_prefix("hrun: 3 tasks x 1 threads into ")).unwrap();
+        assert!(dirs.insert(dir.to_string()), "run {k} shares {dir}");
+        assert!(!sb.path(dir).join("keep").exists(), "run {k} took an earlier run's {dir}");
+        // Its own results, and its estimate sums exactly them.
+        let results = std::fs::read_dir(sb.path(dir).join("results")).unwrap();
+        let parsed: Vec<_> = results
+            .map(|e| {
+                mc_pi::result::McPiResult::parse(&std::fs::read_to_string(e.unwrap().path()).unwrap())
+                    .unwrap()
+            })
+            .collect();
+        let mut seeds: Vec<u64> = parsed.iter().map(|r| r.seed).collect();
+        seeds.sort();
+        assert_eq!(seeds, [100 * k + 1, 100 * k + 2, 100 * k + 3], "run {k} in {dir}");
+        let r: Value = serde_json::from_str(&stdout(&out)).unwrap();
+        assert_eq!(r["hits"].as_u64(), Some(parsed.iter().map(|r| r.hits).sum()), "run {k}");
+        let (runs, tasks) = read_log(&sb.path(dir).join("hrun.jsonl"));
+        assert_eq!((runs.len(), tasks.len()), (1, 3), "run {k}: one run of its own 3 tasks in its log");
+    }
+    let kept =
+        std::fs::read_dir(sb.root()).unwrap().filter(|e| e.as_ref().unwrap().path().join("keep").exists());
+    assert_eq!(kept.count(), 30, "earlier runs' directories untouched");
+}
+
+/// A result file as `write_result` makes it, with one `key = value` line replaced.
+fn write_result_with(sb: &Sandbox, name: &str, seed: u64, from: &str, to: &str) {
+    write_result(sb, name, seed, 1000, 790);
+    let text = sb.read(name);
+    assert!(text.contains(from), "{from} not in {text}");
+    sb.write(name, text.replace(from, to));
+}
+
+/// `nan`, `inf` and negative numbers were summed ("worker CPU time -inf s").
+#[test]
+fn reduce_refuses_non_finite_and_negative_numbers() {
+    for (from, to, needle) in [
+        ("cpu_s = 1.5", "cpu_s = -inf", "cpu_s = -inf: not a finite number of at least 0"),
+        ("cpu_s = 1.5", "cpu_s = nan", "cpu_s = NaN: not a finite number"),
+        ("elapsed_s = 2.0", "elapsed_s = -2.0", "elapsed_s = -2: not a finite number"),
+        ("start = 1000.0", "start = inf", "start = inf: not a finite number"),
+        ("pi = 3.0", "pi = -3.0", "pi = -3: not a finite number"),
+    ] {
+        let sb = Sandbox::new();
+        std::fs::create_dir(sb.path("r")).unwrap();
+        write_result(&sb, "r/a.toml", 1, 1000, 790);
+        write_result_with(&sb, "r/b.toml", 2, from, to);
+        let out = run(hrun().current_dir(sb.root()).args(["reduce", "r"]));
+        assert_eq!(out.status.code(), Some(2), "{to}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(&format!("r/b.toml: inconsistent result: {needle}")),
+            "{}",
+            stderr(&out)
+        );
+        let out = run(hrun().current_dir(sb.root()).args(["reduce", "--skip-bad", "--json", "r"]));
+        assert_eq!(out.status.code(), Some(0), "{to}: {}", stderr(&out));
+        let r: Value = serde_json::from_str(&stdout(&out)).unwrap();
+        assert_eq!(
+            (r["tasks"].as_u64(), r["skipped"].as_u64(), r["cpu_s"].as_f64()),
+            (Some(1), Some(1), Some(1.5))
+        );
+    }
+}
+
+/// Two files with one seed but different samples were "identical samples", counted once:
+/// which one counted depended on the file names. They cannot both be right: an error.
+#[test]
+fn reduce_tells_conflicting_duplicates_from_identical_ones() {
+    for (samples, hits) in [(2000, 1580), (1000, 791)] {
+        let sb = Sandbox::new();
+        std::fs::create_dir(sb.path("r")).unwrap();
+        write_result(&sb, "r/mc_pi_1.toml", 7, 1000, 790);
+        write_result(&sb, "r/mc_pi_2.toml", 7, samples, hits);
+        write_result(&sb, "r/mc_pi_3.toml", 7, 1000, 790);
+        let out = run(hrun().current_dir(sb.root()).args(["reduce", "r"]));
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains(&format!(
+                "r/mc_pi_2.toml: seed 7 is also in r/mc_pi_1.toml, with different samples (there 1 x 1000 \
+                 samples, 790 hits; here 1 x {samples}, {hits} hits): they cannot both be right"
+            )),
+            "{err}"
+        );
+        let out = run(hrun().current_dir(sb.root()).args(["reduce", "--skip-bad", "--json", "r"]));
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(0), "{err}");
+        assert!(err.contains("skipping r/mc_pi_2.toml: seed 7 is also in r/mc_pi_1.toml"), "{err}");
+        assert!(err.contains("r/mc_pi_3.toml has the same seed 7 as r/mc_pi_1.toml"), "{err}");
+        let r: Value = serde_json::from_str(&stdout(&out)).unwrap();
+        assert_eq!(
+            (r["tasks"].as_u64(), r["hits"].as_u64(), r["skipped"].as_u64(), r["duplicates"].as_u64()),
+            (Some(1), Some(790), Some(1), Some(1))
+        );
+    }
+}
+
+/// A result file with a 300 MB line made a 300 MB message and 1.5 GB of memory; a FIFO named
+/// `*.toml` blocked reduce forever. Only regular files up to 1 MiB are read, and quoted
+/// content in messages is cut to a few hundred bytes.
+#[test]
+fn reduce_reads_only_small_regular_files_and_keeps_messages_short() {
+    let sb = Sandbox::new();
+    std::fs::create_dir(sb.path("r")).unwrap();
+    write_result(&sb, "r/good.toml", 1, 1000, 790);
+    sb.write("r/long.toml", format!("hits = [{}\n", "\u{1b}[2J9".repeat(200_000)));
+    sb.write("r/foreign.toml", format!("format = \"{}\"\n", "x".repeat(900_000)));
+    std::fs::File::create(sb.path("r/big.toml")).unwrap().set_len(2 << 20).unwrap();
+    mkfifo(&sb.path("r/fifo.toml"));
+    let expect = [
+        (
+            "big.toml",
+            format!("cannot read: {} bytes, more than the {} such a file may have", 2 << 20, 1 << 20),
+        ),
+        ("fifo.toml", "cannot read: not a regular file (a FIFO)".into()),
+        ("foreign.toml", "not an hrun-mc-pi result: format is \"xxx".into()),
+        ("long.toml", "not TOML: ".into()),
+    ];
+    let out = run_within(
+        hrun().current_dir(sb.root()).args(["reduce", "--skip-bad", "--json", "r"]),
+        std::time::Duration::from_secs(20),
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(!err.contains('\u{1b}'), "an escape sequence reached the terminal");
+    for (name, why) in &expect {
+        let line =
+            err.lines().find(|l| l.contains(&format!("r/{name}"))).unwrap_or_else(|| panic!("{name}: {err}"));
+        assert!(line.contains(why), "{name}: {line}");
+        assert!(line.len() < 700, "{name}: a {} byte message", line.len());
+    }
+    let r: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!((r["tasks"].as_u64(), r["skipped"].as_u64()), (Some(1), Some(4)));
+    // Without --skip-bad, the first bad file is the one-line error.
+    let out =
+        run_within(hrun().current_dir(sb.root()).args(["reduce", "r"]), std::time::Duration::from_secs(20));
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stderr(&out).lines().count(), 1);
+    assert!(stderr(&out).len() < 700, "{}", stderr(&out));
+}

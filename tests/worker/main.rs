@@ -149,3 +149,107 @@ fn bench_reports_every_kernel_and_scaling() {
     assert!(text.lines().any(|l| l.starts_with("scalar ")), "{text}");
     assert!(text.contains("thread scaling t=2 / t=1:"), "{text}");
 }
+
+/// The names in a directory, sorted.
+fn names(dir: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+fn mkfifo(path: &std::path::Path) {
+    let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+}
+
+/// The atomic rename replaced whatever `-o` named: as root, `-o /dev/null` made /dev/null a
+/// regular file. A FIFO (as a device) is now written straight through and stays what it is.
+#[test]
+fn a_fifo_given_to_o_is_written_through_not_replaced() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("results.fifo");
+    mkfifo(&fifo);
+    let reading = fifo.clone();
+    let reader = std::thread::spawn(move || std::fs::read_to_string(reading).unwrap());
+    let out = worker().args(["-n", "1000", "--seed", "3", "-o"]).arg(&fifo).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo(), "the FIFO was replaced");
+    assert_eq!(names(dir.path()), ["results.fifo"], "no temporary file");
+    let r = McPiResult::parse(&reader.join().unwrap()).unwrap();
+    assert_eq!((r.seed, r.samples), (3, 1000));
+}
+
+/// A symbolic link given to `-o` was replaced by a regular file; it is followed, and the file
+/// it points to (existing, or not yet) is written atomically.
+#[test]
+fn a_symlink_given_to_o_is_followed_and_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("store")).unwrap();
+    std::fs::write(dir.path().join("store/old.toml"), "stale").unwrap();
+    for (link, target) in [("existing.toml", "store/old.toml"), ("dangling.toml", "store/new.toml")] {
+        let link = dir.path().join(link);
+        std::os::unix::fs::symlink(target, &link).unwrap();
+        let out = worker().args(["-n", "1000", "--seed", "4", "-o"]).arg(&link).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(std::fs::read_link(&link).unwrap(), std::path::Path::new(target), "the link was replaced");
+        let r = McPiResult::parse(&std::fs::read_to_string(dir.path().join(target)).unwrap()).unwrap();
+        assert_eq!(r.seed, 4);
+    }
+    assert_eq!(names(&dir.path().join("store")), ["new.toml", "old.toml"], "no temporary file");
+    assert_eq!(names(dir.path()), ["dangling.toml", "existing.toml", "store"]);
+}
+
+/// SIGINT or SIGTERM mid-run (Ctrl-C, hrun's --timeout) left `.r.toml.tmp.PID` behind; the
+/// worker now removes it and still dies of the signal.
+#[test]
+fn a_signal_mid_run_leaves_no_temporary_file() {
+    use std::os::unix::process::ExitStatusExt;
+    for sig in [libc::SIGTERM, libc::SIGINT] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.toml");
+        // Hours of work: it is still sampling when the signal comes.
+        let mut child = worker().args(["-n", "1000000000000000", "-o"]).arg(&path).spawn().unwrap();
+        let tmp = dir.path().join(format!(".r.toml.tmp.{}", child.id()));
+        // Ready: the temporary file exists once the output is reserved, before sampling.
+        let t0 = std::time::Instant::now();
+        while !tmp.exists() {
+            assert!(t0.elapsed() < std::time::Duration::from_secs(20), "{} never appeared", tmp.display());
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        // SAFETY: kill with a live child's pid (not yet reaped).
+        assert_eq!(unsafe { libc::kill(child.id() as i32, sig) }, 0);
+        let status = child.wait().unwrap();
+        assert_eq!(status.signal(), Some(sig), "{status:?}");
+        assert_eq!(names(dir.path()), Vec::<String>::new(), "signal {sig} left a file");
+    }
+}
+
+/// A directory given to `-o` is refused before the work, not after it (the rename failed).
+#[test]
+fn a_directory_given_to_o_is_refused_before_the_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = worker().args(["-n", "10", "-o"]).arg(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        err.trim_end(),
+        format!("hrun-mc-pi: error: cannot write result to {}: it is a directory", dir.path().display())
+    );
+    assert_eq!(names(dir.path()), Vec::<String>::new());
+}
+
+/// A run that fails after the output was reserved (here: a sample count that overflows)
+/// exited without removing its temporary file.
+#[test]
+fn a_failed_run_removes_its_temporary_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.toml");
+    let out = worker().args(["-n", "18446744073709551615", "-t", "2", "-o"]).arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(names(dir.path()), Vec::<String>::new());
+}

@@ -10,7 +10,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
 
-use crate::result::{FORMAT, McPiResult, PendingResult};
+use crate::output::PendingResult;
+use crate::result::{FORMAT, McPiResult};
 use crate::run::{self, Bind};
 
 /// Exit status for bad input (flags, values, an unwritable output path).
@@ -82,8 +83,14 @@ pub fn main() {
     });
     let bind = if args.bind { Bind::Close } else { Bind::None };
     let start = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
-    let outcome =
-        run::run(samples, threads, args.seed, bind).unwrap_or_else(|e| fail(EXIT_USAGE, e.to_string()));
+    let outcome = match run::run(samples, threads, args.seed, bind) {
+        Ok(o) => o,
+        Err(e) => {
+            // `exit` runs no destructor: remove the temporary file first.
+            drop(pending);
+            fail(EXIT_USAGE, e.to_string())
+        }
+    };
     let result = McPiResult {
         format: FORMAT.into(),
         seed: args.seed,

@@ -3,8 +3,10 @@
 //! `hrun-mc-pi` command itself ([`cli::main`]).
 
 pub mod bench;
+pub mod cleanup;
 pub mod cli;
 pub mod cli_error;
 pub mod kernel;
+pub mod output;
 pub mod result;
 pub mod run;

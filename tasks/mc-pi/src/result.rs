@@ -1,10 +1,5 @@
-//! The worker's result file: small TOML, written atomically (a temporary file in the same
-//! directory, synced, then renamed), so a crash never leaves a half-written result. `hrun
-//! reduce` reads these files back with [`McPiResult::parse`].
-
-use std::fs::{self, File};
-use std::io::Write;
-use std::path::{Path, PathBuf};
+//! The worker's result file: small TOML (written by [`crate::output`]). `hrun reduce` reads
+//! these files back with [`McPiResult::parse`].
 
 use serde::{Deserialize, Serialize};
 
@@ -55,8 +50,7 @@ pub enum ResultError {
 impl McPiResult {
     /// Parses and checks a result file's text.
     pub fn parse(text: &str) -> Result<McPiResult, ResultError> {
-        let table: toml::Table =
-            toml::from_str(text).map_err(|e| ResultError::Toml(one_line(&e.to_string())))?;
+        let table: toml::Table = toml::from_str(text).map_err(|e| ResultError::Toml(toml_error(text, &e)))?;
         match table.get("format").and_then(|v| v.as_str()) {
             Some(FORMAT) => {}
             Some(other) => {
@@ -88,7 +82,17 @@ impl McPiResult {
         if self.hits > self.samples {
             return bad(format!("hits = {} exceeds samples = {}", self.hits, self.samples));
         }
-        Ok(())
+        let times = [
+            ("pi", self.pi),
+            ("start", self.start),
+            ("elapsed_s", self.elapsed_s),
+            ("samples_per_s", self.samples_per_s),
+            ("cpu_s", self.cpu_s),
+        ];
+        match times.iter().find(|(_, v)| !(v.is_finite() && *v >= 0.0)) {
+            Some((field, v)) => bad(format!("{field} = {v}: not a finite number of at least 0")),
+            None => Ok(()),
+        }
     }
 
     pub fn to_toml(&self) -> String {
@@ -100,47 +104,16 @@ fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// A result file reserved before the computation (so an unwritable path fails at once) and
-/// put in place atomically by [`PendingResult::commit`]. Dropped without commit, it
-/// removes its temporary file.
-pub struct PendingResult {
-    tmp: Option<(File, PathBuf)>,
-    path: PathBuf,
-}
-
-impl PendingResult {
-    /// Creates the parent directory if needed and a temporary file beside `path`.
-    pub fn reserve(path: &Path) -> std::io::Result<PendingResult> {
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        fs::create_dir_all(&dir)?;
-        let name = path.file_name().ok_or_else(|| std::io::Error::other("the output path names no file"))?;
-        let tmp_path = dir.join(format!(".{}.tmp.{}", name.to_string_lossy(), std::process::id()));
-        let file = File::create(&tmp_path)?;
-        Ok(PendingResult { tmp: Some((file, tmp_path)), path: path.to_path_buf() })
-    }
-
-    /// Writes `text`, syncs it, and renames it over the final path.
-    pub fn commit(mut self, text: &str) -> std::io::Result<()> {
-        let (mut file, tmp_path) = self.tmp.take().expect("committed once");
-        let result = file
-            .write_all(text.as_bytes())
-            .and_then(|_| file.sync_all())
-            .and_then(|_| fs::rename(&tmp_path, &self.path));
-        if result.is_err() {
-            let _ = fs::remove_file(&tmp_path);
-        }
-        result
-    }
-}
-
-impl Drop for PendingResult {
-    fn drop(&mut self) {
-        if let Some((_, tmp)) = self.tmp.take() {
-            let _ = fs::remove_file(tmp);
-        }
+/// "line 3: invalid array": the place and the reason, without the quoted source line (which
+/// may be megabytes long).
+fn toml_error(text: &str, e: &toml::de::Error) -> String {
+    let why = one_line(e.message());
+    match e.span() {
+        Some(span) => format!(
+            "line {}: {why}",
+            text.as_bytes()[..span.start.min(text.len())].split(|&b| b == b'\n').count()
+        ),
+        None => why,
     }
 }
 
@@ -177,33 +150,26 @@ mod tests {
     #[test]
     fn foreign_corrupt_and_inconsistent_files_are_told_apart() {
         let cases = [
-            ("hits = [", "not TOML"),
+            ("hits = [", "not TOML: line 1: "),
+            ("seed = 1\nhits = [", "not TOML: line 2: "),
             ("title = \"my notes\"", "not an hrun-mc-pi result: no `format"),
             ("format = \"other/2\"", "format is \"other/2\""),
             (&sample().to_toml().replace("hits = 157", "hits = 999"), "hits = 999 exceeds"),
             (&sample().to_toml().replace("samples = 200", "samples = 201"), "samples = 201 but"),
             (&sample().to_toml().replace("seed = 3\n", ""), "missing field `seed`"),
+            (&sample().to_toml().replace("cpu_s = 1.0", "cpu_s = -inf"), "cpu_s = -inf: not a finite number"),
+            (&sample().to_toml().replace("cpu_s = 1.0", "cpu_s = nan"), "cpu_s = NaN: not a finite number"),
+            (&sample().to_toml().replace("pi = 3.0", "pi = inf"), "pi = inf: not a finite"),
+            (&sample().to_toml().replace("start = 1000000000.0", "start = -1.0"), "start = -1: not a finite"),
+            (&sample().to_toml().replace("elapsed_s = 0.5", "elapsed_s = -0.5"), "elapsed_s = -0.5: not"),
+            (
+                &sample().to_toml().replace("samples_per_s = 400.0", "samples_per_s = nan"),
+                "samples_per_s = NaN",
+            ),
         ];
         for (text, needle) in cases {
             let e = McPiResult::parse(text).unwrap_err().to_string();
             assert!(e.contains(needle), "{e}");
         }
-    }
-
-    #[test]
-    fn commit_is_atomic_and_abandon_leaves_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("sub/r.toml");
-        let p = PendingResult::reserve(&path).unwrap();
-        assert!(!path.exists(), "nothing at the final path before commit");
-        p.commit("x = 1\n").unwrap();
-        assert_eq!(fs::read_to_string(&path).unwrap(), "x = 1\n");
-        let p = PendingResult::reserve(&dir.path().join("other.toml")).unwrap();
-        drop(p);
-        let left: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
-        assert_eq!(left, ["sub"], "an abandoned result leaves no file, temporary or final");
-        let sub: Vec<_> =
-            fs::read_dir(dir.path().join("sub")).unwrap().map(|e| e.unwrap().file_name()).collect();
-        assert_eq!(sub, ["r.toml"], "the committed result leaves no temporary file");
     }
 }

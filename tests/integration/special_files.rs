@@ -1,0 +1,47 @@
+//! FIFOs where hrun expects a regular file: refused at once with one line (exit 2), never a
+//! hang in `open()` waiting for the other end.
+
+use std::time::Duration;
+
+use crate::harness::*;
+
+const LIMIT: Duration = Duration::from_secs(20);
+
+#[test]
+fn a_fifo_as_the_run_log_is_refused_without_blocking() {
+    let sb = Sandbox::new();
+    sb.write("tasks.txt", "touch ran\n");
+    mkfifo(&sb.path("log.jsonl"));
+    let out =
+        run_within(hrun().current_dir(sb.root()).args(["exec", "--log", "log.jsonl", "tasks.txt"]), LIMIT);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "hrun: error: run log log.jsonl is not a regular file (a FIFO); give --log a file\n"
+    );
+    // --resume reads the log first.
+    let out = run_within(
+        hrun().current_dir(sb.root()).args(["exec", "--resume", "--log", "log.jsonl", "tasks.txt"]),
+        LIMIT,
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("log.jsonl: not a regular file (a FIFO)"), "{}", stderr(&out));
+    assert_eq!(stderr(&out).lines().count(), 1);
+    assert!(!sb.path("ran").exists());
+}
+
+#[test]
+fn status_and_report_of_a_fifo_are_refused_without_blocking() {
+    let sb = Sandbox::new();
+    mkfifo(&sb.path("log.jsonl"));
+    for args in [vec!["status", "log.jsonl"], vec!["report", "log.jsonl", "-o", "r.html"]] {
+        let out = run_within(hrun().current_dir(sb.root()).args(&args), LIMIT);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert_eq!(
+            stderr(&out),
+            "hrun: error: cannot read run log log.jsonl: not a regular file (a FIFO)\n",
+            "{args:?}"
+        );
+    }
+    assert!(!sb.path("r.html").exists());
+}
