@@ -116,7 +116,7 @@ type CpuSetOf = hrun::cpuset::CpuSet;
 #[test]
 fn a_template_resumes_from_its_default_log() {
     let sb = Sandbox::new();
-    let job = ["echo {} >> ran; [ {} != b ]", ":::", "a", "b", "c"];
+    let job = ["-j", "1", "echo {} >> ran; [ {} != b ]", ":::", "a", "b", "c"];
     let out = run(exec_in(&sb).args(job));
     assert_eq!(out.status.code(), Some(1), "b fails: {}", stderr(&out));
     let logs = |sb: &Sandbox| -> Vec<String> {
@@ -148,7 +148,7 @@ fn a_template_resumes_from_its_default_log() {
 #[test]
 fn emitted_task_files_and_templates_resume_each_other() {
     let sb = Sandbox::new();
-    let job = ["--log", "L.jsonl", "echo {#} {} >> ran", ":::", "x y", "it's", "z"];
+    let job = ["-j", "1", "--log", "L.jsonl", "echo {#} {} >> ran", ":::", "x y", "it's", "z"];
     let out = run(exec_in(&sb).args(["--emit-tasks", "tasks.txt", "--threads", "1"]).args(job));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(!sb.path("ran").exists(), "emitting runs nothing");
@@ -158,7 +158,7 @@ fn emitted_task_files_and_templates_resume_each_other() {
     assert!(text.contains("#hrun threads=1\n"));
     // Run two of three from the task file, then resume with the template: only the third.
     sb.write("two.txt", lines[..2].join("\n") + "\n");
-    let out = run(exec_in(&sb).args(["--log", "L.jsonl", "two.txt"]));
+    let out = run(exec_in(&sb).args(["-j", "1", "--log", "L.jsonl", "two.txt"]));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let out = run(exec_in(&sb).arg("--resume").args(job));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
