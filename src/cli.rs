@@ -509,7 +509,7 @@ pub struct TemplateArgs {
 
     /// Write the jobs as a task file (one command per line; `-`: standard output) instead
     /// of running them; `hrun exec FILE` then runs the same tasks
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "dry_run")]
     pub emit_tasks: Option<PathBuf>,
 }
 
@@ -540,6 +540,12 @@ pub struct GnuFlags {
     pub pipepart: bool,
     #[arg(long = "line-buffer", alias = "lb", hide = true)]
     pub line_buffer: bool,
+    #[arg(short = 'X', hide = true)]
+    pub context_replace: bool,
+    #[arg(short = 'm', long = "xargs", hide = true)]
+    pub xargs: bool,
+    #[arg(short = 'I', hide = true, value_name = "STR")]
+    pub replace_str: Option<String>,
 }
 
 impl GnuFlags {
@@ -558,6 +564,15 @@ impl GnuFlags {
                  files first (e.g. `split -n l/64 big.txt part.`) and run one task per file \
                  (`hrun exec CMD {} ::: part.*`)",
             );
+        }
+        if self.context_replace || self.xargs {
+            return Some(
+                "-X, -m and --xargs (as many values per command as fit) are not supported: give the \
+                 number of values per job with -N N (or -n N)",
+            );
+        }
+        if self.replace_str.as_deref().is_some_and(|s| s != "{}") {
+            return Some("-I (another replacement string) is not supported: write {} in the command");
         }
         if self.line_buffer {
             return Some(

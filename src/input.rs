@@ -22,14 +22,16 @@ pub enum InputError {
     File(#[from] TaskFileError),
     #[error(transparent)]
     Source(#[from] SourceError),
+    #[error("{0}; once it is final, run it again with --resume")]
+    Changed(String),
 }
 
 impl TaskSpec {
     /// Opens the input and reads up to the first task.
     pub fn open(&self) -> Result<TaskStream, InputError> {
         Ok(match self {
-            TaskSpec::File(source) => TaskStream::File(TaskFile::open(source)?),
-            TaskSpec::Template(spec) => TaskStream::Jobs(spec.open()?),
+            TaskSpec::File(source) => TaskStream::new(Stream::File(TaskFile::open(source)?), self.name()),
+            TaskSpec::Template(spec) => TaskStream::new(Stream::Jobs(spec.open()?), self.name()),
         })
     }
 
@@ -46,7 +48,7 @@ impl TaskSpec {
     pub fn rereadable(&self) -> bool {
         match self {
             TaskSpec::File(taskfile::Source::Path(p)) => std::fs::metadata(p).is_ok_and(|m| m.is_file()),
-            TaskSpec::File(taskfile::Source::Stdin) => false,
+            TaskSpec::File(taskfile::Source::Stdin) => taskfile::stdin_is_file(),
             TaskSpec::Template(t) => t.rereadable(),
         }
     }
@@ -54,7 +56,9 @@ impl TaskSpec {
     /// What cannot be read twice, for messages: "the task file as a path ...".
     pub fn once_only(&self) -> &'static str {
         match self {
-            TaskSpec::File(_) => "the task file as a path to a regular file, not a pipe or `-`",
+            TaskSpec::File(_) => {
+                "the task file as a regular file (a path, or `-` redirected from one), not a pipe"
+            }
             TaskSpec::Template(_) => {
                 "input sources that can be read again (values, regular files), not standard input or a pipe"
             }
@@ -97,59 +101,89 @@ impl TaskSpec {
     }
 }
 
-/// Tasks being read.
-pub enum TaskStream {
+/// Tasks being read, checked against the count made before the run (a task file cut short
+/// while hrun reads it must not look like a run that ran everything).
+pub struct TaskStream {
+    stream: Stream,
+    name: String,
+    /// Tasks the input held when they were counted.
+    expected: Option<u64>,
+    read: u64,
+}
+
+enum Stream {
     File(TaskFile),
     Jobs(JobStream),
 }
 
 impl TaskStream {
+    fn new(stream: Stream, name: String) -> TaskStream {
+        TaskStream { stream, name, expected: None, read: 0 }
+    }
+
+    /// The input held `n` tasks when it was counted: reaching its end with another number
+    /// is an error (it changed under hrun).
+    pub fn expect_tasks(&mut self, n: u64) {
+        self.expected = Some(n);
+    }
+
     /// The next task, `Ok(None)` at the end.
     pub fn next_task(&mut self) -> Result<Option<Task>, InputError> {
-        Ok(match self {
-            TaskStream::File(f) => f.next_task()?,
-            TaskStream::Jobs(j) => j.next_task()?,
-        })
+        let next = match &mut self.stream {
+            Stream::File(f) => f.next_task()?,
+            Stream::Jobs(j) => j.next_task()?,
+        };
+        match (&next, self.expected) {
+            (Some(_), _) => self.read += 1,
+            (None, Some(n)) if n != self.read => {
+                return Err(InputError::Changed(format!(
+                    "{} changed while hrun was reading it: it held {n} task(s) when counted, {} now",
+                    self.name, self.read
+                )));
+            }
+            (None, _) => {}
+        }
+        Ok(next)
     }
 
     /// True when the next task can be read without waiting for a slow producer.
     pub fn ready(&mut self) -> bool {
-        match self {
-            TaskStream::File(f) => f.watch_fd().is_none() || f.has_buffered(),
-            TaskStream::Jobs(j) => j.ready(),
+        match &mut self.stream {
+            Stream::File(f) => f.watch_fd().is_none() || f.has_buffered(),
+            Stream::Jobs(j) => j.ready(),
         }
     }
 
     /// The descriptor to poll when not [`ready`](Self::ready).
     pub fn watch_fd(&self) -> Option<RawFd> {
-        match self {
-            TaskStream::File(f) => f.watch_fd(),
-            TaskStream::Jobs(j) => j.watch_fd(),
+        match &self.stream {
+            Stream::File(f) => f.watch_fd(),
+            Stream::Jobs(j) => j.watch_fd(),
         }
     }
 
     /// True when the input streams (standard input, a pipe): its rest cannot be counted
     /// without waiting for its producer.
     pub fn streams(&self) -> bool {
-        match self {
-            TaskStream::File(f) => f.watch_fd().is_some(),
-            TaskStream::Jobs(j) => j.streams(),
+        match &self.stream {
+            Stream::File(f) => f.watch_fd().is_some(),
+            Stream::Jobs(j) => j.streams(),
         }
     }
 
     /// `--header :`'s names of the values' columns (none for a task file).
     pub fn names(&self) -> &[String] {
-        match self {
-            TaskStream::File(_) => &[],
-            TaskStream::Jobs(j) => j.names(),
+        match &self.stream {
+            Stream::File(_) => &[],
+            Stream::Jobs(j) => j.names(),
         }
     }
 
     /// `#hrun threads=N` from a task file's header.
     pub fn threads_directive(&self) -> Option<usize> {
-        match self {
-            TaskStream::File(f) => f.directives.threads,
-            TaskStream::Jobs(_) => None,
+        match &self.stream {
+            Stream::File(f) => f.directives.threads,
+            Stream::Jobs(_) => None,
         }
     }
 }
@@ -177,7 +211,12 @@ pub fn classify(words: &[std::ffi::OsString], opts: TemplateOptions) -> Result<T
         .iter()
         .map(|f| template::Source { input: template::sources::Input::File(f.clone()), linked: false })
         .collect();
-    sources.extend(split.sources);
+    let after_arg_files = !sources.is_empty();
+    sources.extend(split.sources.into_iter().enumerate().map(|(i, mut s)| {
+        // As GNU parallel: `:::+` cannot link to an `-a` source; it starts a source of its own.
+        s.linked &= !(i == 0 && after_arg_files);
+        s
+    }));
     let implicit_stdin = sources.is_empty();
     match split.command.as_slice() {
         [] if implicit_stdin => {
@@ -225,8 +264,15 @@ fn is_command(word: &str) -> Result<bool, String> {
         }
         return Ok(false);
     }
-    let function = std::env::var_os(format!("BASH_FUNC_{word}%%")).is_some();
-    Ok(!word.contains('/') && (function || on_path(word)))
+    // GNU parallel users also write the command as one quoted word: `parallel 'gzip -9 {}'`.
+    let first = word.split_whitespace().next().unwrap_or(word);
+    let function = std::env::var_os(format!("BASH_FUNC_{first}%%")).is_some();
+    let program = if first.contains('/') {
+        first != word && std::path::Path::new(first).is_file()
+    } else {
+        function || on_path(first)
+    };
+    Ok(program || word.contains("{}"))
 }
 
 /// A file that starts as a script (`#!`) or an ELF binary does.
@@ -292,13 +338,13 @@ pub fn reading(flags: ReadingFlags<'_>) -> Result<template::Reading, String> {
     let colsep = match colsep {
         None => None,
         Some(c) => {
-            let re = regex::Regex::new(c).map_err(|e| {
+            let re = regex::bytes::RegexBuilder::new(c).unicode(false).build().map_err(|e| {
                 format!(
                     "--colsep {c:?} is not a regular expression hrun can use: {}",
                     e.to_string().replace('\n', " ")
                 )
             })?;
-            if re.is_match("") {
+            if re.is_match(b"") {
                 return Err(format!(
                     "--colsep {c:?} can match the empty string, so it would split between every character; \
                      escape a literal character (e.g. '\\|' for |)"

@@ -17,6 +17,7 @@ pub mod placement;
 pub mod reduce;
 pub mod report;
 pub mod results;
+pub mod same_file;
 pub mod shard;
 pub mod slots;
 pub mod smallfile;

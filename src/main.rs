@@ -9,7 +9,8 @@ fn main() {
     let code = match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("hrun: error: {e:#}");
+            // One line, whatever a path or value in it holds (a newline, an escape sequence).
+            eprintln!("hrun: error: {}", hrun::text::printable_max(&format!("{e:#}"), 2000));
             if e.downcast_ref::<exit::UsageError>().is_some() { exit::USAGE } else { exit::INTERNAL }
         }
     };
@@ -66,6 +67,9 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Cmd::Report { logs, output } => {
             let logs = hrun::log::read::expand_logs(&logs).map_err(exit::UsageError)?;
+            if let Some(out) = &output {
+                refuse_over_logs(&logs, "-o", out)?;
+            }
             let run = hrun::report::read(&logs)?;
             let path = output.unwrap_or_else(|| match logs.as_slice() {
                 [one] => one.with_extension("html"),
@@ -81,6 +85,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Cmd::Results { logs, output } => {
             let logs = hrun::log::read::expand_logs(&logs).map_err(exit::UsageError)?;
             let out = output.unwrap_or_else(|| "-.csv".into());
+            refuse_over_logs(&logs, "-o", &out)?;
             let rows = hrun::results::from_logs(&logs, &out)?;
             if out.file_stem().is_none_or(|s| s != "-") {
                 eprintln!("hrun: {rows} row(s) written to {}", out.display());
@@ -198,4 +203,12 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
         c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
+}
+
+/// Refuses an output file that is one of the logs being read.
+fn refuse_over_logs(logs: &[std::path::PathBuf], what: &str, out: &std::path::Path) -> anyhow::Result<()> {
+    let inputs: Vec<hrun::same_file::Named<'_>> =
+        logs.iter().map(|l| ("a run log being read", l.as_path())).collect();
+    hrun::same_file::refuse_overlap(&inputs, &[(what, out)])
+        .map_err(|e| exit::UsageError(anyhow::anyhow!(e)).into())
 }

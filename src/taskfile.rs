@@ -100,6 +100,55 @@ pub struct TaskFile {
     pub directives: Directives,
 }
 
+/// Standard input to read from the start: a regular file (`< tasks.txt`) is opened anew, at
+/// its start, so it can be read more than once (to count, to `--resume`); anything else is
+/// read as it comes, with the descriptor to poll.
+pub fn open_stdin() -> (Box<dyn Read>, Option<RawFd>) {
+    if stdin_is_file()
+        && let Ok(f) = File::open("/proc/self/fd/0")
+    {
+        return (Box::new(f), None);
+    }
+    (Box::new(io::stdin()), Some(io::stdin().as_raw_fd()))
+}
+
+/// True when standard input is a regular file (so it can be read again).
+pub fn stdin_is_file() -> bool {
+    std::fs::metadata("/proc/self/fd/0").is_ok_and(|m| m.is_file())
+}
+
+/// A task file read while nothing may change it: each read (of a buffer's worth) first checks
+/// that its size and modification time are those it had when opened, so a file truncated or
+/// rewritten in place under a run stops it with an error instead of feeding it a fragment of
+/// a line or a short task list.
+struct Guarded {
+    file: File,
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+}
+
+impl Guarded {
+    fn new(file: File) -> io::Result<Guarded> {
+        let meta = file.metadata()?;
+        Ok(Guarded { len: meta.len(), modified: meta.modified().ok(), file })
+    }
+}
+
+impl Read for Guarded {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let meta = self.file.metadata()?;
+        if meta.is_file() && (meta.len() != self.len || meta.modified().ok() != self.modified) {
+            return Err(io::Error::other(format!(
+                "it changed while hrun was reading it ({} bytes when opened, {} now); once it is final, \
+                 run it again with --resume",
+                self.len,
+                meta.len()
+            )));
+        }
+        self.file.read(buf)
+    }
+}
+
 /// Where tasks come from: a path, or `-` for standard input.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Source {
@@ -125,8 +174,13 @@ impl TaskFile {
     /// Opens the source and reads up to the first task, collecting directives on the way.
     pub fn open(source: &Source) -> Result<Self, TaskFileError> {
         let name = source.name();
+        let mut watch = None;
         let reader: Box<dyn Read> = match source {
-            Source::Stdin => Box::new(io::stdin()),
+            Source::Stdin => {
+                let (reader, fd) = open_stdin();
+                watch = fd;
+                reader
+            }
             Source::Path(p) => {
                 let open_err = |cause| TaskFileError::Open { path: name.clone(), cause };
                 let meta = std::fs::metadata(p).map_err(open_err)?;
@@ -136,13 +190,11 @@ impl TaskFile {
                         cause: io::Error::other("it is a directory; give a file with one command per line"),
                     });
                 }
-                Box::new(File::open(p).map_err(open_err)?)
+                Box::new(Guarded::new(File::open(p).map_err(open_err)?).map_err(open_err)?)
             }
         };
         let mut tf = Self::from_reader(name, reader)?;
-        if *source == Source::Stdin {
-            tf.watch = Some(io::stdin().as_raw_fd());
-        }
+        tf.watch = watch;
         Ok(tf)
     }
 
@@ -213,6 +265,12 @@ impl TaskFile {
                     )));
                 }
             };
+            if let Some(at) = text.find('\0') {
+                return Err(self.line_error(format!(
+                    "contains a NUL byte (at byte {}), which no command can hold",
+                    at + 1
+                )));
+            }
             match classify(text) {
                 LineKind::Skip => continue,
                 LineKind::Directive(body) => {
@@ -271,6 +329,11 @@ fn parse_directive(body: &str, into: &mut Directives) -> Result<(), String> {
             "threads" => {
                 let t: usize =
                     value.parse().map_err(|_| format!("directive threads={value:?}: not a whole number"))?;
+                if let Some(before) = into.threads {
+                    return Err(format!(
+                        "directive threads={value} after threads={before}: give threads once"
+                    ));
+                }
                 into.threads = Some(t);
             }
             _ => return Err(format!("unknown directive key {key:?} in {word:?} (known: threads)")),
@@ -330,6 +393,9 @@ mod tests {
             (b"\n#hrun colour=red\n", "t.txt:2: unknown directive key \"colour\""),
             (b"#hrun threads\n", "t.txt:1: directive word \"threads\""),
             (b"a\n#hrun threads=2\n", "t.txt:2: directive \"#hrun threads=2\" after the first task"),
+            (b"#hrun threads=1 threads=2\n", "t.txt:1: directive threads=2 after threads=1"),
+            (b"#hrun threads=1\n#hrun threads=1\na\n", "t.txt:2: directive threads=1 after threads=1"),
+            (b"echo a\0b\n", "t.txt:1: contains a NUL byte (at byte 7)"),
         ] {
             let e = parse(text).unwrap_err().to_string();
             assert!(e.contains(needle), "{e}");

@@ -26,8 +26,10 @@ pub struct Running {
     pub killed: bool,
     pub timed_out: bool,
     pub cancelled: bool,
-    /// The program and its SHA-256, for the record.
-    pub exe: Option<(String, Option<String>)>,
+    /// The program file the task runs (its SHA-256 is computed meanwhile), for the record.
+    pub exe: Option<std::path::PathBuf>,
+    /// The kernel refused to start it (its command too long): why. It has no process (pid 0).
+    pub refused: Option<String>,
 }
 
 /// An attempt whose main process ended but which is not recorded yet, until `until`: processes
@@ -112,16 +114,9 @@ impl Running {
         }
     }
 
-    /// The run-log record of this attempt, which ran on `slot` and ended as `reaped`.
-    pub fn record(
-        &self,
-        slot: &Slot,
-        reaped: Reaped,
-        wall_s: f64,
-        last_attempt: bool,
-        leaked: &[i32],
-        host: &str,
-    ) -> TaskRecord {
+    /// The run-log record of this attempt, which ran on `slot` and ended as `end` says.
+    pub fn record(&self, slot: &Slot, end: Ending<'_>, host: &str) -> TaskRecord {
+        let Ending { reaped, wall_s, last_attempt, leaked, exe_sha256 } = end;
         let ran = self.task.command(slot.id.0);
         let (exit, signal) = match reaped.ended {
             Ended::Exited(code) => (Some(code), None),
@@ -139,9 +134,10 @@ impl Running {
             cmd: self.task.cmd.clone(),
             values: self.task.job.as_ref().map(|j| j.args.clone()),
             command: (ran != self.task.cmd).then(|| ran.into_owned()),
+            error: self.refused.clone(),
             stdout_bytes: self.captured.stdout_len(),
-            exe: self.exe.as_ref().map(|(p, _)| p.clone()),
-            exe_sha256: self.exe.as_ref().and_then(|(_, h)| h.clone()),
+            exe: self.exe.as_ref().map(|p| p.display().to_string()),
+            exe_sha256,
             pid: reaped.pid,
             start: self.start_wall,
             wall_s,
@@ -156,6 +152,18 @@ impl Running {
             host: host.into(),
         }
     }
+}
+
+/// How an attempt ended, for its record.
+pub struct Ending<'a> {
+    pub reaped: Reaped,
+    pub wall_s: f64,
+    /// False for a failed attempt that is retried.
+    pub last_attempt: bool,
+    /// Processes it left behind, which hrun killed.
+    pub leaked: &'a [i32],
+    /// Its program's SHA-256, when ready.
+    pub exe_sha256: Option<String>,
 }
 
 /// Sends `sig` to every running task's group and marks them cancelled.

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result};
 
-use super::attempt::{Lingering, Running, SlotState, signal_group, terminate_all};
+use super::attempt::{Ending, Lingering, Running, SlotState, signal_group, terminate_all};
 use super::halt::{Tally, When};
 use super::leaks;
 use super::os::{self, Ended, Guardian, Reaped, SignalFd, Spawner};
@@ -76,6 +76,9 @@ enum Stop {
     Halt(i32),
     /// A bad task-file line or a task that could not be spawned.
     Error,
+    /// hrun's stdout was closed: running tasks finish, nothing new starts; exit 141, as a
+    /// writer killed by SIGPIPE (and GNU parallel).
+    OutputClosed,
 }
 
 struct State {
@@ -101,6 +104,8 @@ struct State {
     received: u64,
     /// When the last task started, for `--delay`.
     last_start: Option<Instant>,
+    /// A full `$TMPDIR` was reported.
+    warned_spool: bool,
 }
 
 impl Dispatcher<'_> {
@@ -128,6 +133,7 @@ impl Dispatcher<'_> {
             waiting_input: false,
             received: 0,
             last_start: None,
+            warned_spool: false,
         };
         let env = TaskEnv::new(self.plan.threads, self.shell);
         loop {
@@ -141,15 +147,26 @@ impl Dispatcher<'_> {
             let timeout = self.next_deadline(&st).map(|t| t.saturating_duration_since(Instant::now()));
             let input = if st.waiting_input { tasks.watch_fd() } else { None };
             self.signals.wait(timeout, input).context("waiting for tasks")?;
+            if st.waiting_input {
+                // A slot idle for want of input is not dispatch latency: count from now.
+                let now = Instant::now();
+                st.freed_at.iter_mut().flatten().for_each(|t| *t = now);
+            }
             st.waiting_input = false;
             for sig in self.signals.take().context("reading signals")? {
                 self.on_signal(&mut st, sig);
             }
+            let mut orphans = false;
             while let Some(reaped) = os::reap().context("reaping tasks")? {
-                if let Some(slot) = st.by_pid.remove(&reaped.pid) {
-                    self.on_leader_end(&mut st, slot, reaped)?;
+                match st.by_pid.remove(&reaped.pid) {
+                    Some(slot) => self.on_leader_end(&mut st, slot, reaped)?,
+                    // A re-parented orphan (or the guardian): nothing to record, but a lingering
+                    // task may have just lost its last leftover.
+                    None => orphans = true,
                 }
-                // Anything else is a re-parented orphan, or the guardian: nothing to record.
+            }
+            if orphans {
+                self.settle_lingering(&mut st)?;
             }
             self.on_deadlines(&mut st)?;
         }
@@ -169,6 +186,10 @@ impl Dispatcher<'_> {
             Some(Stop::Signal(sig)) => st.summary.interrupted_by = Some(sig),
             Some(Stop::Halt(status)) => st.summary.halted = Some(status),
             Some(Stop::Drain) => st.summary.stopped_by = Some("SIGUSR1 (drain)".into()),
+            Some(Stop::OutputClosed) => {
+                st.summary.stopped_by = Some("standard output closed".into());
+                st.summary.interrupted_by = Some(libc::SIGPIPE);
+            }
             Some(Stop::Deadline) => st.summary.stopped_by = Some(self.walltime.describe()),
             _ => {}
         }
@@ -177,6 +198,14 @@ impl Dispatcher<'_> {
 
     /// Starts tasks on every free slot: retries first, then the next lines of the file.
     fn fill(&mut self, st: &mut State, tasks: &mut TaskStream, env: &TaskEnv) {
+        if st.stop.is_none() && self.output.stdout_closed() {
+            eprintln!(
+                "hrun: standard output was closed (its reader ended): task output can no longer be shown; \
+                 starting no new task, {} running will finish",
+                st.by_pid.len()
+            );
+            st.stop = Some(Stop::OutputClosed);
+        }
         while st.stop.is_none() {
             let Some(slot) = st.slots.iter().position(|s| matches!(s, SlotState::Free)) else { return };
             if (!st.retry.is_empty() || !st.eof) && !self.before_deadline(st) {
@@ -209,6 +238,24 @@ impl Dispatcher<'_> {
             };
             let limit = self.policy.timeout.and_then(|t| t.limit(&st.median));
             match self.start(task, attempt, slot, env, limit) {
+                Ok(r) if r.refused.is_some() => {
+                    eprintln!(
+                        "hrun: task {} (line {}) failed: {}",
+                        r.task.seq,
+                        r.task.line,
+                        r.refused.as_deref().unwrap_or_default()
+                    );
+                    self.progress.started();
+                    if attempt == 1 {
+                        self.output.started(r.task.seq);
+                    }
+                    st.summary.attempts += 1;
+                    let reaped = Reaped { pid: 0, ended: Ended::Exited(127), rusage: Default::default() };
+                    if let Err(e) = self.finish(st, slot, r, reaped, Instant::now(), Vec::new()) {
+                        st.deferred = Some(e);
+                        st.stop = Some(Stop::Error);
+                    }
+                }
                 Ok(r) => {
                     if let Err(e) = self.log.append(&r.start_record(&self.plan.slots[slot])) {
                         st.deferred = Some(e);
@@ -227,6 +274,8 @@ impl Dispatcher<'_> {
                     st.slots[slot] = SlotState::Running(Box::new(r));
                 }
                 Err(e) => {
+                    // That task was taken from the input and will not run: count it.
+                    st.summary.not_run += 1;
                     st.deferred = Some(e);
                     st.stop = Some(Stop::Error);
                 }
@@ -278,8 +327,17 @@ impl Dispatcher<'_> {
         };
         let start_wall = unix_seconds(SystemTime::now());
         let start = Instant::now();
-        let pid = spawn(false).or_else(|_| spawn(true))?;
-        let exe = self.hashes.provenance(env.executable(&task));
+        let (pid, refused) = match spawn(false).or_else(|_| spawn(true)) {
+            Ok(pid) => (pid, None),
+            // The kernel refuses this task's command (too long for execve): the task fails, the
+            // run goes on.
+            Err(e) if refused_by_kernel(&e) => (0, Some(refusal(&e, &task))),
+            Err(e) => return Err(e),
+        };
+        let exe = if refused.is_some() { None } else { env.executable(&task) };
+        if let Some(path) = &exe {
+            self.hashes.request(path);
+        }
         Ok(Running {
             task,
             attempt,
@@ -294,6 +352,7 @@ impl Dispatcher<'_> {
             timed_out: false,
             cancelled: false,
             exe,
+            refused,
         })
     }
 
@@ -420,14 +479,34 @@ impl Dispatcher<'_> {
         if !leftovers && awaiting.is_none() {
             return self.finish(st, slot, run, reaped, ended, Vec::new());
         }
-        if leftovers && (run.cancelled || run.timed_out) {
-            // Already being torn down: no patience for its leftovers.
-            let leaked = self.kill_leftovers(&run, &st.by_pid);
-            return self.finish(st, slot, run, reaped, ended, leaked);
-        }
-        let until =
-            ended + super::attempt::linger_for(leftovers, awaiting.is_some(), self.policy.leak_timeout);
+        let until = match run.terminating_since {
+            // Being torn down (a timeout, a signal, --halt now): its whole process group got the
+            // TERM with the main process, and gets the same grace before the KILL (a shell
+            // line's child that checkpoints on SIGTERM must be given the time to).
+            Some(since) if leftovers && (run.cancelled || run.timed_out) => since + self.policy.grace,
+            _ => ended + super::attempt::linger_for(leftovers, awaiting.is_some(), self.policy.leak_timeout),
+        };
         st.slots[slot] = SlotState::Lingering(Box::new(Lingering { run, reaped, ended, until, awaiting }));
+        Ok(())
+    }
+
+    /// Records the lingering tasks whose leftover processes have all ended (and that wait for
+    /// no signal), without waiting for their deadline.
+    fn settle_lingering(&mut self, st: &mut State) -> Result<()> {
+        for slot in 0..st.slots.len() {
+            let settled = match &st.slots[slot] {
+                SlotState::Lingering(l) => {
+                    l.awaiting.is_none() && self.leftovers(&l.run, &st.by_pid).is_empty()
+                }
+                _ => false,
+            };
+            if settled {
+                let SlotState::Lingering(l) = std::mem::replace(&mut st.slots[slot], SlotState::Free) else {
+                    unreachable!("checked above")
+                };
+                self.finish(st, slot, l.run, l.reaped, l.ended, Vec::new())?;
+            }
+        }
         Ok(())
     }
 
@@ -459,8 +538,9 @@ impl Dispatcher<'_> {
         let retries_left = !succeeded && !run.cancelled && run.attempt <= self.policy.retries;
         // Stopping (drain, halt, signal): a retry is left to `--resume` in the next job.
         let retry = retries_left && st.stop.is_none();
-        let record =
-            run.record(&self.plan.slots[run.slot], reaped, wall_s, !retries_left, &leaked, self.host);
+        let exe_sha256 = run.exe.as_deref().and_then(|p| self.hashes.get(p));
+        let end = Ending { reaped, wall_s, last_attempt: !retries_left, leaked: &leaked, exe_sha256 };
+        let record = run.record(&self.plan.slots[run.slot], end, self.host);
         self.log.append(&record)?;
         st.dirty_since.get_or_insert(ended);
         if !leaked.is_empty() {
@@ -505,12 +585,21 @@ impl Dispatcher<'_> {
         st.summary.tasks += 1;
         st.summary.timed_out += run.timed_out as u64;
         st.summary.leaked += !leaked.is_empty() as u64;
+        st.summary.leaked_processes += leaked.len() as u64;
         if succeeded {
             st.tally.succeeded += 1;
             st.median.add(wall_s);
         } else {
             st.tally.failed += 1;
             st.summary.failed += 1;
+            if !st.warned_spool && self.output.spool_full() {
+                st.warned_spool = true;
+                eprintln!(
+                    "hrun: warning: {} is full: tasks cannot write their output there and may fail \
+                     (No space left on device); point TMPDIR at a file system with room, or use --output-dir",
+                    std::env::temp_dir().display()
+                );
+            }
         }
         let status = match reaped.ended {
             Ended::Exited(code) => code,
@@ -531,4 +620,31 @@ impl Dispatcher<'_> {
         }
         Ok(())
     }
+}
+
+/// True when the kernel refused the task's command itself (too long for `execve`): not a
+/// failure of hrun, nor of the machine.
+fn refused_by_kernel(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::raw_os_error)
+            .is_some_and(|n| n == libc::E2BIG || n == libc::ENAMETOOLONG)
+    })
+}
+
+/// Why a task could not start, with its command cut short.
+fn refusal(e: &anyhow::Error, task: &Task) -> String {
+    let too_long = e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>().and_then(std::io::Error::raw_os_error) == Some(libc::E2BIG)
+    });
+    let why = if too_long {
+        format!(
+            "its command ({} bytes) is too long for the kernel (execve: at most 128 KiB in one argument); \
+             pass big values in a file",
+            task.cmd.len()
+        )
+    } else {
+        format!("the kernel refused to start it: {}", e.root_cause())
+    };
+    format!("{why}: {}", crate::text::printable_max(&task.cmd, 200))
 }

@@ -154,18 +154,36 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
     if let Some(path) = &cfg.emit_tasks {
         return preview::emit(cfg, path).map(|()| Summary::default());
     }
+    let log_path = cfg.log.clone().unwrap_or_else(|| default_log_path(&cfg.tasks, cfg.shard));
+    if !cfg.dry_run {
+        check_outputs(cfg, &log_path).map_err(|e| usage(anyhow!(e)))?;
+    }
     if cfg.resume.is_some() && !cfg.tasks.rereadable() {
         return Err(usage(anyhow!("--resume needs {} (hrun reads the tasks twice)", cfg.tasks.once_only())));
     }
     if cfg.tasks.reads_stdin() && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
         eprintln!("hrun: reading {} from the terminal, one per line; end with Ctrl-D", cfg.tasks.unit());
     }
-    // Read up to the first task (the directives) while signals still have their default
-    // effect: a producer on stdin may take its time, and nothing has started yet.
-    let tasks = cfg.tasks.open().map_err(|e| usage(e.into()))?;
+    // Everything read before the run (the first task, the logs to resume, the count) is read
+    // while signals still have their default effect: nothing has started, and Ctrl-C or
+    // scancel ends hrun at once, even in a long count.
+    let mut tasks = cfg.tasks.open().map_err(|e| usage(e.into()))?;
     if cfg.dry_run {
         return preview::dry_run(cfg, tasks).map(|()| Summary::default());
     }
+    let resume = resume_plan(cfg, &log_path)?;
+    let shell = spawn::shell(cfg.shell.as_deref()).map_err(|e| usage(anyhow!(e)))?;
+    // The number of tasks, for progress, `hrun status` and `--halt X%`: a quick pass over a
+    // file (a pipe can only be read once). It also checks every line before anything runs.
+    let (total, file_tasks) = if cfg.tasks.rereadable() {
+        let (mine, all) = count_tasks(&cfg.tasks, &resume)?;
+        tasks.expect_tasks(all);
+        (Some(mine), Some(all))
+    } else if cfg.policy.halt.needs_total() {
+        return Err(usage(anyhow!("--halt with a percentage needs {}", cfg.tasks.once_only())));
+    } else {
+        (None, None)
+    };
     // Asking Slurm runs squeue: done before signals are blocked, which its child would inherit.
     let deadline = crate::deadline::resolve(cfg.policy.deadline, unix_seconds(SystemTime::now()));
     // Block the handled signals and fork the guardian while hrun is still single-threaded.
@@ -174,21 +192,9 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
     os::become_subreaper().context("cannot become a child subreaper")?;
     let threads =
         cfg.threads.or(tasks.threads_directive()).or(cfg.threads_default).unwrap_or(DEFAULT_THREADS);
-    let planned = crate::placement::plan(&cfg.placement, threads, cfg.jobs)?;
+    let planned = plan_slots(cfg, threads, total)?;
     let (usable, plan) = (planned.usable, planned.plan);
-    let log_path = cfg.log.clone().unwrap_or_else(|| default_log_path(&cfg.tasks, cfg.shard));
-    let resume = resume_plan(cfg, &log_path)?;
-    let shell = spawn::shell(cfg.shell.as_deref()).map_err(|e| usage(anyhow!(e)))?;
-    // The number of tasks, for progress, `hrun status` and `--halt X%`: a quick pass over a
-    // file (a pipe can only be read once).
-    let (total, file_tasks) = if cfg.tasks.rereadable() {
-        let (mine, all) = count_tasks(&cfg.tasks, &resume)?;
-        (Some(mine), Some(all))
-    } else if cfg.policy.halt.needs_total() {
-        return Err(usage(anyhow!("--halt with a percentage needs {}", cfg.tasks.once_only())));
-    } else {
-        (None, None)
-    };
+    check_open_files(plan.slots.len()).map_err(|e| usage(anyhow!(e)))?;
 
     let mut log = RunLog::open(&log_path).map_err(usage)?;
     let joblog = match &cfg.joblog {
@@ -276,7 +282,8 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
             OutputMode::Dir(d) => Some(d.as_path()),
             _ => None,
         };
-        summary.print(&plan, &log_path, cfg.joblog.as_deref(), output_dir, &cfg.tasks.name());
+        let resumable = cfg.tasks.rereadable();
+        summary.print(&plan, &log_path, cfg.joblog.as_deref(), output_dir, &cfg.tasks.name(), resumable);
     }
     match deferred {
         Some(e) => Err(e.context(format!(
@@ -289,6 +296,66 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
     }
 }
 
+/// The slot plan; `-j` above the slot count is cut to the number of tasks when known (more
+/// slots than tasks would only share CPUs for nothing).
+fn plan_slots(cfg: &ExecConfig, threads: usize, total: Option<u64>) -> Result<crate::placement::Planned> {
+    let planned = crate::placement::plan(&cfg.placement, threads, cfg.jobs)?;
+    match total {
+        Some(t) if planned.plan.shared() && (t as usize) < planned.plan.slots.len() => {
+            crate::placement::plan(
+                &cfg.placement,
+                threads,
+                Some(crate::slots::Jobs::Count(t.max(1) as usize)),
+            )
+        }
+        _ => Ok(planned),
+    }
+}
+
+/// Refuses a plan that would run out of open files mid-run: each running task holds two (its
+/// output), plus the reused ones, the writer's backlog and hrun's own.
+fn check_open_files(slots: usize) -> Result<(), String> {
+    // Two files per task running, per task waiting for the output thread, and per pair kept
+    // for reuse (at most as many as have run at once), and some for hrun itself.
+    let need = |n: usize| 2 * (2 * n + n.min(64).max(n.min(output::POOL_MAX))) + 32;
+    let limit = os::raise_open_files_limit() as usize;
+    if need(slots) > limit {
+        let fits = (1..slots).rev().find(|&n| need(n) <= limit).unwrap_or(0);
+        return Err(format!(
+            "{slots} tasks at once need about {} open files, but this process may open only {limit} \
+             (ulimit -n): use --jobs {fits} or less, or raise the limit",
+            need(slots)
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses outputs that would write over an input or over each other (see `same_file`).
+fn check_outputs(cfg: &ExecConfig, log_path: &std::path::Path) -> Result<(), String> {
+    let stdin = std::path::Path::new("/proc/self/fd/0");
+    let mut inputs: Vec<crate::same_file::Named<'_>> = match &cfg.tasks {
+        TaskSpec::File(crate::taskfile::Source::Path(p)) => vec![("the task file", p.as_path())],
+        TaskSpec::File(crate::taskfile::Source::Stdin) => vec![],
+        TaskSpec::Template(t) => {
+            crate::template::sources::files(&t.sources).map(|p| ("an input source", p)).collect()
+        }
+    };
+    if cfg.tasks.reads_stdin() && crate::taskfile::stdin_is_file() {
+        inputs.push(("standard input", stdin));
+    }
+    let mut outputs = vec![("--log", log_path)];
+    outputs.extend(cfg.joblog.as_deref().map(|p| ("--joblog", p)));
+    outputs.extend(
+        cfg.results.as_deref().filter(|p| p.file_stem().is_none_or(|s| s != "-")).map(|p| ("--results", p)),
+    );
+    crate::same_file::refuse_overlap(&inputs, &outputs)?;
+    if let OutputMode::Dir(dir) = &cfg.output {
+        crate::same_file::refuse_in_output_dir(&inputs, dir)?;
+        crate::same_file::refuse_in_output_dir(&outputs, dir)?;
+    }
+    Ok(())
+}
+
 /// What `--resume` skips (nothing without it), restricted to this hrun's shard.
 fn resume_plan(cfg: &ExecConfig, log_path: &std::path::Path) -> Result<ResumePlan> {
     let Some(mode) = cfg.resume else { return Ok(ResumePlan::none().with_shard(cfg.shard)) };
@@ -298,6 +365,13 @@ fn resume_plan(cfg: &ExecConfig, log_path: &std::path::Path) -> Result<ResumePla
         Some(_) => vec![log_path.to_path_buf()],
         None => resume::sibling_logs(log_path, &cfg.tasks.log_stem()),
     };
+    if cfg.log.is_none() && cfg.tasks.template().is_some() && !logs.iter().any(|l| l.exists()) {
+        eprintln!(
+            "hrun: note: no run log {} yet, so every job runs: a template's default log is named after \
+             its command and values (give --log to resume across a change of them)",
+            log_path.display()
+        );
+    }
     Ok(resume::plan(&cfg.tasks, &logs, mode, cfg.force)?.with_shard(cfg.shard))
 }
 

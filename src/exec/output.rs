@@ -35,7 +35,7 @@ use anyhow::{Context, Result};
 /// Finished tasks whose output may wait for the writer thread before the dispatcher waits.
 const WRITER_BACKLOG: usize = 64;
 /// Empty file pairs kept for reuse.
-const POOL_MAX: usize = 256;
+pub const POOL_MAX: usize = 64;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OutputMode {
@@ -113,6 +113,8 @@ pub struct Output {
     writer: Option<(mpsc::SyncSender<Msg>, JoinHandle<()>)>,
     returned: Option<mpsc::Receiver<Captured>>,
     pool: RefCell<Vec<Captured>>,
+    /// hrun's stdout was found closed (its reader ended) while writing task output.
+    stdout_closed: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Output {
@@ -141,6 +143,8 @@ impl Output {
                 true
             }
         };
+        let stdout_closed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let closed = stdout_closed.clone();
         let (writer, returned) = if threaded {
             let ordered = mode == OutputMode::Ordered && table.is_none();
             // Bounded: if hrun's stdout is slower than the tasks, the dispatcher waits for it
@@ -149,13 +153,13 @@ impl Output {
             let (back_tx, back_rx) = mpsc::channel::<Captured>();
             let handle = std::thread::Builder::new()
                 .name("hrun-output".into())
-                .spawn(move || write_blocks(rx, back_tx, bar, ordered, table))
+                .spawn(move || write_blocks(rx, back_tx, Sink::new(bar, closed), ordered, table))
                 .context("cannot start the output thread")?;
             (Some((tx, handle)), Some(back_rx))
         } else {
             (None, None)
         };
-        Ok(Output { mode, writer, returned, pool: RefCell::new(Vec::new()) })
+        Ok(Output { mode, writer, returned, pool: RefCell::new(Vec::new()), stdout_closed })
     }
 
     /// Opens the files task `seq` will write to.
@@ -177,8 +181,7 @@ impl Output {
                     return Ok(c);
                 }
                 let tmp = || {
-                    tempfile::tempfile()
-                        .context("cannot create a temporary file for task output (is $TMPDIR full?)")
+                    tempfile::tempfile().context("cannot create a temporary file for task output in $TMPDIR")
                 };
                 Ok(Captured { stdout: tmp()?, stderr: tmp()? })
             }
@@ -187,6 +190,19 @@ impl Output {
                 stderr: create_truncated(&dir.join(format!("{seq}.err")))?,
             }),
         }
+    }
+
+    /// True once hrun's stdout turned out closed (`hrun exec ... | head`): output of tasks
+    /// that end from now on cannot be shown.
+    pub fn stdout_closed(&self) -> bool {
+        self.stdout_closed.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// True when task output is buffered in `$TMPDIR` and that file system is (nearly) full:
+    /// tasks writing output then fail with ENOSPC.
+    pub fn spool_full(&self) -> bool {
+        matches!(self.mode, OutputMode::Group | OutputMode::Ordered)
+            && super::os::free_bytes(&std::env::temp_dir()).is_some_and(|b| b < 1 << 20)
     }
 
     /// Task `seq` started its first attempt (`-k` orders blocks by this).
@@ -240,13 +256,26 @@ impl Output {
     }
 }
 
+/// A task's own output file in `--output-dir`, made new: whatever had its name (an earlier
+/// attempt's output, or a symlink or hard link planted there to make hrun write elsewhere) is
+/// removed first, and the file is created with `O_EXCL | O_NOFOLLOW`, so hrun writes only into
+/// a file it just made.
 fn create_truncated(path: &Path) -> Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => {
+            anyhow::bail!("cannot create task output file {}: it is a directory", path.display())
+        }
+        Ok(_) => std::fs::remove_file(path)
+            .with_context(|| format!("cannot replace task output file {}", path.display()))?,
+        Err(_) => {}
+    }
     // Readable too: a results table copies the output back.
     OpenOptions::new()
-        .create(true)
+        .create_new(true)
         .read(true)
         .write(true)
-        .truncate(true)
+        .custom_flags(libc::O_NOFOLLOW)
         .open(path)
         .with_context(|| format!("cannot create task output file {}", path.display()))
 }
@@ -256,11 +285,10 @@ fn create_truncated(path: &Path) -> Result<File> {
 fn write_blocks(
     rx: mpsc::Receiver<Msg>,
     back: mpsc::Sender<Captured>,
-    bar: Option<indicatif::ProgressBar>,
+    mut sink: Sink,
     ordered: bool,
     mut table: Option<crate::results::Table>,
 ) {
-    let mut sink = Sink { stdout_open: true, stderr_open: true, bar };
     let mut order = Order::default();
     let mut table_failed = false;
     for msg in rx {
@@ -282,18 +310,25 @@ fn write_blocks(
             }
             Msg::Started(seq) => order.expected.push_back(seq),
             Msg::Done(_, None) if !ordered => {}
-            Msg::Done(seq, block) if ordered && order.expected.front() != Some(&seq) => {
-                let held = match block {
-                    Some(b) => order.spill(b, &back),
-                    None => Ok(Held::default()),
-                };
-                match held {
+            Msg::Done(seq, block) if ordered && order.expected.front() != Some(&seq) => match block {
+                None => {
+                    order.held.insert(seq, Held::default());
+                }
+                Some(mut b) => match order.spill(&mut b) {
                     Ok(h) => {
                         order.held.insert(seq, h);
+                        sink.recycle(b, &back);
                     }
-                    Err(e) => eprintln!("hrun: warning: lost the output of task {seq}: cannot hold it: {e}"),
-                }
-            }
+                    // Out of order rather than lost.
+                    Err(e) => {
+                        eprintln!(
+                            "hrun: warning: task {seq}'s output is shown out of order: cannot hold it: {e}"
+                        );
+                        order.expected.retain(|s| *s != seq);
+                        sink.block(b, &back);
+                    }
+                },
+            },
             Msg::Done(_, block) => {
                 if let Some(b) = block {
                     sink.block(b, &back);
@@ -315,11 +350,20 @@ fn write_blocks(
 /// hrun's stdout and stderr, as the writer thread writes them.
 struct Sink {
     stdout_open: bool,
+    /// Set when stdout is found closed, for the dispatcher to see.
+    closed: std::sync::Arc<std::sync::atomic::AtomicBool>,
     stderr_open: bool,
     bar: Option<indicatif::ProgressBar>,
 }
 
 impl Sink {
+    fn new(
+        bar: Option<indicatif::ProgressBar>,
+        closed: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    ) -> Sink {
+        Sink { stdout_open: true, stderr_open: true, bar, closed }
+    }
+
     /// Writes a finished task's files, then empties them and sends them back for reuse.
     fn block(&mut self, Block { mut captured, recycle, tag }: Block, back: &mpsc::Sender<Captured>) {
         self.write(|out, err, sink| {
@@ -330,6 +374,11 @@ impl Sink {
                 sink.1 = copy_block(&mut captured.stderr, err, tag.as_deref());
             }
         });
+        self.recycle(Block { captured, recycle, tag: None }, back);
+    }
+
+    /// Empties a written block's files and sends them back for reuse.
+    fn recycle(&self, Block { mut captured, recycle, .. }: Block, back: &mpsc::Sender<Captured>) {
         if recycle && captured.reset().is_ok() {
             let _ = back.send(captured);
         }
@@ -344,6 +393,9 @@ impl Sink {
             None => go(),
         }
         (self.stdout_open, self.stderr_open) = open;
+        if !self.stdout_open {
+            self.closed.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
     }
 }
 
@@ -365,25 +417,21 @@ struct Held {
 
 impl Order {
     /// Copies a block into the spill files and gives its files back.
-    fn spill(
-        &mut self,
-        Block { mut captured, recycle, tag }: Block,
-        back: &mpsc::Sender<Captured>,
-    ) -> io::Result<Held> {
+    fn spill(&mut self, block: &mut Block) -> io::Result<Held> {
         if self.spill.is_none() {
             self.spill = Some((tempfile::tempfile()?, tempfile::tempfile()?));
         }
         let (out, err) = self.spill.as_mut().expect("made above");
+        let tag = block.tag.as_deref();
         let append = |from: &mut File, to: &mut File| -> io::Result<(u64, u64)> {
             let at = to.seek(SeekFrom::End(0))?;
-            let n = copy_tagged(from, to, tag.as_deref())?;
+            let n = copy_tagged(from, to, tag)?;
             Ok((at, n))
         };
-        let held = Held { out: append(&mut captured.stdout, out)?, err: append(&mut captured.stderr, err)? };
-        if recycle && captured.reset().is_ok() {
-            let _ = back.send(captured);
-        }
-        Ok(held)
+        Ok(Held {
+            out: append(&mut block.captured.stdout, out)?,
+            err: append(&mut block.captured.stderr, err)?,
+        })
     }
 
     /// Writes the held blocks whose turn has come.

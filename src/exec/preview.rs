@@ -22,7 +22,11 @@ pub fn dry_run(cfg: &ExecConfig, mut tasks: TaskStream) -> Result<()> {
     let mut out = std::io::BufWriter::new(stdout.lock());
     while let Some(task) = plan.next_to_run(&mut tasks, &mut skipped).map_err(|e| UsageError(e.into()))? {
         let line = task.command(1);
-        let written = out.write_all(line.as_bytes()).and_then(|()| out.write_all(b"\n"));
+        let tag = if cfg.tag { format!("{}\t", task.tag()) } else { String::new() };
+        let written = out
+            .write_all(tag.as_bytes())
+            .and_then(|()| out.write_all(line.as_bytes()))
+            .and_then(|()| out.write_all(b"\n"));
         if let Err(e) = written {
             // `hrun exec --dry-run ... | head` is not an error.
             if e.kind() == std::io::ErrorKind::BrokenPipe {
@@ -66,7 +70,11 @@ pub fn emit(cfg: &ExecConfig, path: &Path) -> Result<()> {
     };
     let io = |e: std::io::Error| anyhow!(e).context(format!("cannot write the task file {}", path.display()));
     sink.write_all(text.as_bytes()).map_err(io)?;
+    let shard = super::ResumePlan::none().with_shard(cfg.shard);
     while let Some(task) = tasks.next_task().map_err(|e| UsageError(e.into()))? {
+        if !shard.owns(task.seq) {
+            continue;
+        }
         check_line(&task).map_err(usage)?;
         sink.write_all(task.cmd.as_bytes()).and_then(|()| sink.write_all(b"\n")).map_err(io)?;
         n += 1;
@@ -89,9 +97,18 @@ enum Target {
 
 impl Target {
     fn open(path: &Path) -> Result<Target> {
-        let cannot =
-            |e: std::io::Error| anyhow!(e).context(format!("cannot create task file {}", path.display()));
-        let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        let cannot = |e: std::io::Error| {
+            UsageError(anyhow!(
+                "cannot create task file {}: {}",
+                path.display(),
+                crate::text::printable(&e.to_string())
+            ))
+        };
+        let real = follow_links(path);
+        let dir = real.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
+        if !dir.is_dir() {
+            return Err(cannot(std::io::Error::other(format!("no directory {}", dir.display()))).into());
+        }
         match std::fs::metadata(&real) {
             Ok(m) if m.is_dir() => {
                 Err(UsageError(anyhow!("--emit-tasks {} is a directory", path.display())).into())
@@ -99,9 +116,16 @@ impl Target {
             Ok(m) if !m.is_file() => {
                 Ok(Target::Through(std::fs::OpenOptions::new().write(true).open(&real).map_err(cannot)?))
             }
-            _ => {
-                let dir = real.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-                let tmp = tempfile::Builder::new().prefix(".hrun-emit-").tempfile_in(dir).map_err(cannot)?;
+            existing => {
+                use std::os::unix::fs::PermissionsExt;
+                // The mode a shell's `>` would give: the old file's, else 0666 less the umask.
+                let mode =
+                    existing.map_or(0o666 & !crate::exec::os::umask(), |m| m.permissions().mode() & 0o7777);
+                let tmp = tempfile::Builder::new()
+                    .prefix(".hrun-emit-")
+                    .permissions(std::fs::Permissions::from_mode(mode))
+                    .tempfile_in(&dir)
+                    .map_err(cannot)?;
                 Ok(Target::Atomic(tmp, real))
             }
         }
@@ -125,6 +149,19 @@ impl Target {
     }
 }
 
+/// Where writing `path` lands: a symlink's target (followed through a few links, even to a
+/// file that does not exist yet), so the link stays a link.
+fn follow_links(path: &Path) -> std::path::PathBuf {
+    let mut p = path.to_path_buf();
+    for _ in 0..40 {
+        match std::fs::read_link(&p) {
+            Ok(target) => p = p.parent().map_or(target.clone(), |dir| dir.join(&target)),
+            Err(_) => return p,
+        }
+    }
+    p
+}
+
 /// A job whose command, written as a task-file line, would not read back as the same task.
 fn check_line(task: &Task) -> Result<(), String> {
     let why = if task.cmd.contains('\n') {
@@ -144,26 +181,15 @@ fn check_line(task: &Task) -> Result<(), String> {
     Err(format!("job {} cannot be a task-file line: its command {why}; run the template itself", task.seq))
 }
 
-/// Refuses to write `out` when it is one of the inputs (the same file, by device and inode).
+/// Refuses to write `out` when it is one of the inputs (see `same_file`).
 fn refuse_input_as_output(tasks: &TaskSpec, out: &Path) -> Result<()> {
-    use std::os::unix::fs::MetadataExt;
-    let Ok(o) = std::fs::metadata(out) else { return Ok(()) };
-    let inputs: Vec<&Path> = match tasks {
-        TaskSpec::Template(t) => crate::template::sources::files(&t.sources).collect(),
-        TaskSpec::File(crate::taskfile::Source::Path(p)) => vec![p.as_path()],
+    let inputs: Vec<crate::same_file::Named<'_>> = match tasks {
+        TaskSpec::Template(t) => {
+            crate::template::sources::files(&t.sources).map(|p| ("an input source", p)).collect()
+        }
+        TaskSpec::File(crate::taskfile::Source::Path(p)) => vec![("the task file", p.as_path())],
         TaskSpec::File(crate::taskfile::Source::Stdin) => vec![],
     };
-    for input in inputs {
-        if let Ok(i) = std::fs::metadata(input)
-            && (i.dev(), i.ino()) == (o.dev(), o.ino())
-        {
-            return Err(UsageError(anyhow!(
-                "{} is {}, an input of this run: hrun will not write over its input",
-                out.display(),
-                input.display()
-            ))
-            .into());
-        }
-    }
-    Ok(())
+    crate::same_file::refuse_overlap(&inputs, &[("--emit-tasks", out)])
+        .map_err(|e| UsageError(anyhow!(e)).into())
 }

@@ -11,7 +11,7 @@
 
 use std::path::Path;
 
-use anyhow::{Result, anyhow};
+use anyhow::{Context, Result, anyhow};
 
 use crate::exit::UsageError;
 use crate::input::{InputError, TaskSpec, TaskStream};
@@ -133,6 +133,7 @@ pub fn plan(
     let mut unreadable_lines = 0;
     let mut prior_runtimes = super::timeout::Median::default();
     for log in logs.iter().filter(|l| l.exists()) {
+        refuse_if_in_use(log)?;
         unreadable_lines += read::for_each_task(log, |rec: TaskOutcome| {
             let i = (rec.seq as usize).wrapping_sub(1);
             let same =
@@ -168,6 +169,21 @@ pub fn plan(
         .into());
     }
     Ok(ResumePlan { states, mode: Some(mode), shard: None, unreadable_lines, prior_runtimes })
+}
+
+/// A log locked by a running hrun (another shard, or the same sweep started twice): its tasks
+/// are running now, and would run a second time here.
+fn refuse_if_in_use(log: &Path) -> Result<()> {
+    let file = read::open(log).map_err(UsageError)?;
+    if crate::exec::os::try_lock(&file).with_context(|| format!("cannot lock run log {}", log.display()))? {
+        return Ok(());
+    }
+    Err(UsageError(anyhow!(
+        "run log {} is in use by another hrun, whose tasks are running now: wait for it to end before \
+         --resume (each shard resumes with its own log)",
+        log.display()
+    ))
+    .into())
 }
 
 /// The logs `--resume` reads for a run logging to `log`: that one, and when it is a default

@@ -4,7 +4,7 @@
 //! A line runs as `/bin/sh -c LINE`, as GNU parallel runs it. A shell per task doubles the
 //! cost of a short task, so a line in which the shell would do nothing but split words (no
 //! quotes, variables, globs, redirections, operators, assignments or builtins) is split on
-//! whitespace and executed directly: the same program, arguments and environment. If that
+//! whitespace and executed directly (unless the user chose the shell): the same program, arguments and environment. If that
 //! fails to start (not found, not executable, no `#!`), the line is run through the shell
 //! after all, so errors and exit statuses (127, 126) are the shell's.
 //!
@@ -162,7 +162,9 @@ impl TaskEnv {
     pub fn program(&self, task: &Task, slot: &Slot, via_shell: bool) -> (Program, Launch) {
         let line = task.command(slot.id.0);
         let function = calls_any(&line, &self.functions);
-        let direct = if via_shell || function {
+        // A shell the user chose (`--shell`, `PARALLEL_SHELL`) runs every line: it may set up
+        // the environment (BASH_ENV, a container or module wrapper).
+        let direct = if via_shell || function || self.shell.as_bytes() != b"/bin/sh" {
             None
         } else {
             plain_words(&line).and_then(|w| Some((self.resolve(w[0])?, w)))

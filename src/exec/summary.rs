@@ -18,6 +18,8 @@ pub struct Summary {
     pub timed_out: u64,
     /// Tasks that left processes behind, which hrun killed.
     pub leaked: u64,
+    /// Those processes.
+    pub leaked_processes: u64,
     /// Tasks hrun itself cut short (signal to hrun, `--halt now`); `--resume` reruns them.
     pub cancelled: u64,
     /// Tasks never started (stopped early); `--resume` runs them.
@@ -142,7 +144,11 @@ impl Summary {
         joblog: Option<&Path>,
         output: Option<&Path>,
         taskfile: &str,
+        resumable: bool,
     ) {
+        // Paths and the task file's name as they may be shown on a terminal.
+        let log = crate::text::printable(&log.display().to_string()).into_owned();
+        let taskfile = crate::text::printable(taskfile);
         if self.tasks == 0 && self.not_run == 0 && self.cancelled == 0 && self.skipped == 0 {
             eprintln!("hrun: no tasks in {taskfile}: nothing to run");
             return;
@@ -151,7 +157,7 @@ impl Summary {
             format!("hrun: {} task(s): {} ok, {} failed", self.tasks, self.tasks - self.failed, self.failed);
         for (n, what) in [
             (self.timed_out, "timed out"),
-            (self.leaked, "leaked processes (killed)"),
+            (self.leaked, &format!("left {} process(es) behind (killed)", self.leaked_processes)),
             (self.cancelled, "cancelled"),
             (self.not_run, "not run"),
             (self.skipped, "already done (skipped)"),
@@ -173,13 +179,13 @@ impl Summary {
             plan.threads,
             100.0 * self.utilisation(),
             100.0 * self.cpu_efficiency(),
-            log.display()
+            log
         );
         if let Some(j) = joblog {
-            text += &format!(", joblog {}", j.display());
+            text += &format!(", joblog {}", crate::text::printable(&j.display().to_string()));
         }
         if let Some(dir) = output {
-            text += &format!(", task output in {}", dir.display());
+            text += &format!(", task output in {}", crate::text::printable(&dir.display().to_string()));
         }
         if self.dispatch.count > 0 {
             text += &format!(
@@ -192,7 +198,15 @@ impl Summary {
             if let Some(why) = &self.stopped_by {
                 text += &format!("\nhrun: stopped early by {why}");
             }
-            text += "\nhrun: to run the rest: the same command with --resume";
+            text += &if resumable {
+                "\nhrun: to run the rest: the same command with --resume".to_string()
+            } else {
+                format!(
+                    "\nhrun: the input was read from a pipe, which cannot be read again: to run the rest, save the \
+                     same input to a file and run that with --resume --log {}",
+                    log
+                )
+            };
         }
         eprintln!("{text}");
     }

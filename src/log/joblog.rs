@@ -62,7 +62,7 @@ impl JobLog {
 }
 
 /// Formats a row as parallel 2022's `print_joblog` does: `%10.3f` times, Host `:` for the
-/// local machine, and newlines in the command written as `\0`-free text on one line.
+/// local machine, and newlines in the command written as NUL (`s/\n/\0/g`), one row a line.
 pub fn format_row(row: &JobLogRow<'_>) -> String {
     format!(
         "{}\t:\t{:.3}\t{:>10.3}\t0\t{}\t{}\t{}\t{}\n",
@@ -72,7 +72,7 @@ pub fn format_row(row: &JobLogRow<'_>) -> String {
         row.received,
         row.exit,
         row.signal,
-        row.command.replace('\n', " ")
+        row.command.replace('\n', "\0")
     )
 }
 

@@ -81,7 +81,7 @@ pub fn for_each_task(path: &Path, mut on_task: impl FnMut(TaskOutcome)) -> Resul
 /// Calls `on_record(kind, line)` for every readable record of a log, in order; returns the
 /// number of unreadable lines (a torn last line).
 pub fn for_each_record(path: &Path, mut on_record: impl FnMut(&str, &[u8])) -> Result<u64> {
-    let file = File::open(path).with_context(|| format!("cannot open run log {}", path.display()))?;
+    let file = open(path)?;
     let mut reader = BufReader::with_capacity(256 * 1024, file);
     let mut buf = Vec::with_capacity(1024);
     let mut bad = 0;

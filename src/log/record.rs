@@ -146,6 +146,10 @@ pub struct TaskRecord {
     /// Bytes the task wrote to its stdout (GNU's Receive), when hrun captured it.
     #[serde(default)]
     pub stdout_bytes: u64,
+    /// Why the task could not be started (its command too long for the kernel); it is then
+    /// recorded as failed with exit 127, and has no process.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
     /// The program the command runs, resolved on `PATH` (null for a shell builtin or a line
     /// whose program the shell decides), and the SHA-256 of that file: which binary made the
     /// result.

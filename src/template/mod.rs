@@ -75,16 +75,16 @@ impl Spec {
         {
             return Err(format!(
                 "the command uses argument {{{n}}} (or {{-{n}}}), but a job has only {per_job} value(s) \
-                 ({} input source(s){}); number them from 1 (GNU parallel would insert nothing)",
+                 ({} input source(s){}); number them from 1",
                 self.sources.len().max(1),
                 self.max_args.map_or(String::new(), |m| format!(" x -N {}", m.n))
             ));
         }
-        let stdin_uses = self.sources.iter().filter(|s| s.input.is_stdin()).count();
-        if stdin_uses > 1 {
-            return Err(
-                "standard input (-) is given as more than one input source; it can be read once".into()
-            );
+        if let Some((a, b)) = sources::same_stream_twice(&self.sources) {
+            return Err(format!(
+                "input sources {a} and {b} are the same stream (standard input, a pipe or a FIFO), which can \
+                 be read only once; give it once, or save it to a file first"
+            ));
         }
         Ok(())
     }
@@ -142,6 +142,11 @@ impl Spec {
             text.push('\0');
         }
         text.push_str(if self.link { "link\0" } else { "\0" });
+        if let Some(m) = self.max_args {
+            text.push_str(&format!("max_args {} {}\0", m.n, m.context));
+        }
+        text.push_str(if self.reading.skip_empty { "r\0" } else { "\0" });
+        text.push_str(if self.reading.header { "header\0" } else { "\0" });
         text.push_str(&String::from_utf8_lossy(&self.reading.delimiter));
         text.push('\0');
         text.push_str(self.reading.colsep.as_ref().map_or("", |r| r.as_str()));

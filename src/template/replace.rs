@@ -81,8 +81,16 @@ impl Template {
             return Ok(Template { pieces: Vec::new(), mode: Mode::Commands, context });
         }
         let text = words.join(" ");
+        for padded in ["{0#}", "{0%}"] {
+            if text.contains(padded) {
+                return Err(format!(
+                    "{padded} (zero-padded) is not supported; write e.g. $(printf %04d {}) in the command",
+                    &padded.replace('0', "")
+                ));
+            }
+        }
         if let Some(start) = text.find("{=")
-            && text[start..].contains("=}")
+            && text[start + 2..].contains("=}")
         {
             return Err(format!(
                 "{:?}: Perl expressions ({{= ... =}}) are not supported; compute the value in the \
@@ -280,9 +288,6 @@ fn parse_pieces(text: &str, names: &[String]) -> Result<Vec<Piece>, String> {
 /// The replacement string with this body (the text between the braces), if it is one;
 /// `names`: `--header :` column names, each a replacement string for its column.
 fn parse_rep(body: &str, names: &[String]) -> Option<Result<Rep, String>> {
-    if let Some(i) = names.iter().position(|n| n == body) {
-        return Some(Ok(Rep::Pos(i as i64 + 1, Transform::Whole)));
-    }
     let suffix = |s: &str| -> Option<Transform> {
         Some(match s {
             "" => Transform::Whole,
@@ -293,6 +298,15 @@ fn parse_rep(body: &str, names: &[String]) -> Option<Result<Rep, String>> {
             _ => return None,
         })
     };
+    // `{name}`, `{name.}`, ...: a named column (the longest name that fits wins).
+    let named = names
+        .iter()
+        .enumerate()
+        .filter_map(|(i, n)| Some((i, n.len(), suffix(body.strip_prefix(n.as_str())?)?)))
+        .max_by_key(|(_, len, _)| *len);
+    if let Some((i, _, t)) = named {
+        return Some(Ok(Rep::Pos(i as i64 + 1, t)));
+    }
     match body {
         "#" => return Some(Ok(Rep::Seq)),
         "%" => return Some(Ok(Rep::Slot)),
@@ -465,8 +479,8 @@ mod tests {
     #[test]
     fn header_names_are_replacement_strings() {
         let names = vec!["alpha".to_string(), "b".to_string()];
-        let t = Template::parse_with(&words("run {b} {alpha} {c}"), &names, false).unwrap();
-        assert_eq!(t.render(&["1".into(), "2".into()], None, None), "run 2 1 {c}");
+        let t = Template::parse_with(&words("run {b} {alpha} {c} {alpha.}"), &names, false).unwrap();
+        assert_eq!(t.render(&["1.x".into(), "2".into()], None, None), "run 2 1.x {c} 1");
     }
 
     #[test]
@@ -481,6 +495,8 @@ mod tests {
         assert_eq!(Template::parse(&words("echo {}")).unwrap().max_position(), None);
         assert!(Template::parse(&words("echo {0}")).unwrap_err().contains("start at 1"));
         assert!(Template::parse(&words("echo {= s/a/b/ =}")).unwrap_err().contains("Perl expressions"));
+        assert!(Template::parse(&words("echo {=}")).is_ok(), "text, as in GNU parallel");
+        assert!(Template::parse(&words("out_{0#}.txt")).unwrap_err().contains("printf %04d {#}"));
         // Not replacement strings: left as text, and the arguments are appended.
         assert_eq!(render("echo {1x} {.x} { }", &["a"]), "echo {1x} {.x} { } a");
     }

@@ -56,7 +56,8 @@ pub struct Reading {
     pub delimiter: Vec<u8>,
     /// `--colsep`: each value is split into columns, each trimmed of blanks (GNU's
     /// `--trim lr`, which `--colsep` implies).
-    pub colsep: Option<regex::Regex>,
+    /// On bytes, without Unicode classes, as Perl's `split` matches GNU's byte strings.
+    pub colsep: Option<regex::bytes::Regex>,
     /// `-r`: values that are empty or all blanks are skipped.
     pub skip_empty: bool,
     /// `--header :`: the first value of each source names its columns.
@@ -128,7 +129,7 @@ impl RecordValues {
         let name = input.name();
         let open_err = |cause| SourceError::Open { name: name.clone(), cause };
         let (reader, watch): (Box<dyn Read>, Option<RawFd>) = match input {
-            Input::File(p) if p.as_os_str() == "-" => (Box::new(io::stdin()), Some(io::stdin().as_raw_fd())),
+            Input::File(p) if p.as_os_str() == "-" => crate::taskfile::open_stdin(),
             Input::File(p) => {
                 if std::fs::metadata(p).map_err(open_err)?.is_dir() {
                     return Err(open_err(io::Error::other("it is a directory")));
@@ -432,12 +433,23 @@ impl Jobs {
 
 /// One value's columns: split where `colsep` matches, each trimmed; an empty value is one
 /// empty column; without a colsep, the value itself.
-fn split_columns(value: &str, colsep: Option<&regex::Regex>) -> Vec<String> {
-    match colsep {
-        None => vec![value.to_string()],
-        Some(_) if value.is_empty() => vec![String::new()],
-        Some(re) => re.split(value).map(|c| c.trim_matches(is_perl_space).to_string()).collect(),
+/// As Perl's `split /RE/, $value, -1`: a regex's capture groups are columns too.
+fn split_columns(value: &str, colsep: Option<&regex::bytes::Regex>) -> Vec<String> {
+    let Some(re) = colsep else { return vec![value.to_string()] };
+    if value.is_empty() {
+        return vec![String::new()];
     }
+    let bytes = value.as_bytes();
+    let mut fields: Vec<&[u8]> = Vec::new();
+    let mut last = 0;
+    for caps in re.captures_iter(bytes) {
+        let m = caps.get(0).expect("group 0 is the match");
+        fields.push(&bytes[last..m.start()]);
+        fields.extend((1..caps.len()).map(|g| caps.get(g).map_or(&b""[..], |c| c.as_bytes())));
+        last = m.end();
+    }
+    fields.push(&bytes[last..]);
+    fields.into_iter().map(|f| String::from_utf8_lossy(f).trim_matches(is_perl_space).to_string()).collect()
 }
 
 /// Perl's `\s` on bytes: space, tab, newline, vertical tab, form feed, carriage return.
@@ -449,12 +461,36 @@ fn describe_group(g: &[Source]) -> String {
     g.iter().map(|s| s.input.name()).collect::<Vec<_>>().join(" + ")
 }
 
+/// Two sources that are one stream that can be read only once: standard input twice, or the
+/// same pipe or FIFO (by device and inode, so `-` and `/dev/stdin` are caught too).
+pub fn same_stream_twice(sources: &[Source]) -> Option<(String, String)> {
+    use std::os::unix::fs::MetadataExt;
+    let id = |s: &Source| -> Option<(u64, u64)> {
+        let Input::File(p) = &s.input else { return None };
+        let meta = if p.as_os_str() == "-" { std::fs::metadata("/dev/stdin") } else { std::fs::metadata(p) };
+        match meta {
+            Ok(m) if !m.is_file() => Some((m.dev(), m.ino())),
+            // Standard input that cannot be looked at: count it as one stream.
+            Err(_) if p.as_os_str() == "-" => Some((0, 0)),
+            _ => None,
+        }
+    };
+    let ids: Vec<(String, Option<(u64, u64)>)> = sources.iter().map(|s| (s.input.name(), id(s))).collect();
+    for (i, (a, ia)) in ids.iter().enumerate() {
+        if let Some((b, _)) = ids[i + 1..].iter().find(|(_, ib)| ia.is_some() && ib == ia) {
+            return Some((a.clone(), b.clone()));
+        }
+    }
+    None
+}
+
 /// True when every source can be read again from the start (for `--resume` and for counting
 /// the jobs): values, and regular files.
 pub fn rereadable(sources: &[Source]) -> bool {
     sources.iter().all(|s| match &s.input {
         Input::Values(_) => true,
-        Input::File(p) => p.as_os_str() != "-" && std::fs::metadata(p).is_ok_and(|m| m.is_file()),
+        Input::File(p) if p.as_os_str() == "-" => crate::taskfile::stdin_is_file(),
+        Input::File(p) => std::fs::metadata(p).is_ok_and(|m| m.is_file()),
     })
 }
 
@@ -532,11 +568,15 @@ mod tests {
 
     #[test]
     fn colsep_splits_and_trims_like_gnu() {
-        let reading = Reading { colsep: Some(regex::Regex::new(",").unwrap()), ..Reading::default() };
+        let reading = Reading { colsep: Some(regex::bytes::Regex::new(",").unwrap()), ..Reading::default() };
         let mut jobs = Jobs::open(&[values(&["a,b,,", " a , b ", ""])], false, &reading, false).unwrap();
         assert_eq!(jobs.next_job().unwrap().unwrap(), ["a", "b", "", ""]);
         assert_eq!(jobs.next_job().unwrap().unwrap(), ["a", "b"]);
         assert_eq!(jobs.next_job().unwrap().unwrap(), [""]);
+        // Perl: captured separators are columns; no Unicode classes (a no-break space is no \s).
+        let re = |s: &str| Some(regex::bytes::RegexBuilder::new(s).unicode(false).build().unwrap());
+        assert_eq!(split_columns("a,b", re("(,)").as_ref()), ["a", ",", "b"]);
+        assert_eq!(split_columns("a\u{a0}b c", re("\\s").as_ref()), ["a\u{a0}b", "c"]);
     }
 
     #[test]

@@ -147,7 +147,7 @@ fn halt_by_percentage_of_all_tasks() {
     drop(child.stdin.take());
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("needs the task file as a path"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("needs the task file as a regular file"), "{}", stderr(&out));
 }
 
 #[test]

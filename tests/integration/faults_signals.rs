@@ -155,7 +155,7 @@ fn a_double_forked_daemon_holding_stdout_is_killed_and_logged() {
         assert!(t["leaked_pids"].as_array().unwrap().contains(&pid.into()), "{t} should list {pid}");
         assert_eq!(t["exit"], 0);
     }
-    assert!(stderr(&out).contains("2 leaked processes (killed)"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("2 left 2 process(es) behind (killed)"), "{}", stderr(&out));
 }
 
 /// A background child that ends within the leak timeout is waited for, not killed, and its

@@ -15,6 +15,7 @@ mod faults_policy;
 mod faults_resume;
 mod faults_signals;
 mod faults_stepwide;
+mod hostile;
 mod pipeline;
 mod ranges;
 mod report;

@@ -36,7 +36,7 @@ fn bad_templates_and_sources_are_refused_before_anything_runs() {
         (vec!["--sshloginfile", "nodes", "touch", "ran", ":::", "a"], "does not ssh"),
         (vec!["--pipe", "touch", "ran", ":::", "a"], "split it into files first"),
         (vec!["--line-buffer", "touch", "ran", ":::", "a"], "--line-buffer is not supported"),
-        (vec!["touch", "ran", "::::", "-", "::::", "-"], "more than one input source"),
+        (vec!["touch", "ran", "::::", "-", "::::", "-"], "are the same stream"),
         (vec!["-d", "", "touch", "ran", ":::", "a"], "-d needs a delimiter"),
         (vec!["touch", "ran", "::::", "nonexistent"], "cannot open input source nonexistent"),
         (vec!["prog"], "prog is a program, not a task file"),
@@ -179,7 +179,7 @@ fn emit_tasks_refuses_what_a_task_file_cannot_hold_and_its_own_inputs() {
         (vec!["--emit-tasks", "out.txt", ":::", "", "echo a"], "is empty"),
         (vec!["--emit-tasks", "out.txt", ":::", "# c"], "starts with #"),
         (vec!["--emit-tasks", "out.txt", "echo", ":::", "{#}"], "containing {#}"),
-        (vec!["--emit-tasks", "vals", "echo", "::::", "vals"], "an input of this run"),
+        (vec!["--emit-tasks", "vals", "echo", "::::", "vals"], "never writes over its input"),
     ] {
         let out = run(exec_in(&sb).args(&args));
         let err = stderr(&out);

@@ -10,6 +10,10 @@ pub fn one_line(err: &clap::Error) -> String {
         if t.starts_with("Usage:") || t.starts_with("For more information") {
             break;
         }
+        // clap's "tip: to pass '-x' as a value, use '-- -x'" would make `-x` hrun exec's command.
+        if t.starts_with("tip:") {
+            continue;
+        }
         if !t.is_empty() {
             parts.push(t.to_string());
         }

@@ -1,0 +1,292 @@
+//! Careless and hostile input, each case a defect once (issue 13 and the template review):
+//! hrun must not lose data, write over its inputs, hang, or stop a whole run for one task.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::harness::*;
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+/// A shell line's child that checkpoints on SIGTERM gets the whole --grace, with --timeout and
+/// with a SIGTERM forwarded to the run alike; it is not killed at once and not called leaked.
+#[test]
+fn grace_reaches_the_children_of_a_shell_line() {
+    let line = |x: &str| {
+        format!(
+            "cd . && sh -c \"trap 'sleep 0.5; echo saved > ckpt.{x}; exit 0' TERM; touch ready.{x}; \
+             while :; do sleep 0.05; done\"\n"
+        )
+    };
+    // --timeout: the shell (the task's main process) dies of the TERM at once, its child saves.
+    let sb = Sandbox::new();
+    sb.write("tasks.txt", line("t"));
+    let out = run(sb.exec().args(["--timeout", "1s", "--grace", "5s", "tasks.txt"]));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(sb.read("ckpt.t"), "saved\n", "the child had its grace");
+    let (_, tasks) = sb.log();
+    assert_eq!((tasks[0]["timeout"].as_bool(), tasks[0]["leaked"].as_bool()), (Some(true), Some(false)));
+    // A SIGTERM to hrun, forwarded to the task's group.
+    let sb = Sandbox::new();
+    sb.write("tasks.txt", line("s"));
+    let mut h = sb.exec().args(["--grace", "5s", "tasks.txt"]).stderr(Stdio::null()).spawn().unwrap();
+    wait_for_file(&sb.path("ready.s"), LIMIT);
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(h.id() as i32), nix::sys::signal::Signal::SIGTERM)
+        .unwrap();
+    assert_eq!(h.wait().unwrap().code(), Some(143));
+    assert_eq!(sb.read("ckpt.s"), "saved\n");
+    let (_, tasks) = sb.log();
+    assert_eq!((tasks[0]["cancelled"].as_bool(), tasks[0]["leaked"].as_bool()), (Some(true), Some(false)));
+}
+
+/// No output path may be an input (or another output): refused before anything is written.
+#[test]
+fn hrun_never_writes_over_its_inputs() {
+    let sb = Sandbox::new();
+    sb.write("t.txt", "touch ran\n");
+    sb.write("vals", "a\n");
+    std::os::unix::fs::symlink("t.txt", sb.path("t.hrun.jsonl")).unwrap();
+    sb.write("1.out", "touch ran\n");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["exec", "--log", "t.txt", "t.txt"], "--log t.txt is the task file"),
+        (vec!["exec", "t.txt"], "--log t.hrun.jsonl is the task file"),
+        (vec!["exec", "--log", "x.jsonl", "--joblog", "t.txt", "t.txt"], "--joblog t.txt is the task file"),
+        (
+            vec!["exec", "--log", "x.jsonl", "--results", "vals.csv", "--joblog", "x.jsonl", "t.txt"],
+            "also the --log",
+        ),
+        (
+            vec!["exec", "--log", "x.jsonl", "--joblog", "vals", "touch", "ran", "::::", "vals"],
+            "is an input source",
+        ),
+        (vec!["exec", "--log", "x.jsonl", "--output-dir", ".", "1.out"], "is in --output-dir"),
+    ];
+    for (args, needle) in cases {
+        let out = run(hrun().current_dir(sb.root()).args(&args));
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(needle), "{args:?}: {}", stderr(&out));
+        assert!(!sb.path("ran").exists(), "{args:?}");
+        assert_eq!(sb.read("t.txt"), "touch ran\n", "{args:?}: the task file changed");
+        assert_eq!(sb.read("vals"), "a\n");
+        assert_eq!(sb.read("1.out"), "touch ran\n");
+    }
+    sb.write("tasks.txt", "true\n");
+    assert_eq!(run(sb.exec().arg("tasks.txt")).status.code(), Some(0));
+    let log = std::fs::read(sb.path("log.jsonl")).unwrap();
+    for sub in [["report", "log.jsonl", "-o", "log.jsonl"], ["results", "log.jsonl", "-o", "log.jsonl"]] {
+        let out = run(hrun().current_dir(sb.root()).args(sub));
+        assert_eq!(out.status.code(), Some(2), "{sub:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains("is a run log being read"), "{}", stderr(&out));
+        assert_eq!(std::fs::read(sb.path("log.jsonl")).unwrap(), log, "{sub:?} replaced the log");
+    }
+}
+
+/// A task file truncated or rewritten in place while hrun reads it stops the run with an
+/// error (exit 2), not "all ok" with tasks never run, nor a fragment of a line run.
+#[test]
+fn a_task_file_changed_during_the_run_stops_it() {
+    for how in ["truncate", "rewrite"] {
+        let sb = Sandbox::new();
+        // Long enough that hrun holds only part of it: 4000 lines of ~70 bytes.
+        let lines: String =
+            (0..4000).map(|i| format!("echo task-{i:05} >> ran; [ -e go ] || sleep 0.2\n")).collect();
+        sb.write("tasks.txt", &lines);
+        let h = sb
+            .exec()
+            .args(["-j", "1", "tasks.txt"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        wait_for_file(&sb.path("ran"), LIMIT);
+        match how {
+            "truncate" => std::fs::write(sb.path("tasks.txt"), &lines[..lines.len() / 3]).unwrap(),
+            _ => {
+                let mut f = std::fs::OpenOptions::new().write(true).open(sb.path("tasks.txt")).unwrap();
+                f.write_all(&b"rm -rf x #".repeat(lines.len() / 10)).unwrap();
+            }
+        }
+        sb.write("go", "");
+        let out = h.wait_with_output().unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{how}: {err}");
+        assert!(err.contains("changed while hrun was reading it"), "{how}: {err}");
+        assert!(!sb.read("ran").contains("rm"), "{how}");
+        let ran = sb.read("ran");
+        assert!(ran.lines().all(|l| l.starts_with("task-") && l.len() == 10), "{how}: a fragment ran: {ran}");
+    }
+}
+
+/// A task whose command is too long for the kernel fails on its own (exit 127, the reason in
+/// its record); the run goes on, and the message is short.
+#[test]
+fn a_command_too_long_for_the_kernel_fails_alone() {
+    let sb = Sandbox::new();
+    sb.write("vals", format!("short1\n{}\nshort2\n", "c".repeat(200_000)));
+    let out = run(sb.exec().args(["-j", "1", "-k", "echo {} | wc -c", "::::", "vals"]));
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.len() < 2000, "a short message, not the whole command: {} bytes", err.len());
+    assert!(
+        err.contains("task 2 (line 2) failed: its command (200013 bytes) is too long for the kernel"),
+        "{err}"
+    );
+    assert_eq!(stdout(&out).lines().map(|l| l.trim()).collect::<Vec<_>>(), ["7", "7"]);
+    let (_, tasks) = sb.log();
+    assert_eq!(tasks.len(), 3);
+    assert_eq!(tasks[1]["exit"], 127);
+    assert!(tasks[1]["error"].as_str().unwrap().contains("too long for the kernel"));
+}
+
+/// `--output-dir DIR` writes only files it made: a symlink planted as `DIR/1.out` is replaced,
+/// its target left alone.
+#[test]
+fn a_symlink_planted_in_the_output_dir_is_not_followed() {
+    let sb = Sandbox::new();
+    std::fs::create_dir(sb.path("out")).unwrap();
+    sb.write("victim", "precious\n");
+    std::os::unix::fs::symlink("../victim", sb.path("out/1.out")).unwrap();
+    std::fs::hard_link(sb.path("victim"), sb.path("out/1.err")).unwrap();
+    sb.write("tasks.txt", "echo written; echo err >&2\n");
+    let out = run(sb.exec().args(["--output-dir", "out", "tasks.txt"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(sb.read("victim"), "precious\n");
+    assert_eq!(sb.read("out/1.out"), "written\n");
+    assert!(!std::fs::symlink_metadata(sb.path("out/1.out")).unwrap().file_type().is_symlink());
+}
+
+/// `--resume` while another hrun runs a shard of the same task file: its tasks are running, so
+/// resuming now would run them twice: refused.
+#[test]
+fn resume_refuses_while_another_hrun_holds_a_log() {
+    let sb = Sandbox::new();
+    sb.write("tasks.txt", "sleep 30\nsleep 30\n");
+    let mut shard = hrun()
+        .current_dir(sb.root())
+        .args(["exec", "-q", "--shard", "1/2", "tasks.txt"])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until(|| {
+        std::fs::read_to_string(sb.path("tasks.shard-1-of-2.hrun.jsonl"))
+            .is_ok_and(|t| t.contains("\"kind\":\"start\""))
+    });
+    let out = run(hrun().current_dir(sb.root()).args(["exec", "--resume", "tasks.txt"]));
+    shard.kill().unwrap();
+    shard.wait().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("is in use by another hrun"), "{}", stderr(&out));
+}
+
+fn wait_until(cond: impl Fn() -> bool) {
+    let t0 = Instant::now();
+    while !cond() {
+        assert!(t0.elapsed() < LIMIT, "condition not met within {LIMIT:?}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// A task naming a device as its program: hrun does not read the device (no hash of
+/// /dev/zero), so the run ends at once and stays deaf to nothing.
+#[test]
+fn a_device_as_a_program_is_not_hashed() {
+    let sb = Sandbox::new();
+    sb.write("tasks.txt", "/dev/zero\n");
+    let t0 = Instant::now();
+    let out = run_within(sb.exec().arg("tasks.txt"), LIMIT);
+    assert!(t0.elapsed() < Duration::from_secs(10));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let (_, tasks) = sb.log();
+    assert_eq!(tasks[0]["exe_sha256"], serde_json::Value::Null);
+}
+
+/// Counting a huge input happens before signals are taken over: Ctrl-C or scancel ends it.
+#[test]
+fn counting_a_huge_product_can_be_interrupted() {
+    let sb = Sandbox::new();
+    let mut args = vec!["exec".to_string(), "-q".into(), "true".into()];
+    for _ in 0..30 {
+        args.extend([":::".into(), "a".into(), "b".into()]);
+    }
+    let mut h = hrun().current_dir(sb.root()).args(&args).stderr(Stdio::null()).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let t0 = Instant::now();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(h.id() as i32), nix::sys::signal::Signal::SIGTERM)
+        .unwrap();
+    let status = h.wait().unwrap();
+    assert!(t0.elapsed() < Duration::from_secs(5), "SIGTERM took {:?}", t0.elapsed());
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), Some(15));
+}
+
+/// Too many tasks at once for the open-files limit: refused before anything runs, naming the
+/// limit and what -j fits.
+#[test]
+fn jobs_beyond_the_open_files_limit_are_refused() {
+    let sb = Sandbox::new();
+    let hrun_bin = env!("CARGO_BIN_EXE_hrun");
+    let values: String = (0..200).map(|i| format!(" {i}")).collect();
+    let script =
+        format!("ulimit -n 256 && exec {hrun_bin} exec -q --log l.jsonl -j 200 touch ran :::{values}");
+    let out = run(Command::new("sh").arg("-c").arg(script).current_dir(sb.root()));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("200 tasks at once need about")
+            && stderr(&out).contains("use --jobs 37 or less"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!sb.path("ran").exists());
+}
+
+/// hrun's stdout closed (`hrun exec ... | head -1`): hrun says so, starts no new task, and
+/// exits 141 as a writer killed by SIGPIPE would (and GNU parallel does).
+#[test]
+fn a_closed_stdout_stops_the_run_and_says_so() {
+    let sb = Sandbox::new();
+    let lines: String = (0..50).map(|i| format!("seq 1 20000; echo {i} >> ran\n")).collect();
+    sb.write("tasks.txt", lines);
+    let mut h = sb
+        .exec()
+        .args(["-j", "1", "tasks.txt"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 2];
+    use std::io::Read;
+    h.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    // The pipe's read end is closed here.
+    let out = h.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(141), "{}", stderr(&out));
+    assert!(stderr(&out).contains("standard output was closed"), "{}", stderr(&out));
+    assert!(sb.read("ran").lines().count() < 50, "it stopped starting tasks");
+}
+
+/// Escape sequences in a task file's name or a task line never reach the terminal raw.
+#[test]
+fn escape_sequences_are_shown_escaped() {
+    let sb = Sandbox::new();
+    let name = "t\x1b]0;pwned\x07.txt";
+    sb.write(name, "# no task\n");
+    let out = run(sb.exec().arg(name));
+    assert!(!stderr(&out).contains('\x1b'), "{:?}", stderr(&out));
+    assert!(stderr(&out).contains("\\x1b"), "{:?}", stderr(&out));
+    let out = run(hrun().current_dir(sb.root()).args(["exec", "--log", "new.jsonl", "no\x1bsuch"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!stderr(&out).contains('\x1b'), "{:?}", stderr(&out));
+}
+
+/// Standard input redirected from a file can be read again: --resume works with `-`.
+#[test]
+fn stdin_from_a_regular_file_resumes() {
+    let sb = Sandbox::new();
+    sb.write("tasks.txt", "echo a >> ran\nexit 3\necho c >> ran\n");
+    let stdin = || std::fs::File::open(sb.path("tasks.txt")).unwrap();
+    let out = sb.exec().args(["-j", "1", "--halt", "soon,fail=1", "-"]).stdin(stdin()).output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let out = sb.exec().args(["--resume-failed", "-"]).stdin(stdin()).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(sb.read("ran"), "a\nc\n", "task 1 was not run again, task 3 ran");
+}
