@@ -443,9 +443,9 @@ pub struct ExecArgs {
     #[arg(help_heading = "Resume and shards", long)]
     pub resume_failed: bool,
 
-    /// With --resume: run tasks whose line changed since the log was written, instead of
-    /// refusing
-    #[arg(help_heading = "Resume and shards", long)]
+    /// Accepted for older scripts: --resume now knows tasks by their command, so a changed
+    /// task file needs no --force
+    #[arg(help_heading = "Resume and shards", long, hide = true)]
     pub force: bool,
 
     /// Run only shard K of N (1-based): the tasks with (seq - 1) mod N = K - 1, logging to

@@ -30,8 +30,12 @@ impl TaskSpec {
     /// Opens the input and reads up to the first task.
     pub fn open(&self) -> Result<TaskStream, InputError> {
         Ok(match self {
-            TaskSpec::File(source) => TaskStream::new(Stream::File(TaskFile::open(source)?), self.name()),
-            TaskSpec::Template(spec) => TaskStream::new(Stream::Jobs(spec.open()?), self.name()),
+            TaskSpec::File(source) => {
+                TaskStream::new(Stream::File(TaskFile::open(source)?), self.name(), self.rereadable())
+            }
+            TaskSpec::Template(spec) => {
+                TaskStream::new(Stream::Jobs(spec.open()?), self.name(), self.rereadable())
+            }
         })
     }
 
@@ -109,6 +113,10 @@ pub struct TaskStream {
     /// Tasks the input held when they were counted.
     expected: Option<u64>,
     read: u64,
+    /// Copies of each command seen so far, for each task's `occurrence`: kept for input that
+    /// can be resumed (it costs about 20 bytes per distinct command); a pipe's tasks are
+    /// all first copies.
+    copies: Option<std::collections::HashMap<u64, u32>>,
 }
 
 enum Stream {
@@ -117,8 +125,9 @@ enum Stream {
 }
 
 impl TaskStream {
-    fn new(stream: Stream, name: String) -> TaskStream {
-        TaskStream { stream, name, expected: None, read: 0 }
+    fn new(stream: Stream, name: String, rereadable: bool) -> TaskStream {
+        let copies = rereadable.then(std::collections::HashMap::new);
+        TaskStream { stream, name, expected: None, read: 0, copies }
     }
 
     /// The input held `n` tasks when it was counted: reaching its end with another number
@@ -129,10 +138,15 @@ impl TaskStream {
 
     /// The next task, `Ok(None)` at the end.
     pub fn next_task(&mut self) -> Result<Option<Task>, InputError> {
-        let next = match &mut self.stream {
+        let mut next = match &mut self.stream {
             Stream::File(f) => f.next_task()?,
             Stream::Jobs(j) => j.next_task()?,
         };
+        if let (Some(task), Some(copies)) = (next.as_mut(), self.copies.as_mut()) {
+            let n = copies.entry(task.hash()).or_insert(0);
+            *n += 1;
+            task.occurrence = *n;
+        }
         match (&next, self.expected) {
             (Some(_), _) => self.read += 1,
             (None, Some(n)) if n != self.read => {

@@ -29,6 +29,9 @@ pub struct Task {
     /// A job of a command template: its arguments and the template, from which the command
     /// is rendered when it starts. `None` for a line of a task file.
     pub job: Option<crate::template::JobArgs>,
+    /// Which copy of this command it is (1 for the first task with this command, 2 for the
+    /// next...): with the command, the task's identity for `--resume`.
+    pub occurrence: u32,
 }
 
 impl Task {
@@ -289,6 +292,7 @@ impl TaskFile {
                         line: self.line_no,
                         cmd: text.to_string(),
                         job: None,
+                        occurrence: 1,
                     }));
                 }
             }

@@ -127,6 +127,7 @@ impl Running {
             seq: self.task.seq,
             line: self.task.line,
             hash: format!("{:016x}", self.task.hash()),
+            occurrence: self.task.occurrence,
             attempt: self.attempt,
             last_attempt,
             slot: slot.id.0,

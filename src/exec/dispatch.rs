@@ -592,6 +592,15 @@ impl Dispatcher<'_> {
         } else {
             st.tally.failed += 1;
             st.summary.failed += 1;
+            if st.summary.failures.len() < super::summary::FAILURES_SHOWN {
+                let how = match (run.timed_out, reaped.ended) {
+                    (true, _) => "timed out".to_string(),
+                    (false, Ended::Exited(code)) => format!("exit {code}"),
+                    (false, Ended::Signaled(sig)) => os::signal_name(sig),
+                };
+                let (seq, line, cmd) = (run.task.seq, run.task.line, run.task.cmd.clone());
+                st.summary.failures.push(super::summary::Failure { seq, line, how, cmd });
+            }
             if !st.warned_spool && self.output.spool_full() {
                 st.warned_spool = true;
                 eprintln!(

@@ -372,7 +372,16 @@ fn resume_plan(cfg: &ExecConfig, log_path: &std::path::Path) -> Result<ResumePla
             log_path.display()
         );
     }
-    Ok(resume::plan(&cfg.tasks, &logs, mode, cfg.force)?.with_shard(cfg.shard))
+    let plan = resume::plan(&cfg.tasks, &logs, mode)?.with_shard(cfg.shard);
+    if plan.gone > 0 {
+        eprintln!(
+            "hrun: note: {} finished task(s) of the run log are no longer in {} (changed or removed lines); \
+             they are not run",
+            plan.gone,
+            crate::text::printable(&cfg.tasks.name())
+        );
+    }
+    Ok(plan)
 }
 
 /// Tasks this hrun runs (its shard's), and in all, checking every line or value on the way.

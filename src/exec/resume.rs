@@ -1,7 +1,8 @@
 //! `--resume` / `--resume-failed`: which tasks of the task file the log already holds.
 //!
-//! A task is identified by its number *and* the hash of its command (`seq` + `hash` in the
-//! log), so a log is never applied to a task file that changed under it. As GNU parallel:
+//! A task is identified by its command (the `hash` in the log) and which copy of that command
+//! it is (`occurrence`), not by its number: inserting, removing or reordering lines of a task
+//! file, or adding values to a template's sources, runs only the new tasks. As GNU parallel:
 //! - `--resume` skips every task that finished: succeeded, or failed on its last attempt;
 //! - `--resume-failed` skips only tasks that succeeded, so failed ones run again.
 //!
@@ -9,6 +10,7 @@
 //! that hrun itself cut short (`cancelled`: killed on SIGTERM/SIGINT or `--halt now`) or that
 //! were to be retried. Records are never rewritten: the log only grows.
 
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow};
@@ -47,6 +49,8 @@ pub struct ResumePlan {
     /// Runtimes of the tasks of this file that succeeded in earlier runs: the first estimate
     /// of a task's runtime for `--deadline` (and `--timeout N%`).
     pub prior_runtimes: super::timeout::Median,
+    /// Finished tasks of the logs that the input no longer holds (its lines changed).
+    pub gone: u64,
 }
 
 impl ResumePlan {
@@ -106,69 +110,49 @@ impl ResumePlan {
     }
 }
 
-/// A log record whose task differs from the file's task of the same number.
-struct Mismatch {
-    seq: u64,
-    logged_cmd: String,
-}
-
 /// Reads the tasks and the logs and decides which tasks to skip: a task is done if any of
 /// the logs shows it done (its own log, and the logs of earlier runs split into other shards).
-/// Refuses (a usage error naming the lines) when a log holds tasks the input no longer has,
-/// unless `force`, which treats those tasks as never run.
-pub fn plan(
-    tasks: &TaskSpec,
-    logs: &[std::path::PathBuf],
-    mode: ResumeMode,
-    force: bool,
-) -> Result<ResumePlan> {
-    let mut hashes = Vec::new();
+/// A task is known by its command and which copy of it it is, not by its number: lines
+/// inserted, removed or reordered in the task file (or values added to a template's sources)
+/// leave the others' identities alone, so only new tasks run. Finished tasks of the logs that
+/// the input no longer has are counted (`gone`), not refused.
+pub fn plan(tasks: &TaskSpec, logs: &[std::path::PathBuf], mode: ResumeMode) -> Result<ResumePlan> {
+    let mut index: HashMap<(u64, u32), u32> = HashMap::new();
     let mut tf = tasks.open().map_err(|e| UsageError(e.into()))?;
     while let Some(t) = tf.next_task().map_err(|e| UsageError(e.into()))? {
-        hashes.push(t.hash());
+        index.insert((t.hash(), t.occurrence), (t.seq - 1) as u32);
     }
-    let mut states = vec![State::NotRun; hashes.len()];
-    let mut matched = vec![false; hashes.len()];
-    let mut mismatches: Vec<Mismatch> = Vec::new();
+    let mut states = vec![State::NotRun; index.len()];
+    let mut gone: HashSet<(u64, u32)> = HashSet::new();
     let mut unreadable_lines = 0;
     let mut prior_runtimes = super::timeout::Median::default();
     for log in logs.iter().filter(|l| l.exists()) {
         refuse_if_in_use(log)?;
         unreadable_lines += read::for_each_task(log, |rec: TaskOutcome| {
-            let i = (rec.seq as usize).wrapping_sub(1);
-            let same =
-                hashes.get(i).is_some_and(|h| rec.hash.as_deref() == Some(format!("{h:016x}").as_str()));
-            if !same {
-                if mismatches.len() < 1000 && !mismatches.iter().any(|m| m.seq == rec.seq) {
-                    mismatches.push(Mismatch { seq: rec.seq, logged_cmd: rec.cmd });
-                }
+            let Some(hash) = rec.hash.as_deref().and_then(|h| u64::from_str_radix(h, 16).ok()) else {
                 return;
-            }
-            matched[i] = true;
+            };
             let state = match (rec.exit, rec.cancelled, rec.last_attempt) {
                 (Some(0), _, _) => State::Succeeded,
                 (_, false, true) => State::Failed,
                 _ => State::NotRun,
             };
+            let key = (hash, rec.occurrence.max(1));
+            let Some(&i) = index.get(&key) else {
+                if state != State::NotRun && gone.len() < 1_000_000 {
+                    gone.insert(key);
+                }
+                return;
+            };
             if state == State::Succeeded {
                 prior_runtimes.add(rec.wall_s);
             }
+            let i = i as usize;
             states[i] = states[i].max(state);
         })?;
     }
-    // A task whose number was once logged with another command, and never with this one.
-    mismatches.retain(|m| !matched.get((m.seq as usize).wrapping_sub(1)).copied().unwrap_or(false));
-    if !mismatches.is_empty() && !force {
-        return Err(UsageError(anyhow!(
-            "{} does not match its run log {}: {}; run it with a new --log, or add --force to run \
-             the changed tasks anew",
-            tasks.name(),
-            logs.iter().map(|l| l.display().to_string()).collect::<Vec<_>>().join(", "),
-            describe(tasks, &mismatches, hashes.len())?
-        ))
-        .into());
-    }
-    Ok(ResumePlan { states, mode: Some(mode), shard: None, unreadable_lines, prior_runtimes })
+    let gone = gone.len() as u64;
+    Ok(ResumePlan { states, mode: Some(mode), shard: None, unreadable_lines, prior_runtimes, gone })
 }
 
 /// A log locked by a running hrun (another shard, or the same sweep started twice): its tasks
@@ -220,37 +204,6 @@ fn is_default_log_name(name: &str, stem: &str) -> bool {
     k.parse::<u64>().is_ok() && n.parse::<u64>().is_ok()
 }
 
-/// "task 3 (line 5) was `a`, is now `b`; ..." for the first few mismatches.
-fn describe(tasks: &TaskSpec, mismatches: &[Mismatch], n_tasks: usize) -> Result<String> {
-    const SHOWN: usize = 3;
-    let mut wanted: Vec<u64> = mismatches.iter().take(SHOWN).map(|m| m.seq).collect();
-    wanted.sort_unstable();
-    let mut now = std::collections::HashMap::new();
-    let mut tf = tasks.open().map_err(|e| UsageError(e.into()))?;
-    while let Some(t) = tf.next_task().map_err(|e| UsageError(e.into()))? {
-        if wanted.binary_search(&t.seq).is_ok() {
-            now.insert(t.seq, (t.line, t.cmd));
-        }
-    }
-    let mut parts: Vec<String> = mismatches
-        .iter()
-        .take(SHOWN)
-        .map(|m| match now.get(&m.seq) {
-            Some((line, cmd)) => {
-                format!("task {} (line {line}) was {:?}, is now {cmd:?}", m.seq, m.logged_cmd)
-            }
-            None => format!(
-                "task {} ({:?}) is in the log, but the file has only {n_tasks} tasks",
-                m.seq, m.logged_cmd
-            ),
-        })
-        .collect();
-    if mismatches.len() > SHOWN {
-        parts.push(format!("and {} more", mismatches.len() - SHOWN));
-    }
-    Ok(parts.join("; "))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -283,31 +236,43 @@ mod tests {
         ]
         .concat();
         let (_d, t, l) = setup("a\nb\nc\nd\ne\n", &log);
-        let p = plan(&t, std::slice::from_ref(&l), ResumeMode::Finished, false).unwrap();
+        let p = plan(&t, std::slice::from_ref(&l), ResumeMode::Finished).unwrap();
         assert_eq!((1..=5).map(|s| p.skips(s)).collect::<Vec<_>>(), [true, true, false, false, false]);
         assert_eq!(p.unreadable_lines, 1);
-        let p = plan(&t, std::slice::from_ref(&l), ResumeMode::Succeeded, false).unwrap();
+        let p = plan(&t, std::slice::from_ref(&l), ResumeMode::Succeeded).unwrap();
         assert_eq!((1..=5).map(|s| p.skips(s)).collect::<Vec<_>>(), [true, false, false, false, false]);
         assert_eq!(p.skipped(), 1);
     }
 
     #[test]
-    fn a_changed_task_file_is_refused_naming_the_lines_unless_forced() {
+    fn tasks_are_known_by_content_not_by_number() {
+        // Run: a, b, c (all done). Now: a line inserted at the top, b changed, c moved.
         let log = [rec(1, "a", Some(0), ""), rec(2, "b", Some(0), ""), rec(3, "c", Some(0), "")].concat();
-        let (_d, t, l) = setup("# header\na\nB\n", &log);
-        let e = plan(&t, std::slice::from_ref(&l), ResumeMode::Finished, false).unwrap_err().to_string();
-        assert!(e.contains("task 2 (line 3) was \"b\", is now \"B\""), "{e}");
-        assert!(e.contains("task 3 (\"c\") is in the log, but the file has only 2 tasks"), "{e}");
-        let p = plan(&t, std::slice::from_ref(&l), ResumeMode::Finished, true).unwrap();
-        assert_eq!((p.skips(1), p.skips(2)), (true, false));
+        let (_d, t, l) = setup(
+            "# header
+new
+c
+a
+B
+",
+            &log,
+        );
+        let p = plan(&t, std::slice::from_ref(&l), ResumeMode::Finished).unwrap();
+        assert_eq!((1..=4).map(|s| p.skips(s)).collect::<Vec<_>>(), [false, true, true, false]);
+        assert_eq!(p.gone, 1, "b is no longer in the file");
     }
 
     #[test]
-    fn a_task_rerun_after_force_counts_by_its_new_command() {
-        let log = [rec(1, "old", Some(0), ""), rec(1, "new", Some(0), "")].concat();
-        let (_d, t, l) = setup("new\n", &log);
-        let p = plan(&t, std::slice::from_ref(&l), ResumeMode::Finished, false).unwrap();
-        assert!(p.skips(1));
+    fn copies_of_one_command_are_told_apart() {
+        // The file holds `x` three times; the log has its 1st and 3rd copies done.
+        let log = [rec(1, "x", Some(0), ""), rec(3, "x", Some(0), ",\"occurrence\":3")].concat();
+        let (_d, t, l) = setup("x\nx\nx\n", &log);
+        let p = plan(&t, std::slice::from_ref(&l), ResumeMode::Finished).unwrap();
+        assert_eq!((1..=3).map(|s| p.skips(s)).collect::<Vec<_>>(), [true, false, true]);
+        // A line prepended: the copies keep their identities.
+        let (_d, t, l) = setup("y\nx\nx\nx\n", &log);
+        let p = plan(&t, std::slice::from_ref(&l), ResumeMode::Finished).unwrap();
+        assert_eq!((1..=4).map(|s| p.skips(s)).collect::<Vec<_>>(), [false, true, false, true]);
     }
 
     #[test]
@@ -316,7 +281,7 @@ mod tests {
         let t = dir.path().join("t.txt");
         std::fs::write(&t, "a\nb\n").unwrap();
         let t = TaskSpec::File(crate::taskfile::Source::Path(t));
-        let p = plan(&t, &[dir.path().join("none.jsonl")], ResumeMode::Finished, false).unwrap();
+        let p = plan(&t, &[dir.path().join("none.jsonl")], ResumeMode::Finished).unwrap();
         assert_eq!(p.skipped(), 0);
     }
 
@@ -325,7 +290,7 @@ mod tests {
         let (d, t, l) = setup("a\nb\nc\n", &rec(1, "a", Some(0), ""));
         let other = d.path().join("other.jsonl");
         std::fs::write(&other, rec(3, "c", Some(0), "")).unwrap();
-        let p = plan(&t, &[l, other], ResumeMode::Finished, false).unwrap();
+        let p = plan(&t, &[l, other], ResumeMode::Finished).unwrap();
         assert_eq!((1..=3).map(|s| p.skips(s)).collect::<Vec<_>>(), [true, false, true]);
     }
 

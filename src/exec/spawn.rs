@@ -300,12 +300,18 @@ mod tests {
         let env = env();
         let slot = Slot { id: SlotId(1), cpus: "0".parse().unwrap(), domains: Default::default() };
         for line in ["myfunc a", "cd /tmp && myfunc", "x=1; myfunc"] {
-            let (p, launch) =
-                env.program(&Task { seq: 1, line: 1, cmd: line.into(), job: None }, &slot, false);
+            let (p, launch) = env.program(
+                &Task { seq: 1, line: 1, cmd: line.into(), job: None, occurrence: 1 },
+                &slot,
+                false,
+            );
             assert_eq!((launch, p.path.to_str().unwrap()), (Launch::Shell, "/bin/bash"), "{line}");
         }
-        let (p, _) =
-            env.program(&Task { seq: 1, line: 1, cmd: "myfunction a".into(), job: None }, &slot, false);
+        let (p, _) = env.program(
+            &Task { seq: 1, line: 1, cmd: "myfunction a".into(), job: None, occurrence: 1 },
+            &slot,
+            false,
+        );
         assert_ne!(p.path.to_str().unwrap(), "/bin/bash");
         let names = exported_functions(
             [std::ffi::OsStr::new("BASH_FUNC_f%%"), "BASH_FUNC_g()".as_ref(), "PATH".as_ref()].into_iter(),
@@ -321,7 +327,13 @@ mod tests {
     fn program_arguments_and_environment() {
         let env = env();
         let slot = Slot { id: SlotId(3), cpus: "8-11".parse().unwrap(), domains: Default::default() };
-        let task = Task { seq: 12, line: 14, cmd: "/opt/sim --seed {#} --slot {%}".into(), job: None };
+        let task = Task {
+            seq: 12,
+            line: 14,
+            cmd: "/opt/sim --seed {#} --slot {%}".into(),
+            job: None,
+            occurrence: 1,
+        };
         let (p, launch) = env.program(&task, &slot, false);
         assert_eq!(launch, Launch::Direct);
         assert_eq!(p.path.to_str().unwrap(), "/opt/sim");
@@ -349,7 +361,7 @@ mod tests {
     fn bare_names_are_found_on_path_or_left_to_the_shell() {
         let env = env();
         let slot = Slot { id: SlotId(1), cpus: "0".parse().unwrap(), domains: Default::default() };
-        let task = |cmd: &str| Task { seq: 1, line: 1, cmd: cmd.into(), job: None };
+        let task = |cmd: &str| Task { seq: 1, line: 1, cmd: cmd.into(), job: None, occurrence: 1 };
         let (p, launch) = env.program(&task("true"), &slot, false);
         assert_eq!(launch, Launch::Direct);
         assert!(p.path.to_str().unwrap().ends_with("/true"), "{:?}", p.path);

@@ -53,7 +53,23 @@ pub struct Summary {
     /// From a slot becoming free to the next task's `exec` on it.
     #[serde(skip)]
     pub dispatch: Latency,
+    /// The first failed tasks, to name them: (seq, line, how it ended, command).
+    #[serde(skip)]
+    pub failures: Vec<Failure>,
 }
+
+/// A failed task, as the summary names it.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    pub seq: u64,
+    pub line: u64,
+    /// `exit 3`, `SIGKILL`, `timed out`.
+    pub how: String,
+    pub cmd: String,
+}
+
+/// Failed tasks named at the end of a run at most; the rest are counted.
+pub const FAILURES_SHOWN: usize = 10;
 
 /// Dispatch latency: how long a free slot waited for its next task to be exec'd, as hrun
 /// measures it (from reaping the last task to the new child's `exec`, which `clone` with
@@ -192,6 +208,21 @@ impl Summary {
                 "\nhrun: dispatch latency (slot free -> next exec) mean {}, max {}",
                 human(self.dispatch.mean()),
                 human(self.dispatch.max)
+            );
+        }
+        for f in &self.failures {
+            text += &format!(
+                "\nhrun: failed: task {} (line {}), {}: {}",
+                f.seq,
+                f.line,
+                f.how,
+                crate::text::printable_max(&f.cmd, 200)
+            );
+        }
+        if self.failed > self.failures.len() as u64 {
+            text += &format!(
+                "\nhrun: failed: and {} more (hrun status LOG, or the log)",
+                self.failed - self.failures.len() as u64
             );
         }
         if self.cancelled + self.not_run > 0 || self.rest_unread {

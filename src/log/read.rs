@@ -20,6 +20,9 @@ pub struct TaskOutcome {
     /// Hex FNV-1a of `cmd`; absent in logs of hrun before resume existed.
     #[serde(default)]
     pub hash: Option<String>,
+    /// Which copy of `cmd` it was (1 when absent).
+    #[serde(default = "one")]
+    pub occurrence: u32,
     pub exit: Option<i32>,
     #[serde(default)]
     pub cancelled: bool,
@@ -32,6 +35,10 @@ pub struct TaskOutcome {
 
 fn yes() -> bool {
     true
+}
+
+fn one() -> u32 {
+    1
 }
 
 #[derive(Deserialize)]

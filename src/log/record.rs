@@ -126,8 +126,12 @@ pub struct TaskRecord {
     pub seq: u64,
     /// 1-based line in the task file.
     pub line: u64,
-    /// FNV-1a (64-bit, hex) of `cmd`: with `seq`, the task's identity for `--resume`.
+    /// FNV-1a (64-bit, hex) of `cmd`: with `occurrence`, the task's identity for `--resume`.
     pub hash: String,
+    /// Which copy of `cmd` in the task file (or template's jobs) this task is: 1 for the
+    /// first. Absent when 1.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub occurrence: u32,
     /// 1 for the first run of the task, 2 for its first retry, ...
     pub attempt: u32,
     /// False only for a failed attempt that hrun retried.
@@ -185,4 +189,12 @@ impl TaskRecord {
     pub fn succeeded(&self) -> bool {
         self.exit == Some(0)
     }
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn is_one(n: &u32) -> bool {
+    *n == 1
 }

@@ -117,8 +117,8 @@ impl Spec {
     }
 
     /// The start of the default run log's name: the program's name and a hash of the
-    /// template and the sources as written (values and file names), e.g. `sim-3fa2c1d0`,
-    /// so the same command line finds its log again (for `--resume`) and another does not.
+    /// template and how values are read (not the values), e.g. `sim-3fa2c1d0`, so the same
+    /// command finds its log again for `--resume`, also after values were added.
     pub fn log_stem(&self) -> String {
         let program = self
             .words
@@ -134,7 +134,7 @@ impl Spec {
         format!("{name}-{:08x}", self.fingerprint() as u32)
     }
 
-    /// FNV-1a over the words, the link mode, the reading options and every source.
+    /// FNV-1a over the words, the link mode and the reading options.
     fn fingerprint(&self) -> u64 {
         let mut text = String::new();
         for w in &self.words {
@@ -150,18 +150,8 @@ impl Spec {
         text.push_str(&String::from_utf8_lossy(&self.reading.delimiter));
         text.push('\0');
         text.push_str(self.reading.colsep.as_ref().map_or("", |r| r.as_str()));
-        for s in &self.sources {
-            text.push_str(if s.linked { "\u{1}+" } else { "\u{1}" });
-            match &s.input {
-                sources::Input::Values(v) => {
-                    for value in v.iter() {
-                        text.push_str(value);
-                        text.push('\0');
-                    }
-                }
-                sources::Input::File(p) => text.push_str(&format!("file:{}", p.display())),
-            }
-        }
+        // Not the values: a sweep given one more value finds its log, and `--resume` runs
+        // only the new jobs (jobs are known by their commands).
         crate::taskfile::command_hash(&text)
     }
 
@@ -241,6 +231,7 @@ impl JobStream {
             line: self.seq,
             cmd,
             job: Some(JobArgs { template: self.template.clone(), args }),
+            occurrence: 1,
         }))
     }
 

@@ -33,7 +33,6 @@ fn bad_input_is_one_line_exit_2_and_touches_nothing() {
         (vec!["--jobs", "x%", "tasks.txt"], "\"x%\" is not a job count".into()),
         (vec!["--joblog", "nodir/job.log", "tasks.txt"], "cannot create joblog nodir/job.log".into()),
         (vec!["--output-dir", "file/out", "tasks.txt"], "cannot create output directory file/out".into()),
-        (vec!["--resume", "other.txt"], "other.txt does not match its run log".into()),
         (vec!["--grace", "10x", "tasks.txt"], "invalid duration \"10x\"".into()),
         (vec!["--grace=-5s", "tasks.txt"], "invalid duration \"-5s\"".into()),
         (vec!["--timeout=-5s", "tasks.txt"], "invalid duration \"-5s\"".into()),
