@@ -46,11 +46,91 @@ pub struct Lingering {
     pub awaiting: Option<i32>,
 }
 
+/// An attempt asked of a launcher and not started yet (its pid comes with the answer).
+pub struct Starting {
+    pub task: Task,
+    pub attempt: u32,
+    pub captured: Captured,
+    /// `--timeout` for this attempt, from its start.
+    pub limit: Option<Duration>,
+    /// Asked directly, or through the shell (after a direct start failed).
+    pub launch: super::spawn::Launch,
+    pub start_wall: f64,
+    pub start: Instant,
+    pub exe: Option<std::path::PathBuf>,
+}
+
+impl Starting {
+    /// The attempt started as `pid`.
+    pub fn started(self, slot: usize, pid: i32) -> Running {
+        Running {
+            deadline: self.limit.map(|l| self.start + l),
+            task: self.task,
+            attempt: self.attempt,
+            slot,
+            pid,
+            start_wall: self.start_wall,
+            start: self.start,
+            captured: self.captured,
+            terminating_since: None,
+            killed: false,
+            timed_out: false,
+            cancelled: false,
+            exe: self.exe,
+            refused: None,
+        }
+    }
+
+    /// The attempt could not start: the kernel refused its command (`why`). It has no process.
+    pub fn refused(self, slot: usize, why: String) -> Running {
+        Running { exe: None, refused: Some(why), ..self.started(slot, 0) }
+    }
+}
+
 /// What occupies a slot.
 pub enum SlotState {
     Free,
+    Starting(Box<Starting>),
     Running(Box<Running>),
     Lingering(Box<Lingering>),
+}
+
+/// What becomes of an attempt that ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Disposition {
+    /// It failed with retries left: it runs again now.
+    Retry,
+    /// It failed with retries left, but the run is stopping: the next job's `--resume` runs it.
+    LeftForResume,
+    /// hrun cut it short (a signal to hrun, `--halt now`, the deadline): `--resume` runs it.
+    Cancelled,
+    Succeeded,
+    /// Failed on its last attempt.
+    Failed,
+}
+
+impl Disposition {
+    /// The rule for an attempt that `succeeded` (exit 0, not timed out) or not, was `cancelled`
+    /// or not, was attempt number `attempt` of `1 + retries`, while the run is `stopping` or not.
+    pub fn of(succeeded: bool, cancelled: bool, attempt: u32, retries: u32, stopping: bool) -> Disposition {
+        match (succeeded, cancelled) {
+            (_, true) => Disposition::Cancelled,
+            (true, false) => Disposition::Succeeded,
+            (false, false) if attempt > retries => Disposition::Failed,
+            (false, false) if stopping => Disposition::LeftForResume,
+            (false, false) => Disposition::Retry,
+        }
+    }
+
+    /// False for an attempt that another one follows (now or in `--resume`).
+    pub fn last_attempt(self) -> bool {
+        !matches!(self, Disposition::Retry | Disposition::LeftForResume)
+    }
+
+    /// True when the task is done for `--resume` and gets a row in a results table.
+    pub fn finished(self) -> bool {
+        matches!(self, Disposition::Succeeded | Disposition::Failed)
+    }
 }
 
 /// Signals that Slurm (the time limit, `scancel`, srun's forwarding, `--signal` without `B:`)
@@ -206,5 +286,31 @@ pub fn linger_for(leftovers: bool, awaiting_signal: bool, leak_timeout: Duration
         (true, false) => leak_timeout,
         (false, _) => SAME_SIGNAL_WINDOW,
         (true, true) => leak_timeout.max(SAME_SIGNAL_WINDOW),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_becomes_of_an_ended_attempt() {
+        use Disposition::*;
+        // (succeeded, cancelled, attempt, retries, stopping) -> disposition
+        for (args, want) in [
+            ((true, false, 1, 0, false), Succeeded),
+            ((true, false, 1, 0, true), Succeeded),
+            ((false, false, 1, 0, false), Failed),
+            ((false, false, 1, 2, false), Retry),
+            ((false, false, 3, 2, false), Failed),
+            ((false, false, 2, 2, true), LeftForResume),
+            ((false, true, 1, 2, false), Cancelled),
+            ((true, true, 1, 0, false), Cancelled),
+        ] {
+            let (s, c, a, r, stop) = args;
+            assert_eq!(Disposition::of(s, c, a, r, stop), want, "{args:?}");
+        }
+        assert!(!Retry.last_attempt() && !LeftForResume.last_attempt() && Cancelled.last_attempt());
+        assert!(Succeeded.finished() && Failed.finished() && !Cancelled.finished() && !Retry.finished());
     }
 }

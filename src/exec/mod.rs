@@ -195,6 +195,13 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
     let planned = plan_slots(cfg, threads, total)?;
     let (usable, plan) = (planned.usable, planned.plan);
     check_open_files(plan.slots.len()).map_err(|e| usage(anyhow!(e)))?;
+    // The task environment is prepared once, and the launchers forked with a copy of it,
+    // while hrun is single-threaded and before it opens its outputs.
+    let env = spawn::TaskEnv::new(plan.threads, Some(&shell));
+    let launchers = (0..launcher_count(plan.slots.len()))
+        .map(|_| os::Launcher::start(env.base()))
+        .collect::<std::io::Result<Vec<_>>>()
+        .context("cannot start the launcher processes")?;
 
     let mut log = RunLog::open(&log_path).map_err(usage)?;
     let joblog = match &cfg.joblog {
@@ -207,7 +214,6 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
         None => None,
     };
     let output = Output::start(cfg.output.clone(), progress.bar(), table).map_err(usage)?;
-    let spawner = os::Spawner::new().context("cannot prepare to start tasks")?;
 
     for note in &planned.notes {
         eprintln!("hrun: note: {note}");
@@ -244,7 +250,8 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
         policy: &cfg.policy,
         signals: &signals,
         guardian: &guardian,
-        spawner: &spawner,
+        launchers: &launchers,
+        env: &env,
         output: &output,
         log: &mut log,
         joblog,
@@ -255,7 +262,6 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
         hashes: Default::default(),
         progress,
         delay: cfg.delay,
-        shell: Some(&shell),
         tag: cfg.tag,
         results: cfg.results.is_some(),
     }
@@ -294,6 +300,12 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
         ))),
         None => Ok(summary),
     }
+}
+
+/// How many launcher processes start tasks: one per four slots, at most 32 (each starts
+/// tasks at one `execve` at a time; the dispatcher keeps the bookkeeping).
+fn launcher_count(slots: usize) -> usize {
+    slots.div_ceil(4).clamp(1, 32)
 }
 
 /// The slot plan; `-j` above the slot count is cut to the number of tasks when known (more

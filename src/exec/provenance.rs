@@ -54,6 +54,22 @@ impl Hashes {
         }
     }
 
+    /// The hash of `program`, waiting up to `patience` for the thread to finish it (only the
+    /// first task of a program ever waits, and never longer).
+    pub fn get_within(&self, program: &Path, patience: std::time::Duration) -> Option<String> {
+        let until = std::time::Instant::now() + patience;
+        loop {
+            let h = self.get(program);
+            let pending = h.is_none()
+                && self.asked.borrow().contains_key(program)
+                && !self.done.lock().unwrap_or_else(|e| e.into_inner()).contains_key(program);
+            if !pending || std::time::Instant::now() >= until {
+                return h;
+            }
+            std::thread::sleep(std::time::Duration::from_micros(200));
+        }
+    }
+
     /// The hash of `program` if it is ready (never waits).
     pub fn get(&self, program: &Path) -> Option<String> {
         let mut asked = self.asked.borrow_mut();

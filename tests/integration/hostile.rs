@@ -290,3 +290,28 @@ fn stdin_from_a_regular_file_resumes() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert_eq!(sb.read("ran"), "a\nc\n", "task 1 was not run again, task 3 ran");
 }
+
+/// A descendant that starts a session of its own and clears its environment (`setsid env -i`)
+/// escaped the guardian when hrun was SIGKILLed; its launcher, a subreaper above every task,
+/// now kills it when hrun's socket closes.
+#[test]
+fn a_setsid_env_cleared_descendant_dies_with_a_killed_hrun() {
+    let sb = Sandbox::new();
+    sb.write(
+        "tasks.txt",
+        "setsid env -i sh -c 'echo $$ > escapee.pid; exec sleep 330' & \
+         while [ ! -s escapee.pid ]; do sleep 0.01; done; sleep 330\n",
+    );
+    let mut h = sb.exec().arg("tasks.txt").stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    wait_for_file(&sb.path("escapee.pid"), LIMIT);
+    wait_until(|| sb.read("escapee.pid").ends_with('\n'));
+    let pid: i32 = sb.read("escapee.pid").trim().parse().unwrap();
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+    assert!(!environ.windows(8).any(|w| w == b"HRUN_PID"), "the escapee cleared its environment");
+    h.kill().unwrap();
+    h.wait().unwrap();
+    wait_until(|| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map_or(true, |s| s.split_whitespace().nth(2) == Some("Z"))
+    });
+}

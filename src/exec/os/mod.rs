@@ -18,10 +18,12 @@ use crate::cpuset::CpuSet;
 
 mod clone;
 mod guardian;
+mod launcher;
 mod procfs;
 
 pub use clone::{Program, Spawner};
 pub use guardian::{Guardian, OWNER_VAR};
+pub use launcher::{Event, Launcher};
 pub use procfs::{ProcInfo, become_subreaper, children_of, own_children, proc_info, signal_process, subtree};
 
 /// The CPUs this process may run on (`sched_getaffinity(0)`): under Slurm, what the job was
@@ -163,17 +165,17 @@ impl SignalFd {
         }
     }
 
-    /// Sleeps until a signal is pending, `also` has input, or `timeout` passes (`None`:
-    /// no limit).
-    pub fn wait(&self, timeout: Option<Duration>, also: Option<i32>) -> io::Result<()> {
+    /// Sleeps until a signal is pending, one of `also` has input, or `timeout` passes
+    /// (`None`: no limit).
+    pub fn wait(&self, timeout: Option<Duration>, also: &[i32]) -> io::Result<()> {
         // Round up: a deadline 0.4 ms away must not turn into a busy loop of 0 ms polls.
         let ms = timeout.map_or(-1, |t| t.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32);
-        let mut pfds = [
-            libc::pollfd { fd: self.fd.as_raw_fd(), events: libc::POLLIN, revents: 0 },
-            libc::pollfd { fd: also.unwrap_or(-1), events: libc::POLLIN, revents: 0 },
-        ];
-        // SAFETY: two valid pollfds (poll ignores a negative fd).
-        let r = unsafe { libc::poll(pfds.as_mut_ptr(), 2, ms) };
+        let mut pfds: Vec<libc::pollfd> = std::iter::once(self.fd.as_raw_fd())
+            .chain(also.iter().copied())
+            .map(|fd| libc::pollfd { fd, events: libc::POLLIN, revents: 0 })
+            .collect();
+        // SAFETY: valid pollfds, as many as passed.
+        let r = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, ms) };
         if r < 0 {
             let err = io::Error::last_os_error();
             if err.kind() != io::ErrorKind::Interrupted {

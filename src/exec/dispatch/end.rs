@@ -1,0 +1,250 @@
+//! A task's end: what it left behind, its record, and what follows (a retry, `--halt`).
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use anyhow::{Result, anyhow};
+
+use super::super::attempt::{
+    Disposition, Ending, Lingering, Running, SlotState, signal_group, terminate_all,
+};
+use super::super::halt::When;
+use super::super::leaks;
+use super::super::os::{self, Ended, Reaped};
+use super::super::summary::{FAILURES_SHOWN, Failure};
+use super::{Dispatcher, State, Stop};
+
+impl Dispatcher<'_> {
+    /// The task's main process ended: record it now, or let its leftovers linger a moment.
+    pub(super) fn on_leader_end(&mut self, st: &mut State, slot: usize, reaped: Reaped) -> Result<()> {
+        let ended = Instant::now();
+        let SlotState::Running(run) = std::mem::replace(&mut st.slots[slot], SlotState::Free) else {
+            unreachable!("a reaped task's slot is running")
+        };
+        let mut run = *run;
+        let awaiting = run.died_of_step_wide_signal(reaped.ended, st.received);
+        let leftovers = !self.leftovers(&run, &st.by_pid).is_empty();
+        if !leftovers && awaiting.is_none() {
+            return self.finish(st, slot, run, reaped, ended, Vec::new());
+        }
+        let until = match run.terminating_since {
+            // Being torn down (a timeout, a signal, --halt now): its whole process group got the
+            // TERM with the main process, and gets the same grace before the KILL (a shell
+            // line's child that checkpoints on SIGTERM must be given the time to).
+            Some(since) if leftovers && (run.cancelled || run.timed_out) => since + self.policy.grace,
+            _ => {
+                ended
+                    + super::super::attempt::linger_for(
+                        leftovers,
+                        awaiting.is_some(),
+                        self.policy.leak_timeout,
+                    )
+            }
+        };
+        st.slots[slot] = SlotState::Lingering(Box::new(Lingering { run, reaped, ended, until, awaiting }));
+        Ok(())
+    }
+
+    /// Records the lingering tasks whose leftover processes have all ended (and that wait for
+    /// no signal), without waiting for their deadline.
+    pub(super) fn settle_lingering(&mut self, st: &mut State) -> Result<()> {
+        for slot in 0..st.slots.len() {
+            let settled = match &st.slots[slot] {
+                SlotState::Lingering(l) => {
+                    l.awaiting.is_none() && self.leftovers(&l.run, &st.by_pid).is_empty()
+                }
+                _ => false,
+            };
+            if settled {
+                let SlotState::Lingering(l) = std::mem::replace(&mut st.slots[slot], SlotState::Free) else {
+                    unreachable!("checked above")
+                };
+                self.finish(st, slot, l.run, l.reaped, l.ended, Vec::new())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A lingering task's time is up: its leftovers are killed (leaked), and it is recorded.
+    pub(super) fn end_lingering(&mut self, st: &mut State, slot: usize) -> Result<()> {
+        let SlotState::Lingering(l) = std::mem::replace(&mut st.slots[slot], SlotState::Free) else {
+            unreachable!("the caller saw it lingering")
+        };
+        let leaked = self.kill_leftovers(&l.run, &st.by_pid);
+        self.finish(st, slot, l.run, l.reaped, l.ended, leaked)
+    }
+
+    /// The launcher of `index` is gone (killed): its tasks got SIGKILL from the kernel. They
+    /// are recorded as cancelled (with no rusage), and the run stops.
+    pub(super) fn on_launcher_gone(&mut self, st: &mut State, index: usize) {
+        let k = self.launchers.len();
+        for slot in (index..st.slots.len()).step_by(k) {
+            match std::mem::replace(&mut st.slots[slot], SlotState::Free) {
+                SlotState::Running(mut r) => {
+                    st.by_pid.remove(&r.pid);
+                    r.cancelled = true;
+                    let reaped = Reaped {
+                        pid: r.pid,
+                        ended: Ended::Signaled(libc::SIGKILL),
+                        rusage: Default::default(),
+                    };
+                    if let Err(e) = self.finish(st, slot, *r, reaped, Instant::now(), Vec::new()) {
+                        st.stop_with(e);
+                    }
+                }
+                SlotState::Lingering(l) => {
+                    if let Err(e) = self.finish(st, slot, l.run, l.reaped, l.ended, Vec::new()) {
+                        st.stop_with(e);
+                    }
+                }
+                SlotState::Starting(_) => st.summary.not_run += 1,
+                SlotState::Free => {}
+            }
+        }
+        st.stop_with(anyhow!(
+            "launcher process {} ended: its tasks were killed; --resume runs them again",
+            self.launchers[index].pid()
+        ));
+    }
+
+    /// The live processes `run` left behind, among the children of its launcher (which
+    /// orphans are re-parented to) not known to be tasks.
+    fn leftovers(&self, run: &Running, running: &HashMap<i32, usize>) -> Vec<i32> {
+        if run.pid == 0 {
+            return Vec::new();
+        }
+        let launcher = self.launchers[run.slot % self.launchers.len()].pid();
+        leaks::leftovers(launcher, run.pid, run.task.seq, |pid| running.contains_key(&pid))
+    }
+
+    fn kill_leftovers(&self, run: &Running, running: &HashMap<i32, usize>) -> Vec<i32> {
+        let killed = leaks::kill_trees(&self.leftovers(run, running));
+        signal_group(run.pid, libc::SIGKILL);
+        killed
+    }
+
+    /// Writes the attempt's record, frees the slot, and applies retries and `--halt`.
+    pub(super) fn finish(
+        &mut self,
+        st: &mut State,
+        slot: usize,
+        run: Running,
+        reaped: Reaped,
+        ended: Instant,
+        leaked: Vec<i32>,
+    ) -> Result<()> {
+        let wall_s = ended.duration_since(run.start).as_secs_f64();
+        st.first_start = st.first_start.min(run.start_wall);
+        st.last_end = st.last_end.max(run.start_wall + wall_s);
+        let succeeded = reaped.ended == Ended::Exited(0) && !run.timed_out;
+        let fate =
+            Disposition::of(succeeded, run.cancelled, run.attempt, self.policy.retries, st.stop.is_some());
+        // A task that ends before its program's hash is ready waits for it a moment at most.
+        let patience = std::time::Duration::from_millis(200);
+        let exe_sha256 = run.exe.as_deref().and_then(|p| self.hashes.get_within(p, patience));
+        let end = Ending { reaped, wall_s, last_attempt: fate.last_attempt(), leaked: &leaked, exe_sha256 };
+        let record = run.record(&self.plan.slots[run.slot], end, self.host);
+        self.log.append(&record)?;
+        st.dirty_since.get_or_insert(ended);
+        if !leaked.is_empty() {
+            eprintln!(
+                "hrun: warning: task {} (line {}) left {} process(es) running after it ended; killed {:?}",
+                run.task.seq,
+                run.task.line,
+                leaked.len(),
+                leaked
+            );
+        }
+        if fate.last_attempt()
+            && let Some(j) = self.joblog.as_mut()
+        {
+            let command = run.joblog_command(&self.plan.slots[run.slot]);
+            j.write(&Running::joblog_row(&record, run.captured.stdout_len(), &command))?;
+        }
+        let tag = self.tag.then(|| run.task.tag());
+        // A row for each task that finished (not retried, cut short or left for --resume).
+        let row = (self.results && fate.finished()).then(|| record.clone());
+        self.output.finish(
+            run.task.seq,
+            run.captured,
+            leaked.is_empty(),
+            fate != Disposition::Retry,
+            tag,
+            row,
+        );
+        st.slots[slot] = SlotState::Free;
+        // A slot counts as free from when hrun learned its task ended, unless leftovers kept
+        // it busy longer: then from now.
+        st.freed_at[slot] =
+            Some(if Instant::now() - ended > self.policy.leak_timeout / 2 { Instant::now() } else { ended });
+        st.summary.busy_s += wall_s;
+        st.summary.cpu_s += record.rusage.utime_s + record.rusage.stime_s;
+        self.progress.ended(fate.finished().then_some(succeeded));
+        match fate {
+            Disposition::Retry => st.retry.push_back((run.task, run.attempt + 1)),
+            Disposition::LeftForResume => st.summary.not_run += 1,
+            Disposition::Cancelled => st.summary.cancelled += 1,
+            Disposition::Succeeded | Disposition::Failed => {
+                st.summary.tasks += 1;
+                st.summary.timed_out += run.timed_out as u64;
+                st.summary.leaked += !leaked.is_empty() as u64;
+                st.summary.leaked_processes += leaked.len() as u64;
+                if succeeded {
+                    st.tally.succeeded += 1;
+                    st.median.add(wall_s);
+                } else {
+                    self.count_failure(st, &run.task, run.timed_out, reaped);
+                }
+                self.check_halt(st, reaped.ended);
+            }
+        }
+        Ok(())
+    }
+
+    /// A task failed on its last attempt: counted, named in the summary (the first few).
+    fn count_failure(&self, st: &mut State, task: &crate::taskfile::Task, timed_out: bool, reaped: Reaped) {
+        st.tally.failed += 1;
+        st.summary.failed += 1;
+        if st.summary.failures.len() < FAILURES_SHOWN {
+            let how = match (timed_out, reaped.ended) {
+                (true, _) => "timed out".to_string(),
+                (false, Ended::Exited(code)) => format!("exit {code}"),
+                (false, Ended::Signaled(sig)) => os::signal_name(sig),
+            };
+            let (seq, line, cmd) = (task.seq, task.line, task.cmd.clone());
+            st.summary.failures.push(Failure { seq, line, how, cmd });
+        }
+        if !st.warned_spool && self.output.spool_full() {
+            st.warned_spool = true;
+            eprintln!(
+                "hrun: warning: {} is full: tasks cannot write their output there and may fail \
+                 (No space left on device); point TMPDIR at a file system with room, or use --output-dir",
+                std::env::temp_dir().display()
+            );
+        }
+    }
+
+    /// `--halt`, after a task finished as `ended`.
+    fn check_halt(&self, st: &mut State, ended: Ended) {
+        let status = match ended {
+            Ended::Exited(code) => code,
+            Ended::Signaled(sig) => 128 + sig,
+        };
+        if st.stop.is_some() {
+            return;
+        }
+        let Some((when, exit)) = self.policy.halt.check(&st.tally, status, self.total.unwrap_or(0)) else {
+            return;
+        };
+        eprintln!(
+            "hrun: --halt {} reached: starting no new task{}",
+            self.policy.halt,
+            if when == When::Now { "; killing the running ones" } else { "; running ones finish" }
+        );
+        st.stop = Some(Stop::Halt(exit));
+        if when == When::Now {
+            terminate_all(&mut st.slots, libc::SIGTERM);
+            st.teardown = Some(libc::SIGTERM);
+        }
+    }
+}

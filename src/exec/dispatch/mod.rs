@@ -1,0 +1,424 @@
+//! The dispatcher loop: fill free slots, sleep until something happens, then handle signals,
+//! the launchers' answers (a task started, a process ended) and deadlines. It alone owns the
+//! run's state.
+//!
+//! A slot is `Free`, `Starting` (asked of a launcher), `Running` a task, or `Lingering`: the
+//! task's main process ended but processes it started live on (in its process group, or
+//! re-parented to its launcher, a subreaper, with its `HRUN_SEQ`). A lingering slot gets
+//! `--leak-timeout` for them to end, then they are killed and the task is recorded as leaked.
+//! Only then is the slot free, so at most one task's processes ever run on a slot.
+//!
+//! Deadlines: a task's `--timeout` (then TERM), the grace after any TERM (then KILL), the
+//! leak timeout, `--delay`, and the log's sync cadence. The loop sleeps until the nearest.
+//!
+//! - `start.rs`: asking a launcher to start a task, and its answer;
+//! - `end.rs`: a task's end: leftovers, the record, retries and `--halt`.
+
+mod end;
+mod start;
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::{Context, Result};
+
+use super::attempt::{SlotState, signal_group, terminate_all};
+use super::halt::Tally;
+use super::leaks;
+use super::os::{self, Event, Guardian, Launcher, SignalFd};
+use super::output::Output;
+use super::resume::ResumePlan;
+use super::spawn::TaskEnv;
+use super::summary::Summary;
+use super::timeout::Median;
+use super::{Policy, unix_seconds};
+use crate::exit::UsageError;
+use crate::input::TaskStream;
+use crate::log::{JobLog, RunLog};
+use crate::slots::SlotPlan;
+use crate::taskfile::Task;
+
+/// How often the run log is flushed to stable storage while records are being written.
+const SYNC_EVERY: Duration = Duration::from_secs(1);
+
+pub struct Dispatcher<'a> {
+    pub plan: &'a SlotPlan,
+    pub policy: &'a Policy,
+    pub signals: &'a SignalFd,
+    pub guardian: &'a Guardian,
+    /// The processes that start tasks; slot `i` is served by launcher `i mod len`.
+    pub launchers: &'a [Launcher],
+    /// What every task gets: the environment, the shell.
+    pub env: &'a TaskEnv,
+    pub output: &'a Output,
+    pub log: &'a mut RunLog,
+    pub joblog: Option<JobLog>,
+    pub resume: &'a ResumePlan,
+    /// When the run must be over; no task starts that would end after it minus the margin.
+    pub walltime: crate::deadline::Walltime<'a>,
+    /// Tasks in the file, when `--halt X%` needs it.
+    pub total: Option<u64>,
+    pub host: &'a str,
+    pub progress: super::progress::Progress,
+    /// SHA-256 of each program file seen.
+    pub hashes: super::provenance::Hashes,
+    /// `--delay`: at least this long between two task starts.
+    pub delay: Option<Duration>,
+    /// `--tag`: prefix each output line with the task's values.
+    pub tag: bool,
+    /// `--results`: each finished task gets a row in the table.
+    pub results: bool,
+}
+
+/// Why no new task starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stop {
+    /// SIGINT/SIGTERM/SIGHUP: forwarded; hrun exits 128 + signal.
+    Signal(i32),
+    /// SIGUSR1: running tasks finish; the rest are not run.
+    Drain,
+    /// The next task would not end before the deadline (minus the margin); at the deadline
+    /// itself, running tasks are stopped too.
+    Deadline,
+    /// `--halt` fired with this exit status.
+    Halt(i32),
+    /// A bad task-file line or a task that could not be spawned.
+    Error,
+    /// hrun's stdout was closed: running tasks finish, nothing new starts; exit 141, as a
+    /// writer killed by SIGPIPE (and GNU parallel).
+    OutputClosed,
+}
+
+struct State {
+    slots: Vec<SlotState>,
+    by_pid: HashMap<i32, usize>,
+    retry: VecDeque<(Task, u32)>,
+    stop: Option<Stop>,
+    /// The signal every running task was sent when the run began to tear down (a signal to
+    /// hrun, `--halt now`, the deadline): a task that starts after that gets it too.
+    teardown: Option<i32>,
+    eof: bool,
+    deferred: Option<anyhow::Error>,
+    summary: Summary,
+    tally: Tally,
+    median: Median,
+    /// First task start and last task end, wall clock (as the log records them), for the
+    /// makespan: the same numbers `hrun report` computes from the log.
+    first_start: f64,
+    last_end: f64,
+    dirty_since: Option<Instant>,
+    /// When each slot last became free, for the dispatch latency.
+    freed_at: Vec<Option<Instant>>,
+    /// A slot is free but standard input has no line yet.
+    waiting_input: bool,
+    /// Signals hrun received in this run (bit N: signal N).
+    received: u64,
+    /// When the last task started, for `--delay`.
+    last_start: Option<Instant>,
+    /// A full `$TMPDIR` was reported.
+    warned_spool: bool,
+}
+
+impl State {
+    /// True while some slot has a task in it (starting, running or lingering).
+    fn busy(&self) -> bool {
+        self.slots.iter().any(|s| !matches!(s, SlotState::Free))
+    }
+
+    fn stop_with(&mut self, error: anyhow::Error) {
+        self.deferred.get_or_insert(error);
+        self.stop = Some(Stop::Error);
+    }
+}
+
+impl Dispatcher<'_> {
+    /// Runs every task; returns the summary and an error that stopped the run early (reported
+    /// after the summary). An `Err` means hrun itself failed (e.g. its log cannot be written).
+    pub fn run(mut self, mut tasks: TaskStream) -> Result<(Summary, Option<anyhow::Error>)> {
+        let n = self.plan.slots.len();
+        let mut st = State {
+            slots: (0..n).map(|_| SlotState::Free).collect(),
+            by_pid: HashMap::with_capacity(n),
+            retry: VecDeque::new(),
+            stop: None,
+            teardown: None,
+            eof: false,
+            deferred: None,
+            summary: Summary { slots: n, threads: self.plan.threads, ..Summary::default() },
+            tally: Tally::default(),
+            median: self.resume.prior_runtimes.clone(),
+            first_start: f64::INFINITY,
+            last_end: f64::NEG_INFINITY,
+            dirty_since: None,
+            freed_at: vec![None; n],
+            waiting_input: false,
+            received: 0,
+            last_start: None,
+            warned_spool: false,
+        };
+        loop {
+            self.fill(&mut st, &mut tasks);
+            if !st.busy() && (st.stop.is_some() || (st.retry.is_empty() && st.eof)) {
+                break;
+            }
+            self.wait(&mut st, &tasks)?;
+            for sig in self.signals.take().context("reading signals")? {
+                self.on_signal(&mut st, sig);
+            }
+            let mut orphans = self.on_launcher_events(&mut st)?;
+            // hrun's own children: launchers or the guardian ending, or orphans of a launcher
+            // that died (hrun is a subreaper too).
+            while let Some(reaped) = os::reap().context("reaping")? {
+                orphans |= !self.launchers.iter().any(|l| l.pid() == reaped.pid);
+            }
+            if orphans {
+                self.settle_lingering(&mut st)?;
+            }
+            self.on_deadlines(&mut st)?;
+        }
+        let mut roots = vec![std::process::id() as i32];
+        roots.extend(self.launchers.iter().map(Launcher::pid));
+        let mut skip = roots.clone();
+        skip.push(self.guardian.pid());
+        leaks::sweep_strays(&roots, &skip);
+        self.progress.finish();
+        self.conclude(&mut st, &mut tasks);
+        Ok((st.summary, st.deferred))
+    }
+
+    /// Sleeps until a signal, a launcher's answer, input, or the nearest deadline.
+    fn wait(&self, st: &mut State, tasks: &TaskStream) -> Result<()> {
+        let timeout = self.next_deadline(st).map(|t| t.saturating_duration_since(Instant::now()));
+        let mut fds: Vec<i32> = self.launchers.iter().map(Launcher::fd).collect();
+        fds.extend(if st.waiting_input { tasks.watch_fd() } else { None });
+        self.signals.wait(timeout, &fds).context("waiting for tasks")?;
+        if st.waiting_input {
+            // A slot idle for want of input is not dispatch latency: count from now.
+            let now = Instant::now();
+            st.freed_at.iter_mut().flatten().for_each(|t| *t = now);
+        }
+        st.waiting_input = false;
+        Ok(())
+    }
+
+    /// Handles what the launchers said; true when an orphan was reaped (a lingering task may
+    /// have lost its last leftover).
+    fn on_launcher_events(&mut self, st: &mut State) -> Result<bool> {
+        let mut orphans = false;
+        for (i, launcher) in self.launchers.iter().enumerate() {
+            let Some(events) = launcher.events().context("reading a launcher")? else {
+                self.on_launcher_gone(st, i);
+                continue;
+            };
+            for event in events {
+                match event {
+                    Event::Spawned { token, result } => self.on_spawned(st, token as usize, result)?,
+                    Event::Reaped(reaped) => match st.by_pid.remove(&reaped.pid) {
+                        Some(slot) => self.on_leader_end(st, slot, reaped)?,
+                        None => orphans = true,
+                    },
+                }
+            }
+        }
+        Ok(orphans)
+    }
+
+    /// What stopped the run, and what it left undone, into the summary.
+    fn conclude(&self, st: &mut State, tasks: &mut TaskStream) {
+        if st.stop.is_some() {
+            st.summary.not_run += st.retry.len() as u64;
+            // Counting the rest of a pipe would wait for its producer to finish.
+            if tasks.streams() {
+                st.summary.rest_unread = true;
+            } else {
+                st.summary.not_run += self.resume.count_rest(tasks);
+            }
+        }
+        st.summary.makespan_s = (st.last_end - st.first_start).max(0.0);
+        match st.stop {
+            Some(Stop::Signal(sig)) => st.summary.interrupted_by = Some(sig),
+            Some(Stop::Halt(status)) => st.summary.halted = Some(status),
+            Some(Stop::Drain) => st.summary.stopped_by = Some("SIGUSR1 (drain)".into()),
+            Some(Stop::OutputClosed) => {
+                st.summary.stopped_by = Some("standard output closed".into());
+                st.summary.interrupted_by = Some(libc::SIGPIPE);
+            }
+            Some(Stop::Deadline) => st.summary.stopped_by = Some(self.walltime.describe()),
+            _ => {}
+        }
+        st.summary.failures.sort_by_key(|f| f.seq);
+    }
+
+    /// Starts tasks on every free slot: retries first, then the next lines of the file.
+    fn fill(&mut self, st: &mut State, tasks: &mut TaskStream) {
+        if st.stop.is_none() && self.output.stdout_closed() {
+            eprintln!(
+                "hrun: standard output was closed (its reader ended): task output can no longer be shown; \
+                 starting no new task, {} running will finish",
+                st.by_pid.len()
+            );
+            st.stop = Some(Stop::OutputClosed);
+        }
+        while st.stop.is_none() {
+            let Some(slot) = st.slots.iter().position(|s| matches!(s, SlotState::Free)) else { return };
+            if (!st.retry.is_empty() || !st.eof) && !self.before_deadline(st) {
+                return;
+            }
+            if self.delayed(st).is_some() {
+                return;
+            }
+            let (task, attempt) = match st.retry.pop_front() {
+                Some(t) => t,
+                None if st.eof => return,
+                // Standard input from a slow producer: wait for it in poll, with the signals,
+                // rather than in a read that no signal would interrupt.
+                None if !tasks.ready() && tasks.watch_fd().is_some_and(|fd| !os::readable(fd)) => {
+                    st.waiting_input = true;
+                    return;
+                }
+                None => match self.resume.next_to_run(tasks, &mut st.summary.skipped) {
+                    Ok(Some(task)) => (task, 1),
+                    Ok(None) => {
+                        st.eof = true;
+                        continue;
+                    }
+                    Err(e) => {
+                        st.stop_with(UsageError(e.into()).into());
+                        return;
+                    }
+                },
+            };
+            self.request(st, task, attempt, slot);
+        }
+    }
+
+    /// With `--delay`, when the next task may start, if that is still ahead.
+    fn delayed(&self, st: &State) -> Option<Instant> {
+        let at = st.last_start? + self.delay?;
+        (at > Instant::now()).then_some(at)
+    }
+
+    /// True when a task starting now would end before the deadline; else stops starting tasks.
+    fn before_deadline(&self, st: &mut State) -> bool {
+        if !self.walltime.is_set() {
+            return true;
+        }
+        let expected = st.median.median().filter(|_| st.median.count() > 0);
+        let now = unix_seconds(SystemTime::now());
+        let Some(why) = self.walltime.refuses(now, expected, st.by_pid.len()) else { return true };
+        eprintln!("hrun: {why}");
+        st.stop = Some(Stop::Deadline);
+        false
+    }
+
+    fn on_signal(&mut self, st: &mut State, sig: i32) {
+        st.received |= 1 << sig;
+        super::attempt::same_signal_arrived(&mut st.slots, sig);
+        match sig {
+            libc::SIGCHLD => {}
+            libc::SIGUSR1 => {
+                if st.stop.is_none() {
+                    eprintln!("hrun: SIGUSR1: starting no new task; {} running will finish", st.by_pid.len());
+                    st.stop = Some(Stop::Drain);
+                }
+            }
+            _ => {
+                let again = matches!(st.stop, Some(Stop::Signal(_)));
+                if again && sig == libc::SIGINT {
+                    eprintln!("hrun: second SIGINT: killing {} running task(s) now", st.by_pid.len());
+                    self.tear_down(st, libc::SIGKILL);
+                } else if !again {
+                    eprintln!(
+                        "hrun: {}: forwarding it to {} running task(s); SIGKILL after {:?}",
+                        os::signal_name(sig),
+                        st.by_pid.len(),
+                        self.policy.grace
+                    );
+                    self.tear_down(st, sig);
+                }
+                st.stop = Some(Stop::Signal(sig));
+            }
+        }
+    }
+
+    /// Sends `sig` to every running task's group (they are cancelled), and to those still
+    /// starting as they start.
+    fn tear_down(&self, st: &mut State, sig: i32) {
+        terminate_all(&mut st.slots, sig);
+        st.teardown = Some(sig);
+    }
+
+    fn next_deadline(&self, st: &State) -> Option<Instant> {
+        let mut next: Option<Instant> = st.dirty_since.map(|t| t + SYNC_EVERY);
+        if let Some(t) = self.progress.deadline() {
+            next = Some(next.map_or(t, |n| n.min(t)));
+        }
+        let mut consider = |t: Instant| next = Some(next.map_or(t, |n| n.min(t)));
+        let more = !st.retry.is_empty() || !st.eof;
+        if more
+            && st.stop.is_none()
+            && st.slots.iter().any(|s| matches!(s, SlotState::Free))
+            && let Some(at) = self.delayed(st)
+        {
+            consider(at);
+        }
+        if let Some(left) = self.walltime.left().filter(|_| !st.by_pid.is_empty()) {
+            consider(Instant::now() + Duration::from_secs_f64(left));
+        }
+        for s in &st.slots {
+            match s {
+                SlotState::Running(r) if r.killed => {}
+                SlotState::Running(r) => {
+                    if let Some(t) = r.terminating_since {
+                        consider(t + self.policy.grace);
+                    } else if let Some(d) = r.deadline {
+                        consider(d);
+                    }
+                }
+                SlotState::Lingering(l) => consider(l.until),
+                SlotState::Free | SlotState::Starting(_) => {}
+            }
+        }
+        next
+    }
+
+    fn on_deadlines(&mut self, st: &mut State) -> Result<()> {
+        if !st.by_pid.is_empty() && self.walltime.passes() {
+            let running = st.by_pid.len();
+            eprintln!(
+                "hrun: {} reached: stopping {running} running task(s); --resume reruns them",
+                self.walltime.describe()
+            );
+            self.tear_down(st, libc::SIGTERM);
+            if !matches!(st.stop, Some(Stop::Signal(_) | Stop::Halt(_) | Stop::Error)) {
+                st.stop = Some(Stop::Deadline);
+            }
+        }
+        let now = Instant::now();
+        for slot in 0..st.slots.len() {
+            match &mut st.slots[slot] {
+                SlotState::Running(r) if r.killed => {}
+                SlotState::Running(r) => {
+                    if let Some(t) = r.terminating_since {
+                        if now >= t + self.policy.grace {
+                            signal_group(r.pid, libc::SIGKILL);
+                            r.killed = true;
+                        }
+                    } else if r.deadline.is_some_and(|d| now >= d) {
+                        r.timed_out = true;
+                        r.terminating_since = Some(now);
+                        signal_group(r.pid, libc::SIGTERM);
+                    }
+                }
+                SlotState::Lingering(l) if now >= l.until => self.end_lingering(st, slot)?,
+                _ => {}
+            }
+        }
+        self.progress.tick(now);
+        if st.dirty_since.is_some_and(|t| now >= t + SYNC_EVERY) {
+            self.log.sync().context("cannot sync the run log")?;
+            st.dirty_since = None;
+        }
+        Ok(())
+    }
+}

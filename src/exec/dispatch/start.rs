@@ -1,0 +1,154 @@
+//! Starting a task: the request to its slot's launcher, and the launcher's answer.
+//!
+//! A plain line is asked to start directly; if that fails (not found, not executable, no
+//! `#!`), it is asked again through the shell, so errors and exit statuses (127, 126) are the
+//! shell's. A command the kernel refuses (too long for `execve`) fails that task alone.
+
+use std::time::{Instant, SystemTime};
+
+use anyhow::{Context, Result, anyhow};
+
+use super::super::attempt::{SlotState, Starting, signal_group};
+use super::super::os::{Ended, Reaped};
+use super::super::spawn::Launch;
+use super::super::unix_seconds;
+use super::{Dispatcher, State};
+use crate::taskfile::Task;
+
+impl Dispatcher<'_> {
+    /// Asks the slot's launcher to start `task`; the slot is `Starting` until it answers.
+    pub(super) fn request(&mut self, st: &mut State, task: Task, attempt: u32, slot: usize) {
+        let captured = match self.output.open(task.seq) {
+            Ok(c) => c,
+            Err(e) => {
+                // That task was taken from the input and will not run: count it.
+                st.summary.not_run += 1;
+                return st.stop_with(e);
+            }
+        };
+        let start = Instant::now();
+        let exe = self.env.executable(&task);
+        if let Some(path) = &exe {
+            self.hashes.request(path);
+        }
+        let starting = Starting {
+            limit: self.policy.timeout.and_then(|t| t.limit(&st.median)),
+            exe,
+            task,
+            attempt,
+            captured,
+            launch: Launch::Direct,
+            start_wall: unix_seconds(SystemTime::now()),
+            start,
+        };
+        st.last_start = Some(start);
+        self.send(st, slot, Box::new(starting), false);
+    }
+
+    /// Sends the request for `starting` (through the shell when `via_shell`) and marks the
+    /// slot `Starting`.
+    fn send(&mut self, st: &mut State, slot: usize, mut starting: Box<Starting>, via_shell: bool) {
+        let s = &self.plan.slots[slot];
+        let (program, launch) = self.env.program(&starting.task, s, via_shell);
+        starting.launch = launch;
+        let (out, err) = starting.captured.files();
+        let launcher = &self.launchers[slot % self.launchers.len()];
+        match launcher.spawn(slot as u64, &program, out, err, &s.cpus) {
+            Ok(()) => st.slots[slot] = SlotState::Starting(starting),
+            // The request itself is too large to pass: as the kernel would refuse it.
+            Err(e) if e.raw_os_error() == Some(libc::E2BIG) => self.refuse(st, slot, *starting, libc::E2BIG),
+            Err(e) => {
+                st.summary.not_run += 1;
+                st.stop_with(
+                    anyhow!(e).context(format!("cannot ask a launcher to start task {}", starting.task.seq)),
+                );
+            }
+        }
+    }
+
+    /// The launcher answered for the task starting on `slot`: started as a pid, or not.
+    pub(super) fn on_spawned(&mut self, st: &mut State, slot: usize, result: Result<i32, i32>) -> Result<()> {
+        let Some(SlotState::Starting(starting)) =
+            st.slots.get_mut(slot).map(|s| std::mem::replace(s, SlotState::Free))
+        else {
+            return Ok(());
+        };
+        match (result, starting.launch) {
+            (Ok(pid), _) => self.started(st, slot, *starting, pid),
+            // Not found, not executable...: let the shell run it and report it.
+            (Err(_), Launch::Direct) => {
+                self.send(st, slot, starting, true);
+                Ok(())
+            }
+            (Err(errno), Launch::Shell) if errno == libc::E2BIG || errno == libc::ENAMETOOLONG => {
+                self.refuse(st, slot, *starting, errno);
+                Ok(())
+            }
+            (Err(errno), Launch::Shell) => {
+                st.summary.not_run += 1;
+                let e = std::io::Error::from_raw_os_error(errno);
+                st.stop_with(anyhow!(e).context(format!(
+                    "cannot start task {} (line {}): {}",
+                    starting.task.seq,
+                    starting.task.line,
+                    crate::text::printable_max(&starting.task.cmd, 200)
+                )));
+                Ok(())
+            }
+        }
+    }
+
+    /// The task is running as `pid`: log its start.
+    fn started(&mut self, st: &mut State, slot: usize, starting: Starting, pid: i32) -> Result<()> {
+        let mut r = starting.started(slot, pid);
+        self.log.append(&r.start_record(&self.plan.slots[slot])).context("cannot log a task's start")?;
+        if let Some(freed) = st.freed_at[slot].take() {
+            st.summary.dispatch.add(freed.elapsed());
+        }
+        self.progress.started();
+        if r.attempt == 1 {
+            self.output.started(r.task.seq);
+        }
+        if let Some(sig) = st.teardown {
+            // The run is being torn down: this task, started meanwhile, is cut short too.
+            r.cancelled = true;
+            r.terminating_since = Some(Instant::now());
+            r.killed = sig == libc::SIGKILL;
+            signal_group(pid, sig);
+        }
+        st.by_pid.insert(pid, slot);
+        st.summary.attempts += 1;
+        st.slots[slot] = SlotState::Running(Box::new(r));
+        Ok(())
+    }
+
+    /// The kernel refused the task's command (`errno`): the task fails alone, the run goes on.
+    fn refuse(&mut self, st: &mut State, slot: usize, starting: Starting, errno: i32) {
+        let why = refusal(errno, &starting.task);
+        eprintln!("hrun: task {} (line {}) failed: {why}", starting.task.seq, starting.task.line);
+        self.progress.started();
+        if starting.attempt == 1 {
+            self.output.started(starting.task.seq);
+        }
+        st.summary.attempts += 1;
+        let run = starting.refused(slot, why);
+        let reaped = Reaped { pid: 0, ended: Ended::Exited(127), rusage: Default::default() };
+        if let Err(e) = self.finish(st, slot, run, reaped, Instant::now(), Vec::new()) {
+            st.stop_with(e);
+        }
+    }
+}
+
+/// Why the kernel refused to start a task, with its command cut short.
+fn refusal(errno: i32, task: &Task) -> String {
+    let why = if errno == libc::E2BIG {
+        format!(
+            "its command ({} bytes) is too long for the kernel (execve: at most 128 KiB in one argument); \
+             pass big values in a file",
+            task.cmd.len()
+        )
+    } else {
+        format!("the kernel refused to start it: {}", std::io::Error::from_raw_os_error(errno))
+    };
+    format!("{why}: {}", crate::text::printable_max(&task.cmd, 200))
+}
