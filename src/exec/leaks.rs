@@ -11,7 +11,7 @@ use super::os;
 /// children the launcher has that hrun does not know (`known`: running tasks) are looked at,
 /// so the usual cost is one read of the launcher's children list.
 pub fn leftovers(launcher: i32, task_pid: i32, seq: u64, known: impl Fn(i32) -> bool) -> Vec<i32> {
-    os::children_of(launcher)
+    os::children_of_process(launcher)
         .into_iter()
         .filter(|&pid| pid != task_pid && !known(pid))
         .filter(|&pid| {

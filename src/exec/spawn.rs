@@ -49,6 +49,8 @@ pub struct TaskEnv {
     set_rayon: bool,
     path_dirs: Vec<PathBuf>,
     found: RefCell<HashMap<String, Option<CString>>>,
+    /// The real path of each program word's file, for provenance.
+    canonical: RefCell<HashMap<String, Option<PathBuf>>>,
     /// For lines that need a shell.
     shell: CString,
     /// Names of the bash functions exported in the environment, and bash to run them.
@@ -136,6 +138,7 @@ impl TaskEnv {
                 .map(|p| std::env::split_paths(&p).collect())
                 .unwrap_or_default(),
             found: RefCell::new(HashMap::new()),
+            canonical: RefCell::new(HashMap::new()),
             shell: CString::new(shell.as_os_str().as_bytes()).unwrap_or_else(|_| cstring("/bin/sh")),
             functions,
             bash: None,
@@ -207,9 +210,18 @@ impl TaskEnv {
         if plain_words(&task.cmd).is_none() && SHELL_BUILTINS_WITH_FILES.contains(&words[0]) {
             return None;
         }
-        let found = self.resolve(words[0])?;
-        let path = PathBuf::from(std::ffi::OsStr::from_bytes(found.as_bytes()));
-        std::fs::canonicalize(&path).ok().or(Some(path))
+        if let Some(hit) = self.canonical.borrow().get(words[0]) {
+            return hit.clone();
+        }
+        let found = self.resolve(words[0]).map(|f| {
+            let path = PathBuf::from(std::ffi::OsStr::from_bytes(f.as_bytes()));
+            std::fs::canonicalize(&path).unwrap_or(path)
+        });
+        let mut canonical = self.canonical.borrow_mut();
+        if canonical.len() < PATH_CACHE_MAX {
+            canonical.insert(words[0].to_string(), found.clone());
+        }
+        found
     }
 
     /// The file `execve` needs for a command word: as given when it has a `/`, else the first
@@ -289,6 +301,7 @@ mod tests {
             set_rayon: false,
             path_dirs: vec!["/nonexistent".into(), "/usr/bin".into(), "/bin".into()],
             found: RefCell::new(HashMap::new()),
+            canonical: RefCell::new(HashMap::new()),
             shell: cstring("/bin/sh"),
             functions: vec!["myfunc".into()],
             bash: Some(cstring("/bin/bash")),

@@ -30,6 +30,13 @@ pub fn children_of(pid: i32) -> Vec<i32> {
     out
 }
 
+/// The children of a single-threaded process (a launcher): one file read.
+pub fn children_of_process(pid: i32) -> Vec<i32> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .map(|t| t.split_whitespace().filter_map(|p| p.parse().ok()).collect())
+        .unwrap_or_default()
+}
+
 /// hrun's own children: the tasks it started, the guardian, and the orphans re-parented to
 /// it. Tasks are forked by the main thread and the kernel re-parents orphans to a
 /// subreaper's main thread, so its `children` file lists them all.
