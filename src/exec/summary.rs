@@ -72,25 +72,70 @@ pub struct Failure {
 pub const FAILURES_SHOWN: usize = 10;
 
 /// Dispatch latency: how long a free slot waited for its next task to be exec'd, as hrun
-/// measures it (from reaping the last task to the new child's `exec`, which `clone` with
-/// CLONE_VFORK returns at).
-#[derive(Clone, Copy, Debug, Default)]
+/// measures it (from learning the last task ended to its launcher's answer that the next one
+/// has exec'd). Mean, max and a 99th percentile from a fixed-size histogram.
+#[derive(Clone, Debug, Default)]
 pub struct Latency {
     pub count: u64,
     pub total: Duration,
     pub max: Duration,
+    /// Counts by bucket: 8 per power of two of microseconds (up to about 2^40 µs).
+    buckets: Vec<u64>,
 }
+
+/// Buckets per power of two in [`Latency`]'s histogram (each at most 12.5% wide).
+const SUB: u64 = 8;
 
 impl Latency {
     pub fn add(&mut self, d: Duration) {
         self.count += 1;
         self.total += d;
         self.max = self.max.max(d);
+        if self.buckets.is_empty() {
+            self.buckets = vec![0; 40 * SUB as usize];
+        }
+        let b = bucket(d.as_micros().min(u64::MAX as u128) as u64).min(self.buckets.len() - 1);
+        self.buckets[b] += 1;
     }
 
     pub fn mean(&self) -> Duration {
         if self.count == 0 { Duration::ZERO } else { self.total / self.count as u32 }
     }
+
+    /// The `q` quantile (0..1), as the upper edge of its bucket (at most 12.5% above the true
+    /// value), never above the max seen.
+    pub fn quantile(&self, q: f64) -> Duration {
+        let want = ((q * self.count as f64).ceil() as u64).max(1);
+        let mut seen = 0;
+        for (b, &n) in self.buckets.iter().enumerate() {
+            seen += n;
+            if seen >= want {
+                return Duration::from_micros(lowest(b + 1) - 1).min(self.max);
+            }
+        }
+        self.max
+    }
+}
+
+/// The histogram bucket of `us` microseconds: exact below [`SUB`], then [`SUB`] linear steps
+/// per power of two.
+fn bucket(us: u64) -> usize {
+    if us < SUB {
+        return us as usize;
+    }
+    let exp = 63 - us.leading_zeros() as u64;
+    let frac = (us >> (exp - 3)) - SUB;
+    ((exp - 2) * SUB + frac) as usize
+}
+
+/// The smallest value of bucket `b`.
+fn lowest(b: usize) -> u64 {
+    let b = b as u64;
+    if b < SUB {
+        return b;
+    }
+    let (exp, frac) = (b / SUB + 2, b % SUB);
+    (SUB + frac) << (exp - 3)
 }
 
 /// The last record of a run in the log: the summary's numbers.
@@ -103,6 +148,7 @@ pub struct EndRecord<'a> {
     pub utilisation: f64,
     pub cpu_efficiency: f64,
     pub dispatch_mean_us: f64,
+    pub dispatch_p99_us: f64,
     pub dispatch_max_us: f64,
     pub exit: i32,
     /// Unix seconds.
@@ -147,6 +193,7 @@ impl Summary {
             utilisation: self.utilisation(),
             cpu_efficiency: self.cpu_efficiency(),
             dispatch_mean_us: self.dispatch.mean().as_secs_f64() * 1e6,
+            dispatch_p99_us: self.dispatch.quantile(0.99).as_secs_f64() * 1e6,
             dispatch_max_us: self.dispatch.max.as_secs_f64() * 1e6,
             exit: self.exit_code(),
             end: super::unix_seconds(std::time::SystemTime::now()),
@@ -205,8 +252,9 @@ impl Summary {
         }
         if self.dispatch.count > 0 {
             text += &format!(
-                "\nhrun: dispatch latency (slot free -> next exec) mean {}, max {}",
+                "\nhrun: dispatch latency (slot free -> next exec) mean {}, p99 {}, max {}",
                 human(self.dispatch.mean()),
+                human(self.dispatch.quantile(0.99)),
                 human(self.dispatch.max)
             );
         }
@@ -252,5 +300,31 @@ fn human(d: Duration) -> String {
         format!("{:.1} ms", us / 1e3)
     } else {
         format!("{:.2} s", us / 1e6)
+    }
+}
+
+#[cfg(test)]
+mod latency_tests {
+    use super::*;
+
+    #[test]
+    fn buckets_cover_every_value_in_order() {
+        for us in [0u64, 1, 7, 8, 9, 15, 16, 17, 100, 1000, 123_456, 1 << 30] {
+            let b = bucket(us);
+            assert!(lowest(b) <= us && us < lowest(b + 1), "{us} in bucket {b}");
+            assert!((lowest(b + 1) - lowest(b)) as f64 <= (us as f64 / 8.0).max(1.0) + 1.0, "{us}");
+        }
+    }
+
+    #[test]
+    fn the_99th_percentile_of_a_known_spread() {
+        let mut l = Latency::default();
+        for us in 1..=1000u64 {
+            l.add(Duration::from_micros(us));
+        }
+        let p99 = l.quantile(0.99).as_micros() as f64;
+        assert!((990.0..=1000.0 * 1.125).contains(&p99), "{p99}");
+        assert_eq!(l.quantile(1.0), Duration::from_micros(1000));
+        assert_eq!(Latency::default().quantile(0.99), Duration::ZERO);
     }
 }

@@ -25,7 +25,8 @@ pub use clone::{Program, Spawner};
 pub use guardian::{Guardian, OWNER_VAR};
 pub use launcher::{Event, Launcher};
 pub use procfs::{
-    ProcInfo, become_subreaper, children_of, children_of_process, own_children, proc_info, signal_process, subtree,
+    ProcInfo, become_subreaper, children_of, children_of_process, own_children, proc_info, signal_process,
+    subtree,
 };
 
 /// The CPUs this process may run on (`sched_getaffinity(0)`): under Slurm, what the job was
