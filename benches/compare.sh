@@ -49,7 +49,7 @@ echo
 echo "== dispatch: $N x true, 2 at a time ($RUNS runs each, median)"
 cmds=(-n "hrun (pinning, rusage, run log)" "$hrun exec -j2 --log $work/h.jsonl $work/true.txt")
 command -v rust-parallel >/dev/null && cmds+=(-n "rust-parallel" "rust-parallel -j2 -i $work/true.txt")
-cmds+=(-n "xargs -P2" "xargs -P2 -L1 < $work/true.txt")
+cmds+=(-n "xargs -P2" "xargs -P2 -n1 true < $work/true.txt")
 if command -v parallel >/dev/null; then
   cmds+=(-n "GNU parallel" "parallel -j2 < $work/true.txt")
   cmds+=(-n "GNU parallel --joblog" "parallel -j2 --joblog $work/p.log < $work/true.txt")

@@ -43,7 +43,7 @@ for j in "${js[@]}"; do
   h=$(for _ in $(seq "$ROUNDS"); do rm -f "$work/h.jsonl"; secs "$hrun" exec -q -j "$j" --log "$work/h.jsonl" "$work/true.txt"; done | best)
   lat=$(tail -1 "$work/h.jsonl" | python3 -c 'import json,sys; e=json.load(sys.stdin); print("%.0f %.0f" % (e["dispatch_mean_us"], e.get("dispatch_p99_us", 0)))')
   r=-; command -v rust-parallel >/dev/null && r=$(for _ in $(seq "$ROUNDS"); do secs rust-parallel -j "$j" -i "$work/true.txt"; done | best)
-  x=$(for _ in $(seq "$ROUNDS"); do secs sh -c "xargs -P$j -L1 < $work/true.txt"; done | best)
+  x=$(for _ in $(seq "$ROUNDS"); do secs sh -c "xargs -P$j -n1 /bin/true < $work/true.txt"; done | best)
   f1=$(for _ in $(seq "$ROUNDS"); do "$work/spawnfloor" vfork "$N" "$j"; done | best)
   fj=$(for _ in $(seq "$ROUNDS"); do "$work/spawnfloor" threads "$N" "$j"; done | best)
   printf "%5s %10.3f %10s %10.3f %10.3f %10.3f %12.0f %10s %10s\n" "$j" "$h" "$r" "$x" "$f1" "$fj" \

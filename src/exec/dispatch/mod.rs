@@ -161,11 +161,11 @@ impl Dispatcher<'_> {
             if !st.busy() && (st.stop.is_some() || (st.retry.is_empty() && st.eof)) {
                 break;
             }
-            self.wait(&mut st, &tasks)?;
+            let ready = self.wait(&mut st, &tasks)?;
             for sig in self.signals.take().context("reading signals")? {
                 self.on_signal(&mut st, sig);
             }
-            let mut orphans = self.on_launcher_events(&mut st)?;
+            let mut orphans = self.on_launcher_events(&mut st, &ready)?;
             // hrun's own children: launchers or the guardian ending, or orphans of a launcher
             // that died (hrun is a subreaper too).
             while let Some(reaped) = os::reap().context("reaping")? {
@@ -186,26 +186,28 @@ impl Dispatcher<'_> {
         Ok((st.summary, st.deferred))
     }
 
-    /// Sleeps until a signal, a launcher's answer, input, or the nearest deadline.
-    fn wait(&self, st: &mut State, tasks: &TaskStream) -> Result<()> {
+    /// Sleeps until a signal, a launcher's answer, input, or the nearest deadline; returns
+    /// which launchers have something to say.
+    fn wait(&self, st: &mut State, tasks: &TaskStream) -> Result<Vec<bool>> {
         let timeout = self.next_deadline(st).map(|t| t.saturating_duration_since(Instant::now()));
         let mut fds: Vec<i32> = self.launchers.iter().map(Launcher::fd).collect();
         fds.extend(if st.waiting_input { tasks.watch_fd() } else { None });
-        self.signals.wait(timeout, &fds).context("waiting for tasks")?;
+        let mut ready = self.signals.wait(timeout, &fds).context("waiting for tasks")?;
+        ready.truncate(self.launchers.len());
         if st.waiting_input {
             // A slot idle for want of input is not dispatch latency: count from now.
             let now = Instant::now();
             st.freed_at.iter_mut().flatten().for_each(|t| *t = now);
         }
         st.waiting_input = false;
-        Ok(())
+        Ok(ready)
     }
 
     /// Handles what the launchers said; true when an orphan was reaped (a lingering task may
     /// have lost its last leftover).
-    fn on_launcher_events(&mut self, st: &mut State) -> Result<bool> {
+    fn on_launcher_events(&mut self, st: &mut State, ready: &[bool]) -> Result<bool> {
         let mut orphans = false;
-        for (i, launcher) in self.launchers.iter().enumerate() {
+        for (i, launcher) in self.launchers.iter().enumerate().filter(|(i, _)| ready[*i]) {
             let Some(events) = launcher.events().context("reading a launcher")? else {
                 self.on_launcher_gone(st, i);
                 continue;

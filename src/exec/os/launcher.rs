@@ -323,7 +323,7 @@ fn receive(sock: RawFd, buf: &mut [u8]) -> io::Result<Option<(usize, Vec<OwnedFd
         hdr.msg_iovlen = 1;
         hdr.msg_control = control.as_mut_ptr().cast();
         hdr.msg_controllen = space as _;
-        let n = libc::recvmsg(sock, &mut hdr, libc::MSG_CMSG_CLOEXEC);
+        let n = libc::recvmsg(sock, &mut hdr, libc::MSG_CMSG_CLOEXEC | libc::MSG_DONTWAIT);
         if n < 0 {
             return Err(io::Error::last_os_error());
         }
@@ -401,11 +401,13 @@ fn serve(sock: RawFd, sigfd: RawFd, spawner: &Spawner, base_env: &[CString]) {
         }
         if pfds[1].revents != 0 {
             drain_signalfd(sigfd);
-            if !report_reaped(sock) {
-                return;
-            }
         }
-        if pfds[0].revents != 0 {
+        // Every wake-up does all there is: reap what ended (whether or not its SIGCHLD has been
+        // read yet) and start every queued request, so hrun's answers go out in one go.
+        if !report_reaped(sock) {
+            return;
+        }
+        loop {
             match receive(sock, &mut buf) {
                 Ok(Some((n, fds))) => {
                     if let Some(req) = decode_request(&buf[..n]) {
@@ -418,6 +420,7 @@ fn serve(sock: RawFd, sigfd: RawFd, spawner: &Spawner, base_env: &[CString]) {
                 }
                 Ok(None) => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(_) => return,
             }
         }

@@ -169,8 +169,8 @@ impl SignalFd {
     }
 
     /// Sleeps until a signal is pending, one of `also` has input, or `timeout` passes
-    /// (`None`: no limit).
-    pub fn wait(&self, timeout: Option<Duration>, also: &[i32]) -> io::Result<()> {
+    /// (`None`: no limit). Returns which of `also` have input (or were closed).
+    pub fn wait(&self, timeout: Option<Duration>, also: &[i32]) -> io::Result<Vec<bool>> {
         // Round up: a deadline 0.4 ms away must not turn into a busy loop of 0 ms polls.
         let ms = timeout.map_or(-1, |t| t.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32);
         let mut pfds: Vec<libc::pollfd> = std::iter::once(self.fd.as_raw_fd())
@@ -185,7 +185,7 @@ impl SignalFd {
                 return Err(err);
             }
         }
-        Ok(())
+        Ok(pfds[1..].iter().map(|p| r > 0 && p.revents != 0).collect())
     }
 
     /// Takes every pending signal, in arrival order (SIGCHLDs may arrive coalesced).
