@@ -7,23 +7,12 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::config::{Config, Dur};
 
-const EXIT_STATUSES: &str = "\
-Exit status:
-  0        every task succeeded (or the task file had none)
-  1-100    that many tasks failed (exit code not 0, or killed by a signal)
-  101      more than 100 tasks failed
-  2        bad usage or input: refused before any task started, or stopped
-           starting tasks at a bad line of the task file
-  128+N    signal N stopped the run (SIGINT 130, SIGTERM 143, SIGHUP 129)
-  255      hrun itself failed while running (e.g. could not write its log,
-           or its standard output)";
-
 #[derive(Debug, Parser)]
 #[command(
     name = "hrun",
     version,
     about = "Run many independent tasks on one HPC node, each pinned to its own CPUs",
-    after_help = EXIT_STATUSES
+    after_help = crate::exit::help()
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -666,5 +655,36 @@ impl FaultArgs {
                 .get("deadline_margin", self.deadline_margin.map(Dur))?
                 .map_or(d.deadline_margin, |v| v.0),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        // clap's own consistency checks: ids, conflicts, requirements, headings, defaults.
+        super::Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn readme_lists_the_exit_statuses_help_gives() {
+        let readme = include_str!("../README.md");
+        let table = readme.split("### Exit status").nth(1).expect("README.md has an Exit status section");
+        let listed: Vec<&str> = table
+            .lines()
+            .skip_while(|l| !l.starts_with('|'))
+            .take_while(|l| l.starts_with('|'))
+            .skip(2)
+            .filter_map(|l| l.split('|').nth(1).map(str::trim))
+            .filter(|s| *s != "other")
+            .collect();
+        let ours: Vec<&str> = crate::exit::STATUSES.iter().map(|(s, _)| *s).collect();
+        let mut a = listed.clone();
+        let mut b = ours.clone();
+        a.sort();
+        b.sort();
+        assert_eq!(a, b, "README.md's exit statuses and exit::STATUSES differ");
     }
 }

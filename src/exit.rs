@@ -14,6 +14,45 @@ pub const INCOMPLETE: i32 = 102;
 pub const INTERNAL: i32 = 255;
 // 128 + N: a signal N (SIGINT 130, SIGTERM 143, SIGHUP 129) stopped the run; see exec.
 
+/// Every status hrun exits with and what it means, in the order `--help` lists them: the one
+/// place they are written (the help is built from it; a test holds README.md's table to it).
+pub const STATUSES: &[(&str, &str)] = &[
+    ("0", "every task succeeded (or the task file had none; or --halt ...,success= fired)"),
+    ("1-100", "that many tasks failed (exit code not 0, or killed by a signal)"),
+    ("101", "more than 100 tasks failed"),
+    (
+        "2",
+        "bad usage or input: refused before any task started, or stopped starting tasks at a bad \
+         line or value, or a task file changed during the run",
+    ),
+    ("102", "stopped early with tasks left, by SIGUSR1 (drain) or the deadline: --resume runs them"),
+    ("128+N", "signal N stopped the run (SIGINT 130, SIGTERM 143, SIGHUP 129; 141: standard output closed)"),
+    ("255", "hrun itself failed while running (e.g. could not write its log, or its standard output)"),
+];
+
+/// The "Exit status" section of `hrun --help`, from [`STATUSES`].
+pub fn help() -> String {
+    let mut text = String::from("Exit status:\n");
+    for (status, meaning) in STATUSES {
+        // Wrapped here, under 80 columns with a hanging indent (clap's own wrapping would
+        // start continuation lines at the margin).
+        let mut line = format!("  {status:<8}");
+        for word in meaning.split(' ') {
+            if line.len() + 1 + word.len() > 79 {
+                text += &line;
+                text += "\n";
+                line = " ".repeat(10);
+            }
+            line += " ";
+            line += word;
+        }
+        text += &line;
+        text += "\n";
+    }
+    text += "  (with --halt, as GNU parallel: see README.md, Faults)";
+    text
+}
+
 /// GNU parallel's status for a run with `failed` failed tasks.
 pub fn for_failures(failed: u64) -> i32 {
     match failed {
@@ -39,5 +78,13 @@ mod tests {
         assert_eq!(for_failures(100), 100);
         assert_eq!(for_failures(101), 101);
         assert_eq!(for_failures(1_000_000), 101);
+    }
+
+    #[test]
+    fn the_table_names_every_constant() {
+        for code in [OK, USAGE, MANY_FAILED, INCOMPLETE, INTERNAL] {
+            assert!(STATUSES.iter().any(|(s, _)| *s == code.to_string()), "{code} missing from STATUSES");
+        }
+        assert!(help().contains("  102      stopped early"), "{}", help());
     }
 }
