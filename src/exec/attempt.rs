@@ -20,12 +20,10 @@ pub struct Running {
     pub captured: Captured,
     /// `--timeout` for this attempt.
     pub deadline: Option<Instant>,
-    /// When hrun sent TERM (timeout, halt now) or forwarded a signal: KILL after the grace.
-    pub terminating_since: Option<Instant>,
-    /// SIGKILL was sent: nothing left to do but reap it.
-    pub killed: bool,
-    pub timed_out: bool,
-    pub cancelled: bool,
+    /// Left to run, or being ended by hrun.
+    pub phase: Phase,
+    /// Why hrun cut it short, if it did.
+    pub cut: Option<Cut>,
     /// The program file the task runs (its SHA-256 is computed meanwhile), for the record.
     pub exe: Option<std::path::PathBuf>,
     /// The kernel refused to start it (its command too long): why. It has no process (pid 0).
@@ -72,10 +70,8 @@ impl Starting {
             start_wall: self.start_wall,
             start: self.start,
             captured: self.captured,
-            terminating_since: None,
-            killed: false,
-            timed_out: false,
-            cancelled: false,
+            phase: Phase::Running,
+            cut: None,
             exe: self.exe,
             refused: None,
         }
@@ -84,6 +80,67 @@ impl Starting {
     /// The attempt could not start: the kernel refused its command (`why`). It has no process.
     pub fn refused(self, slot: usize, why: String) -> Running {
         Running { exe: None, refused: Some(why), ..self.started(slot, 0) }
+    }
+}
+
+/// Where a started attempt stands with hrun.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Left to run; its `--timeout` may still come.
+    Running,
+    /// TERM (or a forwarded signal) went to its process group at `since`: KILL follows after
+    /// the grace.
+    Terminating { since: Instant },
+    /// KILL went to its group: it is only waited for.
+    Killed,
+}
+
+/// Why hrun cut an attempt short.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cut {
+    /// Its `--timeout` passed: it failed.
+    TimedOut,
+    /// hrun stopped it (a signal to hrun, `--halt now`, the deadline, its launcher killed):
+    /// `--resume` runs it again. Wins over an earlier timeout.
+    Cancelled,
+}
+
+/// What the clock asks of an attempt in a given phase.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Due {
+    /// Its timeout passed: TERM its group.
+    Timeout,
+    /// The grace after TERM ran out: KILL its group.
+    Kill,
+}
+
+impl Phase {
+    /// When the clock next matters to an attempt in this phase, with `deadline` its timeout.
+    pub fn wake_at(self, deadline: Option<Instant>, grace: Duration) -> Option<Instant> {
+        match self {
+            Phase::Running => deadline,
+            Phase::Terminating { since } => Some(since + grace),
+            Phase::Killed => None,
+        }
+    }
+
+    /// What is due at `now`, if anything.
+    pub fn due(self, now: Instant, deadline: Option<Instant>, grace: Duration) -> Option<Due> {
+        let at = self.wake_at(deadline, grace)?;
+        (now >= at).then_some(match self {
+            Phase::Running => Due::Timeout,
+            _ => Due::Kill,
+        })
+    }
+
+    /// The phase after `sig` went to the attempt's group at `now`: KILL ends all waiting; any
+    /// other signal starts the grace, unless one already runs.
+    pub fn signalled(self, sig: i32, now: Instant) -> Phase {
+        match self {
+            _ if sig == libc::SIGKILL => Phase::Killed,
+            Phase::Running => Phase::Terminating { since: now },
+            kept => kept,
+        }
     }
 }
 
@@ -140,17 +197,37 @@ const STEP_WIDE: [i32; 4] = [libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SI
 const SAME_SIGNAL_WINDOW: Duration = Duration::from_millis(250);
 
 impl Running {
+    /// hrun stops this attempt: `sig` to its group; `--resume` runs it again.
+    pub fn cancel(&mut self, sig: i32, now: Instant) {
+        self.cut = Some(Cut::Cancelled);
+        self.phase = self.phase.signalled(sig, now);
+        signal_group(self.pid, sig);
+    }
+
+    /// Its `--timeout` passed: TERM to its group; it fails.
+    pub fn time_out(&mut self, now: Instant) {
+        self.cut = Some(Cut::TimedOut);
+        self.phase = self.phase.signalled(libc::SIGTERM, now);
+        signal_group(self.pid, libc::SIGTERM);
+    }
+
+    /// The grace after TERM ran out: KILL to its group.
+    pub fn kill(&mut self, now: Instant) {
+        self.phase = self.phase.signalled(libc::SIGKILL, now);
+        signal_group(self.pid, libc::SIGKILL);
+    }
+
     /// For an attempt that ended as `ended`: if it died of a step-wide signal that hrun already
     /// received (`received`, bit N for signal N) or has pending, it was cut short by that signal:
     /// marks it cancelled. If hrun has not had that signal, returns it: the attempt waits
     /// [`SAME_SIGNAL_WINDOW`] for it (see [`same_signal_arrived`]).
     pub fn died_of_step_wide_signal(&mut self, ended: Ended, received: u64) -> Option<i32> {
         let Ended::Signaled(sig) = ended else { return None };
-        if !STEP_WIDE.contains(&sig) || self.cancelled || self.timed_out {
+        if !STEP_WIDE.contains(&sig) || self.cut.is_some() {
             return None;
         }
         if received & (1 << sig) != 0 || os::signal_pending(sig) {
-            self.cancelled = true;
+            self.cut = Some(Cut::Cancelled);
             return None;
         }
         Some(sig)
@@ -225,8 +302,8 @@ impl Running {
             exit,
             signal,
             signal_name: signal.map(os::signal_name),
-            timeout: self.timed_out,
-            cancelled: self.cancelled,
+            timeout: self.cut == Some(Cut::TimedOut),
+            cancelled: self.cut == Some(Cut::Cancelled),
             leaked: !leaked.is_empty(),
             leaked_pids: leaked.to_vec(),
             rusage: reaped.rusage,
@@ -252,10 +329,7 @@ pub fn terminate_all(slots: &mut [SlotState], sig: i32) {
     let now = Instant::now();
     for s in slots {
         if let SlotState::Running(r) = s {
-            r.cancelled = true;
-            r.terminating_since.get_or_insert(now);
-            r.killed |= sig == libc::SIGKILL;
-            signal_group(r.pid, sig);
+            r.cancel(sig, now);
         }
     }
 }
@@ -274,7 +348,7 @@ pub fn same_signal_arrived(slots: &mut [SlotState], sig: i32) {
         if let SlotState::Lingering(l) = s
             && l.awaiting == Some(sig)
         {
-            l.run.cancelled = true;
+            l.run.cut = Some(Cut::Cancelled);
         }
     }
 }
@@ -312,5 +386,27 @@ mod tests {
         }
         assert!(!Retry.last_attempt() && !LeftForResume.last_attempt() && Cancelled.last_attempt());
         assert!(Succeeded.finished() && Failed.finished() && !Cancelled.finished() && !Retry.finished());
+    }
+
+    #[test]
+    fn a_running_attempt_times_out_then_is_killed_after_the_grace() {
+        let t0 = Instant::now();
+        let grace = Duration::from_secs(2);
+        let deadline = Some(t0 + Duration::from_secs(10));
+        let s = Duration::from_secs;
+        assert_eq!(Phase::Running.due(t0 + s(9), deadline, grace), None);
+        assert_eq!(Phase::Running.due(t0 + s(10), deadline, grace), Some(Due::Timeout));
+        assert_eq!(Phase::Running.due(t0 + s(99), None, grace), None, "no timeout: nothing is ever due");
+        let term = Phase::Running.signalled(libc::SIGTERM, t0 + s(10));
+        assert_eq!(term, Phase::Terminating { since: t0 + s(10) });
+        assert_eq!(term.wake_at(deadline, grace), Some(t0 + s(12)));
+        assert_eq!(term.due(t0 + s(11), deadline, grace), None);
+        assert_eq!(term.due(t0 + s(12), deadline, grace), Some(Due::Kill));
+        // A second TERM (hrun torn down meanwhile) does not restart the grace; KILL ends it.
+        assert_eq!(term.signalled(libc::SIGTERM, t0 + s(11)), term);
+        let killed = term.signalled(libc::SIGKILL, t0 + s(12));
+        assert_eq!(killed, Phase::Killed);
+        assert_eq!((killed.wake_at(deadline, grace), killed.due(t0 + s(99), deadline, grace)), (None, None));
+        assert_eq!(Phase::Running.signalled(libc::SIGKILL, t0), Phase::Killed);
     }
 }

@@ -6,7 +6,7 @@ use std::time::Instant;
 use anyhow::{Result, anyhow};
 
 use super::super::attempt::{
-    Disposition, Ending, Lingering, Running, SlotState, signal_group, terminate_all,
+    Cut, Disposition, Ending, Lingering, Phase, Running, SlotState, signal_group, terminate_all,
 };
 use super::super::halt::When;
 use super::super::leaks;
@@ -27,11 +27,11 @@ impl Dispatcher<'_> {
         if !leftovers && awaiting.is_none() {
             return self.finish(st, slot, run, reaped, ended, Vec::new());
         }
-        let until = match run.terminating_since {
+        let until = match run.phase {
             // Being torn down (a timeout, a signal, --halt now): its whole process group got the
             // TERM with the main process, and gets the same grace before the KILL (a shell
             // line's child that checkpoints on SIGTERM must be given the time to).
-            Some(since) if leftovers && (run.cancelled || run.timed_out) => since + self.policy.grace,
+            Phase::Terminating { since } if leftovers && run.cut.is_some() => since + self.policy.grace,
             _ => {
                 ended
                     + super::super::attempt::linger_for(
@@ -82,7 +82,7 @@ impl Dispatcher<'_> {
             match std::mem::replace(&mut st.slots[slot], SlotState::Free) {
                 SlotState::Running(mut r) => {
                     st.by_pid.remove(&r.pid);
-                    r.cancelled = true;
+                    r.cut = Some(Cut::Cancelled);
                     let reaped = Reaped {
                         pid: r.pid,
                         ended: Ended::Signaled(libc::SIGKILL),
@@ -136,9 +136,10 @@ impl Dispatcher<'_> {
         let wall_s = ended.duration_since(run.start).as_secs_f64();
         st.first_start = st.first_start.min(run.start_wall);
         st.last_end = st.last_end.max(run.start_wall + wall_s);
-        let succeeded = reaped.ended == Ended::Exited(0) && !run.timed_out;
-        let fate =
-            Disposition::of(succeeded, run.cancelled, run.attempt, self.policy.retries, st.stop.is_some());
+        let timed_out = run.cut == Some(Cut::TimedOut);
+        let succeeded = reaped.ended == Ended::Exited(0) && !timed_out;
+        let cancelled = run.cut == Some(Cut::Cancelled);
+        let fate = Disposition::of(succeeded, cancelled, run.attempt, self.policy.retries, st.stop.is_some());
         // A task that ends before its program's hash is ready waits for it a moment at most.
         let patience = std::time::Duration::from_millis(200);
         let exe_sha256 = run.exe.as_deref().and_then(|p| self.hashes.get_within(p, patience));
@@ -186,14 +187,14 @@ impl Dispatcher<'_> {
             Disposition::Cancelled => st.summary.cancelled += 1,
             Disposition::Succeeded | Disposition::Failed => {
                 st.summary.tasks += 1;
-                st.summary.timed_out += run.timed_out as u64;
+                st.summary.timed_out += timed_out as u64;
                 st.summary.leaked += !leaked.is_empty() as u64;
                 st.summary.leaked_processes += leaked.len() as u64;
                 if succeeded {
                     st.tally.succeeded += 1;
                     st.median.add(wall_s);
                 } else {
-                    self.count_failure(st, &run.task, run.timed_out, reaped);
+                    self.count_failure(st, &run.task, timed_out, reaped);
                 }
                 self.check_halt(st, reaped.ended);
             }

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result};
 
-use super::attempt::{SlotState, signal_group, terminate_all};
+use super::attempt::{Due, SlotState, terminate_all};
 use super::halt::Tally;
 use super::leaks;
 use super::os::{self, Event, Guardian, Launcher, SignalFd};
@@ -369,12 +369,9 @@ impl Dispatcher<'_> {
         }
         for s in &st.slots {
             match s {
-                SlotState::Running(r) if r.killed => {}
                 SlotState::Running(r) => {
-                    if let Some(t) = r.terminating_since {
-                        consider(t + self.policy.grace);
-                    } else if let Some(d) = r.deadline {
-                        consider(d);
+                    if let Some(at) = r.phase.wake_at(r.deadline, self.policy.grace) {
+                        consider(at);
                     }
                 }
                 SlotState::Lingering(l) => consider(l.until),
@@ -399,19 +396,11 @@ impl Dispatcher<'_> {
         let now = Instant::now();
         for slot in 0..st.slots.len() {
             match &mut st.slots[slot] {
-                SlotState::Running(r) if r.killed => {}
-                SlotState::Running(r) => {
-                    if let Some(t) = r.terminating_since {
-                        if now >= t + self.policy.grace {
-                            signal_group(r.pid, libc::SIGKILL);
-                            r.killed = true;
-                        }
-                    } else if r.deadline.is_some_and(|d| now >= d) {
-                        r.timed_out = true;
-                        r.terminating_since = Some(now);
-                        signal_group(r.pid, libc::SIGTERM);
-                    }
-                }
+                SlotState::Running(r) => match r.phase.due(now, r.deadline, self.policy.grace) {
+                    Some(Due::Timeout) => r.time_out(now),
+                    Some(Due::Kill) => r.kill(now),
+                    None => {}
+                },
                 SlotState::Lingering(l) if now >= l.until => self.end_lingering(st, slot)?,
                 _ => {}
             }

@@ -8,7 +8,7 @@ use std::time::{Instant, SystemTime};
 
 use anyhow::{Context, Result, anyhow};
 
-use super::super::attempt::{SlotState, Starting, signal_group};
+use super::super::attempt::{SlotState, Starting};
 use super::super::os::{Ended, Reaped};
 use super::super::spawn::Launch;
 use super::super::unix_seconds;
@@ -111,10 +111,7 @@ impl Dispatcher<'_> {
         }
         if let Some(sig) = st.teardown {
             // The run is being torn down: this task, started meanwhile, is cut short too.
-            r.cancelled = true;
-            r.terminating_since = Some(Instant::now());
-            r.killed = sig == libc::SIGKILL;
-            signal_group(pid, sig);
+            r.cancel(sig, Instant::now());
         }
         st.by_pid.insert(pid, slot);
         st.summary.attempts += 1;
