@@ -13,6 +13,7 @@ use super::super::leaks;
 use super::super::os::{self, Ended, Reaped};
 use super::super::summary::{FAILURES_SHOWN, Failure};
 use super::{Dispatcher, State, Stop};
+use crate::taskfile::Task;
 
 impl Dispatcher<'_> {
     /// The task's main process ended: record it now, or let its leftovers linger a moment.
@@ -123,7 +124,8 @@ impl Dispatcher<'_> {
         killed
     }
 
-    /// Writes the attempt's record, frees the slot, and applies retries and `--halt`.
+    /// Writes the attempt's records, frees the slot, and accounts for it: retries, counts,
+    /// `--halt`.
     pub(super) fn finish(
         &mut self,
         st: &mut State,
@@ -134,16 +136,60 @@ impl Dispatcher<'_> {
         leaked: Vec<i32>,
     ) -> Result<()> {
         let wall_s = ended.duration_since(run.start).as_secs_f64();
-        st.first_start = st.first_start.min(run.start_wall);
-        st.last_end = st.last_end.max(run.start_wall + wall_s);
         let timed_out = run.cut == Some(Cut::TimedOut);
         let succeeded = reaped.ended == Ended::Exited(0) && !timed_out;
         let cancelled = run.cut == Some(Cut::Cancelled);
         let fate = Disposition::of(succeeded, cancelled, run.attempt, self.policy.retries, st.stop.is_some());
+        let (start_wall, attempt) = (run.start_wall, run.attempt);
+        let (task, cpu_s) = self.write_attempt(st, run, reaped, ended, wall_s, fate, &leaked)?;
+        st.slots[slot] = SlotState::Free;
+        // A slot counts as free from when hrun learned its task ended, unless leftovers kept
+        // it busy longer: then from now.
+        st.freed_at[slot] =
+            Some(if Instant::now() - ended > self.policy.leak_timeout / 2 { Instant::now() } else { ended });
+        st.first_start = st.first_start.min(start_wall);
+        st.last_end = st.last_end.max(start_wall + wall_s);
+        st.summary.busy_s += wall_s;
+        st.summary.cpu_s += cpu_s;
+        self.progress.ended(fate.finished().then_some(succeeded));
+        match fate {
+            Disposition::Retry => st.retry.push_back((task, attempt + 1)),
+            Disposition::LeftForResume => st.summary.not_run += 1,
+            Disposition::Cancelled => st.summary.cancelled += 1,
+            Disposition::Succeeded | Disposition::Failed => {
+                st.summary.tasks += 1;
+                st.summary.timed_out += timed_out as u64;
+                st.summary.leaked += !leaked.is_empty() as u64;
+                st.summary.leaked_processes += leaked.len() as u64;
+                if succeeded {
+                    st.tally.succeeded += 1;
+                    st.median.add(wall_s);
+                } else {
+                    self.count_failure(st, &task, timed_out, reaped);
+                }
+                self.check_halt(st, reaped.ended);
+            }
+        }
+        Ok(())
+    }
+
+    /// The attempt's run-log record, joblog row, output and results row; gives back its task
+    /// and CPU seconds.
+    #[allow(clippy::too_many_arguments)]
+    fn write_attempt(
+        &mut self,
+        st: &mut State,
+        run: Running,
+        reaped: Reaped,
+        ended: Instant,
+        wall_s: f64,
+        fate: Disposition,
+        leaked: &[i32],
+    ) -> Result<(Task, f64)> {
         // A task that ends before its program's hash is ready waits for it a moment at most.
         let patience = std::time::Duration::from_millis(200);
         let exe_sha256 = run.exe.as_deref().and_then(|p| self.hashes.get_within(p, patience));
-        let end = Ending { reaped, wall_s, last_attempt: fate.last_attempt(), leaked: &leaked, exe_sha256 };
+        let end = Ending { reaped, wall_s, last_attempt: fate.last_attempt(), leaked, exe_sha256 };
         let record = run.record(&self.plan.slots[run.slot], end, self.host);
         self.log.append(&record)?;
         st.dirty_since.get_or_insert(ended);
@@ -173,37 +219,11 @@ impl Dispatcher<'_> {
             tag,
             row,
         );
-        st.slots[slot] = SlotState::Free;
-        // A slot counts as free from when hrun learned its task ended, unless leftovers kept
-        // it busy longer: then from now.
-        st.freed_at[slot] =
-            Some(if Instant::now() - ended > self.policy.leak_timeout / 2 { Instant::now() } else { ended });
-        st.summary.busy_s += wall_s;
-        st.summary.cpu_s += record.rusage.utime_s + record.rusage.stime_s;
-        self.progress.ended(fate.finished().then_some(succeeded));
-        match fate {
-            Disposition::Retry => st.retry.push_back((run.task, run.attempt + 1)),
-            Disposition::LeftForResume => st.summary.not_run += 1,
-            Disposition::Cancelled => st.summary.cancelled += 1,
-            Disposition::Succeeded | Disposition::Failed => {
-                st.summary.tasks += 1;
-                st.summary.timed_out += timed_out as u64;
-                st.summary.leaked += !leaked.is_empty() as u64;
-                st.summary.leaked_processes += leaked.len() as u64;
-                if succeeded {
-                    st.tally.succeeded += 1;
-                    st.median.add(wall_s);
-                } else {
-                    self.count_failure(st, &run.task, timed_out, reaped);
-                }
-                self.check_halt(st, reaped.ended);
-            }
-        }
-        Ok(())
+        Ok((run.task, record.rusage.utime_s + record.rusage.stime_s))
     }
 
     /// A task failed on its last attempt: counted, named in the summary (the first few).
-    fn count_failure(&self, st: &mut State, task: &crate::taskfile::Task, timed_out: bool, reaped: Reaped) {
+    fn count_failure(&self, st: &mut State, task: &Task, timed_out: bool, reaped: Reaped) {
         st.tally.failed += 1;
         st.summary.failed += 1;
         if st.summary.failures.len() < FAILURES_SHOWN {
