@@ -9,9 +9,10 @@ use crate::slots::Slot;
 use crate::taskfile::Task;
 
 /// A task attempt that hrun started and has not recorded yet.
-pub struct Running {
+pub struct Attempt {
     pub task: Task,
-    pub attempt: u32,
+    /// 1 for the first attempt of its task, 2 for its first retry...
+    pub number: u32,
     /// Index into the slot plan.
     pub slot: usize,
     pub pid: i32,
@@ -34,7 +35,7 @@ pub struct Running {
 /// it started live on (they get the leak timeout to end before they are killed), or it died of
 /// a signal hrun handles itself and has not received (yet).
 pub struct Lingering {
-    pub run: Running,
+    pub attempt: Attempt,
     pub reaped: Reaped,
     pub ended: Instant,
     pub until: Instant,
@@ -47,7 +48,8 @@ pub struct Lingering {
 /// An attempt asked of a launcher and not started yet (its pid comes with the answer).
 pub struct Starting {
     pub task: Task,
-    pub attempt: u32,
+    /// 1 for the first attempt of its task, 2 for its first retry...
+    pub number: u32,
     pub captured: Captured,
     /// `--timeout` for this attempt, from its start.
     pub limit: Option<Duration>,
@@ -60,11 +62,11 @@ pub struct Starting {
 
 impl Starting {
     /// The attempt started as `pid`.
-    pub fn started(self, slot: usize, pid: i32) -> Running {
-        Running {
+    pub fn started(self, slot: usize, pid: i32) -> Attempt {
+        Attempt {
             deadline: self.limit.map(|l| self.start + l),
             task: self.task,
-            attempt: self.attempt,
+            number: self.number,
             slot,
             pid,
             start_wall: self.start_wall,
@@ -78,8 +80,8 @@ impl Starting {
     }
 
     /// The attempt could not start: the kernel refused its command (`why`). It has no process.
-    pub fn refused(self, slot: usize, why: String) -> Running {
-        Running { exe: None, refused: Some(why), ..self.started(slot, 0) }
+    pub fn refused(self, slot: usize, why: String) -> Attempt {
+        Attempt { exe: None, refused: Some(why), ..self.started(slot, 0) }
     }
 }
 
@@ -148,7 +150,7 @@ impl Phase {
 pub enum SlotState {
     Free,
     Starting(Box<Starting>),
-    Running(Box<Running>),
+    Running(Box<Attempt>),
     Lingering(Box<Lingering>),
 }
 
@@ -196,7 +198,7 @@ const STEP_WIDE: [i32; 4] = [libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SI
 /// How long a task that died of a step-wide signal waits for hrun's own copy of it.
 const SAME_SIGNAL_WINDOW: Duration = Duration::from_millis(250);
 
-impl Running {
+impl Attempt {
     /// hrun stops this attempt: `sig` to its group; `--resume` runs it again.
     pub fn cancel(&mut self, sig: i32, now: Instant) {
         self.cut = Some(Cut::Cancelled);
@@ -247,7 +249,7 @@ impl Running {
         StartRecord {
             kind: "start".into(),
             seq: self.task.seq,
-            attempt: self.attempt,
+            attempt: self.number,
             slot: slot.id.0,
             cpus: slot.cpus.to_string(),
             cmd: self.task.cmd.clone(),
@@ -285,7 +287,7 @@ impl Running {
             line: self.task.line,
             hash: format!("{:016x}", self.task.hash()),
             occurrence: self.task.occurrence,
-            attempt: self.attempt,
+            attempt: self.number,
             last_attempt,
             slot: slot.id.0,
             cpus: slot.cpus.to_string(),
@@ -348,7 +350,7 @@ pub fn same_signal_arrived(slots: &mut [SlotState], sig: i32) {
         if let SlotState::Lingering(l) = s
             && l.awaiting == Some(sig)
         {
-            l.run.cut = Some(Cut::Cancelled);
+            l.attempt.cut = Some(Cut::Cancelled);
         }
     }
 }

@@ -6,33 +6,33 @@ use std::time::Instant;
 use anyhow::{Result, anyhow};
 
 use super::super::attempt::{
-    Cut, Disposition, Ending, Lingering, Phase, Running, SlotState, signal_group, terminate_all,
+    Attempt, Cut, Disposition, Ending, Lingering, Phase, SlotState, signal_group, terminate_all,
 };
 use super::super::halt::When;
 use super::super::leaks;
 use super::super::os::{self, Ended, Reaped};
 use super::super::summary::{FAILURES_SHOWN, Failure};
-use super::{Dispatcher, State, Stop};
+use super::{Dispatcher, RunState, Stop};
 use crate::taskfile::Task;
 
 impl Dispatcher<'_> {
     /// The task's main process ended: record it now, or let its leftovers linger a moment.
-    pub(super) fn on_leader_end(&mut self, st: &mut State, slot: usize, reaped: Reaped) -> Result<()> {
+    pub(super) fn on_leader_end(&mut self, st: &mut RunState, slot: usize, reaped: Reaped) -> Result<()> {
         let ended = Instant::now();
-        let SlotState::Running(run) = std::mem::replace(&mut st.slots[slot], SlotState::Free) else {
+        let SlotState::Running(attempt) = std::mem::replace(&mut st.slots[slot], SlotState::Free) else {
             unreachable!("a reaped task's slot is running")
         };
-        let mut run = *run;
-        let awaiting = run.died_of_step_wide_signal(reaped.ended, st.received);
-        let leftovers = !self.leftovers(&run, &st.by_pid).is_empty();
+        let mut attempt = *attempt;
+        let awaiting = attempt.died_of_step_wide_signal(reaped.ended, st.received);
+        let leftovers = !self.leftovers(&attempt, &st.by_pid).is_empty();
         if !leftovers && awaiting.is_none() {
-            return self.finish(st, slot, run, reaped, ended, Vec::new());
+            return self.finish(st, slot, attempt, reaped, ended, Vec::new());
         }
-        let until = match run.phase {
+        let until = match attempt.phase {
             // Being torn down (a timeout, a signal, --halt now): its whole process group got the
             // TERM with the main process, and gets the same grace before the KILL (a shell
             // line's child that checkpoints on SIGTERM must be given the time to).
-            Phase::Terminating { since } if leftovers && run.cut.is_some() => since + self.policy.grace,
+            Phase::Terminating { since } if leftovers && attempt.cut.is_some() => since + self.policy.grace,
             _ => {
                 ended
                     + super::super::attempt::linger_for(
@@ -42,17 +42,18 @@ impl Dispatcher<'_> {
                     )
             }
         };
-        st.slots[slot] = SlotState::Lingering(Box::new(Lingering { run, reaped, ended, until, awaiting }));
+        st.slots[slot] =
+            SlotState::Lingering(Box::new(Lingering { attempt, reaped, ended, until, awaiting }));
         Ok(())
     }
 
     /// Records the lingering tasks whose leftover processes have all ended (and that wait for
     /// no signal), without waiting for their deadline.
-    pub(super) fn settle_lingering(&mut self, st: &mut State) -> Result<()> {
+    pub(super) fn settle_lingering(&mut self, st: &mut RunState) -> Result<()> {
         for slot in 0..st.slots.len() {
             let settled = match &st.slots[slot] {
                 SlotState::Lingering(l) => {
-                    l.awaiting.is_none() && self.leftovers(&l.run, &st.by_pid).is_empty()
+                    l.awaiting.is_none() && self.leftovers(&l.attempt, &st.by_pid).is_empty()
                 }
                 _ => false,
             };
@@ -60,24 +61,24 @@ impl Dispatcher<'_> {
                 let SlotState::Lingering(l) = std::mem::replace(&mut st.slots[slot], SlotState::Free) else {
                     unreachable!("checked above")
                 };
-                self.finish(st, slot, l.run, l.reaped, l.ended, Vec::new())?;
+                self.finish(st, slot, l.attempt, l.reaped, l.ended, Vec::new())?;
             }
         }
         Ok(())
     }
 
     /// A lingering task's time is up: its leftovers are killed (leaked), and it is recorded.
-    pub(super) fn end_lingering(&mut self, st: &mut State, slot: usize) -> Result<()> {
+    pub(super) fn end_lingering(&mut self, st: &mut RunState, slot: usize) -> Result<()> {
         let SlotState::Lingering(l) = std::mem::replace(&mut st.slots[slot], SlotState::Free) else {
             unreachable!("the caller saw it lingering")
         };
-        let leaked = self.kill_leftovers(&l.run, &st.by_pid);
-        self.finish(st, slot, l.run, l.reaped, l.ended, leaked)
+        let leaked = self.kill_leftovers(&l.attempt, &st.by_pid);
+        self.finish(st, slot, l.attempt, l.reaped, l.ended, leaked)
     }
 
     /// The launcher of `index` is gone (killed): its tasks got SIGKILL from the kernel. They
-    /// are recorded as cancelled (with no rusage), and the run stops.
-    pub(super) fn on_launcher_gone(&mut self, st: &mut State, index: usize) {
+    /// are recorded as cancelled (with no rusage), and the attempt stops.
+    pub(super) fn on_launcher_gone(&mut self, st: &mut RunState, index: usize) {
         let k = self.launchers.len();
         for slot in (index..st.slots.len()).step_by(k) {
             match std::mem::replace(&mut st.slots[slot], SlotState::Free) {
@@ -94,7 +95,7 @@ impl Dispatcher<'_> {
                     }
                 }
                 SlotState::Lingering(l) => {
-                    if let Err(e) = self.finish(st, slot, l.run, l.reaped, l.ended, Vec::new()) {
+                    if let Err(e) = self.finish(st, slot, l.attempt, l.reaped, l.ended, Vec::new()) {
                         st.stop_with(e);
                     }
                 }
@@ -108,19 +109,19 @@ impl Dispatcher<'_> {
         ));
     }
 
-    /// The live processes `run` left behind, among the children of its launcher (which
+    /// The live processes `attempt` left behind, among the children of its launcher (which
     /// orphans are re-parented to) not known to be tasks.
-    fn leftovers(&self, run: &Running, running: &HashMap<i32, usize>) -> Vec<i32> {
-        if run.pid == 0 {
+    fn leftovers(&self, attempt: &Attempt, running: &HashMap<i32, usize>) -> Vec<i32> {
+        if attempt.pid == 0 {
             return Vec::new();
         }
-        let launcher = self.launchers[run.slot % self.launchers.len()].pid();
-        leaks::leftovers(launcher, run.pid, run.task.seq, |pid| running.contains_key(&pid))
+        let launcher = self.launchers[attempt.slot % self.launchers.len()].pid();
+        leaks::leftovers(launcher, attempt.pid, attempt.task.seq, |pid| running.contains_key(&pid))
     }
 
-    fn kill_leftovers(&self, run: &Running, running: &HashMap<i32, usize>) -> Vec<i32> {
-        let killed = leaks::kill_trees(&self.leftovers(run, running));
-        signal_group(run.pid, libc::SIGKILL);
+    fn kill_leftovers(&self, attempt: &Attempt, running: &HashMap<i32, usize>) -> Vec<i32> {
+        let killed = leaks::kill_trees(&self.leftovers(attempt, running));
+        signal_group(attempt.pid, libc::SIGKILL);
         killed
     }
 
@@ -128,20 +129,21 @@ impl Dispatcher<'_> {
     /// `--halt`.
     pub(super) fn finish(
         &mut self,
-        st: &mut State,
+        st: &mut RunState,
         slot: usize,
-        run: Running,
+        attempt: Attempt,
         reaped: Reaped,
         ended: Instant,
         leaked: Vec<i32>,
     ) -> Result<()> {
-        let wall_s = ended.duration_since(run.start).as_secs_f64();
-        let timed_out = run.cut == Some(Cut::TimedOut);
+        let wall_s = ended.duration_since(attempt.start).as_secs_f64();
+        let timed_out = attempt.cut == Some(Cut::TimedOut);
         let succeeded = reaped.ended == Ended::Exited(0) && !timed_out;
-        let cancelled = run.cut == Some(Cut::Cancelled);
-        let fate = Disposition::of(succeeded, cancelled, run.attempt, self.policy.retries, st.stop.is_some());
-        let (start_wall, attempt) = (run.start_wall, run.attempt);
-        let (task, cpu_s) = self.write_attempt(st, run, reaped, ended, wall_s, fate, &leaked)?;
+        let cancelled = attempt.cut == Some(Cut::Cancelled);
+        let fate =
+            Disposition::of(succeeded, cancelled, attempt.number, self.policy.retries, st.stop.is_some());
+        let (start_wall, number) = (attempt.start_wall, attempt.number);
+        let (task, cpu_s) = self.write_attempt(st, attempt, reaped, ended, wall_s, fate, &leaked)?;
         st.slots[slot] = SlotState::Free;
         // A slot counts as free from when hrun learned its task ended, unless leftovers kept
         // it busy longer: then from now.
@@ -153,7 +155,7 @@ impl Dispatcher<'_> {
         st.summary.cpu_s += cpu_s;
         self.progress.ended(fate.finished().then_some(succeeded));
         match fate {
-            Disposition::Retry => st.retry.push_back((task, attempt + 1)),
+            Disposition::Retry => st.retry.push_back((task, number + 1)),
             Disposition::LeftForResume => st.summary.not_run += 1,
             Disposition::Cancelled => st.summary.cancelled += 1,
             Disposition::Succeeded | Disposition::Failed => {
@@ -178,8 +180,8 @@ impl Dispatcher<'_> {
     #[allow(clippy::too_many_arguments)]
     fn write_attempt(
         &mut self,
-        st: &mut State,
-        run: Running,
+        st: &mut RunState,
+        attempt: Attempt,
         reaped: Reaped,
         ended: Instant,
         wall_s: f64,
@@ -188,16 +190,16 @@ impl Dispatcher<'_> {
     ) -> Result<(Task, f64)> {
         // A task that ends before its program's hash is ready waits for it a moment at most.
         let patience = std::time::Duration::from_millis(200);
-        let exe_sha256 = run.exe.as_deref().and_then(|p| self.hashes.get_within(p, patience));
+        let exe_sha256 = attempt.exe.as_deref().and_then(|p| self.hashes.get_within(p, patience));
         let end = Ending { reaped, wall_s, last_attempt: fate.last_attempt(), leaked, exe_sha256 };
-        let record = run.record(&self.plan.slots[run.slot], end, self.host);
+        let record = attempt.record(&self.plan.slots[attempt.slot], end, self.host);
         self.log.append(&record)?;
         st.dirty_since.get_or_insert(ended);
         if !leaked.is_empty() {
             eprintln!(
                 "hrun: warning: task {} (line {}) left {} process(es) running after it ended; killed {:?}",
-                run.task.seq,
-                run.task.line,
+                attempt.task.seq,
+                attempt.task.line,
                 leaked.len(),
                 leaked
             );
@@ -205,25 +207,25 @@ impl Dispatcher<'_> {
         if fate.last_attempt()
             && let Some(j) = self.joblog.as_mut()
         {
-            let command = run.joblog_command(&self.plan.slots[run.slot]);
-            j.write(&Running::joblog_row(&record, run.captured.stdout_len(), &command))?;
+            let command = attempt.joblog_command(&self.plan.slots[attempt.slot]);
+            j.write(&Attempt::joblog_row(&record, attempt.captured.stdout_len(), &command))?;
         }
-        let tag = self.tag.then(|| run.task.tag());
+        let tag = self.tag.then(|| attempt.task.tag());
         // A row for each task that finished (not retried, cut short or left for --resume).
         let row = (self.results && fate.finished()).then(|| record.clone());
         self.output.finish(
-            run.task.seq,
-            run.captured,
+            attempt.task.seq,
+            attempt.captured,
             leaked.is_empty(),
             fate != Disposition::Retry,
             tag,
             row,
         );
-        Ok((run.task, record.rusage.utime_s + record.rusage.stime_s))
+        Ok((attempt.task, record.rusage.utime_s + record.rusage.stime_s))
     }
 
     /// A task failed on its last attempt: counted, named in the summary (the first few).
-    fn count_failure(&self, st: &mut State, task: &Task, timed_out: bool, reaped: Reaped) {
+    fn count_failure(&self, st: &mut RunState, task: &Task, timed_out: bool, reaped: Reaped) {
         st.tally.failed += 1;
         st.summary.failed += 1;
         if st.summary.failures.len() < FAILURES_SHOWN {
@@ -246,7 +248,7 @@ impl Dispatcher<'_> {
     }
 
     /// `--halt`, after a task finished as `ended`.
-    fn check_halt(&self, st: &mut State, ended: Ended) {
+    fn check_halt(&self, st: &mut RunState, ended: Ended) {
         let status = match ended {
             Ended::Exited(code) => code,
             Ended::Signaled(sig) => 128 + sig,

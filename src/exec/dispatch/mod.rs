@@ -89,7 +89,8 @@ enum Stop {
     OutputClosed,
 }
 
-struct State {
+/// The run's state, owned by the dispatcher thread alone: slots, counts, what stopped it.
+struct RunState {
     slots: Vec<SlotState>,
     by_pid: HashMap<i32, usize>,
     retry: VecDeque<(Task, u32)>,
@@ -119,7 +120,7 @@ struct State {
     warned_spool: bool,
 }
 
-impl State {
+impl RunState {
     /// True while some slot has a task in it (starting, running or lingering).
     fn busy(&self) -> bool {
         self.slots.iter().any(|s| !matches!(s, SlotState::Free))
@@ -136,7 +137,7 @@ impl Dispatcher<'_> {
     /// after the summary). An `Err` means hrun itself failed (e.g. its log cannot be written).
     pub fn run(mut self, mut tasks: TaskStream) -> Result<(Summary, Option<anyhow::Error>)> {
         let n = self.plan.slots.len();
-        let mut st = State {
+        let mut st = RunState {
             slots: (0..n).map(|_| SlotState::Free).collect(),
             by_pid: HashMap::with_capacity(n),
             retry: VecDeque::new(),
@@ -188,7 +189,7 @@ impl Dispatcher<'_> {
 
     /// Sleeps until a signal, a launcher's answer, input, or the nearest deadline; returns
     /// which launchers have something to say.
-    fn wait(&self, st: &mut State, tasks: &TaskStream) -> Result<Vec<bool>> {
+    fn wait(&self, st: &mut RunState, tasks: &TaskStream) -> Result<Vec<bool>> {
         let timeout = self.next_deadline(st).map(|t| t.saturating_duration_since(Instant::now()));
         let mut fds: Vec<i32> = self.launchers.iter().map(Launcher::fd).collect();
         fds.extend(if st.waiting_input { tasks.watch_fd() } else { None });
@@ -205,7 +206,7 @@ impl Dispatcher<'_> {
 
     /// Handles what the launchers said; true when an orphan was reaped (a lingering task may
     /// have lost its last leftover).
-    fn on_launcher_events(&mut self, st: &mut State, ready: &[bool]) -> Result<bool> {
+    fn on_launcher_events(&mut self, st: &mut RunState, ready: &[bool]) -> Result<bool> {
         let mut orphans = false;
         for (i, launcher) in self.launchers.iter().enumerate().filter(|(i, _)| ready[*i]) {
             let Some(events) = launcher.events().context("reading a launcher")? else {
@@ -226,7 +227,7 @@ impl Dispatcher<'_> {
     }
 
     /// What stopped the run, and what it left undone, into the summary.
-    fn conclude(&self, st: &mut State, tasks: &mut TaskStream) {
+    fn conclude(&self, st: &mut RunState, tasks: &mut TaskStream) {
         if st.stop.is_some() {
             st.summary.not_run += st.retry.len() as u64;
             // Counting the rest of a pipe would wait for its producer to finish.
@@ -252,7 +253,7 @@ impl Dispatcher<'_> {
     }
 
     /// Starts tasks on every free slot: retries first, then the next lines of the file.
-    fn fill(&mut self, st: &mut State, tasks: &mut TaskStream) {
+    fn fill(&mut self, st: &mut RunState, tasks: &mut TaskStream) {
         if st.stop.is_none() && self.output.stdout_closed() {
             eprintln!(
                 "hrun: standard output was closed (its reader ended): task output can no longer be shown; \
@@ -295,13 +296,13 @@ impl Dispatcher<'_> {
     }
 
     /// With `--delay`, when the next task may start, if that is still ahead.
-    fn delayed(&self, st: &State) -> Option<Instant> {
+    fn delayed(&self, st: &RunState) -> Option<Instant> {
         let at = st.last_start? + self.delay?;
         (at > Instant::now()).then_some(at)
     }
 
     /// True when a task starting now would end before the deadline; else stops starting tasks.
-    fn before_deadline(&self, st: &mut State) -> bool {
+    fn before_deadline(&self, st: &mut RunState) -> bool {
         if !self.walltime.is_set() {
             return true;
         }
@@ -313,7 +314,7 @@ impl Dispatcher<'_> {
         false
     }
 
-    fn on_signal(&mut self, st: &mut State, sig: i32) {
+    fn on_signal(&mut self, st: &mut RunState, sig: i32) {
         st.received |= 1 << sig;
         super::attempt::same_signal_arrived(&mut st.slots, sig);
         match sig {
@@ -345,12 +346,12 @@ impl Dispatcher<'_> {
 
     /// Sends `sig` to every running task's group (they are cancelled), and to those still
     /// starting as they start.
-    fn tear_down(&self, st: &mut State, sig: i32) {
+    fn tear_down(&self, st: &mut RunState, sig: i32) {
         terminate_all(&mut st.slots, sig);
         st.teardown = Some(sig);
     }
 
-    fn next_deadline(&self, st: &State) -> Option<Instant> {
+    fn next_deadline(&self, st: &RunState) -> Option<Instant> {
         let mut next: Option<Instant> = st.dirty_since.map(|t| t + SYNC_EVERY);
         if let Some(t) = self.progress.deadline() {
             next = Some(next.map_or(t, |n| n.min(t)));
@@ -381,7 +382,7 @@ impl Dispatcher<'_> {
         next
     }
 
-    fn on_deadlines(&mut self, st: &mut State) -> Result<()> {
+    fn on_deadlines(&mut self, st: &mut RunState) -> Result<()> {
         if !st.by_pid.is_empty() && self.walltime.passes() {
             let running = st.by_pid.len();
             eprintln!(

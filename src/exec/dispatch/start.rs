@@ -12,12 +12,12 @@ use super::super::attempt::{SlotState, Starting};
 use super::super::os::{Ended, Reaped};
 use super::super::spawn::Launch;
 use super::super::unix_seconds;
-use super::{Dispatcher, State};
+use super::{Dispatcher, RunState};
 use crate::taskfile::Task;
 
 impl Dispatcher<'_> {
     /// Asks the slot's launcher to start `task`; the slot is `Starting` until it answers.
-    pub(super) fn request(&mut self, st: &mut State, task: Task, attempt: u32, slot: usize) {
+    pub(super) fn request(&mut self, st: &mut RunState, task: Task, attempt: u32, slot: usize) {
         let captured = match self.output.open(task.seq) {
             Ok(c) => c,
             Err(e) => {
@@ -35,7 +35,7 @@ impl Dispatcher<'_> {
             limit: self.policy.timeout.and_then(|t| t.limit(&st.median)),
             exe,
             task,
-            attempt,
+            number: attempt,
             captured,
             launch: Launch::Direct,
             start_wall: unix_seconds(SystemTime::now()),
@@ -47,7 +47,7 @@ impl Dispatcher<'_> {
 
     /// Sends the request for `starting` (through the shell when `via_shell`) and marks the
     /// slot `Starting`.
-    fn send(&mut self, st: &mut State, slot: usize, mut starting: Box<Starting>, via_shell: bool) {
+    fn send(&mut self, st: &mut RunState, slot: usize, mut starting: Box<Starting>, via_shell: bool) {
         let s = &self.plan.slots[slot];
         let (program, launch) = self.env.program(&starting.task, s, via_shell);
         starting.launch = launch;
@@ -67,7 +67,12 @@ impl Dispatcher<'_> {
     }
 
     /// The launcher answered for the task starting on `slot`: started as a pid, or not.
-    pub(super) fn on_spawned(&mut self, st: &mut State, slot: usize, result: Result<i32, i32>) -> Result<()> {
+    pub(super) fn on_spawned(
+        &mut self,
+        st: &mut RunState,
+        slot: usize,
+        result: Result<i32, i32>,
+    ) -> Result<()> {
         let Some(SlotState::Starting(starting)) =
             st.slots.get_mut(slot).map(|s| std::mem::replace(s, SlotState::Free))
         else {
@@ -99,14 +104,14 @@ impl Dispatcher<'_> {
     }
 
     /// The task is running as `pid`: log its start.
-    fn started(&mut self, st: &mut State, slot: usize, starting: Starting, pid: i32) -> Result<()> {
+    fn started(&mut self, st: &mut RunState, slot: usize, starting: Starting, pid: i32) -> Result<()> {
         let mut r = starting.started(slot, pid);
         self.log.append(&r.start_record(&self.plan.slots[slot])).context("cannot log a task's start")?;
         if let Some(freed) = st.freed_at[slot].take() {
             st.summary.dispatch.add(freed.elapsed());
         }
         self.progress.started();
-        if r.attempt == 1 {
+        if r.number == 1 {
             self.output.started(r.task.seq);
         }
         if let Some(sig) = st.teardown {
@@ -120,11 +125,11 @@ impl Dispatcher<'_> {
     }
 
     /// The kernel refused the task's command (`errno`): the task fails alone, the run goes on.
-    fn refuse(&mut self, st: &mut State, slot: usize, starting: Starting, errno: i32) {
+    fn refuse(&mut self, st: &mut RunState, slot: usize, starting: Starting, errno: i32) {
         let why = refusal(errno, &starting.task);
         eprintln!("hrun: task {} (line {}) failed: {why}", starting.task.seq, starting.task.line);
         self.progress.started();
-        if starting.attempt == 1 {
+        if starting.number == 1 {
             self.output.started(starting.task.seq);
         }
         st.summary.attempts += 1;
