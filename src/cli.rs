@@ -142,7 +142,13 @@ pub enum Cmd {
         "Examples:\n",
         "  hrun tune                                  # bundled worker, every T dividing the CPUs\n",
         "  hrun tune --threads-list 1,2,4 --strong\n",
-        "  hrun tune -- ./sim --threads {threads} --steps 100   # your program, tasks/s"
+        "  hrun tune -- ./sim --threads {threads} --steps 100   # your program, tasks/s\n\n",
+        "Each wave runs in an `hrun exec` of its own (task output is kept from the terminal; a\n",
+        "failed task is named with the last line of its stderr). A signal to tune is passed on\n",
+        "to the running wave and ends the sweep.\n\n",
+        "Exit status: 0 every wave ran without failures; 1 a wave had failed tasks (its row shows\n",
+        "no throughput and no figure against the best); 2 bad usage; 102 a wave stopped at the\n",
+        "deadline; 128+N signal N stopped the sweep"
     ))]
     Tune(TuneArgs),
 

@@ -28,6 +28,73 @@ pub struct TaskOutcome {
     pub last_attempt: bool,
     #[serde(default)]
     pub wall_s: f64,
+    /// The signal that ended the task (`SIGKILL`); null when it exited.
+    #[serde(default)]
+    pub signal_name: Option<String>,
+}
+
+impl TaskOutcome {
+    /// The task's final outcome was a failure: its last attempt ended with a non-zero exit
+    /// or a signal, and hrun did not cut it short itself (a cancelled task is not done).
+    pub fn failed_finally(&self) -> bool {
+        self.last_attempt && !self.cancelled && self.exit != Some(0)
+    }
+
+    /// `exit 3`, or the signal's name.
+    pub fn status(&self) -> String {
+        match (self.exit, &self.signal_name) {
+            (Some(code), _) => format!("exit {code}"),
+            (None, Some(sig)) => sig.clone(),
+            (None, None) => "killed".into(),
+        }
+    }
+}
+
+/// The fields of a run's `end` record (the summary's numbers) that readers need; a field an
+/// older hrun did not write reads as its default.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct EndOutcome {
+    /// Tasks that ended this run (succeeded or failed).
+    pub tasks: u64,
+    pub failed: u64,
+    pub timed_out: u64,
+    /// Tasks hrun cut short (a signal, `--halt now`, the deadline).
+    pub cancelled: u64,
+    /// Tasks never started because the run stopped early.
+    pub not_run: u64,
+    /// Stopped early while reading standard input: the rest was not counted.
+    pub rest_unread: bool,
+    /// Tasks `--resume` skipped as already done.
+    pub skipped: u64,
+    pub makespan_s: f64,
+    pub cpu_s: f64,
+    pub utilisation: f64,
+    pub cpu_efficiency: f64,
+    /// hrun's exit status.
+    pub exit: i32,
+    /// Unix seconds.
+    pub end: Option<f64>,
+    /// What stopped the run early when it was not a signal: `SIGUSR1 (drain)`, `the deadline
+    /// ...`, `standard output closed`.
+    pub stopped_by: Option<String>,
+}
+
+impl EndOutcome {
+    /// How the run ended, in words: `finished`, `interrupted by SIGINT`, `drained (SIGUSR1)`,
+    /// `stopped at the deadline 12:00:00 (slurm)`, `stopped: standard output closed`.
+    pub fn how(&self) -> String {
+        match self.stopped_by.as_deref() {
+            Some(s) if s.starts_with("SIGUSR1") => return "drained (SIGUSR1)".into(),
+            Some(s) if s.starts_with("the deadline") => return format!("stopped at {s}"),
+            Some(s) => return format!("stopped: {s}"),
+            None => {}
+        }
+        match self.exit {
+            129 | 130 | 143 => format!("interrupted by {}", crate::exec::os::signal_name(self.exit - 128)),
+            _ => "finished".into(),
+        }
+    }
 }
 
 fn yes() -> bool {

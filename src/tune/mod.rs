@@ -3,16 +3,16 @@
 //! wall time, throughput, efficiency against the best. Weak scaling by default (the work per
 //! thread is constant, as the course's `-n`); `--strong` keeps the total work fixed.
 
+mod wave;
+
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, anyhow};
 
-use crate::exec::{self, ExecConfig};
 use crate::exit::UsageError;
 use crate::generate::{self, shell_quote};
-use crate::input::TaskSpec;
 use crate::placement::{self, Placement};
-use crate::taskfile::Source;
+pub use wave::{Ended, Failure, Wave};
 
 pub struct TuneConfig {
     /// Samples per thread (weak) or per CPU of the node (strong).
@@ -23,6 +23,8 @@ pub struct TuneConfig {
     pub command: Option<String>,
     pub worker: Option<PathBuf>,
     pub placement: Placement,
+    /// The hrun binary that runs each wave (`hrun exec`, a child process per wave).
+    pub hrun: PathBuf,
 }
 
 /// One row of the sweep.
@@ -33,7 +35,29 @@ pub struct Row {
     pub wall_s: f64,
     /// Samples/s for the worker, tasks/s for a user command.
     pub throughput: f64,
+    /// Tasks that failed; such a row has no figure against the best.
     pub failed: u64,
+    pub tasks: u64,
+}
+
+/// What the sweep found, and whether it ran to its end.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub rows: Vec<Row>,
+    /// Why the sweep stopped before its last wave, with the exit status that says so.
+    pub stopped: Option<(i32, String)>,
+}
+
+impl Outcome {
+    /// 128 + N when signal N stopped the sweep (102 when a wave was stopped early by the
+    /// deadline); 1 when a wave had failed tasks; else 0.
+    pub fn exit_code(&self) -> i32 {
+        match &self.stopped {
+            Some((code, _)) => *code,
+            None if self.rows.iter().any(|r| r.failed > 0) => 1,
+            None => crate::exit::OK,
+        }
+    }
 }
 
 /// The thread counts to try: every divisor of `n` (all CPUs used, none left over).
@@ -41,8 +65,9 @@ pub fn divisors(n: usize) -> Vec<usize> {
     (1..=n).filter(|t| n.is_multiple_of(*t)).collect()
 }
 
-/// Runs the sweep and returns the rows (in the order tried).
-pub fn sweep(cfg: &TuneConfig) -> Result<Vec<Row>> {
+/// Runs the sweep: the rows in the order tried, and why it stopped early, if it did. Failed
+/// tasks are named on stderr as each wave ends.
+pub fn sweep(cfg: &TuneConfig) -> Result<Outcome> {
     // The CPUs slots may use (after --cpus and --smt): one slot per CPU at T = 1.
     let n = placement::plan(&cfg.placement, 1, None)?.plan.slots.len();
     let list = cfg.threads_list.clone().unwrap_or_else(|| divisors(n));
@@ -67,60 +92,85 @@ pub fn sweep(cfg: &TuneConfig) -> Result<Vec<Row>> {
         }
     };
     let dir = tempfile::tempdir().context("cannot create a scratch directory for the sweep")?;
-    let mut rows = Vec::new();
+    let mut runner = wave::Runner::new(&cfg.hrun, dir.path(), &cfg.placement)?;
+    let mut out = Outcome::default();
     for &t in &list {
         let planned = placement::plan(&cfg.placement, t, None)?;
         let slots = planned.plan.slots.len();
         // Strong scaling: the node's total (samples x CPUs) split over slots x T threads.
         let per_thread =
             if cfg.strong { (cfg.samples * n as u64 / (slots * t) as u64).max(1) } else { cfg.samples };
-        let taskfile = dir.path().join(format!("t{t}.txt"));
-        let mut text = format!("#hrun threads={t}\n");
-        for i in 1..=slots {
-            text += &match (&cfg.command, &worker) {
-                (Some(c), _) => c.replace("{threads}", &t.to_string()) + "\n",
+        let lines: Vec<String> = (1..=slots)
+            .map(|i| match (&cfg.command, &worker) {
+                (Some(c), _) => c.replace("{threads}", &t.to_string()),
                 (None, Some(w)) => format!(
-                    "{} -t {t} -n {per_thread} --seed {i} -o {}\n",
+                    "{} -t {t} -n {per_thread} --seed {i} -o {}",
                     shell_quote(w),
                     shell_quote(&dir.path().join(format!("r{t}_{i}.toml")).to_string_lossy())
                 ),
                 (None, None) => unreachable!("a worker or a command"),
-            };
-        }
-        std::fs::write(&taskfile, text).context("cannot write the sweep's task file")?;
-        let summary = exec::run(&ExecConfig {
-            threads: Some(t),
-            log: Some(dir.path().join(format!("t{t}.jsonl"))),
-            placement: cfg.placement.clone(),
-            quiet: true,
-            ..ExecConfig::new(TaskSpec::File(Source::Path(taskfile)))
-        })?;
-        let wall_s = summary.makespan_s.max(1e-9);
+            })
+            .collect();
+        let wave = match runner.run(t, &lines)? {
+            Ended::Ran(w) => w,
+            Ended::Stopped(code, why) => {
+                out.stopped = Some((code, why));
+                break;
+            }
+        };
+        report_failures(t, &wave);
+        let wall_s = wave.wall_s.max(1e-9);
         let throughput = match cfg.command {
             Some(_) => slots as f64 / wall_s,
             None => (slots * t) as f64 * per_thread as f64 / wall_s,
         };
-        rows.push(Row { threads: t, slots, wall_s, throughput, failed: summary.failed });
+        out.rows.push(Row { threads: t, slots, wall_s, throughput, failed: wave.failed, tasks: wave.tasks });
     }
-    Ok(rows)
+    Ok(out)
 }
 
-/// The table and the recommendation.
+/// Names a wave's failed tasks on stderr: the table only counts them.
+fn report_failures(threads: usize, wave: &Wave) {
+    if wave.failed == 0 {
+        return;
+    }
+    let mut text = format!("hrun: tune: T = {threads}: {} of {} task(s) failed:", wave.failed, wave.tasks);
+    for f in &wave.failures {
+        text += &format!("\n  task {}: {}: {}", f.seq, f.status, crate::text::printable(&f.cmd));
+        if let Some(said) = &f.said {
+            text += &format!("\n    its stderr ends: {said}");
+        }
+    }
+    if wave.failed > wave.failures.len() as u64 {
+        text += &format!("\n  and {} more", wave.failed - wave.failures.len() as u64);
+    }
+    eprintln!("{text}");
+}
+
+/// The table and the recommendation. A row with failed tasks shows no throughput and no
+/// figure against the best: its wall time measured something else than the work.
 pub fn render(rows: &[Row], unit: &str) -> String {
-    let best = rows.iter().filter(|r| r.failed == 0).map(|r| r.throughput).fold(0.0, f64::max);
+    let ok = |r: &&Row| r.failed == 0;
+    let best = rows.iter().filter(ok).map(|r| r.throughput).fold(0.0, f64::max);
     let mut out = format!("{:>7} {:>6} {:>9} {:>14} {:>10}\n", "threads", "slots", "wall s", unit, "vs best");
     for r in rows {
-        out += &format!(
-            "{:>7} {:>6} {:>9.3} {:>14.4e} {:>9.1}%{}\n",
-            r.threads,
-            r.slots,
-            r.wall_s,
-            r.throughput,
-            if best > 0.0 { 100.0 * r.throughput / best } else { 0.0 },
-            if r.failed > 0 { format!("  ({} failed)", r.failed) } else { String::new() }
-        );
+        out += &if r.failed > 0 {
+            format!(
+                "{:>7} {:>6} {:>9.3} {:>14} {:>10}  ({} of {} task(s) failed)\n",
+                r.threads, r.slots, r.wall_s, "-", "failed", r.failed, r.tasks
+            )
+        } else {
+            format!(
+                "{:>7} {:>6} {:>9.3} {:>14.4e} {:>9.1}%\n",
+                r.threads,
+                r.slots,
+                r.wall_s,
+                r.throughput,
+                if best > 0.0 { 100.0 * r.throughput / best } else { 0.0 }
+            )
+        };
     }
-    match rows.iter().filter(|r| r.failed == 0).max_by(|a, b| a.throughput.total_cmp(&b.throughput)) {
+    match rows.iter().filter(ok).max_by(|a, b| a.throughput.total_cmp(&b.throughput)) {
         Some(r) => out += &format!("recommended: --threads {} ({} slots)\n", r.threads, r.slots),
         None => out += "no thread count ran without failures\n",
     }
@@ -146,9 +196,14 @@ mod tests {
             wall_s: 1.0,
             throughput,
             failed,
+            tasks: (8 / threads) as u64,
         };
         let text = render(&[row(1, 5.0, 0), row(2, 9.0, 1), row(4, 7.0, 0)], "samples/s");
         assert!(text.ends_with("recommended: --threads 4 (2 slots)\n"), "{text}");
-        assert!(text.contains("71.4%") || text.contains("100.0%"), "{text}");
+        assert!(text.contains("71.4%") && text.contains("100.0%"), "{text}");
+        // The failed row: no throughput, no percentage (9.0 would have been the best).
+        let failed = text.lines().find(|l| l.trim_start().starts_with("2 ")).unwrap();
+        assert!(failed.contains("failed  (1 of 4 task(s) failed)") && !failed.contains('%'), "{failed}");
+        assert!(!failed.contains("9.0000e0"), "{failed}");
     }
 }

@@ -1,0 +1,99 @@
+//! `hrun tune`: waves that only ever touch their own tasks, failures that fail the sweep, and
+//! signals passed on to the running wave.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use crate::harness::*;
+
+/// Issue 15: every wave ran in the same hrun process, so every task carried the same
+/// `HRUN_PID`, and the guardian of wave k (still scanning /proc after its run) killed wave
+/// k+1's tasks, which then found wave k's guardian as "1 stray process". 4 of 10 sweeps had a
+/// failed wave; 40 waves in one sweep hit it every time.
+#[test]
+fn waves_never_touch_each_other() {
+    let sb = Sandbox::new();
+    let list = vec!["1"; 40].join(",");
+    let out =
+        run(hrun().current_dir(sb.root()).args(["tune", "--threads-list", &list, "--", "sleep", "0.05"]));
+    let (text, err) = (stdout(&out), stderr(&out));
+    assert_eq!(out.status.code(), Some(0), "{text}{err}");
+    assert_eq!(err, "", "nothing killed, nothing failed");
+    let rows: Vec<&str> = text.lines().filter(|l| l.trim_start().starts_with("1 ")).collect();
+    assert_eq!(rows.len(), 40, "{text}");
+    for r in rows {
+        assert!(r.ends_with('%') && !r.contains("failed"), "{r}");
+    }
+}
+
+/// `hrun tune --threads-list 1 -- false` exited 0 and showed a "vs best" figure for a wave
+/// whose every task failed.
+#[test]
+fn a_wave_with_failures_fails_the_sweep_and_gets_no_figure() {
+    let sb = Sandbox::new();
+    let out = run(hrun().current_dir(sb.root()).args(["tune", "--threads-list", "1", "--", "false"]));
+    let (text, err) = (stdout(&out), stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "{text}{err}");
+    let n = usable_cpus().len();
+    let row = text.lines().nth(1).unwrap();
+    assert!(row.contains(&format!("failed  ({n} of {n} task(s) failed)")), "{text}");
+    assert!(!row.contains('%'), "no figure against the best: {row}");
+    assert!(text.ends_with("no thread count ran without failures\n"), "{text}");
+    assert!(
+        err.starts_with(&format!("hrun: tune: T = 1: {n} of {n} task(s) failed:\n  task 1: exit 1: false\n")),
+        "{err}"
+    );
+
+    // One failed wave among good ones: the others are still compared and recommended.
+    let out = run(hrun().current_dir(sb.root()).args([
+        "tune",
+        "--threads-list",
+        "1,1",
+        "--",
+        "sh",
+        "-c",
+        "'mkdir failed-once 2>/dev/null && { echo broke >&2; exit 3; }; true'",
+    ]));
+    let (text, err) = (stdout(&out), stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "{text}{err}");
+    let rows: Vec<&str> = text.lines().skip(1).take(2).collect();
+    assert!(rows[0].contains(&format!("failed  (1 of {n} task(s) failed)")), "{text}");
+    assert!(rows[1].ends_with("100.0%"), "{text}");
+    assert!(text.ends_with(&format!("recommended: --threads 1 ({n} slots)\n")), "{text}");
+    assert!(err.contains(": exit 3: sh -c") && err.contains("its stderr ends: broke"), "{err}");
+}
+
+/// A signal to tune reaches the running wave (which stops its tasks) and stops the sweep:
+/// tune exits 128 + N, and nothing of the wave outlives it.
+#[test]
+fn a_signal_stops_the_wave_and_the_sweep() {
+    let sb = Sandbox::new();
+    let child = hrun()
+        .current_dir(sb.root())
+        .args([
+            "tune",
+            "--threads-list",
+            "1,1",
+            "--",
+            "sh",
+            "-c",
+            "'echo $$ > pid.tmp.{#} && mv pid.tmp.{#} pid.{#} && exec sleep 30'",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_file(&sb.path("pid.1"), Duration::from_secs(20));
+    let pid: i32 = sb.read("pid.1").trim().parse().unwrap();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGINT)
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    let out = child.wait_with_output().unwrap();
+    assert!(t0.elapsed() < Duration::from_secs(8), "the wave was stopped, not waited for");
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    assert!(stderr(&out).contains("hrun: tune: interrupted by SIGINT"), "{}", stderr(&out));
+    assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "the wave's task is gone");
+    // The second wave never started.
+    assert_eq!(stdout(&out).lines().count(), 2, "header and the recommendation line only: {}", stdout(&out));
+}
