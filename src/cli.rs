@@ -142,7 +142,9 @@ pub enum Cmd {
         "Examples:\n",
         "  hrun tune                                  # bundled worker, every T dividing the CPUs\n",
         "  hrun tune --threads-list 1,2,4 --strong\n",
-        "  hrun tune -- ./sim --threads {threads} --steps 100   # your program, tasks/s\n\n",
+        "  hrun tune --repeat 3                       # median and spread of 3 waves per T\n",
+        "  hrun tune -- ./sim --threads {threads} --steps 100   # your program, tasks/s\n",
+        "  hrun tune -n 5000000 --strong -- ./sim -t {threads} -n {samples}   # samples/s\n\n",
         "Each wave runs in an `hrun exec` of its own (task output is kept from the terminal; a\n",
         "failed task is named with the last line of its stderr). A signal to tune is passed on\n",
         "to the running wave and ends the sweep.\n\n",
@@ -210,9 +212,14 @@ pub enum Cmd {
 
 #[derive(Debug, Args)]
 pub struct TuneArgs {
-    /// Samples per thread (weak scaling), or per CPU of the node with --strong
-    #[arg(short = 'n', long, value_name = "S", default_value_t = 100_000_000)]
-    pub samples: u64,
+    /// Samples per thread (weak scaling), or per CPU of the node with --strong; for a command,
+    /// what {samples} stands for [default for the worker: calibrated, about 0.75 s per task]
+    #[arg(short = 'n', long, value_name = "S")]
+    pub samples: Option<u64>,
+
+    /// Run each wave N times; the table shows the median wall time and its spread (min-max)
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub repeat: u32,
 
     /// Thread counts to try [default: every T that divides the usable CPUs]
     #[arg(long, value_name = "T,T,...", value_delimiter = ',')]
@@ -229,7 +236,8 @@ pub struct TuneArgs {
     #[command(flatten)]
     pub placement: PlacementArgs,
 
-    /// A command to sweep instead of the worker; `{threads}` is replaced by T
+    /// A command to sweep instead of the worker; `{threads}` is replaced by T, `{samples}` by
+    /// the samples per thread (-n S; with --strong, S x CPUs / (slots x T))
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<String>,
 }

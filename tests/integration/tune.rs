@@ -97,3 +97,88 @@ fn a_signal_stops_the_wave_and_the_sweep() {
     // The second wave never started.
     assert_eq!(stdout(&out).lines().count(), 2, "header and the recommendation line only: {}", stdout(&out));
 }
+
+/// The default wave was 1e8 samples per thread: 0.05 s per task with AVX2, too short to tell
+/// thread counts apart. Without -n the worker is timed first and a task runs about 0.75 s.
+#[test]
+fn the_default_wave_is_long_enough_to_measure() {
+    let out = run(hrun().args(["tune", "--threads-list", "1"]));
+    let (text, err) = (stdout(&out), stderr(&out));
+    assert_eq!(out.status.code(), Some(0), "{text}{err}");
+    assert!(
+        err.starts_with("hrun: tune: -n ") && err.contains("samples per thread: about 0.75 s per task"),
+        "{err}"
+    );
+    let wall: f64 = text.lines().nth(1).unwrap().split_whitespace().nth(2).unwrap().parse().unwrap();
+    assert!(wall >= 0.5, "a wave of {wall} s: {text}");
+}
+
+/// `--repeat N` runs every wave N times and shows the median and the spread.
+#[test]
+fn repeats_show_the_median_and_the_spread() {
+    let sb = Sandbox::new();
+    let out = run(hrun().current_dir(sb.root()).args([
+        "tune",
+        "--repeat",
+        "3",
+        "--threads-list",
+        "1",
+        "--",
+        "sh",
+        "-c",
+        "'echo {threads} >> waves'",
+    ]));
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
+    assert!(
+        text.starts_with("threads  slots  median s       min-max s        tasks/s    vs best\n"),
+        "{text}"
+    );
+    let cols: Vec<&str> = text.lines().nth(1).unwrap().split_whitespace().collect();
+    let (lo, hi) = cols[3].split_once('-').unwrap();
+    let median: f64 = cols[2].parse().unwrap();
+    assert!(lo.parse::<f64>().unwrap() <= median && median <= hi.parse::<f64>().unwrap(), "{text}");
+    assert_eq!(sb.read("waves").lines().count(), 3 * usable_cpus().len(), "3 waves of one task per slot");
+}
+
+/// `{samples}` in a command is the samples per thread (S x CPUs / (slots x T) with --strong),
+/// and the throughput is then in samples/s.
+#[test]
+fn a_command_takes_samples_through_its_placeholder() {
+    let sb = Sandbox::new();
+    let out = run(hrun().current_dir(sb.root()).args([
+        "tune",
+        "-n",
+        "1000",
+        "--strong",
+        "--threads-list",
+        "1",
+        "--",
+        "sh",
+        "-c",
+        "'echo {threads} {samples} >> seen'",
+    ]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("samples/s"), "{}", stdout(&out));
+    assert_eq!(sb.read("seen").lines().collect::<Vec<_>>(), vec!["1 1000"; usable_cpus().len()]);
+}
+
+/// `-n` or `--strong` with a command that has no `{samples}` did nothing, silently.
+#[test]
+fn flags_a_command_cannot_use_are_refused() {
+    for (args, needle) in [
+        (&["-n", "5", "--", "./sim"][..], "-n 5: the command \"./sim\" has no {samples} to put it in"),
+        (&["--strong", "--", "./sim"][..], "--strong: the command \"./sim\" has no {samples}"),
+        (
+            &["--", "./sim", "-n", "{samples}"][..],
+            "the command \"./sim -n {samples}\" uses {samples}: give -n S",
+        ),
+        (&["--repeat", "0", "--", "true"][..], "--repeat must be at least 1 (got 0)"),
+    ] {
+        let out = run(hrun().arg("tune").args(args));
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.starts_with(&format!("hrun: error: {needle}")), "{args:?}: {err}");
+    }
+}
