@@ -120,6 +120,21 @@ pub fn open(path: &Path) -> Result<File> {
     Ok(file)
 }
 
+/// Whether an hrun is writing the log now: it holds the log's `flock` from before its run
+/// record until it exits (the kernel drops the lock when the process dies, however it died).
+/// Probed with a shared, non-blocking lock that is released at once: a reader never blocks a
+/// writer for longer than the probe, and two readers do not see each other. `Err` where the
+/// file system has no `flock` (some Lustre mounts).
+pub fn writer_holds_lock(path: &Path) -> std::io::Result<bool> {
+    use nix::fcntl::{Flock, FlockArg};
+    let file = open(path).map_err(|e| std::io::Error::other(format!("{e:#}")))?;
+    match Flock::lock(file, FlockArg::LockSharedNonblock) {
+        Ok(_released_on_drop) => Ok(false),
+        Err((_, nix::errno::Errno::EWOULDBLOCK)) => Ok(true),
+        Err((_, e)) => Err(e.into()),
+    }
+}
+
 /// Calls `on_task` for every task record; returns the number of unreadable lines.
 pub fn for_each_task(path: &Path, mut on_task: impl FnMut(TaskOutcome)) -> Result<u64> {
     let file = open(path).map_err(crate::exit::UsageError)?;
@@ -193,6 +208,21 @@ pub fn expand_logs(paths: &[std::path::PathBuf]) -> Result<Vec<std::path::PathBu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The probe sees the lock of an open run log, not its own, and not one that was dropped.
+    #[test]
+    fn a_writer_is_seen_by_its_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("log.jsonl");
+        let log = crate::log::RunLog::open(&p).unwrap();
+        assert!(writer_holds_lock(&p).unwrap());
+        assert!(writer_holds_lock(&p).unwrap(), "a probe leaves no lock behind");
+        drop(log);
+        assert!(!writer_holds_lock(&p).unwrap());
+        assert!(!writer_holds_lock(&p).unwrap());
+        let again = crate::log::RunLog::open(&p);
+        assert!(again.is_ok(), "a probe leaves no lock that stops a writer");
+    }
 
     #[test]
     fn torn_and_foreign_lines_are_skipped_and_counted() {

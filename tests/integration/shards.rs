@@ -79,7 +79,7 @@ fn status_and_report_take_every_shard_log_of_a_directory() {
         assert!(text.contains(&format!("== ./tasks.shard-{k}-of-3.hrun.jsonl\n")), "{text}");
     }
     assert!(
-        text.contains("== all 3 logs: 7 done (7 ok, 0 failed), 0 running, 0 left of 7; 3 of 3 runs finished"),
+        text.contains("== all 3 logs: 7 done (7 ok, 0 failed), 0 running, 0 left of 7; 3 of 3 runs ended"),
         "{text}"
     );
     // The same with the logs named one by one.
