@@ -14,6 +14,8 @@ Exit status:
   101      more than 100 tasks failed
   2        bad usage or input: refused before any task started, or stopped
            starting tasks at a bad line of the task file
+  102      stopped early with tasks left (SIGUSR1, or the --deadline, e.g. the
+           Slurm job's end): `hrun exec --resume` runs them
   128+N    signal N stopped the run (SIGINT 130, SIGTERM 143, SIGHUP 129)
   255      hrun itself failed while running (e.g. could not write its log,
            or its standard output)";
