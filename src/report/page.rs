@@ -35,17 +35,22 @@ fn esc(s: &str) -> String {
 
 /// Runs that overlap in time, drawn on one timeline: indices into `Report::runs`.
 fn sittings(r: &Report) -> Vec<Vec<usize>> {
-    let span = |i: usize| {
-        let run = &r.runs[i];
-        let last =
-            r.bars.iter().filter(|b| b.run == i).map(|b| b.start + b.wall_s).fold(run.head.start, f64::max);
-        (run.head.start, run.end.as_ref().and_then(|e| e.end).unwrap_or(last).max(last))
-    };
+    // Each run's span: its start to its end record, or to its last task's end.
+    let mut last: Vec<f64> = r.runs.iter().map(|run| run.head.start).collect();
+    for b in &r.bars {
+        last[b.run] = last[b.run].max(b.start + b.wall_s);
+    }
+    let span: Vec<(f64, f64)> = r
+        .runs
+        .iter()
+        .zip(&last)
+        .map(|(run, &l)| (run.head.start, run.end.as_ref().and_then(|e| e.end).unwrap_or(l).max(l)))
+        .collect();
     let mut order: Vec<usize> = (0..r.runs.len()).collect();
-    order.sort_by(|&a, &b| span(a).0.total_cmp(&span(b).0).then(a.cmp(&b)));
+    order.sort_by(|&a, &b| span[a].0.total_cmp(&span[b].0).then(a.cmp(&b)));
     let mut out: Vec<(f64, Vec<usize>)> = Vec::new();
     for i in order {
-        let (start, end) = span(i);
+        let (start, end) = span[i];
         match out.last_mut() {
             Some((until, runs)) if start <= *until => {
                 runs.push(i);
