@@ -61,10 +61,10 @@ fn run(path: &str, n: u64) -> Result<McPiResult> {
     if !out.status.success() {
         let said = String::from_utf8_lossy(&out.stderr);
         let said = crate::text::printable(said.trim()).into_owned();
-        bail!("the worker {path} failed while calibrating -n ({}): {said}", out.status);
+        bail!("the worker {path} failed while calibrating -n ({}; give -n): {said}", out.status);
     }
     McPiResult::parse(&text)
-        .map_err(|e| anyhow!("the worker {path} printed no result while calibrating -n: {e}"))
+        .map_err(|e| anyhow!("the worker {path} printed no result while calibrating -n (give -n): {e}"))
 }
 
 /// `n` rounded to two significant digits (1234567 -> 1200000), at least 1.

@@ -197,7 +197,8 @@ pub fn sweep(cfg: &TuneConfig) -> Result<Outcome> {
     let samples = match (&work, cfg.samples) {
         (_, Some(s)) => s,
         (Work::Worker(w), None) => {
-            let c = calibrate::worker(w)?;
+            // A worker that cannot be timed is the user's to fix (or to size with -n).
+            let c = calibrate::worker(w).map_err(UsageError)?;
             eprintln!(
                 "hrun: tune: -n {} samples per thread: about {TARGET_TASK_S} s per task at the {:.2e} \
                  samples/s one thread of the worker ran here (give -n to choose)",

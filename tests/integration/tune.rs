@@ -174,6 +174,10 @@ fn flags_a_command_cannot_use_are_refused() {
             "the command \"./sim -n {samples}\" uses {samples}: give -n S",
         ),
         (&["--repeat", "0", "--", "true"][..], "--repeat must be at least 1 (got 0)"),
+        (
+            &["--worker", "/bin/true"][..],
+            "the worker /bin/true printed no result while calibrating -n (give -n)",
+        ),
     ] {
         let out = run(hrun().arg("tune").args(args));
         let err = stderr(&out);
