@@ -290,6 +290,7 @@ pub fn render(out: &Outcome) -> String {
     }
     match rows.iter().filter(|r| r.ok()).max_by(|a, b| a.throughput().total_cmp(&b.throughput())) {
         Some(r) => text += &format!("recommended: --threads {} ({} slots)\n", r.threads, r.slots),
+        None if rows.is_empty() => text += "no wave ran to its end\n",
         None => text += "no thread count ran without failures\n",
     }
     text

@@ -187,9 +187,11 @@ impl<'a> Runner<'a> {
         match (code, end) {
             // 2 is ambiguous (two failed tasks, or a refusal): the end record tells them apart.
             (0..=exit::MANY_FAILED, Some(wave)) => Ok(Ended::Ran(wave)),
+            // Tune passes SIGUSR1 on as a signal (above): 102 here is the wave's deadline, the
+            // end of the Slurm job tune runs in.
             (exit::INCOMPLETE, _) => Ok(Ended::Stopped(
                 exit::INCOMPLETE,
-                format!("the wave of T = {threads} stopped early: {}", last_line(said)),
+                format!("the wave of T = {threads} stopped at the deadline (the Slurm job's end is near)"),
             )),
             (c, _) if (129..160).contains(&c) => Ok(stopped_by_signal(c - 128)),
             (exit::USAGE, None) => Err(UsageError(anyhow!("{}", last_line(said))).into()),

@@ -95,7 +95,7 @@ fn a_signal_stops_the_wave_and_the_sweep() {
     assert!(stderr(&out).contains("hrun: tune: interrupted by SIGINT"), "{}", stderr(&out));
     assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "the wave's task is gone");
     // The second wave never started.
-    assert_eq!(stdout(&out).lines().count(), 2, "header and the recommendation line only: {}", stdout(&out));
+    assert!(stdout(&out).ends_with("vs best\nno wave ran to its end\n"), "{}", stdout(&out));
 }
 
 /// The default wave was 1e8 samples per thread: 0.05 s per task with AVX2, too short to tell
@@ -185,4 +185,24 @@ fn flags_a_command_cannot_use_are_refused() {
         assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
         assert!(err.starts_with(&format!("hrun: error: {needle}")), "{args:?}: {err}");
     }
+}
+
+/// Inside a Slurm job whose end is near, a wave stops at its deadline (hrun exits 102 there);
+/// the sweep stops too, with 102, instead of reading a cut wave as a measurement.
+#[test]
+fn a_wave_stopped_at_the_deadline_stops_the_sweep() {
+    let out = run(hrun().env("SLURM_JOB_ID", "1").env("SLURM_JOB_END_TIME", "100").args([
+        "tune",
+        "--threads-list",
+        "1,1",
+        "--",
+        "true",
+    ]));
+    assert_eq!(out.status.code(), Some(102), "{}", stderr(&out));
+    assert!(stdout(&out).ends_with("vs best\nno wave ran to its end\n"), "{}", stdout(&out));
+    assert_eq!(
+        stderr(&out),
+        "hrun: tune: the wave of T = 1 stopped at the deadline (the Slurm job's end is near); the table shows \
+         the waves that ran\n"
+    );
 }
