@@ -68,28 +68,27 @@ fn task_file_first(args: &ExecArgs, argv: &[std::ffi::OsString]) -> Option<Vec<s
     Some(out)
 }
 
+/// `hrun exec --help`'s examples and notes; the exit statuses follow, from `exit::STATUSES`.
+const EXEC_EXAMPLES: &str = concat!(
+    "Examples:\n",
+    "  hrun exec tasks.txt                    # threads from the file's `#hrun threads=N`, else 1\n",
+    "  hrun exec --threads 4 tasks.txt        # 4 CPUs per task, as many tasks as fit\n",
+    "  hrun exec ./sim --seed {} ::: 1 2 3    # a template: one task per value, as parallel\n",
+    "  hrun exec ./sim -a {1} -b {2} ::: 0.1 0.2 ::: 1 2 3     # every combination\n",
+    "  find data -name '*.csv' | hrun exec python3 fit.py {}  # values from stdin\n",
+    "  hrun exec --resume tasks.txt           # next job: run what the log does not show as done\n",
+    "  hrun exec --timeout 300% --retries 2 --halt soon,fail=10% tasks.txt\n\n",
+    "Replacement strings: {} {.} {/} {//} {/.} {#} {%}, and {1} {2.} {-1} ... by source;\n",
+    "values are shell-quoted as GNU parallel quotes them, and appended when there are none.\n\n",
+    "Signals: SIGINT/SIGTERM/SIGHUP are forwarded to the tasks, SIGKILL follows after --grace;\n",
+    "SIGUSR1 (scancel --batch --signal=USR1 JOB) starts no new task and lets running ones finish.\n\n",
+);
+
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
     /// Run a task file's lines, or a command template over input values (as GNU parallel),
     /// at most one task per slot of CPUs
-    #[command(after_help = concat!(
-        "Examples:\n",
-        "  hrun exec tasks.txt                    # threads from the file's `#hrun threads=N`, else 1\n",
-        "  hrun exec --threads 4 tasks.txt        # 4 CPUs per task, as many tasks as fit\n",
-        "  hrun exec ./sim --seed {} ::: 1 2 3    # a template: one task per value, as parallel\n",
-        "  hrun exec ./sim -a {1} -b {2} ::: 0.1 0.2 ::: 1 2 3     # every combination\n",
-        "  find data -name '*.csv' | hrun exec python3 fit.py {}  # values from stdin\n",
-        "  hrun exec --resume tasks.txt           # next job: run what the log does not show as done\n",
-        "  hrun exec --timeout 300% --retries 2 --halt soon,fail=10% tasks.txt\n\n",
-        "Replacement strings: {} {.} {/} {//} {/.} {#} {%}, and {1} {2.} {-1} ... by source;\n",
-        "values are shell-quoted as GNU parallel quotes them, and appended when there are none.\n\n",
-        "Signals: SIGINT/SIGTERM/SIGHUP are forwarded to the tasks, SIGKILL follows after --grace;\n",
-        "SIGUSR1 (sbatch --signal=B:USR1@60) starts no new task and lets running ones finish.\n\n",
-        "Exit status:\n",
-        "  0 all ok; 1-100 that many failed; 101 more failed; 2 bad usage or input;\n",
-        "  102 stopped early (SIGUSR1 or --deadline) with tasks left for --resume;\n",
-        "  128+N stopped by signal N; 255 hrun itself failed"
-    ))]
+    #[command(after_help = format!("{EXEC_EXAMPLES}{}", crate::exit::help()))]
     Exec(Box<ExecArgs>),
 
     /// Write a task file for the bundled Monte Carlo pi worker, one seed per task
@@ -131,7 +130,15 @@ pub enum Cmd {
         "Examples:\n",
         "  hrun tune                                  # bundled worker, every T dividing the CPUs\n",
         "  hrun tune --threads-list 1,2,4 --strong\n",
-        "  hrun tune -- ./sim --threads {threads} --steps 100   # your program, tasks/s"
+        "  hrun tune --repeat 3                       # median and spread of 3 waves per T\n",
+        "  hrun tune -- ./sim --threads {threads} --steps 100   # your program, tasks/s\n",
+        "  hrun tune -n 5000000 --strong -- ./sim -t {threads} -n {samples}   # samples/s\n\n",
+        "Each wave runs in an `hrun exec` of its own (task output is kept from the terminal; a\n",
+        "failed task is named with the last line of its stderr). A signal to tune is passed on\n",
+        "to the running wave and ends the sweep.\n\n",
+        "Exit status: 0 every wave ran without failures; 1 a wave had failed tasks (its row shows\n",
+        "no throughput and no figure against the best); 2 bad usage; 102 a wave stopped at the\n",
+        "deadline; 128+N signal N stopped the sweep"
     ))]
     Tune(TuneArgs),
 
@@ -193,9 +200,14 @@ pub enum Cmd {
 
 #[derive(Debug, Args)]
 pub struct TuneArgs {
-    /// Samples per thread (weak scaling), or per CPU of the node with --strong
-    #[arg(short = 'n', long, value_name = "S", default_value_t = 100_000_000)]
-    pub samples: u64,
+    /// Samples per thread (weak scaling), or per CPU of the node with --strong; for a command,
+    /// what {samples} stands for [default for the worker: calibrated, about 0.75 s per task]
+    #[arg(short = 'n', long, value_name = "S")]
+    pub samples: Option<u64>,
+
+    /// Run each wave N times; the table shows the median wall time and its spread (min-max)
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub repeat: u32,
 
     /// Thread counts to try [default: every T that divides the usable CPUs]
     #[arg(long, value_name = "T,T,...", value_delimiter = ',')]
@@ -212,7 +224,8 @@ pub struct TuneArgs {
     #[command(flatten)]
     pub placement: PlacementArgs,
 
-    /// A command to sweep instead of the worker; `{threads}` is replaced by T
+    /// A command to sweep instead of the worker; `{threads}` is replaced by T, `{samples}` by
+    /// the samples per thread (-n S; with --strong, S x CPUs / (slots x T))
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<String>,
 }

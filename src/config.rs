@@ -198,6 +198,12 @@ impl Config {
     }
 }
 
+/// The environment variables hrun reads its defaults from (and `HRUN_CONFIG`), for a caller
+/// that runs hrun with the flags it gives and nothing else (`hrun tune`'s waves).
+pub fn environment_variables() -> impl Iterator<Item = &'static str> {
+    KEYS.iter().filter_map(|k| k.env).chain(["HRUN_CONFIG", "HRUN_SYSFS_ROOT"])
+}
+
 /// Durations in config and environment use the command line's syntax.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Dur(pub std::time::Duration);

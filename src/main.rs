@@ -104,13 +104,19 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 samples: args.samples,
                 threads_list: args.threads_list,
                 strong: args.strong,
+                repeat: args.repeat,
                 command: (!args.command.is_empty()).then(|| args.command.join(" ")),
                 worker: args.worker,
                 placement: args.placement.placement(&config)?,
+                hrun: std::env::current_exe()
+                    .map_err(|e| anyhow::anyhow!("cannot locate the hrun binary to run the waves: {e}"))?,
             };
-            let rows = hrun::tune::sweep(&cfg)?;
-            let unit = if cfg.command.is_some() { "tasks/s" } else { "samples/s" };
-            print_bytes(hrun::tune::render(&rows, unit))
+            let outcome = hrun::tune::sweep(&cfg)?;
+            print_bytes(hrun::tune::render(&outcome))?;
+            if let Some((_, why)) = &outcome.stopped {
+                eprintln!("hrun: tune: {why}; the table shows the waves that ran");
+            }
+            Ok(outcome.exit_code())
         }
         Cmd::Run(args) => {
             let w = args.workload;

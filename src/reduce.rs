@@ -104,6 +104,22 @@ pub fn reduce_dirs(dirs: &[PathBuf], skip_bad: bool) -> Result<Reduction> {
     Ok(Reduction { skipped: kept.skipped, duplicates: kept.duplicates, ..combine(&kept.results) })
 }
 
+/// Combines the results among `files` that can be read (e.g. the files a run log's tasks
+/// named), leaving out, without a word, those that are missing or bad and the repeats of a
+/// seed; `None` when none can be read.
+pub fn reduce_files_quietly(files: &[PathBuf]) -> Option<Reduction> {
+    let mut kept = Kept { quiet: true, ..Kept::default() };
+    for path in files {
+        if read_result(path).and_then(|r| kept.add(path, r)).is_err() {
+            kept.skipped += 1;
+        }
+    }
+    if kept.results.is_empty() {
+        return None;
+    }
+    Some(Reduction { skipped: kept.skipped, duplicates: kept.duplicates, ..combine(&kept.results) })
+}
+
 fn usage(msg: String) -> anyhow::Error {
     UsageError(anyhow!(msg)).into()
 }
@@ -152,6 +168,8 @@ struct Kept {
     first_of_seed: HashMap<u64, (usize, PathBuf)>,
     skipped: u64,
     duplicates: u64,
+    /// No warning for a repeated seed.
+    quiet: bool,
 }
 
 impl Kept {
@@ -179,13 +197,15 @@ impl Kept {
                 r.hits
             ));
         }
-        eprintln!(
-            "hrun: warning: {} has the same seed {} as {}: their samples are identical, not \
-             independent; counting it once",
-            shown(path),
-            r.seed,
-            shown(first)
-        );
+        if !self.quiet {
+            eprintln!(
+                "hrun: warning: {} has the same seed {} as {}: their samples are identical, not \
+                 independent; counting it once",
+                shown(path),
+                r.seed,
+                shown(first)
+            );
+        }
         self.duplicates += 1;
         Ok(())
     }

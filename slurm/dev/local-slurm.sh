@@ -7,14 +7,22 @@
 #   export SLURM_CONF=DIR/slurm.conf              # then sbatch, srun, squeue, sinfo work
 #   slurm/dev/local-slurm.sh stop DIR
 #
-# `start` writes DIR/slurm.conf and starts munged (unless one answers already), slurmctld and three
-# slurmd, `node1`..`node3`, all on this machine (Debian's Slurm is built with multiple-slurmd
-# support). Each node declares this machine's real CPU count, and TaskPlugin=task/affinity binds
-# every job step to the CPUs Slurm gave it, as on a real cluster: a 1-CPU job sees one CPU, an
-# exclusive job all of them. One partition, `debug`, holds the three nodes. Everything (state,
-# spool, logs, pid files) lives under DIR. With `--watch PID`, a background watcher stops the
-# daemons and removes DIR when process PID ends (a test harness, which may be killed). Daemons are stopped by the
-# PIDs in their pid files, never by name, so other Slurm daemons on the machine are left alone.
+# `start` writes DIR/slurm.conf and starts a munged of its own (socket, pid, log and seed files
+# in DIR/munge; slurm.conf's AuthInfo points Slurm there), slurmctld and three slurmd,
+# `node1`..`node3`, all on this machine (Debian's Slurm is built with multiple-slurmd support).
+# `stop` stops all of them, munged included: nothing started here outlives the cluster, and a
+# munged the machine runs for itself is never touched.
+#
+# THREE nodes, ONE machine: each node declares this machine's real CPU count, and
+# TaskPlugin=task/affinity binds every job step to the CPUs Slurm gave it, as on a real
+# cluster: a 1-CPU job sees one CPU, an exclusive job all of them. But node1..node3 are the
+# same CPUs: jobs on different nodes (the elements of a job array, the shards of a multi-node
+# job) share them, so timings here are oversubscribed and say nothing about a real cluster.
+# Ask for at most 3 nodes (`--nodes=4` waits forever). One partition, `debug`, holds the three
+# nodes. Everything (state, spool, logs, pid files) lives under DIR. With `--watch PID`, a
+# background watcher stops the daemons and removes DIR when process PID ends (a test harness,
+# which may be killed). Daemons are stopped by the PIDs in their pid files, never by name, so
+# other Slurm and munge daemons on the machine are left alone.
 #
 # Exit status: 0 ready (start) or stopped (stop); 1 could not start (the reason on stderr, the
 # daemons' logs in DIR/log); 2 usage.
@@ -25,7 +33,7 @@ FIRST_PORT=6818
 CTLD_PORT=6817
 
 usage() {
-    sed -n '2,9p' "$0" >&2
+    sed -n '2,8p' "$0" >&2
     exit 2
 }
 
@@ -67,6 +75,7 @@ SlurmctldPort=$CTLD_PORT
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
+AuthInfo=socket=$DIR/munge/munge.socket
 StateSaveLocation=$DIR/state
 SlurmdSpoolDir=$DIR/spool/%n
 SlurmctldPidFile=$DIR/slurmctld.pid
@@ -94,14 +103,15 @@ PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 EOF
 }
 
+# A munged of the cluster's own, on a socket in DIR (slurm.conf's AuthInfo): stopping the
+# cluster stops it, and a munged the machine runs (on the default socket) is left alone.
 start_munge() {
-    if munge -n 2>/dev/null | unmunge >/dev/null 2>&1; then
-        return
-    fi
     [ -f /etc/munge/munge.key ] || die "no /etc/munge/munge.key (is munge installed? run: $0 install)"
-    install -d -o munge -g munge -m 0755 /run/munge
-    runuser -u munge -- /usr/sbin/munged
-    wait_for 10 munged sh -c 'munge -n | unmunge'
+    local m=$DIR/munge
+    install -d -o munge -g munge -m 0755 "$m"
+    runuser -u munge -- /usr/sbin/munged --socket="$m/munge.socket" --pid-file="$m/munged.pid" \
+        --log-file="$m/munged.log" --seed-file="$m/munged.seed" || die "munged did not start"
+    wait_for 10 munged sh -c "munge -S '$m/munge.socket' -n | unmunge -S '$m/munge.socket'"
 }
 
 all_idle() {
@@ -116,6 +126,8 @@ cmd_start() {
     if [ -f "$DIR/slurmctld.pid" ] && alive "$(cat "$DIR/slurmctld.pid")"; then
         die "a cluster already runs from $DIR (stop it first)"
     fi
+    # What a failed start got going is stopped again, munged included.
+    trap '[ "$?" -eq 0 ] || cmd_stop >/dev/null 2>&1' EXIT
     # A controller still listening (a cluster being stopped, or someone else's) would answer
     # for ours: wait a little for the port to free, then give up.
     local port_free=0
@@ -157,7 +169,7 @@ stop_pid() { # stop_pid PIDFILE
 cmd_stop() {
     for n in "${NODES[@]}"; do stop_pid "$DIR/slurmd-$n.pid"; done
     stop_pid "$DIR/slurmctld.pid"
-    # Job processes slurmd left (proctrack/linuxproc tracks them by parentage only).
+    stop_pid "$DIR/munge/munged.pid"
     echo "local-slurm: stopped (cluster in $DIR)"
 }
 

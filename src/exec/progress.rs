@@ -44,15 +44,25 @@ pub struct Progress {
 
 impl Progress {
     pub fn new(mode: ProgressMode, total: Option<u64>) -> Progress {
+        Progress::drawn_on(mode, total, ProgressDrawTarget::stderr)
+    }
+
+    /// The bar drawn on `target` (a test seam: a terminal that records every frame).
+    fn drawn_on(
+        mode: ProgressMode,
+        total: Option<u64>,
+        target: impl FnOnce() -> ProgressDrawTarget,
+    ) -> Progress {
         let bar = (mode == ProgressMode::Bar).then(|| {
-            let bar = match total {
-                Some(n) => ProgressBar::with_draw_target(Some(n), ProgressDrawTarget::stderr()),
-                None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()),
-            };
+            let bar = ProgressBar::with_draw_target(total, target());
+            // Every number a frame shows in words comes from one message, set at once from
+            // one snapshot of the counters: indicatif draws on `inc` and on `set_message`
+            // alike, so `{pos}` beside the message showed `16/16 ok 15, running 1` between
+            // the two calls. The position only moves the bar, the rate and the ETA.
             let template = if total.is_some() {
-                "{elapsed_precise} [{bar:30}] {pos}/{len} {msg} {per_sec} ETA {eta}"
+                "{elapsed_precise} [{bar:30}] {msg} {per_sec} ETA {eta}"
             } else {
-                "{elapsed_precise} {spinner} {pos} {msg} {per_sec}"
+                "{elapsed_precise} {spinner} {msg} {per_sec}"
             };
             bar.set_style(
                 ProgressStyle::with_template(template).expect("valid template").progress_chars("=> "),
@@ -86,11 +96,6 @@ impl Progress {
             Some(false) => self.failed += 1,
             None => {}
         }
-        if let Some(bar) = &self.bar
-            && final_ok.is_some()
-        {
-            bar.inc(1);
-        }
         self.redraw();
     }
 
@@ -123,9 +128,16 @@ impl Progress {
         format!("ok {}, failed {}, running {}", self.ok, self.failed, self.running)
     }
 
+    /// Draws the counters as they are now: the words first (one frame, all numbers from this
+    /// snapshot), then the bar's position.
     fn redraw(&self) {
         if let Some(bar) = &self.bar {
-            bar.set_message(self.counts());
+            let done = self.ok + self.failed;
+            bar.set_message(match self.total {
+                Some(n) => format!("{done}/{n} {}", self.counts()),
+                None => format!("{done} done, {}", self.counts()),
+            });
+            bar.set_position(done);
         }
     }
 
@@ -151,4 +163,83 @@ impl Progress {
 fn clock(s: f64) -> String {
     let s = s.max(0.0).round() as u64;
     format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    /// A terminal that keeps every frame drawn on it.
+    #[derive(Debug, Default, Clone)]
+    struct Frames(Arc<Mutex<Vec<String>>>);
+
+    impl indicatif::TermLike for Frames {
+        fn width(&self) -> u16 {
+            200
+        }
+        fn move_cursor_up(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_down(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_right(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_left(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn write_line(&self, s: &str) -> std::io::Result<()> {
+            self.write_str(s)
+        }
+        fn write_str(&self, s: &str) -> std::io::Result<()> {
+            if !s.is_empty() {
+                self.0.lock().unwrap().push(s.to_string());
+            }
+            Ok(())
+        }
+        fn clear_line(&self) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn flush(&self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// `(done, total, ok, failed, running)` of a frame showing `D/N ok O, failed F, running R`.
+    fn numbers(frame: &str) -> Option<[u64; 5]> {
+        let re = regex::Regex::new(r"(\d+)/(\d+) ok (\d+), failed (\d+), running (\d+)").unwrap();
+        let c = re.captures(frame)?;
+        Some([1, 2, 3, 4, 5].map(|i| c[i].parse().unwrap()))
+    }
+
+    /// Issue 15: the bar showed `16/16 ok 15, running 1`: `inc` drew the new position with the
+    /// old counts before the message followed. Every frame must be one consistent snapshot.
+    #[test]
+    fn every_frame_is_one_consistent_snapshot() {
+        let frames = Frames::default();
+        let term = frames.clone();
+        let mut p = Progress::drawn_on(ProgressMode::Bar, Some(4), move || {
+            ProgressDrawTarget::term_like_with_hz(Box::new(term), 255)
+        });
+        // Four tasks, two at a time; the second fails once and is retried.
+        for (first, second) in [(Some(true), None), (Some(true), Some(false))] {
+            p.started();
+            p.started();
+            p.ended(first);
+            p.ended(second);
+        }
+        p.started();
+        p.ended(Some(true));
+        let frames = frames.0.lock().unwrap().clone();
+        let drawn: Vec<(&String, [u64; 5])> = frames.iter().filter_map(|f| Some((f, numbers(f)?))).collect();
+        assert!(drawn.len() >= 4, "frames were drawn: {frames:?}");
+        for (f, [done, total, ok, failed, running]) in &drawn {
+            assert_eq!(*done, ok + failed, "{f}");
+            assert!(done + running <= *total, "{f}");
+        }
+        let last = drawn.last().unwrap().1;
+        assert_eq!(last, [4, 4, 3, 1, 0], "the last frame shows every task done: {frames:?}");
+    }
 }

@@ -54,7 +54,7 @@ impl RunLog {
         }
         let file = open_append(path)
             .with_context(|| format!("cannot open run log {} for appending", path.display()))?;
-        if !os::try_lock(&file).with_context(|| format!("cannot lock run log {}", path.display()))? {
+        if !lock_past_readers(&file).with_context(|| format!("cannot lock run log {}", path.display()))? {
             bail!(
                 "run log {} is in use by another hrun process; wait for it, or give this run its own --log",
                 path.display()
@@ -93,6 +93,20 @@ impl RunLog {
     }
 }
 
+/// Takes the log's exclusive lock. `hrun status` probes the lock of a log whose run has no end
+/// record with a shared lock that it drops at once: a probe must not make an hrun starting at
+/// that instant fail as if another hrun wrote the log, so a lock held by someone is tried a few
+/// more times over 100 ms. A writer holds it for its whole run: that still refuses.
+fn lock_past_readers(file: &File) -> io::Result<bool> {
+    for _ in 0..10 {
+        if os::try_lock(file)? {
+            return Ok(true);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    os::try_lock(file)
+}
+
 /// Opens an output file of hrun's (the results table) for appending, created if need be,
 /// and emptied first unless `append` (a resumed run adds to it).
 pub fn open_output(path: &Path, append: bool) -> io::Result<File> {
@@ -124,6 +138,28 @@ pub fn end_torn_line(file: &mut File, path: &Path) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A reader's probe of the lock (`hrun status`) while an hrun opens the log does not make
+    /// that hrun fail as if the log were another hrun's; a writer's lock still refuses.
+    #[test]
+    fn a_readers_probe_does_not_refuse_a_writer() {
+        use nix::fcntl::{Flock, FlockArg};
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("log.jsonl");
+        std::fs::write(&p, "").unwrap();
+        let probe = Flock::lock(File::open(&p).unwrap(), FlockArg::LockSharedNonblock).unwrap();
+        let (go, wait) = std::sync::mpsc::channel::<()>();
+        let reader = std::thread::spawn(move || {
+            wait.recv().unwrap();
+            drop(probe);
+        });
+        go.send(()).unwrap();
+        let log = RunLog::open(&p).expect("the probe lets go at once");
+        reader.join().unwrap();
+        let e = format!("{:#}", RunLog::open(&p).err().expect("a writer holds it"));
+        assert!(e.contains("is in use by another hrun process"), "{e}");
+        drop(log);
+    }
 
     /// A FIFO, even one with a reader (so that a non-blocking open succeeds), is refused once
     /// open, and neither check blocks.

@@ -31,6 +31,73 @@ pub struct TaskOutcome {
     pub last_attempt: bool,
     #[serde(default)]
     pub wall_s: f64,
+    /// The signal that ended the task (`SIGKILL`); null when it exited.
+    #[serde(default)]
+    pub signal_name: Option<String>,
+}
+
+impl TaskOutcome {
+    /// The task's final outcome was a failure: its last attempt ended with a non-zero exit
+    /// or a signal, and hrun did not cut it short itself (a cancelled task is not done).
+    pub fn failed_finally(&self) -> bool {
+        self.last_attempt && !self.cancelled && self.exit != Some(0)
+    }
+
+    /// `exit 3`, or the signal's name.
+    pub fn status(&self) -> String {
+        match (self.exit, &self.signal_name) {
+            (Some(code), _) => format!("exit {code}"),
+            (None, Some(sig)) => sig.clone(),
+            (None, None) => "killed".into(),
+        }
+    }
+}
+
+/// The fields of a run's `end` record (the summary's numbers) that readers need; a field an
+/// older hrun did not write reads as its default.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct EndOutcome {
+    /// Tasks that ended this run (succeeded or failed).
+    pub tasks: u64,
+    pub failed: u64,
+    pub timed_out: u64,
+    /// Tasks hrun cut short (a signal, `--halt now`, the deadline).
+    pub cancelled: u64,
+    /// Tasks never started because the run stopped early.
+    pub not_run: u64,
+    /// Stopped early while reading standard input: the rest was not counted.
+    pub rest_unread: bool,
+    /// Tasks `--resume` skipped as already done.
+    pub skipped: u64,
+    pub makespan_s: f64,
+    pub cpu_s: f64,
+    pub utilisation: f64,
+    pub cpu_efficiency: f64,
+    /// hrun's exit status.
+    pub exit: i32,
+    /// Unix seconds.
+    pub end: Option<f64>,
+    /// What stopped the run early when it was not a signal: `SIGUSR1 (drain)`, `the deadline
+    /// ...`, `standard output closed`.
+    pub stopped_by: Option<String>,
+}
+
+impl EndOutcome {
+    /// How the run ended, in words: `finished`, `interrupted by SIGINT`, `drained (SIGUSR1)`,
+    /// `stopped at the deadline 12:00:00 (slurm)`, `stopped: standard output closed`.
+    pub fn how(&self) -> String {
+        match self.stopped_by.as_deref() {
+            Some(s) if s.starts_with("SIGUSR1") => return "drained (SIGUSR1)".into(),
+            Some(s) if s.starts_with("the deadline") => return format!("stopped at {s}"),
+            Some(s) => return format!("stopped: {s}"),
+            None => {}
+        }
+        match self.exit {
+            129 | 130 | 143 => format!("interrupted by {}", crate::exec::os::signal_name(self.exit - 128)),
+            _ => "finished".into(),
+        }
+    }
 }
 
 fn yes() -> bool {
@@ -58,6 +125,21 @@ pub fn open(path: &Path) -> Result<File> {
     crate::smallfile::ensure_regular(&file)
         .with_context(|| format!("cannot read run log {}", path.display()))?;
     Ok(file)
+}
+
+/// Whether an hrun is writing the log now: it holds the log's `flock` from before its run
+/// record until it exits (the kernel drops the lock when the process dies, however it died).
+/// Probed with a shared, non-blocking lock that is released at once: a reader never blocks a
+/// writer for longer than the probe, and two readers do not see each other. `Err` where the
+/// file system has no `flock` (some Lustre mounts).
+pub fn writer_holds_lock(path: &Path) -> std::io::Result<bool> {
+    use nix::fcntl::{Flock, FlockArg};
+    let file = open(path).map_err(|e| std::io::Error::other(format!("{e:#}")))?;
+    match Flock::lock(file, FlockArg::LockSharedNonblock) {
+        Ok(_released_on_drop) => Ok(false),
+        Err((_, nix::errno::Errno::EWOULDBLOCK)) => Ok(true),
+        Err((_, e)) => Err(e.into()),
+    }
 }
 
 /// Calls `on_task` for every task record; returns the number of unreadable lines.
@@ -133,6 +215,21 @@ pub fn expand_logs(paths: &[std::path::PathBuf]) -> Result<Vec<std::path::PathBu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The probe sees the lock of an open run log, not its own, and not one that was dropped.
+    #[test]
+    fn a_writer_is_seen_by_its_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("log.jsonl");
+        let log = crate::log::RunLog::open(&p).unwrap();
+        assert!(writer_holds_lock(&p).unwrap());
+        assert!(writer_holds_lock(&p).unwrap(), "a probe leaves no lock behind");
+        drop(log);
+        assert!(!writer_holds_lock(&p).unwrap());
+        assert!(!writer_holds_lock(&p).unwrap());
+        let again = crate::log::RunLog::open(&p);
+        assert!(again.is_ok(), "a probe leaves no lock that stops a writer");
+    }
 
     #[test]
     fn torn_and_foreign_lines_are_skipped_and_counted() {

@@ -288,6 +288,10 @@ fn hrun_alone_prints_the_help_and_exits_2() {
     for sub in ["exec", "gen", "reduce", "run", "slots", "tune"] {
         assert!(err.contains(sub), "{sub} missing from the help: {err}");
     }
+    // Every exit status, 102 (stopped early with tasks left) included, in both helps.
+    assert!(err.contains("  102      stopped early with tasks left"), "{err}");
+    let out = run(hrun().args(["exec", "--help"]));
+    assert!(stdout(&out).contains("  102      stopped early with tasks left"), "{}", stdout(&out));
 }
 
 /// Provenance: the run record names the kernel and Slurm job; each task record names the

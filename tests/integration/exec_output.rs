@@ -115,3 +115,33 @@ fn progress_bar_on_a_terminal_keeps_task_output_whole() {
         );
     }
 }
+
+/// Issue 15: a frame showed `16/16 ok 15, running 1` (the position drawn before the counts
+/// followed). On a real terminal, every frame's numbers agree with each other.
+#[test]
+fn progress_bar_frames_on_a_terminal_are_consistent() {
+    let sb = Sandbox::new();
+    let tasks: String = (0..16).map(|i| format!("sleep 0.0{}\n", i % 5)).collect();
+    sb.write("tasks.txt", tasks);
+    let cmd = format!(
+        "{} exec --log {} {}",
+        env!("CARGO_BIN_EXE_hrun"),
+        sb.path("log.jsonl").display(),
+        sb.path("tasks.txt").display()
+    );
+    let out = std::process::Command::new("script").args(["-qec", &cmd, "/dev/null"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let screen = String::from_utf8_lossy(&out.stdout);
+    let re = regex::Regex::new(r"(\d+)/(\d+) ok (\d+), failed (\d+), running (\d+)").unwrap();
+    let frames: Vec<[u64; 5]> =
+        re.captures_iter(&screen).map(|c| [1, 2, 3, 4, 5].map(|i| c[i].parse().unwrap())).collect();
+    assert!(!frames.is_empty(), "a bar was drawn: {screen:?}");
+    for [done, total, ok, failed, running] in &frames {
+        assert_eq!(
+            *done,
+            ok + failed,
+            "{done}/{total} ok {ok}, failed {failed}, running {running}: {screen:?}"
+        );
+        assert!(done + running <= *total && *total == 16, "{screen:?}");
+    }
+}

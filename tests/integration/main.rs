@@ -27,3 +27,4 @@ mod status;
 mod stdout;
 mod template_gnu;
 mod template_run;
+mod tune;

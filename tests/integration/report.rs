@@ -112,3 +112,95 @@ fn summary_and_report_agree() {
         assert!(html.contains(&kpi), "{kpi} in the report; summary said: {err}");
     }
 }
+
+fn report_html(sb: &Sandbox, logs: &[&str]) -> String {
+    let out = run(hrun().current_dir(sb.root()).arg("report").args(logs).args(["-o", "r.html"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    sb.read("r.html")
+}
+
+/// Issue 15: the report showed only the latest run of a log. A run stopped at its deadline
+/// (one task cancelled, one not run) and its resume: both timelines, every attempt, a legend,
+/// and the cancelled and not-run counts.
+#[test]
+fn every_run_of_a_resumed_log_is_shown() {
+    let sb = Sandbox::new();
+    sb.write("tasks.txt", "true\n[ -e fast ] || sleep 30\ntrue\n");
+    let out = run(sb.exec().args([
+        "--jobs",
+        "1",
+        "--deadline",
+        "+1s",
+        "--deadline-margin",
+        "0",
+        "--grace",
+        "1s",
+        "tasks.txt",
+    ]));
+    assert_eq!(out.status.code(), Some(102), "{}", stderr(&out));
+    sb.write("fast", "");
+    let out = run(sb.exec().args(["--resume", "tasks.txt"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let html = report_html(&sb, &["log.jsonl"]);
+    assert_eq!(html.matches("<rect class=\"task\"").count(), 4, "2 attempts in each run");
+    assert!(html.contains("<svg class=\"timeline\" id=\"timeline-1\"") && html.contains("id=\"timeline-2\""));
+    assert!(html.contains("<h2>Timeline 1 of 2</h2>") && html.contains("<h2>Timeline 2 of 2</h2>"), "{html}");
+    assert!(html.contains(", stopped at the deadline ") && html.contains(", a resume, finished"), "{html}");
+    assert_eq!(html.matches("data-run=\"1\"").count(), 2);
+    assert!(
+        html.contains("data-run=\"1\"") && html.contains("fill=\"#9e9e9e\""),
+        "the cancelled attempt is drawn"
+    );
+    // The first run's numbers: one cancelled, one not run; the second's: none.
+    let first = &html[html.find("Timeline 1 of 2").unwrap()..html.find("Timeline 2 of 2").unwrap()];
+    assert!(first.contains("cancelled<b>1</b>") && first.contains("not run<b>1</b>"), "{first}");
+    let second = &html[html.find("Timeline 2 of 2").unwrap()..];
+    assert!(second.contains("cancelled<b>0</b>") && second.contains("not run<b>0</b>"), "{second}");
+    assert!(html.contains("Tasks: 3 ok, 0 failed, 0 not run yet, of 3; 1 attempt(s) cancelled"), "{html}");
+    for what in ["ok", "failed", "timed out", "cancelled", "ok, leaked processes"] {
+        assert!(html.contains(&format!("></span>{what}")), "{what} in the legend");
+    }
+}
+
+/// The pi estimate when the tasks wrote worker results, read through `reduce`; none otherwise.
+#[test]
+fn the_pi_estimate_of_worker_results_is_shown() {
+    let sb = Sandbox::new();
+    let out = run(hrun().current_dir(sb.root()).args(["gen", "--tasks", "3", "-t", "1", "-n", "1000"]));
+    sb.write("tasks.txt", &out.stdout);
+    let out = run(sb.exec().arg("tasks.txt"));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let html = report_html(&sb, &["log.jsonl"]);
+    let pi = &html[html.find("<pre id=\"pi\">").unwrap_or_else(|| panic!("{html}"))..];
+    assert!(pi.starts_with("<pre id=\"pi\">tasks            3\nsamples          3000\n"), "{pi}");
+    let mine = run(hrun().current_dir(sb.root()).args(["reduce", "results"]));
+    let pi_line = stdout(&mine).lines().find(|l| l.starts_with("pi ")).unwrap().to_string();
+    assert!(pi.contains(&pi_line), "the same estimate as hrun reduce: {pi_line}");
+
+    let sb = Sandbox::new();
+    sb.write("tasks.txt", "true\ntrue\n");
+    run(sb.exec().arg("tasks.txt"));
+    assert!(!report_html(&sb, &["log.jsonl"]).contains("Pi estimate"));
+}
+
+/// Issue 15: `ex04` in a command was masked like a number (two exercises were "identical"),
+/// and the page called any spread "competition for CPUs". Sleeps of different lengths are
+/// waiting, not competing.
+#[test]
+fn identical_tasks_are_grouped_by_whole_numbers_and_spreads_described_from_evidence() {
+    let sb = Sandbox::new();
+    sb.write(
+        "tasks.txt",
+        "sh -c 'sleep $1' ex04 0.05\nsh -c 'sleep $1' ex04 0.3\nsh -c 'sleep $1' ex05 0.05\nsh -c 'sleep $1' ex05 0.05\n",
+    );
+    assert_eq!(run(sb.exec().arg("tasks.txt")).status.code(), Some(0));
+    let html = report_html(&sb, &["log.jsonl"]);
+    let table = &html[html.find("<table id=\"identical\">").unwrap()..];
+    let table = &table[..table.find("</table>").unwrap()];
+    let rows: Vec<&str> = table.split("<tr><td>").skip(1).collect();
+    assert_eq!(rows.len(), 2, "ex04 and ex05 apart: {table}");
+    assert!(rows.iter().all(|r| r.starts_with("2</td>")), "{table}");
+    let ex04 = rows.iter().find(|r| r.contains("ex04 #")).unwrap();
+    assert!(ex04.contains("mostly waiting"), "{ex04}");
+    assert!(!html.contains("competed") && !html.contains("something else ran"), "{table}");
+}

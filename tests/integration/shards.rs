@@ -79,7 +79,7 @@ fn status_and_report_take_every_shard_log_of_a_directory() {
         assert!(text.contains(&format!("== ./tasks.shard-{k}-of-3.hrun.jsonl\n")), "{text}");
     }
     assert!(
-        text.contains("== all 3 logs: 7 done (7 ok, 0 failed), 0 running, 0 left of 7; 3 of 3 runs finished"),
+        text.contains("== all 3 logs: 7 done (7 ok, 0 failed), 0 running, 0 left of 7; 3 of 3 runs ended"),
         "{text}"
     );
     // The same with the logs named one by one.
@@ -99,6 +99,10 @@ fn status_and_report_take_every_shard_log_of_a_directory() {
     let rows: Vec<&str> = page.split("<text class=\"row\"").skip(1).collect();
     assert_eq!(rows.len(), 3 * slots, "a row per slot of each log");
     assert!(rows.iter().all(|r| r.contains(&format!(">{} ", host.trim()))), "rows name the host: {rows:?}");
+    for k in 1..=3 {
+        let label = format!(">{} {k}/3 slot 1 (", host.trim());
+        assert_eq!(rows.iter().filter(|r| r.contains(&label)).count(), 1, "rows name the shard: {rows:?}");
+    }
     assert!(page.contains(&format!("hrun run on {}", host.trim())), "one host, named once");
 
     std::fs::create_dir(sb.path("empty")).unwrap();
@@ -156,4 +160,29 @@ fn resume_counts_the_logs_of_every_earlier_shard_split() {
     ]));
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(sb.read("ran").lines().count(), 18);
+}
+
+/// Issue 15: report rows of a multi-node job were labelled by host name alone; under Slurm
+/// they name the node and the shard.
+#[test]
+fn report_rows_name_the_node_and_the_shard() {
+    let sb = Sandbox::new();
+    sb.write("tasks.txt", "true\n".repeat(4));
+    for (k, node) in [(1, "node1"), (2, "node2")] {
+        let out = run(hrun().current_dir(sb.root()).env("SLURMD_NODENAME", node).args([
+            "exec",
+            "-q",
+            "--shard",
+            &format!("{k}/2"),
+            "tasks.txt",
+        ]));
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    let out = run(hrun().current_dir(sb.root()).args(["report", ".", "-o", "r.html"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let page = sb.read("r.html");
+    for label in [">node1 1/2 slot 1 (", ">node2 2/2 slot 1 ("] {
+        assert!(page.contains(label), "{label} in {page}");
+    }
+    assert!(page.contains("hrun run on node1, node2"), "{page}");
 }

@@ -47,6 +47,15 @@ fn an_empty_log_among_several_is_skipped_with_a_warning() {
         "{}",
         stdout(&out)
     );
+    // Each shard's lines say which shard they are about.
+    for k in 1..=2 {
+        assert!(stdout(&out).contains(&format!("\nshard {k}/2: run on ")), "{}", stdout(&out));
+        assert!(
+            stdout(&out).contains(&format!("\nshard {k}/2: tasks: 2 done (2 ok, 0 failed)")),
+            "{}",
+            stdout(&out)
+        );
+    }
     let out = run(hrun().current_dir(sb.root()).args(["report", ".", "-o", "r.html"]));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stderr(&out).starts_with(warning), "{}", stderr(&out));
@@ -77,4 +86,104 @@ fn report_shows_its_output_path_escaped() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(stderr(&out), "hrun: report of 1 task attempt(s) written to r\\x1b[2J.html\n");
     assert!(sb.path("r\u{1b}[2J.html").is_file());
+}
+
+fn status_of(sb: &Sandbox) -> String {
+    let out = run(hrun().arg("status").arg(sb.path("log.jsonl")));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    stdout(&out)
+}
+
+fn signal(child: &std::process::Child, sig: i32) {
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::try_from(sig).unwrap(),
+    )
+    .unwrap();
+}
+
+/// Issue 15: on a log whose hrun was SIGKILLed, `status` said "running" forever (and kept an
+/// ETA). The log's lock is gone with hrun: it says so, and lists what was running then.
+#[test]
+fn status_of_a_sigkilled_hrun_says_it_is_gone() {
+    let sb = Sandbox::new();
+    sb.write("tasks.txt", "touch ready; exec sleep 1000\ntrue\n".repeat(4));
+    let mut child =
+        sb.exec().args(["--jobs", "1", "tasks.txt"]).stderr(std::process::Stdio::null()).spawn().unwrap();
+    wait_for_file(&sb.path("ready"), std::time::Duration::from_secs(10));
+    let text = status_of(&sb);
+    assert!(text.contains(&format!("(pid {}), running, elapsed", child.id())), "{text}");
+    signal(&child, libc::SIGKILL);
+    child.wait().unwrap();
+    let text = status_of(&sb);
+    assert!(
+        text.contains(&format!("(pid {0}), not running (hrun pid {0} is gone), elapsed", child.id())),
+        "{text}"
+    );
+    assert!(
+        text.contains("tasks: 0 done (0 ok, 0 failed), 1 started, never ended (no record), 7 left of 8\n"),
+        "{text}"
+    );
+    assert!(!text.contains("ETA") && text.contains("running when hrun stopped:\n  task 1 "), "{text}");
+    assert!(text.ends_with("to run the rest: the same hrun exec command with --resume\n"), "{text}");
+}
+
+/// Issue 15: an interrupted run (SIGINT) said "finished". The end record says how it ended:
+/// a signal, a drain (SIGUSR1), the deadline.
+#[test]
+fn status_says_how_a_run_was_stopped() {
+    for (sig, says) in [(libc::SIGINT, "interrupted by SIGINT"), (libc::SIGUSR1, "drained (SIGUSR1)")] {
+        let sb = Sandbox::new();
+        sb.write("tasks.txt", "touch ready.{#}; while [ ! -e go ]; do sleep 0.01; done\n".repeat(3));
+        let mut child = sb
+            .exec()
+            .args(["--jobs", "1", "tasks.txt"])
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut err = StderrLines::take(&mut child);
+        wait_for_file(&sb.path("ready.1"), std::time::Duration::from_secs(10));
+        signal(&child, sig);
+        err.wait_for(
+            &format!("{}: ", if sig == libc::SIGINT { "SIGINT" } else { "SIGUSR1" }),
+            std::time::Duration::from_secs(5),
+        );
+        sb.write("go", "");
+        child.wait().unwrap();
+        let text = status_of(&sb);
+        assert!(text.contains(&format!(", {says}, elapsed")), "{says}: {text}");
+        assert!(text.contains(", 2 not run") && text.ends_with("with --resume\n"), "{says}: {text}");
+    }
+    let sb = Sandbox::new();
+    sb.write("tasks.txt", "sleep 30\n");
+    let out =
+        run(sb.exec().args(["--deadline", "+1s", "--deadline-margin", "0", "--grace", "1s", "tasks.txt"]));
+    assert_eq!(out.status.code(), Some(102), "{}", stderr(&out));
+    let text = status_of(&sb);
+    assert!(text.contains(", stopped at the deadline ") && text.contains(", 1 cancelled\n"), "{text}");
+}
+
+/// A finished run: which tasks failed (at most 10 named), and the run's numbers.
+#[test]
+fn status_of_a_finished_run_names_failures_and_gives_its_numbers() {
+    let sb = Sandbox::new();
+    let mut tasks = String::from("true\nsleep 0.2\n");
+    for i in 1..=12 {
+        tasks += &format!("sh -c 'exit {i}' # \u{1b}[31m\n");
+    }
+    sb.write("tasks.txt", tasks);
+    let out = run(sb.exec().arg("tasks.txt"));
+    assert_eq!(out.status.code(), Some(12), "{}", stderr(&out));
+    let text = status_of(&sb);
+    assert!(text.contains(", finished, elapsed"), "{text}");
+    assert!(text.contains("tasks: 14 done (2 ok, 12 failed), 0 running, 0 left of 14\n"), "{text}");
+    assert!(text.contains("failed:\n  task 3      exit 1   sh -c 'exit 1' # \\x1b[31m\n"), "{text}");
+    assert!(text.contains("  task 12     exit 10  sh -c 'exit 10' # \\x1b[31m\n  and 2 more\n"), "{text}");
+    let numbers = text.lines().find(|l| l.starts_with("makespan ")).unwrap_or_else(|| panic!("{text}"));
+    let re = regex::Regex::new(
+        r"^makespan \d+\.\d\d s, wall time median \d+\.\d\d s max 0\.[2-9]\d s, CPU efficiency \d+\.\d%, 0 not run$",
+    )
+    .unwrap();
+    assert!(re.is_match(numbers), "{numbers}");
+    assert!(!text.contains("--resume"), "nothing left to run: {text}");
 }

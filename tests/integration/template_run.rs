@@ -313,7 +313,7 @@ fn a_templates_joblog_has_job_numbers_and_the_commands_run() {
 #[test]
 fn shards_split_template_jobs() {
     let sb = Sandbox::new();
-    let out = run(exec_in(&sb).args(["-q", "--shard", "2/2", "echo", ":::", "a", "b", "c", "d"]));
+    let out = run(exec_in(&sb).args(["-q", "-k", "--shard", "2/2", "echo", ":::", "a", "b", "c", "d"]));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(stdout(&out), "b\nd\n");
     let names: Vec<String> = std::fs::read_dir(sb.root())

@@ -368,6 +368,10 @@ fn c_three_nodes_run_every_task_once_and_reduce_matches_one_node() {
     assert!(text.contains("== all 3 logs: 8 done (8 ok, 0 failed), 0 running, 0 left"), "{text}");
 }
 
+/// Issue 15: the script asked Slurm for `--signal=B:USR1@300`, so a job with a short limit
+/// (`--time=1`) drained at once (2 of 100 tasks ran). hrun's deadline does the timing now, with
+/// the script's own fallback drain inside the limit; and `HRUN_RESUBMIT=1` submits the next job
+/// itself, which finishes the sweep.
 #[test]
 fn d_a_job_at_its_time_limit_drains_and_a_resubmitted_job_finishes_the_rest() {
     let Some((_turn, c)) = cluster() else { return };
@@ -388,16 +392,18 @@ fn d_a_job_at_its_time_limit_drains_and_a_resubmitted_job_finishes_the_rest() {
         ("RESULTS", rs.as_str()),
         ("WORKER", ws.as_str()),
         ("HRUN_DEADLINE_MARGIN", "5s"),
+        ("HRUN_RESUBMIT", "1"),
     ];
     let script = format!("{REPO}/slurm/hrun-node.sbatch");
-    // slurmctld sends the signal on its periodic check, which runs every 30 s: USR1 comes
-    // between 15 and 45 s into the job.
-    let first =
-        c.sbatch(d, &env, &["-w", "node1", "--time=1", "--signal=B:USR1@45", "-o", "first-%j.out", &script]);
-    let (_, exit) = c.wait(first, Duration::from_secs(150), d);
+    let first = c.sbatch(d, &env, &["-w", "node1", "--time=1", "-o", "first-%j.out", &script]);
+    let (state, exit) = c.wait(first, Duration::from_secs(150), d);
     let out = read(&d.join(format!("first-{first}.out")));
-    assert_eq!(exit, 102, "the first job ends with tasks left: {out}");
-    assert!(out.contains("resubmit"), "{out}");
+    assert_eq!((state.as_str(), exit), ("COMPLETED", 0), "the first job resubmitted the rest: {out}");
+    let second: u64 = out
+        .split("resubmitted as job ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no resubmission in {out}"));
     let log = r.join("tasks.hrun.jsonl");
     let recs = records(&log);
     let end = of_kind(&recs, "end")[0].clone();
@@ -406,10 +412,12 @@ fn d_a_job_at_its_time_limit_drains_and_a_resubmitted_job_finishes_the_rest() {
     assert!(end["not_run"].as_u64().unwrap() > 0, "{end}");
     assert_eq!(end["cancelled"], 0, "a drain lets running tasks finish: {end}");
     let done_first = of_kind(&recs, "task").len();
+    // Tasks of 2 s, for about 55 s, on every CPU: far more than the one per CPU that a drain at
+    // the job's start would have let through.
+    assert!(done_first >= 8 * count_cpus(&online), "only {done_first} tasks ran in the first job: {out}");
 
-    let second = c.sbatch(d, &env, &["-w", "node1", "-o", "second-%j.out", &script]);
     let (state, exit) = c.wait(second, Duration::from_secs(150), d);
-    let out2 = read(&d.join(format!("second-{second}.out")));
+    let out2 = read(&d.join(format!("hrun-node-{second}.out")));
     assert_eq!((state.as_str(), exit), ("COMPLETED", 0), "{out2}");
     assert!(out2.contains(&format!("{done_first} already done (skipped)")), "{out2}");
     assert_eq!(
@@ -475,4 +483,69 @@ fn e_a_step_wide_usr1_on_a_multinode_job_fails_no_task_and_two_nodes_finish_it()
         .collect();
     assert_eq!(successes(&all_logs), (1..=30).map(|s| (s, 1)).collect(), "each task succeeded exactly once");
     same_estimate(&reduce(&r), &reference(30, 100_000, 11));
+}
+
+/// Issue 15: when `hrun exec` refused its input inside a job, the script went on to `hrun status`
+/// on a log that did not exist ("cannot open run log") and printed "hrun exec exited with 2; "
+/// with nothing after. hrun's one-line reason is the only explanation now. And with
+/// `HRUN_EXIT_ZERO_ON_INCOMPLETE=1`, a job that stops with tasks left ends COMPLETED (status 0,
+/// which `afterok` accepts), the log saying what is left.
+#[test]
+fn f_a_refused_run_says_why_once_and_incomplete_runs_can_end_with_status_0() {
+    let Some((_turn, c)) = cluster() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let script = format!("{REPO}/slurm/hrun-node.sbatch");
+    let (refused, left) = (d.join("refused"), d.join("left"));
+    let (rs, ls) = (refused.display().to_string(), left.display().to_string());
+    let base = [("TASKS", "3"), ("THREADS", "1"), ("SAMPLES", "1000")];
+    let env: Vec<(&str, &str)> =
+        base.iter().copied().chain([("RESULTS", rs.as_str()), ("HRUN_JOBS", "0")]).collect();
+    let job = c.sbatch(d, &env, &["-w", "node1", "-o", "refused-%j.out", &script]);
+    // A deadline in the past: nothing starts, every task is left (exit 102 from hrun).
+    let env: Vec<(&str, &str)> = base
+        .iter()
+        .copied()
+        .chain([("RESULTS", ls.as_str()), ("HRUN_DEADLINE", "@1"), ("HRUN_EXIT_ZERO_ON_INCOMPLETE", "1")])
+        .collect();
+    let job2 = c.sbatch(d, &env, &["-w", "node2", "-o", "left-%j.out", &script]);
+
+    let (state, exit) = c.wait(job, WAIT, d);
+    let out = read(&d.join(format!("refused-{job}.out")));
+    assert_eq!((state.as_str(), exit), ("FAILED", 2), "{out}");
+    assert_eq!(out.matches("hrun: error: ").count(), 1, "hrun's reason, once: {out}");
+    assert!(out.contains("hrun exec exited with 2 before running any task"), "{out}");
+    assert!(!out.contains("cannot open run log") && !out.contains("exited with 2; "), "{out}");
+
+    let (state, exit) = c.wait(job2, WAIT, d);
+    let out = read(&d.join(format!("left-{job2}.out")));
+    assert_eq!((state.as_str(), exit), ("COMPLETED", 0), "{out}");
+    assert!(out.contains("exiting 0 (HRUN_EXIT_ZERO_ON_INCOMPLETE=1)"), "{out}");
+    let recs = records(&left.join("tasks.hrun.jsonl"));
+    assert_eq!(of_kind(&recs, "end")[0]["not_run"], 3, "the log says what is left");
+}
+
+/// Issue 15: the cluster's munged outlived `local-slurm.sh stop` (and so every `cargo test`).
+/// The cluster runs a munged of its own, on a socket in its directory, and `stop` ends it with
+/// the Slurm daemons. The cluster is started again for the other tests.
+#[test]
+fn g_stopping_the_cluster_stops_its_munged() {
+    let Some((_turn, c)) = cluster() else { return };
+    let dir = c.conf.parent().unwrap();
+    let pid_of = |f: &str| -> i32 { read(&dir.join(f)).trim().parse().unwrap() };
+    let (munged, ctld) = (pid_of("munge/munged.pid"), pid_of("slurmctld.pid"));
+    let alive = |pid: i32| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .is_ok_and(|s| !s.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'))
+    };
+    assert!(alive(munged) && alive(ctld), "the cluster's munged and slurmctld run");
+    let conf = read(&c.conf);
+    assert!(conf.contains(&format!("AuthInfo=socket={}/munge/munge.socket", dir.display())), "{conf}");
+    let script = format!("{REPO}/slurm/dev/local-slurm.sh");
+    let out = Command::new(&script).arg("stop").arg(dir).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!alive(munged), "munged {munged} stopped with the cluster");
+    assert!(!alive(ctld), "slurmctld {ctld} stopped");
+    let out = Command::new(&script).arg("start").arg(dir).output().unwrap();
+    assert!(out.status.success(), "started again: {}", String::from_utf8_lossy(&out.stderr));
 }
