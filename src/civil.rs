@@ -1,5 +1,5 @@
 //! Calendar dates and times without a zone, and their Unix times read as UTC: for `--deadline`
-//! (squeue prints local times; `os::local_time` converts those) and run-directory names.
+//! (squeue prints local times; `sys::local_time` converts those) and run-directory names.
 
 /// A calendar date and time of day, without a zone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -68,7 +68,7 @@ impl FromStr for Spec {
                 None => (t, false),
             };
             let c = Civil::parse(civil).ok_or_else(|| bad("not a date and time"))?;
-            let at = if utc { Some(c.utc_seconds()) } else { crate::exec::os::local_time(&c) };
+            let at = if utc { Some(c.utc_seconds()) } else { crate::sys::local_time(&c) };
             at.ok_or_else(|| bad("not a valid local time"))? as f64
         };
         if !in_range(at) {
@@ -172,7 +172,7 @@ pub fn parse_squeue_end(out: &str) -> Result<Option<f64>, String> {
         _ => {}
     }
     let civil = Civil::parse(text).ok_or_else(|| format!("squeue printed {text:?}"))?;
-    crate::exec::os::local_time(&civil)
+    crate::sys::local_time(&civil)
         .map(|t| Some(t as f64))
         .ok_or_else(|| format!("squeue printed {text:?}, not a local time"))
 }
@@ -276,7 +276,7 @@ fn unix_now() -> f64 {
 
 /// `HH:MM:SS` local time of day, for messages.
 pub fn local_clock(at: f64) -> String {
-    crate::exec::os::local_clock(at as i64)
+    crate::sys::local_clock(at as i64)
 }
 
 #[cfg(test)]

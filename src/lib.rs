@@ -23,6 +23,7 @@ pub mod slots;
 pub mod smallfile;
 pub mod status;
 pub mod stdout;
+pub mod sys;
 pub mod taskfile;
 pub mod template;
 pub mod text;

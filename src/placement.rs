@@ -8,9 +8,9 @@ use anyhow::{Result, anyhow};
 use serde::Serialize;
 
 use crate::cpuset::CpuSet;
-use crate::exec::os;
 use crate::exit::UsageError;
 use crate::slots::{self, SlotPlan, Smt};
+use crate::sys;
 use crate::topology::{self, Topology};
 
 /// The placement flags, shared by every subcommand that plans slots.
@@ -37,7 +37,7 @@ pub fn machine(p: &Placement) -> Result<(CpuSet, Topology)> {
     let base = if fake {
         topology::online(&root).map_err(|e| UsageError(anyhow!("{e} (is --sysfs-root a sysfs tree?)")))?
     } else {
-        os::affinity().map_err(|e| anyhow!("cannot read this process's CPU affinity: {e}"))?
+        sys::affinity().map_err(|e| anyhow!("cannot read this process's CPU affinity: {e}"))?
     };
     let usable = match &p.cpus {
         None => base,

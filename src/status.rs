@@ -266,7 +266,7 @@ fn alive(path: &Path, host: &str, pid: u32) -> Alive {
     match crate::log::read::writer_holds_lock(path) {
         Ok(true) => Alive::Running,
         Ok(false) => Alive::Gone,
-        Err(_) if host == crate::exec::os::hostname() => {
+        Err(_) if host == crate::sys::hostname() => {
             if Path::new(&format!("/proc/{pid}")).exists() {
                 Alive::Running
             } else {

@@ -2,10 +2,10 @@
 
 use std::time::{Duration, Instant};
 
-use super::os::{self, Ended, Reaped};
 use super::output::Captured;
 use crate::log::{JobLogRow, StartRecord, TaskRecord};
 use crate::slots::Slot;
+use crate::sys::{self, Ended, Reaped};
 use crate::taskfile::Task;
 
 /// A task attempt that hrun started and has not recorded yet.
@@ -228,7 +228,7 @@ impl Attempt {
         if !STEP_WIDE.contains(&sig) || self.cut.is_some() {
             return None;
         }
-        if received & (1 << sig) != 0 || os::signal_pending(sig) {
+        if received & (1 << sig) != 0 || sys::signal_pending(sig) {
             self.cut = Some(Cut::Cancelled);
             return None;
         }
@@ -303,7 +303,7 @@ impl Attempt {
             wall_s,
             exit,
             signal,
-            signal_name: signal.map(os::signal_name),
+            signal_name: signal.map(sys::signal_name),
             timeout: self.cut == Some(Cut::TimedOut),
             cancelled: self.cut == Some(Cut::Cancelled),
             leaked: !leaked.is_empty(),
@@ -338,8 +338,8 @@ pub fn terminate_all(slots: &mut [SlotState], sig: i32) {
 
 /// Signals a task's process group; a failure is a warning (the group may be gone already).
 pub fn signal_group(pgid: i32, sig: i32) {
-    if let Err(e) = os::signal_group(pgid, sig) {
-        eprintln!("hrun: warning: cannot send {} to task group {pgid}: {e}", os::signal_name(sig));
+    if let Err(e) = sys::signal_group(pgid, sig) {
+        eprintln!("hrun: warning: cannot send {} to task group {pgid}: {e}", sys::signal_name(sig));
     }
 }
 

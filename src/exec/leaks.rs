@@ -5,17 +5,17 @@
 
 use std::time::{Duration, Instant};
 
-use super::os;
+use crate::sys;
 
 /// Live leftovers of the task whose main process was `task_pid`, started by `launcher`. Only
 /// children the launcher has that hrun does not know (`known`: running tasks) are looked at,
 /// so the usual cost is one read of the launcher's children list.
 pub fn leftovers(launcher: i32, task_pid: i32, seq: u64, known: impl Fn(i32) -> bool) -> Vec<i32> {
-    os::children_of_process(launcher)
+    sys::children_of_process(launcher)
         .into_iter()
         .filter(|&pid| pid != task_pid && !known(pid))
         .filter(|&pid| {
-            os::proc_info(pid).is_some_and(|p| !p.zombie && (p.pgid == task_pid || p.hrun_seq == Some(seq)))
+            sys::proc_info(pid).is_some_and(|p| !p.zombie && (p.pgid == task_pid || p.hrun_seq == Some(seq)))
         })
         .collect()
 }
@@ -24,8 +24,8 @@ pub fn leftovers(launcher: i32, task_pid: i32, seq: u64, known: impl Fn(i32) -> 
 pub fn kill_trees(roots: &[i32]) -> Vec<i32> {
     let mut killed = Vec::new();
     for &root in roots {
-        for p in os::subtree(root) {
-            os::signal_process(p, libc::SIGKILL);
+        for p in sys::subtree(root) {
+            sys::signal_process(p, libc::SIGKILL);
             killed.push(p);
         }
     }
@@ -39,9 +39,9 @@ pub fn sweep_strays(roots: &[i32], skip: &[i32]) {
     let strays = |alive_only: bool| -> Vec<i32> {
         roots
             .iter()
-            .flat_map(|&r| os::children_of(r))
+            .flat_map(|&r| sys::children_of(r))
             .filter(|p| !skip.contains(p))
-            .filter(|&p| !alive_only || os::proc_info(p).is_some_and(|i| !i.zombie))
+            .filter(|&p| !alive_only || sys::proc_info(p).is_some_and(|i| !i.zombie))
             .collect()
     };
     let strays_now = strays(true);
@@ -56,7 +56,7 @@ pub fn sweep_strays(roots: &[i32], skip: &[i32]) {
     // Bounded: a process stuck in the kernel is not waited for. (A launcher reaps its own.)
     let until = Instant::now() + Duration::from_secs(2);
     while Instant::now() < until {
-        while let Ok(Some(_)) = os::reap() {}
+        while let Ok(Some(_)) = sys::reap() {}
         if strays(()).is_empty() {
             break;
         }

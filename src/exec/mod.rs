@@ -9,7 +9,6 @@ mod attempt;
 mod dispatch;
 pub mod halt;
 mod leaks;
-pub mod os;
 pub mod output;
 mod preview;
 pub mod progress;
@@ -29,6 +28,7 @@ use crate::exit::UsageError;
 use crate::input::TaskSpec;
 use crate::log::{JobLog, RunLog, RunRecord, SlotRecord};
 use crate::slots::SlotPlan;
+use crate::sys;
 use halt::Halt;
 use output::{Output, OutputMode};
 use resume::{ResumeMode, ResumePlan};
@@ -187,9 +187,9 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
     // Asking Slurm runs squeue: done before signals are blocked, which its child would inherit.
     let deadline = crate::deadline::resolve(cfg.policy.deadline, unix_seconds(SystemTime::now()));
     // Block the handled signals and fork the guardian while hrun is still single-threaded.
-    let signals = os::SignalFd::install().context("cannot set up signal handling")?;
-    let guardian = os::Guardian::start().context("cannot start the guardian process")?;
-    os::become_subreaper().context("cannot become a child subreaper")?;
+    let signals = sys::SignalFd::install().context("cannot set up signal handling")?;
+    let guardian = sys::Guardian::start().context("cannot start the guardian process")?;
+    sys::become_subreaper().context("cannot become a child subreaper")?;
     let threads =
         cfg.threads.or(tasks.threads_directive()).or(cfg.threads_default).unwrap_or(DEFAULT_THREADS);
     let planned = plan_slots(cfg, threads, total)?;
@@ -199,7 +199,7 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
     // while hrun is single-threaded and before it opens its outputs.
     let env = spawn::TaskEnv::new(plan.threads, Some(&shell));
     let launchers = (0..launcher_count(plan.slots.len()))
-        .map(|_| os::Launcher::start(env.base()))
+        .map(|_| sys::Launcher::start(env.base()))
         .collect::<std::io::Result<Vec<_>>>()
         .context("cannot start the launcher processes")?;
 
@@ -235,7 +235,7 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
             log_path.display()
         );
     }
-    let host = os::hostname();
+    let host = sys::hostname();
     let mut record = run_record(cfg, &host, &usable, &plan, unix_seconds(SystemTime::now()));
     record.tasks_total = total;
     record.file_tasks = file_tasks;
@@ -330,7 +330,7 @@ fn check_open_files(slots: usize) -> Result<(), String> {
     // Two files per task running, per task waiting for the output thread, and per pair kept
     // for reuse (at most as many as have run at once), and some for hrun itself.
     let need = |n: usize| 2 * (2 * n + n.min(64).max(n.min(output::POOL_MAX))) + 32;
-    let limit = os::raise_open_files_limit() as usize;
+    let limit = sys::raise_open_files_limit() as usize;
     if need(slots) > limit {
         let fits = (1..slots).rev().find(|&n| need(n) <= limit).unwrap_or(0);
         return Err(format!(
@@ -412,7 +412,7 @@ fn run_record(cfg: &ExecConfig, host: &str, usable: &CpuSet, plan: &SlotPlan, st
         kind: "run".into(),
         version: env!("CARGO_PKG_VERSION").into(),
         host: host.into(),
-        kernel: os::kernel_release(),
+        kernel: sys::kernel_release(),
         pid: std::process::id(),
         slurm: crate::log::SlurmInfo::from_env(),
         taskfile: cfg.tasks.name(),

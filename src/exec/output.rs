@@ -202,7 +202,7 @@ impl Output {
     /// tasks writing output then fail with ENOSPC.
     pub fn spool_full(&self) -> bool {
         matches!(self.mode, OutputMode::Group | OutputMode::Ordered)
-            && super::os::free_bytes(&std::env::temp_dir()).is_some_and(|b| b < 1 << 20)
+            && crate::sys::free_bytes(&std::env::temp_dir()).is_some_and(|b| b < 1 << 20)
     }
 
     /// Task `seq` started its first attempt (`-k` orders blocks by this).

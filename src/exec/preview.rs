@@ -119,8 +119,7 @@ impl Target {
             existing => {
                 use std::os::unix::fs::PermissionsExt;
                 // The mode a shell's `>` would give: the old file's, else 0666 less the umask.
-                let mode =
-                    existing.map_or(0o666 & !crate::exec::os::umask(), |m| m.permissions().mode() & 0o7777);
+                let mode = existing.map_or(0o666 & !crate::sys::umask(), |m| m.permissions().mode() & 0o7777);
                 let tmp = tempfile::Builder::new()
                     .prefix(".hrun-emit-")
                     .permissions(std::fs::Permissions::from_mode(mode))

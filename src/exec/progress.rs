@@ -20,7 +20,7 @@ impl ProgressMode {
     pub fn detect(quiet: bool, interval: Duration) -> ProgressMode {
         if quiet {
             ProgressMode::Quiet
-        } else if super::os::stderr_is_terminal() {
+        } else if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
             ProgressMode::Bar
         } else {
             ProgressMode::Lines(interval)

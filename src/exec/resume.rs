@@ -159,7 +159,7 @@ pub fn plan(tasks: &TaskSpec, logs: &[std::path::PathBuf], mode: ResumeMode) -> 
 /// are running now, and would run a second time here.
 fn refuse_if_in_use(log: &Path) -> Result<()> {
     let file = read::open(log).map_err(UsageError)?;
-    if crate::exec::os::try_lock(&file).with_context(|| format!("cannot lock run log {}", log.display()))? {
+    if crate::sys::try_lock(&file).with_context(|| format!("cannot lock run log {}", log.display()))? {
         return Ok(());
     }
     Err(UsageError(anyhow!(

@@ -1,5 +1,5 @@
 //! What a task runs: the program, its arguments and the environment every task gets.
-//! Pure except for looking programs up on `PATH`; `os::Spawner` starts the result.
+//! Pure except for looking programs up on `PATH`; `sys::Spawner` starts the result.
 //!
 //! A line runs as `/bin/sh -c LINE`, as GNU parallel runs it. A shell per task doubles the
 //! cost of a short task, so a line in which the shell would do nothing but split words (no
@@ -20,13 +20,20 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
-use super::os::{self, Program};
 use crate::slots::Slot;
+use crate::sys::{self, Program};
 use crate::taskfile::Task;
 
 /// Variables hrun sets for each task; any value hrun inherited for them is replaced.
-const TASK_VARS: [&str; 7] =
-    ["HRUN_SLOT", "HRUN_SEQ", "HRUN_CPUS", "HRUN_THREADS", "PARALLEL_JOBSLOT", "PARALLEL_SEQ", os::OWNER_VAR];
+const TASK_VARS: [&str; 7] = [
+    "HRUN_SLOT",
+    "HRUN_SEQ",
+    "HRUN_CPUS",
+    "HRUN_THREADS",
+    "PARALLEL_JOBSLOT",
+    "PARALLEL_SEQ",
+    sys::OWNER_VAR,
+];
 
 /// Programs looked up on `PATH` are remembered, up to this many names.
 const PATH_CACHE_MAX: usize = 1024;
@@ -187,7 +194,7 @@ impl TaskEnv {
             ("HRUN_THREADS", &self.threads),
             ("PARALLEL_JOBSLOT", &slot_no),
             ("PARALLEL_SEQ", &seq),
-            (os::OWNER_VAR, &self.owner),
+            (sys::OWNER_VAR, &self.owner),
         ]
         .iter()
         .map(|(k, v)| cstring(&format!("{k}={v}")))

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
-use crate::exec::os;
+use crate::sys;
 
 /// Opens `path` for appending (creating it), refusing what is not a regular file once open:
 /// `O_NONBLOCK` makes a FIFO that replaced the file since the caller looked fail or open at once
@@ -99,12 +99,12 @@ impl RunLog {
 /// more times over 100 ms. A writer holds it for its whole run: that still refuses.
 fn lock_past_readers(file: &File) -> io::Result<bool> {
     for _ in 0..10 {
-        if os::try_lock(file)? {
+        if sys::try_lock(file)? {
             return Ok(true);
         }
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
-    os::try_lock(file)
+    sys::try_lock(file)
 }
 
 /// Opens an output file of hrun's (the results table) for appending, created if need be,

@@ -94,7 +94,7 @@ impl EndOutcome {
             None => {}
         }
         match self.exit {
-            129 | 130 | 143 => format!("interrupted by {}", crate::exec::os::signal_name(self.exit - 128)),
+            129 | 130 | 143 => format!("interrupted by {}", crate::sys::signal_name(self.exit - 128)),
             _ => "finished".into(),
         }
     }
@@ -133,13 +133,8 @@ pub fn open(path: &Path) -> Result<File> {
 /// writer for longer than the probe, and two readers do not see each other. `Err` where the
 /// file system has no `flock` (some Lustre mounts).
 pub fn writer_holds_lock(path: &Path) -> std::io::Result<bool> {
-    use nix::fcntl::{Flock, FlockArg};
     let file = open(path).map_err(|e| std::io::Error::other(format!("{e:#}")))?;
-    match Flock::lock(file, FlockArg::LockSharedNonblock) {
-        Ok(_released_on_drop) => Ok(false),
-        Err((_, nix::errno::Errno::EWOULDBLOCK)) => Ok(true),
-        Err((_, e)) => Err(e.into()),
-    }
+    crate::sys::someone_holds_lock(&file)
 }
 
 /// Calls `on_task` for every task record; returns the number of unreadable lines.

@@ -180,7 +180,7 @@ pub struct TaskRecord {
     pub leaked_pids: Vec<i32>,
     /// `utime_s`, `stime_s`, `maxrss_kb`, `minflt`, `majflt`, `nvcsw`, `nivcsw` from `wait4`.
     #[serde(flatten)]
-    pub rusage: crate::exec::os::Rusage,
+    pub rusage: crate::sys::Rusage,
     pub host: String,
 }
 

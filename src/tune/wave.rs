@@ -14,10 +14,10 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 
 use anyhow::{Context, Result, anyhow, bail};
 
-use crate::exec::os::{self, SignalFd};
 use crate::exit::{self, UsageError};
 use crate::log::read::{EndOutcome, TaskOutcome};
 use crate::placement::Placement;
+use crate::sys::{self, SignalFd};
 use crate::text::printable;
 
 /// How many failed tasks of a wave are named (the rest are counted).
@@ -135,6 +135,8 @@ impl<'a> Runner<'a> {
         // A process group of its own: a Ctrl-C on the terminal reaches tune alone, which
         // passes it on once (a second SIGINT would make hrun kill at once).
         std::os::unix::process::CommandExt::process_group(&mut c, 0);
+        // tune killed outright (SIGKILL, the OOM killer) must not leave the wave running.
+        crate::sys::term_when_parent_dies(&mut c);
         let file = File::create(said).context("cannot write into the sweep's scratch directory")?;
         c.stdin(Stdio::null()).stdout(Stdio::null()).stderr(file);
         Ok(c)
@@ -159,7 +161,7 @@ impl<'a> Runner<'a> {
                 continue;
             }
             if let Some(pid) = child {
-                os::signal_process(pid, sig);
+                sys::signal_process(pid, sig);
             }
             self.pending.get_or_insert(sig);
         }
@@ -176,7 +178,7 @@ impl<'a> Runner<'a> {
         let code = match (status.code(), std::os::unix::process::ExitStatusExt::signal(&status)) {
             (Some(code), _) => code,
             (None, Some(sig)) => {
-                bail!("the hrun running the wave of T = {threads} was killed by {}", os::signal_name(sig))
+                bail!("the hrun running the wave of T = {threads} was killed by {}", sys::signal_name(sig))
             }
             (None, None) => bail!("the hrun running the wave of T = {threads} ended without a status"),
         };
@@ -203,7 +205,7 @@ impl<'a> Runner<'a> {
 }
 
 fn stopped_by_signal(sig: i32) -> Ended {
-    Ended::Stopped(128 + sig, format!("interrupted by {}", os::signal_name(sig)))
+    Ended::Stopped(128 + sig, format!("interrupted by {}", sys::signal_name(sig)))
 }
 
 /// hrun's last word on its stderr (`hrun: error: ...`), without the prefix.
@@ -241,6 +243,8 @@ fn read_log(log: &Path, outputs: &Path) -> Result<Option<Wave>> {
         "end" => end = serde_json::from_slice(line).ok(),
         _ => {}
     })?;
+    // Named in task order, whatever order they ended in.
+    wave.failures.sort_by_key(|f| f.seq);
     Ok(end.map(|e| Wave { wall_s: e.makespan_s, tasks: e.tasks, failed: e.failed, ..wave }))
 }
 

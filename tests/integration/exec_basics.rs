@@ -225,7 +225,7 @@ fn sigterm_is_forwarded_to_running_tasks_and_logged() {
     let child = sb.exec().args(["--jobs", "1", "tasks.txt"]).stderr(Stdio::piped()).spawn().unwrap();
     wait_for_file(&sb.path("ready.1"), Duration::from_secs(10));
     let pid = child.id() as i32;
-    unsafe { libc::kill(pid, libc::SIGTERM) };
+    send_signal(pid, libc::SIGTERM);
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(143), "{}", stderr(&out));
     assert!(!sb.path("never").exists());

@@ -85,7 +85,7 @@ fn kill_9_at_random_points_then_resume_loses_and_duplicates_nothing() {
             .spawn()
             .unwrap();
         std::thread::sleep(Duration::from_millis(*ms));
-        unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+        send_signal(child.id() as i32, libc::SIGKILL);
         child.wait().unwrap();
         // Nothing hrun started outlives it.
         let t0 = Instant::now();

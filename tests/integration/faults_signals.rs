@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use crate::harness::*;
 
 fn signal(child: &Child, sig: i32) {
-    unsafe { libc::kill(child.id() as i32, sig) };
+    send_signal(child.id() as i32, sig);
 }
 
 /// A process is gone when /proc has no entry for it, or only a zombie (PID 1 in containers

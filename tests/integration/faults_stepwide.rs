@@ -19,8 +19,7 @@ fn task_pid(sb: &Sandbox, seq: u64) -> i32 {
 }
 
 fn kill(pid: i32, sig: i32) {
-    // SAFETY: kill has no memory preconditions.
-    assert_eq!(unsafe { libc::kill(pid, sig) }, 0, "kill({pid}, {sig})");
+    assert!(send_signal(pid, sig), "kill({pid}, {sig})");
 }
 
 const TASK: &str = "[ -e fast ] && exit 0; touch ready.{#}; exec sleep 30\n";

@@ -211,3 +211,9 @@ pub fn run_within(cmd: &mut Command, limit: Duration) -> Output {
 pub fn mkfifo(path: &Path) {
     nix::unistd::mkfifo(path, nix::sys::stat::Mode::S_IRUSR | nix::sys::stat::Mode::S_IWUSR).unwrap();
 }
+
+/// Sends signal number `sig` to process `pid`; false if it is gone.
+pub fn send_signal(pid: i32, sig: i32) -> bool {
+    let sig = nix::sys::signal::Signal::try_from(sig).expect("a known signal number");
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig).is_ok()
+}

@@ -98,6 +98,31 @@ fn a_signal_stops_the_wave_and_the_sweep() {
     assert!(stdout(&out).ends_with("vs best\nno wave ran to its end\n"), "{}", stdout(&out));
 }
 
+/// tune killed outright (no chance to pass anything on): the wave's hrun gets SIGTERM from
+/// the kernel and ends its task, rather than running on unwatched.
+#[test]
+fn a_killed_tune_takes_its_wave_with_it() {
+    let sb = Sandbox::new();
+    let mut child = hrun()
+        .current_dir(sb.root())
+        .args(["tune", "--threads-list", "1", "--", "sh", "-c"])
+        .arg("'echo $$ > pid.tmp.{#} && mv pid.tmp.{#} pid.{#} && exec sleep 30'")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_file(&sb.path("pid.1"), Duration::from_secs(20));
+    let pid: i32 = sb.read("pid.1").trim().parse().unwrap();
+    assert!(send_signal(child.id() as i32, libc::SIGKILL));
+    child.wait().unwrap();
+    let t0 = std::time::Instant::now();
+    while std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        assert!(t0.elapsed() < Duration::from_secs(10), "the wave's task {pid} outlived tune");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// The default wave was 1e8 samples per thread: 0.05 s per task with AVX2, too short to tell
 /// thread counts apart. Without -n the worker is timed first and a task runs about 0.75 s.
 #[test]

@@ -161,9 +161,7 @@ fn names(dir: &std::path::Path) -> Vec<String> {
 }
 
 fn mkfifo(path: &std::path::Path) {
-    let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
-    // SAFETY: a valid NUL-terminated path.
-    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    nix::unistd::mkfifo(path, nix::sys::stat::Mode::S_IRUSR | nix::sys::stat::Mode::S_IWUSR).unwrap();
 }
 
 /// The atomic rename replaced whatever `-o` named: as root, `-o /dev/null` made /dev/null a
@@ -221,8 +219,8 @@ fn a_signal_mid_run_leaves_no_temporary_file() {
             assert!(t0.elapsed() < std::time::Duration::from_secs(20), "{} never appeared", tmp.display());
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
-        // SAFETY: kill with a live child's pid (not yet reaped).
-        assert_eq!(unsafe { libc::kill(child.id() as i32, sig) }, 0);
+        let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::try_from(sig).unwrap()).unwrap();
         let status = child.wait().unwrap();
         assert_eq!(status.signal(), Some(sig), "{status:?}");
         assert_eq!(names(dir.path()), Vec::<String>::new(), "signal {sig} left a file");

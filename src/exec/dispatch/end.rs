@@ -10,9 +10,9 @@ use super::super::attempt::{
 };
 use super::super::halt::When;
 use super::super::leaks;
-use super::super::os::{self, Ended, Reaped};
 use super::super::summary::{FAILURES_SHOWN, Failure};
 use super::{Dispatcher, RunState, Stop};
+use crate::sys::{self, Ended, Reaped};
 use crate::taskfile::Task;
 
 impl Dispatcher<'_> {
@@ -232,7 +232,7 @@ impl Dispatcher<'_> {
             let how = match (timed_out, reaped.ended) {
                 (true, _) => "timed out".to_string(),
                 (false, Ended::Exited(code)) => format!("exit {code}"),
-                (false, Ended::Signaled(sig)) => os::signal_name(sig),
+                (false, Ended::Signaled(sig)) => sys::signal_name(sig),
             };
             let (seq, line, cmd) = (task.seq, task.line, task.cmd.clone());
             st.summary.failures.push(Failure { seq, line, how, cmd });

@@ -25,7 +25,6 @@ use anyhow::{Context, Result};
 use super::attempt::{Due, SlotState, terminate_all};
 use super::halt::Tally;
 use super::leaks;
-use super::os::{self, Event, Guardian, Launcher, SignalFd};
 use super::output::Output;
 use super::resume::ResumePlan;
 use super::spawn::TaskEnv;
@@ -36,6 +35,7 @@ use crate::exit::UsageError;
 use crate::input::TaskStream;
 use crate::log::{JobLog, RunLog};
 use crate::slots::SlotPlan;
+use crate::sys::{self, Event, Guardian, Launcher, SignalFd};
 use crate::taskfile::Task;
 
 /// How often the run log is flushed to stable storage while records are being written.
@@ -169,7 +169,7 @@ impl Dispatcher<'_> {
             let mut orphans = self.on_launcher_events(&mut st, &ready)?;
             // hrun's own children: launchers or the guardian ending, or orphans of a launcher
             // that died (hrun is a subreaper too).
-            while let Some(reaped) = os::reap().context("reaping")? {
+            while let Some(reaped) = sys::reap().context("reaping")? {
                 orphans |= !self.launchers.iter().any(|l| l.pid() == reaped.pid);
             }
             if orphans {
@@ -275,7 +275,7 @@ impl Dispatcher<'_> {
                 None if st.eof => return,
                 // Standard input from a slow producer: wait for it in poll, with the signals,
                 // rather than in a read that no signal would interrupt.
-                None if !tasks.ready() && tasks.watch_fd().is_some_and(|fd| !os::readable(fd)) => {
+                None if !tasks.ready() && tasks.watch_fd().is_some_and(|fd| !sys::readable(fd)) => {
                     st.waiting_input = true;
                     return;
                 }
@@ -333,7 +333,7 @@ impl Dispatcher<'_> {
                 } else if !again {
                     eprintln!(
                         "hrun: {}: forwarding it to {} running task(s); SIGKILL after {:?}",
-                        os::signal_name(sig),
+                        sys::signal_name(sig),
                         st.by_pid.len(),
                         self.policy.grace
                     );

@@ -9,10 +9,10 @@ use std::time::{Instant, SystemTime};
 use anyhow::{Context, Result, anyhow};
 
 use super::super::attempt::{SlotState, Starting};
-use super::super::os::{Ended, Reaped};
 use super::super::spawn::Launch;
 use super::super::unix_seconds;
 use super::{Dispatcher, RunState};
+use crate::sys::{Ended, Reaped};
 use crate::taskfile::Task;
 
 impl Dispatcher<'_> {

@@ -119,8 +119,9 @@ pub fn main() {
 
 /// User + system CPU seconds of this process so far.
 fn own_cpu_seconds() -> f64 {
-    // SAFETY: getrusage fills the zeroed struct.
+    // SAFETY: all-zero is a valid rusage (plain integers).
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: getrusage writes into the struct it is given, which lives for the call.
     unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
     let secs = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
     secs(ru.ru_utime) + secs(ru.ru_stime)

@@ -1,4 +1,6 @@
-//! Every raw syscall hrun makes, and the only `unsafe` in the crate: here, reading the
+//! Every raw syscall hrun makes, and the only `unsafe` in the crate (the crate denies
+//! `unsafe_code`; this module alone allows it, and clippy's `undocumented_unsafe_blocks` asks
+//! each block for its SAFETY note): here, reading the
 //! affinity mask, reaping with `wait4`, signalling process groups, the signal fd the
 //! dispatcher sleeps on and the log lock; in `clone`, spawning a child pinned to its slot; in
 //! `procfs`, the subreaper and `/proc`; in `guardian`, the process that outlives hrun.
@@ -8,6 +10,8 @@
 //!   makes raw, async-signal-safe syscalls on data prepared before the clone;
 //! - children are reaped only here, with `wait4(-1)`: nothing else (std's `Child::wait`,
 //!   tokio) may wait on them, or rusage would be lost to whoever reaped first.
+
+#![allow(unsafe_code)]
 
 use std::fs::File;
 use std::io;
@@ -81,8 +85,9 @@ pub struct Reaped {
 /// Reaps one child that has ended, without blocking; `Ok(None)` when none has.
 pub fn reap() -> io::Result<Option<Reaped>> {
     let mut status: libc::c_int = 0;
-    // SAFETY: zeroed rusage is a valid value; both pointers are valid for the call.
+    // SAFETY: all-zero is a valid rusage (plain integers).
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: both pointers are to locals that outlive the call.
     let pid = unsafe { libc::wait4(-1, &mut status, libc::WNOHANG, &mut ru) };
     if pid == 0 {
         return Ok(None);
@@ -192,9 +197,10 @@ impl SignalFd {
     pub fn take(&self) -> io::Result<Vec<i32>> {
         let mut out = Vec::new();
         loop {
-            // SAFETY: zeroed siginfo is valid; the read size is the struct's size.
+            // SAFETY: all-zero is a valid signalfd_siginfo (plain integers).
             let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
             let size = std::mem::size_of::<libc::signalfd_siginfo>();
+            // SAFETY: reads at most the struct's size into the struct.
             let r = unsafe {
                 libc::read(self.fd.as_raw_fd(), (&mut info as *mut libc::signalfd_siginfo).cast(), size)
             };
@@ -230,17 +236,44 @@ pub fn try_lock(file: &File) -> io::Result<bool> {
     if err.kind() == io::ErrorKind::WouldBlock { Ok(false) } else { Err(err) }
 }
 
+/// Whether another process holds `file`'s exclusive `flock`: probed with a shared,
+/// non-blocking lock, released at once (closing `file` would release it too).
+pub fn someone_holds_lock(file: &File) -> io::Result<bool> {
+    // SAFETY: flock on a valid fd.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) } == 0 {
+        // SAFETY: as above; unlocking a lock this fd holds.
+        unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_UN) };
+        return Ok(false);
+    }
+    let err = io::Error::last_os_error();
+    if err.kind() == io::ErrorKind::WouldBlock { Ok(true) } else { Err(err) }
+}
+
+/// The child that `cmd` starts gets SIGTERM when this process dies, however it dies (the
+/// kernel's parent-death signal), and so ends in order as on any SIGTERM.
+pub fn term_when_parent_dies(cmd: &mut std::process::Command) {
+    let parent = std::process::id() as i32;
+    // SAFETY: the closure runs between fork and exec and makes only async-signal-safe
+    // syscalls (prctl, getppid, kill) on values copied before the fork.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(cmd, move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM as libc::c_ulong) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            // The parent died before the prctl: no signal would ever come.
+            if libc::getppid() != parent {
+                libc::kill(libc::getpid(), libc::SIGTERM);
+            }
+            Ok(())
+        });
+    }
+}
+
 /// The signal's name (`SIGKILL`), or `SIG<n>` for one without a name.
 pub fn signal_name(signal: i32) -> String {
     nix::sys::signal::Signal::try_from(signal)
         .map(|s| s.as_str().to_string())
         .unwrap_or_else(|_| format!("SIG{signal}"))
-}
-
-/// True when hrun's stderr is a terminal (a person is watching).
-pub fn stderr_is_terminal() -> bool {
-    // SAFETY: isatty on a plain fd number.
-    unsafe { libc::isatty(2) == 1 }
 }
 
 /// The running kernel's release (`uname -r`).
