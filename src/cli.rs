@@ -24,16 +24,16 @@ impl Cli {
     /// exits 2. Options after a task file (`hrun exec tasks.txt --resume`, as hrun has always
     /// taken them) are read as options: a task file is never a command.
     pub fn parse_argv(argv: Vec<std::ffi::OsString>) -> Cli {
-        let cli: Cli = mc_pi::cli_error::parse_from_or_exit("hrun", argv.clone());
+        let cli: Cli = hrun_protocol::cli_error::parse_from_or_exit("hrun", argv.clone());
         let Cmd::Exec(args) = &cli.command else { return cli };
         let Some(reordered) = task_file_first(args, &argv) else { return cli };
         let file = args.words[0].clone();
-        let again: Cli = mc_pi::cli_error::parse_from_or_exit("hrun", reordered);
+        let again: Cli = hrun_protocol::cli_error::parse_from_or_exit("hrun", reordered);
         if let Cmd::Exec(a) = &again.command
             && a.words != [file.clone()]
         {
             let stray = a.words.first().map_or(String::new(), |w| w.to_string_lossy().into_owned());
-            mc_pi::cli_error::usage_exit(
+            hrun_protocol::cli_error::usage_exit(
                 "hrun",
                 &format!(
                     "{} is a task file, and {stray:?} after it is not an option of hrun exec",

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Result, anyhow};
-use mc_pi::result::McPiResult;
+use hrun_protocol::result::McPiResult;
 use serde::Serialize;
 
 use crate::exit::UsageError;
@@ -266,7 +266,7 @@ mod tests {
 
     fn result(seed: u64, samples: u64, hits: u64) -> McPiResult {
         McPiResult {
-            format: mc_pi::result::FORMAT.into(),
+            format: hrun_protocol::result::FORMAT.into(),
             seed,
             threads: 1,
             samples_per_thread: samples,

@@ -7,7 +7,7 @@
 use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, anyhow, bail};
-use mc_pi::result::McPiResult;
+use hrun_protocol::result::McPiResult;
 
 /// Seconds a wave's task should run: above 0.5 s even when the wave runs 1.5 times faster
 /// per thread than the best calibration run (a quieter machine).

@@ -370,7 +370,7 @@ fn runs_started_in_the_same_second_get_their_own_directories() {
         let results = std::fs::read_dir(sb.path(dir).join("results")).unwrap();
         let parsed: Vec<_> = results
             .map(|e| {
-                mc_pi::result::McPiResult::parse(&std::fs::read_to_string(e.unwrap().path()).unwrap())
+                hrun_protocol::result::McPiResult::parse(&std::fs::read_to_string(e.unwrap().path()).unwrap())
                     .unwrap()
             })
             .collect();

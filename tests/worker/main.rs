@@ -2,7 +2,7 @@
 
 use std::process::{Child, Command, Output, Stdio};
 
-use mc_pi::result::McPiResult;
+use hrun_protocol::result::McPiResult;
 
 fn worker() -> Command {
     Command::new(env!("CARGO_BIN_EXE_hrun-mc-pi"))

@@ -1,12 +1,12 @@
 //! The Monte Carlo pi worker bundled with hrun, as a library: the sampling kernel, the
-//! multi-threaded driver, the result-file schema that `hrun reduce` reads back, and the
-//! `hrun-mc-pi` command itself ([`cli::main`]).
+//! multi-threaded driver, and the `hrun-mc-pi` command itself ([`cli::main`]). The result
+//! file's schema, which `hrun reduce` reads back, is in `hrun-protocol` (re-exported here).
 
 pub mod bench;
 pub mod cleanup;
 pub mod cli;
-pub mod cli_error;
 pub mod kernel;
 pub mod output;
-pub mod result;
 pub mod run;
+
+pub use hrun_protocol::{cli_error, result};

@@ -1,4 +1,4 @@
-//! The worker's result file: small TOML (written by [`crate::output`]). `hrun reduce` reads
+//! The worker's result file: small TOML (written by the worker's `output` module). `hrun reduce` reads
 //! these files back with [`McPiResult::parse`].
 
 use serde::{Deserialize, Serialize};
