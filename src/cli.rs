@@ -20,15 +20,35 @@ pub struct Cli {
 }
 
 impl Cli {
+    /// The command with each setting's default and environment variable in its help
+    /// ([`crate::config::document`]): what parsing, completions and the man page use.
+    pub fn documented() -> clap::Command {
+        crate::config::document(<Cli as clap::CommandFactory>::command())
+    }
+
+    /// `hrun completions SHELL`: the completion script.
+    pub fn completions(shell: clap_complete::Shell) -> Vec<u8> {
+        let mut script = Vec::new();
+        clap_complete::generate(shell, &mut Cli::documented(), "hrun", &mut script);
+        script
+    }
+
+    /// `hrun man`: the man page (roff).
+    pub fn man_page() -> std::io::Result<Vec<u8>> {
+        let mut page = Vec::new();
+        clap_mangen::Man::new(Cli::documented()).render(&mut page)?;
+        Ok(page)
+    }
+
     /// Parses hrun's command line (the program name first); bad usage prints one line and
     /// exits 2. Options after a task file (`hrun exec tasks.txt --resume`, as hrun has always
     /// taken them) are read as options: a task file is never a command.
     pub fn parse_argv(argv: Vec<std::ffi::OsString>) -> Cli {
-        let cli: Cli = hrun_protocol::cli_error::parse_from_or_exit("hrun", argv.clone());
+        let cli: Cli = hrun_protocol::cli_error::parse_with_or_exit("hrun", Cli::documented(), argv.clone());
         let Cmd::Exec(args) = &cli.command else { return cli };
         let Some(reordered) = task_file_first(args, &argv) else { return cli };
         let file = args.words[0].clone();
-        let again: Cli = hrun_protocol::cli_error::parse_from_or_exit("hrun", reordered);
+        let again: Cli = hrun_protocol::cli_error::parse_with_or_exit("hrun", Cli::documented(), reordered);
         if let Cmd::Exec(a) = &again.command
             && a.words != [file.clone()]
         {
@@ -238,7 +258,7 @@ pub struct PlacementArgs {
     #[arg(long, value_name = "LIST")]
     pub cpus: Option<crate::cpuset::CpuSet>,
 
-    /// SMT siblings: `avoid` (default) gives each slot distinct physical cores (the siblings
+    /// SMT siblings: `avoid` gives each slot distinct physical cores (the siblings
     /// stay idle), `use` counts every hardware thread as a CPU
     #[arg(long, value_enum)]
     pub smt: Option<crate::slots::Smt>,
@@ -377,7 +397,7 @@ pub struct ExecArgs {
     )]
     pub words: Vec<std::ffi::OsString>,
 
-    /// CPUs per task (overrides the task file's `#hrun threads=N`; default 1)
+    /// CPUs per task (overrides the task file's `#hrun threads=N`)
     #[arg(short = 't', long, value_name = "T")]
     pub threads: Option<usize>,
 
@@ -590,7 +610,7 @@ impl GnuFlags {
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Progress")]
 pub struct ProgressArgs {
-    /// Without a terminal (e.g. a Slurm log), print a status line this often (default 30s)
+    /// Without a terminal (e.g. a Slurm log), print a status line this often
     #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse)]
     pub progress_interval: Option<Duration>,
 
@@ -609,11 +629,10 @@ impl ProgressArgs {
 }
 
 /// How tasks are supervised: shared by `exec` and `run`.
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 #[command(next_help_heading = "Faults and time limits")]
 pub struct FaultArgs {
     /// After SIGTERM (forwarded, --timeout, --halt now), wait this long before SIGKILL
-    /// (default 10s)
     #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse)]
     pub grace: Option<Duration>,
 
@@ -622,28 +641,26 @@ pub struct FaultArgs {
     #[arg(long, value_name = "DURATION|N%")]
     pub timeout: Option<crate::exec::timeout::Timeout>,
 
-    /// Run a failed task up to N more times; the log keeps every attempt (default 0)
+    /// Run a failed task up to N more times; the log keeps every attempt
     #[arg(long, value_name = "N")]
     pub retries: Option<u32>,
 
-    /// Stop early, as GNU parallel: now|soon,fail|success|done=N|X% (e.g. now,fail=1;
-    /// default never)
+    /// Stop early, as GNU parallel: now|soon,fail|success|done=N|X% (e.g. now,fail=1)
     #[arg(long, value_name = "WHEN,WHY=N")]
     pub halt: Option<crate::exec::halt::Halt>,
 
     /// How long processes a task left behind may outlive it before they are killed
-    /// (default 500ms)
     #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse)]
     pub leak_timeout: Option<Duration>,
 
     /// Start no task that would end (at the median runtime so far) after this time minus
-    /// --deadline-margin: auto (default: the Slurm job's end), none, +DURATION, a local time
+    /// --deadline-margin: auto (the Slurm job's end), none, +DURATION, a local time
     /// YYYY-MM-DDTHH:MM[:SS] (Z: UTC) or @UNIX_SECONDS. At the deadline, running tasks are
     /// stopped. Tasks not run are left for --resume
     #[arg(long, value_name = "WHEN")]
     pub deadline: Option<crate::deadline::Spec>,
 
-    /// Room to leave between a task's expected end and the deadline (default 30s)
+    /// Room to leave between a task's expected end and the deadline
     #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse)]
     pub deadline_margin: Option<Duration>,
 }
@@ -651,22 +668,23 @@ pub struct FaultArgs {
 impl FaultArgs {
     /// The flags over the environment and config file.
     pub fn policy(&self, cfg: &Config) -> anyhow::Result<crate::exec::Policy> {
-        let d = crate::exec::Policy::default();
-        let deadline = cfg.get("deadline", self.deadline)?.unwrap_or(d.deadline);
-        crate::deadline::check_environment(deadline)
+        let policy = self.layered(cfg)?;
+        crate::deadline::check_environment(policy.deadline)
             .map_err(|e| crate::exit::UsageError(anyhow::anyhow!(e)))?;
+        Ok(policy)
+    }
+
+    /// The flags over `cfg`'s layers, without looking at the Slurm job.
+    pub(crate) fn layered(&self, cfg: &Config) -> anyhow::Result<crate::exec::Policy> {
+        let deadline = cfg.value("deadline", self.deadline)?;
         Ok(crate::exec::Policy {
-            grace: cfg.get("grace", self.grace.map(Dur))?.map_or(d.grace, |v| v.0),
+            grace: cfg.value("grace", self.grace.map(Dur))?.0,
             timeout: cfg.get("timeout", self.timeout)?,
-            retries: cfg.get("retries", self.retries)?.unwrap_or(d.retries),
-            halt: cfg.get("halt", self.halt)?.unwrap_or(d.halt),
-            leak_timeout: cfg
-                .get("leak_timeout", self.leak_timeout.map(Dur))?
-                .map_or(d.leak_timeout, |v| v.0),
+            retries: cfg.value("retries", self.retries)?,
+            halt: cfg.value("halt", self.halt)?,
+            leak_timeout: cfg.value("leak_timeout", self.leak_timeout.map(Dur))?.0,
             deadline,
-            deadline_margin: cfg
-                .get("deadline_margin", self.deadline_margin.map(Dur))?
-                .map_or(d.deadline_margin, |v| v.0),
+            deadline_margin: cfg.value("deadline_margin", self.deadline_margin.map(Dur))?.0,
         })
     }
 }

@@ -17,14 +17,23 @@ use anyhow::{Result, anyhow};
 use crate::exit::UsageError;
 use crate::text::printable;
 
-/// A setting hrun reads from the environment and the file.
+/// A setting hrun reads from the environment and the file: the one place each is declared.
+/// Its flag is the option of the same name (`leak_timeout`: `--leak-timeout`), whose help
+/// gets the default and the variable from here ([`document`]); its environment variable is
+/// `HRUN_` and the name in capitals.
 struct Key {
     name: &'static str,
-    /// `None`: not read from the environment.
-    env: Option<&'static str>,
+    /// Read from the environment too (`threads` is not: tasks see `HRUN_THREADS`).
+    env: bool,
     default: Option<&'static str>,
     /// The TOML type the file must give it.
     kind: Kind,
+}
+
+impl Key {
+    fn env_var(&self) -> Option<String> {
+        self.env.then(|| format!("HRUN_{}", self.name.to_uppercase()))
+    }
 }
 
 /// What a key holds in hrun.toml.
@@ -36,29 +45,27 @@ enum Kind {
     Text,
 }
 
-const fn key(
-    name: &'static str,
-    env: Option<&'static str>,
-    default: Option<&'static str>,
-    kind: Kind,
-) -> Key {
+const fn key(name: &'static str, env: bool, default: Option<&'static str>, kind: Kind) -> Key {
     Key { name, env, default, kind }
 }
 
 const KEYS: &[Key] = &[
-    key("threads", None, Some("1"), Kind::Count),
-    key("jobs", Some("HRUN_JOBS"), None, Kind::Count),
-    key("log", Some("HRUN_LOG"), None, Kind::Text),
-    key("grace", Some("HRUN_GRACE"), Some("10s"), Kind::Text),
-    key("timeout", Some("HRUN_TIMEOUT"), None, Kind::Text),
-    key("retries", Some("HRUN_RETRIES"), Some("0"), Kind::Count),
-    key("halt", Some("HRUN_HALT"), Some("never"), Kind::Text),
-    key("leak_timeout", Some("HRUN_LEAK_TIMEOUT"), Some("500ms"), Kind::Text),
-    key("deadline", Some("HRUN_DEADLINE"), Some("auto"), Kind::Text),
-    key("deadline_margin", Some("HRUN_DEADLINE_MARGIN"), Some("30s"), Kind::Text),
-    key("progress_interval", Some("HRUN_PROGRESS_INTERVAL"), Some("30s"), Kind::Text),
-    key("smt", Some("HRUN_SMT"), Some("avoid"), Kind::Text),
+    key("threads", false, Some("1"), Kind::Count),
+    key("jobs", true, None, Kind::Count),
+    key("log", true, None, Kind::Text),
+    key("grace", true, Some("10s"), Kind::Text),
+    key("timeout", true, None, Kind::Text),
+    key("retries", true, Some("0"), Kind::Count),
+    key("halt", true, Some("never"), Kind::Text),
+    key("leak_timeout", true, Some("500ms"), Kind::Text),
+    key("deadline", true, Some("auto"), Kind::Text),
+    key("deadline_margin", true, Some("30s"), Kind::Text),
+    key("progress_interval", true, Some("30s"), Kind::Text),
+    key("smt", true, Some("avoid"), Kind::Text),
 ];
+
+/// Variables hrun reads that are not settings of [`KEYS`].
+const OTHER_VARIABLES: [&str; 2] = ["HRUN_CONFIG", "HRUN_SYSFS_ROOT"];
 
 /// The largest config file hrun reads (a real one is a few hundred bytes).
 const MAX_FILE: u64 = crate::smallfile::MIB;
@@ -67,7 +74,7 @@ const MAX_FILE: u64 = crate::smallfile::MIB;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Origin {
     Flag,
-    Env(&'static str),
+    Env(String),
     File(PathBuf),
     Default,
 }
@@ -103,23 +110,25 @@ impl Config {
                 .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
             Some(base.join("hrun/hrun.toml")).filter(|p| p.is_file())
         });
-        let mut cfg = Config { values: BTreeMap::new(), file: file.clone() };
-        for k in KEYS {
-            if let Some(d) = k.default {
-                cfg.values.insert(k.name, (d.to_string(), Origin::Default));
-            }
-        }
+        let mut cfg = Config { file: file.clone(), ..Config::builtin() };
         if let Some(path) = &file {
             cfg.read_file(path)?;
         }
         for k in KEYS {
-            if let Some(var) = k.env
-                && let Ok(v) = std::env::var(var)
+            if let Some(var) = k.env_var()
+                && let Ok(v) = std::env::var(&var)
             {
                 cfg.values.insert(k.name, (v, Origin::Env(var)));
             }
         }
         Ok(cfg)
+    }
+
+    /// The built-in defaults alone: no file, no environment.
+    pub fn builtin() -> Config {
+        let values =
+            KEYS.iter().filter_map(|k| Some((k.name, (k.default?.to_string(), Origin::Default)))).collect();
+        Config { values, file: None }
     }
 
     fn read_file(&mut self, path: &Path) -> Result<()> {
@@ -172,6 +181,14 @@ impl Config {
         }
     }
 
+    /// [`Config::get`] for a key that has a built-in default, so always a value.
+    pub fn value<T: FromStr>(&self, key: &'static str, flag: Option<T>) -> Result<T>
+    where
+        T::Err: fmt::Display,
+    {
+        self.get(key, flag)?.ok_or_else(|| anyhow!("internal: setting {key} has no built-in default"))
+    }
+
     /// `threads` from the file only: below a task file's directive.
     pub fn file_threads(&self) -> Result<Option<usize>> {
         match self.values.get("threads") {
@@ -200,8 +217,82 @@ impl Config {
 
 /// The environment variables hrun reads its defaults from (and `HRUN_CONFIG`), for a caller
 /// that runs hrun with the flags it gives and nothing else (`hrun tune`'s waves).
-pub fn environment_variables() -> impl Iterator<Item = &'static str> {
-    KEYS.iter().filter_map(|k| k.env).chain(["HRUN_CONFIG", "HRUN_SYSFS_ROOT"])
+pub fn environment_variables() -> impl Iterator<Item = String> {
+    KEYS.iter().filter_map(Key::env_var).chain(OTHER_VARIABLES.map(String::from))
+}
+
+/// `command` (and its subcommands) with each setting's default and environment variable in
+/// the help of its flag, from [`KEYS`]: written there once, shown where users look.
+pub fn document(mut command: clap::Command) -> clap::Command {
+    let subcommands: Vec<String> = command.get_subcommands().map(|s| s.get_name().to_string()).collect();
+    for name in subcommands {
+        command = command.mut_subcommand(name, document);
+    }
+    for k in KEYS {
+        // Only the options the layers feed: those neither required nor with a clap default of
+        // their own (`hrun gen --threads` is required, `hrun slots --threads` defaults to 1).
+        let fed =
+            |a: &clap::Arg| a.get_id() == k.name && !a.is_required_set() && a.get_default_values().is_empty();
+        if !command.get_arguments().any(fed) {
+            continue;
+        }
+        let layers: Vec<String> = k
+            .default
+            .map(|d| format!("default {d}"))
+            .into_iter()
+            .chain(k.env_var().map(|v| format!("env {v}")))
+            .collect();
+        command = command.mut_arg(k.name, |a| {
+            let add = |h: Option<&clap::builder::StyledStr>| {
+                format!("{} [{}]", h.map(|h| h.to_string()).unwrap_or_default(), layers.join("; "))
+            };
+            let long = a.get_long_help().map(|h| add(Some(h)));
+            let a = a.clone().help(add(a.get_help()));
+            match long {
+                Some(l) => a.long_help(l),
+                None => a,
+            }
+        });
+    }
+    command
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_setting_is_an_option_whose_help_gives_its_default_and_variable() {
+        let cli = crate::cli::Cli::documented();
+        let exec = cli.find_subcommand("exec").unwrap();
+        for k in KEYS {
+            let arg = exec.get_arguments().find(|a| a.get_id() == k.name);
+            let arg = arg.unwrap_or_else(|| panic!("setting {} is no option of hrun exec", k.name));
+            let help = arg.get_help().unwrap().to_string();
+            if let Some(d) = k.default {
+                assert!(help.contains(&format!("default {d}")), "{}: {help}", k.name);
+            }
+            if let Some(v) = k.env_var() {
+                assert!(help.contains(&format!("env {v}")), "{}: {help}", k.name);
+            }
+        }
+        let gen_threads =
+            cli.find_subcommand("gen").unwrap().get_arguments().find(|a| a.get_id() == "threads");
+        assert!(
+            !gen_threads.unwrap().get_help().unwrap().to_string().contains("default 1"),
+            "gen reads no config"
+        );
+    }
+
+    #[test]
+    fn the_builtin_defaults_make_the_policy() {
+        let p = crate::exec::Policy::default();
+        assert_eq!(p.grace, std::time::Duration::from_secs(10));
+        assert_eq!(p.leak_timeout, std::time::Duration::from_millis(500));
+        assert_eq!(p.deadline_margin, std::time::Duration::from_secs(30));
+        assert_eq!((p.retries, p.timeout.is_none()), (0, true));
+        assert_eq!(p.deadline, crate::deadline::Spec::Auto);
+    }
 }
 
 /// Durations in config and environment use the command line's syntax.

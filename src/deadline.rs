@@ -34,9 +34,6 @@ pub struct Deadline {
     pub source: String,
 }
 
-/// Tasks need this long, at least, between the expected end and the deadline.
-pub const DEFAULT_MARGIN: Duration = Duration::from_secs(30);
-
 /// The latest deadline hrun accepts, in Unix seconds: 9999-12-31T23:59:59Z. Any time up to it
 /// stays an exact float and, less the clock, a representable `Duration`.
 pub const MAX_UNIX: f64 = 253_402_300_799.0;

@@ -16,6 +16,7 @@ pub mod pipeline;
 pub mod placement;
 pub mod reduce;
 pub mod report;
+pub mod resolve;
 pub mod results;
 pub mod same_file;
 pub mod shard;

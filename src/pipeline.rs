@@ -25,13 +25,10 @@ pub struct RunConfig {
     pub threads: usize,
     pub samples: u64,
     pub seed: u64,
-    pub jobs: Option<crate::slots::Jobs>,
     /// Default: `hrun-run-<UTC time>` in the current directory.
     pub dir: Option<PathBuf>,
     pub worker: Option<PathBuf>,
-    pub policy: exec::Policy,
-    pub placement: crate::placement::Placement,
-    pub progress: exec::progress::ProgressMode,
+    pub control: exec::Control,
     pub json: bool,
 }
 
@@ -63,12 +60,8 @@ pub fn run(cfg: &RunConfig) -> Result<i32> {
     eprintln!("hrun: {} tasks x {} threads into {}", cfg.tasks, cfg.threads, dir.display());
 
     let summary = exec::run(&ExecConfig {
-        jobs: cfg.jobs,
         log: Some(dir.join("hrun.jsonl")),
-        policy: cfg.policy.clone(),
-        placement: cfg.placement.clone(),
-        progress: cfg.progress,
-        ..ExecConfig::new(TaskSpec::File(Source::Path(taskfile)))
+        ..ExecConfig::new(TaskSpec::File(Source::Path(taskfile))).with(cfg.control.clone())
     })?;
     let reduction = reduce::reduce_dir(&results, false)?;
     crate::stdout::print(if cfg.json {

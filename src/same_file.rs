@@ -53,6 +53,12 @@ pub fn refuse_overlap(inputs: &[Named<'_>], outputs: &[Named<'_>]) -> Result<(),
     Ok(())
 }
 
+/// Refuses an output file (`what`: the flag) that is one of the run logs being read.
+pub fn refuse_over_logs(logs: &[std::path::PathBuf], what: &str, out: &Path) -> anyhow::Result<()> {
+    let inputs: Vec<Named<'_>> = logs.iter().map(|l| ("a run log being read", l.as_path())).collect();
+    refuse_overlap(&inputs, &[(what, out)]).map_err(|e| crate::exit::UsageError(anyhow::anyhow!(e)).into())
+}
+
 /// Refuses an input that `--output-dir DIR` would overwrite: a file named `<n>.out` or
 /// `<n>.err` in DIR.
 pub fn refuse_in_output_dir(inputs: &[Named<'_>], dir: &Path) -> Result<(), String> {

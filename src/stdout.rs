@@ -16,3 +16,17 @@ pub fn print(bytes: impl AsRef<[u8]>) -> Result<()> {
         Ok(()) => Ok(()),
     }
 }
+
+/// `result` of a writer to standard output, with a closed pipe (`hrun gen | head`) as success.
+pub fn pipe_closed_is_ok(result: Result<()>) -> Result<()> {
+    match result {
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == ErrorKind::BrokenPipe)
+            }) =>
+        {
+            Ok(())
+        }
+        other => other,
+    }
+}

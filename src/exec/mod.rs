@@ -74,7 +74,22 @@ pub struct ExecConfig {
     pub results: Option<PathBuf>,
 }
 
+/// How a run is carried out, as `exec` and `run` share it (their `RunControl` flags).
+#[derive(Clone, Debug)]
+pub struct Control {
+    pub jobs: Option<crate::slots::Jobs>,
+    pub policy: Policy,
+    pub placement: crate::placement::Placement,
+    pub progress: progress::ProgressMode,
+}
+
 impl ExecConfig {
+    /// This configuration carried out as `control` says.
+    pub fn with(self, control: Control) -> ExecConfig {
+        let Control { jobs, policy, placement, progress } = control;
+        ExecConfig { jobs, policy, placement, progress, ..self }
+    }
+
     /// A run of `tasks` with every default: the base that `exec`, `run` and `tune` adjust.
     pub fn new(tasks: TaskSpec) -> ExecConfig {
         ExecConfig {
@@ -120,16 +135,11 @@ pub struct Policy {
 }
 
 impl Default for Policy {
+    /// The built-in defaults, as declared in [`crate::config`] (no file, no environment).
     fn default() -> Self {
-        Policy {
-            grace: Duration::from_secs(10),
-            timeout: None,
-            retries: 0,
-            halt: Halt::default(),
-            leak_timeout: Duration::from_millis(500),
-            deadline: crate::deadline::Spec::Auto,
-            deadline_margin: crate::deadline::DEFAULT_MARGIN,
-        }
+        crate::cli::FaultArgs::default()
+            .layered(&crate::config::Config::builtin())
+            .expect("the built-in defaults parse")
     }
 }
 
@@ -451,6 +461,7 @@ fn run_record(cfg: &ExecConfig, host: &str, usable: &CpuSet, plan: &SlotPlan, st
     }
 }
 
-pub(crate) fn unix_seconds(t: SystemTime) -> f64 {
+/// `t` in Unix seconds (0 for a time before 1970).
+pub fn unix_seconds(t: SystemTime) -> f64 {
     t.duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
 }

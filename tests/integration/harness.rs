@@ -10,22 +10,12 @@ use serde_json::Value;
 /// A `Command` for the `hrun` binary under test, isolated from the user's hrun config.
 pub fn hrun() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_hrun"));
-    c.env_remove("HRUN_CONFIG").env("XDG_CONFIG_HOME", "/nonexistent-hrun-test-config");
-    for var in [
-        "HRUN_JOBS",
-        "HRUN_LOG",
-        "HRUN_GRACE",
-        "HRUN_TIMEOUT",
-        "HRUN_RETRIES",
-        "HRUN_HALT",
-        "HRUN_LEAK_TIMEOUT",
-        "HRUN_PROGRESS_INTERVAL",
-        "HRUN_SMT",
-        "HRUN_DEADLINE",
-        "HRUN_DEADLINE_MARGIN",
-        "HRUN_SYSFS_ROOT",
-    ] {
-        c.env_remove(var);
+    c.env("XDG_CONFIG_HOME", "/nonexistent-hrun-test-config");
+    // Every HRUN_ variable, today's settings and tomorrow's: a test sets what it means to.
+    for (var, _) in std::env::vars_os() {
+        if var.to_string_lossy().starts_with("HRUN_") {
+            c.env_remove(var);
+        }
     }
     c
 }

@@ -32,11 +32,24 @@ pub fn parse_from_or_exit<P: clap::Parser>(
     program: &str,
     args: impl IntoIterator<Item = std::ffi::OsString>,
 ) -> P {
-    match P::try_parse_from(args) {
+    parse_with_or_exit(program, P::command(), args)
+}
+
+/// [`parse_from_or_exit`] with `command` in place of `P`'s own (the same, amended at run
+/// time: help text that comes from a table, say).
+pub fn parse_with_or_exit<P: clap::FromArgMatches>(
+    program: &str,
+    command: clap::Command,
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+) -> P {
+    let mut command = command;
+    match command.try_get_matches_from_mut(args).and_then(|m| P::from_arg_matches(&m)) {
         Ok(p) => p,
         // `hrun` alone: the help is the useful answer (on stderr, exit 2).
         Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => e.exit(),
+        // Errors of from_arg_matches carry no command: format them with it (usage, colours).
         Err(e) if e.use_stderr() => {
+            let e = e.format(&mut command);
             let msg = one_line(&e);
             usage_exit(program, msg.strip_prefix("error: ").unwrap_or(&msg))
         }

@@ -1,0 +1,133 @@
+//! The command line over the config layers: each subcommand's flags resolved into the
+//! configuration its module runs (`exec`, `run`, `gen`, `tune`). Nothing here does the work.
+
+use anyhow::{Result, anyhow};
+
+use crate::cli::{ExecArgs, GenArgs, RunArgs, RunControl, TuneArgs};
+use crate::config::Config;
+use crate::exec::output::OutputMode;
+use crate::exec::resume::ResumeMode;
+use crate::exec::{Control, ExecConfig};
+use crate::exit::UsageError;
+use crate::{generate, input, pipeline, template, tune};
+
+fn usage(msg: impl std::fmt::Display) -> anyhow::Error {
+    UsageError(anyhow!("{msg}")).into()
+}
+
+impl RunControl {
+    /// `--jobs`, the faults, placement and progress flags over the environment and hrun.toml.
+    pub fn resolve(&self, cfg: &Config) -> Result<Control> {
+        Ok(Control {
+            jobs: cfg.get("jobs", self.jobs)?,
+            policy: self.faults.policy(cfg)?,
+            placement: self.placement.placement(cfg)?,
+            progress: self.progress.mode(cfg)?,
+        })
+    }
+}
+
+impl ExecArgs {
+    /// `hrun exec`'s flags over the environment and hrun.toml, and its words read as a task
+    /// file or a command template.
+    pub fn resolve(self, cfg: &Config) -> Result<ExecConfig> {
+        if let Some(why) = self.gnu.refusal() {
+            return Err(usage(why));
+        }
+        let tasks = input::classify(&self.words, self.template_options()?).map_err(usage)?;
+        Ok(ExecConfig {
+            threads: self.threads,
+            log: cfg.get("log", self.log)?,
+            threads_default: cfg.file_threads()?,
+            joblog: self.joblog,
+            output: match (self.output_dir, self.ungroup, self.keep_order) {
+                (Some(dir), _, _) => OutputMode::Dir(dir),
+                (None, true, _) => OutputMode::Ungroup,
+                // With --results, output goes into the table, in the order tasks finish.
+                (None, false, true) if self.results.is_none() => OutputMode::Ordered,
+                (None, false, _) => OutputMode::Group,
+            },
+            resume: match (self.resume, self.resume_failed) {
+                (_, true) => Some(ResumeMode::Succeeded),
+                (true, false) => Some(ResumeMode::Finished),
+                (false, false) => None,
+            },
+            force: self.force,
+            shard: self.shard.map(|s| s.resolve(|k| std::env::var(k).ok())).transpose().map_err(usage)?,
+            delay: self.delay,
+            shell: self.shell,
+            dry_run: self.template.dry_run,
+            emit_tasks: self.template.emit_tasks.clone(),
+            tag: self.tag,
+            results: self.results,
+            ..ExecConfig::new(tasks).with(self.control.resolve(cfg)?)
+        })
+    }
+
+    /// How a template's values are read and grouped (`-0`, `-d`, `--colsep`, `--header`,
+    /// `-r`, `-N`, `-n`, `::::`, `--link`).
+    fn template_options(&self) -> Result<input::TemplateOptions> {
+        let t = &self.template;
+        let reading = input::reading(input::ReadingFlags {
+            null: t.null,
+            delimiter: t.delimiter.as_deref(),
+            colsep: t.colsep.as_deref(),
+            header: t.header.as_deref(),
+            skip_empty: t.no_run_if_empty,
+        })
+        .map_err(usage)?;
+        let max_args = match (t.max_replace_args, t.max_args) {
+            (Some(0), _) | (_, Some(0)) => return Err(usage("-N/-n needs at least 1 value per job")),
+            (Some(n), _) => Some(template::MaxArgs { n, context: true }),
+            (None, Some(n)) => Some(template::MaxArgs { n, context: false }),
+            (None, None) => None,
+        };
+        Ok(input::TemplateOptions { arg_files: t.arg_files.clone(), link: t.link, reading, max_args })
+    }
+}
+
+impl GenArgs {
+    pub fn resolve(self) -> generate::GenConfig {
+        let w = self.workload;
+        generate::GenConfig {
+            tasks: w.tasks,
+            threads: w.threads,
+            samples: w.samples,
+            seed: w.seed,
+            results: self.results,
+            worker: w.worker,
+        }
+    }
+}
+
+impl RunArgs {
+    pub fn resolve(self, cfg: &Config) -> Result<pipeline::RunConfig> {
+        let w = self.workload;
+        Ok(pipeline::RunConfig {
+            tasks: w.tasks,
+            threads: w.threads,
+            samples: w.samples,
+            seed: w.seed,
+            dir: self.dir,
+            worker: w.worker,
+            control: self.control.resolve(cfg)?,
+            json: self.json,
+        })
+    }
+}
+
+impl TuneArgs {
+    pub fn resolve(self, cfg: &Config) -> Result<tune::TuneConfig> {
+        Ok(tune::TuneConfig {
+            samples: self.samples,
+            threads_list: self.threads_list,
+            strong: self.strong,
+            repeat: self.repeat,
+            command: (!self.command.is_empty()).then(|| self.command.join(" ")),
+            worker: self.worker,
+            placement: self.placement.placement(cfg)?,
+            hrun: std::env::current_exe()
+                .map_err(|e| anyhow!("cannot locate the hrun binary to run the waves: {e}"))?,
+        })
+    }
+}
