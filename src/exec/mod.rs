@@ -25,7 +25,7 @@ use anyhow::{Context, Result, anyhow};
 
 use crate::cpuset::CpuSet;
 use crate::exit::UsageError;
-use crate::input::TaskSpec;
+use crate::input::{TaskSpec, TaskStream};
 use crate::log::{JobLog, RunLog, RunRecord, SlotRecord};
 use crate::slots::SlotPlan;
 use crate::sys;
@@ -185,15 +185,7 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
     let shell = spawn::shell(cfg.shell.as_deref()).map_err(|e| usage(anyhow!(e)))?;
     // The number of tasks, for progress, `hrun status` and `--halt X%`: a quick pass over a
     // file (a pipe can only be read once). It also checks every line before anything runs.
-    let (total, file_tasks) = if cfg.tasks.rereadable() {
-        let (mine, all) = count_tasks(&cfg.tasks, &resume)?;
-        tasks.expect_tasks(all);
-        (Some(mine), Some(all))
-    } else if cfg.policy.halt.needs_total() {
-        return Err(usage(anyhow!("--halt with a percentage needs {}", cfg.tasks.once_only())));
-    } else {
-        (None, None)
-    };
+    let (total, file_tasks) = totals(cfg, &mut tasks, &resume)?;
     // Asking Slurm runs squeue: done before signals are blocked, which its child would inherit.
     let deadline = crate::deadline::resolve(cfg.policy.deadline, unix_seconds(SystemTime::now()));
     // Block the handled signals and fork the guardian while hrun is still single-threaded.
@@ -208,10 +200,7 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
     // The task environment is prepared once, and the launchers forked with a copy of it,
     // while hrun is single-threaded and before it opens its outputs.
     let env = spawn::TaskEnv::new(plan.threads, Some(&shell));
-    let launchers = (0..launcher_count(plan.slots.len()))
-        .map(|_| sys::Launcher::start(env.base()))
-        .collect::<std::io::Result<Vec<_>>>()
-        .context("cannot start the launcher processes")?;
+    let launchers = start_launchers(plan.slots.len(), &env)?;
 
     let mut log = RunLog::open(&log_path).map_err(usage)?;
     let joblog = match &cfg.joblog {
@@ -219,41 +208,19 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
         None => None,
     };
     let progress = progress::Progress::new(cfg.progress, total.map(|t| t.saturating_sub(resume.skipped())));
-    let table = match &cfg.results {
-        Some(path) => Some(crate::results::Table::open(path, cfg.resume.is_some(), tasks.names().to_vec())?),
-        None => None,
-    };
-    let output = Output::start(cfg.output.clone(), progress.bar(), table).map_err(usage)?;
+    let output = open_output(cfg, &progress, tasks.names())?;
 
-    for note in &planned.notes {
-        eprintln!("hrun: note: {note}");
-    }
-    if plan.shared() {
-        eprintln!(
-            "hrun: warning: --jobs {} is more than the {} slot(s) of {} CPU(s) that fit in CPUs {usable}: \
-             slots share CPUs round robin, up to {} tasks per CPU set",
-            plan.slots.len(),
-            plan.cpu_sets,
-            plan.threads,
-            plan.slots.len().div_ceil(plan.cpu_sets)
-        );
-    }
-    if resume.unreadable_lines > 0 {
-        eprintln!(
-            "hrun: note: {} unreadable line(s) in {} (a record torn by a crash) were ignored",
-            resume.unreadable_lines,
-            log_path.display()
-        );
-    }
+    say_before_run(&planned.notes, &plan, &usable, resume.unreadable_lines, &log_path);
     let host = sys::hostname();
-    let mut record = run_record(cfg, &host, &usable, &plan, unix_seconds(SystemTime::now()));
-    record.tasks_total = total;
-    record.file_tasks = file_tasks;
-    record.already_done = resume.skipped();
-    record.deadline = deadline.as_ref().map(|d| d.at);
-    record.deadline_source = deadline.as_ref().map(|d| d.source.clone());
-    record.value_names = Some(tasks.names().to_vec()).filter(|n| !n.is_empty());
-    log.append(&record)?;
+    log.append(&RunRecord {
+        tasks_total: total,
+        file_tasks,
+        already_done: resume.skipped(),
+        deadline: deadline.as_ref().map(|d| d.at),
+        deadline_source: deadline.as_ref().map(|d| d.source.clone()),
+        value_names: Some(tasks.names().to_vec()).filter(|n| !n.is_empty()),
+        ..run_record(cfg, &host, &usable, &plan, unix_seconds(SystemTime::now()))
+    })?;
 
     let outcome = dispatch::Dispatcher {
         plan: &plan,
@@ -277,6 +244,27 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
     }
     .run(tasks);
 
+    let (summary, deferred) = write_end(&mut log, outcome, &log_path, output)?;
+    after_run(cfg, summary, deferred, &plan, &log_path)
+}
+
+/// Where tasks' output goes: grouped, ordered, a file per task, and the `--results` table.
+fn open_output(cfg: &ExecConfig, progress: &progress::Progress, names: &[String]) -> Result<Output> {
+    let table = match &cfg.results {
+        Some(path) => Some(crate::results::Table::open(path, cfg.resume.is_some(), names.to_vec())?),
+        None => None,
+    };
+    Output::start(cfg.output.clone(), progress.bar(), table).map_err(|e| UsageError(e).into())
+}
+
+/// The end record (with the status of an error that stopped the run early), the log synced,
+/// the output closed; all three happen whatever failed first.
+fn write_end(
+    log: &mut RunLog,
+    outcome: Result<(Summary, Option<anyhow::Error>)>,
+    log_path: &std::path::Path,
+    output: Output,
+) -> Result<(Summary, Option<anyhow::Error>)> {
     let ended = outcome.and_then(|(summary, deferred)| {
         let mut end = summary.end_record();
         if let Some(e) = &deferred {
@@ -291,15 +279,69 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
     });
     let sync = log.sync().with_context(|| format!("cannot sync run log {}", log_path.display()));
     output.close();
-    let (summary, deferred) = ended?;
+    let ended = ended?;
     sync?;
+    Ok(ended)
+}
+
+/// The task count for progress, `hrun status` and `--halt X%` (`total`: this run's, after
+/// resume and shards), and the file's own: a quick pass over a file, which also checks every
+/// line before anything runs. A pipe can only be read once: no count.
+fn totals(
+    cfg: &ExecConfig,
+    tasks: &mut TaskStream,
+    resume: &ResumePlan,
+) -> Result<(Option<u64>, Option<u64>)> {
+    if cfg.tasks.rereadable() {
+        let (mine, all) = count_tasks(&cfg.tasks, resume)?;
+        tasks.expect_tasks(all);
+        Ok((Some(mine), Some(all)))
+    } else if cfg.policy.halt.needs_total() {
+        Err(UsageError(anyhow!("--halt with a percentage needs {}", cfg.tasks.once_only())).into())
+    } else {
+        Ok((None, None))
+    }
+}
+
+/// Notes and warnings on stderr before the first task: the plan's notes, slots that share
+/// CPUs, torn lines of the log being resumed.
+fn say_before_run(notes: &[String], plan: &SlotPlan, usable: &CpuSet, torn: u64, log_path: &std::path::Path) {
+    for note in notes {
+        eprintln!("hrun: note: {note}");
+    }
+    if plan.shared() {
+        eprintln!(
+            "hrun: warning: --jobs {} is more than the {} slot(s) of {} CPU(s) that fit in CPUs {usable}: \
+             slots share CPUs round robin, up to {} tasks per CPU set",
+            plan.slots.len(),
+            plan.cpu_sets,
+            plan.threads,
+            plan.slots.len().div_ceil(plan.cpu_sets)
+        );
+    }
+    if torn > 0 {
+        eprintln!(
+            "hrun: note: {torn} unreadable line(s) in {} (a record torn by a crash) were ignored",
+            log_path.display()
+        );
+    }
+}
+
+/// The summary on stderr (unless quiet), and the error that stopped the run early, if any.
+fn after_run(
+    cfg: &ExecConfig,
+    summary: Summary,
+    deferred: Option<anyhow::Error>,
+    plan: &SlotPlan,
+    log_path: &std::path::Path,
+) -> Result<Summary> {
     if !cfg.quiet {
         let output_dir = match &cfg.output {
             OutputMode::Dir(d) => Some(d.as_path()),
             _ => None,
         };
         let resumable = cfg.tasks.rereadable();
-        summary.print(&plan, &log_path, cfg.joblog.as_deref(), output_dir, &cfg.tasks.name(), resumable);
+        summary.print(plan, log_path, cfg.joblog.as_deref(), output_dir, &cfg.tasks.name(), resumable);
     }
     match deferred {
         Some(e) => Err(e.context(format!(
@@ -310,6 +352,14 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
         ))),
         None => Ok(summary),
     }
+}
+
+/// Forks the launchers for `slots` slots, each with a copy of the task environment.
+fn start_launchers(slots: usize, env: &spawn::TaskEnv) -> Result<Vec<sys::Launcher>> {
+    (0..launcher_count(slots))
+        .map(|_| sys::Launcher::start(env.base()))
+        .collect::<std::io::Result<Vec<_>>>()
+        .context("cannot start the launcher processes")
 }
 
 /// How many launcher processes start tasks: one per four slots, at most 32 (each starts
