@@ -1,0 +1,145 @@
+//! How a run is carried out, as `exec` and `run` (and `slots`, `tune` for placement) share
+//! it: jobs, placement, progress, faults and time limits; each group resolved over the config
+//! layers.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+use crate::config::{Config, Dur};
+
+/// Where slots go: shared by every subcommand that plans slots.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Slots and placement")]
+pub struct PlacementArgs {
+    /// Use only these of the usable CPUs (kernel list format, e.g. 0-3,8)
+    #[arg(long, value_name = "LIST")]
+    pub cpus: Option<crate::cpuset::CpuSet>,
+
+    /// SMT siblings: `avoid` gives each slot distinct physical cores (the siblings
+    /// stay idle), `use` counts every hardware thread as a CPU
+    #[arg(long, value_enum)]
+    pub smt: Option<crate::slots::Smt>,
+
+    /// Read the CPU topology (and, then, the usable CPUs) from this sysfs tree instead of /sys
+    #[arg(long, value_name = "DIR", env = "HRUN_SYSFS_ROOT")]
+    pub sysfs_root: Option<PathBuf>,
+}
+
+impl PlacementArgs {
+    pub fn placement(&self, cfg: &Config) -> anyhow::Result<crate::placement::Placement> {
+        Ok(crate::placement::Placement {
+            cpus: self.cpus.clone(),
+            smt: cfg.value("smt", self.smt)?,
+            sysfs_root: self.sysfs_root.clone(),
+        })
+    }
+}
+
+/// How a run is carried out: shared by `exec` and `run`.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Slots and placement")]
+pub struct RunControl {
+    /// Run at most J tasks at once (default: every slot, floor(CPUs / T)); also N% of the
+    /// usable CPUs, +N or -N CPUs, as GNU parallel. Above the slot count, slots share CPUs
+    #[arg(
+        short = 'j',
+        long,
+        visible_short_alias = 'P',
+        alias = "max-procs",
+        value_name = "J",
+        allow_hyphen_values = true
+    )]
+    pub jobs: Option<crate::slots::Jobs>,
+
+    #[command(flatten)]
+    pub faults: FaultArgs,
+
+    #[command(flatten)]
+    pub placement: PlacementArgs,
+
+    #[command(flatten)]
+    pub progress: ProgressArgs,
+}
+
+/// What hrun shows while it runs: shared by `exec` and `run`.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Progress")]
+pub struct ProgressArgs {
+    /// Without a terminal (e.g. a Slurm log), print a status line this often
+    #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse)]
+    pub progress_interval: Option<Duration>,
+
+    /// No progress bar or status lines
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+impl ProgressArgs {
+    pub fn mode(&self, cfg: &Config) -> anyhow::Result<crate::exec::progress::ProgressMode> {
+        let every = cfg.value("progress_interval", self.progress_interval.map(Dur))?.0;
+        Ok(crate::exec::progress::ProgressMode::detect(self.quiet, every))
+    }
+}
+
+/// How tasks are supervised: shared by `exec` and `run`.
+#[derive(Debug, Default, Args)]
+#[command(next_help_heading = "Faults and time limits")]
+pub struct FaultArgs {
+    /// After SIGTERM (forwarded, --timeout, --halt now), wait this long before SIGKILL
+    #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse)]
+    pub grace: Option<Duration>,
+
+    /// Stop a task after DURATION (e.g. 30m), or after N% of the median runtime of the tasks
+    /// that succeeded so far (e.g. 300%, once 3 have): SIGTERM, grace, SIGKILL
+    #[arg(long, value_name = "DURATION|N%")]
+    pub timeout: Option<crate::exec::timeout::Timeout>,
+
+    /// Run a failed task up to N more times; the log keeps every attempt
+    #[arg(long, value_name = "N")]
+    pub retries: Option<u32>,
+
+    /// Stop early, as GNU parallel: now|soon,fail|success|done=N|X% (e.g. now,fail=1)
+    #[arg(long, value_name = "WHEN,WHY=N")]
+    pub halt: Option<crate::exec::halt::Halt>,
+
+    /// How long processes a task left behind may outlive it before they are killed
+    #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse)]
+    pub leak_timeout: Option<Duration>,
+
+    /// Start no task that would end (at the median runtime so far) after this time minus
+    /// --deadline-margin: auto (the Slurm job's end), none, +DURATION, a local time
+    /// YYYY-MM-DDTHH:MM[:SS] (Z: UTC) or @UNIX_SECONDS. At the deadline, running tasks are
+    /// stopped. Tasks not run are left for --resume
+    #[arg(long, value_name = "WHEN")]
+    pub deadline: Option<crate::deadline::Spec>,
+
+    /// Room to leave between a task's expected end and the deadline
+    #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse)]
+    pub deadline_margin: Option<Duration>,
+}
+
+impl FaultArgs {
+    /// The flags over the environment and config file.
+    pub fn policy(&self, cfg: &Config) -> anyhow::Result<crate::exec::Policy> {
+        let policy = self.layered(cfg)?;
+        crate::deadline::check_environment(policy.deadline)
+            .map_err(|e| crate::exit::UsageError(anyhow::anyhow!(e)))?;
+        Ok(policy)
+    }
+
+    /// The flags over `cfg`'s layers, without looking at the Slurm job.
+    pub(crate) fn layered(&self, cfg: &Config) -> anyhow::Result<crate::exec::Policy> {
+        let deadline = cfg.value("deadline", self.deadline)?;
+        Ok(crate::exec::Policy {
+            grace: cfg.value("grace", self.grace.map(Dur))?.0,
+            timeout: cfg.get("timeout", self.timeout)?,
+            retries: cfg.value("retries", self.retries)?,
+            halt: cfg.value("halt", self.halt)?,
+            leak_timeout: cfg.value("leak_timeout", self.leak_timeout.map(Dur))?.0,
+            deadline,
+            deadline_margin: cfg.value("deadline_margin", self.deadline_margin.map(Dur))?.0,
+        })
+    }
+}

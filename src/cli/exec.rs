@@ -1,0 +1,274 @@
+//! `hrun exec`'s own flags: the task file or template and its sources, output, resume,
+//! and GNU parallel's flags that hrun accepts or refuses.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+use super::RunControl;
+
+/// `hrun exec TASKFILE WORD...` with no input source: the words moved before the task file
+/// (after `--`), to be parsed as options.
+pub(super) fn task_file_first(
+    args: &ExecArgs,
+    argv: &[std::ffi::OsString],
+) -> Option<Vec<std::ffi::OsString>> {
+    let w = &args.words;
+    let is_marker = |x: &std::ffi::OsString| [":::", ":::+", "::::", "::::+"].iter().any(|m| x == m);
+    if w.len() < 2 || !args.template.arg_files.is_empty() || w.iter().any(is_marker) {
+        return None;
+    }
+    let k = argv.len().checked_sub(w.len())?;
+    // `hrun exec -- FILE ...`: the user said the words are a command.
+    if argv[k..] != w[..] || argv.get(k.wrapping_sub(1)).is_some_and(|a| a == "--") {
+        return None;
+    }
+    if !crate::input::is_task_file(&w[0]) {
+        return None;
+    }
+    let mut out = argv[..k].to_vec();
+    out.extend(w[1..].iter().cloned());
+    out.push("--".into());
+    out.push(w[0].clone());
+    Some(out)
+}
+
+/// `hrun exec --help`'s examples and notes; the exit statuses follow, from `exit::STATUSES`.
+pub(super) const EXEC_EXAMPLES: &str = concat!(
+    "Examples:\n",
+    "  hrun exec tasks.txt                    # threads from the file's `#hrun threads=N`, else 1\n",
+    "  hrun exec --threads 4 tasks.txt        # 4 CPUs per task, as many tasks as fit\n",
+    "  hrun exec ./sim --seed {} ::: 1 2 3    # a template: one task per value, as parallel\n",
+    "  hrun exec ./sim -a {1} -b {2} ::: 0.1 0.2 ::: 1 2 3     # every combination\n",
+    "  find data -name '*.csv' | hrun exec python3 fit.py {}  # values from stdin\n",
+    "  hrun exec --resume tasks.txt           # next job: run what the log does not show as done\n",
+    "  hrun exec --timeout 300% --retries 2 --halt soon,fail=10% tasks.txt\n\n",
+    "Replacement strings: {} {.} {/} {//} {/.} {#} {%}, and {1} {2.} {-1} ... by source;\n",
+    "values are shell-quoted as GNU parallel quotes them, and appended when there are none.\n\n",
+    "Signals: SIGINT/SIGTERM/SIGHUP are forwarded to the tasks, SIGKILL follows after --grace;\n",
+    "SIGUSR1 (scancel --batch --signal=USR1 JOB) starts no new task and lets running ones finish.\n\n",
+);
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// A task file (one shell command per line; `-` reads standard input; blank lines and
+    /// lines starting with `#` are skipped; `#hrun threads=N` at the top sets the threads), or
+    /// a command template and its input sources, as GNU parallel: COMMAND [ARG...] followed
+    /// by `::: VALUE...`, `:::+ VALUE...` (linked to the source before), `:::: FILE...`,
+    /// `::::+ FILE...`; with no source, values come from standard input, one per line.
+    /// Options end at the command: the words after it are the command's
+    #[arg(
+        value_name = "TASKFILE | COMMAND [ARG]... [::: VALUE... | :::: FILE...]...",
+        trailing_var_arg = true
+    )]
+    pub words: Vec<std::ffi::OsString>,
+
+    /// CPUs per task (overrides the task file's `#hrun threads=N`)
+    #[arg(short = 't', long, value_name = "T")]
+    pub threads: Option<usize>,
+
+    /// Run log, JSON lines, appended to [default: <taskfile stem>.hrun.jsonl, or
+    /// <program>-<hash>.hrun.jsonl for a template]
+    #[arg(help_heading = "Output and logs", long, value_name = "PATH")]
+    pub log: Option<PathBuf>,
+
+    /// Also write GNU parallel's joblog format to PATH (rewritten each run)
+    #[arg(help_heading = "Output and logs", long, value_name = "PATH")]
+    pub joblog: Option<PathBuf>,
+
+    /// Write each task's output to DIR/<seq>.out and DIR/<seq>.err instead of hrun's
+    /// stdout/stderr
+    #[arg(help_heading = "Output and logs", long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+
+    /// Print each task's output in task order (still one block per task)
+    #[arg(help_heading = "Output and logs", short = 'k', long)]
+    pub keep_order: bool,
+
+    /// Prefix each line a task prints with its values (tab-separated), as GNU parallel
+    #[arg(help_heading = "Output and logs", long, conflicts_with_all = ["ungroup", "output_dir"])]
+    pub tag: bool,
+
+    /// Write a table of every finished task to FILE.csv, FILE.tsv or FILE.json (`-.csv` etc.:
+    /// standard output): GNU parallel's columns (Seq, Host, Starttime, JobRuntime, Send,
+    /// Receive, Exitval, Signal, Command, V1..Vn, Stdout, Stderr), then hrun's (slot, cpus,
+    /// rusage, ...). Task output goes into the table instead of to the terminal
+    #[arg(
+        help_heading = "Output and logs",
+        long,
+        value_name = "FILE.csv|FILE.tsv|FILE.json",
+        conflicts_with = "ungroup",
+        allow_hyphen_values = true
+    )]
+    pub results: Option<PathBuf>,
+
+    /// Let tasks write straight to hrun's stdout and stderr as they run (lines of different
+    /// tasks may mix)
+    #[arg(help_heading = "Output and logs", short = 'u', long, conflicts_with_all = ["keep_order", "output_dir"])]
+    pub ungroup: bool,
+
+    /// Wait at least DURATION between two task starts (e.g. 0.5s)
+    #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse)]
+    pub delay: Option<Duration>,
+
+    /// Run shell lines with this shell [default: $PARALLEL_SHELL, else /bin/sh]; a line that
+    /// calls a bash function exported with `export -f` runs with bash
+    #[arg(long, value_name = "PATH")]
+    pub shell: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub template: TemplateArgs,
+
+    #[command(flatten)]
+    pub control: RunControl,
+
+    /// Run only the tasks the run log does not show as finished (succeeded, or failed on
+    /// their last attempt), e.g. after a crash, a time limit or SIGUSR1
+    #[arg(help_heading = "Resume and shards", long, conflicts_with = "resume_failed")]
+    pub resume: bool,
+
+    /// Like --resume, and also run again the tasks that failed
+    #[arg(help_heading = "Resume and shards", long)]
+    pub resume_failed: bool,
+
+    /// Accepted for older scripts: --resume now knows tasks by their command, so a changed
+    /// task file needs no --force
+    #[arg(help_heading = "Resume and shards", long, hide = true)]
+    pub force: bool,
+
+    /// Run only shard K of N (1-based): the tasks with (seq - 1) mod N = K - 1, logging to
+    /// <stem>.shard-K-of-N.hrun.jsonl; `auto` takes K and N from srun (SLURM_PROCID/NTASKS)
+    #[arg(help_heading = "Resume and shards", long, value_name = "K/N|auto")]
+    pub shard: Option<crate::shard::ShardSpec>,
+
+    #[command(flatten)]
+    pub gnu: GnuFlags,
+}
+
+/// How values are read for a command template (GNU parallel's input options).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Command templates (GNU parallel)")]
+pub struct TemplateArgs {
+    /// Read values from FILE, one per line, as an input source before the others
+    /// (repeatable; `-` is standard input)
+    #[arg(short = 'a', long = "arg-file", value_name = "FILE")]
+    pub arg_files: Vec<PathBuf>,
+
+    /// Pair the values of all sources instead of taking every combination; shorter sources
+    /// wrap around
+    #[arg(long, alias = "xapply")]
+    pub link: bool,
+
+    /// Values in files and standard input end with NUL instead of a newline
+    #[arg(short = '0', long = "null")]
+    pub null: bool,
+
+    /// Values in files and standard input end with DELIM instead of a newline (`\n`, `\t`,
+    /// `\r`, `\0` and octal `\NNN` are understood)
+    #[arg(short = 'd', long = "delimiter", value_name = "DELIM", conflicts_with = "null")]
+    pub delimiter: Option<String>,
+
+    /// Split each value into columns {1} {2} ... where REGEX matches; columns are trimmed
+    /// of blanks
+    #[arg(short = 'C', long = "colsep", value_name = "REGEX")]
+    pub colsep: Option<String>,
+
+    /// `:`: the first value of each source names it, and {name} stands for its column (values
+    /// are split at tabs unless --colsep says otherwise)
+    #[arg(long, value_name = ":")]
+    pub header: Option<String>,
+
+    /// Up to N values per job: {} is all of them, {1}..{N} each; a word holding {} is
+    /// repeated for each value (e.g. `seq 0 999 | hrun exec -N 250 python3 work.py`)
+    #[arg(short = 'N', long = "max-replace-args", value_name = "N")]
+    pub max_replace_args: Option<usize>,
+
+    /// Up to N values per job, {} being all of them, space-separated
+    #[arg(short = 'n', long = "max-args", value_name = "N", conflicts_with = "max_replace_args")]
+    pub max_args: Option<usize>,
+
+    /// Skip values that are empty or only blanks
+    #[arg(short = 'r', long = "no-run-if-empty")]
+    pub no_run_if_empty: bool,
+
+    /// Print the commands that would run, one per line, and run nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Write the jobs as a task file (one command per line; `-`: standard output) instead
+    /// of running them; `hrun exec FILE` then runs the same tasks
+    #[arg(long, value_name = "FILE", conflicts_with = "dry_run")]
+    pub emit_tasks: Option<PathBuf>,
+}
+
+/// GNU parallel's flags that hrun accepts and ignores, or refuses with what to use instead.
+#[derive(Debug, Args)]
+pub struct GnuFlags {
+    #[arg(long, hide = true)]
+    pub will_cite: bool,
+    #[arg(long, hide = true)]
+    pub no_notice: bool,
+    #[arg(long, hide = true)]
+    pub bar: bool,
+    #[arg(long, hide = true)]
+    pub progress: bool,
+    #[arg(long, hide = true)]
+    pub eta: bool,
+    #[arg(short = 'S', long = "sshlogin", hide = true, value_name = "LOGIN")]
+    pub sshlogin: Vec<String>,
+    #[arg(long = "sshloginfile", alias = "slf", hide = true, value_name = "FILE")]
+    pub sshloginfile: Vec<String>,
+    #[arg(long, hide = true)]
+    pub onall: bool,
+    #[arg(long, hide = true)]
+    pub nonall: bool,
+    #[arg(long, hide = true)]
+    pub pipe: bool,
+    #[arg(long, hide = true)]
+    pub pipepart: bool,
+    #[arg(long = "line-buffer", alias = "lb", hide = true)]
+    pub line_buffer: bool,
+    #[arg(short = 'X', hide = true)]
+    pub context_replace: bool,
+    #[arg(short = 'm', long = "xargs", hide = true)]
+    pub xargs: bool,
+    #[arg(short = 'I', hide = true, value_name = "STR")]
+    pub replace_str: Option<String>,
+}
+
+impl GnuFlags {
+    /// Why hrun refuses a GNU parallel flag that was given, and what to use instead.
+    pub fn refusal(&self) -> Option<&'static str> {
+        if !self.sshlogin.is_empty() || !self.sshloginfile.is_empty() || self.onall || self.nonall {
+            return Some(
+                "hrun does not ssh to other nodes (-S/--sshlogin/--sshloginfile/--onall): run one hrun \
+                 per node under Slurm, `srun --ntasks-per-node=1 hrun exec --shard auto ...` (see \
+                 slurm/hrun-multinode.sbatch)",
+            );
+        }
+        if self.pipe || self.pipepart {
+            return Some(
+                "hrun does not split standard input into blocks (--pipe/--pipepart): split it into \
+                 files first (e.g. `split -n l/64 big.txt part.`) and run one task per file \
+                 (`hrun exec CMD {} ::: part.*`)",
+            );
+        }
+        if self.context_replace || self.xargs {
+            return Some(
+                "-X, -m and --xargs (as many values per command as fit) are not supported: give the \
+                 number of values per job with -N N (or -n N)",
+            );
+        }
+        if self.replace_str.as_deref().is_some_and(|s| s != "{}") {
+            return Some("-I (another replacement string) is not supported: write {} in the command");
+        }
+        if self.line_buffer {
+            return Some(
+                "--line-buffer is not supported: use -u (output as it comes, lines of tasks may mix), \
+                 the default (one block per task when it ends), or --output-dir DIR (a file per task)",
+            );
+        }
+        None
+    }
+}

@@ -1,0 +1,326 @@
+//! The command line (clap derive): subcommands and their flags, nothing else.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+mod control;
+mod exec;
+
+pub use control::{FaultArgs, PlacementArgs, ProgressArgs, RunControl};
+use exec::{EXEC_EXAMPLES, task_file_first};
+pub use exec::{ExecArgs, GnuFlags, TemplateArgs};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "hrun",
+    version,
+    about = "Run many independent tasks on one HPC node, each pinned to its own CPUs",
+    after_help = crate::exit::help()
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Cmd,
+}
+
+impl Cli {
+    /// The command with each setting's default and environment variable in its help
+    /// ([`crate::config::document`]): what parsing, completions and the man page use.
+    pub fn documented() -> clap::Command {
+        crate::config::document(<Cli as clap::CommandFactory>::command())
+    }
+
+    /// `hrun completions SHELL`: the completion script.
+    pub fn completions(shell: clap_complete::Shell) -> Vec<u8> {
+        let mut script = Vec::new();
+        clap_complete::generate(shell, &mut Cli::documented(), "hrun", &mut script);
+        script
+    }
+
+    /// `hrun man`: the man page (roff).
+    pub fn man_page() -> std::io::Result<Vec<u8>> {
+        let mut page = Vec::new();
+        clap_mangen::Man::new(Cli::documented()).render(&mut page)?;
+        Ok(page)
+    }
+
+    /// Parses hrun's command line (the program name first); bad usage prints one line and
+    /// exits 2. Options after a task file (`hrun exec tasks.txt --resume`, as hrun has always
+    /// taken them) are read as options: a task file is never a command.
+    pub fn parse_argv(argv: Vec<std::ffi::OsString>) -> Cli {
+        let cli: Cli = hrun_protocol::cli_error::parse_with_or_exit("hrun", Cli::documented(), argv.clone());
+        let Cmd::Exec(args) = &cli.command else { return cli };
+        let Some(reordered) = task_file_first(args, &argv) else { return cli };
+        let file = args.words[0].clone();
+        let again: Cli = hrun_protocol::cli_error::parse_with_or_exit("hrun", Cli::documented(), reordered);
+        if let Cmd::Exec(a) = &again.command
+            && a.words != [file.clone()]
+        {
+            let stray = a.words.first().map_or(String::new(), |w| w.to_string_lossy().into_owned());
+            hrun_protocol::cli_error::usage_exit(
+                "hrun",
+                &format!(
+                    "{} is a task file, and {stray:?} after it is not an option of hrun exec",
+                    file.to_string_lossy()
+                ),
+            );
+        }
+        again
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Run a task file's lines, or a command template over input values (as GNU parallel),
+    /// at most one task per slot of CPUs
+    #[command(after_help = format!("{EXEC_EXAMPLES}{}", crate::exit::help()))]
+    Exec(Box<ExecArgs>),
+
+    /// Write a task file for the bundled Monte Carlo pi worker, one seed per task
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  hrun gen --tasks 36 --threads 4 > tasks.txt   # one exclusive 144-core node\n",
+        "  hrun exec tasks.txt && hrun reduce results/\n\n",
+        "Task i (1..N) runs: hrun-mc-pi -t T -n S --seed BASE+i -o DIR/mc_pi_<i>.toml"
+    ))]
+    Gen(GenArgs),
+
+    /// Combine the worker result files of a directory into one pi estimate
+    #[command(after_help = concat!(
+        "Example:\n  hrun reduce results/ --json\n\n",
+        "Reads every *.toml in DIR (hidden files are skipped). Exit status: 0 ok; 2 no results, ",
+        "a missing directory, or a bad file without --skip-bad"
+    ))]
+    Reduce(ReduceArgs),
+
+    /// Gen + exec + reduce in one command, into a fresh run directory
+    #[command(after_help = concat!(
+        "Example:\n  hrun run --tasks 8 --threads 1\n\n",
+        "Writes DIR/tasks.txt, DIR/hrun.jsonl (the run log) and DIR/results/, then prints the ",
+        "estimate. Exit status as hrun exec."
+    ))]
+    Run(RunArgs),
+
+    /// Show the slot plan `exec` would use: each slot's CPUs and domains, and the leftover
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  hrun slots --threads 4                 # the plan on the CPUs this shell may use\n",
+        "  hrun slots --threads 8 --json\n",
+        "  hrun slots --threads 4 --sysfs-root fake/sys   # a node described by a sysfs tree"
+    ))]
+    Slots(SlotsArgs),
+
+    /// Sweep the thread count: one full wave of tasks per T, compare throughput, recommend a T
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  hrun tune                                  # bundled worker, every T dividing the CPUs\n",
+        "  hrun tune --threads-list 1,2,4 --strong\n",
+        "  hrun tune --repeat 3                       # median and spread of 3 waves per T\n",
+        "  hrun tune -- ./sim --threads {threads} --steps 100   # your program, tasks/s\n",
+        "  hrun tune -n 5000000 --strong -- ./sim -t {threads} -n {samples}   # samples/s\n\n",
+        "Each wave runs in an `hrun exec` of its own (task output is kept from the terminal; a\n",
+        "failed task is named with the last line of its stderr). A signal to tune is passed on\n",
+        "to the running wave and ends the sweep.\n\n",
+        "Exit status: 0 every wave ran without failures; 1 a wave had failed tasks (its row shows\n",
+        "no throughput and no figure against the best); 2 bad usage; 102 a wave stopped at the\n",
+        "deadline; 128+N signal N stopped the sweep"
+    ))]
+    Tune(TuneArgs),
+
+    /// Where a run stands, from its log (also while it runs): done, failed, running, left, ETA
+    #[command(
+        after_help = "Example:\n  hrun status tasks.hrun.jsonl        # from another shell, or after the run"
+    )]
+    Status {
+        /// Run logs, or directories of them (every *.hrun.jsonl: e.g. one per shard)
+        #[arg(required = true, value_name = "LOG|DIR")]
+        logs: Vec<PathBuf>,
+    },
+
+    /// Print a shell completion script (e.g. `hrun completions bash > ~/.local/share/bash-completion/completions/hrun`)
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+
+    /// Write a self-contained HTML report of a run: timeline per slot, wall times, summary
+    #[command(after_help = "Example:\n  hrun report tasks.hrun.jsonl -o report.html")]
+    Report {
+        /// Run logs, or directories of them (every *.hrun.jsonl: e.g. one per shard); one
+        /// timeline row per slot of each
+        #[arg(required = true, value_name = "LOG|DIR")]
+        logs: Vec<PathBuf>,
+        /// Where to write the page [default: the (first) log's name with .html]
+        #[arg(short, long, value_name = "PATH")]
+        output: Option<PathBuf>,
+    },
+
+    /// The results table of finished tasks from run logs, after the fact: GNU parallel's
+    /// --results columns (Seq ... Command, V1..Vn, Stdout, Stderr), then hrun's
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  hrun results sweep.hrun.jsonl                 # CSV on standard output\n",
+        "  hrun results logs/ -o results.tsv             # every *.hrun.jsonl of a directory\n\n",
+        "One row per task that finished (its last attempt), over every run of the logs, in task\n",
+        "order. Stdout and Stderr are filled where the run wrote them to --output-dir."
+    ))]
+    Results {
+        /// Run logs, or directories of them (every *.hrun.jsonl)
+        #[arg(required = true, value_name = "LOG|DIR")]
+        logs: Vec<PathBuf>,
+        /// FILE.csv, FILE.tsv or FILE.json (`-.tsv` etc.: standard output) [default: -.csv]
+        #[arg(short, long, value_name = "FILE", allow_hyphen_values = true)]
+        output: Option<PathBuf>,
+    },
+
+    /// Print the man page (roff), e.g. `hrun man > ~/.local/share/man/man1/hrun.1`
+    Man,
+
+    /// Show the effective defaults and where each comes from (flags > environment > hrun.toml)
+    #[command(
+        after_help = "hrun.toml (current directory, else ~/.config/hrun/, or $HRUN_CONFIG):\n  threads = 4\n  grace = \"30s\"\n  retries = 2\n  log = \"runs/sweep.jsonl\""
+    )]
+    Config,
+}
+
+#[derive(Debug, Args)]
+pub struct TuneArgs {
+    /// Samples per thread (weak scaling), or per CPU of the node with --strong; for a command,
+    /// what {samples} stands for [default for the worker: calibrated, about 0.75 s per task]
+    #[arg(short = 'n', long, value_name = "S")]
+    pub samples: Option<u64>,
+
+    /// Run each wave N times; the table shows the median wall time and its spread (min-max)
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub repeat: u32,
+
+    /// Thread counts to try [default: every T that divides the usable CPUs]
+    #[arg(long, value_name = "T,T,...", value_delimiter = ',')]
+    pub threads_list: Option<Vec<usize>>,
+
+    /// Keep the total work fixed instead of the work per thread
+    #[arg(long)]
+    pub strong: bool,
+
+    /// The worker binary [default: hrun-mc-pi beside hrun, else on PATH]
+    #[arg(long, value_name = "PATH")]
+    pub worker: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub placement: PlacementArgs,
+
+    /// A command to sweep instead of the worker; `{threads}` is replaced by T, `{samples}` by
+    /// the samples per thread (-n S; with --strong, S x CPUs / (slots x T))
+    #[arg(last = true, value_name = "CMD")]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SlotsArgs {
+    /// CPUs per slot
+    #[arg(short = 't', long, value_name = "T", default_value_t = 1)]
+    pub threads: usize,
+
+    /// Print one JSON object: {"threads", "slots": [{"slot", "cpus", "package", "numa", "l3"}], "leftover", ...}
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub placement: PlacementArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct WorkloadArgs {
+    /// Number of tasks (one seed each)
+    #[arg(long, value_name = "N")]
+    pub tasks: u64,
+
+    /// Threads per task (also the task file's `#hrun threads=T`)
+    #[arg(short = 't', long, value_name = "T")]
+    pub threads: usize,
+
+    /// Samples per thread
+    #[arg(short = 'n', long, value_name = "S", default_value_t = crate::generate::DEFAULT_SAMPLES)]
+    pub samples: u64,
+
+    /// Seed base: task i gets seed BASE + i
+    #[arg(long, value_name = "BASE", default_value_t = 0)]
+    pub seed: u64,
+
+    /// The worker binary [default: hrun-mc-pi beside hrun, else on PATH]
+    #[arg(long, value_name = "PATH")]
+    pub worker: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct GenArgs {
+    #[command(flatten)]
+    pub workload: WorkloadArgs,
+
+    /// Directory the workers write their results to (made absolute)
+    #[arg(long, value_name = "DIR", default_value = "results")]
+    pub results: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ReduceArgs {
+    /// Directories of worker result files (several: e.g. one per node); a seed counts once
+    #[arg(required = true, value_name = "DIR")]
+    pub dirs: Vec<PathBuf>,
+
+    /// Print one JSON object (keys tasks, samples, hits, pi, stderr, z, samples_per_s, ...)
+    #[arg(long)]
+    pub json: bool,
+
+    /// Skip corrupt or foreign files with a warning instead of failing
+    #[arg(long)]
+    pub skip_bad: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub workload: WorkloadArgs,
+
+    /// Run directory, which must be new or empty [default: hrun-run-<UTC time>]
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// Print the estimate as one JSON object
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub control: RunControl,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        // clap's own consistency checks: ids, conflicts, requirements, headings, defaults.
+        super::Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn readme_lists_the_exit_statuses_help_gives() {
+        let readme = include_str!("../../README.md");
+        let table = readme.split("### Exit status").nth(1).expect("README.md has an Exit status section");
+        let listed: Vec<&str> = table
+            .lines()
+            .skip_while(|l| !l.starts_with('|'))
+            .take_while(|l| l.starts_with('|'))
+            .skip(2)
+            .filter_map(|l| l.split('|').nth(1).map(str::trim))
+            .filter(|s| *s != "other")
+            .collect();
+        let ours: Vec<&str> = crate::exit::STATUSES.iter().map(|(s, _)| *s).collect();
+        let mut a = listed.clone();
+        let mut b = ours.clone();
+        a.sort();
+        b.sort();
+        assert_eq!(a, b, "README.md's exit statuses and exit::STATUSES differ");
+    }
+}
