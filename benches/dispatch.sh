@@ -37,26 +37,43 @@ js=()
 for j in 1 2 4 8 16 32 64 128 256; do [ "$j" -le "$n_cpus" ] && js+=("$j"); done
 
 echo
-echo "== $N x /bin/true, seconds (best of $ROUNDS) and tasks/s"
-printf "%5s %10s %10s %10s %10s %10s %12s %10s %10s\n" J hrun rust-par xargs floor-1 floor-J hrun-tasks/s mean-us p99-us
+echo "== $N x /bin/true, seconds (best of $ROUNDS, the runners taking turns in each round) and tasks/s"
+printf "%5s %9s %9s %9s %9s %9s %11s %9s %9s %9s %9s %9s\n" J hrun rust-par xargs floor-1 floor-J \
+  hrun-task/s mean-us p99-us /rust-par /xargs /floor-J
+has_rp=0; command -v rust-parallel >/dev/null && has_rp=1
 for j in "${js[@]}"; do
-  h=$(for _ in $(seq "$ROUNDS"); do rm -f "$work/h.jsonl"; secs "$hrun" exec -q -j "$j" --log "$work/h.jsonl" "$work/true.txt"; done | best)
+  : > "$work/t.h"; : > "$work/t.r"; : > "$work/t.x"; : > "$work/t.f1"; : > "$work/t.fj"
+  # Interleaved, so that a noisy moment on a shared machine hits every runner alike.
+  for _ in $(seq "$ROUNDS"); do
+    rm -f "$work/h.jsonl"
+    secs "$hrun" exec -q -j "$j" --log "$work/h.jsonl" "$work/true.txt" >> "$work/t.h"
+    [ $has_rp = 1 ] && secs rust-parallel -j "$j" -i "$work/true.txt" >> "$work/t.r"
+    secs sh -c "xargs -P$j -n1 /bin/true < $work/true.txt" >> "$work/t.x"
+    "$work/spawnfloor" vfork "$N" "$j" >> "$work/t.f1"
+    "$work/spawnfloor" threads "$N" "$j" >> "$work/t.fj"
+  done
+  h=$(best < "$work/t.h") x=$(best < "$work/t.x") f1=$(best < "$work/t.f1") fj=$(best < "$work/t.fj")
+  r=nan; [ $has_rp = 1 ] && r=$(best < "$work/t.r")
   lat=$(tail -1 "$work/h.jsonl" | python3 -c 'import json,sys; e=json.load(sys.stdin); print("%.0f %.0f" % (e["dispatch_mean_us"], e.get("dispatch_p99_us", 0)))')
-  r=-; command -v rust-parallel >/dev/null && r=$(for _ in $(seq "$ROUNDS"); do secs rust-parallel -j "$j" -i "$work/true.txt"; done | best)
-  x=$(for _ in $(seq "$ROUNDS"); do secs sh -c "xargs -P$j -n1 /bin/true < $work/true.txt"; done | best)
-  f1=$(for _ in $(seq "$ROUNDS"); do "$work/spawnfloor" vfork "$N" "$j"; done | best)
-  fj=$(for _ in $(seq "$ROUNDS"); do "$work/spawnfloor" threads "$N" "$j"; done | best)
-  printf "%5s %10.3f %10s %10.3f %10.3f %10.3f %12.0f %10s %10s\n" "$j" "$h" "$r" "$x" "$f1" "$fj" \
-    "$(echo "$N / $h" | bc -l)" $lat
+  printf "%5s %9.3f %9.3f %9.3f %9.3f %9.3f %11.0f %9s %9s %9.2f %9.2f %9.2f\n" "$j" "$h" "$r" "$x" "$f1" "$fj" \
+    "$(echo "$N / $h" | bc -l)" $lat "$(echo "$h / $r" | bc -l 2>/dev/null || echo nan)" \
+    "$(echo "$h / $x" | bc -l)" "$(echo "$h / $fj" | bc -l)"
 done
 
 echo
 echo "== $WORKER_TASKS short worker tasks (hrun-mc-pi -n 500000, about 0.5 ms each), all CPUs"
 mkdir -p "$work/r"
-awk -v n="$WORKER_TASKS" -v w="$worker" -v d="$work/r" \
+awk -v n="$WORKER_TASKS" -v w="$worker" -v d="$work/t.r" \
   'BEGIN { for (i = 1; i <= n; i++) printf "%s -t 1 -n 500000 --seed %d -o %s/mc_pi_%d.toml\n", w, i, d, i }' \
   > "$work/worker.txt"
-h=$(for _ in $(seq "$ROUNDS"); do rm -f "$work/w.jsonl"; secs "$hrun" exec -q --log "$work/w.jsonl" "$work/worker.txt"; done | best)
+: > "$work/t.h"; : > "$work/t.r"
+for _ in $(seq "$ROUNDS"); do
+  rm -f "$work/w.jsonl"
+  secs "$hrun" exec -q --log "$work/w.jsonl" "$work/worker.txt" >> "$work/t.h"
+  [ $has_rp = 1 ] && secs rust-parallel -j "$n_cpus" -i "$work/worker.txt" -s >> "$work/t.r"
+done
+h=$(best < "$work/t.h")
 util=$(tail -1 "$work/w.jsonl" | python3 -c 'import json,sys; print("%.1f" % (100 * json.load(sys.stdin)["utilisation"]))')
-r=-; command -v rust-parallel >/dev/null && r=$(for _ in $(seq "$ROUNDS"); do secs rust-parallel -j "$n_cpus" -i "$work/worker.txt" -s; done | best)
-printf "hrun %.3f s (slot utilisation %s%%), rust-parallel %s s\n" "$h" "$util" "$r"
+r=nan; [ $has_rp = 1 ] && r=$(best < "$work/t.r")
+printf "hrun %.3f s (slot utilisation %s%%), rust-parallel %.3f s, ratio %.2f\n" "$h" "$util" "$r" \
+  "$(echo "$h / $r" | bc -l 2>/dev/null || echo nan)"
