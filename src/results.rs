@@ -7,6 +7,7 @@
 //! as `--resume`'s: an attempt that is retried, cancelled, or left for `--resume` has none, so a
 //! run killed and resumed gives each task one row.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -14,7 +15,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, anyhow};
 
 use crate::exit::UsageError;
-use crate::log::TaskRecord;
+use crate::log::{Record, TaskRecord};
 
 /// GNU parallel's columns before the values, and after.
 const GNU_HEAD: [&str; 9] =
@@ -95,7 +96,7 @@ impl Row {
 
     /// True for the attempts that get a row: the task finished (see the module docs).
     pub fn counts(record: &TaskRecord) -> bool {
-        record.last_attempt && !record.cancelled
+        record.outcome().finished()
     }
 
     /// GNU's fields, as text (Starttime and JobRuntime to the millisecond, as GNU).
@@ -324,30 +325,23 @@ pub fn read_output(file: &mut File, seq: u64, what: &str) -> Vec<u8> {
 /// `hrun results LOG...`: the table of every task's last attempt over every run of the logs
 /// (task output where it was written to `--output-dir`), in task order.
 pub fn from_logs(logs: &[PathBuf], out: &Path) -> Result<u64> {
-    use std::collections::BTreeMap;
-    let mut last: BTreeMap<(u64, String), (TaskRecord, Option<PathBuf>)> = BTreeMap::new();
-    let mut names: Vec<String> = Vec::new();
+    let mut finished = Finished::default();
     for log in logs {
         let mut output_dir: Option<PathBuf> = None;
-        crate::log::read::for_each_record(log, |kind, line| match kind {
-            "run" => {
-                let run: RunFields = serde_json::from_slice(line).unwrap_or_default();
+        crate::log::read::for_each_record(log, |record| match record {
+            Record::Run(run) => {
                 output_dir = run.output_dir;
-                if names.is_empty() {
-                    names = run.value_names.unwrap_or_default();
+                if finished.names.is_empty() {
+                    finished.names = run.value_names.unwrap_or_default();
                 }
             }
-            "task" => {
-                if let Ok(t) = serde_json::from_slice::<TaskRecord>(line) {
-                    last.insert((t.seq, t.hash.clone()), (t, output_dir.clone()));
-                }
-            }
+            Record::Task(task) => finished.add(*task, &output_dir),
             _ => {}
         })?;
     }
-    let mut table = Table::open(out, false, names)?;
+    let mut table = Table::open(out, false, finished.names)?;
     let mut n = 0;
-    for (record, dir) in last.into_values().filter(|(r, _)| Row::counts(r)) {
+    for (record, dir) in finished.rows.into_values().filter(|(r, _)| Row::counts(r)) {
         let seq = record.seq;
         let output = |ext: &str| -> Vec<u8> {
             let Some(d) = &dir else { return Vec::new() };
@@ -363,13 +357,20 @@ pub fn from_logs(logs: &[PathBuf], out: &Path) -> Result<u64> {
     Ok(n)
 }
 
-/// What `hrun results` needs of a run record.
-#[derive(Default, serde::Deserialize)]
-struct RunFields {
-    #[serde(default)]
-    output_dir: Option<PathBuf>,
-    #[serde(default)]
-    value_names: Option<Vec<String>>,
+/// The rows `hrun results` writes, as the logs are read.
+#[derive(Default)]
+struct Finished {
+    /// By task: its latest attempt, and the output directory of its run.
+    rows: BTreeMap<(u64, String), (TaskRecord, Option<PathBuf>)>,
+    /// The values' column names (`--header :`), from the first run that has them.
+    names: Vec<String>,
+}
+
+impl Finished {
+    /// The task's latest attempt so far.
+    fn add(&mut self, task: TaskRecord, output_dir: &Option<PathBuf>) {
+        self.rows.insert((task.seq, task.hash.clone()), (task, output_dir.clone()));
+    }
 }
 
 #[cfg(test)]

@@ -3,11 +3,12 @@
 //! of a job side by side; a resume later on gets its own), a histogram of wall times, the
 //! spread of identical tasks, and the failures.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use super::kinds::{self, Sample};
 use super::{Bar, Report};
+use crate::log::{Outcome, Verdict};
 
 /// Outcomes and their colours, in the legend's order.
 const OUTCOMES: [(&str, &str); 5] = [
@@ -19,12 +20,12 @@ const OUTCOMES: [(&str, &str); 5] = [
 ];
 
 fn outcome(b: &Bar) -> (&'static str, &'static str) {
-    let i = match () {
-        _ if b.cancelled => 4,
+    let i = match b.outcome {
+        Outcome::Cancelled => 4,
         _ if b.timeout => 3,
-        _ if b.exit == Some(0) && b.leaked => 1,
-        _ if b.exit == Some(0) => 0,
-        _ => 2,
+        Outcome::Succeeded if b.leaked => 1,
+        Outcome::Succeeded => 0,
+        Outcome::Failed | Outcome::Retried => 2,
     };
     OUTCOMES[i]
 }
@@ -116,16 +117,20 @@ pub fn render(r: &Report) -> String {
     h
 }
 
-/// Tasks ok, failed and not run yet over every run (a task counts once, by its best final
-/// outcome), and cancelled attempts.
+/// Tasks ok, failed and not run yet over every run (a task counts once, by its verdict over
+/// all its attempts), and cancelled attempts.
 fn totals(r: &Report) -> String {
-    let ok: BTreeSet<u64> = r.bars.iter().filter(|b| b.exit == Some(0)).map(|b| b.seq).collect();
-    let failed: BTreeSet<u64> =
-        r.bars.iter().filter(|b| b.failed_finally() && !ok.contains(&b.seq)).map(|b| b.seq).collect();
-    let cancelled = r.bars.iter().filter(|b| b.cancelled).count();
-    let mut line = format!("<p id=\"totals\">Tasks: {} ok, {} failed", ok.len(), failed.len());
+    let mut verdicts: BTreeMap<u64, Verdict> = BTreeMap::new();
+    for b in &r.bars {
+        let v = verdicts.entry(b.seq).or_default();
+        *v = (*v).max(b.outcome.verdict());
+    }
+    let ok = verdicts.values().filter(|&&v| v == Verdict::Succeeded).count();
+    let failed = verdicts.values().filter(|&&v| v == Verdict::Failed).count();
+    let cancelled = r.bars.iter().filter(|b| b.outcome == Outcome::Cancelled).count();
+    let mut line = format!("<p id=\"totals\">Tasks: {ok} ok, {failed} failed");
     if let Some(total) = r.runs.iter().filter_map(|run| run.head.file_tasks).max() {
-        let left = total.saturating_sub((ok.len() + failed.len()) as u64);
+        let left = total.saturating_sub((ok + failed) as u64);
         let _ = write!(line, ", {left} not run yet, of {total}");
     }
     let _ = write!(line, "; {cancelled} attempt(s) cancelled (hrun stopped them; --resume runs them again)");
@@ -174,12 +179,12 @@ fn sitting(r: &Report, runs: &[usize], k: usize, of: usize) -> String {
     }
     let busy: f64 = bars.iter().map(|b| b.wall_s).sum();
     let offered: f64 = bars.iter().map(|b| b.wall_s * r.runs[b.run].head.threads.max(1) as f64).sum();
-    let cpu: f64 = bars.iter().map(|b| b.utime_s + b.stime_s).sum();
+    let cpu: f64 = bars.iter().map(|b| b.cpu_s()).sum();
     let util = if makespan > 0.0 { busy / (rows.len().max(1) as f64 * makespan) } else { 0.0 };
     let eff = if offered > 0.0 { cpu / offered } else { 0.0 };
     let max_rss = bars.iter().map(|b| b.maxrss_kb).max().unwrap_or(0);
-    let failed = bars.iter().filter(|b| b.failed_finally()).count();
-    let cancelled = bars.iter().filter(|b| b.cancelled).count();
+    let failed = bars.iter().filter(|b| b.outcome == Outcome::Failed).count();
+    let cancelled = bars.iter().filter(|b| b.outcome == Outcome::Cancelled).count();
     let not_run = if runs.iter().all(|&i| r.runs[i].end.is_some()) {
         runs.iter().map(|&i| r.runs[i].end.as_ref().map_or(0, |e| e.not_run)).sum::<u64>().to_string()
     } else {
@@ -236,11 +241,6 @@ fn sitting(r: &Report, runs: &[usize], k: usize, of: usize) -> String {
         let y = row_of.get(&(b.run, b.slot)).copied().unwrap_or(0) as f64 * row + 3.0;
         let x = left + (b.start - first) * scale;
         let w = (b.wall_s * scale).max(1.0);
-        let status = match (b.exit, &b.signal_name) {
-            (Some(code), _) => format!("exit {code}"),
-            (None, Some(sig)) => sig.clone(),
-            _ => "?".into(),
-        };
         let _ = writeln!(
             h,
             "<rect class=\"task\" data-seq=\"{}\" data-slot=\"{}\" data-run=\"{}\" x=\"{x:.2}\" y=\"{y:.1}\" width=\"{w:.2}\" height=\"{:.1}\" fill=\"{colour}\" rx=\"2\"><title>task {} (attempt {}) on slot {} [{}]: {}\n{} ({what})\nstart +{:.3} s, wall {:.3} s, user {:.3} s, sys {:.3} s, max RSS {} kB</title></rect>",
@@ -253,7 +253,7 @@ fn sitting(r: &Report, runs: &[usize], k: usize, of: usize) -> String {
             b.slot,
             esc(&b.cpus),
             esc(&b.cmd),
-            status,
+            b.status,
             b.start - first,
             b.wall_s,
             b.utime_s,
@@ -312,7 +312,7 @@ fn histogram(bars: &[Bar]) -> String {
 /// Spread of identical tasks, and what the log shows of it.
 fn identical(r: &Report) -> String {
     let mut groups: BTreeMap<String, Vec<Sample>> = BTreeMap::new();
-    for b in r.bars.iter().filter(|b| b.exit == Some(0)) {
+    for b in r.bars.iter().filter(|b| b.outcome == Outcome::Succeeded) {
         let run = &r.runs[b.run].head;
         groups.entry(kinds::kind_of(&b.cmd)).or_default().push(Sample {
             wall_s: b.wall_s,
@@ -354,9 +354,7 @@ fn failures(bars: &[Bar]) -> String {
     }
     h += "<table><tr><th>task</th><th>slot</th><th>status</th><th>command</th></tr>\n";
     for b in &failed {
-        let status =
-            b.exit.map_or_else(|| b.signal_name.clone().unwrap_or_default(), |c| format!("exit {c}"));
-        let status = if b.timeout { format!("{status} (timeout)") } else { status };
+        let status = if b.timeout { format!("{} (timeout)", b.status) } else { b.status.clone() };
         let _ = writeln!(
             h,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
