@@ -322,8 +322,8 @@ pub fn read_output(file: &mut File, seq: u64, what: &str) -> Vec<u8> {
     out
 }
 
-/// `hrun results LOG...`: the table of every task's last attempt over every run of the logs
-/// (task output where it was written to `--output-dir`), in task order.
+/// `hrun results LOG...`: the table of every finished task over every run of the logs (its
+/// latest finished attempt; task output where it was written to `--output-dir`), in task order.
 pub fn from_logs(logs: &[PathBuf], out: &Path) -> Result<u64> {
     let mut finished = Finished::default();
     for log in logs {
@@ -341,7 +341,7 @@ pub fn from_logs(logs: &[PathBuf], out: &Path) -> Result<u64> {
     }
     let mut table = Table::open(out, false, finished.names)?;
     let mut n = 0;
-    for (record, dir) in finished.rows.into_values().filter(|(r, _)| Row::counts(r)) {
+    for (record, dir) in finished.rows.into_values() {
         let seq = record.seq;
         let output = |ext: &str| -> Vec<u8> {
             let Some(d) = &dir else { return Vec::new() };
@@ -360,22 +360,62 @@ pub fn from_logs(logs: &[PathBuf], out: &Path) -> Result<u64> {
 /// The rows `hrun results` writes, as the logs are read.
 #[derive(Default)]
 struct Finished {
-    /// By task: its latest attempt, and the output directory of its run.
+    /// By task: its latest finished attempt, and the output directory of its run.
     rows: BTreeMap<(u64, String), (TaskRecord, Option<PathBuf>)>,
     /// The values' column names (`--header :`), from the first run that has them.
     names: Vec<String>,
 }
 
 impl Finished {
-    /// The task's latest attempt so far.
+    /// An attempt that finished its task takes the task's row; others (retried, cancelled)
+    /// leave the row of an earlier run alone.
     fn add(&mut self, task: TaskRecord, output_dir: &Option<PathBuf>) {
-        self.rows.insert((task.seq, task.hash.clone()), (task, output_dir.clone()));
+        if Row::counts(&task) {
+            self.rows.insert((task.seq, task.hash.clone()), (task, output_dir.clone()));
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 17: `hrun results` kept each task's last attempt and then dropped it when that
+    /// was not final, so a task that failed, then was cut short in a `--resume-failed` run,
+    /// lost the row `--results` had written for it.
+    #[test]
+    fn a_task_keeps_the_row_of_its_latest_finished_attempt() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log.jsonl");
+        let task = |seq: u64, exit: i32, extra: &str| {
+            format!(
+                "{{\"kind\":\"task\",\"seq\":{seq},\"hash\":\"{seq}\",\"cmd\":\"c{seq}\",\"exit\":{exit}{extra}}}\n"
+            )
+        };
+        let run = "{\"kind\":\"run\"}\n";
+        let text = [
+            run,
+            &task(1, 1, ""),
+            &task(2, 0, ""),
+            run,
+            &task(1, 0, ",\"cancelled\":true"),
+            &task(3, 1, ",\"last_attempt\":false"),
+        ]
+        .concat();
+        std::fs::write(&log, text).unwrap();
+        let out = dir.path().join("t.tsv");
+        assert_eq!(from_logs(&[log], &out).unwrap(), 2);
+        let table = std::fs::read_to_string(&out).unwrap();
+        let rows: Vec<(&str, &str)> = table
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let f: Vec<&str> = l.split('\t').collect();
+                (f[0], f[6])
+            })
+            .collect();
+        assert_eq!(rows, [("1", "1"), ("2", "0")], "{table}");
+    }
 
     #[test]
     fn fields_are_quoted_as_gnu_parallel_quotes_them() {
