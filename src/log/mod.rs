@@ -9,11 +9,13 @@
 pub mod joblog;
 pub mod read;
 mod record;
+mod usage;
 
 pub use joblog::{JobLog, JobLogRow};
 pub use record::{
     EndSummary, Outcome, Record, RunRecord, Sharing, SlotRecord, SlurmInfo, StartRecord, TaskRecord, Verdict,
 };
+pub use usage::Usage;
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};

@@ -14,7 +14,7 @@ use anyhow::{Result, anyhow};
 
 use crate::exit::UsageError;
 use crate::log::read::Reader;
-use crate::log::{EndSummary, Outcome, Record, RunRecord, TaskRecord};
+use crate::log::{EndSummary, Outcome, Record, RunRecord, TaskRecord, Usage};
 pub use page::render;
 
 /// One task attempt: a bar of a timeline. What the page shows of its task record.
@@ -65,10 +65,11 @@ impl Bar {
         self.utime_s + self.stime_s
     }
 
-    /// CPU time over the CPU time its slot offered while it ran: (user + sys) / (wall x T).
+    /// CPU time over the CPU time its slot of `threads` CPUs offered while it ran.
     pub fn cpu_efficiency(&self, threads: usize) -> f64 {
-        let offered = self.wall_s * threads.max(1) as f64;
-        if offered > 0.0 { self.cpu_s() / offered } else { 0.0 }
+        let mut usage = Usage::default();
+        usage.add(self.wall_s, self.cpu_s(), threads.max(1));
+        usage.cpu_efficiency()
     }
 }
 
