@@ -7,6 +7,7 @@
 //! as `--resume`'s: an attempt that is retried, cancelled, or left for `--resume` has none, so a
 //! run killed and resumed gives each task one row.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -14,7 +15,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, anyhow};
 
 use crate::exit::UsageError;
-use crate::log::TaskRecord;
+use crate::log::{Record, TaskRecord};
 
 /// GNU parallel's columns before the values, and after.
 const GNU_HEAD: [&str; 9] =
@@ -95,7 +96,7 @@ impl Row {
 
     /// True for the attempts that get a row: the task finished (see the module docs).
     pub fn counts(record: &TaskRecord) -> bool {
-        record.last_attempt && !record.cancelled
+        record.outcome().finished()
     }
 
     /// GNU's fields, as text (Starttime and JobRuntime to the millisecond, as GNU).
@@ -321,33 +322,26 @@ pub fn read_output(file: &mut File, seq: u64, what: &str) -> Vec<u8> {
     out
 }
 
-/// `hrun results LOG...`: the table of every task's last attempt over every run of the logs
-/// (task output where it was written to `--output-dir`), in task order.
+/// `hrun results LOG...`: the table of every finished task over every run of the logs (its
+/// latest finished attempt; task output where it was written to `--output-dir`), in task order.
 pub fn from_logs(logs: &[PathBuf], out: &Path) -> Result<u64> {
-    use std::collections::BTreeMap;
-    let mut last: BTreeMap<(u64, String), (TaskRecord, Option<PathBuf>)> = BTreeMap::new();
-    let mut names: Vec<String> = Vec::new();
+    let mut finished = Finished::default();
     for log in logs {
         let mut output_dir: Option<PathBuf> = None;
-        crate::log::read::for_each_record(log, |kind, line| match kind {
-            "run" => {
-                let run: RunFields = serde_json::from_slice(line).unwrap_or_default();
+        crate::log::read::for_each_record(log, |record| match record {
+            Record::Run(run) => {
                 output_dir = run.output_dir;
-                if names.is_empty() {
-                    names = run.value_names.unwrap_or_default();
+                if finished.names.is_empty() {
+                    finished.names = run.value_names.unwrap_or_default();
                 }
             }
-            "task" => {
-                if let Ok(t) = serde_json::from_slice::<TaskRecord>(line) {
-                    last.insert((t.seq, t.hash.clone()), (t, output_dir.clone()));
-                }
-            }
+            Record::Task(task) => finished.add(*task, &output_dir),
             _ => {}
         })?;
     }
-    let mut table = Table::open(out, false, names)?;
+    let mut table = Table::open(out, false, finished.names)?;
     let mut n = 0;
-    for (record, dir) in last.into_values().filter(|(r, _)| Row::counts(r)) {
+    for (record, dir) in finished.rows.into_values() {
         let seq = record.seq;
         let output = |ext: &str| -> Vec<u8> {
             let Some(d) = &dir else { return Vec::new() };
@@ -363,18 +357,65 @@ pub fn from_logs(logs: &[PathBuf], out: &Path) -> Result<u64> {
     Ok(n)
 }
 
-/// What `hrun results` needs of a run record.
-#[derive(Default, serde::Deserialize)]
-struct RunFields {
-    #[serde(default)]
-    output_dir: Option<PathBuf>,
-    #[serde(default)]
-    value_names: Option<Vec<String>>,
+/// The rows `hrun results` writes, as the logs are read.
+#[derive(Default)]
+struct Finished {
+    /// By task: its latest finished attempt, and the output directory of its run.
+    rows: BTreeMap<(u64, String), (TaskRecord, Option<PathBuf>)>,
+    /// The values' column names (`--header :`), from the first run that has them.
+    names: Vec<String>,
+}
+
+impl Finished {
+    /// An attempt that finished its task takes the task's row; others (retried, cancelled)
+    /// leave the row of an earlier run alone.
+    fn add(&mut self, task: TaskRecord, output_dir: &Option<PathBuf>) {
+        if Row::counts(&task) {
+            self.rows.insert((task.seq, task.hash.clone()), (task, output_dir.clone()));
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 17: `hrun results` kept each task's last attempt and then dropped it when that
+    /// was not final, so a task that failed, then was cut short in a `--resume-failed` run,
+    /// lost the row `--results` had written for it.
+    #[test]
+    fn a_task_keeps_the_row_of_its_latest_finished_attempt() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log.jsonl");
+        let task = |seq: u64, exit: i32, extra: &str| {
+            format!(
+                "{{\"kind\":\"task\",\"seq\":{seq},\"hash\":\"{seq}\",\"cmd\":\"c{seq}\",\"exit\":{exit}{extra}}}\n"
+            )
+        };
+        let run = "{\"kind\":\"run\"}\n";
+        let text = [
+            run,
+            &task(1, 1, ""),
+            &task(2, 0, ""),
+            run,
+            &task(1, 0, ",\"cancelled\":true"),
+            &task(3, 1, ",\"last_attempt\":false"),
+        ]
+        .concat();
+        std::fs::write(&log, text).unwrap();
+        let out = dir.path().join("t.tsv");
+        assert_eq!(from_logs(&[log], &out).unwrap(), 2);
+        let table = std::fs::read_to_string(&out).unwrap();
+        let rows: Vec<(&str, &str)> = table
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let f: Vec<&str> = l.split('\t').collect();
+                (f[0], f[6])
+            })
+            .collect();
+        assert_eq!(rows, [("1", "1"), ("2", "0")], "{table}");
+    }
 
     #[test]
     fn fields_are_quoted_as_gnu_parallel_quotes_them() {

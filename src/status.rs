@@ -6,15 +6,14 @@
 //! byte per task for the totals over several logs (e.g. the shards of a multi-node job).
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, anyhow};
-use serde::Deserialize;
+use anyhow::{Result, anyhow};
 
 use crate::exec::timeout::Median;
 use crate::exit::UsageError;
-use crate::log::read::EndOutcome;
+use crate::log::read::Reader;
+use crate::log::{EndSummary, Outcome, Record, RunRecord, StartRecord, TaskRecord, Verdict};
 use crate::text::printable;
 
 /// Failed tasks named one by one; the rest are counted.
@@ -36,7 +35,7 @@ pub struct Status {
     pub failures: Vec<FailedTask>,
     pub running: Vec<Running>,
     /// The run's end record, once it has ended.
-    pub end: Option<EndOutcome>,
+    pub end: Option<EndSummary>,
     /// Whether the hrun that wrote the run still runs (see [`Alive`]).
     pub alive: Alive,
     /// Unix seconds of the latest thing the log says happened (a start or an end of a task).
@@ -46,8 +45,8 @@ pub struct Status {
     pub wall_max: f64,
     /// Tasks in the whole task file (all shards), from the latest run record.
     pub file_tasks: Option<u64>,
-    /// By task number - 1, over every run of the log: 0 no final outcome, 1 failed, 2 ok.
-    pub outcomes: Vec<u8>,
+    /// Each task's verdict over every run of the log, by task number - 1.
+    pub verdicts: Vec<Verdict>,
 }
 
 /// Whether the hrun of a run without an end record is still there.
@@ -82,50 +81,6 @@ pub struct FailedTask {
     pub cmd: String,
 }
 
-#[derive(Deserialize)]
-struct Line {
-    kind: String,
-    #[serde(default)]
-    host: String,
-    #[serde(default)]
-    pid: u32,
-    #[serde(default)]
-    start: f64,
-    #[serde(default)]
-    shard: Option<String>,
-    #[serde(default)]
-    tasks_total: Option<u64>,
-    #[serde(default)]
-    already_done: u64,
-    #[serde(default)]
-    file_tasks: Option<u64>,
-    #[serde(default)]
-    seq: u64,
-    #[serde(default)]
-    attempt: u32,
-    #[serde(default)]
-    slot: usize,
-    #[serde(default)]
-    cpus: String,
-    #[serde(default)]
-    cmd: String,
-    #[serde(default)]
-    exit: Option<i32>,
-    #[serde(default)]
-    signal_name: Option<String>,
-    #[serde(default)]
-    wall_s: f64,
-    #[serde(default = "yes")]
-    last_attempt: bool,
-    /// A flag in task records, a count in end records.
-    #[serde(default)]
-    cancelled: serde_json::Value,
-}
-
-fn yes() -> bool {
-    true
-}
-
 /// Reads the log and returns the state of its latest run.
 pub fn read(path: &Path) -> Result<Status> {
     read_latest(path)?.ok_or_else(|| UsageError(anyhow!("{} holds no hrun run", shown(path))).into())
@@ -156,73 +111,16 @@ fn shown(path: &Path) -> String {
 
 /// The state of the log's latest run; `None` if it holds none.
 fn read_latest(path: &Path) -> Result<Option<Status>> {
-    let file = crate::log::read::open(path).map_err(UsageError)?;
-    let mut reader = BufReader::with_capacity(256 * 1024, file);
-    let mut buf = Vec::new();
-    let mut st: Option<Status> = None;
-    let mut running: HashMap<(u64, u32), Running> = HashMap::new();
-    let mut outcomes: Vec<u8> = Vec::new();
-    loop {
-        buf.clear();
-        if reader.read_until(b'\n', &mut buf).context("reading the run log")? == 0 {
-            break;
-        }
-        // A line being written right now, or torn by a crash: skip it.
-        let Ok(l) = serde_json::from_slice::<Line>(&buf) else { continue };
-        match l.kind.as_str() {
-            "run" => {
-                running.clear();
-                st = Some(Status {
-                    host: l.host,
-                    pid: l.pid,
-                    start: l.start,
-                    last_seen: l.start,
-                    shard: l.shard,
-                    total: l.tasks_total,
-                    already_done: l.already_done,
-                    file_tasks: l.file_tasks,
-                    ..Status::default()
-                });
-            }
-            "start" => {
-                if let Some(s) = st.as_mut() {
-                    s.last_seen = s.last_seen.max(l.start);
-                }
-                running.insert(
-                    (l.seq, l.attempt),
-                    Running { seq: l.seq, slot: l.slot, cpus: l.cpus, cmd: l.cmd, start: l.start },
-                );
-            }
-            "task" => {
-                running.remove(&(l.seq, l.attempt));
-                let cancelled = l.cancelled == serde_json::Value::Bool(true);
-                let outcome = match (l.exit, l.last_attempt, cancelled) {
-                    (Some(0), _, _) => 2,
-                    (_, true, false) => 1,
-                    _ => 0,
-                };
-                if outcome > 0 && l.seq > 0 && l.seq <= MAX_TRACKED {
-                    let i = (l.seq - 1) as usize;
-                    if outcomes.len() <= i {
-                        outcomes.resize(i + 1, 0);
-                    }
-                    outcomes[i] = outcomes[i].max(outcome);
-                }
-                if let Some(s) = st.as_mut() {
-                    s.add_task(&l, outcome);
-                }
-            }
-            "end" => {
-                if let Some(s) = st.as_mut() {
-                    s.end = Some(serde_json::from_slice(&buf).unwrap_or_default());
-                }
-            }
-            _ => {}
-        }
+    let mut reader = Reader::open(path).map_err(UsageError)?;
+    let mut reading = Reading::default();
+    // A line being written right now, or torn by a crash, is skipped.
+    while let Some(record) = reader.next_record()? {
+        reading.take(record);
     }
-    let Some(mut st) = st else { return Ok(None) };
+    let Reading { latest, running, verdicts } = reading;
+    let Some(mut st) = latest else { return Ok(None) };
     st.running = running.into_values().collect();
-    st.outcomes = outcomes;
+    st.verdicts = verdicts;
     st.running.sort_by(|a, b| a.start.total_cmp(&b.start));
     if st.end.is_none() {
         st.alive = alive(path, &st.host, st.pid);
@@ -230,27 +128,97 @@ fn read_latest(path: &Path) -> Result<Option<Status>> {
     Ok(Some(st))
 }
 
-impl Status {
-    /// A task record of this run; `outcome` 2 ok, 1 failed, 0 neither (retried, cancelled).
-    fn add_task(&mut self, l: &Line, outcome: u8) {
-        self.last_seen = self.last_seen.max(l.start + l.wall_s);
-        match outcome {
-            2 => self.ok += 1,
-            1 => {
-                self.failed += 1;
-                if self.failures.len() < FAILURES_SHOWN {
-                    let status = match (l.exit, &l.signal_name) {
-                        (Some(code), _) => format!("exit {code}"),
-                        (None, Some(sig)) => sig.clone(),
-                        (None, None) => "killed".into(),
-                    };
-                    self.failures.push(FailedTask { seq: l.seq, status, cmd: l.cmd.clone() });
+/// What the records read so far say: the latest run, its attempts running, and every task's
+/// verdict over all runs.
+#[derive(Default)]
+struct Reading {
+    latest: Option<Status>,
+    /// By (task, attempt).
+    running: HashMap<(u64, u32), Running>,
+    /// By task number - 1.
+    verdicts: Vec<Verdict>,
+}
+
+impl Reading {
+    fn take(&mut self, record: Record) {
+        match record {
+            Record::Run(run) => {
+                self.running.clear();
+                self.latest = Some(Status::of_run(&run));
+            }
+            Record::Start(start) => {
+                if let Some(s) = self.latest.as_mut() {
+                    s.last_seen = s.last_seen.max(start.start);
+                }
+                let StartRecord { seq, attempt, slot, cpus, cmd, start, .. } = start;
+                self.running.insert((seq, attempt), Running { seq, slot, cpus, cmd, start });
+            }
+            Record::Task(task) => {
+                self.running.remove(&(task.seq, task.attempt));
+                self.settle(&task);
+                if let Some(s) = self.latest.as_mut() {
+                    s.add_task(&task);
                 }
             }
-            _ => return,
+            Record::End(end) => {
+                if let Some(s) = self.latest.as_mut() {
+                    s.end = Some(end);
+                }
+            }
+            Record::Other => {}
         }
-        self.walls.add(l.wall_s);
-        self.wall_max = self.wall_max.max(l.wall_s);
+    }
+
+    /// The task's verdict, with what this attempt says.
+    fn settle(&mut self, task: &TaskRecord) {
+        let verdict = task.outcome().verdict();
+        if verdict == Verdict::Open || task.seq == 0 || task.seq > MAX_TRACKED {
+            return;
+        }
+        let i = (task.seq - 1) as usize;
+        if self.verdicts.len() <= i {
+            self.verdicts.resize(i + 1, Verdict::Open);
+        }
+        self.verdicts[i] = self.verdicts[i].max(verdict);
+    }
+}
+
+impl Status {
+    /// A run that has just started, from its run record.
+    fn of_run(run: &RunRecord) -> Status {
+        Status {
+            host: run.host.clone(),
+            pid: run.pid,
+            start: run.start,
+            last_seen: run.start,
+            shard: run.shard.clone(),
+            total: run.tasks_total,
+            already_done: run.already_done,
+            file_tasks: run.file_tasks,
+            ..Status::default()
+        }
+    }
+
+    /// A task record of this run: a success or a final failure counts, a retried or cancelled
+    /// attempt does not.
+    fn add_task(&mut self, task: &TaskRecord) {
+        self.last_seen = self.last_seen.max(task.start + task.wall_s);
+        match task.outcome() {
+            Outcome::Succeeded => self.ok += 1,
+            Outcome::Failed => {
+                self.failed += 1;
+                if self.failures.len() < FAILURES_SHOWN {
+                    self.failures.push(FailedTask {
+                        seq: task.seq,
+                        status: task.status(),
+                        cmd: task.cmd.clone(),
+                    });
+                }
+            }
+            Outcome::Retried | Outcome::Cancelled => return,
+        }
+        self.walls.add(task.wall_s);
+        self.wall_max = self.wall_max.max(task.wall_s);
     }
 
     /// Tasks of `total` neither done before, nor done or running now.
@@ -294,23 +262,23 @@ pub fn render_many(logs: &[(PathBuf, Status)], now: f64) -> String {
         return render(s, now);
     }
     let mut out = String::new();
-    let mut merged: Vec<u8> = Vec::new();
+    let mut merged: Vec<Verdict> = Vec::new();
     for (path, s) in logs {
         out += &format!("== {}\n{}", shown(path), render(s, now));
-        if merged.len() < s.outcomes.len() {
-            merged.resize(s.outcomes.len(), 0);
+        if merged.len() < s.verdicts.len() {
+            merged.resize(s.verdicts.len(), Verdict::Open);
         }
-        for (m, &o) in merged.iter_mut().zip(&s.outcomes) {
+        for (m, &o) in merged.iter_mut().zip(&s.verdicts) {
             *m = (*m).max(o);
         }
     }
-    let ok = merged.iter().filter(|&&o| o == 2).count() as u64;
-    let failed = merged.iter().filter(|&&o| o == 1).count() as u64;
+    let ok = merged.iter().filter(|&&v| v == Verdict::Succeeded).count() as u64;
+    let failed = merged.iter().filter(|&&v| v == Verdict::Failed).count() as u64;
     let mut running: Vec<u64> = logs
         .iter()
         .filter(|(_, s)| s.alive != Alive::Gone)
         .flat_map(|(_, s)| s.running.iter().map(|r| r.seq))
-        .filter(|&seq| merged.get((seq - 1) as usize).is_none_or(|&o| o == 0))
+        .filter(|&seq| merged.get((seq - 1) as usize).is_none_or(|&v| v == Verdict::Open))
         .collect();
     running.sort_unstable();
     running.dedup();
@@ -417,7 +385,7 @@ pub fn render(s: &Status, now: f64) -> String {
 }
 
 /// `makespan 1.23 s, wall time median 0.50 s max 0.61 s, CPU efficiency 98.5%, 0 not run`.
-fn numbers(s: &Status, end: &EndOutcome) -> String {
+fn numbers(s: &Status, end: &EndSummary) -> String {
     let mut line = format!("makespan {:.2} s", end.makespan_s);
     if let Some(median) = s.walls.median() {
         line += &format!(", wall time median {median:.2} s max {:.2} s", s.wall_max);
@@ -443,18 +411,47 @@ mod tests {
             failures: (1..=10)
                 .map(|i| FailedTask { seq: i, status: "exit 1".into(), cmd: format!("false {i}\u{1b}") })
                 .collect(),
-            end: Some(EndOutcome {
+            end: Some(EndSummary {
                 exit,
                 stopped_by: stopped_by.map(String::from),
                 makespan_s: 2.5,
                 cpu_efficiency: 0.5,
                 not_run: 4,
                 end: Some(103.0),
-                ..EndOutcome::default()
+                ..EndSummary::default()
             }),
             shard: Some("2/3".into()),
             ..Status::default()
         }
+    }
+
+    /// Issue 17: status counted a task whose attempt exited 0 after its `--timeout` as ok
+    /// (the run's summary as failed), and its retried attempt too: "6 done (4 ok, 2 failed)"
+    /// of 5 tasks. A cancelled attempt that exited 0 is not done either.
+    #[test]
+    fn tasks_are_counted_by_the_outcome_of_their_records() {
+        let task = |seq: u64, attempt: u32, extra: &str| {
+            format!(
+                "{{\"kind\":\"task\",\"seq\":{seq},\"attempt\":{attempt},\"cmd\":\"c{seq}\",\"exit\":0,\"start\":101,\"wall_s\":1{extra}}}\n"
+            )
+        };
+        let log = [
+            "{\"kind\":\"run\",\"host\":\"n1\",\"pid\":1,\"start\":100,\"tasks_total\":3}\n".to_string(),
+            task(1, 1, ",\"timeout\":true,\"last_attempt\":false"),
+            task(1, 2, ",\"timeout\":true"),
+            task(2, 1, ""),
+            task(3, 1, ",\"cancelled\":true"),
+            "{\"kind\":\"end\",\"cancelled\":1,\"exit\":1,\"end\":103}\n".to_string(),
+        ]
+        .concat();
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("log.jsonl");
+        std::fs::write(&p, log).unwrap();
+        let s = read(&p).unwrap();
+        assert_eq!((s.ok, s.failed, s.left(3)), (1, 1, 1));
+        assert_eq!(s.failures, [FailedTask { seq: 1, status: "exit 0".into(), cmd: "c1".into() }]);
+        assert_eq!(s.verdicts, [Verdict::Failed, Verdict::Succeeded], "task 3 is open");
+        assert_eq!(s.end.as_ref().map(|e| e.cancelled), Some(1));
     }
 
     #[test]

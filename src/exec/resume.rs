@@ -8,7 +8,8 @@
 //!
 //! Either way a task runs again when the log has no record of it, or only records of attempts
 //! that hrun itself cut short (`cancelled`: killed on SIGTERM/SIGINT or `--halt now`) or that
-//! were to be retried. Records are never rewritten: the log only grows.
+//! were to be retried: what each record says is [`TaskRecord::outcome`], the rule every reader
+//! of the log shares. Records are never rewritten: the log only grows.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -17,7 +18,8 @@ use anyhow::{Context, Result, anyhow};
 
 use crate::exit::UsageError;
 use crate::input::{InputError, TaskSpec, TaskStream};
-use crate::log::read::{self, TaskOutcome};
+use crate::log::read;
+use crate::log::{Outcome, Record, TaskRecord, Verdict};
 use crate::taskfile::Task;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,19 +30,11 @@ pub enum ResumeMode {
     Succeeded,
 }
 
-/// What the log says of each task of the file, by `seq - 1`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
-enum State {
-    #[default]
-    NotRun,
-    Failed,
-    Succeeded,
-}
-
 /// The tasks to skip, and what the check found.
 #[derive(Debug, Default)]
 pub struct ResumePlan {
-    states: Vec<State>,
+    /// What the logs say of each task of the file, by `seq - 1`.
+    verdicts: Vec<Verdict>,
     mode: Option<ResumeMode>,
     /// Only this shard's tasks run (and count) here.
     shard: Option<crate::shard::Shard>,
@@ -72,10 +66,10 @@ impl ResumePlan {
 
     pub fn skips(&self, seq: u64) -> bool {
         let Some(mode) = self.mode else { return false };
-        let state = self.states.get((seq - 1) as usize).copied().unwrap_or_default();
+        let verdict = self.verdicts.get((seq - 1) as usize).copied().unwrap_or_default();
         match mode {
-            ResumeMode::Finished => state >= State::Failed,
-            ResumeMode::Succeeded => state == State::Succeeded,
+            ResumeMode::Finished => verdict != Verdict::Open,
+            ResumeMode::Succeeded => verdict == Verdict::Succeeded,
         }
     }
 
@@ -106,7 +100,7 @@ impl ResumePlan {
 
     /// How many tasks of the file will be skipped.
     pub fn skipped(&self) -> u64 {
-        (1..=self.states.len() as u64).filter(|&s| self.owns(s) && self.skips(s)).count() as u64
+        (1..=self.verdicts.len() as u64).filter(|&s| self.owns(s) && self.skips(s)).count() as u64
     }
 }
 
@@ -122,37 +116,43 @@ pub fn plan(tasks: &TaskSpec, logs: &[std::path::PathBuf], mode: ResumeMode) -> 
     while let Some(t) = tf.next_task().map_err(|e| UsageError(e.into()))? {
         index.insert((t.hash(), t.occurrence), (t.seq - 1) as u32);
     }
-    let mut states = vec![State::NotRun; index.len()];
+    let mut plan =
+        ResumePlan { verdicts: vec![Verdict::Open; index.len()], mode: Some(mode), ..ResumePlan::none() };
     let mut gone: HashSet<(u64, u32)> = HashSet::new();
-    let mut unreadable_lines = 0;
-    let mut prior_runtimes = super::timeout::Median::default();
     for log in logs.iter().filter(|l| l.exists()) {
         refuse_if_in_use(log)?;
-        unreadable_lines += read::for_each_task(log, |rec: TaskOutcome| {
-            let Some(hash) = rec.hash.as_deref().and_then(|h| u64::from_str_radix(h, 16).ok()) else {
-                return;
-            };
-            let state = match (rec.exit, rec.cancelled, rec.last_attempt) {
-                (Some(0), _, _) => State::Succeeded,
-                (_, false, true) => State::Failed,
-                _ => State::NotRun,
-            };
-            let key = (hash, rec.occurrence.max(1));
-            let Some(&i) = index.get(&key) else {
-                if state != State::NotRun && gone.len() < 1_000_000 {
-                    gone.insert(key);
-                }
-                return;
-            };
-            if state == State::Succeeded {
-                prior_runtimes.add(rec.wall_s);
+        let mut reader = read::Reader::open(log).map_err(UsageError)?;
+        while let Some(record) = reader.next_record()? {
+            if let Record::Task(task) = record {
+                plan.note(&task, &index, &mut gone);
             }
-            let i = i as usize;
-            states[i] = states[i].max(state);
-        })?;
+        }
+        plan.unreadable_lines += reader.unreadable();
     }
-    let gone = gone.len() as u64;
-    Ok(ResumePlan { states, mode: Some(mode), shard: None, unreadable_lines, prior_runtimes, gone })
+    plan.gone = gone.len() as u64;
+    Ok(plan)
+}
+
+impl ResumePlan {
+    /// What one task record of a log says, for the task of the file it is (by `index`), or
+    /// else among the finished tasks the file no longer holds (`gone`).
+    fn note(&mut self, task: &TaskRecord, index: &HashMap<(u64, u32), u32>, gone: &mut HashSet<(u64, u32)>) {
+        // No hash: a log of hrun before resume existed.
+        let Ok(hash) = u64::from_str_radix(&task.hash, 16) else { return };
+        let outcome = task.outcome();
+        let key = (hash, task.occurrence.max(1));
+        let Some(&i) = index.get(&key) else {
+            if outcome.finished() && gone.len() < 1_000_000 {
+                gone.insert(key);
+            }
+            return;
+        };
+        if outcome == Outcome::Succeeded {
+            self.prior_runtimes.add(task.wall_s);
+        }
+        let verdict = &mut self.verdicts[i as usize];
+        *verdict = (*verdict).max(outcome.verdict());
+    }
 }
 
 /// A log locked by a running hrun (another shard, or the same sweep started twice): its tasks
@@ -232,16 +232,89 @@ mod tests {
             rec(2, "b", Some(1), ""),
             rec(3, "c", None, ",\"cancelled\":true"),
             rec(4, "d", Some(1), ",\"last_attempt\":false"),
-            "{\"kind\":\"task\",\"seq\":5,\"cm".to_string(),
+            "{\"kind\":\"task\",\"seq\":5,\"cm\n".to_string(),
+            // Issue 17: exit 0 after its timeout is a failure; cut short by hrun, not done.
+            rec(6, "f", Some(0), ",\"timeout\":true"),
+            rec(7, "g", Some(0), ",\"cancelled\":true"),
         ]
         .concat();
-        let (_d, t, l) = setup("a\nb\nc\nd\ne\n", &log);
+        let (_d, t, l) = setup("a\nb\nc\nd\ne\nf\ng\n", &log);
         let p = plan(&t, std::slice::from_ref(&l), ResumeMode::Finished).unwrap();
-        assert_eq!((1..=5).map(|s| p.skips(s)).collect::<Vec<_>>(), [true, true, false, false, false]);
+        let skips = |p: &ResumePlan| (1..=7).map(|s| p.skips(s)).collect::<Vec<_>>();
+        assert_eq!(skips(&p), [true, true, false, false, false, true, false]);
         assert_eq!(p.unreadable_lines, 1);
         let p = plan(&t, std::slice::from_ref(&l), ResumeMode::Succeeded).unwrap();
-        assert_eq!((1..=5).map(|s| p.skips(s)).collect::<Vec<_>>(), [true, false, false, false, false]);
+        assert_eq!(skips(&p), [true, false, false, false, false, false, false]);
         assert_eq!(p.skipped(), 1);
+    }
+
+    /// Issue 17: the readers' rule was `exit 0` for success, but the dispatcher fails an
+    /// attempt that exited 0 after its `--timeout` (TERM trapped), and cancels one that hrun
+    /// cut short whatever it exited with: `--resume-failed` skipped the first, `--resume`
+    /// skipped the second. Every fate the dispatcher decides, written as the engine writes its
+    /// record and read back, is what the readers' rule says.
+    #[test]
+    fn the_record_of_each_disposition_reads_back_as_it() {
+        use crate::exec::attempt::{Attempt, Cut, Disposition, Ending, Phase};
+        use crate::sys::{Ended, Reaped};
+        let dir = tempfile::tempdir().unwrap();
+        let output = super::super::output::Output::start(
+            super::super::output::OutputMode::Dir(dir.path().to_path_buf()),
+            None,
+            None,
+        )
+        .unwrap();
+        let slot = crate::slots::Slot {
+            id: crate::slots::SlotId(1),
+            cpus: crate::cpuset::CpuSet::from_ids([0]),
+            domains: Default::default(),
+        };
+        for ended in [Ended::Exited(0), Ended::Exited(1), Ended::Signaled(libc::SIGKILL)] {
+            for cut in [None, Some(Cut::TimedOut), Some(Cut::Cancelled)] {
+                for (number, retries, stopping) in [(1, 0, false), (1, 2, false), (1, 2, true), (3, 2, true)]
+                {
+                    // As the dispatcher decides (`dispatch::end`).
+                    let succeeded = ended == Ended::Exited(0) && cut != Some(Cut::TimedOut);
+                    let fate =
+                        Disposition::of(succeeded, cut == Some(Cut::Cancelled), number, retries, stopping);
+                    let attempt = Attempt {
+                        task: Task { seq: 1, line: 1, cmd: "x".into(), job: None, occurrence: 1 },
+                        number,
+                        slot: 0,
+                        pid: 10,
+                        start_wall: 1.0,
+                        start: std::time::Instant::now(),
+                        captured: output.open(1).unwrap(),
+                        deadline: None,
+                        phase: Phase::Killed,
+                        cut,
+                        exe: None,
+                        refused: None,
+                    };
+                    let reaped = Reaped { pid: 10, ended, rusage: Default::default() };
+                    let end = Ending {
+                        reaped,
+                        wall_s: 1.0,
+                        last_attempt: fate.last_attempt(),
+                        leaked: &[],
+                        exe_sha256: None,
+                    };
+                    let line = serde_json::to_string(&attempt.record(&slot, end, "n1")).unwrap();
+                    let Ok(Record::Task(read)) = serde_json::from_str::<Record>(&line) else {
+                        panic!("{line}")
+                    };
+                    let want = match fate {
+                        Disposition::Succeeded => Outcome::Succeeded,
+                        Disposition::Failed => Outcome::Failed,
+                        Disposition::Cancelled => Outcome::Cancelled,
+                        Disposition::Retry | Disposition::LeftForResume => Outcome::Retried,
+                    };
+                    let case = (ended, cut, number, retries, stopping, fate);
+                    assert_eq!(read.outcome(), want, "{case:?}: {line}");
+                    assert_eq!(read.outcome().finished(), fate.finished(), "{case:?}");
+                }
+            }
+        }
     }
 
     #[test]

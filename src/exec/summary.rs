@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::exit;
+use crate::log::Usage;
 use crate::slots::SlotPlan;
 
 /// What a finished run reports. Counts are of tasks (a retried task counts once, by its
@@ -156,21 +157,25 @@ pub struct EndRecord<'a> {
 }
 
 impl Summary {
-    /// CPU time used / CPU time the slots offered while tasks ran: (user + sys) / (wall x T).
-    pub fn cpu_efficiency(&self) -> f64 {
-        if self.busy_s > 0.0 && self.threads > 0 {
-            self.cpu_s / (self.busy_s * self.threads as f64)
-        } else {
-            0.0
+    /// The run's sums, for its utilisation and CPU efficiency.
+    pub fn usage(&self) -> Usage {
+        Usage {
+            makespan_s: self.makespan_s,
+            slots: self.slots,
+            busy_s: self.busy_s,
+            offered_s: self.busy_s * self.threads as f64,
+            cpu_s: self.cpu_s,
         }
     }
 
+    /// See [`Usage::cpu_efficiency`].
+    pub fn cpu_efficiency(&self) -> f64 {
+        self.usage().cpu_efficiency()
+    }
+
+    /// See [`Usage::utilisation`].
     pub fn utilisation(&self) -> f64 {
-        if self.makespan_s > 0.0 && self.slots > 0 {
-            self.busy_s / (self.slots as f64 * self.makespan_s)
-        } else {
-            0.0
-        }
+        self.usage().utilisation()
     }
 
     /// 128 + signal when a signal stopped the run; else `--halt`'s status when it fired; else

@@ -1,16 +1,21 @@
 //! The run log (JSONL, the source of truth about a run) and GNU parallel's joblog.
 //!
-//! The run log holds one `{"kind":"run",...}` line per `hrun exec`, then one
-//! `{"kind":"task",...}` line per finished task. Each line goes out in a single `write` on an
-//! `O_APPEND` file, so a crash can at worst tear the very last line, which readers skip.
-//! A log is appended to, never truncated: several runs over one task file share one log.
+//! The run log holds one `{"kind":"run",...}` line per `hrun exec`, then a `start` line when
+//! a task attempt starts and a `task` line when it ends, and an `end` line with the run's
+//! numbers (`record`). Each line goes out in a single `write` on an `O_APPEND` file, so a crash
+//! can at worst tear the very last line, which readers (`read`) skip. A log is appended to,
+//! never truncated: several runs over one task file share one log.
 
 pub mod joblog;
 pub mod read;
 mod record;
+mod usage;
 
 pub use joblog::{JobLog, JobLogRow};
-pub use record::{RunRecord, Sharing, SlotRecord, SlurmInfo, StartRecord, TaskRecord};
+pub use record::{
+    EndSummary, Outcome, Record, RunRecord, Sharing, SlotRecord, SlurmInfo, StartRecord, TaskRecord, Verdict,
+};
+pub use usage::Usage;
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};

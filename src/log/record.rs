@@ -1,12 +1,32 @@
 //! The JSONL schema of the run log. Field names are a public interface (users run `jq` on
-//! them, and `status`/`report`/`--resume` read them back): add fields, never rename.
+//! them, and `status`/`report`/`results`/`--resume`/`tune` read them back): add fields, never
+//! rename.
+//!
+//! Each kind of line has one struct, written by the engine and read back by every reader
+//! through [`Record`]. Read back, a field that is absent (a log of an older hrun) takes its
+//! default, and a field this hrun does not know is ignored.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// One line of a run log, as the readers see it (see [`super::read::Reader`]). A line of a
+/// kind this hrun does not know (written by a newer one) is `Other`, which readers skip.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Record {
+    Run(Box<RunRecord>),
+    Start(StartRecord),
+    Task(Box<TaskRecord>),
+    End(EndSummary),
+    #[serde(other)]
+    Other,
+}
 
 /// First line of each run.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
 pub struct RunRecord {
     /// Always `"run"`.
+    #[serde(skip_deserializing, default = "kind::run")]
     pub kind: String,
     pub version: String,
     pub host: String,
@@ -27,11 +47,11 @@ pub struct RunRecord {
     /// Usable CPUs that are in no slot.
     pub leftover: String,
     /// `--smt` (`avoid` or `use`).
+    #[serde(deserialize_with = "smt_or_default")]
     pub smt: crate::slots::Smt,
     /// Unix seconds.
     pub start: f64,
     /// Whether this run resumed the log (`--resume`, `--resume-failed`).
-    #[serde(default)]
     pub resume: bool,
     /// Tasks in the task file (null when read from a pipe).
     pub tasks_total: Option<u64>,
@@ -64,9 +84,11 @@ pub struct Sharing {
 }
 
 /// A task attempt started (written when it starts, so `hrun status` sees running tasks).
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
 pub struct StartRecord {
     /// Always `"start"`.
+    #[serde(skip_deserializing, default = "kind::start")]
     pub kind: String,
     pub seq: u64,
     pub attempt: u32,
@@ -107,7 +129,8 @@ impl SlurmInfo {
     }
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
 pub struct SlotRecord {
     pub slot: usize,
     pub cpus: String,
@@ -117,8 +140,10 @@ pub struct SlotRecord {
     pub l3: Option<usize>,
 }
 
-/// One finished task.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+/// One ended task attempt. What became of it is [`TaskRecord::outcome`]. Read back through
+/// [`TaskLine`].
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(from = "TaskLine")]
 pub struct TaskRecord {
     /// Always `"task"`.
     pub kind: String,
@@ -130,11 +155,12 @@ pub struct TaskRecord {
     pub hash: String,
     /// Which copy of `cmd` in the task file (or template's jobs) this task is: 1 for the
     /// first. Absent when 1.
-    #[serde(default = "one", skip_serializing_if = "is_one")]
+    #[serde(skip_serializing_if = "is_one")]
     pub occurrence: u32,
     /// 1 for the first run of the task, 2 for its first retry, ...
     pub attempt: u32,
-    /// False only for a failed attempt that hrun retried.
+    /// False only for a failed attempt that another attempt follows (a retry, or `--resume`
+    /// when the run stopped before it). Absent in logs of hrun before retries: true.
     pub last_attempt: bool,
     pub slot: usize,
     pub cpus: String,
@@ -142,17 +168,16 @@ pub struct TaskRecord {
     /// template's job: the template with the job's values filled in.
     pub cmd: String,
     /// A template's job: its values (after `--colsep`), in source order.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub values: Option<Vec<String>>,
     /// The command as it ran (`{#}` and `{%}` filled in), when that differs from `cmd`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub command: Option<String>,
     /// Bytes the task wrote to its stdout (GNU's Receive), when hrun captured it.
-    #[serde(default)]
     pub stdout_bytes: u64,
     /// Why the task could not be started (its command too long for the kernel); it is then
     /// recorded as failed with exit 127, and has no process.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// The program the command runs, resolved on `PATH` (null for a shell builtin or a line
     /// whose program the shell decides), and the SHA-256 of that file: which binary made the
@@ -184,15 +209,272 @@ pub struct TaskRecord {
     pub host: String,
 }
 
-impl TaskRecord {
-    /// Success means exit code 0, as GNU parallel counts it.
-    pub fn succeeded(&self) -> bool {
-        self.exit == Some(0)
+/// A task record as it is read: the fields of [`TaskRecord`], with its resource usage spelled
+/// out. The writer's `flatten` of `rusage` would make serde's reader gather every key it does
+/// not name into a buffer before it reads the usage from there: reading through this struct
+/// takes half the time over a long log. `From` names every field of `TaskRecord` (one added
+/// there and not here does not compile); `what_is_written_reads_back` catches a misspelt one.
+/// A field an older hrun did not write reads as its default.
+#[derive(Deserialize)]
+#[serde(default)]
+struct TaskLine {
+    seq: u64,
+    line: u64,
+    hash: String,
+    occurrence: u32,
+    attempt: u32,
+    last_attempt: bool,
+    slot: usize,
+    cpus: String,
+    cmd: String,
+    values: Option<Vec<String>>,
+    command: Option<String>,
+    stdout_bytes: u64,
+    error: Option<String>,
+    exe: Option<String>,
+    exe_sha256: Option<String>,
+    pid: i32,
+    start: f64,
+    wall_s: f64,
+    exit: Option<i32>,
+    signal: Option<i32>,
+    signal_name: Option<String>,
+    timeout: bool,
+    cancelled: bool,
+    leaked: bool,
+    leaked_pids: Vec<i32>,
+    utime_s: f64,
+    stime_s: f64,
+    maxrss_kb: u64,
+    minflt: u64,
+    majflt: u64,
+    nvcsw: u64,
+    nivcsw: u64,
+    host: String,
+}
+
+impl Default for TaskLine {
+    fn default() -> TaskLine {
+        TaskLine {
+            seq: 0,
+            line: 0,
+            hash: String::new(),
+            // Absent when 1; absent in logs of hrun before retries.
+            occurrence: 1,
+            attempt: 0,
+            last_attempt: true,
+            slot: 0,
+            cpus: String::new(),
+            cmd: String::new(),
+            values: None,
+            command: None,
+            stdout_bytes: 0,
+            error: None,
+            exe: None,
+            exe_sha256: None,
+            pid: 0,
+            start: 0.0,
+            wall_s: 0.0,
+            exit: None,
+            signal: None,
+            signal_name: None,
+            timeout: false,
+            cancelled: false,
+            leaked: false,
+            leaked_pids: Vec::new(),
+            utime_s: 0.0,
+            stime_s: 0.0,
+            maxrss_kb: 0,
+            minflt: 0,
+            majflt: 0,
+            nvcsw: 0,
+            nivcsw: 0,
+            host: String::new(),
+        }
     }
 }
 
-fn one() -> u32 {
-    1
+impl From<TaskLine> for TaskRecord {
+    fn from(t: TaskLine) -> TaskRecord {
+        let rusage = crate::sys::Rusage {
+            utime_s: t.utime_s,
+            stime_s: t.stime_s,
+            maxrss_kb: t.maxrss_kb,
+            minflt: t.minflt,
+            majflt: t.majflt,
+            nvcsw: t.nvcsw,
+            nivcsw: t.nivcsw,
+        };
+        TaskRecord {
+            kind: kind::task(),
+            seq: t.seq,
+            line: t.line,
+            hash: t.hash,
+            occurrence: t.occurrence,
+            attempt: t.attempt,
+            last_attempt: t.last_attempt,
+            slot: t.slot,
+            cpus: t.cpus,
+            cmd: t.cmd,
+            values: t.values,
+            command: t.command,
+            stdout_bytes: t.stdout_bytes,
+            error: t.error,
+            exe: t.exe,
+            exe_sha256: t.exe_sha256,
+            pid: t.pid,
+            start: t.start,
+            wall_s: t.wall_s,
+            exit: t.exit,
+            signal: t.signal,
+            signal_name: t.signal_name,
+            timeout: t.timeout,
+            cancelled: t.cancelled,
+            leaked: t.leaked,
+            leaked_pids: t.leaked_pids,
+            rusage,
+            host: t.host,
+        }
+    }
+}
+
+impl TaskRecord {
+    /// What became of this attempt: the one rule every reader of the log goes by, and the
+    /// reading of what the dispatcher decided (`exec::attempt::Disposition`) when it wrote the
+    /// record. hrun cutting it short wins (whatever it exited with, `--resume` runs it again);
+    /// then success is exit 0 within its `--timeout`, as GNU parallel counts it; a failure is
+    /// final on the task's last attempt.
+    pub fn outcome(&self) -> Outcome {
+        if self.cancelled {
+            Outcome::Cancelled
+        } else if self.exit == Some(0) && !self.timeout {
+            Outcome::Succeeded
+        } else if self.last_attempt {
+            Outcome::Failed
+        } else {
+            Outcome::Retried
+        }
+    }
+
+    /// How the attempt ended, in words: `exit 3`, or the signal's name (`SIGKILL`).
+    pub fn status(&self) -> String {
+        match (self.exit, &self.signal_name) {
+            (Some(code), _) => format!("exit {code}"),
+            (None, Some(sig)) => sig.clone(),
+            (None, None) => "killed".into(),
+        }
+    }
+}
+
+/// What became of one task attempt (see [`TaskRecord::outcome`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// It exited 0 (within its `--timeout`).
+    Succeeded,
+    /// It failed on the task's last attempt: the task is finished, failed.
+    Failed,
+    /// It failed, and the task gets another attempt: a retry in the same run, or, when the run
+    /// stopped first, in `--resume`.
+    Retried,
+    /// hrun cut it short (a signal to hrun, `--halt now`, the deadline): `--resume` runs the
+    /// task again.
+    Cancelled,
+}
+
+impl Outcome {
+    /// The task is done: `--resume` skips it, and it has a row in a results table.
+    pub fn finished(self) -> bool {
+        matches!(self, Outcome::Succeeded | Outcome::Failed)
+    }
+
+    /// What this attempt says of its task.
+    pub fn verdict(self) -> Verdict {
+        match self {
+            Outcome::Succeeded => Verdict::Succeeded,
+            Outcome::Failed => Verdict::Failed,
+            Outcome::Retried | Outcome::Cancelled => Verdict::Open,
+        }
+    }
+}
+
+/// Where a task stands after all of its attempts seen so far (in one log or several): the best
+/// that any of them says, so a success anywhere wins (`a.max(b)` merges two).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Verdict {
+    /// No attempt finished it (none seen, or each was retried or cancelled): `--resume` runs it.
+    #[default]
+    Open,
+    /// Its last attempt failed: `--resume-failed` runs it again, `--resume` does not.
+    Failed,
+    Succeeded,
+}
+
+/// A run's `end` record (written from `exec::Summary`), the numbers readers use; a field an
+/// older hrun did not write reads as its default.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct EndSummary {
+    /// Tasks that ended this run (succeeded or failed).
+    pub tasks: u64,
+    pub failed: u64,
+    pub timed_out: u64,
+    /// Tasks hrun cut short (a signal, `--halt now`, the deadline).
+    pub cancelled: u64,
+    /// Tasks never started because the run stopped early.
+    pub not_run: u64,
+    /// Stopped early while reading standard input: the rest was not counted.
+    pub rest_unread: bool,
+    /// Tasks `--resume` skipped as already done.
+    pub skipped: u64,
+    pub makespan_s: f64,
+    pub cpu_s: f64,
+    pub utilisation: f64,
+    pub cpu_efficiency: f64,
+    /// hrun's exit status.
+    pub exit: i32,
+    /// Unix seconds.
+    pub end: Option<f64>,
+    /// What stopped the run early when it was not a signal: `SIGUSR1 (drain)`, `the deadline
+    /// ...`, `standard output closed`.
+    pub stopped_by: Option<String>,
+}
+
+impl EndSummary {
+    /// How the run ended, in words: `finished`, `interrupted by SIGINT`, `drained (SIGUSR1)`,
+    /// `stopped at the deadline 12:00:00 (slurm)`, `stopped: standard output closed`.
+    pub fn how(&self) -> String {
+        match self.stopped_by.as_deref() {
+            Some(s) if s.starts_with("SIGUSR1") => return "drained (SIGUSR1)".into(),
+            Some(s) if s.starts_with("the deadline") => return format!("stopped at {s}"),
+            Some(s) => return format!("stopped: {s}"),
+            None => {}
+        }
+        match self.exit {
+            129 | 130 | 143 => format!("interrupted by {}", crate::sys::signal_name(self.exit - 128)),
+            _ => "finished".into(),
+        }
+    }
+}
+
+/// The `kind` of each record, for the field that records keep of it: read back through
+/// [`Record`], whose tag takes the field, it is filled in from here.
+mod kind {
+    pub fn run() -> String {
+        "run".into()
+    }
+    pub fn start() -> String {
+        "start".into()
+    }
+    pub fn task() -> String {
+        "task".into()
+    }
+}
+
+/// `--smt` read back: a value this hrun does not know (a newer one's) reads as the default
+/// rather than making the whole run record unreadable.
+fn smt_or_default<'de, D: Deserializer<'de>>(d: D) -> Result<crate::slots::Smt, D::Error> {
+    let word = String::deserialize(d)?;
+    Ok(<crate::slots::Smt as clap::ValueEnum>::from_str(&word, false).unwrap_or_default())
 }
 
 fn is_one(n: &u32) -> bool {

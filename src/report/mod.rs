@@ -8,93 +8,76 @@ mod kinds;
 mod page;
 mod pi;
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, anyhow};
-use serde::Deserialize;
+use anyhow::{Result, anyhow};
 
 use crate::exit::UsageError;
-use crate::log::read::EndOutcome;
+use crate::log::read::Reader;
+use crate::log::{EndSummary, Outcome, Record, RunRecord, TaskRecord, Usage};
 pub use page::render;
 
-/// The fields of a task record the report uses: one bar of a timeline.
-#[derive(Clone, Debug, Deserialize)]
+/// One task attempt: a bar of a timeline. What the page shows of its task record.
+#[derive(Clone, Debug)]
 pub struct Bar {
     pub seq: u64,
     pub slot: usize,
+    pub attempt: u32,
     pub cpus: String,
     pub cmd: String,
     pub start: f64,
     pub wall_s: f64,
-    pub exit: Option<i32>,
-    pub signal_name: Option<String>,
-    #[serde(default)]
+    /// `exit 3`, or the signal's name.
+    pub status: String,
+    pub outcome: Outcome,
     pub timeout: bool,
-    #[serde(default)]
-    pub cancelled: bool,
-    #[serde(default)]
     pub leaked: bool,
-    #[serde(default)]
-    pub attempt: u32,
-    #[serde(default = "yes")]
-    pub last_attempt: bool,
     pub utime_s: f64,
     pub stime_s: f64,
     pub maxrss_kb: u64,
     /// The run it belongs to (an index into [`Report::runs`]).
-    #[serde(skip)]
     pub run: usize,
 }
 
-fn yes() -> bool {
-    true
-}
-
 impl Bar {
-    /// CPU time over the CPU time its slot offered while it ran: (user + sys) / (wall x T).
+    fn of(task: TaskRecord, run: usize) -> Bar {
+        Bar {
+            status: task.status(),
+            outcome: task.outcome(),
+            seq: task.seq,
+            slot: task.slot,
+            attempt: task.attempt,
+            cpus: task.cpus,
+            cmd: task.cmd,
+            start: task.start,
+            wall_s: task.wall_s,
+            timeout: task.timeout,
+            leaked: task.leaked,
+            utime_s: task.rusage.utime_s,
+            stime_s: task.rusage.stime_s,
+            maxrss_kb: task.rusage.maxrss_kb,
+            run,
+        }
+    }
+
+    /// User + system CPU seconds.
+    pub fn cpu_s(&self) -> f64 {
+        self.utime_s + self.stime_s
+    }
+
+    /// CPU time over the CPU time its slot of `threads` CPUs offered while it ran.
     pub fn cpu_efficiency(&self, threads: usize) -> f64 {
-        let offered = self.wall_s * threads.max(1) as f64;
-        if offered > 0.0 { (self.utime_s + self.stime_s) / offered } else { 0.0 }
+        let mut usage = Usage::default();
+        usage.add(self.wall_s, self.cpu_s(), threads.max(1));
+        usage.cpu_efficiency()
     }
-
-    /// A failed last attempt that hrun did not cut short.
-    pub fn failed_finally(&self) -> bool {
-        self.last_attempt && !self.cancelled && self.exit != Some(0)
-    }
-}
-
-/// The run record's fields the report uses.
-#[derive(Clone, Debug, Deserialize)]
-pub struct RunHead {
-    pub host: String,
-    pub threads: usize,
-    pub slots: Vec<SlotHead>,
-    #[serde(default)]
-    pub start: f64,
-    #[serde(default)]
-    pub shard: Option<String>,
-    #[serde(default)]
-    pub sharing: Option<crate::log::Sharing>,
-    #[serde(default)]
-    pub slurm: Option<crate::log::SlurmInfo>,
-    #[serde(default)]
-    pub file_tasks: Option<u64>,
-    #[serde(default)]
-    pub resume: bool,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct SlotHead {
-    pub slot: usize,
-    pub cpus: String,
 }
 
 /// One run of one log: its record, its end record (if it ended), where its log is.
 #[derive(Clone, Debug)]
 pub struct RunPart {
-    pub head: RunHead,
-    pub end: Option<EndOutcome>,
+    pub head: RunRecord,
+    pub end: Option<EndSummary>,
     /// Which of the logs (an index into the paths given).
     pub log: usize,
     /// The log's directory: a relative worker result path is looked for from there.
@@ -124,7 +107,7 @@ pub fn read(paths: &[PathBuf]) -> Result<Report> {
     for (i, path) in paths.iter().enumerate() {
         let shown = crate::text::printable(&path.display().to_string()).into_owned();
         let before = all.runs.len();
-        read_one(path, i, &mut all)?;
+        read_one(path, i, &mut all).map_err(UsageError)?;
         if all.runs.len() == before {
             // One empty log among several (a run that failed to start) hides nothing else.
             if paths.len() == 1 {
@@ -140,33 +123,17 @@ pub fn read(paths: &[PathBuf]) -> Result<Report> {
     Ok(all)
 }
 
-/// Every run of a log, appended to `all`.
+/// Every run of a log, appended to `all`; records before the log's first run are left out.
 fn read_one(path: &Path, log: usize, all: &mut Report) -> Result<()> {
-    let mut text = String::new();
-    crate::log::read::open(path)
-        .and_then(|mut f| {
-            f.read_to_string(&mut text).with_context(|| format!("cannot read run log {}", path.display()))
-        })
-        .map_err(UsageError)?;
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
     let first = all.runs.len();
-    for line in text.lines() {
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else { continue };
-        match v["kind"].as_str() {
-            Some("run") => {
-                if let Ok(head) = serde_json::from_value(v) {
-                    all.runs.push(RunPart { head, end: None, log, dir: dir.clone() });
-                }
-            }
-            Some("task") if all.runs.len() > first => {
-                if let Ok(mut b) = serde_json::from_value::<Bar>(v) {
-                    b.run = all.runs.len() - 1;
-                    all.bars.push(b);
-                }
-            }
-            Some("end") if all.runs.len() > first => {
-                all.runs.last_mut().expect("a run").end = serde_json::from_value(v).ok();
-            }
+    let mut reader = Reader::open(path)?;
+    while let Some(record) = reader.next_record()? {
+        let ours = all.runs.len() > first;
+        match record {
+            Record::Run(head) => all.runs.push(RunPart { head: *head, end: None, log, dir: dir.clone() }),
+            Record::Task(task) if ours => all.bars.push(Bar::of(*task, all.runs.len() - 1)),
+            Record::End(end) if ours => all.runs.last_mut().expect("a run").end = Some(end),
             _ => {}
         }
     }

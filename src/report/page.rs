@@ -3,30 +3,57 @@
 //! of a job side by side; a resume later on gets its own), a histogram of wall times, the
 //! spread of identical tasks, and the failures.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use super::kinds::{self, Sample};
 use super::{Bar, Report};
+use crate::log::{Outcome, Usage, Verdict};
 
-/// Outcomes and their colours, in the legend's order.
-const OUTCOMES: [(&str, &str); 5] = [
-    ("ok", "#2e9d5b"),
-    ("ok, leaked processes", "#8e44ad"),
-    ("failed", "#d64541"),
-    ("timed out", "#f39c12"),
-    ("cancelled", "#9e9e9e"),
-];
+/// How an attempt is drawn: its outcome as the page tells them apart (a timeout and leaked
+/// processes get their own colours), in the legend's order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Shade {
+    Ok,
+    OkLeaked,
+    Failed,
+    TimedOut,
+    Cancelled,
+}
 
-fn outcome(b: &Bar) -> (&'static str, &'static str) {
-    let i = match () {
-        _ if b.cancelled => 4,
-        _ if b.timeout => 3,
-        _ if b.exit == Some(0) && b.leaked => 1,
-        _ if b.exit == Some(0) => 0,
-        _ => 2,
-    };
-    OUTCOMES[i]
+impl Shade {
+    /// Every shade, in the legend's order.
+    const ALL: [Shade; 5] = [Shade::Ok, Shade::OkLeaked, Shade::Failed, Shade::TimedOut, Shade::Cancelled];
+
+    fn of(b: &Bar) -> Shade {
+        match b.outcome {
+            Outcome::Cancelled => Shade::Cancelled,
+            _ if b.timeout => Shade::TimedOut,
+            Outcome::Succeeded if b.leaked => Shade::OkLeaked,
+            Outcome::Succeeded => Shade::Ok,
+            Outcome::Failed | Outcome::Retried => Shade::Failed,
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Shade::Ok => "ok",
+            Shade::OkLeaked => "ok, leaked processes",
+            Shade::Failed => "failed",
+            Shade::TimedOut => "timed out",
+            Shade::Cancelled => "cancelled",
+        }
+    }
+
+    fn colour(self) -> &'static str {
+        match self {
+            Shade::Ok => "#2e9d5b",
+            Shade::OkLeaked => "#8e44ad",
+            Shade::Failed => "#d64541",
+            Shade::TimedOut => "#f39c12",
+            Shade::Cancelled => "#9e9e9e",
+        }
+    }
 }
 
 fn esc(s: &str) -> String {
@@ -93,7 +120,8 @@ pub fn render(r: &Report) -> String {
     );
     h += &totals(r);
     h += "<p class=\"legend\">Colours:";
-    for (what, colour) in OUTCOMES {
+    for shade in Shade::ALL {
+        let (what, colour) = (shade.label(), shade.colour());
         let _ = write!(h, "<span class=\"key\" style=\"background:{colour}\"></span>{what}");
     }
     h += "</p>\n";
@@ -116,16 +144,20 @@ pub fn render(r: &Report) -> String {
     h
 }
 
-/// Tasks ok, failed and not run yet over every run (a task counts once, by its best final
-/// outcome), and cancelled attempts.
+/// Tasks ok, failed and not run yet over every run (a task counts once, by its verdict over
+/// all its attempts), and cancelled attempts.
 fn totals(r: &Report) -> String {
-    let ok: BTreeSet<u64> = r.bars.iter().filter(|b| b.exit == Some(0)).map(|b| b.seq).collect();
-    let failed: BTreeSet<u64> =
-        r.bars.iter().filter(|b| b.failed_finally() && !ok.contains(&b.seq)).map(|b| b.seq).collect();
-    let cancelled = r.bars.iter().filter(|b| b.cancelled).count();
-    let mut line = format!("<p id=\"totals\">Tasks: {} ok, {} failed", ok.len(), failed.len());
+    let mut verdicts: BTreeMap<u64, Verdict> = BTreeMap::new();
+    for b in &r.bars {
+        let v = verdicts.entry(b.seq).or_default();
+        *v = (*v).max(b.outcome.verdict());
+    }
+    let ok = verdicts.values().filter(|&&v| v == Verdict::Succeeded).count();
+    let failed = verdicts.values().filter(|&&v| v == Verdict::Failed).count();
+    let cancelled = r.bars.iter().filter(|b| b.outcome == Outcome::Cancelled).count();
+    let mut line = format!("<p id=\"totals\">Tasks: {ok} ok, {failed} failed");
     if let Some(total) = r.runs.iter().filter_map(|run| run.head.file_tasks).max() {
-        let left = total.saturating_sub((ok.len() + failed.len()) as u64);
+        let left = total.saturating_sub((ok + failed) as u64);
         let _ = write!(line, ", {left} not run yet, of {total}");
     }
     let _ = write!(line, "; {cancelled} attempt(s) cancelled (hrun stopped them; --resume runs them again)");
@@ -157,35 +189,39 @@ fn how(r: &Report, i: usize) -> String {
     format!("{}{shard}: started {started}{resumed}, {what}", run.node())
 }
 
+/// The attempts of one sitting and the rows of its timeline.
+struct Sitting<'a> {
+    bars: Vec<&'a Bar>,
+    /// Row labels, one per slot of each run.
+    rows: Vec<String>,
+    /// (run, slot) -> row.
+    row_of: BTreeMap<(usize, usize), usize>,
+    /// First attempt's start, in the log's clock.
+    first: f64,
+    makespan: f64,
+}
+
+impl<'a> Sitting<'a> {
+    fn of(r: &'a Report, runs: &[usize]) -> Self {
+        let bars: Vec<&Bar> = r.bars.iter().filter(|b| runs.contains(&b.run)).collect();
+        let first = bars.iter().map(|b| b.start).fold(f64::INFINITY, f64::min);
+        let end = bars.iter().map(|b| b.start + b.wall_s).fold(f64::NEG_INFINITY, f64::max);
+        let (first, end) = if bars.is_empty() { (0.0, 0.0) } else { (first, end) };
+        let mut rows: Vec<String> = Vec::new();
+        let mut row_of: BTreeMap<(usize, usize), usize> = BTreeMap::new();
+        for &i in runs {
+            for s in &r.runs[i].head.slots {
+                row_of.insert((i, s.slot), rows.len());
+                rows.push(row_label(r, i, s.slot, &s.cpus, runs.len() == 1));
+            }
+        }
+        Sitting { bars, rows, row_of, first, makespan: (end - first).max(0.0) }
+    }
+}
+
 /// One sitting: its numbers, and a timeline with a row per slot of each of its runs.
 fn sitting(r: &Report, runs: &[usize], k: usize, of: usize) -> String {
-    let bars: Vec<&Bar> = r.bars.iter().filter(|b| runs.contains(&b.run)).collect();
-    let first = bars.iter().map(|b| b.start).fold(f64::INFINITY, f64::min);
-    let end = bars.iter().map(|b| b.start + b.wall_s).fold(f64::NEG_INFINITY, f64::max);
-    let (first, end) = if bars.is_empty() { (0.0, 0.0) } else { (first, end) };
-    let makespan = (end - first).max(0.0);
-    let mut rows: Vec<String> = Vec::new();
-    let mut row_of: BTreeMap<(usize, usize), usize> = BTreeMap::new();
-    for &i in runs {
-        for s in &r.runs[i].head.slots {
-            row_of.insert((i, s.slot), rows.len());
-            rows.push(row_label(r, i, s.slot, &s.cpus, runs.len() == 1));
-        }
-    }
-    let busy: f64 = bars.iter().map(|b| b.wall_s).sum();
-    let offered: f64 = bars.iter().map(|b| b.wall_s * r.runs[b.run].head.threads.max(1) as f64).sum();
-    let cpu: f64 = bars.iter().map(|b| b.utime_s + b.stime_s).sum();
-    let util = if makespan > 0.0 { busy / (rows.len().max(1) as f64 * makespan) } else { 0.0 };
-    let eff = if offered > 0.0 { cpu / offered } else { 0.0 };
-    let max_rss = bars.iter().map(|b| b.maxrss_kb).max().unwrap_or(0);
-    let failed = bars.iter().filter(|b| b.failed_finally()).count();
-    let cancelled = bars.iter().filter(|b| b.cancelled).count();
-    let not_run = if runs.iter().all(|&i| r.runs[i].end.is_some()) {
-        runs.iter().map(|&i| r.runs[i].end.as_ref().map_or(0, |e| e.not_run)).sum::<u64>().to_string()
-    } else {
-        "?".into()
-    };
-    let threads = runs.iter().map(|&i| r.runs[i].head.threads).max().unwrap_or(0);
+    let s = Sitting::of(r, runs);
     let mut h = String::new();
     let title = if of == 1 { "Timeline".to_string() } else { format!("Timeline {} of {of}", k + 1) };
     let _ = writeln!(
@@ -193,12 +229,37 @@ fn sitting(r: &Report, runs: &[usize], k: usize, of: usize) -> String {
         "<h2>{title}</h2>\n<p class=\"runs\">{}</p>",
         runs.iter().map(|&i| esc(&how(r, i))).collect::<Vec<_>>().join("<br>")
     );
-    let _ =
-        writeln!(h, "<p>{} task attempt(s) on {} slot(s) of {threads} CPU(s)</p>", bars.len(), rows.len());
+    let threads = runs.iter().map(|&i| r.runs[i].head.threads).max().unwrap_or(0);
+    let _ = writeln!(
+        h,
+        "<p>{} task attempt(s) on {} slot(s) of {threads} CPU(s)</p>",
+        s.bars.len(),
+        s.rows.len()
+    );
+    h += &numbers(r, runs, &s);
+    h += &timeline(&s, k);
+    h
+}
+
+/// A sitting's numbers: those of the summary at the end of a run, computed the summary's way.
+fn numbers(r: &Report, runs: &[usize], s: &Sitting) -> String {
+    let mut usage = Usage { makespan_s: s.makespan, slots: s.rows.len(), ..Usage::default() };
+    for b in &s.bars {
+        usage.add(b.wall_s, b.cpu_s(), r.runs[b.run].head.threads.max(1));
+    }
+    let max_rss = s.bars.iter().map(|b| b.maxrss_kb).max().unwrap_or(0);
+    let failed = s.bars.iter().filter(|b| b.outcome == Outcome::Failed).count();
+    let cancelled = s.bars.iter().filter(|b| b.outcome == Outcome::Cancelled).count();
+    let not_run = if runs.iter().all(|&i| r.runs[i].end.is_some()) {
+        runs.iter().map(|&i| r.runs[i].end.as_ref().map_or(0, |e| e.not_run)).sum::<u64>().to_string()
+    } else {
+        "?".into()
+    };
+    let mut h = String::new();
     for (label, value) in [
-        ("makespan", format!("{makespan:.2} s")),
-        ("slot utilisation", format!("{:.1}%", 100.0 * util)),
-        ("CPU efficiency", format!("{:.1}%", 100.0 * eff)),
+        ("makespan", format!("{:.2} s", s.makespan)),
+        ("slot utilisation", format!("{:.1}%", 100.0 * usage.utilisation())),
+        ("CPU efficiency", format!("{:.1}%", 100.0 * usage.cpu_efficiency())),
         ("max RSS", format!("{:.1} MB", max_rss as f64 / 1024.0)),
         ("failed", failed.to_string()),
         ("cancelled", cancelled.to_string()),
@@ -206,16 +267,22 @@ fn sitting(r: &Report, runs: &[usize], k: usize, of: usize) -> String {
     ] {
         let _ = writeln!(h, "<div class=\"kpi\">{label}<b>{value}</b></div>");
     }
-    let longest = rows.iter().map(|l| l.chars().count()).max().unwrap_or(0) as f64;
+    h
+}
+
+/// A sitting's timeline: an SVG with a row per slot and a bar per attempt.
+fn timeline(s: &Sitting, k: usize) -> String {
+    let mut h = String::new();
+    let longest = s.rows.iter().map(|l| l.chars().count()).max().unwrap_or(0) as f64;
     let (width, row, left) = (1000.0, 22.0, (longest * 6.5 + 8.0).max(70.0));
-    let scale = if makespan > 0.0 { (width - left - 10.0) / makespan } else { 0.0 };
-    let height = row * rows.len() as f64 + 30.0;
+    let scale = if s.makespan > 0.0 { (width - left - 10.0) / s.makespan } else { 0.0 };
+    let height = row * s.rows.len() as f64 + 30.0;
     let _ = writeln!(
         h,
         "<svg class=\"timeline\" id=\"timeline-{}\" width=\"{width}\" height=\"{height}\" xmlns=\"http://www.w3.org/2000/svg\">",
         k + 1
     );
-    for (i, label) in rows.iter().enumerate() {
+    for (i, label) in s.rows.iter().enumerate() {
         let y = i as f64 * row;
         let _ = writeln!(
             h,
@@ -231,16 +298,12 @@ fn sitting(r: &Report, runs: &[usize], k: usize, of: usize) -> String {
             y + row
         );
     }
-    for b in &bars {
-        let (what, colour) = outcome(b);
-        let y = row_of.get(&(b.run, b.slot)).copied().unwrap_or(0) as f64 * row + 3.0;
-        let x = left + (b.start - first) * scale;
+    for b in &s.bars {
+        let shade = Shade::of(b);
+        let (what, colour) = (shade.label(), shade.colour());
+        let y = s.row_of.get(&(b.run, b.slot)).copied().unwrap_or(0) as f64 * row + 3.0;
+        let x = left + (b.start - s.first) * scale;
         let w = (b.wall_s * scale).max(1.0);
-        let status = match (b.exit, &b.signal_name) {
-            (Some(code), _) => format!("exit {code}"),
-            (None, Some(sig)) => sig.clone(),
-            _ => "?".into(),
-        };
         let _ = writeln!(
             h,
             "<rect class=\"task\" data-seq=\"{}\" data-slot=\"{}\" data-run=\"{}\" x=\"{x:.2}\" y=\"{y:.1}\" width=\"{w:.2}\" height=\"{:.1}\" fill=\"{colour}\" rx=\"2\"><title>task {} (attempt {}) on slot {} [{}]: {}\n{} ({what})\nstart +{:.3} s, wall {:.3} s, user {:.3} s, sys {:.3} s, max RSS {} kB</title></rect>",
@@ -253,8 +316,8 @@ fn sitting(r: &Report, runs: &[usize], k: usize, of: usize) -> String {
             b.slot,
             esc(&b.cpus),
             esc(&b.cmd),
-            status,
-            b.start - first,
+            b.status,
+            b.start - s.first,
             b.wall_s,
             b.utime_s,
             b.stime_s,
@@ -263,10 +326,11 @@ fn sitting(r: &Report, runs: &[usize], k: usize, of: usize) -> String {
     }
     let _ = writeln!(
         h,
-        "<text x=\"{left}\" y=\"{:.1}\" font-size=\"11\">0 s</text><text x=\"{}\" y=\"{:.1}\" font-size=\"11\" text-anchor=\"end\">{makespan:.2} s</text>",
+        "<text x=\"{left}\" y=\"{:.1}\" font-size=\"11\">0 s</text><text x=\"{}\" y=\"{:.1}\" font-size=\"11\" text-anchor=\"end\">{:.2} s</text>",
         height - 5.0,
         width - 10.0,
-        height - 5.0
+        height - 5.0,
+        s.makespan
     );
     h += "</svg>\n";
     h
@@ -312,7 +376,7 @@ fn histogram(bars: &[Bar]) -> String {
 /// Spread of identical tasks, and what the log shows of it.
 fn identical(r: &Report) -> String {
     let mut groups: BTreeMap<String, Vec<Sample>> = BTreeMap::new();
-    for b in r.bars.iter().filter(|b| b.exit == Some(0)) {
+    for b in r.bars.iter().filter(|b| b.outcome == Outcome::Succeeded) {
         let run = &r.runs[b.run].head;
         groups.entry(kinds::kind_of(&b.cmd)).or_default().push(Sample {
             wall_s: b.wall_s,
@@ -347,16 +411,14 @@ fn identical(r: &Report) -> String {
 
 /// Every failed or timed-out attempt, with its command.
 fn failures(bars: &[Bar]) -> String {
-    let failed: Vec<&Bar> = bars.iter().filter(|b| outcome(b).0 == "failed" || b.timeout).collect();
+    let failed: Vec<&Bar> = bars.iter().filter(|b| Shade::of(b) == Shade::Failed || b.timeout).collect();
     let mut h = String::from("<h2>Failures</h2>\n");
     if failed.is_empty() {
         return h + "<p>None.</p>\n";
     }
     h += "<table><tr><th>task</th><th>slot</th><th>status</th><th>command</th></tr>\n";
     for b in &failed {
-        let status =
-            b.exit.map_or_else(|| b.signal_name.clone().unwrap_or_default(), |c| format!("exit {c}"));
-        let status = if b.timeout { format!("{status} (timeout)") } else { status };
+        let status = if b.timeout { format!("{} (timeout)", b.status) } else { b.status.clone() };
         let _ = writeln!(
             h,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",

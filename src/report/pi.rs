@@ -11,7 +11,7 @@ use crate::reduce::Reduction;
 /// The combined estimate of the result files that succeeded tasks wrote, if any can be read.
 pub fn estimate(report: &Report) -> Option<(Reduction, usize)> {
     let mut files = BTreeSet::new();
-    for b in report.bars.iter().filter(|b| b.exit == Some(0)) {
+    for b in report.bars.iter().filter(|b| b.outcome == crate::log::Outcome::Succeeded) {
         if let Some(p) = result_path(&b.cmd) {
             let dir = &report.runs[b.run].dir;
             files.insert(if p.is_absolute() { p } else { dir.join(p) });

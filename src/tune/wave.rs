@@ -15,7 +15,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use anyhow::{Context, Result, anyhow, bail};
 
 use crate::exit::{self, UsageError};
-use crate::log::read::{EndOutcome, TaskOutcome};
+use crate::log::{EndSummary, Outcome, Record};
 use crate::placement::Placement;
 use crate::sys::{self, SignalFd};
 use crate::text::printable;
@@ -224,23 +224,17 @@ fn read_log(log: &Path, outputs: &Path) -> Result<Option<Wave>> {
         return Ok(None);
     }
     let mut wave = Wave::default();
-    let mut end: Option<EndOutcome> = None;
-    crate::log::read::for_each_record(log, |kind, line| match kind {
-        "task" => {
-            let Ok(t) = serde_json::from_slice::<TaskOutcome>(line) else { return };
-            if !t.failed_finally() {
-                return;
-            }
-            if wave.failures.len() < FAILURES_SHOWN {
-                wave.failures.push(Failure {
-                    seq: t.seq,
-                    status: t.status(),
-                    said: last_stderr_line(&outputs.join(format!("{}.err", t.seq))),
-                    cmd: t.cmd,
-                });
-            }
+    let mut end: Option<EndSummary> = None;
+    crate::log::read::for_each_record(log, |record| match record {
+        Record::Task(t) if t.outcome() == Outcome::Failed && wave.failures.len() < FAILURES_SHOWN => {
+            wave.failures.push(Failure {
+                seq: t.seq,
+                status: t.status(),
+                said: last_stderr_line(&outputs.join(format!("{}.err", t.seq))),
+                cmd: t.cmd,
+            });
         }
-        "end" => end = serde_json::from_slice(line).ok(),
+        Record::End(e) => end = Some(e),
         _ => {}
     })?;
     // Named in task order, whatever order they ended in.
