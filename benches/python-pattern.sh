@@ -5,6 +5,7 @@
 #   bash benches/python-pattern.sh [HRUN] [INPUTS] [ROUNDS]
 set -euo pipefail
 hrun=${1:-$(cd "$(dirname "$0")/.." && pwd)/target/release/hrun}
+hrun=$(realpath "$hrun") # the runs below happen in a scratch directory
 n=${2:-2000}
 rounds=${3:-3}
 work=$(mktemp -d)
