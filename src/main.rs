@@ -53,15 +53,8 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Cmd::Report { logs, output } => {
             let logs = expand_logs(&logs)?;
-            if let Some(out) = &output {
-                hrun::same_file::refuse_over_logs(&logs, "-o", out)?;
-            }
+            let path = hrun::report::output_path(&logs, output)?;
             let run = hrun::report::read(&logs)?;
-            let path = output.unwrap_or_else(|| match logs.as_slice() {
-                [one] => one.with_extension("html"),
-                [first, ..] => first.with_file_name("report.html"),
-                [] => "report.html".into(),
-            });
             std::fs::write(&path, hrun::report::render(&run))
                 .map_err(|e| anyhow::anyhow!("cannot write report {}: {e}", path.display()))?;
             let shown = hrun::text::printable(&path.display().to_string()).into_owned();

@@ -99,6 +99,29 @@ pub struct Report {
     pub logs: usize,
 }
 
+/// Where the page goes: `-o`, else beside the log (`run.jsonl` -> `run.html`), else
+/// `report.html` beside the first of several. Never one of the logs being read, whichever way
+/// it was named (a log called `run.html`, or `report.html` among several, is refused).
+pub fn output_path(logs: &[PathBuf], output: Option<PathBuf>) -> Result<PathBuf> {
+    if let Some(out) = output {
+        crate::same_file::refuse_over_logs(logs, "-o", &out)?;
+        return Ok(out);
+    }
+    let path: PathBuf = match logs {
+        [one] => one.with_extension("html"),
+        [first, ..] => first.with_file_name("report.html"),
+        [] => "report.html".into(),
+    };
+    if crate::same_file::refuse_over_logs(logs, "-o", &path).is_err() {
+        return Err(UsageError(anyhow!(
+            "the report would go to {}, which is a run log being read; name the page with -o",
+            crate::text::printable(&path.display().to_string())
+        ))
+        .into());
+    }
+    Ok(path)
+}
+
 /// Reads every run of each log (several: e.g. the shards of a multi-node job). One empty log
 /// among several (a run that failed to start) is skipped with a warning.
 pub fn read(paths: &[PathBuf]) -> Result<Report> {

@@ -204,3 +204,34 @@ fn identical_tasks_are_grouped_by_whole_numbers_and_spreads_described_from_evide
     assert!(ex04.contains("mostly waiting"), "{ex04}");
     assert!(!html.contains("competed") && !html.contains("something else ran"), "{table}");
 }
+
+/// A page never goes over a log being read: not with `-o`, and not by its default name (the
+/// log's name with `.html`, or `report.html` beside the first of several), whatever the logs
+/// are called. Each refusal is exit 2 with one line, and the log is byte-for-byte unchanged.
+#[test]
+fn the_report_never_writes_over_a_log() {
+    let sb = Sandbox::new();
+    sb.write("tasks.txt", "true\nexit 3\n");
+    let out = run(hrun().current_dir(sb.root()).args(["exec", "--log", "run.html", "tasks.txt"]));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    std::fs::copy(sb.path("run.html"), sb.path("report.html")).unwrap();
+    std::os::unix::fs::symlink("run.html", sb.path("link.html")).unwrap();
+    let log = sb.read("run.html");
+    for args in [
+        &["run.html"][..],
+        &["report.html", "run.html"],
+        &["run.html", "-o", "./run.html"],
+        &["run.html", "-o", "link.html"],
+    ] {
+        let out = run(hrun().current_dir(sb.root()).arg("report").args(args));
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert_eq!(stderr(&out).lines().count(), 1, "{args:?}: {}", stderr(&out));
+        assert_eq!(sb.read("run.html"), log, "{args:?} changed run.html");
+        assert_eq!(sb.read("report.html"), log, "{args:?} changed report.html");
+    }
+    // Named elsewhere, the page is written and the logs are still untouched.
+    let out = run(hrun().current_dir(sb.root()).arg("report").args(["run.html", "-o", "page.html"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(sb.read("page.html").contains("<rect class=\"task\""));
+    assert_eq!(sb.read("run.html"), log);
+}
