@@ -143,7 +143,7 @@ pub struct SlotRecord {
 /// One ended task attempt. What became of it is [`TaskRecord::outcome`]. Read back through
 /// [`TaskLine`].
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-#[serde(from = "TaskLine")]
+#[serde(try_from = "TaskLine")]
 pub struct TaskRecord {
     /// Always `"task"`.
     pub kind: String,
@@ -212,7 +212,7 @@ pub struct TaskRecord {
 /// A task record as it is read: the fields of [`TaskRecord`], with its resource usage spelled
 /// out. The writer's `flatten` of `rusage` would make serde's reader gather every key it does
 /// not name into a buffer before it reads the usage from there: reading through this struct
-/// takes half the time over a long log. `From` names every field of `TaskRecord` (one added
+/// takes half the time over a long log. `TryFrom` names every field of `TaskRecord` (one added
 /// there and not here does not compile); `what_is_written_reads_back` catches a misspelt one.
 /// A field an older hrun did not write reads as its default.
 #[derive(Deserialize)]
@@ -294,8 +294,15 @@ impl Default for TaskLine {
     }
 }
 
-impl From<TaskLine> for TaskRecord {
-    fn from(t: TaskLine) -> TaskRecord {
+impl TryFrom<TaskLine> for TaskRecord {
+    type Error = &'static str;
+
+    /// A line without its task number (1-based) is not a task record: `{"kind":"task"}` is
+    /// skipped as unreadable, not read as a task 0 that failed.
+    fn try_from(t: TaskLine) -> Result<TaskRecord, Self::Error> {
+        if t.seq == 0 {
+            return Err("a task record without its seq");
+        }
         let rusage = crate::sys::Rusage {
             utime_s: t.utime_s,
             stime_s: t.stime_s,
@@ -305,7 +312,7 @@ impl From<TaskLine> for TaskRecord {
             nvcsw: t.nvcsw,
             nivcsw: t.nivcsw,
         };
-        TaskRecord {
+        Ok(TaskRecord {
             kind: kind::task(),
             seq: t.seq,
             line: t.line,
@@ -334,7 +341,7 @@ impl From<TaskLine> for TaskRecord {
             leaked_pids: t.leaked_pids,
             rusage,
             host: t.host,
-        }
+        })
     }
 }
 
@@ -363,6 +370,12 @@ impl TaskRecord {
             (None, Some(sig)) => sig.clone(),
             (None, None) => "killed".into(),
         }
+    }
+
+    /// [`status`](Self::status), and ` (timeout)` when `--timeout` stopped it: a task that
+    /// exits 0 on its timeout's TERM failed, and `exit 0` alone would not say why.
+    pub fn status_and_timeout(&self) -> String {
+        if self.timeout { format!("{} (timeout)", self.status()) } else { self.status() }
     }
 }
 
