@@ -210,7 +210,7 @@ impl Status {
                 if self.failures.len() < FAILURES_SHOWN {
                     self.failures.push(FailedTask {
                         seq: task.seq,
-                        status: task.status(),
+                        status: task.status_and_timeout(),
                         cmd: task.cmd.clone(),
                     });
                 }
@@ -378,7 +378,13 @@ pub fn render(s: &Status, now: f64) -> String {
         }
     }
     if !live && (s.end.as_ref().is_none_or(|e| e.not_run + e.cancelled > 0 || e.rest_unread)) {
-        lines.push("to run the rest: the same hrun exec command with --resume".into());
+        let mut hint = "to run the rest: the same hrun exec command with --resume".to_string();
+        // A task whose last finished attempt failed is not run by --resume; say how it is.
+        let failed = s.verdicts.iter().filter(|&&v| v == Verdict::Failed).count();
+        if failed > 0 {
+            hint += &format!(" (--resume-failed also runs the {failed} task(s) that failed)");
+        }
+        lines.push(hint);
     }
     let prefix = s.shard.as_ref().map(|k| format!("shard {}: ", printable(k))).unwrap_or_default();
     lines.into_iter().map(|l| format!("{prefix}{l}\n")).collect()
@@ -449,9 +455,18 @@ mod tests {
         std::fs::write(&p, log).unwrap();
         let s = read(&p).unwrap();
         assert_eq!((s.ok, s.failed, s.left(3)), (1, 1, 1));
-        assert_eq!(s.failures, [FailedTask { seq: 1, status: "exit 0".into(), cmd: "c1".into() }]);
+        assert_eq!(s.failures, [FailedTask { seq: 1, status: "exit 0 (timeout)".into(), cmd: "c1".into() }]);
         assert_eq!(s.verdicts, [Verdict::Failed, Verdict::Succeeded], "task 3 is open");
         assert_eq!(s.end.as_ref().map(|e| e.cancelled), Some(1));
+        // --resume runs task 3; task 1 failed, which only --resume-failed runs again.
+        assert!(
+            render(&s, 1e9).ends_with(
+                "to run the rest: the same hrun exec command with --resume \
+                 (--resume-failed also runs the 1 task(s) that failed)\n"
+            ),
+            "{}",
+            render(&s, 1e9)
+        );
     }
 
     #[test]

@@ -229,7 +229,7 @@ fn read_log(log: &Path, outputs: &Path) -> Result<Option<Wave>> {
         Record::Task(t) if t.outcome() == Outcome::Failed && wave.failures.len() < FAILURES_SHOWN => {
             wave.failures.push(Failure {
                 seq: t.seq,
-                status: t.status(),
+                status: t.status_and_timeout(),
                 said: last_stderr_line(&outputs.join(format!("{}.err", t.seq))),
                 cmd: t.cmd,
             });
