@@ -328,16 +328,20 @@ pub fn from_logs(logs: &[PathBuf], out: &Path) -> Result<u64> {
     let mut finished = Finished::default();
     for log in logs {
         let mut output_dir: Option<PathBuf> = None;
-        crate::log::read::for_each_record(log, |record| match record {
-            Record::Run(run) => {
-                output_dir = run.output_dir;
-                if finished.names.is_empty() {
-                    finished.names = run.value_names.unwrap_or_default();
+        // A log that cannot be opened (missing, a FIFO, a directory) is the caller's: exit 2.
+        let mut reader = crate::log::read::Reader::open(log).map_err(UsageError)?;
+        while let Some(record) = reader.next_record()? {
+            match record {
+                Record::Run(run) => {
+                    output_dir = run.output_dir;
+                    if finished.names.is_empty() {
+                        finished.names = run.value_names.unwrap_or_default();
+                    }
                 }
+                Record::Task(task) => finished.add(*task, &output_dir),
+                _ => {}
             }
-            Record::Task(task) => finished.add(*task, &output_dir),
-            _ => {}
-        })?;
+        }
     }
     let mut table = Table::open(out, false, finished.names)?;
     let mut n = 0;

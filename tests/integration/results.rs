@@ -146,6 +146,16 @@ fn results_on_standard_output_and_bad_names() {
         assert!(stderr(&out).contains("--output-dir"), "{}", stderr(&out));
         assert!(!sb.path("ran").exists());
     }
+    // A log that cannot be read is the caller's error, exit 2 as for status and report (it
+    // was 255 for a FIFO or a missing file), and nothing is written.
+    mkfifo(&sb.path("fifo.jsonl"));
+    for log in ["fifo.jsonl", "missing.jsonl"] {
+        let out = run(hrun().current_dir(sb.root()).args(["results", log, "-o", "t.csv"]));
+        assert_eq!(out.status.code(), Some(2), "{log}: {}", stderr(&out));
+        assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+        assert!(stderr(&out).contains(log), "{}", stderr(&out));
+        assert!(!sb.path("t.csv").exists());
+    }
 }
 
 /// `hrun results LOG` gives the table `--results` wrote (output from `--output-dir`), for task
