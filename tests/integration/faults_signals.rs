@@ -249,3 +249,50 @@ fn status_reads_a_log_being_written() {
     let out = run(hrun().arg("status").arg(sb.path("nope.jsonl")));
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// A launcher that dies (here SIGKILLed) takes its tasks with it (`PR_SET_PDEATHSIG`, and hrun
+/// kills what they started): hrun stops starting tasks, records the running ones as cancelled
+/// and the run as failed (255), and `--resume` runs every task again.
+#[test]
+fn a_killed_launcher_stops_the_run_and_resume_runs_its_tasks() {
+    let sb = Sandbox::new();
+    let task = "if [ -e go ]; then echo {#} >> ran; else echo $$ > sh.{#}; sleep 1000 & echo $! > kid.{#}; \
+                touch ready.{#}; wait; fi\n";
+    sb.write("tasks.txt", task.repeat(3));
+    let mut child = sb.exec().args(["-j", "2", "tasks.txt"]).stderr(Stdio::piped()).spawn().unwrap();
+    for i in 1..=2 {
+        wait_for_file(&sb.path(&format!("ready.{i}")), Duration::from_secs(10));
+    }
+    // The launcher is the task's parent; hrun is the launcher's.
+    let ppid = |pid: i32| -> i32 {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        stat.rsplit(')').next().unwrap().split_whitespace().nth(1).unwrap().parse().unwrap()
+    };
+    let launcher = ppid(pids_in(&sb, "sh.1")[0]);
+    assert_eq!(ppid(launcher), child.id() as i32, "a task's parent is a launcher of hrun's");
+    send_signal(launcher, libc::SIGKILL);
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(255), "{err}");
+    assert!(err.contains(&format!("launcher process {launcher} ended")), "{err}");
+    let pids: Vec<i32> = pids_in(&sb, "sh.").into_iter().chain(pids_in(&sb, "kid.")).collect();
+    assert_eq!(pids.len(), 4);
+    wait_until("every task process gone with its launcher", Duration::from_secs(3), || {
+        pids.iter().all(|&p| gone(p))
+    });
+    let (_, tasks) = sb.log();
+    assert_eq!(tasks.len(), 2, "two attempts were running: {tasks:?}");
+    assert!(tasks.iter().all(|t| t["cancelled"] == true), "{tasks:?}");
+    let log = sb.read("log.jsonl");
+    let end: serde_json::Value = serde_json::from_str(log.lines().last().unwrap()).unwrap();
+    assert_eq!(
+        (end["kind"].as_str(), end["cancelled"].as_u64(), end["not_run"].as_u64()),
+        (Some("end"), Some(2), Some(1))
+    );
+    sb.write("go", "");
+    let out = run(sb.exec().args(["-j", "2", "--resume", "tasks.txt"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let mut ran: Vec<String> = sb.read("ran").lines().map(String::from).collect();
+    ran.sort();
+    assert_eq!(ran, ["1", "2", "3"]);
+}
