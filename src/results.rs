@@ -144,29 +144,44 @@ pub struct Table {
     names: Vec<String>,
     header_done: bool,
     path: String,
+    /// A regular file's length: where the next row ends up (`None` on standard output, a
+    /// FIFO or a device).
+    len: Option<u64>,
 }
 
 impl Table {
     /// Opens `path` (`-.csv` etc.: standard output): rewritten each run, appended to when
-    /// `append` (`--resume`), where the header is not written again.
-    pub fn open(path: &Path, append: bool, names: Vec<String>) -> Result<Table> {
+    /// `append` (`--resume`), where the header is not written again. `vouched`: the end of
+    /// the last row the run log has a record after (see `TaskRecord::results_end`); a
+    /// longer table is cut back to it, since what follows is a row torn by a crash or rows
+    /// whose tasks the log does not hold as finished (they run again).
+    pub fn open(path: &Path, append: bool, names: Vec<String>, vouched: Option<u64>) -> Result<Table> {
         let format = Format::of(path)?;
         let shown = path.display().to_string();
         let stdout = path.file_stem().is_some_and(|s| s == "-")
             && path.parent().is_none_or(|p| p.as_os_str().is_empty());
-        let (out, header_done): (Box<dyn Write + Send>, bool) = if stdout {
-            (Box::new(io::stdout()), false)
+        let (out, header_done, len): (Box<dyn Write + Send>, bool, Option<u64>) = if stdout {
+            (Box::new(io::stdout()), false, None)
         } else {
-            let file = crate::log::open_output(path, append)
+            let mut file = crate::log::open_output(path, append)
                 .with_context(|| format!("cannot open results table {shown}"))
                 .map_err(UsageError)?;
-            let empty = file.metadata().map(|m| m.len() == 0).unwrap_or(true);
-            let mut file = file;
+            let meta = file.metadata().with_context(|| format!("cannot open results table {shown}"))?;
+            if let Some(v) = vouched.filter(|&v| append && meta.is_file() && meta.len() > v) {
+                file.set_len(v).with_context(|| format!("cannot repair results table {shown}"))?;
+                eprintln!(
+                    "hrun: note: results table {}: the last {} byte(s) were rows the run log has no \
+                     record after (a crash); they are removed and their tasks run again",
+                    crate::text::printable(&shown),
+                    meta.len() - v
+                );
+            }
             crate::log::end_torn_line(&mut file, path)
                 .with_context(|| format!("cannot repair results table {shown}"))?;
-            (Box::new(file), !empty)
+            let meta = file.metadata().with_context(|| format!("cannot open results table {shown}"))?;
+            (Box::new(file), meta.len() > 0, meta.is_file().then_some(meta.len()))
         };
-        Ok(Table { format, out, names, header_done, path: shown })
+        Ok(Table { format, out, names, header_done, path: shown, len })
     }
 
     /// Writes `row` (after the header, the first time) in one `write`.
@@ -184,7 +199,16 @@ impl Table {
         self.out
             .write_all(&buf)
             .and_then(|()| self.out.flush())
-            .with_context(|| format!("cannot write results table {}", self.path))
+            .with_context(|| format!("cannot write results table {}", self.path))?;
+        if let Some(len) = self.len.as_mut() {
+            *len += buf.len() as u64;
+        }
+        Ok(())
+    }
+
+    /// The table's length after the rows written so far, for a regular file.
+    pub fn end(&self) -> Option<u64> {
+        self.len
     }
 
     fn header(&self, n_values: usize, buf: &mut Vec<u8>) {
@@ -343,7 +367,7 @@ pub fn from_logs(logs: &[PathBuf], out: &Path) -> Result<u64> {
             }
         }
     }
-    let mut table = Table::open(out, false, finished.names)?;
+    let mut table = Table::open(out, false, finished.names, None)?;
     let mut n = 0;
     for (record, dir) in finished.rows.into_values() {
         let seq = record.seq;

@@ -310,6 +310,7 @@ impl Attempt {
             leaked_pids: leaked.to_vec(),
             rusage: reaped.rusage,
             host: host.into(),
+            results_end: None,
         }
     }
 }

@@ -208,7 +208,7 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
         None => None,
     };
     let progress = progress::Progress::new(cfg.progress, total.map(|t| t.saturating_sub(resume.skipped())));
-    let output = open_output(cfg, &progress, tasks.names())?;
+    let output = open_output(cfg, &progress, tasks.names(), &resume)?;
 
     say_before_run(&planned.notes, &plan, &usable, resume.unreadable_lines, &log_path);
     let host = sys::hostname();
@@ -219,6 +219,11 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
         deadline: deadline.as_ref().map(|d| d.at),
         deadline_source: deadline.as_ref().map(|d| d.source.clone()),
         value_names: Some(tasks.names().to_vec()).filter(|n| !n.is_empty()),
+        // The table's own name, which task records' results_end are offsets into.
+        results: output
+            .has_file_table()
+            .then(|| cfg.results.as_deref().and_then(|p| std::fs::canonicalize(p).ok()))
+            .flatten(),
         ..run_record(cfg, &host, &usable, &plan, unix_seconds(SystemTime::now()))
     })?;
 
@@ -249,9 +254,17 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
 }
 
 /// Where tasks' output goes: grouped, ordered, a file per task, and the `--results` table.
-fn open_output(cfg: &ExecConfig, progress: &progress::Progress, names: &[String]) -> Result<Output> {
+fn open_output(
+    cfg: &ExecConfig,
+    progress: &progress::Progress,
+    names: &[String],
+    resume: &ResumePlan,
+) -> Result<Output> {
     let table = match &cfg.results {
-        Some(path) => Some(crate::results::Table::open(path, cfg.resume.is_some(), names.to_vec())?),
+        Some(path) => {
+            let vouched = resume.results_vouched(path);
+            Some(crate::results::Table::open(path, cfg.resume.is_some(), names.to_vec(), vouched)?)
+        }
         None => None,
     };
     Output::start(cfg.output.clone(), progress.bar(), table).map_err(|e| UsageError(e).into())
@@ -508,6 +521,7 @@ fn run_record(cfg: &ExecConfig, host: &str, usable: &CpuSet, plan: &SlotPlan, st
             _ => None,
         },
         value_names: None,
+        results: None,
     }
 }
 

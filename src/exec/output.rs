@@ -115,6 +115,9 @@ pub struct Output {
     pool: RefCell<Vec<Captured>>,
     /// hrun's stdout was found closed (its reader ended) while writing task output.
     stdout_closed: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// A results table in a regular file: written by the dispatcher, each row before its
+    /// task's record (see [`Output::write_row`]); `None` once writing it failed.
+    file_table: RefCell<Option<crate::results::Table>>,
 }
 
 impl Output {
@@ -145,8 +148,13 @@ impl Output {
         };
         let stdout_closed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let closed = stdout_closed.clone();
+        let ordered = mode == OutputMode::Ordered && table.is_none();
+        // A table on standard output is the writer thread's, like the rest of hrun's stdout.
+        let (file_table, table) = match table {
+            Some(t) if t.end().is_some() => (Some(t), None),
+            other => (None, other),
+        };
         let (writer, returned) = if threaded {
-            let ordered = mode == OutputMode::Ordered && table.is_none();
             // Bounded: if hrun's stdout is slower than the tasks, the dispatcher waits for it
             // rather than piling up open files (two descriptors per task).
             let (tx, rx) = mpsc::sync_channel::<Msg>(WRITER_BACKLOG);
@@ -159,7 +167,14 @@ impl Output {
         } else {
             (None, None)
         };
-        Ok(Output { mode, writer, returned, pool: RefCell::new(Vec::new()), stdout_closed })
+        Ok(Output {
+            mode,
+            writer,
+            returned,
+            pool: RefCell::new(Vec::new()),
+            stdout_closed,
+            file_table: RefCell::new(file_table),
+        })
     }
 
     /// Opens the files task `seq` will write to.
@@ -245,6 +260,33 @@ impl Output {
         }
         // The writer only stops when `tx` is dropped, in `close`.
         let _ = tx.send(Msg::Done(seq, Some(Block { captured, recycle, tag })));
+    }
+
+    /// With a results table in a file, writes the row of `record` (a finished task) with its
+    /// output, and returns the table's length after it, which the task's record then keeps:
+    /// the row is in the table before the record is in the log, so a crash can leave a row
+    /// the log does not vouch for (cut at `--resume`), never a finished task without a row.
+    /// `None` without such a table (a table on standard output gets its row through
+    /// [`Output::finish`]), or once writing it failed (said once; the log has every task).
+    pub fn write_row(&self, record: &crate::log::TaskRecord, captured: &mut Captured) -> Option<u64> {
+        let mut slot = self.file_table.borrow_mut();
+        let table = slot.as_mut()?;
+        let seq = record.seq;
+        let stdout = crate::results::read_output(&mut captured.stdout, seq, "stdout");
+        let stderr = crate::results::read_output(&mut captured.stderr, seq, "stderr");
+        match table.write(&crate::results::Row::new(record.clone(), stdout, stderr)) {
+            Ok(()) => table.end(),
+            Err(e) => {
+                eprintln!("hrun: error: {e:#}; the run log still has every task");
+                *slot = None;
+                None
+            }
+        }
+    }
+
+    /// Whether rows go to a table in a file (written by [`Output::write_row`]).
+    pub fn has_file_table(&self) -> bool {
+        self.file_table.borrow().is_some()
     }
 
     /// Waits until every block handed to [`Output::finish`] has been written.

@@ -45,12 +45,22 @@ pub struct ResumePlan {
     pub prior_runtimes: super::timeout::Median,
     /// Finished tasks of the logs that the input no longer holds (its lines changed).
     pub gone: u64,
+    /// For each results table (canonical path) the logs' runs wrote to: the end of its last
+    /// row that a task record vouches for.
+    results_ends: HashMap<std::path::PathBuf, u64>,
 }
 
 impl ResumePlan {
     /// A plan that skips nothing (no `--resume`).
     pub fn none() -> Self {
         ResumePlan::default()
+    }
+
+    /// The end of the last row of the results table at `path` that the logs vouch for
+    /// (`TaskRecord::results_end`), when their runs wrote to that file.
+    pub fn results_vouched(&self, path: &Path) -> Option<u64> {
+        let canonical = std::fs::canonicalize(path).ok()?;
+        self.results_ends.get(&canonical).copied()
     }
 
     /// Restricts the plan to one shard's tasks.
@@ -122,9 +132,18 @@ pub fn plan(tasks: &TaskSpec, logs: &[std::path::PathBuf], mode: ResumeMode) -> 
     for log in logs.iter().filter(|l| l.exists()) {
         refuse_if_in_use(log)?;
         let mut reader = read::Reader::open(log).map_err(UsageError)?;
+        let mut table: Option<std::path::PathBuf> = None;
         while let Some(record) = reader.next_record()? {
-            if let Record::Task(task) = record {
-                plan.note(&task, &index, &mut gone);
+            match record {
+                Record::Run(run) => table = run.results,
+                Record::Task(task) => {
+                    if let (Some(t), Some(end)) = (&table, task.results_end) {
+                        let e = plan.results_ends.entry(t.clone()).or_default();
+                        *e = (*e).max(end);
+                    }
+                    plan.note(&task, &index, &mut gone);
+                }
+                _ => {}
             }
         }
         plan.unreadable_lines += reader.unreadable();

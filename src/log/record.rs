@@ -74,6 +74,10 @@ pub struct RunRecord {
     /// `--header :`: the names of the values' columns.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value_names: Option<Vec<String>>,
+    /// `--results` to a file: its canonical path, which task records' `results_end` are
+    /// offsets into.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub results: Option<std::path::PathBuf>,
 }
 
 /// Slots sharing CPUs, round robin (`--jobs` above the slot count).
@@ -207,6 +211,11 @@ pub struct TaskRecord {
     #[serde(flatten)]
     pub rusage: crate::sys::Rusage,
     pub host: String,
+    /// `--results` to a file: the table's length once this task's row was written, before
+    /// this record. `--resume` cuts the table back to the last row a record vouches for (a
+    /// row torn by a crash, or written with no record after it, goes; its task runs again).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub results_end: Option<u64>,
 }
 
 /// A task record as it is read: the fields of [`TaskRecord`], with its resource usage spelled
@@ -251,6 +260,7 @@ struct TaskLine {
     nvcsw: u64,
     nivcsw: u64,
     host: String,
+    results_end: Option<u64>,
 }
 
 impl Default for TaskLine {
@@ -290,6 +300,7 @@ impl Default for TaskLine {
             nvcsw: 0,
             nivcsw: 0,
             host: String::new(),
+            results_end: None,
         }
     }
 }
@@ -341,6 +352,7 @@ impl TryFrom<TaskLine> for TaskRecord {
             leaked_pids: t.leaked_pids,
             rusage,
             host: t.host,
+            results_end: t.results_end,
         })
     }
 }

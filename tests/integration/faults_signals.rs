@@ -259,7 +259,7 @@ fn a_killed_launcher_stops_the_run_and_resume_runs_its_tasks() {
     let task = "if [ -e go ]; then echo {#} >> ran; else echo $$ > sh.{#}; sleep 1000 & echo $! > kid.{#}; \
                 touch ready.{#}; wait; fi\n";
     sb.write("tasks.txt", task.repeat(3));
-    let mut child = sb.exec().args(["-j", "2", "tasks.txt"]).stderr(Stdio::piped()).spawn().unwrap();
+    let child = sb.exec().args(["-j", "2", "tasks.txt"]).stderr(Stdio::piped()).spawn().unwrap();
     for i in 1..=2 {
         wait_for_file(&sb.path(&format!("ready.{i}")), Duration::from_secs(10));
     }

@@ -181,7 +181,7 @@ impl Dispatcher<'_> {
     fn write_attempt(
         &mut self,
         st: &mut RunState,
-        attempt: Attempt,
+        mut attempt: Attempt,
         reaped: Reaped,
         ended: Instant,
         wall_s: f64,
@@ -192,7 +192,15 @@ impl Dispatcher<'_> {
         let patience = std::time::Duration::from_millis(200);
         let exe_sha256 = attempt.exe.as_deref().and_then(|p| self.hashes.get_within(p, patience));
         let end = Ending { reaped, wall_s, last_attempt: fate.last_attempt(), leaked, exe_sha256 };
-        let record = attempt.record(&self.plan.slots[attempt.slot], end, self.host);
+        let mut record = attempt.record(&self.plan.slots[attempt.slot], end, self.host);
+        // A row for each task that finished (not retried, cut short or left for --resume):
+        // in a file, written before the record (which then says where it ends); on standard
+        // output, by the writer thread after.
+        let finished = self.results && fate.finished();
+        if finished && self.output.has_file_table() {
+            record.results_end = self.output.write_row(&record, &mut attempt.captured);
+        }
+        let row = (finished && record.results_end.is_none()).then(|| record.clone());
         self.log.append(&record)?;
         st.dirty_since.get_or_insert(ended);
         if !leaked.is_empty() {
@@ -211,13 +219,13 @@ impl Dispatcher<'_> {
             j.write(&Attempt::joblog_row(&record, attempt.captured.stdout_len(), &command))?;
         }
         let tag = self.tag.then(|| attempt.task.tag());
-        // A row for each task that finished (not retried, cut short or left for --resume).
-        let row = (self.results && fate.finished()).then(|| record.clone());
+        // With --results, output goes only into rows: a task cut short shows nothing (it
+        // runs again on --resume, and gets its row then).
         self.output.finish(
             attempt.task.seq,
             attempt.captured,
             leaked.is_empty(),
-            fate != Disposition::Retry,
+            fate != Disposition::Retry && !self.results,
             tag,
             row,
         );
