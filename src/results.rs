@@ -94,6 +94,16 @@ impl Row {
         Row { record, command, values, stdout, stderr }
     }
 
+    /// With `--tag`, GNU parallel's Stdout and Stderr have each line (a last one without a
+    /// newline too) start with the tag and a tab; Receive still counts the task's own bytes.
+    pub fn tagged(mut self, tag: Option<&str>) -> Row {
+        if let Some(tag) = tag {
+            self.stdout = tag_lines(&self.stdout, tag);
+            self.stderr = tag_lines(&self.stderr, tag);
+        }
+        self
+    }
+
     /// True for the attempts that get a row: the task finished (see the module docs).
     pub fn counts(record: &TaskRecord) -> bool {
         record.outcome().finished()
@@ -383,6 +393,16 @@ pub fn from_logs(logs: &[PathBuf], out: &Path) -> Result<u64> {
         n += 1;
     }
     Ok(n)
+}
+
+fn tag_lines(text: &[u8], tag: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len() + text.len() / 8 + tag.len() + 1);
+    for line in text.split_inclusive(|&b| b == b'\n') {
+        out.extend_from_slice(tag.as_bytes());
+        out.push(b'\t');
+        out.extend_from_slice(line);
+    }
+    out
 }
 
 /// The rows `hrun results` writes, as the logs are read.

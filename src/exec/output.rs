@@ -244,7 +244,7 @@ impl Output {
         // Only temporary files are reused; a task's own files in --output-dir are not.
         let recycle = recycle && matches!(self.mode, OutputMode::Group | OutputMode::Ordered);
         if let Some(record) = row {
-            let _ = tx.send(Msg::Row(Box::new(record), Block { captured, recycle, tag: None }));
+            let _ = tx.send(Msg::Row(Box::new(record), Block { captured, recycle, tag }));
             return;
         }
         let ordered = self.mode == OutputMode::Ordered;
@@ -268,13 +268,18 @@ impl Output {
     /// the log does not vouch for (cut at `--resume`), never a finished task without a row.
     /// `None` without such a table (a table on standard output gets its row through
     /// [`Output::finish`]), or once writing it failed (said once; the log has every task).
-    pub fn write_row(&self, record: &crate::log::TaskRecord, captured: &mut Captured) -> Option<u64> {
+    pub fn write_row(
+        &self,
+        record: &crate::log::TaskRecord,
+        captured: &mut Captured,
+        tag: Option<&str>,
+    ) -> Option<u64> {
         let mut slot = self.file_table.borrow_mut();
         let table = slot.as_mut()?;
         let seq = record.seq;
         let stdout = crate::results::read_output(&mut captured.stdout, seq, "stdout");
         let stderr = crate::results::read_output(&mut captured.stderr, seq, "stderr");
-        match table.write(&crate::results::Row::new(record.clone(), stdout, stderr)) {
+        match table.write(&crate::results::Row::new(record.clone(), stdout, stderr).tagged(tag)) {
             Ok(()) => table.end(),
             Err(e) => {
                 eprintln!("hrun: error: {e:#}; the run log still has every task");
@@ -335,12 +340,13 @@ fn write_blocks(
     let mut table_failed = false;
     for msg in rx {
         match msg {
-            Msg::Row(record, Block { mut captured, recycle, .. }) => {
+            Msg::Row(record, Block { mut captured, recycle, tag }) => {
                 let seq = record.seq;
                 let stdout = crate::results::read_output(&mut captured.stdout, seq, "stdout");
                 let stderr = crate::results::read_output(&mut captured.stderr, seq, "stderr");
                 if let Some(t) = table.as_mut()
-                    && let Err(e) = t.write(&crate::results::Row::new(*record, stdout, stderr))
+                    && let Err(e) =
+                        t.write(&crate::results::Row::new(*record, stdout, stderr).tagged(tag.as_deref()))
                     && !table_failed
                 {
                     eprintln!("hrun: error: {e:#}; the run log still has every task");

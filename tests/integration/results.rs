@@ -83,12 +83,13 @@ const TEMPLATE: [&str; 10] = [
 #[test]
 fn results_tables_match_gnu_parallels_own() {
     let sb = Sandbox::new();
-    for (ext, sep) in [("csv", ','), ("tsv", '\t')] {
+    // --tag: GNU tags every line of Stdout and Stderr in the table too.
+    for (ext, sep, tag) in [("csv", ',', None), ("tsv", '\t', None), ("csv", ',', Some("--tag"))] {
         let Some(mut p) = gnu_parallel() else { return };
-        let ours = format!("h.{ext}");
-        let theirs = format!("g.{ext}");
-        run(p.current_dir(sb.root()).args(["-k", "-j1", "--results", &theirs]).args(TEMPLATE));
-        let out = run(sb.exec().args(["-q", "-j1", "--results", &ours]).args(TEMPLATE));
+        let ours = format!("h{}.{ext}", tag.is_some());
+        let theirs = format!("g{}.{ext}", tag.is_some());
+        run(p.current_dir(sb.root()).args(["-k", "-j1", "--results", &theirs]).args(tag).args(TEMPLATE));
+        let out = run(sb.exec().args(["-q", "-j1", "--results", &ours]).args(tag).args(TEMPLATE));
         assert_eq!(out.status.code(), Some(6), "6 jobs fail (exit 1 and 3): {}", stderr(&out));
         assert_eq!(stdout(&out), "", "task output goes into the table, as with GNU parallel");
         let (g, h) = (parse_delimited(&sb.read(&theirs), sep), parse_delimited(&sb.read(&ours), sep));

@@ -197,8 +197,9 @@ impl Dispatcher<'_> {
         // in a file, written before the record (which then says where it ends); on standard
         // output, by the writer thread after.
         let finished = self.results && fate.finished();
+        let tag = self.tag.then(|| attempt.task.tag());
         if finished && self.output.has_file_table() {
-            record.results_end = self.output.write_row(&record, &mut attempt.captured);
+            record.results_end = self.output.write_row(&record, &mut attempt.captured, tag.as_deref());
         }
         let row = (finished && record.results_end.is_none()).then(|| record.clone());
         self.log.append(&record)?;
@@ -218,7 +219,6 @@ impl Dispatcher<'_> {
             let command = attempt.joblog_command(&self.plan.slots[attempt.slot]);
             j.write(&Attempt::joblog_row(&record, attempt.captured.stdout_len(), &command))?;
         }
-        let tag = self.tag.then(|| attempt.task.tag());
         // With --results, output goes only into rows: a task cut short shows nothing (it
         // runs again on --resume, and gets its row then).
         self.output.finish(
