@@ -359,7 +359,16 @@ pub fn read_output(file: &mut File, seq: u64, what: &str) -> Vec<u8> {
 /// `hrun results LOG...`: the table of every finished task over every run of the logs (its
 /// latest finished attempt; task output where it was written to `--output-dir`), in task order.
 pub fn from_logs(logs: &[PathBuf], out: &Path) -> Result<u64> {
+    if Format::of(out).is_err() {
+        return Err(UsageError(anyhow!(
+            "-o {}: hrun results writes a table, FILE.csv, FILE.tsv or FILE.json (-.csv etc. for standard \
+             output)",
+            crate::text::printable(&out.display().to_string())
+        ))
+        .into());
+    }
     let mut finished = Finished::default();
+    let mut runs = 0;
     for log in logs {
         let mut output_dir: Option<PathBuf> = None;
         // A log that cannot be opened (missing, a FIFO, a directory) is the caller's: exit 2.
@@ -367,6 +376,7 @@ pub fn from_logs(logs: &[PathBuf], out: &Path) -> Result<u64> {
         while let Some(record) = reader.next_record()? {
             match record {
                 Record::Run(run) => {
+                    runs += 1;
                     output_dir = run.output_dir;
                     if finished.names.is_empty() {
                         finished.names = run.value_names.unwrap_or_default();
@@ -376,6 +386,14 @@ pub fn from_logs(logs: &[PathBuf], out: &Path) -> Result<u64> {
                 _ => {}
             }
         }
+    }
+    if runs == 0 {
+        // As `hrun status` says it: no table of nothing, for a file that is no run log.
+        let what = match logs {
+            [one] => format!("{} holds no hrun run", crate::text::printable(&one.display().to_string())),
+            _ => format!("none of the {} logs holds an hrun run", logs.len()),
+        };
+        return Err(UsageError(anyhow!(what)).into());
     }
     let mut table = Table::open(out, false, finished.names, None)?;
     let mut n = 0;

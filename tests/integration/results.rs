@@ -150,7 +150,17 @@ fn results_on_standard_output_and_bad_names() {
     // A log that cannot be read is the caller's error, exit 2 as for status and report (it
     // was 255 for a FIFO or a missing file), and nothing is written.
     mkfifo(&sb.path("fifo.jsonl"));
-    for log in ["fifo.jsonl", "missing.jsonl"] {
+    // So is a file that holds no run (it printed nothing and exited 0), and -o named as no
+    // table (the message named --results, a flag of exec).
+    sb.write("garbage.jsonl", "not a log\n");
+    let out = run(hrun().current_dir(sb.root()).args(["results", "log.jsonl", "-o", "r.txt"]));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with("hrun: error: -o r.txt: hrun results writes a table"),
+        "{}",
+        stderr(&out)
+    );
+    for log in ["fifo.jsonl", "missing.jsonl", "garbage.jsonl"] {
         let out = run(hrun().current_dir(sb.root()).args(["results", log, "-o", "t.csv"]));
         assert_eq!(out.status.code(), Some(2), "{log}: {}", stderr(&out));
         assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
