@@ -397,6 +397,9 @@ pub fn from_logs(logs: &[PathBuf], out: &Path) -> Result<u64> {
     }
     let mut table = Table::open(out, false, finished.names, None)?;
     let mut n = 0;
+    // Runs of one log can hold jobs with different numbers of values (one template over
+    // different sources): every row gets as many value columns as the widest.
+    let width = finished.rows.values().map(|(r, _)| r.values.as_ref().map_or(1, Vec::len)).max().unwrap_or(0);
     for (record, dir) in finished.rows.into_values() {
         let seq = record.seq;
         let output = |ext: &str| -> Vec<u8> {
@@ -407,7 +410,9 @@ pub fn from_logs(logs: &[PathBuf], out: &Path) -> Result<u64> {
             }
         };
         let (o, e) = (output("out"), output("err"));
-        table.write(&Row::new(record, o, e))?;
+        let mut row = Row::new(record, o, e);
+        row.values.resize(width.max(row.values.len()), String::new());
+        table.write(&row)?;
         n += 1;
     }
     Ok(n)

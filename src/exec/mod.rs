@@ -453,7 +453,8 @@ fn resume_plan(cfg: &ExecConfig, log_path: &std::path::Path) -> Result<ResumePla
     if cfg.log.is_none() && cfg.tasks.template().is_some() && !logs.iter().any(|l| l.exists()) {
         eprintln!(
             "hrun: note: no run log {} yet, so every job runs: a template's default log is named after \
-             its command and values (give --log to resume across a change of them)",
+             its command and how values are read, not the values (give --log to resume across a \
+             change of the command)",
             log_path.display()
         );
     }

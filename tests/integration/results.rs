@@ -370,3 +370,21 @@ fn output_of_cancelled_tasks_stays_out_of_a_results_table_on_stdout() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(!text.contains("OUT"), "cancelled tasks' output on stdout: {text:?}");
 }
+
+/// One log holding jobs with one value and jobs with two (one template's default log, two
+/// sweeps): `hrun results` gives every row as many value columns as the widest (it wrote the
+/// header for one, and the two-value rows were one field too long).
+#[test]
+fn hrun_results_over_jobs_of_different_widths_is_rectangular() {
+    let sb = Sandbox::new();
+    for args in [&["echo", "{}", ":::", "a", "b"][..], &["echo", "{}", ":::", "x", ":::", "y", "z"]] {
+        let out = run(sb.exec().arg("-q").args(args));
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    let out = run(hrun().current_dir(sb.root()).args(["results", "log.jsonl"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let rows = parse_delimited(&stdout(&out), ',');
+    assert_eq!(&rows[0][9..12], ["V1", "V2", "Stdout"], "{rows:?}");
+    assert!(rows.iter().all(|r| r.len() == rows[0].len()), "{rows:?}");
+    assert_eq!(rows.len(), 5, "a header and four jobs: {rows:?}");
+}
