@@ -35,11 +35,17 @@ impl ExecArgs {
             return Err(usage(why));
         }
         let tasks = input::classify(&self.words, self.template_options()?).map_err(usage)?;
+        let shard = self.shard.map(|s| s.resolve(|k| std::env::var(k).ok())).transpose().map_err(usage)?;
+        // Shards (one hrun per node) write the sweep's table and joblog each to a file of its own.
+        let per_shard = |p: Option<std::path::PathBuf>| match (p, shard) {
+            (Some(p), Some(s)) => Some(s.file(&p)),
+            (p, _) => p,
+        };
         Ok(ExecConfig {
             threads: self.threads,
             log: cfg.get("log", self.log)?,
             threads_default: cfg.file_threads()?,
-            joblog: self.joblog,
+            joblog: per_shard(self.joblog),
             output: match (self.output_dir, self.ungroup, self.keep_order) {
                 (Some(dir), _, _) => OutputMode::Dir(dir),
                 (None, true, _) => OutputMode::Ungroup,
@@ -53,13 +59,13 @@ impl ExecArgs {
                 (false, false) => None,
             },
             force: self.force,
-            shard: self.shard.map(|s| s.resolve(|k| std::env::var(k).ok())).transpose().map_err(usage)?,
+            shard,
             delay: self.delay,
             shell: self.shell,
             dry_run: self.template.dry_run,
             emit_tasks: self.template.emit_tasks.clone(),
             tag: self.tag,
-            results: self.results,
+            results: per_shard(self.results),
             ..ExecConfig::new(tasks).with(self.control.resolve(cfg)?)
         })
     }

@@ -34,6 +34,25 @@ impl Shard {
         format!("shard-{}-of-{}", self.k, self.n)
     }
 
+    /// This shard's own copy of an output file named for the whole sweep (`--results`,
+    /// `--joblog`): `r.csv` -> `r.shard-2-of-3.csv`, so that the hrun of each node never
+    /// truncates or interleaves with another's. Standard output (`-`, `-.csv`) stays as it is.
+    pub fn file(&self, path: &std::path::Path) -> std::path::PathBuf {
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else { return path.to_path_buf() };
+        let (stem, ext) = match name.rsplit_once('.') {
+            Some((stem, ext)) if !stem.is_empty() => (stem, Some(ext)),
+            _ => (name, None),
+        };
+        if stem == "-" {
+            return path.to_path_buf();
+        }
+        let ours = match ext {
+            Some(ext) => format!("{stem}.{}.{ext}", self.label()),
+            None => format!("{stem}.{}", self.label()),
+        };
+        path.with_file_name(ours)
+    }
+
     fn new(k: u64, n: u64, text: &str) -> Result<Shard, String> {
         if n == 0 || k == 0 || k > n {
             return Err(format!(
@@ -91,6 +110,21 @@ impl ShardSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_shard_gets_its_own_output_files() {
+        let s = Shard { k: 2, n: 3 };
+        for (given, ours) in [
+            ("r.csv", "r.shard-2-of-3.csv"),
+            ("out/sweep.v2.json", "out/sweep.v2.shard-2-of-3.json"),
+            ("joblog", "joblog.shard-2-of-3"),
+            (".hidden", ".hidden.shard-2-of-3"),
+            ("-.csv", "-.csv"),
+            ("-", "-"),
+        ] {
+            assert_eq!(s.file(std::path::Path::new(given)), std::path::Path::new(ours), "{given}");
+        }
+    }
 
     #[test]
     fn shards_cover_every_task_exactly_once() {

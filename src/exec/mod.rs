@@ -211,6 +211,16 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
     let output = open_output(cfg, &progress, tasks.names(), &resume)?;
 
     say_before_run(&planned.notes, &plan, &usable, resume.unreadable_lines, &log_path);
+    if let Some(shard) = cfg.shard {
+        for (what, path) in [("results table", &cfg.results), ("joblog", &cfg.joblog)] {
+            if let Some(p) = path.as_ref().filter(|p| p.file_stem().is_none_or(|s| s != "-")) {
+                eprintln!(
+                    "hrun: note: shard {shard} writes its {what} to {} (shards never share one)",
+                    crate::text::printable(&p.display().to_string())
+                );
+            }
+        }
+    }
     let host = sys::hostname();
     log.append(&RunRecord {
         tasks_total: total,

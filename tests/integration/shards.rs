@@ -186,3 +186,45 @@ fn report_rows_name_the_node_and_the_shard() {
     }
     assert!(page.contains("hrun run on node1, node2"), "{page}");
 }
+
+/// One `--results` and `--joblog` name for a sweep run as shards (one hrun per node, the
+/// same command line): each shard writes a file of its own, so no shard truncates another's
+/// rows (each run started by emptying the one shared table), and `hrun results` over the
+/// shard logs gives the whole table.
+#[test]
+fn shards_write_results_and_joblog_files_of_their_own() {
+    let sb = Sandbox::new();
+    sb.write("tasks.txt", "echo {#}\n".repeat(6));
+    for k in 1..=2 {
+        let shard = format!("{k}/2");
+        let out = run(hrun().current_dir(sb.root()).args([
+            "exec",
+            "--shard",
+            &shard,
+            "--results",
+            "r.csv",
+            "--joblog",
+            "jl.txt",
+            "tasks.txt",
+        ]));
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let name = format!("r.shard-{k}-of-2.csv");
+        assert!(
+            stderr(&out).contains(&format!("shard {shard} writes its results table to {name}")),
+            "{}",
+            stderr(&out)
+        );
+    }
+    assert!(!sb.path("r.csv").exists() && !sb.path("jl.txt").exists());
+    for k in 1..=2u64 {
+        let table = sb.read(&format!("r.shard-{k}-of-2.csv"));
+        let seqs: Vec<u64> =
+            table.lines().skip(1).filter_map(|l| l.split(',').next()?.parse().ok()).collect();
+        assert_eq!(seqs.len(), 3, "{table}");
+        assert!(seqs.iter().all(|s| (s - 1) % 2 == k - 1), "shard {k}: {seqs:?}");
+        assert_eq!(sb.read(&format!("jl.shard-{k}-of-2.txt")).lines().count(), 4, "a header and 3 rows");
+    }
+    let out = run(hrun().current_dir(sb.root()).args(["results", "."]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out).lines().count(), 7, "{}", stdout(&out));
+}
