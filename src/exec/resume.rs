@@ -46,8 +46,9 @@ pub struct ResumePlan {
     /// Finished tasks of the logs that the input no longer holds (its lines changed).
     pub gone: u64,
     /// For each results table (canonical path) the logs' runs wrote to: the end of its last
-    /// row that a task record vouches for.
-    results_ends: HashMap<std::path::PathBuf, u64>,
+    /// row that a task record vouches for, and whether the latest run that wrote it ended
+    /// (wrote its end record: then every row it wrote is vouched for).
+    results_ends: HashMap<std::path::PathBuf, (u64, bool)>,
 }
 
 impl ResumePlan {
@@ -57,10 +58,16 @@ impl ResumePlan {
     }
 
     /// The end of the last row of the results table at `path` that the logs vouch for
-    /// (`TaskRecord::results_end`), when their runs wrote to that file.
+    /// (`TaskRecord::results_end`), when the latest of their runs that wrote to that file
+    /// did not end (a crash): only then can the table hold a torn row, or rows of tasks the
+    /// log does not have. After a run that ended, whatever follows its rows is not hrun's
+    /// to cut (someone appended to the table).
     pub fn results_vouched(&self, path: &Path) -> Option<u64> {
         let canonical = std::fs::canonicalize(path).ok()?;
-        self.results_ends.get(&canonical).copied()
+        match self.results_ends.get(&canonical) {
+            Some(&(end, false)) => Some(end),
+            _ => None,
+        }
     }
 
     /// Restricts the plan to one shard's tasks.
@@ -135,13 +142,23 @@ pub fn plan(tasks: &TaskSpec, logs: &[std::path::PathBuf], mode: ResumeMode) -> 
         let mut table: Option<std::path::PathBuf> = None;
         while let Some(record) = reader.next_record()? {
             match record {
-                Record::Run(run) => table = run.results,
+                Record::Run(run) => {
+                    table = run.results;
+                    if let Some(t) = &table {
+                        plan.results_ends.entry(t.clone()).or_default().1 = false;
+                    }
+                }
                 Record::Task(task) => {
                     if let (Some(t), Some(end)) = (&table, task.results_end) {
                         let e = plan.results_ends.entry(t.clone()).or_default();
-                        *e = (*e).max(end);
+                        e.0 = e.0.max(end);
                     }
                     plan.note(&task, &index, &mut gone);
+                }
+                Record::End(_) => {
+                    if let Some(t) = &table {
+                        plan.results_ends.entry(t.clone()).or_default().1 = true;
+                    }
                 }
                 _ => {}
             }
