@@ -17,8 +17,18 @@ enum Id {
 }
 
 fn id(path: &Path) -> Option<Id> {
+    id_within(path, 40)
+}
+
+/// `depth`: symlinks still to follow (a loop ends as no identity).
+fn id_within(path: &Path, depth: u32) -> Option<Id> {
     if let Ok(m) = std::fs::metadata(path) {
         return Some(Id::Inode(m.dev(), m.ino()));
+    }
+    // A dangling symlink: opening it for writing creates its target, so it is that file.
+    if let Ok(target) = std::fs::read_link(path) {
+        let base = path.parent().unwrap_or(Path::new(""));
+        return if depth == 0 { None } else { id_within(&base.join(target), depth - 1) };
     }
     let name = path.file_name()?;
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
@@ -86,6 +96,20 @@ pub fn refuse_in_output_dir(inputs: &[Named<'_>], dir: &Path) -> Result<(), Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A symlink to a file not there yet is that file (writing through it creates it): `--log
+    /// l.json --results ll.json` with `ll.json -> l.json` wrote both into one file.
+    #[test]
+    fn a_dangling_symlink_is_its_target() {
+        let d = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink("l.json", d.path().join("ll.json")).unwrap();
+        std::os::unix::fs::symlink("ll.json", d.path().join("lll.json")).unwrap();
+        assert!(same(&d.path().join("l.json"), &d.path().join("ll.json")));
+        assert!(same(&d.path().join("lll.json"), &d.path().join("l.json")));
+        assert!(!same(&d.path().join("other.json"), &d.path().join("ll.json")));
+        std::os::unix::fs::symlink("loop", d.path().join("loop")).unwrap();
+        assert!(!same(&d.path().join("loop"), &d.path().join("l.json")));
+    }
 
     #[test]
     fn links_and_spellings_of_one_file_are_the_same() {
