@@ -115,7 +115,16 @@ fn lock_past_readers(file: &File) -> io::Result<bool> {
 /// Opens an output file of hrun's (the results table) for appending, created if need be,
 /// and emptied first unless `append` (a resumed run adds to it).
 pub fn open_output(path: &Path, append: bool) -> io::Result<File> {
-    let file = OpenOptions::new().create(true).append(true).open(path)?;
+    use std::os::unix::fs::OpenOptionsExt;
+    // Non-blocking, so that a FIFO nobody reads is refused (ENXIO) instead of hanging hrun
+    // in open() with its signals blocked; then blocking again, for the writes.
+    let file = OpenOptions::new().create(true).append(true).custom_flags(libc::O_NONBLOCK).open(path).map_err(
+        |e| match e.raw_os_error() {
+            Some(libc::ENXIO) => io::Error::other("it is a FIFO that no process reads"),
+            _ => e,
+        },
+    )?;
+    crate::sys::set_blocking(&file)?;
     if !append && file.metadata()?.is_file() {
         file.set_len(0)?;
     }

@@ -269,6 +269,14 @@ pub fn term_when_parent_dies(cmd: &mut std::process::Command) {
     }
 }
 
+/// Clears `O_NONBLOCK` on an open file, keeping its other status flags (`O_APPEND`).
+pub fn set_blocking(file: &File) -> io::Result<()> {
+    use nix::fcntl::{FcntlArg, OFlag, fcntl};
+    let flags = OFlag::from_bits_truncate(fcntl(file, FcntlArg::F_GETFL)?);
+    fcntl(file, FcntlArg::F_SETFL(flags & !OFlag::O_NONBLOCK))?;
+    Ok(())
+}
+
 /// The signal's name (`SIGKILL`), or `SIG<n>` for one without a name.
 pub fn signal_name(signal: i32) -> String {
     nix::sys::signal::Signal::try_from(signal)

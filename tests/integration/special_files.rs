@@ -45,3 +45,20 @@ fn status_and_report_of_a_fifo_are_refused_without_blocking() {
     }
     assert!(!sb.path("r.html").exists());
 }
+
+/// A `--results` table or `--joblog` that is a FIFO nobody reads: refused at once (exit 2, one
+/// line), where the open waited for a reader forever with hrun's signals already blocked
+/// (only kill -9 ended it). Nothing runs.
+#[test]
+fn a_fifo_without_a_reader_as_table_or_joblog_is_refused_not_waited_on() {
+    let sb = Sandbox::new();
+    sb.write("tasks.txt", "touch ran\n");
+    mkfifo(&sb.path("f.csv"));
+    for flag in ["--results", "--joblog"] {
+        let out = run_within(sb.exec().args([flag, "f.csv", "tasks.txt"]), Duration::from_secs(20));
+        assert_eq!(out.status.code(), Some(2), "{flag}: {}", stderr(&out));
+        assert!(stderr(&out).contains("it is a FIFO that no process reads"), "{}", stderr(&out));
+        assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+        assert!(!sb.path("ran").exists());
+    }
+}
