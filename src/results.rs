@@ -178,13 +178,20 @@ impl Table {
                 .map_err(UsageError)?;
             let meta = file.metadata().with_context(|| format!("cannot open results table {shown}"))?;
             if let Some(v) = vouched.filter(|&v| append && meta.is_file() && meta.len() > v) {
-                file.set_len(v).with_context(|| format!("cannot repair results table {shown}"))?;
-                eprintln!(
-                    "hrun: note: results table {}: the last {} byte(s) were rows the run log has no \
-                     record after (a crash); they are removed and their tasks run again",
-                    crate::text::printable(&shown),
-                    meta.len() - v
-                );
+                let shown = crate::text::printable(&shown);
+                if at_most_one_row(path, v, meta.len(), format) {
+                    file.set_len(v).with_context(|| format!("cannot repair results table {shown}"))?;
+                    eprintln!(
+                        "hrun: note: results table {shown}: the last {} byte(s) were a row the run log \
+                         has no record after (hrun was killed writing it); removed, its task runs again",
+                        meta.len() - v
+                    );
+                } else {
+                    eprintln!(
+                        "hrun: warning: results table {shown} holds rows after the last one the run log \
+                         vouches for that its crashed run did not write; left as they are"
+                    );
+                }
             }
             crate::log::end_torn_line(&mut file, path)
                 .with_context(|| format!("cannot repair results table {shown}"))?;
@@ -416,6 +423,36 @@ pub fn from_logs(logs: &[PathBuf], out: &Path) -> Result<u64> {
         n += 1;
     }
     Ok(n)
+}
+
+/// Whether the bytes of the table at `path` from `from` to `to` hold at most one row, whole or
+/// torn: all that a crash can leave after the last row the log vouches for (the dispatcher
+/// writes a row, then its record, one task at a time). More is someone else's. A row ends at
+/// a newline outside double quotes (CSV, TSV) or at a newline (JSON, which escapes them).
+fn at_most_one_row(path: &Path, from: u64, to: u64, format: Format) -> bool {
+    use std::io::{Read, Seek, SeekFrom};
+    // The largest row: both outputs at their cap, every byte quoted twice, and the rest.
+    if to - from > 4 * OUTPUT_CAP + (1 << 20) {
+        return false;
+    }
+    let mut tail = Vec::new();
+    let read = File::open(path).and_then(|mut f| {
+        f.seek(SeekFrom::Start(from)).and_then(|_| f.take(to - from).read_to_end(&mut tail))
+    });
+    if read.is_err() {
+        return false;
+    }
+    let mut quoted = false;
+    let mut rows = 0;
+    for &b in &tail {
+        match b {
+            b'"' if format != Format::Json => quoted = !quoted,
+            b'\n' if !quoted => rows += 1,
+            _ => {}
+        }
+    }
+    // One whole row, or the start of one: fine. A whole row and more after it: not ours.
+    rows == 0 || (rows == 1 && tail.last() == Some(&b'\n'))
 }
 
 fn tag_lines(text: &[u8], tag: &str) -> Vec<u8> {

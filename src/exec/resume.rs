@@ -45,10 +45,10 @@ pub struct ResumePlan {
     pub prior_runtimes: super::timeout::Median,
     /// Finished tasks of the logs that the input no longer holds (its lines changed).
     pub gone: u64,
-    /// For each results table (canonical path) the logs' runs wrote to: the end of its last
-    /// row that a task record vouches for, and whether the latest run that wrote it ended
-    /// (wrote its end record: then every row it wrote is vouched for).
-    results_ends: HashMap<std::path::PathBuf, (u64, bool)>,
+    /// For each log whose latest run stopped without an end record (a crash) while writing
+    /// a results table: the table (canonical path) and the end of the last row of that run
+    /// a task record vouches for.
+    crashed_tables: Vec<(std::path::PathBuf, u64)>,
 }
 
 impl ResumePlan {
@@ -57,15 +57,16 @@ impl ResumePlan {
         ResumePlan::default()
     }
 
-    /// The end of the last row of the results table at `path` that the logs vouch for
-    /// (`TaskRecord::results_end`), when the latest of their runs that wrote to that file
-    /// did not end (a crash): only then can the table hold a torn row, or rows of tasks the
-    /// log does not have. After a run that ended, whatever follows its rows is not hrun's
-    /// to cut (someone appended to the table).
+    /// The end of the last row of the results table at `path` that the log vouches for
+    /// (`TaskRecord::results_end`), when the log's latest run was writing that file and
+    /// stopped without an end record (a crash): only then can the table end in a torn row,
+    /// or in the one row whose record the crash kept from the log. After a run that ended,
+    /// or one that wrote elsewhere, whatever the table holds is left as it is.
     pub fn results_vouched(&self, path: &Path) -> Option<u64> {
         let canonical = std::fs::canonicalize(path).ok()?;
-        match self.results_ends.get(&canonical) {
-            Some(&(end, false)) => Some(end),
+        // Two logs that crashed writing one table: whose rows are whose cannot be told.
+        match self.crashed_tables.iter().filter(|(t, _)| *t == canonical).collect::<Vec<_>>()[..] {
+            [(_, end)] => Some(*end),
             _ => None,
         }
     }
@@ -139,29 +140,21 @@ pub fn plan(tasks: &TaskSpec, logs: &[std::path::PathBuf], mode: ResumeMode) -> 
     for log in logs.iter().filter(|l| l.exists()) {
         refuse_if_in_use(log)?;
         let mut reader = read::Reader::open(log).map_err(UsageError)?;
-        let mut table: Option<std::path::PathBuf> = None;
+        // The latest run's table, the end of its last vouched row, and whether it ended.
+        let mut latest: (Option<std::path::PathBuf>, Option<u64>, bool) = (None, None, false);
         while let Some(record) = reader.next_record()? {
             match record {
-                Record::Run(run) => {
-                    table = run.results;
-                    if let Some(t) = &table {
-                        plan.results_ends.entry(t.clone()).or_default().1 = false;
-                    }
-                }
+                Record::Run(run) => latest = (run.results, None, false),
                 Record::Task(task) => {
-                    if let (Some(t), Some(end)) = (&table, task.results_end) {
-                        let e = plan.results_ends.entry(t.clone()).or_default();
-                        e.0 = e.0.max(end);
-                    }
+                    latest.1 = latest.1.max(task.results_end);
                     plan.note(&task, &index, &mut gone);
                 }
-                Record::End(_) => {
-                    if let Some(t) = &table {
-                        plan.results_ends.entry(t.clone()).or_default().1 = true;
-                    }
-                }
+                Record::End(_) => latest.2 = true,
                 _ => {}
             }
+        }
+        if let (Some(table), Some(end), false) = latest {
+            plan.crashed_tables.push((table, end));
         }
         plan.unreadable_lines += reader.unreadable();
     }

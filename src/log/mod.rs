@@ -118,12 +118,13 @@ pub fn open_output(path: &Path, append: bool) -> io::Result<File> {
     use std::os::unix::fs::OpenOptionsExt;
     // Non-blocking, so that a FIFO nobody reads is refused (ENXIO) instead of hanging hrun
     // in open() with its signals blocked; then blocking again, for the writes.
-    let file = OpenOptions::new().create(true).append(true).custom_flags(libc::O_NONBLOCK).open(path).map_err(
-        |e| match e.raw_os_error() {
-            Some(libc::ENXIO) => io::Error::other("it is a FIFO that no process reads"),
-            _ => e,
-        },
-    )?;
+    let file =
+        OpenOptions::new().create(true).append(true).custom_flags(libc::O_NONBLOCK).open(path).map_err(
+            |e| match e.raw_os_error() {
+                Some(libc::ENXIO) => io::Error::other("it is a FIFO that no process reads"),
+                _ => e,
+            },
+        )?;
     crate::sys::set_blocking(&file)?;
     if !append && file.metadata()?.is_file() {
         file.set_len(0)?;
