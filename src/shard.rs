@@ -43,7 +43,7 @@ impl Shard {
             Some((stem, ext)) if !stem.is_empty() => (stem, Some(ext)),
             _ => (name, None),
         };
-        if stem == "-" {
+        if stem == "-" || stem.ends_with(&format!(".{}", self.label())) {
             return path.to_path_buf();
         }
         let ours = match ext {
@@ -120,6 +120,7 @@ mod tests {
             ("joblog", "joblog.shard-2-of-3"),
             (".hidden", ".hidden.shard-2-of-3"),
             ("-.csv", "-.csv"),
+            ("r.shard-2-of-3.csv", "r.shard-2-of-3.csv"),
             ("-", "-"),
         ] {
             assert_eq!(s.file(std::path::Path::new(given)), std::path::Path::new(ours), "{given}");
