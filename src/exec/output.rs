@@ -276,10 +276,7 @@ impl Output {
     ) -> Option<u64> {
         let mut slot = self.file_table.borrow_mut();
         let table = slot.as_mut()?;
-        let seq = record.seq;
-        let stdout = crate::results::read_output(&mut captured.stdout, seq, "stdout");
-        let stderr = crate::results::read_output(&mut captured.stderr, seq, "stderr");
-        match table.write(&crate::results::Row::new(record.clone(), stdout, stderr).tagged(tag)) {
+        match write_row(table, record.clone(), captured, tag) {
             Ok(()) => table.end(),
             Err(e) => {
                 eprintln!("hrun: error: {e:#}; the run log still has every task");
@@ -327,6 +324,19 @@ fn create_truncated(path: &Path) -> Result<File> {
         .with_context(|| format!("cannot create task output file {}", path.display()))
 }
 
+/// A finished task's row, with the output it captured (`--tag`: tagged), written to `table`.
+fn write_row(
+    table: &mut crate::results::Table,
+    record: crate::log::TaskRecord,
+    captured: &mut Captured,
+    tag: Option<&str>,
+) -> Result<()> {
+    let seq = record.seq;
+    let stdout = crate::results::read_output(&mut captured.stdout, seq, "stdout");
+    let stderr = crate::results::read_output(&mut captured.stderr, seq, "stderr");
+    table.write(&crate::results::Row::new(record, stdout, stderr).tagged(tag))
+}
+
 /// The writer thread: copies each finished task's output as one block (in task order when
 /// `ordered`), then empties the files and sends them back for reuse.
 fn write_blocks(
@@ -341,12 +351,8 @@ fn write_blocks(
     for msg in rx {
         match msg {
             Msg::Row(record, Block { mut captured, recycle, tag }) => {
-                let seq = record.seq;
-                let stdout = crate::results::read_output(&mut captured.stdout, seq, "stdout");
-                let stderr = crate::results::read_output(&mut captured.stderr, seq, "stderr");
                 if let Some(t) = table.as_mut()
-                    && let Err(e) =
-                        t.write(&crate::results::Row::new(*record, stdout, stderr).tagged(tag.as_deref()))
+                    && let Err(e) = write_row(t, *record, &mut captured, tag.as_deref())
                     && !table_failed
                 {
                     eprintln!("hrun: error: {e:#}; the run log still has every task");

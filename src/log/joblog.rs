@@ -34,20 +34,8 @@ pub struct JobLogRow<'a> {
 
 impl JobLog {
     pub fn open(path: &Path, append: bool) -> Result<JobLog> {
-        use std::os::unix::fs::OpenOptionsExt;
-        // Non-blocking open: a FIFO nobody reads is refused, not waited on (see open_output).
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .write(true)
-            .append(append)
-            .truncate(!append)
-            .custom_flags(libc::O_NONBLOCK)
-            .open(path)
-            .map_err(|e| match e.raw_os_error() {
-                Some(libc::ENXIO) => std::io::Error::other("it is a FIFO that no process reads"),
-                _ => e,
-            })
-            .and_then(|f| crate::sys::set_blocking(&f).map(|()| f))
+        // As the results table: a FIFO nobody reads is refused, not waited on.
+        let file = super::open_output(path, append)
             .with_context(|| format!("cannot create joblog {}", path.display()))?;
         let empty = file.metadata().map(|m| m.len() == 0).unwrap_or(true);
         let mut log = JobLog { out: BufWriter::new(file), path: path.to_path_buf() };

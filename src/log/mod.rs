@@ -112,7 +112,7 @@ fn lock_past_readers(file: &File) -> io::Result<bool> {
     sys::try_lock(file)
 }
 
-/// Opens an output file of hrun's (the results table) for appending, created if need be,
+/// Opens an output file of hrun's (the results table, the joblog) for appending, created if need be,
 /// and emptied first unless `append` (a resumed run adds to it).
 pub fn open_output(path: &Path, append: bool) -> io::Result<File> {
     use std::os::unix::fs::OpenOptionsExt;
