@@ -11,9 +11,8 @@
 //!   when it reads the same file as commands).
 
 use std::borrow::Cow;
-use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::RawFd;
 use std::path::{Path, PathBuf};
 
 /// One task as read from the file, before replacement strings are expanded.
@@ -103,54 +102,7 @@ pub struct TaskFile {
     pub directives: Directives,
 }
 
-/// Standard input to read from the start: a regular file (`< tasks.txt`) is opened anew, at
-/// its start, so it can be read more than once (to count, to `--resume`); anything else is
-/// read as it comes, with the descriptor to poll.
-pub fn open_stdin() -> (Box<dyn Read>, Option<RawFd>) {
-    if stdin_is_file()
-        && let Ok(f) = File::open("/proc/self/fd/0")
-    {
-        return (Box::new(f), None);
-    }
-    (Box::new(io::stdin()), Some(io::stdin().as_raw_fd()))
-}
-
-/// True when standard input is a regular file (so it can be read again).
-pub fn stdin_is_file() -> bool {
-    std::fs::metadata("/proc/self/fd/0").is_ok_and(|m| m.is_file())
-}
-
-/// A task file read while nothing may change it: each read (of a buffer's worth) first checks
-/// that its size and modification time are those it had when opened, so a file truncated or
-/// rewritten in place under a run stops it with an error instead of feeding it a fragment of
-/// a line or a short task list.
-struct Guarded {
-    file: File,
-    len: u64,
-    modified: Option<std::time::SystemTime>,
-}
-
-impl Guarded {
-    fn new(file: File) -> io::Result<Guarded> {
-        let meta = file.metadata()?;
-        Ok(Guarded { len: meta.len(), modified: meta.modified().ok(), file })
-    }
-}
-
-impl Read for Guarded {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let meta = self.file.metadata()?;
-        if meta.is_file() && (meta.len() != self.len || meta.modified().ok() != self.modified) {
-            return Err(io::Error::other(format!(
-                "it changed while hrun was reading it ({} bytes when opened, {} now); once it is final, \
-                 run it again with --resume",
-                self.len,
-                meta.len()
-            )));
-        }
-        self.file.read(buf)
-    }
-}
+pub use crate::guarded::{open_stdin, stdin_is_file};
 
 /// Where tasks come from: a path, or `-` for standard input.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -193,7 +145,7 @@ impl TaskFile {
                         cause: io::Error::other("it is a directory; give a file with one command per line"),
                     });
                 }
-                Box::new(Guarded::new(File::open(p).map_err(open_err)?).map_err(open_err)?)
+                crate::guarded::open(p).map_err(open_err)?.0
             }
         };
         let mut tf = Self::from_reader(name, reader)?;

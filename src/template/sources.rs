@@ -11,9 +11,8 @@
 //! standard input run in flat memory; later groups repeat for every value of the first, so
 //! they are read whole before anything runs.
 
-use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::RawFd;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -134,10 +133,7 @@ impl RecordValues {
                 if std::fs::metadata(p).map_err(open_err)?.is_dir() {
                     return Err(open_err(io::Error::other("it is a directory")));
                 }
-                let f = File::open(p).map_err(open_err)?;
-                let regular = f.metadata().is_ok_and(|m| m.is_file());
-                let fd = f.as_raw_fd();
-                (Box::new(f), (!regular).then_some(fd))
+                crate::guarded::open(p).map_err(open_err)?
             }
             Input::Values(_) => unreachable!("a list of values is not read from a file"),
         };
