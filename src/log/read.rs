@@ -59,18 +59,16 @@ impl Reader {
     /// The next record of a kind this hrun knows; `None` at the end of the log.
     pub fn next_record(&mut self) -> Result<Option<Record>> {
         loop {
-            self.buf.clear();
-            let n = self
-                .lines
-                .read_until(b'\n', &mut self.buf)
+            let line = read_line_capped(&mut self.lines, &mut self.buf, MAX_LINE)
                 .with_context(|| format!("cannot read run log {}", self.path.display()))?;
-            if n == 0 {
-                return Ok(None);
-            }
-            match parse(&self.buf) {
-                Ok(Record::Other) => {}
-                Ok(record) => return Ok(Some(record)),
-                Err(_) => self.unreadable += 1,
+            match line {
+                Line::End => return Ok(None),
+                Line::TooLong => self.unreadable += 1,
+                Line::Whole => match parse(&self.buf) {
+                    Ok(Record::Other) => {}
+                    Ok(record) => return Ok(Some(record)),
+                    Err(_) => self.unreadable += 1,
+                },
             }
         }
     }
@@ -79,6 +77,58 @@ impl Reader {
     pub fn unreadable(&self) -> u64 {
         self.unreadable
     }
+}
+
+/// The longest line a record can be: a command and its values, each at most what the kernel
+/// takes for a command line (a few MiB). A longer line is no record (a file of zeros left by a
+/// node crash is one line of gigabytes): skipped without being held in memory.
+pub const MAX_LINE: usize = 16 << 20;
+
+/// What [`read_line_capped`] found.
+#[derive(Debug, PartialEq, Eq)]
+enum Line {
+    /// A line (its newline included, when it had one) is in the buffer.
+    Whole,
+    /// A line over the cap was skipped.
+    TooLong,
+    End,
+}
+
+/// Reads one line into `buf` (cleared first), unless it is longer than `max` bytes: then the
+/// rest of it is read past without keeping it.
+fn read_line_capped(r: &mut impl BufRead, buf: &mut Vec<u8>, max: usize) -> std::io::Result<Line> {
+    buf.clear();
+    let mut over = false;
+    let mut any = false;
+    loop {
+        let chunk = r.fill_buf()?;
+        if chunk.is_empty() {
+            break;
+        }
+        any = true;
+        let (take, done) = match chunk.iter().position(|&b| b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (chunk.len(), false),
+        };
+        if !over {
+            if buf.len() + take > max {
+                over = true;
+                buf.clear();
+                buf.shrink_to(1024);
+            } else {
+                buf.extend_from_slice(&chunk[..take]);
+            }
+        }
+        r.consume(take);
+        if done {
+            break;
+        }
+    }
+    Ok(match (any, over) {
+        (false, _) => Line::End,
+        (true, true) => Line::TooLong,
+        (true, false) => Line::Whole,
+    })
 }
 
 /// One line's record. The tagged enum reads the whole line into a tree of values to find its
@@ -163,6 +213,29 @@ mod tests {
         let p = dir.path().join("log.jsonl");
         std::fs::write(&p, text).unwrap();
         (dir, p)
+    }
+
+    /// Issue 23: a log that is one huge line (a zeroed file after a node crash) was read whole
+    /// into memory; a line over the cap is skipped as unreadable, held in no buffer.
+    #[test]
+    fn a_line_over_the_cap_is_skipped_not_held() {
+        let mut text = b"{\"kind\":\"task\",\"seq\":1,\"exit\":0}\n".to_vec();
+        text.extend(std::iter::repeat_n(0u8, 5000));
+        text.extend_from_slice(b"\n{\"kind\":\"task\",\"seq\":2,\"exit\":0}\n");
+        let mut r = std::io::BufReader::with_capacity(64, &text[..]);
+        let mut buf = Vec::new();
+        let mut seen = Vec::new();
+        loop {
+            match read_line_capped(&mut r, &mut buf, 1000).unwrap() {
+                Line::End => break,
+                Line::TooLong => seen.push("too long".to_string()),
+                Line::Whole => seen.push(String::from_utf8_lossy(&buf).trim().to_string()),
+            }
+            assert!(buf.capacity() <= 2048, "a long line is not kept: {}", buf.capacity());
+        }
+        assert_eq!(seen.len(), 3);
+        assert_eq!(seen[1], "too long");
+        assert!(seen[2].contains("\"seq\":2"));
     }
 
     /// A torn or unparsable line is counted, not an error; a line of a kind this hrun does not
