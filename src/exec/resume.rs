@@ -33,8 +33,11 @@ pub enum ResumeMode {
 /// The tasks to skip, and what the check found.
 #[derive(Debug, Default)]
 pub struct ResumePlan {
-    /// What the logs say of each task of the file, by `seq - 1`.
+    /// What the logs say of each task of the file, by its position (`seq - 1` as read).
     verdicts: Vec<Verdict>,
+    /// The number each task of the file runs under, by position, where it is not its
+    /// position (see [`numbering`]); empty when every task keeps its position.
+    numbers: Vec<u64>,
     mode: Option<ResumeMode>,
     /// Only this shard's tasks run (and count) here.
     shard: Option<crate::shard::Shard>,
@@ -91,9 +94,10 @@ impl ResumePlan {
         }
     }
 
-    /// The next task of `tasks` this plan does not skip; counts the skipped ones.
+    /// The next task of `tasks` this plan does not skip, under its number; counts the
+    /// skipped ones.
     pub fn next_to_run(&self, tasks: &mut TaskStream, skipped: &mut u64) -> Result<Option<Task>, InputError> {
-        while let Some(t) = tasks.next_task()? {
+        while let Some(mut t) = tasks.next_task()? {
             if !self.owns(t.seq) {
                 continue;
             }
@@ -101,9 +105,16 @@ impl ResumePlan {
                 *skipped += 1;
                 continue;
             }
+            t.seq = self.number(t.seq);
             return Ok(Some(t));
         }
         Ok(None)
+    }
+
+    /// The number the task at `position` (1-based, in input order) runs under: its `{#}`,
+    /// `HRUN_SEQ`, output files, log record and results row.
+    pub fn number(&self, position: u64) -> u64 {
+        self.numbers.get((position - 1) as usize).copied().unwrap_or(position)
     }
 
     /// Counts the tasks left in the file after a run stopped early (reported as not run;
@@ -137,6 +148,10 @@ pub fn plan(tasks: &TaskSpec, logs: &[std::path::PathBuf], mode: ResumeMode) -> 
     let mut plan =
         ResumePlan { verdicts: vec![Verdict::Open; index.len()], mode: Some(mode), ..ResumePlan::none() };
     let mut gone: HashSet<(u64, u32)> = HashSet::new();
+    // For each task of the input that a log knows: the number of its latest record, and which
+    // run (in reading order) wrote it.
+    let mut known: Vec<Option<(u64, u32)>> = vec![None; index.len()];
+    let (mut run_no, mut max_logged) = (0u32, 0u64);
     for log in logs.iter().filter(|l| l.exists()) {
         refuse_if_in_use(log)?;
         let mut reader = read::Reader::open(log).map_err(UsageError)?;
@@ -144,10 +159,16 @@ pub fn plan(tasks: &TaskSpec, logs: &[std::path::PathBuf], mode: ResumeMode) -> 
         let mut latest: (Option<std::path::PathBuf>, Option<u64>, bool) = (None, None, false);
         while let Some(record) = reader.next_record()? {
             match record {
-                Record::Run(run) => latest = (run.results, None, false),
+                Record::Run(run) => {
+                    run_no += 1;
+                    latest = (run.results, run.results_start, false);
+                }
                 Record::Task(task) => {
                     latest.1 = latest.1.max(task.results_end);
-                    plan.note(&task, &index, &mut gone);
+                    max_logged = max_logged.max(task.seq);
+                    if let Some(i) = plan.note(&task, &index, &mut gone) {
+                        known[i] = Some((task.seq, run_no));
+                    }
                 }
                 Record::End(_) => latest.2 = true,
                 _ => {}
@@ -159,28 +180,75 @@ pub fn plan(tasks: &TaskSpec, logs: &[std::path::PathBuf], mode: ResumeMode) -> 
         plan.unreadable_lines += reader.unreadable();
     }
     plan.gone = gone.len() as u64;
+    plan.numbers = numbering(&known, max_logged);
     Ok(plan)
 }
 
+/// The numbers the input's tasks run under when resumed: a task the logs know keeps the
+/// number its latest record has, and a task they do not know gets a number after every number
+/// the logs hold (`max_logged`, gone tasks' too), so a task's `{#}`, output files
+/// (`--output-dir`'s `<n>.out`) and results row follow the task, never its position: a line
+/// inserted at the top of a task file does not take the number (and overwrite the output) of
+/// the task that was first. Two tasks of the input claiming one number (two sweeps of one
+/// template in one log, or a log of an older hrun) leave it to the one whose record is the
+/// latest; the other gets a new number. Empty when every task keeps its position (nothing
+/// moved, lines only appended), the common case.
+fn numbering(known: &[Option<(u64, u32)>], max_logged: u64) -> Vec<u64> {
+    let keeps_position = |i: usize, k: &Option<(u64, u32)>| match k {
+        Some((seq, _)) => *seq == i as u64 + 1,
+        None => i as u64 + 1 > max_logged,
+    };
+    if known.iter().enumerate().all(|(i, k)| keeps_position(i, k)) {
+        return Vec::new();
+    }
+    // Who gets each number the logs hold: the latest record wins, then the earlier position.
+    let mut owner: HashMap<u64, (u32, std::cmp::Reverse<usize>)> = HashMap::new();
+    for (i, k) in known.iter().enumerate() {
+        if let Some((seq, run)) = *k {
+            let claim = (run, std::cmp::Reverse(i));
+            owner.entry(seq).and_modify(|c| *c = (*c).max(claim)).or_insert(claim);
+        }
+    }
+    let mut next = max_logged;
+    known
+        .iter()
+        .enumerate()
+        .map(|(i, k)| match *k {
+            Some((seq, _)) if owner.get(&seq).is_some_and(|(_, std::cmp::Reverse(p))| *p == i) => seq,
+            _ => {
+                next += 1;
+                next
+            }
+        })
+        .collect()
+}
+
 impl ResumePlan {
-    /// What one task record of a log says, for the task of the file it is (by `index`), or
-    /// else among the finished tasks the file no longer holds (`gone`).
-    fn note(&mut self, task: &TaskRecord, index: &HashMap<(u64, u32), u32>, gone: &mut HashSet<(u64, u32)>) {
+    /// What one task record of a log says, for the task of the file it is (by `index`; its
+    /// position is returned), or else among the finished tasks the file no longer holds
+    /// (`gone`).
+    fn note(
+        &mut self,
+        task: &TaskRecord,
+        index: &HashMap<(u64, u32), u32>,
+        gone: &mut HashSet<(u64, u32)>,
+    ) -> Option<usize> {
         // No hash: a log of hrun before resume existed.
-        let Ok(hash) = u64::from_str_radix(&task.hash, 16) else { return };
+        let hash = u64::from_str_radix(&task.hash, 16).ok()?;
         let outcome = task.outcome();
         let key = (hash, task.occurrence.max(1));
         let Some(&i) = index.get(&key) else {
             if outcome.finished() && gone.len() < 1_000_000 {
                 gone.insert(key);
             }
-            return;
+            return None;
         };
         if outcome == Outcome::Succeeded {
             self.prior_runtimes.add(task.wall_s);
         }
         let verdict = &mut self.verdicts[i as usize];
         *verdict = (*verdict).max(outcome.verdict());
+        Some(i as usize)
     }
 }
 
@@ -375,6 +443,19 @@ B
         let (_d, t, l) = setup("y\nx\nx\nx\n", &log);
         let p = plan(&t, std::slice::from_ref(&l), ResumeMode::Finished).unwrap();
         assert_eq!((1..=4).map(|s| p.skips(s)).collect::<Vec<_>>(), [false, true, false, true]);
+    }
+
+    #[test]
+    fn numbers_follow_tasks_not_positions() {
+        // Nothing moved, lines appended: every task keeps its position.
+        assert!(numbering(&[Some((1, 1)), Some((2, 1)), None], 2).is_empty());
+        assert!(numbering(&[None, None], 0).is_empty());
+        // A line inserted at the top: the known tasks keep 1 and 2, the new one gets 3.
+        assert_eq!(numbering(&[None, Some((1, 1)), Some((2, 1))], 2), [3, 1, 2]);
+        // A changed line (task 2 gone, max 3 logged): the new task does not take 2.
+        assert_eq!(numbering(&[Some((1, 1)), None, Some((3, 1))], 3), [1, 4, 3]);
+        // Two tasks claim 1 (two sweeps in one log): the later record keeps it.
+        assert_eq!(numbering(&[Some((1, 1)), Some((1, 2))], 1), [2, 1]);
     }
 
     #[test]
