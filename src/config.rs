@@ -189,6 +189,16 @@ impl Config {
         self.get(key, flag)?.ok_or_else(|| anyhow!("internal: setting {key} has no built-in default"))
     }
 
+    /// Where the value of `key` comes from, when no flag gives it (`None`: no value).
+    pub fn origin(&self, key: &str) -> Option<&Origin> {
+        self.values.get(key).map(|(_, o)| o)
+    }
+
+    /// The config file, when it gives any setting.
+    pub fn used_file(&self) -> Option<&Path> {
+        self.file.as_deref().filter(|_| self.values.values().any(|(_, o)| matches!(o, Origin::File(_))))
+    }
+
     /// `threads` from the file only: below a task file's directive.
     pub fn file_threads(&self) -> Result<Option<usize>> {
         match self.values.get("threads") {

@@ -2,15 +2,17 @@
 
 /// Every task succeeded (or there was nothing to run).
 pub const OK: i32 = 0;
-/// Bad usage or input (flags, task file, CPU plan, unwritable log...): refused, or stopped
-/// starting tasks at the bad line. Also clap's own status for a malformed command line.
+/// Bad usage or input (flags, task file, CPU plan, an output another hrun holds...), refused
+/// before the run: no file hrun writes was changed. Also clap's own status for a malformed
+/// command line.
 pub const USAGE: i32 = 2;
 /// Statuses 1..=100: that many tasks failed; 101: more than 100 failed.
 pub const MANY_FAILED: i32 = 101;
 /// The run stopped before every task ran, on SIGUSR1 (drain) or at the deadline (the Slurm
 /// job's time limit): the rest are for `--resume` in the next job. Above GNU parallel's 1-101.
 pub const INCOMPLETE: i32 = 102;
-/// hrun itself failed while running (an I/O error on its log, a task it could not spawn).
+/// The run stopped on an error after it started: hrun's own (an I/O error on its log, its
+/// output or the results table) or input that turned bad or changed mid-run.
 pub const INTERNAL: i32 = 255;
 // 128 + N: a signal N (SIGINT 130, SIGTERM 143, SIGHUP 129) stopped the run; see exec.
 
@@ -22,12 +24,17 @@ pub const STATUSES: &[(&str, &str)] = &[
     ("101", "more than 100 tasks failed"),
     (
         "2",
-        "bad usage or input: refused before any task started, or stopped starting tasks at a bad \
-         line or value, or a task file changed during the run",
+        "bad usage or input, refused before the run started: no file hrun writes (run log, \
+         joblog, results table) was created, emptied or written",
     ),
     ("102", "stopped early with tasks left, by SIGUSR1 (drain) or the deadline: --resume runs them"),
     ("128+N", "signal N stopped the run (SIGINT 130, SIGTERM 143, SIGHUP 129; 141: standard output closed)"),
-    ("255", "hrun itself failed while running (e.g. could not write its log, or its standard output)"),
+    (
+        "255",
+        "the run stopped on an error after it started (could not write its log, the results table or \
+         its standard output; input that turned bad or changed mid-run): the run log has every \
+         finished task",
+    ),
 ];
 
 /// The "Exit status" section of `hrun --help`, from [`STATUSES`].

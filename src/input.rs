@@ -97,6 +97,18 @@ impl TaskSpec {
         }
     }
 
+    /// How many values every job has, when that is known before reading them: one line of a
+    /// task file; a template's sources times `-N` (unknown with `--colsep`).
+    pub fn values_per_job(&self) -> Option<usize> {
+        match self {
+            TaskSpec::File(_) => Some(1),
+            TaskSpec::Template(t) if t.reading.colsep.is_none() => {
+                Some(t.sources.len().max(1) * t.max_args.map_or(1, |m| m.n))
+            }
+            TaskSpec::Template(_) => None,
+        }
+    }
+
     pub fn template(&self) -> Option<&template::Spec> {
         match self {
             TaskSpec::Template(t) => Some(t),
@@ -266,9 +278,14 @@ pub fn classify(words: &[std::ffi::OsString], opts: TemplateOptions) -> Result<T
 
 /// For a single word: true when it is a command to run once per line of standard input (no
 /// file of that name, and a program on `PATH` or an exported function), false when it is a
-/// task file. A file that is a program is refused: both readings are plausible.
+/// task file. A word that could be either is refused rather than guessed: a file that is a
+/// program, a bare file name that is also a program on `PATH`, or a bare file name while
+/// standard input holds data (which a task file would ignore). A path with a `/` is a file.
 fn is_command(word: &str) -> Result<bool, String> {
     let path = std::path::Path::new(word);
+    let first = word.split_whitespace().next().unwrap_or(word);
+    let bare = !word.contains('/');
+    let named_program = || std::env::var_os(format!("BASH_FUNC_{first}%%")).is_some() || on_path(first);
     if word == "-" || path.exists() {
         if path.is_file() && looks_like_program(path) {
             return Err(format!(
@@ -276,15 +293,29 @@ fn is_command(word: &str) -> Result<bool, String> {
                  of standard input, as `parallel {word}` does, write `hrun exec {word} {{}}`"
             ));
         }
+        if word != "-" && bare && path.is_file() {
+            if first == word && named_program() {
+                return Err(format!(
+                    "{word} is both a file here and a program on PATH: write `hrun exec ./{word}` to run \
+                     the file's lines as tasks, or `hrun exec {word} {{}}` to run the program on each line \
+                     of standard input"
+                ));
+            }
+            if crate::sys::stdin_has_data() {
+                return Err(format!(
+                    "standard input holds data, but {word} is a task file, whose lines are the commands: \
+                     the data would be ignored. Write `hrun exec ./{word}` to run the task file (with \
+                     `< /dev/null` to keep data away), or a command with {{}} to run it on each line"
+                ));
+            }
+        }
         return Ok(false);
     }
     // GNU parallel users also write the command as one quoted word: `parallel 'gzip -9 {}'`.
-    let first = word.split_whitespace().next().unwrap_or(word);
-    let function = std::env::var_os(format!("BASH_FUNC_{first}%%")).is_some();
     let program = if first.contains('/') {
         first != word && std::path::Path::new(first).is_file()
     } else {
-        function || on_path(first)
+        named_program()
     };
     Ok(program || word.contains("{}"))
 }

@@ -76,7 +76,17 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
     }
 }
 
+/// The logs named, or every run log hrun exec kept in `.hrun/` here.
 fn expand_logs(logs: &[std::path::PathBuf]) -> anyhow::Result<Vec<std::path::PathBuf>> {
+    let here = [std::path::PathBuf::from(exec::LOG_DIR)];
+    if logs.is_empty() && !here[0].is_dir() {
+        return Err(exit::UsageError(anyhow::anyhow!(
+            "no run log named, and no {}/ here (where hrun exec keeps its run logs): give a log or a directory",
+            exec::LOG_DIR
+        ))
+        .into());
+    }
+    let logs = if logs.is_empty() { &here[..] } else { logs };
     hrun::log::read::expand_logs(logs).map_err(|e| exit::UsageError(e).into())
 }
 

@@ -41,9 +41,21 @@ impl ExecArgs {
             (Some(p), Some(s)) => Some(s.file(&p)),
             (p, _) => p,
         };
+        let log_given = self.log.is_some();
+        let (log_origin, log_from_config) = match cfg.origin("log") {
+            _ if log_given => (None, None),
+            Some(crate::config::Origin::File(f)) => (Some(f.display().to_string()), Some(f.clone())),
+            Some(o) => (Some(o.to_string()), None),
+            None => (None, None),
+        };
         Ok(ExecConfig {
             threads: self.threads,
             log: cfg.get("log", self.log)?,
+            config_file: cfg
+                .used_file()
+                .map(|f| std::fs::canonicalize(f).unwrap_or_else(|_| f.to_path_buf())),
+            log_origin,
+            log_from_config,
             threads_default: cfg.file_threads()?,
             joblog: per_shard(self.joblog),
             output: match (self.output_dir, self.ungroup, self.keep_order) {

@@ -150,8 +150,7 @@ impl Row {
 pub struct Table {
     format: Format,
     out: Box<dyn Write + Send>,
-    /// Column names of the values (`--header :`), else `V1..Vn`.
-    names: Vec<String>,
+    columns: Columns,
     header_done: bool,
     path: String,
     /// A regular file's length: where the next row ends up (`None` on standard output, a
@@ -159,54 +158,91 @@ pub struct Table {
     len: Option<u64>,
 }
 
+/// The values' columns: their names (`--header :`), else `V1..Vn`, and how many there are when
+/// that is known before the first row (`-N` times the sources, as GNU parallel sizes its
+/// header; the widest job of a `--colsep` input that was counted). Shorter rows are padded to
+/// the header; unknown, the first row's values set it.
+#[derive(Clone, Debug, Default)]
+pub struct Columns {
+    pub names: Vec<String>,
+    pub width: Option<usize>,
+}
+
+impl Columns {
+    fn width(&self, first_row: usize) -> usize {
+        self.width.unwrap_or(first_row).max(self.names.len())
+    }
+}
+
+/// Where a table goes: standard output (`-.csv`), or a file claimed for the run.
+pub enum Target {
+    Stdout,
+    File(crate::log::claim::Claimed),
+}
+
+impl Target {
+    /// `-.csv`, `-.tsv`, `-.json` (no directory): standard output.
+    pub fn is_stdout(path: &Path) -> bool {
+        path.file_stem().is_some_and(|s| s == "-") && path.parent().is_none_or(|p| p.as_os_str().is_empty())
+    }
+}
+
 impl Table {
-    /// Opens `path` (`-.csv` etc.: standard output): rewritten each run, appended to when
-    /// `append` (`--resume`), where the header is not written again. `vouched`: the end of
-    /// the last row the run log has a record after (see `TaskRecord::results_end`); a
-    /// longer table is cut back to it, since what follows is a row torn by a crash or rows
-    /// whose tasks the log does not hold as finished (they run again).
-    pub fn open(path: &Path, append: bool, names: Vec<String>, vouched: Option<u64>) -> Result<Table> {
+    /// A table at `path` written to `target`: a file is emptied for a fresh run; when
+    /// `append` (`--resume`) it is added to, the header not written again. `vouched`: the end
+    /// of the last row the run log vouches for after a crash (see `TaskRecord::results_end`):
+    /// a longer table is cut back to it when what follows is at most one row (all a crash can
+    /// leave); anything more is not hrun's and is left, with a warning.
+    pub fn open(
+        path: &Path,
+        target: Target,
+        append: bool,
+        columns: Columns,
+        vouched: Option<u64>,
+    ) -> Result<Table> {
         let format = Format::of(path)?;
         let shown = path.display().to_string();
-        let stdout = path.file_stem().is_some_and(|s| s == "-")
-            && path.parent().is_none_or(|p| p.as_os_str().is_empty());
-        let (out, header_done, len): (Box<dyn Write + Send>, bool, Option<u64>) = if stdout {
-            (Box::new(io::stdout()), false, None)
-        } else {
-            let mut file = crate::log::open_output(path, append)
-                .with_context(|| format!("cannot open results table {shown}"))
-                .map_err(UsageError)?;
-            let meta = file.metadata().with_context(|| format!("cannot open results table {shown}"))?;
-            if let Some(v) = vouched.filter(|&v| append && meta.is_file() && meta.len() > v) {
-                let shown = crate::text::printable(&shown);
-                if at_most_one_row(path, v, meta.len(), format) {
-                    file.set_len(v).with_context(|| format!("cannot repair results table {shown}"))?;
-                    eprintln!(
-                        "hrun: note: results table {shown}: the last {} byte(s) were a row the run log \
-                         has no record after (hrun was killed writing it); removed, its task runs again",
-                        meta.len() - v
-                    );
-                } else {
-                    eprintln!(
-                        "hrun: warning: results table {shown} holds rows after the last one the run log \
-                         vouches for that its crashed run did not write; left as they are"
-                    );
+        let (out, header_done, len): (Box<dyn Write + Send>, bool, Option<u64>) = match target {
+            Target::Stdout => (Box::new(io::stdout()), false, None),
+            Target::File(claimed) => {
+                if !append {
+                    claimed.truncate().with_context(|| format!("cannot empty results table {shown}"))?;
                 }
+                let mut file = claimed.file;
+                let meta = file.metadata().with_context(|| format!("cannot open results table {shown}"))?;
+                if let Some(v) = vouched.filter(|&v| append && meta.is_file() && meta.len() > v) {
+                    let shown = crate::text::printable(&shown);
+                    if at_most_one_row(path, v, meta.len(), format) {
+                        file.set_len(v).with_context(|| format!("cannot repair results table {shown}"))?;
+                        eprintln!(
+                            "hrun: note: results table {shown}: the last {} byte(s) were a row the run log \
+                             has no record after (hrun was killed writing it); removed, its task runs again",
+                            meta.len() - v
+                        );
+                    } else {
+                        eprintln!(
+                            "hrun: warning: results table {shown} holds rows after the last one the run log \
+                             vouches for that its crashed run did not write; left as they are"
+                        );
+                    }
+                }
+                crate::log::end_torn_line(&mut file, path)
+                    .with_context(|| format!("cannot repair results table {shown}"))?;
+                let meta = file.metadata().with_context(|| format!("cannot open results table {shown}"))?;
+                (Box::new(file), meta.len() > 0, meta.is_file().then_some(meta.len()))
             }
-            crate::log::end_torn_line(&mut file, path)
-                .with_context(|| format!("cannot repair results table {shown}"))?;
-            let meta = file.metadata().with_context(|| format!("cannot open results table {shown}"))?;
-            (Box::new(file), meta.len() > 0, meta.is_file().then_some(meta.len()))
         };
-        Ok(Table { format, out, names, header_done, path: shown, len })
+        Ok(Table { format, out, columns, header_done, path: shown, len })
     }
 
     /// Writes `row` (after the header, the first time) in one `write`.
     pub fn write(&mut self, row: &Row) -> Result<()> {
         let mut buf = Vec::with_capacity(256 + row.stdout.len() + row.stderr.len());
         if !self.header_done && self.format != Format::Json {
-            self.header(row.values.len(), &mut buf);
+            let width = self.columns.width(row.values.len());
+            self.header(width, &mut buf);
             self.header_done = true;
+            self.columns.width = Some(width);
         }
         match self.format {
             Format::Json => json_row(row, &mut buf),
@@ -230,11 +266,9 @@ impl Table {
 
     fn header(&self, n_values: usize, buf: &mut Vec<u8>) {
         let sep = self.format.separator();
-        let values: Vec<String> = if self.names.is_empty() {
-            (1..=n_values).map(|i| format!("V{i}")).collect()
-        } else {
-            self.names.clone()
-        };
+        let names = &self.columns.names;
+        let values: Vec<String> =
+            (0..n_values).map(|i| names.get(i).cloned().unwrap_or_else(|| format!("V{}", i + 1))).collect();
         let all = GNU_HEAD
             .iter()
             .map(|s| s.to_string())
@@ -265,6 +299,10 @@ impl Table {
         put(row.command.as_bytes(), buf);
         for v in &row.values {
             put(v.as_bytes(), buf);
+        }
+        // A short job (the last of -N, a short --colsep line) keeps the columns in place.
+        for _ in row.values.len()..self.columns.width.unwrap_or(0) {
+            put(b"", buf);
         }
         put(&row.stdout, buf);
         put(&row.stderr, buf);
@@ -402,11 +440,20 @@ pub fn from_logs(logs: &[PathBuf], out: &Path) -> Result<u64> {
         };
         return Err(UsageError(anyhow!(what)).into());
     }
-    let mut table = Table::open(out, false, finished.names, None)?;
-    let mut n = 0;
     // Runs of one log can hold jobs with different numbers of values (one template over
     // different sources): every row gets as many value columns as the widest.
     let width = finished.rows.values().map(|(r, _)| r.values.as_ref().map_or(1, Vec::len)).max().unwrap_or(0);
+    let target = if Target::is_stdout(out) {
+        Target::Stdout
+    } else {
+        let kind = crate::log::claim::Kind::Stream;
+        let mut claimed =
+            crate::log::claim::claim_all(&[("-o", out, kind)]).map_err(|e| UsageError(anyhow!(e)))?;
+        Target::File(claimed.remove(0))
+    };
+    let columns = Columns { names: finished.names, width: Some(width) };
+    let mut table = Table::open(out, target, false, columns, None)?;
+    let mut n = 0;
     for (record, dir) in finished.rows.into_values() {
         let seq = record.seq;
         let output = |ext: &str| -> Vec<u8> {
@@ -417,9 +464,7 @@ pub fn from_logs(logs: &[PathBuf], out: &Path) -> Result<u64> {
             }
         };
         let (o, e) = (output("out"), output("err"));
-        let mut row = Row::new(record, o, e);
-        row.values.resize(width.max(row.values.len()), String::new());
-        table.write(&row)?;
+        table.write(&Row::new(record, o, e))?;
         n += 1;
     }
     Ok(n)

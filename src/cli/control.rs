@@ -63,6 +63,9 @@ pub struct RunControl {
     pub progress: ProgressArgs,
 }
 
+/// The shortest `--progress-interval`.
+pub const MIN_PROGRESS_INTERVAL: Duration = Duration::from_secs(1);
+
 /// What hrun shows while it runs: shared by `exec` and `run`.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Progress")]
@@ -79,6 +82,19 @@ pub struct ProgressArgs {
 impl ProgressArgs {
     pub fn mode(&self, cfg: &Config) -> anyhow::Result<crate::exec::progress::ProgressMode> {
         let every = cfg.value("progress_interval", self.progress_interval.map(Dur))?.0;
+        // A status line every few microseconds is a flood, not progress (0s busy-looped).
+        if every < MIN_PROGRESS_INTERVAL {
+            let from = match self.progress_interval {
+                Some(_) => "--progress-interval".to_string(),
+                None => cfg.origin("progress_interval").map_or("default".into(), |o| o.to_string()),
+            };
+            return Err(crate::exit::UsageError(anyhow::anyhow!(
+                "progress interval {} (from {from}) is too short: give at least {}s",
+                format!("{:?}", every),
+                MIN_PROGRESS_INTERVAL.as_secs()
+            ))
+            .into());
+        }
         Ok(crate::exec::progress::ProgressMode::detect(self.quiet, every))
     }
 }

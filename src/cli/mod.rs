@@ -133,7 +133,8 @@ pub enum Cmd {
     )]
     Status {
         /// Run logs, or directories of them (every *.hrun.jsonl: e.g. one per shard)
-        #[arg(required = true, value_name = "LOG|DIR")]
+        /// [default: .hrun, where hrun exec keeps its run logs]
+        #[arg(value_name = "LOG|DIR")]
         logs: Vec<PathBuf>,
     },
 
@@ -147,8 +148,8 @@ pub enum Cmd {
     #[command(after_help = "Example:\n  hrun report tasks.hrun.jsonl -o report.html")]
     Report {
         /// Run logs, or directories of them (every *.hrun.jsonl: e.g. one per shard); one
-        /// timeline row per slot of each
-        #[arg(required = true, value_name = "LOG|DIR")]
+        /// timeline row per slot of each [default: .hrun]
+        #[arg(value_name = "LOG|DIR")]
         logs: Vec<PathBuf>,
         /// Where to write the page [default: the (first) log's name with .html]
         #[arg(short, long, value_name = "PATH")]
@@ -165,8 +166,8 @@ pub enum Cmd {
         "order. Stdout and Stderr are filled where the run wrote them to --output-dir."
     ))]
     Results {
-        /// Run logs, or directories of them (every *.hrun.jsonl)
-        #[arg(required = true, value_name = "LOG|DIR")]
+        /// Run logs, or directories of them (every *.hrun.jsonl) [default: .hrun]
+        #[arg(value_name = "LOG|DIR")]
         logs: Vec<PathBuf>,
         /// FILE.csv, FILE.tsv or FILE.json (`-.tsv` etc.: standard output) [default: -.csv]
         #[arg(short, long, value_name = "FILE", allow_hyphen_values = true)]

@@ -10,6 +10,7 @@ mod dispatch;
 pub mod halt;
 mod leaks;
 pub mod output;
+mod preflight;
 mod preview;
 pub mod progress;
 mod provenance;
@@ -25,7 +26,7 @@ use anyhow::{Context, Result, anyhow};
 
 use crate::cpuset::CpuSet;
 use crate::exit::UsageError;
-use crate::input::{TaskSpec, TaskStream};
+use crate::input::TaskSpec;
 use crate::log::{JobLog, RunLog, RunRecord, SlotRecord};
 use crate::slots::SlotPlan;
 use crate::sys;
@@ -72,6 +73,12 @@ pub struct ExecConfig {
     pub tag: bool,
     /// `--results FILE.csv|.tsv|.json`: a table of every finished task.
     pub results: Option<PathBuf>,
+    /// The config file the settings came from, if any gave one.
+    pub config_file: Option<PathBuf>,
+    /// Where the log's name came from when not from `--log` ("environment HRUN_LOG"...).
+    pub log_origin: Option<String>,
+    /// The config file that named the log, when it did: that log must be new or a run log.
+    pub log_from_config: Option<PathBuf>,
 }
 
 /// How a run is carried out, as `exec` and `run` share it (their `RunControl` flags).
@@ -113,6 +120,9 @@ impl ExecConfig {
             emit_tasks: None,
             tag: false,
             results: None,
+            config_file: None,
+            log_origin: None,
+            log_from_config: None,
         }
     }
 }
@@ -146,99 +156,42 @@ impl Default for Policy {
 /// Threads per task when neither `--threads` nor a directive says.
 pub const DEFAULT_THREADS: usize = 1;
 
-/// The default run log: `<stem>.hrun.jsonl` in the current directory (the task file's name
-/// without its extension, or a template's program and fingerprint), or
-/// `<stem>.shard-K-of-N.hrun.jsonl` for a shard, so shards never share a log.
-pub fn default_log_path(tasks: &TaskSpec, shard: Option<crate::shard::Shard>) -> PathBuf {
-    let stem = tasks.log_stem();
-    match shard {
-        Some(s) => PathBuf::from(format!("{stem}.{}.hrun.jsonl", s.label())),
-        None => PathBuf::from(format!("{stem}.hrun.jsonl")),
-    }
-}
+pub use preflight::{LOG_DIR, default_log_path};
 
-/// Runs the tasks. Errors before the first task starts are [`UsageError`]s (exit 2), and
-/// nothing has been written when they happen (except, at most, a new empty log).
+/// Runs the tasks. Every refusal is a [`UsageError`] (exit 2) and comes before any output
+/// is changed: the inputs and plan are checked first ([`preflight`]), then the outputs claimed
+/// (opened and locked, unchanged; a refused claim removes what it created), and only then
+/// emptied or written.
 pub fn run(cfg: &ExecConfig) -> Result<Summary> {
-    let usage = |e: anyhow::Error| -> anyhow::Error { UsageError(e).into() };
     if let Some(path) = &cfg.emit_tasks {
         return preview::emit(cfg, path).map(|()| Summary::default());
     }
-    let log_path = cfg.log.clone().unwrap_or_else(|| default_log_path(&cfg.tasks, cfg.shard));
-    if !cfg.dry_run {
-        check_outputs(cfg, &log_path).map_err(|e| usage(anyhow!(e)))?;
-    }
-    if cfg.resume.is_some() && !cfg.tasks.rereadable() {
-        return Err(usage(anyhow!("--resume needs {} (hrun reads the tasks twice)", cfg.tasks.once_only())));
-    }
-    if cfg.tasks.reads_stdin() && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
-        eprintln!("hrun: reading {} from the terminal, one per line; end with Ctrl-D", cfg.tasks.unit());
-    }
-    // Everything read before the run (the first task, the logs to resume, the count) is read
-    // while signals still have their default effect: nothing has started, and Ctrl-C or
-    // scancel ends hrun at once, even in a long count.
-    let mut tasks = cfg.tasks.open().map_err(|e| usage(e.into()))?;
     if cfg.dry_run {
-        return preview::dry_run(cfg, tasks).map(|()| Summary::default());
+        return preview::dry_run(cfg).map(|()| Summary::default());
     }
-    let resume = resume_plan(cfg, &log_path)?;
-    let shell = spawn::shell(cfg.shell.as_deref()).map_err(|e| usage(anyhow!(e)))?;
-    // The number of tasks, for progress, `hrun status` and `--halt X%`: a quick pass over a
-    // file (a pipe can only be read once). It also checks every line before anything runs.
-    let (total, file_tasks) = totals(cfg, &mut tasks, &resume)?;
+    // A write over `ulimit -f` fails (EFBIG) instead of killing hrun mid-row.
+    sys::block_file_size_signal();
+    let checked = preflight::check(cfg)?;
     // Asking Slurm runs squeue: done before signals are blocked, which its child would inherit.
     let deadline = crate::deadline::resolve(cfg.policy.deadline, unix_seconds(SystemTime::now()));
-    // Block the handled signals and fork the guardian while hrun is still single-threaded.
+    let threads =
+        cfg.threads.or(checked.tasks.threads_directive()).or(cfg.threads_default).unwrap_or(DEFAULT_THREADS);
+    let planned = plan_slots(cfg, threads, checked.total)?;
+    check_open_files(planned.plan.slots.len()).map_err(|e| UsageError(anyhow!(e)))?;
+    // Block the handled signals and fork the guardian and launchers while hrun is still
+    // single-threaded, and before it opens its outputs (a forked process would hold them).
     let signals = sys::SignalFd::install().context("cannot set up signal handling")?;
     let guardian = sys::Guardian::start().context("cannot start the guardian process")?;
     sys::become_subreaper().context("cannot become a child subreaper")?;
-    let threads =
-        cfg.threads.or(tasks.threads_directive()).or(cfg.threads_default).unwrap_or(DEFAULT_THREADS);
-    let planned = plan_slots(cfg, threads, total)?;
-    let (usable, plan) = (planned.usable, planned.plan);
-    check_open_files(plan.slots.len()).map_err(|e| usage(anyhow!(e)))?;
-    // The task environment is prepared once, and the launchers forked with a copy of it,
-    // while hrun is single-threaded and before it opens its outputs.
-    let env = spawn::TaskEnv::new(plan.threads, Some(&shell));
-    let launchers = start_launchers(plan.slots.len(), &env)?;
+    let env = spawn::TaskEnv::new(planned.plan.threads, Some(&checked.shell));
+    let launchers = start_launchers(planned.plan.slots.len(), &env)?;
+    let opened = open_outputs(cfg, &checked)?;
+    let Opened { mut log, joblog, output, progress } = opened;
+    say_before_run(cfg, &planned, &checked, deadline.as_ref(), &mut log, &output)?;
 
-    let mut log = RunLog::open(&log_path).map_err(usage)?;
-    let joblog = match &cfg.joblog {
-        Some(p) => Some(JobLog::open(p, cfg.resume.is_some()).map_err(usage)?),
-        None => None,
-    };
-    let progress = progress::Progress::new(cfg.progress, total.map(|t| t.saturating_sub(resume.skipped())));
-    let output = open_output(cfg, &progress, tasks.names(), &resume)?;
-
-    say_before_run(&planned.notes, &plan, &usable, resume.unreadable_lines, &log_path);
-    if let Some(shard) = cfg.shard {
-        for (what, path) in [("results table", &cfg.results), ("joblog", &cfg.joblog)] {
-            if let Some(p) = path.as_ref().filter(|p| p.file_stem().is_none_or(|s| s != "-")) {
-                eprintln!(
-                    "hrun: note: shard {shard} writes its {what} to {} (shards never share one)",
-                    crate::text::printable(&p.display().to_string())
-                );
-            }
-        }
-    }
-    let host = sys::hostname();
-    log.append(&RunRecord {
-        tasks_total: total,
-        file_tasks,
-        already_done: resume.skipped(),
-        deadline: deadline.as_ref().map(|d| d.at),
-        deadline_source: deadline.as_ref().map(|d| d.source.clone()),
-        value_names: Some(tasks.names().to_vec()).filter(|n| !n.is_empty()),
-        // The table's own name, which task records' results_end are offsets into.
-        results: output
-            .has_file_table()
-            .then(|| cfg.results.as_deref().and_then(|p| std::fs::canonicalize(p).ok()))
-            .flatten(),
-        ..run_record(cfg, &host, &usable, &plan, unix_seconds(SystemTime::now()))
-    })?;
-
+    let plan = &planned.plan;
     let outcome = dispatch::Dispatcher {
-        plan: &plan,
+        plan,
         policy: &cfg.policy,
         signals: &signals,
         guardian: &guardian,
@@ -247,37 +200,69 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
         output: &output,
         log: &mut log,
         joblog,
-        resume: &resume,
+        resume: &checked.resume,
         walltime: crate::deadline::Walltime::new(deadline.as_ref(), cfg.policy.deadline_margin),
-        total,
-        host: &host,
+        total: checked.total,
+        host: &sys::hostname(),
         hashes: Default::default(),
         progress,
         delay: cfg.delay,
         tag: cfg.tag,
         results: cfg.results.is_some(),
     }
-    .run(tasks);
+    .run(checked.tasks);
 
-    let (summary, deferred) = write_end(&mut log, outcome, &log_path, output)?;
-    after_run(cfg, summary, deferred, &plan, &log_path)
+    let log_path = checked.log.as_deref();
+    let (summary, deferred) = write_end(&mut log, outcome, output)?;
+    after_run(cfg, summary, deferred, plan, log_path)
 }
 
-/// Where tasks' output goes: grouped, ordered, a file per task, and the `--results` table.
-fn open_output(
-    cfg: &ExecConfig,
-    progress: &progress::Progress,
-    names: &[String],
-    resume: &ResumePlan,
-) -> Result<Output> {
+/// The outputs of a run, open and ready: the run log, the joblog, where task output goes (and
+/// the results table), the progress display.
+struct Opened {
+    log: RunLog,
+    joblog: Option<JobLog>,
+    output: Output,
+    progress: progress::Progress,
+}
+
+/// Claims every output (a refusal changes nothing: exit 2), then empties or repairs them.
+/// From here on an error is hrun's own (exit 255), never a refusal.
+fn open_outputs(cfg: &ExecConfig, checked: &preflight::Checked) -> Result<Opened> {
+    use crate::log::claim::{self, Kind};
+    let table = cfg.results.as_deref().filter(|p| !crate::results::Target::is_stdout(p));
+    let mut wanted: Vec<(&str, &std::path::Path, Kind)> = Vec::new();
+    wanted.extend(checked.log.as_deref().map(|l| ("run log", l, Kind::Log)));
+    wanted.extend(cfg.joblog.as_deref().map(|j| ("--joblog", j, Kind::Stream)));
+    wanted.extend(table.map(|t| ("--results", t, Kind::Stream)));
+    let mut claims = claim::claim_all(&wanted).map_err(|e| UsageError(anyhow!(e)))?.into_iter();
+    let log = match checked.log {
+        Some(_) => RunLog::from_claim(claims.next().expect("claimed")),
+        None => RunLog::none(),
+    };
+    let joblog = match cfg.joblog {
+        Some(_) => Some(JobLog::from_claim(claims.next().expect("claimed"), cfg.resume.is_some())?),
+        None => None,
+    };
     let table = match &cfg.results {
         Some(path) => {
-            let vouched = resume.results_vouched(path);
-            Some(crate::results::Table::open(path, cfg.resume.is_some(), names.to_vec(), vouched)?)
+            let target = match table {
+                Some(_) => crate::results::Target::File(claims.next().expect("claimed")),
+                None => crate::results::Target::Stdout,
+            };
+            let vouched = checked.resume.results_vouched(path);
+            let columns =
+                crate::results::Columns { names: checked.tasks.names().to_vec(), width: checked.width };
+            Some(crate::results::Table::open(path, target, cfg.resume.is_some(), columns, vouched)?)
         }
         None => None,
     };
-    Output::start(cfg.output.clone(), progress.bar(), table).map_err(|e| UsageError(e).into())
+    let progress = progress::Progress::new(
+        cfg.progress,
+        checked.total.map(|t| t.saturating_sub(checked.resume.skipped())),
+    );
+    let output = Output::start(cfg.output.clone(), progress.bar(), table)?;
+    Ok(Opened { log, joblog, output, progress })
 }
 
 /// The end record (with the status of an error that stopped the run early), the log synced,
@@ -285,51 +270,35 @@ fn open_output(
 fn write_end(
     log: &mut RunLog,
     outcome: Result<(Summary, Option<anyhow::Error>)>,
-    log_path: &std::path::Path,
     output: Output,
 ) -> Result<(Summary, Option<anyhow::Error>)> {
     let ended = outcome.and_then(|(summary, deferred)| {
         let mut end = summary.end_record();
-        if let Some(e) = &deferred {
-            end.exit = if e.downcast_ref::<UsageError>().is_some() {
-                crate::exit::USAGE
-            } else {
-                crate::exit::INTERNAL
-            };
+        if deferred.is_some() {
+            end.exit = crate::exit::INTERNAL;
         }
         log.append(&end)?;
         Ok((summary, deferred))
     });
-    let sync = log.sync().with_context(|| format!("cannot sync run log {}", log_path.display()));
+    let sync = log.sync().with_context(|| format!("cannot sync run log {}", log.path().display()));
     output.close();
     let ended = ended?;
     sync?;
     Ok(ended)
 }
 
-/// The task count for progress, `hrun status` and `--halt X%` (`total`: this run's, after
-/// resume and shards), and the file's own: a quick pass over a file, which also checks every
-/// line before anything runs. A pipe can only be read once: no count.
-fn totals(
+/// Notes and warnings on stderr before the first task (the plan's notes, slots that share
+/// CPUs, torn lines of the log being resumed, where a shard's files go), then the run record.
+fn say_before_run(
     cfg: &ExecConfig,
-    tasks: &mut TaskStream,
-    resume: &ResumePlan,
-) -> Result<(Option<u64>, Option<u64>)> {
-    if cfg.tasks.rereadable() {
-        let (mine, all) = count_tasks(&cfg.tasks, resume)?;
-        tasks.expect_tasks(all);
-        Ok((Some(mine), Some(all)))
-    } else if cfg.policy.halt.needs_total() {
-        Err(UsageError(anyhow!("--halt with a percentage needs {}", cfg.tasks.once_only())).into())
-    } else {
-        Ok((None, None))
-    }
-}
-
-/// Notes and warnings on stderr before the first task: the plan's notes, slots that share
-/// CPUs, torn lines of the log being resumed.
-fn say_before_run(notes: &[String], plan: &SlotPlan, usable: &CpuSet, torn: u64, log_path: &std::path::Path) {
-    for note in notes {
+    planned: &crate::placement::Planned,
+    checked: &preflight::Checked,
+    deadline: Option<&crate::deadline::Deadline>,
+    log: &mut RunLog,
+    output: &Output,
+) -> Result<()> {
+    let (plan, usable) = (&planned.plan, &planned.usable);
+    for note in &planned.notes {
         eprintln!("hrun: note: {note}");
     }
     if plan.shared() {
@@ -342,12 +311,39 @@ fn say_before_run(notes: &[String], plan: &SlotPlan, usable: &CpuSet, torn: u64,
             plan.slots.len().div_ceil(plan.cpu_sets)
         );
     }
+    let torn = checked.resume.unreadable_lines;
     if torn > 0 {
         eprintln!(
             "hrun: note: {torn} unreadable line(s) in {} (a record torn by a crash) were ignored",
-            log_path.display()
+            log.path().display()
         );
     }
+    if let Some(shard) = cfg.shard {
+        for (what, path) in [("results table", &cfg.results), ("joblog", &cfg.joblog)] {
+            if let Some(p) = path.as_ref().filter(|p| !crate::results::Target::is_stdout(p)) {
+                eprintln!(
+                    "hrun: note: shard {shard} writes its {what} to {} (shards never share one)",
+                    crate::text::printable(&p.display().to_string())
+                );
+            }
+        }
+    }
+    let host = sys::hostname();
+    let table = output.file_table_len();
+    log.append(&RunRecord {
+        tasks_total: checked.total,
+        file_tasks: checked.file_tasks,
+        already_done: checked.resume.skipped(),
+        deadline: deadline.map(|d| d.at),
+        deadline_source: deadline.map(|d| d.source.clone()),
+        value_names: Some(checked.tasks.names().to_vec()).filter(|n| !n.is_empty()),
+        // The table's own name, which task records' results_end are offsets into, and its
+        // length now: what the log vouches for before this run's first row.
+        results: table.and(cfg.results.as_deref().and_then(|p| std::fs::canonicalize(p).ok())),
+        results_start: table,
+        config: cfg.config_file.clone(),
+        ..run_record(cfg, &host, usable, plan, unix_seconds(SystemTime::now()))
+    })
 }
 
 /// The summary on stderr (unless quiet), and the error that stopped the run early, if any.
@@ -356,22 +352,31 @@ fn after_run(
     summary: Summary,
     deferred: Option<anyhow::Error>,
     plan: &SlotPlan,
-    log_path: &std::path::Path,
+    log_path: Option<&std::path::Path>,
 ) -> Result<Summary> {
+    let log_shown = log_path.map_or_else(|| std::path::PathBuf::from("none"), |p| p.to_path_buf());
     if !cfg.quiet {
         let output_dir = match &cfg.output {
             OutputMode::Dir(d) => Some(d.as_path()),
             _ => None,
         };
-        let resumable = cfg.tasks.rereadable();
-        summary.print(plan, log_path, cfg.joblog.as_deref(), output_dir, &cfg.tasks.name(), resumable);
+        let resumable = cfg.tasks.rereadable() && log_path.is_some();
+        summary.print(plan, &log_shown, cfg.joblog.as_deref(), output_dir, &cfg.tasks.name(), resumable);
+        if let Some(config) = &cfg.config_file {
+            eprintln!(
+                "hrun: settings from {} (hrun config shows each and where it comes from)",
+                crate::text::printable(&config.display().to_string())
+            );
+        }
     }
+    // Input that turned bad after tasks ran is no refusal (exit 2 promises that nothing was
+    // written): the run stopped on an error (255), its log says what ran.
     match deferred {
-        Some(e) => Err(e.context(format!(
+        Some(e) => Err(anyhow!("{e:#}").context(format!(
             "stopped starting tasks after {} ({} not run); the run log {} has every finished task",
             summary.tasks,
             summary.not_run,
-            log_path.display()
+            log_shown.display()
         ))),
         None => Ok(summary),
     }
@@ -425,72 +430,6 @@ fn check_open_files(slots: usize) -> Result<(), String> {
     Ok(())
 }
 
-/// Refuses outputs that would write over an input or over each other (see `same_file`).
-fn check_outputs(cfg: &ExecConfig, log_path: &std::path::Path) -> Result<(), String> {
-    let stdin = std::path::Path::new("/proc/self/fd/0");
-    let mut inputs: Vec<crate::same_file::Named<'_>> = match &cfg.tasks {
-        TaskSpec::File(crate::taskfile::Source::Path(p)) => vec![("the task file", p.as_path())],
-        TaskSpec::File(crate::taskfile::Source::Stdin) => vec![],
-        TaskSpec::Template(t) => {
-            crate::template::sources::files(&t.sources).map(|p| ("an input source", p)).collect()
-        }
-    };
-    if cfg.tasks.reads_stdin() && crate::taskfile::stdin_is_file() {
-        inputs.push(("standard input", stdin));
-    }
-    let mut outputs = vec![("--log", log_path)];
-    outputs.extend(cfg.joblog.as_deref().map(|p| ("--joblog", p)));
-    outputs.extend(
-        cfg.results.as_deref().filter(|p| p.file_stem().is_none_or(|s| s != "-")).map(|p| ("--results", p)),
-    );
-    crate::same_file::refuse_overlap(&inputs, &outputs)?;
-    if let OutputMode::Dir(dir) = &cfg.output {
-        crate::same_file::refuse_in_output_dir(&inputs, dir)?;
-        crate::same_file::refuse_in_output_dir(&outputs, dir)?;
-    }
-    Ok(())
-}
-
-/// What `--resume` skips (nothing without it), restricted to this hrun's shard.
-fn resume_plan(cfg: &ExecConfig, log_path: &std::path::Path) -> Result<ResumePlan> {
-    let Some(mode) = cfg.resume else { return Ok(ResumePlan::none().with_shard(cfg.shard)) };
-    // With the default log name, the other shards' logs count too: a sweep started on N nodes
-    // can be finished on M (or one).
-    let logs = match cfg.log {
-        Some(_) => vec![log_path.to_path_buf()],
-        None => resume::sibling_logs(log_path, &cfg.tasks.log_stem()),
-    };
-    if cfg.log.is_none() && cfg.tasks.template().is_some() && !logs.iter().any(|l| l.exists()) {
-        eprintln!(
-            "hrun: note: no run log {} yet, so every job runs: a template's default log is named after \
-             its command and how values are read, not the values (give --log to resume across a \
-             change of the command)",
-            log_path.display()
-        );
-    }
-    let plan = resume::plan(&cfg.tasks, &logs, mode)?.with_shard(cfg.shard);
-    if plan.gone > 0 {
-        eprintln!(
-            "hrun: note: {} finished task(s) of the run log are no longer in {} (changed or removed lines); \
-             they are not run",
-            plan.gone,
-            crate::text::printable(&cfg.tasks.name())
-        );
-    }
-    Ok(plan)
-}
-
-/// Tasks this hrun runs (its shard's), and in all, checking every line or value on the way.
-fn count_tasks(tasks: &TaskSpec, plan: &ResumePlan) -> Result<(u64, u64)> {
-    let mut tf = tasks.open().map_err(|e| UsageError(e.into()))?;
-    let (mut mine, mut all) = (0, 0);
-    while let Some(t) = tf.next_task().map_err(|e| UsageError(e.into()))? {
-        mine += plan.owns(t.seq) as u64;
-        all += 1;
-    }
-    Ok((mine, all))
-}
-
 fn run_record(cfg: &ExecConfig, host: &str, usable: &CpuSet, plan: &SlotPlan, start: f64) -> RunRecord {
     RunRecord {
         kind: "run".into(),
@@ -533,6 +472,8 @@ fn run_record(cfg: &ExecConfig, host: &str, usable: &CpuSet, plan: &SlotPlan, st
         },
         value_names: None,
         results: None,
+        results_start: None,
+        config: None,
     }
 }
 

@@ -120,31 +120,39 @@ pub struct Output {
     file_table: RefCell<Option<crate::results::Table>>,
 }
 
+/// Checks before the run that `mode` can work: `--output-dir` is created (with its parents)
+/// and must take a new file; grouped output needs a temporary file in `$TMPDIR`. Only
+/// directories and unlinked temporary files are made.
+pub fn prepare(mode: &OutputMode) -> Result<()> {
+    match mode {
+        OutputMode::Dir(dir) => {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create output directory {}", dir.display()))?;
+            tempfile::tempfile_in(dir)
+                .with_context(|| format!("output directory {} is not writable", dir.display()))?;
+        }
+        OutputMode::Ungroup => {}
+        OutputMode::Group | OutputMode::Ordered => {
+            tempfile::tempfile().context(
+                "cannot create a temporary file for task output (set TMPDIR to a writable directory)",
+            )?;
+        }
+    }
+    Ok(())
+}
+
 impl Output {
-    /// Checks the mode can work (creating the output directory) before any task starts.
-    /// With a results `table`, finished tasks' output goes into it instead of to hrun's stdout.
+    /// Starts the writer thread for `mode` (checked by [`prepare`]). With a results `table`,
+    /// finished tasks' output goes into it instead of to hrun's stdout.
     pub fn start(
         mode: OutputMode,
         bar: Option<indicatif::ProgressBar>,
         table: Option<crate::results::Table>,
     ) -> Result<Output> {
         let threaded = match &mode {
-            OutputMode::Dir(dir) => {
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("cannot create output directory {}", dir.display()))?;
-                let probe = dir.join(".hrun-write-test");
-                File::create(&probe)
-                    .and_then(|_| std::fs::remove_file(&probe))
-                    .with_context(|| format!("output directory {} is not writable", dir.display()))?;
-                table.is_some()
-            }
+            OutputMode::Dir(_) => table.is_some(),
             OutputMode::Ungroup => false,
-            OutputMode::Group | OutputMode::Ordered => {
-                tempfile::tempfile().context(
-                    "cannot create a temporary file for task output (set TMPDIR to a writable directory)",
-                )?;
-                true
-            }
+            OutputMode::Group | OutputMode::Ordered => true,
         };
         let stdout_closed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let closed = stdout_closed.clone();
@@ -284,6 +292,11 @@ impl Output {
                 None
             }
         }
+    }
+
+    /// The length of the results table in a file, before any row of this run.
+    pub fn file_table_len(&self) -> Option<u64> {
+        self.file_table.borrow().as_ref().and_then(crate::results::Table::end)
     }
 
     /// Whether rows go to a table in a file (written by [`Output::write_row`]).

@@ -8,15 +8,22 @@ use anyhow::{Result, anyhow};
 
 use super::ExecConfig;
 use crate::exit::UsageError;
-use crate::input::{TaskSpec, TaskStream};
+use crate::input::TaskSpec;
 use crate::taskfile::Task;
 
 /// Prints the command of every task the run would start (after `--resume` and `--shard`), in
 /// order, one per line, as GNU parallel's `--dry-run`: `{#}` filled in, `{%}` as 1 (the
 /// slot is only known when it runs).
-pub fn dry_run(cfg: &ExecConfig, mut tasks: TaskStream) -> Result<()> {
-    let log_path = cfg.log.clone().unwrap_or_else(|| super::default_log_path(&cfg.tasks, cfg.shard));
-    let plan = super::resume_plan(cfg, &log_path)?;
+pub fn dry_run(cfg: &ExecConfig) -> Result<()> {
+    if cfg.resume.is_some() && !cfg.tasks.rereadable() {
+        return Err(UsageError(anyhow!(
+            "--resume needs {} (hrun reads the tasks twice)",
+            cfg.tasks.once_only()
+        ))
+        .into());
+    }
+    let mut tasks = cfg.tasks.open().map_err(|e| UsageError(e.into()))?;
+    let plan = super::preflight::resume_plan(cfg, super::preflight::log_path(cfg).as_deref())?;
     let mut skipped = 0;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());

@@ -8,7 +8,7 @@
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 
@@ -33,17 +33,23 @@ pub struct JobLogRow<'a> {
 }
 
 impl JobLog {
-    pub fn open(path: &Path, append: bool) -> Result<JobLog> {
-        // As the results table: a FIFO nobody reads is refused, not waited on.
-        let file = super::open_output(path, append)
-            .with_context(|| format!("cannot create joblog {}", path.display()))?;
+    /// The joblog of a claimed file: emptied for a fresh run; a resumed run appends, after
+    /// ending a row torn by a crash (so the next row does not glue onto it). The header goes
+    /// only into an empty file.
+    pub fn from_claim(claimed: super::claim::Claimed, append: bool) -> Result<JobLog> {
+        if !append {
+            claimed.truncate().with_context(|| format!("cannot empty joblog {}", claimed.path.display()))?;
+        }
+        let super::claim::Claimed { mut file, path, .. } = claimed;
+        super::end_torn_line(&mut file, &path)
+            .with_context(|| format!("cannot repair joblog {}", path.display()))?;
         let empty = file.metadata().map(|m| m.len() == 0).unwrap_or(true);
-        let mut log = JobLog { out: BufWriter::new(file), path: path.to_path_buf() };
+        let mut log = JobLog { out: BufWriter::new(file), path };
         if empty {
             log.out
                 .write_all(HEADER.as_bytes())
                 .and_then(|_| log.out.flush())
-                .context("writing joblog header")?;
+                .with_context(|| format!("cannot write joblog {}", log.path.display()))?;
         }
         Ok(log)
     }

@@ -78,6 +78,13 @@ pub struct RunRecord {
     /// offsets into.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub results: Option<std::path::PathBuf>,
+    /// That table's length when this run began: what the log vouches for before the run's
+    /// first row (a crash while writing it leaves at most that row to cut).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub results_start: Option<u64>,
+    /// The config file (`hrun.toml`) whose settings this run used, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config: Option<std::path::PathBuf>,
 }
 
 /// Slots sharing CPUs, round robin (`--jobs` above the slot count).

@@ -23,15 +23,21 @@ use crate::cpuset::CpuSet;
 mod clone;
 mod guardian;
 mod launcher;
+mod limits;
+mod locks;
 mod procfs;
+mod stdin;
 
 pub use clone::{Program, Spawner};
 pub use guardian::{Guardian, OWNER_VAR};
 pub use launcher::{Event, Launcher};
+pub use limits::block_file_size_signal;
+pub use locks::lock_holder;
 pub use procfs::{
     ProcInfo, become_subreaper, children_of, children_of_process, own_children, proc_info, signal_process,
     subtree,
 };
+pub use stdin::stdin_has_data;
 
 /// The CPUs this process may run on (`sched_getaffinity(0)`): under Slurm, what the job was
 /// given; never the machine's CPU count.

@@ -148,7 +148,8 @@ fn a_bad_line_mid_stream_stops_starting_tasks_and_keeps_the_log() {
         sb.exec().args(["--jobs", "1", "-"]).stdin(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     child.stdin.take().unwrap().write_all(b"touch a\ntouch b\nbad \xff line\ntouch c\n").unwrap();
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    // Not 2: tasks ran and were logged; 2 promises that nothing was written.
+    assert_eq!(out.status.code(), Some(255));
     let err = stderr(&out);
     assert!(err.contains("<stdin>:3: not valid UTF-8"), "{err}");
     assert!(sb.path("a").exists() && sb.path("b").exists());
@@ -197,8 +198,13 @@ fn the_default_log_is_named_after_the_task_file() {
     sb.write("sweep.txt", "true\n");
     let out = run(hrun().current_dir(sb.root()).args(["exec", "sweep.txt"]));
     assert_eq!(out.status.code(), Some(0));
-    let (runs, tasks) = read_log(&sb.path("sweep.hrun.jsonl"));
+    let (runs, tasks) = read_log(&sb.path(".hrun/sweep.hrun.jsonl"));
     assert_eq!((runs.len(), tasks.len()), (1, 1));
+    assert!(stderr(&out).contains("run log .hrun/sweep.hrun.jsonl"), "{}", stderr(&out));
+    // `hrun status` with no log named reads them there.
+    let status = run(hrun().current_dir(sb.root()).arg("status"));
+    assert_eq!(status.status.code(), Some(0), "{}", stderr(&status));
+    assert!(String::from_utf8_lossy(&status.stdout).contains("1 done"), "{:?}", status);
 }
 
 #[test]

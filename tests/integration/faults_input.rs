@@ -31,7 +31,7 @@ fn bad_input_is_one_line_exit_2_and_touches_nothing() {
         (vec!["--jobs", "0", "tasks.txt"], "--jobs 0 (GNU parallel: as many as possible)".into()),
         (vec!["--jobs", "-99999", "tasks.txt"], "--jobs -99999 leaves no task to run".into()),
         (vec!["--jobs", "x%", "tasks.txt"], "\"x%\" is not a job count".into()),
-        (vec!["--joblog", "nodir/job.log", "tasks.txt"], "cannot create joblog nodir/job.log".into()),
+        (vec!["--joblog", "nodir/job.log", "tasks.txt"], "--joblog nodir/job.log: cannot create it".into()),
         (vec!["--output-dir", "file/out", "tasks.txt"], "cannot create output directory file/out".into()),
         (vec!["--grace", "10x", "tasks.txt"], "invalid duration \"10x\"".into()),
         (vec!["--grace=-5s", "tasks.txt"], "invalid duration \"-5s\"".into()),
@@ -62,7 +62,7 @@ fn an_unwritable_log_is_refused_before_anything_runs() {
     sb.write("marks.txt", "touch ran\n");
     let out = run(hrun().current_dir(sb.root()).args(["exec", "--log", "nodir/log.jsonl", "marks.txt"]));
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("cannot open run log nodir/log.jsonl"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("run log nodir/log.jsonl: cannot create it"), "{}", stderr(&out));
     assert!(!sb.path("ran").exists());
 }
 

@@ -23,7 +23,7 @@ fn shards_cover_every_task_once_with_their_own_logs() {
     sb.write("tasks.txt", "# a sweep\n".to_string() + &"echo {#} >> ran\n".repeat(10));
     run_shards(&sb, 3);
     for k in 1..=3 {
-        let (runs, tasks) = read_log(&sb.path(&format!("tasks.shard-{k}-of-3.hrun.jsonl")));
+        let (runs, tasks) = read_log(&sb.path(&format!(".hrun/tasks.shard-{k}-of-3.hrun.jsonl")));
         assert_eq!(runs[0]["shard"], format!("{k}/3"));
         assert_eq!(runs[0]["tasks_total"].as_u64().unwrap() as usize, tasks.len());
         for t in &tasks {
@@ -53,7 +53,7 @@ fn shard_auto_follows_srun_and_refuses_outside_slurm() {
     let mut ran: Vec<String> = sb.read("ran").lines().map(String::from).collect();
     ran.sort();
     assert_eq!(ran, ["2", "4"]);
-    assert!(sb.path("tasks.shard-2-of-2.hrun.jsonl").exists());
+    assert!(sb.path(".hrun/tasks.shard-2-of-2.hrun.jsonl").exists());
     let out = run(hrun()
         .current_dir(sb.root())
         .args(["exec", "--shard", "auto", "tasks.txt"])
@@ -72,11 +72,11 @@ fn status_and_report_take_every_shard_log_of_a_directory() {
     let sb = Sandbox::new();
     sb.write("tasks.txt", "true\n".repeat(7));
     run_shards(&sb, 3);
-    let out = run(hrun().current_dir(sb.root()).args(["status", "."]));
+    let out = run(hrun().current_dir(sb.root()).arg("status"));
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     for k in 1..=3 {
-        assert!(text.contains(&format!("== ./tasks.shard-{k}-of-3.hrun.jsonl\n")), "{text}");
+        assert!(text.contains(&format!("== .hrun/tasks.shard-{k}-of-3.hrun.jsonl\n")), "{text}");
     }
     assert!(
         text.contains("== all 3 logs: 7 done (7 ok, 0 failed), 0 running, 0 left of 7; 3 of 3 runs ended"),
@@ -85,12 +85,12 @@ fn status_and_report_take_every_shard_log_of_a_directory() {
     // The same with the logs named one by one.
     let named = run(hrun().current_dir(sb.root()).args([
         "status",
-        "tasks.shard-1-of-3.hrun.jsonl",
-        "tasks.shard-2-of-3.hrun.jsonl",
+        ".hrun/tasks.shard-1-of-3.hrun.jsonl",
+        ".hrun/tasks.shard-2-of-3.hrun.jsonl",
     ]));
     assert!(stdout(&named).contains("== all 2 logs: 5 done"), "{}", stdout(&named));
 
-    let out = run(hrun().current_dir(sb.root()).args(["report", ".", "-o", "all.html"]));
+    let out = run(hrun().current_dir(sb.root()).args(["report", "-o", "all.html"]));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let page = sb.read("all.html");
     assert_eq!(page.matches("<rect class=\"task\"").count(), 7, "one bar per task of every shard");
@@ -143,7 +143,7 @@ fn resume_counts_the_logs_of_every_earlier_shard_split() {
     ran.sort();
     assert_eq!(ran, (1..=9).collect::<Vec<_>>(), "every task exactly once");
     // The status of the directory counts each task once over the two splits.
-    let status = stdout(&run(hrun().current_dir(sb.root()).args(["status", "."])));
+    let status = stdout(&run(hrun().current_dir(sb.root()).arg("status")));
     assert!(status.contains("== all 4 logs: 9 done (9 ok, 0 failed), 0 running, 0 left of 9"), "{status}");
     // On one node, nothing is left.
     let out = run(hrun().current_dir(sb.root()).args(["exec", "--resume", "tasks.txt"]));
@@ -178,7 +178,7 @@ fn report_rows_name_the_node_and_the_shard() {
         ]));
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     }
-    let out = run(hrun().current_dir(sb.root()).args(["report", ".", "-o", "r.html"]));
+    let out = run(hrun().current_dir(sb.root()).args(["report", "-o", "r.html"]));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let page = sb.read("r.html");
     for label in [">node1 1/2 slot 1 (", ">node2 2/2 slot 1 ("] {
@@ -224,7 +224,7 @@ fn shards_write_results_and_joblog_files_of_their_own() {
         assert!(seqs.iter().all(|s| (s - 1) % 2 == k - 1), "shard {k}: {seqs:?}");
         assert_eq!(sb.read(&format!("jl.shard-{k}-of-2.txt")).lines().count(), 4, "a header and 3 rows");
     }
-    let out = run(hrun().current_dir(sb.root()).args(["results", "."]));
+    let out = run(hrun().current_dir(sb.root()).arg("results"));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(stdout(&out).lines().count(), 7, "{}", stdout(&out));
 }

@@ -37,9 +37,9 @@ fn an_empty_log_among_several_is_skipped_with_a_warning() {
         let out = run(hrun().current_dir(sb.root()).args(["exec", "-q", "--shard", &shard, "tasks.txt"]));
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     }
-    sb.write("tasks.shard-1-of-3.hrun.jsonl", "");
-    let warning = "hrun: warning: skipping ./tasks.shard-1-of-3.hrun.jsonl: it holds no hrun run\n";
-    let out = run(hrun().current_dir(sb.root()).args(["status", "."]));
+    sb.write(".hrun/tasks.shard-1-of-3.hrun.jsonl", "");
+    let warning = "hrun: warning: skipping .hrun/tasks.shard-1-of-3.hrun.jsonl: it holds no hrun run\n";
+    let out = run(hrun().current_dir(sb.root()).arg("status"));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(stderr(&out), warning);
     assert!(
@@ -56,7 +56,7 @@ fn an_empty_log_among_several_is_skipped_with_a_warning() {
             stdout(&out)
         );
     }
-    let out = run(hrun().current_dir(sb.root()).args(["report", ".", "-o", "r.html"]));
+    let out = run(hrun().current_dir(sb.root()).args(["report", "-o", "r.html"]));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stderr(&out).starts_with(warning), "{}", stderr(&out));
     assert_eq!(sb.read("r.html").matches("<rect class=\"task\"").count(), 4);

@@ -120,7 +120,7 @@ fn a_template_resumes_from_its_default_log() {
     let out = run(exec_in(&sb).args(job));
     assert_eq!(out.status.code(), Some(1), "b fails: {}", stderr(&out));
     let logs = |sb: &Sandbox| -> Vec<String> {
-        let mut v: Vec<String> = std::fs::read_dir(sb.root())
+        let mut v: Vec<String> = std::fs::read_dir(sb.path(".hrun"))
             .unwrap()
             .filter_map(|e| e.ok())
             .map(|e| e.file_name().to_string_lossy().into_owned())
@@ -131,6 +131,11 @@ fn a_template_resumes_from_its_default_log() {
     };
     let first = logs(&sb);
     assert_eq!(first.len(), 1);
+    let strewn = std::fs::read_dir(sb.root())
+        .unwrap()
+        .flatten()
+        .any(|e| e.file_name().to_string_lossy().ends_with(".jsonl"));
+    assert!(!strewn, "default logs go into .hrun/, not the working directory");
     assert!(first[0].starts_with("echo-"), "{first:?}");
     let out = run(exec_in(&sb).arg("--resume").args(job));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -316,7 +321,7 @@ fn shards_split_template_jobs() {
     let out = run(exec_in(&sb).args(["-q", "-k", "--shard", "2/2", "echo", ":::", "a", "b", "c", "d"]));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(stdout(&out), "b\nd\n");
-    let names: Vec<String> = std::fs::read_dir(sb.root())
+    let names: Vec<String> = std::fs::read_dir(sb.path(".hrun"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();

@@ -1,0 +1,244 @@
+//! Everything a run checks before it starts: every input read and checked, the log to resume
+//! from, the slot plan, the shell, the directories and the output spool. A refusal here is a
+//! [`UsageError`] (exit 2), and nothing hrun writes has been opened: the only things made are
+//! directories (`--output-dir`, the default log's `.hrun/`) and unlinked temporary files.
+//! The outputs themselves are claimed after this (`log::claim`), cut or written only once
+//! every claim holds.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Result, anyhow};
+
+use super::output::{self, OutputMode};
+use super::resume::{self, ResumePlan};
+use super::{ExecConfig, spawn};
+use crate::exit::UsageError;
+use crate::input::{TaskSpec, TaskStream};
+
+/// The directory in the working directory that holds the default run logs.
+pub const LOG_DIR: &str = ".hrun";
+
+/// What the checks found, ready for the run.
+pub struct Checked {
+    /// The run log, `None` for `--log none`.
+    pub log: Option<PathBuf>,
+    pub tasks: TaskStream,
+    pub resume: ResumePlan,
+    pub shell: PathBuf,
+    /// Tasks this hrun runs (after shards), and in the whole input; unknown from a pipe.
+    pub total: Option<u64>,
+    pub file_tasks: Option<u64>,
+    /// The widest job's number of values, where it is known before the run (the results
+    /// table's value columns).
+    pub width: Option<usize>,
+}
+
+fn usage(e: impl std::fmt::Display) -> anyhow::Error {
+    UsageError(anyhow!("{e}")).into()
+}
+
+/// The run log a run writes: `--log` (`none`: no log), else the default name in `.hrun/`.
+pub fn log_path(cfg: &ExecConfig) -> Option<PathBuf> {
+    match &cfg.log {
+        Some(p) if p.as_os_str() == "none" => None,
+        Some(p) => Some(p.clone()),
+        None => Some(default_log_path(&cfg.tasks, cfg.shard)),
+    }
+}
+
+/// The default run log: `.hrun/<stem>.hrun.jsonl` in the working directory (the task file's
+/// name without its extension, `stdin`, or a template's program and fingerprint), or
+/// `.hrun/<stem>.shard-K-of-N.hrun.jsonl` for a shard, so shards never share a log.
+pub fn default_log_path(tasks: &TaskSpec, shard: Option<crate::shard::Shard>) -> PathBuf {
+    let stem = tasks.log_stem();
+    let name = match shard {
+        Some(s) => format!("{stem}.{}.hrun.jsonl", s.label()),
+        None => format!("{stem}.hrun.jsonl"),
+    };
+    Path::new(LOG_DIR).join(name)
+}
+
+/// Checks everything before the run (see the module documentation).
+pub fn check(cfg: &ExecConfig) -> Result<Checked> {
+    let log = log_path(cfg);
+    check_log_choice(cfg, log.as_deref())?;
+    check_outputs(cfg, log.as_deref()).map_err(usage)?;
+    if cfg.resume.is_some() && !cfg.tasks.rereadable() {
+        return Err(usage(format!("--resume needs {} (hrun reads the tasks twice)", cfg.tasks.once_only())));
+    }
+    if let Some(table) = &cfg.results {
+        crate::results::Format::of(table)?;
+    }
+    output::prepare(&cfg.output).map_err(|e| usage(format!("{e:#}")))?;
+    if let Some(dir) = log.as_deref().and_then(Path::parent).filter(|d| cfg.log.is_none() && !d.exists()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| usage(format!("cannot create the run log directory {}: {e}", dir.display())))?;
+    }
+    say_reading_terminal(&cfg.tasks);
+    // Everything read before the run (the first task, the logs to resume, the count) is read
+    // while signals still have their default effect: nothing has started, and Ctrl-C or
+    // scancel ends hrun at once, even in a long count.
+    let mut tasks = cfg.tasks.open().map_err(|e| usage(e))?;
+    let resume = resume_plan(cfg, log.as_deref())?;
+    let shell = spawn::shell(cfg.shell.as_deref()).map_err(usage)?;
+    let (total, file_tasks, width) = totals(cfg, &mut tasks, &resume)?;
+    Ok(Checked { log, tasks, resume, shell, total, file_tasks, width })
+}
+
+/// `--log none` cannot be resumed; an empty log name is a mistake; a log that a config file
+/// names must be new or a run log already (a `hrun.toml` found in the working directory must
+/// not make hrun append to any file it names).
+fn check_log_choice(cfg: &ExecConfig, log: Option<&Path>) -> Result<()> {
+    let Some(log) = log else {
+        if cfg.resume.is_some() {
+            return Err(usage("--resume needs a run log to resume from: --log none keeps none"));
+        }
+        eprintln!("hrun: note: --log none: this run keeps no run log (no --resume, no hrun status)");
+        return Ok(());
+    };
+    if log.as_os_str().is_empty() {
+        let from = cfg.log_origin.as_deref().unwrap_or("--log");
+        return Err(usage(format!(
+            "the run log's name ({from}) is empty: name a file, or `none` for no log"
+        )));
+    }
+    if let Some(config) = &cfg.log_from_config
+        && let Err(why) = is_new_or_run_log(log)
+    {
+        return Err(usage(format!(
+            "{} sets log = {}, which {why}: hrun appends only to a new file or a run log of its own \
+             when a config file names it (give --log on the command line to use it anyway)",
+            config.display(),
+            crate::text::printable(&log.display().to_string())
+        )));
+    }
+    Ok(())
+}
+
+/// Ok for a path that does not exist, an empty file, or a file whose first line is a run
+/// record; else why not.
+fn is_new_or_run_log(path: &Path) -> Result<(), String> {
+    use std::io::Read;
+    let Ok(meta) = std::fs::metadata(path) else { return Ok(()) };
+    if !meta.is_file() {
+        return Err(format!("is not a regular file (a {})", crate::smallfile::kind_name(meta.file_type())));
+    }
+    let mut head = [0u8; 64];
+    let n = crate::log::read::open(path)
+        .map_err(|e| format!("cannot be read ({e:#})"))?
+        .read(&mut head)
+        .map_err(|e| format!("cannot be read ({e})"))?;
+    let head = &head[..n];
+    let run = head.is_empty() || head.starts_with(br#"{"kind":"run""#);
+    if run { Ok(()) } else { Err("exists and is not an hrun run log".into()) }
+}
+
+fn say_reading_terminal(tasks: &TaskSpec) {
+    if tasks.reads_stdin() && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        eprintln!("hrun: reading {} from the terminal, one per line; end with Ctrl-D", tasks.unit());
+    }
+}
+
+/// The task count for progress, `hrun status` and `--halt X%` (`total`: this run's, after
+/// resume and shards), the input's own, and the widest job: a quick pass over a file, which
+/// also checks every line before anything runs. A pipe can only be read once: no count.
+fn totals(
+    cfg: &ExecConfig,
+    tasks: &mut TaskStream,
+    resume: &ResumePlan,
+) -> Result<(Option<u64>, Option<u64>, Option<usize>)> {
+    if cfg.tasks.rereadable() {
+        let (mine, all, width) = count_tasks(&cfg.tasks, resume)?;
+        tasks.expect_tasks(all);
+        Ok((Some(mine), Some(all), Some(width)))
+    } else if cfg.policy.halt.needs_total() {
+        Err(usage(format!("--halt with a percentage needs {}", cfg.tasks.once_only())))
+    } else {
+        Ok((None, None, cfg.tasks.values_per_job()))
+    }
+}
+
+/// Tasks this hrun runs (its shard's), in all, and the most values a job has, checking every
+/// line or value on the way.
+fn count_tasks(tasks: &TaskSpec, plan: &ResumePlan) -> Result<(u64, u64, usize)> {
+    let mut tf = tasks.open().map_err(usage)?;
+    let (mut mine, mut all, mut width) = (0, 0, 0);
+    while let Some(t) = tf.next_task().map_err(usage)? {
+        mine += plan.owns(t.seq) as u64;
+        all += 1;
+        width = width.max(t.job.as_ref().map_or(1, |j| j.args.len()));
+    }
+    Ok((mine, all, tasks.values_per_job().unwrap_or(0).max(width)))
+}
+
+/// Refuses outputs that would write over an input or over each other (see `same_file`).
+pub(super) fn check_outputs(cfg: &ExecConfig, log: Option<&Path>) -> Result<(), String> {
+    let stdin = Path::new("/proc/self/fd/0");
+    let mut inputs: Vec<crate::same_file::Named<'_>> = match &cfg.tasks {
+        TaskSpec::File(crate::taskfile::Source::Path(p)) => vec![("the task file", p.as_path())],
+        TaskSpec::File(crate::taskfile::Source::Stdin) => vec![],
+        TaskSpec::Template(t) => {
+            crate::template::sources::files(&t.sources).map(|p| ("an input source", p)).collect()
+        }
+    };
+    if cfg.tasks.reads_stdin() && crate::taskfile::stdin_is_file() {
+        inputs.push(("standard input", stdin));
+    }
+    let mut outputs: Vec<crate::same_file::Named<'_>> = log.map(|l| ("--log", l)).into_iter().collect();
+    outputs.extend(cfg.joblog.as_deref().map(|p| ("--joblog", p)));
+    outputs.extend(
+        cfg.results.as_deref().filter(|p| !crate::results::Target::is_stdout(p)).map(|p| ("--results", p)),
+    );
+    crate::same_file::refuse_overlap(&inputs, &outputs)?;
+    if let OutputMode::Dir(dir) = &cfg.output {
+        crate::same_file::refuse_in_output_dir(&inputs, dir)?;
+        crate::same_file::refuse_in_output_dir(&outputs, dir)?;
+    }
+    Ok(())
+}
+
+/// What `--resume` skips (nothing without it), restricted to this hrun's shard.
+pub(super) fn resume_plan(cfg: &ExecConfig, log: Option<&Path>) -> Result<ResumePlan> {
+    let (Some(mode), Some(log)) = (cfg.resume, log) else {
+        return Ok(ResumePlan::none().with_shard(cfg.shard));
+    };
+    // With the default log name, the other shards' logs count too (a sweep started on N nodes
+    // can be finished on M, or one), and so do the logs an older hrun kept in the working
+    // directory itself.
+    let logs = match cfg.log {
+        Some(_) => vec![log.to_path_buf()],
+        None => {
+            let stem = cfg.tasks.log_stem();
+            let mut logs = resume::sibling_logs(log, &stem);
+            let legacy = resume::sibling_logs(&PathBuf::from(format!("{stem}.hrun.jsonl")), &stem);
+            let legacy: Vec<PathBuf> = legacy.into_iter().filter(|l| l.exists()).collect();
+            if !legacy.is_empty() {
+                eprintln!(
+                    "hrun: note: also resuming from {} (where an older hrun kept its run logs; new ones go to \
+                     {LOG_DIR}/)",
+                    legacy.iter().map(|l| l.display().to_string()).collect::<Vec<_>>().join(", ")
+                );
+            }
+            logs.extend(legacy);
+            logs
+        }
+    };
+    if cfg.log.is_none() && cfg.tasks.template().is_some() && !logs.iter().any(|l| l.exists()) {
+        eprintln!(
+            "hrun: note: no run log {} yet, so every job runs: a template's default log is named after \
+             its command and how values are read, not the values (give --log to resume across a \
+             change of the command)",
+            log.display()
+        );
+    }
+    let plan = resume::plan(&cfg.tasks, &logs, mode)?.with_shard(cfg.shard);
+    if plan.gone > 0 {
+        eprintln!(
+            "hrun: note: {} finished task(s) of the run log are no longer in {} (changed or removed lines); \
+             they are not run",
+            plan.gone,
+            crate::text::printable(&cfg.tasks.name())
+        );
+    }
+    Ok(plan)
+}

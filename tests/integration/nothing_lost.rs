@@ -1,0 +1,332 @@
+//! Issue 23: nothing is written before every check passed, and nothing already written is
+//! lost after: refusals that leave yesterday's files as they were, outputs that follow a task
+//! across `--resume`, inputs that change under a run, outputs shared between runs.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use crate::harness::*;
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+/// Yesterday's sweep: a results table, a joblog and a run log with a run in them.
+fn with_yesterday() -> Sandbox {
+    let sb = Sandbox::new();
+    sb.write("tasks.txt", "echo {#}\n".repeat(3));
+    let out = run(sb.exec().args(["-q", "--results", "r.csv", "--joblog", "jl.txt", "tasks.txt"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    sb
+}
+
+fn snapshot(sb: &Sandbox) -> Vec<(String, Option<Vec<u8>>)> {
+    ["r.csv", "jl.txt", "log.jsonl", "new.jsonl"]
+        .iter()
+        .map(|n| (n.to_string(), std::fs::read(sb.path(n)).ok()))
+        .collect()
+}
+
+/// A run refused with exit 2 had already emptied the previous `--results` table and
+/// `--joblog` (and left an empty run log): every refusal now comes before any output is
+/// opened, and a refusal found while claiming the outputs removes what it created.
+#[test]
+fn a_refused_run_leaves_yesterdays_files_as_they_were() {
+    let sb = with_yesterday();
+    sb.write("afile", "x");
+    let before = snapshot(&sb);
+    assert!(before[0].1.as_ref().is_some_and(|t| t.len() > 100), "yesterday's table");
+    let common = ["exec", "--results", "r.csv", "--joblog", "jl.txt"];
+    let cases: Vec<(Vec<&str>, Vec<(&str, &str)>, &str)> = vec![
+        (
+            vec!["--log", "log.jsonl", "--output-dir", "afile/out", "tasks.txt"],
+            vec![],
+            "cannot create output directory",
+        ),
+        (
+            vec!["--log", "new.jsonl", "--output-dir", "r.csv", "tasks.txt"],
+            vec![],
+            "cannot create output directory",
+        ),
+        (
+            vec!["--log", "new.jsonl", "tasks.txt"],
+            vec![("TMPDIR", "/nonexistent-hrun-tmp")],
+            "temporary file",
+        ),
+        (vec!["--log", "new.jsonl", "--threads", "100000", "tasks.txt"], vec![], "--threads 100000"),
+        (vec!["--log", "new.jsonl", "--retries=-1", "tasks.txt"], vec![], "--retries"),
+    ];
+    for (args, env, needle) in cases {
+        let mut cmd = hrun();
+        cmd.current_dir(sb.root()).args(common).args(&args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = run(&mut cmd);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(needle), "{args:?}: {}", stderr(&out));
+        assert_eq!(snapshot(&sb), before, "{args:?}: a file changed");
+    }
+}
+
+/// Another live hrun holds a file this run would write (its run log named as this run's
+/// table, or one table two sweeps both name): refused with the holder's pid, and the live
+/// run's file is untouched.
+#[test]
+fn a_file_a_live_run_writes_is_refused_naming_its_pid() {
+    let sb = Sandbox::new();
+    sb.write("slow.txt", "touch ready; while [ ! -e go ]; do sleep 0.02; done\n");
+    sb.write("other.txt", "touch ran\n");
+    let mut first = hrun()
+        .current_dir(sb.root())
+        .args(["exec", "-q", "--log", "run.json", "--results", "sweep.csv", "slow.txt"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_file(&sb.path("ready"), LIMIT);
+    let log_before = sb.read("run.json");
+    for (flag, file) in [("--results", "run.json"), ("--results", "sweep.csv"), ("--joblog", "run.json")] {
+        let out =
+            run(hrun().current_dir(sb.root()).args(["exec", "--log", "o.jsonl", flag, file, "other.txt"]));
+        assert_eq!(out.status.code(), Some(2), "{flag} {file}: {}", stderr(&out));
+        let want = format!("{flag} {file}: in use by another hrun (pid {})", first.id());
+        assert!(stderr(&out).contains(&want), "{flag} {file}: {}", stderr(&out));
+        assert_eq!(sb.read("run.json"), log_before, "the live run's log is untouched");
+        assert!(!sb.path("ran").exists() && !sb.path("o.jsonl").exists());
+    }
+    sb.write("go", "");
+    assert_eq!(first.wait().unwrap().code(), Some(0));
+}
+
+/// `--resume` after a line was inserted at the top gave the new task the number of the old
+/// first one: its output replaced `out/1.out`. A task keeps the number its log gave it; a new
+/// one gets a number after them, so no output (and no `{#}`) moves to another task.
+#[test]
+fn resume_after_inserting_a_line_overwrites_no_output() {
+    let sb = Sandbox::new();
+    sb.write("tasks.txt", "echo a\necho b\n");
+    let args = ["-q", "--output-dir", "out", "tasks.txt"];
+    assert_eq!(run(sb.exec().args(args)).status.code(), Some(0));
+    sb.write("tasks.txt", "echo new-{#}\necho a\necho b\n");
+    let out = run(sb.exec().arg("--resume").args(args));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(sb.read("out/1.out"), "a\n", "task 1's output is still its own");
+    assert_eq!(sb.read("out/2.out"), "b\n");
+    assert_eq!(sb.read("out/3.out"), "new-3\n", "the new task has a number of its own, {{#}} too");
+    let (_, tasks) = sb.log();
+    let seqs: Vec<u64> = tasks.iter().map(|t| t["seq"].as_u64().unwrap()).collect();
+    assert_eq!(seqs, [1, 2, 3]);
+    let table = stdout(&run(hrun().current_dir(sb.root()).args(["results", "log.jsonl", "-o", "-.json"])));
+    let rows: Vec<(u64, String)> = table
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            (v["Seq"].as_u64().unwrap(), v["Command"].as_str().unwrap().to_string())
+        })
+        .collect();
+    assert_eq!(rows, [(1, "echo a".into()), (2, "echo b".into()), (3, "echo new-3".into())], "{table}");
+}
+
+/// A value file regenerated while a run read it fed a task a fragment of a value. Value
+/// files are guarded as task files are: the run stops (255: tasks ran) and no fragment runs.
+#[test]
+fn a_value_file_changed_under_the_run_stops_it_before_a_fragment_runs() {
+    use std::io::Write;
+    let sb = Sandbox::new();
+    let values: String = (0..4000).map(|i| format!("value-{i:05}\n")).collect();
+    sb.write("vals", &values);
+    let child = sb
+        .exec()
+        .args(["-j", "1", "echo {} >> ran; [ -e go ] || sleep 0.05", "::::", "vals"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_file(&sb.path("ran"), LIMIT);
+    let mut f = std::fs::OpenOptions::new().write(true).truncate(true).open(sb.path("vals")).unwrap();
+    f.write_all(&b"/data/x\n".repeat(100)).unwrap();
+    drop(f);
+    sb.write("go", "");
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(255), "{}", stderr(&out));
+    assert!(stderr(&out).contains("vals: it changed while hrun was reading it"), "{}", stderr(&out));
+    let ran = sb.read("ran");
+    assert!(ran.lines().all(|l| l.starts_with("value-") && l.len() == 11), "a fragment ran: {ran}");
+}
+
+/// Standard input from a file whose offset the caller advanced was read again from byte 0:
+/// hrun starts where the caller left it, as GNU parallel.
+#[test]
+fn standard_input_is_read_from_where_the_caller_left_it() {
+    let sb = Sandbox::new();
+    sb.write("data.txt", "header\na\nb\n");
+    let hrun_bin = env!("CARGO_BIN_EXE_hrun");
+    let script = format!("{{ read header; '{hrun_bin}' exec -q --log log.jsonl -k echo {{}}; }} < data.txt");
+    let out = run(std::process::Command::new("bash").current_dir(sb.root()).args(["-c", &script]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "a\nb\n");
+    // The task file from standard input, resumed: the same offset both times.
+    sb.write("tasks.txt", "# skipped by the caller\necho one\necho two\n");
+    let script = format!("{{ read skip; '{hrun_bin}' exec -q --log t.jsonl -k -; }} < tasks.txt");
+    let out = run(std::process::Command::new("bash").current_dir(sb.root()).args(["-c", &script]));
+    assert_eq!(stdout(&out), "one\ntwo\n", "{}", stderr(&out));
+}
+
+/// The `--results` header was sized by the first task to finish: with `-N` the short last job
+/// (or a resumed one) set too few V columns and every later column shifted. Sized from `-N`
+/// and the sources as GNU does, short rows padded so every column stays in place.
+#[test]
+fn the_results_header_is_sized_from_the_sources_and_rows_are_padded() {
+    let sb = Sandbox::new();
+    let out =
+        run(sb.exec().args(["-q", "-j", "1", "-N", "2", "--results", "r.tsv", "true", ":::", "1", "2", "3"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let table = sb.read("r.tsv");
+    let lines: Vec<Vec<&str>> = table.lines().map(|l| l.split('\t').collect()).collect();
+    assert_eq!(&lines[0][9..12], ["V1", "V2", "Stdout"], "{table}");
+    assert_eq!(lines.len(), 3, "{table}");
+    assert!(lines.iter().all(|l| l.len() == lines[0].len()), "every row as wide as the header: {table}");
+    let short = lines.iter().find(|l| l[0] == "2").expect("job 2");
+    assert_eq!(&short[9..11], ["3", ""], "the short job's V2 is empty, not its Stdout: {table}");
+}
+
+/// A torn last joblog line was not ended before `--resume` appended, gluing two rows.
+#[test]
+fn resume_ends_a_torn_joblog_row_before_appending() {
+    let sb = Sandbox::new();
+    sb.write("tasks.txt", "true\ntrue\n");
+    assert_eq!(
+        run(sb.exec().args(["-q", "-j", "1", "--joblog", "jl.txt", "tasks.txt"])).status.code(),
+        Some(0)
+    );
+    let mut text = sb.read("jl.txt");
+    let cut = text.trim_end().rfind('\n').unwrap() + 5;
+    text.truncate(cut);
+    sb.write("jl.txt", &text);
+    std::fs::write(
+        sb.path("log.jsonl"),
+        sb.read("log.jsonl").lines().take(3).collect::<Vec<_>>().join("\n") + "\n",
+    )
+    .unwrap();
+    let out = run(sb.exec().args(["-q", "-j", "1", "--resume", "--joblog", "jl.txt", "tasks.txt"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let rows: Vec<String> = sb.read("jl.txt").lines().map(String::from).collect();
+    let last: Vec<&str> = rows.last().unwrap().split('\t').collect();
+    assert_eq!((last.len(), last[0]), (9, "2"), "the new row stands on a line of its own: {rows:?}");
+}
+
+/// `... | hrun exec gzip` ran the lines of a file named `gzip` in the working directory,
+/// ignoring the piped values: a bare word that is both a file and a program, or a bare file
+/// name while standard input holds data, is refused as ambiguous, saying how to choose.
+#[test]
+fn a_word_that_is_both_a_file_and_a_program_is_refused() {
+    let sb = Sandbox::new();
+    sb.write("true", "touch ran-as-task-file\n");
+    let out = run(hrun().current_dir(sb.root()).args(["exec", "--log", "l.jsonl", "true"]));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("true is both a file here and a program on PATH"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("hrun exec ./true"), "{}", stderr(&out));
+    sb.write("tasks.txt", "touch ran\n");
+    sb.write("values", "a\nb\n");
+    let out = hrun()
+        .current_dir(sb.root())
+        .args(["exec", "--log", "l.jsonl", "tasks.txt"])
+        .stdin(std::fs::File::open(sb.path("values")).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("standard input holds data, but tasks.txt is a task file"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!sb.path("ran").exists() && !sb.path("ran-as-task-file").exists());
+    // A path says which it is.
+    let out = run(hrun().current_dir(sb.root()).args(["exec", "-q", "--log", "l.jsonl", "./true"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(sb.path("ran-as-task-file").exists());
+}
+
+/// A `hrun.toml` picked up from the working directory could point the log at any writable
+/// file. A log a config file names must be new or a run log; the run record and the summary
+/// say which config file was used.
+#[test]
+fn a_config_file_cannot_point_the_log_at_a_foreign_file() {
+    let sb = Sandbox::new();
+    sb.write("tasks.txt", "true\n");
+    sb.write("precious.txt", "my thesis\n");
+    sb.write("hrun.toml", "log = \"precious.txt\"\n");
+    let out = run(hrun().current_dir(sb.root()).args(["exec", "tasks.txt"]));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("hrun.toml sets log = precious.txt, which exists and is not an hrun run log"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(sb.read("precious.txt"), "my thesis\n");
+    sb.write("hrun.toml", "log = \"mine.jsonl\"\ngrace = \"3s\"\n");
+    let out = run(hrun().current_dir(sb.root()).args(["exec", "tasks.txt"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let config = sb.path("hrun.toml").canonicalize().unwrap();
+    assert!(stderr(&out).contains(&format!("hrun: settings from {}", config.display())), "{}", stderr(&out));
+    let (runs, _) = read_log(&sb.path("mine.jsonl"));
+    assert_eq!(
+        runs[0]["config"].as_str(),
+        Some(sb.path("hrun.toml").canonicalize().unwrap().to_str().unwrap())
+    );
+    // A run log of its own is fine again.
+    assert_eq!(run(hrun().current_dir(sb.root()).args(["exec", "tasks.txt"])).status.code(), Some(0));
+    // --log on the command line is the user's own choice.
+    let out = run(hrun().current_dir(sb.root()).args(["exec", "-q", "--log", "x.jsonl", "tasks.txt"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+/// `--progress-interval 0s` busy-looped, printing about a million lines in 2 s.
+#[test]
+fn a_progress_interval_under_a_second_is_refused() {
+    let sb = Sandbox::new();
+    sb.write("tasks.txt", "true\n");
+    for (args, env) in [(vec!["--progress-interval", "0s"], None), (vec![], Some("10ms"))] {
+        let mut cmd = sb.exec();
+        cmd.args(&args).arg("tasks.txt");
+        if let Some(v) = env {
+            cmd.env("HRUN_PROGRESS_INTERVAL", v);
+        }
+        let out = run(&mut cmd);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(stderr(&out).contains("is too short: give at least 1s"), "{}", stderr(&out));
+        assert_eq!(stderr(&out).lines().count(), 1);
+    }
+}
+
+/// `HRUN_LOG=` (empty) gave a message with no name; `HRUN_LOG=none` made a file named
+/// `none`. The first names where it came from; `none` runs without a log.
+#[test]
+fn an_empty_log_name_is_refused_and_none_keeps_no_log() {
+    let sb = Sandbox::new();
+    sb.write("tasks.txt", "touch ran\n");
+    let out = run(hrun().current_dir(sb.root()).env("HRUN_LOG", "").args(["exec", "tasks.txt"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("the run log's name (environment HRUN_LOG) is empty"), "{}", stderr(&out));
+    let out = run(hrun().current_dir(sb.root()).env("HRUN_LOG", "none").args(["exec", "tasks.txt"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(sb.path("ran").exists());
+    assert!(!sb.path("none").exists() && !sb.path(".hrun").exists(), "no log anywhere");
+    assert!(stderr(&out).contains("keeps no run log"), "{}", stderr(&out));
+    let out = run(hrun().current_dir(sb.root()).args(["exec", "--log", "none", "--resume", "tasks.txt"]));
+    assert_eq!(out.status.code(), Some(2));
+}
+
+/// A run log that is one huge line (a zeroed file after a node crash) made every reader
+/// allocate the whole file and abort; the line is skipped as unreadable.
+#[test]
+fn a_log_of_one_huge_line_is_read_past() {
+    let sb = Sandbox::new();
+    sb.write("tasks.txt", "true\n");
+    assert_eq!(run(sb.exec().args(["-q", "tasks.txt"])).status.code(), Some(0));
+    let mut f = std::fs::OpenOptions::new().append(true).open(sb.path("log.jsonl")).unwrap();
+    std::io::Write::write_all(&mut f, &vec![0u8; 40 << 20]).unwrap();
+    drop(f);
+    let out = run_within(hrun().current_dir(sb.root()).args(["status", "log.jsonl"]), LIMIT);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("1 done"), "{}", stdout(&out));
+}
