@@ -271,14 +271,27 @@ fn unix_now() -> f64 {
     crate::exec::unix_seconds(std::time::SystemTime::now())
 }
 
-/// `HH:MM:SS` local time of day, for messages.
+/// `HH:MM:SS` local time of day, for messages about a time within the day around now; with
+/// its date when further (`@0` is 1970-01-01, not "00:00:00").
 pub fn local_clock(at: f64) -> String {
-    crate::sys::local_clock(at as i64)
+    if (at - unix_now()).abs() < 12.0 * 3600.0 {
+        crate::sys::local_clock(at as i64)
+    } else {
+        crate::sys::local_date_time(at as i64)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 23: `HRUN_DEADLINE=@0` was shown as a time of day ("00:00:00"), as if today.
+    #[test]
+    fn a_time_far_from_now_is_shown_with_its_date() {
+        assert!(local_clock(0.0).starts_with("1970-01-01 ") || local_clock(0.0).starts_with("1969-12-31 "));
+        let soon = local_clock(unix_now() + 60.0);
+        assert_eq!(soon.len(), 8, "{soon}");
+    }
 
     #[test]
     fn forms() {

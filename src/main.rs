@@ -53,6 +53,10 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Cmd::Report { logs, output } => {
             let logs = expand_logs(&logs)?;
+            // `-o -`: the page on standard output (it was written to a file named `-`).
+            if output.as_deref().is_some_and(|o| o.as_os_str() == "-") {
+                return print_bytes(hrun::report::render(&hrun::report::read(&logs)?));
+            }
             let path = hrun::report::output_path(&logs, output)?;
             let run = hrun::report::read(&logs)?;
             std::fs::write(&path, hrun::report::render(&run))

@@ -65,6 +65,34 @@ pub fn plan(p: &Placement, threads: usize, jobs: Option<slots::Jobs>) -> Result<
     Ok(Planned { usable, plan, notes: topo.notes })
 }
 
+/// Refuses a plan whose CPUs this process may not run on: a fake sysfs tree (`--sysfs-root`)
+/// describing another node plans slots that pinning would fail on ("Invalid argument" at each
+/// start); `hrun slots` shows such a plan, `hrun exec` needs the CPUs themselves.
+pub fn check_runnable(p: &Placement, planned: &Planned) -> Result<()> {
+    if p.sysfs_root.is_none() && std::env::var_os("HRUN_SYSFS_ROOT").is_none() {
+        return Ok(());
+    }
+    let here = sys::affinity().map_err(|e| anyhow!("cannot read this process's CPU affinity: {e}"))?;
+    let missing: Vec<usize> = planned
+        .plan
+        .slots
+        .iter()
+        .flat_map(|s| s.cpus.ids().iter().copied())
+        .filter(|c| !here.contains(*c))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let root = topology::sysfs_root(p.sysfs_root.as_deref());
+    Err(UsageError(anyhow!(
+        "the sysfs tree {} plans slots on CPU(s) {} that this process may not run on (it may use {here}): \
+         the tree describes another node; `hrun slots` shows its plan, `hrun exec` needs its CPUs",
+        root.display(),
+        CpuSet::from_ids(missing)
+    ))
+    .into())
+}
+
 #[derive(Serialize)]
 struct SlotJson {
     slot: usize,

@@ -11,6 +11,10 @@ use crate::exec::{Control, ExecConfig};
 use crate::exit::UsageError;
 use crate::{generate, input, pipeline, template, tune};
 
+/// The most values `-N`/`-n` may put in one job: a command line of more would be over any
+/// kernel's limit (each value costs at least its pointer and a NUL).
+const MAX_VALUES_PER_JOB: usize = 1 << 20;
+
 fn usage(msg: impl std::fmt::Display) -> anyhow::Error {
     UsageError(anyhow!("{msg}")).into()
 }
@@ -96,6 +100,11 @@ impl ExecArgs {
         .map_err(usage)?;
         let max_args = match (t.max_replace_args, t.max_args) {
             (Some(0), _) | (_, Some(0)) => return Err(usage("-N/-n needs at least 1 value per job")),
+            (Some(n), _) | (None, Some(n)) if n > MAX_VALUES_PER_JOB => {
+                return Err(usage(format!(
+                    "-N/-n {n}: at most {MAX_VALUES_PER_JOB} values per job (no command line holds more)"
+                )));
+            }
             (Some(n), _) => Some(template::MaxArgs { n, context: true }),
             (None, Some(n)) => Some(template::MaxArgs { n, context: false }),
             (None, None) => None,

@@ -14,7 +14,7 @@ use crate::config::{Config, Dur};
 #[command(next_help_heading = "Slots and placement")]
 pub struct PlacementArgs {
     /// Use only these of the usable CPUs (kernel list format, e.g. 0-3,8)
-    #[arg(long, value_name = "LIST")]
+    #[arg(long, value_name = "LIST", allow_hyphen_values = true)]
     pub cpus: Option<crate::cpuset::CpuSet>,
 
     /// SMT siblings: `avoid` gives each slot distinct physical cores (the siblings
@@ -89,8 +89,7 @@ impl ProgressArgs {
                 None => cfg.origin("progress_interval").map_or("default".into(), |o| o.to_string()),
             };
             return Err(crate::exit::UsageError(anyhow::anyhow!(
-                "progress interval {} (from {from}) is too short: give at least {}s",
-                format!("{:?}", every),
+                "progress interval {every:?} (from {from}) is too short: give at least {}s",
                 MIN_PROGRESS_INTERVAL.as_secs()
             ))
             .into());

@@ -177,6 +177,7 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
     let threads =
         cfg.threads.or(checked.tasks.threads_directive()).or(cfg.threads_default).unwrap_or(DEFAULT_THREADS);
     let planned = plan_slots(cfg, threads, checked.total)?;
+    crate::placement::check_runnable(&cfg.placement, &planned)?;
     check_open_files(planned.plan.slots.len()).map_err(|e| UsageError(anyhow!(e)))?;
     // Block the handled signals and fork the guardian and launchers while hrun is still
     // single-threaded, and before it opens its outputs (a forked process would hold them).

@@ -78,7 +78,7 @@ pub fn check(cfg: &ExecConfig) -> Result<Checked> {
     // Everything read before the run (the first task, the logs to resume, the count) is read
     // while signals still have their default effect: nothing has started, and Ctrl-C or
     // scancel ends hrun at once, even in a long count.
-    let mut tasks = cfg.tasks.open().map_err(|e| usage(e))?;
+    let mut tasks = cfg.tasks.open().map_err(usage)?;
     let resume = resume_plan(cfg, log.as_deref())?;
     let shell = spawn::shell(cfg.shell.as_deref()).map_err(usage)?;
     let (total, file_tasks, width) = totals(cfg, &mut tasks, &resume)?;

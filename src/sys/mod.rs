@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use crate::cpuset::CpuSet;
 
+mod clock;
 mod clone;
 mod guardian;
 mod launcher;
@@ -28,6 +29,7 @@ mod locks;
 mod procfs;
 mod stdin;
 
+pub use clock::local_date_time;
 pub use clone::{Program, Spawner};
 pub use guardian::{Guardian, OWNER_VAR};
 pub use launcher::{Event, Launcher};

@@ -35,7 +35,8 @@ fn a_refused_run_leaves_yesterdays_files_as_they_were() {
     let before = snapshot(&sb);
     assert!(before[0].1.as_ref().is_some_and(|t| t.len() > 100), "yesterday's table");
     let common = ["exec", "--results", "r.csv", "--joblog", "jl.txt"];
-    let cases: Vec<(Vec<&str>, Vec<(&str, &str)>, &str)> = vec![
+    type Case<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, &'a str);
+    let cases: Vec<Case<'_>> = vec![
         (
             vec!["--log", "log.jsonl", "--output-dir", "afile/out", "tasks.txt"],
             vec![],
@@ -329,4 +330,34 @@ fn a_log_of_one_huge_line_is_read_past() {
     let out = run_within(hrun().current_dir(sb.root()).args(["status", "log.jsonl"]), LIMIT);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).contains("1 done"), "{}", stdout(&out));
+}
+
+/// Issue 23's smaller items: `--cpus -1` was clap's "unexpected argument"; `-N` past the
+/// machine's word size wrapped; a fake sysfs tree naming CPUs this machine lacks failed every
+/// start with "Invalid argument"; `report -o -` wrote a file named `-`.
+#[test]
+fn small_mistakes_get_a_message_that_names_them() {
+    let sb = Sandbox::new();
+    sb.write("tasks.txt", "touch ran\n");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["--cpus", "-1", "tasks.txt"], "invalid CPU list \"-1\""),
+        (vec!["-N", "9223372036854775808", "echo", ":::", "a"], "-N/-n 9223372036854775808: at most"),
+    ];
+    for (args, needle) in cases {
+        let out = run(sb.exec().args(&args));
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(needle), "{args:?}: {}", stderr(&out));
+    }
+    let big = hrun::topology::fixtures::grace();
+    let root = sb.path("grace");
+    hrun::topology::fixtures::write_sysfs(&big, &root).unwrap();
+    let out = run(sb.exec().args(["--sysfs-root", root.to_str().unwrap(), "tasks.txt"]));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("that this process may not run on"), "{}", stderr(&out));
+    assert!(!sb.path("ran").exists());
+    assert_eq!(run(sb.exec().arg("tasks.txt")).status.code(), Some(0));
+    let out = run(hrun().current_dir(sb.root()).args(["report", "log.jsonl", "-o", "-"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).starts_with("<!DOCTYPE html>"));
+    assert!(!sb.path("-").exists());
 }
