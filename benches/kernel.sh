@@ -18,7 +18,8 @@
 # forced by HRUN_MC_PI_KERNEL, and as it chooses by itself. A variant this CPU cannot run is
 # left out with a note. Every variant must count the same hits, or the script fails.
 # Environment: SAMPLES, ROUNDS, SEED, CPU (the one CPU every run is pinned to; default: the
-# last this process may use, away from CPU 0's interrupts).
+# last this process may use, away from CPU 0's interrupts), OTHER (another hrun-mc-pi binary,
+# e.g. an older build, measured as one more variant with the kernel it chooses).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -48,7 +49,7 @@ cc -O3 -Wall -Wextra -Werror -o "$work/c-plain" benches/mcpi_kernel.c
 # the kernel)
 c_run() { taskset -c "$CPU" "$work/$1" "$2" "$SAMPLES" "$SEED" | awk '{ print $2, $5, $3 / $6 }'; }
 rust_run() {
-  env ${1:+HRUN_MC_PI_KERNEL=$1} taskset -c "$CPU" "$worker" -t 1 -n "$SAMPLES" --seed "$SEED" |
+  env -u HRUN_MC_PI_KERNEL ${1:+HRUN_MC_PI_KERNEL=$1} taskset -c "$CPU" "${2:-$worker}" -t 1 -n "$SAMPLES" --seed "$SEED" |
     awk -F' = ' '$1 == "hits" { h = $2 } $1 == "samples_per_s" { r = $2 } $1 == "samples" { n = $2 }
                  $1 == "cpu_s" { c = $2 } $1 == "kernel" { k = $2 }
                  END { gsub(/"/, "", k); print h, r, n / c, k }'
@@ -62,6 +63,7 @@ variants=(
   "worker avx512|rust_run avx512"
   "worker neon|rust_run neon"
 )
+[ -n "${OTHER:-}" ] && variants+=("other: $OTHER|rust_run '' $OTHER")
 echo "machine: $(nproc) CPUs usable ($cpus), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)," \
   "runs pinned to CPU $CPU; $(cc --version | head -1); $(rustc --version)"
 echo "worker chooses: $(rust_run "" | awk '{ print $4 }')"
