@@ -4,6 +4,11 @@ use std::process::{Child, Command, Output, Stdio};
 
 use hrun_protocol::result::McPiResult;
 
+mod kernels;
+mod reduce;
+mod statistics;
+mod stats;
+
 fn worker() -> Command {
     Command::new(env!("CARGO_BIN_EXE_hrun-mc-pi"))
 }
@@ -129,25 +134,6 @@ fn bad_input_is_a_one_line_error_with_exit_2() {
         assert_eq!(err.lines().count(), 1, "{args:?}: one line, got {err}");
         assert!(err.contains(needle), "{args:?}: {err}");
     }
-}
-
-/// Forcing the portable kernel changes the speed, never the hits.
-#[test]
-fn the_forced_scalar_kernel_gives_identical_hits() {
-    let args = ["-n", "3000001", "-t", "3", "--seed", "99"];
-    let best = result_of(&worker().args(args).output().unwrap());
-    let scalar = result_of(&worker().args(args).env("HRUN_MC_PI_KERNEL", "scalar").output().unwrap());
-    assert_eq!(scalar.kernel, "scalar");
-    assert_eq!(scalar.hits, best.hits, "kernel {} disagrees with scalar", best.kernel);
-}
-
-#[test]
-fn bench_reports_every_kernel_and_scaling() {
-    let out = worker().args(["--bench", "-n", "2000000", "-t", "2"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.lines().any(|l| l.starts_with("scalar ")), "{text}");
-    assert!(text.contains("thread scaling t=2 / t=1:"), "{text}");
 }
 
 /// The names in a directory, sorted.

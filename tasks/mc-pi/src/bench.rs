@@ -1,6 +1,7 @@
-//! `hrun-mc-pi --bench`: samples per second of each kernel on one thread, and the thread
-//! scaling of the best one on this machine's CPUs. Best of three runs each; every run must
-//! count the same hits, or the bench fails.
+//! `hrun-mc-pi --bench`: samples per second of each kernel this CPU runs on one thread, and
+//! the thread scaling of the chosen one (the fastest, or `HRUN_MC_PI_KERNEL`'s) on this
+//! machine's CPUs. Best of three runs each; every kernel must count the same hits, or the bench
+//! fails.
 
 use std::time::Instant;
 
@@ -17,13 +18,9 @@ pub struct Row {
 }
 
 /// Runs the bench and renders its table; `Err` if two kernels disagreed.
-pub fn bench(samples: u64, threads: usize) -> Result<String, String> {
-    let mut kernels = vec![Kernel::Scalar];
-    if Kernel::detect() != Kernel::Scalar {
-        kernels.push(Kernel::detect());
-    }
+pub fn bench(samples: u64, threads: usize, chosen: Kernel) -> Result<String, String> {
     let mut rows = Vec::new();
-    for &k in &kernels {
+    for k in Kernel::available_all() {
         let (best, hits) = best_of_3(|| {
             let t0 = Instant::now();
             let hits = kernel::count_hits_with(k, 1, 0, samples);
@@ -38,11 +35,11 @@ pub fn bench(samples: u64, threads: usize) -> Result<String, String> {
     let mut t = 1;
     while t <= threads {
         let (best, hits) = best_of_3(|| {
-            let o = run::run(samples, t, 1, Bind::None).expect("bench sizes fit");
+            let o = run::run(samples, t, 1, Bind::None, chosen).expect("bench sizes fit");
             (o.elapsed_s, o.hits)
         });
         rows.push(Row {
-            kernel: Kernel::detect(),
+            kernel: chosen,
             threads: t,
             samples_per_s: (samples * t as u64) as f64 / best,
             hits,

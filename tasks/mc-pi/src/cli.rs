@@ -10,6 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
 
+use crate::kernel::Kernel;
 use crate::output::PendingResult;
 use crate::result::{FORMAT, McPiResult};
 use crate::run::{self, Bind};
@@ -26,7 +27,10 @@ const EXIT_FAILED: i32 = 1;
     about = "Monte Carlo pi: count random points of the unit square inside the quarter circle",
     after_help = "The result is a pure function of (-n, -t, --seed): the same hits on any machine, \
                   under any load.\n\nExample:\n  hrun-mc-pi -t 4 -n 100000000 --seed 7 -o results/mc_pi_7.toml\n\n\
-                  Exit status: 0 ok; 2 bad input (including an unwritable output path); 1 run failed"
+                  Kernel: the fastest this CPU runs (avx512, avx2, neon, else scalar; all give the same \
+                  hits); HRUN_MC_PI_KERNEL=NAME forces one.\n\n\
+                  Exit status: 0 ok; 2 bad input (including an unwritable output path or a kernel this \
+                  CPU cannot run); 1 run failed"
 )]
 struct Args {
     /// Samples per thread (weak scaling: total = n x t)
@@ -59,10 +63,11 @@ fn fail(code: i32, msg: String) -> ! {
 /// bad input or 1 when the run fails.
 pub fn main() {
     let args: Args = crate::cli_error::parse_or_exit("hrun-mc-pi");
+    let kernel = Kernel::from_env().unwrap_or_else(|e| fail(EXIT_USAGE, e.to_string()));
     if args.bench {
         let threads =
             args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-        match crate::bench::bench(args.samples.unwrap_or(500_000_000).max(1), threads.max(1)) {
+        match crate::bench::bench(args.samples.unwrap_or(500_000_000).max(1), threads.max(1), kernel) {
             Ok(table) => print!("{table}"),
             Err(e) => fail(EXIT_FAILED, e),
         }
@@ -83,7 +88,7 @@ pub fn main() {
     });
     let bind = if args.bind { Bind::Close } else { Bind::None };
     let start = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
-    let outcome = match run::run(samples, threads, args.seed, bind) {
+    let outcome = match run::run(samples, threads, args.seed, bind, kernel) {
         Ok(o) => o,
         Err(e) => {
             // `exit` runs no destructor: remove the temporary file first.
@@ -106,7 +111,7 @@ pub fn main() {
         cpus: own_cpus(),
         host: hostname(),
         version: env!("CARGO_PKG_VERSION").into(),
-        kernel: crate::kernel::Kernel::detect().name().into(),
+        kernel: kernel.name().into(),
     };
     let text = result.to_toml();
     match (pending, &args.output) {

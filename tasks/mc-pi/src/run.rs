@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use crate::kernel;
+use crate::kernel::{self, Kernel};
 
 /// How worker threads are placed on the CPUs the process may use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,8 +31,15 @@ pub enum RunError {
     Pool { threads: usize, cause: rayon::ThreadPoolBuildError },
 }
 
-/// Runs `threads` threads of `samples_per_thread` samples each.
-pub fn run(samples_per_thread: u64, threads: usize, seed: u64, bind: Bind) -> Result<Outcome, RunError> {
+/// Runs `threads` threads of `samples_per_thread` samples each, with `kernel` (which this CPU
+/// must run: see [`Kernel::by_name`]).
+pub fn run(
+    samples_per_thread: u64,
+    threads: usize,
+    seed: u64,
+    bind: Bind,
+    kernel: Kernel,
+) -> Result<Outcome, RunError> {
     let samples = samples_per_thread
         .checked_mul(threads as u64)
         .filter(|&s| s <= i64::MAX as u64)
@@ -54,7 +61,8 @@ pub fn run(samples_per_thread: u64, threads: usize, seed: u64, bind: Bind) -> Re
     let start = Instant::now();
     // `broadcast` runs the closure exactly once on each of the pool's threads, and thread k's
     // result depends only on k: the outcome cannot depend on scheduling.
-    let hits_per_thread = pool.broadcast(|ctx| kernel::count_hits(seed, ctx.index(), samples_per_thread));
+    let hits_per_thread =
+        pool.broadcast(|ctx| kernel::count_hits_with(kernel, seed, ctx.index(), samples_per_thread));
     let elapsed_s = start.elapsed().as_secs_f64();
     Ok(Outcome { hits: hits_per_thread.iter().sum(), hits_per_thread, samples, elapsed_s })
 }
@@ -65,21 +73,23 @@ mod tests {
 
     #[test]
     fn threads_own_distinct_streams_and_sum_up() {
-        let o = run(10_000, 3, 5, Bind::None).unwrap();
+        let o = run(10_000, 3, 5, Bind::None, Kernel::best()).unwrap();
         assert_eq!(o.samples, 30_000);
-        assert_eq!(o.hits_per_thread, (0..3).map(|k| kernel::count_hits(5, k, 10_000)).collect::<Vec<_>>());
+        let each: Vec<u64> = (0..3).map(|k| kernel::count_hits_with(Kernel::Scalar, 5, k, 10_000)).collect();
+        assert_eq!(o.hits_per_thread, each);
         assert_eq!(o.hits, o.hits_per_thread.iter().sum::<u64>());
     }
 
     #[test]
     fn bound_and_unbound_runs_agree() {
-        let a = run(20_000, 4, 11, Bind::None).unwrap();
-        let b = run(20_000, 4, 11, Bind::Close).unwrap();
+        let a = run(20_000, 4, 11, Bind::None, Kernel::best()).unwrap();
+        let b = run(20_000, 4, 11, Bind::Close, Kernel::best()).unwrap();
         assert_eq!(a.hits_per_thread, b.hits_per_thread);
     }
 
     #[test]
     fn overflowing_sample_counts_are_refused() {
-        assert!(matches!(run(u64::MAX / 2, 3, 0, Bind::None), Err(RunError::TooManySamples { .. })));
+        let too_many = run(u64::MAX / 2, 3, 0, Bind::None, Kernel::Scalar);
+        assert!(matches!(too_many, Err(RunError::TooManySamples { .. })));
     }
 }
