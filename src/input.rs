@@ -245,11 +245,9 @@ pub fn classify(words: &[std::ffi::OsString], opts: TemplateOptions) -> Result<T
     }));
     let implicit_stdin = sources.is_empty();
     match split.command.as_slice() {
-        [] if implicit_stdin => {
-            return Err("nothing to run: give a task file, or a command and its values (e.g. \
-                        `hrun exec echo {} ::: a b`); see hrun exec --help"
-                .into());
-        }
+        // No command and no source: each line of standard input is a command, as GNU
+        // parallel runs `parallel < cmds.txt` (read as values: no comments, no `{#}`).
+        [] if implicit_stdin => {}
         [one] if implicit_stdin && !is_command(one)? => {
             return Ok(TaskSpec::File(if one == "-" {
                 taskfile::Source::Stdin

@@ -81,6 +81,7 @@ impl ExecArgs {
             dry_run: self.template.dry_run,
             emit_tasks: self.template.emit_tasks.clone(),
             tag: self.tag,
+            terse: self.control.progress.quiet,
             results: per_shard(self.results),
             ..ExecConfig::new(tasks).with(self.control.resolve(cfg)?)
         })

@@ -214,11 +214,11 @@ impl Table {
                     let shown = crate::text::printable(&shown);
                     if at_most_one_row(path, v, meta.len(), format) {
                         file.set_len(v).with_context(|| format!("cannot repair results table {shown}"))?;
-                        eprintln!(
-                            "hrun: note: results table {shown}: the last {} byte(s) were a row the run log \
+                        crate::messages::note(format_args!(
+                            "results table {shown}: the last {} byte(s) were a row the run log \
                              has no record after (hrun was killed writing it); removed, its task runs again",
                             meta.len() - v
-                        );
+                        ));
                     } else {
                         eprintln!(
                             "hrun: warning: results table {shown} holds rows after the last one the run log \

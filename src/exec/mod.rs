@@ -57,6 +57,8 @@ pub struct ExecConfig {
     pub placement: crate::placement::Placement,
     /// No summary on stderr (the caller reports).
     pub quiet: bool,
+    /// `--quiet`: no notes and no summary, only warnings, errors and the failed tasks.
+    pub terse: bool,
     /// Bar, lines or nothing while the run goes on.
     pub progress: progress::ProgressMode,
     /// `--shard`: run only this shard's tasks.
@@ -112,6 +114,7 @@ impl ExecConfig {
             force: false,
             placement: crate::placement::Placement::default(),
             quiet: false,
+            terse: false,
             progress: progress::ProgressMode::Quiet,
             shard: None,
             delay: None,
@@ -169,6 +172,7 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
     if cfg.dry_run {
         return preview::dry_run(cfg).map(|()| Summary::default());
     }
+    crate::messages::set_quiet(cfg.terse);
     // A write over `ulimit -f` fails (EFBIG) instead of killing hrun mid-row.
     sys::block_file_size_signal();
     let checked = preflight::check(cfg)?;
@@ -184,7 +188,7 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
     let signals = sys::SignalFd::install().context("cannot set up signal handling")?;
     let guardian = sys::Guardian::start().context("cannot start the guardian process")?;
     sys::become_subreaper().context("cannot become a child subreaper")?;
-    let env = spawn::TaskEnv::new(planned.plan.threads, Some(&checked.shell));
+    let env = spawn::TaskEnv::new(planned.plan.threads, &checked.shell);
     let launchers = start_launchers(planned.plan.slots.len(), &env)?;
     let opened = open_outputs(cfg, &checked)?;
     let Opened { mut log, joblog, output, progress } = opened;
@@ -300,7 +304,7 @@ fn say_before_run(
 ) -> Result<()> {
     let (plan, usable) = (&planned.plan, &planned.usable);
     for note in &planned.notes {
-        eprintln!("hrun: note: {note}");
+        crate::messages::note(format_args!("{note}"));
     }
     if plan.shared() {
         eprintln!(
@@ -314,18 +318,18 @@ fn say_before_run(
     }
     let torn = checked.resume.unreadable_lines;
     if torn > 0 {
-        eprintln!(
-            "hrun: note: {torn} unreadable line(s) in {} (a record torn by a crash) were ignored",
+        crate::messages::note(format_args!(
+            "{torn} unreadable line(s) in {} (a record torn by a crash) were ignored",
             log.path().display()
-        );
+        ));
     }
     if let Some(shard) = cfg.shard {
         for (what, path) in [("results table", &cfg.results), ("joblog", &cfg.joblog)] {
             if let Some(p) = path.as_ref().filter(|p| !crate::results::Target::is_stdout(p)) {
-                eprintln!(
-                    "hrun: note: shard {shard} writes its {what} to {} (shards never share one)",
+                crate::messages::note(format_args!(
+                    "shard {shard} writes its {what} to {} (shards never share one)",
                     crate::text::printable(&p.display().to_string())
-                );
+                ));
             }
         }
     }
@@ -356,7 +360,17 @@ fn after_run(
     log_path: Option<&std::path::Path>,
 ) -> Result<Summary> {
     let log_shown = log_path.map_or_else(|| std::path::PathBuf::from("none"), |p| p.to_path_buf());
-    if !cfg.quiet {
+    if cfg.terse && !cfg.quiet {
+        for f in &summary.failures {
+            eprintln!(
+                "hrun: failed: task {} (line {}), {}: {}",
+                f.seq,
+                f.line,
+                f.how,
+                crate::text::printable_max(&f.cmd, 200)
+            );
+        }
+    } else if !cfg.quiet {
         let output_dir = match &cfg.output {
             OutputMode::Dir(d) => Some(d.as_path()),
             _ => None,

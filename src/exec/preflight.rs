@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Result, anyhow};
 
+use super::ExecConfig;
 use super::output::{self, OutputMode};
 use super::resume::{self, ResumePlan};
-use super::{ExecConfig, spawn};
 use crate::exit::UsageError;
 use crate::input::{TaskSpec, TaskStream};
 
@@ -24,7 +24,7 @@ pub struct Checked {
     pub log: Option<PathBuf>,
     pub tasks: TaskStream,
     pub resume: ResumePlan,
-    pub shell: PathBuf,
+    pub shell: crate::shell::Shell,
     /// Tasks this hrun runs (after shards), and in the whole input; unknown from a pipe.
     pub total: Option<u64>,
     pub file_tasks: Option<u64>,
@@ -80,7 +80,7 @@ pub fn check(cfg: &ExecConfig) -> Result<Checked> {
     // scancel ends hrun at once, even in a long count.
     let mut tasks = cfg.tasks.open().map_err(usage)?;
     let resume = resume_plan(cfg, log.as_deref())?;
-    let shell = spawn::shell(cfg.shell.as_deref()).map_err(usage)?;
+    let shell = crate::shell::Shell::choose(cfg.shell.as_deref()).map_err(usage)?;
     let (total, file_tasks, width) = totals(cfg, &mut tasks, &resume)?;
     Ok(Checked { log, tasks, resume, shell, total, file_tasks, width })
 }
@@ -93,7 +93,9 @@ fn check_log_choice(cfg: &ExecConfig, log: Option<&Path>) -> Result<()> {
         if cfg.resume.is_some() {
             return Err(usage("--resume needs a run log to resume from: --log none keeps none"));
         }
-        eprintln!("hrun: note: --log none: this run keeps no run log (no --resume, no hrun status)");
+        crate::messages::note(format_args!(
+            "--log none: this run keeps no run log (no --resume, no hrun status)"
+        ));
         return Ok(());
     };
     if log.as_os_str().is_empty() {
@@ -213,32 +215,32 @@ pub(super) fn resume_plan(cfg: &ExecConfig, log: Option<&Path>) -> Result<Resume
             let legacy = resume::sibling_logs(&PathBuf::from(format!("{stem}.hrun.jsonl")), &stem);
             let legacy: Vec<PathBuf> = legacy.into_iter().filter(|l| l.exists()).collect();
             if !legacy.is_empty() {
-                eprintln!(
-                    "hrun: note: also resuming from {} (where an older hrun kept its run logs; new ones go to \
+                crate::messages::note(format_args!(
+                    "also resuming from {} (where an older hrun kept its run logs; new ones go to \
                      {LOG_DIR}/)",
                     legacy.iter().map(|l| l.display().to_string()).collect::<Vec<_>>().join(", ")
-                );
+                ));
             }
             logs.extend(legacy);
             logs
         }
     };
     if cfg.log.is_none() && cfg.tasks.template().is_some() && !logs.iter().any(|l| l.exists()) {
-        eprintln!(
-            "hrun: note: no run log {} yet, so every job runs: a template's default log is named after \
+        crate::messages::note(format_args!(
+            "no run log {} yet, so every job runs: a template's default log is named after \
              its command and how values are read, not the values (give --log to resume across a \
              change of the command)",
             log.display()
-        );
+        ));
     }
     let plan = resume::plan(&cfg.tasks, &logs, mode)?.with_shard(cfg.shard);
     if plan.gone > 0 {
-        eprintln!(
-            "hrun: note: {} finished task(s) of the run log are no longer in {} (changed or removed lines); \
+        crate::messages::note(format_args!(
+            "{} finished task(s) of the run log are no longer in {} (changed or removed lines); \
              they are not run",
             plan.gone,
             crate::text::printable(&cfg.tasks.name())
-        );
+        ));
     }
     Ok(plan)
 }

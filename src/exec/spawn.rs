@@ -8,10 +8,10 @@
 //! fails to start (not found, not executable, no `#!`), the line is run through the shell
 //! after all, so errors and exit statuses (127, 126) are the shell's.
 //!
-//! The shell is `--shell`, else `$PARALLEL_SHELL` (as GNU parallel), else /bin/sh. A line that
-//! calls a bash function exported with `export -f` (`BASH_FUNC_name%%` in the environment)
-//! runs with bash: GNU parallel runs it in the shell it was started from, usually bash,
-//! while /bin/sh (dash on Debian) drops exported functions.
+//! The shell is chosen as GNU parallel chooses it ([`crate::shell`]). A line that calls a bash
+//! function exported with `export -f` (`BASH_FUNC_name%%` in the environment) runs with bash
+//! when the shell is not bash (dash, for one, drops exported functions). Whether it does is
+//! decided from the task file's line or the template's own text, never from a job's values.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -60,33 +60,11 @@ pub struct TaskEnv {
     canonical: RefCell<HashMap<String, Option<PathBuf>>>,
     /// For lines that need a shell.
     shell: CString,
+    /// The user named the shell (`--shell`, `$PARALLEL_SHELL`): every line goes through it.
+    shell_named: bool,
     /// Names of the bash functions exported in the environment, and bash to run them.
     functions: Vec<String>,
     bash: Option<CString>,
-}
-
-/// The shell lines run with: `--shell`, else `$PARALLEL_SHELL`, else /bin/sh; checked before
-/// anything runs (a usage error names it).
-pub fn shell(flag: Option<&std::path::Path>) -> Result<PathBuf, String> {
-    let (path, source) = match (flag, std::env::var_os("PARALLEL_SHELL")) {
-        (Some(p), _) => (p.to_path_buf(), "--shell"),
-        (None, Some(p)) if !p.is_empty() => (PathBuf::from(p), "PARALLEL_SHELL"),
-        _ => return Ok(PathBuf::from("/bin/sh")),
-    };
-    let found = if path.components().count() > 1 || path.is_absolute() {
-        Some(path.clone())
-    } else {
-        std::env::var_os("PATH")
-            .and_then(|dirs| std::env::split_paths(&dirs).map(|d| d.join(&path)).find(|p| is_executable(p)))
-    };
-    match found {
-        Some(p) if is_executable(&p) => Ok(p),
-        _ => Err(format!("{source} {}: no such executable shell", path.display())),
-    }
-}
-
-fn is_executable(p: &std::path::Path) -> bool {
-    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 /// The names of the functions bash exported into `vars` (`BASH_FUNC_name%%`, or
@@ -109,7 +87,7 @@ fn calls_any(line: &str, functions: &[String]) -> bool {
 }
 
 impl TaskEnv {
-    pub fn new(threads: usize, shell: Option<&std::path::Path>) -> Self {
+    pub fn new(threads: usize, shell: &crate::shell::Shell) -> Self {
         let caller_sets = |var: &str| match std::env::var(var) {
             Ok(v) => {
                 if v != threads.to_string() {
@@ -131,7 +109,8 @@ impl TaskEnv {
                 CString::new(kv).ok()
             })
             .collect();
-        let shell = shell.map_or_else(|| PathBuf::from("/bin/sh"), std::path::Path::to_path_buf);
+        let shell_named = shell.named_by_user();
+        let shell = shell.path.clone();
         let functions = exported_functions(
             std::env::vars_os().map(|(k, _)| k).collect::<Vec<_>>().iter().map(|k| k.as_os_str()),
         );
@@ -147,6 +126,7 @@ impl TaskEnv {
             found: RefCell::new(HashMap::new()),
             canonical: RefCell::new(HashMap::new()),
             shell: CString::new(shell.as_os_str().as_bytes()).unwrap_or_else(|_| cstring("/bin/sh")),
+            shell_named,
             functions,
             bash: None,
         };
@@ -171,10 +151,15 @@ impl TaskEnv {
     /// What `task` runs on `slot`: directly when `via_shell` is false and the line allows it.
     pub fn program(&self, task: &Task, slot: &Slot, via_shell: bool) -> (Program, Launch) {
         let line = task.command(slot.id.0);
-        let function = calls_any(&line, &self.functions);
+        // From the line as written (a task file) or the template's own text: a value that
+        // happens to name a function does not switch its job to bash.
+        let function = match &task.job {
+            None => calls_any(&task.cmd, &self.functions),
+            Some(job) => calls_any(&job.template.text(), &self.functions),
+        };
         // A shell the user chose (`--shell`, `PARALLEL_SHELL`) runs every line: it may set up
         // the environment (BASH_ENV, a container or module wrapper).
-        let direct = if via_shell || function || self.shell.as_bytes() != b"/bin/sh" {
+        let direct = if via_shell || function || self.shell_named {
             None
         } else {
             plain_words(&line).and_then(|w| Some((self.resolve(w[0])?, w)))
@@ -310,6 +295,7 @@ mod tests {
             found: RefCell::new(HashMap::new()),
             canonical: RefCell::new(HashMap::new()),
             shell: cstring("/bin/sh"),
+            shell_named: false,
             functions: vec!["myfunc".into()],
             bash: Some(cstring("/bin/bash")),
         }

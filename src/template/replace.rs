@@ -116,6 +116,20 @@ impl Template {
             .max()
     }
 
+    /// The template's own text (its replacement strings left out): what it runs, whatever
+    /// the values are.
+    pub fn text(&self) -> String {
+        let texts: Vec<&str> = self
+            .pieces
+            .iter()
+            .filter_map(|p| match p {
+                Piece::Text(t) => Some(t.as_str()),
+                Piece::Rep(_) => None,
+            })
+            .collect();
+        texts.join(" ")
+    }
+
     /// True when the arguments are the commands (no template given).
     pub fn is_commands(&self) -> bool {
         self.mode == Mode::Commands

@@ -163,8 +163,8 @@ impl StderrLines {
 }
 
 /// The real GNU `parallel`, or None (the test is skipped, visibly) where it is not installed.
-/// CI installs it, and there a missing `parallel` fails the test instead. It runs commands
-/// with /bin/sh, as hrun does (GNU parallel otherwise takes the shell it was started from).
+/// CI installs it, and there a missing `parallel` fails the test instead. It chooses its shell
+/// as hrun does (`$PARALLEL_SHELL`, else the nearest shell among its ancestors, the test's own).
 pub fn gnu_parallel() -> Option<Command> {
     let found = Command::new("parallel").arg("--version").stdout(Stdio::null()).status().is_ok();
     if !found {
@@ -173,9 +173,7 @@ pub fn gnu_parallel() -> Option<Command> {
         return None;
     }
     let mut c = Command::new("parallel");
-    c.env("PARALLEL_HOME", std::env::temp_dir().join("hrun-test-parallel-home"))
-        .env("PARALLEL_SHELL", "/bin/sh")
-        .arg("--will-cite");
+    c.env("PARALLEL_HOME", std::env::temp_dir().join("hrun-test-parallel-home")).arg("--will-cite");
     Some(c)
 }
 

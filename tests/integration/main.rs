@@ -15,6 +15,7 @@ mod faults_policy;
 mod faults_resume;
 mod faults_signals;
 mod faults_stepwide;
+mod gnu_first_line;
 mod hostile;
 mod nothing_lost;
 mod pipeline;

@@ -1,0 +1,29 @@
+//! hrun's own lines on standard error: notes, warnings and errors, each `hrun: ...`, one
+//! channel so that `--quiet` can hold back what is not a problem. Task output never goes
+//! through here.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+static QUIET: AtomicBool = AtomicBool::new(false);
+
+/// `--quiet`: notes are held back from now on (warnings and errors still go out).
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, Ordering::Relaxed);
+}
+
+/// True under `--quiet`.
+pub fn quiet() -> bool {
+    QUIET.load(Ordering::Relaxed)
+}
+
+/// `hrun: note: ...`: something worth knowing that is not a problem; not under `--quiet`.
+pub fn note(text: impl std::fmt::Display) {
+    if !quiet() {
+        eprintln!("hrun: note: {text}");
+    }
+}
+
+/// `hrun: warning: ...`: something that may be a problem; said even under `--quiet`.
+pub fn warning(text: impl std::fmt::Display) {
+    eprintln!("hrun: warning: {text}");
+}

@@ -1,0 +1,99 @@
+//! Issue 22: a GNU parallel user's first literal translation works, or says exactly why not:
+//! the shell lines run in, commands on standard input, a quiet run.
+
+use std::process::Stdio;
+
+use crate::harness::*;
+
+/// Runs `args` through GNU parallel and `hrun exec` (with `--quiet`) in `sb`, with `stdin`;
+/// asserts the same stdout bytes and exit status.
+fn same(sb: &Sandbox, args: &[&str], stdin: &[u8]) {
+    use std::io::Write;
+    let Some(mut gnu) = gnu_parallel() else { return };
+    let mut ours = hrun();
+    ours.args(["exec", "--quiet", "--log"]).arg(sb.path("log.jsonl"));
+    let mut outs = Vec::new();
+    for mut c in [gnu.args(args), ours.args(args)].map(|c| {
+        c.current_dir(sb.root()).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        c.spawn().unwrap()
+    }) {
+        c.stdin.take().unwrap().write_all(stdin).unwrap();
+        outs.push(c.wait_with_output().unwrap());
+    }
+    let (g, h) = (&outs[0], &outs[1]);
+    assert_eq!(stdout(h), stdout(g), "{args:?}: hrun (left), GNU (right); hrun said {}", stderr(h));
+    assert_eq!(h.status.code(), g.status.code(), "{args:?}: exit; hrun said {}", stderr(h));
+}
+
+/// `cat cmds.txt | parallel` and `parallel < cmds.txt` run each line as a command; hrun
+/// stopped with "nothing to run".
+#[test]
+fn commands_on_standard_input_run_as_under_gnu_parallel() {
+    let sb = Sandbox::new();
+    same(&sb, &["-k"], b"echo 1\necho 'a b'\n# a shell comment\necho {} {#}\nexit 3\necho last");
+    same(&sb, &["-k", "-j", "1"], b"");
+    // Redirected from a file, it can be resumed: nothing runs twice.
+    sb.write("cmds.txt", "echo one >> ran\necho two >> ran\n");
+    let stdin = || std::fs::File::open(sb.path("cmds.txt")).unwrap();
+    let out = sb.exec().arg("-q").stdin(stdin()).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = sb.exec().args(["-q", "--resume"]).stdin(stdin()).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(sb.read("ran"), "one\ntwo\n");
+}
+
+/// GNU parallel runs lines in the shell it was started from ($PARALLEL_SHELL, else its
+/// nearest shell ancestor, else $SHELL): bash syntax from a bash prompt works. hrun used
+/// /bin/sh, so `<(...)`, `[[ ]]` and `set -o pipefail` failed with dash's syntax errors.
+#[test]
+fn lines_run_in_the_shell_hrun_was_started_from() {
+    let sb = Sandbox::new();
+    let bashism = "set -o pipefail; paste <(echo {}) <(echo x); [[ {} == a ]] && echo is-a; true";
+    same(&sb, &["-k", bashism, ":::", "a", "b"], b"");
+    // Started from bash, whatever the tests run under.
+    let hrun_bin = env!("CARGO_BIN_EXE_hrun");
+    let script = format!("'{hrun_bin}' exec -q -k --log l.jsonl '{bashism}' ::: a b");
+    let out = run(std::process::Command::new("bash")
+        .current_dir(sb.root())
+        .env_remove("PARALLEL_SHELL")
+        .args(["-c", &script]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "a\tx\nis-a\nb\tx\n");
+    // PARALLEL_SHELL wins, as in GNU parallel.
+    let out = run(std::process::Command::new("bash")
+        .current_dir(sb.root())
+        .env("PARALLEL_SHELL", "/bin/sh")
+        .args(["-c", &script]));
+    assert_ne!(out.status.code(), Some(0), "dash has no [[ ]] or <(...): {}", stdout(&out));
+}
+
+/// Issue 23: a value equal to the name of an exported bash function switched that one job to
+/// bash; the shell is decided from the template, never from the values.
+#[test]
+fn a_value_naming_a_function_does_not_change_the_shell() {
+    let sb = Sandbox::new();
+    let hrun_bin = env!("CARGO_BIN_EXE_hrun");
+    let script = format!(
+        "f() {{ echo called-f; }}; export -f f; '{hrun_bin}' exec -q -k --shell /bin/sh --log l.jsonl \
+         'echo bash=${{BASH_VERSION:+yes}} {{}}' ::: f g; '{hrun_bin}' exec -q -k --shell /bin/sh --log m.jsonl f ::: 1"
+    );
+    let out = run(std::process::Command::new("bash").current_dir(sb.root()).args(["-c", &script]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "bash= f\nbash= g\ncalled-f\n",
+        "the template that calls f runs with bash, the values never"
+    );
+}
+
+/// `--quiet` said "no progress bar or status lines" but the summary still printed: a
+/// `2>&1 | tee` log differed from GNU's. Now nothing but warnings, errors and failed tasks.
+#[test]
+fn quiet_prints_nothing_but_failures() {
+    let sb = Sandbox::new();
+    let out = run(sb.exec().args(["--quiet", "-k", "echo {}", ":::", "a", "b"]));
+    assert_eq!((out.status.code(), stdout(&out).as_str(), stderr(&out).as_str()), (Some(0), "a\nb\n", ""));
+    let out = run(sb.exec().args(["-q", "-k", "exit {}", ":::", "0", "3"]));
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stderr(&out), "hrun: failed: task 2 (line 2), exit 3: exit 3\n");
+}
