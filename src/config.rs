@@ -55,7 +55,7 @@ const KEYS: &[Key] = &[
     key("log", true, None, Kind::Text),
     key("grace", true, Some("10s"), Kind::Text),
     key("timeout", true, None, Kind::Text),
-    key("retries", true, Some("0"), Kind::Count),
+    key("retries", true, Some("1"), Kind::Count),
     key("halt", true, Some("never"), Kind::Text),
     key("leak_timeout", true, Some("500ms"), Kind::Text),
     key("deadline", true, Some("auto"), Kind::Text),
@@ -300,7 +300,7 @@ mod tests {
         assert_eq!(p.grace, std::time::Duration::from_secs(10));
         assert_eq!(p.leak_timeout, std::time::Duration::from_millis(500));
         assert_eq!(p.deadline_margin, std::time::Duration::from_secs(30));
-        assert_eq!((p.retries, p.timeout.is_none()), (0, true));
+        assert_eq!((p.retries, p.timeout.is_none()), (0, true), "one attempt: no retry");
         assert_eq!(p.deadline, crate::deadline::Spec::Auto);
     }
 }

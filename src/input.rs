@@ -231,7 +231,7 @@ pub struct TemplateOptions {
 /// command with input sources, or with none (values then come from standard input, one per
 /// line), is a template; sources alone run their values as commands.
 pub fn classify(words: &[std::ffi::OsString], opts: TemplateOptions) -> Result<TaskSpec, String> {
-    let split = template::args::split(words)?;
+    let split = template::args::split(words, &opts.reading.delimiter)?;
     let mut sources: Vec<template::Source> = opts
         .arg_files
         .iter()

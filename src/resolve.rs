@@ -100,7 +100,6 @@ impl ExecArgs {
         })
         .map_err(usage)?;
         let max_args = match (t.max_replace_args, t.max_args) {
-            (Some(0), _) | (_, Some(0)) => return Err(usage("-N/-n needs at least 1 value per job")),
             (Some(n), _) | (None, Some(n)) if n > MAX_VALUES_PER_JOB => {
                 return Err(usage(format!(
                     "-N/-n {n}: at most {MAX_VALUES_PER_JOB} values per job (no command line holds more)"

@@ -63,6 +63,12 @@ pub struct RunControl {
     pub progress: ProgressArgs,
 }
 
+/// `--retries N` as GNU parallel means it (N attempts in all; 0 for no end) in the engine's
+/// terms: attempts after the first.
+fn extra_attempts(attempts: u32) -> u32 {
+    attempts.checked_sub(1).unwrap_or(u32::MAX)
+}
+
 /// The shortest `--progress-interval`.
 pub const MIN_PROGRESS_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -111,7 +117,8 @@ pub struct FaultArgs {
     #[arg(long, value_name = "DURATION|N%")]
     pub timeout: Option<crate::exec::timeout::Timeout>,
 
-    /// Run a failed task up to N more times; the log keeps every attempt
+    /// Attempts per task, as GNU parallel: a failed task runs again until it has been tried N
+    /// times (0: until it succeeds); the log keeps every attempt
     #[arg(long, value_name = "N")]
     pub retries: Option<u32>,
 
@@ -150,7 +157,7 @@ impl FaultArgs {
         Ok(crate::exec::Policy {
             grace: cfg.value("grace", self.grace.map(Dur))?.0,
             timeout: cfg.get("timeout", self.timeout)?,
-            retries: cfg.value("retries", self.retries)?,
+            retries: extra_attempts(cfg.value("retries", self.retries)?),
             halt: cfg.value("halt", self.halt)?,
             leak_timeout: cfg.value("leak_timeout", self.leak_timeout.map(Dur))?.0,
             deadline,

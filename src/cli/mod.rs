@@ -179,7 +179,7 @@ pub enum Cmd {
 
     /// Show the effective defaults and where each comes from (flags > environment > hrun.toml)
     #[command(
-        after_help = "hrun.toml (current directory, else ~/.config/hrun/, or $HRUN_CONFIG):\n  threads = 4\n  grace = \"30s\"\n  retries = 2\n  log = \"runs/sweep.jsonl\""
+        after_help = "hrun.toml (current directory, else ~/.config/hrun/, or $HRUN_CONFIG):\n  threads = 4\n  grace = \"30s\"\n  retries = 3\n  log = \"runs/sweep.jsonl\""
     )]
     Config,
 }

@@ -34,8 +34,10 @@ fn marker(word: &str) -> Option<Marker> {
 
 /// Splits the words; refuses (with a one-line reason) what GNU parallel would silently
 /// misread: a source with no values, a value with a newline (GNU splits it into several
-/// jobs), a word that is not UTF-8.
-pub fn split(words: &[OsString]) -> Result<Words, String> {
+/// jobs), a word that is not UTF-8. `delimiter`: values end with it (`-d`, `-0`); GNU splits
+/// `:::` values at it too, and so does hrun (a newline then is part of a value). With the
+/// default newline, a `:::` value holding one is refused instead.
+pub fn split(words: &[OsString], delimiter: &[u8]) -> Result<Words, String> {
     let words: Vec<String> = words
         .iter()
         .map(|w| {
@@ -59,6 +61,10 @@ pub fn split(words: &[OsString]) -> Result<Words, String> {
             ));
         }
         match m {
+            Marker::Values { linked } if delimiter != b"\n" => {
+                let values = items.iter().flat_map(|v| split_value(v, delimiter)).collect();
+                sources.push(Source { input: Input::Values(Arc::new(values)), linked });
+            }
             Marker::Values { linked } => {
                 if let Some(v) = items.iter().find(|v| v.contains('\n')) {
                     return Err(format!(
@@ -81,6 +87,16 @@ pub fn split(words: &[OsString]) -> Result<Words, String> {
     Ok(Words { command, sources })
 }
 
+/// A `:::` value split at `delimiter`, every piece kept (`a,b,` is `a`, `b` and an empty
+/// value), as GNU parallel splits command-line values with `-d`.
+fn split_value(value: &str, delimiter: &[u8]) -> Vec<String> {
+    let Ok(d) = std::str::from_utf8(delimiter) else { return vec![value.to_string()] };
+    if d.is_empty() {
+        return vec![value.to_string()];
+    }
+    value.split(d).map(str::to_string).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,10 +105,23 @@ mod tests {
         words.iter().map(OsString::from).collect()
     }
 
+    fn split_nl(words: &[OsString]) -> Result<Words, String> {
+        split(words, b"\n")
+    }
+
+    /// As GNU parallel 20221122: `parallel -d , echo ::: 'a,b,' 'c<newline>d' ,x` runs a, b,
+    /// an empty value, c<newline>d, an empty value and x.
+    #[test]
+    fn a_delimiter_splits_values_too() {
+        let w = split(&os(&["echo", ":::", "a,b,", "c\nd", ",x"]), b",").unwrap();
+        let Input::Values(v) = &w.sources[0].input else { panic!() };
+        assert_eq!(**v, ["a", "b", "", "c\nd", "", "x"]);
+    }
+
     #[test]
     fn command_then_sources() {
         let w =
-            split(&os(&["./sim", "-n", "5", "{}", ":::", "a", "-b", ":::+", "1", "2", "::::+", "f", "-"]))
+            split_nl(&os(&["./sim", "-n", "5", "{}", ":::", "a", "-b", ":::+", "1", "2", "::::+", "f", "-"]))
                 .unwrap();
         assert_eq!(w.command, ["./sim", "-n", "5", "{}"]);
         let kinds: Vec<(String, bool)> = w.sources.iter().map(|s| (s.input.name(), s.linked)).collect();
@@ -105,20 +134,20 @@ mod tests {
 
     #[test]
     fn no_command_and_no_source() {
-        let w = split(&os(&[":::", "echo 1", "echo 2"])).unwrap();
+        let w = split_nl(&os(&[":::", "echo 1", "echo 2"])).unwrap();
         assert!(w.command.is_empty());
         assert_eq!(w.sources.len(), 1);
-        let w = split(&os(&["echo", "{}"])).unwrap();
+        let w = split_nl(&os(&["echo", "{}"])).unwrap();
         assert!(w.sources.is_empty());
     }
 
     #[test]
     fn refusals_name_the_problem() {
-        assert!(split(&os(&["echo", ":::"])).unwrap_err().contains("::: with no values"));
-        assert!(split(&os(&["echo", ":::", "a", "::::"])).unwrap_err().contains(":::: with no values"));
-        assert!(split(&os(&["echo", ":::", "a\nb"])).unwrap_err().contains("contains a newline"));
+        assert!(split_nl(&os(&["echo", ":::"])).unwrap_err().contains("::: with no values"));
+        assert!(split_nl(&os(&["echo", ":::", "a", "::::"])).unwrap_err().contains(":::: with no values"));
+        assert!(split_nl(&os(&["echo", ":::", "a\nb"])).unwrap_err().contains("contains a newline"));
         use std::os::unix::ffi::OsStringExt;
         let bad = vec![OsString::from("echo"), OsString::from(":::"), OsString::from_vec(vec![0xff])];
-        assert!(split(&bad).unwrap_err().contains("not valid UTF-8"));
+        assert!(split_nl(&bad).unwrap_err().contains("not valid UTF-8"));
     }
 }

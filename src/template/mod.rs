@@ -43,7 +43,8 @@ pub struct Spec {
 }
 
 /// GNU's `-N N` (context replace: a word with `{}` repeats per value) or `-n N` (`{}` is
-/// all the values, space-separated): up to N values per job.
+/// all the values, space-separated): up to N values per job. `-N0`: one value is read per
+/// job, and none is inserted (the command runs once per value, as it is).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MaxArgs {
     pub n: usize,
@@ -107,6 +108,7 @@ impl Spec {
             jobs,
             seq: 0,
             per_job: self.max_args.map_or(1, |m| m.n.max(1)),
+            insert_none: self.max_args.is_some_and(|m| m.n == 0),
             partial: Partial::default(),
         })
     }
@@ -192,6 +194,8 @@ pub struct JobStream {
     seq: u64,
     /// `-N`: values (tuples of the sources) per job.
     per_job: usize,
+    /// `-N0`: a job's value is read, not inserted.
+    insert_none: bool,
     /// `-N`: the next job's values gathered so far.
     partial: Partial,
 }
@@ -223,7 +227,10 @@ impl JobStream {
             return Ok(None);
         }
         self.partial.values = 0;
-        let args = std::mem::take(&mut self.partial.args);
+        let mut args = std::mem::take(&mut self.partial.args);
+        if self.insert_none {
+            args.clear();
+        }
         self.seq += 1;
         let cmd = self.template.render(&args, None, None);
         Ok(Some(Task {

@@ -147,8 +147,10 @@ impl Template {
                         out.push_str(t);
                     }
                 }
-                out.push(' ');
-                push_all(&mut out, args, Transform::Whole);
+                if !args.is_empty() {
+                    out.push(' ');
+                    push_all(&mut out, args, Transform::Whole);
+                }
                 return out;
             }
             Mode::Replace => {}
@@ -312,11 +314,14 @@ fn parse_rep(body: &str, names: &[String]) -> Option<Result<Rep, String>> {
             _ => return None,
         })
     };
+    // GNU allows blanks (newlines too) between a position or name and its suffix: `{1 }`,
+    // `{1<newline>}` and `{1 .}` are `{1}`, `{1}` and `{1.}`.
+    let after = |rest: &str| suffix(rest.trim_start_matches(['\t', '\n', '\x0b', '\x0c', '\r', ' ']));
     // `{name}`, `{name.}`, ...: a named column (the longest name that fits wins).
     let named = names
         .iter()
         .enumerate()
-        .filter_map(|(i, n)| Some((i, n.len(), suffix(body.strip_prefix(n.as_str())?)?)))
+        .filter_map(|(i, n)| Some((i, n.len(), after(body.strip_prefix(n.as_str())?)?)))
         .max_by_key(|(_, len, _)| *len);
     if let Some((i, _, t)) = named {
         return Some(Ok(Rep::Pos(i as i64 + 1, t)));
@@ -334,7 +339,7 @@ fn parse_rep(body: &str, names: &[String]) -> Option<Result<Rep, String>> {
     if digits == 0 {
         return None;
     }
-    let t = suffix(&body[sign + digits..])?;
+    let t = after(&body[sign + digits..])?;
     let n: i64 = match body[..sign + digits].parse() {
         Ok(n) if n != 0 => n,
         Ok(_) => return Some(Err(format!("{{{body}}}: argument positions start at 1"))),
@@ -513,5 +518,13 @@ mod tests {
         assert!(Template::parse(&words("out_{0#}.txt")).unwrap_err().contains("printf %04d {#}"));
         // Not replacement strings: left as text, and the arguments are appended.
         assert_eq!(render("echo {1x} {.x} { }", &["a"]), "echo {1x} {.x} { } a");
+    }
+
+    /// As GNU parallel 20221122: `parallel --dry-run 'echo {1. } {-1 } {1/ } { 1 } {1  } {1 .}
+    /// {1<newline>}' ::: a/b.x` gives `echo {1. } a/b.x {1/ } { 1 } a/b.x a/b a/b.x`.
+    #[test]
+    fn blanks_before_a_suffix_are_allowed_as_gnu_allows_them() {
+        let t = Template::parse(&["echo {1. } {-1 } {1/ } { 1 } {1  } {1 .} {1\n}".to_string()]).unwrap();
+        assert_eq!(t.render(&["a/b.x".into()], None, None), "echo {1. } a/b.x {1/ } { 1 } a/b.x a/b a/b.x");
     }
 }

@@ -13,14 +13,15 @@ fn attempts(sb: &Sandbox) -> usize {
 fn precedence_flags_over_environment_over_file() {
     let sb = Sandbox::new();
     sb.write("tasks.txt", "exit 1\n");
-    sb.write("hrun.toml", "retries = 2\ngrace = \"3s\"\n");
+    // `retries` counts attempts, as GNU parallel's --retries.
+    sb.write("hrun.toml", "retries = 3\ngrace = \"3s\"\n");
     run(sb.exec().arg("tasks.txt"));
-    assert_eq!(attempts(&sb), 3, "file: retries = 2");
+    assert_eq!(attempts(&sb), 3, "file: retries = 3");
     std::fs::remove_file(sb.path("log.jsonl")).unwrap();
-    run(sb.exec().arg("tasks.txt").env("HRUN_RETRIES", "1"));
+    run(sb.exec().arg("tasks.txt").env("HRUN_RETRIES", "2"));
     assert_eq!(attempts(&sb), 2, "environment beats the file");
     std::fs::remove_file(sb.path("log.jsonl")).unwrap();
-    run(sb.exec().args(["--retries", "0", "tasks.txt"]).env("HRUN_RETRIES", "1"));
+    run(sb.exec().args(["--retries", "1", "tasks.txt"]).env("HRUN_RETRIES", "2"));
     assert_eq!(attempts(&sb), 1, "the flag beats both");
 
     let out = run(hrun().current_dir(sb.root()).arg("config").env("HRUN_RETRIES", "1"));

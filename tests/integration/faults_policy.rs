@@ -68,7 +68,8 @@ fn retries_rerun_a_failing_task_and_log_every_attempt() {
         "tasks.txt",
         "n=$(cat count 2>/dev/null || echo 0); n=$((n+1)); echo $n > count; [ $n -ge 3 ]\nexit 5\n",
     );
-    let out = run(sb.exec().args(["--jobs", "1", "--retries", "3", "tasks.txt"]));
+    // As GNU parallel: --retries 4 is 4 attempts in all.
+    let out = run(sb.exec().args(["--jobs", "1", "--retries", "4", "tasks.txt"]));
     // Only the task whose last attempt failed counts.
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let (_, tasks) = sb.log();
@@ -82,7 +83,7 @@ fn retries_rerun_a_failing_task_and_log_every_attempt() {
         [(Some(1), Some(1), Some(false)), (Some(2), Some(1), Some(false)), (Some(3), Some(0), Some(true))]
     );
     let second = attempts_of(&tasks, 2);
-    assert_eq!(second.len(), 4, "1 attempt + 3 retries");
+    assert_eq!(second.len(), 4, "4 attempts");
     assert!(second.iter().all(|t| t["exit"] == 5));
     assert_eq!(second.iter().filter(|t| t["last_attempt"] == true).count(), 1);
     assert!(stderr(&out).contains("2 task(s): 1 ok, 1 failed (7 attempts)"), "{}", stderr(&out));
@@ -154,7 +155,7 @@ fn halt_by_percentage_of_all_tasks() {
 fn timeouts_and_retries_together() {
     let sb = Sandbox::new();
     sb.write("tasks.txt", "sleep 30\n");
-    let out = run(sb.exec().args(["--timeout", "100ms", "--retries", "1", "tasks.txt"]));
+    let out = run(sb.exec().args(["--timeout", "100ms", "--retries", "2", "tasks.txt"]));
     assert_eq!(out.status.code(), Some(1));
     let (_, tasks) = sb.log();
     assert_eq!(tasks.len(), 2);

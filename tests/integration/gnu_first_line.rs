@@ -12,13 +12,13 @@ fn same(sb: &Sandbox, args: &[&str], stdin: &[u8]) {
     let Some(mut gnu) = gnu_parallel() else { return };
     let mut ours = hrun();
     ours.args(["exec", "--quiet", "--log"]).arg(sb.path("log.jsonl"));
+    // One after the other: a command may keep state in files.
     let mut outs = Vec::new();
-    for mut c in [gnu.args(args), ours.args(args)].map(|c| {
+    for c in [gnu.args(args), ours.args(args)] {
         c.current_dir(sb.root()).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-        c.spawn().unwrap()
-    }) {
-        c.stdin.take().unwrap().write_all(stdin).unwrap();
-        outs.push(c.wait_with_output().unwrap());
+        let mut child = c.spawn().unwrap();
+        child.stdin.take().unwrap().write_all(stdin).unwrap();
+        outs.push(child.wait_with_output().unwrap());
     }
     let (g, h) = (&outs[0], &outs[1]);
     assert_eq!(stdout(h), stdout(g), "{args:?}: hrun (left), GNU (right); hrun said {}", stderr(h));
@@ -96,4 +96,30 @@ fn quiet_prints_nothing_but_failures() {
     let out = run(sb.exec().args(["-q", "-k", "exit {}", ":::", "0", "3"]));
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(stderr(&out), "hrun: failed: task 2 (line 2), exit 3: exit 3\n");
+}
+
+/// `--retries 3` made 4 attempts where GNU makes 3, and `--retries 0` (GNU: until it
+/// succeeds) made one; `-N0` (run the command once per value, inserting none) was refused;
+/// `-d` splits `:::` values too in GNU; `{1<newline>}` is `{1}` there.
+#[test]
+fn retries_n0_delimited_values_and_blank_replacement_strings_as_gnu() {
+    let sb = Sandbox::new();
+    // Each tool's own count: hrun's tasks see HRUN_PID.
+    let count = "f=n_{}${HRUN_PID:+h}; echo x >> $f; [ $(wc -l < $f) -ge 5 ] && wc -l < $f";
+    for (i, args) in [
+        vec!["-k", "--retries", "3", "echo x >> m_{}; false", ":::", "a"],
+        vec!["-k", "--retries", "0", count, ":::", "b"],
+        vec!["-k", "-N0", "echo", "hi", "{#}", ":::", "a", "b", "c"],
+        vec!["-k", "-d", ",", "echo", "[{}]", ":::", "a,b,", "c\nd", ",x"],
+        vec!["-k", "echo {1\n} {1 .} {-1 } {1. }", ":::", "a/b.x"],
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        same(&sb, &args, b"");
+        if i == 0 {
+            // Each ran a and wrote m_a: GNU's three lines, then hrun's three.
+            assert_eq!(sb.read("m_a").lines().count(), 6, "3 attempts each");
+        }
+    }
 }

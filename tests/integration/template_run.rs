@@ -225,7 +225,7 @@ fn keep_order_and_only_the_last_attempt_is_shown() {
         "tasks.txt",
         "sleep 0.4; echo one\necho two\necho try >> tries; n=$(wc -l < tries); echo three-$n; [ $n -ge 2 ]\n",
     );
-    let out = run(sb.exec().args(["-k", "-j", "3", "--retries", "2", "tasks.txt"]));
+    let out = run(sb.exec().args(["-k", "-j", "3", "--retries", "3", "tasks.txt"]));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(stdout(&out), "one\ntwo\nthree-2\n");
 }
@@ -293,9 +293,14 @@ fn exported_functions_and_the_shell() {
     assert_eq!(stdout(&out), "bash x\n", "{}", stderr(&out));
     let out = run(sb.exec().args(["-q", probe, ":::", "x"]).env("PARALLEL_SHELL", "/bin/bash"));
     assert_eq!(stdout(&out), "bash x\n", "{}", stderr(&out));
+    // Started from /bin/sh (no shell above it that is bash), lines run in /bin/sh.
     let sh = run(Command::new("/bin/sh").args(["-c", &format!("{probe} x")]));
-    let out = run(sb.exec().args(["-q", probe, ":::", "x"]).env_remove("PARALLEL_SHELL"));
-    assert_eq!(stdout(&out), stdout(&sh), "the default shell is /bin/sh");
+    let from_sh = format!("'{}' exec -q --log l.jsonl '{probe}' ::: x; true", env!("CARGO_BIN_EXE_hrun"));
+    let out = run(Command::new("/bin/sh")
+        .current_dir(sb.root())
+        .args(["-c", &from_sh])
+        .env_remove("PARALLEL_SHELL"));
+    assert_eq!(stdout(&out), stdout(&sh), "the shell hrun was started from");
     let out = run(sb.exec().args(["--shell", "/no/such/shell", "true", ":::", "x"]));
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--shell /no/such/shell: no such executable shell"), "{}", stderr(&out));
