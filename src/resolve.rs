@@ -52,8 +52,16 @@ impl ExecArgs {
             Some(o) => (Some(o.to_string()), None),
             None => (None, None),
         };
+        // GNU's `--joblog +FILE` appends to FILE.
+        let (joblog, joblog_append) = match self.joblog.as_ref().and_then(|p| p.to_str()?.strip_prefix('+')) {
+            Some(rest) if !rest.is_empty() => (Some(std::path::PathBuf::from(rest)), true),
+            _ => (self.joblog.clone(), false),
+        };
+        crate::messages::set_quiet(self.control.progress.quiet);
+        say_what_exec_ignores();
         Ok(ExecConfig {
             threads: self.threads,
+            joblog_append,
             log: cfg.get("log", self.log)?,
             config_file: cfg
                 .used_file()
@@ -61,7 +69,7 @@ impl ExecArgs {
             log_origin,
             log_from_config,
             threads_default: cfg.file_threads()?,
-            joblog: per_shard(self.joblog),
+            joblog: per_shard(joblog),
             output: match (self.output_dir, self.ungroup, self.keep_order) {
                 (Some(dir), _, _) => OutputMode::Dir(dir),
                 (None, true, _) => OutputMode::Ungroup,
@@ -110,6 +118,27 @@ impl ExecArgs {
             (None, None) => None,
         };
         Ok(input::TemplateOptions { arg_files: t.arg_files.clone(), link: t.link, reading, max_args })
+    }
+}
+
+/// GNU parallel's own settings (`$PARALLEL`, `~/.parallel/config`), which `hrun exec`
+/// does not read: said once, rather than silently ignored. hrun invoked as `parallel` reads them.
+fn say_what_exec_ignores() {
+    let mut ignored = Vec::new();
+    if std::env::var_os("PARALLEL").is_some_and(|v| !v.is_empty()) {
+        ignored.push("$PARALLEL".to_string());
+    }
+    let home = std::env::var_os("PARALLEL_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".parallel")));
+    if let Some(config) = home.map(|h| h.join("config")).filter(|c| c.is_file()) {
+        ignored.push(config.display().to_string());
+    }
+    if !ignored.is_empty() {
+        crate::messages::note(format_args!(
+            "hrun exec does not read GNU parallel's options in {} (hrun run as `parallel` does)",
+            ignored.join(" and ")
+        ));
     }
 }
 

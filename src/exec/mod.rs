@@ -48,6 +48,8 @@ pub struct ExecConfig {
     pub jobs: Option<crate::slots::Jobs>,
     pub log: Option<PathBuf>,
     pub joblog: Option<PathBuf>,
+    /// `--joblog +FILE` (GNU): append to the joblog instead of starting it afresh.
+    pub joblog_append: bool,
     pub output: OutputMode,
     pub policy: Policy,
     pub resume: Option<ResumeMode>,
@@ -108,6 +110,7 @@ impl ExecConfig {
             jobs: None,
             log: None,
             joblog: None,
+            joblog_append: false,
             output: OutputMode::Group,
             policy: Policy::default(),
             resume: None,
@@ -246,7 +249,10 @@ fn open_outputs(cfg: &ExecConfig, checked: &preflight::Checked) -> Result<Opened
         None => RunLog::none(),
     };
     let joblog = match cfg.joblog {
-        Some(_) => Some(JobLog::from_claim(claims.next().expect("claimed"), cfg.resume.is_some())?),
+        Some(_) => {
+            let append = cfg.resume.is_some() || cfg.joblog_append;
+            Some(JobLog::from_claim(claims.next().expect("claimed"), append, cfg.joblog_append)?)
+        }
         None => None,
     };
     let table = match &cfg.results {

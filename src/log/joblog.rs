@@ -35,15 +35,16 @@ pub struct JobLogRow<'a> {
 impl JobLog {
     /// The joblog of a claimed file: emptied for a fresh run; a resumed run appends, after
     /// ending a row torn by a crash (so the next row does not glue onto it). The header goes
-    /// only into an empty file.
-    pub fn from_claim(claimed: super::claim::Claimed, append: bool) -> Result<JobLog> {
+    /// only into an empty file, and never with GNU's `--joblog +FILE` (`plus`), which writes
+    /// rows only.
+    pub fn from_claim(claimed: super::claim::Claimed, append: bool, plus: bool) -> Result<JobLog> {
         if !append {
             claimed.truncate().with_context(|| format!("cannot empty joblog {}", claimed.path.display()))?;
         }
         let super::claim::Claimed { mut file, path, .. } = claimed;
         super::end_torn_line(&mut file, &path)
             .with_context(|| format!("cannot repair joblog {}", path.display()))?;
-        let empty = file.metadata().map(|m| m.len() == 0).unwrap_or(true);
+        let empty = !plus && file.metadata().map(|m| m.len() == 0).unwrap_or(true);
         let mut log = JobLog { out: BufWriter::new(file), path };
         if empty {
             log.out

@@ -123,3 +123,38 @@ fn retries_n0_delimited_values_and_blank_replacement_strings_as_gnu() {
         }
     }
 }
+
+/// `--joblog +FILE` created a file named `+FILE`; GNU appends to FILE. `$PARALLEL` and
+/// `~/.parallel/config` were silently ignored by `hrun exec`: it says so.
+#[test]
+fn joblog_plus_appends_and_gnus_own_settings_are_named_when_ignored() {
+    let sb = Sandbox::new();
+    for (tool, file) in [("gnu", "g.txt"), ("hrun", "h.txt")] {
+        for _ in 0..2 {
+            let plus = format!("+{file}");
+            let out = match tool {
+                "gnu" => match gnu_parallel() {
+                    Some(mut c) => {
+                        run(c.current_dir(sb.root()).args(["--joblog", &plus, "true", ":::", "a"]))
+                    }
+                    None => continue,
+                },
+                _ => run(sb.exec().args(["-q", "--joblog", &plus, "true", ":::", "a"])),
+            };
+            assert_eq!(out.status.code(), Some(0), "{tool}: {}", stderr(&out));
+        }
+        if tool == "hrun" || sb.path(file).exists() {
+            let rows: Vec<String> =
+                sb.read(file).lines().map(|l| l.split('\t').next().unwrap().to_string()).collect();
+            assert_eq!(rows, ["1", "1"], "{tool}: a row per run, no header (GNU writes none with +)");
+        }
+    }
+    assert!(!sb.path("+h.txt").exists());
+    let home = sb.path("home");
+    std::fs::create_dir_all(home.join(".parallel")).unwrap();
+    std::fs::write(home.join(".parallel/config"), "-j1\n").unwrap();
+    let out = run(sb.exec().env("HOME", &home).env("PARALLEL", "-k").args(["true", ":::", "a"]));
+    let err = stderr(&out);
+    assert!(err.contains("hrun exec does not read GNU parallel's options in $PARALLEL and"), "{err}");
+    assert!(err.contains(".parallel/config"), "{err}");
+}
