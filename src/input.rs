@@ -142,6 +142,12 @@ impl TaskStream {
         TaskStream { stream, name, expected: None, read: 0, copies }
     }
 
+    /// Counts each command's copies even for input read once (a pipe being resumed): a task
+    /// is known by its command and which copy of it it is.
+    pub fn track_copies(&mut self) {
+        self.copies.get_or_insert_with(std::collections::HashMap::new);
+    }
+
     /// The input held `n` tasks when it was counted: reaching its end with another number
     /// is an error (it changed under hrun).
     pub fn expect_tasks(&mut self, n: u64) {

@@ -63,9 +63,6 @@ pub fn check(cfg: &ExecConfig) -> Result<Checked> {
     let log = log_path(cfg);
     check_log_choice(cfg, log.as_deref())?;
     check_outputs(cfg, log.as_deref()).map_err(usage)?;
-    if cfg.resume.is_some() && !cfg.tasks.rereadable() {
-        return Err(usage(format!("--resume needs {} (hrun reads the tasks twice)", cfg.tasks.once_only())));
-    }
     if let Some(table) = &cfg.results {
         crate::results::Format::of(table)?;
     }
@@ -79,6 +76,10 @@ pub fn check(cfg: &ExecConfig) -> Result<Checked> {
     // while signals still have their default effect: nothing has started, and Ctrl-C or
     // scancel ends hrun at once, even in a long count.
     let mut tasks = cfg.tasks.open().map_err(usage)?;
+    if cfg.resume.is_some() && !cfg.tasks.rereadable() {
+        // Resumed as it streams: each task is known by its command and which copy it is.
+        tasks.track_copies();
+    }
     let resume = resume_plan(cfg, log.as_deref())?;
     let shell = crate::shell::Shell::choose(cfg.shell.as_deref()).map_err(usage)?;
     let (total, file_tasks, width) = totals(cfg, &mut tasks, &resume)?;
@@ -233,7 +234,26 @@ pub(super) fn resume_plan(cfg: &ExecConfig, log: Option<&Path>) -> Result<Resume
             log.display()
         ));
     }
-    let plan = resume::plan(&cfg.tasks, &logs, mode)?.with_shard(cfg.shard);
+    let mut plan = match cfg.tasks.rereadable() {
+        true => resume::plan(&cfg.tasks, &logs, mode)?,
+        // A pipe is read once, and checked against the logs as it streams.
+        false => resume::plan_stream(&logs, mode)?,
+    };
+    // A sweep GNU parallel began: no hrun log knows it, its joblog does.
+    if plan.logged == 0
+        && cfg.tasks.rereadable()
+        && let Some(joblog) = &cfg.joblog
+        && let Some(from_joblog) = resume::plan_from_joblog(&cfg.tasks, joblog, mode)?
+    {
+        crate::messages::note(format_args!(
+            "no run log knows this sweep: resuming from the joblog {} as GNU parallel does ({} job(s) in it; \
+             a task is known by its job number there, by its command in hrun's log from now on)",
+            crate::text::printable(&joblog.display().to_string()),
+            from_joblog.logged
+        ));
+        plan = from_joblog;
+    }
+    let plan = plan.with_shard(cfg.shard);
     if plan.gone > 0 {
         crate::messages::note(format_args!(
             "{} finished task(s) of the run log are no longer in {} (changed or removed lines); \

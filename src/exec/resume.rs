@@ -52,6 +52,27 @@ pub struct ResumePlan {
     /// a results table: the table (canonical path) and the end of the last row of that run
     /// a task record vouches for.
     crashed_tables: Vec<(std::path::PathBuf, u64)>,
+    /// Input that streams (a pipe), resumed as it is read: what the logs say of each task.
+    stream: Option<Streamed>,
+    /// Tasks the logs hold records of (0: no log knows this sweep).
+    pub logged: u64,
+}
+
+/// `--resume` of input read once (`ls *.gz | hrun exec --resume gzip {}`): every task the
+/// logs know, by identity, checked as each task is read, and the numbers given so far.
+#[derive(Debug, Default)]
+struct Streamed {
+    known: HashMap<(u64, u32), (Verdict, u64)>,
+    max_logged: u64,
+    numbering: std::cell::RefCell<StreamNumbers>,
+}
+
+#[derive(Debug, Default)]
+struct StreamNumbers {
+    /// The next new number (after every logged one and every one given).
+    next: u64,
+    /// Logged numbers given in this run (two tasks claiming one: the first keeps it).
+    used: HashSet<u64>,
 }
 
 impl ResumePlan {
@@ -101,6 +122,17 @@ impl ResumePlan {
             if !self.owns(t.seq) {
                 continue;
             }
+            if let Some(stream) = &self.stream {
+                let mode = self.mode.unwrap_or(ResumeMode::Finished);
+                match stream.next(&t, mode) {
+                    None => *skipped += 1,
+                    Some(number) => {
+                        t.seq = number;
+                        return Ok(Some(t));
+                    }
+                }
+                continue;
+            }
             if self.skips(t.seq) {
                 *skipped += 1;
                 continue;
@@ -121,8 +153,9 @@ impl ResumePlan {
     /// `--resume` picks them up). An unreadable rest counts as what was read.
     pub fn count_rest(&self, tasks: &mut TaskStream) -> u64 {
         let mut n = 0;
-        while let Ok(Some(t)) = tasks.next_task() {
-            n += (self.owns(t.seq) && !self.skips(t.seq)) as u64;
+        let mut skipped = 0;
+        while let Ok(Some(_)) = self.next_to_run(tasks, &mut skipped) {
+            n += 1;
         }
         n
     }
@@ -166,6 +199,7 @@ pub fn plan(tasks: &TaskSpec, logs: &[std::path::PathBuf], mode: ResumeMode) -> 
                 Record::Task(task) => {
                     latest.1 = latest.1.max(task.results_end);
                     max_logged = max_logged.max(task.seq);
+                    plan.logged += 1;
                     if let Some(i) = plan.note(&task, &index, &mut gone) {
                         known[i] = Some((task.seq, run_no));
                     }
@@ -221,6 +255,86 @@ fn numbering(known: &[Option<(u64, u32)>], max_logged: u64) -> Vec<u64> {
             }
         })
         .collect()
+}
+
+impl Streamed {
+    /// The number `task` (as read, at its position) runs under, or `None` when the logs show
+    /// it done (for `mode`). A task the logs know keeps its number; a new one takes its
+    /// position when that is past every logged number and every number given, else the next
+    /// new number: the rule [`numbering`] follows, decided as the input streams.
+    fn next(&self, task: &Task, mode: ResumeMode) -> Option<u64> {
+        let mut numbers = self.numbering.borrow_mut();
+        numbers.next = numbers.next.max(self.max_logged + 1);
+        if let Some(&(verdict, seq)) = self.known.get(&(task.hash(), task.occurrence)) {
+            let done = match mode {
+                ResumeMode::Finished => verdict != Verdict::Open,
+                ResumeMode::Succeeded => verdict == Verdict::Succeeded,
+            };
+            if done {
+                return None;
+            }
+            if numbers.used.insert(seq) {
+                return Some(seq);
+            }
+        }
+        let number = if task.seq >= numbers.next { task.seq } else { numbers.next };
+        numbers.next = number + 1;
+        Some(number)
+    }
+}
+
+/// `--resume` of input that can be read only once: the logs are read first, and each task
+/// is checked against them as it streams in (see [`Streamed`]).
+pub fn plan_stream(logs: &[std::path::PathBuf], mode: ResumeMode) -> Result<ResumePlan> {
+    let mut stream = Streamed::default();
+    let mut plan = ResumePlan { mode: Some(mode), ..ResumePlan::none() };
+    for log in logs.iter().filter(|l| l.exists()) {
+        refuse_if_in_use(log)?;
+        let mut reader = read::Reader::open(log).map_err(UsageError)?;
+        while let Some(record) = reader.next_record()? {
+            let Record::Task(task) = record else { continue };
+            let Ok(hash) = u64::from_str_radix(&task.hash, 16) else { continue };
+            plan.logged += 1;
+            stream.max_logged = stream.max_logged.max(task.seq);
+            let outcome = task.outcome();
+            if outcome == Outcome::Succeeded {
+                plan.prior_runtimes.add(task.wall_s);
+            }
+            let entry =
+                stream.known.entry((hash, task.occurrence.max(1))).or_insert((Verdict::Open, task.seq));
+            *entry = (entry.0.max(outcome.verdict()), task.seq);
+        }
+        plan.unreadable_lines += reader.unreadable();
+    }
+    plan.stream = Some(stream);
+    Ok(plan)
+}
+
+/// `--resume` from GNU parallel's joblog, as GNU resumes (for a sweep GNU parallel began and
+/// no hrun log knows): a task whose job number (a task file's line) has a row is done; with
+/// `--resume-failed`, only one whose latest row exited 0.
+pub fn plan_from_joblog(tasks: &TaskSpec, joblog: &Path, mode: ResumeMode) -> Result<Option<ResumePlan>> {
+    let Ok(text) = std::fs::read(joblog) else { return Ok(None) };
+    let mut rows: HashMap<u64, Verdict> = HashMap::new();
+    for line in text.split(|&b| b == b'\n') {
+        let fields: Vec<&[u8]> = line.split(|&b| b == b'\t').collect();
+        let num =
+            |i: usize| fields.get(i).and_then(|f| std::str::from_utf8(f).ok()?.trim().parse::<i64>().ok());
+        let (Some(seq), Some(exit), Some(signal)) = (num(0), num(6), num(7)) else { continue };
+        let ok = exit == 0 && signal == 0;
+        rows.insert(seq.max(0) as u64, if ok { Verdict::Succeeded } else { Verdict::Failed });
+    }
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let mut tf = tasks.open().map_err(|e| UsageError(e.into()))?;
+    let mut verdicts = Vec::new();
+    while let Some(t) = tf.next_task().map_err(|e| UsageError(e.into()))? {
+        // GNU's Seq: the job number; reading a task file as commands, its line.
+        let key = if t.job.is_some() { t.seq } else { t.line };
+        verdicts.push(rows.get(&key).copied().unwrap_or_default());
+    }
+    Ok(Some(ResumePlan { verdicts, mode: Some(mode), logged: rows.len() as u64, ..ResumePlan::none() }))
 }
 
 impl ResumePlan {

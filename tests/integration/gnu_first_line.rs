@@ -158,3 +158,63 @@ fn joblog_plus_appends_and_gnus_own_settings_are_named_when_ignored() {
     assert!(err.contains("hrun exec does not read GNU parallel's options in $PARALLEL and"), "{err}");
     assert!(err.contains(".parallel/config"), "{err}");
 }
+
+/// GNU ran jobs 1-3 of a sweep, then `hrun exec --resume --joblog jl` on the same line ran
+/// them again: where no hrun log knows the sweep, it resumes from the GNU joblog as GNU does,
+/// and says so. `--resume-failed` reruns the jobs whose latest row failed.
+#[test]
+fn a_sweep_gnu_parallel_began_resumes_from_its_joblog() {
+    let sb = Sandbox::new();
+    let Some(mut gnu) = gnu_parallel() else { return };
+    let job = ["echo {} >> ran; [ {} != 2 ]", ":::", "1", "2", "3"];
+    run(gnu.current_dir(sb.root()).args(["--joblog", "jl"]).args(job));
+    assert_eq!(sb.read("ran").lines().count(), 3);
+    let more = ["echo {} >> ran; [ {} != 2 ]", ":::", "1", "2", "3", "4"];
+    let out = run(sb.exec().args(["--resume", "--joblog", "jl"]).args(more));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("resuming from the joblog jl as GNU parallel does (3 job(s) in it"),
+        "{}",
+        stderr(&out)
+    );
+    let ran: Vec<String> = sb.read("ran").lines().map(String::from).collect();
+    assert_eq!(ran.len(), 4, "only job 4 ran: {ran:?}");
+    assert_eq!(ran[3], "4");
+    // Now hrun's log knows the sweep (job 4); the joblog is GNU's and hrun's alike.
+    let out = run(sb.exec().args(["--resume-failed", "--joblog", "jl"]).args(more));
+    assert!(!stderr(&out).contains("resuming from the joblog"), "{}", stderr(&out));
+}
+
+/// `ls *.gz | hrun exec --resume ...` (the standard idiom) was refused because the input is
+/// read twice; it is read once, each value checked against the log as it streams in.
+#[test]
+fn resume_streams_input_read_once_against_the_log() {
+    use std::io::Write;
+    let sb = Sandbox::new();
+    let feed = |input: &[u8], extra: &[&str]| {
+        let mut child = sb
+            .exec()
+            .args(["-q", "-j", "1"])
+            .args(extra)
+            .args(["echo {} >> ran; [ {} != b ]"])
+            .stdin(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    assert_eq!(feed(b"a\nb\n", &[]).status.code(), Some(1), "b fails");
+    let out = feed(b"a\nb\nc\na\n", &["--resume"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(sb.read("ran"), "a\nb\nc\na\n", "c and the second a are new; a and b were done");
+    let out = feed(b"a\nb\nc\na\n", &["--resume-failed"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(sb.read("ran"), "a\nb\nc\na\nb\n", "only b again");
+    let (_, tasks) = sb.log();
+    let numbers: Vec<(u64, String)> = tasks
+        .iter()
+        .map(|t| (t["seq"].as_u64().unwrap(), t["values"][0].as_str().unwrap().to_string()))
+        .collect();
+    assert!(numbers.contains(&(3, "c".into())) && numbers.contains(&(4, "a".into())), "{numbers:?}");
+}
