@@ -416,20 +416,30 @@ pub fn from_logs(logs: &[PathBuf], out: &Path) -> Result<u64> {
     let mut runs = 0;
     for log in logs {
         let mut output_dir: Option<PathBuf> = None;
+        // Each log's latest sweep: a run without --resume starts a new one (two sweeps of one
+        // template share a default log; their tables stay apart).
+        let mut sweep = Finished::default();
         // A log that cannot be opened (missing, a FIFO, a directory) is the caller's: exit 2.
         let mut reader = crate::log::read::Reader::open(log).map_err(UsageError)?;
         while let Some(record) = reader.next_record()? {
             match record {
                 Record::Run(run) => {
                     runs += 1;
+                    if !run.resume {
+                        sweep = Finished::default();
+                    }
                     output_dir = run.output_dir;
-                    if finished.names.is_empty() {
-                        finished.names = run.value_names.unwrap_or_default();
+                    if sweep.names.is_empty() {
+                        sweep.names = run.value_names.unwrap_or_default();
                     }
                 }
-                Record::Task(task) => finished.add(*task, &output_dir),
+                Record::Task(task) => sweep.add(*task, &output_dir),
                 _ => {}
             }
+        }
+        finished.rows.append(&mut sweep.rows);
+        if finished.names.is_empty() {
+            finished.names = sweep.names;
         }
     }
     if runs == 0 {
@@ -455,19 +465,39 @@ pub fn from_logs(logs: &[PathBuf], out: &Path) -> Result<u64> {
     let mut table = Table::open(out, target, false, columns, None)?;
     let mut n = 0;
     for (record, dir) in finished.rows.into_values() {
-        let seq = record.seq;
-        let output = |ext: &str| -> Vec<u8> {
-            let Some(d) = &dir else { return Vec::new() };
-            match File::open(d.join(format!("{seq}.{ext}"))) {
-                Ok(mut f) => read_output(&mut f, seq, if ext == "out" { "stdout" } else { "stderr" }),
-                Err(_) => Vec::new(),
-            }
+        let (o, e) = match &dir {
+            Some(d) => (task_output(d, &record, "out"), task_output(d, &record, "err")),
+            None => (Vec::new(), Vec::new()),
         };
-        let (o, e) = (output("out"), output("err"));
         table.write(&Row::new(record, o, e))?;
         n += 1;
     }
     Ok(n)
+}
+
+/// A finished task's output from its run's `--output-dir` (`<seq>.out`, `<seq>.err`), if that
+/// file is still the one the task wrote: a file changed after the task ended (a later run
+/// wrote its own task `<seq>` there), or a stdout of another size than the task's, is not
+/// this task's output and is not shown as its (said once per file).
+fn task_output(dir: &Path, record: &TaskRecord, ext: &str) -> Vec<u8> {
+    let seq = record.seq;
+    let path = dir.join(format!("{seq}.{ext}"));
+    let Ok(mut f) = File::open(&path) else { return Vec::new() };
+    let meta = f.metadata().ok();
+    let ended = record.start + record.wall_s;
+    let modified = meta.as_ref().and_then(|m| m.modified().ok()).map(crate::exec::unix_seconds);
+    let later = modified.is_some_and(|m| m > ended + 2.0);
+    let other_size = ext == "out" && meta.is_some_and(|m| m.len() != record.stdout_bytes);
+    if later || other_size {
+        crate::messages::warning(format_args!(
+            "{} is not the output of task {seq} (\"{}\"): it was {} after that task ended; left out of its row",
+            crate::text::printable(&path.display().to_string()),
+            crate::text::printable_max(&record.cmd, 60),
+            if later { "written" } else { "changed" },
+        ));
+        return Vec::new();
+    }
+    read_output(&mut f, seq, if ext == "out" { "stdout" } else { "stderr" })
 }
 
 /// Whether the bytes of the table at `path` from `from` to `to` hold at most one row, whole or

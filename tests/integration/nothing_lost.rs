@@ -361,3 +361,43 @@ fn small_mistakes_get_a_message_that_names_them() {
     assert!(stdout(&out).starts_with("<!DOCTYPE html>"));
     assert!(!sb.path("-").exists());
 }
+
+/// Two sweeps of one template over different values share a default log, and `hrun results`
+/// interleaved them with repeated Seq; an output file a later run rewrote was shown as an
+/// earlier task's Stdout. Each log's latest sweep is its table, and a file is used only while
+/// it is still the task's own.
+#[test]
+fn hrun_results_shows_the_latest_sweep_with_its_own_outputs() {
+    let sb = Sandbox::new();
+    for values in [["a", "b", "c"], ["x", "y", "z"]] {
+        let out =
+            run(hrun().current_dir(sb.root()).args(["exec", "-q", "-k", "echo {}", ":::"]).args(values));
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    let table = stdout(&run(hrun().current_dir(sb.root()).args(["results", "-o", "-.json"])));
+    let rows: Vec<(u64, String)> = table
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            (v["Seq"].as_u64().unwrap(), v["V"][0].as_str().unwrap().to_string())
+        })
+        .collect();
+    assert_eq!(rows, [(1, "x".into()), (2, "y".into()), (3, "z".into())], "{table}");
+
+    // Run A writes out/1.out; run B (its own log) rewrites it later.
+    for (log, word) in [("a.jsonl", "first"), ("b.jsonl", "second-longer")] {
+        let out = run(hrun()
+            .current_dir(sb.root())
+            .args(["exec", "-q", "--log", log, "--output-dir", "out", "echo", word])
+            .arg(":::")
+            .arg("1"));
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    let out = run(hrun().current_dir(sb.root()).args(["results", "a.jsonl", "-o", "-.json"]));
+    let v: serde_json::Value = serde_json::from_str(stdout(&out).lines().next().unwrap()).unwrap();
+    assert_eq!(v["Stdout"], "", "not run A's output");
+    assert!(stderr(&out).contains("is not the output of task 1"), "{}", stderr(&out));
+    let out = run(hrun().current_dir(sb.root()).args(["results", "b.jsonl", "-o", "-.json"]));
+    let v: serde_json::Value = serde_json::from_str(stdout(&out).lines().next().unwrap()).unwrap();
+    assert_eq!(v["Stdout"], "second-longer 1\n");
+}
