@@ -526,8 +526,10 @@ fn at_most_one_row(path: &Path, from: u64, to: u64, format: Format) -> bool {
             _ => {}
         }
     }
-    // One whole row, or the start of one: fine. A whole row and more after it: not ours.
-    rows == 0 || (rows == 1 && tail.last() == Some(&b'\n'))
+    // One whole row, or the start of one: fine. A whole row and more after it: not ours. At
+    // the table's start the header went out in the same write as the first row.
+    let lines = 1 + usize::from(from == 0 && format != Format::Json);
+    rows < lines || (rows == lines && tail.last() == Some(&b'\n'))
 }
 
 fn tag_lines(text: &[u8], tag: &str) -> Vec<u8> {

@@ -401,3 +401,29 @@ fn hrun_results_shows_the_latest_sweep_with_its_own_outputs() {
     let v: serde_json::Value = serde_json::from_str(stdout(&out).lines().next().unwrap()).unwrap();
     assert_eq!(v["Stdout"], "second-longer 1\n");
 }
+
+/// A run killed while writing its first row (header and row go out in one write) has no task
+/// record, and the repair only considered runs with one: the torn row stayed. The run
+/// record keeps the table's length at the start, which is what the log vouches for.
+#[test]
+fn a_crash_during_the_first_row_is_repaired_by_resume() {
+    let sb = Sandbox::new();
+    sb.write("tasks.txt", "echo a\necho b\n");
+    let args = ["-q", "-j", "1", "--results", "r.csv", "tasks.txt"];
+    assert_eq!(run(sb.exec().args(args)).status.code(), Some(0));
+    // As a kill -9 in the first row's write leaves them: the run record alone, a torn table.
+    let log = sb.read("log.jsonl");
+    sb.write("log.jsonl", format!("{}\n", log.lines().next().unwrap()));
+    let table = sb.read("r.csv");
+    let torn = &table[..table.find('\n').unwrap() + 12];
+    sb.write("r.csv", torn);
+    let out = run(sb.exec().arg("--resume").args(args));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).is_empty() || !stderr(&out).contains("left as they are"), "{}", stderr(&out));
+    let table = sb.read("r.csv");
+    assert_eq!(table.lines().filter(|l| l.starts_with("Seq,")).count(), 1, "one header: {table}");
+    let rows: Vec<&str> = table.lines().filter(|l| l.starts_with(char::is_numeric)).collect();
+    assert_eq!(rows.len(), 2, "{table}");
+    assert!(rows.iter().all(|r| r.split(',').count() > 9), "whole rows only: {table}");
+    assert_eq!(table.lines().count(), 5, "a header and two rows of two lines: {table}");
+}
