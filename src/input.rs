@@ -229,6 +229,12 @@ pub struct TemplateOptions {
     pub reading: template::Reading,
     /// `-N`/`-n`.
     pub max_args: Option<template::MaxArgs>,
+    /// `-I STR`.
+    pub replace: Option<String>,
+    /// `--arg-sep`, `--arg-file-sep`.
+    pub markers: template::args::Markers,
+    /// `--tagstring`.
+    pub tagstring: Option<String>,
 }
 
 /// What the positional words of `hrun exec` mean: a single word is a task file (`-`:
@@ -237,7 +243,7 @@ pub struct TemplateOptions {
 /// command with input sources, or with none (values then come from standard input, one per
 /// line), is a template; sources alone run their values as commands.
 pub fn classify(words: &[std::ffi::OsString], opts: TemplateOptions) -> Result<TaskSpec, String> {
-    let split = template::args::split(words, &opts.reading.delimiter)?;
+    let split = template::args::split(words, &opts.reading.delimiter, &opts.markers)?;
     let mut sources: Vec<template::Source> = opts
         .arg_files
         .iter()
@@ -266,7 +272,8 @@ pub fn classify(words: &[std::ffi::OsString], opts: TemplateOptions) -> Result<T
     if implicit_stdin {
         sources.push(template::Source { input: template::sources::Input::File("-".into()), linked: false });
     }
-    let template = template::Template::parse(&split.command)?;
+    let syntax = template::Syntax { replace: opts.replace.clone(), ..template::Syntax::default() };
+    let template = template::Template::parse_in(&split.command, &syntax)?;
     let spec = template::Spec {
         words: split.command,
         template: Arc::new(template),
@@ -275,6 +282,11 @@ pub fn classify(words: &[std::ffi::OsString], opts: TemplateOptions) -> Result<T
         reading: opts.reading,
         implicit_stdin,
         max_args: opts.max_args,
+        tagstring: match &opts.tagstring {
+            Some(t) => Some(Arc::new(template::Template::parse_in(std::slice::from_ref(t), &syntax)?)),
+            None => None,
+        },
+        replace: opts.replace,
     };
     spec.check()?;
     Ok(TaskSpec::Template(Arc::new(spec)))
@@ -356,13 +368,15 @@ pub struct ReadingFlags<'a> {
     /// `--header`: only `:` (the first value names the source) is understood.
     pub header: Option<&'a str>,
     pub skip_empty: bool,
+    /// `--trim`.
+    pub trim: Option<&'a str>,
 }
 
 /// How values are read: `-0`, `-d DELIM`, `--colsep REGEX` (refused when it can match the
 /// empty string: it would split between every character), `--header :` (which splits at tabs
 /// unless `--colsep` says otherwise, as GNU parallel), `-r`.
 pub fn reading(flags: ReadingFlags<'_>) -> Result<template::Reading, String> {
-    let ReadingFlags { null, delimiter, colsep, header, skip_empty } = flags;
+    let ReadingFlags { null, delimiter, colsep, header, skip_empty, trim } = flags;
     let header = match header {
         None => false,
         Some(":") => true,
@@ -402,5 +416,11 @@ pub fn reading(flags: ReadingFlags<'_>) -> Result<template::Reading, String> {
             Some(re)
         }
     };
-    Ok(template::Reading { delimiter, colsep, skip_empty, header })
+    // As GNU parallel: --colsep trims each column unless --trim says otherwise.
+    let trim = match trim {
+        Some(t) => template::sources::Trim::parse(t)?,
+        None if colsep.is_some() => template::sources::Trim::Both,
+        None => template::sources::Trim::None,
+    };
+    Ok(template::Reading { delimiter, colsep, skip_empty, header, trim })
 }

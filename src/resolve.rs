@@ -88,7 +88,7 @@ impl ExecArgs {
             shell: self.shell,
             dry_run: self.template.dry_run,
             emit_tasks: self.template.emit_tasks.clone(),
-            tag: self.tag,
+            tag: self.tag || self.tagstring.is_some(),
             terse: self.control.progress.quiet,
             results: per_shard(self.results),
             ..ExecConfig::new(tasks).with(self.control.resolve(cfg)?)
@@ -105,6 +105,7 @@ impl ExecArgs {
             colsep: t.colsep.as_deref(),
             header: t.header.as_deref(),
             skip_empty: t.no_run_if_empty,
+            trim: t.trim.as_deref(),
         })
         .map_err(usage)?;
         let max_args = match (t.max_replace_args, t.max_args) {
@@ -117,7 +118,15 @@ impl ExecArgs {
             (None, Some(n)) => Some(template::MaxArgs { n, context: false }),
             (None, None) => None,
         };
-        Ok(input::TemplateOptions { arg_files: t.arg_files.clone(), link: t.link, reading, max_args })
+        Ok(input::TemplateOptions {
+            arg_files: t.arg_files.clone(),
+            link: t.link,
+            reading,
+            max_args,
+            replace: t.replace.clone(),
+            markers: t.markers(),
+            tagstring: self.tagstring.clone(),
+        })
     }
 }
 

@@ -44,7 +44,7 @@ impl Task {
     /// GNU parallel), or a task-file line itself.
     pub fn tag(&self) -> String {
         match &self.job {
-            Some(job) => job.args.join(" "),
+            Some(job) => job.tag(self.seq, None),
             None => self.cmd.clone(),
         }
     }

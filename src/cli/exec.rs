@@ -15,7 +15,8 @@ pub(super) fn task_file_first(
     argv: &[std::ffi::OsString],
 ) -> Option<Vec<std::ffi::OsString>> {
     let w = &args.words;
-    let is_marker = |x: &std::ffi::OsString| [":::", ":::+", "::::", "::::+"].iter().any(|m| x == m);
+    let markers = args.template.markers();
+    let is_marker = |x: &std::ffi::OsString| markers.is_marker(x);
     if w.len() < 2 || !args.template.arg_files.is_empty() || w.iter().any(is_marker) {
         return None;
     }
@@ -87,8 +88,13 @@ pub struct ExecArgs {
     pub keep_order: bool,
 
     /// Prefix each line a task prints with its values (tab-separated), as GNU parallel
-    #[arg(help_heading = "Output and logs", long, conflicts_with_all = ["ungroup", "output_dir"])]
+    #[arg(help_heading = "Output and logs", long, conflicts_with_all = ["ungroup", "output_dir", "tagstring"])]
     pub tag: bool,
+
+    /// Prefix each line of a task's output with STR, its replacement strings filled in
+    /// (values unquoted), and a tab (as --tag does with the values)
+    #[arg(help_heading = "Output and logs", long, value_name = "STR", conflicts_with_all = ["ungroup", "output_dir"])]
+    pub tagstring: Option<String>,
 
     /// Write a table of every finished task to FILE.csv, FILE.tsv or FILE.json (`-.csv` etc.:
     /// standard output): GNU parallel's columns (Seq, Host, Starttime, JobRuntime, Send,
@@ -146,6 +152,17 @@ pub struct ExecArgs {
     pub gnu: GnuFlags,
 }
 
+impl TemplateArgs {
+    /// The words that start sources (`:::`, `::::`, or `--arg-sep`/`--arg-file-sep`'s).
+    pub fn markers(&self) -> crate::template::args::Markers {
+        let d = crate::template::args::Markers::default();
+        crate::template::args::Markers {
+            values: self.arg_sep.clone().unwrap_or(d.values),
+            files: self.arg_file_sep.clone().unwrap_or(d.files),
+        }
+    }
+}
+
 /// How values are read for a command template (GNU parallel's input options).
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Command templates (GNU parallel)")]
@@ -193,8 +210,26 @@ pub struct TemplateArgs {
     pub no_run_if_empty: bool,
 
     /// Print the commands that would run, one per line, and run nothing
-    #[arg(long)]
+    #[arg(long, alias = "dryrun")]
     pub dry_run: bool,
+
+    /// STR stands for {} (all the values) in the command; {} and {1} are then text
+    /// (-i: --replace with {})
+    #[arg(short = 'I', long = "replace", short_alias = 'i', value_name = "STR", num_args = 0..=1, default_missing_value = "{}")]
+    pub replace: Option<String>,
+
+    /// The word that starts a source of values on the command line, instead of :::
+    #[arg(long, value_name = "SEP")]
+    pub arg_sep: Option<String>,
+
+    /// The word that starts a source of files, instead of ::::
+    #[arg(long, value_name = "SEP")]
+    pub arg_file_sep: Option<String>,
+
+    /// Take blanks off each value (each column with --colsep): n (none), l, r or lr
+    /// [default: lr with --colsep, else n]
+    #[arg(long, value_name = "n|l|r|lr")]
+    pub trim: Option<String>,
 
     /// Write the jobs as a task file (one command per line; `-`: standard output) instead
     /// of running them; `hrun exec FILE` then runs the same tasks
@@ -233,8 +268,6 @@ pub struct GnuFlags {
     pub context_replace: bool,
     #[arg(short = 'm', long = "xargs", hide = true)]
     pub xargs: bool,
-    #[arg(short = 'I', hide = true, value_name = "STR")]
-    pub replace_str: Option<String>,
 }
 
 impl GnuFlags {
@@ -259,9 +292,6 @@ impl GnuFlags {
                 "-X, -m and --xargs (as many values per command as fit) are not supported: give the \
                  number of values per job with -N N (or -n N)",
             );
-        }
-        if self.replace_str.as_deref().is_some_and(|s| s != "{}") {
-            return Some("-I (another replacement string) is not supported: write {} in the command");
         }
         if self.line_buffer {
             return Some(

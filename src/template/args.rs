@@ -22,14 +22,39 @@ enum Marker {
     Files { linked: bool },
 }
 
-fn marker(word: &str) -> Option<Marker> {
-    Some(match word {
-        ":::" => Marker::Values { linked: false },
-        ":::+" => Marker::Values { linked: true },
-        "::::" => Marker::Files { linked: false },
-        "::::+" => Marker::Files { linked: true },
-        _ => return None,
-    })
+/// The words that start sources: `:::` and `::::` (GNU's `--arg-sep`, `--arg-file-sep`
+/// change them), each with `+` for a linked source.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Markers {
+    pub values: String,
+    pub files: String,
+}
+
+impl Default for Markers {
+    fn default() -> Self {
+        Markers { values: ":::".into(), files: "::::".into() }
+    }
+}
+
+impl Markers {
+    fn of(&self, word: &str) -> Option<Marker> {
+        let (base, linked) = match word.strip_suffix('+') {
+            Some(b) if b == self.values || b == self.files => (b, true),
+            _ => (word, false),
+        };
+        if base == self.files {
+            Some(Marker::Files { linked })
+        } else if base == self.values {
+            Some(Marker::Values { linked })
+        } else {
+            None
+        }
+    }
+
+    /// True for a word that starts a source.
+    pub fn is_marker(&self, word: &std::ffi::OsStr) -> bool {
+        word.to_str().is_some_and(|w| self.of(w).is_some())
+    }
 }
 
 /// Splits the words; refuses (with a one-line reason) what GNU parallel would silently
@@ -37,7 +62,8 @@ fn marker(word: &str) -> Option<Marker> {
 /// jobs), a word that is not UTF-8. `delimiter`: values end with it (`-d`, `-0`); GNU splits
 /// `:::` values at it too, and so does hrun (a newline then is part of a value). With the
 /// default newline, a `:::` value holding one is refused instead.
-pub fn split(words: &[OsString], delimiter: &[u8]) -> Result<Words, String> {
+pub fn split(words: &[OsString], delimiter: &[u8], markers: &Markers) -> Result<Words, String> {
+    let marker = |w: &str| markers.of(w);
     let words: Vec<String> = words
         .iter()
         .map(|w| {
@@ -106,14 +132,14 @@ mod tests {
     }
 
     fn split_nl(words: &[OsString]) -> Result<Words, String> {
-        split(words, b"\n")
+        split(words, b"\n", &Markers::default())
     }
 
     /// As GNU parallel 20221122: `parallel -d , echo ::: 'a,b,' 'c<newline>d' ,x` runs a, b,
     /// an empty value, c<newline>d, an empty value and x.
     #[test]
     fn a_delimiter_splits_values_too() {
-        let w = split(&os(&["echo", ":::", "a,b,", "c\nd", ",x"]), b",").unwrap();
+        let w = split(&os(&["echo", ":::", "a,b,", "c\nd", ",x"]), b",", &Markers::default()).unwrap();
         let Input::Values(v) = &w.sources[0].input else { panic!() };
         assert_eq!(**v, ["a", "b", "", "c\nd", "", "x"]);
     }
@@ -130,6 +156,15 @@ mod tests {
             [(":::".into(), false), (":::".into(), true), ("f".into(), true), ("<stdin>".into(), true)]
         );
         assert_eq!(w.sources[0].input, Input::Values(Arc::new(vec!["a".into(), "-b".into()])));
+    }
+
+    #[test]
+    fn other_markers_with_arg_sep_and_arg_file_sep() {
+        let m = Markers { values: ",,".into(), files: "@@".into() };
+        let w = split(&os(&["echo", ":::", ",,", "a", ",,+", "b", "@@", "f"]), b"\n", &m).unwrap();
+        assert_eq!(w.command, ["echo", ":::"]);
+        let kinds: Vec<(String, bool)> = w.sources.iter().map(|s| (s.input.name(), s.linked)).collect();
+        assert_eq!(kinds, [(":::".into(), false), (":::".into(), true), ("f".into(), false)]);
     }
 
     #[test]

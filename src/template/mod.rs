@@ -20,7 +20,7 @@ pub mod sources;
 use std::os::fd::RawFd;
 use std::sync::Arc;
 
-pub use replace::Template;
+pub use replace::{Quoting, Syntax, Template};
 pub use sources::{Reading, Source, SourceError};
 
 use crate::taskfile::Task;
@@ -40,6 +40,10 @@ pub struct Spec {
     pub implicit_stdin: bool,
     /// `-N`/`-n`: up to this many values (tuples of the sources) per job.
     pub max_args: Option<MaxArgs>,
+    /// `-I STR`: the string that stands for `{}`.
+    pub replace: Option<String>,
+    /// `--tagstring STR`, parsed as a template.
+    pub tagstring: Option<Arc<Template>>,
 }
 
 /// GNU's `-N N` (context replace: a word with `{}` repeats per value) or `-n N` (`{}` is
@@ -56,12 +60,23 @@ pub struct MaxArgs {
 pub struct JobArgs {
     pub template: Arc<Template>,
     pub args: Vec<String>,
+    /// `--tagstring`: what prefixes the job's output lines.
+    pub tag: Option<Arc<Template>>,
 }
 
 impl JobArgs {
     /// The command to run for job `seq` on slot `slot`.
     pub fn command(&self, seq: u64, slot: usize) -> String {
         self.template.render(&self.args, Some(seq), Some(slot))
+    }
+
+    /// What `--tag` (the values, space-separated) or `--tagstring` (its replacement strings
+    /// filled in, values unquoted) prefixes the job's output lines with.
+    pub fn tag(&self, seq: u64, slot: Option<usize>) -> String {
+        match &self.tag {
+            Some(t) => t.render_as(&self.args, Some(seq), slot, Quoting::Raw),
+            None => self.args.join(" "),
+        }
     }
 }
 
@@ -98,12 +113,11 @@ impl Spec {
             self.template.clone()
         } else {
             // The header's names become replacement strings; checked when the spec was made.
-            Arc::new(
-                Template::parse_with(&self.words, &jobs.names, context)
-                    .unwrap_or_else(|_| (*self.template).clone()),
-            )
+            let syntax = Syntax { names: jobs.names.clone(), context, replace: self.replace.clone() };
+            Arc::new(Template::parse_in(&self.words, &syntax).unwrap_or_else(|_| (*self.template).clone()))
         };
         Ok(JobStream {
+            tag: self.tagstring.clone(),
             template,
             jobs,
             seq: 0,
@@ -146,6 +160,9 @@ impl Spec {
         text.push_str(if self.link { "link\0" } else { "\0" });
         if let Some(m) = self.max_args {
             text.push_str(&format!("max_args {} {}\0", m.n, m.context));
+        }
+        if let Some(r) = &self.replace {
+            text.push_str(&format!("replace {r}\0"));
         }
         text.push_str(if self.reading.skip_empty { "r\0" } else { "\0" });
         text.push_str(if self.reading.header { "header\0" } else { "\0" });
@@ -190,6 +207,7 @@ impl Spec {
 /// The jobs of a template, as tasks, read one ahead.
 pub struct JobStream {
     template: Arc<Template>,
+    tag: Option<Arc<Template>>,
     jobs: sources::Jobs,
     seq: u64,
     /// `-N`: values (tuples of the sources) per job.
@@ -237,7 +255,7 @@ impl JobStream {
             seq: self.seq,
             line: self.seq,
             cmd,
-            job: Some(JobArgs { template: self.template.clone(), args }),
+            job: Some(JobArgs { template: self.template.clone(), args, tag: self.tag.clone() }),
             occurrence: 1,
         }))
     }

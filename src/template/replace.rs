@@ -47,6 +47,26 @@ enum Piece {
     Rep(Rep),
 }
 
+/// How an inserted value is written: quoted for the shell that runs the line, or as it is
+/// (a tag, a file name).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Quoting {
+    /// For sh, bash, dash, ksh, zsh and the other POSIX shells: GNU parallel's quoting.
+    #[default]
+    Posix,
+    /// Not quoted: `--tagstring`, `--results` names.
+    Raw,
+}
+
+impl Quoting {
+    fn apply<'a>(self, v: &'a str) -> Cow<'a, str> {
+        match self {
+            Quoting::Posix => quote(v),
+            Quoting::Raw => Cow::Borrowed(v),
+        }
+    }
+}
+
 /// How a job's command line is made from its arguments.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Template {
@@ -77,6 +97,12 @@ impl Template {
     /// [`Template::parse`] with `--header :` column names (`{name}` is that column) and `-N`'s
     /// context replace.
     pub fn parse_with(words: &[String], names: &[String], context: bool) -> Result<Template, String> {
+        Template::parse_in(words, &Syntax { names: names.to_vec(), context, replace: None })
+    }
+
+    /// [`Template::parse`] under `syntax`: header names, context replace, `-I`'s string.
+    pub fn parse_in(words: &[String], syntax: &Syntax) -> Result<Template, String> {
+        let (names, context) = (&syntax.names[..], syntax.context);
         if words.is_empty() {
             return Ok(Template { pieces: Vec::new(), mode: Mode::Commands, context });
         }
@@ -98,7 +124,20 @@ impl Template {
                 cut(&text[start..])
             ));
         }
-        let pieces = parse_pieces(&text, names)?;
+        let pieces = match syntax.replace.as_deref().filter(|r| !r.is_empty()) {
+            None => parse_pieces(&text, names, false)?,
+            // `-I STR`: STR stands for `{}`, and `{}` and `{1}` are text (as GNU reads them).
+            Some(r) => {
+                let mut pieces = Vec::new();
+                for (i, part) in text.split(r).enumerate() {
+                    if i > 0 {
+                        pieces.push(Piece::Rep(Rep::All(Transform::Whole)));
+                    }
+                    pieces.extend(parse_pieces(part, names, true)?);
+                }
+                pieces
+            }
+        };
         let mode =
             if pieces.iter().any(|p| matches!(p, Piece::Rep(_))) { Mode::Replace } else { Mode::Append };
         Ok(Template { pieces, mode, context })
@@ -138,6 +177,11 @@ impl Template {
     /// The command line for a job with `args`. `{#}` and `{%}` become `seq` and `slot`, or
     /// stay as written where those are `None` (the job's identity, as a task file holds it).
     pub fn render(&self, args: &[String], seq: Option<u64>, slot: Option<usize>) -> String {
+        self.render_as(args, seq, slot, Quoting::Posix)
+    }
+
+    /// [`Template::render`] with values written as `quoting` says.
+    pub fn render_as(&self, args: &[String], seq: Option<u64>, slot: Option<usize>, q: Quoting) -> String {
         let mut out = String::with_capacity(64);
         match self.mode {
             Mode::Commands => return args.join(" "),
@@ -149,19 +193,20 @@ impl Template {
                 }
                 if !args.is_empty() {
                     out.push(' ');
-                    push_all(&mut out, args, Transform::Whole);
+                    push_all(&mut out, args, Transform::Whole, q);
                 }
                 return out;
             }
             Mode::Replace => {}
         }
         if self.context {
-            return self.render_context(args, seq, slot);
+            return self.render_context(args, seq, slot, q);
         }
+        let at = Place { seq, slot, q };
         for p in &self.pieces {
             match p {
                 Piece::Text(t) => out.push_str(t),
-                Piece::Rep(r) => push_rep(&mut out, *r, args, None, seq, slot),
+                Piece::Rep(r) => push_rep(&mut out, *r, args, None, at),
             }
         }
         out
@@ -169,7 +214,8 @@ impl Template {
 
     /// GNU's context replace (`-N`): each blank-separated word holding an all-arguments
     /// replacement string is rendered once per argument, the copies joined by a space.
-    fn render_context(&self, args: &[String], seq: Option<u64>, slot: Option<usize>) -> String {
+    fn render_context(&self, args: &[String], seq: Option<u64>, slot: Option<usize>, q: Quoting) -> String {
+        let at = Place { seq, slot, q };
         let mut out = String::with_capacity(64);
         let mut word: Vec<Seg<'_>> = Vec::new();
         let flush = |word: &mut Vec<Seg<'_>>, out: &mut String| {
@@ -183,7 +229,7 @@ impl Template {
                 for seg in word.iter() {
                     match seg {
                         Seg::Text(t) => out.push_str(t),
-                        Seg::Rep(r) => push_rep(out, *r, args, one, seq, slot),
+                        Seg::Rep(r) => push_rep(out, *r, args, one, at),
                     }
                 }
             }
@@ -220,26 +266,29 @@ enum Seg<'a> {
     Rep(Rep),
 }
 
-/// Writes one replacement string's value; `one`: the single argument an all-arguments string
-/// stands for in a context-replaced word.
-fn push_rep(
-    out: &mut String,
-    r: Rep,
-    args: &[String],
-    one: Option<&String>,
+/// Where a job is rendered: its number and slot (as written where `None`), and how values
+/// are written.
+#[derive(Clone, Copy)]
+struct Place {
     seq: Option<u64>,
     slot: Option<usize>,
-) {
+    q: Quoting,
+}
+
+/// Writes one replacement string's value; `one`: the single argument an all-arguments string
+/// stands for in a context-replaced word.
+fn push_rep(out: &mut String, r: Rep, args: &[String], one: Option<&String>, at: Place) {
+    let Place { seq, slot, q } = at;
     match r {
         Rep::All(t) => match one {
-            Some(a) => out.push_str(&quote(&transform(a, t))),
-            None => push_all(out, args, t),
+            Some(a) => out.push_str(&q.apply(&transform(a, t))),
+            None => push_all(out, args, t, q),
         },
         Rep::Pos(n, t) => {
             let i =
                 if n > 0 { Some(n as usize - 1) } else { args.len().checked_sub(n.unsigned_abs() as usize) };
             if let Some(a) = i.and_then(|i| args.get(i)) {
-                out.push_str(&quote(&transform(a, t)));
+                out.push_str(&q.apply(&transform(a, t)));
             }
         }
         Rep::Seq => match seq {
@@ -253,12 +302,12 @@ fn push_rep(
     }
 }
 
-fn push_all(out: &mut String, args: &[String], t: Transform) {
+fn push_all(out: &mut String, args: &[String], t: Transform, q: Quoting) {
     for (i, a) in args.iter().enumerate() {
         if i > 0 {
             out.push(' ');
         }
-        out.push_str(&quote(&transform(a, t)));
+        out.push_str(&q.apply(&transform(a, t)));
     }
 }
 
@@ -271,15 +320,30 @@ fn cut(s: &str) -> String {
     }
 }
 
-/// Splits the template into text and replacement strings.
-fn parse_pieces(text: &str, names: &[String]) -> Result<Vec<Piece>, String> {
+/// How replacement strings are read, beyond GNU's fixed ones.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Syntax {
+    /// `--header :`: each name is a replacement string for its column.
+    pub names: Vec<String>,
+    /// `-N`: context replace.
+    pub context: bool,
+    /// `-I STR` (`--replace`): STR stands for every argument; `{}` and `{n}` are then text.
+    pub replace: Option<String>,
+}
+
+/// Splits the template into text and replacement strings; `plain_is_text`: `{}` and `{n}`
+/// are text (`-I`).
+fn parse_pieces(text: &str, names: &[String], plain_is_text: bool) -> Result<Vec<Piece>, String> {
     let mut pieces = Vec::new();
     let mut lit = String::new();
     let mut rest = text;
     while let Some(open) = rest.find('{') {
         lit.push_str(&rest[..open]);
         let after = &rest[open..];
-        let rep = after.find('}').and_then(|close| parse_rep(&after[1..close], names).map(|r| (close, r)));
+        let rep =
+            after.find('}').and_then(|close| parse_rep(&after[1..close], names).map(|r| (close, r))).filter(
+                |(_, r)| !plain_is_text || !matches!(r, Ok(Rep::All(Transform::Whole)) | Ok(Rep::Pos(_, _))),
+            );
         match rep {
             Some((close, rep)) => {
                 if !lit.is_empty() {
@@ -518,6 +582,15 @@ mod tests {
         assert!(Template::parse(&words("out_{0#}.txt")).unwrap_err().contains("printf %04d {#}"));
         // Not replacement strings: left as text, and the arguments are appended.
         assert_eq!(render("echo {1x} {.x} { }", &["a"]), "echo {1x} {.x} { } a");
+    }
+
+    /// As GNU parallel 20221122: `parallel -I @@ --dry-run echo @@ {.} {} {1} ::: a.x` gives
+    /// `echo a.x a {} {1}`.
+    #[test]
+    fn another_replacement_string_with_dash_i() {
+        let syntax = Syntax { replace: Some("@@".into()), ..Syntax::default() };
+        let t = Template::parse_in(&words("echo @@ {.} {} {1} x@@y"), &syntax).unwrap();
+        assert_eq!(t.render(&["a.x".into()], None, None), "echo a.x a {} {1} xa.xy");
     }
 
     /// As GNU parallel 20221122: `parallel --dry-run 'echo {1. } {-1 } {1/ } { 1 } {1  } {1 .}

@@ -61,11 +61,51 @@ pub struct Reading {
     pub skip_empty: bool,
     /// `--header :`: the first value of each source names its columns.
     pub header: bool,
+    /// `--trim`: blanks taken off each value (each column, with `--colsep`).
+    pub trim: Trim,
+}
+
+/// GNU's `--trim`: which ends of a value lose their blanks (Perl's `\s`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Trim {
+    #[default]
+    None,
+    Left,
+    Right,
+    Both,
+}
+
+impl Trim {
+    /// `--trim n|l|r|lr|rl`.
+    pub fn parse(text: &str) -> Result<Trim, String> {
+        Ok(match text {
+            "n" => Trim::None,
+            "l" => Trim::Left,
+            "r" => Trim::Right,
+            "lr" | "rl" => Trim::Both,
+            _ => return Err(format!("--trim {text:?}: give n, l, r or lr (which ends lose their blanks)")),
+        })
+    }
+
+    fn apply(self, v: &str) -> &str {
+        match self {
+            Trim::None => v,
+            Trim::Left => v.trim_start_matches(is_perl_space),
+            Trim::Right => v.trim_end_matches(is_perl_space),
+            Trim::Both => v.trim_matches(is_perl_space),
+        }
+    }
 }
 
 impl Default for Reading {
     fn default() -> Self {
-        Reading { delimiter: b"\n".to_vec(), colsep: None, skip_empty: false, header: false }
+        Reading {
+            delimiter: b"\n".to_vec(),
+            colsep: None,
+            skip_empty: false,
+            header: false,
+            trim: Trim::None,
+        }
     }
 }
 
@@ -295,7 +335,7 @@ impl Jobs {
         if reading.header {
             for (s, values) in sources.iter().zip(opened.iter_mut()) {
                 let header = values.next()?.ok_or_else(|| SourceError::Empty(s.input.name()))?;
-                names.extend(split_columns(&header, reading.colsep.as_ref()));
+                names.extend(split_columns(&header, reading.colsep.as_ref(), reading.trim));
             }
         }
         let order = if link_all {
@@ -422,16 +462,20 @@ impl Jobs {
     /// `--colsep`: each value split into its columns, each trimmed; an empty value is one
     /// empty column.
     fn columns(&self, values: Vec<String>) -> Vec<String> {
-        let Some(re) = &self.reading.colsep else { return values };
-        values.iter().flat_map(|v| split_columns(v, Some(re))).collect()
+        let trim = self.reading.trim;
+        match &self.reading.colsep {
+            None if trim == Trim::None => values,
+            None => values.iter().map(|v| trim.apply(v).to_string()).collect(),
+            Some(re) => values.iter().flat_map(|v| split_columns(v, Some(re), trim)).collect(),
+        }
     }
 }
 
 /// One value's columns: split where `colsep` matches, each trimmed; an empty value is one
 /// empty column; without a colsep, the value itself.
 /// As Perl's `split /RE/, $value, -1`: a regex's capture groups are columns too.
-fn split_columns(value: &str, colsep: Option<&regex::bytes::Regex>) -> Vec<String> {
-    let Some(re) = colsep else { return vec![value.to_string()] };
+fn split_columns(value: &str, colsep: Option<&regex::bytes::Regex>, trim: Trim) -> Vec<String> {
+    let Some(re) = colsep else { return vec![trim.apply(value).to_string()] };
     if value.is_empty() {
         return vec![String::new()];
     }
@@ -445,7 +489,7 @@ fn split_columns(value: &str, colsep: Option<&regex::bytes::Regex>) -> Vec<Strin
         last = m.end();
     }
     fields.push(&bytes[last..]);
-    fields.into_iter().map(|f| String::from_utf8_lossy(f).trim_matches(is_perl_space).to_string()).collect()
+    fields.into_iter().map(|f| trim.apply(&String::from_utf8_lossy(f)).to_string()).collect()
 }
 
 /// Perl's `\s` on bytes: space, tab, newline, vertical tab, form feed, carriage return.
@@ -564,15 +608,19 @@ mod tests {
 
     #[test]
     fn colsep_splits_and_trims_like_gnu() {
-        let reading = Reading { colsep: Some(regex::bytes::Regex::new(",").unwrap()), ..Reading::default() };
+        let reading = Reading {
+            colsep: Some(regex::bytes::Regex::new(",").unwrap()),
+            trim: Trim::Both,
+            ..Reading::default()
+        };
         let mut jobs = Jobs::open(&[values(&["a,b,,", " a , b ", ""])], false, &reading, false).unwrap();
         assert_eq!(jobs.next_job().unwrap().unwrap(), ["a", "b", "", ""]);
         assert_eq!(jobs.next_job().unwrap().unwrap(), ["a", "b"]);
         assert_eq!(jobs.next_job().unwrap().unwrap(), [""]);
         // Perl: captured separators are columns; no Unicode classes (a no-break space is no \s).
         let re = |s: &str| Some(regex::bytes::RegexBuilder::new(s).unicode(false).build().unwrap());
-        assert_eq!(split_columns("a,b", re("(,)").as_ref()), ["a", ",", "b"]);
-        assert_eq!(split_columns("a\u{a0}b c", re("\\s").as_ref()), ["a\u{a0}b", "c"]);
+        assert_eq!(split_columns("a,b", re("(,)").as_ref(), Trim::Both), ["a", ",", "b"]);
+        assert_eq!(split_columns("a\u{a0}b c", re("\\s").as_ref(), Trim::Both), ["a\u{a0}b", "c"]);
     }
 
     #[test]

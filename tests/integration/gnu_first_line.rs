@@ -218,3 +218,25 @@ fn resume_streams_input_read_once_against_the_log() {
         .collect();
     assert!(numbers.contains(&(3, "c".into())) && numbers.contains(&(4, "a".into())), "{numbers:?}");
 }
+
+/// GNU options real scripts use, once refused or unknown: `-I`/`--replace`/`-i`, `--arg-sep`,
+/// `--arg-file-sep`, `--trim`, `--tagstring` (with `{#}`), `--dryrun`; byte for byte.
+#[test]
+fn replace_separators_trim_and_tagstring_as_gnu() {
+    let sb = Sandbox::new();
+    sb.write("in.txt", "a,b\n c , d \n");
+    for args in [
+        vec!["-k", "-I", "@@", "echo", "@@", "{.}", "{}", "{1}", "x@@y", ":::", "a.x", "b c"],
+        vec!["-k", "-i", "echo", "{}", ":::", "a"],
+        vec!["-k", "--arg-sep", ",,", "echo", ",,", "a", "b", ",,+", "1", "2"],
+        vec!["-k", "--arg-file-sep", "@@", "echo", "@@", "in.txt"],
+        vec!["-k", "--trim", "l", "echo", "[{}]", ":::", " a ", "b "],
+        vec!["-k", "--trim", "r", "echo", "[{}]", ":::", " a ", "b "],
+        vec!["-k", "--trim", "n", "--colsep", ",", "echo", "[{1}][{2}]", "::::", "in.txt"],
+        vec!["-k", "--colsep", ",", "echo", "[{1}][{2}]", "::::", "in.txt"],
+        vec!["-k", "--tagstring", "{#}:{1}-x", "echo", "hi", ":::", "a", "b c"],
+        vec!["-k", "--dryrun", "echo", "{}", ":::", "a b"],
+    ] {
+        same(&sb, &args, b"");
+    }
+}

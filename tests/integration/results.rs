@@ -400,7 +400,10 @@ fn output_of_cancelled_tasks_stays_out_of_a_results_table_on_stdout() {
 #[test]
 fn hrun_results_over_jobs_of_different_widths_is_rectangular() {
     let sb = Sandbox::new();
-    for args in [&["echo", "{}", ":::", "a", "b"][..], &["echo", "{}", ":::", "x", ":::", "y", "z"]] {
+    // One sweep (the second run resumes it) over jobs of one and of two values.
+    for args in
+        [&["echo", "{}", ":::", "a", "b"][..], &["--resume", "echo", "{}", ":::", "x", ":::", "y", "z"]]
+    {
         let out = run(sb.exec().arg("-q").args(args));
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     }
