@@ -578,11 +578,12 @@ mod tests {
             )
         };
         let run = "{\"kind\":\"run\"}\n";
+        let resumed = "{\"kind\":\"run\",\"resume\":true}\n";
         let text = [
             run,
             &task(1, 1, ""),
             &task(2, 0, ""),
-            run,
+            resumed,
             &task(1, 0, ",\"cancelled\":true"),
             &task(3, 1, ",\"last_attempt\":false"),
         ]
