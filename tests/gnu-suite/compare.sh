@@ -19,7 +19,8 @@
 # --json FILE     and one record per function as JSON.
 # OPTIONS         --jobs N (functions at once, 2), --timeout S (per run, 300), --filter REGEX
 #                 (script:function), --skip REGEX (scripts not run, 'mem|100s|300s|polar' as
-#                 GNU's `make short`; '^$' runs all), --fresh, --no-rerun.
+#                 GNU's `make short`; '^$' runs all), --fresh, --no-rerun, --reuse-candidate
+#                 (the candidate's kept runs too: to remake the tables after changing them).
 #
 # Each par_* function runs as GNU's runner runs it (its script's exported functions and
 # variables, LANG=C, TMPDIR=/tmp/<script>-tmpdir, cwd testsuite/, parallel in /usr/local/bin) in
@@ -49,7 +50,7 @@ while [ $# -gt 0 ]; do
     --out) out=$2; shift 2 ;;
     --self-test) selftest=1; shift ;;
     --jobs|--timeout|--filter|--skip|--label) pass+=("$1" "$2"); shift 2 ;;
-    --fresh|--no-rerun) pass+=("$1"); shift ;;
+    --fresh|--no-rerun|--reuse-candidate) pass+=("$1"); shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
   esac

@@ -25,7 +25,7 @@ import report
 import sandbox
 import suite
 
-RUNNER_VERSION = "2"
+RUNNER_VERSION = "2"  # bump when what a test sees changes (sandbox.sh, helpers/, RUN_SH)
 RUN_SH = """# One par_* function as GNU's runner runs it: the functions and variables its script exported,
 # in a bash started for it, its stderr into its stdout (the runner's '{{}} 2>&1').
 . /srv/defs.sh
@@ -90,7 +90,13 @@ class Runner:
             h.update(part.encode(errors="surrogateescape") + b"\0")
         return h.hexdigest()
 
-    def gnu_run(self, script, fn, label):
+    def candidate_run(self, script, fn, label):
+        """The candidate's run; kept ones only with --reuse-candidate (the candidate unchanged)."""
+        if self.args.reuse_candidate:
+            return self.gnu_run(script, fn, label, self.cand)
+        return self.run_one(script, fn, self.cand, label)
+
+    def gnu_run(self, script, fn, label, program=None):
         """GNU's run, from the work directory when it is still valid."""
         d = self.args.work / "runs" / fn.script / fn.name
         meta_path = d / f"{label}.json"
@@ -101,9 +107,16 @@ class Runner:
                 res = sandbox.Result(out, b"", meta["rc"], meta["timed_out"], meta["seconds"])
                 return res, [tuple(r[:3]) + (r[3],) for r in meta["records"]]
         d.mkdir(parents=True, exist_ok=True)
-        return self.run_one(script, fn, self.gnu, label)
+        return self.run_one(script, fn, program or self.gnu, label)
 
     def function(self, script: suite.Script, fn: suite.Function) -> Outcome:
+        try:
+            return self.compare_function(script, fn)
+        except Exception as e:  # one function's trouble must not lose the others' results
+            return Outcome(fn, category="error", why=f"{type(e).__name__}: {e}"[:300],
+                           result="error")
+
+    def compare_function(self, script: suite.Script, fn: suite.Function) -> Outcome:
         o = Outcome(fn, category=fn.static, why=fn.static_why)
         if fn.static:
             return o
@@ -130,7 +143,7 @@ class Runner:
             return o
         o.gnu_det = "yes" if (g1.stdout, g1.rc) == (g2.stdout, g2.rc) else "no"
         for attempt in (1, 2) if self.args.rerun else (1,):
-            c, _ = self.run_one(script, fn, self.cand, f"cand{attempt}")
+            c, _ = self.candidate_run(script, fn, f"cand{attempt}")
             o.cand_out = c.stdout
             if c.timed_out:
                 o.result, o.first_diff = "candidate timeout", f"no end in {self.args.timeout}s"
@@ -173,6 +186,8 @@ def parse_args(argv):
     p.add_argument("--skip", default="mem|100s|300s|polar",
                    help="scripts not run (GNU's `make short` leaves out the same)")
     p.add_argument("--fresh", action="store_true", help="rerun GNU even if its runs are kept")
+    p.add_argument("--reuse-candidate", action="store_true",
+                   help="reuse the candidate's kept runs too (to remake the report only)")
     p.add_argument("--no-rerun", dest="rerun", action="store_false",
                    help="do not run a differing candidate a second time")
     return p.parse_args(argv)

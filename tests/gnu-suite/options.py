@@ -78,7 +78,7 @@ class Table:
         proc = subprocess.run(["perl", str(PARSER), self.gnu, "--parse"], check=True,
                               input="\n".join(lines).encode() + b"\n", capture_output=True)
         for (called_as, env, config, args), line in zip(records, proc.stdout.splitlines()):
-            parsed = json.loads(line)
+            parsed = json.loads(line.decode("latin-1"))  # JSON::PP ->latin1 writes bytes
             argv = (["--semaphore"] if called_as == "sem" else []) + args
             consumed = argv[: len(argv) - len(parsed["rest"])]
             in_argv = [o for o in parsed["opts"] if o[2] == "argv"]

@@ -15,6 +15,7 @@ NOT_RUN = {
     "outside": "writes outside its own directories",
     "missing-tool": "needs a program not installed here",
     "long": "long-running script, skipped (as GNU's `make short`)",
+    "error": "the comparison itself failed on it (see its row)",
 }
 RUN = {
     "accepted": "uses only options the candidate accepts",
@@ -24,22 +25,34 @@ RUN = {
 ORDER = list(NOT_RUN) + ["pipe", "refused", "accepted"]
 
 
+CAUSES = [
+    (rb"\.hrun\.jsonl", "hrun's run log file appears in the working directory"),
+    (rb"(^|/)sh: \d+: |^/bin/sh: |Syntax error", "commands run with /bin/sh (dash), not bash"),
+    (rb"^hrun: (progress|\d+ task|run log|failed: )", "hrun's progress and summary lines"),
+    (rb"^hrun: error: ", "hrun refuses this use (a value or a combination)"),
+    (rb"^hrun: ", "hrun's other messages (notes, warnings)"),
+]
+
+
 def cause(o) -> str:
-    """A first guess at why an output differs, from what the candidate printed."""
-    cand, gnu = o.cand_out, o.gnu_out
-    extra = set(cand.splitlines()) - set(gnu.splitlines())
-    if any(re.search(rb"\.hrun\.jsonl", x) for x in extra):
-        return "hrun's run log file appears in the working directory"
-    if any(x.startswith(b"hrun: ") for x in extra):
-        return "hrun's own messages (summary, notes, errors) in the output"
-    if any(re.search(rb"(^|/)sh: \d+: |Syntax error|\bsh: .*not found", x) for x in extra):
-        return "commands run with /bin/sh (dash), not the calling shell (bash)"
-    if sorted(cand.splitlines()) == sorted(gnu.splitlines()):
-        return "same lines, other order"
-    if o.first_diff.startswith("exit status"):
-        return "exit status only"
+    """A first guess at why an output differs, from the first line where the candidate's does."""
+    gnu, cand = o.gnu_out.split(b"\n"), o.cand_out.split(b"\n")
     if o.result == "candidate timeout":
         return "does not finish"
+    if o.first_diff.startswith("exit status"):
+        return "exit status only"
+    if sorted(gnu) == sorted(cand):
+        return "same lines, other order"
+    i = next((k for k, (a, b) in enumerate(zip(gnu, cand)) if a != b), min(len(gnu), len(cand)))
+    got = cand[i] if i < len(cand) else b""
+    want = gnu[i] if i < len(gnu) else b""
+    for rule, label in CAUSES:
+        if re.search(rule, got):
+            return label
+    if re.match(rb"parallel: (Warning|Error)", want):
+        return "GNU's warning or error is not given"
+    if i >= len(cand) - 1:
+        return "output ends early"
     return "other"
 
 
