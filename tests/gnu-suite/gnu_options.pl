@@ -8,7 +8,9 @@
 #   gnu_options.pl GNU_PARALLEL --parse     reads JSON lines {"argv": [...], "env": STR,
 #                                           "config": STR}, prints one JSON line per record:
 #                                           {"opts": [[name, value, source], ...],
-#                                            "rest": [...], "errors": [...]}
+#                                            "read": [...], "rest": [...], "errors": [...]}
+#                                           (read: the arguments as GNU reads them, after a #!
+#                                           line's word is split; rest: what follows the options)
 # Strings are passed as Latin-1 (one character per byte), so any bytes survive the round trip.
 use strict;
 use warnings;
@@ -92,6 +94,7 @@ sub parse_record {
         push @opts, [$1 =~ /wrap/ ? "shebang-wrap" : "shebang", undef, "argv"];
         if ($argv[0] eq "") { shift @argv } else { splice(@argv, 0, 1, shellwords($argv[0])) }
     }
+    my @read = @argv;
     GetOptionsFromArray(\@argv, %spec);
-    return { opts => \@opts, rest => \@argv, errors => \@errors };
+    return { opts => \@opts, read => \@read, rest => \@argv, errors => \@errors };
 }

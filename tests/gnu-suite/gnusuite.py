@@ -25,7 +25,7 @@ import report
 import sandbox
 import suite
 
-RUNNER_VERSION = "2"  # bump when what a test sees changes (sandbox.sh, helpers/, RUN_SH)
+RUNNER_VERSION = "3"  # bump when what a test sees changes (sandbox.sh, helpers/, RUN_SH)
 RUN_SH = """# One par_* function as GNU's runner runs it: the functions and variables its script exported,
 # in a bash started for it, its stderr into its stdout (the runner's '{{}} 2>&1').
 . /srv/defs.sh
@@ -143,7 +143,8 @@ class Runner:
             return o
         o.gnu_det = "yes" if (g1.stdout, g1.rc) == (g2.stdout, g2.rc) else "no"
         for attempt in (1, 2) if self.args.rerun else (1,):
-            c, _ = self.candidate_run(script, fn, f"cand{attempt}")
+            slug = re.sub(r"[^A-Za-z0-9]+", "-", self.args.label).strip("-")
+            c, _ = self.candidate_run(script, fn, f"{slug}-{attempt}")
             o.cand_out = c.stdout
             if c.timed_out:
                 o.result, o.first_diff = "candidate timeout", f"no end in {self.args.timeout}s"
@@ -228,6 +229,7 @@ def main(argv) -> int:
     meta = {"command": args.command, "label": args.label, "seconds": time.time() - started,
             "gnu": gnu_path, "candidate": str(args.candidate / "parallel"), "skip": args.skip,
             "timeout": args.timeout, "filter": args.filter,
+            "reuse_candidate": args.reuse_candidate,
             "unsorted_scripts": [s.base for s in scripts if s.error]}
     text = report.plain(outcomes, meta)
     print(text)
@@ -248,7 +250,7 @@ def record(o: Outcome) -> dict:
 def probe_all(outcomes, gnu, cand, args, binds):
     """Probes every option use once with each program; GNU's answers are kept between runs."""
     words = sorted({u.words for o in outcomes for u in o.calls.uses})
-    cache_path = args.work / "gnu-probes.json"
+    cache_path = args.work / "gnu-probes-2.json"  # -2: probes end in ::: x y
     cache = json.loads(cache_path.read_text()) if cache_path.exists() and not args.fresh else {}
     key = lambda w: json.dumps(w)  # noqa: E731
     missing = [w for w in words if key(w) not in cache]

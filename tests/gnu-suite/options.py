@@ -3,7 +3,7 @@
 The recorder in front of parallel (sandbox.RECORDER) saves each call's arguments during the GNU
 runs; gnu_options.pl reads them with GNU's own option table and parser. Each option use is then
 tried on its own against the parallel under test (a probe: `parallel --dry-run OPTION [VALUE] true
-::: x`, with GNU's parallel beside it): refused when the candidate fails where GNU does not.
+::: x y`, with GNU's parallel beside it): refused when the candidate fails where GNU does not.
 """
 
 import json
@@ -79,7 +79,7 @@ class Table:
                               input="\n".join(lines).encode() + b"\n", capture_output=True)
         for (called_as, env, config, args), line in zip(records, proc.stdout.splitlines()):
             parsed = json.loads(line.decode("latin-1"))  # JSON::PP ->latin1 writes bytes
-            argv = (["--semaphore"] if called_as == "sem" else []) + args
+            argv = parsed["read"]
             consumed = argv[: len(argv) - len(parsed["rest"])]
             in_argv = [o for o in parsed["opts"] if o[2] == "argv"]
             calls.uses += self.align(consumed, in_argv)
@@ -153,11 +153,11 @@ def category_of(names: set) -> str:
     return ""
 
 
-PROBE_SH_HEAD = """# Each probe: `parallel --dry-run WORDS true ::: x` in a fresh directory, nothing on stdin.
+PROBE_SH_HEAD = """# Each probe: `parallel --dry-run WORDS true ::: x y` in a fresh directory, nothing on stdin.
 probe() {
   local n=$1; shift
   mkdir -p "/tmp/probe/$n" && cd "/tmp/probe/$n" || return
-  timeout 20 parallel --dry-run "$@" true ::: x < /dev/null > /dev/null 2> "/srv/out/$n.err"
+  timeout 20 parallel --dry-run "$@" true ::: x y < /dev/null > /dev/null 2> "/srv/out/$n.err"
   echo $? > "/srv/out/$n.rc"
 }
 """

@@ -29,26 +29,35 @@ BASE_ENV = {
     "TIMEOUT": "900",
 }
 # What the recorder writes before it runs the real program: the name it was called by, $PARALLEL,
-# the config files GNU reads (unless --plain), then the arguments; NUL after each.
-RECORDER = r"""#!/bin/sh
+# the config files GNU reads (unless --plain), then the arguments; NUL after each. In Perl, not sh:
+# dash drops environment variables whose names are not identifiers, such as bash's exported
+# functions (BASH_FUNC_f%%), and the tests export functions to their jobs.
+RECORDER = r"""#!/usr/bin/perl
 # Written by tests/gnu-suite: records how {name} was called, then runs the program under test.
-rec=$(/bin/mktemp /srv/spy/call.XXXXXXXX 2>/dev/null) && {{
-  cfg=
-  case " $* " in *" --plain "*) ;; *)
-    for f in "${{PARALLEL_HOME:-$HOME/.parallel}}/config" "$HOME/.parallelrc"; do
-      [ -r "$f" ] && cfg="$cfg$(/bin/cat "$f")
-"
-    done ;;
-  esac
-  printf '%s\0' {name} "${{PARALLEL-}}" "$cfg" "$@" > "$rec"
+use Fcntl;
+my $cfg = "";
+unless (grep {{ $_ eq "--plain" }} @ARGV) {{
+    my $home = $ENV{{HOME}} // "";
+    for my $f (($ENV{{PARALLEL_HOME}} // "$home/.parallel") . "/config", "$home/.parallelrc") {{
+        if (open(my $fh, "<", $f)) {{ local $/; $cfg .= <$fh> . "\n"; }}
+    }}
 }}
-exec {real} "$@"
+for (1 .. 100) {{
+    my $path = sprintf("/srv/spy/call.%d.%06d", $$, int(rand(1e6)));
+    next unless sysopen(my $fh, $path, O_WRONLY | O_CREAT | O_EXCL);
+    print $fh map {{ "$_\0" }} "{name}", $ENV{{PARALLEL}} // "", $cfg, @ARGV;
+    close $fh;
+    last;
+}}
+my @real = ({real});
+exec {{ $real[0] }} @real, @ARGV;
+die "{name}: cannot run $real[0]: $!\n";
 """
 
 
 @dataclass
 class Program:
-    """The parallel a run uses: how `parallel` and `sem` are exec'd (a shell word list each)."""
+    """The parallel a run uses: how `parallel` and `sem` are exec'd (a Perl list each)."""
 
     label: str
     parallel: str
@@ -59,8 +68,13 @@ def program_for(label: str, directory: Path) -> Program:
     """GNU's sem is parallel called as sem; a candidate without its own sem gets --semaphore."""
     par = directory / "parallel"
     sem = directory / "sem"
-    sem_cmd = shq(str(sem)) if os.access(sem, os.X_OK) else f"{shq(str(par))} --semaphore"
-    return Program(label, shq(str(par)), sem_cmd)
+    sem_cmd = plq(str(sem)) if os.access(sem, os.X_OK) else f"{plq(str(par))}, '--semaphore'"
+    return Program(label, plq(str(par)), sem_cmd)
+
+
+def plq(s: str) -> str:
+    """A Perl single-quoted string."""
+    return "'" + s.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 @dataclass
