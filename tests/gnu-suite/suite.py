@@ -131,6 +131,9 @@ def with_helpers(name: str, bodies: dict) -> str:
 
 def static_category(script: Script, text: str) -> tuple:
     if not script.has_runner:
+        whole = script.path.read_text(errors="surrogateescape")
+        if re.search(r"compgen -A function \| grep par_", whole) and "-S $SSHLOGIN" in whole:
+            return "remote", "the script runs its functions on a remote host (env_parallel -S)"
         return "not-a-test", "the script calls it itself (no par_* runner)"
     if re.search(r"(-S|--sshlogin)\s*\$SSHLOGIN|-S \S|env_parallel.*-S", script.runner):
         return "remote", "the script runs its functions on remote hosts"
