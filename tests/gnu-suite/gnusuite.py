@@ -88,6 +88,9 @@ class Runner:
         for part in (RUNNER_VERSION, self.gnu_sha, script.defs, script.vars, fn.name,
                      str(self.args.timeout)):
             h.update(part.encode(errors="surrogateescape") + b"\0")
+        for helper in sorted(sandbox.HELPERS.iterdir()):  # the stand-ins the function calls
+            if re.search(r"\b" + re.escape(helper.name) + r"\b", fn.text):
+                h.update(helper.read_bytes() + b"\0")
         return h.hexdigest()
 
     def candidate_run(self, script, fn, label):

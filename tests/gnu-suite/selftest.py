@@ -26,7 +26,7 @@ par_pipe() { seq 3 | parallel --pipe cat; }
 par_tagstring() { parallel --tagstring T echo ::: a; }
 par_killer() { killall sleep 2>/dev/null; echo done; }
 par_exit() { parallel 'exit {}' ::: 3; }
-par_export_f() { doit() { echo "ok $1"; }; export -f doit; parallel doit ::: 1; }
+par_export_f() { doit() { echo "ok $1"; }; export -f doit; parallel doit ::: 1; stdout parallel doit ::: 2; }
 par_home() { mkdir -p ~/.parallel; echo --tag > ~/.parallel/config; parallel echo ::: h; }
 export -f $(compgen -A function | grep par_)
 compgen -A function | grep par_ | LC_ALL=C sort | parallel -j6 --tag -k '{} 2>&1'
@@ -101,8 +101,8 @@ def run_suite(c: Checks, args, label: str, cand: Path, expect: dict):
         c.check(seen == (cat, det, result), f"{label}: {name} is {seen}, want {(cat, det, result)}"
                 f" ({r.get('first_diff', '')})")
     kept = args.work / label / "runs" / "selftest-local" / "par_export_f" / "gnu1.out"
-    c.check(kept.exists() and kept.read_bytes() == b"ok 1\n",
-            f"{label}: a function exported to jobs reaches them through the recorder")
+    c.check(kept.exists() and kept.read_bytes() == b"ok 1\nok 2\n",
+            f"{label}: a function exported to jobs reaches them through the recorder and stdout")
     if label == "broken":
         c.check("EXTRA" in got["par_same"]["first_diff"], "broken: the extra line is named")
         c.check(["tag-string", "unknown"] in got["par_tagstring"]["refused"],
