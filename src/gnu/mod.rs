@@ -7,6 +7,9 @@
 
 pub mod getopt;
 pub mod options;
+pub mod profile;
+pub mod shebang;
+pub mod shellwords;
 pub mod table;
 
 pub use getopt::{Given, Mode, Origin, Parsed, Problem};

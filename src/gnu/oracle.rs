@@ -313,3 +313,35 @@ fn the_real_program_complains_as_the_parser_does() {
         assert!(String::from_utf8_lossy(&out.stdout).starts_with("Usage:"), "{case:?}");
     }
 }
+
+/// Profiles and `$PARALLEL` are split as Perl's Text::ParseWords splits them.
+#[test]
+fn lines_split_as_text_parsewords_splits_them() {
+    let Some(_) = gnu_parallel() else { return };
+    const SPLIT: &str = r#"use Text::ParseWords; local $/ = "\x1e";
+        while (my $c = <STDIN>) { chomp $c; my @w = shellwords($c); print map({ "\x1f$_" } @w), "\x1e"; }"#;
+    let pieces =
+        ["a", "b", " ", "  ", "\t", "\n", "'", "\"", "\\", "é", "x y", "\\'", "\\\"", "#", "=", "\r"];
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let lines: Vec<String> =
+        (0..3000).map(|_| (0..rng.below(9)).map(|_| pieces[rng.below(pieces.len())]).collect()).collect();
+    let mut child = Command::new("perl")
+        .args(["-e", SPLIT])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let input: String = lines.iter().map(|l| format!("{l}\x1e")).collect();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    let out = String::from_utf8(out.stdout).unwrap();
+    let theirs: Vec<Vec<String>> =
+        out.split('\x1e').map(|b| b.split('\x1f').skip(1).map(String::from).collect()).collect();
+    assert_eq!(theirs.len(), lines.len() + 1);
+    for (line, want) in lines.iter().zip(&theirs) {
+        let got = super::shellwords::split(line).unwrap_or_default();
+        assert_eq!(&got, want, "{line:?}");
+    }
+}
