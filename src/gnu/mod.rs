@@ -5,6 +5,7 @@
 //!
 //! Pure apart from reading profile files: the caller decides what to do with what it gets.
 
+pub mod doc;
 pub mod getopt;
 pub mod options;
 pub mod profile;

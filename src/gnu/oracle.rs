@@ -8,6 +8,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
+use super::doc;
 use super::getopt::{Mode, Parsed, parse};
 use super::options::{Kind, Repeats, Takes};
 use super::table::OPTIONS;
@@ -138,8 +139,7 @@ fn every_option_of_the_man_page_has_an_answer() {
         .map(|n| n.trim_start_matches('-').to_string())
         .collect();
     assert!(heads.len() > 150, "the man page lists {} options: not the page expected", heads.len());
-    let names: Vec<&str> =
-        OPTIONS.iter().chain([&super::table::SHEBANG_WRAP]).flat_map(|o| o.names.iter().copied()).collect();
+    let names: Vec<&str> = doc::all().flat_map(|o| o.names.iter().copied()).collect();
     for h in &heads {
         assert!(names.contains(&h.as_str()), "the man page's --{h} is not in the table");
     }
