@@ -345,3 +345,52 @@ fn lines_split_as_text_parsewords_splits_them() {
         assert_eq!(&got, want, "{line:?}");
     }
 }
+
+/// For csh (tcsh) and fish, GNU quotes inserted values as `template::quote` says it does: the
+/// real program's `--dry-run` under `$PARALLEL_SHELL`, for ASCII values of every byte but NUL.
+#[test]
+fn values_are_quoted_for_each_shell_as_gnu_quotes_them() {
+    use crate::template::quote::{quote, quote_csh, quote_fish};
+    let Some(gnu) = gnu_parallel() else { return };
+    let mut rng = Rng(0xd1b5_4a32_d192_ed03);
+    let ascii: Vec<char> = (1u8..=127).map(char::from).filter(|c| *c != '@').collect();
+    let mut values: Vec<String> =
+        ["", "a b", "it's", "x!y", "l1\nl2", "\\", "a\\", "a\\'b", "%x", "-n"].map(String::from).into();
+    values.extend(
+        (0..400).map(|_| (0..rng.below(8)).map(|_| ascii[rng.below(ascii.len())]).collect::<String>()),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("values");
+    std::fs::write(&file, values.iter().map(|v| format!("{v}\0")).collect::<String>()).unwrap();
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for shell in ["tcsh", "fish"] {
+        let Some(sh) = std::env::split_paths(&path).map(|d| d.join(shell)).find(|p| p.is_file()) else {
+            assert!(std::env::var_os("CI").is_none(), "{shell} must be installed in CI");
+            eprintln!("skipped: {shell} is not installed");
+            continue;
+        };
+        let out = Command::new(&gnu)
+            .args(["--will-cite", "-j1", "-k", "-0", "--dry-run", "-a"])
+            .arg(&file)
+            .args(["echo", "@@{}@@"])
+            .env("PARALLEL_SHELL", &sh)
+            .env("PARALLEL_HOME", dir.path())
+            .env_remove("PARALLEL")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        let body = text.strip_prefix("echo @@").and_then(|t| t.strip_suffix("@@\n")).unwrap_or_default();
+        let theirs: Vec<&str> = body.split("@@\necho @@").collect();
+        assert_eq!(theirs.len(), values.len(), "{shell}: one command per value");
+        for (v, gnus) in values.iter().zip(theirs) {
+            if shell == "tcsh" {
+                assert_eq!(quote_csh(v), gnus, "{shell}: {v:?}");
+            } else {
+                // GNU quotes for fish as for sh; ours differs only where a backslash is.
+                assert_eq!(quote(v), gnus, "{shell}: {v:?}");
+                assert_eq!(quote_fish(v) == gnus, !v.contains('\\'), "{shell}: {v:?}");
+            }
+        }
+    }
+}
