@@ -10,6 +10,7 @@ pub mod duration;
 pub mod exec;
 pub mod exit;
 pub mod generate;
+pub mod gnu;
 pub mod guarded;
 pub mod input;
 pub mod log;

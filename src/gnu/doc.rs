@@ -1,0 +1,138 @@
+//! `docs/gnu-options.md`: the option table as a page, rendered from [`super::table`] (a test
+//! holds the committed page to it, so the two cannot drift apart).
+
+use std::fmt::Write;
+
+use super::options::{Answer, GnuOption, Kind, Repeats, Takes};
+use super::table::{OPTIONS, SHEBANG_WRAP};
+
+/// How many options (not names) have each answer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub options: usize,
+    pub names: usize,
+    pub accepted: usize,
+    pub ignored: usize,
+    pub refused: usize,
+    /// Of `refused`: those GNU itself refuses.
+    pub retired: usize,
+}
+
+/// Every option: GNU's option table and `--shebang-wrap`.
+pub fn all() -> impl Iterator<Item = &'static GnuOption> {
+    OPTIONS.iter().chain(std::iter::once(&SHEBANG_WRAP))
+}
+
+pub fn counts() -> Counts {
+    let mut c = Counts::default();
+    for o in all() {
+        c.options += 1;
+        c.names += o.names.len();
+        match o.answer {
+            Answer::Accepted(_) => c.accepted += 1,
+            Answer::Ignored(_) => c.ignored += 1,
+            Answer::Refused(_) => c.refused += 1,
+            Answer::Retired(_) => {
+                c.refused += 1;
+                c.retired += 1
+            }
+        }
+    }
+    c
+}
+
+fn value(o: &GnuOption) -> String {
+    let kind = |k| match k {
+        Kind::Text => "text",
+        Kind::Int => "integer",
+        Kind::Float => "number",
+        Kind::KeyValue => "KEY=VALUE",
+    };
+    let v = match o.takes {
+        Takes::Nothing => String::new(),
+        Takes::Required(k) => kind(k).to_string(),
+        Takes::Optional(k) => format!("[{}]", kind(k)),
+    };
+    match (o.repeats, o.takes) {
+        (Repeats::Each, Takes::Nothing) => "counted".to_string(),
+        (Repeats::Each, _) => format!("{v}, each kept"),
+        _ => v,
+    }
+}
+
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+/// The page.
+pub fn markdown() -> String {
+    let c = counts();
+    let mut out = String::from(
+        "# GNU parallel's options in hrun\n\n\
+         Generated from `src/gnu/table.rs` (`cargo test --lib gnu::doc` fails when this page differs; \
+         `HRUN_WRITE_DOCS=1` writes it). Every option of GNU parallel 20221122, with each of its \
+         names, and what hrun does with it.\n\n\
+         Written as GNU's option parser takes them: any unambiguous prefix of a long name (`--res`), \
+         in any case, `--name=value` or `--name value`; one-letter options bundle (`-kj4`). Options \
+         end at the command, at `:::`/`::::`, or at `--`.\n\n\
+         - **accepted**: hrun does what GNU does with it;\n\
+         - **ignored**: taken, and it changes nothing you can see in hrun;\n\
+         - **refused**: hrun stops with the line shown, which says what to do instead;\n\
+         - **retired**: GNU itself refuses it, and so does hrun.\n\n\
+         `{= perl expression =}` replacement strings are not evaluated, so the options built on them \
+         (`--parens`, `--rpl`, `--filter`) are refused.\n\n",
+    );
+    let _ = writeln!(
+        out,
+        "{} options ({} names): {} accepted, {} ignored, {} refused ({} of them retired by GNU).\n",
+        c.options, c.names, c.accepted, c.ignored, c.refused, c.retired
+    );
+    out.push_str("| option | value | status | hrun |\n|---|---|---|---|\n");
+    let mut rows: Vec<&GnuOption> = all().collect();
+    rows.sort_by_key(|o| (o.name().trim_start_matches('_').to_ascii_lowercase(), o.name()));
+    for o in rows {
+        let names: Vec<String> = o.names.iter().map(|n| format!("`{}`", GnuOption::dashed(n))).collect();
+        let (status, text) = match o.answer {
+            Answer::Accepted(m) => ("accepted", m.describe()),
+            Answer::Ignored(why) => ("ignored", why),
+            Answer::Refused(why) => ("refused", why),
+            Answer::Retired(line) => ("retired", line),
+        };
+        let _ = writeln!(out, "| {} | {} | {status} | {} |", names.join(", "), value(o), cell(text));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PAGE: &str = "docs/gnu-options.md";
+
+    #[test]
+    fn the_committed_page_is_the_table() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(PAGE);
+        let want = markdown();
+        if std::env::var_os("HRUN_WRITE_DOCS").is_some() {
+            std::fs::write(&path, &want).unwrap();
+        }
+        let have = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            have == want,
+            "{PAGE} differs from src/gnu/table.rs: run HRUN_WRITE_DOCS=1 cargo test --lib gnu::doc"
+        );
+    }
+
+    #[test]
+    fn counts_add_up_and_every_option_has_a_row() {
+        let c = counts();
+        assert_eq!(c.accepted + c.ignored + c.refused, c.options);
+        let page = markdown();
+        for o in all() {
+            for n in o.names {
+                assert!(page.contains(&format!("`{}`", GnuOption::dashed(n))), "{n} has no row");
+            }
+        }
+        assert_eq!(page.lines().filter(|l| l.starts_with("| `")).count(), c.options);
+    }
+}
