@@ -235,6 +235,11 @@ pub struct TemplateOptions {
     pub markers: template::args::Markers,
     /// `--tagstring`.
     pub tagstring: Option<String>,
+    /// How values are quoted for the shell that runs the lines.
+    pub quoting: template::Quoting,
+    /// Why values cannot be quoted for that shell (its rules are unknown to hrun): refused
+    /// only if a template inserts values.
+    pub unquotable: Option<String>,
 }
 
 /// What the positional words of `hrun exec` mean: a single word is a task file (`-`:
@@ -272,7 +277,15 @@ pub fn classify(words: &[std::ffi::OsString], opts: TemplateOptions) -> Result<T
     if implicit_stdin {
         sources.push(template::Source { input: template::sources::Input::File("-".into()), linked: false });
     }
-    let syntax = template::Syntax { replace: opts.replace.clone(), ..template::Syntax::default() };
+    // With no command the values are the commands: nothing is quoted.
+    if let Some(why) = opts.unquotable.as_ref().filter(|_| !split.command.is_empty()) {
+        return Err(why.clone());
+    }
+    let syntax = template::Syntax {
+        replace: opts.replace.clone(),
+        quoting: opts.quoting,
+        ..template::Syntax::default()
+    };
     let template = template::Template::parse_in(&split.command, &syntax)?;
     let spec = template::Spec {
         words: split.command,

@@ -126,8 +126,26 @@ impl ExecArgs {
             replace: t.replace.clone(),
             markers: t.markers(),
             tagstring: self.tagstring.clone(),
+            ..quoting_for(self.shell.as_deref())?
         })
     }
+}
+
+/// How a template's values are quoted: for the shell that will run its lines (chosen as
+/// `hrun exec` chooses it, from hrun's environment, never from the values). A shell with
+/// quoting rules hrun does not know is an `Err` naming it, refused if a template inserts values.
+fn quoting_for(flag: Option<&std::path::Path>) -> Result<input::TemplateOptions> {
+    let shell = crate::shell::Shell::choose(flag).map_err(usage)?;
+    let quoting = template::Quoting::for_shell(&shell.path);
+    let unquotable = quoting.is_none().then(|| {
+        format!(
+            "values cannot be quoted safely for {} ({}): hrun knows the quoting of POSIX shells \
+             (sh, bash, dash, ksh, zsh), csh, tcsh and fish; choose one with --shell",
+            shell.path.display(),
+            shell.origin()
+        )
+    });
+    Ok(input::TemplateOptions { quoting: quoting.unwrap_or_default(), unquotable, ..Default::default() })
 }
 
 /// GNU parallel's own settings (`$PARALLEL`, `~/.parallel/config`), which `hrun exec`

@@ -48,6 +48,18 @@ pub enum Chosen {
     Default,
 }
 
+impl Chosen {
+    fn origin(self) -> &'static str {
+        match self {
+            Chosen::Flag => "--shell",
+            Chosen::ParallelShell => "PARALLEL_SHELL",
+            Chosen::Parent => "the parent shell",
+            Chosen::ShellVar => "SHELL",
+            Chosen::Default => "the default shell",
+        }
+    }
+}
+
 /// The shell lines run with.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Shell {
@@ -80,17 +92,13 @@ impl Shell {
         };
         match found {
             Some(path) => Ok(Shell { path, chosen }),
-            None => {
-                let source = match chosen {
-                    Chosen::Flag => "--shell",
-                    Chosen::ParallelShell => "PARALLEL_SHELL",
-                    Chosen::Parent => "the parent shell",
-                    Chosen::ShellVar => "SHELL",
-                    Chosen::Default => "the default shell",
-                };
-                Err(format!("{source} {}: no such executable shell", path.display()))
-            }
+            None => Err(format!("{} {}: no such executable shell", chosen.origin(), path.display())),
         }
+    }
+
+    /// Where the shell came from, for messages (`PARALLEL_SHELL`, `the parent shell`).
+    pub fn origin(&self) -> &'static str {
+        self.chosen.origin()
     }
 
     /// The user named this shell (`--shell`, `$PARALLEL_SHELL`): it runs every line, since it

@@ -118,8 +118,10 @@ pub struct ExecArgs {
     #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse)]
     pub delay: Option<Duration>,
 
-    /// Run shell lines with this shell [default: $PARALLEL_SHELL, else /bin/sh]; a line that
-    /// calls a bash function exported with `export -f` runs with bash
+    /// Run shell lines with this shell [default: $PARALLEL_SHELL, else the shell hrun was
+    /// started from, else $SHELL, else /bin/sh]; values are quoted for it (POSIX shells, csh,
+    /// tcsh, fish; any other is refused for a template); a line that calls a bash function
+    /// exported with `export -f` runs with bash
     #[arg(long, value_name = "PATH")]
     pub shell: Option<PathBuf>,
 

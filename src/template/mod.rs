@@ -113,7 +113,12 @@ impl Spec {
             self.template.clone()
         } else {
             // The header's names become replacement strings; checked when the spec was made.
-            let syntax = Syntax { names: jobs.names.clone(), context, replace: self.replace.clone() };
+            let syntax = Syntax {
+                names: jobs.names.clone(),
+                context,
+                replace: self.replace.clone(),
+                quoting: self.template.quoting(),
+            };
             Arc::new(Template::parse_in(&self.words, &syntax).unwrap_or_else(|_| (*self.template).clone()))
         };
         Ok(JobStream {

@@ -31,7 +31,7 @@ impl ShellFamily {
         let base = base.strip_suffix('-').filter(|_| base.len() < name.len()).unwrap_or(base);
         match base {
             "sh" | "bash" | "rbash" | "dash" | "ash" | "ksh" | "mksh" | "lksh" | "pdksh" | "oksh" | "zsh"
-            | "posh" | "yash" => ShellFamily::Posix,
+            | "posh" | "yash" | "sash" | "static-sh" | "fizsh" | "rzsh" => ShellFamily::Posix,
             "csh" | "tcsh" | "bsd-csh" => ShellFamily::Csh,
             "fish" => ShellFamily::Fish,
             _ => ShellFamily::Unknown,

@@ -10,7 +10,7 @@
 
 use std::borrow::Cow;
 
-use super::quote::quote;
+use super::quote::{ShellFamily, quote, quote_csh, quote_fish};
 
 /// What a replacement string does to an argument (GNU's Perl expression for it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,14 +54,30 @@ pub enum Quoting {
     /// For sh, bash, dash, ksh, zsh and the other POSIX shells: GNU parallel's quoting.
     #[default]
     Posix,
+    /// For csh and tcsh, as GNU parallel quotes for them.
+    Csh,
+    /// For fish, with fish's own rules.
+    Fish,
     /// Not quoted: `--tagstring`, `--results` names.
     Raw,
 }
 
 impl Quoting {
+    /// The quoting the shell at `path` needs; None for a shell whose rules hrun does not know.
+    pub fn for_shell(path: &std::path::Path) -> Option<Quoting> {
+        match ShellFamily::of(path) {
+            ShellFamily::Posix => Some(Quoting::Posix),
+            ShellFamily::Csh => Some(Quoting::Csh),
+            ShellFamily::Fish => Some(Quoting::Fish),
+            ShellFamily::Unknown => None,
+        }
+    }
+
     fn apply<'a>(self, v: &'a str) -> Cow<'a, str> {
         match self {
             Quoting::Posix => quote(v),
+            Quoting::Csh => quote_csh(v),
+            Quoting::Fish => quote_fish(v),
             Quoting::Raw => Cow::Borrowed(v),
         }
     }
@@ -75,6 +91,8 @@ pub struct Template {
     /// `-N`: GNU's context replace. A word (between blanks) holding `{}` (or `{.}`, ...) is
     /// repeated once per argument: `--in={}` with `a b` gives `--in=a --in=b`.
     context: bool,
+    /// How values are quoted for the shell that runs the line.
+    quoting: Quoting,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -97,14 +115,19 @@ impl Template {
     /// [`Template::parse`] with `--header :` column names (`{name}` is that column) and `-N`'s
     /// context replace.
     pub fn parse_with(words: &[String], names: &[String], context: bool) -> Result<Template, String> {
-        Template::parse_in(words, &Syntax { names: names.to_vec(), context, replace: None })
+        Template::parse_in(words, &Syntax { names: names.to_vec(), context, ..Syntax::default() })
     }
 
     /// [`Template::parse`] under `syntax`: header names, context replace, `-I`'s string.
     pub fn parse_in(words: &[String], syntax: &Syntax) -> Result<Template, String> {
         let (names, context) = (&syntax.names[..], syntax.context);
         if words.is_empty() {
-            return Ok(Template { pieces: Vec::new(), mode: Mode::Commands, context });
+            return Ok(Template {
+                pieces: Vec::new(),
+                mode: Mode::Commands,
+                context,
+                quoting: syntax.quoting,
+            });
         }
         let text = words.join(" ");
         for padded in ["{0#}", "{0%}"] {
@@ -140,7 +163,7 @@ impl Template {
         };
         let mode =
             if pieces.iter().any(|p| matches!(p, Piece::Rep(_))) { Mode::Replace } else { Mode::Append };
-        Ok(Template { pieces, mode, context })
+        Ok(Template { pieces, mode, context, quoting: syntax.quoting })
     }
 
     /// The highest argument position the template names (`{3}` -> 3, `{-2}` -> 2), for
@@ -169,6 +192,11 @@ impl Template {
         texts.join(" ")
     }
 
+    /// How values are quoted in [`Template::render`].
+    pub fn quoting(&self) -> Quoting {
+        self.quoting
+    }
+
     /// True when the arguments are the commands (no template given).
     pub fn is_commands(&self) -> bool {
         self.mode == Mode::Commands
@@ -177,7 +205,7 @@ impl Template {
     /// The command line for a job with `args`. `{#}` and `{%}` become `seq` and `slot`, or
     /// stay as written where those are `None` (the job's identity, as a task file holds it).
     pub fn render(&self, args: &[String], seq: Option<u64>, slot: Option<usize>) -> String {
-        self.render_as(args, seq, slot, Quoting::Posix)
+        self.render_as(args, seq, slot, self.quoting)
     }
 
     /// [`Template::render`] with values written as `quoting` says.
@@ -329,6 +357,8 @@ pub struct Syntax {
     pub context: bool,
     /// `-I STR` (`--replace`): STR stands for every argument; `{}` and `{n}` are then text.
     pub replace: Option<String>,
+    /// How values are quoted: for the shell that runs the line.
+    pub quoting: Quoting,
 }
 
 /// Splits the template into text and replacement strings; `plain_is_text`: `{}` and `{n}`

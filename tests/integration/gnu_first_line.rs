@@ -8,6 +8,11 @@ use crate::harness::*;
 /// Runs `args` through GNU parallel and `hrun exec` (with `--quiet`) in `sb`, with `stdin`;
 /// asserts the same stdout bytes and exit status.
 fn same(sb: &Sandbox, args: &[&str], stdin: &[u8]) {
+    same_with(sb, &[], args, stdin)
+}
+
+/// [`same`] with variables `env` set for both.
+fn same_with(sb: &Sandbox, env: &[(&str, &str)], args: &[&str], stdin: &[u8]) {
     use std::io::Write;
     let Some(mut gnu) = gnu_parallel() else { return };
     let mut ours = hrun();
@@ -15,6 +20,7 @@ fn same(sb: &Sandbox, args: &[&str], stdin: &[u8]) {
     // One after the other: a command may keep state in files.
     let mut outs = Vec::new();
     for c in [gnu.args(args), ours.args(args)] {
+        c.envs(env.iter().copied());
         c.current_dir(sb.root()).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = c.spawn().unwrap();
         child.stdin.take().unwrap().write_all(stdin).unwrap();
@@ -239,4 +245,74 @@ fn replace_separators_trim_and_tagstring_as_gnu() {
     ] {
         same(&sb, &args, b"");
     }
+}
+
+/// Values are quoted for the shell that runs the line: csh and tcsh as GNU parallel quotes
+/// for them (`!`, newlines), fish with fish's rules (GNU 20221122 quotes `a\` as `'a\'`, which
+/// fish reads as an open quote: here the value arrives whole), and a shell whose quoting hrun
+/// does not know is refused before anything is written.
+#[test]
+fn values_are_quoted_for_the_shell_that_runs_them() {
+    let sb = Sandbox::new();
+    let values = ["a b", "it's", "x!y", "$HOME", "`id`", "*", "a;b", "{}", "~", "a\\b"];
+    for shell in ["tcsh", "csh", "fish"] {
+        let Some(path) = which(shell) else {
+            assert!(std::env::var_os("CI").is_none(), "{shell} must be installed in CI");
+            eprintln!("skipped: {shell} is not installed");
+            continue;
+        };
+        let env = [("PARALLEL_SHELL", path.to_str().unwrap())];
+        let mut args = vec!["-k", "-j1", "echo", "x{}x", ":::"];
+        args.extend(values);
+        same_with(&sb, &env, &args, b"");
+        // A dry run shows the lines as that shell gets them: GNU's, but where fish would read
+        // a backslash as an escape.
+        args.insert(0, "--dry-run");
+        if shell == "fish" {
+            args.retain(|a| !a.contains('\\'));
+            let out = sb
+                .exec()
+                .args(["-q", "--dry-run", "echo", ":::", "a\\b"])
+                .env("PARALLEL_SHELL", &path)
+                .output()
+                .unwrap();
+            assert_eq!(stdout(&out), "echo 'a\\\\b'\n");
+        }
+        same_with(&sb, &env, &args, b"");
+        // A newline in a value (read with -0), and GNU's fish hole closed: a value ends in a
+        // backslash.
+        sb.write("values", "l1\nl2\0end\\\0é!\0");
+        let out = sb
+            .exec()
+            .args(["-q", "-k", "-0", "-a", "values", "printf", "'<%s>'"])
+            .env("PARALLEL_SHELL", &path)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{shell}: {}", stderr(&out));
+        assert_eq!(stdout(&out), "<l1\nl2><end\\><é!>", "{shell}");
+    }
+    // A shell whose quoting hrun does not know: refused (exit 2), nothing written.
+    let sb = Sandbox::new();
+    let out = sb
+        .exec()
+        .args(["--results", "r.csv", "echo", "{}", ":::", "a"])
+        .env("PARALLEL_SHELL", which("python3").unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("cannot be quoted safely") && stderr(&out).contains("PARALLEL_SHELL"));
+    assert!(!sb.path("log.jsonl").exists() && !sb.path("r.csv").exists());
+    // With no command the values are the commands: nothing is quoted, nothing refused.
+    let out = sb
+        .exec()
+        .args(["-q", ":::", "print(7)"])
+        .env("PARALLEL_SHELL", which("python3").unwrap())
+        .output()
+        .unwrap();
+    assert_eq!((out.status.code(), stdout(&out).as_str()), (Some(0), "7\n"), "{}", stderr(&out));
+}
+
+fn which(name: &str) -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|d| d.join(name)).find(|p| p.is_file())
 }
