@@ -35,9 +35,6 @@ impl ExecArgs {
     /// `hrun exec`'s flags over the environment and hrun.toml, and its words read as a task
     /// file or a command template.
     pub fn resolve(self, cfg: &Config) -> Result<ExecConfig> {
-        if let Some(why) = self.gnu.refusal() {
-            return Err(usage(why));
-        }
         let tasks = input::classify(&self.words, self.template_options()?).map_err(usage)?;
         let shard = self.shard.map(|s| s.resolve(|k| std::env::var(k).ok())).transpose().map_err(usage)?;
         // Shards (one hrun per node) write the sweep's table and joblog each to a file of its own.

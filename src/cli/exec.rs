@@ -149,9 +149,6 @@ pub struct ExecArgs {
     /// <stem>.shard-K-of-N.hrun.jsonl; `auto` takes K and N from srun (SLURM_PROCID/NTASKS)
     #[arg(help_heading = "Resume and shards", long, value_name = "K/N|auto")]
     pub shard: Option<crate::shard::ShardSpec>,
-
-    #[command(flatten)]
-    pub gnu: GnuFlags,
 }
 
 impl TemplateArgs {
@@ -237,70 +234,4 @@ pub struct TemplateArgs {
     /// of running them; `hrun exec FILE` then runs the same tasks
     #[arg(long, value_name = "FILE", conflicts_with = "dry_run")]
     pub emit_tasks: Option<PathBuf>,
-}
-
-/// GNU parallel's flags that hrun accepts and ignores, or refuses with what to use instead.
-#[derive(Debug, Args)]
-pub struct GnuFlags {
-    #[arg(long, hide = true)]
-    pub will_cite: bool,
-    #[arg(long, hide = true)]
-    pub no_notice: bool,
-    #[arg(long, hide = true)]
-    pub bar: bool,
-    #[arg(long, hide = true)]
-    pub progress: bool,
-    #[arg(long, hide = true)]
-    pub eta: bool,
-    #[arg(short = 'S', long = "sshlogin", hide = true, value_name = "LOGIN")]
-    pub sshlogin: Vec<String>,
-    #[arg(long = "sshloginfile", alias = "slf", hide = true, value_name = "FILE")]
-    pub sshloginfile: Vec<String>,
-    #[arg(long, hide = true)]
-    pub onall: bool,
-    #[arg(long, hide = true)]
-    pub nonall: bool,
-    #[arg(long, hide = true)]
-    pub pipe: bool,
-    #[arg(long, hide = true)]
-    pub pipepart: bool,
-    #[arg(long = "line-buffer", alias = "lb", hide = true)]
-    pub line_buffer: bool,
-    #[arg(short = 'X', hide = true)]
-    pub context_replace: bool,
-    #[arg(short = 'm', long = "xargs", hide = true)]
-    pub xargs: bool,
-}
-
-impl GnuFlags {
-    /// Why hrun refuses a GNU parallel flag that was given, and what to use instead.
-    pub fn refusal(&self) -> Option<&'static str> {
-        if !self.sshlogin.is_empty() || !self.sshloginfile.is_empty() || self.onall || self.nonall {
-            return Some(
-                "hrun does not ssh to other nodes (-S/--sshlogin/--sshloginfile/--onall): run one hrun \
-                 per node under Slurm, `srun --ntasks-per-node=1 hrun exec --shard auto ...` (see \
-                 slurm/hrun-multinode.sbatch)",
-            );
-        }
-        if self.pipe || self.pipepart {
-            return Some(
-                "hrun does not split standard input into blocks (--pipe/--pipepart): split it into \
-                 files first (e.g. `split -n l/64 big.txt part.`) and run one task per file \
-                 (`hrun exec CMD {} ::: part.*`)",
-            );
-        }
-        if self.context_replace || self.xargs {
-            return Some(
-                "-X, -m and --xargs (as many values per command as fit) are not supported: give the \
-                 number of values per job with -N N (or -n N)",
-            );
-        }
-        if self.line_buffer {
-            return Some(
-                "--line-buffer is not supported: use -u (output as it comes, lines of tasks may mix), \
-                 the default (one block per task when it ends), or --output-dir DIR (a file per task)",
-            );
-        }
-        None
-    }
 }

@@ -6,10 +6,11 @@ use clap::{Args, Parser, Subcommand};
 
 mod control;
 mod exec;
+pub mod gnu_words;
 
 pub use control::{FaultArgs, PlacementArgs, ProgressArgs, RunControl};
 use exec::{EXEC_EXAMPLES, task_file_first};
-pub use exec::{ExecArgs, GnuFlags, TemplateArgs};
+pub use exec::{ExecArgs, TemplateArgs};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -48,6 +49,7 @@ impl Cli {
     /// exits 2. Options after a task file (`hrun exec tasks.txt --resume`, as hrun has always
     /// taken them) are read as options: a task file is never a command.
     pub fn parse_argv(argv: Vec<std::ffi::OsString>) -> Cli {
+        let argv = gnu_options_answered(argv);
         let cli: Cli = hrun_protocol::cli_error::parse_with_or_exit("hrun", Cli::documented(), argv.clone());
         let Cmd::Exec(args) = &cli.command else { return cli };
         let Some(reordered) = task_file_first(args, &argv) else { return cli };
@@ -66,6 +68,29 @@ impl Cli {
             );
         }
         again
+    }
+}
+
+/// `hrun exec`'s words with GNU parallel's options answered (see [`gnu_words`]); a refused
+/// one ends hrun with its line (exit 2).
+fn gnu_options_answered(mut argv: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let Some(at) = argv.iter().skip(1).position(|w| !w.to_string_lossy().starts_with('-')).map(|p| p + 1)
+    else {
+        return argv;
+    };
+    if argv[at] != "exec" {
+        return argv;
+    }
+    let mut cli = Cli::documented();
+    cli.build();
+    let Some(exec) = cli.find_subcommand("exec") else { return argv };
+    match gnu_words::answer(exec, &argv[at + 1..]) {
+        Ok(words) => {
+            argv.truncate(at + 1);
+            argv.extend(words);
+            argv
+        }
+        Err(line) => hrun_protocol::cli_error::usage_exit("hrun", &line),
     }
 }
 

@@ -12,6 +12,8 @@ pub struct Counts {
     pub options: usize,
     pub names: usize,
     pub accepted: usize,
+    /// Of `accepted`: those `hrun exec` does not do yet (it refuses them, saying so).
+    pub not_yet: usize,
     pub ignored: usize,
     pub refused: usize,
     /// Of `refused`: those GNU itself refuses.
@@ -29,7 +31,10 @@ pub fn counts() -> Counts {
         c.options += 1;
         c.names += o.names.len();
         match o.answer {
-            Answer::Accepted(_) => c.accepted += 1,
+            Answer::Accepted(_) => {
+                c.accepted += 1;
+                c.not_yet += usize::from(!done(o));
+            }
             Answer::Ignored(_) => c.ignored += 1,
             Answer::Refused(_) => c.refused += 1,
             Answer::Retired(_) => {
@@ -39,6 +44,13 @@ pub fn counts() -> Counts {
         }
     }
     c
+}
+
+/// `hrun exec` takes the option: it does what GNU does with it.
+fn done(o: &GnuOption) -> bool {
+    let mut cli = crate::cli::Cli::documented();
+    cli.build();
+    cli.find_subcommand("exec").is_some_and(|exec| crate::cli::gnu_words::implemented(exec, o))
 }
 
 fn value(o: &GnuOption) -> String {
@@ -76,6 +88,7 @@ pub fn markdown() -> String {
          in any case, `--name=value` or `--name value`; one-letter options bundle (`-kj4`). Options \
          end at the command, at `:::`/`::::`, or at `--`.\n\n\
          - **accepted**: hrun does what GNU does with it;\n\
+         - **not yet**: hrun is to do what GNU does with it, and until then refuses it, saying so;\n\
          - **ignored**: taken, and it changes nothing you can see in hrun;\n\
          - **refused**: hrun stops with the line shown, which says what to do instead;\n\
          - **retired**: GNU itself refuses it, and so does hrun.\n\n\
@@ -84,8 +97,14 @@ pub fn markdown() -> String {
     );
     let _ = writeln!(
         out,
-        "{} options ({} names): {} accepted, {} ignored, {} refused ({} of them retired by GNU).\n",
-        c.options, c.names, c.accepted, c.ignored, c.refused, c.retired
+        "{} options ({} names): {} accepted, {} not yet, {} ignored, {} refused ({} of them retired by GNU).\n",
+        c.options,
+        c.names,
+        c.accepted - c.not_yet,
+        c.not_yet,
+        c.ignored,
+        c.refused,
+        c.retired
     );
     out.push_str("| option | value | status | hrun |\n|---|---|---|---|\n");
     let mut rows: Vec<&GnuOption> = all().collect();
@@ -93,12 +112,20 @@ pub fn markdown() -> String {
     for o in rows {
         let names: Vec<String> = o.names.iter().map(|n| format!("`{}`", GnuOption::dashed(n))).collect();
         let (status, text) = match o.answer {
+            Answer::Accepted(m) if !done(o) => ("not yet", m.describe()),
             Answer::Accepted(m) => ("accepted", m.describe()),
             Answer::Ignored(why) => ("ignored", why),
             Answer::Refused(why) => ("refused", why),
             Answer::Retired(line) => ("retired", line),
         };
-        let _ = writeln!(out, "| {} | {} | {status} | {} |", names.join(", "), value(o), cell(text));
+        let clashes: String = o
+            .names
+            .iter()
+            .filter_map(|n| {
+                crate::cli::gnu_words::clash(n).map(|m| format!(" (in hrun exec, `-{n}` is `{m}`)"))
+            })
+            .collect();
+        let _ = writeln!(out, "| {} | {} | {status} | {}{clashes} |", names.join(", "), value(o), cell(text));
     }
     out
 }

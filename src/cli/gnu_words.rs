@@ -1,0 +1,250 @@
+//! GNU parallel's options in `hrun exec`'s words, answered from GNU's option table
+//! ([`crate::gnu`]) before hrun's own parser reads them: an option hrun exec knows is left as
+//! it is; one GNU spells differently (an alias, an abbreviation, another case, a bundle) is
+//! rewritten to hrun's spelling; one GNU takes and hrun ignores is dropped; one hrun refuses,
+//! or does not do yet, stops the run with the line that says why and what to do instead.
+//! A refusal is reported even when an option nobody knows comes before it (GNU's own parser
+//! goes on past an unknown option too).
+
+use std::ffi::{OsStr, OsString};
+
+use crate::gnu::{self, Answer, Given};
+
+/// An option of `hrun exec` as its parser knows it.
+#[derive(Clone, Debug)]
+struct Known {
+    longs: Vec<String>,
+    shorts: Vec<char>,
+    /// It needs a value (`--jobs 4`); an optional one is never taken from the next word here.
+    takes_value: bool,
+}
+
+/// `hrun exec`'s options, read from its clap command.
+fn known(exec: &clap::Command) -> Vec<Known> {
+    exec.get_arguments()
+        .filter(|a| !a.is_positional())
+        .map(|a| Known {
+            longs: a
+                .get_long()
+                .into_iter()
+                .chain(a.get_all_aliases().unwrap_or_default())
+                .map(String::from)
+                .collect(),
+            shorts: a.get_short().into_iter().chain(a.get_all_short_aliases().unwrap_or_default()).collect(),
+            takes_value: a.get_action().takes_values() && a.get_num_args().is_none_or(|n| n.min_values() > 0),
+        })
+        .collect()
+}
+
+fn find_long<'a>(known: &'a [Known], name: &str) -> Option<&'a Known> {
+    known.iter().find(|k| k.longs.iter().any(|l| l == name))
+}
+
+fn find_short(known: &[Known], c: char) -> Option<&Known> {
+    known.iter().find(|k| k.shorts.contains(&c))
+}
+
+/// GNU's one-letter options that mean something else in `hrun exec`, and what.
+pub const CLASHES: &[(char, &str)] = &[('t', "--threads"), ('q', "--quiet")];
+
+/// What `-X` means in hrun exec when GNU's `-X` is something else.
+pub fn clash(name: &str) -> Option<&'static str> {
+    let mut chars = name.chars();
+    let (Some(c), None) = (chars.next(), chars.next()) else { return None };
+    CLASHES.iter().find(|(l, _)| *l == c).map(|(_, m)| *m)
+}
+
+/// True when `hrun exec` takes the GNU option (by any of its names, but a letter that means
+/// something else in hrun): hrun does it.
+pub fn implemented(exec: &clap::Command, option: &gnu::GnuOption) -> bool {
+    let known = known(exec);
+    option.names.iter().filter(|n| clash(n).is_none()).any(|n| match n.chars().collect::<Vec<_>>()[..] {
+        [c] => find_short(&known, c).is_some(),
+        _ => find_long(&known, n).is_some(),
+    })
+}
+
+/// `words` (those after `exec`) with GNU's spellings made hrun's and ignored options dropped;
+/// or the line that refuses an option.
+pub fn answer(exec: &clap::Command, words: &[OsString]) -> Result<Vec<OsString>, String> {
+    let known = known(exec);
+    let mut out = Vec::with_capacity(words.len());
+    let mut refusal: Option<String> = None;
+    let mut i = 0;
+    while i < words.len() {
+        let word = &words[i];
+        let text = word.to_string_lossy();
+        if !text.starts_with('-') || text == "-" || text == "--" {
+            break;
+        }
+        if let Some(skip) = hrun_knows(&known, &text) {
+            let end = (i + skip).min(words.len());
+            out.extend_from_slice(&words[i..end]);
+            i = end;
+            continue;
+        }
+        // GNU's reading of this word, and of the next when the option needs a value.
+        let next = words.get(i + 1).cloned();
+        let alone = gnu::getopt::parse(std::slice::from_ref(word), gnu::Mode::from_env());
+        let (parsed, used) = match next {
+            Some(next) if !alone.problems.is_empty() => {
+                let with = gnu::getopt::parse(&[word.clone(), next.clone()], gnu::Mode::from_env());
+                let took =
+                    with.options.last().is_some_and(|g| g.value.as_deref().map(OsStr::new) == Some(&next));
+                if took { (with, 2) } else { (alone, 1) }
+            }
+            _ => (alone, 1),
+        };
+        if !parsed.problems.is_empty() || parsed.options.is_empty() {
+            // Not GNU's either: hrun's parser says so, unless a refusal comes later.
+            out.extend_from_slice(&words[i..i + used]);
+            i += used;
+            continue;
+        }
+        for given in &parsed.options {
+            match respell(&known, exec, given) {
+                Ok(words) => out.extend(words),
+                Err(line) => {
+                    refusal.get_or_insert(line);
+                }
+            }
+        }
+        i += used;
+    }
+    if let Some(line) = refusal {
+        return Err(line);
+    }
+    out.extend_from_slice(&words[i..]);
+    Ok(out)
+}
+
+/// How many words an option hrun exec knows as written takes (itself and its value), or None.
+fn hrun_knows(known: &[Known], word: &str) -> Option<usize> {
+    if let Some(long) = word.strip_prefix("--") {
+        let (name, attached) = match long.split_once('=') {
+            Some((n, _)) => (n, true),
+            None => (long, false),
+        };
+        let k = find_long(known, name)?;
+        return Some(if k.takes_value && !attached { 2 } else { 1 });
+    }
+    // A bundle of short options: each letter known, up to one that takes the rest as value.
+    let letters: Vec<char> = word[1..].chars().collect();
+    for (j, c) in letters.iter().enumerate() {
+        let k = find_short(known, *c)?;
+        if k.takes_value {
+            return Some(if j + 1 == letters.len() { 2 } else { 1 });
+        }
+    }
+    Some(1)
+}
+
+/// One GNU option as hrun exec's words, or the line refusing it.
+fn respell(known: &[Known], exec: &clap::Command, given: &Given) -> Result<Vec<OsString>, String> {
+    let shown = || {
+        let name = gnu::GnuOption::dashed(given.option.name());
+        if given.written.trim_start_matches(['-', '+']).eq_ignore_ascii_case(given.option.name()) {
+            given.written.clone()
+        } else {
+            format!("{} ({name})", given.written)
+        }
+    };
+    match given.option.answer {
+        Answer::Ignored(_) => Ok(Vec::new()),
+        Answer::Refused(_) | Answer::Retired(_) => Err(given.refusal().unwrap_or_default()),
+        Answer::Accepted(meaning) if !implemented(exec, given.option) => Err(format!(
+            "{}: hrun exec does not do this yet ({}){}",
+            shown(),
+            meaning.describe(),
+            instead(meaning).map_or(String::new(), |i| format!("; {i}"))
+        )),
+        Answer::Accepted(_) => {
+            let long = given.option.names.iter().find(|n| n.len() > 1 && find_long(known, n).is_some());
+            let short = given
+                .option
+                .names
+                .iter()
+                .find(|n| n.len() == 1 && find_short(known, n.chars().next().unwrap_or('?')).is_some());
+            let flag = match (long, short) {
+                (Some(l), _) => format!("--{l}"),
+                (None, Some(s)) => format!("-{s}"),
+                (None, None) => return Err(format!("{}: not an option of hrun exec", shown())),
+            };
+            Ok(match &given.value {
+                Some(v) if flag.starts_with("--") => vec![OsString::from(format!("{flag}={v}"))],
+                Some(v) => vec![OsString::from(flag), OsString::from(v)],
+                None => vec![OsString::from(flag)],
+            })
+        }
+    }
+}
+
+/// What to use meanwhile, for GNU options hrun exec does not do yet.
+fn instead(meaning: gnu::Meaning) -> Option<&'static str> {
+    use gnu::Meaning::*;
+    Some(match meaning {
+        LineBuffer => {
+            "use -u (output as it comes, lines of jobs may mix), the default (each job's output in one \
+             block when it ends), or --output-dir DIR (a file per job)"
+        }
+        ContextReplace | Xargs | MaxChars | ExitIfTooLong => {
+            "give the number of values per job with -N N (a word with {} repeated per value) or -n N"
+        }
+        Verbose | PrintCommands => {
+            "--dry-run prints the commands; the run log records each one (hrun status)"
+        }
+        Env => "on one node every variable of hrun's environment is passed to the jobs already",
+        Nice => "start hrun itself under nice: `nice -n N hrun exec ...`",
+        Workdir => "cd in the command: `cd DIR && CMD`",
+        Shuf => "shuffle the input first: `shuf values.txt | hrun exec CMD`",
+        Files | Results => "--output-dir DIR keeps each job's output in files of its own",
+        Version | MinVersion => "`hrun --version` prints hrun's version",
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exec() -> clap::Command {
+        let mut cli = crate::cli::Cli::documented();
+        cli.build();
+        cli.find_subcommand("exec").unwrap().clone()
+    }
+
+    fn answered(words: &[&str]) -> Result<Vec<String>, String> {
+        let words: Vec<OsString> = words.iter().map(OsString::from).collect();
+        answer(&exec(), &words).map(|w| w.iter().map(|w| w.to_string_lossy().into_owned()).collect())
+    }
+
+    #[test]
+    fn hrun_spellings_pass_unchanged() {
+        let words = ["-j", "4", "--threads", "2", "-k", "echo", "-x", ":::", "a"];
+        assert_eq!(answered(&words).unwrap(), words);
+        assert_eq!(answered(&["-kj4", "--jobs=3", "echo"]).unwrap(), ["-kj4", "--jobs=3", "echo"]);
+    }
+
+    #[test]
+    fn gnu_spellings_become_hruns() {
+        // An abbreviation, another case, an alias.
+        assert_eq!(answered(&["--keep", "echo"]).unwrap(), ["--keep-order", "echo"]);
+        assert_eq!(answered(&["--JOBS", "2", "echo"]).unwrap(), ["--jobs=2", "echo"]);
+        assert_eq!(answered(&["--argsep", "+++", "echo"]).unwrap(), ["--arg-sep=+++", "echo"]);
+    }
+
+    #[test]
+    fn ignored_options_are_dropped() {
+        assert_eq!(answered(&["--eta", "--bar", "-k", "echo", "--eta"]).unwrap(), ["-k", "echo", "--eta"]);
+    }
+
+    #[test]
+    fn refusals_name_the_option_even_after_an_unknown_one() {
+        let why = answered(&["--no-such-option", "--pipe", "wc"]).unwrap_err();
+        assert!(why.starts_with("--pipe: hrun does not split"), "{why}");
+        let why = answered(&["-S", "host1", "echo"]).unwrap_err();
+        assert!(why.contains("this node only"), "{why}");
+        // Not GNU's either: left for hrun's parser to name.
+        assert_eq!(answered(&["--no-such-option", "echo"]).unwrap(), ["--no-such-option", "echo"]);
+    }
+}
