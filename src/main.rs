@@ -2,6 +2,7 @@
 //! `main` parses the command line, runs it, and maps errors to documented exit statuses.
 
 use hrun::cli::{Cli, Cmd};
+use hrun::log::read::named_or_here as expand_logs;
 use hrun::{exec, exit, generate, pipeline, placement, reduce};
 
 fn main() {
@@ -20,7 +21,10 @@ fn main() {
 fn run(cli: Cli) -> anyhow::Result<i32> {
     let config = hrun::config::Config::load()?;
     match cli.command {
-        Cmd::Exec(args) => Ok(exec::run(&args.resolve(&config)?)?.exit_code()),
+        Cmd::Exec(args) => match args.gnu_query(&config)? {
+            Some(answer) => print_bytes(answer),
+            None => Ok(exec::run(&args.resolve(&config)?)?.exit_code()),
+        },
         Cmd::Run(args) => pipeline::run(&args.resolve(&config)?),
         Cmd::Gen(args) => {
             let written = generate::write_task_file(&args.resolve(), &mut std::io::stdout().lock());
@@ -78,20 +82,6 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Cmd::Completions { shell } => print_bytes(Cli::completions(shell)),
         Cmd::Man => print_bytes(Cli::man_page()?),
     }
-}
-
-/// The logs named, or every run log hrun exec kept in `.hrun/` here.
-fn expand_logs(logs: &[std::path::PathBuf]) -> anyhow::Result<Vec<std::path::PathBuf>> {
-    let here = [std::path::PathBuf::from(exec::LOG_DIR)];
-    if logs.is_empty() && !here[0].is_dir() {
-        return Err(exit::UsageError(anyhow::anyhow!(
-            "no run log named, and no {}/ here (where hrun exec keeps its run logs): give a log or a directory",
-            exec::LOG_DIR
-        ))
-        .into());
-    }
-    let logs = if logs.is_empty() { &here[..] } else { logs };
-    hrun::log::read::expand_logs(logs).map_err(|e| exit::UsageError(e).into())
 }
 
 /// Writes to stdout: a write error is an error, a closed pipe (`hrun man | head`) is not.

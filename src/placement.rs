@@ -57,6 +57,22 @@ pub fn machine(p: &Placement) -> Result<(CpuSet, Topology)> {
     Ok((usable, topo))
 }
 
+/// How many sockets, physical cores and CPU threads the usable CPUs span (GNU parallel's
+/// `--number-of-sockets/-cores/-threads`, which also count only the CPUs it may use); an
+/// unread topology counts each CPU as its own core, on one socket.
+pub fn counts(p: &Placement) -> Result<(usize, usize, usize)> {
+    let (usable, topo) = machine(p)?;
+    let threads = usable.ids().len();
+    let infos: Vec<&topology::CpuInfo> = usable.ids().iter().filter_map(|c| topo.cpus.get(c)).collect();
+    if infos.len() < threads {
+        return Ok((1, threads, threads));
+    }
+    let sockets: std::collections::BTreeSet<usize> = infos.iter().map(|c| c.package).collect();
+    let cores: std::collections::BTreeSet<(usize, usize)> =
+        infos.iter().map(|c| (c.package, c.core)).collect();
+    Ok((sockets.len(), cores.len(), threads))
+}
+
 /// The slot plan for `threads` (and `jobs`) on this machine, or a usage error.
 pub fn plan(p: &Placement, threads: usize, jobs: Option<slots::Jobs>) -> Result<Planned> {
     let (usable, topo) = machine(p)?;

@@ -32,6 +32,23 @@ impl RunControl {
 }
 
 impl ExecArgs {
+    /// GNU's `--number-of-*` questions: the answer to print instead of running anything.
+    pub fn gnu_query(&self, cfg: &Config) -> Result<Option<String>> {
+        let g = &self.gnu;
+        if !(g.number_of_cores || g.number_of_threads || g.number_of_sockets) {
+            return Ok(None);
+        }
+        let (sockets, cores, threads) = crate::placement::counts(&self.control.placement.placement(cfg)?)?;
+        let n = if g.number_of_sockets {
+            sockets
+        } else if g.number_of_cores {
+            cores
+        } else {
+            threads
+        };
+        Ok(Some(format!("{n}\n")))
+    }
+
     /// `hrun exec`'s flags over the environment and hrun.toml, and its words read as a task
     /// file or a command template.
     pub fn resolve(self, cfg: &Config) -> Result<ExecConfig> {

@@ -149,6 +149,31 @@ pub struct ExecArgs {
     /// <stem>.shard-K-of-N.hrun.jsonl; `auto` takes K and N from srun (SLURM_PROCID/NTASKS)
     #[arg(help_heading = "Resume and shards", long, value_name = "K/N|auto")]
     pub shard: Option<crate::shard::ShardSpec>,
+
+    #[command(flatten)]
+    pub gnu: GnuArgs,
+}
+
+/// GNU parallel's options that hrun exec takes for scripts written for it.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "GNU parallel")]
+pub struct GnuArgs {
+    /// Pass VAR to the tasks: on one node every variable of hrun's environment is passed
+    /// already, so this is accepted for GNU parallel's scripts and changes nothing
+    #[arg(long, value_name = "VAR")]
+    pub env: Vec<String>,
+
+    /// Print the number of CPU cores hrun may use (its affinity) and exit
+    #[arg(long, alias = "numberofcores", visible_alias = "number-of-cpus")]
+    pub number_of_cores: bool,
+
+    /// Print the number of CPU threads hrun may use and exit
+    #[arg(long, alias = "numberofthreads")]
+    pub number_of_threads: bool,
+
+    /// Print the number of CPU sockets of the CPUs hrun may use and exit
+    #[arg(long, alias = "numberofsockets")]
+    pub number_of_sockets: bool,
 }
 
 impl TemplateArgs {

@@ -10,7 +10,7 @@ pub mod gnu_words;
 
 pub use control::{FaultArgs, PlacementArgs, ProgressArgs, RunControl};
 use exec::{EXEC_EXAMPLES, task_file_first};
-pub use exec::{ExecArgs, TemplateArgs};
+pub use exec::{ExecArgs, GnuArgs, TemplateArgs};
 
 #[derive(Debug, Parser)]
 #[command(

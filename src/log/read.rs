@@ -166,6 +166,21 @@ pub fn for_each_record(path: &Path, mut on_record: impl FnMut(Record)) -> Result
     Ok(reader.unreadable())
 }
 
+/// The logs named, or every run log hrun exec kept in `.hrun/` here; a usage error when none
+/// is named and there is no `.hrun/`.
+pub fn named_or_here(logs: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let here = [PathBuf::from(crate::exec::LOG_DIR)];
+    if logs.is_empty() && !here[0].is_dir() {
+        return Err(crate::exit::UsageError(anyhow::anyhow!(
+            "no run log named, and no {}/ here (where hrun exec keeps its run logs): give a log or a directory",
+            crate::exec::LOG_DIR
+        ))
+        .into());
+    }
+    let logs = if logs.is_empty() { &here[..] } else { logs };
+    expand_logs(logs).map_err(|e| crate::exit::UsageError(e).into())
+}
+
 /// The run logs named on a command line: files as given, and for a directory every
 /// `*.hrun.jsonl` in it (e.g. one per shard), sorted. A directory without one is an error.
 pub fn expand_logs(paths: &[std::path::PathBuf]) -> Result<Vec<std::path::PathBuf>> {

@@ -316,3 +316,32 @@ fn which(name: &str) -> Option<std::path::PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path).map(|d| d.join(name)).find(|p| p.is_file())
 }
+
+/// GNU's `--number-of-cores/-cpus/-threads/-sockets` count the CPUs it may use; so does hrun
+/// exec, on this machine (compared with GNU, also under taskset) and on a faked 2x64-core
+/// node with SMT.
+#[test]
+fn number_of_cpus_as_gnu_counts_them() {
+    for o in ["--number-of-cores", "--number-of-cpus", "--number-of-threads", "--number-of-sockets"] {
+        let Some(mut gnu) = gnu_parallel() else { return };
+        let gnus = stdout(&run(gnu.arg(o)));
+        let ours = run(hrun().args(["exec", o]));
+        assert_eq!((ours.status.code(), stdout(&ours)), (Some(0), gnus), "{o}: {}", stderr(&ours));
+        let mut gnu = gnu_parallel().unwrap();
+        let one = |c: &mut std::process::Command| {
+            let mut t = std::process::Command::new("taskset");
+            t.args(["-c", "0"]).arg(c.get_program()).args(c.get_args());
+            stdout(&run(&mut t))
+        };
+        assert_eq!(one(hrun().args(["exec", o])), one(gnu.arg(o)), "{o} under taskset -c 0");
+    }
+    let sb = Sandbox::new();
+    let root = sb.path("sys");
+    hrun::topology::fixtures::write_sysfs(&hrun::topology::fixtures::amd_2x64_smt(), &root).unwrap();
+    for (o, want) in
+        [("--number-of-cores", "128\n"), ("--number-of-threads", "256\n"), ("--number-of-sockets", "2\n")]
+    {
+        let out = run(hrun().args(["exec", o, "--sysfs-root", root.to_str().unwrap()]));
+        assert_eq!(stdout(&out), want, "{o}: {}", stderr(&out));
+    }
+}

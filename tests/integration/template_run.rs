@@ -38,7 +38,10 @@ fn bad_templates_and_sources_are_refused_before_anything_runs() {
         (vec!["--line-buffer", "touch", "ran", ":::", "a"], "--line-buffer: hrun exec does not do this yet"),
         // GNU's spellings: an abbreviation of a refused option, a refusal after an unknown option.
         (vec!["--pipep", "touch", "ran", ":::", "a"], "--pipep (--pipe-part): hrun does not split"),
-        (vec!["--no-such", "--slf", "n", "touch", "ran", ":::", "a"], "--slf: hrun runs jobs on this node only"),
+        (
+            vec!["--no-such", "--slf", "n", "touch", "ran", ":::", "a"],
+            "--slf: hrun runs jobs on this node only",
+        ),
         (vec!["-kX", "touch", "ran", ":::", "a"], "-X: hrun exec does not do this yet"),
         (vec!["touch", "ran", "::::", "-", "::::", "-"], "are the same stream"),
         (vec!["-d", "", "touch", "ran", ":::", "a"], "-d needs a delimiter"),
