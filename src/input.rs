@@ -383,13 +383,17 @@ pub struct ReadingFlags<'a> {
     pub skip_empty: bool,
     /// `--trim`.
     pub trim: Option<&'a str>,
+    /// `-E`/`--eof` (empty: none).
+    pub eof: Option<&'a str>,
+    pub skip_first_line: bool,
 }
 
 /// How values are read: `-0`, `-d DELIM`, `--colsep REGEX` (refused when it can match the
 /// empty string: it would split between every character), `--header :` (which splits at tabs
 /// unless `--colsep` says otherwise, as GNU parallel), `-r`.
 pub fn reading(flags: ReadingFlags<'_>) -> Result<template::Reading, String> {
-    let ReadingFlags { null, delimiter, colsep, header, skip_empty, trim } = flags;
+    let ReadingFlags { null, delimiter, colsep, header, skip_empty, trim, eof, skip_first_line } = flags;
+    let eof = eof.filter(|e| !e.is_empty()).map(String::from);
     let header = match header {
         None => false,
         Some(":") => true,
@@ -435,5 +439,5 @@ pub fn reading(flags: ReadingFlags<'_>) -> Result<template::Reading, String> {
         None if colsep.is_some() => template::sources::Trim::Both,
         None => template::sources::Trim::None,
     };
-    Ok(template::Reading { delimiter, colsep, skip_empty, header, trim })
+    Ok(template::Reading { delimiter, colsep, skip_empty, header, trim, eof, skip_first_line })
 }

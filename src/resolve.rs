@@ -120,6 +120,8 @@ impl ExecArgs {
             header: t.header.as_deref(),
             skip_empty: t.no_run_if_empty,
             trim: t.trim.as_deref(),
+            eof: t.eof.as_deref(),
+            skip_first_line: t.skip_first_line,
         })
         .map_err(usage)?;
         let max_args = match (t.max_replace_args, t.max_args) {

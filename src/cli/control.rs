@@ -70,7 +70,7 @@ fn extra_attempts(attempts: u32) -> u32 {
 }
 
 /// The shortest `--progress-interval`.
-pub const MIN_PROGRESS_INTERVAL: Duration = Duration::from_secs(1);
+pub const MIN_PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
 
 /// What hrun shows while it runs: shared by `exec` and `run`.
 #[derive(Debug, Args)]
@@ -95,8 +95,7 @@ impl ProgressArgs {
                 None => cfg.origin("progress_interval").map_or("default".into(), |o| o.to_string()),
             };
             return Err(crate::exit::UsageError(anyhow::anyhow!(
-                "progress interval {every:?} (from {from}) is too short: give at least {}s",
-                MIN_PROGRESS_INTERVAL.as_secs()
+                "progress interval {every:?} (from {from}) is too short: give at least {MIN_PROGRESS_INTERVAL:?}"
             ))
             .into());
         }

@@ -255,6 +255,15 @@ pub struct TemplateArgs {
     #[arg(long, value_name = "n|l|r|lr")]
     pub trim: Option<String>,
 
+    /// Each input source ends at a value equal to EOF, as in xargs (`-e`/`--eof` alone, or an
+    /// empty EOF: no end mark)
+    #[arg(short = 'E', long = "eof", short_alias = 'e', value_name = "EOF", num_args = 0..=1, default_missing_value = "")]
+    pub eof: Option<String>,
+
+    /// Do not use the first value of the first input source (a `#!` script's own line)
+    #[arg(long)]
+    pub skip_first_line: bool,
+
     /// Write the jobs as a task file (one command per line; `-`: standard output) instead
     /// of running them; `hrun exec FILE` then runs the same tasks
     #[arg(long, value_name = "FILE", conflicts_with = "dry_run")]

@@ -184,7 +184,8 @@ pub fn plan(tasks: &TaskSpec, logs: &[std::path::PathBuf], mode: ResumeMode) -> 
     // For each task of the input that a log knows: the number of its latest record, and which
     // run (in reading order) wrote it.
     let mut known: Vec<Option<(u64, u32)>> = vec![None; index.len()];
-    let (mut run_no, mut max_logged) = (0u32, 0u64);
+    let mut run_no = 0u32;
+    let mut logged: HashSet<u64> = HashSet::new();
     for log in logs.iter().filter(|l| l.exists()) {
         refuse_if_in_use(log)?;
         let mut reader = read::Reader::open(log).map_err(UsageError)?;
@@ -198,7 +199,7 @@ pub fn plan(tasks: &TaskSpec, logs: &[std::path::PathBuf], mode: ResumeMode) -> 
                 }
                 Record::Task(task) => {
                     latest.1 = latest.1.max(task.results_end);
-                    max_logged = max_logged.max(task.seq);
+                    logged.insert(task.seq);
                     plan.logged += 1;
                     if let Some(i) = plan.note(&task, &index, &mut gone) {
                         known[i] = Some((task.seq, run_no));
@@ -214,23 +215,27 @@ pub fn plan(tasks: &TaskSpec, logs: &[std::path::PathBuf], mode: ResumeMode) -> 
         plan.unreadable_lines += reader.unreadable();
     }
     plan.gone = gone.len() as u64;
-    plan.numbers = numbering(&known, max_logged);
+    plan.numbers = numbering(&known, &logged);
     Ok(plan)
 }
 
 /// The numbers the input's tasks run under when resumed: a task the logs know keeps the
-/// number its latest record has, and a task they do not know gets a number after every number
-/// the logs hold (`max_logged`, gone tasks' too), so a task's `{#}`, output files
-/// (`--output-dir`'s `<n>.out`) and results row follow the task, never its position: a line
-/// inserted at the top of a task file does not take the number (and overwrite the output) of
-/// the task that was first. Two tasks of the input claiming one number (two sweeps of one
-/// template in one log, or a log of an older hrun) leave it to the one whose record is the
-/// latest; the other gets a new number. Empty when every task keeps its position (nothing
-/// moved, lines only appended), the common case.
-fn numbering(known: &[Option<(u64, u32)>], max_logged: u64) -> Vec<u64> {
+/// number its latest record has; a task they do not know keeps its position where no record
+/// of the logs holds that number (a task a shard of an earlier split never ran, a line
+/// appended), and otherwise gets a number after every number the logs hold (`logged`, gone
+/// tasks' too) that no such task keeps. So a task's `{#}`, output files (`--output-dir`'s
+/// `<n>.out`) and results row follow the task, never its position: a line inserted at the top
+/// of a task file does not take the number (and overwrite the output) of the task that was
+/// first. Two tasks of the input claiming one number (two sweeps of one template in one log,
+/// or a log of an older hrun) leave it to the one whose record is the latest; the other gets a
+/// new number. The numbers depend only on the input and the logs, so shards of one split,
+/// each running its own positions, never draw the same number. Empty when every task keeps
+/// its position, the common case.
+fn numbering(known: &[Option<(u64, u32)>], logged: &HashSet<u64>) -> Vec<u64> {
+    let free = |i: usize| !logged.contains(&(i as u64 + 1));
     let keeps_position = |i: usize, k: &Option<(u64, u32)>| match k {
         Some((seq, _)) => *seq == i as u64 + 1,
-        None => i as u64 + 1 > max_logged,
+        None => free(i),
     };
     if known.iter().enumerate().all(|(i, k)| keeps_position(i, k)) {
         return Vec::new();
@@ -243,14 +248,24 @@ fn numbering(known: &[Option<(u64, u32)>], max_logged: u64) -> Vec<u64> {
             owner.entry(seq).and_modify(|c| *c = (*c).max(claim)).or_insert(claim);
         }
     }
-    let mut next = max_logged;
+    let kept: HashSet<u64> = known
+        .iter()
+        .enumerate()
+        .filter(|(i, k)| k.is_none() && free(*i))
+        .map(|(i, _)| i as u64 + 1)
+        .collect();
+    let mut next = logged.iter().copied().max().unwrap_or(0);
     known
         .iter()
         .enumerate()
         .map(|(i, k)| match *k {
             Some((seq, _)) if owner.get(&seq).is_some_and(|(_, std::cmp::Reverse(p))| *p == i) => seq,
+            None if free(i) => i as u64 + 1,
             _ => {
                 next += 1;
+                while kept.contains(&next) {
+                    next += 1;
+                }
                 next
             }
         })
@@ -562,14 +577,20 @@ B
     #[test]
     fn numbers_follow_tasks_not_positions() {
         // Nothing moved, lines appended: every task keeps its position.
-        assert!(numbering(&[Some((1, 1)), Some((2, 1)), None], 2).is_empty());
-        assert!(numbering(&[None, None], 0).is_empty());
+        let logged = |seqs: &[u64]| seqs.iter().copied().collect::<HashSet<u64>>();
+        assert!(numbering(&[Some((1, 1)), Some((2, 1)), None], &logged(&[1, 2])).is_empty());
+        assert!(numbering(&[None, None], &logged(&[])).is_empty());
         // A line inserted at the top: the known tasks keep 1 and 2, the new one gets 3.
-        assert_eq!(numbering(&[None, Some((1, 1)), Some((2, 1))], 2), [3, 1, 2]);
-        // A changed line (task 2 gone, max 3 logged): the new task does not take 2.
-        assert_eq!(numbering(&[Some((1, 1)), None, Some((3, 1))], 3), [1, 4, 3]);
+        assert_eq!(numbering(&[None, Some((1, 1)), Some((2, 1))], &logged(&[1, 2])), [3, 1, 2]);
+        // A changed line (task 2 gone, 3 logged): the new task does not take 2.
+        assert_eq!(numbering(&[Some((1, 1)), None, Some((3, 1))], &logged(&[1, 2, 3])), [1, 4, 3]);
         // Two tasks claim 1 (two sweeps in one log): the later record keeps it.
-        assert_eq!(numbering(&[Some((1, 1)), Some((1, 2))], 1), [2, 1]);
+        assert_eq!(numbering(&[Some((1, 1)), Some((1, 2))], &logged(&[1])), [2, 1]);
+        // A shard of an earlier split never ran 2 and 4: they keep their numbers.
+        assert!(numbering(&[Some((1, 1)), None, Some((3, 1)), None], &logged(&[1, 3])).is_empty());
+        // A line inserted at the top while 3 was never run: 3 stays free for the task at
+        // position 3, the new one is numbered after it.
+        assert_eq!(numbering(&[None, Some((1, 1)), None, Some((2, 1))], &logged(&[1, 2])), [4, 1, 3, 2]);
     }
 
     #[test]

@@ -63,6 +63,10 @@ pub struct Reading {
     pub header: bool,
     /// `--trim`: blanks taken off each value (each column, with `--colsep`).
     pub trim: Trim,
+    /// `-E EOF`: each source ends at a value equal to EOF (never empty).
+    pub eof: Option<String>,
+    /// `--skip-first-line`: the first value of the first source is not used.
+    pub skip_first_line: bool,
 }
 
 /// GNU's `--trim`: which ends of a value lose their blanks (Perl's `\s`).
@@ -105,6 +109,8 @@ impl Default for Reading {
             skip_empty: false,
             header: false,
             trim: Trim::None,
+            eof: None,
+            skip_first_line: false,
         }
     }
 }
@@ -240,7 +246,39 @@ fn open_values(input: &Input, reading: &Reading) -> Result<Box<dyn Values>, Sour
         Input::Values(v) => Box::new(ListValues { values: v.clone(), next: 0 }),
         file => Box::new(RecordValues::open(file, &reading.delimiter)?),
     };
+    let values = match &reading.eof {
+        Some(eof) => Box::new(UntilEof { values, eof: eof.clone(), ended: false }),
+        None => values,
+    };
     Ok(if reading.skip_empty { Box::new(NonBlank(values)) } else { values })
+}
+
+/// `-E EOF`: a source that ends at its first value equal to EOF (GNU parallel, as xargs).
+struct UntilEof {
+    values: Box<dyn Values>,
+    eof: String,
+    ended: bool,
+}
+
+impl Values for UntilEof {
+    fn next(&mut self) -> Result<Option<String>, SourceError> {
+        if self.ended {
+            return Ok(None);
+        }
+        match self.values.next()? {
+            Some(v) if v == self.eof => {
+                self.ended = true;
+                Ok(None)
+            }
+            other => Ok(other),
+        }
+    }
+    fn ready(&self) -> bool {
+        self.ended || self.values.ready()
+    }
+    fn watch_fd(&self) -> Option<RawFd> {
+        if self.ended { None } else { self.values.watch_fd() }
+    }
 }
 
 /// `-r`: a source without its values that are empty or all blanks (GNU: `/^\s*$/`).
@@ -331,6 +369,11 @@ impl Jobs {
     ) -> Result<Jobs, SourceError> {
         let mut opened: Vec<Box<dyn Values>> =
             sources.iter().map(|s| open_values(&s.input, reading)).collect::<Result<_, _>>()?;
+        if reading.skip_first_line
+            && let Some(first) = opened.first_mut()
+        {
+            first.next()?;
+        }
         let mut names = Vec::new();
         if reading.header {
             for (s, values) in sources.iter().zip(opened.iter_mut()) {

@@ -247,6 +247,27 @@ fn replace_separators_trim_and_tagstring_as_gnu() {
     }
 }
 
+/// `-E EOF`/`--eof`/`-e` end each input source at a value equal to EOF (an empty EOF, or the
+/// option alone, is no end mark), and `--skip-first-line` drops the first value of the first
+/// source only; byte for byte with GNU parallel, on stdin, files and `:::` values.
+#[test]
+fn eof_marks_and_skip_first_line_as_gnu() {
+    let sb = Sandbox::new();
+    sb.write("f3", "a\nb\nc\n");
+    for args in [
+        vec!["-k", "-E", "b", "echo", ":::", "a", "b", "c"],
+        vec!["-k", "-E", "b", "echo", "::::", "f3", ":::", "x", "y"],
+        vec!["-k", "--eof=c", "echo", "::::", "f3"],
+        vec!["-k", "-E", "", "echo", ":::", "a", "b"],
+        vec!["-k", "-E", " b ", "echo", ":::", "a", "b", " b "],
+        vec!["-k", "-E", "b", "echo"],
+        vec!["-k", "--skip-first-line", "echo", "::::", "f3", ":::", "1", "2"],
+        vec!["-k", "--skip-first-line", "echo"],
+    ] {
+        same(&sb, &args, b"one\nb\nthree\n");
+    }
+}
+
 /// Values are quoted for the shell that runs the line: csh and tcsh as GNU parallel quotes
 /// for them (`!`, newlines), fish with fish's rules (GNU 20221122 quotes `a\` as `'a\'`, which
 /// fish reads as an open quote: here the value arrives whole), and a shell whose quoting hrun
