@@ -41,9 +41,9 @@ fn commands_on_standard_input_run_as_under_gnu_parallel() {
     // Redirected from a file, it can be resumed: nothing runs twice.
     sb.write("cmds.txt", "echo one >> ran\necho two >> ran\n");
     let stdin = || std::fs::File::open(sb.path("cmds.txt")).unwrap();
-    let out = sb.exec().arg("-q").stdin(stdin()).output().unwrap();
+    let out = sb.exec().args(["-q", "-j", "1"]).stdin(stdin()).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let out = sb.exec().args(["-q", "--resume"]).stdin(stdin()).output().unwrap();
+    let out = sb.exec().args(["-q", "-j", "1", "--resume"]).stdin(stdin()).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(sb.read("ran"), "one\ntwo\n");
 }
