@@ -235,6 +235,8 @@ pub struct TemplateOptions {
     pub markers: template::args::Markers,
     /// `--tagstring`.
     pub tagstring: Option<String>,
+    /// `--quote` (GNU's `-q`): each command word quoted whole.
+    pub quote: bool,
     /// How values are quoted for the shell that runs the lines.
     pub quoting: template::Quoting,
     /// Why values cannot be quoted for that shell (its rules are unknown to hrun): refused
@@ -284,6 +286,7 @@ pub fn classify(words: &[std::ffi::OsString], opts: TemplateOptions) -> Result<T
     let syntax = template::Syntax {
         replace: opts.replace.clone(),
         quoting: opts.quoting,
+        quote_words: opts.quote,
         ..template::Syntax::default()
     };
     let template = template::Template::parse_in(&split.command, &syntax)?;

@@ -22,7 +22,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
     let config = hrun::config::Config::load()?;
     match cli.command {
         Cmd::Exec(args) => match args.gnu_query(&config)? {
-            Some(answer) => print_bytes(answer),
+            Some((answer, code)) => print_bytes(answer).map(|_| code),
             None => Ok(exec::run(&args.resolve(&config)?)?.exit_code()),
         },
         Cmd::Run(args) => pipeline::run(&args.resolve(&config)?),

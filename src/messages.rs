@@ -5,6 +5,13 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 static QUIET: AtomicBool = AtomicBool::new(false);
+static GNU: AtomicBool = AtomicBool::new(false);
+
+/// hrun runs as `parallel`: warnings are held back too, as GNU parallel would not print them
+/// (they concern hrun's own additions: slots, pinning, the log).
+pub fn set_gnu(gnu: bool) {
+    GNU.store(gnu, Ordering::Relaxed);
+}
 
 /// `--quiet`: notes are held back from now on (warnings and errors still go out).
 pub fn set_quiet(quiet: bool) {
@@ -25,5 +32,8 @@ pub fn note(text: impl std::fmt::Display) {
 
 /// `hrun: warning: ...`: something that may be a problem; said even under `--quiet`.
 pub fn warning(text: impl std::fmt::Display) {
+    if GNU.load(Ordering::Relaxed) {
+        return;
+    }
     eprintln!("hrun: warning: {text}");
 }

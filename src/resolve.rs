@@ -13,6 +13,8 @@ use crate::{generate, input, pipeline, template, tune};
 
 /// The most values `-N`/`-n` may put in one job: a command line of more would be over any
 /// kernel's limit (each value costs at least its pointer and a NUL).
+use crate::gnu::VERSION as GNU_VERSION;
+
 const MAX_VALUES_PER_JOB: usize = 1 << 20;
 
 fn usage(msg: impl std::fmt::Display) -> anyhow::Error {
@@ -33,8 +35,26 @@ impl RunControl {
 
 impl ExecArgs {
     /// GNU's `--number-of-*` questions: the answer to print instead of running anything.
-    pub fn gnu_query(&self, cfg: &Config) -> Result<Option<String>> {
+    pub fn gnu_query(&self, cfg: &Config) -> Result<Option<(String, i32)>> {
         let g = &self.gnu;
+        if g.gnu_version {
+            return Ok(Some((
+                format!(
+                    "GNU parallel {GNU_VERSION} (hrun {}, which takes GNU parallel {GNU_VERSION}'s options)\n",
+                    env!("CARGO_PKG_VERSION")
+                ),
+                crate::exit::OK,
+            )));
+        }
+        if let Some(wanted) = &g.min_version {
+            // As GNU: its version on stdout, and 255 when the wanted one is newer.
+            let wanted: u64 = wanted
+                .trim()
+                .parse()
+                .map_err(|_| usage(format!("--min-version {wanted:?}: a version is a number (20221122)")))?;
+            let code = if wanted > GNU_VERSION { 255 } else { crate::exit::OK };
+            return Ok(Some((format!("{GNU_VERSION}\n"), code)));
+        }
         if !(g.number_of_cores || g.number_of_threads || g.number_of_sockets) {
             return Ok(None);
         }
@@ -46,7 +66,7 @@ impl ExecArgs {
         } else {
             threads
         };
-        Ok(Some(format!("{n}\n")))
+        Ok(Some((format!("{n}\n"), crate::exit::OK)))
     }
 
     /// `hrun exec`'s flags over the environment and hrun.toml, and its words read as a task
@@ -71,9 +91,21 @@ impl ExecArgs {
             Some(rest) if !rest.is_empty() => (Some(std::path::PathBuf::from(rest)), true),
             _ => (self.joblog.clone(), false),
         };
-        crate::messages::set_quiet(self.control.progress.quiet);
-        say_what_exec_ignores();
-        Ok(ExecConfig {
+        // As `parallel`: GNU's standard streams, nothing of hrun's own but errors (the run log
+        // has the rest).
+        let personality = self.gnu.gnu_personality;
+        if !personality && !self.gnu.profile.is_empty() {
+            return Err(usage(
+                "-J/--profile: hrun exec does not read GNU parallel's profiles; hrun run as `parallel` \
+                 (a symlink named so) reads them as GNU does",
+            ));
+        }
+        crate::messages::set_quiet(self.control.progress.quiet || personality);
+        crate::messages::set_gnu(personality);
+        if !personality {
+            say_what_exec_ignores();
+        }
+        let resolved = ExecConfig {
             threads: self.threads,
             joblog_append,
             log: cfg.get("log", self.log)?,
@@ -84,7 +116,7 @@ impl ExecArgs {
             log_from_config,
             threads_default: cfg.file_threads()?,
             joblog: per_shard(joblog),
-            output: match (self.output_dir, self.ungroup, self.keep_order) {
+            output: match (self.output_dir, self.ungroup, self.keep_order && !self.gnu.no_keep_order) {
                 (Some(dir), _, _) => OutputMode::Dir(dir),
                 (None, true, _) => OutputMode::Ungroup,
                 // With --results, output goes into the table, in the order tasks finish.
@@ -103,9 +135,18 @@ impl ExecArgs {
             dry_run: self.template.dry_run,
             emit_tasks: self.template.emit_tasks.clone(),
             tag: self.tag || self.tagstring.is_some(),
-            terse: self.control.progress.quiet,
+            echo: crate::exec::output::Echo {
+                stdout: self.gnu.print_commands > 0 && !self.gnu.silent,
+                stderr: self.gnu.verbose,
+            },
+            terse: self.control.progress.quiet || personality,
+            quiet: personality,
             results: per_shard(self.results),
             ..ExecConfig::new(tasks).with(self.control.resolve(cfg)?)
+        };
+        Ok(match personality {
+            true => ExecConfig { progress: crate::exec::progress::ProgressMode::Quiet, ..resolved },
+            false => resolved,
         })
     }
 
@@ -142,6 +183,7 @@ impl ExecArgs {
             replace: t.replace.clone(),
             markers: t.markers(),
             tagstring: self.tagstring.clone(),
+            quote: self.gnu.quote,
             ..quoting_for(self.shell.as_deref())?
         })
     }

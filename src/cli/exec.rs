@@ -174,6 +174,54 @@ pub struct GnuArgs {
     /// Print the number of CPU sockets of the CPUs hrun may use and exit
     #[arg(long, alias = "numberofsockets")]
     pub number_of_sockets: bool,
+
+    /// Quote each word of the command whole, its values in it: the line runs the program with
+    /// these words and no shell syntax (GNU's -q; in hrun exec, -q is --quiet)
+    #[arg(long)]
+    pub quote: bool,
+
+    /// Print each command on standard error as it starts (GNU's -t; in hrun exec, -t is
+    /// --threads)
+    #[arg(long)]
+    pub verbose: bool,
+
+    /// Print each command on standard output before its output (-v -v as -v)
+    #[arg(short = 'v', action = clap::ArgAction::Count)]
+    pub print_commands: u8,
+
+    /// Cancels -v
+    #[arg(long)]
+    pub silent: bool,
+
+    /// Each task's output in one block when it ends: the default
+    #[arg(long)]
+    pub group: bool,
+
+    /// Cancels -k (given in a profile or $PARALLEL)
+    #[arg(long)]
+    pub no_keep_order: bool,
+
+    /// Ignore GNU parallel's profiles and $PARALLEL (read only when hrun runs as `parallel`)
+    #[arg(long)]
+    pub plain: bool,
+
+    /// Read GNU parallel's profile NAME instead of its default ones (only when hrun runs as
+    /// `parallel`)
+    #[arg(short = 'J', long = "profile", value_name = "NAME")]
+    pub profile: Vec<String>,
+
+    /// Print the version of GNU parallel whose options hrun exec takes, and hrun's, and exit
+    #[arg(short = 'V', long = "version")]
+    pub gnu_version: bool,
+
+    /// Exit 255 (saying so) if GNU parallel VERSION is newer than the one whose options hrun
+    /// exec takes (20221122), else print that version and exit 0
+    #[arg(long, value_name = "VERSION")]
+    pub min_version: Option<String>,
+
+    /// hrun runs as `parallel` (its program name): GNU parallel's conventions
+    #[arg(long, hide = true)]
+    pub gnu_personality: bool,
 }
 
 impl TemplateArgs {

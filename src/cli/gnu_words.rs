@@ -67,20 +67,42 @@ pub fn implemented(exec: &clap::Command, option: &gnu::GnuOption) -> bool {
 /// `words` (those after `exec`) with GNU's spellings made hrun's and ignored options dropped;
 /// or the line that refuses an option.
 pub fn answer(exec: &clap::Command, words: &[OsString]) -> Result<Vec<OsString>, String> {
+    answer_as(exec, words, false)
+}
+
+/// The flag that tells `hrun exec` it runs as `parallel` (first of its words, put there by
+/// [`as_parallel`]).
+pub const PERSONALITY: &str = "--gnu-personality";
+
+/// [`answer`]; `personality`: hrun runs as `parallel`, so every option GNU knows has GNU's
+/// meaning (`-q` is `--quote`, `-t` is `--verbose`), and hrun's own options are taken only
+/// where GNU has no such option.
+pub fn answer_as(
+    exec: &clap::Command,
+    words: &[OsString],
+    personality: bool,
+) -> Result<Vec<OsString>, String> {
     let known = known(exec);
     let mut out = Vec::with_capacity(words.len());
     let mut refusal: Option<String> = None;
     let mut i = 0;
+    if personality && words.first().is_some_and(|w| w == PERSONALITY) {
+        out.push(words[0].clone());
+        i = 1;
+    }
+    let pass = |i: usize, skip: usize, out: &mut Vec<OsString>| {
+        let end = (i + skip).min(words.len());
+        out.extend_from_slice(&words[i..end]);
+        end
+    };
     while i < words.len() {
         let word = &words[i];
         let text = word.to_string_lossy();
         if !text.starts_with('-') || text == "-" || text == "--" {
             break;
         }
-        if let Some(skip) = hrun_knows(&known, &text) {
-            let end = (i + skip).min(words.len());
-            out.extend_from_slice(&words[i..end]);
-            i = end;
+        if !personality && let Some(skip) = hrun_knows(&known, &text) {
+            i = pass(i, skip, &mut out);
             continue;
         }
         // GNU's reading of this word, and of the next when the option needs a value.
@@ -96,9 +118,13 @@ pub fn answer(exec: &clap::Command, words: &[OsString]) -> Result<Vec<OsString>,
             _ => (alone, 1),
         };
         if !parsed.problems.is_empty() || parsed.options.is_empty() {
+            if let Some(skip) = hrun_knows(&known, &text) {
+                // One of hrun's own options that GNU does not have (as `parallel`).
+                i = pass(i, skip, &mut out);
+                continue;
+            }
             // Not GNU's either: hrun's parser says so, unless a refusal comes later.
-            out.extend_from_slice(&words[i..i + used]);
-            i += used;
+            i = pass(i, used, &mut out);
             continue;
         }
         for given in &parsed.options {
@@ -116,6 +142,40 @@ pub fn answer(exec: &clap::Command, words: &[OsString]) -> Result<Vec<OsString>,
     }
     out.extend_from_slice(&words[i..]);
     Ok(out)
+}
+
+/// hrun's command line when it runs as `parallel` (its program name, a symlink or a copy):
+/// `exec` in GNU's personality, after the words GNU reads first, from its profiles
+/// (`~/.parallel/config`, `-J NAME`) and `$PARALLEL`, unless `--plain`. Any other name: as given.
+pub fn as_parallel(argv: Vec<OsString>) -> Vec<OsString> {
+    let named =
+        argv.first().and_then(|a| std::path::Path::new(a).file_name()).is_some_and(|n| n == "parallel");
+    if !named {
+        return argv;
+    }
+    let words = &argv[1..];
+    let mode = gnu::Mode::from_env();
+    let prescan = gnu::getopt::prescan(words, mode);
+    let (profile, env) = gnu::profile::words_before(&prescan)
+        .unwrap_or_else(|e| hrun_protocol::cli_error::usage_exit("hrun", &e.to_string()));
+    for (layer, what) in [(&profile, "a profile of GNU parallel's"), (&env, "$PARALLEL")] {
+        let layer: Vec<OsString> = layer.iter().map(OsString::from).collect();
+        let rest = gnu::getopt::parse(&layer, mode).rest;
+        if !rest.is_empty() {
+            let rest: Vec<_> = rest.iter().map(|w| w.to_string_lossy()).collect();
+            hrun_protocol::cli_error::usage_exit(
+                "hrun",
+                &format!(
+                    "{what} holds words of a command ({}): hrun as parallel takes only options from it",
+                    rest.join(" ")
+                ),
+            );
+        }
+    }
+    let mut out: Vec<OsString> = vec![argv[0].clone(), "exec".into(), PERSONALITY.into()];
+    out.extend(profile.into_iter().chain(env).map(OsString::from));
+    out.extend_from_slice(words);
+    out
 }
 
 /// How many words an option hrun exec knows as written takes (itself and its value), or None.

@@ -49,7 +49,7 @@ impl Cli {
     /// exits 2. Options after a task file (`hrun exec tasks.txt --resume`, as hrun has always
     /// taken them) are read as options: a task file is never a command.
     pub fn parse_argv(argv: Vec<std::ffi::OsString>) -> Cli {
-        let argv = gnu_options_answered(argv);
+        let argv = gnu_options_answered(gnu_words::as_parallel(argv));
         let cli: Cli = hrun_protocol::cli_error::parse_with_or_exit("hrun", Cli::documented(), argv.clone());
         let Cmd::Exec(args) = &cli.command else { return cli };
         let Some(reordered) = task_file_first(args, &argv) else { return cli };
@@ -84,7 +84,8 @@ fn gnu_options_answered(mut argv: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsSt
     let mut cli = Cli::documented();
     cli.build();
     let Some(exec) = cli.find_subcommand("exec") else { return argv };
-    match gnu_words::answer(exec, &argv[at + 1..]) {
+    let personality = argv.get(at + 1).is_some_and(|w| w == gnu_words::PERSONALITY);
+    match gnu_words::answer_as(exec, &argv[at + 1..], personality) {
         Ok(words) => {
             argv.truncate(at + 1);
             argv.extend(words);

@@ -75,6 +75,8 @@ pub struct ExecConfig {
     pub emit_tasks: Option<PathBuf>,
     /// `--tag`: prefix each line of output with the task's values.
     pub tag: bool,
+    /// GNU's `-v`/`-t`: each command shown as it starts.
+    pub echo: output::Echo,
     /// `--results FILE.csv|.tsv|.json`: a table of every finished task.
     pub results: Option<PathBuf>,
     /// The config file the settings came from, if any gave one.
@@ -125,6 +127,7 @@ impl ExecConfig {
             dry_run: false,
             emit_tasks: None,
             tag: false,
+            echo: output::Echo::default(),
             results: None,
             config_file: None,
             log_origin: None,
@@ -272,7 +275,7 @@ fn open_outputs(cfg: &ExecConfig, checked: &preflight::Checked) -> Result<Opened
         cfg.progress,
         checked.total.map(|t| t.saturating_sub(checked.resume.skipped())),
     );
-    let output = Output::start(cfg.output.clone(), progress.bar(), table)?;
+    let output = Output::start(cfg.output.clone(), progress.bar(), table)?.with_echo(cfg.echo);
     Ok(Opened { log, joblog, output, progress })
 }
 
@@ -313,14 +316,14 @@ fn say_before_run(
         crate::messages::note(format_args!("{note}"));
     }
     if plan.shared() {
-        eprintln!(
-            "hrun: warning: --jobs {} is more than the {} slot(s) of {} CPU(s) that fit in CPUs {usable}: \
+        crate::messages::warning(format_args!(
+            "--jobs {} is more than the {} slot(s) of {} CPU(s) that fit in CPUs {usable}: \
              slots share CPUs round robin, up to {} tasks per CPU set",
             plan.slots.len(),
             plan.cpu_sets,
             plan.threads,
             plan.slots.len().div_ceil(plan.cpu_sets)
-        );
+        ));
     }
     let torn = checked.resume.unreadable_lines;
     if torn > 0 {

@@ -118,6 +118,17 @@ pub struct Output {
     /// A results table in a regular file: written by the dispatcher, each row before its
     /// task's record (see [`Output::write_row`]); `None` once writing it failed.
     file_table: RefCell<Option<crate::results::Table>>,
+    /// GNU's `-v` and `-t`: each command shown as it starts.
+    echo: Echo,
+}
+
+/// Where each command is shown as its task starts (GNU parallel's `-v` and `-t`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Echo {
+    /// `-v`: on standard output, before the task's output (in its block when grouped).
+    pub stdout: bool,
+    /// `-t` (GNU's `--verbose`): on standard error.
+    pub stderr: bool,
 }
 
 /// Checks before the run that `mode` can work: `--output-dir` is created (with its parents)
@@ -182,7 +193,30 @@ impl Output {
             pool: RefCell::new(Vec::new()),
             stdout_closed,
             file_table: RefCell::new(file_table),
+            echo: Echo::default(),
         })
+    }
+
+    /// Shows each command as its task starts ([`Output::announce`]).
+    pub fn with_echo(self, echo: Echo) -> Output {
+        Output { echo, ..self }
+    }
+
+    /// Shows `command` as GNU's `-v`/`-t` do, before the task that runs it starts: `-v` puts it
+    /// at the start of the task's captured output, so it stays with that output (grouped, `-k`,
+    /// `--tag`), or on hrun's stdout at once with `-u`.
+    pub fn announce(&self, captured: &Captured, command: &str) -> io::Result<()> {
+        let line = format!("{command}\n");
+        if self.echo.stderr {
+            io::stderr().lock().write_all(line.as_bytes())?;
+        }
+        if self.echo.stdout {
+            match self.mode {
+                OutputMode::Ungroup => io::stdout().lock().write_all(line.as_bytes())?,
+                _ => (&captured.stdout).write_all(line.as_bytes())?,
+            }
+        }
+        Ok(())
     }
 
     /// Opens the files task `seq` will write to.

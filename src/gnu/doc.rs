@@ -87,6 +87,15 @@ pub fn markdown() -> String {
          Written as GNU's option parser takes them: any unambiguous prefix of a long name (`--res`), \
          in any case, `--name=value` or `--name value`; one-letter options bundle (`-kj4`). Options \
          end at the command, at `:::`/`::::`, or at `--`.\n\n\
+         **Two ways in.** `hrun exec` takes these options with hrun's own conventions beside them: \
+         `-q` is `--quiet` and `-t` is `--threads` there (GNU's are `--quote` and `--verbose`), it \
+         prints a summary, and it does not read GNU's profiles or `$PARALLEL`. hrun run as \
+         `parallel` (a symlink named so on `PATH`: `ln -s \"$(command -v hrun)\" ~/bin/parallel`) \
+         is GNU parallel's personality: GNU's meaning of every option (`-q`, `-t`), its profiles \
+         (`~/.parallel/config`, `-J NAME`, `--plain`) and `$PARALLEL` read first, and on standard \
+         output and standard error only what GNU prints (no summary, notes or warnings of hrun's; \
+         errors still say `hrun: error:`), while every task still gets its slot, its rusage and \
+         its record in the run log under `.hrun/` (`hrun status`).\n\n\
          - **accepted**: hrun does what GNU does with it;\n\
          - **not yet**: hrun is to do what GNU does with it, and until then refuses it, saying so;\n\
          - **ignored**: taken, and it changes nothing you can see in hrun;\n\

@@ -17,6 +17,9 @@ pub use getopt::{Given, Mode, Origin, Parsed, Problem};
 pub use options::{Answer, GnuOption, Kind, Meaning, Repeats, Takes};
 pub use table::OPTIONS;
 
+/// The release of GNU parallel whose options and behaviour hrun follows.
+pub const VERSION: u64 = 20221122;
+
 #[cfg(test)]
 mod getopt_tests;
 #[cfg(test)]

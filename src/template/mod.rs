@@ -118,6 +118,7 @@ impl Spec {
                 context,
                 replace: self.replace.clone(),
                 quoting: self.template.quoting(),
+                quote_words: self.template.quotes_words(),
             };
             Arc::new(Template::parse_in(&self.words, &syntax).unwrap_or_else(|_| (*self.template).clone()))
         };

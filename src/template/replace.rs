@@ -93,6 +93,9 @@ pub struct Template {
     context: bool,
     /// How values are quoted for the shell that runs the line.
     quoting: Quoting,
+    /// GNU's `-q`/`--quote`: each command word on its own, its values filled in as they are,
+    /// then the whole word quoted (so the line holds no shell syntax of the template's).
+    quoted_words: Option<Vec<Template>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -127,6 +130,7 @@ impl Template {
                 mode: Mode::Commands,
                 context,
                 quoting: syntax.quoting,
+                quoted_words: None,
             });
         }
         let text = words.join(" ");
@@ -163,7 +167,19 @@ impl Template {
         };
         let mode =
             if pieces.iter().any(|p| matches!(p, Piece::Rep(_))) { Mode::Replace } else { Mode::Append };
-        Ok(Template { pieces, mode, context, quoting: syntax.quoting })
+        let quoted_words = match syntax.quote_words {
+            false => None,
+            true => {
+                let one = Syntax { quote_words: false, quoting: Quoting::Raw, ..syntax.clone() };
+                Some(
+                    words
+                        .iter()
+                        .map(|w| Template::parse_in(std::slice::from_ref(w), &one))
+                        .collect::<Result<_, _>>()?,
+                )
+            }
+        };
+        Ok(Template { pieces, mode, context, quoting: syntax.quoting, quoted_words })
     }
 
     /// The highest argument position the template names (`{3}` -> 3, `{-2}` -> 2), for
@@ -197,6 +213,11 @@ impl Template {
         self.quoting
     }
 
+    /// True under `--quote` (each command word quoted whole).
+    pub fn quotes_words(&self) -> bool {
+        self.quoted_words.is_some()
+    }
+
     /// True when the arguments are the commands (no template given).
     pub fn is_commands(&self) -> bool {
         self.mode == Mode::Commands
@@ -210,6 +231,9 @@ impl Template {
 
     /// [`Template::render`] with values written as `quoting` says.
     pub fn render_as(&self, args: &[String], seq: Option<u64>, slot: Option<usize>, q: Quoting) -> String {
+        if let Some(words) = &self.quoted_words {
+            return self.render_quoted(words, args, seq, slot, q);
+        }
         let mut out = String::with_capacity(64);
         match self.mode {
             Mode::Commands => return args.join(" "),
@@ -236,6 +260,32 @@ impl Template {
                 Piece::Text(t) => out.push_str(t),
                 Piece::Rep(r) => push_rep(&mut out, *r, args, None, at),
             }
+        }
+        out
+    }
+
+    /// `--quote`: each word rendered with its values as they are, then quoted whole; values
+    /// of a template without replacement strings are appended, each quoted (as GNU's `-q`).
+    fn render_quoted(
+        &self,
+        words: &[Template],
+        args: &[String],
+        seq: Option<u64>,
+        slot: Option<usize>,
+        q: Quoting,
+    ) -> String {
+        let rendered: Vec<String> = words
+            .iter()
+            .map(|w| match w.mode {
+                // A word without replacement strings is text, whatever the values.
+                Mode::Append => w.render_as(&[], seq, slot, Quoting::Raw),
+                _ => w.render_as(args, seq, slot, Quoting::Raw),
+            })
+            .collect();
+        let mut out = rendered.iter().map(|w| q.apply(w)).collect::<Vec<_>>().join(" ");
+        if self.mode == Mode::Append && !args.is_empty() {
+            out.push(' ');
+            push_all(&mut out, args, Transform::Whole, q);
         }
         out
     }
@@ -359,6 +409,8 @@ pub struct Syntax {
     pub replace: Option<String>,
     /// How values are quoted: for the shell that runs the line.
     pub quoting: Quoting,
+    /// GNU's `-q`/`--quote`: each command word is quoted whole, its values in it.
+    pub quote_words: bool,
 }
 
 /// Splits the template into text and replacement strings; `plain_is_text`: `{}` and `{n}`

@@ -16,6 +16,7 @@ mod faults_resume;
 mod faults_signals;
 mod faults_stepwide;
 mod gnu_first_line;
+mod gnu_personality;
 mod hostile;
 mod nothing_lost;
 mod pipeline;

@@ -18,7 +18,12 @@ use crate::taskfile::Task;
 impl Dispatcher<'_> {
     /// Asks the slot's launcher to start `task`; the slot is `Starting` until it answers.
     pub(super) fn request(&mut self, st: &mut RunState, task: Task, attempt: u32, slot: usize) {
-        let captured = match self.output.open(task.seq) {
+        let slot_id = self.plan.slots[slot].id.0;
+        let opened = self.output.open(task.seq).and_then(|c| {
+            self.output.announce(&c, &task.command(slot_id)).context("cannot show the command (-v, -t)")?;
+            Ok(c)
+        });
+        let captured = match opened {
             Ok(c) => c,
             Err(e) => {
                 // That task was taken from the input and will not run: count it.

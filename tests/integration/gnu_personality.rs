@@ -1,0 +1,151 @@
+//! Issue 22: hrun run as `parallel` (a symlink named so) behaves as GNU parallel 20221122 on
+//! its command line and standard streams, byte for byte, while every task still gets its slot,
+//! its rusage and its record in the log; `hrun exec` keeps hrun's own conventions.
+
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+use crate::harness::*;
+
+/// A directory with `parallel` -> hrun in it, and GNU's profile directory `ph` (empty).
+fn as_parallel(sb: &Sandbox) -> PathBuf {
+    let bin = sb.path("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_hrun"), bin.join("parallel")).unwrap();
+    std::fs::create_dir_all(sb.path("ph")).unwrap();
+    bin.join("parallel")
+}
+
+/// Runs `program args` in `sb` with GNU's profile directory `sb/ph`, HOME `sb` and `env`.
+fn run_as(
+    sb: &Sandbox,
+    program: &std::path::Path,
+    env: &[(&str, &str)],
+    args: &[&str],
+    stdin: &[u8],
+) -> Output {
+    use std::io::Write;
+    let mut c = Command::new(program);
+    c.current_dir(sb.root())
+        .env("PARALLEL_HOME", sb.path("ph"))
+        .env("HOME", sb.root())
+        .env_remove("PARALLEL")
+        .envs(env.iter().copied())
+        .arg("--will-cite")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// GNU parallel and hrun as `parallel` on the same words: the same stdout, stderr and exit.
+fn same(sb: &Sandbox, env: &[(&str, &str)], args: &[&str], stdin: &[u8]) {
+    if gnu_parallel().is_none() {
+        return;
+    }
+    let ours = as_parallel_cached(sb);
+    let g = run_as(sb, std::path::Path::new("parallel"), env, args, stdin);
+    let h = run_as(sb, &ours, env, args, stdin);
+    assert_eq!(stdout(&h), stdout(&g), "{args:?} {env:?}: stdout, hrun (left) and GNU");
+    assert_eq!(stderr(&h), stderr(&g), "{args:?} {env:?}: stderr, hrun (left) and GNU");
+    assert_eq!(h.status.code(), g.status.code(), "{args:?} {env:?}: exit");
+}
+
+fn as_parallel_cached(sb: &Sandbox) -> PathBuf {
+    let p = sb.path("bin/parallel");
+    if p.exists() { p } else { as_parallel(sb) }
+}
+
+/// GNU's meanings of `-q` (quote), `-t` (commands on stderr), `-v` (commands before their
+/// output), `--silent`, no summary and no hrun notes or warnings, exit = failed jobs,
+/// `--min-version`; each against GNU byte for byte.
+#[test]
+fn as_parallel_the_streams_are_gnus() {
+    let sb = Sandbox::new();
+    for args in [
+        vec!["-k", "-v", "echo", "{}", ":::", "a", "b c"],
+        vec!["-k", "-t", "echo", "{}", ":::", "a", "b c"],
+        vec!["-q", "-k", "echo", "{} x;y", ":::", "a b", "c'd"],
+        vec!["-k", "-q", "echo", "$HOME", "{}{}", ":::", "$x"],
+        vec!["-kv", "--tag", "echo", "{}", ":::", "a", "b"],
+        vec!["-k", "-v", "--silent", "echo", ":::", "a"],
+        vec!["-k", "-j", "8", "echo", ":::", "1", "2", "3"],
+        vec!["-k", "sh", "-c", "echo {}; exit {}", ":::", "0", "1", "3"],
+        vec!["--min-version", "20130222"],
+        vec!["--min-version", "20991231"],
+        vec!["-k", "--group", "--no-keep-order", "-j", "1", "echo", ":::", "a", "b"],
+    ] {
+        same(&sb, &[], &args, b"");
+    }
+    // Commands on standard input, as `parallel < cmds.txt`.
+    same(&sb, &[], &["-k", "-v"], b"echo 1\nexit 3\necho 'a b'\n");
+}
+
+/// As `parallel`, hrun reads what GNU reads before the command line: its profile (and `-J
+/// NAME`), `$PARALLEL`, and neither after `--plain`; compared with GNU.
+#[test]
+fn as_parallel_profiles_and_the_variable_are_read() {
+    let sb = Sandbox::new();
+    as_parallel(&sb);
+    sb.write("ph/config", "-k\n# a comment --nothing\n--tag\n");
+    sb.write("ph/fast", "-k --tagstring [{}]\n");
+    same(&sb, &[], &["echo", ":::", "b", "a"], b"");
+    same(&sb, &[], &["--plain", "-k", "echo", ":::", "b", "a"], b"");
+    same(&sb, &[], &["-J", "fast", "echo", ":::", "b", "a"], b"");
+    same(&sb, &[("PARALLEL", "-v -j1")], &["echo", ":::", "b", "a"], b"");
+    // A profile that holds a command (GNU would put it before the line's) is refused.
+    sb.write("ph/config", "nice -n 5\n");
+    let ours = as_parallel_cached(&sb);
+    let out = run_as(&sb, &ours, &[], &["echo", ":::", "a"], b"");
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("holds words of a command (nice -n 5)"), "{}", stderr(&out));
+    assert!(stdout(&out).is_empty());
+}
+
+/// Every task run as `parallel` is still hrun's: pinned to a slot, its rusage and exit in
+/// the run log (under .hrun/), which `hrun status` reads.
+#[test]
+fn as_parallel_every_task_is_still_logged_and_pinned() {
+    let sb = Sandbox::new();
+    let ours = as_parallel(&sb);
+    let out = run_as(
+        &sb,
+        &ours,
+        &[],
+        &["-j", "2", "grep Cpus_allowed_list /proc/self/status; exit {}", ":::", "0", "1", "0"],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(1), "one job failed: {}", stderr(&out));
+    assert_eq!(stderr(&out), "", "nothing of hrun's own on stderr");
+    let logs: Vec<_> = std::fs::read_dir(sb.path(".hrun")).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(logs.len(), 1, "one default log: {logs:?}");
+    let (_, tasks) = read_log(&logs[0]);
+    assert_eq!(tasks.len(), 3);
+    for t in &tasks {
+        assert!(t["cpus"].as_str().is_some_and(|c| !c.is_empty()), "{t}");
+        assert!(t["maxrss_kb"].as_u64().is_some_and(|k| k > 0), "{t}");
+    }
+    let printed = stdout(&out);
+    let pinned: Vec<&str> = printed.lines().map(|l| l.split('\t').next_back().unwrap_or("").trim()).collect();
+    let logged: Vec<&str> = tasks.iter().map(|t| t["cpus"].as_str().unwrap()).collect();
+    for cpus in &pinned {
+        assert!(logged.contains(cpus), "a task ran on {cpus}, not a slot of the log {logged:?}");
+    }
+}
+
+/// `hrun exec` keeps hrun's conventions: `-q` is `--quiet`, `-t` is `--threads`, and GNU's
+/// meanings are there by their long names (`--quote`, `--verbose`).
+#[test]
+fn hrun_exec_keeps_its_own_q_and_t() {
+    let sb = Sandbox::new();
+    let out = run(sb.exec().args(["-q", "-t", "1", "-k", "echo", "{}", ":::", "a;b"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "a;b\n");
+    assert_eq!(stderr(&out), "", "-q is --quiet");
+    let out = run(sb.exec().args(["-q", "-k", "--quote", "--verbose", "echo", "{} x;y", ":::", "a"]));
+    assert_eq!(stdout(&out), "a x;y\n");
+    assert_eq!(stderr(&out), "echo 'a x;y'\n");
+}
