@@ -47,6 +47,14 @@ impl TaskSpec {
         }
     }
 
+    /// How many tuples of values a job takes (`-N`/`-n`; 1 otherwise).
+    pub fn per_job(&self) -> usize {
+        match self {
+            TaskSpec::Template(t) => t.max_args.map_or(1, |m| m.n.max(1)),
+            TaskSpec::File(_) => 1,
+        }
+    }
+
     /// True when the tasks can be read again from the start: needed to count them first
     /// and to check them against a log for `--resume`.
     pub fn rereadable(&self) -> bool {

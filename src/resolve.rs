@@ -94,6 +94,18 @@ impl ExecArgs {
         // As `parallel`: GNU's standard streams, nothing of hrun's own but errors (the run log
         // has the rest).
         let personality = self.gnu.gnu_personality;
+        // GNU's `--results NAME` that is not a table: files per task, laid out by their values.
+        let (results, results_files) = match &self.results {
+            Some(p) if !crate::results::Target::is_stdout(p) && crate::results::Format::of(p).is_err() => {
+                (None, Some(crate::exec::results_files::ResultsFiles::of(p)))
+            }
+            other => (other.clone(), None),
+        };
+        if results_files.is_some() && self.output_dir.is_some() {
+            return Err(usage(
+                "--results DIR and --output-dir DIR both put each task's output in files: give one",
+            ));
+        }
         if !personality && !self.gnu.profile.is_empty() {
             return Err(usage(
                 "-J/--profile: hrun exec does not read GNU parallel's profiles; hrun run as `parallel` \
@@ -117,10 +129,11 @@ impl ExecArgs {
             threads_default: cfg.file_threads()?,
             joblog: per_shard(joblog),
             output: match (self.output_dir, self.ungroup, self.keep_order && !self.gnu.no_keep_order) {
+                _ if results_files.is_some() => OutputMode::Results(results_files.expect("checked")),
                 (Some(dir), _, _) => OutputMode::Dir(dir),
                 (None, true, _) => OutputMode::Ungroup,
                 // With --results, output goes into the table, in the order tasks finish.
-                (None, false, true) if self.results.is_none() => OutputMode::Ordered,
+                (None, false, true) if results.is_none() => OutputMode::Ordered,
                 (None, false, _) => OutputMode::Group,
             },
             resume: match (self.resume, self.resume_failed) {
@@ -141,7 +154,7 @@ impl ExecArgs {
             },
             terse: self.control.progress.quiet || personality,
             quiet: personality,
-            results: per_shard(self.results),
+            results: per_shard(results),
             ..ExecConfig::new(tasks).with(self.control.resolve(cfg)?)
         };
         Ok(match personality {

@@ -14,6 +14,7 @@ mod preflight;
 mod preview;
 pub mod progress;
 mod provenance;
+pub mod results_files;
 pub mod resume;
 mod spawn;
 mod summary;
@@ -275,7 +276,9 @@ fn open_outputs(cfg: &ExecConfig, checked: &preflight::Checked) -> Result<Opened
         cfg.progress,
         checked.total.map(|t| t.saturating_sub(checked.resume.skipped())),
     );
-    let output = Output::start(cfg.output.clone(), progress.bar(), table)?.with_echo(cfg.echo);
+    let output = Output::start(cfg.output.clone(), progress.bar(), table)?
+        .with_echo(cfg.echo)
+        .with_layout(checked.tasks.names().to_vec(), cfg.tasks.per_job())?;
     Ok(Opened { log, joblog, output, progress })
 }
 
@@ -382,6 +385,7 @@ fn after_run(
     } else if !cfg.quiet {
         let output_dir = match &cfg.output {
             OutputMode::Dir(d) => Some(d.as_path()),
+            OutputMode::Results(files) => files.root(),
             _ => None,
         };
         let resumable = cfg.tasks.rereadable() && log_path.is_some();
@@ -492,6 +496,9 @@ fn run_record(cfg: &ExecConfig, host: &str, usable: &CpuSet, plan: &SlotPlan, st
         deadline_source: None,
         output_dir: match &cfg.output {
             OutputMode::Dir(d) => Some(std::fs::canonicalize(d).unwrap_or_else(|_| d.clone())),
+            OutputMode::Results(f) => {
+                f.root().map(|d| std::fs::canonicalize(d).unwrap_or_else(|_| d.to_path_buf()))
+            }
             _ => None,
         },
         value_names: None,

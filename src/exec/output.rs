@@ -9,6 +9,8 @@
 //!   an earlier task's is copied into a spill file (so held blocks cost disk, not descriptors)
 //!   and written when its turn comes.
 //! - [`OutputMode::Dir`]: the task writes straight into `DIR/<seq>.out` and `DIR/<seq>.err`.
+//! - [`OutputMode::Results`] (GNU's `--results DIR`): the task writes straight into the files
+//!   [`super::results_files`] lays out for its values, with its number in a `seq` file.
 //! - [`OutputMode::Ungroup`] (`-u`): the task writes to hrun's own stdout and stderr as it
 //!   runs; lines of different tasks may mix.
 //!
@@ -43,6 +45,24 @@ pub enum OutputMode {
     Ordered,
     Dir(PathBuf),
     Ungroup,
+    /// GNU's `--results NAME` where NAME is not a table.
+    Results(super::results_files::ResultsFiles),
+}
+
+impl OutputMode {
+    /// The task writes into files of its own (nothing of it reaches hrun's stdout).
+    fn own_files(&self) -> bool {
+        matches!(self, OutputMode::Dir(_) | OutputMode::Results(_))
+    }
+}
+
+/// What `--results DIR` needs to name a task's files: the values' `--header :` names, how many
+/// tuples of values a job holds (`-N`), and a name with replacement strings, parsed.
+#[derive(Debug, Default)]
+pub struct ValueLayout {
+    pub names: Vec<String>,
+    pub per_job: usize,
+    named: Option<crate::template::Template>,
 }
 
 /// A running task's output files, as hrun holds them.
@@ -120,6 +140,8 @@ pub struct Output {
     file_table: RefCell<Option<crate::results::Table>>,
     /// GNU's `-v` and `-t`: each command shown as it starts.
     echo: Echo,
+    /// `--results DIR`: how a task's values name its files.
+    layout: ValueLayout,
 }
 
 /// Where each command is shown as its task starts (GNU parallel's `-v` and `-t`).
@@ -142,6 +164,14 @@ pub fn prepare(mode: &OutputMode) -> Result<()> {
             tempfile::tempfile_in(dir)
                 .with_context(|| format!("output directory {} is not writable", dir.display()))?;
         }
+        OutputMode::Results(files) => {
+            if let Some(dir) = files.root() {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create results directory {}", dir.display()))?;
+                tempfile::tempfile_in(dir)
+                    .with_context(|| format!("results directory {} is not writable", dir.display()))?;
+            }
+        }
         OutputMode::Ungroup => {}
         OutputMode::Group | OutputMode::Ordered => {
             tempfile::tempfile().context(
@@ -162,7 +192,7 @@ impl Output {
     ) -> Result<Output> {
         let threaded = match &mode {
             OutputMode::Dir(_) => table.is_some(),
-            OutputMode::Ungroup => false,
+            OutputMode::Ungroup | OutputMode::Results(_) => false,
             OutputMode::Group | OutputMode::Ordered => true,
         };
         let stdout_closed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -194,7 +224,27 @@ impl Output {
             stdout_closed,
             file_table: RefCell::new(file_table),
             echo: Echo::default(),
+            layout: ValueLayout::default(),
         })
+    }
+
+    /// The values' names and grouping that `--results DIR` names files by; a `--results`
+    /// name with replacement strings is parsed here (its `{name}`s are the header's).
+    pub fn with_layout(self, names: Vec<String>, per_job: usize) -> Result<Output> {
+        let named = match &self.mode {
+            OutputMode::Results(super::results_files::ResultsFiles::Named(name)) => {
+                let syntax = crate::template::Syntax {
+                    names: names.clone(),
+                    quoting: crate::template::Quoting::Raw,
+                    ..Default::default()
+                };
+                let t = crate::template::Template::parse_in(std::slice::from_ref(name), &syntax)
+                    .map_err(|e| crate::exit::UsageError(anyhow::anyhow!("--results {name}: {e}")))?;
+                Some(t)
+            }
+            _ => None,
+        };
+        Ok(Output { layout: ValueLayout { names, per_job, named }, ..self })
     }
 
     /// Shows each command as its task starts ([`Output::announce`]).
@@ -219,9 +269,38 @@ impl Output {
         Ok(())
     }
 
-    /// Opens the files task `seq` will write to.
-    pub fn open(&self, seq: u64) -> Result<Captured> {
+    /// Opens the files `task` will write to (on slot `slot`: `{%}` in a `--results` name).
+    pub fn open(&self, task: &crate::taskfile::Task, slot: usize) -> Result<Captured> {
+        let seq = task.seq;
         match &self.mode {
+            OutputMode::Results(files) => {
+                use super::results_files::{self as rf, ResultsFiles};
+                let args = task.job.as_ref().map_or(&[][..], |j| &j.args[..]);
+                let paths = match (files, &self.layout.named) {
+                    (ResultsFiles::Named(_), Some(t)) => rf::named_paths(&t.render_as(
+                        args,
+                        Some(seq),
+                        Some(slot),
+                        crate::template::Quoting::Raw,
+                    )),
+                    (ResultsFiles::Tree(dir), _) => {
+                        rf::tree_paths(dir, args, self.layout.per_job, &self.layout.names)
+                    }
+                    (ResultsFiles::Named(name), None) => rf::named_paths(name),
+                };
+                if let Some(dir) = paths.seq.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir)
+                        .with_context(|| format!("cannot create results directory {}", dir.display()))?;
+                }
+                let mut seq_file = create_truncated(&paths.seq)?;
+                seq_file
+                    .write_all(seq.to_string().as_bytes())
+                    .with_context(|| format!("cannot write {}", paths.seq.display()))?;
+                Ok(Captured {
+                    stdout: create_truncated(&paths.stdout)?,
+                    stderr: create_truncated(&paths.stderr)?,
+                })
+            }
             OutputMode::Ungroup => {
                 let dup = |fd: std::os::fd::BorrowedFd<'_>| -> Result<File> {
                     Ok(File::from(fd.try_clone_to_owned().context("cannot share hrun's output with a task")?))
@@ -290,7 +369,7 @@ impl Output {
             return;
         }
         let ordered = self.mode == OutputMode::Ordered;
-        if !show || captured.is_empty() || matches!(self.mode, OutputMode::Dir(_)) {
+        if !show || captured.is_empty() || self.mode.own_files() {
             let mut pool = self.pool.borrow_mut();
             if recycle && pool.len() < POOL_MAX && captured.reset_if(!show).is_ok() {
                 pool.push(captured);

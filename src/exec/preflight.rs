@@ -193,7 +193,12 @@ pub(super) fn check_outputs(cfg: &ExecConfig, log: Option<&Path>) -> Result<(), 
         cfg.results.as_deref().filter(|p| !crate::results::Target::is_stdout(p)).map(|p| ("--results", p)),
     );
     crate::same_file::refuse_overlap(&inputs, &outputs)?;
-    if let OutputMode::Dir(dir) = &cfg.output {
+    let own_dir = match &cfg.output {
+        OutputMode::Dir(dir) => Some(dir.as_path()),
+        OutputMode::Results(files) => files.root(),
+        _ => None,
+    };
+    if let Some(dir) = own_dir {
         crate::same_file::refuse_in_output_dir(&inputs, dir)?;
         crate::same_file::refuse_in_output_dir(&outputs, dir)?;
     }

@@ -503,14 +503,16 @@ mod tests {
                     let succeeded = ended == Ended::Exited(0) && cut != Some(Cut::TimedOut);
                     let fate =
                         Disposition::of(succeeded, cut == Some(Cut::Cancelled), number, retries, stopping);
+                    let task = Task { seq: 1, line: 1, cmd: "x".into(), job: None, occurrence: 1 };
+                    let captured = output.open(&task, 1).unwrap();
                     let attempt = Attempt {
-                        task: Task { seq: 1, line: 1, cmd: "x".into(), job: None, occurrence: 1 },
+                        task,
                         number,
                         slot: 0,
                         pid: 10,
                         start_wall: 1.0,
                         start: std::time::Instant::now(),
-                        captured: output.open(1).unwrap(),
+                        captured,
                         deadline: None,
                         phase: Phase::Killed,
                         cut,

@@ -141,12 +141,11 @@ fn results_on_standard_output_and_bad_names() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let rows = parse_delimited(&stdout(&out), '\t');
     assert_eq!((rows.len(), rows[1][9].as_str(), rows[1][10].as_str()), (2, "x y", "x y\n"));
-    for name in ["outdir", "out/", "r.txt"] {
-        let out = run(sb.exec().args(["--results", name, "touch", "ran", ":::", "a"]));
-        assert_eq!(out.status.code(), Some(2), "{name}");
-        assert!(stderr(&out).contains("--output-dir"), "{}", stderr(&out));
-        assert!(!sb.path("ran").exists());
-    }
+    // A directory of results and the --output-dir files at once: refused before anything.
+    let out = run(sb.exec().args(["--results", "outdir", "--output-dir", "o", "touch", "ran", ":::", "a"]));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("give one"), "{}", stderr(&out));
+    assert!(!sb.path("ran").exists() && !sb.path("outdir").exists() && !sb.path("o").exists());
     // A log that cannot be read is the caller's error, exit 2 as for status and report (it
     // was 255 for a FIFO or a missing file), and nothing is written.
     mkfifo(&sb.path("fifo.jsonl"));
@@ -413,4 +412,58 @@ fn hrun_results_over_jobs_of_different_widths_is_rectangular() {
     assert_eq!(&rows[0][9..12], ["V1", "V2", "Stdout"], "{rows:?}");
     assert!(rows.iter().all(|r| r.len() == rows[0].len()), "{rows:?}");
     assert_eq!(rows.len(), 5, "a header and four jobs: {rows:?}");
+}
+
+/// Every file under `dir` with its bytes, by path relative to `dir`.
+fn tree(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+                out.push((rel, std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// GNU's `--results DIR` (a directory level per value, named by source number or `--header :`
+/// name, values escaped), and a name with replacement strings (NAME, NAME.err, NAME.seq; a
+/// directory when it ends in `/`): the same files with the same bytes as GNU parallel writes,
+/// and nothing on standard output, as GNU.
+#[test]
+fn results_directories_match_gnu_parallels_own() {
+    let Some(_) = gnu_parallel() else { return };
+    let runs: [&[&str]; 6] = [
+        &["--results", "out", "-k", "echo", ":::", "a", "b/c", "a\\b", "t\tu", ":::", "x y"],
+        &["--results", "o2/", "-k", "--header", ":", "echo", "{p}", ":::", "p", "1", "2", ":::", "q", "z"],
+        &["--results", "r4/{}_{#}", "-k", "echo", ":::", "a", "b"],
+        &["--results", "r5/{1}/{2}/", "-k", "echo", ":::", "a", ":::", "b"],
+        &["-N2", "--results", "r8", "echo", ":::", "a", "b", "c", "d"],
+        &["--results", "r6", "echo {}; echo err >&2; exit 1", ":::", "a"],
+    ];
+    let (g, h) = (Sandbox::new(), Sandbox::new());
+    for args in runs {
+        let gout = run(gnu_parallel().unwrap().current_dir(g.root()).args(args));
+        let hout = run(h.exec().arg("-q").args(args));
+        assert_eq!(stdout(&hout), stdout(&gout), "{args:?}: nothing on stdout");
+        assert_eq!(hout.status.code(), gout.status.code(), "{args:?}: {}", stderr(&hout));
+        let name = args[args.iter().position(|a| *a == "--results").unwrap() + 1];
+        let top = name.split('/').next().unwrap();
+        assert_eq!(tree(&h.path(top)), tree(&g.path(top)), "{args:?}: hrun's files (left) and GNU's");
+    }
+    // Where GNU climbs out of a value's level (`..` is the parent, `.` and the empty value
+    // the level itself), hrun keeps each value's files apart.
+    let out = run(h.exec().args(["-q", "--results", "dots", "echo", ":::", "..", ".", "", "x"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let files = tree(&h.path("dots"));
+    let stdouts: Vec<&str> =
+        files.iter().filter(|(p, _)| p.ends_with("stdout")).map(|(p, _)| p.as_str()).collect();
+    assert_eq!(stdouts, ["1/\\./stdout", "1/\\.\\./stdout", "1/\\e/stdout", "1/x/stdout"]);
 }

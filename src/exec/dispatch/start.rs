@@ -19,7 +19,7 @@ impl Dispatcher<'_> {
     /// Asks the slot's launcher to start `task`; the slot is `Starting` until it answers.
     pub(super) fn request(&mut self, st: &mut RunState, task: Task, attempt: u32, slot: usize) {
         let slot_id = self.plan.slots[slot].id.0;
-        let opened = self.output.open(task.seq).and_then(|c| {
+        let opened = self.output.open(&task, slot_id).and_then(|c| {
             self.output.announce(&c, &task.command(slot_id)).context("cannot show the command (-v, -t)")?;
             Ok(c)
         });
