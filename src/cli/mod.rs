@@ -349,9 +349,9 @@ mod tests {
     }
 
     #[test]
-    fn readme_lists_the_exit_statuses_help_gives() {
-        let readme = include_str!("../../README.md");
-        let table = readme.split("### Exit status").nth(1).expect("README.md has an Exit status section");
+    fn the_docs_list_the_exit_statuses_help_gives() {
+        let page = include_str!("../../docs/faults.md");
+        let table = page.split("## Exit status").nth(1).expect("docs/faults.md has an Exit status section");
         let listed: Vec<&str> = table
             .lines()
             .skip_while(|l| !l.starts_with('|'))
@@ -365,6 +365,6 @@ mod tests {
         let mut b = ours.clone();
         a.sort();
         b.sort();
-        assert_eq!(a, b, "README.md's exit statuses and exit::STATUSES differ");
+        assert_eq!(a, b, "docs/faults.md's exit statuses and exit::STATUSES differ");
     }
 }
