@@ -1,17 +1,22 @@
-//! The user documentation runs: every block of README.md and docs/*.md fenced as ```sh is run
-//! with bash (`-e -o pipefail`), the built `hrun` and `hrun-mc-pi` first on PATH, one fresh
+//! The user documentation runs: every block of README.md and docs/*.md fenced as ```sh run is
+//! run with bash (`-e -o pipefail`), the built `hrun` and `hrun-mc-pi` first on PATH, one fresh
 //! directory per page (a page's blocks run in order, so a later block may use what an earlier
-//! one made). Blocks fenced otherwise are shown, not run: ```console (a session with `$ `
-//! prompts and output), ```shell (commands that need what a test cannot have: Slurm, a
-//! cluster, the checkout's cargo, minutes of work), ```text, ```toml. And every relative link
-//! between the pages names a file that exists.
+//! one made). The word `run` after the language marks a block runnable (GitHub highlights by
+//! the first word only): runnable is a choice the writer makes, since a plain ```sh block may
+//! install packages, need Slurm, a cluster, the checkout's cargo or minutes of work. Blocks
+//! fenced otherwise are shown, not run: ```sh, ```console (a session with `$ ` prompts and
+//! output), ```text, ```toml. And every relative link between the pages names a file that
+//! exists.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::harness::Sandbox;
 
-/// A fenced block of a Markdown page: its info string (`sh`), first line number, and text.
+/// The info string of a runnable block.
+const RUNNABLE: &str = "sh run";
+
+/// A fenced block of a Markdown page: its info string (`sh run`), first line number, and text.
 #[derive(Debug, PartialEq)]
 struct Block {
     info: String,
@@ -110,16 +115,25 @@ fn every_runnable_block_of_the_docs_runs() {
     for page in pages() {
         let text = std::fs::read_to_string(&page).unwrap();
         let sb = Sandbox::new();
-        for block in blocks(&text).iter().filter(|b| b.info == "sh") {
+        for block in blocks(&text).iter().filter(|b| b.info == RUNNABLE) {
             ran += 1;
             if let Some(why) = run_block(block, sb.root()) {
                 let first = block.text.lines().next().unwrap_or("");
-                failed.push(format!("{}:{}: the ```sh block `{first}` failed: {why}", shown(&page), block.line));
+                failed.push(format!(
+                    "{}:{}: the ```sh run block `{first}` failed: {why}",
+                    shown(&page),
+                    block.line
+                ));
             }
         }
     }
-    assert!(failed.is_empty(), "{} of {ran} runnable block(s) failed:\n\n{}", failed.len(), failed.join("\n\n"));
-    assert!(ran >= 10, "only {ran} ```sh blocks: the pages lost their runnable examples?");
+    assert!(
+        failed.is_empty(),
+        "{} of {ran} runnable block(s) failed:\n\n{}",
+        failed.len(),
+        failed.join("\n\n")
+    );
+    assert!(ran >= 10, "only {ran} ```sh run blocks: the pages lost their runnable examples?");
 }
 
 #[test]
@@ -127,9 +141,9 @@ fn the_readme_runs_something_and_shows_its_first_commands_unrun() {
     let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
     let all = blocks(&readme);
     // The first block builds hrun and runs the whole test suite: shown, never run from a test.
-    assert_eq!(all[0].info, "shell", "{:?}", all[0]);
+    assert_eq!(all[0].info, "sh", "{:?}", all[0]);
     assert!(all[0].text.contains("cargo test --release"), "{:?}", all[0]);
-    assert!(all.iter().any(|b| b.info == "sh"), "README.md has no runnable block");
+    assert!(all.iter().any(|b| b.info == RUNNABLE), "README.md has no runnable block");
 }
 
 #[test]
@@ -148,11 +162,11 @@ fn relative_links_between_the_pages_point_at_files() {
 
 #[test]
 fn blocks_are_read_with_their_fence_and_indent() {
-    let md = "text\n```sh\necho a\n```\n- item\n\n  ```console\n  $ hrun x\n    out\n  ```\n";
+    let md = "text\n```sh run\necho a\n```\n- item\n\n  ```console\n  $ hrun x\n    out\n  ```\n";
     assert_eq!(
         blocks(md),
         vec![
-            Block { info: "sh".into(), line: 2, text: "echo a\n".into() },
+            Block { info: RUNNABLE.into(), line: 2, text: "echo a\n".into() },
             Block { info: "console".into(), line: 7, text: "$ hrun x\n  out\n".into() },
         ]
     );
