@@ -144,6 +144,13 @@ fn the_readme_runs_something_and_shows_its_first_commands_unrun() {
     assert_eq!(all[0].info, "sh", "{:?}", all[0]);
     assert!(all[0].text.contains("cargo test --release"), "{:?}", all[0]);
     assert!(all.iter().any(|b| b.info == RUNNABLE), "README.md has no runnable block");
+    // CI runs what the README's first two lines promise: its test command, and its main job.
+    let ci = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(".ci/run")).unwrap();
+    let lines: Vec<&str> = all[0].text.lines().collect();
+    assert_eq!(lines[1], "cargo test --release", "{:?}", all[0]);
+    assert!(ci.contains(lines[1]), ".ci/run does not run README's test command {:?}", lines[1]);
+    let job = lines[0].split_once("./target/release/hrun ").map(|(_, job)| job).unwrap_or(lines[0]);
+    assert!(ci.contains(&format!("hrun\" {job}")), ".ci/run does not run README's main job {job:?}");
 }
 
 #[test]
