@@ -1,4 +1,4 @@
-//! hrun's exit statuses, one constant per meaning (documented in README.md and `--help`).
+//! hrun's exit statuses, one constant per meaning (documented in docs/faults.md and `--help`).
 
 /// Every task succeeded (or there was nothing to run).
 pub const OK: i32 = 0;
@@ -17,7 +17,7 @@ pub const INTERNAL: i32 = 255;
 // 128 + N: a signal N (SIGINT 130, SIGTERM 143, SIGHUP 129) stopped the run; see exec.
 
 /// Every status hrun exits with and what it means, in the order `--help` lists them: the one
-/// place they are written (the help is built from it; a test holds README.md's table to it).
+/// place they are written (the help is built from it; a test holds docs/faults.md's table to it).
 pub const STATUSES: &[(&str, &str)] = &[
     ("0", "every task succeeded (or the task file had none; or --halt ...,success= fired)"),
     ("1-100", "that many tasks failed (exit code not 0, or killed by a signal)"),
@@ -56,7 +56,7 @@ pub fn help() -> String {
         text += &line;
         text += "\n";
     }
-    text += "  (with --halt, as GNU parallel: see README.md, Faults)";
+    text += "  (with --halt, as GNU parallel: see docs/faults.md)";
     text
 }
 

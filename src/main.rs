@@ -80,7 +80,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Cmd::Config => print_bytes(config.render().as_bytes()),
         Cmd::Completions { shell } => print_bytes(Cli::completions(shell)),
-        Cmd::Man => print_bytes(Cli::man_page()?),
+        Cmd::Man { command } => print_bytes(Cli::man_page(command.as_deref())?),
     }
 }
 

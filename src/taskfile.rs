@@ -1,7 +1,7 @@
 //! Streaming task-file parser: one shell command per line, read lazily so that memory does
 //! not grow with the number of tasks (a million-line file is normal).
 //!
-//! Format (documented in README.md):
+//! Format (documented in docs/exec.md):
 //! - blank lines and lines starting with `#` are skipped; `\r\n` endings are accepted;
 //! - directives are comments of the form `#hrun key=value [key=value ...]`, allowed only before
 //!   the first task (they shape the slot plan, which is fixed before anything runs). Known keys:

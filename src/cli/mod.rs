@@ -38,10 +38,24 @@ impl Cli {
         script
     }
 
-    /// `hrun man`: the man page (roff).
-    pub fn man_page() -> std::io::Result<Vec<u8>> {
+    /// `hrun man [COMMAND]`: the man page (roff) of hrun, or of one of its commands: the
+    /// pages hrun(1)'s SUBCOMMANDS section names (`hrun man exec` is hrun-exec(1)).
+    pub fn man_page(command: Option<&str>) -> anyhow::Result<Vec<u8>> {
+        // No `help` command: its page would only repeat the others' names.
+        let mut cli = Cli::documented().disable_help_subcommand(true);
+        cli.build();
+        let page_of = match command {
+            None => cli,
+            Some(name) => cli.find_subcommand(name).cloned().ok_or_else(|| {
+                let names: Vec<&str> = cli.get_subcommands().map(|c| c.get_name()).collect();
+                crate::exit::UsageError(anyhow::anyhow!(
+                    "man: no command {name:?} (one of: {})",
+                    names.join(", ")
+                ))
+            })?,
+        };
         let mut page = Vec::new();
-        clap_mangen::Man::new(Cli::documented()).render(&mut page)?;
+        clap_mangen::Man::new(page_of).render(&mut page)?;
         Ok(page)
     }
 
@@ -200,8 +214,12 @@ pub enum Cmd {
         output: Option<PathBuf>,
     },
 
-    /// Print the man page (roff), e.g. `hrun man > ~/.local/share/man/man1/hrun.1`
-    Man,
+    /// Print the man page (roff) of hrun, or of COMMAND (hrun-COMMAND(1)), e.g. `hrun man >
+    /// ~/.local/share/man/man1/hrun.1`, `hrun man exec > ~/.local/share/man/man1/hrun-exec.1`
+    Man {
+        /// A command of hrun (exec, gen, ...): its page, hrun-COMMAND(1)
+        command: Option<String>,
+    },
 
     /// Show the effective defaults and where each comes from (flags > environment > hrun.toml)
     #[command(
@@ -332,9 +350,9 @@ mod tests {
     }
 
     #[test]
-    fn readme_lists_the_exit_statuses_help_gives() {
-        let readme = include_str!("../../README.md");
-        let table = readme.split("### Exit status").nth(1).expect("README.md has an Exit status section");
+    fn the_docs_list_the_exit_statuses_help_gives() {
+        let page = include_str!("../../docs/faults.md");
+        let table = page.split("## Exit status").nth(1).expect("docs/faults.md has an Exit status section");
         let listed: Vec<&str> = table
             .lines()
             .skip_while(|l| !l.starts_with('|'))
@@ -348,6 +366,6 @@ mod tests {
         let mut b = ours.clone();
         a.sort();
         b.sort();
-        assert_eq!(a, b, "README.md's exit statuses and exit::STATUSES differ");
+        assert_eq!(a, b, "docs/faults.md's exit statuses and exit::STATUSES differ");
     }
 }

@@ -351,6 +351,26 @@ fn completions_and_man_page() {
     assert!(stdout(&man).starts_with(".ie") || stdout(&man).contains(".TH hrun"), "{}", stdout(&man));
 }
 
+/// Every page hrun(1) names in its SUBCOMMANDS section (`hrun-exec(1)`, ...) is one `hrun man`
+/// prints; an unknown name is refused in one line.
+#[test]
+fn every_man_page_hrun_names_exists() {
+    let top = stdout(&run(hrun().arg("man")));
+    // The SUBCOMMANDS section: a line `hrun\-exec(1)` per command.
+    let named: Vec<&str> =
+        top.lines().filter_map(|l| l.strip_prefix("hrun\\-")?.strip_suffix("(1)")).collect();
+    assert!(named.contains(&"exec") && named.contains(&"reduce"), "{named:?} in\n{top}");
+    for name in named {
+        let out = run(hrun().args(["man", name]));
+        assert_eq!(out.status.code(), Some(0), "hrun man {name}: {}", stderr(&out));
+        assert!(stdout(&out).contains(&format!(".TH hrun-{name} 1")), "hrun man {name}:\n{}", stdout(&out));
+    }
+    let out = run(hrun().args(["man", "nope"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no command \"nope\" (one of: exec,"), "{}", stderr(&out));
+    assert!(stdout(&out).is_empty());
+}
+
 /// A task file that is a pipe (`hrun exec <(gen ...)`, a FIFO) is read once, as a stream.
 #[test]
 fn a_fifo_task_file_is_read_once() {

@@ -5,6 +5,7 @@ mod harness;
 
 mod config;
 mod deadline;
+mod docs;
 mod exec_basics;
 mod exec_joblog;
 mod exec_output;

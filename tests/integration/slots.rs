@@ -229,14 +229,17 @@ fn tune_runs_one_wave_per_thread_count_and_recommends_one() {
     assert_eq!(sb.read("t").lines().collect::<Vec<_>>(), vec!["1"; n]);
 }
 
-/// README's `--sysfs-root` example (the tree written by `examples/sysfs_tree.rs`, i.e.
-/// `fixtures::write_sysfs`) prints exactly what README shows.
+/// docs/exec.md's `--sysfs-root` example (the tree written by `examples/sysfs_tree.rs`, i.e.
+/// `fixtures::write_sysfs`) prints exactly what the page shows.
 #[test]
-fn the_readme_slots_example_is_what_hrun_prints() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+fn the_docs_slots_example_is_what_hrun_prints() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/exec.md")).unwrap();
     let cmd = "$ hrun slots --threads 5 --cpus 0-11,72-83 --sysfs-root grace-sysfs\n";
-    assert!(readme.contains("$ cargo run --release --example sysfs_tree -- grace grace-sysfs\n"), "README");
-    let at = readme.find(cmd).expect("the example in README") + cmd.len();
+    assert!(
+        readme.contains("$ cargo run --release --example sysfs_tree -- grace grace-sysfs\n"),
+        "docs/exec.md"
+    );
+    let at = readme.find(cmd).expect("the example in docs/exec.md") + cmd.len();
     let shown = &readme[at..at + readme[at..].find("```").unwrap()];
     let sb = Sandbox::new();
     tree(&sb, "grace-sysfs", &fixtures::grace());
