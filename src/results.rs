@@ -469,7 +469,11 @@ pub fn from_logs(logs: &[PathBuf], out: &Path) -> Result<u64> {
             Some(d) => (task_output(d, &record, "out"), task_output(d, &record, "err")),
             None => (Vec::new(), Vec::new()),
         };
-        table.write(&Row::new(record, o, e))?;
+        if let Err(e) = table.write(&Row::new(record, o, e)) {
+            // `hrun results LOG | head`: the reader closed the pipe, having what it wanted.
+            crate::stdout::pipe_closed_is_ok(Err(e))?;
+            return Ok(n);
+        }
         n += 1;
     }
     Ok(n)
