@@ -165,7 +165,8 @@ impl Reading {
                     s.end = Some(end);
                 }
             }
-            Record::Other => {}
+            // status counts the task as ended; its output's loss is the run's error, in its end.
+            Record::Lost(_) | Record::Other => {}
         }
     }
 

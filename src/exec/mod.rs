@@ -289,7 +289,21 @@ fn write_end(
     outcome: Result<(Summary, Option<anyhow::Error>)>,
     output: Output,
 ) -> Result<(Summary, Option<anyhow::Error>)> {
-    let ended = outcome.and_then(|(summary, deferred)| {
+    // Output still being written goes out first: what could not be is in the log before the
+    // end record, so that --resume runs those tasks again.
+    let lost = output.close();
+    let ended = outcome.and_then(|(summary, mut deferred)| {
+        for &seq in &lost.seqs {
+            log.append(&crate::log::LostRecord::stdout(seq))?;
+        }
+        if let (Some(why), None) = (&lost.error, &deferred) {
+            deferred = Some(anyhow!("cannot write task output to standard output: {why}"));
+        }
+        if !lost.seqs.is_empty() {
+            let n = lost.seqs.len();
+            let more = format!("the output of {n} task(s) could not be written; --resume runs them again");
+            deferred = deferred.map(|d| d.context(more));
+        }
         let mut end = summary.end_record();
         if deferred.is_some() {
             end.exit = crate::exit::INTERNAL;
@@ -298,7 +312,6 @@ fn write_end(
         Ok((summary, deferred))
     });
     let sync = log.sync().with_context(|| format!("cannot sync run log {}", log.path().display()));
-    output.close();
     let ended = ended?;
     sync?;
     Ok(ended)

@@ -135,14 +135,29 @@ pub struct Output {
     pool: RefCell<Vec<Captured>>,
     /// hrun's stdout was found closed (its reader ended) while writing task output.
     stdout_closed: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Task output that could not be written.
+    lost: SharedLost,
     /// A results table in a regular file: written by the dispatcher, each row before its
     /// task's record (see [`Output::write_row`]); `None` once writing it failed.
     file_table: RefCell<Option<crate::results::Table>>,
+    /// Writing the table in a file failed: no row is written from then on.
+    table_failed: std::cell::Cell<bool>,
     /// GNU's `-v` and `-t`: each command shown as it starts.
     echo: Echo,
     /// `--results DIR`: how a task's values name its files.
     layout: ValueLayout,
 }
+
+/// Task output that could not be written to hrun's stdout (a full disk, an I/O error; not a
+/// reader that closed the pipe): which tasks', and why, for the dispatcher to stop on and for
+/// the log to say (`--resume` runs them again).
+#[derive(Debug, Default)]
+pub struct LostOutput {
+    pub error: Option<String>,
+    pub seqs: Vec<u64>,
+}
+
+type SharedLost = std::sync::Arc<std::sync::Mutex<LostOutput>>;
 
 /// Where each command is shown as its task starts (GNU parallel's `-v` and `-t`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -197,6 +212,8 @@ impl Output {
         };
         let stdout_closed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let closed = stdout_closed.clone();
+        let lost = SharedLost::default();
+        let lost_w = lost.clone();
         let ordered = mode == OutputMode::Ordered && table.is_none();
         // A table on standard output is the writer thread's, like the rest of hrun's stdout.
         let (file_table, table) = match table {
@@ -210,7 +227,7 @@ impl Output {
             let (back_tx, back_rx) = mpsc::channel::<Captured>();
             let handle = std::thread::Builder::new()
                 .name("hrun-output".into())
-                .spawn(move || write_blocks(rx, back_tx, Sink::new(bar, closed), ordered, table))
+                .spawn(move || write_blocks(rx, back_tx, Sink::new(bar, closed, lost_w), ordered, table))
                 .context("cannot start the output thread")?;
             (Some((tx, handle)), Some(back_rx))
         } else {
@@ -222,7 +239,9 @@ impl Output {
             returned,
             pool: RefCell::new(Vec::new()),
             stdout_closed,
+            lost,
             file_table: RefCell::new(file_table),
+            table_failed: std::cell::Cell::new(false),
             echo: Echo::default(),
             layout: ValueLayout::default(),
         })
@@ -387,22 +406,27 @@ impl Output {
     /// output, and returns the table's length after it, which the task's record then keeps:
     /// the row is in the table before the record is in the log, so a crash can leave a row
     /// the log does not vouch for (cut at `--resume`), never a finished task without a row.
-    /// `None` without such a table (a table on standard output gets its row through
-    /// [`Output::finish`]), or once writing it failed (said once; the log has every task).
+    /// `Ok(None)` without such a table (a table on standard output gets its row through
+    /// [`Output::finish`]). A row that cannot be written (a full disk) is an error, and so is
+    /// every later one: their tasks' records carry no `results_end`, so `--resume` cuts the
+    /// table back to the last whole row and runs them again.
     pub fn write_row(
         &self,
         record: &crate::log::TaskRecord,
         captured: &mut Captured,
         tag: Option<&str>,
-    ) -> Option<u64> {
+    ) -> Result<Option<u64>> {
+        if self.table_failed.get() {
+            anyhow::bail!("the results table could not be written");
+        }
         let mut slot = self.file_table.borrow_mut();
-        let table = slot.as_mut()?;
+        let Some(table) = slot.as_mut() else { return Ok(None) };
         match write_row(table, record.clone(), captured, tag) {
-            Ok(()) => table.end(),
+            Ok(()) => Ok(table.end()),
             Err(e) => {
-                eprintln!("hrun: error: {e:#}; the run log still has every task");
+                self.table_failed.set(true);
                 *slot = None;
-                None
+                Err(e)
             }
         }
     }
@@ -414,15 +438,22 @@ impl Output {
 
     /// Whether rows go to a table in a file (written by [`Output::write_row`]).
     pub fn has_file_table(&self) -> bool {
-        self.file_table.borrow().is_some()
+        self.file_table.borrow().is_some() || self.table_failed.get()
     }
 
-    /// Waits until every block handed to [`Output::finish`] has been written.
-    pub fn close(mut self) {
+    /// Why task output could not be written to stdout, once that happened.
+    pub fn output_failed(&self) -> Option<String> {
+        self.lost.lock().ok().and_then(|l| l.error.clone())
+    }
+
+    /// Waits until every block handed to [`Output::finish`] has been written; returns the
+    /// output that could not be.
+    pub fn close(mut self) -> LostOutput {
         if let Some((tx, handle)) = self.writer.take() {
             drop(tx);
             let _ = handle.join();
         }
+        self.lost.lock().map(|mut l| std::mem::take(&mut *l)).unwrap_or_default()
     }
 }
 
@@ -494,7 +525,7 @@ fn write_blocks(
                 None => {
                     order.held.insert(seq, Held::default());
                 }
-                Some(mut b) => match order.spill(&mut b) {
+                Some(mut b) => match order.spill(seq, &mut b) {
                     Ok(h) => {
                         order.held.insert(seq, h);
                         sink.recycle(b, &back);
@@ -505,13 +536,13 @@ fn write_blocks(
                             "hrun: warning: task {seq}'s output is shown out of order: cannot hold it: {e}"
                         );
                         order.expected.retain(|s| *s != seq);
-                        sink.block(b, &back);
+                        sink.block(seq, b, &back);
                     }
                 },
             },
-            Msg::Done(_, block) => {
+            Msg::Done(seq, block) => {
                 if let Some(b) = block {
-                    sink.block(b, &back);
+                    sink.block(seq, b, &back);
                 }
                 if ordered {
                     order.expected.pop_front();
@@ -534,27 +565,50 @@ struct Sink {
     closed: std::sync::Arc<std::sync::atomic::AtomicBool>,
     stderr_open: bool,
     bar: Option<indicatif::ProgressBar>,
+    lost: SharedLost,
 }
 
 impl Sink {
     fn new(
         bar: Option<indicatif::ProgressBar>,
         closed: std::sync::Arc<std::sync::atomic::AtomicBool>,
+        lost: SharedLost,
     ) -> Sink {
-        Sink { stdout_open: true, stderr_open: true, bar, closed }
+        Sink { stdout_open: true, stderr_open: true, bar, closed, lost }
     }
 
-    /// Writes a finished task's files, then empties them and sends them back for reuse.
-    fn block(&mut self, Block { mut captured, recycle, tag }: Block, back: &mpsc::Sender<Captured>) {
+    /// Writes task `seq`'s files, then empties them and sends them back for reuse.
+    fn block(
+        &mut self,
+        seq: u64,
+        Block { mut captured, recycle, tag }: Block,
+        back: &mpsc::Sender<Captured>,
+    ) {
+        let mut wrote = (Wrote::Whole, Wrote::Whole);
         self.write(|out, err, sink| {
             if sink.0 {
-                sink.0 = copy_block(&mut captured.stdout, out, tag.as_deref());
+                wrote.0 = copy_block(&mut captured.stdout, out, tag.as_deref());
+                sink.0 = wrote.0 != Wrote::Closed;
             }
             if sink.1 {
-                sink.1 = copy_block(&mut captured.stderr, err, tag.as_deref());
+                wrote.1 = copy_block(&mut captured.stderr, err, tag.as_deref());
+                sink.1 = wrote.1 != Wrote::Closed;
             }
         });
+        self.account(seq, wrote);
         self.recycle(Block { captured, recycle, tag: None }, back);
+    }
+
+    /// Notes task `seq`'s output as lost where a write failed.
+    fn account(&self, seq: u64, (out, err): (Wrote, Wrote)) {
+        let failed = [out, err].into_iter().find_map(|w| match w {
+            Wrote::Failed(e) => Some(e),
+            _ => None,
+        });
+        if let (Some(e), Ok(mut lost)) = (failed, self.lost.lock()) {
+            lost.error.get_or_insert(e);
+            lost.seqs.push(seq);
+        }
     }
 
     /// Empties a written block's files and sends them back for reuse.
@@ -591,13 +645,14 @@ struct Order {
 /// Where a held block's stdout and stderr lie in the spill files: (offset, length) each.
 #[derive(Default)]
 struct Held {
+    seq: u64,
     out: (u64, u64),
     err: (u64, u64),
 }
 
 impl Order {
     /// Copies a block into the spill files and gives its files back.
-    fn spill(&mut self, block: &mut Block) -> io::Result<Held> {
+    fn spill(&mut self, seq: u64, block: &mut Block) -> io::Result<Held> {
         if self.spill.is_none() {
             self.spill = Some((tempfile::tempfile()?, tempfile::tempfile()?));
         }
@@ -609,6 +664,7 @@ impl Order {
             Ok((at, n))
         };
         Ok(Held {
+            seq,
             out: append(&mut block.captured.stdout, out)?,
             err: append(&mut block.captured.stderr, err)?,
         })
@@ -619,14 +675,18 @@ impl Order {
         while let Some(h) = self.expected.front().and_then(|seq| self.held.remove(seq)) {
             self.expected.pop_front();
             if let Some((out_file, err_file)) = self.spill.as_mut() {
+                let mut wrote = (Wrote::Whole, Wrote::Whole);
                 sink.write(|out, err, open| {
                     if open.0 {
-                        open.0 = copy_range(out_file, h.out, out);
+                        wrote.0 = copy_range(out_file, h.out, out);
+                        open.0 = wrote.0 != Wrote::Closed;
                     }
                     if open.1 {
-                        open.1 = copy_range(err_file, h.err, err);
+                        wrote.1 = copy_range(err_file, h.err, err);
+                        open.1 = wrote.1 != Wrote::Closed;
                     }
                 });
+                sink.account(h.seq, wrote);
             }
         }
         if self.held.is_empty()
@@ -638,10 +698,10 @@ impl Order {
     }
 }
 
-/// Copies `(offset, length)` of `file` to `out`; false once `out` is gone (a closed pipe).
-fn copy_range(file: &mut File, (at, len): (u64, u64), out: &mut dyn Write) -> bool {
+/// Copies `(offset, length)` of `file` to `out`.
+fn copy_range(file: &mut File, (at, len): (u64, u64), out: &mut dyn Write) -> Wrote {
     if len == 0 {
-        return true;
+        return Wrote::Whole;
     }
     let result = file
         .seek(SeekFrom::Start(at))
@@ -650,22 +710,28 @@ fn copy_range(file: &mut File, (at, len): (u64, u64), out: &mut dyn Write) -> bo
     written(result)
 }
 
-/// What a copy to hrun's output came to: false once the reader is gone.
-fn written<T>(result: io::Result<T>) -> bool {
+/// What a copy of a task's output to hrun's own came to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Wrote {
+    Whole,
+    /// The reader is gone (a closed pipe): nothing more can be shown, by the reader's choice.
+    Closed,
+    /// The write failed (a full disk): the task's output is lost, and the run stops.
+    Failed(String),
+}
+
+fn written<T>(result: io::Result<T>) -> Wrote {
     match result {
-        Ok(_) => true,
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => false,
-        Err(e) => {
-            eprintln!("hrun: warning: lost task output: {e}");
-            true
-        }
+        Ok(_) => Wrote::Whole,
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Wrote::Closed,
+        Err(e) => Wrote::Failed(e.to_string()),
     }
 }
 
-/// Copies one whole file to `out`; false once `out` is gone (a closed pipe).
-fn copy_block(file: &mut File, out: &mut dyn Write, tag: Option<&str>) -> bool {
+/// Copies one whole file to `out`.
+fn copy_block(file: &mut File, out: &mut dyn Write, tag: Option<&str>) -> Wrote {
     if file.metadata().map(|m| m.len() == 0).unwrap_or(false) {
-        return true;
+        return Wrote::Whole;
     }
     written(copy_tagged(file, out, tag).and_then(|_| out.flush()))
 }

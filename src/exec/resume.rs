@@ -185,6 +185,8 @@ pub fn plan(tasks: &TaskSpec, logs: &[std::path::PathBuf], mode: ResumeMode) -> 
     // run (in reading order) wrote it.
     let mut known: Vec<Option<(u64, u32)>> = vec![None; index.len()];
     let mut run_no = 0u32;
+    // This run's tasks by number, for its `lost` records.
+    let mut this_run: HashMap<u64, usize> = HashMap::new();
     let mut logged: HashSet<u64> = HashSet::new();
     for log in logs.iter().filter(|l| l.exists()) {
         refuse_if_in_use(log)?;
@@ -195,17 +197,30 @@ pub fn plan(tasks: &TaskSpec, logs: &[std::path::PathBuf], mode: ResumeMode) -> 
             match record {
                 Record::Run(run) => {
                     run_no += 1;
+                    this_run.clear();
                     latest = (run.results, run.results_start, false);
                 }
                 Record::Task(task) => {
                     latest.1 = latest.1.max(task.results_end);
                     logged.insert(task.seq);
                     plan.logged += 1;
-                    if let Some(i) = plan.note(&task, &index, &mut gone) {
+                    // A finished task of a run writing a table in a file has its row's end
+                    // there; without one its row was never written whole (a full disk): it
+                    // keeps its number, and runs again.
+                    let done = latest.0.is_none() || !task.outcome().finished() || task.results_end.is_some();
+                    if let Some(i) = plan.note(&task, &index, &mut gone, done) {
                         known[i] = Some((task.seq, run_no));
+                        this_run.insert(task.seq, i);
                     }
                 }
-                Record::End(_) => latest.2 = true,
+                // Its output could not be written: not done (a later run's record may be).
+                Record::Lost(lost) => {
+                    if let Some(&i) = this_run.get(&lost.seq) {
+                        plan.verdicts[i] = Verdict::Open;
+                    }
+                }
+                // A run whose table could not be written is cut back as after a crash.
+                Record::End(end) => latest.2 = !end.results_torn,
                 _ => {}
             }
         }
@@ -361,10 +376,11 @@ impl ResumePlan {
         task: &TaskRecord,
         index: &HashMap<(u64, u32), u32>,
         gone: &mut HashSet<(u64, u32)>,
+        done: bool,
     ) -> Option<usize> {
         // No hash: a log of hrun before resume existed.
         let hash = u64::from_str_radix(&task.hash, 16).ok()?;
-        let outcome = task.outcome();
+        let outcome = if done { task.outcome() } else { Outcome::Cancelled };
         let key = (hash, task.occurrence.max(1));
         let Some(&i) = index.get(&key) else {
             if outcome.finished() && gone.len() < 1_000_000 {

@@ -29,6 +29,10 @@ pub struct Summary {
     pub rest_unread: bool,
     /// Tasks `--resume` found already done.
     pub skipped: u64,
+    /// A row of the results table could not be written: tasks without `results_end` are not
+    /// done, and `--resume` cuts the table back to its last whole row.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub results_torn: bool,
     /// Attempts started, retries included.
     pub attempts: u64,
     pub makespan_s: f64,

@@ -14,7 +14,8 @@ mod usage;
 
 pub use joblog::{JobLog, JobLogRow};
 pub use record::{
-    EndSummary, Outcome, Record, RunRecord, Sharing, SlotRecord, SlurmInfo, StartRecord, TaskRecord, Verdict,
+    EndSummary, LostRecord, Outcome, Record, RunRecord, Sharing, SlotRecord, SlurmInfo, StartRecord,
+    TaskRecord, Verdict,
 };
 pub use usage::Usage;
 

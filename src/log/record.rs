@@ -17,8 +17,27 @@ pub enum Record {
     Start(StartRecord),
     Task(Box<TaskRecord>),
     End(EndSummary),
+    Lost(LostRecord),
     #[serde(other)]
     Other,
+}
+
+/// A finished task of this run whose output could not be written (hrun's stdout on a full
+/// disk): it is not done for `--resume`, which runs it again. Written before the end record.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct LostRecord {
+    /// Always `"lost"`.
+    #[serde(skip_deserializing, default = "kind::lost")]
+    pub kind: String,
+    pub seq: u64,
+    /// Which output: `stdout`.
+    pub what: String,
+}
+
+impl LostRecord {
+    pub fn stdout(seq: u64) -> LostRecord {
+        LostRecord { kind: "lost".into(), seq, what: "stdout".into() }
+    }
 }
 
 /// First line of each run.
@@ -458,6 +477,9 @@ pub struct EndSummary {
     pub rest_unread: bool,
     /// Tasks `--resume` skipped as already done.
     pub skipped: u64,
+    /// Writing the results table failed during the run (see `Summary::results_torn`).
+    #[serde(default)]
+    pub results_torn: bool,
     pub makespan_s: f64,
     pub cpu_s: f64,
     pub utilisation: f64,
@@ -499,6 +521,9 @@ mod kind {
     }
     pub fn task() -> String {
         "task".into()
+    }
+    pub fn lost() -> String {
+        "lost".into()
     }
 }
 

@@ -427,3 +427,65 @@ fn a_crash_during_the_first_row_is_repaired_by_resume() {
     assert!(rows.iter().all(|r| r.split(',').count() > 9), "whole rows only: {table}");
     assert_eq!(table.lines().count(), 5, "a header and two rows of two lines: {table}");
 }
+
+/// A results table that cannot be written (a full disk, here a file size limit hrun and its
+/// tasks run under) stopped nothing: rows and the output they held were lost and the run
+/// exited 0 with an end record, so `--resume` never repaired the torn row. Now the run stops,
+/// exits 255, and `--resume` cuts the table back to its last whole row and runs the tasks
+/// without a row again: every task has one whole row in the end.
+#[test]
+fn a_results_table_that_cannot_be_written_stops_the_run_and_resume_repairs_it() {
+    let sb = Sandbox::new();
+    // 3000 bytes of output per task: the table passes 16 KiB after five rows; the log and
+    // each task's own output stay far below.
+    let args =
+        ["-q", "-j", "1", "--results", "r.csv", "head -c 3000 /dev/zero | tr '\\0' x; printf %s {}", ":::"];
+    let values: Vec<String> = (1..=10).map(|i| i.to_string()).collect();
+    // util-linux's prlimit: the soft limit for hrun and what it starts (EFBIG, SIGXFSZ blocked).
+    let mut cmd = std::process::Command::new("prlimit");
+    cmd.current_dir(sb.root()).args(["--fsize=16384:unlimited", "--", env!("CARGO_BIN_EXE_hrun"), "exec"]);
+    cmd.arg("--log").arg(sb.path("log.jsonl")).args(args).args(&values);
+    let out = run(&mut cmd);
+    assert_eq!(out.status.code(), Some(255), "{}", stderr(&out));
+    assert!(stderr(&out).contains("cannot write results table r.csv"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("not run"), "it stopped starting tasks: {}", stderr(&out));
+    let out = run(sb.exec().arg("--resume").args(args).args(&values));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let table = sb.read("r.csv");
+    let rows: Vec<&str> = table.lines().skip(1).collect();
+    let mut seqs: Vec<u64> = rows.iter().map(|r| r.split(',').next().unwrap().parse().unwrap()).collect();
+    seqs.sort();
+    assert_eq!(seqs, (1..=10).collect::<Vec<_>>(), "one row per task: {table}");
+    for row in rows {
+        let fields: Vec<&str> = row.split(',').collect();
+        assert_eq!(fields[10].len(), 3000 + fields[9].len(), "the whole output: {row:.80}");
+    }
+}
+
+/// Task output to a full standard output was dropped with a warning and the run exited 0, so
+/// the output was gone for good. Now the run stops (exit 255), the log says which task's
+/// output was lost, and `--resume` runs that task again (and the tasks not run).
+#[test]
+fn task_output_that_cannot_be_written_stops_the_run_and_resume_reruns_it() {
+    let sb = Sandbox::new();
+    for order in ["-k", "--group"] {
+        let args = ["-j", "1", order, "echo", ":::", "a", "b", "c"];
+        // /dev/full is only opened for writing as the child's stdout; nothing in /dev changes.
+        let full = std::fs::File::options().write(true).open("/dev/full").unwrap();
+        let log = format!("{}.jsonl", order.trim_start_matches('-'));
+        let out = hrun()
+            .current_dir(sb.root())
+            .args(["exec", "-q", "--log", &log])
+            .args(args)
+            .stdout(full)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(255), "{order}: {}", stderr(&out));
+        assert!(stderr(&out).contains("cannot write task output to standard output"), "{}", stderr(&out));
+        assert!(sb.read(&log).contains(r#""kind":"lost""#), "the log names the task: {}", sb.read(&log));
+        let out =
+            run(hrun().current_dir(sb.root()).args(["exec", "-q", "--resume", "--log", &log]).args(args));
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_eq!(stdout(&out), "a\nb\nc\n", "{order}: every task's output, once");
+    }
+}

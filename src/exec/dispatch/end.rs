@@ -198,10 +198,23 @@ impl Dispatcher<'_> {
         // output, by the writer thread after.
         let finished = self.results && fate.finished();
         let tag = self.tag.then(|| attempt.task.tag());
-        if finished && self.output.has_file_table() {
-            record.results_end = self.output.write_row(&record, &mut attempt.captured, tag.as_deref());
+        let file_table = self.output.has_file_table();
+        if finished && file_table {
+            match self.output.write_row(&record, &mut attempt.captured, tag.as_deref()) {
+                Ok(end) => record.results_end = end,
+                // The record without `results_end`: not done for --resume, which cuts the table
+                // back to its last whole row and runs the task again.
+                Err(e) if !st.summary.results_torn => {
+                    st.summary.results_torn = true;
+                    st.stop_with(e.context(
+                        "a row of the results table could not be written (--resume cuts the table back \
+                         to its last whole row and runs the tasks without one again)",
+                    ));
+                }
+                Err(_) => {}
+            }
         }
-        let row = (finished && record.results_end.is_none()).then(|| record.clone());
+        let row = (finished && !file_table).then(|| record.clone());
         self.log.append(&record)?;
         st.dirty_since.get_or_insert(ended);
         if !leaked.is_empty() {

@@ -254,6 +254,11 @@ impl Dispatcher<'_> {
 
     /// Starts tasks on every free slot: retries first, then the next lines of the file.
     fn fill(&mut self, st: &mut RunState, tasks: &mut TaskStream) {
+        if st.stop.is_none()
+            && let Some(why) = self.output.output_failed()
+        {
+            st.stop_with(anyhow::anyhow!("cannot write task output to standard output: {why}"));
+        }
         if st.stop.is_none() && self.output.stdout_closed() {
             eprintln!(
                 "hrun: standard output was closed (its reader ended): task output can no longer be shown; \
