@@ -132,6 +132,7 @@ impl ExecArgs {
                 _ if results_files.is_some() => OutputMode::Results(results_files.expect("checked")),
                 (Some(dir), _, _) => OutputMode::Dir(dir),
                 (None, true, _) => OutputMode::Ungroup,
+                (None, false, _) if self.line_buffer => OutputMode::Lines,
                 // With --results, output goes into the table, in the order tasks finish.
                 (None, false, true) if results.is_none() => OutputMode::Ordered,
                 (None, false, _) => OutputMode::Group,

@@ -114,6 +114,15 @@ pub struct ExecArgs {
     #[arg(help_heading = "Output and logs", short = 'u', long, conflicts_with_all = ["keep_order", "output_dir"])]
     pub ungroup: bool,
 
+    /// Show each task's output a whole line at a time as it comes (lines of different tasks
+    /// interleave, never cut), as GNU parallel's --line-buffer
+    #[arg(
+        help_heading = "Output and logs",
+        long,
+        conflicts_with_all = ["keep_order", "output_dir", "ungroup", "results"]
+    )]
+    pub line_buffer: bool,
+
     /// Wait at least DURATION between two task starts (e.g. 0.5s)
     #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse)]
     pub delay: Option<Duration>,

@@ -243,10 +243,6 @@ fn respell(known: &[Known], exec: &clap::Command, given: &Given) -> Result<Vec<O
 fn instead(meaning: gnu::Meaning) -> Option<&'static str> {
     use gnu::Meaning::*;
     Some(match meaning {
-        LineBuffer => {
-            "use -u (output as it comes, lines of jobs may mix), the default (each job's output in one \
-             block when it ends), or --output-dir DIR (a file per job)"
-        }
         ContextReplace | Xargs | MaxChars | ExitIfTooLong => {
             "give the number of values per job with -N N (a word with {} repeated per value) or -n N"
         }

@@ -9,6 +9,7 @@ mod attempt;
 mod dispatch;
 pub mod halt;
 mod leaks;
+mod line_buffer;
 pub mod output;
 mod preflight;
 mod preview;
@@ -278,6 +279,7 @@ fn open_outputs(cfg: &ExecConfig, checked: &preflight::Checked) -> Result<Opened
     );
     let output = Output::start(cfg.output.clone(), progress.bar(), table)?
         .with_echo(cfg.echo)
+        .with_tags(cfg.tag)
         .with_layout(checked.tasks.names().to_vec(), cfg.tasks.per_job())?;
     Ok(Opened { log, joblog, output, progress })
 }

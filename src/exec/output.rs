@@ -11,6 +11,8 @@
 //! - [`OutputMode::Dir`]: the task writes straight into `DIR/<seq>.out` and `DIR/<seq>.err`.
 //! - [`OutputMode::Results`] (GNU's `--results DIR`): the task writes straight into the files
 //!   [`super::results_files`] lays out for its values, with its number in a `seq` file.
+//! - [`OutputMode::Lines`] (`--line-buffer`): the same files, and the writer thread shows each
+//!   running task's whole lines as they come ([`super::line_buffer`]).
 //! - [`OutputMode::Ungroup`] (`-u`): the task writes to hrun's own stdout and stderr as it
 //!   runs; lines of different tasks may mix.
 //!
@@ -47,6 +49,8 @@ pub enum OutputMode {
     Ungroup,
     /// GNU's `--results NAME` where NAME is not a table.
     Results(super::results_files::ResultsFiles),
+    /// GNU's `--line-buffer`: whole lines as they come, tasks interleaved.
+    Lines,
 }
 
 impl OutputMode {
@@ -125,6 +129,12 @@ enum Msg {
     Done(u64, Option<Block>),
     /// A finished task's row for the results table, with its output.
     Row(Box<crate::log::TaskRecord>, Block),
+    /// `--line-buffer`: task `seq` writes into these files (hrun's own descriptors of them),
+    /// its lines led by this tag.
+    Watch(u64, File, File, Option<String>),
+    /// `--line-buffer`: an attempt of task `seq` ended; the rest of its output is shown
+    /// (`true`: not an attempt that is retried), and its files are given back.
+    Ended(u64, Block, bool),
 }
 
 /// Hands out per-task output files and delivers grouped output in task-end order.
@@ -146,6 +156,8 @@ pub struct Output {
     echo: Echo,
     /// `--results DIR`: how a task's values name its files.
     layout: ValueLayout,
+    /// `--tag`: for `--line-buffer`'s lines.
+    tags: bool,
 }
 
 /// Task output that could not be written to hrun's stdout (a full disk, an I/O error; not a
@@ -188,7 +200,7 @@ pub fn prepare(mode: &OutputMode) -> Result<()> {
             }
         }
         OutputMode::Ungroup => {}
-        OutputMode::Group | OutputMode::Ordered => {
+        OutputMode::Group | OutputMode::Ordered | OutputMode::Lines => {
             tempfile::tempfile().context(
                 "cannot create a temporary file for task output (set TMPDIR to a writable directory)",
             )?;
@@ -208,8 +220,9 @@ impl Output {
         let threaded = match &mode {
             OutputMode::Dir(_) => table.is_some(),
             OutputMode::Ungroup | OutputMode::Results(_) => false,
-            OutputMode::Group | OutputMode::Ordered => true,
+            OutputMode::Group | OutputMode::Ordered | OutputMode::Lines => true,
         };
+        let lines = mode == OutputMode::Lines;
         let stdout_closed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let closed = stdout_closed.clone();
         let lost = SharedLost::default();
@@ -227,7 +240,10 @@ impl Output {
             let (back_tx, back_rx) = mpsc::channel::<Captured>();
             let handle = std::thread::Builder::new()
                 .name("hrun-output".into())
-                .spawn(move || write_blocks(rx, back_tx, Sink::new(bar, closed, lost_w), ordered, table))
+                .spawn(move || {
+                    let sink = Sink::new(bar, closed, lost_w);
+                    write_blocks(rx, back_tx, sink, Writing { ordered, lines }, table)
+                })
                 .context("cannot start the output thread")?;
             (Some((tx, handle)), Some(back_rx))
         } else {
@@ -244,6 +260,7 @@ impl Output {
             table_failed: std::cell::Cell::new(false),
             echo: Echo::default(),
             layout: ValueLayout::default(),
+            tags: false,
         })
     }
 
@@ -327,24 +344,44 @@ impl Output {
                 use std::os::fd::AsFd;
                 Ok(Captured { stdout: dup(io::stdout().as_fd())?, stderr: dup(io::stderr().as_fd())? })
             }
-            OutputMode::Group | OutputMode::Ordered => {
-                let mut pool = self.pool.borrow_mut();
-                if let Some(rx) = &self.returned {
-                    pool.extend(rx.try_iter());
+            OutputMode::Group | OutputMode::Ordered | OutputMode::Lines => {
+                let captured = self.spool()?;
+                if let (OutputMode::Lines, Some((tx, _))) = (&self.mode, &self.writer) {
+                    let (out, err) = (captured.stdout.try_clone(), captured.stderr.try_clone());
+                    let tag = self.tags.then(|| task.tag());
+                    let _ = tx.send(Msg::Watch(
+                        seq,
+                        out.context("--line-buffer")?,
+                        err.context("--line-buffer")?,
+                        tag,
+                    ));
                 }
-                if let Some(c) = pool.pop() {
-                    return Ok(c);
-                }
-                let tmp = || {
-                    tempfile::tempfile().context("cannot create a temporary file for task output in $TMPDIR")
-                };
-                Ok(Captured { stdout: tmp()?, stderr: tmp()? })
+                Ok(captured)
             }
             OutputMode::Dir(dir) => Ok(Captured {
                 stdout: create_truncated(&dir.join(format!("{seq}.out")))?,
                 stderr: create_truncated(&dir.join(format!("{seq}.err")))?,
             }),
         }
+    }
+
+    /// A pair of temporary files for a task's output: given back by an earlier task, or new.
+    fn spool(&self) -> Result<Captured> {
+        let mut pool = self.pool.borrow_mut();
+        if let Some(rx) = &self.returned {
+            pool.extend(rx.try_iter());
+        }
+        if let Some(c) = pool.pop() {
+            return Ok(c);
+        }
+        let tmp =
+            || tempfile::tempfile().context("cannot create a temporary file for task output in $TMPDIR");
+        Ok(Captured { stdout: tmp()?, stderr: tmp()? })
+    }
+
+    /// `--tag` (or `--tagstring`): lines shown as they come (`--line-buffer`) carry the tag.
+    pub fn with_tags(self, tags: bool) -> Output {
+        Output { tags, ..self }
     }
 
     /// True once hrun's stdout turned out closed (`hrun exec ... | head`): output of tasks
@@ -382,7 +419,14 @@ impl Output {
     ) {
         let Some((tx, _)) = &self.writer else { return };
         // Only temporary files are reused; a task's own files in --output-dir are not.
-        let recycle = recycle && matches!(self.mode, OutputMode::Group | OutputMode::Ordered);
+        let recycle =
+            recycle && matches!(self.mode, OutputMode::Group | OutputMode::Ordered | OutputMode::Lines);
+        if self.mode == OutputMode::Lines && row.is_none() {
+            // The writer thread shows the rest, then gives the files back: never reused while
+            // it may still read them.
+            let _ = tx.send(Msg::Ended(seq, Block { captured, recycle, tag }, show));
+            return;
+        }
         if let Some(record) = row {
             let _ = tx.send(Msg::Row(Box::new(record), Block { captured, recycle, tag }));
             return;
@@ -496,17 +540,47 @@ fn write_row(
 
 /// The writer thread: copies each finished task's output as one block (in task order when
 /// `ordered`), then empties the files and sends them back for reuse.
+/// How the writer thread shows output: `-k` (in task order), `--line-buffer` (lines of
+/// running tasks as they come).
+struct Writing {
+    ordered: bool,
+    lines: bool,
+}
+
 fn write_blocks(
     rx: mpsc::Receiver<Msg>,
     back: mpsc::Sender<Captured>,
     mut sink: Sink,
-    ordered: bool,
+    Writing { ordered, lines: line_buffer }: Writing,
     mut table: Option<crate::results::Table>,
 ) {
     let mut order = Order::default();
     let mut table_failed = false;
-    for msg in rx {
+    let mut lines = super::line_buffer::Lines::default();
+    let mut looked = std::time::Instant::now();
+    loop {
+        let msg = match line_buffer {
+            false => match rx.recv() {
+                Ok(m) => Some(m),
+                Err(_) => break,
+            },
+            true => match rx.recv_timeout(super::line_buffer::POLL) {
+                Ok(m) => Some(m),
+                Err(mpsc::RecvTimeoutError::Timeout) => None,
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            },
+        };
+        if line_buffer && !lines.is_empty() && looked.elapsed() >= super::line_buffer::POLL {
+            looked = std::time::Instant::now();
+            sink.lines(0, |out, err| lines.poll(out, err));
+        }
+        let Some(msg) = msg else { continue };
         match msg {
+            Msg::Watch(seq, out, err, tag) => lines.watch(seq, out, err, tag),
+            Msg::Ended(seq, block, show) => {
+                sink.lines(seq, |out, err| lines.end(seq, show, out, err));
+                sink.recycle(block, &back);
+            }
             Msg::Row(record, Block { mut captured, recycle, tag }) => {
                 if let Some(t) = table.as_mut()
                     && let Err(e) = write_row(t, *record, &mut captured, tag.as_deref())
@@ -597,6 +671,24 @@ impl Sink {
         });
         self.account(seq, wrote);
         self.recycle(Block { captured, recycle, tag: None }, back);
+    }
+
+    /// Runs `f` (a `--line-buffer` copy of task `seq`'s lines, or of every running task's for
+    /// seq 0) on both streams while stdout is open; a failed write is lost output.
+    fn lines(&mut self, seq: u64, f: impl FnOnce(&mut dyn Write, &mut dyn Write) -> io::Result<()>) {
+        if !self.stdout_open {
+            return;
+        }
+        let mut result = Ok(());
+        self.write(|out, err, _| result = f(out, err));
+        match written(result) {
+            Wrote::Whole => {}
+            Wrote::Closed => {
+                self.stdout_open = false;
+                self.closed.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            failed => self.account(seq, (failed, Wrote::Whole)),
+        }
     }
 
     /// Notes task `seq`'s output as lost where a write failed.

@@ -145,3 +145,36 @@ fn progress_bar_frames_on_a_terminal_are_consistent() {
         assert!(done + running <= *total && *total == 16, "{screen:?}");
     }
 }
+
+/// GNU's `--line-buffer`: a running task's whole lines are shown as they come (here the task
+/// waits for its first line to be seen before it ends), lines are never cut, and the bytes
+/// are GNU parallel's (`--tag`, a last line without a newline, one slot for a fixed order).
+#[test]
+fn line_buffer_shows_whole_lines_as_they_come() {
+    use std::io::BufRead;
+    let sb = Sandbox::new();
+    let mut child = sb
+        .exec()
+        .args([
+            "-q",
+            "--line-buffer",
+            "echo started-{}; while [ ! -e go ]; do sleep 0.05; done; echo done-{}",
+            ":::",
+            "a",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    assert_eq!(first, "started-a", "the first line comes while the task still runs");
+    sb.write("go", "");
+    assert_eq!(lines.next().unwrap().unwrap(), "done-a");
+    assert!(child.wait().unwrap().success());
+    let Some(mut gnu) = gnu_parallel() else { return };
+    let args = ["-j", "1", "--line-buffer", "--tag", "printf '{}-a\\n{}-b'", ":::", "x", "y"];
+    let g = run(gnu.current_dir(sb.root()).args(args));
+    let h = run(sb.exec().arg("-q").args(args));
+    assert_eq!(stdout(&h), stdout(&g), "hrun (left) and GNU");
+    assert_eq!(h.status.code(), g.status.code());
+}

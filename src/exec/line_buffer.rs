@@ -1,0 +1,185 @@
+//! GNU parallel's `--line-buffer`: each running task's output is shown a whole line at a time
+//! as it comes, lines of different tasks interleaved but never cut.
+//!
+//! The tasks write into their files as in grouped output (nothing has to drain a pipe while
+//! they run); the writer thread looks at each running task's files every [`POLL`] and copies
+//! the whole lines written since it last looked, and the rest (a last line without a newline)
+//! when the task ends. A line is never held in memory: it is copied from the file, and the
+//! part of a long line already looked at is not read again until its newline comes.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, Write};
+use std::os::unix::fs::FileExt;
+use std::time::Duration;
+
+/// How often running tasks' files are looked at.
+pub const POLL: Duration = Duration::from_millis(50);
+
+/// A line longer than this is shown in pieces of this size rather than held back.
+const LONGEST_HELD: u64 = 1 << 20;
+
+/// One output file of a running task: how far it was shown, and how far a line without its
+/// newline was looked at.
+struct Stream {
+    file: File,
+    shown: u64,
+    scanned: u64,
+}
+
+impl Stream {
+    fn new(file: File) -> Stream {
+        Stream { file, shown: 0, scanned: 0 }
+    }
+
+    /// Copies the whole lines after what was shown (everything, at the task's end) to `out`.
+    fn copy(&mut self, out: &mut dyn Write, tag: Option<&str>, at_end: bool) -> io::Result<()> {
+        let len = self.file.metadata()?.len();
+        let until = if at_end { len } else { self.last_newline(len)? };
+        if until > self.shown {
+            copy_lines(&self.file, self.shown, until, out, tag)?;
+            self.shown = until;
+            self.scanned = self.scanned.max(until);
+        }
+        Ok(())
+    }
+
+    /// The end of the last whole line in the file, or of a held line that grew too long.
+    fn last_newline(&mut self, len: u64) -> io::Result<u64> {
+        let mut end = self.shown;
+        let mut at = self.scanned.max(self.shown);
+        let mut buf = vec![0u8; 64 * 1024];
+        while at < len {
+            let n = self.file.read_at(&mut buf[..(len - at).min(64 * 1024) as usize], at)?;
+            if n == 0 {
+                break;
+            }
+            if let Some(i) = buf[..n].iter().rposition(|&b| b == b'\n') {
+                end = at + i as u64 + 1;
+            }
+            at += n as u64;
+        }
+        self.scanned = at;
+        if end == self.shown && at - self.shown >= LONGEST_HELD {
+            end = at;
+        }
+        Ok(end)
+    }
+}
+
+/// Copies bytes `from..until` of `file` to `out`, each line led by `tag` and a tab.
+fn copy_lines(file: &File, from: u64, until: u64, out: &mut dyn Write, tag: Option<&str>) -> io::Result<()> {
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut at = from;
+    let mut line_start = true;
+    while at < until {
+        let n = file.read_at(&mut buf[..(until - at).min(64 * 1024) as usize], at)?;
+        if n == 0 {
+            break;
+        }
+        for piece in buf[..n].split_inclusive(|&b| b == b'\n') {
+            if let (Some(t), true) = (tag, line_start) {
+                out.write_all(t.as_bytes())?;
+                out.write_all(b"\t")?;
+            }
+            out.write_all(piece)?;
+            line_start = piece.ends_with(b"\n");
+        }
+        at += n as u64;
+    }
+    out.flush()
+}
+
+/// A running task's files.
+struct Task {
+    out: Stream,
+    err: Stream,
+    tag: Option<String>,
+}
+
+/// The running tasks whose output is shown line by line, in task order.
+#[derive(Default)]
+pub struct Lines {
+    tasks: BTreeMap<u64, Task>,
+}
+
+impl Lines {
+    /// Task `seq` started writing into `out` and `err` (hrun's own descriptors of its files).
+    pub fn watch(&mut self, seq: u64, out: File, err: File, tag: Option<String>) {
+        self.tasks.insert(seq, Task { out: Stream::new(out), err: Stream::new(err), tag });
+    }
+
+    /// Shows the whole lines every running task wrote since the last look.
+    pub fn poll(&mut self, out: &mut dyn Write, err: &mut dyn Write) -> io::Result<()> {
+        for t in self.tasks.values_mut() {
+            t.out.copy(out, t.tag.as_deref(), false)?;
+            t.err.copy(err, t.tag.as_deref(), false)?;
+        }
+        Ok(())
+    }
+
+    /// Task `seq` ended: the rest of its output is shown (`show`; not for an attempt that is
+    /// retried), and its files are let go.
+    pub fn end(&mut self, seq: u64, show: bool, out: &mut dyn Write, err: &mut dyn Write) -> io::Result<()> {
+        let Some(mut t) = self.tasks.remove(&seq) else { return Ok(()) };
+        if show {
+            t.out.copy(out, t.tag.as_deref(), true)?;
+            t.err.copy(err, t.tag.as_deref(), true)?;
+        }
+        Ok(())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tasks.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Seek;
+
+    fn file(content: &[u8]) -> File {
+        let mut f = tempfile::tempfile().unwrap();
+        f.write_all(content).unwrap();
+        f.rewind().unwrap();
+        f
+    }
+
+    #[test]
+    fn whole_lines_now_the_rest_at_the_end() {
+        let out = file(b"one\ntw");
+        let mut lines = Lines::default();
+        lines.watch(1, out.try_clone().unwrap(), file(b""), Some("t".into()));
+        let (mut o, mut e) = (Vec::new(), Vec::new());
+        lines.poll(&mut o, &mut e).unwrap();
+        assert_eq!(o, b"t\tone\n");
+        out.write_all_at(b"o\nthree", 6).unwrap();
+        lines.poll(&mut o, &mut e).unwrap();
+        assert_eq!(o, b"t\tone\nt\ttwo\n");
+        lines.end(1, true, &mut o, &mut e).unwrap();
+        assert_eq!(o, b"t\tone\nt\ttwo\nt\tthree");
+        assert!(lines.is_empty() && e.is_empty());
+    }
+
+    #[test]
+    fn a_line_longer_than_the_limit_comes_in_pieces() {
+        let long = vec![b'x'; (LONGEST_HELD + 10) as usize];
+        let mut lines = Lines::default();
+        lines.watch(1, file(&long), file(b""), None);
+        let (mut o, mut e) = (Vec::new(), Vec::new());
+        lines.poll(&mut o, &mut e).unwrap();
+        assert_eq!(o.len(), long.len(), "held no longer than the limit");
+        lines.end(1, true, &mut o, &mut e).unwrap();
+        assert_eq!(o.len(), long.len(), "nothing twice");
+    }
+
+    #[test]
+    fn a_retried_attempt_shows_no_rest() {
+        let mut lines = Lines::default();
+        lines.watch(2, file(b"done\npartial"), file(b""), None);
+        let (mut o, mut e) = (Vec::new(), Vec::new());
+        lines.end(2, false, &mut o, &mut e).unwrap();
+        assert!(o.is_empty());
+    }
+}
