@@ -504,7 +504,14 @@ mod tests {
                     let fate =
                         Disposition::of(succeeded, cut == Some(Cut::Cancelled), number, retries, stopping);
                     let attempt = Attempt {
-                        task: Task { seq: 1, line: 1, cmd: "x".into(), job: None, occurrence: 1 },
+                        task: Task {
+                            seq: 1,
+                            line: 1,
+                            cmd: "x".into(),
+                            job: None,
+                            occurrence: 1,
+                            block: None,
+                        },
                         number,
                         slot: 0,
                         pid: 10,

@@ -18,6 +18,7 @@ mod faults_stepwide;
 mod gnu_first_line;
 mod hostile;
 mod nothing_lost;
+mod pipe;
 mod pipeline;
 mod ranges;
 mod report;
