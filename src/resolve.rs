@@ -146,6 +146,7 @@ impl ExecArgs {
             lines: p.max_lines,
             count: t.max_replace_args.or(t.max_args),
             arg_files: t.arg_files.clone(),
+            header: t.header.clone(),
         };
         let spec = crate::pipe::spec(&self.words, &t.markers(), options).map_err(usage)?;
         Ok(Some(input::TaskSpec::Blocks(std::sync::Arc::new(spec))))

@@ -225,7 +225,10 @@ impl Meaning {
             Null => "values end with NUL",
             Colsep => "split each value into columns {1} {2} ... at this regular expression",
             Csv => "read values as CSV records, columns {1} {2} ...",
-            Header => "the first value of each source names its columns ({name}); `:` for the first line",
+            Header => {
+                "the first value of each source names its columns ({name}); `:` for the first line; with \
+                 --pipe/--pipepart the first N lines (`:` one) go before every block"
+            }
             Trim => "trim blanks from values: n, l, r, lr, rl",
             NoRunIfEmpty => "skip values that are empty or blank",
             Eof => "stop reading input at a line equal to this string",

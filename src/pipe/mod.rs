@@ -66,13 +66,15 @@ pub struct Spec {
     pub source: Source,
     pub block: BlockSize,
     pub records: Records,
+    /// `--header N` (`:` is 1): the input's first N lines, put before every block.
+    pub header: usize,
     /// Slots of the run, for `--block -N` (set once the plan is made).
     pub slots: AtomicUsize,
 }
 
 impl Spec {
     pub fn new(command: String, source: Source, block: BlockSize, records: Records) -> Spec {
-        Spec { command, source, block, records, slots: AtomicUsize::new(1) }
+        Spec { command, source, block, records, header: 0, slots: AtomicUsize::new(1) }
     }
 
     pub fn set_slots(&self, n: usize) {
@@ -158,6 +160,8 @@ pub struct Options {
     pub count: Option<usize>,
     /// `-a FILE`.
     pub arg_files: Vec<PathBuf>,
+    /// `--header N|:`.
+    pub header: Option<String>,
 }
 
 /// `hrun exec --pipe WORDS` (or `--pipepart`): the command and where its blocks come from.
@@ -214,7 +218,14 @@ pub fn spec(
     }
     let records = Records { recstart, recend, lines: o.lines, count: o.count };
     let block = BlockSize::parse(o.block.as_deref(), &source)?;
-    Ok(Spec::new(command.join(" "), source, block, records))
+    let header = match o.header.as_deref() {
+        None => 0,
+        Some(":") => 1,
+        Some(n) => n.parse().map_err(|_| {
+            format!("--header {n:?} with {flag}: `:` (the first line) or a number of lines is supported")
+        })?,
+    };
+    Ok(Spec { header, ..Spec::new(command.join(" "), source, block, records) })
 }
 
 /// GNU's escapes in `--recend`/`--recstart`: `\n`, `\t`, `\r`, `\0`, `\\`, `\'`, `\"`.

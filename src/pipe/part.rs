@@ -41,6 +41,25 @@ pub fn bounds(
     Ok(cuts.windows(2).filter(|w| w[1] > w[0]).map(|w| (w[0], w[1])).collect())
 }
 
+/// `--header N`: the length of the file's first `lines` lines (0 when it has fewer).
+pub fn header(file: &File, size: u64, lines: usize) -> io::Result<u64> {
+    let (mut seen, mut at, mut buf) = (0, 0u64, vec![0u8; CHUNK]);
+    while lines > 0 && at < size {
+        let got = file.read_at(&mut buf, at)?;
+        if got == 0 {
+            break;
+        }
+        for i in memchr::memchr_iter(b'\n', &buf[..got]) {
+            seen += 1;
+            if seen == lines {
+                return Ok(at + i as u64 + 1);
+            }
+        }
+        at += got as u64;
+    }
+    Ok(0)
+}
+
 /// Where `separator` first occurs at or after `from`, relative to `from`.
 fn find_from(file: &File, from: u64, size: u64, separator: &[u8]) -> io::Result<Option<u64>> {
     let finder = memmem::Finder::new(separator);

@@ -22,9 +22,9 @@ pub struct BlockStream {
 
 enum Kind {
     /// `--pipe`: the input, what is read and not yet cut, where that starts in the input.
-    Stdin { input: File, splitter: Splitter, buf: Vec<u8>, at: u64, ended: bool },
+    Stdin { input: File, splitter: Splitter, buf: Vec<u8>, at: u64, ended: bool, header: Option<Vec<u8>> },
     /// `--pipepart`: the file and its blocks' boundaries still to hand out.
-    Part { file: Arc<File>, bounds: std::vec::IntoIter<(u64, u64)> },
+    Part { file: Arc<File>, bounds: std::vec::IntoIter<(u64, u64)>, header: u64 },
 }
 
 impl BlockStream {
@@ -42,6 +42,7 @@ impl BlockStream {
                     buf: Vec::new(),
                     at: 0,
                     ended: false,
+                    header: None,
                 }
             }
             Source::Part(path) => {
@@ -55,9 +56,11 @@ impl BlockStream {
                         shown()
                     ));
                 }
-                let bounds = super::part::bounds(&file, size, spec.block_bytes(size), &spec.records, 0)
-                    .map_err(|e| format!("cannot read {}: {e}", shown()))?;
-                Kind::Part { file: Arc::new(file), bounds: bounds.into_iter() }
+                let read = |e: std::io::Error| format!("cannot read {}: {e}", shown());
+                let header = super::part::header(&file, size, spec.header).map_err(read)?;
+                let bounds = super::part::bounds(&file, size, spec.block_bytes(size), &spec.records, header)
+                    .map_err(read)?;
+                Kind::Part { file: Arc::new(file), bounds: bounds.into_iter(), header }
             }
         };
         Ok(BlockStream { spec, kind, pending: VecDeque::new(), seq: 0 })
@@ -83,13 +86,20 @@ impl BlockStream {
                 return Ok(Some(b));
             }
             match &mut self.kind {
-                Kind::Part { file, bounds } => {
+                Kind::Part { file, bounds, header } => {
                     return Ok(bounds.next().map(|(from, to)| {
-                        Block::new(file.clone(), vec![(from, to - from)], from, to - from)
+                        let ranges =
+                            [(0, *header), (from, to - from)].into_iter().filter(|r| r.1 > 0).collect();
+                        Block::new(file.clone(), ranges, from, to - from)
                     }));
                 }
                 Kind::Stdin { ended: true, .. } => return Ok(None),
-                Kind::Stdin { input, splitter, buf, at, ended } => {
+                Kind::Stdin { input, header: header @ None, buf, at, splitter, .. } => {
+                    let h = read_header(input, buf, self.spec.header, splitter.want(0))?;
+                    *at = h.len() as u64;
+                    *header = Some(h);
+                }
+                Kind::Stdin { input, splitter, buf, at, ended, header: Some(header) } => {
                     let want = splitter.want(buf.len());
                     buf.reserve(want);
                     let got = Read::take(&mut *input, want as u64)
@@ -104,11 +114,12 @@ impl BlockStream {
                     }
                     let mut from = 0;
                     for len in round.blocks {
-                        let block = spool(&buf[from..from + len])
+                        let block = spool(header, &buf[from..from + len])
                             .map_err(|e| format!("cannot spool a block of standard input: {e}"))?;
+                        let whole = (header.len() + len) as u64;
                         self.pending.push_back(Block::new(
                             Arc::new(block),
-                            vec![(0, len as u64)],
+                            vec![(0, whole)],
                             *at,
                             len as u64,
                         ));
@@ -140,9 +151,29 @@ impl BlockStream {
     }
 }
 
-/// An unlinked file in `$TMPDIR` holding `bytes`.
-fn spool(bytes: &[u8]) -> std::io::Result<File> {
+/// An unlinked file in `$TMPDIR` holding `header` and `bytes`.
+fn spool(header: &[u8], bytes: &[u8]) -> std::io::Result<File> {
     let mut f = tempfile::tempfile()?;
+    f.write_all(header)?;
     f.write_all(bytes)?;
     Ok(f)
+}
+
+/// `--header N`: the first `lines` lines of the input (none when it has fewer: GNU then finds
+/// no header and cuts what it read), read `chunk` bytes at a time; `buf` keeps what follows.
+fn read_header(input: &mut File, buf: &mut Vec<u8>, lines: usize, chunk: usize) -> Result<Vec<u8>, String> {
+    if lines == 0 {
+        return Ok(Vec::new());
+    }
+    loop {
+        if let Some(end) = memchr::memchr_iter(b'\n', buf).nth(lines - 1) {
+            return Ok(buf.drain(..=end).collect());
+        }
+        let got = Read::take(&mut *input, chunk as u64)
+            .read_to_end(buf)
+            .map_err(|e| format!("cannot read standard input: {e}"))?;
+        if got == 0 {
+            return Ok(Vec::new());
+        }
+    }
 }

@@ -178,3 +178,23 @@ fn block_options_without_pipe_are_refused() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("-a FILE"), "{}", stderr(&out));
 }
+
+#[test]
+fn the_header_is_put_before_every_block() {
+    let sb = Sandbox::new();
+    let csv: String =
+        std::iter::once("name,value\n".to_string()).chain((1..=40).map(|i| format!("r{i},{i}\n"))).collect();
+    sb.write("t.csv", &csv);
+    for header in [":", "2"] {
+        same(&sb, &["-j2", "--pipe", "--header", header, "--block", "40", "-k", SHOW], csv.as_bytes());
+        same(
+            &sb,
+            &["-j2", "--pipepart", "-a", "t.csv", "--header", header, "--block", "40", "-k", SHOW],
+            b"",
+        );
+    }
+    // Only a header: no block, no job.
+    if let Some((h, g)) = both(&sb, &["--pipe", "--header", ":", "-k", SHOW], b"name,value\n") {
+        assert_eq!((h.as_str(), g.as_str()), ("", ""));
+    }
+}
