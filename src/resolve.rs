@@ -122,6 +122,8 @@ impl ExecArgs {
                 (p.recend.is_some(), "--recend"),
                 (p.recstart.is_some(), "--recstart"),
                 (p.max_lines.is_some(), "-L"),
+                (p.cat, "--cat"),
+                (p.fifo, "--fifo"),
             ];
             if let Some((_, name)) = given.iter().find(|(g, _)| *g) {
                 return Err(usage(format!(
@@ -147,6 +149,8 @@ impl ExecArgs {
             count: t.max_replace_args.or(t.max_args),
             arg_files: t.arg_files.clone(),
             header: t.header.clone(),
+            cat: p.cat,
+            fifo: p.fifo,
         };
         let spec = crate::pipe::spec(&self.words, &t.markers(), options).map_err(usage)?;
         Ok(Some(input::TaskSpec::Blocks(std::sync::Arc::new(spec))))

@@ -187,6 +187,14 @@ pub struct PipeArgs {
     /// With --pipe: records are N lines each
     #[arg(short = 'L', value_name = "N")]
     pub max_lines: Option<usize>,
+
+    /// {} names a file holding the block (appended to the command when it has no {})
+    #[arg(long, conflicts_with = "fifo")]
+    pub cat: bool,
+
+    /// {} names a FIFO the block is written into (appended to the command when it has no {})
+    #[arg(long)]
+    pub fifo: bool,
 }
 
 /// GNU parallel's options that hrun exec takes for scripts written for it.

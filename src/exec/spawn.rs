@@ -157,6 +157,10 @@ impl TaskEnv {
     /// What `task` runs on `slot`: directly when `via_shell` is false and the line allows it.
     pub fn program(&self, task: &Task, slot: &Slot, via_shell: bool) -> (Program, Launch) {
         let line = task.command(slot.id.0);
+        let (line, fifo) = match &task.block {
+            Some(block) => crate::pipe::feed::named(block, line),
+            None => (line, None),
+        };
         // From the line as written (a task file) or the template's own text: a value that
         // happens to name a function does not switch its job to bash.
         let function = match &task.job {
@@ -180,7 +184,7 @@ impl TaskEnv {
             }
         };
         let (path, argv) = match &task.block {
-            Some(block) => crate::pipe::feed::wrap(&self.hrun, block, path, argv),
+            Some(block) => crate::pipe::feed::wrap(&self.hrun, block, fifo.as_deref(), path, argv),
             None => (path, argv),
         };
         let (seq, slot_no, cpus) = (task.seq.to_string(), slot.id.0.to_string(), slot.cpus.to_string());
@@ -332,9 +336,9 @@ mod tests {
         assert_eq!(launch, Launch::Shell);
         assert_eq!(p.path.to_str().unwrap(), "/opt/hrun");
         let argv: Vec<&str> = p.argv.iter().map(|a| a.to_str().unwrap()).collect();
-        assert_eq!(argv[1], crate::pipe::feed::FEED);
-        assert!(argv[2].starts_with(&format!("/proc/{}/fd/", std::process::id())), "{argv:?}");
-        assert_eq!(argv[3..], ["0:5", "--", "/bin/sh", "-c", "wc -l"]);
+        assert_eq!(argv[1..3], [crate::pipe::feed::FEED, "stdin"]);
+        assert!(argv[3].starts_with(&format!("/proc/{}/fd/", std::process::id())), "{argv:?}");
+        assert_eq!(argv[4..], ["0:5", "--", "/bin/sh", "-c", "wc -l"]);
     }
 
     #[test]

@@ -29,7 +29,7 @@ const REMOTE: &str = "hrun runs jobs on this node only: a later hrun adds --node
     and let each run its share: `srun --ntasks-per-node=1 hrun exec --shard auto ...` (see \
     slurm/hrun-multinode.sbatch)";
 const PIPE: &str = "hrun exec does not do this with --pipe yet (it does --pipe, --pipepart, --block, \
-    --recstart, --recend, -L, -N and --header): split the input into files first (`split -n l/64 big.txt part.`) \
+    --recstart, --recend, -L, -N, --header, --cat and --fifo): split the input into files first (`split -n l/64 big.txt part.`) \
     and give each job one file on its standard input (`CMD < {} ::: part.*`)";
 const SQL: &str = "hrun does not queue jobs in an SQL database: write the jobs to a task file \
     (`--dry-run ... > tasks.txt`) and give each node its share with `hrun exec --shard auto tasks.txt`";
@@ -285,8 +285,8 @@ pub static OPTIONS: &[GnuOption] = &[
     value(&["block-size", "blocksize", "block"], Text, A(M::BlockSize)),
     value(&["block-timeout", "blocktimeout", "bt"], Text, R(PIPE)),
     value(&["header"], Text, A(M::Header)),
-    flag(&["cat"], R(PIPE)),
-    flag(&["fifo"], R(PIPE)),
+    flag(&["cat"], A(M::Cat)),
+    flag(&["fifo"], A(M::Fifo)),
     flag(&["pipe-part", "pipepart"], A(M::PipePart)),
     flag(&["tee"], R(PIPE)),
     value(&["shard"], Text, R(SHARD)),

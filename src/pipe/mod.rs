@@ -68,13 +68,22 @@ pub struct Spec {
     pub records: Records,
     /// `--header N` (`:` is 1): the input's first N lines, put before every block.
     pub header: usize,
+    pub delivery: Delivery,
     /// Slots of the run, for `--block -N` (set once the plan is made).
     pub slots: AtomicUsize,
 }
 
 impl Spec {
     pub fn new(command: String, source: Source, block: BlockSize, records: Records) -> Spec {
-        Spec { command, source, block, records, header: 0, slots: AtomicUsize::new(1) }
+        Spec {
+            command,
+            source,
+            block,
+            records,
+            header: 0,
+            delivery: Delivery::Stdin,
+            slots: AtomicUsize::new(1),
+        }
     }
 
     pub fn set_slots(&self, n: usize) {
@@ -117,6 +126,18 @@ impl Spec {
     }
 }
 
+/// How a block reaches its command.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Delivery {
+    /// On its standard input.
+    #[default]
+    Stdin,
+    /// `--cat`: `{}` names a file holding the block.
+    Cat,
+    /// `--fifo`: `{}` names a FIFO the block is written into.
+    Fifo,
+}
+
 /// A task's block: bytes of a file hrun holds open, which the task reads on its standard input.
 #[derive(Debug)]
 pub struct Block {
@@ -127,6 +148,7 @@ pub struct Block {
     /// Where the block starts in the input, and its length (without any header).
     pub offset: u64,
     pub len: u64,
+    pub delivery: Delivery,
 }
 
 impl PartialEq for Block {
@@ -138,7 +160,7 @@ impl Eq for Block {}
 
 impl Block {
     pub fn new(file: Arc<File>, ranges: Vec<(u64, u64)>, offset: u64, len: u64) -> Block {
-        Block { file, ranges, offset, len }
+        Block { file, ranges, offset, len, delivery: Delivery::Stdin }
     }
 
     /// The path a task opens the file by: hrun's own descriptor of it.
@@ -162,6 +184,9 @@ pub struct Options {
     pub arg_files: Vec<PathBuf>,
     /// `--header N|:`.
     pub header: Option<String>,
+    /// `--cat`, `--fifo`.
+    pub cat: bool,
+    pub fifo: bool,
 }
 
 /// `hrun exec --pipe WORDS` (or `--pipepart`): the command and where its blocks come from.
@@ -225,7 +250,18 @@ pub fn spec(
             format!("--header {n:?} with {flag}: `:` (the first line) or a number of lines is supported")
         })?,
     };
-    Ok(Spec { header, ..Spec::new(command.join(" "), source, block, records) })
+    let delivery = match (o.cat, o.fifo) {
+        (true, true) => return Err("--cat and --fifo: choose one (a file or a FIFO named by {})".into()),
+        (true, false) => Delivery::Cat,
+        (false, true) => Delivery::Fifo,
+        (false, false) => Delivery::Stdin,
+    };
+    let mut command = command.join(" ");
+    // As GNU: with --cat/--fifo the name is appended when the command has no {}.
+    if delivery != Delivery::Stdin && !command.contains("{}") {
+        command.push_str(" {}");
+    }
+    Ok(Spec { header, delivery, ..Spec::new(command, source, block, records) })
 }
 
 /// GNU's escapes in `--recend`/`--recstart`: `\n`, `\t`, `\r`, `\0`, `\\`, `\'`, `\"`.

@@ -68,7 +68,8 @@ impl BlockStream {
 
     /// The next block's task; `Ok(None)` at the end of the input.
     pub fn next_task(&mut self) -> Result<Option<Task>, String> {
-        let Some(block) = self.next_block()? else { return Ok(None) };
+        let Some(mut block) = self.next_block()? else { return Ok(None) };
+        block.delivery = self.spec.delivery.clone();
         self.seq += 1;
         Ok(Some(Task {
             seq: self.seq,

@@ -6,35 +6,106 @@ use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-/// Execs `argv` with the `ranges` (offset, length) of the file at `path` on standard input;
-/// returns only the error that stopped it.
-pub fn exec_with_stdin(path: &Path, ranges: &[(u64, u64)], argv: &[OsString]) -> io::Error {
-    let file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) => return e,
-    };
-    let whole = match file.metadata() {
-        Ok(m) => ranges.len() == 1 && ranges[0] == (0, m.len()) && m.is_file(),
-        Err(e) => return e,
-    };
-    let stdin = if whole {
-        OwnedFd::from(file)
-    } else {
-        match stream(file, ranges) {
-            Ok(fd) => fd,
-            Err(e) => return e,
-        }
-    };
-    // SAFETY: dup2 of a descriptor we own onto 0; the original is closed when `stdin` drops
-    // (it is close-on-exec anyway).
-    if unsafe { libc::dup2(stdin.as_raw_fd(), 0) } < 0 {
-        return io::Error::last_os_error();
+/// How the block reaches the command.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// On standard input.
+    Stdin,
+    /// A file open on this descriptor (`{}` is `/dev/fd/N`).
+    Cat(i32),
+    /// A FIFO made at this path, written to by a forked child once the command opens it.
+    Fifo(PathBuf),
+}
+
+/// Execs `argv` with the `ranges` (offset, length) of the file at `path` delivered as `mode`
+/// says; returns only the error that stopped it.
+pub fn exec_fed(mode: &Mode, path: &Path, ranges: &[(u64, u64)], argv: &[OsString]) -> io::Error {
+    match deliver(mode, path, ranges) {
+        // std's exec restores SIGPIPE and an empty signal mask, as the launcher's child did.
+        Ok(()) => std::process::Command::new(&argv[0]).args(&argv[1..]).exec(),
+        Err(e) => e,
     }
-    drop(stdin);
-    // std's exec restores SIGPIPE and an empty signal mask, as the launcher's child did.
-    std::process::Command::new(&argv[0]).args(&argv[1..]).exec()
+}
+
+fn deliver(mode: &Mode, path: &Path, ranges: &[(u64, u64)]) -> io::Result<()> {
+    let file = File::open(path)?;
+    let meta = file.metadata()?;
+    let whole = ranges.len() == 1 && ranges[0] == (0, meta.len()) && meta.is_file();
+    match mode {
+        Mode::Stdin => {
+            let fd = if whole { OwnedFd::from(file) } else { stream(file, ranges)? };
+            onto(fd, 0)
+        }
+        Mode::Cat(n) => {
+            // `file` is closed before the copy takes descriptor N (it may hold N itself).
+            let fd = if whole { OwnedFd::from(file) } else { OwnedFd::from(copy_out(file, ranges)?) };
+            onto(fd, *n)
+        }
+        Mode::Fifo(fifo) => {
+            let _ = std::fs::remove_file(fifo);
+            nix::unistd::mkfifo(
+                fifo.as_path(),
+                nix::sys::stat::Mode::S_IRUSR | nix::sys::stat::Mode::S_IWUSR,
+            )
+            .map_err(io::Error::from)?;
+            // SAFETY: this process is single-threaded (hrun's feed step, before exec): the
+            // child may run any code; it only copies and exits.
+            match unsafe { libc::fork() } {
+                -1 => Err(io::Error::last_os_error()),
+                0 => {
+                    // Waits for the command to open the FIFO; the name is not needed after.
+                    let ok = std::fs::OpenOptions::new().write(true).open(fifo).is_ok_and(|out| {
+                        let _ = std::fs::remove_file(fifo);
+                        let out = OwnedFd::from(out);
+                        ranges.iter().all(|&(offset, len)| copy_range(&file, offset, len, &out).is_ok())
+                    });
+                    // SAFETY: ending the child without running the parent's atexit handlers.
+                    unsafe { libc::_exit(if ok { 0 } else { 1 }) }
+                }
+                _ => Ok(()),
+            }
+        }
+    }
+}
+
+/// `fd` as descriptor `target`, kept across exec.
+fn onto(fd: OwnedFd, target: i32) -> io::Result<()> {
+    let raw = fd.as_raw_fd();
+    // SAFETY: dup2/fcntl on descriptors we own; dup2 onto itself would keep close-on-exec,
+    // so that case clears it instead.
+    let r =
+        unsafe { if raw == target { libc::fcntl(raw, libc::F_SETFD, 0) } else { libc::dup2(raw, target) } };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if raw == target {
+        // It is the target now: not to be closed.
+        std::mem::forget(fd);
+    }
+    Ok(())
+}
+
+/// An unlinked file in `$TMPDIR` holding the ranges of `file`.
+fn copy_out(file: File, ranges: &[(u64, u64)]) -> io::Result<File> {
+    use std::io::Write;
+    use std::os::unix::fs::FileExt;
+    let mut out = tempfile::tempfile()?;
+    let mut buf = vec![0u8; 1 << 16];
+    for &(offset, len) in ranges {
+        let (mut at, end) = (offset, offset + len);
+        while at < end {
+            let want = ((end - at) as usize).min(buf.len());
+            let n = file.read_at(&mut buf[..want], at)?;
+            if n == 0 {
+                break;
+            }
+            out.write_all(&buf[..n])?;
+            at += n as u64;
+        }
+    }
+    Ok(out)
 }
 
 /// A pipe's read end, its write end filled with the ranges by a forked child.

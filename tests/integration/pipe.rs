@@ -198,3 +198,41 @@ fn the_header_is_put_before_every_block() {
         assert_eq!((h.as_str(), g.as_str()), ("", ""));
     }
 }
+
+#[test]
+fn cat_and_fifo_name_the_block_with_braces() {
+    let sb = Sandbox::new();
+    let spool = sb.path("tmp");
+    std::fs::create_dir(&spool).unwrap();
+    sb.write("big.txt", seq(30_000));
+    for how in ["--cat", "--fifo"] {
+        same(&sb, &["-j2", "--pipe", how, "--block", "20k", "-k", "wc -l < {}"], &seq(30_000));
+        same(
+            &sb,
+            &[
+                "-j2",
+                "--pipepart",
+                "-a",
+                "big.txt",
+                "--header",
+                ":",
+                how,
+                "--block",
+                "20k",
+                "-k",
+                "cat {} | wc -c",
+            ],
+            b"",
+        );
+        // Without {}, the name is appended, as GNU appends it.
+        let out = fed(
+            sb.exec().env("TMPDIR", &spool).args(["--pipe", how, "--block", "20k", "-k", "wc", "-l"]),
+            &seq(30_000),
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let total: u64 =
+            stdout(&out).lines().map(|l| l.split_whitespace().next().unwrap().parse::<u64>().unwrap()).sum();
+        assert_eq!(total, 30_000, "{how}: {}", stdout(&out));
+        assert_eq!(std::fs::read_dir(&spool).unwrap().count(), 0, "{how} left files behind");
+    }
+}

@@ -35,7 +35,7 @@ fn bad_templates_and_sources_are_refused_before_anything_runs() {
         (vec!["-S", "node2", "touch", "ran", ":::", "a"], "srun --ntasks-per-node=1 hrun exec --shard auto"),
         (vec!["--sshloginfile", "nodes", "touch", "ran", ":::", "a"], "this node only"),
         (vec!["--pipe", "touch", "ran", ":::", "a"], "--pipe gives each job a block of input, not values"),
-        (vec!["--fifo", "touch", "ran", ":::", "a"], "split the input into files first"),
+        (vec!["--tee", "touch", "ran", ":::", "a"], "split the input into files first"),
         (vec!["--line-buffer", "touch", "ran", ":::", "a"], "--line-buffer: hrun exec does not do this yet"),
         // GNU's spellings: an abbreviation of a refused option, a refusal after an unknown option.
         (
