@@ -13,6 +13,7 @@
 pub mod feed;
 pub mod part;
 pub mod split;
+pub mod spool;
 pub mod stream;
 
 use std::fs::File;
@@ -142,7 +143,7 @@ pub enum Delivery {
 #[derive(Debug)]
 pub struct Block {
     /// The file (an unlinked spool, or the `--pipepart` input).
-    file: Arc<File>,
+    pub(crate) file: Arc<File>,
     /// Byte ranges (offset, length) of that file, in order: the block (after a header).
     pub ranges: Vec<(u64, u64)>,
     /// Where the block starts in the input, and its length (without any header).

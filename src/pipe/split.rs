@@ -73,12 +73,27 @@ impl Splitter {
             if taken < buf.len() {
                 round.blocks.push(buf.len() - taken);
             }
-        } else if round.blocks.is_empty() && self.block < MAX_BLOCK {
-            let old = self.block;
-            self.block = ((old as f64 * 1.3 + 1.0).ceil() as usize).min(MAX_BLOCK);
-            round.grew = Some((old, self.block));
+        } else if round.blocks.is_empty() {
+            round.grew = self.grow();
         }
         round
+    }
+
+    /// Nothing was cut (a record longer than the block): the block grows x1.3 + 1, up to
+    /// [`MAX_BLOCK`]; from, to.
+    pub fn grow(&mut self) -> Option<(usize, usize)> {
+        if self.block >= MAX_BLOCK {
+            return None;
+        }
+        let old = self.block;
+        self.block = ((old as f64 * 1.3 + 1.0).ceil() as usize).min(MAX_BLOCK);
+        Some((old, self.block))
+    }
+
+    /// True when blocks are cut only after the last separator of each read (no `-L`, `-N`):
+    /// what was read before that separator is the block, whatever it holds.
+    pub fn cuts_at_last_separator(&self) -> bool {
+        self.records.lines.is_none() && self.records.count.is_none()
     }
 
     fn cuts(&self, buf: &[u8], eof: bool) -> Vec<usize> {

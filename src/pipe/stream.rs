@@ -3,11 +3,12 @@
 
 use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::sync::Arc;
 
 use super::split::Splitter;
+use super::spool::Spooler;
 use super::{Block, Source, Spec};
 use crate::taskfile::Task;
 
@@ -22,7 +23,16 @@ pub struct BlockStream {
 
 enum Kind {
     /// `--pipe`: the input, what is read and not yet cut, where that starts in the input.
-    Stdin { input: File, splitter: Splitter, buf: Vec<u8>, at: u64, ended: bool, header: Option<Vec<u8>> },
+    Stdin {
+        input: File,
+        splitter: Splitter,
+        buf: Vec<u8>,
+        at: u64,
+        ended: bool,
+        header: Option<Vec<u8>>,
+        /// Records cut at a separator: the buffer is the spool (from when the header is read).
+        spooler: Option<Box<Spooler>>,
+    },
     /// `--pipepart`: the file and its blocks' boundaries still to hand out.
     Part { file: Arc<File>, bounds: std::vec::IntoIter<(u64, u64)>, header: u64 },
 }
@@ -43,6 +53,7 @@ impl BlockStream {
                     at: 0,
                     ended: false,
                     header: None,
+                    spooler: None,
                 }
             }
             Source::Part(path) => {
@@ -95,12 +106,31 @@ impl BlockStream {
                     }));
                 }
                 Kind::Stdin { ended: true, .. } => return Ok(None),
-                Kind::Stdin { input, header: header @ None, buf, at, splitter, .. } => {
+                Kind::Stdin { input, header: header @ None, buf, at, splitter, spooler, .. } => {
                     let h = read_header(input, buf, self.spec.header, splitter.want(0))?;
                     *at = h.len() as u64;
+                    if splitter.cuts_at_last_separator() {
+                        let records = &self.spec.records;
+                        let s = Spooler::new(records.separator(), records.recend.len(), h.clone(), buf, *at)
+                            .map_err(|e| format!("cannot spool a block of standard input: {e}"))?;
+                        *spooler = Some(Box::new(s));
+                        *buf = Vec::new();
+                    }
                     *header = Some(h);
                 }
-                Kind::Stdin { input, splitter, buf, at, ended, header: Some(header) } => {
+                Kind::Stdin { input, splitter, ended, spooler: Some(spooler), .. } => {
+                    let (block, grew) = spooler
+                        .round(input, splitter)
+                        .map_err(|e| format!("cannot spool a block of standard input: {e}"))?;
+                    if let Some((from, to)) = grew {
+                        crate::messages::warning(format_args!(
+                            "a record was longer than {from} bytes: increasing --block to {to}"
+                        ));
+                    }
+                    self.pending.extend(block);
+                    *ended = spooler.ended;
+                }
+                Kind::Stdin { input, splitter, buf, at, ended, header: Some(header), spooler: None } => {
                     let want = splitter.want(buf.len());
                     buf.reserve(want);
                     let got = Read::take(&mut *input, want as u64)
@@ -115,7 +145,7 @@ impl BlockStream {
                     }
                     let mut from = 0;
                     for len in round.blocks {
-                        let block = spool(header, &buf[from..from + len])
+                        let block = super::spool::new_spool(header, &buf[from..from + len])
                             .map_err(|e| format!("cannot spool a block of standard input: {e}"))?;
                         let whole = (header.len() + len) as u64;
                         self.pending.push_back(Block::new(
@@ -150,14 +180,6 @@ impl BlockStream {
     pub fn streams(&self) -> bool {
         matches!(self.kind, Kind::Stdin { .. })
     }
-}
-
-/// An unlinked file in `$TMPDIR` holding `header` and `bytes`.
-fn spool(header: &[u8], bytes: &[u8]) -> std::io::Result<File> {
-    let mut f = tempfile::tempfile()?;
-    f.write_all(header)?;
-    f.write_all(bytes)?;
-    Ok(f)
 }
 
 /// `--header N`: the first `lines` lines of the input (none when it has fewer: GNU then finds

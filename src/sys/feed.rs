@@ -183,3 +183,60 @@ fn copy_by_reads(file: &File, mut at: u64, end: u64, out: &OwnedFd) -> io::Resul
     }
     Ok(())
 }
+
+/// Appends up to `want` bytes of `input` to `out` at offset `at`, spliced when `input` is a
+/// pipe (the bytes go from the pipe to the file's pages without passing through hrun), read
+/// and written otherwise; fewer only at the end of the input.
+pub fn append(input: &File, out: &File, at: u64, want: usize) -> io::Result<usize> {
+    let mut off = at as libc::loff_t;
+    let mut done = 0;
+    while done < want {
+        // SAFETY: splice between descriptors we hold; `off` is ours.
+        let n = unsafe {
+            libc::splice(
+                input.as_raw_fd(),
+                std::ptr::null_mut(),
+                out.as_raw_fd(),
+                &mut off,
+                want - done,
+                libc::SPLICE_F_MOVE,
+            )
+        };
+        match n {
+            0 => return Ok(done),
+            n if n > 0 => done += n as usize,
+            _ => {
+                let e = io::Error::last_os_error();
+                match e.raw_os_error() {
+                    Some(libc::EINTR) => continue,
+                    // Not a pipe (a file, a terminal, a socket): read and write.
+                    Some(libc::EINVAL) => {
+                        return Ok(done + append_by_reads(input, out, off as u64, want - done)?);
+                    }
+                    _ => return Err(e),
+                }
+            }
+        }
+    }
+    Ok(done)
+}
+
+fn append_by_reads(mut input: &File, out: &File, mut at: u64, want: usize) -> io::Result<usize> {
+    use std::io::Read;
+    use std::os::unix::fs::FileExt;
+    let mut buf = vec![0u8; (128 * 1024).min(want.max(1))];
+    let mut done = 0;
+    while done < want {
+        let chunk = (want - done).min(buf.len());
+        let n = match input.read(&mut buf[..chunk]) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        out.write_all_at(&buf[..n], at)?;
+        at += n as u64;
+        done += n;
+    }
+    Ok(done)
+}
