@@ -140,6 +140,13 @@ impl ExecArgs {
             ));
         }
         let t = &self.template;
+        if t.emit_tasks.is_some() {
+            return Err(usage(
+                "--emit-tasks with --pipe/--pipepart: a block's task is its command and its block of input, \
+                 which a task file cannot hold"
+                    .to_string(),
+            ));
+        }
         let options = crate::pipe::Options {
             pipepart: p.pipepart,
             block: p.block.clone(),

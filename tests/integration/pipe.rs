@@ -152,6 +152,30 @@ fn failures_timeouts_and_halt_apply_to_block_tasks() {
 }
 
 #[test]
+fn a_retried_block_reads_the_same_block_again() {
+    let sb = Sandbox::new();
+    // Each block's first attempt fails after reading its block; the retry must see it whole.
+    let cmd = "if [ -e tried-$PARALLEL_SEQ ]; then wc -l; else touch tried-$PARALLEL_SEQ; cat >/dev/null; exit 1; fi";
+    let out =
+        fed(sb.exec().args(["-j2", "--pipe", "--block", "2k", "--retries", "2", "-k", cmd]), &seq(3000));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let counts: Vec<u64> = stdout(&out).lines().map(|l| l.trim().parse().unwrap()).collect();
+    assert!(counts.len() > 5, "{counts:?}");
+    assert_eq!(counts.iter().sum::<u64>(), 3000);
+    let (_, tasks) = sb.log();
+    assert_eq!(tasks.len(), 2 * counts.len(), "two attempts per block");
+}
+
+#[test]
+fn emit_tasks_is_refused_for_blocks() {
+    let sb = Sandbox::new();
+    let out = fed(sb.exec().args(["--pipe", "--emit-tasks", "t.txt", "wc", "-l"]), b"1\n");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("a task file cannot hold"), "{}", stderr(&out));
+    assert!(!sb.path("t.txt").exists());
+}
+
+#[test]
 fn resume_is_refused_for_a_stream_and_done_for_a_file() {
     let sb = Sandbox::new();
     let out = fed(sb.exec().args(["--pipe", "--resume", "wc", "-l"]), b"1\n2\n");
