@@ -13,6 +13,8 @@ use crate::template::{self, JobStream, SourceError};
 pub enum TaskSpec {
     File(taskfile::Source),
     Template(Arc<template::Spec>),
+    /// `--pipe`/`--pipepart`: a command per block of input.
+    Blocks(Arc<crate::pipe::Spec>),
 }
 
 /// Why tasks cannot be read; the message names the file or source, the line or value.
@@ -24,6 +26,8 @@ pub enum InputError {
     Source(#[from] SourceError),
     #[error("{0}; once it is final, run it again with --resume")]
     Changed(String),
+    #[error("{0}")]
+    Blocks(String),
 }
 
 impl TaskSpec {
@@ -36,6 +40,13 @@ impl TaskSpec {
             TaskSpec::Template(spec) => {
                 TaskStream::new(Stream::Jobs(spec.open()?), self.name(), self.rereadable())
             }
+            TaskSpec::Blocks(spec) => TaskStream::new(
+                Stream::Blocks(
+                    crate::pipe::stream::BlockStream::open(spec.clone()).map_err(InputError::Blocks)?,
+                ),
+                self.name(),
+                self.rereadable(),
+            ),
         })
     }
 
@@ -44,6 +55,7 @@ impl TaskSpec {
         match self {
             TaskSpec::File(s) => s.name(),
             TaskSpec::Template(t) => t.describe(),
+            TaskSpec::Blocks(b) => b.name(),
         }
     }
 
@@ -51,7 +63,7 @@ impl TaskSpec {
     pub fn per_job(&self) -> usize {
         match self {
             TaskSpec::Template(t) => t.max_args.map_or(1, |m| m.n.max(1)),
-            TaskSpec::File(_) => 1,
+            TaskSpec::File(_) | TaskSpec::Blocks(_) => 1,
         }
     }
 
@@ -62,6 +74,8 @@ impl TaskSpec {
             TaskSpec::File(taskfile::Source::Path(p)) => std::fs::metadata(p).is_ok_and(|m| m.is_file()),
             TaskSpec::File(taskfile::Source::Stdin) => taskfile::stdin_is_file(),
             TaskSpec::Template(t) => t.rereadable(),
+            // --pipepart's blocks are found again in the file; --pipe's stream is read once.
+            TaskSpec::Blocks(b) => b.source != crate::pipe::Source::Stdin,
         }
     }
 
@@ -73,6 +87,9 @@ impl TaskSpec {
             }
             TaskSpec::Template(_) => {
                 "input sources that can be read again (values, regular files), not standard input or a pipe"
+            }
+            TaskSpec::Blocks(_) => {
+                "blocks of a file (--pipepart -a FILE), not --pipe's standard input, which is read once"
             }
         }
     }
@@ -86,6 +103,7 @@ impl TaskSpec {
                 p.file_stem().map_or("tasks".into(), |s| s.to_string_lossy().into_owned())
             }
             TaskSpec::Template(t) => t.log_stem(),
+            TaskSpec::Blocks(b) => b.log_stem(),
         }
     }
 
@@ -94,6 +112,7 @@ impl TaskSpec {
         match self {
             TaskSpec::File(s) => *s == taskfile::Source::Stdin,
             TaskSpec::Template(t) => t.sources.iter().any(|s| s.input.is_stdin()),
+            TaskSpec::Blocks(b) => b.source == crate::pipe::Source::Stdin,
         }
     }
 
@@ -102,6 +121,7 @@ impl TaskSpec {
         match self {
             TaskSpec::File(_) => "commands",
             TaskSpec::Template(_) => "values",
+            TaskSpec::Blocks(_) => "blocks",
         }
     }
 
@@ -113,14 +133,14 @@ impl TaskSpec {
             TaskSpec::Template(t) if t.reading.colsep.is_none() => {
                 Some(t.sources.len().max(1) * t.max_args.map_or(1, |m| m.n))
             }
-            TaskSpec::Template(_) => None,
+            TaskSpec::Template(_) | TaskSpec::Blocks(_) => None,
         }
     }
 
     pub fn template(&self) -> Option<&template::Spec> {
         match self {
             TaskSpec::Template(t) => Some(t),
-            TaskSpec::File(_) => None,
+            TaskSpec::File(_) | TaskSpec::Blocks(_) => None,
         }
     }
 }
@@ -142,6 +162,7 @@ pub struct TaskStream {
 enum Stream {
     File(TaskFile),
     Jobs(JobStream),
+    Blocks(crate::pipe::stream::BlockStream),
 }
 
 impl TaskStream {
@@ -167,6 +188,7 @@ impl TaskStream {
         let mut next = match &mut self.stream {
             Stream::File(f) => f.next_task()?,
             Stream::Jobs(j) => j.next_task()?,
+            Stream::Blocks(b) => b.next_task().map_err(InputError::Blocks)?,
         };
         if let (Some(task), Some(copies)) = (next.as_mut(), self.copies.as_mut()) {
             let n = copies.entry(task.hash()).or_insert(0);
@@ -191,6 +213,7 @@ impl TaskStream {
         match &mut self.stream {
             Stream::File(f) => f.watch_fd().is_none() || f.has_buffered(),
             Stream::Jobs(j) => j.ready(),
+            Stream::Blocks(b) => b.ready(),
         }
     }
 
@@ -199,6 +222,7 @@ impl TaskStream {
         match &self.stream {
             Stream::File(f) => f.watch_fd(),
             Stream::Jobs(j) => j.watch_fd(),
+            Stream::Blocks(b) => b.watch_fd(),
         }
     }
 
@@ -208,13 +232,14 @@ impl TaskStream {
         match &self.stream {
             Stream::File(f) => f.watch_fd().is_some(),
             Stream::Jobs(j) => j.streams(),
+            Stream::Blocks(b) => b.streams(),
         }
     }
 
     /// `--header :`'s names of the values' columns (none for a task file).
     pub fn names(&self) -> &[String] {
         match &self.stream {
-            Stream::File(_) => &[],
+            Stream::File(_) | Stream::Blocks(_) => &[],
             Stream::Jobs(j) => j.names(),
         }
     }
@@ -223,7 +248,7 @@ impl TaskStream {
     pub fn threads_directive(&self) -> Option<usize> {
         match &self.stream {
             Stream::File(f) => f.directives.threads,
-            Stream::Jobs(_) => None,
+            Stream::Jobs(_) | Stream::Blocks(_) => None,
         }
     }
 }

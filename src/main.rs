@@ -6,7 +6,11 @@ use hrun::log::read::named_or_here as expand_logs;
 use hrun::{exec, exit, generate, pipeline, placement, reduce};
 
 fn main() {
-    let cli = Cli::parse_argv(std::env::args_os().collect());
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if argv.get(1).is_some_and(|a| a == hrun::pipe::feed::FEED) {
+        std::process::exit(hrun::pipe::feed::main(&argv[2..]));
+    }
+    let cli = Cli::parse_argv(argv);
     let code = match run(cli) {
         Ok(code) => code,
         Err(e) => {

@@ -72,7 +72,10 @@ impl ExecArgs {
     /// `hrun exec`'s flags over the environment and hrun.toml, and its words read as a task
     /// file or a command template.
     pub fn resolve(self, cfg: &Config) -> Result<ExecConfig> {
-        let tasks = input::classify(&self.words, self.template_options()?).map_err(usage)?;
+        let tasks = match self.block_spec()? {
+            Some(spec) => spec,
+            None => input::classify(&self.words, self.template_options()?).map_err(usage)?,
+        };
         let shard = self.shard.map(|s| s.resolve(|k| std::env::var(k).ok())).transpose().map_err(usage)?;
         // Shards (one hrun per node) write the sweep's table and joblog each to a file of its own.
         let per_shard = |p: Option<std::path::PathBuf>| match (p, shard) {
@@ -162,6 +165,57 @@ impl ExecArgs {
             true => ExecConfig { progress: crate::exec::progress::ProgressMode::Quiet, ..resolved },
             false => resolved,
         })
+    }
+
+    /// `--pipe`/`--pipepart`: the command run per block; None without them (and their
+    /// companions then refused).
+    fn block_spec(&self) -> Result<Option<input::TaskSpec>> {
+        let p = &self.pipe;
+        if !p.pipe && !p.pipepart {
+            let given = [
+                (p.block.is_some(), "--block"),
+                (p.recend.is_some(), "--recend"),
+                (p.recstart.is_some(), "--recstart"),
+                (p.max_lines.is_some(), "-L"),
+                (p.cat, "--cat"),
+                (p.fifo, "--fifo"),
+            ];
+            if let Some((_, name)) = given.iter().find(|(g, _)| *g) {
+                return Err(usage(format!(
+                    "{name} applies to blocks of input: add --pipe (standard input) or --pipepart -a FILE"
+                )));
+            }
+            return Ok(None);
+        }
+        if p.pipe && !p.pipepart && (self.resume || self.resume_failed) {
+            return Err(usage(
+                "--resume with --pipe: standard input is read once, so its blocks cannot be found again; \
+                 for a file, use --pipepart -a FILE, whose blocks are found again by seeking"
+                    .to_string(),
+            ));
+        }
+        let t = &self.template;
+        if t.emit_tasks.is_some() {
+            return Err(usage(
+                "--emit-tasks with --pipe/--pipepart: a block's task is its command and its block of input, \
+                 which a task file cannot hold"
+                    .to_string(),
+            ));
+        }
+        let options = crate::pipe::Options {
+            pipepart: p.pipepart,
+            block: p.block.clone(),
+            recend: p.recend.clone(),
+            recstart: p.recstart.clone(),
+            lines: p.max_lines,
+            count: t.max_replace_args.or(t.max_args),
+            arg_files: t.arg_files.clone(),
+            header: t.header.clone(),
+            cat: p.cat,
+            fifo: p.fifo,
+        };
+        let spec = crate::pipe::spec(&self.words, &t.markers(), options).map_err(usage)?;
+        Ok(Some(input::TaskSpec::Blocks(std::sync::Arc::new(spec))))
     }
 
     /// How a template's values are read and grouped (`-0`, `-d`, `--colsep`, `--header`,

@@ -31,6 +31,9 @@ pub struct Task {
     /// Which copy of this command it is (1 for the first task with this command, 2 for the
     /// next...): with the command, the task's identity for `--resume`.
     pub occurrence: u32,
+    /// `--pipe`/`--pipepart`: the block the task reads on its standard input (kept while any
+    /// copy of the task may run again).
+    pub block: Option<std::sync::Arc<crate::pipe::Block>>,
 }
 
 impl Task {
@@ -245,6 +248,7 @@ impl TaskFile {
                         cmd: text.to_string(),
                         job: None,
                         occurrence: 1,
+                        block: None,
                     }));
                 }
             }

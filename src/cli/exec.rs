@@ -161,6 +161,49 @@ pub struct ExecArgs {
 
     #[command(flatten)]
     pub gnu: GnuArgs,
+
+    #[command(flatten)]
+    pub pipe: PipeArgs,
+}
+
+/// GNU parallel's `--pipe` and `--pipepart`: a command per block of input.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Blocks of input (GNU parallel --pipe)")]
+pub struct PipeArgs {
+    /// Split standard input into blocks of about --block bytes, never inside a record, and
+    /// run the command once per block with the block on its standard input
+    #[arg(long, alias = "spreadstdin")]
+    pub pipe: bool,
+
+    /// As --pipe, for the file given with -a FILE (or `:::: FILE`): the blocks are found by
+    /// seeking, and each task reads its own byte range of the file
+    #[arg(long, alias = "pipe-part")]
+    pub pipepart: bool,
+
+    /// Bytes per block (k = 1000, K = 1024, M, G...; a record longer than this grows it)
+    /// [default: 1M; with --pipepart -10]; negative with --pipepart: that many blocks per slot
+    #[arg(long, alias = "block-size", alias = "blocksize", value_name = "SIZE", allow_hyphen_values = true)]
+    pub block: Option<String>,
+
+    /// Records end with STR [default: \n] (\n, \t, \r, \0 understood)
+    #[arg(long, value_name = "STR")]
+    pub recend: Option<String>,
+
+    /// Records start with STR [default: none]
+    #[arg(long, value_name = "STR")]
+    pub recstart: Option<String>,
+
+    /// With --pipe: records are N lines each
+    #[arg(short = 'L', value_name = "N")]
+    pub max_lines: Option<usize>,
+
+    /// {} names a file holding the block (appended to the command when it has no {})
+    #[arg(long, conflicts_with = "fifo")]
+    pub cat: bool,
+
+    /// {} names a FIFO the block is written into (appended to the command when it has no {})
+    #[arg(long)]
+    pub fifo: bool,
 }
 
 /// GNU parallel's options that hrun exec takes for scripts written for it.

@@ -311,6 +311,8 @@ impl Attempt {
             rusage: reaped.rusage,
             host: host.into(),
             results_end: None,
+            block_offset: self.task.block.as_ref().map(|b| b.offset),
+            block_bytes: self.task.block.as_ref().map(|b| b.len),
         }
     }
 }

@@ -174,6 +174,13 @@ pub use preflight::{LOG_DIR, default_log_path};
 /// (opened and locked, unchanged; a refused claim removes what it created), and only then
 /// emptied or written.
 pub fn run(cfg: &ExecConfig) -> Result<Summary> {
+    // `--pipepart --block -N`: N blocks per slot, so the slots are counted first.
+    if let TaskSpec::Blocks(b) = &cfg.tasks
+        && let crate::pipe::BlockSize::PerSlot(_) = b.block
+    {
+        let threads = cfg.threads.or(cfg.threads_default).unwrap_or(DEFAULT_THREADS);
+        b.set_slots(crate::placement::plan(&cfg.placement, threads, cfg.jobs)?.plan.slots.len());
+    }
     if let Some(path) = &cfg.emit_tasks {
         return preview::emit(cfg, path).map(|()| Summary::default());
     }

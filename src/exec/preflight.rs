@@ -183,6 +183,10 @@ pub(super) fn check_outputs(cfg: &ExecConfig, log: Option<&Path>) -> Result<(), 
         TaskSpec::Template(t) => {
             crate::template::sources::files(&t.sources).map(|p| ("an input source", p)).collect()
         }
+        TaskSpec::Blocks(b) => match &b.source {
+            crate::pipe::Source::Part(p) => vec![("the --pipepart file", p.as_path())],
+            crate::pipe::Source::Stdin => vec![],
+        },
     };
     if cfg.tasks.reads_stdin() && crate::taskfile::stdin_is_file() {
         inputs.push(("standard input", stdin));

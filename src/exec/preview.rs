@@ -195,6 +195,10 @@ fn refuse_input_as_output(tasks: &TaskSpec, out: &Path) -> Result<()> {
         }
         TaskSpec::File(crate::taskfile::Source::Path(p)) => vec![("the task file", p.as_path())],
         TaskSpec::File(crate::taskfile::Source::Stdin) => vec![],
+        TaskSpec::Blocks(b) => match &b.source {
+            crate::pipe::Source::Part(p) => vec![("the --pipepart file", p.as_path())],
+            crate::pipe::Source::Stdin => vec![],
+        },
     };
     crate::same_file::refuse_overlap(&inputs, &[("--emit-tasks", out)])
         .map_err(|e| UsageError(anyhow!(e)).into())

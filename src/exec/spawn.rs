@@ -65,6 +65,8 @@ pub struct TaskEnv {
     /// Names of the bash functions exported in the environment, and bash to run them.
     functions: Vec<String>,
     bash: Option<CString>,
+    /// hrun's own binary, which puts a block on a `--pipe` task's standard input.
+    hrun: CString,
 }
 
 /// The names of the functions bash exported into `vars` (`BASH_FUNC_name%%`, or
@@ -129,6 +131,10 @@ impl TaskEnv {
             shell_named,
             functions,
             bash: None,
+            hrun: std::env::current_exe()
+                .ok()
+                .and_then(|p| CString::new(p.into_os_string().into_vec()).ok())
+                .unwrap_or_else(|| cstring("/proc/self/exe")),
         };
         if !env.functions.is_empty() {
             env.bash = if shell.file_name().is_some_and(|n| n == "bash") {
@@ -151,6 +157,10 @@ impl TaskEnv {
     /// What `task` runs on `slot`: directly when `via_shell` is false and the line allows it.
     pub fn program(&self, task: &Task, slot: &Slot, via_shell: bool) -> (Program, Launch) {
         let line = task.command(slot.id.0);
+        let (line, fifo) = match &task.block {
+            Some(block) => crate::pipe::feed::named(block, line),
+            None => (line, None),
+        };
         // From the line as written (a task file) or the template's own text: a value that
         // happens to name a function does not switch its job to bash.
         let function = match &task.job {
@@ -159,7 +169,9 @@ impl TaskEnv {
         };
         // A shell the user chose (`--shell`, `PARALLEL_SHELL`) runs every line: it may set up
         // the environment (BASH_ENV, a container or module wrapper).
-        let direct = if via_shell || function || self.shell_named {
+        // A block's command runs through the shell, as GNU runs it (the feed step execs it,
+        // so a direct start could not fall back to the shell).
+        let direct = if via_shell || function || self.shell_named || task.block.is_some() {
             None
         } else {
             plain_words(&line).and_then(|w| Some((self.resolve(w[0])?, w)))
@@ -170,6 +182,10 @@ impl TaskEnv {
                 let shell = if function { self.bash.as_ref().unwrap_or(&self.shell) } else { &self.shell };
                 (shell.clone(), vec![shell.clone(), cstring("-c"), cstring(&line)], Launch::Shell)
             }
+        };
+        let (path, argv) = match &task.block {
+            Some(block) => crate::pipe::feed::wrap(&self.hrun, block, fifo.as_deref(), path, argv),
+            None => (path, argv),
         };
         let (seq, slot_no, cpus) = (task.seq.to_string(), slot.id.0.to_string(), slot.cpus.to_string());
         let mut env: Vec<CString> = [
@@ -298,7 +314,31 @@ mod tests {
             shell_named: false,
             functions: vec!["myfunc".into()],
             bash: Some(cstring("/bin/bash")),
+            hrun: cstring("/opt/hrun"),
         }
+    }
+
+    #[test]
+    fn a_block_task_runs_its_line_through_the_shell_behind_the_feed_step() {
+        let env = env();
+        let slot = Slot { id: SlotId(2), cpus: "0".parse().unwrap(), domains: Default::default() };
+        let file = std::sync::Arc::new(tempfile::tempfile().unwrap());
+        let block = crate::pipe::Block::new(file, vec![(0, 5)], 10, 5);
+        let task = Task {
+            seq: 3,
+            line: 3,
+            cmd: "wc -l".into(),
+            job: None,
+            occurrence: 1,
+            block: Some(std::sync::Arc::new(block)),
+        };
+        let (p, launch) = env.program(&task, &slot, false);
+        assert_eq!(launch, Launch::Shell);
+        assert_eq!(p.path.to_str().unwrap(), "/opt/hrun");
+        let argv: Vec<&str> = p.argv.iter().map(|a| a.to_str().unwrap()).collect();
+        assert_eq!(argv[1..3], [crate::pipe::feed::FEED, "stdin"]);
+        assert!(argv[3].starts_with(&format!("/proc/{}/fd/", std::process::id())), "{argv:?}");
+        assert_eq!(argv[4..], ["0:5", "--", "/bin/sh", "-c", "wc -l"]);
     }
 
     #[test]
@@ -307,14 +347,14 @@ mod tests {
         let slot = Slot { id: SlotId(1), cpus: "0".parse().unwrap(), domains: Default::default() };
         for line in ["myfunc a", "cd /tmp && myfunc", "x=1; myfunc"] {
             let (p, launch) = env.program(
-                &Task { seq: 1, line: 1, cmd: line.into(), job: None, occurrence: 1 },
+                &Task { seq: 1, line: 1, cmd: line.into(), job: None, occurrence: 1, block: None },
                 &slot,
                 false,
             );
             assert_eq!((launch, p.path.to_str().unwrap()), (Launch::Shell, "/bin/bash"), "{line}");
         }
         let (p, _) = env.program(
-            &Task { seq: 1, line: 1, cmd: "myfunction a".into(), job: None, occurrence: 1 },
+            &Task { seq: 1, line: 1, cmd: "myfunction a".into(), job: None, occurrence: 1, block: None },
             &slot,
             false,
         );
@@ -339,6 +379,7 @@ mod tests {
             cmd: "/opt/sim --seed {#} --slot {%}".into(),
             job: None,
             occurrence: 1,
+            block: None,
         };
         let (p, launch) = env.program(&task, &slot, false);
         assert_eq!(launch, Launch::Direct);
@@ -367,7 +408,8 @@ mod tests {
     fn bare_names_are_found_on_path_or_left_to_the_shell() {
         let env = env();
         let slot = Slot { id: SlotId(1), cpus: "0".parse().unwrap(), domains: Default::default() };
-        let task = |cmd: &str| Task { seq: 1, line: 1, cmd: cmd.into(), job: None, occurrence: 1 };
+        let task =
+            |cmd: &str| Task { seq: 1, line: 1, cmd: cmd.into(), job: None, occurrence: 1, block: None };
         let (p, launch) = env.program(&task("true"), &slot, false);
         assert_eq!(launch, Launch::Direct);
         assert!(p.path.to_str().unwrap().ends_with("/true"), "{:?}", p.path);

@@ -108,6 +108,13 @@ pub enum Meaning {
     ContextReplace,
     Xargs,
     MaxLines,
+    Pipe,
+    PipePart,
+    BlockSize,
+    RecStart,
+    RecEnd,
+    Cat,
+    Fifo,
     MaxArgs,
     MaxReplaceArgs,
     MaxChars,
@@ -203,7 +210,14 @@ impl Meaning {
                 "as many values per job as the command line holds, a word with {} repeated per value"
             }
             Xargs => "as many values per job as the command line holds, {} all of them space-separated",
-            MaxLines => "N lines of input per job (-l alone: 1)",
+            MaxLines => "N lines of input per job (-l alone: 1); with --pipe, records of N lines",
+            Pipe => "standard input in blocks, one per job on its standard input, never cut inside a record",
+            PipePart => "the blocks of a file (-a FILE), found by seeking; each job reads its own byte range",
+            BlockSize => "bytes per block (k, K, M, G...; default 1M); with --pipepart -N: N blocks per slot",
+            RecStart => "records start with this string (\\n, \\t, \\0 understood)",
+            RecEnd => "records end with this string (default \\n)",
+            Cat => "with --pipe: {} names a file holding the block",
+            Fifo => "with --pipe: {} names a FIFO the block is written into",
             MaxArgs => "up to N values per job, {} all of them",
             MaxReplaceArgs => "up to N values per job, {1}..{N} each (context replace)",
             MaxChars => "a command line of at most N characters (with -X/-m)",
@@ -215,7 +229,10 @@ impl Meaning {
             Null => "values end with NUL",
             Colsep => "split each value into columns {1} {2} ... at this regular expression",
             Csv => "read values as CSV records, columns {1} {2} ...",
-            Header => "the first value of each source names its columns ({name}); `:` for the first line",
+            Header => {
+                "the first value of each source names its columns ({name}); `:` for the first line; with \
+                 --pipe/--pipepart the first N lines (`:` one) go before every block"
+            }
             Trim => "trim blanks from values: n, l, r, lr, rl",
             NoRunIfEmpty => "skip values that are empty or blank",
             Eof => "stop reading input at a line equal to this string",

@@ -28,9 +28,9 @@ const fn optional(names: &'static [&'static str], kind: Kind, answer: Answer) ->
 const REMOTE: &str = "hrun runs jobs on this node only: a later hrun adds --nodes; today start one hrun per node \
     and let each run its share: `srun --ntasks-per-node=1 hrun exec --shard auto ...` (see \
     slurm/hrun-multinode.sbatch)";
-const PIPE: &str = "hrun does not split standard input into blocks yet (--pipe and its companions are \
-    planned): split the input into files first (`split -n l/64 big.txt part.`) and give each job one \
-    file on its standard input (`CMD < {} ::: part.*`)";
+const PIPE: &str = "hrun exec does not do this with --pipe yet (it does --pipe, --pipepart, --block, \
+    --recstart, --recend, -L, -N, --header, --cat and --fifo): split the input into files first (`split -n l/64 big.txt part.`) \
+    and give each job one file on its standard input (`CMD < {} ::: part.*`)";
 const SQL: &str = "hrun does not queue jobs in an SQL database: write the jobs to a task file \
     (`--dry-run ... > tasks.txt`) and give each node its share with `hrun exec --shard auto tasks.txt`";
 const SEM: &str = "hrun is not a semaphore (sem, --semaphore, --fg, --bg, --wait): write the commands to a \
@@ -275,19 +275,19 @@ pub static OPTIONS: &[GnuOption] = &[
     flag(&["Y"], Retired("-Y has been retired. Use --shebang.")),
     flag(&["skip-first-line", "skipfirstline"], A(M::SkipFirstLine)),
     flag(&["bug"], R("--bug only tests GNU parallel's bug report: there is nothing to test in hrun")),
-    flag(&["pipe", "spreadstdin"], R(PIPE)),
+    flag(&["pipe", "spreadstdin"], A(M::Pipe)),
     flag(&["round-robin", "roundrobin", "round"], R(PIPE)),
-    value(&["recstart"], Text, R(PIPE)),
-    value(&["recend"], Text, R(PIPE)),
+    value(&["recstart"], Text, A(M::RecStart)),
+    value(&["recend"], Text, A(M::RecEnd)),
     flag(&["regexp", "regex"], R(PIPE)),
     flag(&["remove-rec-sep", "removerecsep", "rrs"], R(PIPE)),
     flag(&["output-as-files", "outputasfiles", "files"], A(M::Files)),
-    value(&["block-size", "blocksize", "block"], Text, R(PIPE)),
+    value(&["block-size", "blocksize", "block"], Text, A(M::BlockSize)),
     value(&["block-timeout", "blocktimeout", "bt"], Text, R(PIPE)),
     value(&["header"], Text, A(M::Header)),
-    flag(&["cat"], R(PIPE)),
-    flag(&["fifo"], R(PIPE)),
-    flag(&["pipe-part", "pipepart"], R(PIPE)),
+    flag(&["cat"], A(M::Cat)),
+    flag(&["fifo"], A(M::Fifo)),
+    flag(&["pipe-part", "pipepart"], A(M::PipePart)),
     flag(&["tee"], R(PIPE)),
     value(&["shard"], Text, R(SHARD)),
     value(&["bin"], Text, R(PIPE)),

@@ -242,6 +242,12 @@ pub struct TaskRecord {
     /// row torn by a crash, or written with no record after it, goes; its task runs again).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub results_end: Option<u64>,
+    /// `--pipe`/`--pipepart`: where the task's block starts in the input, in bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub block_offset: Option<u64>,
+    /// `--pipe`/`--pipepart`: the block's length in bytes (without a `--header`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub block_bytes: Option<u64>,
 }
 
 /// A task record as it is read: the fields of [`TaskRecord`], with its resource usage spelled
@@ -287,6 +293,8 @@ struct TaskLine {
     nivcsw: u64,
     host: String,
     results_end: Option<u64>,
+    block_offset: Option<u64>,
+    block_bytes: Option<u64>,
 }
 
 impl Default for TaskLine {
@@ -327,6 +335,8 @@ impl Default for TaskLine {
             nivcsw: 0,
             host: String::new(),
             results_end: None,
+            block_offset: None,
+            block_bytes: None,
         }
     }
 }
@@ -379,6 +389,8 @@ impl TryFrom<TaskLine> for TaskRecord {
             rusage,
             host: t.host,
             results_end: t.results_end,
+            block_offset: t.block_offset,
+            block_bytes: t.block_bytes,
         })
     }
 }

@@ -22,6 +22,7 @@ use crate::cpuset::CpuSet;
 
 mod clock;
 mod clone;
+pub mod feed;
 mod guardian;
 mod launcher;
 mod limits;

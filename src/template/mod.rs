@@ -263,6 +263,7 @@ impl JobStream {
             cmd,
             job: Some(JobArgs { template: self.template.clone(), args, tag: self.tag.clone() }),
             occurrence: 1,
+            block: None,
         }))
     }
 

@@ -20,6 +20,7 @@ mod gnu_first_line;
 mod gnu_personality;
 mod hostile;
 mod nothing_lost;
+mod pipe;
 mod pipeline;
 mod ranges;
 mod report;

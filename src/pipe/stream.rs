@@ -1,0 +1,202 @@
+//! Blocks as tasks: each block of `--pipe`'s standard input (spooled) or of `--pipepart`'s
+//! file (a range of it) becomes the next [`Task`], its command the same for all.
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::Read;
+use std::os::fd::{AsFd, AsRawFd, RawFd};
+use std::sync::Arc;
+
+use super::split::Splitter;
+use super::spool::Spooler;
+use super::{Block, Source, Spec};
+use crate::taskfile::Task;
+
+/// Blocks being cut, handed out one task at a time.
+pub struct BlockStream {
+    spec: Arc<Spec>,
+    kind: Kind,
+    /// Blocks cut and not yet handed out.
+    pending: VecDeque<Block>,
+    seq: u64,
+}
+
+enum Kind {
+    /// `--pipe`: the input, what is read and not yet cut, where that starts in the input.
+    Stdin {
+        input: File,
+        splitter: Splitter,
+        buf: Vec<u8>,
+        at: u64,
+        ended: bool,
+        header: Option<Vec<u8>>,
+        /// Records cut at a separator: the buffer is the spool (from when the header is read).
+        spooler: Option<Box<Spooler>>,
+    },
+    /// `--pipepart`: the file and its blocks' boundaries still to hand out.
+    Part { file: Arc<File>, bounds: std::vec::IntoIter<(u64, u64)>, header: u64 },
+}
+
+impl BlockStream {
+    pub fn open(spec: Arc<Spec>) -> Result<BlockStream, String> {
+        let kind = match &spec.source {
+            Source::Stdin => {
+                let input = std::io::stdin()
+                    .as_fd()
+                    .try_clone_to_owned()
+                    .map_err(|e| format!("cannot read standard input: {e}"))?;
+                let block = spec.block_bytes(0);
+                Kind::Stdin {
+                    input: File::from(input),
+                    splitter: Splitter::new(spec.records.clone(), block),
+                    buf: Vec::new(),
+                    at: 0,
+                    ended: false,
+                    header: None,
+                    spooler: None,
+                }
+            }
+            Source::Part(path) => {
+                let shown = || crate::text::printable(&path.display().to_string()).into_owned();
+                let file = File::open(path).map_err(|e| format!("cannot open {}: {e}", shown()))?;
+                let size = file.metadata().map_err(|e| format!("cannot read {}: {e}", shown()))?.len();
+                if !file.metadata().is_ok_and(|m| m.is_file()) {
+                    return Err(format!(
+                        "--pipepart only works on a regular file (it seeks in it), and {} is not one; \
+                         use --pipe to read a stream",
+                        shown()
+                    ));
+                }
+                let read = |e: std::io::Error| format!("cannot read {}: {e}", shown());
+                let header = super::part::header(&file, size, spec.header).map_err(read)?;
+                let bounds = super::part::bounds(&file, size, spec.block_bytes(size), &spec.records, header)
+                    .map_err(read)?;
+                Kind::Part { file: Arc::new(file), bounds: bounds.into_iter(), header }
+            }
+        };
+        Ok(BlockStream { spec, kind, pending: VecDeque::new(), seq: 0 })
+    }
+
+    /// The next block's task; `Ok(None)` at the end of the input.
+    pub fn next_task(&mut self) -> Result<Option<Task>, String> {
+        let Some(mut block) = self.next_block()? else { return Ok(None) };
+        block.delivery = self.spec.delivery.clone();
+        self.seq += 1;
+        Ok(Some(Task {
+            seq: self.seq,
+            line: self.seq,
+            cmd: self.spec.command.clone(),
+            job: None,
+            occurrence: 1,
+            block: Some(Arc::new(block)),
+        }))
+    }
+
+    fn next_block(&mut self) -> Result<Option<Block>, String> {
+        loop {
+            if let Some(b) = self.pending.pop_front() {
+                return Ok(Some(b));
+            }
+            match &mut self.kind {
+                Kind::Part { file, bounds, header } => {
+                    return Ok(bounds.next().map(|(from, to)| {
+                        let ranges =
+                            [(0, *header), (from, to - from)].into_iter().filter(|r| r.1 > 0).collect();
+                        Block::new(file.clone(), ranges, from, to - from)
+                    }));
+                }
+                Kind::Stdin { ended: true, .. } => return Ok(None),
+                Kind::Stdin { input, header: header @ None, buf, at, splitter, spooler, .. } => {
+                    let h = read_header(input, buf, self.spec.header, splitter.want(0))?;
+                    *at = h.len() as u64;
+                    if splitter.cuts_at_last_separator() {
+                        let records = &self.spec.records;
+                        let s = Spooler::new(records.separator(), records.recend.len(), h.clone(), buf, *at)
+                            .map_err(|e| format!("cannot spool a block of standard input: {e}"))?;
+                        *spooler = Some(Box::new(s));
+                        *buf = Vec::new();
+                    }
+                    *header = Some(h);
+                }
+                Kind::Stdin { input, splitter, ended, spooler: Some(spooler), .. } => {
+                    let (block, grew) = spooler
+                        .round(input, splitter)
+                        .map_err(|e| format!("cannot spool a block of standard input: {e}"))?;
+                    if let Some((from, to)) = grew {
+                        crate::messages::warning(format_args!(
+                            "a record was longer than {from} bytes: increasing --block to {to}"
+                        ));
+                    }
+                    self.pending.extend(block);
+                    *ended = spooler.ended;
+                }
+                Kind::Stdin { input, splitter, buf, at, ended, header: Some(header), spooler: None } => {
+                    let want = splitter.want(buf.len());
+                    buf.reserve(want);
+                    let got = Read::take(&mut *input, want as u64)
+                        .read_to_end(buf)
+                        .map_err(|e| format!("cannot read standard input: {e}"))?;
+                    let eof = got < want;
+                    let round = splitter.round(buf, eof);
+                    if let Some((from, to)) = round.grew {
+                        crate::messages::warning(format_args!(
+                            "a record was longer than {from} bytes: increasing --block to {to}"
+                        ));
+                    }
+                    let mut from = 0;
+                    for len in round.blocks {
+                        let block = super::spool::new_spool(header, &buf[from..from + len])
+                            .map_err(|e| format!("cannot spool a block of standard input: {e}"))?;
+                        let whole = (header.len() + len) as u64;
+                        self.pending.push_back(Block::new(
+                            Arc::new(block),
+                            vec![(0, whole)],
+                            *at,
+                            len as u64,
+                        ));
+                        from += len;
+                        *at += len as u64;
+                    }
+                    buf.drain(..from);
+                    *ended = eof;
+                }
+            }
+        }
+    }
+
+    /// True when the next task is at hand without reading.
+    pub fn ready(&self) -> bool {
+        !self.pending.is_empty() || !matches!(self.kind, Kind::Stdin { ended: false, .. })
+    }
+
+    /// The descriptor to poll before reading.
+    pub fn watch_fd(&self) -> Option<RawFd> {
+        match &self.kind {
+            Kind::Stdin { input, ended: false, .. } => Some(input.as_raw_fd()),
+            _ => None,
+        }
+    }
+
+    pub fn streams(&self) -> bool {
+        matches!(self.kind, Kind::Stdin { .. })
+    }
+}
+
+/// `--header N`: the first `lines` lines of the input (none when it has fewer: GNU then finds
+/// no header and cuts what it read), read `chunk` bytes at a time; `buf` keeps what follows.
+fn read_header(input: &mut File, buf: &mut Vec<u8>, lines: usize, chunk: usize) -> Result<Vec<u8>, String> {
+    if lines == 0 {
+        return Ok(Vec::new());
+    }
+    loop {
+        if let Some(end) = memchr::memchr_iter(b'\n', buf).nth(lines - 1) {
+            return Ok(buf.drain(..=end).collect());
+        }
+        let got = Read::take(&mut *input, chunk as u64)
+            .read_to_end(buf)
+            .map_err(|e| format!("cannot read standard input: {e}"))?;
+        if got == 0 {
+            return Ok(Vec::new());
+        }
+    }
+}
