@@ -510,6 +510,7 @@ mod tests {
                         pid: 10,
                         start_wall: 1.0,
                         start: std::time::Instant::now(),
+                        started_at: Default::default(),
                         captured: output.open(1).unwrap(),
                         deadline: None,
                         phase: Phase::Killed,

@@ -172,7 +172,9 @@ fn status_of_a_finished_run_names_failures_and_gives_its_numbers() {
         tasks += &format!("sh -c 'exit {i}' # \u{1b}[31m\n");
     }
     sb.write("tasks.txt", tasks);
-    let out = run(sb.exec().arg("tasks.txt"));
+    // One slot: the tasks end in their order, so the ten named are tasks 3 to 12 (with two,
+    // a task can wait behind `sleep 0.2` while the other slot runs later ones).
+    let out = run(sb.exec().args(["--jobs", "1", "tasks.txt"]));
     assert_eq!(out.status.code(), Some(12), "{}", stderr(&out));
     let text = status_of(&sb);
     assert!(text.contains(", finished, elapsed"), "{text}");

@@ -1,23 +1,30 @@
 //! Starting a task: the request to its slot's launcher, and the launcher's answer.
 //!
+//! A request is sent for a free slot (to start now), or ahead, for a slot whose task still
+//! runs (to start the moment its launcher reaps that task: see `prefetch.rs`). Either way the
+//! start time is the launcher's, so a `--timeout` counts from the real start.
+//!
 //! A plain line is asked to start directly; if that fails (not found, not executable, no
 //! `#!`), it is asked again through the shell, so errors and exit statuses (127, 126) are the
 //! shell's. A command the kernel refuses (too long for `execve`) fails that task alone.
 
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result, anyhow};
 
 use super::super::attempt::{SlotState, Starting};
 use super::super::spawn::Launch;
 use super::super::unix_seconds;
-use super::{Dispatcher, RunState};
-use crate::sys::{Ended, Reaped};
+use super::prefetch::Queued;
+use super::{Dispatcher, Pending, RunState};
+use crate::sys::{Ended, Reaped, Stamp, When};
 use crate::taskfile::Task;
 
 impl Dispatcher<'_> {
-    /// Asks the slot's launcher to start `task`; the slot is `Starting` until it answers.
-    pub(super) fn request(&mut self, st: &mut RunState, task: Task, attempt: u32, slot: usize) {
+    /// Asks the slot's launcher to start `task`, now (the slot is `Starting` until it answers)
+    /// or after the slot's current task (the request is queued for the slot).
+    pub(super) fn request(&mut self, st: &mut RunState, next: Pending, slot: usize, when: When) {
+        let Pending { task, number: attempt, announced } = next;
         let captured = match self.output.open(task.seq) {
             Ok(c) => c,
             Err(e) => {
@@ -26,35 +33,46 @@ impl Dispatcher<'_> {
                 return st.stop_with(e);
             }
         };
+        if !announced {
+            // Taken from the input now: `-k` shows its output in this order.
+            self.output.started(task.seq);
+        }
         let start = Instant::now();
         let exe = self.env.executable(&task);
         if let Some(path) = &exe {
             self.hashes.request(path);
         }
         let starting = Starting {
-            limit: self.policy.timeout.and_then(|t| t.limit(&st.median)),
+            limit: None,
             exe,
             task,
             number: attempt,
             captured,
             launch: Launch::Direct,
-            start_wall: unix_seconds(SystemTime::now()),
-            start,
+            sent: start,
         };
         st.last_start = Some(start);
-        self.send(st, slot, Box::new(starting), false);
+        self.send(st, slot, Box::new(starting), false, when);
     }
 
     /// Sends the request for `starting` (through the shell when `via_shell`) and marks the
-    /// slot `Starting`.
-    fn send(&mut self, st: &mut RunState, slot: usize, mut starting: Box<Starting>, via_shell: bool) {
+    /// slot `Starting`, or queues it behind the slot's task.
+    fn send(
+        &mut self,
+        st: &mut RunState,
+        slot: usize,
+        mut starting: Box<Starting>,
+        via_shell: bool,
+        when: When,
+    ) {
         let s = &self.plan.slots[slot];
         let (program, launch) = self.env.program(&starting.task, s, via_shell);
         starting.launch = launch;
         let (out, err) = starting.captured.files();
         let launcher = &self.launchers[slot % self.launchers.len()];
-        match launcher.spawn(slot as u64, &program, out, err, &s.cpus) {
-            Ok(()) => st.slots[slot] = SlotState::Starting(starting),
+        match launcher.start_task(slot as u64, when, &program, out, err, &s.cpus) {
+            Ok(()) if when == When::Now => st.slots[slot] = SlotState::Starting(starting),
+            Ok(()) => st.queued[slot] = Some(Queued { starting, withdrawing: false }),
             // The request itself is too large to pass: as the kernel would refuse it.
             Err(e) if e.raw_os_error() == Some(libc::E2BIG) => self.refuse(st, slot, *starting, libc::E2BIG),
             Err(e) => {
@@ -72,6 +90,7 @@ impl Dispatcher<'_> {
         st: &mut RunState,
         slot: usize,
         result: Result<i32, i32>,
+        at: Stamp,
     ) -> Result<()> {
         let Some(SlotState::Starting(starting)) =
             st.slots.get_mut(slot).map(|s| std::mem::replace(s, SlotState::Free))
@@ -79,10 +98,10 @@ impl Dispatcher<'_> {
             return Ok(());
         };
         match (result, starting.launch) {
-            (Ok(pid), _) => self.started(st, slot, *starting, pid),
+            (Ok(pid), _) => self.started(st, slot, *starting, pid, at),
             // Not found, not executable...: let the shell run it and report it.
             (Err(_), Launch::Direct) => {
-                self.send(st, slot, starting, true);
+                self.send(st, slot, starting, true, When::Now);
                 Ok(())
             }
             (Err(errno), Launch::Shell) if errno == libc::E2BIG || errno == libc::ENAMETOOLONG => {
@@ -103,17 +122,24 @@ impl Dispatcher<'_> {
         }
     }
 
-    /// The task is running as `pid`: log its start.
-    fn started(&mut self, st: &mut RunState, slot: usize, starting: Starting, pid: i32) -> Result<()> {
-        let mut r = starting.started(slot, pid);
+    /// The task is running as `pid` since `at`: log its start.
+    fn started(
+        &mut self,
+        st: &mut RunState,
+        slot: usize,
+        starting: Starting,
+        pid: i32,
+        at: Stamp,
+    ) -> Result<()> {
+        let start = on_our_clock(at, starting.sent);
+        // `--timeout N%` follows the median of the tasks that ended before this one started.
+        let limit = self.policy.timeout.and_then(|t| t.limit(&st.median));
+        let mut r = Starting { limit, ..starting }.started(slot, pid, at, start);
         self.log.append(&r.start_record(&self.plan.slots[slot])).context("cannot log a task's start")?;
         if let Some(freed) = st.freed_at[slot].take() {
-            st.summary.dispatch.add(freed.elapsed());
+            st.summary.dispatch.add(start.saturating_duration_since(freed));
         }
         self.progress.started();
-        if r.number == 1 {
-            self.output.started(r.task.seq);
-        }
         if let Some(sig) = st.teardown {
             // The run is being torn down: this task, started meanwhile, is cut short too.
             r.cancel(sig, Instant::now());
@@ -129,9 +155,6 @@ impl Dispatcher<'_> {
         let why = refusal(errno, &starting.task);
         eprintln!("hrun: task {} (line {}) failed: {why}", starting.task.seq, starting.task.line);
         self.progress.started();
-        if starting.number == 1 {
-            self.output.started(starting.task.seq);
-        }
         st.summary.attempts += 1;
         let run = starting.refused(slot, why);
         let reaped = Reaped { pid: 0, ended: Ended::Exited(127), rusage: Default::default() };
@@ -139,6 +162,14 @@ impl Dispatcher<'_> {
             st.stop_with(e);
         }
     }
+}
+
+/// A launcher's stamp on hrun's clock: now, less the stamp's age by the wall clock, never
+/// before `floor` (when the request was sent) nor after now.
+pub(super) fn on_our_clock(at: Stamp, floor: Instant) -> Instant {
+    let now = Instant::now();
+    let age = (unix_seconds(SystemTime::now()) - at.unix_secs()).max(0.0);
+    now.checked_sub(Duration::from_secs_f64(age)).map_or(floor, |t| t.max(floor)).min(now)
 }
 
 /// Why the kernel refused to start a task, with its command cut short.
