@@ -133,6 +133,9 @@ struct RunState {
     last_start: Option<Instant>,
     /// A full `$TMPDIR` was reported.
     warned_spool: bool,
+    /// The kernel refused to start a task for now (EAGAIN, ENOMEM): no task starts before
+    /// then, and the wait doubles while it keeps refusing.
+    backoff: Option<(Instant, Duration)>,
 }
 
 impl RunState {
@@ -172,6 +175,7 @@ impl Dispatcher<'_> {
             waiting_input: false,
             received: 0,
             last_start: None,
+            backoff: None,
             warned_spool: false,
         };
         loop {
@@ -333,8 +337,10 @@ impl Dispatcher<'_> {
 
     /// With `--delay`, when the next task may start, if that is still ahead.
     fn delayed(&self, st: &RunState) -> Option<Instant> {
-        let at = st.last_start? + self.delay?;
-        (at > Instant::now()).then_some(at)
+        let now = Instant::now();
+        let backoff = st.backoff.map(|(until, _)| until).filter(|&t| t > now);
+        let at = st.last_start.zip(self.delay).map(|(t, d)| t + d).filter(|&t| t > now);
+        backoff.into_iter().chain(at).max()
     }
 
     /// True when a task starting now would end before the deadline; else stops starting tasks.

@@ -56,11 +56,15 @@ impl Dispatcher<'_> {
     }
 
     /// True when a task may wait at a launcher: the run goes on; no `--delay` (the launcher
-    /// cannot space starts); no `--halt` a success can fire (it would start before hrun
+    /// cannot space starts) and no wait after the kernel refused a start; no `--halt` a success can fire (it would start before hrun
     /// counted the success); and, before a deadline, a task starting one median runtime from
     /// now would still end in time.
     fn may_send_ahead(&self, st: &RunState) -> bool {
-        if st.stop.is_some() || self.delay.is_some() || self.policy.halt.counts_successes() {
+        if st.stop.is_some()
+            || self.delay.is_some()
+            || st.backoff.is_some()
+            || self.policy.halt.counts_successes()
+        {
             return false;
         }
         if !self.walltime.is_set() {

@@ -98,7 +98,26 @@ impl Dispatcher<'_> {
             return Ok(());
         };
         match (result, starting.launch) {
-            (Ok(pid), _) => self.started(st, slot, *starting, pid, at),
+            (Ok(pid), _) => {
+                st.backoff = None;
+                self.started(st, slot, *starting, pid, at)
+            }
+            // Too many processes, or no memory, for now: the task waits and is tried again.
+            (Err(errno), _) if errno == libc::EAGAIN || errno == libc::ENOMEM => {
+                let wait = backoff(st.backoff.map(|(_, w)| w));
+                if st.backoff.is_none() {
+                    eprintln!(
+                        "hrun: warning: the kernel cannot start task {} now ({}); trying again in {wait:?}, \
+                         and slower while it refuses",
+                        starting.task.seq,
+                        std::io::Error::from_raw_os_error(errno)
+                    );
+                }
+                st.backoff = Some((Instant::now() + wait, wait));
+                let Starting { task, number, .. } = *starting;
+                st.retry.push_front(Pending { task, number, announced: true });
+                Ok(())
+            }
             // Not found, not executable...: let the shell run it and report it.
             (Err(_), Launch::Direct) => {
                 self.send(st, slot, starting, true, When::Now);
@@ -135,6 +154,8 @@ impl Dispatcher<'_> {
         // `--timeout N%` follows the median of the tasks that ended before this one started.
         let limit = self.policy.timeout.and_then(|t| t.limit(&st.median));
         let mut r = Starting { limit, ..starting }.started(slot, pid, at, start);
+        // `--delay` spaces the real starts.
+        st.last_start = st.last_start.max(Some(start));
         self.log.append(&r.start_record(&self.plan.slots[slot])).context("cannot log a task's start")?;
         if let Some(freed) = st.freed_at[slot].take() {
             st.summary.dispatch.add(start.saturating_duration_since(freed));
@@ -164,6 +185,12 @@ impl Dispatcher<'_> {
     }
 }
 
+/// How long to wait before trying to start a task again after the kernel refused one for
+/// now (EAGAIN, ENOMEM): 10 ms, doubling after each refusal in a row, at most 1 s.
+fn backoff(previous: Option<Duration>) -> Duration {
+    previous.map_or(Duration::from_millis(10), |d| (d * 2).min(Duration::from_secs(1)))
+}
+
 /// A launcher's stamp on hrun's clock: now, less the stamp's age by the wall clock, never
 /// before `floor` (when the request was sent) nor after now.
 pub(super) fn on_our_clock(at: Stamp, floor: Instant) -> Instant {
@@ -184,4 +211,33 @@ fn refusal(errno: i32, task: &Task) -> String {
         format!("the kernel refused to start it: {}", std::io::Error::from_raw_os_error(errno))
     };
     format!("{why}: {}", crate::text::printable_max(&task.cmd, 200))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_start_is_tried_again_ever_later_up_to_a_second() {
+        let mut waits = vec![backoff(None)];
+        for _ in 0..10 {
+            waits.push(backoff(waits.last().copied()));
+        }
+        let ms: Vec<u128> = waits.iter().map(Duration::as_millis).collect();
+        assert_eq!(ms, [10, 20, 40, 80, 160, 320, 640, 1000, 1000, 1000, 1000]);
+    }
+
+    #[test]
+    fn a_launchers_stamp_lands_between_the_request_and_now() {
+        let sent = Instant::now();
+        let now = crate::sys::stamp_now();
+        let t = on_our_clock(now, sent);
+        assert!(t >= sent && t <= Instant::now());
+        // A stamp from before the request (a clock set back) is taken as the request's time.
+        let early = Stamp { unix_ns: now.unix_ns - 3_600_000_000_000, ..now };
+        assert_eq!(on_our_clock(early, sent), sent);
+        // One from the future (a clock set forward) is taken as now.
+        let late = Stamp { unix_ns: now.unix_ns + 3_600_000_000_000, ..now };
+        assert!(on_our_clock(late, sent) >= sent);
+    }
 }

@@ -359,8 +359,10 @@ impl Slots {
 
     /// Starts a request on slot `token`; gives back the `SPAWNED` event to send.
     fn start(&mut self, io: &Served<'_>, token: u64, w: Waiting) -> Vec<u8> {
-        let result = start(io.spawner, &w.program, &w.cpus, io.env, &w.fds);
+        // Stamped before the clone: the task's wall time may include its exec, never miss a
+        // moment of its own.
         let at = super::stamp_now();
+        let result = start(io.spawner, &w.program, &w.cpus, io.env, &w.fds);
         if let Ok(pid) = result {
             self.running.insert(token, pid);
             self.slot_of.insert(pid, token);
