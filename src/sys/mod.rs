@@ -32,7 +32,7 @@ mod stdin;
 pub use clock::local_date_time;
 pub use clone::{Program, Spawner};
 pub use guardian::{Guardian, OWNER_VAR};
-pub use launcher::{Event, Launcher, Next, Stamp, When};
+pub use launcher::{Event, Launcher, Next, Stamp, TooLarge, When};
 pub use limits::block_file_size_signal;
 pub use locks::lock_holder;
 pub use procfs::{

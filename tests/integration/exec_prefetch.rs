@@ -160,3 +160,20 @@ fn an_idle_slot_takes_back_the_task_waiting_behind_a_long_one() {
     assert!(third < long_end, "the third task started before the long one ended: {tasks:?}");
     assert_eq!(tasks[2]["slot"], tasks[1]["slot"], "on the slot that fell idle: {tasks:?}");
 }
+
+/// A request larger than the launcher's socket carries (a small send buffer here) fails that
+/// task alone, naming the socket's real limit; the tasks around it run.
+#[test]
+fn a_request_too_large_for_the_launchers_socket_fails_that_task_alone() {
+    let sb = Sandbox::new();
+    sb.write("tasks.txt", format!("echo small\necho {}\necho after\n", "x".repeat(60_000)));
+    let out = run(sb.exec().env("HRUN_LAUNCHER_SNDBUF", "16384").args(["--jobs", "1", "tasks.txt"]));
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("failed: its request to the launcher (60"), "{err}");
+    assert!(err.contains("larger than the launcher's socket carries (32736 bytes"), "{err}");
+    assert_eq!(stdout(&out), "small\nafter\n");
+    let (_, tasks) = sb.log();
+    assert_eq!(tasks[1]["exit"], 127, "{:?}", tasks[1]);
+    assert!(tasks[1]["error"].as_str().unwrap().contains("socket carries"), "{:?}", tasks[1]);
+}

@@ -17,7 +17,7 @@ use super::super::spawn::Launch;
 use super::super::unix_seconds;
 use super::prefetch::Queued;
 use super::{Dispatcher, Pending, RunState};
-use crate::sys::{Ended, Reaped, Stamp, When};
+use crate::sys::{Ended, Reaped, Stamp, TooLarge, When};
 use crate::taskfile::Task;
 
 impl Dispatcher<'_> {
@@ -75,6 +75,11 @@ impl Dispatcher<'_> {
             Ok(()) => st.queued[slot] = Some(Queued { starting, withdrawing: false }),
             // The request itself is too large to pass: as the kernel would refuse it.
             Err(e) if e.raw_os_error() == Some(libc::E2BIG) => self.refuse(st, slot, *starting, libc::E2BIG),
+            // Too large for the launcher's socket: that task fails, the run goes on.
+            Err(e) if e.get_ref().is_some_and(|inner| inner.is::<TooLarge>()) => {
+                let why = format!("{e}: {}", crate::text::printable_max(&starting.task.cmd, 200));
+                self.refuse_because(st, slot, *starting, why)
+            }
             Err(e) => {
                 st.summary.not_run += 1;
                 st.stop_with(
@@ -174,6 +179,11 @@ impl Dispatcher<'_> {
     /// The kernel refused the task's command (`errno`): the task fails alone, the run goes on.
     fn refuse(&mut self, st: &mut RunState, slot: usize, starting: Starting, errno: i32) {
         let why = refusal(errno, &starting.task);
+        self.refuse_because(st, slot, starting, why)
+    }
+
+    /// The task cannot start (`why`): it fails alone, the run goes on.
+    fn refuse_because(&mut self, st: &mut RunState, slot: usize, starting: Starting, why: String) {
         eprintln!("hrun: task {} (line {}) failed: {why}", starting.task.seq, starting.task.line);
         self.progress.started();
         st.summary.attempts += 1;

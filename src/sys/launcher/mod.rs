@@ -45,12 +45,29 @@ const MAX_MESSAGE: usize = 1 << 20;
 pub struct Launcher {
     pid: i32,
     sock: OwnedFd,
+    /// The largest request its socket carries: its send buffer as the kernel granted it,
+    /// less the kernel's own share, at most [`MAX_MESSAGE`].
+    capacity: usize,
+}
+
+/// A request larger than a launcher's socket carries: that task cannot be started.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "its request to the launcher ({size} bytes: command, arguments and environment) is larger than \
+     the launcher's socket carries ({capacity} bytes, its send buffer; the kernel caps that at \
+     net.core.wmem_max); pass big values in a file"
+)]
+pub struct TooLarge {
+    pub size: usize,
+    pub capacity: usize,
 }
 
 impl Launcher {
     /// Forks a launcher. hrun must still be single-threaded; `base_env` is the environment
     /// every task starts from (the launcher keeps its copy).
-    pub fn start(base_env: &[CString]) -> io::Result<Launcher> {
+    /// `send_buffer`: the size asked for hrun's end of the socket (default: twice
+    /// [`MAX_MESSAGE`]); the kernel may grant less, which caps the requests.
+    pub fn start(base_env: &[CString], send_buffer: Option<usize>) -> io::Result<Launcher> {
         let mut fds = [0; 2];
         // SAFETY: socketpair fills two fds; fork is called while hrun is single-threaded (see
         // exec::run), so the child is an ordinary single-threaded process.
@@ -66,6 +83,26 @@ impl Launcher {
                     libc::setsockopt(fd, libc::SOL_SOCKET, opt, (&size as *const libc::c_int).cast(), 4);
                 }
             }
+            if let Some(asked) = send_buffer {
+                let size = asked.min(i32::MAX as usize) as libc::c_int;
+                libc::setsockopt(
+                    fds[0],
+                    libc::SOL_SOCKET,
+                    libc::SO_SNDBUF,
+                    (&size as *const libc::c_int).cast(),
+                    4,
+                );
+            }
+            let mut granted: libc::c_int = 0;
+            let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+            libc::getsockopt(
+                fds[0],
+                libc::SOL_SOCKET,
+                libc::SO_SNDBUF,
+                (&mut granted as *mut libc::c_int).cast(),
+                &mut len,
+            );
+            let capacity = request_capacity(granted.max(0) as usize);
             match libc::fork() {
                 -1 => Err(io::Error::last_os_error()),
                 0 => {
@@ -74,7 +111,7 @@ impl Launcher {
                 }
                 pid => {
                     libc::close(fds[1]);
-                    Ok(Launcher { pid, sock: OwnedFd::from_raw_fd(fds[0]) })
+                    Ok(Launcher { pid, sock: OwnedFd::from_raw_fd(fds[0]), capacity })
                 }
             }
         }
@@ -106,7 +143,16 @@ impl Launcher {
         if msg.len() > MAX_MESSAGE {
             return Err(io::Error::from_raw_os_error(libc::E2BIG));
         }
-        send_with_fds(self.sock.as_raw_fd(), &msg, &[stdout.as_raw_fd(), stderr.as_raw_fd()])
+        let too_large = || {
+            io::Error::new(io::ErrorKind::InvalidInput, TooLarge { size: msg.len(), capacity: self.capacity })
+        };
+        if msg.len() > self.capacity {
+            return Err(too_large());
+        }
+        match send_with_fds(self.sock.as_raw_fd(), &msg, &[stdout.as_raw_fd(), stderr.as_raw_fd()]) {
+            Err(e) if e.raw_os_error() == Some(libc::EMSGSIZE) => Err(too_large()),
+            sent => sent,
+        }
     }
 
     /// Asks the launcher to drop slot `token`'s waiting request if it has not started: the
@@ -145,6 +191,12 @@ impl Launcher {
             }
         }
     }
+}
+
+/// The largest message a `SOCK_SEQPACKET` socket with send buffer `granted` (as
+/// `getsockopt` reads it) carries: the kernel refuses one over the buffer less 32 bytes.
+fn request_capacity(granted: usize) -> usize {
+    granted.saturating_sub(32).min(MAX_MESSAGE)
 }
 
 fn send_with_fds(sock: RawFd, msg: &[u8], fds: &[RawFd]) -> io::Result<()> {
@@ -471,4 +523,17 @@ fn clean_up_and_exit() -> ! {
     }
     // SAFETY: _exit has no preconditions.
     unsafe { libc::_exit(0) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_fits_the_send_buffer_less_the_kernels_share() {
+        // Linux doubles what is asked: 16 KiB asked reads back as 32 KiB.
+        assert_eq!(request_capacity(32_768), 32_736);
+        assert_eq!(request_capacity(0), 0);
+        assert_eq!(request_capacity(64 << 20), MAX_MESSAGE);
+    }
 }
