@@ -65,7 +65,7 @@ const KEYS: &[Key] = &[
 ];
 
 /// Variables hrun reads that are not settings of [`KEYS`].
-const OTHER_VARIABLES: [&str; 2] = ["HRUN_CONFIG", "HRUN_SYSFS_ROOT"];
+const OTHER_VARIABLES: [&str; 3] = ["HRUN_CONFIG", "HRUN_SYSFS_ROOT", "HRUN_LAUNCHER_SNDBUF"];
 
 /// The largest config file hrun reads (a real one is a few hundred bytes).
 const MAX_FILE: u64 = crate::smallfile::MIB;

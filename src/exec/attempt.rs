@@ -16,8 +16,11 @@ pub struct Attempt {
     /// Index into the slot plan.
     pub slot: usize,
     pub pid: i32,
+    /// When it started, as its launcher reported it: wall clock (Unix seconds), hrun's clock,
+    /// and the launcher's own stamp (its end is measured from it on the same clock).
     pub start_wall: f64,
     pub start: Instant,
+    pub started_at: sys::Stamp,
     pub captured: Captured,
     /// `--timeout` for this attempt.
     pub deadline: Option<Instant>,
@@ -45,7 +48,8 @@ pub struct Lingering {
     pub awaiting: Option<i32>,
 }
 
-/// An attempt asked of a launcher and not started yet (its pid comes with the answer).
+/// An attempt asked of a launcher and not started yet (its pid and start time come with the
+/// answer).
 pub struct Starting {
     pub task: Task,
     /// 1 for the first attempt of its task, 2 for its first retry...
@@ -55,22 +59,24 @@ pub struct Starting {
     pub limit: Option<Duration>,
     /// Asked directly, or through the shell (after a direct start failed).
     pub launch: super::spawn::Launch,
-    pub start_wall: f64,
-    pub start: Instant,
+    /// When the request was sent: the task cannot have started before.
+    pub sent: Instant,
     pub exe: Option<std::path::PathBuf>,
 }
 
 impl Starting {
-    /// The attempt started as `pid`.
-    pub fn started(self, slot: usize, pid: i32) -> Attempt {
+    /// The attempt started as `pid` at `at` (its launcher's stamp), which is `start` on hrun's
+    /// clock: its `--timeout` counts from then.
+    pub fn started(self, slot: usize, pid: i32, at: sys::Stamp, start: Instant) -> Attempt {
         Attempt {
-            deadline: self.limit.map(|l| self.start + l),
+            deadline: self.limit.map(|l| start + l),
             task: self.task,
             number: self.number,
             slot,
             pid,
-            start_wall: self.start_wall,
-            start: self.start,
+            start_wall: at.unix_secs(),
+            start,
+            started_at: at,
             captured: self.captured,
             phase: Phase::Running,
             cut: None,
@@ -81,7 +87,8 @@ impl Starting {
 
     /// The attempt could not start: the kernel refused its command (`why`). It has no process.
     pub fn refused(self, slot: usize, why: String) -> Attempt {
-        Attempt { exe: None, refused: Some(why), ..self.started(slot, 0) }
+        let now = Instant::now();
+        Attempt { exe: None, refused: Some(why), ..self.started(slot, 0, sys::stamp_now(), now) }
     }
 }
 

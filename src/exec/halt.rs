@@ -44,6 +44,12 @@ impl Halt {
         matches!(self.rule, Some((_, _, Limit::Percent(_))))
     }
 
+    /// True when a task that succeeds may fire the rule (`success=`, `done=`): then no task
+    /// may start behind another before hrun has counted it.
+    pub fn counts_successes(&self) -> bool {
+        matches!(self.rule, Some((_, Why::Success | Why::Done, _)))
+    }
+
     /// Checks the rule after a task's final end. `total` is the number of tasks in the file
     /// (needed for percentages). Returns the `When` and the exit status when it fires.
     pub fn check(&self, tally: &Tally, last_status: i32, total: u64) -> Option<(When, i32)> {

@@ -432,10 +432,13 @@ fn after_run(
     }
 }
 
-/// Forks the launchers for `slots` slots, each with a copy of the task environment.
+/// Forks the launchers for `slots` slots, each with a copy of the task environment. Their
+/// sockets' send buffer is `HRUN_LAUNCHER_SNDBUF` bytes if set (the kernel caps it at
+/// `net.core.wmem_max`), else what a request of the largest size needs.
 fn start_launchers(slots: usize, env: &spawn::TaskEnv) -> Result<Vec<sys::Launcher>> {
+    let send_buffer = std::env::var("HRUN_LAUNCHER_SNDBUF").ok().and_then(|v| v.trim().parse().ok());
     (0..launcher_count(slots))
-        .map(|_| sys::Launcher::start(env.base()))
+        .map(|_| sys::Launcher::start(env.base(), send_buffer))
         .collect::<std::io::Result<Vec<_>>>()
         .context("cannot start the launcher processes")
 }

@@ -519,7 +519,8 @@ mod tests {
                     let succeeded = ended == Ended::Exited(0) && cut != Some(Cut::TimedOut);
                     let fate =
                         Disposition::of(succeeded, cut == Some(Cut::Cancelled), number, retries, stopping);
-                    let task = Task { seq: 1, line: 1, cmd: "x".into(), job: None, occurrence: 1, block: None };
+                    let task =
+                        Task { seq: 1, line: 1, cmd: "x".into(), job: None, occurrence: 1, block: None };
                     let captured = output.open(&task, 1).unwrap();
                     let attempt = Attempt {
                         task,
@@ -528,6 +529,7 @@ mod tests {
                         pid: 10,
                         start_wall: 1.0,
                         start: std::time::Instant::now(),
+                        started_at: Default::default(),
                         captured,
                         deadline: None,
                         phase: Phase::Killed,

@@ -33,7 +33,7 @@ mod stdin;
 pub use clock::local_date_time;
 pub use clone::{Program, Spawner};
 pub use guardian::{Guardian, OWNER_VAR};
-pub use launcher::{Event, Launcher};
+pub use launcher::{Event, Launcher, Next, Stamp, TooLarge, When};
 pub use limits::block_file_size_signal;
 pub use locks::lock_holder;
 pub use procfs::{
@@ -89,6 +89,17 @@ pub struct Reaped {
     pub pid: i32,
     pub ended: Ended,
     pub rusage: Rusage,
+}
+
+/// Now on this host's wall clock and monotonic clock, as a launcher reports it.
+pub fn stamp_now() -> Stamp {
+    let read = |clock| {
+        let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: clock_gettime writes one timespec we own.
+        unsafe { libc::clock_gettime(clock, &mut ts) };
+        ts.tv_sec * 1_000_000_000 + ts.tv_nsec
+    };
+    Stamp { unix_ns: read(libc::CLOCK_REALTIME), mono_ns: read(libc::CLOCK_MONOTONIC) as u64 }
 }
 
 /// Reaps one child that has ended, without blocking; `Ok(None)` when none has.

@@ -10,6 +10,7 @@ mod exec_basics;
 mod exec_joblog;
 mod exec_output;
 mod exec_pinning;
+mod exec_prefetch;
 mod exec_rusage;
 mod faults_input;
 mod faults_policy;

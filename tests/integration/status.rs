@@ -111,6 +111,12 @@ fn status_of_a_sigkilled_hrun_says_it_is_gone() {
     let mut child =
         sb.exec().args(["--jobs", "1", "tasks.txt"]).stderr(std::process::Stdio::null()).spawn().unwrap();
     wait_for_file(&sb.path("ready"), std::time::Duration::from_secs(10));
+    // The task may touch its file before hrun has logged its start: wait for that too.
+    let t0 = std::time::Instant::now();
+    while !sb.read("log.jsonl").contains("\"kind\":\"start\"") {
+        assert!(t0.elapsed() < std::time::Duration::from_secs(10), "no start record");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     let text = status_of(&sb);
     assert!(text.contains(&format!("(pid {}), running, elapsed", child.id())), "{text}");
     signal(&child, libc::SIGKILL);
@@ -172,7 +178,9 @@ fn status_of_a_finished_run_names_failures_and_gives_its_numbers() {
         tasks += &format!("sh -c 'exit {i}' # \u{1b}[31m\n");
     }
     sb.write("tasks.txt", tasks);
-    let out = run(sb.exec().arg("tasks.txt"));
+    // One slot: the tasks end in their order, so the ten named are tasks 3 to 12 (with two,
+    // a task can wait behind `sleep 0.2` while the other slot runs later ones).
+    let out = run(sb.exec().args(["--jobs", "1", "tasks.txt"]));
     assert_eq!(out.status.code(), Some(12), "{}", stderr(&out));
     let text = status_of(&sb);
     assert!(text.contains(", finished, elapsed"), "{text}");

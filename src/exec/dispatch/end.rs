@@ -1,7 +1,7 @@
 //! A task's end: what it left behind, its record, and what follows (a retry, `--halt`).
 
 use std::collections::HashMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Result, anyhow};
 
@@ -12,17 +12,40 @@ use super::super::halt::When;
 use super::super::leaks;
 use super::super::summary::{FAILURES_SHOWN, Failure};
 use super::{Dispatcher, RunState, Stop};
-use crate::sys::{self, Ended, Reaped};
+use crate::sys::{self, Ended, Next, Reaped, Stamp};
 use crate::taskfile::Task;
 
 impl Dispatcher<'_> {
-    /// The task's main process ended: record it now, or let its leftovers linger a moment.
-    pub(super) fn on_leader_end(&mut self, st: &mut RunState, slot: usize, reaped: Reaped) -> Result<()> {
-        let ended = Instant::now();
+    /// The task's main process ended at `at` (its launcher's clock): record it now, or let its
+    /// leftovers linger a moment. `next`: what its launcher did with the request waiting
+    /// behind it.
+    pub(super) fn on_leader_end(
+        &mut self,
+        st: &mut RunState,
+        slot: usize,
+        reaped: Reaped,
+        at: Stamp,
+        next: Next,
+    ) -> Result<()> {
         let SlotState::Running(attempt) = std::mem::replace(&mut st.slots[slot], SlotState::Free) else {
             unreachable!("a reaped task's slot is running")
         };
         let mut attempt = *attempt;
+        // Its real end, measured from its real start on the launcher's clock: not when hrun
+        // got to read the event.
+        let ran = Duration::from_secs_f64(attempt.started_at.secs_until(at));
+        let ended = (attempt.start + ran).min(Instant::now());
+        match next {
+            Next::Started => {
+                // It exited 0 and its launcher found nothing left behind, and started the
+                // slot's next task already, whose pid follows.
+                self.finish(st, slot, attempt, reaped, ended, Vec::new())?;
+                self.promote(st, slot);
+                return Ok(());
+            }
+            Next::GivenBack => self.given_back(st, slot),
+            Next::None => {}
+        }
         let awaiting = attempt.died_of_step_wide_signal(reaped.ended, st.received);
         let leftovers = !self.leftovers(&attempt, &st.by_pid).is_empty();
         if !leftovers && awaiting.is_none() {
@@ -102,6 +125,9 @@ impl Dispatcher<'_> {
                 SlotState::Starting(_) => st.summary.not_run += 1,
                 SlotState::Free => {}
             }
+            if st.queued[slot].take().is_some() {
+                st.summary.not_run += 1;
+            }
         }
         st.stop_with(anyhow!(
             "launcher process {} ended: its tasks were killed; --resume runs them again",
@@ -144,18 +170,24 @@ impl Dispatcher<'_> {
             Disposition::of(succeeded, cancelled, attempt.number, self.policy.retries, st.stop.is_some());
         let (start_wall, number) = (attempt.start_wall, attempt.number);
         let (task, cpu_s) = self.write_attempt(st, attempt, reaped, ended, wall_s, fate, &leaked)?;
-        st.slots[slot] = SlotState::Free;
-        // A slot counts as free from when hrun learned its task ended, unless leftovers kept
-        // it busy longer: then from now.
-        st.freed_at[slot] =
-            Some(if Instant::now() - ended > self.policy.leak_timeout / 2 { Instant::now() } else { ended });
+        // A slot counts as free from when its task ended, unless leftovers kept it busy
+        // longer: then from now. (A refused task's slot may hold the task before it.)
+        if matches!(st.slots[slot], SlotState::Free) {
+            st.freed_at[slot] = Some(if Instant::now() - ended > self.policy.leak_timeout / 2 {
+                Instant::now()
+            } else {
+                ended
+            });
+        }
         st.first_start = st.first_start.min(start_wall);
         st.last_end = st.last_end.max(start_wall + wall_s);
         st.summary.busy_s += wall_s;
         st.summary.cpu_s += cpu_s;
         self.progress.ended(fate.finished().then_some(succeeded));
         match fate {
-            Disposition::Retry => st.retry.push_back((task, number + 1)),
+            Disposition::Retry => {
+                st.retry.push_back(super::Pending { task, number: number + 1, announced: true })
+            }
             Disposition::LeftForResume => st.summary.not_run += 1,
             Disposition::Cancelled => st.summary.cancelled += 1,
             Disposition::Succeeded | Disposition::Failed => {

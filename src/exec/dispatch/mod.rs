@@ -12,9 +12,12 @@
 //! leak timeout, `--delay`, and the log's sync cadence. The loop sleeps until the nearest.
 //!
 //! - `start.rs`: asking a launcher to start a task, and its answer;
+//! - `prefetch.rs`: the next request of a busy slot, sent ahead, and withdrawn when the run
+//!   stops;
 //! - `end.rs`: a task's end: leftovers, the record, retries and `--halt`.
 
 mod end;
+mod prefetch;
 mod start;
 
 use std::collections::{HashMap, VecDeque};
@@ -35,7 +38,7 @@ use crate::exit::UsageError;
 use crate::input::TaskStream;
 use crate::log::{JobLog, RunLog};
 use crate::slots::SlotPlan;
-use crate::sys::{self, Event, Guardian, Launcher, SignalFd};
+use crate::sys::{self, Event, Guardian, Launcher, SignalFd, When};
 use crate::taskfile::Task;
 
 /// How often the run log is flushed to stable storage while records are being written.
@@ -89,11 +92,23 @@ enum Stop {
     OutputClosed,
 }
 
+/// A task taken from the input that is to run (again).
+struct Pending {
+    task: Task,
+    /// The attempt it is to be.
+    number: u32,
+    /// Its output's place was taken (`-k` shows it in the order tasks were taken).
+    announced: bool,
+}
+
 /// The run's state, owned by the dispatcher thread alone: slots, counts, what stopped it.
 struct RunState {
     slots: Vec<SlotState>,
+    /// The request sent ahead for each slot, waiting at its launcher behind the slot's task.
+    queued: Vec<Option<prefetch::Queued>>,
     by_pid: HashMap<i32, usize>,
-    retry: VecDeque<(Task, u32)>,
+    /// Tasks to run before the next line of the input: retries, and requests given back.
+    retry: VecDeque<Pending>,
     stop: Option<Stop>,
     /// The signal every running task was sent when the run began to tear down (a signal to
     /// hrun, `--halt now`, the deadline): a task that starts after that gets it too.
@@ -118,12 +133,16 @@ struct RunState {
     last_start: Option<Instant>,
     /// A full `$TMPDIR` was reported.
     warned_spool: bool,
+    /// The kernel refused to start a task for now (EAGAIN, ENOMEM): no task starts before
+    /// then, and the wait doubles while it keeps refusing.
+    backoff: Option<(Instant, Duration)>,
 }
 
 impl RunState {
-    /// True while some slot has a task in it (starting, running or lingering).
+    /// True while some slot has a task in it (starting, running or lingering), or a request
+    /// waiting at a launcher.
     fn busy(&self) -> bool {
-        self.slots.iter().any(|s| !matches!(s, SlotState::Free))
+        self.slots.iter().any(|s| !matches!(s, SlotState::Free)) || self.queued.iter().any(Option::is_some)
     }
 
     fn stop_with(&mut self, error: anyhow::Error) {
@@ -139,6 +158,7 @@ impl Dispatcher<'_> {
         let n = self.plan.slots.len();
         let mut st = RunState {
             slots: (0..n).map(|_| SlotState::Free).collect(),
+            queued: (0..n).map(|_| None).collect(),
             by_pid: HashMap::with_capacity(n),
             retry: VecDeque::new(),
             stop: None,
@@ -155,6 +175,7 @@ impl Dispatcher<'_> {
             waiting_input: false,
             received: 0,
             last_start: None,
+            backoff: None,
             warned_spool: false,
         };
         loop {
@@ -215,11 +236,14 @@ impl Dispatcher<'_> {
             };
             for event in events {
                 match event {
-                    Event::Spawned { token, result } => self.on_spawned(st, token as usize, result)?,
-                    Event::Reaped(reaped) => match st.by_pid.remove(&reaped.pid) {
-                        Some(slot) => self.on_leader_end(st, slot, reaped)?,
+                    Event::Spawned { token, result, at } => {
+                        self.on_spawned(st, token as usize, result, at)?
+                    }
+                    Event::Reaped { reaped, at, next } => match st.by_pid.remove(&reaped.pid) {
+                        Some(slot) => self.on_leader_end(st, slot, reaped, at, next)?,
                         None => orphans = true,
                     },
+                    Event::Withdrawn { token } => self.given_back(st, token as usize),
                 }
             }
         }
@@ -252,7 +276,8 @@ impl Dispatcher<'_> {
         st.summary.failures.sort_by_key(|f| f.seq);
     }
 
-    /// Starts tasks on every free slot: retries first, then the next lines of the file.
+    /// Starts tasks on every free slot: retries first, then the next lines of the file; then
+    /// sends the next request ahead for each busy slot.
     fn fill(&mut self, st: &mut RunState, tasks: &mut TaskStream) {
         if st.stop.is_none()
             && let Some(why) = self.output.output_failed()
@@ -268,42 +293,59 @@ impl Dispatcher<'_> {
             st.stop = Some(Stop::OutputClosed);
         }
         while st.stop.is_none() {
-            let Some(slot) = st.slots.iter().position(|s| matches!(s, SlotState::Free)) else { return };
+            let free = |(i, s): (usize, &SlotState)| matches!(s, SlotState::Free) && st.queued[i].is_none();
+            let Some(slot) = st.slots.iter().enumerate().position(free) else { break };
             if (!st.retry.is_empty() || !st.eof) && !self.before_deadline(st) {
-                return;
+                break;
             }
             if self.delayed(st).is_some() {
-                return;
+                break;
             }
-            let (task, attempt) = match st.retry.pop_front() {
-                Some(t) => t,
-                None if st.eof => return,
+            let Some(next) = self.next_task(st, tasks) else {
+                // A slot is idle for want of a task: the tasks waiting behind others' (maybe
+                // long) tasks come back to run here instead.
+                self.withdraw_all(st);
+                return;
+            };
+            self.request(st, next, slot, When::Now);
+        }
+        self.fill_ahead(st, tasks);
+    }
+
+    /// The next task to run: a retry first, then the next line of the input; `None` when
+    /// there is none (or none yet: standard input has no line).
+    fn next_task(&mut self, st: &mut RunState, tasks: &mut TaskStream) -> Option<Pending> {
+        loop {
+            return match st.retry.pop_front() {
+                Some(t) => Some(t),
+                None if st.eof => None,
                 // Standard input from a slow producer: wait for it in poll, with the signals,
                 // rather than in a read that no signal would interrupt.
                 None if !tasks.ready() && tasks.watch_fd().is_some_and(|fd| !sys::readable(fd)) => {
                     st.waiting_input = true;
-                    return;
+                    None
                 }
                 None => match self.resume.next_to_run(tasks, &mut st.summary.skipped) {
-                    Ok(Some(task)) => (task, 1),
+                    Ok(Some(task)) => Some(Pending { task, number: 1, announced: false }),
                     Ok(None) => {
                         st.eof = true;
                         continue;
                     }
                     Err(e) => {
                         st.stop_with(UsageError(e.into()).into());
-                        return;
+                        None
                     }
                 },
             };
-            self.request(st, task, attempt, slot);
         }
     }
 
     /// With `--delay`, when the next task may start, if that is still ahead.
     fn delayed(&self, st: &RunState) -> Option<Instant> {
-        let at = st.last_start? + self.delay?;
-        (at > Instant::now()).then_some(at)
+        let now = Instant::now();
+        let backoff = st.backoff.map(|(until, _)| until).filter(|&t| t > now);
+        let at = st.last_start.zip(self.delay).map(|(t, d)| t + d).filter(|&t| t > now);
+        backoff.into_iter().chain(at).max()
     }
 
     /// True when a task starting now would end before the deadline; else stops starting tasks.
@@ -326,8 +368,9 @@ impl Dispatcher<'_> {
             libc::SIGCHLD => {}
             libc::SIGUSR1 => {
                 if st.stop.is_none() {
-                    eprintln!("hrun: SIGUSR1: starting no new task; {} running will finish", st.by_pid.len());
                     st.stop = Some(Stop::Drain);
+                    self.withdraw_all(st);
+                    eprintln!("hrun: SIGUSR1: starting no new task; {} running will finish", st.by_pid.len());
                 }
             }
             _ => {
@@ -352,6 +395,7 @@ impl Dispatcher<'_> {
     /// Sends `sig` to every running task's group (they are cancelled), and to those still
     /// starting as they start.
     fn tear_down(&self, st: &mut RunState, sig: i32) {
+        self.withdraw_all(st);
         terminate_all(&mut st.slots, sig);
         st.teardown = Some(sig);
     }
@@ -403,7 +447,11 @@ impl Dispatcher<'_> {
         for slot in 0..st.slots.len() {
             match &mut st.slots[slot] {
                 SlotState::Running(r) => match r.phase.due(now, r.deadline, self.policy.grace) {
-                    Some(Due::Timeout) => r.time_out(now),
+                    Some(Due::Timeout) => {
+                        r.time_out(now);
+                        // It fails: what waits behind it is sent again once hrun counted that.
+                        self.withdraw(st, slot);
+                    }
                     Some(Due::Kill) => r.kill(now),
                     None => {}
                 },
