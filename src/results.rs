@@ -332,6 +332,11 @@ fn field(bytes: &[u8], sep: u8, buf: &mut Vec<u8>) {
     buf.push(b'"');
 }
 
+/// One CSV field, quoted as the results table quotes it (for other CSV hrun writes).
+pub fn csv_field(bytes: &[u8], buf: &mut Vec<u8>) {
+    field(bytes, b',', buf)
+}
+
 /// GNU parallel's `jsonquote`: `\` and `"` escaped, bytes 0-31 as `\u00XX`, the rest as is.
 fn json_text(bytes: &[u8], buf: &mut Vec<u8>) {
     for &b in bytes {

@@ -22,6 +22,7 @@ mod hostile;
 mod nothing_lost;
 mod pipeline;
 mod ranges;
+mod reduce;
 mod report;
 mod results;
 mod shards;
