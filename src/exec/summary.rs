@@ -241,11 +241,11 @@ impl Summary {
             text += &format!(" ({} attempts)", self.attempts);
         }
         text += &format!(
-            "; makespan {:.2} s on {} slot(s) x {} CPU(s); slot utilisation {:.1}%, CPU efficiency {:.1}%\nhrun: run log {}",
+            "; makespan {:.2} s on {} x {}; slot utilisation {:.1}%, CPU efficiency {:.1}%\nhrun: run log {}",
             self.makespan_s,
-            self.slots,
-            plan.threads,
-            100.0 * self.utilisation(),
+            crate::text::count(self.slots as u64, "slot"),
+            crate::text::count(plan.threads as u64, "CPU"),
+            (100.0 * self.utilisation()).min(100.0),
             100.0 * self.cpu_efficiency(),
             log
         );
