@@ -34,6 +34,18 @@ pub fn write_task_file(cfg: &GenConfig, out: &mut impl Write) -> Result<()> {
             return Err(UsageError(anyhow::anyhow!("{name} must be at least 1 (got 0)")).into());
         }
     }
+    // It may be for another node (a Slurm job's): a note, not a refusal.
+    if let Ok(here) = crate::sys::affinity()
+        && cfg.threads > here.len()
+    {
+        crate::messages::note(format_args!(
+            "--threads {} is more than the {} this machine lets hrun use: fine for a node with more, but \
+             here its tasks cannot each have their own {} CPUs",
+            cfg.threads,
+            crate::text::count(here.len() as u64, "CPU"),
+            cfg.threads
+        ));
+    }
     let last_seed = cfg.seed.checked_add(cfg.tasks).ok_or_else(|| {
         UsageError(anyhow::anyhow!("--seed {} + --tasks {} overflows a 64-bit seed", cfg.seed, cfg.tasks))
     })?;

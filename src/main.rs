@@ -35,8 +35,15 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             hrun::stdout::pipe_closed_is_ok(written).map(|()| exit::OK)
         }
         Cmd::Reduce(args) => {
-            let r = reduce::reduce_dirs(&args.dirs, args.skip_bad)?;
-            print_bytes(if args.json { serde_json::to_string(&r)? + "\n" } else { reduce::render(&r) })
+            let by = args.by.map(|b| b.into_iter().filter(|n| !n.is_empty()).collect());
+            let req = reduce::Request {
+                paths: &args.dirs,
+                by,
+                json: args.json,
+                csv: args.csv,
+                skip_bad: args.skip_bad,
+            };
+            print_bytes(reduce::command(&req)?)
         }
         Cmd::Slots(args) => {
             let placement = args.placement.placement(&config)?;

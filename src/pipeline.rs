@@ -57,7 +57,12 @@ pub fn run(cfg: &RunConfig) -> Result<i32> {
         &mut out,
     )?;
     drop(out);
-    eprintln!("hrun: {} tasks x {} threads into {}", cfg.tasks, cfg.threads, dir.display());
+    eprintln!(
+        "hrun: {} x {} into {}",
+        crate::text::count(cfg.tasks, "task"),
+        crate::text::count(cfg.threads as u64, "thread"),
+        dir.display()
+    );
 
     let summary = exec::run(&ExecConfig {
         log: Some(dir.join("hrun.jsonl")),

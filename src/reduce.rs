@@ -1,11 +1,19 @@
-//! `hrun reduce`: combines the worker result files of a directory into one pi estimate with
-//! its standard error. Sums are exact integers (u128); floats appear only in the estimate.
+//! `hrun reduce`: combines the results of a sweep. The bundled worker's result files pool into
+//! one pi estimate with its standard error (this file); any other program's results (a
+//! `--results` table, a run log, a directory of per-task files) are grouped by parameters and
+//! summarised per group and field ([`sweep`]). Which one a command gets: directories holding a
+//! worker result (`*.toml` with the worker's `format`) are the worker's.
+//!
+//! For the worker's files, sums are exact integers (u128); floats appear only in the estimate.
 //!
 //! Which files count: every `*.toml` not starting with `.` (the worker's temporary files
 //! start with `.`, so a crashed worker's leftovers are never read). Other files (logs, task
 //! files) are ignored. A `.toml` that is not a valid result (not a regular file, over 1 MiB,
 //! not TOML, a negative or non-finite number, a seed already seen with different samples) is
 //! an error naming the file, unless `--skip-bad`. Quoted content in messages is cut short.
+
+pub mod parse;
+pub mod sweep;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -69,6 +77,87 @@ pub fn combine(results: &[McPiResult]) -> Reduction {
         skipped: 0,
         duplicates: 0,
     }
+}
+
+/// What `hrun reduce` was asked.
+pub struct Request<'a> {
+    pub paths: &'a [PathBuf],
+    /// `--by a,b`; `Some(empty)` for one group.
+    pub by: Option<Vec<String>>,
+    pub json: bool,
+    pub csv: bool,
+    pub skip_bad: bool,
+}
+
+/// `hrun reduce`: the text to print (warnings go to stderr).
+pub fn command(req: &Request) -> Result<String> {
+    if req.paths.iter().any(|p| p.is_dir() && holds_worker_result(p)) {
+        if req.by.is_some() {
+            return Err(usage(
+                "--by: the worker's results pool into one estimate (hits over samples); there is nothing to group"
+                    .into(),
+            ));
+        }
+        let r = reduce_dirs(req.paths, req.skip_bad)?;
+        return Ok(if req.json {
+            serde_json::to_string(&r)? + "\n"
+        } else if req.csv {
+            pi_csv(&r)
+        } else {
+            render(&r)
+        });
+    }
+    let bad = sweep::Bad { skip: req.skip_bad };
+    let mut all = sweep::Sweep::default();
+    for path in req.paths {
+        let one = sweep::Input::of(path)?.read(bad)?;
+        if all.names.is_empty() {
+            all.names = one.names;
+        }
+        all.skipped += one.skipped;
+        all.tasks.extend(one.tasks);
+    }
+    if all.tasks.is_empty() {
+        let what = req.paths.iter().map(|p| shown(p)).collect::<Vec<_>>().join(", ");
+        return Err(usage(format!("no usable task result in {what} ({} bad one(s) skipped)", all.skipped)));
+    }
+    let by = sweep::grouping(&all, req.by.as_deref());
+    if req.by.is_none() && !all.names.is_empty() {
+        crate::messages::note(format_args!(
+            "grouped by {}; reduced over {}, the last value column (--by to choose)",
+            if by.is_empty() { "nothing".to_string() } else { by.join(", ") },
+            all.names.last().map(String::as_str).unwrap_or_default()
+        ));
+    }
+    let rows = sweep::summarise(&mut all, &by, bad)?;
+    if all.skipped > 0 {
+        eprintln!("hrun: skipped {} bad task result(s)", all.skipped);
+    }
+    Ok(if req.json {
+        sweep::render_json(&by, &rows, all.skipped)
+    } else if req.csv {
+        sweep::render_csv(&by, &rows)
+    } else {
+        sweep::render(&by, &rows)
+    })
+}
+
+/// Whether `dir` holds a worker result file: then the directory is the worker's (a bad
+/// `*.toml` among them is an error of the worker's kind, as before).
+fn holds_worker_result(dir: &Path) -> bool {
+    list_results(&[dir.to_path_buf()])
+        .map(|files| files.iter().any(|f| read_result(f).is_ok()))
+        .unwrap_or(true)
+}
+
+/// The worker's estimate as a CSV header and row (the `--json` keys).
+fn pi_csv(r: &Reduction) -> String {
+    let serde_json::Value::Object(map) = serde_json::to_value(r).unwrap_or_default() else {
+        return String::new();
+    };
+    let keys: Vec<&str> = map.keys().map(String::as_str).collect();
+    let values: Vec<String> = map.values().map(|v| v.to_string()).collect();
+    format!("{}\n{}\n", keys.join(","), values.join(","))
 }
 
 /// Reads and combines every result in `dir`. Warnings go to stderr.

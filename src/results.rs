@@ -22,7 +22,8 @@ const GNU_HEAD: [&str; 9] =
     ["Seq", "Host", "Starttime", "JobRuntime", "Send", "Receive", "Exitval", "Signal", "Command"];
 const GNU_TAIL: [&str; 2] = ["Stdout", "Stderr"];
 /// hrun's own columns, after GNU's (readers of GNU's files keep working).
-const HRUN_COLUMNS: [&str; 14] = [
+/// `cpu_pct` and `efficiency` came last (issue 26): columns are only ever appended.
+const HRUN_COLUMNS: [&str; 16] = [
     "host",
     "slot",
     "cpus",
@@ -37,6 +38,8 @@ const HRUN_COLUMNS: [&str; 14] = [
     "timeout",
     "leaked",
     "exe_sha256",
+    "cpu_pct",
+    "efficiency",
 ];
 
 /// A task's output in a row is cut at this size (the table is for results, not logs; use
@@ -124,9 +127,10 @@ impl Row {
         ]
     }
 
-    fn hrun_fields(&self) -> [String; 14] {
+    fn hrun_fields(&self) -> [String; 16] {
         let r = &self.record;
         let u = &r.rusage;
+        let (cpu_pct, efficiency) = cpu_use(r);
         [
             r.host.clone(),
             r.slot.to_string(),
@@ -142,8 +146,23 @@ impl Row {
             r.timeout.to_string(),
             r.leaked.to_string(),
             r.exe_sha256.clone().unwrap_or_default(),
+            cpu_pct.map_or(String::new(), |p| format!("{p:.1}")),
+            efficiency.map_or(String::new(), |e| format!("{e:.3}")),
         ]
     }
+}
+
+/// A task's CPU use: `cpu_pct`, CPU time / wall x 100 (`/usr/bin/time -v`'s "Percent of CPU
+/// this job got": 200 is two CPUs busy), and `efficiency`, CPU time / (wall x the CPUs of its
+/// slot) (1 is every CPU of the slot busy; above 1, it ran on CPUs outside its slot). `None`
+/// for a task of no measurable wall time.
+pub fn cpu_use(r: &TaskRecord) -> (Option<f64>, Option<f64>) {
+    if r.wall_s <= 0.0 {
+        return (None, None);
+    }
+    let cpu = r.rusage.utime_s + r.rusage.stime_s;
+    let n = r.cpus.parse::<crate::cpuset::CpuSet>().map_or(0, |c| c.len());
+    (Some(100.0 * cpu / r.wall_s), (n > 0).then(|| cpu / (r.wall_s * n as f64)))
 }
 
 /// A table being written: the header once (CSV/TSV), then one row per `write` call.
@@ -332,6 +351,11 @@ fn field(bytes: &[u8], sep: u8, buf: &mut Vec<u8>) {
     buf.push(b'"');
 }
 
+/// One CSV field, quoted as the results table quotes it (for other CSV hrun writes).
+pub fn csv_field(bytes: &[u8], buf: &mut Vec<u8>) {
+    field(bytes, b',', buf)
+}
+
 /// GNU parallel's `jsonquote`: `\` and `"` escaped, bytes 0-31 as `\u00XX`, the rest as is.
 fn json_text(bytes: &[u8], buf: &mut Vec<u8>) {
     for &b in bytes {
@@ -376,6 +400,8 @@ fn json_row(row: &Row, buf: &mut Vec<u8>) {
         "utime_s": r.rusage.utime_s, "stime_s": r.rusage.stime_s, "maxrss_kb": r.rusage.maxrss_kb,
         "minflt": r.rusage.minflt, "majflt": r.rusage.majflt, "nvcsw": r.rusage.nvcsw,
         "nivcsw": r.rusage.nivcsw, "timeout": r.timeout, "leaked": r.leaked, "exe_sha256": r.exe_sha256,
+        "cpu_pct": cpu_use(r).0.map(|p| (p * 10.0).round() / 10.0),
+        "efficiency": cpu_use(r).1.map(|e| (e * 1000.0).round() / 1000.0),
     });
     for key in HRUN_COLUMNS {
         buf.extend_from_slice(format!(", \"{key}\": {}", extra[key]).as_bytes());

@@ -47,6 +47,9 @@ pub struct Status {
     pub file_tasks: Option<u64>,
     /// Each task's verdict over every run of the log, by task number - 1.
     pub verdicts: Vec<Verdict>,
+    /// Which sweep the run was part of: its task file (or template and sources) and the
+    /// file's number of tasks. Logs of one sweep (its shards) are summed; others are not.
+    pub sweep: String,
 }
 
 /// Whether the hrun of a run without an end record is still there.
@@ -196,6 +199,12 @@ impl Status {
             total: run.tasks_total,
             already_done: run.already_done,
             file_tasks: run.file_tasks,
+            sweep: format!(
+                "{}\0{}\0{:?}",
+                run.taskfile,
+                run.template.as_deref().unwrap_or(""),
+                run.file_tasks
+            ),
             ..Status::default()
         }
     }
@@ -263,9 +272,36 @@ pub fn render_many(logs: &[(PathBuf, Status)], now: f64) -> String {
         return render(s, now);
     }
     let mut out = String::new();
+    // Logs of one sweep (shards of one task file, splits of it) in the order first seen.
+    let mut sweeps: Vec<Vec<&(PathBuf, Status)>> = Vec::new();
+    for log in logs {
+        out += &format!("== {}\n{}", shown(&log.0), render(&log.1, now));
+        match sweeps.iter_mut().find(|g| g[0].1.sweep == log.1.sweep) {
+            Some(g) => g.push(log),
+            None => sweeps.push(vec![log]),
+        }
+    }
+    if let [one] = &sweeps[..] {
+        out += &format!("== all {} logs: {}\n", logs.len(), totals(one));
+        return out;
+    }
+    for g in sweeps.iter().filter(|g| g.len() > 1) {
+        let names: Vec<String> = g.iter().map(|(p, _)| shown(p)).collect();
+        out += &format!("== {} logs of one sweep ({}): {}\n", g.len(), names.join(", "), totals(g));
+    }
+    out += &format!(
+        "== {} logs of {} different sweeps (task files or values): each is counted on its own, not summed\n",
+        logs.len(),
+        sweeps.len()
+    );
+    out
+}
+
+/// Totals per task over the logs of one sweep, every run included: a task counts once, ok if
+/// any log has it ok.
+fn totals(logs: &[&(PathBuf, Status)]) -> String {
     let mut merged: Vec<Verdict> = Vec::new();
-    for (path, s) in logs {
-        out += &format!("== {}\n{}", shown(path), render(s, now));
+    for (_, s) in logs {
         if merged.len() < s.verdicts.len() {
             merged.resize(s.verdicts.len(), Verdict::Open);
         }
@@ -285,12 +321,7 @@ pub fn render_many(logs: &[(PathBuf, Status)], now: f64) -> String {
     running.dedup();
     let finished = logs.iter().filter(|(_, s)| s.end.is_some()).count();
     let gone = logs.iter().filter(|(_, s)| s.alive == Alive::Gone).count();
-    out += &format!(
-        "== all {} logs: {} done ({ok} ok, {failed} failed), {} running",
-        logs.len(),
-        ok + failed,
-        running.len()
-    );
+    let mut out = format!("{} done ({ok} ok, {failed} failed), {} running", ok + failed, running.len());
     if let Some(total) = logs.iter().filter_map(|(_, s)| s.file_tasks).max() {
         let left = total.saturating_sub(ok + failed + running.len() as u64);
         out += &format!(", {left} left of {total}");
@@ -299,7 +330,6 @@ pub fn render_many(logs: &[(PathBuf, Status)], now: f64) -> String {
     if gone > 0 {
         out += &format!(", {gone} not running without an end record");
     }
-    out.push('\n');
     out
 }
 

@@ -12,6 +12,12 @@ pub const MAX_SHOWN: usize = 300;
 /// `s` as it may be shown: control characters escaped (`\n`, `\t`, `\r`, `\x1b`, `\u{9b}`, and
 /// the bidirectional overrides that reorder what a terminal shows), cut after [`MAX_SHOWN`]
 /// bytes with `...`. Borrowed when nothing needs changing.
+/// `1 thread`, `8 threads`: a count and its noun, plural when it is not 1.
+pub fn count(n: impl Into<u64>, noun: &str) -> String {
+    let n = n.into();
+    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
+}
+
 pub fn printable(s: &str) -> Cow<'_, str> {
     printable_max(s, MAX_SHOWN)
 }
@@ -50,6 +56,14 @@ fn needs_escape(c: char) -> bool {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn counts_are_plural_unless_one() {
+        assert_eq!(super::count(1u64, "slot"), "1 slot");
+        assert_eq!(super::count(0u64, "thread"), "0 threads");
+        assert_eq!(super::count(8u64, "thread"), "8 threads");
+    }
+
     use super::*;
 
     #[test]

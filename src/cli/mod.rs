@@ -125,11 +125,19 @@ pub enum Cmd {
     ))]
     Gen(GenArgs),
 
-    /// Combine the worker result files of a directory into one pi estimate
+    /// Combine the tasks' results: per group of parameters, n, mean, sd, standard error, min, max
     #[command(after_help = concat!(
-        "Example:\n  hrun reduce results/ --json\n\n",
-        "Reads every *.toml in DIR (hidden files are skipped). Exit status: 0 ok; 2 no results, ",
-        "a missing directory, or a bad file without --skip-bad"
+        "Examples:\n",
+        "  hrun exec --results r.csv ./model {a} {b} ::: 1 2 ::: x y ::: 1 2 3   # seeds last\n",
+        "  hrun reduce r.csv                # grouped by V1, V2; reduced over the seeds (V3)\n",
+        "  hrun reduce r.csv --by V1 --csv  # grouped by V1 only, as CSV\n",
+        "  hrun reduce out/                 # one file per task: a number, key = value, JSON, CSV\n",
+        "  hrun reduce results/ --json      # the bundled worker's files: one pooled pi estimate\n\n",
+        "A task's fields: its Stdout (a table's, a run log's --output-dir files) or its file, as a number, ",
+        "key = value lines, a JSON object or a CSV header and row; a table adds JobRuntime. A directory ",
+        "holding hrun-mc-pi result files (*.toml) gives the worker's pooled estimate instead. Exit status: ",
+        "0 ok; 2 no results, a missing path, or bad input (a failed task, a field that is not a number) ",
+        "without --skip-bad"
     ))]
     Reduce(ReduceArgs),
 
@@ -309,13 +317,24 @@ pub struct GenArgs {
 
 #[derive(Debug, Args)]
 pub struct ReduceArgs {
-    /// Directories of worker result files (several: e.g. one per node); a seed counts once
-    #[arg(required = true, value_name = "DIR")]
+    /// Results tables (--results FILE.csv|.tsv|.json), run logs (.jsonl), or directories of
+    /// per-task files or of worker result files (several: e.g. one per node)
+    #[arg(required = true, value_name = "PATH")]
     pub dirs: Vec<PathBuf>,
 
-    /// Print one JSON object (keys tasks, samples, hits, pi, stderr, z, samples_per_s, ...)
-    #[arg(long)]
+    /// Group by these parameters (value columns V1.. or --header names) or text fields;
+    /// `--by ''` for one group [default: every value column but the last]
+    #[arg(long, value_name = "A,B", value_delimiter = ',')]
+    pub by: Option<Vec<String>>,
+
+    /// Print one JSON object (the worker's: keys tasks, samples, hits, pi, stderr, z, ...;
+    /// others: by, groups [{group, field, n, mean, sd, se, min, max}], skipped)
+    #[arg(long, conflicts_with = "csv")]
     pub json: bool,
+
+    /// Print CSV: the grouping columns, field, n, mean, sd, se, min, max
+    #[arg(long)]
+    pub csv: bool,
 
     /// Skip corrupt or foreign files with a warning instead of failing
     #[arg(long)]

@@ -245,11 +245,11 @@ impl Summary {
             text += &format!(" ({} attempts)", self.attempts);
         }
         text += &format!(
-            "; makespan {:.2} s on {} slot(s) x {} CPU(s); slot utilisation {:.1}%, CPU efficiency {:.1}%\nhrun: run log {}",
+            "; makespan {:.2} s on {} x {}; slot utilisation {:.1}%, CPU efficiency {:.1}%\nhrun: run log {}",
             self.makespan_s,
-            self.slots,
-            plan.threads,
-            100.0 * self.utilisation(),
+            crate::text::count(self.slots as u64, "slot"),
+            crate::text::count(plan.threads as u64, "CPU"),
+            (100.0 * self.utilisation()).min(100.0),
             100.0 * self.cpu_efficiency(),
             log
         );
@@ -266,6 +266,9 @@ impl Summary {
                 human(self.dispatch.quantile(0.99)),
                 human(self.dispatch.max)
             );
+        }
+        if let Some(w) = cpu_warning(self.cpu_s, self.busy_s, plan.threads) {
+            text += &format!("\nhrun: warning: {w}");
         }
         for f in &self.failures {
             text += &format!(
@@ -300,6 +303,38 @@ impl Summary {
     }
 }
 
+/// Tasks whose CPU use does not fit their slot of `threads` CPUs, from the run's sums (CPU
+/// seconds over wall seconds of every attempt: the mean cpu_pct / 100, weighted by wall time).
+/// Above 1.2 x threads: the tasks ran on CPUs outside their slots (re-pinned themselves),
+/// oversubscribing the node. Slots of 2 or more CPUs and at most 1.1 CPUs used: the program
+/// does not use its threads. Runs of under 1 s of task time say nothing (too little to judge).
+pub fn cpu_warning(cpu_s: f64, busy_s: f64, threads: usize) -> Option<String> {
+    if busy_s < 1.0 || threads == 0 {
+        return None;
+    }
+    let used = cpu_s / busy_s;
+    let t = threads as f64;
+    let cpus = |n: usize| if n == 1 { "CPU" } else { "CPUs" };
+    if used > 1.2 * t {
+        return Some(format!(
+            "tasks used {used:.1} CPUs each on average (cpu_pct {:.0}%), more than the {threads} {} of their \
+             slot: they run on CPUs outside it (a taskset or thread pinning of their own?), oversubscribing the \
+             node; let hrun pin them, or give them --threads {}",
+            100.0 * used,
+            cpus(threads),
+            used.round()
+        ));
+    }
+    if threads >= 2 && used <= 1.1 {
+        return Some(format!(
+            "tasks used {used:.1} CPU each on average (cpu_pct {:.0}%) of the {threads} CPUs of their slot: \
+             a single-threaded program? --threads 1 runs {threads} times as many at once",
+            100.0 * used
+        ));
+    }
+    None
+}
+
 /// `85 µs`, `1.2 ms`, `3.40 s`.
 fn human(d: Duration) -> String {
     let us = d.as_secs_f64() * 1e6;
@@ -315,6 +350,15 @@ fn human(d: Duration) -> String {
 #[cfg(test)]
 mod latency_tests {
     use super::*;
+
+    #[test]
+    fn cpu_use_beyond_or_below_the_slot_is_named() {
+        assert!(cpu_warning(2.0, 1.0, 1).unwrap().contains("2.0 CPUs each on average (cpu_pct 200%)"));
+        assert!(cpu_warning(1.1, 1.0, 1).is_none());
+        assert!(cpu_warning(4.0, 4.0, 2).unwrap().contains("single-threaded"));
+        assert!(cpu_warning(8.0, 4.0, 2).is_none());
+        assert!(cpu_warning(2.0, 0.5, 1).is_none(), "too little to judge");
+    }
 
     #[test]
     fn buckets_cover_every_value_in_order() {

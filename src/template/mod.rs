@@ -142,12 +142,13 @@ impl Spec {
     /// template and how values are read (not the values), e.g. `sim-3fa2c1d0`, so the same
     /// command finds its log again for `--resume`, also after values were added.
     pub fn log_stem(&self) -> String {
-        let program = self
-            .words
-            .first()
-            .and_then(|w| w.split_whitespace().next())
-            .map(|w| w.rsplit('/').next().unwrap_or(w))
-            .unwrap_or("commands");
+        let first = self.words.first().and_then(|w| w.split_whitespace().next());
+        // A template that starts with an assignment, a substitution or a keyword: its first
+        // program (other templates keep the names their logs have always had).
+        let shell_start =
+            first.is_some_and(|f| f.contains('=') || f.starts_with(['$', '(', '`']) || KEYWORDS.contains(&f));
+        let program = if shell_start { program_word(&self.words) } else { first };
+        let program = program.map(|w| w.rsplit('/').next().unwrap_or(w)).unwrap_or("commands");
         let mut name: String =
             program.chars().filter(|c| c.is_ascii_alphanumeric() || "._-".contains(*c)).take(32).collect();
         if name.is_empty() || name.starts_with('.') {
@@ -300,4 +301,29 @@ impl JobStream {
     pub fn streams(&self) -> bool {
         self.jobs.streams()
     }
+}
+
+/// The first word of a template that names a program, for the log's name: a shell keyword
+/// (`if`, `for`, `time`...) is passed over, and an assignment (`n=$(cat {})`) gives the command
+/// of its value (`cat`), never `ncat`.
+const KEYWORDS: [&str; 14] =
+    ["if", "then", "for", "while", "until", "do", "time", "exec", "export", "env", "nice", "!", "{", "("];
+
+fn program_word(words: &[String]) -> Option<&str> {
+    words.iter().flat_map(|w| w.split_whitespace()).find_map(|t| {
+        let t = match t.split_once('=') {
+            Some((name, value))
+                if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') =>
+            {
+                if !(value.starts_with("$(") || value.starts_with('`')) {
+                    return None;
+                }
+                value
+            }
+            _ => t,
+        };
+        let t = t.trim_start_matches(['$', '(', '`', '"', '\'', '{']);
+        let t = t.split([';', '|', '&', ')', '`', '"', '\'']).next().unwrap_or("");
+        (!t.is_empty() && !KEYWORDS.contains(&t) && !t.starts_with('{') && t != "{}").then_some(t)
+    })
 }

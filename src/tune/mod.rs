@@ -283,13 +283,23 @@ pub fn render(out: &Outcome) -> String {
             text += &format!(" {spread:>15}");
         }
         text += &if r.ok() {
-            format!(" {:>14.4e} {:>9.1}%\n", r.throughput(), 100.0 * r.throughput() / best)
+            format!(
+                " {:>14} {:>9.1}%\n",
+                crate::reduce::sweep::plain(r.throughput()),
+                100.0 * r.throughput() / best
+            )
         } else {
             format!(" {:>14} {:>10}  ({} of {} task(s) failed)\n", "-", "failed", r.failed, r.tasks)
         };
     }
     match rows.iter().filter(|r| r.ok()).max_by(|a, b| a.throughput().total_cmp(&b.throughput())) {
-        Some(r) => text += &format!("recommended: --threads {} ({} slots)\n", r.threads, r.slots),
+        Some(r) => {
+            text += &format!(
+                "recommended: --threads {} ({})\n",
+                r.threads,
+                crate::text::count(r.slots as u64, "slot")
+            )
+        }
         None if rows.is_empty() => text += "no wave ran to its end\n",
         None => text += "no thread count ran without failures\n",
     }

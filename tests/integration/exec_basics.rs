@@ -386,3 +386,29 @@ fn a_fifo_task_file_is_read_once() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!((sb.read("a"), sb.read("b")), ("a\n".to_string(), "b\n".to_string()));
 }
+
+/// Issue 26: 7. Counts read as English ("1 slot x 1 CPU", not "1 slot(s) x 1 CPU(s)"), slot
+/// utilisation is never shown above 100%, and `hrun gen --threads` above this machine's CPUs
+/// notes it (the file may be for a bigger node) and still writes the file.
+#[test]
+fn summary_counts_and_gen_threads_read_plainly() {
+    let sb = Sandbox::new();
+    let out = run(sb.exec().args(["-j", "1", "true", ":::", "1", "2"]));
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains(" on 1 slot x 1 CPU; slot utilisation "), "{err}");
+    let pct: f64 = err.split("slot utilisation ").nth(1).unwrap().split('%').next().unwrap().parse().unwrap();
+    assert!(pct <= 100.0, "{err}");
+    let more = (usable_cpus().len() + 1).to_string();
+    let out = run(hrun().current_dir(sb.root()).args(["gen", "--tasks", "1", "--threads", &more]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out)
+            .contains(&format!("note: --threads {more} is more than the {} CPU", usable_cpus().len())),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stdout(&out).contains(&format!("#hrun threads={more}\n")));
+    let out = run(hrun().current_dir(sb.root()).args(["gen", "--tasks", "1", "--threads", "1"]));
+    assert!(!stderr(&out).contains("note"), "{}", stderr(&out));
+}

@@ -79,3 +79,55 @@ fn tasks_start_with_no_signal_blocked() {
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(sb.read("mask"), "SigBlk:\t0000000000000000\n");
 }
+
+/// The `cpu_pct` and `efficiency` columns of a one-task table (issue 26: 2), and hrun's stderr.
+fn cpu_columns(sb: &Sandbox, args: &[&str]) -> (f64, f64, f64, String) {
+    let out = run(sb.exec().args(["--results", "t.csv"]).args(args));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let table = sb.read("t.csv");
+    let rows: Vec<Vec<&str>> = table.lines().map(|l| l.split(',').collect()).collect();
+    let col =
+        |name: &str| rows[0].iter().position(|c| *c == name).unwrap_or_else(|| panic!("{name}: {table}"));
+    let num = |name: &str| rows[1][col(name)].parse::<f64>().unwrap();
+    // The columns come last, after hrun's earlier ones: GNU's and those keep their places.
+    assert_eq!(rows[0][rows[0].len() - 3..], ["exe_sha256", "cpu_pct", "efficiency"], "{table}");
+    let cpu = num("utime_s") + num("stime_s");
+    (num("cpu_pct"), num("efficiency"), cpu / num("JobRuntime"), stderr(&out))
+}
+
+/// A single-threaded busy loop on a slot of 2 CPUs: about one CPU of two, and the summary says so.
+#[test]
+fn a_single_threaded_task_on_a_two_cpu_slot_is_named() {
+    if usable_cpus().len() < 2 {
+        eprintln!("skipped: needs 2 CPUs");
+        return;
+    }
+    let sb = Sandbox::new();
+    sb.write("busy1", "#!/bin/sh\ntimeout 1.2 sh -c 'while :; do :; done'\nexit 0\n");
+    std::fs::set_permissions(sb.path("busy1"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let (pct, eff, used, err) = cpu_columns(&sb, &["--threads", "2", "-j", "1", "./busy1", ":::", "1"]);
+    assert!((pct - 100.0 * used).abs() < 1.0, "cpu_pct {pct} against {used} CPU from rusage / JobRuntime");
+    assert!((eff - used / 2.0).abs() < 0.01, "efficiency {eff} against {used} / 2");
+    assert!(pct <= 101.0, "one thread cannot use more than one CPU: {pct}");
+    assert!(err.contains("of the 2 CPUs of their slot: a single-threaded program? --threads 1"), "{err}");
+}
+
+/// Two busy threads re-pinned with `taskset` onto every CPU from a slot of 1: CPU time beyond
+/// the slot, named as oversubscription whenever the machine let them have it (the test machine
+/// may be loaded: the warning must follow what the table measured, either way).
+#[test]
+fn a_task_that_escapes_its_slot_is_named_as_oversubscribing() {
+    if usable_cpus().len() < 2 {
+        eprintln!("skipped: needs 2 CPUs");
+        return;
+    }
+    let sb = Sandbox::new();
+    let all = usable_cpus().to_string();
+    sb.write("busy2", "#!/bin/sh\nfor i in 1 2; do timeout 1.5 sh -c 'while :; do :; done' & done\nwait\n");
+    std::fs::set_permissions(sb.path("busy2"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let (pct, eff, used, err) =
+        cpu_columns(&sb, &["--threads", "1", "-j", "1", "taskset", "-c", &all, "./busy2", ":::", "1"]);
+    assert!((pct - 100.0 * used).abs() < 1.0 && (eff - used).abs() < 0.01, "{pct} {eff} {used}");
+    let warned = err.contains("more than the 1 CPU of their slot: they run on CPUs outside it");
+    assert_eq!(warned, used > 1.2, "cpu_pct {pct}: {err}");
+}

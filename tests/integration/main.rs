@@ -24,6 +24,7 @@ mod nothing_lost;
 mod pipe;
 mod pipeline;
 mod ranges;
+mod reduce;
 mod report;
 mod results;
 mod shards;

@@ -363,7 +363,7 @@ fn runs_started_in_the_same_second_get_their_own_directories() {
         let out = child.wait_with_output().unwrap();
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(0), "run {k}: {err}");
-        let dir = err.lines().find_map(|l| l.strip_prefix("hrun: 3 tasks x 1 threads into ")).unwrap();
+        let dir = err.lines().find_map(|l| l.strip_prefix("hrun: 3 tasks x 1 thread into ")).unwrap();
         assert!(dirs.insert(dir.to_string()), "run {k} shares {dir}");
         assert!(!sb.path(dir).join("keep").exists(), "run {k} took an earlier run's {dir}");
         // Its own results, and its estimate sums exactly them.

@@ -195,3 +195,23 @@ fn status_of_a_finished_run_names_failures_and_gives_its_numbers() {
     assert!(re.is_match(numbers), "{numbers}");
     assert!(!text.contains("--resume"), "nothing left to run: {text}");
 }
+
+/// Two unrelated sweeps (3 and 5 tasks) in one directory were summed as "5 done of 5": logs
+/// that are not shards of one sweep keep their own totals (issue 26: 5).
+#[test]
+fn logs_of_unrelated_sweeps_keep_their_own_totals() {
+    let sb = Sandbox::new();
+    for (log, n) in [("a.jsonl", "3"), ("b.jsonl", "5")] {
+        let out = run(hrun()
+            .current_dir(sb.root())
+            .args(["exec", "-q", "--log", log, "true", ":::"])
+            .args((1..=n.parse::<u32>().unwrap()).map(|i| i.to_string())));
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    let out = run(hrun().current_dir(sb.root()).args(["status", "a.jsonl", "b.jsonl"]));
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(text.contains("3 done (3 ok, 0 failed)") && text.contains("5 done (5 ok, 0 failed)"), "{text}");
+    assert!(!text.contains("== all 2 logs"), "unrelated logs summed: {text}");
+    assert!(text.contains("== 2 logs of 2 different sweeps"), "{text}");
+}

@@ -59,7 +59,8 @@ fn a_wave_with_failures_fails_the_sweep_and_gets_no_figure() {
     let rows: Vec<&str> = text.lines().skip(1).take(2).collect();
     assert!(rows[0].contains(&format!("failed  (1 of {n} task(s) failed)")), "{text}");
     assert!(rows[1].ends_with("100.0%"), "{text}");
-    assert!(text.ends_with(&format!("recommended: --threads 1 ({n} slots)\n")), "{text}");
+    let slots = if n == 1 { "1 slot".to_string() } else { format!("{n} slots") };
+    assert!(text.ends_with(&format!("recommended: --threads 1 ({slots})\n")), "{text}");
     assert!(err.contains(": exit 3: sh -c") && err.contains("its stderr ends: broke"), "{err}");
 }
 
