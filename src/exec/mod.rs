@@ -341,13 +341,16 @@ fn say_before_run(
         crate::messages::note(format_args!("{note}"));
     }
     if plan.shared() {
+        // As the user wrote it (-j 8 on 5 tasks makes 5 slots: it said "--jobs 5").
+        let n = plan.slots.len();
+        let asked = cfg.jobs.map_or_else(|| n.to_string(), |j| j.to_string());
+        let made = if asked == n.to_string() { String::new() } else { format!(" ({n} made: one per task)") };
         crate::messages::warning(format_args!(
-            "--jobs {} is more than the {} slot(s) of {} CPU(s) that fit in CPUs {usable}: \
-             slots share CPUs round robin, up to {} tasks per CPU set",
-            plan.slots.len(),
+            "--jobs {asked} is more than the {} slot(s) of {} CPU(s) that fit in CPUs {usable}: \
+             slots{made} share CPUs round robin, up to {} tasks per CPU set",
             plan.cpu_sets,
             plan.threads,
-            plan.slots.len().div_ceil(plan.cpu_sets)
+            n.div_ceil(plan.cpu_sets)
         ));
     }
     let torn = checked.resume.unreadable_lines;

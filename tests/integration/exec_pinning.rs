@@ -188,6 +188,17 @@ fn jobs_above_the_slot_count_share_cpus_round_robin() {
         let line = sb.read(&format!("cpus.{slot}"));
         assert_eq!(cpus_allowed(&line), cpu, "slot {slot}: {line}");
     }
+    // -j 8 on 3 tasks makes 3 slots: the warning names the 8 asked for (it said "--jobs 3").
+    let out = run(Command::new("taskset")
+        .args(["-c", &cpu.to_string()])
+        .arg(env!("CARGO_BIN_EXE_hrun"))
+        .current_dir(sb.root())
+        .args(["exec", "--log", "log.jsonl", "-j", "8", "tasks.txt"]));
+    let err = stderr(&out);
+    assert!(
+        err.contains("--jobs 8 is more than the 1 slot(s)") && err.contains("(3 made: one per task)"),
+        "{err}"
+    );
     let (runs, _) = sb.log();
     assert_eq!(runs[0]["sharing"], serde_json::json!({"jobs": 3, "cpu_sets": 1}));
     assert_eq!(runs[0]["slots"].as_array().unwrap().len(), 3);
