@@ -174,6 +174,8 @@ pub use preflight::{LOG_DIR, default_log_path};
 /// (opened and locked, unchanged; a refused claim removes what it created), and only then
 /// emptied or written.
 pub fn run(cfg: &ExecConfig) -> Result<Summary> {
+    // Before any process is started: children hrun had from the start are not its tasks'.
+    crate::sys::inherited_children();
     // `--pipepart --block -N`: N blocks per slot, so the slots are counted first.
     if let TaskSpec::Blocks(b) = &cfg.tasks
         && let crate::pipe::BlockSize::PerSlot(_) = b.block

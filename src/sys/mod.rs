@@ -37,8 +37,8 @@ pub use launcher::{Event, Launcher, Next, Stamp, TooLarge, When};
 pub use limits::block_file_size_signal;
 pub use locks::lock_holder;
 pub use procfs::{
-    ProcInfo, become_subreaper, children_of, children_of_process, own_children, proc_info, signal_process,
-    subtree,
+    ProcInfo, become_subreaper, children_of, children_of_process, inherited_children, own_children,
+    proc_info, signal_process, subtree,
 };
 pub use stdin::stdin_has_data;
 

@@ -37,6 +37,14 @@ pub fn children_of_process(pid: i32) -> Vec<i32> {
         .unwrap_or_default()
 }
 
+/// hrun's children from before it started anything: a process substitution's reader the
+/// calling shell forked before it exec'd hrun (`hrun exec ... > >(wc)`) is hrun's child, and not
+/// hrun's to kill. Read on the first call, which `exec` makes before it starts a process.
+pub fn inherited_children() -> &'static [i32] {
+    static INHERITED: std::sync::OnceLock<Vec<i32>> = std::sync::OnceLock::new();
+    INHERITED.get_or_init(own_children)
+}
+
 /// hrun's own children: the tasks it started, the guardian, and the orphans re-parented to
 /// it. Tasks are forked by the main thread and the kernel re-parents orphans to a
 /// subreaper's main thread, so its `children` file lists them all.

@@ -489,3 +489,18 @@ fn task_output_that_cannot_be_written_stops_the_run_and_resume_reruns_it() {
         assert_eq!(stdout(&out), "a\nb\nc\n", "{order}: every task's output, once");
     }
 }
+
+/// GNU's `par_blocking_redir`: the reader of a process substitution, which the shell forks
+/// before it execs hrun, is hrun's child from the start. hrun killed it as a stray ("killing 1
+/// stray process(es) left by tasks") and its output was lost; it is not hrun's to kill.
+#[test]
+fn a_child_hrun_had_before_it_started_is_not_killed() {
+    let sb = Sandbox::new();
+    let script = format!(
+        "( echo 3 | {} exec -q --log none seq > >(echo stdout; wc -l) ) 2>&1 | cat",
+        env!("CARGO_BIN_EXE_hrun")
+    );
+    let out = run(std::process::Command::new("bash").arg("-c").arg(&script).current_dir(sb.root()));
+    let words: Vec<String> = stdout(&out).split_whitespace().map(String::from).collect();
+    assert_eq!(words, ["stdout", "3"], "the reader's output, and no stray killed: {}", stdout(&out));
+}

@@ -202,6 +202,7 @@ impl Dispatcher<'_> {
         roots.extend(self.launchers.iter().map(Launcher::pid));
         let mut skip = roots.clone();
         skip.push(self.guardian.pid());
+        skip.extend_from_slice(crate::sys::inherited_children());
         leaks::sweep_strays(&roots, &skip);
         self.progress.finish();
         self.conclude(&mut st, &mut tasks);
