@@ -398,7 +398,9 @@ fn after_run(
     plan: &SlotPlan,
     log_path: Option<&std::path::Path>,
 ) -> Result<Summary> {
-    let log_shown = log_path.map_or_else(|| std::path::PathBuf::from("none"), |p| p.to_path_buf());
+    // `--log none`: said as such (it read "run log none", as if a file were named so).
+    let log_shown =
+        log_path.map_or_else(|| std::path::PathBuf::from("none (--log none)"), |p| p.to_path_buf());
     if cfg.terse && !cfg.quiet {
         for f in &summary.failures {
             eprintln!(
@@ -428,10 +430,11 @@ fn after_run(
     // written): the run stopped on an error (255), its log says what ran.
     match deferred {
         Some(e) => Err(anyhow!("{e:#}").context(format!(
-            "stopped starting tasks after {} ({} not run); the run log {} has every finished task",
+            "stopped starting tasks after {} ({} not run){}",
             summary.tasks,
             summary.not_run,
-            log_shown.display()
+            log_path
+                .map_or(String::new(), |l| format!("; the run log {} has every finished task", l.display()))
         ))),
         None => Ok(summary),
     }

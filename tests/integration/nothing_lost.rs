@@ -312,6 +312,7 @@ fn an_empty_log_name_is_refused_and_none_keeps_no_log() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(sb.path("ran").exists());
     assert!(!sb.path("none").exists() && !sb.path(".hrun").exists(), "no log anywhere");
+    assert!(stderr(&out).contains("run log none (--log none)"), "said as such: {}", stderr(&out));
     assert!(stderr(&out).contains("keeps no run log"), "{}", stderr(&out));
     let out = run(hrun().current_dir(sb.root()).args(["exec", "--log", "none", "--resume", "tasks.txt"]));
     assert_eq!(out.status.code(), Some(2));
