@@ -189,31 +189,42 @@ pub fn parse_size(text: &str) -> Result<i64, String> {
     Ok(v as i64)
 }
 
+/// The lengths of the blocks the splitter cuts a whole `input` into, read as GNU reads it
+/// (each read fills the buffer up to what the splitter wants): what the spool's cuts are
+/// checked against.
+#[cfg(test)]
+pub(crate) fn cut_lengths(input: &[u8], records: &Records, block: usize) -> Vec<usize> {
+    let mut s = Splitter::new(records.clone(), block);
+    let (mut buf, mut at, mut out) = (Vec::new(), 0, Vec::new());
+    loop {
+        let want = s.want(buf.len());
+        let n = want.min(input.len() - at);
+        buf.extend_from_slice(&input[at..at + n]);
+        at += n;
+        let round = s.round(&buf, n < want);
+        let taken: usize = round.blocks.iter().sum();
+        out.extend(round.blocks);
+        buf.drain(..taken);
+        if n < want {
+            return out;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     /// The blocks a whole input becomes, read as GNU reads it.
     fn blocks(input: &[u8], records: Records, block: usize) -> Vec<String> {
-        let mut s = Splitter::new(records, block);
-        let (mut buf, mut at, mut out) = (Vec::new(), 0, Vec::new());
-        loop {
-            let want = s.want(buf.len());
-            let n = want.min(input.len() - at);
-            buf.extend_from_slice(&input[at..at + n]);
-            at += n;
-            let eof = n < want;
-            let round = s.round(&buf, eof);
-            let mut from = 0;
-            for len in round.blocks {
-                out.push(String::from_utf8_lossy(&buf[from..from + len]).into_owned());
-                from += len;
-            }
-            buf.drain(..from);
-            if eof {
-                return out;
-            }
-        }
+        let mut at = 0;
+        cut_lengths(input, &records, block)
+            .into_iter()
+            .map(|len| {
+                at += len;
+                String::from_utf8_lossy(&input[at - len..at]).into_owned()
+            })
+            .collect()
     }
 
     #[test]

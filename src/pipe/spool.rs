@@ -127,21 +127,7 @@ mod tests {
 
     /// Block lengths as the pure splitter cuts `input` (read as GNU reads it).
     fn pure(input: &[u8], records: &Records, block: usize) -> Vec<usize> {
-        let mut s = Splitter::new(records.clone(), block);
-        let (mut buf, mut at, mut out) = (Vec::new(), 0, Vec::new());
-        loop {
-            let want = s.want(buf.len());
-            let n = want.min(input.len() - at);
-            buf.extend_from_slice(&input[at..at + n]);
-            at += n;
-            let round = s.round(&buf, n < want);
-            let taken: usize = round.blocks.iter().sum();
-            out.extend(round.blocks);
-            buf.drain(..taken);
-            if n < want {
-                return out;
-            }
-        }
+        crate::pipe::split::cut_lengths(input, records, block)
     }
 
     #[test]
