@@ -73,11 +73,11 @@ for t in $threads_list; do
         echo 'a=$(awk "/Cpus_allowed_list/{print \$2}" /proc/self/status); sleep 0.3; [ "$a" = "$HRUN_CPUS" ] || { echo "task $HRUN_SEQ: allowed $a, slot $HRUN_CPUS" >&2; exit 1; }' >> pin.txt
     done
     printf 'T=%-3s ' "$t"
-    "$HRUN" exec --threads "$t" --quiet pin.txt > pin.out 2>&1
+    "$HRUN" exec --threads "$t" pin.txt > pin.out 2>&1
     rc=$?
     grep -E 'task\(s\)|allowed' pin.out
     [ "$rc" = 0 ] || { echo "   exit status $rc"; failed=1; }
-    rm -f pin.hrun.jsonl
+    rm -f .hrun/pin.hrun.jsonl
 done
 
 section "worker scaling inside one process (hrun-mc-pi --bench)"
@@ -94,7 +94,7 @@ for round in 1 2 3; do
     m=$EPOCHREALTIME
     xargs -P "$n" -I{} sh -c '{}' < true.txt
     e=$EPOCHREALTIME
-    rm -f true.hrun.jsonl
+    rm -f .hrun/true.hrun.jsonl
     awk -v s="$s" -v m="$m" -v e="$e" -v n="$n" -v r="$round" 'BEGIN {
         printf "round %d: hrun exec %.3f s; xargs -P%d sh -c %.3f s; xargs/hrun %.2f\n", r, m - s, n, e - m, (e - m) / (m - s) }'
 done

@@ -182,7 +182,9 @@ pub fn named_or_here(logs: &[PathBuf]) -> Result<Vec<PathBuf>> {
 }
 
 /// The run logs named on a command line: files as given, and for a directory every
-/// `*.hrun.jsonl` in it (e.g. one per shard), sorted. A directory without one is an error.
+/// `*.hrun.jsonl` in it and in its `.hrun/` (where an `hrun exec` started in that directory
+/// keeps its logs: `hrun status results/` after a job ran there), sorted. A directory without
+/// one is an error.
 pub fn expand_logs(paths: &[std::path::PathBuf]) -> Result<Vec<std::path::PathBuf>> {
     let mut out = Vec::new();
     for p in paths {
@@ -190,18 +192,31 @@ pub fn expand_logs(paths: &[std::path::PathBuf]) -> Result<Vec<std::path::PathBu
             out.push(p.clone());
             continue;
         }
-        let mut found: Vec<_> = std::fs::read_dir(p)
-            .with_context(|| format!("cannot read directory {}", p.display()))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|f| f.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with(".hrun.jsonl")))
-            .collect();
+        let mut found = logs_in(p)?;
+        let kept = p.join(crate::exec::LOG_DIR);
+        if p.file_name().is_none_or(|n| n != crate::exec::LOG_DIR) && kept.is_dir() {
+            found.extend(logs_in(&kept)?);
+        }
         if found.is_empty() {
-            anyhow::bail!("{} holds no run log (*.hrun.jsonl)", p.display());
+            anyhow::bail!(
+                "{} holds no run log (*.hrun.jsonl, in it or in its {}/)",
+                p.display(),
+                crate::exec::LOG_DIR
+            );
         }
         found.sort();
         out.extend(found);
     }
     Ok(out)
+}
+
+/// The `*.hrun.jsonl` files directly in `dir`.
+fn logs_in(dir: &Path) -> Result<Vec<PathBuf>> {
+    Ok(std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read directory {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|f| f.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with(".hrun.jsonl")))
+        .collect())
 }
 
 #[cfg(test)]

@@ -215,3 +215,25 @@ fn logs_of_unrelated_sweeps_keep_their_own_totals() {
     assert!(!text.contains("== all 2 logs"), "unrelated logs summed: {text}");
     assert!(text.contains("== 2 logs of 2 different sweeps"), "{text}");
 }
+
+/// `hrun status results/` after a job ran `hrun exec` in results/ (the Slurm scripts do): the
+/// logs are in results/.hrun/, and the directory named finds them; one with no log anywhere is
+/// a one-line error naming it.
+#[test]
+fn status_of_the_directory_a_run_was_started_in_reads_its_dot_hrun() {
+    let sb = Sandbox::new();
+    std::fs::create_dir(sb.path("results")).unwrap();
+    sb.write("results/tasks.txt", "true\nfalse\n");
+    let out = run(hrun().current_dir(sb.path("results")).args(["exec", "-q", "tasks.txt"]));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let out = run(hrun().current_dir(sb.root()).args(["status", "results"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("tasks: 2 done (1 ok, 1 failed)"), "{}", stdout(&out));
+    std::fs::create_dir(sb.path("nothing")).unwrap();
+    let out = run(hrun().current_dir(sb.root()).args(["status", "nothing"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        "hrun: error: nothing holds no run log (*.hrun.jsonl, in it or in its .hrun/)\n"
+    );
+}

@@ -343,7 +343,7 @@ fn c_three_nodes_run_every_task_once_and_reduce_matches_one_node() {
     let mut runs_by: BTreeMap<u64, usize> = BTreeMap::new();
     let mut nodes = Vec::new();
     for k in 1..=3 {
-        let log = r.join(format!("tasks.shard-{k}-of-3.hrun.jsonl"));
+        let log = r.join(".hrun").join(format!("tasks.shard-{k}-of-3.hrun.jsonl"));
         let recs = records(&log);
         let run = of_kind(&recs, "run")[0];
         assert_eq!(run["shard"], format!("{k}/3"));
@@ -404,7 +404,7 @@ fn d_a_job_at_its_time_limit_drains_and_a_resubmitted_job_finishes_the_rest() {
         .nth(1)
         .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
         .unwrap_or_else(|| panic!("no resubmission in {out}"));
-    let log = r.join("tasks.hrun.jsonl");
+    let log = r.join(".hrun/tasks.hrun.jsonl");
     let recs = records(&log);
     let end = of_kind(&recs, "end")[0].clone();
     let stopped_by = end["stopped_by"].as_str().unwrap_or_default().to_string();
@@ -447,7 +447,8 @@ fn e_a_step_wide_usr1_on_a_multinode_job_fails_no_task_and_two_nodes_finish_it()
     let script = format!("{REPO}/slurm/hrun-multinode.sbatch");
     let job = c.sbatch(d, &env, &["-N", "3", "-o", "first-%j.out", &script]);
     // Once every shard has a task running, signal every process of the job's steps.
-    let logs: Vec<PathBuf> = (1..=3).map(|k| r.join(format!("tasks.shard-{k}-of-3.hrun.jsonl"))).collect();
+    let logs: Vec<PathBuf> =
+        (1..=3).map(|k| r.join(".hrun").join(format!("tasks.shard-{k}-of-3.hrun.jsonl"))).collect();
     let until = Instant::now() + WAIT;
     while !logs.iter().all(|l| std::fs::read_to_string(l).is_ok_and(|t| t.contains("\"kind\":\"start\""))) {
         assert!(Instant::now() < until, "no task started");
@@ -479,7 +480,7 @@ fn e_a_step_wide_usr1_on_a_multinode_job_fails_no_task_and_two_nodes_finish_it()
     let all_logs: Vec<PathBuf> = logs
         .iter()
         .cloned()
-        .chain((1..=2).map(|k| r.join(format!("tasks.shard-{k}-of-2.hrun.jsonl"))))
+        .chain((1..=2).map(|k| r.join(".hrun").join(format!("tasks.shard-{k}-of-2.hrun.jsonl"))))
         .collect();
     assert_eq!(successes(&all_logs), (1..=30).map(|s| (s, 1)).collect(), "each task succeeded exactly once");
     same_estimate(&reduce(&r), &reference(30, 100_000, 11));
@@ -521,7 +522,7 @@ fn f_a_refused_run_says_why_once_and_incomplete_runs_can_end_with_status_0() {
     let out = read(&d.join(format!("left-{job2}.out")));
     assert_eq!((state.as_str(), exit), ("COMPLETED", 0), "{out}");
     assert!(out.contains("exiting 0 (HRUN_EXIT_ZERO_ON_INCOMPLETE=1)"), "{out}");
-    let recs = records(&left.join("tasks.hrun.jsonl"));
+    let recs = records(&left.join(".hrun/tasks.hrun.jsonl"));
     assert_eq!(of_kind(&recs, "end")[0]["not_run"], 3, "the log says what is left");
 }
 
