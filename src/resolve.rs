@@ -136,8 +136,8 @@ impl ExecArgs {
                 (Some(dir), _, _) => OutputMode::Dir(dir),
                 (None, true, _) => OutputMode::Ungroup,
                 (None, false, _) if self.line_buffer => OutputMode::Lines,
-                // With --results, output goes into the table, in the order tasks finish.
-                (None, false, true) if results.is_none() => OutputMode::Ordered,
+                // With --results, output goes into the table: with -k, rows in task order.
+                (None, false, true) => OutputMode::Ordered,
                 (None, false, _) => OutputMode::Group,
             },
             resume: match (self.resume, self.resume_failed) {

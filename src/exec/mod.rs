@@ -17,6 +17,7 @@ pub mod progress;
 mod provenance;
 pub mod results_files;
 pub mod resume;
+mod row_order;
 mod spawn;
 mod summary;
 pub mod timeout;

@@ -129,6 +129,9 @@ enum Msg {
     Done(u64, Option<Block>),
     /// A finished task's row for the results table, with its output.
     Row(Box<crate::log::TaskRecord>, Block),
+    /// `-k` with a results table: task `seq` ended without a row (cut short); the rows held
+    /// behind it go.
+    NoRow(u64),
     /// `--line-buffer`: task `seq` writes into these files (hrun's own descriptors of them),
     /// its lines led by this tag.
     Watch(u64, File, File, Option<String>),
@@ -227,12 +230,14 @@ impl Output {
         let closed = stdout_closed.clone();
         let lost = SharedLost::default();
         let lost_w = lost.clone();
-        let ordered = mode == OutputMode::Ordered && table.is_none();
         // A table on standard output is the writer thread's, like the rest of hrun's stdout.
         let (file_table, table) = match table {
             Some(t) if t.end().is_some() => (Some(t), None),
             other => (None, other),
         };
+        // -k: blocks, or rows of a table on standard output, in task order (the dispatcher
+        // orders the rows of a table in a file).
+        let ordered = mode == OutputMode::Ordered && file_table.is_none();
         let (writer, returned) = if threaded {
             // Bounded: if hrun's stdout is slower than the tasks, the dispatcher waits for it
             // rather than piling up open files (two descriptors per task).
@@ -397,10 +402,29 @@ impl Output {
             && crate::sys::free_bytes(&std::env::temp_dir()).is_some_and(|b| b < 1 << 20)
     }
 
-    /// Task `seq` started its first attempt (`-k` orders blocks by this).
+    /// Task `seq` started its first attempt (`-k` orders blocks and rows on standard output
+    /// by this).
     pub fn started(&self, seq: u64) {
-        if let (OutputMode::Ordered, Some((tx, _))) = (&self.mode, &self.writer) {
+        if let (OutputMode::Ordered, Some((tx, _))) = (&self.mode, &self.writer)
+            && !self.has_file_table()
+        {
             let _ = tx.send(Msg::Started(seq));
+        }
+    }
+
+    /// `-k` with a results table in a file: the dispatcher writes rows in the order tasks
+    /// started (GNU's job order), holding those that finish early.
+    pub fn rows_in_order(&self) -> bool {
+        self.mode == OutputMode::Ordered && self.has_file_table()
+    }
+
+    /// Task `seq` ended for good without a row: with `-k` and a table on standard output, the
+    /// rows held behind it go.
+    pub fn no_row(&self, seq: u64) {
+        if let (OutputMode::Ordered, Some((tx, _))) = (&self.mode, &self.writer)
+            && !self.has_file_table()
+        {
+            let _ = tx.send(Msg::NoRow(seq));
         }
     }
 
@@ -555,7 +579,23 @@ fn write_blocks(
     mut table: Option<crate::results::Table>,
 ) {
     let mut order = Order::default();
+    // -k with the table on standard output: rows in the order tasks started.
+    let mut rows = super::row_order::InOrder::<(Box<crate::log::TaskRecord>, Block)>::default();
+    let rows_ordered = ordered && table.is_some();
+    let ordered = ordered && table.is_none();
     let mut table_failed = false;
+    let mut write = |record: Box<crate::log::TaskRecord>, Block { mut captured, recycle, tag }: Block| {
+        if let Some(t) = table.as_mut()
+            && let Err(e) = write_row(t, *record, &mut captured, tag.as_deref())
+            && !table_failed
+        {
+            eprintln!("hrun: error: {e:#}; the run log still has every task");
+            table_failed = true;
+        }
+        if recycle && captured.reset().is_ok() {
+            let _ = back.send(captured);
+        }
+    };
     let mut lines = super::line_buffer::Lines::default();
     let mut looked = std::time::Instant::now();
     loop {
@@ -581,18 +621,18 @@ fn write_blocks(
                 sink.lines(seq, |out, err| lines.end(seq, show, out, err));
                 sink.recycle(block, &back);
             }
-            Msg::Row(record, Block { mut captured, recycle, tag }) => {
-                if let Some(t) = table.as_mut()
-                    && let Err(e) = write_row(t, *record, &mut captured, tag.as_deref())
-                    && !table_failed
-                {
-                    eprintln!("hrun: error: {e:#}; the run log still has every task");
-                    table_failed = true;
-                }
-                if recycle && captured.reset().is_ok() {
-                    let _ = back.send(captured);
+            Msg::Row(record, block) if rows_ordered => {
+                for (record, block) in rows.ended(record.seq, Some((record, block))) {
+                    write(record, block);
                 }
             }
+            Msg::Row(record, block) => write(record, block),
+            Msg::NoRow(seq) => {
+                for (record, block) in rows.ended(seq, None) {
+                    write(record, block);
+                }
+            }
+            Msg::Started(seq) if rows_ordered => rows.started(seq),
             Msg::Started(seq) => order.expected.push_back(seq),
             Msg::Done(_, None) if !ordered => {}
             Msg::Done(seq, block) if ordered && order.expected.front() != Some(&seq) => match block {
@@ -626,6 +666,9 @@ fn write_blocks(
         }
     }
     // Tasks started but never done (hrun is stopping on an error): show what is held.
+    for (record, block) in rows.rest() {
+        write(record, block);
+    }
     while !order.held.is_empty() {
         order.expected.retain(|s| order.held.contains_key(s));
         order.release(&mut sink);

@@ -467,3 +467,94 @@ fn results_directories_match_gnu_parallels_own() {
         files.iter().filter(|(p, _)| p.ends_with("stdout")).map(|(p, _)| p.as_str()).collect();
     assert_eq!(stdouts, ["1/\\./stdout", "1/\\.\\./stdout", "1/\\e/stdout", "1/x/stdout"]);
 }
+
+/// With -k, rows are in job order however the jobs end (GNU writes them so; hrun wrote them
+/// in the order jobs ended), in a table in a file and on standard output. Job 3 ends first,
+/// then 2, then 1: each waits for the next one's mark. Each run in a directory of its own.
+#[test]
+fn keep_order_writes_rows_in_job_order() {
+    let sb = Sandbox::new();
+    let template = [
+        "i={}; [ $i -lt 3 ] && while [ ! -e m$((i+1)) ]; do sleep 0.01; done; echo $i; touch m$i",
+        ":::",
+        "1",
+        "2",
+        "3",
+    ];
+    for d in ["h", "again", "g", "s"] {
+        std::fs::create_dir(sb.path(d)).unwrap();
+    }
+    let out = run(sb
+        .exec()
+        .current_dir(sb.path("h"))
+        .args(["-q", "-k", "-j3", "--results", "h.csv"])
+        .args(template));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let table = sb.read("h/h.csv");
+    let h = parse_delimited(&table, ',');
+    let seqs: Vec<&str> = h[1..].iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(seqs, ["1", "2", "3"], "rows in job order");
+    let (_, tasks) = sb.log();
+    let ended: Vec<f64> =
+        tasks.iter().map(|t| t["start"].as_f64().unwrap() + t["wall_s"].as_f64().unwrap()).collect();
+    assert!(ended[2] < ended[1] && ended[1] < ended[0], "the jobs ended 3, 2, 1: {ended:?}");
+    // The log vouches for every row: --resume has nothing to do.
+    let again = run(sb
+        .exec()
+        .current_dir(sb.path("h"))
+        .args(["-q", "-k", "-j3", "--resume", "--results", "h.csv"])
+        .args(template));
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert_eq!(sb.read("h/h.csv"), table, "no row added or lost");
+    if let Some(mut p) = gnu_parallel() {
+        run(p.current_dir(sb.path("g")).args(["-k", "-j3", "--results", "g.csv"]).args(template));
+        let g = parse_delimited(&sb.read("g/g.csv"), ',');
+        assert_eq!(gnu_columns(&h), gnu_columns(&g), "as GNU's rows");
+    }
+    let out = run(sb
+        .exec()
+        .current_dir(sb.path("s"))
+        .args(["-q", "-k", "-j3", "--results", "-.csv"])
+        .args(template));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let s = parse_delimited(&stdout(&out), ',');
+    assert_eq!(gnu_columns(&s), gnu_columns(&h), "on standard output too");
+}
+
+/// -k holds the rows (and records) of jobs that end before an earlier one: killed while it
+/// held them, hrun loses nothing; --resume runs those jobs again and the table has one row
+/// per job, in job order.
+#[test]
+fn a_crash_while_keep_order_holds_rows_then_resume_leaves_one_row_per_job() {
+    let sb = Sandbox::new();
+    let job = [
+        "-k",
+        "-j",
+        "3",
+        "--results",
+        "r.csv",
+        "[ {} = 1 ] && [ ! -e fast ] && sleep 60; echo done {}; touch ended{}",
+        ":::",
+        "1",
+        "2",
+        "3",
+    ];
+    let mut child =
+        sb.exec().args(job).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let t0 = std::time::Instant::now();
+    // Jobs 2 and 3 have ended while job 1 sleeps.
+    while !(sb.path("ended2").exists() && sb.path("ended3").exists()) {
+        assert!(t0.elapsed() < Duration::from_secs(30), "the jobs never ended");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(!sb.read("r.csv").contains("done"), "rows 2 and 3 wait for row 1: {}", sb.read("r.csv"));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    sb.write("fast", "");
+    let out = run(sb.exec().arg("--resume").args(job));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let rows = parse_delimited(&sb.read("r.csv"), ',');
+    assert_eq!(rows[1..].iter().map(|r| r[0].as_str()).collect::<Vec<_>>(), ["1", "2", "3"]);
+    assert!(rows[1..].iter().all(|r| r[10].starts_with("done")), "{rows:?}");
+}

@@ -15,6 +15,17 @@ use super::{Dispatcher, RunState, Stop};
 use crate::sys::{self, Ended, Next, Reaped, Stamp};
 use crate::taskfile::Task;
 
+/// A finished task's results row waiting for its turn (`-k`): its record, output and joblog
+/// command.
+pub(super) struct HeldRow {
+    record: crate::log::TaskRecord,
+    joblog: String,
+    captured: super::super::output::Captured,
+    tag: Option<String>,
+    /// No process of the task can still hold its output files.
+    recycle: bool,
+}
+
 impl Dispatcher<'_> {
     /// The task's main process ended at `at` (its launcher's clock): record it now, or let its
     /// leftovers linger a moment. `next`: what its launcher did with the request waiting
@@ -213,7 +224,7 @@ impl Dispatcher<'_> {
     fn write_attempt(
         &mut self,
         st: &mut RunState,
-        mut attempt: Attempt,
+        attempt: Attempt,
         reaped: Reaped,
         ended: Instant,
         wall_s: f64,
@@ -224,31 +235,14 @@ impl Dispatcher<'_> {
         let patience = std::time::Duration::from_millis(200);
         let exe_sha256 = attempt.exe.as_deref().and_then(|p| self.hashes.get_within(p, patience));
         let end = Ending { reaped, wall_s, last_attempt: fate.last_attempt(), leaked, exe_sha256 };
-        let mut record = attempt.record(&self.plan.slots[attempt.slot], end, self.host);
+        let record = attempt.record(&self.plan.slots[attempt.slot], end, self.host);
         // A row for each task that finished (not retried, cut short or left for --resume):
         // in a file, written before the record (which then says where it ends); on standard
         // output, by the writer thread after.
         let finished = self.results && fate.finished();
         let tag = self.tag.then(|| attempt.task.tag());
         let file_table = self.output.has_file_table();
-        if finished && file_table {
-            match self.output.write_row(&record, &mut attempt.captured, tag.as_deref()) {
-                Ok(end) => record.results_end = end,
-                // The record without `results_end`: not done for --resume, which cuts the table
-                // back to its last whole row and runs the task again.
-                Err(e) if !st.summary.results_torn => {
-                    st.summary.results_torn = true;
-                    st.stop_with(e.context(
-                        "a row of the results table could not be written (--resume cuts the table back \
-                         to its last whole row and runs the tasks without one again)",
-                    ));
-                }
-                Err(_) => {}
-            }
-        }
-        let row = (finished && !file_table).then(|| record.clone());
-        self.log.append(&record)?;
-        st.dirty_since.get_or_insert(ended);
+        let cpu_s = record.rusage.utime_s + record.rusage.stime_s;
         if !leaked.is_empty() {
             eprintln!(
                 "hrun: warning: task {} (line {}) left {} process(es) running after it ended; killed {:?}",
@@ -258,6 +252,36 @@ impl Dispatcher<'_> {
                 leaked
             );
         }
+        if finished && file_table {
+            // The row, then the record (which says where the row ends), then the joblog row:
+            // with -k, once every task started before it has its row.
+            let seq = attempt.task.seq;
+            let held = HeldRow {
+                record,
+                joblog: attempt.joblog_command(&self.plan.slots[attempt.slot]).into_owned(),
+                captured: attempt.captured,
+                tag,
+                recycle: leaked.is_empty(),
+            };
+            let ready = match self.output.rows_in_order() {
+                true => st.rows.ended(seq, Some(held)),
+                false => vec![held],
+            };
+            for held in ready {
+                self.write_held_row(st, held)?;
+            }
+            return Ok((attempt.task, cpu_s));
+        }
+        if file_table && fate.last_attempt() && self.output.rows_in_order() {
+            // No row for it (cut short): the rows held behind it go.
+            for held in st.rows.ended(attempt.task.seq, None) {
+                self.write_held_row(st, held)?;
+            }
+        }
+        // On standard output, the writer thread writes the row after the record.
+        let row = (finished && !file_table).then(|| record.clone());
+        self.log.append(&record)?;
+        st.dirty_since.get_or_insert(ended);
         if fate.last_attempt()
             && let Some(j) = self.joblog.as_mut()
         {
@@ -266,6 +290,9 @@ impl Dispatcher<'_> {
         }
         // With --results, output goes only into rows: a task cut short shows nothing (it
         // runs again on --resume, and gets its row then).
+        if self.results && !finished && fate.last_attempt() {
+            self.output.no_row(attempt.task.seq);
+        }
         self.output.finish(
             attempt.task.seq,
             attempt.captured,
@@ -274,7 +301,34 @@ impl Dispatcher<'_> {
             tag,
             row,
         );
-        Ok((attempt.task, record.rusage.utime_s + record.rusage.stime_s))
+        Ok((attempt.task, cpu_s))
+    }
+
+    /// A finished task's row in the results table in a file, then its record (which keeps
+    /// where the row ends) and its joblog row: so a crash can leave a row the log does not
+    /// vouch for (cut at `--resume`), never a finished task without a row.
+    pub(super) fn write_held_row(&mut self, st: &mut RunState, mut held: HeldRow) -> Result<()> {
+        match self.output.write_row(&held.record, &mut held.captured, held.tag.as_deref()) {
+            Ok(end) => held.record.results_end = end,
+            // The record without `results_end`: not done for --resume, which cuts the table
+            // back to its last whole row and runs the task again.
+            Err(e) if !st.summary.results_torn => {
+                st.summary.results_torn = true;
+                st.stop_with(e.context(
+                    "a row of the results table could not be written (--resume cuts the table back \
+                     to its last whole row and runs the tasks without one again)",
+                ));
+            }
+            Err(_) => {}
+        }
+        self.log.append(&held.record)?;
+        st.dirty_since.get_or_insert_with(Instant::now);
+        if let Some(j) = self.joblog.as_mut() {
+            j.write(&Attempt::joblog_row(&held.record, held.captured.stdout_len(), &held.joblog))?;
+        }
+        let seq = held.record.seq;
+        self.output.finish(seq, held.captured, held.recycle, false, held.tag, None);
+        Ok(())
     }
 
     /// A task failed on its last attempt: counted, named in the summary (the first few).

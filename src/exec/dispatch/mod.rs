@@ -136,6 +136,8 @@ struct RunState {
     /// The kernel refused to start a task for now (EAGAIN, ENOMEM): no task starts before
     /// then, and the wait doubles while it keeps refusing.
     backoff: Option<(Instant, Duration)>,
+    /// `-k` with a results table in a file: finished tasks' rows waiting for earlier tasks.
+    rows: super::row_order::InOrder<end::HeldRow>,
 }
 
 impl RunState {
@@ -177,6 +179,7 @@ impl Dispatcher<'_> {
             last_start: None,
             backoff: None,
             warned_spool: false,
+            rows: Default::default(),
         };
         loop {
             self.fill(&mut st, &mut tasks);
@@ -197,6 +200,10 @@ impl Dispatcher<'_> {
                 self.settle_lingering(&mut st)?;
             }
             self.on_deadlines(&mut st)?;
+        }
+        // Rows held behind tasks that never ended (the run stopped on an error).
+        for held in st.rows.rest() {
+            self.write_held_row(&mut st, held)?;
         }
         let mut roots = vec![std::process::id() as i32];
         roots.extend(self.launchers.iter().map(Launcher::pid));

@@ -41,6 +41,9 @@ impl Dispatcher<'_> {
         if !announced {
             // Taken from the input now: `-k` shows its output in this order.
             self.output.started(task.seq);
+            if self.output.rows_in_order() {
+                st.rows.started(task.seq);
+            }
         }
         let start = Instant::now();
         let exe = self.env.executable(&task);
