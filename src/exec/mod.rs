@@ -211,6 +211,8 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
     let opened = open_outputs(cfg, &checked)?;
     let Opened { mut log, joblog, output, progress } = opened;
     say_before_run(cfg, &planned, &checked, deadline.as_ref(), &mut log, &output)?;
+    // The run record is written: the room reserved for it is not needed any more.
+    log.unreserve();
 
     let plan = &planned.plan;
     let outcome = dispatch::Dispatcher {
@@ -240,6 +242,10 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
     after_run(cfg, summary, deferred, plan, log_path)
 }
 
+/// Room reserved in the run log's file system before the run begins (the run record of a
+/// node of 288 CPUs is some 30 KB).
+const LOG_ROOM: u64 = 256 << 10;
+
 /// The outputs of a run, open and ready: the run log, the joblog, where task output goes (and
 /// the results table), the progress display.
 struct Opened {
@@ -258,7 +264,34 @@ fn open_outputs(cfg: &ExecConfig, checked: &preflight::Checked) -> Result<Opened
     wanted.extend(checked.log.as_deref().map(|l| ("run log", l, Kind::Log)));
     wanted.extend(cfg.joblog.as_deref().map(|j| ("--joblog", j, Kind::Stream)));
     wanted.extend(table.map(|t| ("--results", t, Kind::Stream)));
-    let mut claims = claim::claim_all(&wanted).map_err(|e| UsageError(anyhow!(e)))?.into_iter();
+    // A --results name with replacement strings is checked before anything is claimed.
+    let named = output::results_name(&cfg.output, checked.tasks.names())?;
+    let claims = claim::claim_all(&wanted).map_err(|e| UsageError(anyhow!(e)))?;
+    // The run log must have room for the run's first records before any output is emptied:
+    // a full file system there stops the run with yesterday's table and joblog as they were.
+    if let Some(c) = claims.first().filter(|_| checked.log.is_some())
+        && let Err(e) = sys::reserve_space(&c.file, LOG_ROOM)
+    {
+        let shown = crate::text::printable(&c.path.display().to_string()).into_owned();
+        claim::release(claims);
+        return Err(anyhow!("run log {shown} has no room: {e} (nothing was written)"));
+    }
+    // From here on an error is hrun's own (exit 255), never a refusal: files were claimed.
+    open_claimed(cfg, checked, claims, named).map_err(|e| match e.downcast::<UsageError>() {
+        Ok(UsageError(e)) => e,
+        Err(e) => e,
+    })
+}
+
+/// [`open_outputs`] once every output is claimed: empties or repairs them, starts the output.
+fn open_claimed(
+    cfg: &ExecConfig,
+    checked: &preflight::Checked,
+    claims: Vec<crate::log::claim::Claimed>,
+    named: Option<crate::template::Template>,
+) -> Result<Opened> {
+    let table = cfg.results.as_deref().filter(|p| !crate::results::Target::is_stdout(p));
+    let mut claims = claims.into_iter();
     let log = match checked.log {
         Some(_) => RunLog::from_claim(claims.next().expect("claimed")),
         None => RunLog::none(),
@@ -290,7 +323,7 @@ fn open_outputs(cfg: &ExecConfig, checked: &preflight::Checked) -> Result<Opened
     let output = Output::start(cfg.output.clone(), progress.bar(), table)?
         .with_echo(cfg.echo)
         .with_tags(cfg.tag)
-        .with_layout(checked.tasks.names().to_vec(), cfg.tasks.per_job())?;
+        .with_layout(checked.tasks.names().to_vec(), cfg.tasks.per_job(), named);
     Ok(Opened { log, joblog, output, progress })
 }
 

@@ -183,6 +183,20 @@ pub struct Echo {
     pub stderr: bool,
 }
 
+/// A `--results` name with replacement strings, parsed (its `{name}`s are the header's
+/// `names`); a usage error names it. `None` for any other output.
+pub fn results_name(mode: &OutputMode, names: &[String]) -> Result<Option<crate::template::Template>> {
+    let OutputMode::Results(super::results_files::ResultsFiles::Named(name)) = mode else { return Ok(None) };
+    let syntax = crate::template::Syntax {
+        names: names.to_vec(),
+        quoting: crate::template::Quoting::Raw,
+        ..Default::default()
+    };
+    crate::template::Template::parse_in(std::slice::from_ref(name), &syntax)
+        .map(Some)
+        .map_err(|e| crate::exit::UsageError(anyhow::anyhow!("--results {name}: {e}")).into())
+}
+
 /// Checks before the run that `mode` can work: `--output-dir` is created (with its parents)
 /// and must take a new file; grouped output needs a temporary file in `$TMPDIR`. Only
 /// directories and unlinked temporary files are made.
@@ -269,23 +283,15 @@ impl Output {
         })
     }
 
-    /// The values' names and grouping that `--results DIR` names files by; a `--results`
-    /// name with replacement strings is parsed here (its `{name}`s are the header's).
-    pub fn with_layout(self, names: Vec<String>, per_job: usize) -> Result<Output> {
-        let named = match &self.mode {
-            OutputMode::Results(super::results_files::ResultsFiles::Named(name)) => {
-                let syntax = crate::template::Syntax {
-                    names: names.clone(),
-                    quoting: crate::template::Quoting::Raw,
-                    ..Default::default()
-                };
-                let t = crate::template::Template::parse_in(std::slice::from_ref(name), &syntax)
-                    .map_err(|e| crate::exit::UsageError(anyhow::anyhow!("--results {name}: {e}")))?;
-                Some(t)
-            }
-            _ => None,
-        };
-        Ok(Output { layout: ValueLayout { names, per_job, named }, ..self })
+    /// The values' names and grouping that `--results DIR` names files by, and a `--results`
+    /// name's template ([`results_name`]).
+    pub fn with_layout(
+        self,
+        names: Vec<String>,
+        per_job: usize,
+        named: Option<crate::template::Template>,
+    ) -> Output {
+        Output { layout: ValueLayout { names, per_job, named }, ..self }
     }
 
     /// Shows each command as its task starts ([`Output::announce`]).

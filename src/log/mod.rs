@@ -86,6 +86,17 @@ impl RunLog {
             .with_context(|| format!("cannot append to run log {}", self.path.display()))
     }
 
+    /// Gives back disk space reserved past the log's end ([`crate::sys::reserve_space`]):
+    /// setting its length to what it is frees the blocks beyond.
+    pub fn unreserve(&self) {
+        if let Some(f) = &self.file
+            && let Ok(m) = f.metadata()
+            && m.is_file()
+        {
+            let _ = f.set_len(m.len());
+        }
+    }
+
     /// Flushes the log to stable storage.
     pub fn sync(&self) -> io::Result<()> {
         self.file.as_ref().map_or(Ok(()), File::sync_data)

@@ -390,3 +390,24 @@ pub fn free_bytes(path: &std::path::Path) -> Option<u64> {
     let st = nix::sys::statvfs::statvfs(path).ok()?;
     Some(st.blocks_available() as u64 * st.fragment_size() as u64)
 }
+
+/// Reserves `bytes` of disk space past the end of `file` without changing its size
+/// (`fallocate(FALLOC_FL_KEEP_SIZE)`), so that writes up to that much cannot fail for want of
+/// room. A file system that cannot reserve (NFS, a pipe) is not an error: there is nothing to
+/// check ahead there. A full one (ENOSPC, EDQUOT) is.
+pub fn reserve_space(file: &std::fs::File, bytes: u64) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let len = file.metadata()?.len();
+    // SAFETY: fallocate on a descriptor this process owns; no memory is passed.
+    let rc = unsafe {
+        libc::fallocate(file.as_raw_fd(), libc::FALLOC_FL_KEEP_SIZE, len as libc::off_t, bytes as libc::off_t)
+    };
+    if rc == 0 {
+        return Ok(());
+    }
+    let e = std::io::Error::last_os_error();
+    match e.raw_os_error() {
+        Some(libc::ENOSPC) | Some(libc::EDQUOT) | Some(libc::EFBIG) => Err(e),
+        _ => Ok(()),
+    }
+}

@@ -68,6 +68,69 @@ fn a_refused_run_leaves_yesterdays_files_as_they_were() {
     }
 }
 
+/// A `--results` name whose replacement strings are refused (a perl expression) was parsed
+/// after the outputs were claimed: the refusal (exit 2) had emptied the joblog and left an
+/// empty run log. It is checked before anything is claimed now.
+#[test]
+fn a_refused_results_name_leaves_yesterdays_files_as_they_were() {
+    let sb = with_yesterday();
+    let before = snapshot(&sb);
+    for log in [&["--log", "new.jsonl"][..], &[]] {
+        let out = run(hrun()
+            .current_dir(sb.root())
+            .args(["exec", "--joblog", "jl.txt", "--results", "q/{=x=}/"])
+            .args(log)
+            .arg("tasks.txt"));
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(stderr(&out).contains("--results q/{=x=}/: "), "{}", stderr(&out));
+        assert_eq!(snapshot(&sb), before, "{log:?}: a file changed");
+        assert!(!sb.path(".hrun/tasks.hrun.jsonl").exists(), "no default log made");
+        assert!(!sb.path("q").exists());
+    }
+}
+
+/// A run log on a full file system: the run stopped (255) only when its run record could not
+/// be written, after yesterday's table and joblog had been emptied. The log's room is
+/// reserved before anything is emptied now. Needs a small tmpfs (root, mount allowed).
+#[test]
+fn a_full_file_system_under_the_log_empties_nothing() {
+    let sb = with_yesterday();
+    std::fs::create_dir(sb.path("full")).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+        .arg(sb.path("full"))
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !mounted {
+        eprintln!("a_full_file_system_under_the_log_empties_nothing: cannot mount a tmpfs here; not run");
+        return;
+    }
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _unmount = Unmount(sb.path("full"));
+    // Fill it: the writes stop at ENOSPC.
+    let _ = std::fs::write(sb.path("full/fill"), vec![0u8; 128 << 10]);
+    let before = snapshot(&sb);
+    let out = run(hrun().current_dir(sb.root()).args([
+        "exec",
+        "--log",
+        "full/l.jsonl",
+        "--results",
+        "r.csv",
+        "--joblog",
+        "jl.txt",
+        "tasks.txt",
+    ]));
+    assert_eq!(out.status.code(), Some(255), "{}", stderr(&out));
+    assert!(stderr(&out).contains("run log full/l.jsonl has no room"), "{}", stderr(&out));
+    assert_eq!(snapshot(&sb), before, "yesterday's table and joblog as they were");
+    assert!(!sb.path("full/l.jsonl").exists(), "the log it created is removed again");
+}
+
 /// Another live hrun holds a file this run would write (its run log named as this run's
 /// table, or one table two sweeps both name): refused with the holder's pid, and the live
 /// run's file is untouched.
