@@ -74,8 +74,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             }
             let path = hrun::report::output_path(&logs, output)?;
             let run = hrun::report::read(&logs)?;
-            std::fs::write(&path, hrun::report::render(&run))
-                .map_err(|e| anyhow::anyhow!("cannot write report {}: {e}", path.display()))?;
+            hrun::report::write_page(&path, &hrun::report::render(&run))?;
             let shown = hrun::text::printable(&path.display().to_string()).into_owned();
             eprintln!("hrun: report of {} task attempt(s) written to {shown}", run.bars.len());
             Ok(exit::OK)

@@ -50,12 +50,44 @@ pub fn printable_max(s: &str, max: usize) -> Cow<'_, str> {
 }
 
 /// C0 and C1 controls, DEL, and the Unicode bidirectional controls (the "Trojan Source" set).
+/// `s` with control characters and bidirectional overrides written as escapes, as
+/// [`printable`] writes them, but newlines and tabs kept and no length limit: for text that is
+/// shown on several lines (a page's tooltips), where no byte may restyle or reorder it.
+pub fn controls_escaped(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(|c| needs_escape(c) && c != '\n' && c != '\t') {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        match c {
+            '\n' | '\t' => out.push(c),
+            '\r' => out.push_str("\\r"),
+            c if c.is_ascii_control() => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c if needs_escape(c) => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
 fn needs_escape(c: char) -> bool {
     c.is_control() || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn controls_are_escaped_and_lines_kept() {
+        use super::controls_escaped;
+        assert_eq!(controls_escaped("a\nb\tc"), "a\nb\tc");
+        assert_eq!(controls_escaped("evil\u{202e}txt\x01\x1b[31m\r"), "evil\\u{202e}txt\\x01\\x1b[31m\\r");
+        assert_eq!(controls_escaped("\u{9b}1m"), "\\u{9b}1m");
+    }
 
     #[test]
     fn counts_are_plural_unless_one() {

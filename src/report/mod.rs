@@ -122,6 +122,21 @@ pub fn output_path(logs: &[PathBuf], output: Option<PathBuf>) -> Result<PathBuf>
     Ok(path)
 }
 
+/// Writes the page to `path`, claimed as hrun claims its outputs: a file another live hrun
+/// writes (its run log, joblog or table) is refused with its pid, and nothing changes.
+pub fn write_page(path: &std::path::Path, page: &str) -> Result<()> {
+    use std::io::Write;
+    let kind = crate::log::claim::Kind::Stream;
+    let mut claimed =
+        crate::log::claim::claim_all(&[("-o", path, kind)]).map_err(|e| UsageError(anyhow!(e)))?;
+    let claimed = claimed.remove(0);
+    let shown = crate::text::printable(&path.display().to_string()).into_owned();
+    claimed
+        .truncate()
+        .and_then(|()| (&claimed.file).write_all(page.as_bytes()))
+        .map_err(|e| anyhow!("cannot write report {shown}: {e}"))
+}
+
 /// Reads every run of each log (several: e.g. the shards of a multi-node job). One empty log
 /// among several (a run that failed to start) is skipped with a warning.
 pub fn read(paths: &[PathBuf]) -> Result<Report> {

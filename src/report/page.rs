@@ -56,8 +56,15 @@ impl Shade {
     }
 }
 
+/// `s` for HTML text or an attribute: markup characters as entities, and control characters
+/// and bidirectional overrides as visible escapes (no byte from a log restyles or reorders
+/// the page: `hrun status` escapes them the same way).
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    crate::text::controls_escaped(s)
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// Runs that overlap in time, drawn on one timeline: indices into `Report::runs`.
@@ -438,5 +445,6 @@ mod tests {
     #[test]
     fn escaping() {
         assert_eq!(esc("a<b & \"c\">"), "a&lt;b &amp; &quot;c&quot;&gt;");
+        assert_eq!(esc("x\u{202e}y\x1b[2J<"), "x\\u{202e}y\\x1b[2J&lt;");
     }
 }

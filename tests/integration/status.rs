@@ -88,6 +88,61 @@ fn report_shows_its_output_path_escaped() {
     assert!(sb.path("r\u{1b}[2J.html").is_file());
 }
 
+/// Control characters and bidirectional overrides from a task's line reached the page raw (a
+/// command that reads differently than it runs); they are shown as escapes, as status does.
+#[test]
+fn report_shows_control_and_bidi_characters_escaped() {
+    let sb = Sandbox::new();
+    sb.write("v", "evil\u{202e}txt\u{1}\u{1b}[31m\n");
+    assert_eq!(run(sb.exec().args(["-q", "echo {}", "::::", "v"])).status.code(), Some(0));
+    let out = run(hrun().current_dir(sb.root()).args(["report", "log.jsonl", "-o", "r.html"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let page = sb.read("r.html");
+    for raw in ['\u{202e}', '\u{1}', '\u{1b}'] {
+        assert!(!page.contains(raw), "{raw:?} in the page");
+    }
+    assert!(page.contains("evil\\u{202e}txt\\x01\\x1b[31m"), "the command, escaped");
+}
+
+/// `report -o` wrote over any file: a live run's log became HTML under it. It claims its
+/// page as runs claim their outputs: a file a live hrun writes is refused with its pid.
+#[test]
+fn report_over_a_file_a_live_run_writes_is_refused() {
+    let sb = Sandbox::new();
+    sb.write("tasks.txt", "true\n");
+    assert_eq!(run(sb.exec().arg("tasks.txt")).status.code(), Some(0));
+    let mut live = hrun()
+        .current_dir(sb.root())
+        .args([
+            "exec",
+            "-q",
+            "--log",
+            "live.jsonl",
+            "--joblog",
+            "jl.txt",
+            "touch ready; while [ ! -e go ]; do sleep 0.02; done; : {}",
+            ":::",
+            "1",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_file(&sb.path("ready"), std::time::Duration::from_secs(60));
+    for target in ["live.jsonl", "jl.txt"] {
+        let before = sb.read(target);
+        let out = run(hrun().current_dir(sb.root()).args(["report", "log.jsonl", "-o", target]));
+        assert_eq!(out.status.code(), Some(2), "{target}: {}", stderr(&out));
+        let want = format!("-o {target}: in use by another hrun (pid {})", live.id());
+        assert!(stderr(&out).contains(&want), "{target}: {}", stderr(&out));
+        assert_eq!(sb.read(target), before, "{target} unchanged");
+    }
+    sb.write("go", "");
+    assert_eq!(live.wait().unwrap().code(), Some(0));
+    let out = run(hrun().arg("status").arg(sb.path("live.jsonl")));
+    assert_eq!(out.status.code(), Some(0), "the live run's log is whole: {}", stderr(&out));
+}
+
 fn status_of(sb: &Sandbox) -> String {
     let out = run(hrun().arg("status").arg(sb.path("log.jsonl")));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
