@@ -198,9 +198,10 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
     let deadline = crate::deadline::resolve(cfg.policy.deadline, unix_seconds(SystemTime::now()));
     let threads =
         cfg.threads.or(checked.tasks.threads_directive()).or(cfg.threads_default).unwrap_or(DEFAULT_THREADS);
-    let planned = plan_slots(cfg, threads, checked.total)?;
+    let mut planned = plan_slots(cfg, threads, checked.total)?;
     crate::placement::check_runnable(&cfg.placement, &planned)?;
-    check_open_files(planned.plan.slots.len()).map_err(|e| UsageError(anyhow!(e)))?;
+    let fits = check_open_files(planned.plan.slots.len()).map_err(|e| UsageError(anyhow!(e)))?;
+    planned.plan.slots.truncate(fits);
     // Block the handled signals and fork the guardian and launchers while hrun is still
     // single-threaded, and before it opens its outputs (a forked process would hold them).
     let signals = sys::SignalFd::install().context("cannot set up signal handling")?;
@@ -507,22 +508,38 @@ fn plan_slots(cfg: &ExecConfig, threads: usize, total: Option<u64>) -> Result<cr
     }
 }
 
-/// Refuses a plan that would run out of open files mid-run: each running task holds two (its
-/// output), plus the reused ones, the writer's backlog and hrun's own.
-fn check_open_files(slots: usize) -> Result<(), String> {
-    // Two files per task running, per task waiting for the output thread, and per pair kept
-    // for reuse (at most as many as have run at once), and some for hrun itself.
-    let need = |n: usize| 2 * (2 * n + n.min(64).max(n.min(output::POOL_MAX))) + 32;
+/// How many of `slots` tasks can run at once without running out of open files mid-run: each
+/// running task holds two (its output), plus the reused ones, the writer's backlog and hrun's
+/// own. Fewer than asked is said in a warning (GNU parallel runs fewer too); none is an error.
+fn check_open_files(slots: usize) -> Result<usize, String> {
     let limit = sys::raise_open_files_limit() as usize;
-    if need(slots) > limit {
-        let fits = (1..slots).rev().find(|&n| need(n) <= limit).unwrap_or(0);
+    let fits = slots_within_open_files(slots, limit);
+    if fits == 0 {
         return Err(format!(
-            "{slots} tasks at once need about {} open files, but this process may open only {limit} \
-             (ulimit -n): use --jobs {fits} or less, or raise the limit",
-            need(slots)
+            "one task at a time needs about {} open files, but this process may open only {limit} \
+             (ulimit -n): raise the limit (ulimit -n $(ulimit -Hn))",
+            open_files_needed(1)
         ));
     }
-    Ok(())
+    if fits < slots {
+        crate::messages::warning(format_args!(
+            "only enough open files (ulimit -n {limit}) to run {fits} of the {slots} tasks at once: \
+             running {fits} at a time; raise the limit (ulimit -n $(ulimit -Hn)) for more"
+        ));
+    }
+    Ok(fits)
+}
+
+/// Open files `n` tasks at once need: two per task running, per task waiting for the output
+/// thread, and per pair kept for reuse (at most as many as have run at once), and some for
+/// hrun itself.
+fn open_files_needed(n: usize) -> usize {
+    2 * (2 * n + n.min(64).max(n.min(output::POOL_MAX))) + 24
+}
+
+/// The most of `slots` tasks at once that fit in `limit` open files (0: not even one).
+fn slots_within_open_files(slots: usize, limit: usize) -> usize {
+    (1..=slots).rev().find(|&n| open_files_needed(n) <= limit).unwrap_or(0)
 }
 
 fn run_record(cfg: &ExecConfig, host: &str, usable: &CpuSet, plan: &SlotPlan, start: f64) -> RunRecord {
@@ -578,4 +595,18 @@ fn run_record(cfg: &ExecConfig, host: &str, usable: &CpuSet, plan: &SlotPlan, st
 /// `t` in Unix seconds (0 for a time before 1970).
 pub fn unix_seconds(t: SystemTime) -> f64 {
     t.duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fewer_tasks_at_once_when_open_files_are_few() {
+        assert_eq!(slots_within_open_files(4, 1 << 20), 4);
+        assert_eq!(slots_within_open_files(4, open_files_needed(2)), 2);
+        assert_eq!(slots_within_open_files(4, open_files_needed(2) + 1), 2);
+        assert_eq!(slots_within_open_files(4, open_files_needed(1) - 1), 0);
+        assert_eq!(slots_within_open_files(0, 1 << 20), 0);
+    }
 }
