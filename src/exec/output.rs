@@ -589,14 +589,22 @@ fn write_blocks(
     let mut rows = super::row_order::InOrder::<(Box<crate::log::TaskRecord>, Block)>::default();
     let rows_ordered = ordered && table.is_some();
     let ordered = ordered && table.is_none();
-    let mut table_failed = false;
+    // A row that cannot be written to standard output is lost output (the run stops, exits
+    // 255, and --resume runs its task again); a closed pipe stops the run as for blocks.
+    let (lost, closed) = (sink.lost.clone(), sink.closed.clone());
     let mut write = |record: Box<crate::log::TaskRecord>, Block { mut captured, recycle, tag }: Block| {
+        let seq = record.seq;
         if let Some(t) = table.as_mut()
+            && !closed.load(std::sync::atomic::Ordering::Relaxed)
             && let Err(e) = write_row(t, *record, &mut captured, tag.as_deref())
-            && !table_failed
         {
-            eprintln!("hrun: error: {e:#}; the run log still has every task");
-            table_failed = true;
+            let io = e.root_cause().downcast_ref::<io::Error>();
+            if io.is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe) {
+                closed.store(true, std::sync::atomic::Ordering::Relaxed);
+            } else if let Ok(mut lost) = lost.lock() {
+                lost.error.get_or_insert_with(|| format!("{e:#}"));
+                lost.seqs.push(seq);
+            }
         }
         if recycle && captured.reset().is_ok() {
             let _ = back.send(captured);

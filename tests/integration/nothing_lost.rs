@@ -552,6 +552,25 @@ fn task_output_that_cannot_be_written_stops_the_run_and_resume_reruns_it() {
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
         assert_eq!(stdout(&out), "a\nb\nc\n", "{order}: every task's output, once");
     }
+    // A results table on standard output: its rows were lost with exit 0.
+    let args = ["-j", "1", "--results", "-.csv", "echo", ":::", "a", "b", "c"];
+    let full = std::fs::File::options().write(true).open("/dev/full").unwrap();
+    let out = hrun()
+        .current_dir(sb.root())
+        .args(["exec", "-q", "--log", "t.jsonl"])
+        .args(args)
+        .stdout(full)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(255), "{}", stderr(&out));
+    assert!(stderr(&out).contains("cannot write results table -.csv"), "{}", stderr(&out));
+    assert_eq!(sb.read("t.jsonl").matches(r#""kind":"lost""#).count(), 3, "{}", sb.read("t.jsonl"));
+    let out =
+        run(hrun().current_dir(sb.root()).args(["exec", "-q", "--resume", "--log", "t.jsonl"]).args(args));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let table = stdout(&out);
+    let rows = table.lines().filter(|l| l.contains(",:,")).count();
+    assert_eq!(rows, 3, "every task's row, once: {table}");
 }
 
 /// GNU's `par_blocking_redir`: the reader of a process substitution, which the shell forks
