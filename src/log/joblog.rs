@@ -7,7 +7,7 @@
 //! `parallel --resume --joblog J < tasks.txt` skip exactly the tasks hrun ran.
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
@@ -17,8 +17,10 @@ pub const HEADER: &str = "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitv
 /// A joblog being written. Like GNU parallel, it starts afresh each run, except when
 /// resuming, where rows are appended (and the header written only to a new file).
 pub struct JobLog {
-    out: BufWriter<File>,
+    out: File,
     path: PathBuf,
+    /// A regular file: a row that could not be written whole is cut off again.
+    regular: bool,
 }
 
 /// One joblog row.
@@ -41,25 +43,32 @@ impl JobLog {
         if !append {
             claimed.truncate().with_context(|| format!("cannot empty joblog {}", claimed.path.display()))?;
         }
-        let super::claim::Claimed { mut file, path, .. } = claimed;
+        let super::claim::Claimed { mut file, path, regular, .. } = claimed;
         super::end_torn_line(&mut file, &path)
             .with_context(|| format!("cannot repair joblog {}", path.display()))?;
         let empty = !plus && file.metadata().map(|m| m.len() == 0).unwrap_or(true);
-        let mut log = JobLog { out: BufWriter::new(file), path };
+        let mut log = JobLog { out: file, path, regular };
         if empty {
-            log.out
-                .write_all(HEADER.as_bytes())
-                .and_then(|_| log.out.flush())
-                .with_context(|| format!("cannot write joblog {}", log.path.display()))?;
+            log.append(HEADER.as_bytes())?;
         }
         Ok(log)
     }
 
-    /// Writes one row and flushes it, so the joblog is current if hrun is killed.
+    /// Writes one row (in one `write`), so the joblog is current if hrun is killed. A row that
+    /// cannot be written whole (a full disk) is cut off again: the joblog keeps whole rows.
     pub fn write(&mut self, row: &JobLogRow<'_>) -> Result<()> {
+        self.append(format_row(row).as_bytes())
+    }
+
+    fn append(&mut self, bytes: &[u8]) -> Result<()> {
+        let before = self.regular.then(|| self.out.metadata().map(|m| m.len()).ok()).flatten();
         self.out
-            .write_all(format_row(row).as_bytes())
-            .and_then(|_| self.out.flush())
+            .write_all(bytes)
+            .inspect_err(|_| {
+                if let Some(len) = before {
+                    let _ = self.out.set_len(len);
+                }
+            })
             .with_context(|| format!("cannot write joblog {}", self.path.display()))
     }
 }

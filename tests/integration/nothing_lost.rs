@@ -131,6 +131,58 @@ fn a_full_file_system_under_the_log_empties_nothing() {
     assert!(!sb.path("full/l.jsonl").exists(), "the log it created is removed again");
 }
 
+/// A joblog on a file system that fills up: hrun exited 255 without an end record, and the
+/// torn row's task counted as done, so `--resume` never wrote its row. Now a row that cannot
+/// be written is cut off again, the run stops with its end record, and the task's record is
+/// left out, so `--resume` (with room again) runs it and the joblog has every row once.
+#[test]
+fn a_joblog_on_a_full_file_system_stops_the_run_and_resume_completes_it() {
+    let sb = Sandbox::new();
+    std::fs::create_dir(sb.path("full")).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+        .arg(sb.path("full"))
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !mounted {
+        eprintln!("a_joblog_on_a_full_file_system_...: cannot mount a tmpfs here; not run");
+        return;
+    }
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _unmount = Unmount(sb.path("full"));
+    // One page left: about a hundred rows.
+    std::fs::write(sb.path("full/fill"), vec![0u8; 60 << 10]).unwrap();
+    let values: Vec<String> = (1..=300).map(|i| i.to_string()).collect();
+    let args = ["-q", "-j", "1", "--joblog", "full/jl.txt", "echo", ":::"];
+    let out = run(sb.exec().args(args).args(&values));
+    assert_eq!(out.status.code(), Some(255), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("joblog row could not be written; --resume runs it again"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(sb.read("log.jsonl").contains(r#""kind":"end""#), "the run ended in its log");
+    std::fs::remove_file(sb.path("full/fill")).unwrap();
+    let out = run(sb.exec().arg("--resume").args(args).args(&values));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let joblog = sb.read("full/jl.txt");
+    let mut seqs: Vec<u64> = joblog
+        .lines()
+        .skip(1)
+        .map(|l| {
+            assert_eq!(l.split('\t').count(), 9, "a whole row: {l:?}");
+            l.split('\t').next().unwrap().parse().unwrap()
+        })
+        .collect();
+    seqs.sort();
+    assert_eq!(seqs, (1..=300).collect::<Vec<u64>>(), "every task's row, once");
+}
+
 /// Another live hrun holds a file this run would write (its run log named as this run's
 /// table, or one table two sweeps both name): refused with the holder's pid, and the live
 /// run's file is untouched.

@@ -253,7 +253,7 @@ impl Dispatcher<'_> {
             );
         }
         if finished && file_table {
-            // The row, then the record (which says where the row ends), then the joblog row:
+            // The row, then the joblog row, then the record (which says where the row ends):
             // with -k, once every task started before it has its row.
             let seq = attempt.task.seq;
             let held = HeldRow {
@@ -280,14 +280,12 @@ impl Dispatcher<'_> {
         }
         // On standard output, the writer thread writes the row after the record.
         let row = (finished && !file_table).then(|| record.clone());
-        self.log.append(&record)?;
-        st.dirty_since.get_or_insert(ended);
-        if fate.last_attempt()
-            && let Some(j) = self.joblog.as_mut()
-        {
-            let command = attempt.joblog_command(&self.plan.slots[attempt.slot]);
-            j.write(&Attempt::joblog_row(&record, attempt.captured.stdout_len(), &command))?;
+        let command = attempt.joblog_command(&self.plan.slots[attempt.slot]);
+        let received = attempt.captured.stdout_len();
+        if !fate.last_attempt() || self.write_joblog_row(st, &record, received, &command) {
+            self.log.append(&record)?;
         }
+        st.dirty_since.get_or_insert(ended);
         // With --results, output goes only into rows: a task cut short shows nothing (it
         // runs again on --resume, and gets its row then).
         if self.results && !finished && fate.last_attempt() {
@@ -304,8 +302,8 @@ impl Dispatcher<'_> {
         Ok((attempt.task, cpu_s))
     }
 
-    /// A finished task's row in the results table in a file, then its record (which keeps
-    /// where the row ends) and its joblog row: so a crash can leave a row the log does not
+    /// A finished task's row in the results table in a file, then its joblog row and its
+    /// record (which keeps where the row ends): so a crash can leave a row the log does not
     /// vouch for (cut at `--resume`), never a finished task without a row.
     pub(super) fn write_held_row(&mut self, st: &mut RunState, mut held: HeldRow) -> Result<()> {
         match self.output.write_row(&held.record, &mut held.captured, held.tag.as_deref()) {
@@ -321,14 +319,37 @@ impl Dispatcher<'_> {
             }
             Err(_) => {}
         }
-        self.log.append(&held.record)?;
-        st.dirty_since.get_or_insert_with(Instant::now);
-        if let Some(j) = self.joblog.as_mut() {
-            j.write(&Attempt::joblog_row(&held.record, held.captured.stdout_len(), &held.joblog))?;
+        if self.write_joblog_row(st, &held.record, held.captured.stdout_len(), &held.joblog) {
+            self.log.append(&held.record)?;
         }
+        st.dirty_since.get_or_insert_with(Instant::now);
         let seq = held.record.seq;
         self.output.finish(seq, held.captured, held.recycle, false, held.tag, None);
         Ok(())
+    }
+
+    /// The joblog row of a task's last attempt, written before its record: true when written
+    /// (or there is no joblog). A row that cannot be written (a full disk) stops the run, and
+    /// the task's record is left out of the log, so that `--resume` runs it again and writes
+    /// its row then (the joblog keeps whole rows only).
+    fn write_joblog_row(
+        &mut self,
+        st: &mut RunState,
+        record: &crate::log::TaskRecord,
+        received: u64,
+        command: &str,
+    ) -> bool {
+        let Some(j) = self.joblog.as_mut() else { return true };
+        match j.write(&Attempt::joblog_row(record, received, command)) {
+            Ok(()) => true,
+            Err(e) => {
+                st.stop_with(e.context(format!(
+                    "task {}'s joblog row could not be written; --resume runs it again",
+                    record.seq
+                )));
+                false
+            }
+        }
     }
 
     /// A task failed on its last attempt: counted, named in the summary (the first few).
