@@ -188,7 +188,9 @@ pub(super) fn check_outputs(cfg: &ExecConfig, log: Option<&Path>) -> Result<(), 
             crate::pipe::Source::Stdin => vec![],
         },
     };
-    if cfg.tasks.reads_stdin() && crate::taskfile::stdin_is_file() {
+    // Standard input redirected from a file is the user's input whether or not the values
+    // come from it (`... ::: a < data.txt`): never written over.
+    if crate::taskfile::stdin_is_file() {
         inputs.push(("standard input", stdin));
     }
     let mut outputs: Vec<crate::same_file::Named<'_>> = log.map(|l| ("--log", l)).into_iter().collect();

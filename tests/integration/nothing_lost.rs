@@ -183,6 +183,26 @@ fn a_joblog_on_a_full_file_system_stops_the_run_and_resume_completes_it() {
     assert_eq!(seqs, (1..=300).collect::<Vec<u64>>(), "every task's row, once");
 }
 
+/// Standard input redirected from a file is an input even when the values come from `:::`:
+/// a joblog naming it (or `/dev/stdin`) truncated it with exit 0. Refused now, unchanged.
+#[test]
+fn standard_input_from_a_file_is_never_written_over() {
+    let sb = with_yesterday();
+    for joblog in ["jl.txt", "/dev/stdin"] {
+        let before = sb.read("jl.txt");
+        let out = hrun()
+            .current_dir(sb.root())
+            .args(["exec", "--log", "new.jsonl", "--joblog", joblog, "echo", ":::", "a"])
+            .stdin(std::fs::File::open(sb.path("jl.txt")).unwrap())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{joblog}: {}", stderr(&out));
+        assert!(stderr(&out).contains("is standard input"), "{}", stderr(&out));
+        assert_eq!(sb.read("jl.txt"), before, "{joblog}");
+        assert!(!sb.path("new.jsonl").exists());
+    }
+}
+
 /// Another live hrun holds a file this run would write (its run log named as this run's
 /// table, or one table two sweeps both name): refused with the holder's pid, and the live
 /// run's file is untouched.
