@@ -259,7 +259,7 @@ impl Attempt {
             attempt: self.number,
             slot: slot.id.0,
             cpus: slot.cpus.to_string(),
-            cmd: self.task.cmd.clone(),
+            cmd: crate::log::cap::text(&self.task.cmd, crate::log::cap::FIELD),
             pid: self.pid,
             start: self.start_wall,
         }
@@ -298,9 +298,10 @@ impl Attempt {
             last_attempt,
             slot: slot.id.0,
             cpus: slot.cpus.to_string(),
-            cmd: self.task.cmd.clone(),
-            values: self.task.job.as_ref().map(|j| j.args.clone()),
-            command: (ran != self.task.cmd).then(|| ran.into_owned()),
+            // Cut to what the log's readers take (the task is known by its hash).
+            cmd: crate::log::cap::text(&self.task.cmd, crate::log::cap::FIELD),
+            values: self.task.job.as_ref().map(|j| crate::log::cap::values(&j.args)),
+            command: (ran != self.task.cmd).then(|| crate::log::cap::text(&ran, crate::log::cap::FIELD)),
             error: self.refused.clone(),
             stdout_bytes: self.captured.stdout_len(),
             exe: self.exe.as_ref().map(|p| p.display().to_string()),

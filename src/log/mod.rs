@@ -6,6 +6,7 @@
 //! can at worst tear the very last line, which readers (`read`) skip. A log is appended to,
 //! never truncated: several runs over one task file share one log.
 
+pub mod cap;
 pub mod claim;
 pub mod joblog;
 pub mod read;

@@ -203,6 +203,32 @@ fn standard_input_from_a_file_is_never_written_over() {
     }
 }
 
+/// A value bigger than the log's line cap (a 17 MiB line of a value file) made a record hrun
+/// could not read back: status showed the task as left and every --resume ran it again,
+/// adding as much to the log. Records keep the head of such text, and the task is known by
+/// the hash of all of it.
+#[test]
+fn a_huge_value_makes_a_record_hrun_reads_back() {
+    let sb = Sandbox::new();
+    sb.write("big", format!("{}\nsmall\n", "x".repeat(17 << 20)));
+    let args = ["-q", "printf %s {} | wc -c", "::::", "big"];
+    let out = run(sb.exec().args(args));
+    assert_eq!(out.status.code(), Some(1), "the huge one fails (too long for execve): {}", stderr(&out));
+    let size = std::fs::metadata(sb.path("log.jsonl")).unwrap().len();
+    assert!(size < 4 << 20, "{size} bytes of log");
+    let status = run(hrun().arg("status").arg(sb.path("log.jsonl")));
+    assert!(
+        stdout(&status).contains("tasks: 2 done (1 ok, 1 failed), 0 running, 0 left of 2"),
+        "{}",
+        stdout(&status)
+    );
+    let tasks = |sb: &Sandbox| sb.read("log.jsonl").matches(r#""kind":"task""#).count();
+    let before = tasks(&sb);
+    let out = run(sb.exec().arg("--resume").args(args));
+    assert_eq!(out.status.code(), Some(0), "nothing left to run: {}", stderr(&out));
+    assert_eq!(tasks(&sb), before, "no task ran again");
+}
+
 /// Another live hrun holds a file this run would write (its run log named as this run's
 /// table, or one table two sweeps both name): refused with the holder's pid, and the live
 /// run's file is untouched.
