@@ -210,7 +210,7 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
     let env = spawn::TaskEnv::new(planned.plan.threads, &checked.shell);
     let launchers = start_launchers(planned.plan.slots.len(), &env)?;
     let opened = open_outputs(cfg, &checked)?;
-    let Opened { mut log, joblog, output, progress } = opened;
+    let Opened { mut log, joblog, output, progress, dir_lock: _dir_lock } = opened;
     say_before_run(cfg, &planned, &checked, deadline.as_ref(), &mut log, &output)?;
     // The run record is written: the room reserved for it is not needed any more.
     log.unreserve();
@@ -254,6 +254,8 @@ struct Opened {
     joblog: Option<JobLog>,
     output: Output,
     progress: progress::Progress,
+    /// The task output directory, locked for the run.
+    dir_lock: Option<std::fs::File>,
 }
 
 /// Claims every output (a refusal changes nothing: exit 2), then empties or repairs them.
@@ -267,6 +269,13 @@ fn open_outputs(cfg: &ExecConfig, checked: &preflight::Checked) -> Result<Opened
     wanted.extend(table.map(|t| ("--results", t, Kind::Stream)));
     // A --results name with replacement strings is checked before anything is claimed.
     let named = output::results_name(&cfg.output, checked.tasks.names())?;
+    let dir_lock = match &cfg.output {
+        OutputMode::Dir(dir) => Some(claim::claim_dir("--output-dir", dir)),
+        OutputMode::Results(files) => files.root().map(|dir| claim::claim_dir("--results", dir)),
+        _ => None,
+    }
+    .transpose()
+    .map_err(|e| UsageError(anyhow!(e)))?;
     let claims = claim::claim_all(&wanted).map_err(|e| UsageError(anyhow!(e)))?;
     // The run log must have room for the run's first records before any output is emptied:
     // a full file system there stops the run with yesterday's table and joblog as they were.
@@ -278,10 +287,11 @@ fn open_outputs(cfg: &ExecConfig, checked: &preflight::Checked) -> Result<Opened
         return Err(anyhow!("run log {shown} has no room: {e} (nothing was written)"));
     }
     // From here on an error is hrun's own (exit 255), never a refusal: files were claimed.
-    open_claimed(cfg, checked, claims, named).map_err(|e| match e.downcast::<UsageError>() {
+    let opened = open_claimed(cfg, checked, claims, named).map_err(|e| match e.downcast::<UsageError>() {
         Ok(UsageError(e)) => e,
         Err(e) => e,
-    })
+    })?;
+    Ok(Opened { dir_lock, ..opened })
 }
 
 /// [`open_outputs`] once every output is claimed: empties or repairs them, starts the output.
@@ -325,7 +335,7 @@ fn open_claimed(
         .with_echo(cfg.echo)
         .with_tags(cfg.tag)
         .with_layout(checked.tasks.names().to_vec(), cfg.tasks.per_job(), named);
-    Ok(Opened { log, joblog, output, progress })
+    Ok(Opened { log, joblog, output, progress, dir_lock: None })
 }
 
 /// The end record (with the status of an error that stopped the run early), the log synced,

@@ -59,6 +59,26 @@ pub fn claim_all(outputs: &[(&str, &Path, Kind)]) -> Result<Vec<Claimed>, String
     Ok(claimed)
 }
 
+/// Claims a directory a run writes task output files into (`--output-dir`, GNU's
+/// `--results DIR`): the directory itself is locked (`flock`, nothing is created in it) for as
+/// long as the returned handle lives, so two runs never write over each other's files there.
+pub fn claim_dir(what: &str, path: &Path) -> Result<File, String> {
+    let shown = crate::text::printable(&path.display().to_string()).into_owned();
+    let fail = |why: String| format!("{what} {shown}: {why}");
+    let dir = File::open(path).map_err(|e| fail(format!("cannot open it: {e}")))?;
+    match lock_past_readers(&dir) {
+        Ok(true) => Ok(dir),
+        Ok(false) => {
+            let holder = sys::lock_holder(&dir).map_or(String::new(), |pid| format!(" (pid {pid})"));
+            Err(fail(format!(
+                "in use by another hrun{holder}, which writes its tasks' files there now; wait for it \
+                 to end, or give this run a directory of its own"
+            )))
+        }
+        Err(e) => Err(fail(format!("cannot lock it: {e}"))),
+    }
+}
+
 /// Gives claims back without using them: files they created are removed (an empty file the
 /// refused run made is not left behind), the others are closed unchanged.
 pub fn release(claims: Vec<Claimed>) {

@@ -229,6 +229,56 @@ fn a_huge_value_makes_a_record_hrun_reads_back() {
     assert_eq!(tasks(&sb), before, "no task ran again");
 }
 
+/// Two runs on one --output-dir (or GNU's --results DIR) wrote over each other's files, both
+/// exiting 0: the directory is locked for the run, and a second live run is refused with the
+/// holder's pid, nothing written.
+#[test]
+fn an_output_directory_a_live_run_writes_is_refused_naming_its_pid() {
+    let sb = Sandbox::new();
+    let mut first = hrun()
+        .current_dir(sb.root())
+        .args(["exec", "-q", "--log", "a.jsonl", "--output-dir", "out"])
+        .args(["touch ready; while [ ! -e go ]; do sleep 0.02; done; echo A-{}", ":::", "1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_file(&sb.path("ready"), LIMIT);
+    for (flag, dir) in [("--output-dir", "out"), ("--output-dir", "out/"), ("--results", "out/")] {
+        let out = run(hrun().current_dir(sb.root()).args([
+            "exec",
+            "--log",
+            "b.jsonl",
+            flag,
+            dir,
+            "echo B-{}",
+            ":::",
+            "1",
+        ]));
+        assert_eq!(out.status.code(), Some(2), "{flag} {dir}: {}", stderr(&out));
+        let want = format!("{flag} {dir}: in use by another hrun (pid {})", first.id());
+        assert!(stderr(&out).contains(&want), "{}", stderr(&out));
+        assert!(!sb.path("b.jsonl").exists(), "nothing written");
+    }
+    sb.write("go", "");
+    assert_eq!(first.wait().unwrap().code(), Some(0));
+    assert_eq!(sb.read("out/1.out"), "A-1\n");
+    // Once it ended, the directory is free again.
+    let out = run(hrun().current_dir(sb.root()).args([
+        "exec",
+        "-q",
+        "--log",
+        "b.jsonl",
+        "--output-dir",
+        "out",
+        "echo B-{}",
+        ":::",
+        "1",
+    ]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(sb.read("out/1.out"), "B-1\n");
+}
+
 /// Another live hrun holds a file this run would write (its run log named as this run's
 /// table, or one table two sweeps both name): refused with the holder's pid, and the live
 /// run's file is untouched.
