@@ -385,6 +385,14 @@ pub fn raise_open_files_limit() -> u64 {
     lim.rlim_cur
 }
 
+/// The soft limit on processes of this user (`ulimit -u`); `None` when unlimited or unknown.
+pub fn process_limit() -> Option<u64> {
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit on a valid struct.
+    let rc = unsafe { libc::getrlimit(libc::RLIMIT_NPROC, &mut lim) };
+    (rc == 0 && lim.rlim_cur != libc::RLIM_INFINITY).then_some(lim.rlim_cur)
+}
+
 /// Bytes free for an unprivileged user on the file system holding `path`.
 pub fn free_bytes(path: &std::path::Path) -> Option<u64> {
     let st = nix::sys::statvfs::statvfs(path).ok()?;

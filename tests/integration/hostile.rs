@@ -332,3 +332,45 @@ fn a_setsid_env_cleared_descendant_dies_with_a_killed_hrun() {
             .map_or(true, |s| s.split_whitespace().nth(2) == Some("Z"))
     });
 }
+
+/// Under a per-user process limit (`ulimit -u`) hrun ran as many at once as asked, retrying
+/// refused starts for ever (a hang when none fit): it runs fewer at once once the kernel
+/// refuses (saying so), and stops (255) when every start is refused for 10 s with nothing
+/// running. Root is exempt from the limit, so the runs are an unprivileged user's (nobody,
+/// through util-linux's setpriv).
+#[test]
+fn a_process_limit_lowers_how_many_run_at_once_and_never_hangs() {
+    let sb = Sandbox::new();
+    std::fs::set_permissions(sb.root(), std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    let nobody = |nproc: &str, args: &[&str]| {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "prlimit", nproc]);
+        c.arg(env!("CARGO_BIN_EXE_hrun")).args(args).current_dir(sb.root());
+        c
+    };
+    if !run(&mut nobody("--nproc=64:64", &["--version"])).status.success() {
+        eprintln!(
+            "a_process_limit_...: nobody cannot run hrun here (setpriv, or a private directory); not run"
+        );
+        return;
+    }
+    let mut cmd =
+        nobody("--nproc=6:6", &["exec", "--log", "l.jsonl", "-j", "8", "sleep", ":::", "0.3", "0.3", "0.3"]);
+    let out = run_within(&mut cmd, Duration::from_secs(60));
+    let err = stderr(&out);
+    match out.status.code() {
+        Some(0) => {
+            assert!(read_log(&sb.path("l.jsonl")).1.iter().all(|t| t["exit"] == 0), "{err}");
+            if err.contains("the kernel cannot start task") {
+                assert!(err.contains("hrun: warning: only enough processes to run"), "{err}");
+            }
+        }
+        Some(255) => assert!(err.contains("the kernel refused to start any task for 10s"), "{err}"),
+        other => panic!("{other:?}: {err}"),
+    }
+    // None fits beside hrun's own processes: stopped, not hung.
+    let mut cmd =
+        nobody("--nproc=4:4", &["exec", "--log", "l2.jsonl", "-j", "8", "sleep", ":::", "0.3", "0.3"]);
+    let out = run_within(&mut cmd, Duration::from_secs(60));
+    assert_ne!(out.status.code(), Some(0), "{}", stderr(&out));
+}

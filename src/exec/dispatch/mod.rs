@@ -136,6 +136,11 @@ struct RunState {
     /// The kernel refused to start a task for now (EAGAIN, ENOMEM): no task starts before
     /// then, and the wait doubles while it keeps refusing.
     backoff: Option<(Instant, Duration)>,
+    /// The most tasks at once from now on: lowered to what was running when the kernel
+    /// refused to start another (a process limit, `ulimit -u`), as GNU parallel does.
+    at_once: Option<usize>,
+    /// Since when the kernel has refused every start (reset by a start).
+    refused_since: Option<Instant>,
     /// `-k` with a results table in a file: finished tasks' rows waiting for earlier tasks.
     rows: super::row_order::InOrder<end::HeldRow>,
 }
@@ -180,6 +185,8 @@ impl Dispatcher<'_> {
             backoff: None,
             warned_spool: false,
             rows: Default::default(),
+            at_once: None,
+            refused_since: None,
         };
         loop {
             self.fill(&mut st, &mut tasks);
@@ -303,6 +310,12 @@ impl Dispatcher<'_> {
         while st.stop.is_none() {
             let free = |(i, s): (usize, &SlotState)| matches!(s, SlotState::Free) && st.queued[i].is_none();
             let Some(slot) = st.slots.iter().enumerate().position(free) else { break };
+            if st
+                .at_once
+                .is_some_and(|n| st.slots.iter().filter(|s| !matches!(s, SlotState::Free)).count() >= n)
+            {
+                break;
+            }
             if (!st.retry.is_empty() || !st.eof) && !self.before_deadline(st) {
                 break;
             }

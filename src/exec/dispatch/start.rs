@@ -113,6 +113,7 @@ impl Dispatcher<'_> {
         match (result, starting.launch) {
             (Ok(pid), _) => {
                 st.backoff = None;
+                st.refused_since = None;
                 self.started(st, slot, *starting, pid, at)
             }
             // Too many processes, or no memory, for now: the task waits and is tried again.
@@ -127,8 +128,31 @@ impl Dispatcher<'_> {
                     );
                 }
                 st.backoff = Some((Instant::now() + wait, wait));
+                // Fewer at once from now on: half of what runs now (its tasks may need
+                // processes of their own too), at least one.
+                let running =
+                    st.slots.iter().filter(|s| !matches!(s, SlotState::Free)).count().div_ceil(2).max(1);
+                if st.at_once.is_none_or(|n| running < n) && running < st.slots.len() {
+                    eprintln!(
+                        "hrun: warning: only enough processes to run {running} task(s) at once (the \
+                         kernel refused another; ulimit -u {}): running at most {running} from now on",
+                        crate::sys::process_limit().map_or_else(|| "?".to_string(), |n| n.to_string())
+                    );
+                    st.at_once = Some(running);
+                }
                 let Starting { task, number, .. } = *starting;
                 st.retry.push_front(Pending { task, number, announced: true });
+                // Refused with nothing running, for long: no task can ever start.
+                let since = *st.refused_since.get_or_insert_with(Instant::now);
+                if !st.busy() && since.elapsed() >= REFUSED_FOR {
+                    st.stop_with(anyhow!(
+                        "the kernel refused to start any task for {}s ({}; ulimit -u {}): raise the \
+                         limit, or end other processes of this user",
+                        REFUSED_FOR.as_secs(),
+                        std::io::Error::from_raw_os_error(errno),
+                        crate::sys::process_limit().map_or_else(|| "?".to_string(), |n| n.to_string())
+                    ));
+                }
                 Ok(())
             }
             // Not found, not executable...: let the shell run it and report it.
@@ -205,6 +229,9 @@ impl Dispatcher<'_> {
 
 /// How long to wait before trying to start a task again after the kernel refused one for
 /// now (EAGAIN, ENOMEM): 10 ms, doubling after each refusal in a row, at most 1 s.
+/// How long the kernel may refuse every start, with no task running, before the run stops.
+const REFUSED_FOR: Duration = Duration::from_secs(10);
+
 fn backoff(previous: Option<Duration>) -> Duration {
     previous.map_or(Duration::from_millis(10), |d| (d * 2).min(Duration::from_secs(1)))
 }
