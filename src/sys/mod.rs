@@ -390,3 +390,12 @@ pub fn free_bytes(path: &std::path::Path) -> Option<u64> {
     let st = nix::sys::statvfs::statvfs(path).ok()?;
     Some(st.blocks_available() as u64 * st.fragment_size() as u64)
 }
+
+/// Sets `$TMPDIR` for hrun (its temporary files) and, through the environment it passes on,
+/// for its tasks (GNU parallel's `--tmpdir`). Called once, before hrun starts any thread.
+pub fn set_tmpdir(dir: &std::path::Path) {
+    // SAFETY: called from `exec::run` before the launchers, the guardian or any thread of
+    // hrun's start (the output and input threads start later), so nothing reads the
+    // environment concurrently.
+    unsafe { std::env::set_var("TMPDIR", dir) };
+}
