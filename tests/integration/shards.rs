@@ -108,7 +108,10 @@ fn status_and_report_take_every_shard_log_of_a_directory() {
     std::fs::create_dir(sb.path("empty")).unwrap();
     let out = run(hrun().current_dir(sb.root()).args(["status", "empty"]));
     assert_eq!(out.status.code(), Some(2));
-    assert_eq!(stderr(&out).trim(), "hrun: error: empty holds no run log (*.hrun.jsonl)");
+    assert_eq!(
+        stderr(&out).trim(),
+        "hrun: error: empty holds no run log (*.hrun.jsonl, in it or in its .hrun/)"
+    );
 }
 
 /// A sweep begun on 3 nodes can be finished on 2, or on one: `--resume` with the default log
