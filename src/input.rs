@@ -163,6 +163,40 @@ enum Stream {
     File(TaskFile),
     Jobs(JobStream),
     Blocks(crate::pipe::stream::BlockStream),
+    /// `--shuf`: every task of the input (read to its end), in the order they run; the input
+    /// kept for what it says about itself (names, directives).
+    Shuffled(std::collections::VecDeque<Task>, Box<Stream>),
+}
+
+impl Stream {
+    fn next_task(&mut self) -> Result<Option<Task>, InputError> {
+        Ok(match self {
+            Stream::File(f) => f.next_task()?,
+            Stream::Jobs(j) => j.next_task()?,
+            Stream::Blocks(b) => b.next_task().map_err(InputError::Blocks)?,
+            Stream::Shuffled(tasks, _) => tasks.pop_front(),
+        })
+    }
+}
+
+/// `tasks` in the order a generator seeded with `seed` draws (Fisher-Yates over SplitMix64),
+/// numbered 1, 2, ... in that order, as GNU parallel's `--shuf` numbers them.
+pub fn shuffle(tasks: &mut [Task], seed: u64) {
+    let mut state = seed;
+    let mut next = || {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    for i in (1..tasks.len()).rev() {
+        let j = (next() % (i as u64 + 1)) as usize;
+        tasks.swap(i, j);
+    }
+    for (i, t) in tasks.iter_mut().enumerate() {
+        t.seq = i as u64 + 1;
+    }
 }
 
 impl TaskStream {
@@ -183,13 +217,28 @@ impl TaskStream {
         self.expected = Some(n);
     }
 
+    /// GNU's `--shuf` with `Some(seed)`: the whole input read now and put in a random order
+    /// (see [`shuffle`]); as it is with None.
+    pub fn shuffled(mut self, seed: Option<u64>) -> Result<TaskStream, InputError> {
+        let Some(seed) = seed else { return Ok(self) };
+        let mut all = Vec::new();
+        while let Some(task) = self.stream.next_task()? {
+            all.push(task);
+        }
+        shuffle(&mut all, seed);
+        let TaskStream { stream, name, expected, read, copies } = self;
+        Ok(TaskStream {
+            stream: Stream::Shuffled(all.into(), Box::new(stream)),
+            name,
+            expected,
+            read,
+            copies,
+        })
+    }
+
     /// The next task, `Ok(None)` at the end.
     pub fn next_task(&mut self) -> Result<Option<Task>, InputError> {
-        let mut next = match &mut self.stream {
-            Stream::File(f) => f.next_task()?,
-            Stream::Jobs(j) => j.next_task()?,
-            Stream::Blocks(b) => b.next_task().map_err(InputError::Blocks)?,
-        };
+        let mut next = self.stream.next_task()?;
         if let (Some(task), Some(copies)) = (next.as_mut(), self.copies.as_mut()) {
             let n = copies.entry(task.hash()).or_insert(0);
             *n += 1;
@@ -214,6 +263,7 @@ impl TaskStream {
             Stream::File(f) => f.watch_fd().is_none() || f.has_buffered(),
             Stream::Jobs(j) => j.ready(),
             Stream::Blocks(b) => b.ready(),
+            Stream::Shuffled(..) => true,
         }
     }
 
@@ -223,6 +273,7 @@ impl TaskStream {
             Stream::File(f) => f.watch_fd(),
             Stream::Jobs(j) => j.watch_fd(),
             Stream::Blocks(b) => b.watch_fd(),
+            Stream::Shuffled(..) => None,
         }
     }
 
@@ -233,22 +284,35 @@ impl TaskStream {
             Stream::File(f) => f.watch_fd().is_some(),
             Stream::Jobs(j) => j.streams(),
             Stream::Blocks(b) => b.streams(),
+            Stream::Shuffled(..) => false,
         }
     }
 
     /// `--header :`'s names of the values' columns (none for a task file).
     pub fn names(&self) -> &[String] {
-        match &self.stream {
-            Stream::File(_) | Stream::Blocks(_) => &[],
-            Stream::Jobs(j) => j.names(),
-        }
+        self.stream.names()
     }
 
     /// `#hrun threads=N` from a task file's header.
     pub fn threads_directive(&self) -> Option<usize> {
-        match &self.stream {
+        self.stream.threads_directive()
+    }
+}
+
+impl Stream {
+    fn names(&self) -> &[String] {
+        match self {
+            Stream::File(_) | Stream::Blocks(_) => &[],
+            Stream::Jobs(j) => j.names(),
+            Stream::Shuffled(_, inner) => inner.names(),
+        }
+    }
+
+    fn threads_directive(&self) -> Option<usize> {
+        match self {
             Stream::File(f) => f.directives.threads,
             Stream::Jobs(_) | Stream::Blocks(_) => None,
+            Stream::Shuffled(_, inner) => inner.threads_directive(),
         }
     }
 }

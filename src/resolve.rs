@@ -21,6 +21,19 @@ fn usage(msg: impl std::fmt::Display) -> anyhow::Error {
     UsageError(anyhow!("{msg}")).into()
 }
 
+/// `--shuf`'s seed: `HRUN_SHUF_SEED` (a repeatable order), else drawn from the clock and pid.
+fn shuf_seed() -> Result<u64> {
+    match std::env::var("HRUN_SHUF_SEED") {
+        Ok(v) => {
+            v.trim().parse().map_err(|_| usage(format!("HRUN_SHUF_SEED={v:?}: a seed is a whole number")))
+        }
+        Err(_) => {
+            let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+            Ok(t.as_nanos() as u64 ^ (u64::from(std::process::id()) << 32))
+        }
+    }
+}
+
 impl RunControl {
     /// `--jobs`, the faults, placement and progress flags over the environment and hrun.toml.
     pub fn resolve(&self, cfg: &Config) -> Result<Control> {
@@ -115,6 +128,12 @@ impl ExecArgs {
                  (a symlink named so) reads them as GNU does",
             ));
         }
+        if self.jobs_gnu.shuf && (self.pipe.pipe || self.pipe.pipepart || shard.is_some()) {
+            return Err(usage(
+                "--shuf with --pipe, --pipepart or --shard: blocks are cut in input order, and shards \
+                 must agree on one order; shuffle the input first (`shuf values.txt | hrun exec ...`)",
+            ));
+        }
         crate::messages::set_quiet(self.control.progress.quiet || personality);
         crate::messages::set_gnu(personality);
         if !personality {
@@ -159,6 +178,11 @@ impl ExecArgs {
             terse: self.control.progress.quiet || personality,
             quiet: personality,
             results: per_shard(results),
+            workdir: self.jobs_gnu.workdir.clone(),
+            nice: self.jobs_gnu.nice,
+            tmpdir: self.jobs_gnu.tmpdir.clone(),
+            files: self.jobs_gnu.files,
+            shuf: self.jobs_gnu.shuf.then(shuf_seed).transpose()?,
             ..ExecConfig::new(tasks).with(self.control.resolve(cfg)?)
         };
         Ok(match personality {

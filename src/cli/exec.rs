@@ -163,6 +163,9 @@ pub struct ExecArgs {
     pub gnu: GnuArgs,
 
     #[command(flatten)]
+    pub jobs_gnu: GnuJobArgs,
+
+    #[command(flatten)]
     pub pipe: PipeArgs,
 }
 
@@ -368,4 +371,41 @@ pub struct TemplateArgs {
     /// of running them; `hrun exec FILE` then runs the same tasks
     #[arg(long, value_name = "FILE", conflicts_with = "dry_run")]
     pub emit_tasks: Option<PathBuf>,
+}
+
+/// GNU parallel's options for where and how each job runs, and where its output goes.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "GNU parallel: where jobs run")]
+pub struct GnuJobArgs {
+    /// Start each task in DIR (made with its parents if missing; replacement strings in it are
+    /// filled in per job); `.`: the current directory; `...`: a fresh directory per task,
+    /// $HOME/.parallel/tmp/HOST-PID-SEQ, removed when the task ends
+    #[arg(long = "workdir", visible_alias = "wd", alias = "work-dir", value_name = "DIR")]
+    pub workdir: Option<String>,
+
+    /// Run the tasks at niceness N (as `nice`: 19 lowest priority; below hrun's own needs
+    /// privilege, and without it the tasks keep hrun's)
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub nice: Option<i32>,
+
+    /// Temporary files (buffered task output, --files, --pipe's blocks) go in DIR, which must
+    /// exist; tasks get TMPDIR=DIR [default: $TMPDIR, else /tmp]
+    #[arg(long, alias = "tempdir", value_name = "DIR")]
+    pub tmpdir: Option<std::path::PathBuf>,
+
+    /// Keep each task's stdout in a file of its own in --tmpdir ($TMPDIR), left there, and
+    /// print the file's name instead of the output (with --tag, after the tag; -k: in task
+    /// order)
+    #[arg(
+        long,
+        alias = "output-as-files",
+        alias = "outputasfiles",
+        conflicts_with_all = ["ungroup", "output_dir", "line_buffer", "results"]
+    )]
+    pub files: bool,
+
+    /// Run the tasks in a random order (all are read first; {#} numbers them in that order);
+    /// HRUN_SHUF_SEED=N makes the order repeatable
+    #[arg(long)]
+    pub shuf: bool,
 }

@@ -250,10 +250,7 @@ fn instead(meaning: gnu::Meaning) -> Option<&'static str> {
             "--dry-run prints the commands; the run log records each one (hrun status)"
         }
         Env => "on one node every variable of hrun's environment is passed to the jobs already",
-        Nice => "start hrun itself under nice: `nice -n N hrun exec ...`",
-        Workdir => "cd in the command: `cd DIR && CMD`",
-        Shuf => "shuffle the input first: `shuf values.txt | hrun exec CMD`",
-        Files | Results => "--output-dir DIR keeps each job's output in files of its own",
+        Results => "--output-dir DIR keeps each job's output in files of its own",
         Version | MinVersion => "`hrun --version` prints hrun's version",
         _ => return None,
     })

@@ -21,6 +21,7 @@ mod row_order;
 mod spawn;
 mod summary;
 pub mod timeout;
+pub mod workdir;
 
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -88,6 +89,16 @@ pub struct ExecConfig {
     pub log_origin: Option<String>,
     /// The config file that named the log, when it did: that log must be new or a run log.
     pub log_from_config: Option<PathBuf>,
+    /// GNU's `--workdir DIR` as given (`.`, `...`, or a directory with replacement strings).
+    pub workdir: Option<String>,
+    /// GNU's `--nice N`: the niceness tasks run at.
+    pub nice: Option<i32>,
+    /// GNU's `--tmpdir DIR`: `$TMPDIR` for hrun's temporary files and for the tasks.
+    pub tmpdir: Option<PathBuf>,
+    /// GNU's `--files`: each task's stdout left in a file, its name shown.
+    pub files: bool,
+    /// GNU's `--shuf`: the tasks in a random order drawn from this seed.
+    pub shuf: Option<u64>,
 }
 
 /// How a run is carried out, as `exec` and `run` share it (their `RunControl` flags).
@@ -135,6 +146,11 @@ impl ExecConfig {
             config_file: None,
             log_origin: None,
             log_from_config: None,
+            workdir: None,
+            nice: None,
+            tmpdir: None,
+            files: false,
+            shuf: None,
         }
     }
 }
@@ -190,9 +206,24 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
     if cfg.dry_run {
         return preview::dry_run(cfg).map(|()| Summary::default());
     }
+    if let Some(dir) = &cfg.tmpdir {
+        use_tmpdir(dir)?;
+    }
+    let workdir = match &cfg.workdir {
+        Some(w) => workdir::Workdir::parse(
+            w,
+            std::env::var_os("HOME").as_deref().map(std::path::Path::new),
+            &sys::hostname(),
+        )
+        .map_err(|e| UsageError(anyhow!(e)))?,
+        None => None,
+    };
     crate::messages::set_quiet(cfg.terse);
     // A write over `ulimit -f` fails (EFBIG) instead of killing hrun mid-row.
     sys::block_file_size_signal();
+    if let Some(w) = &workdir {
+        w.check().map_err(|e| UsageError(anyhow!("{e:#}")))?;
+    }
     let checked = preflight::check(cfg)?;
     // Asking Slurm runs squeue: done before signals are blocked, which its child would inherit.
     let deadline = crate::deadline::resolve(cfg.policy.deadline, unix_seconds(SystemTime::now()));
@@ -207,7 +238,7 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
     let signals = sys::SignalFd::install().context("cannot set up signal handling")?;
     let guardian = sys::Guardian::start().context("cannot start the guardian process")?;
     sys::become_subreaper().context("cannot become a child subreaper")?;
-    let env = spawn::TaskEnv::new(planned.plan.threads, &checked.shell);
+    let env = spawn::TaskEnv::new(planned.plan.threads, &checked.shell).with_nice(cfg.nice);
     let launchers = start_launchers(planned.plan.slots.len(), &env)?;
     let opened = open_outputs(cfg, &checked)?;
     let Opened { mut log, joblog, output, progress, dir_lock: _dir_lock } = opened;
@@ -235,6 +266,7 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
         delay: cfg.delay,
         tag: cfg.tag,
         results: cfg.results.is_some(),
+        workdir: workdir.as_ref(),
     }
     .run(checked.tasks);
 
@@ -246,6 +278,22 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
 /// Room reserved in the run log's file system before the run begins (the run record of a
 /// node of 288 CPUs is some 30 KB).
 const LOG_ROOM: u64 = 256 << 10;
+
+/// GNU's `--tmpdir DIR`: DIR must be a directory hrun can write in (else refused, exit 2,
+/// before anything is written); it becomes `$TMPDIR`, where hrun's own temporary files go
+/// (buffered output, `--files`, `--pipe`'s spool) and what the tasks see, as GNU sets it.
+fn use_tmpdir(dir: &std::path::Path) -> Result<()> {
+    let shown = crate::text::printable(&dir.display().to_string()).into_owned();
+    match std::fs::metadata(dir) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => return Err(UsageError(anyhow!("--tmpdir {shown}: not a directory")).into()),
+        Err(e) => return Err(UsageError(anyhow!("--tmpdir {shown}: {e}")).into()),
+    }
+    tempfile::tempfile_in(dir)
+        .map_err(|e| UsageError(anyhow!("--tmpdir {shown}: cannot create a file in it: {e}")))?;
+    sys::set_tmpdir(dir);
+    Ok(())
+}
 
 /// The outputs of a run, open and ready: the run log, the joblog, where task output goes (and
 /// the results table), the progress display.
@@ -334,6 +382,7 @@ fn open_claimed(
     let output = Output::start(cfg.output.clone(), progress.bar(), table)?
         .with_echo(cfg.echo)
         .with_tags(cfg.tag)
+        .with_files(cfg.files)
         .with_layout(checked.tasks.names().to_vec(), cfg.tasks.per_job(), named);
     Ok(Opened { log, joblog, output, progress, dir_lock: None })
 }

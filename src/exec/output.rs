@@ -161,6 +161,9 @@ pub struct Output {
     layout: ValueLayout,
     /// `--tag`: for `--line-buffer`'s lines.
     tags: bool,
+    /// GNU's `--files`: each task's stdout stays in a file of its own in `$TMPDIR`, whose
+    /// name is shown instead of the output; the attempts' files by task.
+    files: Option<RefCell<std::collections::HashMap<u64, PathBuf>>>,
 }
 
 /// Task output that could not be written to hrun's stdout (a full disk, an I/O error; not a
@@ -280,6 +283,7 @@ impl Output {
             echo: Echo::default(),
             layout: ValueLayout::default(),
             tags: false,
+            files: None,
         })
     }
 
@@ -355,6 +359,15 @@ impl Output {
                 use std::os::fd::AsFd;
                 Ok(Captured { stdout: dup(io::stdout().as_fd())?, stderr: dup(io::stderr().as_fd())? })
             }
+            OutputMode::Group | OutputMode::Ordered if self.files.is_some() => {
+                let (stdout, name) = kept_file()?;
+                if let Some(files) = &self.files {
+                    files.borrow_mut().insert(seq, name);
+                }
+                let stderr = tempfile::tempfile()
+                    .context("cannot create a temporary file for task output in $TMPDIR")?;
+                Ok(Captured { stdout, stderr })
+            }
             OutputMode::Group | OutputMode::Ordered | OutputMode::Lines => {
                 let captured = self.spool()?;
                 if let (OutputMode::Lines, Some((tx, _))) = (&self.mode, &self.writer) {
@@ -393,6 +406,11 @@ impl Output {
     /// `--tag` (or `--tagstring`): lines shown as they come (`--line-buffer`) carry the tag.
     pub fn with_tags(self, tags: bool) -> Output {
         Output { tags, ..self }
+    }
+
+    /// GNU's `--files`: each task's stdout kept in a file of its own, its name shown.
+    pub fn with_files(self, files: bool) -> Output {
+        Output { files: files.then(RefCell::default), ..self }
     }
 
     /// True once hrun's stdout turned out closed (`hrun exec ... | head`): output of tasks
@@ -448,9 +466,27 @@ impl Output {
         row: Option<crate::log::TaskRecord>,
     ) {
         let Some((tx, _)) = &self.writer else { return };
+        let mut captured = captured;
+        if let Some(files) = &self.files {
+            // The task's output stays in its file; its name is what is shown. A retried
+            // attempt's file goes (GNU shows only the last attempt's output).
+            let name = files.borrow_mut().remove(&seq);
+            match (name, show) {
+                (Some(name), true) => match name_block(&name) {
+                    Ok(f) => captured.stdout = f,
+                    Err(e) => eprintln!("hrun: warning: task {seq}'s output is in {}: {e}", name.display()),
+                },
+                (Some(name), false) => {
+                    let _ = std::fs::remove_file(name);
+                }
+                (None, _) => {}
+            }
+        }
         // Only temporary files are reused; a task's own files in --output-dir are not.
-        let recycle =
-            recycle && matches!(self.mode, OutputMode::Group | OutputMode::Ordered | OutputMode::Lines);
+        // `--files` makes its files afresh for each task: none is taken back.
+        let recycle = recycle
+            && self.files.is_none()
+            && matches!(self.mode, OutputMode::Group | OutputMode::Ordered | OutputMode::Lines);
         if self.mode == OutputMode::Lines && row.is_none() {
             // The writer thread shows the rest, then gives the files back: never reused while
             // it may still read them.
@@ -529,6 +565,31 @@ impl Output {
         }
         self.lost.lock().map(|mut l| std::mem::take(&mut *l)).unwrap_or_default()
     }
+}
+
+/// GNU's `--files`: a new file `$TMPDIR/parXXXXX.par` (GNU's pattern) that outlives hrun,
+/// readable by its owner only, and its name as GNU shows it (`$TMPDIR` as written, a relative
+/// one too).
+fn kept_file() -> Result<(File, PathBuf)> {
+    let dir = std::env::temp_dir();
+    let file = tempfile::Builder::new()
+        .prefix("par")
+        .suffix(".par")
+        .rand_bytes(5)
+        .tempfile_in(&dir)
+        .context("--files: cannot create a file for task output in $TMPDIR")?;
+    let (file, path) = file.keep().context("--files: cannot keep a task's output file")?;
+    Ok((file, path.file_name().map_or(path.clone(), |n| dir.join(n))))
+}
+
+/// What `--files` shows for a task: the name of the file holding its output, on a line.
+fn name_block(name: &Path) -> io::Result<File> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut f = tempfile::tempfile()?;
+    f.write_all(name.as_os_str().as_bytes())?;
+    f.write_all(b"\n")?;
+    f.seek(SeekFrom::Start(0))?;
+    Ok(f)
 }
 
 /// A task's own output file in `--output-dir`, made new: whatever had its name (an earlier

@@ -75,7 +75,7 @@ pub fn check(cfg: &ExecConfig) -> Result<Checked> {
     // Everything read before the run (the first task, the logs to resume, the count) is read
     // while signals still have their default effect: nothing has started, and Ctrl-C or
     // scancel ends hrun at once, even in a long count.
-    let mut tasks = cfg.tasks.open().map_err(usage)?;
+    let mut tasks = cfg.tasks.open().and_then(|t| t.shuffled(cfg.shuf)).map_err(usage)?;
     if cfg.resume.is_some() && !cfg.tasks.rereadable() {
         // Resumed as it streams: each task is known by its command and which copy it is.
         tasks.track_copies();

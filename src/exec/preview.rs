@@ -22,7 +22,7 @@ pub fn dry_run(cfg: &ExecConfig) -> Result<()> {
         ))
         .into());
     }
-    let mut tasks = cfg.tasks.open().map_err(|e| UsageError(e.into()))?;
+    let mut tasks = cfg.tasks.open().and_then(|t| t.shuffled(cfg.shuf)).map_err(|e| UsageError(e.into()))?;
     let plan = super::preflight::resume_plan(cfg, super::preflight::log_path(cfg).as_deref())?;
     let mut skipped = 0;
     let stdout = std::io::stdout();
@@ -64,7 +64,7 @@ pub fn emit(cfg: &ExecConfig, path: &Path) -> Result<()> {
     if !to_stdout {
         refuse_input_as_output(&cfg.tasks, path)?;
     }
-    let mut tasks = cfg.tasks.open().map_err(|e| UsageError(e.into()))?;
+    let mut tasks = cfg.tasks.open().and_then(|t| t.shuffled(cfg.shuf)).map_err(|e| UsageError(e.into()))?;
     let mut text = format!("# hrun exec --emit-tasks: {}\n", spec.describe().replace('\n', " "));
     if let Some(t) = cfg.threads {
         text += &format!("#hrun threads={t}\n");

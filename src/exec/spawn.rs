@@ -67,6 +67,8 @@ pub struct TaskEnv {
     bash: Option<CString>,
     /// hrun's own binary, which puts a block on a `--pipe` task's standard input.
     hrun: CString,
+    /// `--nice N`: the niceness every task runs at.
+    nice: Option<i32>,
 }
 
 /// The names of the functions bash exported into `vars` (`BASH_FUNC_name%%`, or
@@ -135,6 +137,7 @@ impl TaskEnv {
                 .ok()
                 .and_then(|p| CString::new(p.into_os_string().into_vec()).ok())
                 .unwrap_or_else(|| cstring("/proc/self/exe")),
+            nice: None,
         };
         if !env.functions.is_empty() {
             env.bash = if shell.file_name().is_some_and(|n| n == "bash") {
@@ -147,6 +150,11 @@ impl TaskEnv {
             }
         }
         env
+    }
+
+    /// Every task runs at niceness `nice` (`--nice`).
+    pub fn with_nice(self, nice: Option<i32>) -> Self {
+        TaskEnv { nice, ..self }
     }
 
     /// hrun's environment, less the variables set per task.
@@ -206,7 +214,7 @@ impl TaskEnv {
         if self.set_rayon {
             env.push(cstring(&format!("RAYON_NUM_THREADS={}", self.threads)));
         }
-        (Program { path, argv, env }, launch)
+        (Program { path, argv, env, dir: None, nice: self.nice }, launch)
     }
 
     /// The program file `task`'s line runs, for provenance: what a plain line executes, or
@@ -256,6 +264,11 @@ impl TaskEnv {
 }
 
 /// Task lines are UTF-8 without NUL (the task file is text): never fails in practice.
+/// A path as `execve`'s and `chdir`'s C string (a path holds no NUL byte).
+pub fn path_cstring(path: &std::path::Path) -> CString {
+    CString::new(path.as_os_str().as_bytes()).unwrap_or_else(|_| cstring("."))
+}
+
 fn cstring(s: &str) -> CString {
     CString::new(s.replace('\0', "")).expect("NUL removed")
 }
@@ -315,6 +328,7 @@ mod tests {
             functions: vec!["myfunc".into()],
             bash: Some(cstring("/bin/bash")),
             hrun: cstring("/opt/hrun"),
+            nice: None,
         }
     }
 

@@ -15,14 +15,21 @@ pub struct Program {
     pub argv: Vec<CString>,
     /// Variables set for this task, on top of the base environment given to `spawn`.
     pub env: Vec<CString>,
+    /// `--workdir`: the directory the task starts in (it exists: made by the caller); None:
+    /// hrun's own.
+    pub dir: Option<CString>,
+    /// `--nice`: the niceness the task runs at (absolute, as `setpriority`; GNU parallel sets
+    /// it so too); None: hrun's own.
+    pub nice: Option<i32>,
 }
 
 /// Starts tasks with `clone(CLONE_VM | CLONE_VFORK)`, as `posix_spawn` does, instead of
 /// `fork`: no page tables are copied and no copy-on-write faults follow, which is most of
 /// what a fork costs the parent. Unlike `posix_spawn`, the child also sets what hrun needs
 /// before it execs: its own process group, the slot's CPUs (`sched_setaffinity`, inherited
-/// by every thread and child it makes), SIGKILL when hrun dies (`PR_SET_PDEATHSIG`), no
-/// blocked signals and default dispositions.
+/// by every thread and child it makes), its niceness (`--nice`) and working directory
+/// (`--workdir`), SIGKILL when hrun dies (`PR_SET_PDEATHSIG`), no blocked signals and
+/// default dispositions.
 ///
 /// The child runs on a stack of its own (mapped once here) while the parent is suspended,
 /// shares the parent's memory, and only makes raw syscalls on data prepared beforehand. An
@@ -82,6 +89,9 @@ impl Spawner {
             fds: [self.devnull.as_raw_fd(), stdout.as_raw_fd(), stderr.as_raw_fd()],
             mask: mask.as_ptr(),
             mask_bytes: mask.len() * 8,
+            dir: program.dir.as_ref().map_or(std::ptr::null(), |d| d.as_ptr()),
+            nice: program.nice.unwrap_or(0),
+            set_nice: program.nice.is_some(),
             // SAFETY: getpid has no preconditions.
             parent: unsafe { libc::getpid() },
             err: 0,
@@ -135,6 +145,10 @@ struct ChildCtx {
     fds: [libc::c_int; 3],
     mask: *const u64,
     mask_bytes: usize,
+    /// The directory to start in; null: stay.
+    dir: *const libc::c_char,
+    nice: libc::c_int,
+    set_nice: bool,
     parent: libc::pid_t,
     /// errno of the step that failed; 0 when the exec went through.
     err: libc::c_int,
@@ -163,6 +177,14 @@ extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
             fail(ctx);
         }
         if libc::syscall(libc::SYS_sched_setaffinity, 0, ctx.mask_bytes, ctx.mask) != 0 {
+            fail(ctx);
+        }
+        // As GNU parallel's `eval{ setpriority(0,0,$opt::nice) }`: a niceness the process may
+        // not take (below its own, unprivileged) leaves it at hrun's, and the task runs.
+        if ctx.set_nice {
+            libc::setpriority(libc::PRIO_PROCESS, 0, ctx.nice);
+        }
+        if !ctx.dir.is_null() && libc::chdir(ctx.dir) != 0 {
             fail(ctx);
         }
         if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) != 0 {

@@ -419,3 +419,12 @@ pub fn reserve_space(file: &std::fs::File, bytes: u64) -> std::io::Result<()> {
         _ => Ok(()),
     }
 }
+
+/// Sets `$TMPDIR` for hrun (its temporary files) and, through the environment it passes on,
+/// for its tasks (GNU parallel's `--tmpdir`). Called once, before hrun starts any thread.
+pub fn set_tmpdir(dir: &std::path::Path) {
+    // SAFETY: called from `exec::run` before the launchers, the guardian or any thread of
+    // hrun's start (the output and input threads start later), so nothing reads the
+    // environment concurrently.
+    unsafe { std::env::set_var("TMPDIR", dir) };
+}

@@ -181,6 +181,9 @@ impl Dispatcher<'_> {
             Disposition::of(succeeded, cancelled, attempt.number, self.policy.retries, st.stop.is_some());
         let (start_wall, number) = (attempt.start_wall, attempt.number);
         let (task, cpu_s) = self.write_attempt(st, attempt, reaped, ended, wall_s, fate, &leaked)?;
+        if let Some(w) = self.workdir {
+            w.done(&task);
+        }
         // A slot counts as free from when its task ended, unless leftovers kept it busy
         // longer: then from now. (A refused task's slot may hold the task before it.)
         if matches!(st.slots[slot], SlotState::Free) {

@@ -71,6 +71,8 @@ pub struct Dispatcher<'a> {
     pub tag: bool,
     /// `--results`: each finished task gets a row in the table.
     pub results: bool,
+    /// `--workdir`: where each task starts (None: hrun's own directory).
+    pub workdir: Option<&'a super::workdir::Workdir>,
 }
 
 /// Why no new task starts.

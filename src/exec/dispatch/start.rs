@@ -74,8 +74,15 @@ impl Dispatcher<'_> {
         when: When,
     ) {
         let s = &self.plan.slots[slot];
-        let (program, launch) = self.env.program(&starting.task, s, via_shell);
+        let (mut program, launch) = self.env.program(&starting.task, s, via_shell);
         starting.launch = launch;
+        if let Some(w) = self.workdir {
+            let dir = w.for_task(&starting.task, s.id.0);
+            if let Err(e) = w.prepare(&dir) {
+                return self.refuse_because(st, slot, *starting, format!("{e:#}"));
+            }
+            program.dir = Some(super::super::spawn::path_cstring(&dir));
+        }
         let (out, err) = starting.captured.files();
         let launcher = &self.launchers[slot % self.launchers.len()];
         match launcher.start_task(slot as u64, when, &program, out, err, &s.cpus) {

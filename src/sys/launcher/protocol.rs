@@ -139,6 +139,13 @@ pub(super) fn encode_start(token: u64, when: When, program: &Program, cpus: &Cpu
         put_u32(&mut msg, b.len() as u32);
         msg.extend_from_slice(b);
     }
+    // The working directory (empty: hrun's own; no directory has an empty name) and the
+    // niceness (a flag byte, then the value).
+    let dir = program.dir.as_ref().map_or(&b""[..], |d| d.as_bytes());
+    put_u32(&mut msg, dir.len() as u32);
+    msg.extend_from_slice(dir);
+    msg.push(u8::from(program.nice.is_some()));
+    msg.extend_from_slice(&program.nice.unwrap_or(0).to_le_bytes());
     msg
 }
 
@@ -294,11 +301,17 @@ pub(super) fn decode_request(msg: &[u8]) -> Option<Request> {
     let path = string()?;
     let argv = (0..argc).map(|_| string()).collect::<Option<Vec<_>>>()?;
     let env = (0..envc).map(|_| string()).collect::<Option<Vec<_>>>()?;
+    let dir = string()?;
+    let dir = (!dir.is_empty()).then_some(dir);
+    let nice = match (r.u8()?, r.i32()?) {
+        (0, _) => None,
+        (_, n) => Some(n),
+    };
     Some(Request::Start {
         token,
         when,
         cpus: CpuSet::from_mask_words(&mask),
-        program: Program { path, argv, env },
+        program: Program { path, argv, env, dir, nice },
     })
 }
 
@@ -311,6 +324,8 @@ mod tests {
             path: CString::new("/bin/echo").unwrap(),
             argv: vec![CString::new("echo").unwrap(), CString::new("a b").unwrap()],
             env: vec![CString::new("HRUN_SEQ=3").unwrap()],
+            dir: None,
+            nice: None,
         }
     }
 
@@ -324,8 +339,16 @@ mod tests {
             };
             assert_eq!((token, back, c.to_string()), (7, when, "1,3-4".to_string()));
             assert_eq!((p.path, p.argv, p.env), (program().path, program().argv, program().env));
+            assert_eq!((p.dir, p.nice), (None, None));
             assert!(decode_request(&msg[..msg.len() - 1]).is_none(), "a short message is refused");
         }
+        let placed = Program { dir: Some(CString::new("/w/d").unwrap()), nice: Some(-3), ..program() };
+        let Some(Request::Start { program: p, .. }) =
+            decode_request(&encode_start(1, When::Now, &placed, &cpus))
+        else {
+            panic!()
+        };
+        assert_eq!((p.dir, p.nice), (placed.dir, Some(-3)));
         let Some(Request::Withdraw { token }) = decode_request(&encode_withdraw(5)) else { panic!() };
         assert_eq!(token, 5);
         assert!(decode_request(&[9, 0, 0]).is_none(), "an unknown kind is refused");

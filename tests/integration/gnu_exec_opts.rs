@@ -1,0 +1,254 @@
+//! Issue 22: GNU parallel's options for where and how jobs run (`--workdir`, `--nice`,
+//! `--tmpdir`, `--files`, `--shuf`), in `hrun exec` and as `parallel`, compared with GNU
+//! parallel 20221122 byte for byte where its output is deterministic.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use crate::harness::*;
+
+/// `parallel` -> hrun in `sb/bin`, and GNU's profile directory `sb/ph` (empty).
+fn as_parallel(sb: &Sandbox) -> PathBuf {
+    let bin = sb.path("bin");
+    let link = bin.join("parallel");
+    if !link.exists() {
+        std::fs::create_dir_all(&bin).unwrap();
+        std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_hrun"), &link).unwrap();
+        std::fs::create_dir_all(sb.path("ph")).unwrap();
+    }
+    link
+}
+
+/// `program args` in `sb`, HOME `sb`, GNU's profiles from `sb/ph`, no hrun settings.
+fn run_in(sb: &Sandbox, program: &Path, args: &[&str]) -> Output {
+    let mut c = Command::new(program);
+    c.current_dir(sb.root())
+        .env("PARALLEL_HOME", sb.path("ph"))
+        .env("HOME", sb.root())
+        .env("XDG_CONFIG_HOME", "/nonexistent-hrun-test-config")
+        .env_remove("PARALLEL")
+        .env_remove("TMPDIR")
+        .args(args)
+        .stdin(Stdio::null());
+    for (var, _) in std::env::vars_os() {
+        if var.to_string_lossy().starts_with("HRUN_") {
+            c.env_remove(var);
+        }
+    }
+    c.output().unwrap()
+}
+
+/// GNU's run and hrun's as `parallel`; None when GNU parallel is not installed.
+fn both(sb: &Sandbox, args: &[&str]) -> Option<(Output, Output)> {
+    gnu_parallel()?;
+    let mut with = vec!["--will-cite"];
+    with.extend_from_slice(args);
+    let g = run_in(sb, Path::new("parallel"), &with);
+    let h = run_in(sb, &as_parallel(sb), &with);
+    Some((g, h))
+}
+
+/// The same stdout and exit status from GNU and from hrun as `parallel`, and the same stdout
+/// from `hrun exec`; returns that stdout.
+fn same_stdout(sb: &Sandbox, args: &[&str]) -> String {
+    let mut exec = vec!["exec", "--log", "none"];
+    exec.extend_from_slice(args);
+    let e = run_in(sb, Path::new(env!("CARGO_BIN_EXE_hrun")), &exec);
+    assert!(e.status.success(), "hrun exec {args:?}: {}", stderr(&e));
+    if let Some((g, h)) = both(sb, args) {
+        assert_eq!(stdout(&h), stdout(&g), "{args:?}: stdout as parallel (left) and GNU's");
+        assert_eq!(stderr(&h), stderr(&g), "{args:?}: stderr as parallel (left) and GNU's");
+        assert_eq!(h.status.code(), g.status.code(), "{args:?}: exit status");
+        assert_eq!(stdout(&e), stdout(&g), "{args:?}: stdout of hrun exec (left) and GNU's");
+    }
+    stdout(&e)
+}
+
+/// `--workdir DIR` is made with its parents, `{}` in it is filled in per job, `.` is the
+/// current directory, and `...` a fresh empty directory per job, removed after: each as GNU.
+#[test]
+fn workdir_as_gnu() {
+    let sb = Sandbox::new();
+    let root = sb.root().canonicalize().unwrap();
+    let out = same_stdout(&sb, &["-k", "--wd", "new/sub", "pwd; echo {}", ":::", "a", "b"]);
+    let dir = root.join("new/sub").display().to_string();
+    assert_eq!(out, format!("{dir}\na\n{dir}\nb\n"));
+    let out = same_stdout(&sb, &["-k", "--workdir", "{}dir/", "pwd", ":::", "x", "y z"]);
+    assert_eq!(out, format!("{}/xdir\n{}/y zdir\n", root.display(), root.display()));
+    same_stdout(&sb, &["-k", "--wd", ".", "pwd", ":::", "1"]);
+    // A plain line (no shell) starts there too.
+    let e = run_in(
+        &sb,
+        Path::new(env!("CARGO_BIN_EXE_hrun")),
+        &["exec", "--log", "none", "--wd", "new", "/bin/pwd", ":::", "-P"],
+    );
+    assert_eq!(stdout(&e), format!("{}/new\n", root.display()), "{}", stderr(&e));
+    // `...`: empty when the job starts, gone when it ends.
+    let out = same_stdout(&sb, &["-k", "--wd", "...", "ls -A; touch f{}; echo {}", ":::", "1", "2"]);
+    assert_eq!(out, "1\n2\n");
+    let tmp = sb.path(".parallel/tmp");
+    let left: Vec<_> = std::fs::read_dir(&tmp)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "sshlogin") // GNU's own
+        .collect();
+    assert!(left.is_empty(), "left in {}: {left:?}", tmp.display());
+}
+
+/// A directory that cannot be made is refused before anything runs, in one line naming it.
+#[test]
+fn workdir_that_cannot_be_made_is_refused() {
+    let sb = Sandbox::new();
+    sb.write("afile", "");
+    let o = run_in(
+        &sb,
+        Path::new(env!("CARGO_BIN_EXE_hrun")),
+        &["exec", "--log", "l.jsonl", "--wd", "afile/x", "touch ran", ":::", "1"],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("afile/x") && err.contains("Not a directory"), "{err}");
+    assert!(!sb.path("ran").exists() && !sb.path("l.jsonl").exists(), "nothing written");
+    // A per-job one fails that job alone, saying why.
+    let o = run_in(
+        &sb,
+        Path::new(env!("CARGO_BIN_EXE_hrun")),
+        &["exec", "--log", "none", "-k", "--wd", "{}/x", "echo", ":::", "afile", "ok"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "ok\n");
+    assert!(stderr(&o).contains("afile/x"), "{}", stderr(&o));
+}
+
+/// Field 19 of /proc/PID/stat: the niceness.
+fn nice_of_stat(stat: &str) -> String {
+    let after = &stat[stat.rfind(')').unwrap() + 2..];
+    after.split(' ').nth(16).unwrap().to_string()
+}
+
+/// `--nice N`: a task (through the shell or started directly) runs at niceness N, as GNU.
+#[test]
+fn nice_as_gnu() {
+    let sb = Sandbox::new();
+    let out = same_stdout(&sb, &["--nice", "7", "cut -d' ' -f19 /proc/$$/stat # {}", ":::", "1"]);
+    assert_eq!(out, "7\n");
+    // A plain line: the program itself, no shell in between.
+    let o = run_in(
+        &sb,
+        Path::new(env!("CARGO_BIN_EXE_hrun")),
+        &["exec", "--log", "none", "--nice", "11", "cat", ":::", "/proc/self/stat"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("(cat)"), "{}", stdout(&o));
+    assert_eq!(nice_of_stat(&stdout(&o)), "11");
+}
+
+/// `--tmpdir DIR`: hrun's buffered output lives there (a task sees its own stdout as an
+/// unlinked file in DIR), tasks get TMPDIR=DIR as GNU gives it; a missing DIR is refused
+/// before anything is written.
+#[test]
+fn tmpdir_holds_the_buffered_output() {
+    let sb = Sandbox::new();
+    std::fs::create_dir(sb.path("t")).unwrap();
+    let out = same_stdout(&sb, &["--tmpdir", "t", "echo $TMPDIR {}", ":::", "a"]);
+    assert_eq!(out, "t a\n");
+    let o = run_in(
+        &sb,
+        Path::new(env!("CARGO_BIN_EXE_hrun")),
+        &["exec", "--log", "none", "--tempdir", "t", "readlink", ":::", "/proc/self/fd/1"],
+    );
+    let t = sb.root().canonicalize().unwrap().join("t");
+    assert!(stdout(&o).starts_with(&format!("{}/", t.display())), "{} {}", stdout(&o), stderr(&o));
+    let sb = Sandbox::new();
+    let o = run_in(
+        &sb,
+        Path::new(env!("CARGO_BIN_EXE_hrun")),
+        &["exec", "--tmpdir", "missing", "touch ran", ":::", "1"],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--tmpdir missing"), "{}", stderr(&o));
+    assert!(!sb.path("ran").exists() && !sb.path(".hrun").exists(), "nothing written");
+}
+
+/// `--files`: each job's stdout left in a file in --tmpdir, its name printed (after the tag
+/// with --tag, in job order with -k), as GNU: the same number of names, in the same order,
+/// holding the same output (the random part of the names differs from run to run).
+#[test]
+fn files_as_gnu() {
+    let sb = Sandbox::new();
+    for d in ["g", "h", "e"] {
+        std::fs::create_dir(sb.path(d)).unwrap();
+    }
+    let args = |d: &'static str| {
+        vec!["-k", "--tag", "--tmpdir", d, "--files", "echo out{}; echo err{} >&2", ":::", "a", "b", ""]
+    };
+    let read = |o: &Output, d: &str| -> Vec<(String, String)> {
+        stdout(o)
+            .lines()
+            .map(|l| {
+                let (tag, name) = l.split_once('\t').unwrap();
+                assert!(name.starts_with(&format!("{d}/par")) && name.ends_with(".par"), "{name}");
+                (tag.to_string(), std::fs::read_to_string(sb.path(name)).unwrap())
+            })
+            .collect()
+    };
+    let mut exec = vec!["exec", "--log", "none"];
+    exec.extend(args("e"));
+    let e = run_in(&sb, Path::new(env!("CARGO_BIN_EXE_hrun")), &exec);
+    assert!(e.status.success(), "{}", stderr(&e));
+    let want: Vec<(String, String)> = [("a", "outa\n"), ("b", "outb\n"), ("", "out\n")]
+        .iter()
+        .map(|(t, o)| (t.to_string(), o.to_string()))
+        .collect();
+    assert_eq!(read(&e, "e"), want);
+    if let (Some((g, _)), Some((_, h))) = (both(&sb, &args("g")), both(&sb, &args("h"))) {
+        assert_eq!(read(&g, "g"), want, "GNU's");
+        assert_eq!(read(&h, "h"), want, "hrun's as parallel");
+        assert_eq!(h.status.code(), g.status.code());
+    }
+}
+
+/// `--shuf`: every job runs exactly once, numbered in the order they run; the order is drawn
+/// anew each run (HRUN_SHUF_SEED repeats one).
+#[test]
+fn shuf_runs_every_job_once_in_a_random_order() {
+    let sb = Sandbox::new();
+    let values: Vec<String> = (1..=100).map(|i| i.to_string()).collect();
+    let order = |seed: Option<&str>| -> Vec<(u64, String)> {
+        let mut c = sb.exec();
+        c.args(["-j", "1", "-k", "--shuf", "echo", "{#}", "{}", ":::"]).args(&values);
+        if let Some(s) = seed {
+            c.env("HRUN_SHUF_SEED", s);
+        }
+        let o = run(&mut c);
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout(&o)
+            .lines()
+            .map(|l| {
+                let (n, v) = l.split_once(' ').unwrap();
+                (n.parse().unwrap(), v.to_string())
+            })
+            .collect()
+    };
+    let unseeded = order(None);
+    let seqs: Vec<u64> = unseeded.iter().map(|(n, _)| *n).collect();
+    assert_eq!(seqs, (1..=100).collect::<Vec<_>>(), "numbered in the order they run");
+    let mut ran: Vec<String> = unseeded.iter().map(|(_, v)| v.clone()).collect();
+    // 100 values in their input order by chance: 1 in 100!.
+    assert_ne!(ran, values, "shuffled");
+    ran.sort_by_key(|v| v.parse::<u32>().unwrap());
+    assert_eq!(ran, values, "each job exactly once");
+    assert_eq!(order(Some("42")), order(Some("42")), "one seed, one order");
+    assert_ne!(order(Some("42")), order(Some("43")));
+    // As `parallel`, GNU's option runs every job once too.
+    if let Some((g, h)) = both(&sb, &["--shuf", "echo", ":::", "1", "2", "3"]) {
+        let sorted = |o: &Output| {
+            let mut l: Vec<String> = stdout(o).lines().map(String::from).collect();
+            l.sort();
+            l
+        };
+        assert_eq!(sorted(&h), sorted(&g));
+        assert_eq!(h.status.code(), g.status.code());
+    }
+}
