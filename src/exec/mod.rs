@@ -87,6 +87,10 @@ pub struct ExecConfig {
     pub log_origin: Option<String>,
     /// The config file that named the log, when it did: that log must be new or a run log.
     pub log_from_config: Option<PathBuf>,
+    /// `--total-jobs N`: the number of jobs `{##}` and the progress show.
+    pub total_jobs: Option<u64>,
+    /// `--process-slot-var NAME`: NAME is the task's slot number - 1 in its environment.
+    pub slot_var: Option<String>,
 }
 
 /// How a run is carried out, as `exec` and `run` share it (their `RunControl` flags).
@@ -134,6 +138,8 @@ impl ExecConfig {
             config_file: None,
             log_origin: None,
             log_from_config: None,
+            total_jobs: None,
+            slot_var: None,
         }
     }
 }
@@ -198,6 +204,7 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
     let threads =
         cfg.threads.or(checked.tasks.threads_directive()).or(cfg.threads_default).unwrap_or(DEFAULT_THREADS);
     let planned = plan_slots(cfg, threads, checked.total)?;
+    preflight::give_counts(cfg, checked.file_tasks, threads)?;
     crate::placement::check_runnable(&cfg.placement, &planned)?;
     check_open_files(planned.plan.slots.len()).map_err(|e| UsageError(anyhow!(e)))?;
     // Block the handled signals and fork the guardian and launchers while hrun is still
@@ -205,7 +212,8 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
     let signals = sys::SignalFd::install().context("cannot set up signal handling")?;
     let guardian = sys::Guardian::start().context("cannot start the guardian process")?;
     sys::become_subreaper().context("cannot become a child subreaper")?;
-    let env = spawn::TaskEnv::new(planned.plan.threads, &checked.shell);
+    let env =
+        spawn::TaskEnv::new(planned.plan.threads, &checked.shell).with_slot_var(cfg.slot_var.as_deref());
     let launchers = start_launchers(planned.plan.slots.len(), &env)?;
     let opened = open_outputs(cfg, &checked)?;
     let Opened { mut log, joblog, output, progress } = opened;
@@ -282,10 +290,9 @@ fn open_outputs(cfg: &ExecConfig, checked: &preflight::Checked) -> Result<Opened
         }
         None => None,
     };
-    let progress = progress::Progress::new(
-        cfg.progress,
-        checked.total.map(|t| t.saturating_sub(checked.resume.skipped())),
-    );
+    // GNU's `--total-jobs` is what its progress counts to.
+    let total = cfg.total_jobs.or(checked.total.map(|t| t.saturating_sub(checked.resume.skipped())));
+    let progress = progress::Progress::new(cfg.progress, total);
     let output = Output::start(cfg.output.clone(), progress.bar(), table)?
         .with_echo(cfg.echo)
         .with_tags(cfg.tag)

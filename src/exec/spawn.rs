@@ -67,6 +67,8 @@ pub struct TaskEnv {
     bash: Option<CString>,
     /// hrun's own binary, which puts a block on a `--pipe` task's standard input.
     hrun: CString,
+    /// `--process-slot-var NAME`: set to the slot number - 1 in each task.
+    slot_var: Option<String>,
 }
 
 /// The names of the functions bash exported into `vars` (`BASH_FUNC_name%%`, or
@@ -135,6 +137,7 @@ impl TaskEnv {
                 .ok()
                 .and_then(|p| CString::new(p.into_os_string().into_vec()).ok())
                 .unwrap_or_else(|| cstring("/proc/self/exe")),
+            slot_var: None,
         };
         if !env.functions.is_empty() {
             env.bash = if shell.file_name().is_some_and(|n| n == "bash") {
@@ -147,6 +150,17 @@ impl TaskEnv {
             }
         }
         env
+    }
+
+    /// GNU's `--process-slot-var NAME`: each task gets NAME = its slot number - 1 (the
+    /// variable of that name in hrun's environment is not passed on).
+    pub fn with_slot_var(mut self, name: Option<&str>) -> Self {
+        if let Some(name) = name {
+            let prefix = format!("{name}=");
+            self.base.retain(|kv| !kv.as_bytes().starts_with(prefix.as_bytes()));
+            self.slot_var = Some(name.to_string());
+        }
+        self
     }
 
     /// hrun's environment, less the variables set per task.
@@ -200,6 +214,9 @@ impl TaskEnv {
         .iter()
         .map(|(k, v)| cstring(&format!("{k}={v}")))
         .collect();
+        if let Some(name) = &self.slot_var {
+            env.push(cstring(&format!("{name}={}", slot.id.0.saturating_sub(1))));
+        }
         if self.set_omp {
             env.push(cstring(&format!("OMP_NUM_THREADS={}", self.threads)));
         }
