@@ -332,6 +332,7 @@ mod tests {
             functions: vec!["myfunc".into()],
             bash: Some(cstring("/bin/bash")),
             hrun: cstring("/opt/hrun"),
+            slot_var: None,
         }
     }
 
@@ -419,6 +420,20 @@ mod tests {
         let (sh, launch) = env.program(&task, &slot, true);
         assert_eq!(launch, Launch::Shell);
         assert_eq!(strings(&sh.argv), ["/bin/sh", "-c", "/opt/sim --seed 12 --slot 3"]);
+    }
+
+    /// GNU's `--process-slot-var NAME`: NAME = slot - 1, replacing hrun's own NAME.
+    #[test]
+    fn the_slot_variable_is_the_slot_number_less_one() {
+        let mut env = env();
+        env.base.push(cstring("SLOTVAR=old"));
+        let env = env.with_slot_var(Some("SLOTVAR"));
+        let slot = Slot { id: SlotId(3), cpus: "0".parse().unwrap(), domains: Default::default() };
+        let task = Task { seq: 1, line: 1, cmd: "true".into(), job: None, occurrence: 1, block: None };
+        let (p, _) = env.program(&task, &slot, false);
+        let set: Vec<String> = strings(&p.env).into_iter().filter(|v| v.starts_with("SLOTVAR=")).collect();
+        assert_eq!(set, ["SLOTVAR=2"]);
+        assert!(!strings(env.base()).iter().any(|v| v.starts_with("SLOTVAR=")));
     }
 
     #[test]

@@ -256,8 +256,6 @@ fn column_keys(names: &[String]) -> Vec<(String, Rep)> {
             keys.push((format!("{{{n}{s}}}"), Rep::Pos(i as i64 + 1, t.clone())));
         }
     }
-    // Longest first: a name that is another's start plus a suffix (`a` and `a.`) loses.
-    keys.sort_by_key(|(k, _)| std::cmp::Reverse(k.len()));
     keys
 }
 
@@ -302,4 +300,117 @@ pub(super) fn parse_word(word: &str, syntax: &Syntax) -> Result<Vec<Piece>, Stri
         }
     }
     Ok(pieces)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::replace::{Numbers, Quoting, Template};
+    use super::*;
+
+    fn render(syntax: &Syntax, words: &[&str], args: &[&str]) -> Result<String, String> {
+        let words: Vec<String> = words.iter().map(|s| s.to_string()).collect();
+        let t = Template::parse_in(&words, syntax)?;
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let n = Numbers { seq: Some(7), slot: Some(2), total: Some(12), slots: Some(16) };
+        Ok(t.render_at(&args, n, Quoting::Posix))
+    }
+
+    fn plus() -> Syntax {
+        Syntax { plus: true, ..Syntax::default() }
+    }
+
+    /// `parallel --plus --dry-run echo '{2+/} {1..} {-1%.x} {2:1:2} {1 +.}' ::: a/b.c.d ::: x/y.x`
+    /// gives `echo x a/b x/y /y {1 +.}` (20221122): the last is two words there.
+    #[test]
+    fn positions_go_with_plus_strings() {
+        let got =
+            render(&plus(), &["echo", "{2+/} {1..} {-1%.x} {2:1:2}", "{1", "+.}"], &["a/b.c.d", "x/y.x"]);
+        assert_eq!(got.unwrap(), "echo x a/b x/y /y {1 +.}");
+        assert_eq!(render(&plus(), &["echo {1 +.}"], &["a.b"]).unwrap(), "echo b");
+    }
+
+    /// Longer keys first, as GNU: `{%%x}` is `%%`, not `%` of `%x`; in `{%{:-x}` the longer
+    /// `{:-x}` is taken first and `{%` stays text.
+    #[test]
+    fn longer_keys_are_taken_first() {
+        assert_eq!(render(&plus(), &[r"echo {%%\..*}"], &["a.b.c"]).unwrap(), "echo a");
+        assert_eq!(render(&plus(), &[r"echo {%\..*}"], &["a.b.c"]).unwrap(), "echo a.b");
+        // X is a regular expression: `.` is any character.
+        assert_eq!(render(&plus(), &["echo {%%.*}"], &["a.b.c"]).unwrap(), "echo ''");
+        assert_eq!(render(&plus(), &["echo {%{:-x}"], &[""]).unwrap(), "echo {%x");
+        assert_eq!(render(&plus(), &["echo {##} {#} {0#} {0%} {%}"], &["a"]).unwrap(), "echo 12 7 07 02 2");
+    }
+
+    #[test]
+    fn without_plus_its_strings_are_text_or_refused() {
+        let plain = Syntax::default();
+        assert_eq!(render(&plain, &["echo {+/} {..}"], &["a/b"]).unwrap(), "echo {+/} {..} a/b");
+        assert!(render(&plain, &["echo {##}"], &["a"]).unwrap_err().contains("add --plus"));
+    }
+
+    /// `{slot}` and the host strings are the variables, unquoted, as GNU writes them.
+    #[test]
+    fn host_strings_are_variables_for_the_shell() {
+        let got = render(&plus(), &["echo {slot} {host} {sshlogin} {hgrp} {agrp}"], &["a"]).unwrap();
+        assert_eq!(
+            got,
+            "echo ${PARALLEL_JOBSLOT} ${PARALLEL_SSHHOST} ${PARALLEL_SSHLOGIN} ${PARALLEL_HOSTGROUPS} \
+             ${PARALLEL_ARGHOSTGROUPS}"
+        );
+    }
+
+    /// `parallel --er EE --bnr BB --dnr DD --bner BE --seqreplace SS --slotreplace LL -j1 echo
+    /// EE BB DD BE SS LL {} {.} ::: a/b.c`: `a/b a/b.c b.c a b 1 1 a/b.c a/b` (the renamed `{.}`
+    /// is text; positions stay on keys that start with a brace).
+    #[test]
+    fn renamed_strings() {
+        let r = Renames {
+            ext: Some("EE".into()),
+            base: Some("BB".into()),
+            dir: Some("DD".into()),
+            base_ext: Some("BE".into()),
+            seq: Some("SS".into()),
+            slot: Some("LL".into()),
+        };
+        let syntax = Syntax { renames: r, ..Syntax::default() };
+        let got = render(&syntax, &["echo EE BB DD BE SS LL {} {.} {1}"], &["a/b.c"]).unwrap();
+        assert_eq!(got, "echo a/b b.c a b 7 2 a/b.c {.} a/b.c");
+        let braced = Syntax {
+            renames: Renames { ext: Some("{E}".into()), ..Renames::default() },
+            ..Syntax::default()
+        };
+        assert_eq!(render(&braced, &["echo {E} {1E}"], &["a.x"]).unwrap(), "echo a a");
+    }
+
+    #[test]
+    fn refusals_name_the_string() {
+        let why = render(&plus(), &["echo {2#}"], &["a"]).unwrap_err();
+        assert!(why.starts_with("{2#}: a position means nothing"), "{why}");
+        let why = render(&plus(), &["echo {uniq}"], &["a"]).unwrap_err();
+        assert!(why.starts_with("{uniq} skips jobs"), "{why}");
+        assert!(render(&plus(), &["echo {0:1}"], &["a"]).unwrap_err().contains("start at 1"));
+    }
+
+    /// Values with quotes, newlines and backslashes stay one quoted word after an edit.
+    #[test]
+    fn edited_values_are_still_quoted() {
+        use super::super::quote::quote;
+        for v in ["it's", "a\nb", "a\\", "$(id)", "x y", "`id`;"] {
+            assert_ne!(quote(v), v, "{v:?} needs quoting");
+            assert_eq!(render(&plus(), &["echo {/Q/y}"], &[v]).unwrap(), format!("echo {}", quote(v)));
+            let edited = format!("{v}.gz");
+            assert_eq!(render(&plus(), &["echo {%.gz}"], &[&edited]).unwrap(), format!("echo {}", quote(v)));
+        }
+        assert_eq!(render(&plus(), &["echo {:-it's}"], &[""]).unwrap(), "echo 'it'\"'\"'s'");
+    }
+
+    /// GNU rewrites the names in their order: with names `a` and `a.`, `{a.}` is `{1.}`.
+    #[test]
+    fn header_names_come_first() {
+        let syntax = Syntax { names: vec!["a".into(), "a.".into()], plus: true, ..Syntax::default() };
+        assert_eq!(
+            render(&syntax, &["echo {a.} {a} {a/} {1+.}"], &["x.y", "z"]).unwrap(),
+            "echo x x.y x.y y"
+        );
+    }
 }

@@ -636,6 +636,14 @@ mod tests {
         assert_eq!(t.render(&["1.x".into(), "2".into()], None, None), "run 2 1.x {c} 1");
     }
 
+    /// GNU's `1+int(log(n)/log(10))`: `parallel --plus -j1000 --dry-run echo {0%} ::: a`
+    /// gives `echo 001` (20221122).
+    #[test]
+    fn padded_widths_are_gnus_floating_point_ones() {
+        let widths: Vec<usize> = [1, 9, 10, 99, 100, 999, 1000, 10_000].map(padded_width).to_vec();
+        assert_eq!(widths, [1, 1, 2, 2, 3, 3, 3, 5]);
+    }
+
     #[test]
     fn identity_keeps_seq_and_slot_as_written() {
         let t = Template::parse(&words("sim --seed {#} --slot {%} {}")).unwrap();
@@ -649,7 +657,7 @@ mod tests {
         assert!(Template::parse(&words("echo {0}")).unwrap_err().contains("start at 1"));
         assert!(Template::parse(&words("echo {= s/a/b/ =}")).unwrap_err().contains("Perl expressions"));
         assert!(Template::parse(&words("echo {=}")).is_ok(), "text, as in GNU parallel");
-        assert!(Template::parse(&words("out_{0#}.txt")).unwrap_err().contains("printf %04d {#}"));
+        assert!(Template::parse(&words("out_{0#}.txt")).unwrap_err().contains("add --plus"));
         // Not replacement strings: left as text, and the arguments are appended.
         assert_eq!(render("echo {1x} {.x} { }", &["a"]), "echo {1x} {.x} { } a");
     }
