@@ -212,8 +212,8 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
     let signals = sys::SignalFd::install().context("cannot set up signal handling")?;
     let guardian = sys::Guardian::start().context("cannot start the guardian process")?;
     sys::become_subreaper().context("cannot become a child subreaper")?;
-    let env =
-        spawn::TaskEnv::new(planned.plan.threads, &checked.shell).with_slot_var(cfg.slot_var.as_deref());
+    let env = spawn::TaskEnv::new(planned.plan.threads, &checked.shell)
+        .with_slot_var(cfg.slot_var.as_deref().unwrap_or(spawn::SLOT_VAR));
     let launchers = start_launchers(planned.plan.slots.len(), &env)?;
     let opened = open_outputs(cfg, &checked)?;
     let Opened { mut log, joblog, output, progress } = opened;

@@ -25,15 +25,20 @@ use crate::sys::{self, Program};
 use crate::taskfile::Task;
 
 /// Variables hrun sets for each task; any value hrun inherited for them is replaced.
-const TASK_VARS: [&str; 7] = [
+const TASK_VARS: [&str; 9] = [
     "HRUN_SLOT",
     "HRUN_SEQ",
     "HRUN_CPUS",
     "HRUN_THREADS",
     "PARALLEL_JOBSLOT",
     "PARALLEL_SEQ",
+    "PARALLEL_SSHLOGIN",
+    "PARALLEL_SSHHOST",
     sys::OWNER_VAR,
 ];
+
+/// GNU's default `--process-slot-var`: the slot number - 1.
+pub const SLOT_VAR: &str = "PARALLEL_JOBSLOT0";
 
 /// Programs looked up on `PATH` are remembered, up to this many names.
 const PATH_CACHE_MAX: usize = 1024;
@@ -152,14 +157,12 @@ impl TaskEnv {
         env
     }
 
-    /// GNU's `--process-slot-var NAME`: each task gets NAME = its slot number - 1 (the
-    /// variable of that name in hrun's environment is not passed on).
-    pub fn with_slot_var(mut self, name: Option<&str>) -> Self {
-        if let Some(name) = name {
-            let prefix = format!("{name}=");
-            self.base.retain(|kv| !kv.as_bytes().starts_with(prefix.as_bytes()));
-            self.slot_var = Some(name.to_string());
-        }
+    /// GNU's `--process-slot-var NAME` (by default [`SLOT_VAR`]): each task gets NAME = its
+    /// slot number - 1 (the variable of that name in hrun's environment is not passed on).
+    pub fn with_slot_var(mut self, name: &str) -> Self {
+        let prefix = format!("{name}=");
+        self.base.retain(|kv| !kv.as_bytes().starts_with(prefix.as_bytes()));
+        self.slot_var = Some(name.to_string());
         self
     }
 
@@ -209,6 +212,9 @@ impl TaskEnv {
             ("HRUN_THREADS", &self.threads),
             ("PARALLEL_JOBSLOT", &slot_no),
             ("PARALLEL_SEQ", &seq),
+            // GNU's values for a job on this host (`{sshlogin}`, `{host}` with --plus).
+            ("PARALLEL_SSHLOGIN", ":"),
+            ("PARALLEL_SSHHOST", ":"),
             (sys::OWNER_VAR, &self.owner),
         ]
         .iter()
@@ -412,6 +418,8 @@ mod tests {
                 "HRUN_THREADS=4",
                 "PARALLEL_JOBSLOT=3",
                 "PARALLEL_SEQ=12",
+                "PARALLEL_SSHLOGIN=:",
+                "PARALLEL_SSHHOST=:",
                 "HRUN_PID=77",
                 "OMP_NUM_THREADS=4",
             ],
@@ -427,7 +435,7 @@ mod tests {
     fn the_slot_variable_is_the_slot_number_less_one() {
         let mut env = env();
         env.base.push(cstring("SLOTVAR=old"));
-        let env = env.with_slot_var(Some("SLOTVAR"));
+        let env = env.with_slot_var("SLOTVAR");
         let slot = Slot { id: SlotId(3), cpus: "0".parse().unwrap(), domains: Default::default() };
         let task = Task { seq: 1, line: 1, cmd: "true".into(), job: None, occurrence: 1, block: None };
         let (p, _) = env.program(&task, &slot, false);

@@ -19,6 +19,7 @@ mod faults_signals;
 mod faults_stepwide;
 mod gnu_first_line;
 mod gnu_personality;
+mod gnu_replace;
 mod hostile;
 mod nothing_lost;
 mod pipe;
