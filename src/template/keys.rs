@@ -285,21 +285,44 @@ fn split_all<'k>(
     Ok(out)
 }
 
-/// The pieces of one command word.
-pub(super) fn parse_word(word: &str, syntax: &Syntax) -> Result<Vec<Piece>, String> {
-    let mut pieces = vec![Piece::Text(word.to_string())];
-    for (key, rep) in column_keys(&syntax.names) {
-        pieces = split_all(pieces, |t| t.find(key.as_str()).map(|i| (i, i + key.len(), Ok(rep.clone()))))?;
-    }
-    for key in keys(syntax) {
-        for positional in [false, true] {
-            pieces = split_all(pieces, |t| {
-                let f = key.find(t, positional)?;
-                Some((f.start, f.end, key.rep(&f, &t[f.start..f.end])))
-            })?;
+/// The pieces of the command words: each word searched on its own, as GNU does, the words
+/// joined by a space (neighbouring texts as one piece).
+pub(super) fn parse(words: &[String], syntax: &Syntax) -> Result<Vec<Piece>, String> {
+    let keys = keys(syntax);
+    let columns = column_keys(&syntax.names);
+    let mut out: Vec<Piece> = Vec::new();
+    for (i, word) in words.iter().enumerate() {
+        if i > 0 {
+            push_text(&mut out, " ");
+        }
+        let mut pieces = vec![Piece::Text(word.clone())];
+        for (key, rep) in &columns {
+            pieces =
+                split_all(pieces, |t| t.find(key.as_str()).map(|i| (i, i + key.len(), Ok(rep.clone()))))?;
+        }
+        for key in &keys {
+            for positional in [false, true] {
+                pieces = split_all(pieces, |t| {
+                    let f = key.find(t, positional)?;
+                    Some((f.start, f.end, key.rep(&f, &t[f.start..f.end])))
+                })?;
+            }
+        }
+        for p in pieces {
+            match p {
+                Piece::Text(t) => push_text(&mut out, &t),
+                p => out.push(p),
+            }
         }
     }
-    Ok(pieces)
+    Ok(out)
+}
+
+fn push_text(out: &mut Vec<Piece>, t: &str) {
+    match out.last_mut() {
+        Some(Piece::Text(a)) => a.push_str(t),
+        _ => out.push(Piece::Text(t.to_string())),
+    }
 }
 
 #[cfg(test)]

@@ -163,23 +163,7 @@ impl Template {
                 cut(&text[start..])
             ));
         }
-        // GNU looks for replacement strings in each word on its own, then joins the words.
-        let mut pieces = Vec::new();
-        for (i, w) in words.iter().enumerate() {
-            if i > 0 {
-                pieces.push(Piece::Text(" ".to_string()));
-            }
-            pieces.extend(super::keys::parse_word(w, syntax)?);
-        }
-        // Neighbouring texts as one piece: context replace reads words across them.
-        let mut merged: Vec<Piece> = Vec::with_capacity(pieces.len());
-        for p in pieces {
-            match (merged.last_mut(), p) {
-                (Some(Piece::Text(a)), Piece::Text(b)) => a.push_str(&b),
-                (_, p) => merged.push(p),
-            }
-        }
-        let pieces = merged;
+        let pieces = super::keys::parse(words, syntax)?;
         let mode =
             if pieces.iter().any(|p| matches!(p, Piece::Rep(_))) { Mode::Replace } else { Mode::Append };
         let quoted_words = match syntax.quote_words {
