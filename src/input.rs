@@ -334,6 +334,10 @@ pub struct TemplateOptions {
     pub tagstring: Option<String>,
     /// `--quote` (GNU's `-q`): each command word quoted whole.
     pub quote: bool,
+    /// `--plus`: GNU's further replacement strings.
+    pub plus: bool,
+    /// `--er`, `--bnr`, `--dnr`, `--bner`, `--seqreplace`, `--slotreplace`.
+    pub renames: template::Renames,
     /// How values are quoted for the shell that runs the lines.
     pub quoting: template::Quoting,
     /// Why values cannot be quoted for that shell (its rules are unknown to hrun): refused
@@ -384,6 +388,8 @@ pub fn classify(words: &[std::ffi::OsString], opts: TemplateOptions) -> Result<T
         replace: opts.replace.clone(),
         quoting: opts.quoting,
         quote_words: opts.quote,
+        plus: opts.plus,
+        renames: opts.renames.clone(),
         ..template::Syntax::default()
     };
     let template = template::Template::parse_in(&split.command, &syntax)?;
@@ -399,7 +405,8 @@ pub fn classify(words: &[std::ffi::OsString], opts: TemplateOptions) -> Result<T
             Some(t) => Some(Arc::new(template::Template::parse_in(std::slice::from_ref(t), &syntax)?)),
             None => None,
         },
-        replace: opts.replace,
+        syntax,
+        counts: Default::default(),
     };
     spec.check()?;
     Ok(TaskSpec::Template(Arc::new(spec)))

@@ -183,6 +183,8 @@ impl ExecArgs {
             tmpdir: self.jobs_gnu.tmpdir.clone(),
             files: self.jobs_gnu.files,
             shuf: self.jobs_gnu.shuf.then(shuf_seed).transpose()?,
+            total_jobs: self.strings.total_jobs,
+            slot_var: slot_var(self.strings.process_slot_var.clone())?,
             ..ExecConfig::new(tasks).with(self.control.resolve(cfg)?)
         };
         Ok(match personality {
@@ -276,8 +278,20 @@ impl ExecArgs {
             markers: t.markers(),
             tagstring: self.tagstring.clone(),
             quote: self.gnu.quote,
+            plus: self.strings.plus,
+            renames: self.strings.renames(),
             ..quoting_for(self.shell.as_deref())?
         })
+    }
+}
+
+/// `--process-slot-var NAME`: a name the environment can hold.
+fn slot_var(name: Option<String>) -> Result<Option<String>> {
+    match name {
+        Some(n) if n.is_empty() || n.contains(['=', '\0']) => Err(usage(format!(
+            "--process-slot-var {n:?}: not a variable name (it must be non-empty, without = or NUL)"
+        ))),
+        n => Ok(n),
     }
 }
 

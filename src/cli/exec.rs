@@ -167,6 +167,9 @@ pub struct ExecArgs {
 
     #[command(flatten)]
     pub pipe: PipeArgs,
+
+    #[command(flatten)]
+    pub strings: StringArgs,
 }
 
 /// GNU parallel's `--pipe` and `--pipepart`: a command per block of input.
@@ -408,4 +411,63 @@ pub struct GnuJobArgs {
     /// HRUN_SHUF_SEED=N makes the order repeatable
     #[arg(long)]
     pub shuf: bool,
+}
+
+/// GNU parallel's further replacement strings, other names for its own, and the numbers they
+/// show (issue 22).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Replacement strings (GNU parallel)")]
+pub struct StringArgs {
+    /// GNU's --plus strings: {+/} {+.} {+..} {+...} {..} {...} {/..} {/...} {##} (jobs) {0#}
+    /// {0%} (zero-padded), {slot} {host}..., and bash's edits {:-X} {:N} {:N:M} {#X} {##X} {%X}
+    /// {%%X} {/X/Y} {/#X/Y} {/%X/Y} {//X/Y} {^X} {^^X} {,X} {,,X} (X a regular expression)
+    #[arg(long)]
+    pub plus: bool,
+
+    /// STR stands for {.} (the value without its extension)
+    #[arg(long = "extensionreplace", alias = "er", value_name = "STR")]
+    pub extension_replace: Option<String>,
+
+    /// STR stands for {/} (the basename)
+    #[arg(long = "basenamereplace", alias = "bnr", value_name = "STR")]
+    pub basename_replace: Option<String>,
+
+    /// STR stands for {//} (the directory)
+    #[arg(long = "dirnamereplace", alias = "dnr", value_name = "STR")]
+    pub dirname_replace: Option<String>,
+
+    /// STR stands for {/.} (the basename without its extension)
+    #[arg(long = "basenameextensionreplace", alias = "bner", value_name = "STR")]
+    pub basename_extension_replace: Option<String>,
+
+    /// STR stands for {#} (the job number)
+    #[arg(long = "seqreplace", value_name = "STR")]
+    pub seq_replace: Option<String>,
+
+    /// STR stands for {%} (the slot)
+    #[arg(long = "slotreplace", value_name = "STR")]
+    pub slot_replace: Option<String>,
+
+    /// The number of jobs {##} shows (and {0#}'s width, and the progress's total), instead of
+    /// counting the input (standard input is read once: give this there)
+    #[arg(long = "total-jobs", alias = "totaljobs", alias = "total", value_name = "N")]
+    pub total_jobs: Option<u64>,
+
+    /// Set the variable NAME to the task's slot number - 1 in its environment (0, 1, ...)
+    #[arg(long = "process-slot-var", alias = "processslotvar", value_name = "NAME")]
+    pub process_slot_var: Option<String>,
+}
+
+impl StringArgs {
+    /// The other names given for GNU's replacement strings.
+    pub fn renames(&self) -> crate::template::Renames {
+        crate::template::Renames {
+            ext: self.extension_replace.clone(),
+            base: self.basename_replace.clone(),
+            dir: self.dirname_replace.clone(),
+            base_ext: self.basename_extension_replace.clone(),
+            seq: self.seq_replace.clone(),
+            slot: self.slot_replace.clone(),
+        }
+    }
 }

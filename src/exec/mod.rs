@@ -99,6 +99,10 @@ pub struct ExecConfig {
     pub files: bool,
     /// GNU's `--shuf`: the tasks in a random order drawn from this seed.
     pub shuf: Option<u64>,
+    /// `--total-jobs N`: the number of jobs `{##}` and the progress show.
+    pub total_jobs: Option<u64>,
+    /// `--process-slot-var NAME`: NAME is the task's slot number - 1 in its environment.
+    pub slot_var: Option<String>,
 }
 
 /// How a run is carried out, as `exec` and `run` share it (their `RunControl` flags).
@@ -151,6 +155,8 @@ impl ExecConfig {
             tmpdir: None,
             files: false,
             shuf: None,
+            total_jobs: None,
+            slot_var: None,
         }
     }
 }
@@ -230,6 +236,7 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
     let threads =
         cfg.threads.or(checked.tasks.threads_directive()).or(cfg.threads_default).unwrap_or(DEFAULT_THREADS);
     let mut planned = plan_slots(cfg, threads, checked.total)?;
+    preflight::give_counts(cfg, checked.file_tasks, threads)?;
     crate::placement::check_runnable(&cfg.placement, &planned)?;
     let fits = check_open_files(planned.plan.slots.len()).map_err(|e| UsageError(anyhow!(e)))?;
     planned.plan.slots.truncate(fits);
@@ -238,7 +245,9 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
     let signals = sys::SignalFd::install().context("cannot set up signal handling")?;
     let guardian = sys::Guardian::start().context("cannot start the guardian process")?;
     sys::become_subreaper().context("cannot become a child subreaper")?;
-    let env = spawn::TaskEnv::new(planned.plan.threads, &checked.shell).with_nice(cfg.nice);
+    let env = spawn::TaskEnv::new(planned.plan.threads, &checked.shell)
+        .with_nice(cfg.nice)
+        .with_slot_var(cfg.slot_var.as_deref().unwrap_or(spawn::SLOT_VAR));
     let launchers = start_launchers(planned.plan.slots.len(), &env)?;
     let opened = open_outputs(cfg, &checked)?;
     let Opened { mut log, joblog, output, progress, dir_lock: _dir_lock } = opened;
@@ -375,10 +384,9 @@ fn open_claimed(
         }
         None => None,
     };
-    let progress = progress::Progress::new(
-        cfg.progress,
-        checked.total.map(|t| t.saturating_sub(checked.resume.skipped())),
-    );
+    // GNU's `--total-jobs` is what its progress counts to.
+    let total = cfg.total_jobs.or(checked.total.map(|t| t.saturating_sub(checked.resume.skipped())));
+    let progress = progress::Progress::new(cfg.progress, total);
     let output = Output::start(cfg.output.clone(), progress.bar(), table)?
         .with_echo(cfg.echo)
         .with_tags(cfg.tag)

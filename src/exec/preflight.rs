@@ -174,6 +174,39 @@ fn count_tasks(tasks: &TaskSpec, plan: &ResumePlan) -> Result<(u64, u64, usize)>
     Ok((mine, all, tasks.values_per_job().unwrap_or(0).max(width)))
 }
 
+/// `{##}`, `{0#}` and `{0%}`: the number of jobs (`--total-jobs`, else the input's: `counted`,
+/// or counted here) and of slots (as `-j` asks, before it is cut to the number of tasks: GNU's
+/// width), given to the template before any job is rendered.
+pub(super) fn give_counts(cfg: &ExecConfig, counted: Option<u64>, threads: usize) -> Result<()> {
+    let Some(spec) = cfg.tasks.template() else { return Ok(()) };
+    let tag = spec.tagstring.as_deref();
+    if spec.template.needs_total() || tag.is_some_and(|t| t.needs_total()) {
+        let n = match (cfg.total_jobs, counted) {
+            (Some(n), _) | (None, Some(n)) => n,
+            (None, None) if cfg.tasks.rereadable() => {
+                let mut tasks = cfg.tasks.open().map_err(usage)?;
+                let mut n = 0;
+                while tasks.next_task().map_err(usage)?.is_some() {
+                    n += 1;
+                }
+                n
+            }
+            (None, None) => {
+                return Err(usage(
+                    "{##} and {0#} show the number of jobs, which hrun cannot know before the first starts \
+                     when values come from standard input or a pipe (read once): give --total-jobs N, or \
+                     the values in a file (:::: FILE)",
+                ));
+            }
+        };
+        spec.counts.set_total(n);
+    }
+    if spec.template.needs_slots() || tag.is_some_and(|t| t.needs_slots()) {
+        spec.counts.set_slots(crate::placement::plan(&cfg.placement, threads, cfg.jobs)?.plan.slots.len());
+    }
+    Ok(())
+}
+
 /// Refuses outputs that would write over an input or over each other (see `same_file`).
 pub(super) fn check_outputs(cfg: &ExecConfig, log: Option<&Path>) -> Result<(), String> {
     let stdin = Path::new("/proc/self/fd/0");

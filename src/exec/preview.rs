@@ -22,6 +22,8 @@ pub fn dry_run(cfg: &ExecConfig) -> Result<()> {
         ))
         .into());
     }
+    let threads = cfg.threads.or(cfg.threads_default).unwrap_or(super::DEFAULT_THREADS);
+    super::preflight::give_counts(cfg, None, threads)?;
     let mut tasks = cfg.tasks.open().and_then(|t| t.shuffled(cfg.shuf)).map_err(|e| UsageError(e.into()))?;
     let plan = super::preflight::resume_plan(cfg, super::preflight::log_path(cfg).as_deref())?;
     let mut skipped = 0;

@@ -25,15 +25,20 @@ use crate::sys::{self, Program};
 use crate::taskfile::Task;
 
 /// Variables hrun sets for each task; any value hrun inherited for them is replaced.
-const TASK_VARS: [&str; 7] = [
+const TASK_VARS: [&str; 9] = [
     "HRUN_SLOT",
     "HRUN_SEQ",
     "HRUN_CPUS",
     "HRUN_THREADS",
     "PARALLEL_JOBSLOT",
     "PARALLEL_SEQ",
+    "PARALLEL_SSHLOGIN",
+    "PARALLEL_SSHHOST",
     sys::OWNER_VAR,
 ];
+
+/// GNU's default `--process-slot-var`: the slot number - 1.
+pub const SLOT_VAR: &str = "PARALLEL_JOBSLOT0";
 
 /// Programs looked up on `PATH` are remembered, up to this many names.
 const PATH_CACHE_MAX: usize = 1024;
@@ -69,6 +74,8 @@ pub struct TaskEnv {
     hrun: CString,
     /// `--nice N`: the niceness every task runs at.
     nice: Option<i32>,
+    /// `--process-slot-var NAME`: set to the slot number - 1 in each task.
+    slot_var: Option<String>,
 }
 
 /// The names of the functions bash exported into `vars` (`BASH_FUNC_name%%`, or
@@ -138,6 +145,7 @@ impl TaskEnv {
                 .and_then(|p| CString::new(p.into_os_string().into_vec()).ok())
                 .unwrap_or_else(|| cstring("/proc/self/exe")),
             nice: None,
+            slot_var: None,
         };
         if !env.functions.is_empty() {
             env.bash = if shell.file_name().is_some_and(|n| n == "bash") {
@@ -155,6 +163,15 @@ impl TaskEnv {
     /// Every task runs at niceness `nice` (`--nice`).
     pub fn with_nice(self, nice: Option<i32>) -> Self {
         TaskEnv { nice, ..self }
+    }
+
+    /// GNU's `--process-slot-var NAME` (by default [`SLOT_VAR`]): each task gets NAME = its
+    /// slot number - 1 (the variable of that name in hrun's environment is not passed on).
+    pub fn with_slot_var(mut self, name: &str) -> Self {
+        let prefix = format!("{name}=");
+        self.base.retain(|kv| !kv.as_bytes().starts_with(prefix.as_bytes()));
+        self.slot_var = Some(name.to_string());
+        self
     }
 
     /// hrun's environment, less the variables set per task.
@@ -203,11 +220,17 @@ impl TaskEnv {
             ("HRUN_THREADS", &self.threads),
             ("PARALLEL_JOBSLOT", &slot_no),
             ("PARALLEL_SEQ", &seq),
+            // GNU's values for a job on this host (`{sshlogin}`, `{host}` with --plus).
+            ("PARALLEL_SSHLOGIN", ":"),
+            ("PARALLEL_SSHHOST", ":"),
             (sys::OWNER_VAR, &self.owner),
         ]
         .iter()
         .map(|(k, v)| cstring(&format!("{k}={v}")))
         .collect();
+        if let Some(name) = &self.slot_var {
+            env.push(cstring(&format!("{name}={}", slot.id.0.saturating_sub(1))));
+        }
         if self.set_omp {
             env.push(cstring(&format!("OMP_NUM_THREADS={}", self.threads)));
         }
@@ -329,6 +352,7 @@ mod tests {
             bash: Some(cstring("/bin/bash")),
             hrun: cstring("/opt/hrun"),
             nice: None,
+            slot_var: None,
         }
     }
 
@@ -408,6 +432,8 @@ mod tests {
                 "HRUN_THREADS=4",
                 "PARALLEL_JOBSLOT=3",
                 "PARALLEL_SEQ=12",
+                "PARALLEL_SSHLOGIN=:",
+                "PARALLEL_SSHHOST=:",
                 "HRUN_PID=77",
                 "OMP_NUM_THREADS=4",
             ],
@@ -416,6 +442,20 @@ mod tests {
         let (sh, launch) = env.program(&task, &slot, true);
         assert_eq!(launch, Launch::Shell);
         assert_eq!(strings(&sh.argv), ["/bin/sh", "-c", "/opt/sim --seed 12 --slot 3"]);
+    }
+
+    /// GNU's `--process-slot-var NAME`: NAME = slot - 1, replacing hrun's own NAME.
+    #[test]
+    fn the_slot_variable_is_the_slot_number_less_one() {
+        let mut env = env();
+        env.base.push(cstring("SLOTVAR=old"));
+        let env = env.with_slot_var("SLOTVAR");
+        let slot = Slot { id: SlotId(3), cpus: "0".parse().unwrap(), domains: Default::default() };
+        let task = Task { seq: 1, line: 1, cmd: "true".into(), job: None, occurrence: 1, block: None };
+        let (p, _) = env.program(&task, &slot, false);
+        let set: Vec<String> = strings(&p.env).into_iter().filter(|v| v.starts_with("SLOTVAR=")).collect();
+        assert_eq!(set, ["SLOTVAR=2"]);
+        assert!(!strings(env.base()).iter().any(|v| v.starts_with("SLOTVAR=")));
     }
 
     #[test]

@@ -175,6 +175,7 @@ mod tests {
             template: std::sync::Arc::new(crate::template::Template::parse(&["echo".into()]).unwrap()),
             args: vec!["a b'c".into()],
             tag: None,
+            counts: Default::default(),
         };
         let t = Task { job: Some(job), ..task(5, "echo") };
         let per = Workdir::parse("d/{}.{#}", None, "h").unwrap().unwrap();

@@ -205,7 +205,10 @@ impl Meaning {
             BasenameExtensionReplace => "this string instead of {/.}",
             SeqReplace => "this string instead of {#}",
             SlotReplace => "this string instead of {%}",
-            Plus => "GNU's --plus replacement strings ({+/} {+.} {..} {...} {/..} {##} {0#} {0%} ...)",
+            Plus => {
+                "GNU's --plus replacement strings ({+/} {+.} {..} {/..} {##} {0#} {0%} {%X} {/X/Y} ...; all but \
+                 {choose_k} and {uniq})"
+            }
             ContextReplace => {
                 "as many values per job as the command line holds, a word with {} repeated per value"
             }

@@ -10,9 +10,12 @@
 //!
 //! - [`args`]: splitting the words into the command and the sources;
 //! - [`sources`]: reading values and ordering jobs (product, linked, `--link`, `--colsep`);
-//! - [`replace`]: replacement strings and rendering; [`quote`]: GNU's shell quoting.
+//! - [`replace`]: replacement strings and rendering, [`keys`]: finding them in the command,
+//!   [`plus`]: `--plus`'s edits; [`quote`]: GNU's shell quoting.
 
 pub mod args;
+pub mod keys;
+pub mod plus;
 pub mod quote;
 pub mod replace;
 pub mod sources;
@@ -20,7 +23,8 @@ pub mod sources;
 use std::os::fd::RawFd;
 use std::sync::Arc;
 
-pub use replace::{Quoting, Syntax, Template};
+pub use keys::Renames;
+pub use replace::{Numbers, Quoting, Syntax, Template};
 pub use sources::{Reading, Source, SourceError};
 
 use crate::taskfile::Task;
@@ -40,11 +44,45 @@ pub struct Spec {
     pub implicit_stdin: bool,
     /// `-N`/`-n`: up to this many values (tuples of the sources) per job.
     pub max_args: Option<MaxArgs>,
-    /// `-I STR`: the string that stands for `{}`.
-    pub replace: Option<String>,
+    /// How the command's replacement strings were read (`-I`, `--plus`, `--er`, ..., the
+    /// quoting), for reading it again with `--header`'s names or `-N`.
+    pub syntax: Syntax,
     /// `--tagstring STR`, parsed as a template.
     pub tagstring: Option<Arc<Template>>,
+    /// The number of jobs and of slots, for `{##}`, `{0#}` and `{0%}`: given once known.
+    pub counts: Arc<Counts>,
 }
+
+/// The number of jobs (`--total-jobs`, else the input's) and of slots, known only once the
+/// input is counted and the slots planned; shared by every job of a template.
+#[derive(Debug, Default)]
+pub struct Counts {
+    total: std::sync::OnceLock<u64>,
+    slots: std::sync::OnceLock<usize>,
+}
+
+impl Counts {
+    /// Sets the number of jobs (the first call counts).
+    pub fn set_total(&self, n: u64) {
+        let _ = self.total.set(n);
+    }
+
+    /// Sets the number of slots (the first call counts).
+    pub fn set_slots(&self, n: usize) {
+        let _ = self.slots.set(n);
+    }
+
+    pub fn total(&self) -> Option<u64> {
+        self.total.get().copied()
+    }
+}
+
+impl PartialEq for Counts {
+    fn eq(&self, other: &Self) -> bool {
+        (self.total.get(), self.slots.get()) == (other.total.get(), other.slots.get())
+    }
+}
+impl Eq for Counts {}
 
 /// GNU's `-N N` (context replace: a word with `{}` repeats per value) or `-n N` (`{}` is
 /// all the values, space-separated): up to N values per job. `-N0`: one value is read per
@@ -62,21 +100,27 @@ pub struct JobArgs {
     pub args: Vec<String>,
     /// `--tagstring`: what prefixes the job's output lines.
     pub tag: Option<Arc<Template>>,
+    /// The number of jobs and of slots (`{##}`, `{0#}`, `{0%}`).
+    pub counts: Arc<Counts>,
 }
 
 impl JobArgs {
     /// The command to run for job `seq` on slot `slot`.
     pub fn command(&self, seq: u64, slot: usize) -> String {
-        self.template.render(&self.args, Some(seq), Some(slot))
+        self.template.render_at(&self.args, self.numbers(seq, Some(slot)), self.template.quoting())
     }
 
     /// What `--tag` (the values, space-separated) or `--tagstring` (its replacement strings
     /// filled in, values unquoted) prefixes the job's output lines with.
     pub fn tag(&self, seq: u64, slot: Option<usize>) -> String {
         match &self.tag {
-            Some(t) => t.render_as(&self.args, Some(seq), slot, Quoting::Raw),
+            Some(t) => t.render_at(&self.args, self.numbers(seq, slot), Quoting::Raw),
             None => self.args.join(" "),
         }
+    }
+
+    fn numbers(&self, seq: u64, slot: Option<usize>) -> Numbers {
+        Numbers { seq: Some(seq), slot, total: self.counts.total(), slots: self.counts.slots.get().copied() }
     }
 }
 
@@ -113,16 +157,11 @@ impl Spec {
             self.template.clone()
         } else {
             // The header's names become replacement strings; checked when the spec was made.
-            let syntax = Syntax {
-                names: jobs.names.clone(),
-                context,
-                replace: self.replace.clone(),
-                quoting: self.template.quoting(),
-                quote_words: self.template.quotes_words(),
-            };
+            let syntax = Syntax { names: jobs.names.clone(), context, ..self.syntax.clone() };
             Arc::new(Template::parse_in(&self.words, &syntax).unwrap_or_else(|_| (*self.template).clone()))
         };
         Ok(JobStream {
+            counts: self.counts.clone(),
             tag: self.tagstring.clone(),
             template,
             jobs,
@@ -168,8 +207,15 @@ impl Spec {
         if let Some(m) = self.max_args {
             text.push_str(&format!("max_args {} {}\0", m.n, m.context));
         }
-        if let Some(r) = &self.replace {
+        if let Some(r) = &self.syntax.replace {
             text.push_str(&format!("replace {r}\0"));
+        }
+        // Only when given, so that other templates keep their logs' names.
+        if self.syntax.plus {
+            text.push_str("plus\0");
+        }
+        for (option, value) in self.syntax.renames.given() {
+            text.push_str(&format!("{option} {value}\0"));
         }
         text.push_str(if self.reading.skip_empty { "r\0" } else { "\0" });
         text.push_str(if self.reading.header { "header\0" } else { "\0" });
@@ -214,6 +260,7 @@ impl Spec {
 /// The jobs of a template, as tasks, read one ahead.
 pub struct JobStream {
     template: Arc<Template>,
+    counts: Arc<Counts>,
     tag: Option<Arc<Template>>,
     jobs: sources::Jobs,
     seq: u64,
@@ -262,7 +309,12 @@ impl JobStream {
             seq: self.seq,
             line: self.seq,
             cmd,
-            job: Some(JobArgs { template: self.template.clone(), args, tag: self.tag.clone() }),
+            job: Some(JobArgs {
+                template: self.template.clone(),
+                args,
+                tag: self.tag.clone(),
+                counts: self.counts.clone(),
+            }),
             occurrence: 1,
             block: None,
         }))

@@ -4,16 +4,19 @@
 //! Replacement strings: `{}` (every argument of the job), `{.}` (without extension), `{/}`
 //! (basename), `{//}` (dirname, as Perl's `File::Basename::dirname`), `{/.}` (basename
 //! without extension), the same on one argument by position (`{2}`, `{2.}`, `{-1/}`, ...),
-//! `{#}` (job number) and `{%}` (slot). Inserted arguments are shell-quoted
-//! ([`super::quote::quote`]); the template's own text never is. A template with no
-//! replacement string gets the job's arguments appended. Anything else in braces is text.
+//! `{#}` (job number) and `{%}` (slot); with `--plus`, GNU's further strings ([`super::plus`]);
+//! under other names with `-I`, `--er`, ... (found as [`super::keys`] says). Inserted arguments
+//! are shell-quoted ([`super::quote::quote`]); the template's own text never is. A template
+//! with no replacement string gets the job's arguments appended. Anything else in braces is text.
 
 use std::borrow::Cow;
 
+use super::keys::Renames;
+use super::plus::Edit;
 use super::quote::{ShellFamily, quote, quote_csh, quote_fish};
 
 /// What a replacement string does to an argument (GNU's Perl expression for it).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Transform {
     /// `{}`
     Whole,
@@ -25,10 +28,12 @@ pub enum Transform {
     Dir,
     /// `{/.}`: basename, then without extension
     BaseNoExt,
+    /// A `--plus` string: `{+/}`, `{..}`, `{%.gz}`, ...
+    Plus(Edit),
 }
 
 /// One replacement string.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Rep {
     /// Every argument of the job, each transformed and quoted, joined by spaces.
     All(Transform),
@@ -39,10 +44,18 @@ pub enum Rep {
     Seq,
     /// `{%}`: the slot.
     Slot,
+    /// `{##}` (`--plus`): the number of jobs.
+    Total,
+    /// `{0#}` (`--plus`): the job number, zero-padded to the width of the number of jobs.
+    SeqPadded,
+    /// `{0%}` (`--plus`): the slot, zero-padded to the width of the number of slots.
+    SlotPadded,
+    /// `{slot}`, `{host}`... (`--plus`): `${VAR}`, unquoted, for the shell to expand.
+    Var(&'static str),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-enum Piece {
+pub(super) enum Piece {
     Text(String),
     Rep(Rep),
 }
@@ -123,7 +136,7 @@ impl Template {
 
     /// [`Template::parse`] under `syntax`: header names, context replace, `-I`'s string.
     pub fn parse_in(words: &[String], syntax: &Syntax) -> Result<Template, String> {
-        let (names, context) = (&syntax.names[..], syntax.context);
+        let context = syntax.context;
         if words.is_empty() {
             return Ok(Template {
                 pieces: Vec::new(),
@@ -134,11 +147,10 @@ impl Template {
             });
         }
         let text = words.join(" ");
-        for padded in ["{0#}", "{0%}"] {
-            if text.contains(padded) {
+        for padded in ["{0#}", "{0%}", "{##}"] {
+            if !syntax.plus && text.contains(padded) {
                 return Err(format!(
-                    "{padded} (zero-padded) is not supported; write e.g. $(printf %04d {}) in the command",
-                    &padded.replace('0', "")
+                    "{padded} is one of GNU parallel's --plus replacement strings: add --plus"
                 ));
             }
         }
@@ -151,20 +163,7 @@ impl Template {
                 cut(&text[start..])
             ));
         }
-        let pieces = match syntax.replace.as_deref().filter(|r| !r.is_empty()) {
-            None => parse_pieces(&text, names, false)?,
-            // `-I STR`: STR stands for `{}`, and `{}` and `{1}` are text (as GNU reads them).
-            Some(r) => {
-                let mut pieces = Vec::new();
-                for (i, part) in text.split(r).enumerate() {
-                    if i > 0 {
-                        pieces.push(Piece::Rep(Rep::All(Transform::Whole)));
-                    }
-                    pieces.extend(parse_pieces(part, names, true)?);
-                }
-                pieces
-            }
-        };
+        let pieces = super::keys::parse(words, syntax)?;
         let mode =
             if pieces.iter().any(|p| matches!(p, Piece::Rep(_))) { Mode::Replace } else { Mode::Append };
         let quoted_words = match syntax.quote_words {
@@ -231,8 +230,13 @@ impl Template {
 
     /// [`Template::render`] with values written as `quoting` says.
     pub fn render_as(&self, args: &[String], seq: Option<u64>, slot: Option<usize>, q: Quoting) -> String {
+        self.render_at(args, Numbers { seq, slot, ..Numbers::default() }, q)
+    }
+
+    /// The command line for a job with `args` and the numbers `n` (each `None` stays as written).
+    pub fn render_at(&self, args: &[String], n: Numbers, q: Quoting) -> String {
         if let Some(words) = &self.quoted_words {
-            return self.render_quoted(words, args, seq, slot, q);
+            return self.render_quoted(words, args, n, q);
         }
         let mut out = String::with_capacity(64);
         match self.mode {
@@ -245,55 +249,66 @@ impl Template {
                 }
                 if !args.is_empty() {
                     out.push(' ');
-                    push_all(&mut out, args, Transform::Whole, q);
+                    push_all(&mut out, args, &Transform::Whole, q);
                 }
                 return out;
             }
             Mode::Replace => {}
         }
         if self.context {
-            return self.render_context(args, seq, slot, q);
+            return self.render_context(args, n, q);
         }
-        let at = Place { seq, slot, q };
+        let at = Place { n, q };
         for p in &self.pieces {
             match p {
                 Piece::Text(t) => out.push_str(t),
-                Piece::Rep(r) => push_rep(&mut out, *r, args, None, at),
+                Piece::Rep(r) => push_rep(&mut out, r, args, None, at),
             }
         }
         out
     }
 
+    /// True when a replacement string shows the number of jobs (`{##}`, `{0#}`).
+    pub fn needs_total(&self) -> bool {
+        self.reps().any(|r| matches!(r, Rep::Total | Rep::SeqPadded))
+    }
+
+    /// True when a replacement string shows the number of slots (`{0%}`).
+    pub fn needs_slots(&self) -> bool {
+        self.reps().any(|r| matches!(r, Rep::SlotPadded))
+    }
+
+    fn reps(&self) -> impl Iterator<Item = &Rep> {
+        let words = self.quoted_words.iter().flatten().flat_map(|w| w.pieces.iter());
+        self.pieces.iter().chain(words).filter_map(|p| match p {
+            Piece::Rep(r) => Some(r),
+            Piece::Text(_) => None,
+        })
+    }
+
     /// `--quote`: each word rendered with its values as they are, then quoted whole; values
     /// of a template without replacement strings are appended, each quoted (as GNU's `-q`).
-    fn render_quoted(
-        &self,
-        words: &[Template],
-        args: &[String],
-        seq: Option<u64>,
-        slot: Option<usize>,
-        q: Quoting,
-    ) -> String {
+    fn render_quoted(&self, words: &[Template], args: &[String], n: Numbers, q: Quoting) -> String {
         let rendered: Vec<String> = words
             .iter()
             .map(|w| match w.mode {
                 // A word without replacement strings is text, whatever the values.
-                Mode::Append => w.render_as(&[], seq, slot, Quoting::Raw),
-                _ => w.render_as(args, seq, slot, Quoting::Raw),
+                Mode::Append => w.render_at(&[], n, Quoting::Raw),
+                _ => w.render_at(args, n, Quoting::Raw),
             })
             .collect();
         let mut out = rendered.iter().map(|w| q.apply(w)).collect::<Vec<_>>().join(" ");
         if self.mode == Mode::Append && !args.is_empty() {
             out.push(' ');
-            push_all(&mut out, args, Transform::Whole, q);
+            push_all(&mut out, args, &Transform::Whole, q);
         }
         out
     }
 
     /// GNU's context replace (`-N`): each blank-separated word holding an all-arguments
     /// replacement string is rendered once per argument, the copies joined by a space.
-    fn render_context(&self, args: &[String], seq: Option<u64>, slot: Option<usize>, q: Quoting) -> String {
-        let at = Place { seq, slot, q };
+    fn render_context(&self, args: &[String], n: Numbers, q: Quoting) -> String {
+        let at = Place { n, q };
         let mut out = String::with_capacity(64);
         let mut word: Vec<Seg<'_>> = Vec::new();
         let flush = |word: &mut Vec<Seg<'_>>, out: &mut String| {
@@ -307,7 +322,7 @@ impl Template {
                 for seg in word.iter() {
                     match seg {
                         Seg::Text(t) => out.push_str(t),
-                        Seg::Rep(r) => push_rep(out, *r, args, one, at),
+                        Seg::Rep(r) => push_rep(out, r, args, one, at),
                     }
                 }
             }
@@ -315,7 +330,7 @@ impl Template {
         };
         for p in &self.pieces {
             match p {
-                Piece::Rep(r) => word.push(Seg::Rep(*r)),
+                Piece::Rep(r) => word.push(Seg::Rep(r)),
                 Piece::Text(t) => {
                     let mut rest = t.as_str();
                     while let Some(i) = rest.find(char::is_whitespace) {
@@ -341,46 +356,79 @@ impl Template {
 /// A piece of one word, for context replace.
 enum Seg<'a> {
     Text(&'a str),
-    Rep(Rep),
+    Rep(&'a Rep),
 }
 
-/// Where a job is rendered: its number and slot (as written where `None`), and how values
-/// are written.
+/// The numbers a job's replacement strings may show; `None`: written as the template has it
+/// (a job's identity, which must not change when the count of jobs or slots does).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Numbers {
+    /// `{#}`: the job number.
+    pub seq: Option<u64>,
+    /// `{%}`: the slot (1-based).
+    pub slot: Option<usize>,
+    /// `{##}`: the number of jobs.
+    pub total: Option<u64>,
+    /// The number of slots (`{0%}`'s width).
+    pub slots: Option<usize>,
+}
+
+/// Where a job is rendered: its numbers, and how values are written.
 #[derive(Clone, Copy)]
 struct Place {
-    seq: Option<u64>,
-    slot: Option<usize>,
+    n: Numbers,
     q: Quoting,
+}
+
+/// GNU's width for `{0#}` and `{0%}`: `1+int(log(n)/log(10))`, in floating point as Perl
+/// computes it (so 1000 is 3 wide, as in GNU).
+pub fn padded_width(n: u64) -> usize {
+    1 + ((n.max(1) as f64).ln() / 10f64.ln()) as usize
 }
 
 /// Writes one replacement string's value; `one`: the single argument an all-arguments string
 /// stands for in a context-replaced word.
-fn push_rep(out: &mut String, r: Rep, args: &[String], one: Option<&String>, at: Place) {
-    let Place { seq, slot, q } = at;
+fn push_rep(out: &mut String, r: &Rep, args: &[String], one: Option<&String>, at: Place) {
+    let Place { n, q } = at;
+    let number = |out: &mut String, value: Option<String>, written: &str| match value {
+        Some(v) => out.push_str(&v),
+        None => out.push_str(written),
+    };
     match r {
         Rep::All(t) => match one {
             Some(a) => out.push_str(&q.apply(&transform(a, t))),
             None => push_all(out, args, t, q),
         },
-        Rep::Pos(n, t) => {
-            let i =
-                if n > 0 { Some(n as usize - 1) } else { args.len().checked_sub(n.unsigned_abs() as usize) };
+        Rep::Pos(p, t) => {
+            let i = if *p > 0 {
+                Some(*p as usize - 1)
+            } else {
+                args.len().checked_sub(p.unsigned_abs() as usize)
+            };
             if let Some(a) = i.and_then(|i| args.get(i)) {
                 out.push_str(&q.apply(&transform(a, t)));
             }
         }
-        Rep::Seq => match seq {
-            Some(s) => out.push_str(&s.to_string()),
-            None => out.push_str("{#}"),
-        },
-        Rep::Slot => match slot {
-            Some(s) => out.push_str(&s.to_string()),
-            None => out.push_str("{%}"),
-        },
+        Rep::Seq => number(out, n.seq.map(|s| s.to_string()), "{#}"),
+        Rep::Slot => number(out, n.slot.map(|s| s.to_string()), "{%}"),
+        Rep::Total => number(out, n.total.map(|t| t.to_string()), "{##}"),
+        Rep::SeqPadded => {
+            let v = n.seq.zip(n.total).map(|(s, t)| format!("{s:0w$}", w = padded_width(t)));
+            number(out, v, "{0#}")
+        }
+        Rep::SlotPadded => {
+            let v = n.slot.zip(n.slots).map(|(s, k)| format!("{s:0w$}", w = padded_width(k as u64)));
+            number(out, v, "{0%}")
+        }
+        Rep::Var(v) => {
+            out.push_str("${");
+            out.push_str(v);
+            out.push('}');
+        }
     }
 }
 
-fn push_all(out: &mut String, args: &[String], t: Transform, q: Quoting) {
+fn push_all(out: &mut String, args: &[String], t: &Transform, q: Quoting) {
     for (i, a) in args.iter().enumerate() {
         if i > 0 {
             out.push(' ');
@@ -411,92 +459,15 @@ pub struct Syntax {
     pub quoting: Quoting,
     /// GNU's `-q`/`--quote`: each command word is quoted whole, its values in it.
     pub quote_words: bool,
-}
-
-/// Splits the template into text and replacement strings; `plain_is_text`: `{}` and `{n}`
-/// are text (`-I`).
-fn parse_pieces(text: &str, names: &[String], plain_is_text: bool) -> Result<Vec<Piece>, String> {
-    let mut pieces = Vec::new();
-    let mut lit = String::new();
-    let mut rest = text;
-    while let Some(open) = rest.find('{') {
-        lit.push_str(&rest[..open]);
-        let after = &rest[open..];
-        let rep =
-            after.find('}').and_then(|close| parse_rep(&after[1..close], names).map(|r| (close, r))).filter(
-                |(_, r)| !plain_is_text || !matches!(r, Ok(Rep::All(Transform::Whole)) | Ok(Rep::Pos(_, _))),
-            );
-        match rep {
-            Some((close, rep)) => {
-                if !lit.is_empty() {
-                    pieces.push(Piece::Text(std::mem::take(&mut lit)));
-                }
-                pieces.push(Piece::Rep(rep?));
-                rest = &after[close + 1..];
-            }
-            None => {
-                lit.push('{');
-                rest = &after[1..];
-            }
-        }
-    }
-    lit.push_str(rest);
-    if !lit.is_empty() {
-        pieces.push(Piece::Text(lit));
-    }
-    Ok(pieces)
-}
-
-/// The replacement string with this body (the text between the braces), if it is one;
-/// `names`: `--header :` column names, each a replacement string for its column.
-fn parse_rep(body: &str, names: &[String]) -> Option<Result<Rep, String>> {
-    let suffix = |s: &str| -> Option<Transform> {
-        Some(match s {
-            "" => Transform::Whole,
-            "." => Transform::NoExt,
-            "/" => Transform::Base,
-            "//" => Transform::Dir,
-            "/." => Transform::BaseNoExt,
-            _ => return None,
-        })
-    };
-    // GNU allows blanks (newlines too) between a position or name and its suffix: `{1 }`,
-    // `{1<newline>}` and `{1 .}` are `{1}`, `{1}` and `{1.}`.
-    let after = |rest: &str| suffix(rest.trim_start_matches(['\t', '\n', '\x0b', '\x0c', '\r', ' ']));
-    // `{name}`, `{name.}`, ...: a named column (the longest name that fits wins).
-    let named = names
-        .iter()
-        .enumerate()
-        .filter_map(|(i, n)| Some((i, n.len(), after(body.strip_prefix(n.as_str())?)?)))
-        .max_by_key(|(_, len, _)| *len);
-    if let Some((i, _, t)) = named {
-        return Some(Ok(Rep::Pos(i as i64 + 1, t)));
-    }
-    match body {
-        "#" => return Some(Ok(Rep::Seq)),
-        "%" => return Some(Ok(Rep::Slot)),
-        _ => {}
-    }
-    if let Some(t) = suffix(body) {
-        return Some(Ok(Rep::All(t)));
-    }
-    let sign = usize::from(body.starts_with('-'));
-    let digits = body[sign..].bytes().take_while(u8::is_ascii_digit).count();
-    if digits == 0 {
-        return None;
-    }
-    let t = after(&body[sign + digits..])?;
-    let n: i64 = match body[..sign + digits].parse() {
-        Ok(n) if n != 0 => n,
-        Ok(_) => return Some(Err(format!("{{{body}}}: argument positions start at 1"))),
-        Err(_) => return Some(Err(format!("{{{body}}}: no such argument position"))),
-    };
-    Some(Ok(Rep::Pos(n, t)))
+    /// `--plus`: GNU's further replacement strings.
+    pub plus: bool,
+    /// Other names for `{.}`, `{/}`, `{//}`, `{/.}`, `{#}` and `{%}`.
+    pub renames: Renames,
 }
 
 /// Applies a replacement string's transformation to one argument, as GNU parallel's Perl
 /// expressions do (including their treatment of newlines inside a value).
-pub fn transform(value: &str, t: Transform) -> Cow<'_, str> {
+pub fn transform<'a>(value: &'a str, t: &Transform) -> Cow<'a, str> {
     match t {
         Transform::Whole => Cow::Borrowed(value),
         Transform::NoExt => Cow::Borrowed(no_ext(value)),
@@ -506,6 +477,7 @@ pub fn transform(value: &str, t: Transform) -> Cow<'_, str> {
             Cow::Owned(b) => Cow::Owned(no_ext(&b).to_string()),
         },
         Transform::Dir => Cow::Owned(dirname(value)),
+        Transform::Plus(e) => Cow::Owned(e.apply(value)),
     }
 }
 
@@ -594,18 +566,18 @@ mod tests {
             ("x.tar.gz", "x.tar", "x.tar.gz", ".", "x.tar"),
             (".a.b", ".a", ".a.b", ".", ".a"),
         ] {
-            assert_eq!(transform(v, Transform::NoExt), dot, "{{.}} of {v:?}");
-            assert_eq!(transform(v, Transform::Base), base, "{{/}} of {v:?}");
-            assert_eq!(transform(v, Transform::Dir), dir, "{{//}} of {v:?}");
-            assert_eq!(transform(v, Transform::BaseNoExt), base_dot, "{{/.}} of {v:?}");
+            assert_eq!(transform(v, &Transform::NoExt), dot, "{{.}} of {v:?}");
+            assert_eq!(transform(v, &Transform::Base), base, "{{/}} of {v:?}");
+            assert_eq!(transform(v, &Transform::Dir), dir, "{{//}} of {v:?}");
+            assert_eq!(transform(v, &Transform::BaseNoExt), base_dot, "{{/.}} of {v:?}");
         }
     }
 
     #[test]
     fn basename_stops_at_newlines_as_perl_does() {
-        assert_eq!(transform("a/b\nc/d", Transform::Base), "b\nc/d");
-        assert_eq!(transform("ab\nc/d", Transform::Base), "ab\nd");
-        assert_eq!(transform("a.b\n", Transform::NoExt), "a");
+        assert_eq!(transform("a/b\nc/d", &Transform::Base), "b\nc/d");
+        assert_eq!(transform("ab\nc/d", &Transform::Base), "ab\nd");
+        assert_eq!(transform("a.b\n", &Transform::NoExt), "a");
     }
 
     #[test]
@@ -648,6 +620,14 @@ mod tests {
         assert_eq!(t.render(&["1.x".into(), "2".into()], None, None), "run 2 1.x {c} 1");
     }
 
+    /// GNU's `1+int(log(n)/log(10))`: `parallel --plus -j1000 --dry-run echo {0%} ::: a`
+    /// gives `echo 001` (20221122).
+    #[test]
+    fn padded_widths_are_gnus_floating_point_ones() {
+        let widths: Vec<usize> = [1, 9, 10, 99, 100, 999, 1000, 10_000].map(padded_width).to_vec();
+        assert_eq!(widths, [1, 1, 2, 2, 3, 3, 3, 5]);
+    }
+
     #[test]
     fn identity_keeps_seq_and_slot_as_written() {
         let t = Template::parse(&words("sim --seed {#} --slot {%} {}")).unwrap();
@@ -661,7 +641,7 @@ mod tests {
         assert!(Template::parse(&words("echo {0}")).unwrap_err().contains("start at 1"));
         assert!(Template::parse(&words("echo {= s/a/b/ =}")).unwrap_err().contains("Perl expressions"));
         assert!(Template::parse(&words("echo {=}")).is_ok(), "text, as in GNU parallel");
-        assert!(Template::parse(&words("out_{0#}.txt")).unwrap_err().contains("printf %04d {#}"));
+        assert!(Template::parse(&words("out_{0#}.txt")).unwrap_err().contains("add --plus"));
         // Not replacement strings: left as text, and the arguments are appended.
         assert_eq!(render("echo {1x} {.x} { }", &["a"]), "echo {1x} {.x} { } a");
     }
