@@ -33,23 +33,11 @@ pub fn printable_max(s: &str, max: usize) -> Cow<'_, str> {
             out.push_str("...");
             break;
         }
-        match c {
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if c.is_ascii_control() => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
-            }
-            c if needs_escape(c) => {
-                let _ = write!(out, "\\u{{{:x}}}", c as u32);
-            }
-            c => out.push(c),
-        }
+        push_escaped(&mut out, c);
     }
     Cow::Owned(out)
 }
 
-/// C0 and C1 controls, DEL, and the Unicode bidirectional controls (the "Trojan Source" set).
 /// `s` with control characters and bidirectional overrides written as escapes, as
 /// [`printable`] writes them, but newlines and tabs kept and no length limit: for text that is
 /// shown on several lines (a page's tooltips), where no byte may restyle or reorder it.
@@ -61,19 +49,29 @@ pub fn controls_escaped(s: &str) -> Cow<'_, str> {
     for c in s.chars() {
         match c {
             '\n' | '\t' => out.push(c),
-            '\r' => out.push_str("\\r"),
-            c if c.is_ascii_control() => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
-            }
-            c if needs_escape(c) => {
-                let _ = write!(out, "\\u{{{:x}}}", c as u32);
-            }
-            c => out.push(c),
+            c => push_escaped(&mut out, c),
         }
     }
     Cow::Owned(out)
 }
 
+/// `c` onto `out`, as an escape when it [`needs_escape`].
+fn push_escaped(out: &mut String, c: char) {
+    match c {
+        '\n' => out.push_str("\\n"),
+        '\t' => out.push_str("\\t"),
+        '\r' => out.push_str("\\r"),
+        c if c.is_ascii_control() => {
+            let _ = write!(out, "\\x{:02x}", c as u32);
+        }
+        c if needs_escape(c) => {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        }
+        c => out.push(c),
+    }
+}
+
+/// C0 and C1 controls, DEL, and the Unicode bidirectional controls (the "Trojan Source" set).
 fn needs_escape(c: char) -> bool {
     c.is_control() || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }

@@ -18,6 +18,26 @@ fn with_yesterday() -> Sandbox {
     sb
 }
 
+/// A 64 KiB tmpfs mounted on `name` in the sandbox (unmounted when the guard drops); `None`
+/// where mounting is not allowed (not root, a container without the capability).
+fn small_tmpfs(sb: &Sandbox, name: &str) -> Option<Unmount> {
+    std::fs::create_dir(sb.path(name)).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+        .arg(sb.path(name))
+        .output()
+        .is_ok_and(|o| o.status.success());
+    mounted.then(|| Unmount(sb.path(name)))
+}
+
+struct Unmount(std::path::PathBuf);
+
+impl Drop for Unmount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
 fn snapshot(sb: &Sandbox) -> Vec<(String, Option<Vec<u8>>)> {
     ["r.csv", "jl.txt", "log.jsonl", "new.jsonl"]
         .iter()
@@ -95,23 +115,10 @@ fn a_refused_results_name_leaves_yesterdays_files_as_they_were() {
 #[test]
 fn a_full_file_system_under_the_log_empties_nothing() {
     let sb = with_yesterday();
-    std::fs::create_dir(sb.path("full")).unwrap();
-    let mounted = std::process::Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
-        .arg(sb.path("full"))
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !mounted {
+    let Some(_unmount) = small_tmpfs(&sb, "full") else {
         eprintln!("a_full_file_system_under_the_log_empties_nothing: cannot mount a tmpfs here; not run");
         return;
-    }
-    struct Unmount(std::path::PathBuf);
-    impl Drop for Unmount {
-        fn drop(&mut self) {
-            let _ = std::process::Command::new("umount").arg(&self.0).status();
-        }
-    }
-    let _unmount = Unmount(sb.path("full"));
+    };
     // Fill it: the writes stop at ENOSPC.
     let _ = std::fs::write(sb.path("full/fill"), vec![0u8; 128 << 10]);
     let before = snapshot(&sb);
@@ -138,23 +145,10 @@ fn a_full_file_system_under_the_log_empties_nothing() {
 #[test]
 fn a_joblog_on_a_full_file_system_stops_the_run_and_resume_completes_it() {
     let sb = Sandbox::new();
-    std::fs::create_dir(sb.path("full")).unwrap();
-    let mounted = std::process::Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
-        .arg(sb.path("full"))
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !mounted {
+    let Some(_unmount) = small_tmpfs(&sb, "full") else {
         eprintln!("a_joblog_on_a_full_file_system_...: cannot mount a tmpfs here; not run");
         return;
-    }
-    struct Unmount(std::path::PathBuf);
-    impl Drop for Unmount {
-        fn drop(&mut self) {
-            let _ = std::process::Command::new("umount").arg(&self.0).status();
-        }
-    }
-    let _unmount = Unmount(sb.path("full"));
+    };
     // One page left: about a hundred rows.
     std::fs::write(sb.path("full/fill"), vec![0u8; 60 << 10]).unwrap();
     let values: Vec<String> = (1..=300).map(|i| i.to_string()).collect();
