@@ -3,24 +3,10 @@
 //! and `--process-slot-var`, each run by GNU, by `hrun exec` and by hrun as `parallel` on the same
 //! words and compared byte for byte (standard output and exit status).
 
-use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 
 use crate::harness::*;
-
-fn run_with(mut c: Command, dir: &std::path::Path, stdin: &[u8]) -> Output {
-    c.current_dir(dir).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = c.spawn().expect("spawn");
-    let mut input = child.stdin.take().unwrap();
-    let data = stdin.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = input.write_all(&data);
-    });
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    out
-}
 
 /// hrun as `parallel`: a symlink of that name in `sb/bin`.
 fn as_parallel(sb: &Sandbox) -> PathBuf {

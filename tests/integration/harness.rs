@@ -205,3 +205,19 @@ pub fn send_signal(pid: i32, sig: i32) -> bool {
     let sig = nix::sys::signal::Signal::try_from(sig).expect("a known signal number");
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig).is_ok()
 }
+
+/// Runs `c` in `dir` with `stdin` fed to it (from a thread, so a child that writes before it
+/// reads cannot deadlock), capturing stdout and stderr.
+pub fn run_with(mut c: Command, dir: &Path, stdin: &[u8]) -> Output {
+    use std::io::Write;
+    c.current_dir(dir).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = c.spawn().expect("spawn");
+    let mut input = child.stdin.take().unwrap();
+    let data = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(&data);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    out
+}

@@ -3,8 +3,7 @@
 //! compared byte for byte: `--dry-run -k` (the commands), then real runs (what the shell made
 //! of the quoting).
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use crate::harness::*;
 
@@ -102,19 +101,6 @@ const PATHS: &[&str] = &[
     "/x/.y",
     "d.d/",
 ];
-
-fn run_with(mut c: Command, dir: &std::path::Path, stdin: &[u8]) -> Output {
-    c.current_dir(dir).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = c.spawn().expect("spawn");
-    let mut input = child.stdin.take().unwrap();
-    let data = stdin.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = input.write_all(&data);
-    });
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    out
-}
 
 /// Runs GNU parallel and hrun exec on the same arguments; returns (parallel, hrun), or None
 /// where GNU parallel is not installed.
