@@ -506,24 +506,34 @@ pub fn from_logs(logs: &[PathBuf], out: &Path) -> Result<u64> {
 }
 
 /// A finished task's output from its run's `--output-dir` (`<seq>.out`, `<seq>.err`), if that
-/// file is still the one the task wrote: a file changed after the task ended (a later run
-/// wrote its own task `<seq>` there), or a stdout of another size than the task's, is not
-/// this task's output and is not shown as its (said once per file).
+/// file is still the one the task wrote: the record names the file (inode and modification
+/// time) when the task ended, and a file another run wrote since under that name is not this
+/// task's output and is not shown as its (said once per file). Records of hrun before
+/// `output_files` are checked by time and size: a file changed after the task ended, or a
+/// stdout of another size than the task's, is not its.
 fn task_output(dir: &Path, record: &TaskRecord, ext: &str) -> Vec<u8> {
     let seq = record.seq;
     let path = dir.join(format!("{seq}.{ext}"));
     let Ok(mut f) = File::open(&path) else { return Vec::new() };
     let meta = f.metadata().ok();
-    let ended = record.start + record.wall_s;
-    let modified = meta.as_ref().and_then(|m| m.modified().ok()).map(crate::exec::unix_seconds);
-    let later = modified.is_some_and(|m| m > ended + 2.0);
-    let other_size = ext == "out" && meta.is_some_and(|m| m.len() != record.stdout_bytes);
-    if later || other_size {
+    let changed = match (&record.output_files, &meta) {
+        (Some(files), Some(m)) => {
+            let wrote = if ext == "out" { files.out } else { files.err };
+            (crate::log::FileStamp::of(m) != wrote).then_some("changed")
+        }
+        _ => {
+            let ended = record.start + record.wall_s;
+            let modified = meta.as_ref().and_then(|m| m.modified().ok()).map(crate::exec::unix_seconds);
+            let later = modified.is_some_and(|m| m > ended + 2.0);
+            let other_size = ext == "out" && meta.is_some_and(|m| m.len() != record.stdout_bytes);
+            if later { Some("written") } else { other_size.then_some("changed") }
+        }
+    };
+    if let Some(how) = changed {
         crate::messages::warning(format_args!(
-            "{} is not the output of task {seq} (\"{}\"): it was {} after that task ended; left out of its row",
+            "{} is not the output of task {seq} (\"{}\"): it was {how} after that task ended; left out of its row",
             crate::text::printable(&path.display().to_string()),
             crate::text::printable_max(&record.cmd, 60),
-            if later { "written" } else { "changed" },
         ));
         return Vec::new();
     }

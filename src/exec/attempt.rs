@@ -321,6 +321,7 @@ impl Attempt {
             results_end: None,
             block_offset: self.task.block.as_ref().map(|b| b.offset),
             block_bytes: self.task.block.as_ref().map(|b| b.len),
+            output_files: None,
         }
     }
 }

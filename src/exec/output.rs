@@ -86,6 +86,12 @@ impl Captured {
         len(&self.stdout) == 0 && len(&self.stderr) == 0
     }
 
+    /// The two files as they are now (for `--output-dir`: which files the task wrote).
+    pub fn stamps(&self) -> Option<crate::log::OutputFiles> {
+        let stamp = |f: &File| f.metadata().ok().map(|m| crate::log::FileStamp::of(&m));
+        Some(crate::log::OutputFiles { out: stamp(&self.stdout)?, err: stamp(&self.stderr)? })
+    }
+
     /// Bytes the task wrote to stdout (GNU parallel's joblog `Receive`).
     pub fn stdout_len(&self) -> u64 {
         self.stdout.metadata().map(|m| m.len()).unwrap_or(0)
@@ -547,6 +553,11 @@ impl Output {
     }
 
     /// Whether rows go to a table in a file (written by [`Output::write_row`]).
+    /// `--output-dir`: each task writes its own `<seq>.out` and `<seq>.err`.
+    pub fn in_output_dir(&self) -> bool {
+        matches!(self.mode, OutputMode::Dir(_))
+    }
+
     pub fn has_file_table(&self) -> bool {
         self.file_table.borrow().is_some() || self.table_failed.get()
     }

@@ -15,8 +15,8 @@ mod usage;
 
 pub use joblog::{JobLog, JobLogRow};
 pub use record::{
-    EndSummary, LostRecord, Outcome, Record, RunRecord, Sharing, SlotRecord, SlurmInfo, StartRecord,
-    TaskRecord, Verdict,
+    EndSummary, FileStamp, LostRecord, Outcome, OutputFiles, Record, RunRecord, Sharing, SlotRecord,
+    SlurmInfo, StartRecord, TaskRecord, Verdict,
 };
 pub use usage::Usage;
 

@@ -248,6 +248,37 @@ pub struct TaskRecord {
     /// `--pipe`/`--pipepart`: the block's length in bytes (without a `--header`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub block_bytes: Option<u64>,
+    /// `--output-dir`: which files `<seq>.out` and `<seq>.err` the task wrote (inode and
+    /// modification time when it ended), so that a reader can tell them from files a later run
+    /// wrote under the same names.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_files: Option<OutputFiles>,
+}
+
+/// A task's `--output-dir` files as they were when it ended.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutputFiles {
+    pub out: FileStamp,
+    pub err: FileStamp,
+}
+
+/// One file as it was: a file another run wrote since (removed and created again, or written
+/// in place) has another inode or another modification time.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileStamp {
+    pub ino: u64,
+    /// Nanoseconds since the Unix epoch.
+    pub mtime_ns: i64,
+}
+
+impl FileStamp {
+    pub fn of(meta: &std::fs::Metadata) -> FileStamp {
+        use std::os::unix::fs::MetadataExt;
+        FileStamp {
+            ino: meta.ino(),
+            mtime_ns: meta.mtime().saturating_mul(1_000_000_000).saturating_add(meta.mtime_nsec()),
+        }
+    }
 }
 
 /// A task record as it is read: the fields of [`TaskRecord`], with its resource usage spelled
@@ -295,6 +326,7 @@ struct TaskLine {
     results_end: Option<u64>,
     block_offset: Option<u64>,
     block_bytes: Option<u64>,
+    output_files: Option<OutputFiles>,
 }
 
 impl Default for TaskLine {
@@ -337,6 +369,7 @@ impl Default for TaskLine {
             results_end: None,
             block_offset: None,
             block_bytes: None,
+            output_files: None,
         }
     }
 }
@@ -391,6 +424,7 @@ impl TryFrom<TaskLine> for TaskRecord {
             results_end: t.results_end,
             block_offset: t.block_offset,
             block_bytes: t.block_bytes,
+            output_files: t.output_files,
         })
     }
 }

@@ -178,3 +178,43 @@ fn line_buffer_shows_whole_lines_as_they_come() {
     assert_eq!(stdout(&h), stdout(&g), "hrun (left) and GNU");
     assert_eq!(h.status.code(), g.status.code());
 }
+
+/// Two runs one after the other on one `--output-dir`, their outputs of one size: `hrun
+/// results` of the first showed the second's `1.out` as its task's Stdout (the check was by
+/// size and by a time two seconds wide). The record names the file the task wrote.
+#[test]
+fn results_of_an_earlier_run_never_show_a_later_runs_output_file() {
+    let sb = Sandbox::new();
+    for (log, word) in [("a.jsonl", "aaa"), ("b.jsonl", "bbb")] {
+        let out = run(hrun().current_dir(sb.root()).args([
+            "exec",
+            "-q",
+            "--log",
+            log,
+            "--output-dir",
+            "out",
+            "echo",
+            word,
+            ":::",
+            "1",
+            "2",
+        ]));
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    let rows = |log: &str| {
+        let out = run(hrun().current_dir(sb.root()).args(["results", log, "-o", "-.json"]));
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let stdouts: Vec<String> = stdout(&out)
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["Stdout"].as_str().unwrap().into())
+            .collect();
+        (stdouts, stderr(&out))
+    };
+    let (a, warned) = rows("a.jsonl");
+    assert_eq!(a, ["", ""], "run A's rows must not hold run B's output");
+    assert!(warned.contains("out/1.out is not the output of task 1"), "{warned}");
+    assert!(warned.contains("out/2.out is not the output of task 2"), "{warned}");
+    let (b, warned) = rows("b.jsonl");
+    assert_eq!(b, ["bbb 1\n", "bbb 2\n"], "{warned}");
+    assert!(!warned.contains("is not the output"), "{warned}");
+}

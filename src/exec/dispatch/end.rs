@@ -238,7 +238,10 @@ impl Dispatcher<'_> {
         let patience = std::time::Duration::from_millis(200);
         let exe_sha256 = attempt.exe.as_deref().and_then(|p| self.hashes.get_within(p, patience));
         let end = Ending { reaped, wall_s, last_attempt: fate.last_attempt(), leaked, exe_sha256 };
-        let record = attempt.record(&self.plan.slots[attempt.slot], end, self.host);
+        let mut record = attempt.record(&self.plan.slots[attempt.slot], end, self.host);
+        if self.output.in_output_dir() {
+            record.output_files = attempt.captured.stamps();
+        }
         // A row for each task that finished (not retried, cut short or left for --resume):
         // in a file, written before the record (which then says where it ends); on standard
         // output, by the writer thread after.
