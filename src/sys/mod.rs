@@ -38,7 +38,7 @@ pub use limits::block_file_size_signal;
 pub use locks::lock_holder;
 pub use procfs::{
     ProcInfo, become_subreaper, children_of, children_of_process, inherited_children, own_children,
-    proc_info, signal_process, subtree,
+    proc_info, processes_of_this_user, signal_process, subtree,
 };
 pub use stdin::stdin_has_data;
 

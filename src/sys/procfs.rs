@@ -95,3 +95,27 @@ pub fn proc_info(pid: i32) -> Option<ProcInfo> {
     });
     Some(ProcInfo { pgid, zombie: state == "Z", hrun_seq })
 }
+
+/// Processes (threads: the kernel counts each against `ulimit -u`) of the real user running
+/// hrun, from `/proc/*/status`, when that user is bound by the limit at all (root is not).
+pub fn processes_of_this_user() -> Option<u64> {
+    // SAFETY: getuid and geteuid have no preconditions.
+    let (uid, euid) = unsafe { (libc::getuid(), libc::geteuid()) };
+    if euid == 0 {
+        return None;
+    }
+    let mut n = 0u64;
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        if !entry.file_name().as_encoded_bytes().iter().all(u8::is_ascii_digit) {
+            continue;
+        }
+        let Ok(status) = std::fs::read_to_string(entry.path().join("status")) else { continue };
+        let field = |name: &str| {
+            status.lines().find_map(|l| l.strip_prefix(name)).and_then(|v| v.split_whitespace().next())
+        };
+        if field("Uid:").and_then(|u| u.parse::<u32>().ok()) == Some(uid) {
+            n += field("Threads:").and_then(|t| t.parse::<u64>().ok()).unwrap_or(1);
+        }
+    }
+    Some(n)
+}

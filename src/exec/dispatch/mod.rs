@@ -187,7 +187,7 @@ impl Dispatcher<'_> {
             backoff: None,
             warned_spool: false,
             rows: Default::default(),
-            at_once: None,
+            at_once: start::process_room(n),
             refused_since: None,
         };
         loop {

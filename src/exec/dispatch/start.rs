@@ -234,11 +234,33 @@ impl Dispatcher<'_> {
     }
 }
 
-/// How long to wait before trying to start a task again after the kernel refused one for
-/// now (EAGAIN, ENOMEM): 10 ms, doubling after each refusal in a row, at most 1 s.
 /// How long the kernel may refuse every start, with no task running, before the run stops.
 const REFUSED_FOR: Duration = Duration::from_secs(10);
 
+/// The most tasks at once in the first wave, when a per-user process limit (`ulimit -u`)
+/// leaves fewer processes than slots (GNU parallel probes this before it starts): half of
+/// what is left once two are kept for hrun's own threads (a task's program often starts one
+/// of its own: a shell, a pipe), at least one (the kernel's refusals then decide).
+/// Without a limit, or for root (whom it does not bind), none.
+pub(super) fn process_room(slots: usize) -> Option<usize> {
+    let (limit, used) = (crate::sys::process_limit(), crate::sys::processes_of_this_user());
+    let n = first_wave(slots, limit, used)?;
+    eprintln!(
+        "hrun: warning: only enough processes to run {n} task(s) at once (ulimit -u {}, {} in use by \
+         this user): running at most {n}",
+        limit.unwrap_or_default(),
+        used.unwrap_or_default()
+    );
+    Some(n)
+}
+
+fn first_wave(slots: usize, limit: Option<u64>, used: Option<u64>) -> Option<usize> {
+    let room = limit?.saturating_sub(used?).saturating_sub(2) / 2;
+    (room < slots as u64).then(|| room.max(1) as usize)
+}
+
+/// How long to wait before trying to start a task again after the kernel refused one for
+/// now (EAGAIN, ENOMEM): 10 ms, doubling after each refusal in a row, at most 1 s.
 fn backoff(previous: Option<Duration>) -> Duration {
     previous.map_or(Duration::from_millis(10), |d| (d * 2).min(Duration::from_secs(1)))
 }
@@ -277,6 +299,22 @@ mod tests {
         }
         let ms: Vec<u128> = waits.iter().map(Duration::as_millis).collect();
         assert_eq!(ms, [10, 20, 40, 80, 160, 320, 640, 1000, 1000, 1000, 1000]);
+    }
+
+    #[test]
+    fn a_process_limit_caps_the_first_wave_to_what_is_left() {
+        // No limit, or a user it does not bind (root): as many as there are slots.
+        assert_eq!(first_wave(8, None, Some(10)), None);
+        assert_eq!(first_wave(8, Some(100), None), None);
+        // Room for all: no cap.
+        assert_eq!(first_wave(8, Some(100), Some(10)), None);
+        assert_eq!(first_wave(8, Some(28), Some(10)), None);
+        // 6 left, two kept for hrun's own threads, two processes a task.
+        assert_eq!(first_wave(8, Some(16), Some(10)), Some(2));
+        assert_eq!(first_wave(8, Some(27), Some(10)), Some(7));
+        // None left (or more in use than the limit): one, and the kernel's refusals decide.
+        assert_eq!(first_wave(8, Some(12), Some(10)), Some(1));
+        assert_eq!(first_wave(8, Some(5), Some(10)), Some(1));
     }
 
     #[test]
