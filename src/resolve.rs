@@ -370,6 +370,7 @@ impl TuneArgs {
             threads_list: self.threads_list,
             strong: self.strong,
             repeat: self.repeat,
+            min_wave_s: self.min_wave.as_secs_f64(),
             command: (!self.command.is_empty()).then(|| self.command.join(" ")),
             worker: self.worker,
             placement: self.placement.placement(cfg)?,

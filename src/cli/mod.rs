@@ -165,7 +165,12 @@ pub enum Cmd {
         "  hrun tune --threads-list 1,2,4 --strong\n",
         "  hrun tune --repeat 3                       # median and spread of 3 waves per T\n",
         "  hrun tune -- ./sim --threads {threads} --steps 100   # your program, tasks/s\n",
-        "  hrun tune -n 5000000 --strong -- ./sim -t {threads} -n {samples}   # samples/s\n\n",
+        "  hrun tune -n 5000000 --strong -- ./sim -t {threads} -n {samples}   # samples/s\n",
+        "  hrun tune -n 1000000 -- python3 pi.py -n {samples}  # T x S each (OMP_NUM_THREADS=T)\n\n",
+        "Throughput is the work all slots do per second of the node: samples (T x S a task) with\n",
+        "{samples}, else tasks (a task's work taken as the same whatever T: tune says so). The\n",
+        "CPUs column is a task's CPU time over its wall time (/usr/bin/time's Percent of CPU / 100):\n",
+        "a program near 1 whatever T does not use its threads, and tune says so.\n\n",
         "Each wave runs in an `hrun exec` of its own (task output is kept from the terminal; a\n",
         "failed task is named with the last line of its stderr). A signal to tune is passed on\n",
         "to the running wave and ends the sweep.\n\n",
@@ -255,6 +260,11 @@ pub struct TuneArgs {
     #[arg(long)]
     pub strong: bool,
 
+    /// A wave shorter than this is too short to measure: its T runs again with several tasks
+    /// per slot (0s: never)
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = crate::duration::parse)]
+    pub min_wave: std::time::Duration,
+
     /// The worker binary [default: hrun-mc-pi beside hrun, else on PATH]
     #[arg(long, value_name = "PATH")]
     pub worker: Option<PathBuf>,
@@ -263,7 +273,8 @@ pub struct TuneArgs {
     pub placement: PlacementArgs,
 
     /// A command to sweep instead of the worker; `{threads}` is replaced by T, `{samples}` by
-    /// the samples per thread (-n S; with --strong, S x CPUs / (slots x T))
+    /// the samples per thread (-n S; with --strong, S x CPUs / (slots x T)), or, in a command
+    /// without `{threads}`, by the task's samples (T x S: S per CPU of its slot)
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<String>,
 }

@@ -6,6 +6,7 @@
 //! task runs long enough to measure.
 
 mod calibrate;
+mod table;
 mod wave;
 
 use std::path::PathBuf;
@@ -16,6 +17,7 @@ use crate::exit::UsageError;
 use crate::generate::{self, shell_quote};
 use crate::placement::{self, Placement};
 pub use calibrate::TARGET_TASK_S;
+pub use table::render;
 pub use wave::{Ended, Failure, Wave};
 
 pub struct TuneConfig {
@@ -26,6 +28,8 @@ pub struct TuneConfig {
     pub strong: bool,
     /// Waves per thread count.
     pub repeat: u32,
+    /// A wave shorter than this runs again with several tasks per slot (0: never).
+    pub min_wave_s: f64,
     /// A user command with `{threads}` (and `{samples}`); the bundled worker when `None`.
     pub command: Option<String>,
     pub worker: Option<PathBuf>,
@@ -39,8 +43,8 @@ pub struct TuneConfig {
 enum Work {
     /// The bundled worker (its path, for task lines).
     Worker(String),
-    /// A user command; `samples` when it holds `{samples}`.
-    Command { text: String, samples: bool },
+    /// A user command; `samples` when it holds `{samples}`, `threads` when `{threads}`.
+    Command { text: String, samples: bool, threads: bool },
 }
 
 impl Work {
@@ -52,11 +56,42 @@ impl Work {
         }
     }
 
+    /// The work one task with `t` threads and `per_thread` samples per thread does: its
+    /// samples (`{samples}` per thread times `t`, or `t x S` handed to a command that is told
+    /// no thread count), or one task when the work is not counted in samples.
+    fn per_task(&self, t: usize, per_thread: u64) -> f64 {
+        match self {
+            Work::Command { samples: false, .. } => 1.0,
+            _ => t as f64 * per_thread as f64,
+        }
+    }
+
+    /// What the throughput assumes, said before the sweep (the worker's needs no word).
+    fn assumption(&self) -> Option<&'static str> {
+        match self {
+            Work::Worker(_) => None,
+            Work::Command { samples: true, threads: true, .. } => Some(
+                "hrun: tune: throughput counts T x {samples} samples a task (the command is told \
+                 {samples} per thread and {threads} threads)",
+            ),
+            Work::Command { samples: true, threads: false, .. } => Some(
+                "hrun: tune: the command is told no thread count ({threads}): {samples} is a task's \
+                 work, T x S (S per CPU of its slot; it has T CPUs and OMP_NUM_THREADS=T)",
+            ),
+            Work::Command { samples: false, .. } => Some(
+                "hrun: tune: the command has no {samples}: throughput is in tasks/s, a task's work \
+                 taken as the same whatever T; if it grows with {threads}, write {samples} where \
+                 your program takes its work per thread and give -n",
+            ),
+        }
+    }
+
     /// Task `i`'s line with `t` threads and `per_thread` samples per thread.
     fn line(&self, t: usize, per_thread: u64, i: usize, results: &std::path::Path) -> String {
         match self {
-            Work::Command { text, .. } => {
-                text.replace("{threads}", &t.to_string()).replace("{samples}", &per_thread.to_string())
+            Work::Command { text, threads, .. } => {
+                let samples = if *threads { per_thread } else { per_thread.saturating_mul(t as u64) };
+                text.replace("{threads}", &t.to_string()).replace("{samples}", &samples.to_string())
             }
             Work::Worker(w) => format!(
                 "{} -t {t} -n {per_thread} --seed {i} -o {}",
@@ -68,7 +103,7 @@ impl Work {
 }
 
 /// One row of the sweep: one entry of the thread list, over its repeats.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Row {
     pub threads: usize,
     pub slots: usize,
@@ -76,6 +111,11 @@ pub struct Row {
     pub walls: Vec<f64>,
     /// Samples (or tasks) one wave does.
     pub work: f64,
+    /// Tasks per slot in a wave: more than one when one task per slot was too short to measure.
+    pub per_slot: usize,
+    /// CPU seconds (user + system) and wall seconds of its tasks, over all waves.
+    pub cpu_s: f64,
+    pub task_wall_s: f64,
     /// Tasks that failed, over all repeats; such a row has no figure against the best.
     pub failed: u64,
     /// Tasks that ended, over all repeats.
@@ -101,6 +141,12 @@ impl Row {
 
     fn ok(&self) -> bool {
         self.failed == 0 && !self.walls.is_empty()
+    }
+
+    /// CPUs a task kept busy on average: its CPU time over its wall time (`/usr/bin/time`'s
+    /// Percent of CPU, divided by 100).
+    pub fn cpus(&self) -> f64 {
+        if self.task_wall_s > 0.0 { self.cpu_s / self.task_wall_s } else { 0.0 }
     }
 }
 
@@ -153,6 +199,7 @@ fn work(cfg: &TuneConfig) -> Result<Work> {
         )));
     }
     let samples = text.contains("{samples}");
+    let threads = text.contains("{threads}");
     match (samples, cfg.samples, cfg.strong) {
         (false, Some(s), _) => Err(usage(format!(
             "-n {s}: the command {} has no {{samples}} to put it in; write {{samples}} where your \
@@ -169,7 +216,7 @@ fn work(cfg: &TuneConfig) -> Result<Work> {
              with --strong)",
             shown()
         ))),
-        _ => Ok(Work::Command { text: text.clone(), samples }),
+        _ => Ok(Work::Command { text: text.clone(), samples, threads }),
     }
 }
 
@@ -192,7 +239,7 @@ pub fn sweep(cfg: &TuneConfig) -> Result<Outcome> {
     let mut rows = Vec::new();
     for &t in &list {
         let slots = placement::plan(&cfg.placement, t, None)?.plan.slots.len();
-        rows.push(Row { threads: t, slots, walls: Vec::new(), work: 0.0, failed: 0, tasks: 0 });
+        rows.push(Row { threads: t, slots, per_slot: 1, ..Row::default() });
     }
     let samples = match (&work, cfg.samples) {
         (_, Some(s)) => s,
@@ -200,14 +247,18 @@ pub fn sweep(cfg: &TuneConfig) -> Result<Outcome> {
             // A worker that cannot be timed is the user's to fix (or to size with -n).
             let c = calibrate::worker(w).map_err(UsageError)?;
             eprintln!(
-                "hrun: tune: -n {} samples per thread: about {TARGET_TASK_S} s per task at the {:.2e} \
+                "hrun: tune: -n {} samples per thread: about {TARGET_TASK_S} s per task at the {} \
                  samples/s one thread of the worker ran here (give -n to choose)",
-                c.samples, c.rate
+                c.samples,
+                crate::reduce::sweep::plain(c.rate)
             );
             c.samples
         }
         (Work::Command { .. }, None) => 0,
     };
+    if let Some(said) = work.assumption() {
+        eprintln!("{said}");
+    }
     let dir = tempfile::tempdir().context("cannot create a scratch directory for the sweep")?;
     let mut runner = wave::Runner::new(&cfg.hrun, dir.path(), &cfg.placement)?;
     let mut out = Outcome { unit: work.unit(), repeat: cfg.repeat, ..Outcome::default() };
@@ -219,21 +270,35 @@ pub fn sweep(cfg: &TuneConfig) -> Result<Outcome> {
             // Strong scaling: the node's total (samples x CPUs) split over slots x T threads.
             let per_thread =
                 if cfg.strong { (samples * n as u64 / (slots * t) as u64).max(1) } else { samples };
-            let lines: Vec<String> = (1..=slots).map(|i| work.line(t, per_thread, i, dir.path())).collect();
-            let wave = match runner.run(t, &lines)? {
-                Ended::Ran(w) => w,
-                Ended::Stopped(code, why) => {
-                    out.stopped = Some((code, why));
+            let mut wave = match run_wave(&mut runner, &work, row, per_thread, dir.path())? {
+                Ok(w) => w,
+                Err(stopped) => {
+                    out.stopped = Some(stopped);
                     break 'sweep;
                 }
             };
+            // Too short to measure: this T runs again, with more tasks per slot, for good.
+            if row.walls.is_empty() && row.per_slot == 1 && wave.failed == 0 && wave.wall_s < cfg.min_wave_s {
+                row.per_slot = lengthened(wave.wall_s, cfg.min_wave_s);
+                eprintln!(
+                    "hrun: tune: T = {t}: a wave of {:.3} s is too short to measure; each wave of T = {t} \
+                     runs {} tasks per slot",
+                    wave.wall_s, row.per_slot
+                );
+                wave = match run_wave(&mut runner, &work, row, per_thread, dir.path())? {
+                    Ok(w) => w,
+                    Err(stopped) => {
+                        out.stopped = Some(stopped);
+                        break 'sweep;
+                    }
+                };
+            }
             report_failures(t, &wave);
-            row.work = match work {
-                Work::Command { samples: false, .. } => slots as f64,
-                _ => (slots * t) as f64 * per_thread as f64,
-            };
+            row.work = (slots * row.per_slot) as f64 * work.per_task(t, per_thread);
             row.tasks += wave.tasks;
             row.failed += wave.failed;
+            row.cpu_s += wave.cpu_s;
+            row.task_wall_s += wave.task_wall_s;
             if wave.failed == 0 {
                 row.walls.push(wave.wall_s);
             }
@@ -241,6 +306,28 @@ pub fn sweep(cfg: &TuneConfig) -> Result<Outcome> {
     }
     out.rows = rows.into_iter().filter(|r| r.tasks > 0).collect();
     Ok(out)
+}
+
+/// One wave of `row`: `per_slot` tasks for each of its slots; or why the sweep stops.
+fn run_wave(
+    runner: &mut wave::Runner,
+    work: &Work,
+    row: &Row,
+    per_thread: u64,
+    dir: &std::path::Path,
+) -> Result<Result<Wave, (i32, String)>> {
+    let t = row.threads;
+    let lines: Vec<String> =
+        (1..=row.slots * row.per_slot).map(|i| work.line(t, per_thread, i, dir)).collect();
+    Ok(match runner.run(t, &lines)? {
+        Ended::Ran(w) => Ok(w),
+        Ended::Stopped(code, why) => Err((code, why)),
+    })
+}
+
+/// Tasks per slot that make a wave of `wall_s` last `min_s`: at least 2, at most 100.
+fn lengthened(wall_s: f64, min_s: f64) -> usize {
+    ((min_s / wall_s.max(1e-3)).ceil() as usize).clamp(2, 100)
 }
 
 /// Names a wave's failed tasks on stderr: the table only counts them.
@@ -261,51 +348,6 @@ fn report_failures(threads: usize, wave: &Wave) {
     eprintln!("{text}");
 }
 
-/// The table and the recommendation. A row with failed tasks shows no throughput and no
-/// figure against the best: its wall time measured something else than the work. With
-/// repeats, the wall time is the median and the spread its minimum and maximum.
-pub fn render(out: &Outcome) -> String {
-    let rows = &out.rows;
-    let best = rows.iter().filter(|r| r.ok()).map(Row::throughput).fold(0.0, f64::max);
-    let repeats = out.repeat > 1;
-    let mut text =
-        format!("{:>7} {:>6} {:>9}", "threads", "slots", if repeats { "median s" } else { "wall s" });
-    if repeats {
-        text += &format!(" {:>15}", "min-max s");
-    }
-    text += &format!(" {:>14} {:>10}\n", out.unit, "vs best");
-    for r in rows {
-        text += &format!("{:>7} {:>6} {:>9.3}", r.threads, r.slots, r.wall_s());
-        if repeats {
-            let lo = r.walls.iter().copied().fold(f64::INFINITY, f64::min);
-            let hi = r.walls.iter().copied().fold(0.0, f64::max);
-            let spread = if r.walls.is_empty() { "-".to_string() } else { format!("{lo:.3}-{hi:.3}") };
-            text += &format!(" {spread:>15}");
-        }
-        text += &if r.ok() {
-            format!(
-                " {:>14} {:>9.1}%\n",
-                crate::reduce::sweep::plain(r.throughput()),
-                100.0 * r.throughput() / best
-            )
-        } else {
-            format!(" {:>14} {:>10}  ({} of {} task(s) failed)\n", "-", "failed", r.failed, r.tasks)
-        };
-    }
-    match rows.iter().filter(|r| r.ok()).max_by(|a, b| a.throughput().total_cmp(&b.throughput())) {
-        Some(r) => {
-            text += &format!(
-                "recommended: --threads {} ({})\n",
-                r.threads,
-                crate::text::count(r.slots as u64, "slot")
-            )
-        }
-        None if rows.is_empty() => text += "no wave ran to its end\n",
-        None => text += "no thread count ran without failures\n",
-    }
-    text
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -317,50 +359,13 @@ mod tests {
         assert_eq!(divisors(144).len(), 15);
     }
 
-    fn row(threads: usize, walls: &[f64], failed: u64) -> Row {
-        Row {
-            threads,
-            slots: 8 / threads,
-            walls: walls.to_vec(),
-            work: 10.0,
-            failed,
-            tasks: (8 / threads) as u64,
-        }
-    }
-
-    fn outcome(rows: Vec<Row>, repeat: u32) -> Outcome {
-        Outcome { rows, unit: "samples/s", repeat, stopped: None }
-    }
-
-    #[test]
-    fn recommends_the_fastest_row_without_failures() {
-        let out = outcome(vec![row(1, &[2.0], 0), row(2, &[], 1), row(4, &[1.4], 0)], 1);
-        let text = render(&out);
-        assert!(text.ends_with("recommended: --threads 4 (2 slots)\n"), "{text}");
-        assert!(text.contains("70.0%") && text.contains("100.0%"), "{text}");
-        // The failed row: no throughput, no percentage.
-        let failed = text.lines().find(|l| l.trim_start().starts_with("2 ")).unwrap();
-        assert!(failed.contains("failed  (1 of 4 task(s) failed)") && !failed.contains('%'), "{failed}");
-        assert_eq!(out.exit_code(), 1);
-        assert_eq!(outcome(vec![row(1, &[2.0], 0)], 1).exit_code(), 0);
-    }
-
-    #[test]
-    fn repeats_show_the_median_and_the_spread() {
-        let r = row(1, &[1.2, 1.0, 5.0], 0);
-        assert_eq!(r.wall_s(), 1.2);
-        assert_eq!(row(1, &[1.0, 2.0], 0).wall_s(), 1.5);
-        let text = render(&outcome(vec![r], 3));
-        assert!(text.starts_with("threads  slots  median s       min-max s"), "{text}");
-        assert!(text.lines().nth(1).unwrap().contains("1.200     1.000-5.000"), "{text}");
-    }
-
     fn cfg(command: Option<&str>, samples: Option<u64>, strong: bool) -> TuneConfig {
         TuneConfig {
             samples,
             threads_list: None,
             strong,
             repeat: 1,
+            min_wave_s: 1.0,
             command: command.map(String::from),
             worker: None,
             placement: Placement::default(),
@@ -384,5 +389,30 @@ mod tests {
         assert_eq!(w.unit(), "samples/s");
         assert_eq!(w.line(4, 7, 1, std::path::Path::new("/r")), "./sim -t 4 -n 7");
         assert_eq!(work(&cfg(Some("./sim"), None, false)).unwrap().unit(), "tasks/s");
+    }
+
+    /// `python3 pi.py -n {samples}` (no `{threads}`) got S whatever T and was credited T x S:
+    /// a single-threaded program looked best at T = 2. It gets T x S, and is credited that.
+    #[test]
+    fn a_command_told_no_thread_count_gets_and_is_credited_t_times_s() {
+        let dir = std::path::Path::new("/r");
+        let w = work(&cfg(Some("python3 pi.py -n {samples}"), Some(1000), false)).unwrap();
+        assert_eq!(w.line(4, 1000, 1, dir), "python3 pi.py -n 4000");
+        assert_eq!(w.per_task(4, 1000), 4000.0);
+        let w = work(&cfg(Some("./sim -t {threads} -n {samples}"), Some(1000), false)).unwrap();
+        assert_eq!(w.line(4, 1000, 1, dir), "./sim -t 4 -n 1000");
+        assert_eq!(w.per_task(4, 1000), 4000.0);
+        // No {samples}: a task is the unit, and tune says what that assumes.
+        let w = work(&cfg(Some("./sim -t {threads}"), None, false)).unwrap();
+        assert_eq!(w.per_task(4, 0), 1.0);
+        assert!(w.assumption().unwrap().contains("a task's work taken as the same whatever T"));
+    }
+
+    #[test]
+    fn a_short_wave_is_lengthened_to_the_minimum() {
+        assert_eq!(lengthened(0.27, 1.0), 4);
+        assert_eq!(lengthened(0.9, 1.0), 2);
+        assert_eq!(lengthened(0.0, 1.0), 100);
+        assert_eq!(lengthened(0.001, 1.0), 100);
     }
 }

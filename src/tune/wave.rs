@@ -34,6 +34,9 @@ pub struct Wave {
     pub failed: u64,
     /// The first [`FAILURES_SHOWN`] of them.
     pub failures: Vec<Failure>,
+    /// CPU seconds (user + system) and wall seconds of its tasks, summed.
+    pub cpu_s: f64,
+    pub task_wall_s: f64,
 }
 
 /// A failed task of a wave, as the user should see it.
@@ -226,13 +229,17 @@ fn read_log(log: &Path, outputs: &Path) -> Result<Option<Wave>> {
     let mut wave = Wave::default();
     let mut end: Option<EndSummary> = None;
     crate::log::read::for_each_record(log, |record| match record {
-        Record::Task(t) if t.outcome() == Outcome::Failed && wave.failures.len() < FAILURES_SHOWN => {
-            wave.failures.push(Failure {
-                seq: t.seq,
-                status: t.status_and_timeout(),
-                said: last_stderr_line(&outputs.join(format!("{}.err", t.seq))),
-                cmd: t.cmd,
-            });
+        Record::Task(t) => {
+            wave.cpu_s += t.rusage.utime_s + t.rusage.stime_s;
+            wave.task_wall_s += t.wall_s;
+            if t.outcome() == Outcome::Failed && wave.failures.len() < FAILURES_SHOWN {
+                wave.failures.push(Failure {
+                    seq: t.seq,
+                    status: t.status_and_timeout(),
+                    said: last_stderr_line(&outputs.join(format!("{}.err", t.seq))),
+                    cmd: t.cmd,
+                });
+            }
         }
         Record::End(e) => end = Some(e),
         _ => {}

@@ -14,11 +14,23 @@ use crate::harness::*;
 fn waves_never_touch_each_other() {
     let sb = Sandbox::new();
     let list = vec!["1"; 40].join(",");
-    let out =
-        run(hrun().current_dir(sb.root()).args(["tune", "--threads-list", &list, "--", "sleep", "0.05"]));
+    let out = run(hrun().current_dir(sb.root()).args([
+        "tune",
+        "--min-wave",
+        "0s",
+        "--threads-list",
+        &list,
+        "--",
+        "sleep",
+        "0.05",
+    ]));
     let (text, err) = (stdout(&out), stderr(&out));
     assert_eq!(out.status.code(), Some(0), "{text}{err}");
-    assert_eq!(err, "", "nothing killed, nothing failed");
+    assert_eq!(
+        err.lines().filter(|l| !l.starts_with("hrun: tune: the command has no {samples}")).count(),
+        0,
+        "nothing killed, nothing failed: {err}"
+    );
     let rows: Vec<&str> = text.lines().filter(|l| l.trim_start().starts_with("1 ")).collect();
     assert_eq!(rows.len(), 40, "{text}");
     for r in rows {
@@ -33,6 +45,7 @@ fn a_wave_with_failures_fails_the_sweep_and_gets_no_figure() {
     let sb = Sandbox::new();
     let out = run(hrun().current_dir(sb.root()).args(["tune", "--threads-list", "1", "--", "false"]));
     let (text, err) = (stdout(&out), stderr(&out));
+    let err = err.split_once('\n').unwrap().1;
     assert_eq!(out.status.code(), Some(1), "{text}{err}");
     let n = usable_cpus().len();
     let row = text.lines().nth(1).unwrap();
@@ -47,6 +60,8 @@ fn a_wave_with_failures_fails_the_sweep_and_gets_no_figure() {
     // One failed wave among good ones: the others are still compared and recommended.
     let out = run(hrun().current_dir(sb.root()).args([
         "tune",
+        "--min-wave",
+        "0s",
         "--threads-list",
         "1,1",
         "--",
@@ -145,6 +160,8 @@ fn repeats_show_the_median_and_the_spread() {
     let sb = Sandbox::new();
     let out = run(hrun().current_dir(sb.root()).args([
         "tune",
+        "--min-wave",
+        "0s",
         "--repeat",
         "3",
         "--threads-list",
@@ -157,7 +174,7 @@ fn repeats_show_the_median_and_the_spread() {
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
     assert!(
-        text.starts_with("threads  slots  median s       min-max s        tasks/s    vs best\n"),
+        text.starts_with("threads  slots  median s       min-max s  CPUs        tasks/s    vs best\n"),
         "{text}"
     );
     let cols: Vec<&str> = text.lines().nth(1).unwrap().split_whitespace().collect();
@@ -174,6 +191,8 @@ fn a_command_takes_samples_through_its_placeholder() {
     let sb = Sandbox::new();
     let out = run(hrun().current_dir(sb.root()).args([
         "tune",
+        "--min-wave",
+        "0s",
         "-n",
         "1000",
         "--strong",
@@ -227,8 +246,71 @@ fn a_wave_stopped_at_the_deadline_stops_the_sweep() {
     assert_eq!(out.status.code(), Some(102), "{}", stderr(&out));
     assert!(stdout(&out).ends_with("vs best\nno wave ran to its end\n"), "{}", stdout(&out));
     assert_eq!(
-        stderr(&out),
+        stderr(&out).split_once('\n').unwrap().1,
         "hrun: tune: the wave of T = 1 stopped at the deadline (the Slurm job's end is near); the table shows \
          the waves that ran\n"
     );
+}
+
+/// `hrun tune -- python3 pi.py -n {samples}` on a single-threaded program got S samples
+/// whatever T and was credited T x S: it recommended --threads 2. A command told no thread
+/// count gets T x S ({samples} is the task's work), and a program that keeps one CPU busy
+/// whatever T is named.
+#[test]
+fn a_single_threaded_program_gets_t_times_s_and_is_named() {
+    let sb = Sandbox::new();
+    let out = run(hrun().current_dir(sb.root()).args([
+        "tune",
+        "--min-wave",
+        "0s",
+        "-n",
+        "20000",
+        "--threads-list",
+        "1,2",
+        "--cpus",
+        "0-1",
+        "--",
+        "sh",
+        "-c",
+        "'echo {samples} >> seen; i=0; while [ $i -lt {samples} ]; do i=$((i+1)); done'",
+    ]));
+    let (text, err) = (stdout(&out), stderr(&out));
+    if usable_cpus().len() < 2 {
+        eprintln!("a_single_threaded_program_...: needs 2 CPUs; not run");
+        return;
+    }
+    assert_eq!(out.status.code(), Some(0), "{text}{err}");
+    assert!(err.contains("{samples} is a task's work, T x S"), "{err}");
+    let mut seen: Vec<String> = sb.read("seen").lines().map(String::from).collect();
+    seen.sort();
+    assert_eq!(seen, ["20000", "20000", "40000"], "T = 1: two slots of S; T = 2: one of 2 x S");
+    let cpus: Vec<f64> =
+        text.lines().skip(1).take(2).map(|l| l.split_whitespace().nth(3).unwrap().parse().unwrap()).collect();
+    assert!(cpus.iter().all(|&c| c > 0.0 && c < 1.2), "a shell loop keeps one CPU busy: {text}");
+    assert!(text.contains("the program does not use its threads"), "{text}");
+}
+
+/// Waves of 0.27 s were measured and compared as they were: a wave shorter than --min-wave
+/// runs again with more tasks per slot (this T, every repeat), and tune says so.
+#[test]
+fn a_wave_too_short_to_measure_runs_again_longer() {
+    let sb = Sandbox::new();
+    let out = run(hrun().current_dir(sb.root()).args([
+        "tune",
+        "--min-wave",
+        "0.5s",
+        "--threads-list",
+        "1",
+        "--",
+        "sh",
+        "-c",
+        "'echo x >> ran'",
+    ]));
+    let (text, err) = (stdout(&out), stderr(&out));
+    assert_eq!(out.status.code(), Some(0), "{text}{err}");
+    let said = err.lines().find(|l| l.contains("is too short to measure")).unwrap_or_else(|| panic!("{err}"));
+    let k: usize = said.split(" runs ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
+    assert!((2..=100).contains(&k), "{said}");
+    let n = usable_cpus().len();
+    assert_eq!(sb.read("ran").lines().count(), n + n * k, "the short wave, then one of {k} tasks per slot");
 }

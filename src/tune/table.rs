@@ -1,0 +1,128 @@
+//! `hrun tune`'s table: a row per thread count, the recommendation, and what the CPU use says.
+
+use super::{Outcome, Row};
+
+/// The table and the recommendation. A row with failed tasks shows no throughput and no
+/// figure against the best: its wall time measured something else than the work. With
+/// repeats, the wall time is the median and the spread its minimum and maximum.
+pub fn render(out: &Outcome) -> String {
+    let rows = &out.rows;
+    let best = rows.iter().filter(|r| r.ok()).map(Row::throughput).fold(0.0, f64::max);
+    let repeats = out.repeat > 1;
+    let mut text =
+        format!("{:>7} {:>6} {:>9}", "threads", "slots", if repeats { "median s" } else { "wall s" });
+    if repeats {
+        text += &format!(" {:>15}", "min-max s");
+    }
+    text += &format!(" {:>5} {:>14} {:>10}\n", "CPUs", out.unit, "vs best");
+    for r in rows {
+        text += &format!("{:>7} {:>6} {:>9.3}", r.threads, r.slots, r.wall_s());
+        if repeats {
+            let lo = r.walls.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = r.walls.iter().copied().fold(0.0, f64::max);
+            let spread = if r.walls.is_empty() { "-".to_string() } else { format!("{lo:.3}-{hi:.3}") };
+            text += &format!(" {spread:>15}");
+        }
+        text += &format!(" {:>5.2}", r.cpus());
+        text += &if r.ok() {
+            format!(
+                " {:>14} {:>9.1}%\n",
+                crate::reduce::sweep::plain(r.throughput()),
+                100.0 * r.throughput() / best
+            )
+        } else {
+            format!(" {:>14} {:>10}  ({} of {} task(s) failed)\n", "-", "failed", r.failed, r.tasks)
+        };
+    }
+    match rows.iter().filter(|r| r.ok()).max_by(|a, b| a.throughput().total_cmp(&b.throughput())) {
+        Some(r) => {
+            text += &format!(
+                "recommended: --threads {} ({})\n",
+                r.threads,
+                crate::text::count(r.slots as u64, "slot")
+            )
+        }
+        None if rows.is_empty() => text += "no wave ran to its end\n",
+        None => text += "no thread count ran without failures\n",
+    }
+    if let Some(note) = threads_unused(rows) {
+        text += &note;
+    }
+    text
+}
+
+/// A program that keeps about one CPU busy whatever T does not use its threads: said, with
+/// what to do (a row of T >= 2 that kept fewer than 1.5 CPUs busy, every such row alike).
+fn threads_unused(rows: &[Row]) -> Option<String> {
+    let multi: Vec<&Row> = rows.iter().filter(|r| r.ok() && r.threads >= 2 && r.task_wall_s > 0.0).collect();
+    let most = multi.iter().map(|r| r.cpus()).fold(0.0, f64::max);
+    (!multi.is_empty() && most < 1.5).then(|| {
+        format!(
+            "note: a task kept at most {most:.2} CPUs busy whatever T: the program does not use its \
+             threads (single-threaded, or it ignores {{threads}} and OMP_NUM_THREADS); run it with \
+             --threads 1\n"
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(threads: usize, walls: &[f64], failed: u64) -> Row {
+        Row {
+            threads,
+            slots: 8 / threads,
+            walls: walls.to_vec(),
+            work: 10.0,
+            failed,
+            tasks: (8 / threads) as u64,
+            per_slot: 1,
+            cpu_s: 0.0,
+            task_wall_s: 0.0,
+        }
+    }
+
+    fn outcome(rows: Vec<Row>, repeat: u32) -> Outcome {
+        Outcome { rows, unit: "samples/s", repeat, stopped: None }
+    }
+
+    #[test]
+    fn recommends_the_fastest_row_without_failures() {
+        let out = outcome(vec![row(1, &[2.0], 0), row(2, &[], 1), row(4, &[1.4], 0)], 1);
+        let text = render(&out);
+        assert!(text.ends_with("recommended: --threads 4 (2 slots)\n"), "{text}");
+        assert!(text.contains("70.0%") && text.contains("100.0%"), "{text}");
+        // The failed row: no throughput, no percentage.
+        let failed = text.lines().find(|l| l.trim_start().starts_with("2 ")).unwrap();
+        assert!(failed.contains("failed  (1 of 4 task(s) failed)") && !failed.contains('%'), "{failed}");
+        assert_eq!(out.exit_code(), 1);
+        assert_eq!(outcome(vec![row(1, &[2.0], 0)], 1).exit_code(), 0);
+    }
+
+    #[test]
+    fn repeats_show_the_median_and_the_spread() {
+        let r = row(1, &[1.2, 1.0, 5.0], 0);
+        assert_eq!(r.wall_s(), 1.2);
+        assert_eq!(row(1, &[1.0, 2.0], 0).wall_s(), 1.5);
+        let text = render(&outcome(vec![r], 3));
+        assert!(text.starts_with("threads  slots  median s       min-max s"), "{text}");
+        assert!(text.lines().nth(1).unwrap().contains("1.200     1.000-5.000"), "{text}");
+    }
+
+    #[test]
+    fn a_program_that_does_not_use_its_threads_is_named() {
+        let busy = |threads: usize, cpus: f64| Row {
+            cpu_s: cpus * 10.0,
+            task_wall_s: 10.0,
+            ..row(threads, &[1.0], 0)
+        };
+        let text = render(&outcome(vec![busy(1, 0.99), busy(2, 1.01), busy(4, 1.02)], 1));
+        assert!(text.contains("note: a task kept at most 1.02 CPUs busy whatever T"), "{text}");
+        assert!(text.lines().nth(2).unwrap().contains(" 1.01 "), "the CPUs column: {text}");
+        let text = render(&outcome(vec![busy(1, 0.99), busy(2, 1.9), busy(4, 3.7)], 1));
+        assert!(!text.contains("note:"), "{text}");
+        // Only T = 1 tried: nothing to tell.
+        assert!(!render(&outcome(vec![busy(1, 0.99)], 1)).contains("note:"));
+    }
+}
