@@ -526,6 +526,63 @@ fn f_a_refused_run_says_why_once_and_incomplete_runs_can_end_with_status_0() {
     assert_eq!(of_kind(&recs, "end")[0]["not_run"], 3, "the log says what is left");
 }
 
+/// Issue 26: the sbatch scripts ran only the bundled worker. With arguments they run your own
+/// sweep (`hrun exec --resume ARGS` from the submit directory; `--shard auto` on every node of
+/// the multi-node script) with the same time-limit and resume handling, then REDUCE.
+#[test]
+fn fb_your_own_sweep_runs_from_the_node_and_multinode_scripts() {
+    let Some((_turn, c)) = cluster() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // sbatch takes a lone `:` for its own (it separates the parts of a heterogeneous job).
+    let sweep = [
+        "--results",
+        "sweep.csv",
+        "--header=:",
+        "echo {a}-{b}",
+        ":::",
+        "a",
+        "1",
+        "2",
+        "3",
+        ":::",
+        "b",
+        "x",
+        "y",
+    ];
+    let jobs = ["1-x", "1-y", "2-x", "2-y", "3-x", "3-y"];
+    let one = d.join("one");
+    std::fs::create_dir(&one).unwrap();
+    let env = [("REDUCE", "grep -c '\"echo ' sweep.csv > rows.txt")];
+    let script = format!("{REPO}/slurm/hrun-node.sbatch");
+    let mut args = vec!["-w", "node1", "-o", "own-%j.out", script.as_str()];
+    args.extend(sweep);
+    let job = c.sbatch(&one, &env, &args);
+    let (state, exit) = c.wait(job, WAIT, d);
+    let out = read(&one.join(format!("own-{job}.out")));
+    assert_eq!((state.as_str(), exit), ("COMPLETED", 0), "{out}");
+    let table = read(&one.join("sweep.csv"));
+    for v in jobs {
+        assert_eq!(table.matches(&format!("\"echo {v}\"")).count(), 1, "{v}: {table}");
+    }
+    assert_eq!(read(&one.join("rows.txt")).trim(), "6", "REDUCE ran after the sweep: {out}");
+    assert!(!one.join("results").exists(), "no worker run: {out}");
+
+    let many = d.join("many");
+    std::fs::create_dir(&many).unwrap();
+    let script = format!("{REPO}/slurm/hrun-multinode.sbatch");
+    let mut args = vec!["-N", "3", "-o", "own-%j.out", script.as_str()];
+    args.extend(sweep);
+    let job = c.sbatch(&many, &[], &args);
+    let (state, exit) = c.wait(job, WAIT, d);
+    let out = read(&many.join(format!("own-{job}.out")));
+    assert_eq!((state.as_str(), exit), ("COMPLETED", 0), "{out}");
+    let tables: String = (1..=3).map(|k| read(&many.join(format!("sweep.shard-{k}-of-3.csv")))).collect();
+    for v in jobs {
+        assert_eq!(tables.matches(&format!("\"echo {v}\"")).count(), 1, "{v}, once on some node: {out}");
+    }
+}
+
 /// Issue 15: the cluster's munged outlived `local-slurm.sh stop` (and so every `cargo test`).
 /// The cluster runs a munged of its own, on a socket in its directory, and `stop` ends it with
 /// the Slurm daemons. The cluster is started again for the other tests.
