@@ -37,6 +37,16 @@ pub struct Task {
 }
 
 impl Task {
+    /// How messages name it: `task 3 (line 3)` for a line of a task file, `job 3` for a job of
+    /// a command template or a block of `--pipe` (whose "line" says nothing to the user).
+    pub fn name(&self) -> String {
+        if self.job.is_some() || self.block.is_some() {
+            format!("job {}", self.seq)
+        } else {
+            format!("task {} (line {})", self.seq, self.line)
+        }
+    }
+
     /// The task's identity with `seq`: FNV-1a (64-bit) of the command as written. Stable
     /// across hrun versions and machines (it is stored in run logs for `--resume`).
     pub fn hash(&self) -> u64 {

@@ -505,13 +505,7 @@ fn after_run(
         log_path.map_or_else(|| std::path::PathBuf::from("none (--log none)"), |p| p.to_path_buf());
     if cfg.terse && !cfg.quiet {
         for f in &summary.failures {
-            eprintln!(
-                "hrun: failed: task {} (line {}), {}: {}",
-                f.seq,
-                f.line,
-                f.how,
-                crate::text::printable_max(&f.cmd, 200)
-            );
+            eprintln!("hrun: failed: {}, {}: {}", f.name, f.how, crate::text::printable_max(&f.cmd, 200));
         }
     } else if !cfg.quiet {
         let output_dir = match &cfg.output {

@@ -58,7 +58,7 @@ pub struct Summary {
     /// From a slot becoming free to the next task's `exec` on it.
     #[serde(skip)]
     pub dispatch: Latency,
-    /// The first failed tasks, to name them: (seq, line, how it ended, command).
+    /// The first failed tasks, to name them: (name, how it ended, command).
     #[serde(skip)]
     pub failures: Vec<Failure>,
 }
@@ -67,7 +67,8 @@ pub struct Summary {
 #[derive(Debug, Clone)]
 pub struct Failure {
     pub seq: u64,
-    pub line: u64,
+    /// `task 3 (line 3)`, `job 3`.
+    pub name: String,
     /// `exit 3`, `SIGKILL`, `timed out`.
     pub how: String,
     pub cmd: String,
@@ -272,9 +273,8 @@ impl Summary {
         }
         for f in &self.failures {
             text += &format!(
-                "\nhrun: failed: task {} (line {}), {}: {}",
-                f.seq,
-                f.line,
+                "\nhrun: failed: {}, {}: {}",
+                f.name,
                 f.how,
                 crate::text::printable_max(&f.cmd, 200)
             );

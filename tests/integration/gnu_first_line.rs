@@ -101,7 +101,7 @@ fn quiet_prints_nothing_but_failures() {
     assert_eq!((out.status.code(), stdout(&out).as_str(), stderr(&out).as_str()), (Some(0), "a\nb\n", ""));
     let out = run(sb.exec().args(["-q", "-k", "exit {}", ":::", "0", "3"]));
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(stderr(&out), "hrun: failed: task 2 (line 2), exit 3: exit 3\n");
+    assert_eq!(stderr(&out), "hrun: failed: job 2, exit 3: exit 3\n");
 }
 
 /// `--retries 3` made 4 attempts where GNU makes 3, and `--retries 0` (GNU: until it

@@ -251,9 +251,8 @@ impl Dispatcher<'_> {
         let cpu_s = record.rusage.utime_s + record.rusage.stime_s;
         if !leaked.is_empty() {
             eprintln!(
-                "hrun: warning: task {} (line {}) left {} process(es) running after it ended; killed {:?}",
-                attempt.task.seq,
-                attempt.task.line,
+                "hrun: warning: {} left {} process(es) running after it ended; killed {:?}",
+                attempt.task.name(),
                 leaked.len(),
                 leaked
             );
@@ -368,8 +367,12 @@ impl Dispatcher<'_> {
                 (false, Ended::Exited(code)) => format!("exit {code}"),
                 (false, Ended::Signaled(sig)) => sys::signal_name(sig),
             };
-            let (seq, line, cmd) = (task.seq, task.line, task.cmd.clone());
-            st.summary.failures.push(Failure { seq, line, how, cmd });
+            st.summary.failures.push(Failure {
+                seq: task.seq,
+                name: task.name(),
+                how,
+                cmd: task.cmd.clone(),
+            });
         }
         if !st.warned_spool && self.output.spool_full() {
             st.warned_spool = true;

@@ -175,9 +175,8 @@ impl Dispatcher<'_> {
                 st.summary.not_run += 1;
                 let e = std::io::Error::from_raw_os_error(errno);
                 st.stop_with(anyhow!(e).context(format!(
-                    "cannot start task {} (line {}): {}",
-                    starting.task.seq,
-                    starting.task.line,
+                    "cannot start {}: {}",
+                    starting.task.name(),
                     crate::text::printable_max(&starting.task.cmd, 200)
                 )));
                 Ok(())
@@ -223,7 +222,7 @@ impl Dispatcher<'_> {
 
     /// The task cannot start (`why`): it fails alone, the run goes on.
     fn refuse_because(&mut self, st: &mut RunState, slot: usize, starting: Starting, why: String) {
-        eprintln!("hrun: task {} (line {}) failed: {why}", starting.task.seq, starting.task.line);
+        eprintln!("hrun: {} failed: {why}", starting.task.name());
         self.progress.started();
         st.summary.attempts += 1;
         let run = starting.refused(slot, why);
