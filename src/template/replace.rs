@@ -86,7 +86,7 @@ impl Quoting {
         }
     }
 
-    fn apply<'a>(self, v: &'a str) -> Cow<'a, str> {
+    pub(super) fn apply<'a>(self, v: &'a str) -> Cow<'a, str> {
         match self {
             Quoting::Posix => quote(v),
             Quoting::Csh => quote_csh(v),
@@ -179,6 +179,12 @@ impl Template {
             }
         };
         Ok(Template { pieces, mode, context, quoting: syntax.quoting, quoted_words })
+    }
+
+    /// The template as GNU measures it for `-m`/`-X`: its pieces, and whether the values are
+    /// appended (no replacement string) or are the commands (no template).
+    pub(super) fn layout(&self) -> (&[Piece], bool, bool) {
+        (&self.pieces, self.mode == Mode::Append, self.mode == Mode::Commands)
     }
 
     /// The highest argument position the template names (`{3}` -> 3, `{-2}` -> 2), for

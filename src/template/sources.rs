@@ -67,6 +67,8 @@ pub struct Reading {
     pub eof: Option<String>,
     /// `--skip-first-line`: the first value of the first source is not used.
     pub skip_first_line: bool,
+    /// `-l`/`-L`: a value ending in a blank continues with the next (xargs' lines).
+    pub continue_lines: bool,
 }
 
 /// GNU's `--trim`: which ends of a value lose their blanks (Perl's `\s`).
@@ -111,6 +113,7 @@ impl Default for Reading {
             trim: Trim::None,
             eof: None,
             skip_first_line: false,
+            continue_lines: false,
         }
     }
 }
@@ -124,6 +127,8 @@ pub enum SourceError {
     Read { name: String, cause: io::Error },
     #[error("{name}: value {n}: {why}")]
     Value { name: String, n: u64, why: String },
+    #[error("Command line too long ({len} >= {max}) at input 0: {shown}")]
+    TooLong { len: usize, max: usize, shown: String },
     #[error(
         "input source {0} is empty: it has no values (GNU parallel would run its jobs with one empty value)"
     )]
@@ -250,7 +255,48 @@ fn open_values(input: &Input, reading: &Reading) -> Result<Box<dyn Values>, Sour
         Some(eof) => Box::new(UntilEof { values, eof: eof.clone(), ended: false }),
         None => values,
     };
-    Ok(if reading.skip_empty { Box::new(NonBlank(values)) } else { values })
+    Ok(match (reading.continue_lines, reading.skip_empty) {
+        (true, skip_empty) => Box::new(Continued { values, skip_empty }),
+        (false, true) => Box::new(NonBlank(values)),
+        (false, false) => values,
+    })
+}
+
+/// `-l`/`-L` (GNU, as xargs): a value ending in a blank is joined with the next (no separator
+/// added); `-r` skips a blank value before it could continue, as GNU's reader does.
+struct Continued {
+    values: Box<dyn Values>,
+    skip_empty: bool,
+}
+
+impl Values for Continued {
+    fn next(&mut self) -> Result<Option<String>, SourceError> {
+        let mut prepend: Option<String> = None;
+        loop {
+            let Some(v) = self.values.next()? else { return Ok(prepend) };
+            let v = match prepend.take() {
+                Some(mut p) => {
+                    p.push_str(&v);
+                    p
+                }
+                None => v,
+            };
+            if self.skip_empty && v.chars().all(is_perl_space) {
+                continue;
+            }
+            if v.ends_with(is_perl_space) {
+                prepend = Some(v);
+                continue;
+            }
+            return Ok(Some(v));
+        }
+    }
+    fn ready(&self) -> bool {
+        self.values.ready()
+    }
+    fn watch_fd(&self) -> Option<RawFd> {
+        self.values.watch_fd()
+    }
 }
 
 /// `-E EOF`: a source that ends at its first value equal to EOF (GNU parallel, as xargs).
