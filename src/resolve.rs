@@ -250,7 +250,9 @@ impl ExecArgs {
     /// `-r`, `-N`, `-n`, `::::`, `--link`).
     fn template_options(&self) -> Result<input::TemplateOptions> {
         let t = &self.template;
-        let lines = self.max_lines()?;
+        let l = self.max_lines()?;
+        // GNU: -L (without --pipe) wins over -l; either makes a line ending in a blank continue.
+        let lines = self.pipe.max_lines.or(l);
         let reading = input::reading(input::ReadingFlags {
             null: t.null,
             delimiter: t.delimiter.as_deref(),
@@ -263,7 +265,7 @@ impl ExecArgs {
             continue_lines: lines.is_some_and(|l| l > 0),
         })
         .map_err(usage)?;
-        let (max_args, fill) = self.grouping(lines)?;
+        let (max_args, fill) = self.grouping(l)?;
         Ok(input::TemplateOptions {
             arg_files: t.arg_files.clone(),
             link: t.link,
@@ -282,41 +284,41 @@ impl ExecArgs {
 }
 
 impl ExecArgs {
-    /// `-l N`/`--max-lines N` (alone, or 0: 1) and `-L N` without --pipe (which wins, as in
-    /// GNU): lines of input per job.
+    /// `-l N`/`--max-lines N` (alone, or 0: 1): lines of input per job.
     fn max_lines(&self) -> Result<Option<usize>> {
-        let l = match self.fill.max_lines.as_deref() {
-            None => None,
-            Some(text) => {
-                let n: f64 = if text.is_empty() {
-                    0.0
-                } else {
-                    text.trim().parse().map_err(|_| {
-                        usage(format!("--max-lines {text:?}: give a number of lines (e.g. -l 2)"))
-                    })?
-                };
-                Some(if n < 1.0 { 1 } else { n as usize })
-            }
+        let Some(text) = self.fill.lines.as_deref() else { return Ok(None) };
+        let n: f64 = if text.is_empty() {
+            0.0
+        } else {
+            text.trim()
+                .parse()
+                .map_err(|_| usage(format!("--max-lines {text:?}: give a number of lines (e.g. -l 2)")))?
         };
-        Ok(self.pipe.max_lines.or(l))
+        Ok(Some(if n < 1.0 { 1 } else { n as usize }))
     }
 
     /// How many values a job takes, as GNU reckons it from -n, -N, -l, -L, -m, -X and --xargs;
     /// and the command line they must fit in (given always as `parallel`, as GNU cuts every line).
-    fn grouping(&self, lines: Option<usize>) -> Result<(Option<template::MaxArgs>, Option<template::Fill>)> {
+    fn grouping(&self, l: Option<usize>) -> Result<(Option<template::MaxArgs>, Option<template::Fill>)> {
         let (t, f) = (&self.template, &self.fill);
+        let personality = self.gnu.gnu_personality;
         let xargs_like = f.multiple || f.xargs;
         let context = f.context_replace
             || ((self.pipe.max_lines.is_some() || t.max_replace_args.is_some()) && !xargs_like);
-        let n =
-            t.max_replace_args.or(t.max_args.filter(|&n| n > 0)).or(lines.filter(|&n| n > 0)).or(t.max_args);
+        // GNU: -n, else (-n 0 counting as not given) -l, else -L (-L 0: as -N 0); -N wins.
+        let mut n = t.max_args;
+        for more in [l, self.pipe.max_lines] {
+            if n.unwrap_or(0) == 0 && more.is_some() {
+                n = more;
+            }
+        }
+        let n = t.max_replace_args.or(n);
         if let Some(n) = n.filter(|&n| n > MAX_VALUES_PER_JOB) {
             return Err(usage(format!(
                 "-N/-n/-L {n}: at most {MAX_VALUES_PER_JOB} values per job (no command line holds more)"
             )));
         }
         let max_args = n.map(|n| template::MaxArgs { n, context });
-        let personality = self.gnu.gnu_personality;
         if !(f.fills() || f.max_chars.is_some() || personality || f.show_limits) {
             return Ok((max_args, None));
         }
@@ -325,7 +327,13 @@ impl ExecArgs {
         let max_len = match f.max_chars {
             Some(s) if s <= usable => s,
             Some(_) => {
-                crate::messages::note(format_args!("Value for option -s should be < {usable}."));
+                match personality {
+                    true => eprintln!("parallel: Warning: Value for option -s should be < {usable}."),
+                    false => crate::messages::note(format_args!(
+                        "-s {}: at most {usable} here",
+                        f.max_chars.unwrap_or(0)
+                    )),
+                }
                 usable
             }
             None => usable,
@@ -339,7 +347,7 @@ impl ExecArgs {
             );
         }
         let spread = f.multiple || f.context_replace;
-        Ok((max_args, Some(template::Fill { max_len, spread, context })))
+        Ok((max_args, Some(template::Fill { max_len, many: f.fills(), spread, context })))
     }
 }
 

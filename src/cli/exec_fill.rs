@@ -43,7 +43,7 @@ pub struct FillArgs {
     /// N lines of input per job (alone, or 0: 1), as -n; a line ending in a blank continues on
     /// the next (xargs' -l)
     #[arg(short = 'l', long = "max-lines", value_name = "N", num_args = 0..=1, default_missing_value = "0")]
-    pub max_lines: Option<String>,
+    pub lines: Option<String>,
 }
 
 impl FillArgs {

@@ -100,6 +100,9 @@ pub struct MaxArgs {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Fill {
     pub max_len: usize,
+    /// `-m`/`-X`/`--xargs`: as many values as fit (else, as GNU, the limit only cuts the
+    /// number of values `-n`/`-N` ask for, one by default).
+    pub many: bool,
     /// `-m`/`-X`: at the end of the input, the values of the job that reaches it are spread
     /// evenly over the slots (GNU's "distribute arguments at EOF").
     pub spread: bool,
@@ -145,8 +148,8 @@ impl Spec {
         let per_job = self.sources.len().max(1)
             * match (self.max_args, self.fill) {
                 (Some(m), _) => m.n,
-                (None, Some(_)) => usize::MAX / 64,
-                (None, None) => 1,
+                (None, Some(f)) if f.many => usize::MAX / 64,
+                (None, _) => 1,
             };
         if self.reading.colsep.is_none()
             && let Some(n) = self.template.max_position()
@@ -186,8 +189,8 @@ impl Spec {
             seq: 0,
             per_job: match (self.max_args, self.fill) {
                 (Some(m), _) => m.n.max(1),
-                (None, Some(_)) => usize::MAX,
-                (None, None) => 1,
+                (None, Some(f)) if f.many => usize::MAX,
+                (None, _) => 1,
             },
             insert_none: self.max_args.is_some_and(|m| m.n == 0),
             partial: Default::default(),
@@ -239,7 +242,7 @@ impl Spec {
             text.push_str(&format!("max_args {} {}\0", m.n, m.context));
         }
         if let Some(f) = self.fill {
-            text.push_str(&format!("fill {} {} {}\0", f.max_len, f.spread, f.context));
+            text.push_str(&format!("fill {} {} {} {}\0", f.max_len, f.many, f.spread, f.context));
         }
         if let Some(r) = &self.syntax.replace {
             text.push_str(&format!("replace {r}\0"));
