@@ -114,7 +114,14 @@ pub fn answer_as(
         let next = words.get(i + 1).cloned();
         let alone = gnu::getopt::parse(std::slice::from_ref(word), gnu::Mode::from_env());
         let (parsed, used) = match next {
-            Some(next) if !alone.problems.is_empty() => {
+            // An optional number (`--max-lines 2`) is taken from the next word when it is one.
+            Some(next)
+                if !alone.problems.is_empty()
+                    || alone.options.last().is_some_and(|g| {
+                        g.value.is_none()
+                            && matches!(g.option.takes, Takes::Optional(Kind::Int | Kind::Float))
+                    }) =>
+            {
                 let with = gnu::getopt::parse(&[word.clone(), next.clone()], gnu::Mode::from_env());
                 let took =
                     with.options.last().is_some_and(|g| g.value.as_deref().map(OsStr::new) == Some(&next));
