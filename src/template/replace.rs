@@ -318,7 +318,8 @@ impl Template {
         let mut out = String::with_capacity(64);
         let mut word: Vec<Seg<'_>> = Vec::new();
         let flush = |word: &mut Vec<Seg<'_>>, out: &mut String| {
-            let repeat = word.iter().any(|s| matches!(s, Seg::Rep(Rep::All(_))));
+            // With no values (`-N0`, `-L0`) the word stays once, its strings empty (as GNU).
+            let repeat = !args.is_empty() && word.iter().any(|s| matches!(s, Seg::Rep(Rep::All(_))));
             let copies: Vec<Option<&String>> =
                 if repeat { args.iter().map(Some).collect() } else { vec![None] };
             for (i, one) in copies.into_iter().enumerate() {
