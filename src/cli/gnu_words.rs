@@ -258,9 +258,6 @@ fn respell(known: &[Known], exec: &clap::Command, given: &Given) -> Result<Vec<O
 fn instead(meaning: gnu::Meaning) -> Option<&'static str> {
     use gnu::Meaning::*;
     Some(match meaning {
-        ContextReplace | Xargs | MaxChars | ExitIfTooLong => {
-            "give the number of values per job with -N N (a word with {} repeated per value) or -n N"
-        }
         Verbose | PrintCommands => {
             "--dry-run prints the commands; the run log records each one (hrun status)"
         }
