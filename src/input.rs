@@ -38,7 +38,7 @@ impl TaskSpec {
                 TaskStream::new(Stream::File(TaskFile::open(source)?), self.name(), self.rereadable())
             }
             TaskSpec::Template(spec) => {
-                TaskStream::new(Stream::Jobs(spec.open()?), self.name(), self.rereadable())
+                TaskStream::new(Stream::Jobs(Box::new(spec.open()?)), self.name(), self.rereadable())
             }
             TaskSpec::Blocks(spec) => TaskStream::new(
                 Stream::Blocks(
@@ -161,7 +161,7 @@ pub struct TaskStream {
 
 enum Stream {
     File(TaskFile),
-    Jobs(JobStream),
+    Jobs(Box<JobStream>),
     Blocks(crate::pipe::stream::BlockStream),
     /// `--shuf`: every task of the input (read to its end), in the order they run; the input
     /// kept for what it says about itself (names, directives).

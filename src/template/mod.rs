@@ -14,6 +14,7 @@
 //!   [`plus`]: `--plus`'s edits; [`quote`]: GNU's shell quoting.
 
 pub mod args;
+mod filters;
 pub mod keys;
 pub mod pack;
 pub mod plus;

@@ -183,3 +183,66 @@ impl JobStream {
         self.jobs.streams()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::input::{TaskSpec, TemplateOptions, classify};
+    use crate::template::{Fill, MaxArgs};
+
+    /// The commands of `words` with values packed as `fill` says, over `slots` slots.
+    fn commands(words: &str, fill: Fill, max_args: Option<MaxArgs>, slots: usize) -> Vec<String> {
+        let words: Vec<std::ffi::OsString> = words.split(' ').map(Into::into).collect();
+        let opts = TemplateOptions { fill: Some(fill), max_args, ..TemplateOptions::default() };
+        let TaskSpec::Template(spec) = classify(&words, opts).unwrap() else { panic!("a template") };
+        spec.counts.set_slots(slots);
+        let mut jobs = spec.open().unwrap();
+        std::iter::from_fn(|| jobs.next_task().unwrap().map(|t| t.cmd)).collect()
+    }
+
+    const M: Fill = Fill { max_len: 100, many: true, spread: true, context: false };
+
+    #[test]
+    fn lines_fill_then_the_last_values_spread_over_the_slots() {
+        let values: Vec<String> = (1..=92).map(|i| i.to_string()).collect();
+        let words = format!("echo ::: {}", values.join(" "));
+        // GNU: 1..34, 35..65, then the 27 left over 5 slots: 6 6 6 6 3.
+        let got = commands(&words, M, None, 5);
+        let sizes: Vec<usize> = got.iter().map(|c| c.split(' ').count() - 1).collect();
+        assert_eq!(sizes, [34, 31, 6, 6, 6, 6, 3]);
+        assert_eq!(got[0], format!("echo {}", values[..34].join(" ")));
+        // Without spreading (--xargs) the last line is full as far as it goes.
+        let sizes: Vec<usize> = commands(&words, Fill { spread: false, ..M }, None, 5)
+            .iter()
+            .map(|c| c.split(' ').count() - 1)
+            .collect();
+        assert_eq!(sizes, [34, 31, 27]);
+    }
+
+    #[test]
+    fn few_values_spread_and_max_args_still_counts() {
+        assert_eq!(
+            commands("echo ::: 1 2 3 4 5 6 7 8", M, None, 4),
+            ["echo 1 2", "echo 3 4", "echo 5 6", "echo 7 8"]
+        );
+        let n3 = Some(MaxArgs { n: 3, context: false });
+        assert_eq!(
+            commands("echo ::: 1 2 3 4 5 6 7", Fill { spread: false, ..M }, n3, 4),
+            ["echo 1 2 3", "echo 4 5 6", "echo 7"]
+        );
+        // Context replace repeats the word per value.
+        let x = Fill { context: true, ..M };
+        assert_eq!(commands("echo a{}b ::: 1 2 3", x, None, 2), ["echo a1b a2b", "echo a3b"]);
+    }
+
+    #[test]
+    fn a_value_longer_than_the_line_is_an_error() {
+        let words: Vec<std::ffi::OsString> = "echo ::: 1 12345678901".split(' ').map(Into::into).collect();
+        let fill = Fill { max_len: 10, ..M };
+        let opts = TemplateOptions { fill: Some(fill), ..TemplateOptions::default() };
+        let TaskSpec::Template(spec) = classify(&words, opts).unwrap() else { panic!("a template") };
+        let mut jobs = spec.open().unwrap();
+        assert_eq!(jobs.next_task().unwrap().unwrap().cmd, "echo 1");
+        let e = jobs.next_task().unwrap_err().to_string();
+        assert_eq!(e, "Command line too long (16 >= 10) at input 0: 12345678901");
+    }
+}
