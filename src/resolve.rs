@@ -315,7 +315,7 @@ impl ExecArgs {
         let n = t.max_replace_args.or(n);
         if let Some(n) = n.filter(|&n| n > MAX_VALUES_PER_JOB) {
             return Err(usage(format!(
-                "-N/-n/-L {n}: at most {MAX_VALUES_PER_JOB} values per job (no command line holds more)"
+                "-N/-n {n}: at most {MAX_VALUES_PER_JOB} values per job (no command line holds more)"
             )));
         }
         let max_args = n.map(|n| template::MaxArgs { n, context });
