@@ -74,6 +74,21 @@ pub fn for_failures(failed: u64) -> i32 {
 #[error("{0:#}")]
 pub struct UsageError(pub anyhow::Error);
 
+/// How [`crate::template::SourceError::TooLong`] starts.
+const TOO_LONG: &str = "Command line too long (";
+
+/// As `parallel`: the text of an error GNU parallel 20221122 has too (a command line too long
+/// for `-s`), which it prints as `parallel: Error: TEXT` and exits 255.
+pub fn gnu_error(e: &anyhow::Error) -> Option<String> {
+    if !crate::messages::gnu() {
+        return None;
+    }
+    // The error may have been passed on as text (a run stopped by its input): found by its words.
+    let text = format!("{e:#}");
+    let start = text.find(TOO_LONG)?;
+    Some(text[start..].to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

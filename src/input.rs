@@ -38,7 +38,7 @@ impl TaskSpec {
                 TaskStream::new(Stream::File(TaskFile::open(source)?), self.name(), self.rereadable())
             }
             TaskSpec::Template(spec) => {
-                TaskStream::new(Stream::Jobs(spec.open()?), self.name(), self.rereadable())
+                TaskStream::new(Stream::Jobs(Box::new(spec.open()?)), self.name(), self.rereadable())
             }
             TaskSpec::Blocks(spec) => TaskStream::new(
                 Stream::Blocks(
@@ -130,7 +130,7 @@ impl TaskSpec {
     pub fn values_per_job(&self) -> Option<usize> {
         match self {
             TaskSpec::File(_) => Some(1),
-            TaskSpec::Template(t) if t.reading.colsep.is_none() => {
+            TaskSpec::Template(t) if t.reading.colsep.is_none() && t.fill.is_none() => {
                 Some(t.sources.len().max(1) * t.max_args.map_or(1, |m| m.n))
             }
             TaskSpec::Template(_) | TaskSpec::Blocks(_) => None,
@@ -161,7 +161,7 @@ pub struct TaskStream {
 
 enum Stream {
     File(TaskFile),
-    Jobs(JobStream),
+    Jobs(Box<JobStream>),
     Blocks(crate::pipe::stream::BlockStream),
     /// `--shuf`: every task of the input (read to its end), in the order they run; the input
     /// kept for what it says about itself (names, directives).
@@ -324,8 +324,10 @@ pub struct TemplateOptions {
     pub arg_files: Vec<std::path::PathBuf>,
     pub link: bool,
     pub reading: template::Reading,
-    /// `-N`/`-n`.
+    /// `-N`/`-n`/`-L`/`-l`.
     pub max_args: Option<template::MaxArgs>,
+    /// `-m`/`-X`/`--xargs`/`-s`.
+    pub fill: Option<template::Fill>,
     /// `-I STR`.
     pub replace: Option<String>,
     /// `--arg-sep`, `--arg-file-sep`.
@@ -401,6 +403,7 @@ pub fn classify(words: &[std::ffi::OsString], opts: TemplateOptions) -> Result<T
         reading: opts.reading,
         implicit_stdin,
         max_args: opts.max_args,
+        fill: opts.fill,
         tagstring: match &opts.tagstring {
             Some(t) => Some(Arc::new(template::Template::parse_in(std::slice::from_ref(t), &syntax)?)),
             None => None,
@@ -493,13 +496,25 @@ pub struct ReadingFlags<'a> {
     /// `-E`/`--eof` (empty: none).
     pub eof: Option<&'a str>,
     pub skip_first_line: bool,
+    /// `-l`/`-L`: a value ending in a blank continues with the next.
+    pub continue_lines: bool,
 }
 
 /// How values are read: `-0`, `-d DELIM`, `--colsep REGEX` (refused when it can match the
 /// empty string: it would split between every character), `--header :` (which splits at tabs
 /// unless `--colsep` says otherwise, as GNU parallel), `-r`.
 pub fn reading(flags: ReadingFlags<'_>) -> Result<template::Reading, String> {
-    let ReadingFlags { null, delimiter, colsep, header, skip_empty, trim, eof, skip_first_line } = flags;
+    let ReadingFlags {
+        null,
+        delimiter,
+        colsep,
+        header,
+        skip_empty,
+        trim,
+        eof,
+        skip_first_line,
+        continue_lines,
+    } = flags;
     let eof = eof.filter(|e| !e.is_empty()).map(String::from);
     let header = match header {
         None => false,
@@ -546,5 +561,14 @@ pub fn reading(flags: ReadingFlags<'_>) -> Result<template::Reading, String> {
         None if colsep.is_some() => template::sources::Trim::Both,
         None => template::sources::Trim::None,
     };
-    Ok(template::Reading { delimiter, colsep, skip_empty, header, trim, eof, skip_first_line })
+    Ok(template::Reading {
+        delimiter,
+        colsep,
+        skip_empty,
+        header,
+        trim,
+        eof,
+        skip_first_line,
+        continue_lines,
+    })
 }

@@ -13,6 +13,11 @@ fn main() {
     let cli = Cli::parse_argv(argv);
     let code = match run(cli) {
         Ok(code) => code,
+        Err(e) if exit::gnu_error(&e).is_some() => {
+            // As `parallel`, an error GNU parallel has is said in its words, with its status.
+            eprintln!("parallel: Error: {}", exit::gnu_error(&e).unwrap_or_default());
+            exit::INTERNAL
+        }
         Err(e) => {
             // One line, whatever a path or value in it holds (a newline, an escape sequence).
             eprintln!("hrun: error: {}", hrun::text::printable_max(&format!("{e:#}"), 2000));

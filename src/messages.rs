@@ -13,6 +13,11 @@ pub fn set_gnu(gnu: bool) {
     GNU.store(gnu, Ordering::Relaxed);
 }
 
+/// True when hrun runs as `parallel`.
+pub fn gnu() -> bool {
+    GNU.load(Ordering::Relaxed)
+}
+
 /// `--quiet`: notes are held back from now on (warnings and errors still go out).
 pub fn set_quiet(quiet: bool) {
     QUIET.store(quiet, Ordering::Relaxed);

@@ -68,6 +68,9 @@ impl ExecArgs {
             let code = if wanted > GNU_VERSION { 255 } else { crate::exit::OK };
             return Ok(Some((format!("{GNU_VERSION}\n"), code)));
         }
+        if self.fill.max_line_length_allowed {
+            return Ok(Some((format!("{}\n", template::pack::max_line_length()), crate::exit::OK)));
+        }
         if !(g.number_of_cores || g.number_of_threads || g.number_of_sockets) {
             return Ok(None);
         }
@@ -202,7 +205,6 @@ impl ExecArgs {
                 (p.block.is_some(), "--block"),
                 (p.recend.is_some(), "--recend"),
                 (p.recstart.is_some(), "--recstart"),
-                (p.max_lines.is_some(), "-L"),
                 (p.cat, "--cat"),
                 (p.fifo, "--fifo"),
             ];
@@ -248,6 +250,9 @@ impl ExecArgs {
     /// `-r`, `-N`, `-n`, `::::`, `--link`).
     fn template_options(&self) -> Result<input::TemplateOptions> {
         let t = &self.template;
+        let l = self.max_lines()?;
+        // GNU: -L (without --pipe) wins over -l; either makes a line ending in a blank continue.
+        let lines = self.pipe.max_lines.or(l);
         let reading = input::reading(input::ReadingFlags {
             null: t.null,
             delimiter: t.delimiter.as_deref(),
@@ -257,23 +262,16 @@ impl ExecArgs {
             trim: t.trim.as_deref(),
             eof: t.eof.as_deref(),
             skip_first_line: t.skip_first_line,
+            continue_lines: lines.is_some_and(|l| l > 0),
         })
         .map_err(usage)?;
-        let max_args = match (t.max_replace_args, t.max_args) {
-            (Some(n), _) | (None, Some(n)) if n > MAX_VALUES_PER_JOB => {
-                return Err(usage(format!(
-                    "-N/-n {n}: at most {MAX_VALUES_PER_JOB} values per job (no command line holds more)"
-                )));
-            }
-            (Some(n), _) => Some(template::MaxArgs { n, context: true }),
-            (None, Some(n)) => Some(template::MaxArgs { n, context: false }),
-            (None, None) => None,
-        };
+        let (max_args, fill) = self.grouping(l)?;
         Ok(input::TemplateOptions {
             arg_files: t.arg_files.clone(),
             link: t.link,
             reading,
             max_args,
+            fill,
             replace: t.replace.clone(),
             markers: t.markers(),
             tagstring: self.tagstring.clone(),
@@ -282,6 +280,74 @@ impl ExecArgs {
             renames: self.strings.renames(),
             ..quoting_for(self.shell.as_deref())?
         })
+    }
+}
+
+impl ExecArgs {
+    /// `-l N`/`--max-lines N` (alone, or 0: 1): lines of input per job.
+    fn max_lines(&self) -> Result<Option<usize>> {
+        let Some(text) = self.fill.lines.as_deref() else { return Ok(None) };
+        let n: f64 = if text.is_empty() {
+            0.0
+        } else {
+            text.trim()
+                .parse()
+                .map_err(|_| usage(format!("--max-lines {text:?}: give a number of lines (e.g. -l 2)")))?
+        };
+        Ok(Some(if n < 1.0 { 1 } else { n as usize }))
+    }
+
+    /// How many values a job takes, as GNU reckons it from -n, -N, -l, -L, -m, -X and --xargs;
+    /// and the command line they must fit in (given always as `parallel`, as GNU cuts every line).
+    fn grouping(&self, l: Option<usize>) -> Result<(Option<template::MaxArgs>, Option<template::Fill>)> {
+        let (t, f) = (&self.template, &self.fill);
+        let personality = self.gnu.gnu_personality;
+        let xargs_like = f.multiple || f.xargs;
+        let context = f.context_replace
+            || ((self.pipe.max_lines.is_some() || t.max_replace_args.is_some()) && !xargs_like);
+        // GNU: -n, else (-n 0 counting as not given) -l, else -L (-L 0: as -N 0); -N wins.
+        let mut n = t.max_args;
+        for more in [l, self.pipe.max_lines] {
+            if n.unwrap_or(0) == 0 && more.is_some() {
+                n = more;
+            }
+        }
+        let n = t.max_replace_args.or(n);
+        if let Some(n) = n.filter(|&n| n > MAX_VALUES_PER_JOB) {
+            return Err(usage(format!(
+                "-N/-n {n}: at most {MAX_VALUES_PER_JOB} values per job (no command line holds more)"
+            )));
+        }
+        let max_args = n.map(|n| template::MaxArgs { n, context });
+        if !(f.fills() || f.max_chars.is_some() || personality || f.show_limits) {
+            return Ok((max_args, None));
+        }
+        let longest = template::pack::max_line_length();
+        let usable = template::pack::usable_length(longest) as usize;
+        let max_len = match f.max_chars {
+            Some(s) if s <= usable => s,
+            Some(_) => {
+                match personality {
+                    true => eprintln!("parallel: Warning: Value for option -s should be < {usable}."),
+                    false => crate::messages::note(format_args!(
+                        "-s {}: at most {usable} here",
+                        f.max_chars.unwrap_or(0)
+                    )),
+                }
+                usable
+            }
+            None => usable,
+        };
+        if f.show_limits {
+            print!(
+                "Maximal size of command: {longest}\nMaximal usable size of command: {max_len}\n\n\
+                 Execution will continue now, and it will try to read its input\n\
+                 and run commands; if this is not what you wanted to happen, please\n\
+                 press CTRL-D or CTRL-C\n"
+            );
+        }
+        let spread = f.multiple || f.context_replace;
+        Ok((max_args, Some(template::Fill { max_len, many: f.fills(), spread, context })))
     }
 }
 

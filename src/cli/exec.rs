@@ -170,6 +170,9 @@ pub struct ExecArgs {
 
     #[command(flatten)]
     pub strings: StringArgs,
+
+    #[command(flatten)]
+    pub fill: super::FillArgs,
 }
 
 /// GNU parallel's `--pipe` and `--pipepart`: a command per block of input.
@@ -199,7 +202,8 @@ pub struct PipeArgs {
     #[arg(long, value_name = "STR")]
     pub recstart: Option<String>,
 
-    /// With --pipe: records are N lines each
+    /// With --pipe: records are N lines each; without: N lines of input per job, as -N (a
+    /// line ending in a blank continues on the next; 0: one value per job)
     #[arg(short = 'L', value_name = "N")]
     pub max_lines: Option<usize>,
 

@@ -8,7 +8,7 @@
 
 use std::ffi::{OsStr, OsString};
 
-use crate::gnu::{self, Answer, Given};
+use crate::gnu::{self, Answer, Given, Kind, Takes};
 
 /// An option of `hrun exec` as its parser knows it.
 #[derive(Clone, Debug)]
@@ -101,7 +101,12 @@ pub fn answer_as(
         if !text.starts_with('-') || text == "-" || text == "--" {
             break;
         }
-        if !personality && let Some(skip) = hrun_knows(&known, &text) {
+        // `-l` alone takes no value from the next word (GNU's optional number): read as GNU reads it.
+        let bare_lines = matches!(&*text, "-l" | "--max-lines" | "--maxlines");
+        if !personality
+            && !bare_lines
+            && let Some(skip) = hrun_knows(&known, &text)
+        {
             i = pass(i, skip, &mut out);
             continue;
         }
@@ -109,7 +114,14 @@ pub fn answer_as(
         let next = words.get(i + 1).cloned();
         let alone = gnu::getopt::parse(std::slice::from_ref(word), gnu::Mode::from_env());
         let (parsed, used) = match next {
-            Some(next) if !alone.problems.is_empty() => {
+            // An optional number (`--max-lines 2`) is taken from the next word when it is one.
+            Some(next)
+                if !alone.problems.is_empty()
+                    || alone.options.last().is_some_and(|g| {
+                        g.value.is_none()
+                            && matches!(g.option.takes, Takes::Optional(Kind::Int | Kind::Float))
+                    }) =>
+            {
                 let with = gnu::getopt::parse(&[word.clone(), next.clone()], gnu::Mode::from_env());
                 let took =
                     with.options.last().is_some_and(|g| g.value.as_deref().map(OsStr::new) == Some(&next));
@@ -230,7 +242,10 @@ fn respell(known: &[Known], exec: &clap::Command, given: &Given) -> Result<Vec<O
                 (None, Some(s)) => format!("-{s}"),
                 (None, None) => return Err(format!("{}: not an option of hrun exec", shown())),
             };
+            let number = matches!(given.option.takes, Takes::Optional(Kind::Int | Kind::Float));
             Ok(match &given.value {
+                // An optional number left out is 0 (Getopt::Long), never the next word.
+                None if number && flag.starts_with("--") => vec![OsString::from(format!("{flag}=0"))],
                 Some(v) if flag.starts_with("--") => vec![OsString::from(format!("{flag}={v}"))],
                 Some(v) => vec![OsString::from(flag), OsString::from(v)],
                 None => vec![OsString::from(flag)],
@@ -243,9 +258,6 @@ fn respell(known: &[Known], exec: &clap::Command, given: &Given) -> Result<Vec<O
 fn instead(meaning: gnu::Meaning) -> Option<&'static str> {
     use gnu::Meaning::*;
     Some(match meaning {
-        ContextReplace | Xargs | MaxChars | ExitIfTooLong => {
-            "give the number of values per job with -N N (a word with {} repeated per value) or -n N"
-        }
         Verbose | PrintCommands => {
             "--dry-run prints the commands; the run log records each one (hrun status)"
         }

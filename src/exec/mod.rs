@@ -206,6 +206,13 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
         let threads = cfg.threads.or(cfg.threads_default).unwrap_or(DEFAULT_THREADS);
         b.set_slots(crate::placement::plan(&cfg.placement, threads, cfg.jobs)?.plan.slots.len());
     }
+    // `-m`/`-X`: the last values are spread over the slots, so the slots are counted first.
+    if let Some(t) = cfg.tasks.template()
+        && t.fill.is_some_and(|f| f.spread)
+    {
+        let threads = cfg.threads.or(cfg.threads_default).unwrap_or(DEFAULT_THREADS);
+        t.counts.set_slots(crate::placement::plan(&cfg.placement, threads, cfg.jobs)?.plan.slots.len());
+    }
     if let Some(path) = &cfg.emit_tasks {
         return preview::emit(cfg, path).map(|()| Summary::default());
     }

@@ -166,7 +166,15 @@ fn totals(
 fn count_tasks(tasks: &TaskSpec, plan: &ResumePlan) -> Result<(u64, u64, usize)> {
     let mut tf = tasks.open().map_err(usage)?;
     let (mut mine, mut all, mut width) = (0, 0, 0);
-    while let Some(t) = tf.next_task().map_err(usage)? {
+    loop {
+        let t = match tf.next_task() {
+            Ok(Some(t)) => t,
+            Ok(None) => break,
+            // A line too long for `-s` stops the run where it comes, as in GNU: the jobs
+            // before it run.
+            Err(crate::input::InputError::Source(crate::template::SourceError::TooLong { .. })) => break,
+            Err(e) => return Err(usage(e)),
+        };
         mine += plan.owns(t.seq) as u64;
         all += 1;
         width = width.max(t.job.as_ref().map_or(1, |j| j.args.len()));

@@ -255,11 +255,7 @@ pub static OPTIONS: &[GnuOption] = &[
     flag(&["verbose", "t"], A(M::Verbose)),
     flag(&["version", "V"], A(M::Version)),
     value(&["min-version", "minversion"], Int, A(M::MinVersion)),
-    flag(
-        &["show-limits", "showlimits"],
-        R("--show-limits is not supported: `getconf ARG_MAX` gives the system's limit on a command \
-           line, --max-line-length-allowed the longest command GNU parallel would run"),
-    ),
+    flag(&["show-limits", "showlimits"], A(M::ShowLimits)),
     flag(&["exit", "x"], A(M::ExitIfTooLong)),
     flag(&["semaphore"], R(SEM)),
     value(&["semaphore-timeout", "semaphoretimeout", "st"], Text, R(SEM)),

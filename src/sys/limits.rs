@@ -13,3 +13,17 @@ pub fn block_file_size_signal() {
         libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
     }
 }
+
+/// The memory page size (for the longest single argument exec takes: 32 pages).
+pub fn page_size() -> usize {
+    // SAFETY: sysconf reads a system constant.
+    let n = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    if n > 0 { n as usize } else { 4096 }
+}
+
+/// The most bytes of arguments and environment exec takes (`getconf ARG_MAX`), if known.
+pub fn arg_max() -> Option<usize> {
+    // SAFETY: sysconf reads a system limit.
+    let n = unsafe { libc::sysconf(libc::_SC_ARG_MAX) };
+    (n > 0).then_some(n as usize)
+}

@@ -34,7 +34,7 @@ pub use clock::local_date_time;
 pub use clone::{Program, Spawner};
 pub use guardian::{Guardian, OWNER_VAR};
 pub use launcher::{Event, Launcher, Next, Stamp, TooLarge, When};
-pub use limits::block_file_size_signal;
+pub use limits::{arg_max, block_file_size_signal, page_size};
 pub use locks::lock_holder;
 pub use procfs::{
     ProcInfo, become_subreaper, children_of, children_of_process, inherited_children, own_children,

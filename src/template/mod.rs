@@ -14,20 +14,21 @@
 //!   [`plus`]: `--plus`'s edits; [`quote`]: GNU's shell quoting.
 
 pub mod args;
+mod filters;
 pub mod keys;
+pub mod pack;
 pub mod plus;
 pub mod quote;
 pub mod replace;
 pub mod sources;
+pub mod stream;
 
-use std::os::fd::RawFd;
 use std::sync::Arc;
 
 pub use keys::Renames;
 pub use replace::{Numbers, Quoting, Syntax, Template};
 pub use sources::{Reading, Source, SourceError};
-
-use crate::taskfile::Task;
+pub use stream::JobStream;
 
 /// A template and its sources: what `hrun exec COMMAND ... SOURCES` was given.
 #[derive(Clone, Debug)]
@@ -42,8 +43,10 @@ pub struct Spec {
     pub reading: Reading,
     /// No source was given: values come from standard input, one per line.
     pub implicit_stdin: bool,
-    /// `-N`/`-n`: up to this many values (tuples of the sources) per job.
+    /// `-N`/`-n`/`-L`/`-l`: up to this many values (tuples of the sources) per job.
     pub max_args: Option<MaxArgs>,
+    /// `-m`/`-X`/`--xargs`/`-s`: as many values per job as GNU fits in a command line.
+    pub fill: Option<Fill>,
     /// How the command's replacement strings were read (`-I`, `--plus`, `--er`, ..., the
     /// quoting), for reading it again with `--header`'s names or `-N`.
     pub syntax: Syntax,
@@ -93,6 +96,21 @@ pub struct MaxArgs {
     pub context: bool,
 }
 
+/// GNU's `-m`, `-X`, `--xargs` (and its limit on every line, which `-s` lowers): a job takes
+/// values while its command line, as GNU measures it ([`pack::Measure`]), stays below `max_len`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fill {
+    pub max_len: usize,
+    /// `-m`/`-X`/`--xargs`: as many values as fit (else, as GNU, the limit only cuts the
+    /// number of values `-n`/`-N` ask for, one by default).
+    pub many: bool,
+    /// `-m`/`-X`: at the end of the input, the values of the job that reaches it are spread
+    /// evenly over the slots (GNU's "distribute arguments at EOF").
+    pub spread: bool,
+    /// `-X`: context replace (a word holding `{}` repeats per value).
+    pub context: bool,
+}
+
 /// A job's arguments and the template that renders them, carried by its [`Task`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JobArgs {
@@ -128,7 +146,12 @@ impl Spec {
     /// Checks what can be checked before anything is read: a positional replacement string
     /// needs a source at that position (with `--colsep` the columns are only known per value).
     pub fn check(&self) -> Result<(), String> {
-        let per_job = self.sources.len().max(1) * self.max_args.map_or(1, |m| m.n);
+        let per_job = self.sources.len().max(1)
+            * match (self.max_args, self.fill) {
+                (Some(m), _) => m.n,
+                (None, Some(f)) if f.many => usize::MAX / 64,
+                (None, _) => 1,
+            };
         if self.reading.colsep.is_none()
             && let Some(n) = self.template.max_position()
             && n > per_job as u64
@@ -152,7 +175,7 @@ impl Spec {
     /// Opens the sources; the first job is read (an empty source is refused here).
     pub fn open(&self) -> Result<JobStream, SourceError> {
         let jobs = sources::Jobs::open(&self.sources, self.link, &self.reading, self.implicit_stdin)?;
-        let context = self.max_args.is_some_and(|m| m.context);
+        let context = self.context();
         let template = if jobs.names.is_empty() && !context {
             self.template.clone()
         } else {
@@ -163,13 +186,25 @@ impl Spec {
         Ok(JobStream {
             counts: self.counts.clone(),
             tag: self.tagstring.clone(),
-            template,
             jobs,
             seq: 0,
-            per_job: self.max_args.map_or(1, |m| m.n.max(1)),
+            per_job: match (self.max_args, self.fill) {
+                (Some(m), _) => m.n.max(1),
+                (None, Some(f)) if f.many => usize::MAX,
+                (None, _) => 1,
+            },
             insert_none: self.max_args.is_some_and(|m| m.n == 0),
-            partial: Partial::default(),
+            partial: Default::default(),
+            fill: self.fill.map(|f| (f, pack::Measure::of(&template, context))),
+            held: Default::default(),
+            spread: false,
+            template,
         })
+    }
+
+    /// True when a word holding `{}` repeats per value (`-X`, `-N`, `-L`).
+    pub fn context(&self) -> bool {
+        self.max_args.is_some_and(|m| m.context) || self.fill.is_some_and(|f| f.context)
     }
 
     /// True when the jobs can be made again from the start (no standard input or pipe).
@@ -206,6 +241,9 @@ impl Spec {
         text.push_str(if self.link { "link\0" } else { "\0" });
         if let Some(m) = self.max_args {
             text.push_str(&format!("max_args {} {}\0", m.n, m.context));
+        }
+        if let Some(f) = self.fill {
+            text.push_str(&format!("fill {} {} {} {}\0", f.max_len, f.many, f.spread, f.context));
         }
         if let Some(r) = &self.syntax.replace {
             text.push_str(&format!("replace {r}\0"));
@@ -254,104 +292,6 @@ impl Spec {
             out += " (values from standard input)";
         }
         out
-    }
-}
-
-/// The jobs of a template, as tasks, read one ahead.
-pub struct JobStream {
-    template: Arc<Template>,
-    counts: Arc<Counts>,
-    tag: Option<Arc<Template>>,
-    jobs: sources::Jobs,
-    seq: u64,
-    /// `-N`: values (tuples of the sources) per job.
-    per_job: usize,
-    /// `-N0`: a job's value is read, not inserted.
-    insert_none: bool,
-    /// `-N`: the next job's values gathered so far.
-    partial: Partial,
-}
-
-/// A job of `-N` values being gathered from a source that streams.
-#[derive(Default)]
-struct Partial {
-    args: Vec<String>,
-    values: usize,
-    ended: bool,
-    error: Option<SourceError>,
-}
-
-impl JobStream {
-    pub fn next_task(&mut self) -> Result<Option<Task>, SourceError> {
-        if let Some(e) = self.partial.error.take() {
-            return Err(e);
-        }
-        while self.partial.values < self.per_job && !self.partial.ended {
-            match self.jobs.next_job()? {
-                Some(more) => {
-                    self.partial.args.extend(more);
-                    self.partial.values += 1;
-                }
-                None => self.partial.ended = true,
-            }
-        }
-        if self.partial.values == 0 {
-            return Ok(None);
-        }
-        self.partial.values = 0;
-        let mut args = std::mem::take(&mut self.partial.args);
-        if self.insert_none {
-            args.clear();
-        }
-        self.seq += 1;
-        let cmd = self.template.render(&args, None, None);
-        Ok(Some(Task {
-            seq: self.seq,
-            line: self.seq,
-            cmd,
-            job: Some(JobArgs {
-                template: self.template.clone(),
-                args,
-                tag: self.tag.clone(),
-                counts: self.counts.clone(),
-            }),
-            occurrence: 1,
-            block: None,
-        }))
-    }
-
-    /// True when the next job can be had without waiting for a slow producer. With `-N`, the
-    /// values that can be read without waiting are gathered here.
-    pub fn ready(&mut self) -> bool {
-        while self.partial.values < self.per_job && !self.partial.ended && self.jobs.ready() {
-            match self.jobs.next_job() {
-                Ok(Some(more)) => {
-                    self.partial.args.extend(more);
-                    self.partial.values += 1;
-                }
-                Ok(None) => self.partial.ended = true,
-                Err(e) => {
-                    self.partial.error = Some(e);
-                    return true;
-                }
-            }
-        }
-        self.partial.values == self.per_job || self.partial.ended
-    }
-
-    /// The descriptor to poll before reading on, when not ready.
-    pub fn watch_fd(&self) -> Option<RawFd> {
-        self.jobs.watch_fd()
-    }
-
-    /// `--header :`'s column names (empty without it).
-    pub fn names(&self) -> &[String] {
-        &self.jobs.names
-    }
-
-    /// True when a source streams from standard input or a pipe (read once only).
-    pub fn streams(&self) -> bool {
-        self.jobs.streams()
     }
 }
 

@@ -86,7 +86,7 @@ impl Quoting {
         }
     }
 
-    fn apply<'a>(self, v: &'a str) -> Cow<'a, str> {
+    pub(super) fn apply<'a>(self, v: &'a str) -> Cow<'a, str> {
         match self {
             Quoting::Posix => quote(v),
             Quoting::Csh => quote_csh(v),
@@ -179,6 +179,12 @@ impl Template {
             }
         };
         Ok(Template { pieces, mode, context, quoting: syntax.quoting, quoted_words })
+    }
+
+    /// The template as GNU measures it for `-m`/`-X`: its pieces, and whether the values are
+    /// appended (no replacement string) or are the commands (no template).
+    pub(super) fn layout(&self) -> (&[Piece], bool, bool) {
+        (&self.pieces, self.mode == Mode::Append, self.mode == Mode::Commands)
     }
 
     /// The highest argument position the template names (`{3}` -> 3, `{-2}` -> 2), for
@@ -312,7 +318,8 @@ impl Template {
         let mut out = String::with_capacity(64);
         let mut word: Vec<Seg<'_>> = Vec::new();
         let flush = |word: &mut Vec<Seg<'_>>, out: &mut String| {
-            let repeat = word.iter().any(|s| matches!(s, Seg::Rep(Rep::All(_))));
+            // With no values (`-N0`, `-L0`) the word stays once, its strings empty (as GNU).
+            let repeat = !args.is_empty() && word.iter().any(|s| matches!(s, Seg::Rep(Rep::All(_))));
             let copies: Vec<Option<&String>> =
                 if repeat { args.iter().map(Some).collect() } else { vec![None] };
             for (i, one) in copies.into_iter().enumerate() {

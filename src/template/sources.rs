@@ -16,6 +16,8 @@ use std::os::fd::RawFd;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::filters::{Continued, NonBlank, UntilEof};
+
 /// Where a source's values come from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Input {
@@ -67,6 +69,8 @@ pub struct Reading {
     pub eof: Option<String>,
     /// `--skip-first-line`: the first value of the first source is not used.
     pub skip_first_line: bool,
+    /// `-l`/`-L`: a value ending in a blank continues with the next (xargs' lines).
+    pub continue_lines: bool,
 }
 
 /// GNU's `--trim`: which ends of a value lose their blanks (Perl's `\s`).
@@ -111,6 +115,7 @@ impl Default for Reading {
             trim: Trim::None,
             eof: None,
             skip_first_line: false,
+            continue_lines: false,
         }
     }
 }
@@ -124,6 +129,8 @@ pub enum SourceError {
     Read { name: String, cause: io::Error },
     #[error("{name}: value {n}: {why}")]
     Value { name: String, n: u64, why: String },
+    #[error("Command line too long ({len} >= {max}) at input 0: {shown}")]
+    TooLong { len: usize, max: usize, shown: String },
     #[error(
         "input source {0} is empty: it has no values (GNU parallel would run its jobs with one empty value)"
     )]
@@ -131,7 +138,7 @@ pub enum SourceError {
 }
 
 /// Values of one source, read one at a time.
-trait Values {
+pub(super) trait Values {
     fn next(&mut self) -> Result<Option<String>, SourceError>;
     /// True when the next value can be had without waiting for a slow producer.
     fn ready(&self) -> bool;
@@ -247,58 +254,14 @@ fn open_values(input: &Input, reading: &Reading) -> Result<Box<dyn Values>, Sour
         file => Box::new(RecordValues::open(file, &reading.delimiter)?),
     };
     let values = match &reading.eof {
-        Some(eof) => Box::new(UntilEof { values, eof: eof.clone(), ended: false }),
+        Some(eof) => Box::new(UntilEof::new(values, eof.clone())),
         None => values,
     };
-    Ok(if reading.skip_empty { Box::new(NonBlank(values)) } else { values })
-}
-
-/// `-E EOF`: a source that ends at its first value equal to EOF (GNU parallel, as xargs).
-struct UntilEof {
-    values: Box<dyn Values>,
-    eof: String,
-    ended: bool,
-}
-
-impl Values for UntilEof {
-    fn next(&mut self) -> Result<Option<String>, SourceError> {
-        if self.ended {
-            return Ok(None);
-        }
-        match self.values.next()? {
-            Some(v) if v == self.eof => {
-                self.ended = true;
-                Ok(None)
-            }
-            other => Ok(other),
-        }
-    }
-    fn ready(&self) -> bool {
-        self.ended || self.values.ready()
-    }
-    fn watch_fd(&self) -> Option<RawFd> {
-        if self.ended { None } else { self.values.watch_fd() }
-    }
-}
-
-/// `-r`: a source without its values that are empty or all blanks (GNU: `/^\s*$/`).
-struct NonBlank(Box<dyn Values>);
-
-impl Values for NonBlank {
-    fn next(&mut self) -> Result<Option<String>, SourceError> {
-        loop {
-            match self.0.next()? {
-                Some(v) if v.chars().all(is_perl_space) => continue,
-                other => return Ok(other),
-            }
-        }
-    }
-    fn ready(&self) -> bool {
-        self.0.ready()
-    }
-    fn watch_fd(&self) -> Option<RawFd> {
-        self.0.watch_fd()
-    }
+    Ok(match (reading.continue_lines, reading.skip_empty) {
+        (true, skip_empty) => Box::new(Continued::new(values, skip_empty)),
+        (false, true) => Box::new(NonBlank(values)),
+        (false, false) => values,
+    })
 }
 
 /// Reads the rest of a source.
@@ -536,7 +499,7 @@ fn split_columns(value: &str, colsep: Option<&regex::bytes::Regex>, trim: Trim) 
 }
 
 /// Perl's `\s` on bytes: space, tab, newline, vertical tab, form feed, carriage return.
-fn is_perl_space(c: char) -> bool {
+pub(super) fn is_perl_space(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\n' | '\x0b' | '\x0c' | '\r')
 }
 

@@ -50,7 +50,6 @@ fn bad_templates_and_sources_are_refused_before_anything_runs() {
             vec!["--no-such", "--slf", "n", "touch", "ran", ":::", "a"],
             "--slf: hrun runs jobs on this node only",
         ),
-        (vec!["-kX", "touch", "ran", ":::", "a"], "-X: hrun exec does not do this yet"),
         (vec!["touch", "ran", "::::", "-", "::::", "-"], "are the same stream"),
         (vec!["-d", "", "touch", "ran", ":::", "a"], "-d needs a delimiter"),
         (vec!["touch", "ran", "::::", "nonexistent"], "cannot open input source nonexistent"),
