@@ -128,6 +128,12 @@ impl ExecArgs {
                  (a symlink named so) reads them as GNU does",
             ));
         }
+        if self.extra.shebang_wrap {
+            return Err(usage(
+                "--shebang-wrap is read only as the first word (of a #! line: `#!/usr/bin/env -S hrun exec \
+                 --shebang-wrap python3`, or `#!/usr/bin/parallel --shebang-wrap python3` with hrun as parallel)",
+            ));
+        }
         if self.jobs_gnu.shuf && (self.pipe.pipe || self.pipe.pipepart || shard.is_some()) {
             return Err(usage(
                 "--shuf with --pipe, --pipepart or --shard: blocks are cut in input order, and shards \

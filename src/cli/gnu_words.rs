@@ -153,7 +153,8 @@ pub fn as_parallel(argv: Vec<OsString>) -> Vec<OsString> {
     if !named {
         return argv;
     }
-    let words = &argv[1..];
+    // GNU reads a `#!` line's words first, and starts again with what they say.
+    let words = &shebang_words(&argv[1..], true);
     let mode = gnu::Mode::from_env();
     let prescan = gnu::getopt::prescan(words, mode);
     let (profile, env) = gnu::profile::words_before(&prescan)
@@ -176,6 +177,43 @@ pub fn as_parallel(argv: Vec<OsString>) -> Vec<OsString> {
     out.extend(profile.into_iter().chain(env).map(OsString::from));
     out.extend_from_slice(words);
     out
+}
+
+/// `words` as GNU reads them when the first one comes from a `#!` line (`--shebang ...`,
+/// `--shebang-wrap ...`): see [`gnu::shebang`]. `gnu`: as `parallel`, where GNU's warning for
+/// a `--shebang` later on that line is printed.
+fn shebang_words(words: &[OsString], gnu: bool) -> Vec<OsString> {
+    if gnu && gnu::shebang::misplaced(words) {
+        eprintln!("parallel: Warning: --shebang and --shebang-wrap must be the first argument.");
+    }
+    match gnu::shebang::rewrite(words) {
+        Some(gnu::shebang::Shebang::Shebang(w) | gnu::shebang::Shebang::Wrap(w)) => w,
+        None => words.to_vec(),
+    }
+}
+
+/// hrun's command line with `exec`'s `#!` words read as GNU reads them: `#!/usr/bin/env -S hrun
+/// exec --shebang-wrap python3` (the words split), and `#!/usr/bin/hrun exec --shebang-wrap
+/// python3` (Linux gives `exec --shebang-wrap python3` as one word).
+pub fn exec_shebang(mut argv: Vec<OsString>) -> Vec<OsString> {
+    let Some(at) = argv.iter().skip(1).position(|w| !w.to_string_lossy().starts_with('-')).map(|p| p + 1)
+    else {
+        return argv;
+    };
+    let word = argv[at].to_string_lossy().into_owned();
+    if let Some(rest) = word.strip_prefix("exec ").map(|r| r.trim_start_matches(' '))
+        && (rest.starts_with("--shebang") || rest.starts_with("--hashbang"))
+    {
+        argv[at] = "exec".into();
+        argv.insert(at + 1, rest.into());
+    }
+    if argv[at] != "exec" {
+        return argv;
+    }
+    let words = shebang_words(&argv[at + 1..], false);
+    argv.truncate(at + 1);
+    argv.extend(words);
+    argv
 }
 
 /// How many words an option hrun exec knows as written takes (itself and its value), or None.
