@@ -334,6 +334,8 @@ pub struct TemplateOptions {
     pub tagstring: Option<String>,
     /// `--quote` (GNU's `-q`): each command word quoted whole.
     pub quote: bool,
+    /// `--shell-quote`, how many times given: each job prints its line quoted.
+    pub shell_quote: u8,
     /// `--plus`: GNU's further replacement strings.
     pub plus: bool,
     /// `--er`, `--bnr`, `--dnr`, `--bner`, `--seqreplace`, `--slotreplace`.
@@ -388,6 +390,7 @@ pub fn classify(words: &[std::ffi::OsString], opts: TemplateOptions) -> Result<T
         replace: opts.replace.clone(),
         quoting: opts.quoting,
         quote_words: opts.quote,
+        shell_quote: opts.shell_quote,
         plus: opts.plus,
         renames: opts.renames.clone(),
         ..template::Syntax::default()

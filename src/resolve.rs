@@ -68,6 +68,14 @@ impl ExecArgs {
             let code = if wanted > GNU_VERSION { 255 } else { crate::exit::OK };
             return Ok(Some((format!("{GNU_VERSION}\n"), code)));
         }
+        if let Some(shell) = &self.extra.shell_completion {
+            let auto = crate::shell::Shell::choose(self.shell.as_deref()).map_err(usage)?;
+            let text = crate::gnu::answers::completion(shell, auto.name()).map_err(usage)?;
+            return Ok(Some((text, crate::exit::OK)));
+        }
+        if self.extra.bibtex {
+            return Ok(Some((crate::gnu::answers::citation(), crate::exit::OK)));
+        }
         if !(g.number_of_cores || g.number_of_threads || g.number_of_sockets) {
             return Ok(None);
         }
@@ -193,6 +201,7 @@ impl ExecArgs {
             slot_var: slot_var(self.strings.process_slot_var.clone())?,
             ..ExecConfig::new(tasks).with(self.control.resolve(cfg)?)
         };
+        let resolved = self.extra.jobs_per_unit(resolved, self.threads)?;
         Ok(match personality {
             true => ExecConfig { progress: crate::exec::progress::ProgressMode::Quiet, ..resolved },
             false => resolved,
@@ -284,6 +293,7 @@ impl ExecArgs {
             markers: t.markers(),
             tagstring: self.tagstring.clone(),
             quote: self.gnu.quote,
+            shell_quote: self.extra.shell_quote,
             plus: self.strings.plus,
             renames: self.strings.renames(),
             ..quoting_for(self.shell.as_deref())?
@@ -382,5 +392,21 @@ impl TuneArgs {
             hrun: std::env::current_exe()
                 .map_err(|e| anyhow!("cannot locate the hrun binary to run the waves: {e}"))?,
         })
+    }
+}
+
+impl crate::cli::GnuExtraArgs {
+    /// `--use-cores-instead-of-threads`, `--use-sockets-instead-of-threads`: -j (N%, +N, -N,
+    /// or the default 100%) counted in cores or sockets of the usable CPUs, made a number of
+    /// tasks.
+    fn jobs_per_unit(&self, cfg: ExecConfig, threads: Option<usize>) -> Result<ExecConfig> {
+        if !(self.use_cores_instead_of_threads || self.use_sockets_instead_of_threads) {
+            return Ok(cfg);
+        }
+        let (sockets, cores, _) = crate::placement::counts(&cfg.placement)?;
+        let units = if self.use_sockets_instead_of_threads { sockets } else { cores };
+        let jobs = cfg.jobs.unwrap_or(crate::slots::Jobs::Percent(100.0));
+        let n = jobs.resolve(units, threads.unwrap_or(1)).map_err(usage)?;
+        Ok(ExecConfig { jobs: Some(crate::slots::Jobs::Count(n)), ..cfg })
     }
 }

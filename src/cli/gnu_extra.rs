@@ -18,4 +18,28 @@ pub struct GnuExtraArgs {
     /// of standard input when it has none)
     #[arg(long, alias = "shebangwrap")]
     pub shebang_wrap: bool,
+
+    /// Print the shell completion for `parallel`'s options (bash; `auto`: the shell hrun runs
+    /// lines with) and exit
+    #[arg(long, alias = "shellcompletion", value_name = "bash|auto")]
+    pub shell_completion: Option<String>,
+
+    /// Print how to cite GNU parallel, whose options hrun takes, and exit
+    #[arg(long, alias = "citation")]
+    pub bibtex: bool,
+
+    /// -j counts CPU cores (the physical cores of the usable CPUs) instead of CPU threads:
+    /// -j 100% (the default) runs one task per core
+    #[arg(long, alias = "usecoresinsteadofthreads", conflicts_with = "use_sockets_instead_of_threads")]
+    pub use_cores_instead_of_threads: bool,
+
+    /// -j counts CPU sockets instead of CPU threads: -j 100% (the default) runs one task per
+    /// socket
+    #[arg(long, alias = "usesocketsinsteadofthreads")]
+    pub use_sockets_instead_of_threads: bool,
+
+    /// Each job prints its command line shell-quoted instead of running it (given twice:
+    /// quoted twice)
+    #[arg(long, alias = "shellquote", alias = "shell_quote", action = clap::ArgAction::Count)]
+    pub shell_quote: u8,
 }

@@ -186,11 +186,25 @@ fn shebang_words(words: &[OsString], gnu: bool) -> Vec<OsString> {
     if gnu && gnu::shebang::misplaced(words) {
         eprintln!("parallel: Warning: --shebang and --shebang-wrap must be the first argument.");
     }
-    match gnu::shebang::rewrite(words) {
-        Some(gnu::shebang::Shebang::Shebang(w) | gnu::shebang::Shebang::Wrap(w)) => w,
-        None => words.to_vec(),
+    let Some(gnu::shebang::Shebang::Shebang(w) | gnu::shebang::Shebang::Wrap(w)) =
+        gnu::shebang::rewrite(words)
+    else {
+        return words.to_vec();
+    };
+    // GNU starts itself again through perl's `exec STRING`, which runs `sh -c STRING` when the
+    // string holds a shell character: sh is then the parent whose shell runs the jobs.
+    let through_sh = words.iter().any(|w| w.to_string_lossy().contains(|c| PERL_SH_METACHARS.contains(c)));
+    let parallel_shell = std::env::var_os("PARALLEL_SHELL").is_some_and(|s| !s.is_empty());
+    match crate::shell::which("sh") {
+        Some(sh) if gnu && through_sh && !parallel_shell => {
+            [OsString::from("--shell"), sh.into_os_string()].into_iter().chain(w).collect()
+        }
+        _ => w,
     }
 }
+
+/// The characters that make perl's `exec STRING` run the string with `sh -c`.
+const PERL_SH_METACHARS: &str = "$&*(){}[]'\";\\|?<>~`\n";
 
 /// hrun's command line with `exec`'s `#!` words read as GNU reads them: `#!/usr/bin/env -S hrun
 /// exec --shebang-wrap python3` (the words split), and `#!/usr/bin/hrun exec --shebang-wrap

@@ -61,7 +61,7 @@ pub fn rewrite(argv: &[OsString]) -> Option<Shebang> {
     debug_assert!(wrap, "--shebang or --shebang-wrap matched");
     let mut out: Vec<OsString> = vec!["--_pipe-means-argfiles".into()];
     let split_form = text.is_empty();
-    let script_at = if split_form { rest.iter().position(|w| is_wrapping_script(w)) } else { None };
+    let script_at = if split_form { rest.iter().position(is_wrapping_script) } else { None };
     match script_at {
         // `env -S`: options and the interpreter's words, then the script (GNU's FreeBSD form
         // ends the interpreter's words with `:::`).

@@ -107,7 +107,9 @@ pub struct JobArgs {
 impl JobArgs {
     /// The command to run for job `seq` on slot `slot`.
     pub fn command(&self, seq: u64, slot: usize) -> String {
-        self.template.render_at(&self.args, self.numbers(seq, Some(slot)), self.template.quoting())
+        let line =
+            self.template.render_at(&self.args, self.numbers(seq, Some(slot)), self.template.quoting());
+        self.template.job_line(line)
     }
 
     /// What `--tag` (the values, space-separated) or `--tagstring` (its replacement strings

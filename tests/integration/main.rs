@@ -20,6 +20,7 @@ mod faults_stepwide;
 mod gnu_exec_opts;
 mod gnu_first_line;
 mod gnu_personality;
+mod gnu_print_opts;
 mod gnu_replace;
 mod gnu_shebang;
 mod hostile;
