@@ -130,7 +130,7 @@ impl TaskSpec {
     pub fn values_per_job(&self) -> Option<usize> {
         match self {
             TaskSpec::File(_) => Some(1),
-            TaskSpec::Template(t) if t.reading.colsep.is_none() => {
+            TaskSpec::Template(t) if t.reading.colsep.is_none() && t.reading.csv.is_none() => {
                 Some(t.sources.len().max(1) * t.max_args.map_or(1, |m| m.n))
             }
             TaskSpec::Template(_) | TaskSpec::Blocks(_) => None,
@@ -496,13 +496,27 @@ pub struct ReadingFlags<'a> {
     /// `-E`/`--eof` (empty: none).
     pub eof: Option<&'a str>,
     pub skip_first_line: bool,
+    /// `--csv`.
+    pub csv: bool,
 }
 
 /// How values are read: `-0`, `-d DELIM`, `--colsep REGEX` (refused when it can match the
 /// empty string: it would split between every character), `--header :` (which splits at tabs
 /// unless `--colsep` says otherwise, as GNU parallel), `-r`.
 pub fn reading(flags: ReadingFlags<'_>) -> Result<template::Reading, String> {
-    let ReadingFlags { null, delimiter, colsep, header, skip_empty, trim, eof, skip_first_line } = flags;
+    let ReadingFlags { null, delimiter, colsep, header, skip_empty, trim, eof, skip_first_line, csv } = flags;
+    // GNU: --csv's separator is --colsep's text (one character), else `,`; no regex split.
+    let (csv, colsep) = match (csv, colsep) {
+        (false, c) => (None, c),
+        (true, None) => (Some(','), None),
+        (true, Some(c)) => match template::quote::unescape_delimiter(c)[..] {
+            [b] if b.is_ascii() => (Some(b as char), None),
+            _ => return Err(format!("--csv --colsep {c:?}: the CSV separator is one ASCII character")),
+        },
+    };
+    // As GNU: --colsep (or --header's tab) trims columns; --csv's own `,` does not.
+    let user_colsep =
+        if csv.is_some() { flags.colsep.is_some() } else { colsep.is_some() || header.is_some() };
     let eof = eof.filter(|e| !e.is_empty()).map(String::from);
     let header = match header {
         None => false,
@@ -546,8 +560,9 @@ pub fn reading(flags: ReadingFlags<'_>) -> Result<template::Reading, String> {
     // As GNU parallel: --colsep trims each column unless --trim says otherwise.
     let trim = match trim {
         Some(t) => template::sources::Trim::parse(t)?,
-        None if colsep.is_some() => template::sources::Trim::Both,
+        None if user_colsep => template::sources::Trim::Both,
         None => template::sources::Trim::None,
     };
-    Ok(template::Reading { delimiter, colsep, skip_empty, header, trim, eof, skip_first_line })
+    let colsep = if csv.is_some() { None } else { colsep };
+    Ok(template::Reading { delimiter, colsep, skip_empty, header, trim, eof, skip_first_line, csv })
 }

@@ -272,6 +272,7 @@ impl ExecArgs {
             trim: t.trim.as_deref(),
             eof: t.eof.as_deref(),
             skip_first_line: t.skip_first_line,
+            csv: self.extra.csv,
         })
         .map_err(usage)?;
         let max_args = match (t.max_replace_args, t.max_args) {

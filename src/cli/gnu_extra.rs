@@ -42,4 +42,9 @@ pub struct GnuExtraArgs {
     /// quoted twice)
     #[arg(long, alias = "shellquote", alias = "shell_quote", action = clap::ArgAction::Count)]
     pub shell_quote: u8,
+
+    /// Read values as CSV records: a quoted field may hold the separator, `""` and newlines;
+    /// the fields are the columns {1} {2} ... (separator: --colsep's one character, else `,`)
+    #[arg(long)]
+    pub csv: bool,
 }

@@ -14,6 +14,7 @@
 //!   [`plus`]: `--plus`'s edits; [`quote`]: GNU's shell quoting.
 
 pub mod args;
+pub mod csv;
 pub mod keys;
 pub mod plus;
 pub mod quote;
@@ -132,6 +133,7 @@ impl Spec {
     pub fn check(&self) -> Result<(), String> {
         let per_job = self.sources.len().max(1) * self.max_args.map_or(1, |m| m.n);
         if self.reading.colsep.is_none()
+            && self.reading.csv.is_none()
             && let Some(n) = self.template.max_position()
             && n > per_job as u64
         {

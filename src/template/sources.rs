@@ -67,6 +67,9 @@ pub struct Reading {
     pub eof: Option<String>,
     /// `--skip-first-line`: the first value of the first source is not used.
     pub skip_first_line: bool,
+    /// `--csv`: values are CSV records (joined across lines while a quote is open), their
+    /// fields separated by this character the columns.
+    pub csv: Option<char>,
 }
 
 /// GNU's `--trim`: which ends of a value lose their blanks (Perl's `\s`).
@@ -91,7 +94,7 @@ impl Trim {
         })
     }
 
-    fn apply(self, v: &str) -> &str {
+    pub(super) fn apply(self, v: &str) -> &str {
         match self {
             Trim::None => v,
             Trim::Left => v.trim_start_matches(is_perl_space),
@@ -111,6 +114,7 @@ impl Default for Reading {
             trim: Trim::None,
             eof: None,
             skip_first_line: false,
+            csv: None,
         }
     }
 }
@@ -131,7 +135,7 @@ pub enum SourceError {
 }
 
 /// Values of one source, read one at a time.
-trait Values {
+pub(super) trait Values {
     fn next(&mut self) -> Result<Option<String>, SourceError>;
     /// True when the next value can be had without waiting for a slow producer.
     fn ready(&self) -> bool;
@@ -245,6 +249,10 @@ fn open_values(input: &Input, reading: &Reading) -> Result<Box<dyn Values>, Sour
     let values: Box<dyn Values> = match input {
         Input::Values(v) => Box::new(ListValues { values: v.clone(), next: 0 }),
         file => Box::new(RecordValues::open(file, &reading.delimiter)?),
+    };
+    let values = match reading.csv {
+        Some(_) => Box::new(super::csv::Records::new(values, &reading.delimiter)),
+        None => values,
     };
     let values = match &reading.eof {
         Some(eof) => Box::new(UntilEof { values, eof: eof.clone(), ended: false }),
@@ -378,7 +386,10 @@ impl Jobs {
         if reading.header {
             for (s, values) in sources.iter().zip(opened.iter_mut()) {
                 let header = values.next()?.ok_or_else(|| SourceError::Empty(s.input.name()))?;
-                names.extend(split_columns(&header, reading.colsep.as_ref(), reading.trim));
+                names.extend(match reading.csv {
+                    Some(sep) => super::csv::columns(&header, sep, reading.trim),
+                    None => split_columns(&header, reading.colsep.as_ref(), reading.trim),
+                });
             }
         }
         let order = if link_all {
@@ -506,6 +517,9 @@ impl Jobs {
     /// empty column.
     fn columns(&self, values: Vec<String>) -> Vec<String> {
         let trim = self.reading.trim;
+        if let Some(sep) = self.reading.csv {
+            return values.iter().flat_map(|v| super::csv::columns(v, sep, trim)).collect();
+        }
         match &self.reading.colsep {
             None if trim == Trim::None => values,
             None => values.iter().map(|v| trim.apply(v).to_string()).collect(),
