@@ -130,7 +130,9 @@ impl TaskSpec {
     pub fn values_per_job(&self) -> Option<usize> {
         match self {
             TaskSpec::File(_) => Some(1),
-            TaskSpec::Template(t) if t.reading.colsep.is_none() && t.fill.is_none() => {
+            TaskSpec::Template(t)
+                if t.reading.colsep.is_none() && t.fill.is_none() && t.reading.csv.is_none() =>
+            {
                 Some(t.sources.len().max(1) * t.max_args.map_or(1, |m| m.n))
             }
             TaskSpec::Template(_) | TaskSpec::Blocks(_) => None,
@@ -336,6 +338,8 @@ pub struct TemplateOptions {
     pub tagstring: Option<String>,
     /// `--quote` (GNU's `-q`): each command word quoted whole.
     pub quote: bool,
+    /// `--shell-quote`, how many times given: each job prints its line quoted.
+    pub shell_quote: u8,
     /// `--plus`: GNU's further replacement strings.
     pub plus: bool,
     /// `--er`, `--bnr`, `--dnr`, `--bner`, `--seqreplace`, `--slotreplace`.
@@ -390,6 +394,7 @@ pub fn classify(words: &[std::ffi::OsString], opts: TemplateOptions) -> Result<T
         replace: opts.replace.clone(),
         quoting: opts.quoting,
         quote_words: opts.quote,
+        shell_quote: opts.shell_quote,
         plus: opts.plus,
         renames: opts.renames.clone(),
         ..template::Syntax::default()
@@ -498,6 +503,8 @@ pub struct ReadingFlags<'a> {
     pub skip_first_line: bool,
     /// `-l`/`-L`: a value ending in a blank continues with the next.
     pub continue_lines: bool,
+    /// `--csv`.
+    pub csv: bool,
 }
 
 /// How values are read: `-0`, `-d DELIM`, `--colsep REGEX` (refused when it can match the
@@ -514,7 +521,20 @@ pub fn reading(flags: ReadingFlags<'_>) -> Result<template::Reading, String> {
         eof,
         skip_first_line,
         continue_lines,
+        csv,
     } = flags;
+    // GNU: --csv's separator is --colsep's text (one character), else `,`; no regex split.
+    let (csv, colsep) = match (csv, colsep) {
+        (false, c) => (None, c),
+        (true, None) => (Some(','), None),
+        (true, Some(c)) => match template::quote::unescape_delimiter(c)[..] {
+            [b] if b.is_ascii() => (Some(b as char), None),
+            _ => return Err(format!("--csv --colsep {c:?}: the CSV separator is one ASCII character")),
+        },
+    };
+    // As GNU: --colsep (or --header's tab) trims columns; --csv's own `,` does not.
+    let user_colsep =
+        if csv.is_some() { flags.colsep.is_some() } else { colsep.is_some() || header.is_some() };
     let eof = eof.filter(|e| !e.is_empty()).map(String::from);
     let header = match header {
         None => false,
@@ -558,9 +578,10 @@ pub fn reading(flags: ReadingFlags<'_>) -> Result<template::Reading, String> {
     // As GNU parallel: --colsep trims each column unless --trim says otherwise.
     let trim = match trim {
         Some(t) => template::sources::Trim::parse(t)?,
-        None if colsep.is_some() => template::sources::Trim::Both,
+        None if user_colsep => template::sources::Trim::Both,
         None => template::sources::Trim::None,
     };
+    let colsep = if csv.is_some() { None } else { colsep };
     Ok(template::Reading {
         delimiter,
         colsep,
@@ -570,5 +591,6 @@ pub fn reading(flags: ReadingFlags<'_>) -> Result<template::Reading, String> {
         eof,
         skip_first_line,
         continue_lines,
+        csv,
     })
 }

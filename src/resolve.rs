@@ -71,6 +71,14 @@ impl ExecArgs {
         if self.fill.max_line_length_allowed {
             return Ok(Some((format!("{}\n", template::pack::max_line_length()), crate::exit::OK)));
         }
+        if let Some(shell) = &self.extra.shell_completion {
+            let auto = crate::shell::Shell::choose(self.shell.as_deref()).map_err(usage)?;
+            let text = crate::gnu::answers::completion(shell, auto.name()).map_err(usage)?;
+            return Ok(Some((text, crate::exit::OK)));
+        }
+        if self.extra.bibtex {
+            return Ok(Some((crate::gnu::answers::citation(), crate::exit::OK)));
+        }
         if !(g.number_of_cores || g.number_of_threads || g.number_of_sockets) {
             return Ok(None);
         }
@@ -129,6 +137,12 @@ impl ExecArgs {
             return Err(usage(
                 "-J/--profile: hrun exec does not read GNU parallel's profiles; hrun run as `parallel` \
                  (a symlink named so) reads them as GNU does",
+            ));
+        }
+        if self.extra.shebang_wrap {
+            return Err(usage(
+                "--shebang-wrap is read only as the first word (of a #! line: `#!/usr/bin/env -S hrun exec \
+                 --shebang-wrap python3`, or `#!/usr/bin/parallel --shebang-wrap python3` with hrun as parallel)",
             ));
         }
         if self.jobs_gnu.shuf && (self.pipe.pipe || self.pipe.pipepart || shard.is_some()) {
@@ -190,6 +204,7 @@ impl ExecArgs {
             slot_var: slot_var(self.strings.process_slot_var.clone())?,
             ..ExecConfig::new(tasks).with(self.control.resolve(cfg)?)
         };
+        let resolved = self.extra.jobs_per_unit(resolved, self.threads)?;
         Ok(match personality {
             true => ExecConfig { progress: crate::exec::progress::ProgressMode::Quiet, ..resolved },
             false => resolved,
@@ -263,6 +278,7 @@ impl ExecArgs {
             eof: t.eof.as_deref(),
             skip_first_line: t.skip_first_line,
             continue_lines: lines.is_some_and(|l| l > 0),
+            csv: self.extra.csv,
         })
         .map_err(usage)?;
         let (max_args, fill) = self.grouping(l)?;
@@ -276,6 +292,7 @@ impl ExecArgs {
             markers: t.markers(),
             tagstring: self.tagstring.clone(),
             quote: self.gnu.quote,
+            shell_quote: self.extra.shell_quote,
             plus: self.strings.plus,
             renames: self.strings.renames(),
             ..quoting_for(self.shell.as_deref())?
@@ -443,5 +460,21 @@ impl TuneArgs {
             hrun: std::env::current_exe()
                 .map_err(|e| anyhow!("cannot locate the hrun binary to run the waves: {e}"))?,
         })
+    }
+}
+
+impl crate::cli::GnuExtraArgs {
+    /// `--use-cores-instead-of-threads`, `--use-sockets-instead-of-threads`: -j (N%, +N, -N,
+    /// or the default 100%) counted in cores or sockets of the usable CPUs, made a number of
+    /// tasks.
+    fn jobs_per_unit(&self, cfg: ExecConfig, threads: Option<usize>) -> Result<ExecConfig> {
+        if !(self.use_cores_instead_of_threads || self.use_sockets_instead_of_threads) {
+            return Ok(cfg);
+        }
+        let (sockets, cores, _) = crate::placement::counts(&cfg.placement)?;
+        let units = if self.use_sockets_instead_of_threads { sockets } else { cores };
+        let jobs = cfg.jobs.unwrap_or(crate::slots::Jobs::Percent(100.0));
+        let n = jobs.resolve(units, threads.unwrap_or(1)).map_err(usage)?;
+        Ok(ExecConfig { jobs: Some(crate::slots::Jobs::Count(n)), ..cfg })
     }
 }

@@ -151,7 +151,8 @@ fn comm_and_ppid(pid: u32) -> Option<(String, u32)> {
     Some((comm, ppid))
 }
 
-fn which(name: &str) -> Option<PathBuf> {
+/// `name` found on `PATH`.
+pub fn which(name: &str) -> Option<PathBuf> {
     let dirs = std::env::var_os("PATH")?;
     std::env::split_paths(&dirs).map(|d| d.join(name)).find(|p| is_executable(p))
 }

@@ -173,6 +173,9 @@ pub struct ExecArgs {
 
     #[command(flatten)]
     pub fill: super::FillArgs,
+
+    #[command(flatten)]
+    pub extra: super::GnuExtraArgs,
 }
 
 /// GNU parallel's `--pipe` and `--pipepart`: a command per block of input.

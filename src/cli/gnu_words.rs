@@ -165,7 +165,8 @@ pub fn as_parallel(argv: Vec<OsString>) -> Vec<OsString> {
     if !named {
         return argv;
     }
-    let words = &argv[1..];
+    // GNU reads a `#!` line's words first, and starts again with what they say.
+    let words = &shebang_words(&argv[1..], true);
     let mode = gnu::Mode::from_env();
     let prescan = gnu::getopt::prescan(words, mode);
     let (profile, env) = gnu::profile::words_before(&prescan)
@@ -188,6 +189,57 @@ pub fn as_parallel(argv: Vec<OsString>) -> Vec<OsString> {
     out.extend(profile.into_iter().chain(env).map(OsString::from));
     out.extend_from_slice(words);
     out
+}
+
+/// `words` as GNU reads them when the first one comes from a `#!` line (`--shebang ...`,
+/// `--shebang-wrap ...`): see [`gnu::shebang`]. `gnu`: as `parallel`, where GNU's warning for
+/// a `--shebang` later on that line is printed.
+fn shebang_words(words: &[OsString], gnu: bool) -> Vec<OsString> {
+    if gnu && gnu::shebang::misplaced(words) {
+        eprintln!("parallel: Warning: --shebang and --shebang-wrap must be the first argument.");
+    }
+    let Some(gnu::shebang::Shebang::Shebang(w) | gnu::shebang::Shebang::Wrap(w)) =
+        gnu::shebang::rewrite(words)
+    else {
+        return words.to_vec();
+    };
+    // GNU starts itself again through perl's `exec STRING`, which runs `sh -c STRING` when the
+    // string holds a shell character: sh is then the parent whose shell runs the jobs.
+    let through_sh = words.iter().any(|w| w.to_string_lossy().contains(|c| PERL_SH_METACHARS.contains(c)));
+    let parallel_shell = std::env::var_os("PARALLEL_SHELL").is_some_and(|s| !s.is_empty());
+    match crate::shell::which("sh") {
+        Some(sh) if gnu && through_sh && !parallel_shell => {
+            [OsString::from("--shell"), sh.into_os_string()].into_iter().chain(w).collect()
+        }
+        _ => w,
+    }
+}
+
+/// The characters that make perl's `exec STRING` run the string with `sh -c`.
+const PERL_SH_METACHARS: &str = "$&*(){}[]'\";\\|?<>~`\n";
+
+/// hrun's command line with `exec`'s `#!` words read as GNU reads them: `#!/usr/bin/env -S hrun
+/// exec --shebang-wrap python3` (the words split), and `#!/usr/bin/hrun exec --shebang-wrap
+/// python3` (Linux gives `exec --shebang-wrap python3` as one word).
+pub fn exec_shebang(mut argv: Vec<OsString>) -> Vec<OsString> {
+    let Some(at) = argv.iter().skip(1).position(|w| !w.to_string_lossy().starts_with('-')).map(|p| p + 1)
+    else {
+        return argv;
+    };
+    let word = argv[at].to_string_lossy().into_owned();
+    if let Some(rest) = word.strip_prefix("exec ").map(|r| r.trim_start_matches(' '))
+        && (rest.starts_with("--shebang") || rest.starts_with("--hashbang"))
+    {
+        argv[at] = "exec".into();
+        argv.insert(at + 1, rest.into());
+    }
+    if argv[at] != "exec" {
+        return argv;
+    }
+    let words = shebang_words(&argv[at + 1..], false);
+    argv.truncate(at + 1);
+    argv.extend(words);
+    argv
 }
 
 /// How many words an option hrun exec knows as written takes (itself and its value), or None.

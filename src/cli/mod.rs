@@ -7,12 +7,14 @@ use clap::{Args, Parser, Subcommand};
 mod control;
 mod exec;
 mod exec_fill;
+mod gnu_extra;
 pub mod gnu_words;
 
 pub use control::{FaultArgs, PlacementArgs, ProgressArgs, RunControl};
 use exec::{EXEC_EXAMPLES, task_file_first};
 pub use exec::{ExecArgs, GnuArgs, TemplateArgs};
 pub use exec_fill::FillArgs;
+pub use gnu_extra::GnuExtraArgs;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -65,7 +67,7 @@ impl Cli {
     /// exits 2. Options after a task file (`hrun exec tasks.txt --resume`, as hrun has always
     /// taken them) are read as options: a task file is never a command.
     pub fn parse_argv(argv: Vec<std::ffi::OsString>) -> Cli {
-        let argv = gnu_options_answered(gnu_words::as_parallel(argv));
+        let argv = gnu_options_answered(gnu_words::exec_shebang(gnu_words::as_parallel(argv)));
         let cli: Cli = hrun_protocol::cli_error::parse_with_or_exit("hrun", Cli::documented(), argv.clone());
         let Cmd::Exec(args) = &cli.command else { return cli };
         let Some(reordered) = task_file_first(args, &argv) else { return cli };

@@ -1,10 +1,12 @@
 //! GNU parallel 20221122's command line, as data and as its parser reads it: every option with
 //! hrun's answer to it ([`options`], [`table`]), Perl's Getopt::Long as GNU configures it
 //! ([`getopt`]), the words GNU adds before the command line from its profiles and `$PARALLEL`
-//! ([`profile`], [`shellwords`]), `#!` use ([`shebang`]), and the documentation ([`doc`]).
+//! ([`profile`], [`shellwords`]), `#!` use ([`shebang`]), what the printing options print
+//! ([`answers`]), and the documentation ([`doc`]).
 //!
 //! Pure apart from reading profile files: the caller decides what to do with what it gets.
 
+pub mod answers;
 pub mod doc;
 pub mod getopt;
 pub mod options;

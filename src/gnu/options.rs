@@ -283,7 +283,9 @@ impl Meaning {
             Version => "print the version",
             MinVersion => "print the version; exit 255 if it is older than this",
             Citation => "print how to cite GNU parallel",
-            ShellCompletion => "print the shell completion (bash, zsh) for these options",
+            ShellCompletion => {
+                "print the shell completion for these options (bash; zsh through bashcompinit)"
+            }
         }
     }
 }

@@ -14,6 +14,7 @@
 //!   [`plus`]: `--plus`'s edits; [`quote`]: GNU's shell quoting.
 
 pub mod args;
+pub mod csv;
 mod filters;
 pub mod keys;
 pub mod pack;
@@ -125,7 +126,9 @@ pub struct JobArgs {
 impl JobArgs {
     /// The command to run for job `seq` on slot `slot`.
     pub fn command(&self, seq: u64, slot: usize) -> String {
-        self.template.render_at(&self.args, self.numbers(seq, Some(slot)), self.template.quoting())
+        let line =
+            self.template.render_at(&self.args, self.numbers(seq, Some(slot)), self.template.quoting());
+        self.template.job_line(line)
     }
 
     /// What `--tag` (the values, space-separated) or `--tagstring` (its replacement strings
@@ -153,6 +156,7 @@ impl Spec {
                 (None, _) => 1,
             };
         if self.reading.colsep.is_none()
+            && self.reading.csv.is_none()
             && let Some(n) = self.template.max_position()
             && n > per_job as u64
         {

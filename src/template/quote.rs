@@ -49,6 +49,16 @@ impl ShellFamily {
     }
 }
 
+/// GNU's `--shell-quote` (given `times` times): the line that prints `line` quoted that many
+/// times with `quote` (GNU runs `perl -e 'print "@ARGV\n"' -- QUOTED`, which prints the same).
+pub fn printing_quoted(line: &str, times: u8, quote: impl Fn(&str) -> String) -> String {
+    let mut quoted = line.to_string();
+    for _ in 0..times {
+        quoted = quote(&quoted);
+    }
+    format!("printf '%s\\n' {}", quote(&quoted))
+}
+
 /// Quotes `value` for `sh`: bare when made only of ASCII `[-_.+A-Za-z0-9/]`, `''` when empty,
 /// else in single quotes with each `'` written `'"'"'`, and the `''` this leaves at either
 /// end removed (so `'a` becomes `"'"'a'`), as GNU parallel does.

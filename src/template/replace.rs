@@ -109,6 +109,8 @@ pub struct Template {
     /// GNU's `-q`/`--quote`: each command word on its own, its values filled in as they are,
     /// then the whole word quoted (so the line holds no shell syntax of the template's).
     quoted_words: Option<Vec<Template>>,
+    /// GNU's `--shell-quote`, given this many times: the job prints its line quoted.
+    shell_quote: u8,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -144,6 +146,7 @@ impl Template {
                 context,
                 quoting: syntax.quoting,
                 quoted_words: None,
+                shell_quote: syntax.shell_quote,
             });
         }
         let text = words.join(" ");
@@ -178,7 +181,14 @@ impl Template {
                 )
             }
         };
-        Ok(Template { pieces, mode, context, quoting: syntax.quoting, quoted_words })
+        Ok(Template {
+            pieces,
+            mode,
+            context,
+            quoting: syntax.quoting,
+            quoted_words,
+            shell_quote: syntax.shell_quote,
+        })
     }
 
     /// The template as GNU measures it for `-m`/`-X`: its pieces, and whether the values are
@@ -211,6 +221,15 @@ impl Template {
             })
             .collect();
         texts.join(" ")
+    }
+
+    /// The line a job runs for its rendered `line`: under `--shell-quote`, one that prints it
+    /// quoted (see [`super::quote::printing_quoted`]).
+    pub fn job_line(&self, line: String) -> String {
+        match self.shell_quote {
+            0 => line,
+            n => super::quote::printing_quoted(&line, n, |v| self.quoting.apply(v).into_owned()),
+        }
     }
 
     /// How values are quoted in [`Template::render`].
@@ -466,6 +485,8 @@ pub struct Syntax {
     pub quoting: Quoting,
     /// GNU's `-q`/`--quote`: each command word is quoted whole, its values in it.
     pub quote_words: bool,
+    /// GNU's `--shell-quote` (how many times given): jobs print their line quoted.
+    pub shell_quote: u8,
     /// `--plus`: GNU's further replacement strings.
     pub plus: bool,
     /// Other names for `{.}`, `{/}`, `{//}`, `{/.}`, `{#}` and `{%}`.

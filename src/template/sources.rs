@@ -71,6 +71,9 @@ pub struct Reading {
     pub skip_first_line: bool,
     /// `-l`/`-L`: a value ending in a blank continues with the next (xargs' lines).
     pub continue_lines: bool,
+    /// `--csv`: values are CSV records (joined across lines while a quote is open), their
+    /// fields separated by this character the columns.
+    pub csv: Option<char>,
 }
 
 /// GNU's `--trim`: which ends of a value lose their blanks (Perl's `\s`).
@@ -95,7 +98,7 @@ impl Trim {
         })
     }
 
-    fn apply(self, v: &str) -> &str {
+    pub(super) fn apply(self, v: &str) -> &str {
         match self {
             Trim::None => v,
             Trim::Left => v.trim_start_matches(is_perl_space),
@@ -116,6 +119,7 @@ impl Default for Reading {
             eof: None,
             skip_first_line: false,
             continue_lines: false,
+            csv: None,
         }
     }
 }
@@ -253,6 +257,10 @@ fn open_values(input: &Input, reading: &Reading) -> Result<Box<dyn Values>, Sour
         Input::Values(v) => Box::new(ListValues { values: v.clone(), next: 0 }),
         file => Box::new(RecordValues::open(file, &reading.delimiter)?),
     };
+    let values = match reading.csv {
+        Some(_) => Box::new(super::csv::Records::new(values, &reading.delimiter)),
+        None => values,
+    };
     let values = match &reading.eof {
         Some(eof) => Box::new(UntilEof::new(values, eof.clone())),
         None => values,
@@ -341,7 +349,10 @@ impl Jobs {
         if reading.header {
             for (s, values) in sources.iter().zip(opened.iter_mut()) {
                 let header = values.next()?.ok_or_else(|| SourceError::Empty(s.input.name()))?;
-                names.extend(split_columns(&header, reading.colsep.as_ref(), reading.trim));
+                names.extend(match reading.csv {
+                    Some(sep) => super::csv::columns(&header, sep, reading.trim),
+                    None => split_columns(&header, reading.colsep.as_ref(), reading.trim),
+                });
             }
         }
         let order = if link_all {
@@ -469,6 +480,9 @@ impl Jobs {
     /// empty column.
     fn columns(&self, values: Vec<String>) -> Vec<String> {
         let trim = self.reading.trim;
+        if let Some(sep) = self.reading.csv {
+            return values.iter().flat_map(|v| super::csv::columns(v, sep, trim)).collect();
+        }
         match &self.reading.colsep {
             None if trim == Trim::None => values,
             None => values.iter().map(|v| trim.apply(v).to_string()).collect(),
