@@ -297,7 +297,10 @@ mod tests {
     #[test]
     fn the_builtin_defaults_make_the_policy() {
         let p = crate::exec::Policy::default();
-        assert_eq!(p.grace, std::time::Duration::from_secs(10));
+        assert_eq!(
+            p.term_seq,
+            crate::exec::term_seq::TermSeq::with_grace(std::time::Duration::from_secs(10))
+        );
         assert_eq!(p.leak_timeout, std::time::Duration::from_millis(500));
         assert_eq!(p.deadline_margin, std::time::Duration::from_secs(30));
         assert_eq!((p.retries, p.timeout.is_none()), (0, true), "one attempt: no retry");

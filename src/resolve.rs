@@ -166,7 +166,7 @@ impl ExecArgs {
             },
             force: self.force,
             shard,
-            delay: self.delay,
+            delay: self.delay.or(self.run_gnu.ssh_delay),
             shell: self.shell,
             dry_run: self.template.dry_run,
             emit_tasks: self.template.emit_tasks.clone(),
@@ -187,10 +187,17 @@ impl ExecArgs {
             slot_var: slot_var(self.strings.process_slot_var.clone())?,
             ..ExecConfig::new(tasks).with(self.control.resolve(cfg)?)
         };
-        Ok(match personality {
+        let mut resolved = match personality {
             true => ExecConfig { progress: crate::exec::progress::ProgressMode::Quiet, ..resolved },
             false => resolved,
-        })
+        };
+        // GNU's --term-seq; as `parallel`, GNU's default one.
+        match self.run_gnu.term_seq {
+            Some(seq) => resolved.policy.term_seq = seq,
+            None if personality => resolved.policy.term_seq = crate::exec::term_seq::TermSeq::gnu_default(),
+            None => {}
+        }
+        Ok(resolved)
     }
 
     /// `--pipe`/`--pipepart`: the command run per block; None without them (and their

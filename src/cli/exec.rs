@@ -170,6 +170,9 @@ pub struct ExecArgs {
 
     #[command(flatten)]
     pub strings: StringArgs,
+
+    #[command(flatten)]
+    pub run_gnu: super::GnuRunArgs,
 }
 
 /// GNU parallel's `--pipe` and `--pipepart`: a command per block of input.

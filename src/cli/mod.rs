@@ -6,11 +6,13 @@ use clap::{Args, Parser, Subcommand};
 
 mod control;
 mod exec;
+mod gnu_run;
 pub mod gnu_words;
 
 pub use control::{FaultArgs, PlacementArgs, ProgressArgs, RunControl};
 use exec::{EXEC_EXAMPLES, task_file_first};
 pub use exec::{ExecArgs, GnuArgs, TemplateArgs};
+pub use gnu_run::GnuRunArgs;
 
 #[derive(Debug, Parser)]
 #[command(

@@ -20,6 +20,7 @@ pub mod resume;
 mod row_order;
 mod spawn;
 mod summary;
+pub mod term_seq;
 pub mod timeout;
 pub mod workdir;
 
@@ -164,8 +165,8 @@ impl ExecConfig {
 /// How tasks are supervised.
 #[derive(Clone, Debug)]
 pub struct Policy {
-    /// Between SIGTERM (or the forwarded signal) and SIGKILL.
-    pub grace: Duration,
+    /// How a task hrun stops is ended: by default the signal, `--grace`, KILL.
+    pub term_seq: term_seq::TermSeq,
     pub timeout: Option<Timeout>,
     /// Extra attempts for a failed task.
     pub retries: u32,

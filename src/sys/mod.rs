@@ -304,6 +304,16 @@ pub fn signal_name(signal: i32) -> String {
         .unwrap_or_else(|_| format!("SIG{signal}"))
 }
 
+/// True when `signal` is a signal this system has (not 0).
+pub fn signal_exists(signal: i32) -> bool {
+    nix::sys::signal::Signal::try_from(signal).is_ok()
+}
+
+/// The number of the signal named `name` (`SIGTERM`).
+pub fn signal_by_name(name: &str) -> Option<i32> {
+    name.parse::<nix::sys::signal::Signal>().ok().map(|s| s as i32)
+}
+
 /// The running kernel's release (`uname -r`).
 pub fn kernel_release() -> String {
     // SAFETY: uname fills the zeroed struct; release is NUL-terminated.

@@ -21,6 +21,7 @@ mod gnu_exec_opts;
 mod gnu_first_line;
 mod gnu_personality;
 mod gnu_replace;
+mod gnu_term_seq;
 mod hostile;
 mod nothing_lost;
 mod pipe;

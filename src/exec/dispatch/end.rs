@@ -64,9 +64,11 @@ impl Dispatcher<'_> {
         }
         let until = match attempt.phase {
             // Being torn down (a timeout, a signal, --halt now): its whole process group got the
-            // TERM with the main process, and gets the same grace before the KILL (a shell
-            // line's child that checkpoints on SIGTERM must be given the time to).
-            Phase::Terminating { since } if leftovers && attempt.cut.is_some() => since + self.policy.grace,
+            // TERM with the main process, and gets the rest of the sequence before the KILL (a
+            // shell line's child that checkpoints on SIGTERM must be given the time to).
+            Phase::Terminating { step, since } if leftovers && attempt.cut.is_some() => {
+                since + self.policy.term_seq.remaining(step)
+            }
             _ => {
                 ended
                     + super::super::attempt::linger_for(
@@ -397,7 +399,7 @@ impl Dispatcher<'_> {
         );
         st.stop = Some(Stop::Halt(exit));
         if when == When::Now {
-            terminate_all(&mut st.slots, libc::SIGTERM);
+            terminate_all(&mut st.slots, libc::SIGTERM, &self.policy.term_seq);
             st.teardown = Some(libc::SIGTERM);
         }
     }

@@ -403,10 +403,9 @@ impl Dispatcher<'_> {
                     self.tear_down(st, libc::SIGKILL);
                 } else if !again {
                     eprintln!(
-                        "hrun: {}: forwarding it to {} running task(s); SIGKILL after {:?}",
+                        "hrun: {}: {}",
                         sys::signal_name(sig),
-                        st.by_pid.len(),
-                        self.policy.grace
+                        self.policy.term_seq.describe(st.by_pid.len())
                     );
                     self.tear_down(st, sig);
                 }
@@ -419,7 +418,7 @@ impl Dispatcher<'_> {
     /// starting as they start.
     fn tear_down(&self, st: &mut RunState, sig: i32) {
         self.withdraw_all(st);
-        terminate_all(&mut st.slots, sig);
+        terminate_all(&mut st.slots, sig, &self.policy.term_seq);
         st.teardown = Some(sig);
     }
 
@@ -443,7 +442,7 @@ impl Dispatcher<'_> {
         for s in &st.slots {
             match s {
                 SlotState::Running(r) => {
-                    if let Some(at) = r.phase.wake_at(r.deadline, self.policy.grace) {
+                    if let Some(at) = r.phase.wake_at(r.deadline, &self.policy.term_seq) {
                         consider(at);
                     }
                 }
@@ -469,13 +468,13 @@ impl Dispatcher<'_> {
         let now = Instant::now();
         for slot in 0..st.slots.len() {
             match &mut st.slots[slot] {
-                SlotState::Running(r) => match r.phase.due(now, r.deadline, self.policy.grace) {
+                SlotState::Running(r) => match r.phase.due(now, r.deadline, &self.policy.term_seq) {
                     Some(Due::Timeout) => {
-                        r.time_out(now);
+                        r.time_out(now, &self.policy.term_seq);
                         // It fails: what waits behind it is sent again once hrun counted that.
                         self.withdraw(st, slot);
                     }
-                    Some(Due::Kill) => r.kill(now),
+                    Some(Due::Next) => r.next_step(now, &self.policy.term_seq),
                     None => {}
                 },
                 SlotState::Lingering(l) if now >= l.until => self.end_lingering(st, slot)?,
