@@ -65,7 +65,8 @@ const KEYS: &[Key] = &[
 ];
 
 /// Variables hrun reads that are not settings of [`KEYS`].
-const OTHER_VARIABLES: [&str; 3] = ["HRUN_CONFIG", "HRUN_SYSFS_ROOT", "HRUN_LAUNCHER_SNDBUF"];
+const OTHER_VARIABLES: [&str; 4] =
+    ["HRUN_CONFIG", "HRUN_SYSFS_ROOT", "HRUN_LAUNCHER_SNDBUF", "HRUN_PROC_ROOT"];
 
 /// The largest config file hrun reads (a real one is a few hundred bytes).
 const MAX_FILE: u64 = crate::smallfile::MIB;

@@ -139,6 +139,7 @@ impl ExecArgs {
         if !personality {
             say_what_exec_ignores();
         }
+        let gate = self.run_gnu.gate(personality).map_err(usage)?;
         let resolved = ExecConfig {
             threads: self.threads,
             joblog_append,
@@ -185,6 +186,7 @@ impl ExecArgs {
             shuf: self.jobs_gnu.shuf.then(shuf_seed).transpose()?,
             total_jobs: self.strings.total_jobs,
             slot_var: slot_var(self.strings.process_slot_var.clone())?,
+            gate,
             ..ExecConfig::new(tasks).with(self.control.resolve(cfg)?)
         };
         let mut resolved = match personality {

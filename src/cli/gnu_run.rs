@@ -16,7 +16,36 @@ pub struct GnuRunArgs {
     #[arg(long, alias = "termseq", value_name = "SIG,MS,...", conflicts_with = "grace")]
     pub term_seq: Option<crate::exec::term_seq::TermSeq>,
 
+    /// Start a job only while the node has SIZE free (MemFree + Buffers + Cached + SwapCached,
+    /// as GNU parallel; 1k = 1000, 1K = 1024, M, G...); below SIZE/2 the youngest job is
+    /// stopped by --term-seq (it fails; --retries runs it again)
+    #[arg(long, value_name = "SIZE", value_parser = crate::exec::gate::parse_memfree)]
+    pub memfree: Option<u64>,
+
+    /// Start a job only while the 1-minute load average is below MAX: a number, +N or -N
+    /// (the CPUs plus or minus N), N% of the CPUs, or a file holding one
+    #[arg(long, value_name = "MAX", value_parser = crate::exec::gate::parse_load, allow_hyphen_values = true)]
+    pub load: Option<crate::exec::gate::Load>,
+
     /// The --delay when none is given (GNU parallel: between ssh starts), in seconds
     #[arg(long, alias = "sshdelay", value_name = "SECONDS", value_parser = crate::duration::parse)]
     pub ssh_delay: Option<Duration>,
+}
+
+impl GnuRunArgs {
+    /// What holds jobs back. `hrun exec` refuses a `--memfree` above the node's memory (no
+    /// job could ever start); as `parallel`, hrun waits for ever, as GNU does.
+    pub fn gate(&self, personality: bool) -> Result<crate::exec::gate::Gate, String> {
+        let total = crate::exec::gate::total_now();
+        if let (Some(want), Some(total), false) = (self.memfree, total, personality)
+            && want > total
+        {
+            return Err(format!(
+                "--memfree {want} bytes is more than this node's memory ({total} bytes): no job could \
+                 ever start; give at most {total}"
+            ));
+        }
+        let cpus = crate::sys::affinity().map_or(1, |c| c.len().max(1));
+        Ok(crate::exec::gate::Gate { memfree: self.memfree, load: self.load.clone(), cpus })
+    }
 }

@@ -237,6 +237,14 @@ impl Attempt {
         signal_group(self.pid, sig);
     }
 
+    /// Free memory fell below half of `--memfree` and this is the youngest task: the sequence
+    /// starts; it fails, as if it had failed by itself (GNU parallel's way).
+    pub fn stop_for_memory(&mut self, now: Instant, seq: &TermSeq) {
+        let sig = seq.first(libc::SIGTERM);
+        self.phase = self.phase.signalled(sig, now);
+        signal_group(self.pid, sig);
+    }
+
     /// The wait after a step ran out: the next step's signal to its group (the group is
     /// still there, or it would have been reaped).
     pub fn next_step(&mut self, now: Instant, seq: &TermSeq) {

@@ -7,6 +7,7 @@
 
 mod attempt;
 mod dispatch;
+pub mod gate;
 pub mod halt;
 mod leaks;
 mod line_buffer;
@@ -104,6 +105,8 @@ pub struct ExecConfig {
     pub total_jobs: Option<u64>,
     /// `--process-slot-var NAME`: NAME is the task's slot number - 1 in its environment.
     pub slot_var: Option<String>,
+    /// `--memfree`, `--load`.
+    pub gate: gate::Gate,
 }
 
 /// How a run is carried out, as `exec` and `run` share it (their `RunControl` flags).
@@ -158,6 +161,7 @@ impl ExecConfig {
             shuf: None,
             total_jobs: None,
             slot_var: None,
+            gate: gate::Gate::default(),
         }
     }
 }
@@ -277,6 +281,7 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
         tag: cfg.tag,
         results: cfg.results.is_some(),
         workdir: workdir.as_ref(),
+        gate: &cfg.gate,
     }
     .run(checked.tasks);
 

@@ -27,6 +27,7 @@ mod guardian;
 mod launcher;
 mod limits;
 mod locks;
+pub mod meminfo;
 mod procfs;
 mod stdin;
 

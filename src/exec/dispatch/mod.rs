@@ -73,6 +73,8 @@ pub struct Dispatcher<'a> {
     pub results: bool,
     /// `--workdir`: where each task starts (None: hrun's own directory).
     pub workdir: Option<&'a super::workdir::Workdir>,
+    /// `--memfree`, `--load`: what holds jobs back.
+    pub gate: &'a super::gate::Gate,
 }
 
 /// Why no new task starts.
@@ -127,6 +129,10 @@ struct RunState {
     dirty_since: Option<Instant>,
     /// When each slot last became free, for the dispatch latency.
     freed_at: Vec<Option<Instant>>,
+    /// `--memfree`/`--load` held jobs back: they are looked at again then.
+    gate_until: Option<Instant>,
+    /// When `--memfree` last looked whether the youngest job must go.
+    memory_checked: Option<Instant>,
     /// A slot is free but standard input has no line yet.
     waiting_input: bool,
     /// Signals hrun received in this run (bit N: signal N).
@@ -189,6 +195,8 @@ impl Dispatcher<'_> {
             rows: Default::default(),
             at_once: None,
             refused_since: None,
+            gate_until: None,
+            memory_checked: None,
         };
         loop {
             self.fill(&mut st, &mut tasks);
@@ -330,6 +338,11 @@ impl Dispatcher<'_> {
                 self.withdraw_all(st);
                 return;
             };
+            // Taken first, so that the end of the input is known while jobs are held back.
+            if !self.gate_open(st) {
+                st.retry.push_front(next);
+                break;
+            }
             self.request(st, next, slot, When::Now);
         }
         self.fill_ahead(st, tasks);
@@ -360,6 +373,53 @@ impl Dispatcher<'_> {
                     }
                 },
             };
+        }
+    }
+
+    /// True when `--memfree` and `--load` let a task start now; if not, they are looked at
+    /// again after [`RECHECK`](super::gate::RECHECK), not before.
+    fn gate_open(&self, st: &mut RunState) -> bool {
+        if !self.gate.is_set() {
+            return true;
+        }
+        let now = Instant::now();
+        if st.gate_until.is_some_and(|t| now < t) {
+            return false;
+        }
+        let open = self.gate.open();
+        st.gate_until = (!open).then_some(now + super::gate::RECHECK);
+        open
+    }
+
+    /// `--memfree`: while free memory is below half of it, the youngest running task is
+    /// stopped (by `--term-seq`), one per look, as GNU parallel does; it fails (`--retries`
+    /// runs it again).
+    fn on_memory(&self, st: &mut RunState, now: Instant) {
+        if self.gate.memfree.is_none() || st.by_pid.is_empty() {
+            return;
+        }
+        if st.memory_checked.is_some_and(|t| now < t + super::gate::RECHECK) {
+            return;
+        }
+        st.memory_checked = Some(now);
+        if !self.gate.memory_short() {
+            return;
+        }
+        let youngest = st
+            .slots
+            .iter_mut()
+            .filter_map(|s| match s {
+                SlotState::Running(r) if r.phase == super::attempt::Phase::Running => Some(r),
+                _ => None,
+            })
+            .max_by_key(|r| r.task.seq);
+        if let Some(r) = youngest {
+            crate::messages::warning(format_args!(
+                "free memory is below half of --memfree: stopping the youngest task, {} (line {}); \
+                 it fails (--retries runs it again)",
+                r.task.seq, r.task.line
+            ));
+            r.stop_for_memory(now, &self.policy.term_seq);
         }
     }
 
@@ -436,6 +496,12 @@ impl Dispatcher<'_> {
         {
             consider(at);
         }
+        if more && st.stop.is_none() && st.slots.iter().any(|s| matches!(s, SlotState::Free)) {
+            st.gate_until.into_iter().for_each(&mut consider);
+        }
+        if self.gate.memfree.is_some() && !st.by_pid.is_empty() {
+            consider(st.memory_checked.map_or_else(Instant::now, |t| t + super::gate::RECHECK));
+        }
         if let Some(left) = self.walltime.left().filter(|_| !st.by_pid.is_empty()) {
             consider(Instant::now() + Duration::from_secs_f64(left));
         }
@@ -466,6 +532,7 @@ impl Dispatcher<'_> {
             }
         }
         let now = Instant::now();
+        self.on_memory(st, now);
         for slot in 0..st.slots.len() {
             match &mut st.slots[slot] {
                 SlotState::Running(r) => match r.phase.due(now, r.deadline, &self.policy.term_seq) {
