@@ -372,7 +372,7 @@ impl Output {
                 let captured = self.spool()?;
                 if let (OutputMode::Lines, Some((tx, _))) = (&self.mode, &self.writer) {
                     let (out, err) = (captured.stdout.try_clone(), captured.stderr.try_clone());
-                    let tag = self.tags.then(|| task.tag());
+                    let tag = self.tags.then(|| task.tag(Some(slot)));
                     let _ = tx.send(Msg::Watch(
                         seq,
                         out.context("--line-buffer")?,

@@ -245,7 +245,7 @@ impl Dispatcher<'_> {
         // in a file, written before the record (which then says where it ends); on standard
         // output, by the writer thread after.
         let finished = self.results && fate.finished();
-        let tag = self.tag.then(|| attempt.task.tag());
+        let tag = self.tag.then(|| attempt.task.tag(Some(self.plan.slots[attempt.slot].id.0)));
         let file_table = self.output.has_file_table();
         let cpu_s = record.rusage.utime_s + record.rusage.stime_s;
         if !leaked.is_empty() {
