@@ -171,7 +171,11 @@ impl ExecArgs {
             shell: self.shell,
             dry_run: self.template.dry_run,
             emit_tasks: self.template.emit_tasks.clone(),
-            tag: self.tag || self.tagstring.is_some(),
+            tag: self.tag
+                || self.tagstring.is_some()
+                || self.run_gnu.ctag
+                || self.run_gnu.ctag_string.is_some(),
+            colors: self.run_gnu.colors(),
             echo: crate::exec::output::Echo {
                 stdout: self.gnu.print_commands > 0 && !self.gnu.silent,
                 stderr: self.gnu.verbose,
@@ -285,7 +289,7 @@ impl ExecArgs {
             max_args,
             replace: t.replace.clone(),
             markers: t.markers(),
-            tagstring: self.tagstring.clone(),
+            tagstring: self.tagstring.clone().or_else(|| self.run_gnu.ctag_string.clone()),
             quote: self.gnu.quote,
             plus: self.strings.plus,
             renames: self.strings.renames(),

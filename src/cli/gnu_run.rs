@@ -27,12 +27,46 @@ pub struct GnuRunArgs {
     #[arg(long, value_name = "MAX", value_parser = crate::exec::gate::parse_load, allow_hyphen_values = true)]
     pub load: Option<crate::exec::gate::Load>,
 
+    /// Each job's output lines in a colour of its own (by its job number), as GNU parallel
+    #[arg(long, alias = "colour")]
+    pub color: bool,
+
+    /// A failed job's output lines white on red, as GNU parallel
+    #[arg(
+        long,
+        alias = "colour-failed",
+        alias = "colorfailed",
+        alias = "colourfailed",
+        alias = "color-fail",
+        alias = "colour-fail",
+        alias = "colorfail",
+        alias = "colourfail",
+        alias = "cf"
+    )]
+    pub color_failed: bool,
+
+    /// --tag with --color
+    #[arg(long)]
+    pub ctag: bool,
+
+    /// --tagstring STR with --color
+    #[arg(long, alias = "ctagstring", value_name = "STR")]
+    pub ctag_string: Option<String>,
+
     /// The --delay when none is given (GNU parallel: between ssh starts), in seconds
     #[arg(long, alias = "sshdelay", value_name = "SECONDS", value_parser = crate::duration::parse)]
     pub ssh_delay: Option<Duration>,
 }
 
 impl GnuRunArgs {
+    /// `--color`, `--color-failed` (`--ctag` and `--ctag-string` colour too).
+    pub fn colors(&self) -> crate::exec::color::Colors {
+        crate::exec::color::Colors {
+            each: self.color || self.ctag || self.ctag_string.is_some(),
+            failed: self.color_failed,
+        }
+    }
+
     /// What holds jobs back. `hrun exec` refuses a `--memfree` above the node's memory (no
     /// job could ever start); as `parallel`, hrun waits for ever, as GNU does.
     pub fn gate(&self, personality: bool) -> Result<crate::exec::gate::Gate, String> {

@@ -6,6 +6,7 @@
 //! copied out by a second thread (see `output`).
 
 mod attempt;
+pub mod color;
 mod dispatch;
 pub mod gate;
 pub mod halt;
@@ -107,6 +108,8 @@ pub struct ExecConfig {
     pub slot_var: Option<String>,
     /// `--memfree`, `--load`.
     pub gate: gate::Gate,
+    /// `--color`, `--color-failed`.
+    pub colors: color::Colors,
 }
 
 /// How a run is carried out, as `exec` and `run` share it (their `RunControl` flags).
@@ -162,6 +165,7 @@ impl ExecConfig {
             total_jobs: None,
             slot_var: None,
             gate: gate::Gate::default(),
+            colors: color::Colors::default(),
         }
     }
 }
@@ -396,6 +400,7 @@ fn open_claimed(
     let output = Output::start(cfg.output.clone(), progress.bar(), table)?
         .with_echo(cfg.echo)
         .with_tags(cfg.tag)
+        .with_colors(cfg.colors)
         .with_files(cfg.files)
         .with_layout(checked.tasks.names().to_vec(), cfg.tasks.per_job(), named);
     Ok(Opened { log, joblog, output, progress, dir_lock: None })

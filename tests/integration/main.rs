@@ -17,6 +17,7 @@ mod faults_policy;
 mod faults_resume;
 mod faults_signals;
 mod faults_stepwide;
+mod gnu_color;
 mod gnu_exec_opts;
 mod gnu_first_line;
 mod gnu_gate;

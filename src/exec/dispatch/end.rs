@@ -303,6 +303,7 @@ impl Dispatcher<'_> {
             fate != Disposition::Retry && !self.results,
             tag,
             row,
+            fate != Disposition::Succeeded,
         );
         Ok((attempt.task, cpu_s))
     }
@@ -329,7 +330,7 @@ impl Dispatcher<'_> {
         }
         st.dirty_since.get_or_insert_with(Instant::now);
         let seq = held.record.seq;
-        self.output.finish(seq, held.captured, held.recycle, false, held.tag, None);
+        self.output.finish(seq, held.captured, held.recycle, false, held.tag, None, false);
         Ok(())
     }
 
