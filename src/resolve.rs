@@ -289,7 +289,10 @@ impl ExecArgs {
             max_args,
             replace: t.replace.clone(),
             markers: t.markers(),
-            tagstring: self.tagstring.clone().or_else(|| self.run_gnu.ctag_string.clone()),
+            // GNU reads \t, \n, \r and octal escapes in it, as in -d.
+            tagstring: self.tagstring.clone().or_else(|| self.run_gnu.ctag_string.clone()).map(|t| {
+                String::from_utf8_lossy(&crate::template::quote::unescape_delimiter(&t)).into_owned()
+            }),
             quote: self.gnu.quote,
             plus: self.strings.plus,
             renames: self.strings.renames(),

@@ -47,6 +47,8 @@ fn color_and_ctag_as_gnu() {
         &["-k", "--colour", "--tag", "echo", ":::", "a", "b"],
         &["-k", "--ctag", "echo", ":::", "a", "b"],
         &["-k", "--ctagstring", "{#}:{}", "echo", ":::", "a", "b"],
+        // GNU's par_ctagstring: `\t` in a tag string is a tab.
+        &["--ctagstring", "I{1}\\tB{2}", "echo", ":::", "1", ":::", "a"],
         &["-k", "--ctag-string", "<{%}>", "printf 'one\\ntwo\\rthree'", ":::", "x"],
     ]);
 }

@@ -14,17 +14,21 @@
 //! - `start.rs`: asking a launcher to start a task, and its answer;
 //! - `prefetch.rs`: the next request of a busy slot, sent ahead, and withdrawn when the run
 //!   stops;
-//! - `end.rs`: a task's end: leftovers, the record, retries and `--halt`.
+//! - `end.rs`: a task's end: leftovers, the record, retries and `--halt`;
+//! - `gate.rs`: what holds the next task back (`--delay`, the deadline, `--memfree`,
+//!   `--load`), and `--memfree` stopping one.
 
 mod end;
+mod gate;
 mod prefetch;
 mod start;
 
 use std::collections::{HashMap, VecDeque};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
+use super::Policy;
 use super::attempt::{Due, SlotState, terminate_all};
 use super::halt::Tally;
 use super::leaks;
@@ -33,7 +37,6 @@ use super::resume::ResumePlan;
 use super::spawn::TaskEnv;
 use super::summary::Summary;
 use super::timeout::Median;
-use super::{Policy, unix_seconds};
 use crate::exit::UsageError;
 use crate::input::TaskStream;
 use crate::log::{JobLog, RunLog};
@@ -376,74 +379,6 @@ impl Dispatcher<'_> {
         }
     }
 
-    /// True when `--memfree` and `--load` let a task start now; if not, they are looked at
-    /// again after [`RECHECK`](super::gate::RECHECK), not before.
-    fn gate_open(&self, st: &mut RunState) -> bool {
-        if !self.gate.is_set() {
-            return true;
-        }
-        let now = Instant::now();
-        if st.gate_until.is_some_and(|t| now < t) {
-            return false;
-        }
-        let open = self.gate.open();
-        st.gate_until = (!open).then_some(now + super::gate::RECHECK);
-        open
-    }
-
-    /// `--memfree`: while free memory is below half of it, the youngest running task is
-    /// stopped (by `--term-seq`), one per look, as GNU parallel does; it fails (`--retries`
-    /// runs it again).
-    fn on_memory(&self, st: &mut RunState, now: Instant) {
-        if self.gate.memfree.is_none() || st.by_pid.is_empty() {
-            return;
-        }
-        if st.memory_checked.is_some_and(|t| now < t + super::gate::RECHECK) {
-            return;
-        }
-        st.memory_checked = Some(now);
-        if !self.gate.memory_short() {
-            return;
-        }
-        let youngest = st
-            .slots
-            .iter_mut()
-            .filter_map(|s| match s {
-                SlotState::Running(r) if r.phase == super::attempt::Phase::Running => Some(r),
-                _ => None,
-            })
-            .max_by_key(|r| r.task.seq);
-        if let Some(r) = youngest {
-            crate::messages::warning(format_args!(
-                "free memory is below half of --memfree: stopping the youngest task, {} (line {}); \
-                 it fails (--retries runs it again)",
-                r.task.seq, r.task.line
-            ));
-            r.stop_for_memory(now, &self.policy.term_seq);
-        }
-    }
-
-    /// With `--delay`, when the next task may start, if that is still ahead.
-    fn delayed(&self, st: &RunState) -> Option<Instant> {
-        let now = Instant::now();
-        let backoff = st.backoff.map(|(until, _)| until).filter(|&t| t > now);
-        let at = st.last_start.zip(self.delay).map(|(t, d)| t + d).filter(|&t| t > now);
-        backoff.into_iter().chain(at).max()
-    }
-
-    /// True when a task starting now would end before the deadline; else stops starting tasks.
-    fn before_deadline(&self, st: &mut RunState) -> bool {
-        if !self.walltime.is_set() {
-            return true;
-        }
-        let expected = st.median.median().filter(|_| st.median.count() > 0);
-        let now = unix_seconds(SystemTime::now());
-        let Some(why) = self.walltime.refuses(now, expected, st.by_pid.len()) else { return true };
-        eprintln!("hrun: {why}");
-        st.stop = Some(Stop::Deadline);
-        false
-    }
-
     fn on_signal(&mut self, st: &mut RunState, sig: i32) {
         st.received |= 1 << sig;
         super::attempt::same_signal_arrived(&mut st.slots, sig);
@@ -496,12 +431,7 @@ impl Dispatcher<'_> {
         {
             consider(at);
         }
-        if more && st.stop.is_none() && st.slots.iter().any(|s| matches!(s, SlotState::Free)) {
-            st.gate_until.into_iter().for_each(&mut consider);
-        }
-        if self.gate.memfree.is_some() && !st.by_pid.is_empty() {
-            consider(st.memory_checked.map_or_else(Instant::now, |t| t + super::gate::RECHECK));
-        }
+        self.gate_wake(st, more).into_iter().for_each(&mut consider);
         if let Some(left) = self.walltime.left().filter(|_| !st.by_pid.is_empty()) {
             consider(Instant::now() + Duration::from_secs_f64(left));
         }
