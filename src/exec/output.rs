@@ -463,21 +463,22 @@ impl Output {
         }
     }
 
-    /// Called when an attempt of task `seq` has ended. `show`: its output is shown (false for
-    /// an attempt that is retried). Grouped output goes to the writer thread, unless the
-    /// task printed nothing. `recycle`: no process of the task can still hold the files.
-    /// `row`: with a results table, the record of a task that finished, for its row.
+    /// Called when an attempt of task `seq` has ended. `shown`: its output is shown, and
+    /// whether the task failed (`--color-failed`); None for an attempt that is retried.
+    /// Grouped output goes to the writer thread, unless the task printed nothing. `recycle`:
+    /// no process of the task can still hold the files. `row`: with a results table, the
+    /// record of a task that finished, for its row.
     pub fn finish(
         &self,
         seq: u64,
         captured: Captured,
         recycle: bool,
-        show: bool,
+        shown: Option<bool>,
         tag: Option<String>,
         row: Option<crate::log::TaskRecord>,
-        failed: bool,
     ) {
-        let paint = self.colors.of(seq, Some(failed));
+        let show = shown.is_some();
+        let paint = self.colors.of(seq, Some(shown == Some(true)));
         let Some((tx, _)) = &self.writer else { return };
         let mut captured = captured;
         if let Some(files) = &self.files {

@@ -300,10 +300,9 @@ impl Dispatcher<'_> {
             attempt.task.seq,
             attempt.captured,
             leaked.is_empty(),
-            fate != Disposition::Retry && !self.results,
+            (fate != Disposition::Retry && !self.results).then_some(fate != Disposition::Succeeded),
             tag,
             row,
-            fate != Disposition::Succeeded,
         );
         Ok((attempt.task, cpu_s))
     }
@@ -330,7 +329,7 @@ impl Dispatcher<'_> {
         }
         st.dirty_since.get_or_insert_with(Instant::now);
         let seq = held.record.seq;
-        self.output.finish(seq, held.captured, held.recycle, false, held.tag, None, false);
+        self.output.finish(seq, held.captured, held.recycle, None, held.tag, None);
         Ok(())
     }
 
