@@ -65,7 +65,8 @@ const KEYS: &[Key] = &[
 ];
 
 /// Variables hrun reads that are not settings of [`KEYS`].
-const OTHER_VARIABLES: [&str; 3] = ["HRUN_CONFIG", "HRUN_SYSFS_ROOT", "HRUN_LAUNCHER_SNDBUF"];
+const OTHER_VARIABLES: [&str; 4] =
+    ["HRUN_CONFIG", "HRUN_SYSFS_ROOT", "HRUN_LAUNCHER_SNDBUF", "HRUN_PROC_ROOT"];
 
 /// The largest config file hrun reads (a real one is a few hundred bytes).
 const MAX_FILE: u64 = crate::smallfile::MIB;
@@ -297,7 +298,10 @@ mod tests {
     #[test]
     fn the_builtin_defaults_make_the_policy() {
         let p = crate::exec::Policy::default();
-        assert_eq!(p.grace, std::time::Duration::from_secs(10));
+        assert_eq!(
+            p.term_seq,
+            crate::exec::term_seq::TermSeq::with_grace(std::time::Duration::from_secs(10))
+        );
         assert_eq!(p.leak_timeout, std::time::Duration::from_millis(500));
         assert_eq!(p.deadline_margin, std::time::Duration::from_secs(30));
         assert_eq!((p.retries, p.timeout.is_none()), (0, true), "one attempt: no retry");

@@ -156,6 +156,7 @@ impl ExecArgs {
         if !personality {
             say_what_exec_ignores();
         }
+        let gate = self.run_gnu.gate(personality).map_err(usage)?;
         let resolved = ExecConfig {
             threads: self.threads,
             joblog_append,
@@ -183,11 +184,15 @@ impl ExecArgs {
             },
             force: self.force,
             shard,
-            delay: self.delay,
+            delay: self.delay.or(self.run_gnu.ssh_delay),
             shell: self.shell,
             dry_run: self.template.dry_run,
             emit_tasks: self.template.emit_tasks.clone(),
-            tag: self.tag || self.tagstring.is_some(),
+            tag: self.tag
+                || self.tagstring.is_some()
+                || self.run_gnu.ctag
+                || self.run_gnu.ctag_string.is_some(),
+            colors: self.run_gnu.colors(),
             echo: crate::exec::output::Echo {
                 stdout: self.gnu.print_commands > 0 && !self.gnu.silent,
                 stderr: self.gnu.verbose,
@@ -202,13 +207,21 @@ impl ExecArgs {
             shuf: self.jobs_gnu.shuf.then(shuf_seed).transpose()?,
             total_jobs: self.strings.total_jobs,
             slot_var: slot_var(self.strings.process_slot_var.clone())?,
+            gate,
             ..ExecConfig::new(tasks).with(self.control.resolve(cfg)?)
         };
         let resolved = self.extra.jobs_per_unit(resolved, self.threads)?;
-        Ok(match personality {
+        let mut resolved = match personality {
             true => ExecConfig { progress: crate::exec::progress::ProgressMode::Quiet, ..resolved },
             false => resolved,
-        })
+        };
+        // GNU's --term-seq; as `parallel`, GNU's default one.
+        match self.run_gnu.term_seq {
+            Some(seq) => resolved.policy.term_seq = seq,
+            None if personality => resolved.policy.term_seq = crate::exec::term_seq::TermSeq::gnu_default(),
+            None => {}
+        }
+        Ok(resolved)
     }
 
     /// `--pipe`/`--pipepart`: the command run per block; None without them (and their
@@ -290,7 +303,10 @@ impl ExecArgs {
             fill,
             replace: t.replace.clone(),
             markers: t.markers(),
-            tagstring: self.tagstring.clone(),
+            // GNU reads \t, \n, \r and octal escapes in it, as in -d.
+            tagstring: self.tagstring.clone().or_else(|| self.run_gnu.ctag_string.clone()).map(|t| {
+                String::from_utf8_lossy(&crate::template::quote::unescape_delimiter(&t)).into_owned()
+            }),
             quote: self.gnu.quote,
             shell_quote: self.extra.shell_quote,
             plus: self.strings.plus,

@@ -54,10 +54,11 @@ impl Task {
     }
 
     /// What `--tag` prefixes a task's output lines with: a job's values, space-separated (as
-    /// GNU parallel), or a task-file line itself.
-    pub fn tag(&self) -> String {
+    /// GNU parallel), or a task-file line itself; `--tagstring`'s `{%}` is `slot` (None: not
+    /// known, as in a dry run).
+    pub fn tag(&self, slot: Option<usize>) -> String {
         match &self.job {
-            Some(job) => job.tag(self.seq, None),
+            Some(job) => job.tag(self.seq, slot),
             None => self.cmd.clone(),
         }
     }

@@ -154,7 +154,7 @@ impl FaultArgs {
     pub(crate) fn layered(&self, cfg: &Config) -> anyhow::Result<crate::exec::Policy> {
         let deadline = cfg.value("deadline", self.deadline)?;
         Ok(crate::exec::Policy {
-            grace: cfg.value("grace", self.grace.map(Dur))?.0,
+            term_seq: crate::exec::term_seq::TermSeq::with_grace(cfg.value("grace", self.grace.map(Dur))?.0),
             timeout: cfg.get("timeout", self.timeout)?,
             retries: extra_attempts(cfg.value("retries", self.retries)?),
             halt: cfg.value("halt", self.halt)?,

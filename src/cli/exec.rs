@@ -176,6 +176,9 @@ pub struct ExecArgs {
 
     #[command(flatten)]
     pub extra: super::GnuExtraArgs,
+
+    #[command(flatten)]
+    pub run_gnu: super::GnuRunArgs,
 }
 
 /// GNU parallel's `--pipe` and `--pipepart`: a command per block of input.

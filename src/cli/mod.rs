@@ -8,6 +8,7 @@ mod control;
 mod exec;
 mod exec_fill;
 mod gnu_extra;
+mod gnu_run;
 pub mod gnu_words;
 
 pub use control::{FaultArgs, PlacementArgs, ProgressArgs, RunControl};
@@ -15,6 +16,7 @@ use exec::{EXEC_EXAMPLES, task_file_first};
 pub use exec::{ExecArgs, GnuArgs, TemplateArgs};
 pub use exec_fill::FillArgs;
 pub use gnu_extra::GnuExtraArgs;
+pub use gnu_run::GnuRunArgs;
 
 #[derive(Debug, Parser)]
 #[command(

@@ -3,6 +3,7 @@
 use std::time::{Duration, Instant};
 
 use super::output::Captured;
+use super::term_seq::TermSeq;
 use crate::log::{JobLogRow, StartRecord, TaskRecord};
 use crate::slots::Slot;
 use crate::sys::{self, Ended, Reaped};
@@ -97,10 +98,10 @@ impl Starting {
 pub enum Phase {
     /// Left to run; its `--timeout` may still come.
     Running,
-    /// TERM (or a forwarded signal) went to its process group at `since`: KILL follows after
-    /// the grace.
-    Terminating { since: Instant },
-    /// KILL went to its group: it is only waited for.
+    /// Step `step` of the term sequence (its signal) went to its process group at `since`: the
+    /// next step follows after that step's wait.
+    Terminating { step: usize, since: Instant },
+    /// KILL went to its group, or the sequence is over: it is only waited for.
     Killed,
 }
 
@@ -117,38 +118,51 @@ pub enum Cut {
 /// What the clock asks of an attempt in a given phase.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Due {
-    /// Its timeout passed: TERM its group.
+    /// Its timeout passed: the term sequence starts.
     Timeout,
-    /// The grace after TERM ran out: KILL its group.
-    Kill,
+    /// The wait after a step of the term sequence ran out: the next step.
+    Next,
 }
 
 impl Phase {
     /// When the clock next matters to an attempt in this phase, with `deadline` its timeout.
-    pub fn wake_at(self, deadline: Option<Instant>, grace: Duration) -> Option<Instant> {
+    pub fn wake_at(self, deadline: Option<Instant>, seq: &TermSeq) -> Option<Instant> {
         match self {
             Phase::Running => deadline,
-            Phase::Terminating { since } => Some(since + grace),
+            Phase::Terminating { step, since } => {
+                Some(since + seq.step(step).map_or(Duration::ZERO, |s| s.wait))
+            }
             Phase::Killed => None,
         }
     }
 
     /// What is due at `now`, if anything.
-    pub fn due(self, now: Instant, deadline: Option<Instant>, grace: Duration) -> Option<Due> {
-        let at = self.wake_at(deadline, grace)?;
+    pub fn due(self, now: Instant, deadline: Option<Instant>, seq: &TermSeq) -> Option<Due> {
+        let at = self.wake_at(deadline, seq)?;
         (now >= at).then_some(match self {
             Phase::Running => Due::Timeout,
-            _ => Due::Kill,
+            _ => Due::Next,
         })
     }
 
-    /// The phase after `sig` went to the attempt's group at `now`: KILL ends all waiting; any
-    /// other signal starts the grace, unless one already runs.
+    /// The phase after `sig` went to the attempt's group at `now`, as the first step of the
+    /// sequence: KILL ends all waiting; any other signal starts the sequence, unless it runs.
     pub fn signalled(self, sig: i32, now: Instant) -> Phase {
         match self {
             _ if sig == libc::SIGKILL => Phase::Killed,
-            Phase::Running => Phase::Terminating { since: now },
+            Phase::Running => Phase::Terminating { step: 0, since: now },
             kept => kept,
+        }
+    }
+
+    /// The phase after the wait of the current step ran out at `now`, and the signal of the
+    /// next one, if the sequence has one.
+    pub fn next_step(self, now: Instant, seq: &TermSeq) -> (Phase, Option<i32>) {
+        let Phase::Terminating { step, .. } = self else { return (self, None) };
+        match seq.step(step + 1) {
+            Some(next) if next.signal == libc::SIGKILL => (Phase::Killed, Some(libc::SIGKILL)),
+            Some(next) => (Phase::Terminating { step: step + 1, since: now }, Some(next.signal)),
+            None => (Phase::Killed, None),
         }
     }
 }
@@ -206,24 +220,39 @@ const STEP_WIDE: [i32; 4] = [libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SI
 const SAME_SIGNAL_WINDOW: Duration = Duration::from_millis(250);
 
 impl Attempt {
-    /// hrun stops this attempt: `sig` to its group; `--resume` runs it again.
-    pub fn cancel(&mut self, sig: i32, now: Instant) {
+    /// hrun stops this attempt because of `cause` (a signal hrun got, TERM for its own
+    /// reasons, KILL at once): the sequence starts; `--resume` runs it again.
+    pub fn cancel(&mut self, cause: i32, now: Instant, seq: &TermSeq) {
         self.cut = Some(Cut::Cancelled);
+        let sig = seq.first(cause);
         self.phase = self.phase.signalled(sig, now);
         signal_group(self.pid, sig);
     }
 
-    /// Its `--timeout` passed: TERM to its group; it fails.
-    pub fn time_out(&mut self, now: Instant) {
+    /// Its `--timeout` passed: the sequence starts; it fails.
+    pub fn time_out(&mut self, now: Instant, seq: &TermSeq) {
         self.cut = Some(Cut::TimedOut);
-        self.phase = self.phase.signalled(libc::SIGTERM, now);
-        signal_group(self.pid, libc::SIGTERM);
+        let sig = seq.first(libc::SIGTERM);
+        self.phase = self.phase.signalled(sig, now);
+        signal_group(self.pid, sig);
     }
 
-    /// The grace after TERM ran out: KILL to its group.
-    pub fn kill(&mut self, now: Instant) {
-        self.phase = self.phase.signalled(libc::SIGKILL, now);
-        signal_group(self.pid, libc::SIGKILL);
+    /// Free memory fell below half of `--memfree` and this is the youngest task: the sequence
+    /// starts; it fails, as if it had failed by itself (GNU parallel's way).
+    pub fn stop_for_memory(&mut self, now: Instant, seq: &TermSeq) {
+        let sig = seq.first(libc::SIGTERM);
+        self.phase = self.phase.signalled(sig, now);
+        signal_group(self.pid, sig);
+    }
+
+    /// The wait after a step ran out: the next step's signal to its group (the group is
+    /// still there, or it would have been reaped).
+    pub fn next_step(&mut self, now: Instant, seq: &TermSeq) {
+        let (phase, sig) = self.phase.next_step(now, seq);
+        self.phase = phase;
+        if let Some(sig) = sig {
+            signal_group(self.pid, sig);
+        }
     }
 
     /// For an attempt that ended as `ended`: if it died of a step-wide signal that hrun already
@@ -339,11 +368,11 @@ pub struct Ending<'a> {
 }
 
 /// Sends `sig` to every running task's group and marks them cancelled.
-pub fn terminate_all(slots: &mut [SlotState], sig: i32) {
+pub fn terminate_all(slots: &mut [SlotState], sig: i32, seq: &TermSeq) {
     let now = Instant::now();
     for s in slots {
         if let SlotState::Running(r) = s {
-            r.cancel(sig, now);
+            r.cancel(sig, now, seq);
         }
     }
 }
@@ -405,22 +434,43 @@ mod tests {
     #[test]
     fn a_running_attempt_times_out_then_is_killed_after_the_grace() {
         let t0 = Instant::now();
-        let grace = Duration::from_secs(2);
+        let grace = TermSeq::with_grace(Duration::from_secs(2));
         let deadline = Some(t0 + Duration::from_secs(10));
         let s = Duration::from_secs;
-        assert_eq!(Phase::Running.due(t0 + s(9), deadline, grace), None);
-        assert_eq!(Phase::Running.due(t0 + s(10), deadline, grace), Some(Due::Timeout));
-        assert_eq!(Phase::Running.due(t0 + s(99), None, grace), None, "no timeout: nothing is ever due");
+        assert_eq!(Phase::Running.due(t0 + s(9), deadline, &grace), None);
+        assert_eq!(Phase::Running.due(t0 + s(10), deadline, &grace), Some(Due::Timeout));
+        assert_eq!(Phase::Running.due(t0 + s(99), None, &grace), None, "no timeout: nothing is ever due");
         let term = Phase::Running.signalled(libc::SIGTERM, t0 + s(10));
-        assert_eq!(term, Phase::Terminating { since: t0 + s(10) });
-        assert_eq!(term.wake_at(deadline, grace), Some(t0 + s(12)));
-        assert_eq!(term.due(t0 + s(11), deadline, grace), None);
-        assert_eq!(term.due(t0 + s(12), deadline, grace), Some(Due::Kill));
+        assert_eq!(term, Phase::Terminating { step: 0, since: t0 + s(10) });
+        assert_eq!(term.wake_at(deadline, &grace), Some(t0 + s(12)));
+        assert_eq!(term.due(t0 + s(11), deadline, &grace), None);
+        assert_eq!(term.due(t0 + s(12), deadline, &grace), Some(Due::Next));
         // A second TERM (hrun torn down meanwhile) does not restart the grace; KILL ends it.
         assert_eq!(term.signalled(libc::SIGTERM, t0 + s(11)), term);
+        assert_eq!(term.next_step(t0 + s(12), &grace), (Phase::Killed, Some(libc::SIGKILL)));
         let killed = term.signalled(libc::SIGKILL, t0 + s(12));
         assert_eq!(killed, Phase::Killed);
-        assert_eq!((killed.wake_at(deadline, grace), killed.due(t0 + s(99), deadline, grace)), (None, None));
+        assert_eq!(
+            (killed.wake_at(deadline, &grace), killed.due(t0 + s(99), deadline, &grace)),
+            (None, None)
+        );
         assert_eq!(Phase::Running.signalled(libc::SIGKILL, t0), Phase::Killed);
+    }
+
+    #[test]
+    fn a_term_seq_is_walked_step_by_step() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        let seq: TermSeq = "USR1,100,TERM,50,INT".parse().unwrap();
+        let p = Phase::Running.signalled(libc::SIGUSR1, t0);
+        assert_eq!(p.wake_at(None, &seq), Some(t0 + ms(100)));
+        let (p, sig) = p.next_step(t0 + ms(100), &seq);
+        assert_eq!((p, sig), (Phase::Terminating { step: 1, since: t0 + ms(100) }, Some(libc::SIGTERM)));
+        assert_eq!(p.due(t0 + ms(149), None, &seq), None);
+        let (p, sig) = p.next_step(t0 + ms(150), &seq);
+        assert_eq!((p, sig), (Phase::Terminating { step: 2, since: t0 + ms(150) }, Some(libc::SIGINT)));
+        // The last step has no wait, and nothing follows it: the task is only waited for.
+        assert_eq!(p.due(t0 + ms(150), None, &seq), Some(Due::Next));
+        assert_eq!(p.next_step(t0 + ms(150), &seq), (Phase::Killed, None));
     }
 }

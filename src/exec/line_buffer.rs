@@ -33,11 +33,20 @@ impl Stream {
     }
 
     /// Copies the whole lines after what was shown (everything, at the task's end) to `out`.
-    fn copy(&mut self, out: &mut dyn Write, tag: Option<&str>, at_end: bool) -> io::Result<()> {
+    fn copy(
+        &mut self,
+        out: &mut dyn Write,
+        tag: Option<&str>,
+        paint: Option<&str>,
+        at_end: bool,
+    ) -> io::Result<()> {
         let len = self.file.metadata()?.len();
         let until = if at_end { len } else { self.last_newline(len)? };
         if until > self.shown {
-            copy_lines(&self.file, self.shown, until, out, tag)?;
+            match paint {
+                Some(p) => copy_painted(&self.file, self.shown, until, out, tag, p)?,
+                None => copy_lines(&self.file, self.shown, until, out, tag)?,
+            }
             self.shown = until;
             self.scanned = self.scanned.max(until);
         }
@@ -90,11 +99,40 @@ fn copy_lines(file: &File, from: u64, until: u64, out: &mut dyn Write, tag: Opti
     out.flush()
 }
 
+/// `--color`: bytes `from..until` of `file` to `out`, each whole line in the colour `paint`
+/// (and the tag) as GNU does; a last line without its newline (at the task's end) with the
+/// tag alone, as GNU shows it.
+fn copy_painted(
+    file: &File,
+    from: u64,
+    until: u64,
+    out: &mut dyn Write,
+    tag: Option<&str>,
+    paint: &str,
+) -> io::Result<()> {
+    let mut text = vec![0u8; (until - from) as usize];
+    file.read_exact_at(&mut text, from)?;
+    let tag = tag.map_or(String::new(), |t| format!("{t}\t"));
+    let lead = format!("{paint}{tag}");
+    let mut rest = &text[..];
+    while let Some(i) = rest.iter().position(|&b| b == b'\n') {
+        super::color::write_line(out, lead.as_bytes(), super::color::reset_for(paint), &rest[..i])?;
+        rest = &rest[i + 1..];
+    }
+    if !rest.is_empty() {
+        out.write_all(tag.as_bytes())?;
+        out.write_all(rest)?;
+    }
+    out.flush()
+}
+
 /// A running task's files.
 struct Task {
     out: Stream,
     err: Stream,
     tag: Option<String>,
+    /// `--color`: its colour.
+    paint: Option<String>,
 }
 
 /// The running tasks whose output is shown line by line, in task order.
@@ -105,15 +143,15 @@ pub struct Lines {
 
 impl Lines {
     /// Task `seq` started writing into `out` and `err` (hrun's own descriptors of its files).
-    pub fn watch(&mut self, seq: u64, out: File, err: File, tag: Option<String>) {
-        self.tasks.insert(seq, Task { out: Stream::new(out), err: Stream::new(err), tag });
+    pub fn watch(&mut self, seq: u64, out: File, err: File, tag: Option<String>, paint: Option<String>) {
+        self.tasks.insert(seq, Task { out: Stream::new(out), err: Stream::new(err), tag, paint });
     }
 
     /// Shows the whole lines every running task wrote since the last look.
     pub fn poll(&mut self, out: &mut dyn Write, err: &mut dyn Write) -> io::Result<()> {
         for t in self.tasks.values_mut() {
-            t.out.copy(out, t.tag.as_deref(), false)?;
-            t.err.copy(err, t.tag.as_deref(), false)?;
+            t.out.copy(out, t.tag.as_deref(), t.paint.as_deref(), false)?;
+            t.err.copy(err, t.tag.as_deref(), t.paint.as_deref(), false)?;
         }
         Ok(())
     }
@@ -123,8 +161,8 @@ impl Lines {
     pub fn end(&mut self, seq: u64, show: bool, out: &mut dyn Write, err: &mut dyn Write) -> io::Result<()> {
         let Some(mut t) = self.tasks.remove(&seq) else { return Ok(()) };
         if show {
-            t.out.copy(out, t.tag.as_deref(), true)?;
-            t.err.copy(err, t.tag.as_deref(), true)?;
+            t.out.copy(out, t.tag.as_deref(), t.paint.as_deref(), true)?;
+            t.err.copy(err, t.tag.as_deref(), t.paint.as_deref(), true)?;
         }
         Ok(())
     }
@@ -150,7 +188,7 @@ mod tests {
     fn whole_lines_now_the_rest_at_the_end() {
         let out = file(b"one\ntw");
         let mut lines = Lines::default();
-        lines.watch(1, out.try_clone().unwrap(), file(b""), Some("t".into()));
+        lines.watch(1, out.try_clone().unwrap(), file(b""), Some("t".into()), None);
         let (mut o, mut e) = (Vec::new(), Vec::new());
         lines.poll(&mut o, &mut e).unwrap();
         assert_eq!(o, b"t\tone\n");
@@ -166,7 +204,7 @@ mod tests {
     fn a_line_longer_than_the_limit_comes_in_pieces() {
         let long = vec![b'x'; (LONGEST_HELD + 10) as usize];
         let mut lines = Lines::default();
-        lines.watch(1, file(&long), file(b""), None);
+        lines.watch(1, file(&long), file(b""), None, None);
         let (mut o, mut e) = (Vec::new(), Vec::new());
         lines.poll(&mut o, &mut e).unwrap();
         assert_eq!(o.len(), long.len(), "held no longer than the limit");
@@ -177,7 +215,7 @@ mod tests {
     #[test]
     fn a_retried_attempt_shows_no_rest() {
         let mut lines = Lines::default();
-        lines.watch(2, file(b"done\npartial"), file(b""), None);
+        lines.watch(2, file(b"done\npartial"), file(b""), None, None);
         let (mut o, mut e) = (Vec::new(), Vec::new());
         lines.end(2, false, &mut o, &mut e).unwrap();
         assert!(o.is_empty());

@@ -6,7 +6,9 @@
 //! copied out by a second thread (see `output`).
 
 mod attempt;
+pub mod color;
 mod dispatch;
+pub mod gate;
 pub mod halt;
 mod leaks;
 mod line_buffer;
@@ -20,6 +22,7 @@ pub mod resume;
 mod row_order;
 mod spawn;
 mod summary;
+pub mod term_seq;
 pub mod timeout;
 pub mod workdir;
 
@@ -103,6 +106,10 @@ pub struct ExecConfig {
     pub total_jobs: Option<u64>,
     /// `--process-slot-var NAME`: NAME is the task's slot number - 1 in its environment.
     pub slot_var: Option<String>,
+    /// `--memfree`, `--load`.
+    pub gate: gate::Gate,
+    /// `--color`, `--color-failed`.
+    pub colors: color::Colors,
 }
 
 /// How a run is carried out, as `exec` and `run` share it (their `RunControl` flags).
@@ -157,6 +164,8 @@ impl ExecConfig {
             shuf: None,
             total_jobs: None,
             slot_var: None,
+            gate: gate::Gate::default(),
+            colors: color::Colors::default(),
         }
     }
 }
@@ -164,8 +173,8 @@ impl ExecConfig {
 /// How tasks are supervised.
 #[derive(Clone, Debug)]
 pub struct Policy {
-    /// Between SIGTERM (or the forwarded signal) and SIGKILL.
-    pub grace: Duration,
+    /// How a task hrun stops is ended: by default the signal, `--grace`, KILL.
+    pub term_seq: term_seq::TermSeq,
     pub timeout: Option<Timeout>,
     /// Extra attempts for a failed task.
     pub retries: u32,
@@ -283,6 +292,7 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
         tag: cfg.tag,
         results: cfg.results.is_some(),
         workdir: workdir.as_ref(),
+        gate: &cfg.gate,
     }
     .run(checked.tasks);
 
@@ -397,6 +407,7 @@ fn open_claimed(
     let output = Output::start(cfg.output.clone(), progress.bar(), table)?
         .with_echo(cfg.echo)
         .with_tags(cfg.tag)
+        .with_colors(cfg.colors)
         .with_files(cfg.files)
         .with_layout(checked.tasks.names().to_vec(), cfg.tasks.per_job(), named);
     Ok(Opened { log, joblog, output, progress, dir_lock: None })

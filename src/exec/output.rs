@@ -125,6 +125,8 @@ struct Block {
     recycle: bool,
     /// `--tag`: each line is prefixed with this and a tab.
     tag: Option<String>,
+    /// `--color`, `--color-failed`: the colour each line starts with.
+    paint: Option<String>,
 }
 
 /// What the writer thread is told.
@@ -140,7 +142,7 @@ enum Msg {
     NoRow(u64),
     /// `--line-buffer`: task `seq` writes into these files (hrun's own descriptors of them),
     /// its lines led by this tag.
-    Watch(u64, File, File, Option<String>),
+    Watch(u64, File, File, Option<String>, Option<String>),
     /// `--line-buffer`: an attempt of task `seq` ended; the rest of its output is shown
     /// (`true`: not an attempt that is retried), and its files are given back.
     Ended(u64, Block, bool),
@@ -167,6 +169,8 @@ pub struct Output {
     layout: ValueLayout,
     /// `--tag`: for `--line-buffer`'s lines.
     tags: bool,
+    /// `--color`, `--color-failed`.
+    colors: super::color::Colors,
     /// GNU's `--files`: each task's stdout stays in a file of its own in `$TMPDIR`, whose
     /// name is shown instead of the output; the attempts' files by task.
     files: Option<RefCell<std::collections::HashMap<u64, PathBuf>>>,
@@ -289,6 +293,7 @@ impl Output {
             echo: Echo::default(),
             layout: ValueLayout::default(),
             tags: false,
+            colors: Default::default(),
             files: None,
         })
     }
@@ -378,12 +383,13 @@ impl Output {
                 let captured = self.spool()?;
                 if let (OutputMode::Lines, Some((tx, _))) = (&self.mode, &self.writer) {
                     let (out, err) = (captured.stdout.try_clone(), captured.stderr.try_clone());
-                    let tag = self.tags.then(|| task.tag());
+                    let tag = self.tags.then(|| task.tag(Some(slot)));
                     let _ = tx.send(Msg::Watch(
                         seq,
                         out.context("--line-buffer")?,
                         err.context("--line-buffer")?,
                         tag,
+                        self.colors.of(seq, None),
                     ));
                 }
                 Ok(captured)
@@ -412,6 +418,11 @@ impl Output {
     /// `--tag` (or `--tagstring`): lines shown as they come (`--line-buffer`) carry the tag.
     pub fn with_tags(self, tags: bool) -> Output {
         Output { tags, ..self }
+    }
+
+    /// `--color`, `--color-failed`: each job's lines in its colour.
+    pub fn with_colors(self, colors: super::color::Colors) -> Output {
+        Output { colors, ..self }
     }
 
     /// GNU's `--files`: each task's stdout kept in a file of its own, its name shown.
@@ -458,19 +469,22 @@ impl Output {
         }
     }
 
-    /// Called when an attempt of task `seq` has ended. `show`: its output is shown (false for
-    /// an attempt that is retried). Grouped output goes to the writer thread, unless the
-    /// task printed nothing. `recycle`: no process of the task can still hold the files.
-    /// `row`: with a results table, the record of a task that finished, for its row.
+    /// Called when an attempt of task `seq` has ended. `shown`: its output is shown, and
+    /// whether the task failed (`--color-failed`); None for an attempt that is retried.
+    /// Grouped output goes to the writer thread, unless the task printed nothing. `recycle`:
+    /// no process of the task can still hold the files. `row`: with a results table, the
+    /// record of a task that finished, for its row.
     pub fn finish(
         &self,
         seq: u64,
         captured: Captured,
         recycle: bool,
-        show: bool,
+        shown: Option<bool>,
         tag: Option<String>,
         row: Option<crate::log::TaskRecord>,
     ) {
+        let show = shown.is_some();
+        let paint = self.colors.of(seq, Some(shown == Some(true)));
         let Some((tx, _)) = &self.writer else { return };
         let mut captured = captured;
         if let Some(files) = &self.files {
@@ -496,11 +510,11 @@ impl Output {
         if self.mode == OutputMode::Lines && row.is_none() {
             // The writer thread shows the rest, then gives the files back: never reused while
             // it may still read them.
-            let _ = tx.send(Msg::Ended(seq, Block { captured, recycle, tag }, show));
+            let _ = tx.send(Msg::Ended(seq, Block { captured, recycle, tag, paint }, show));
             return;
         }
         if let Some(record) = row {
-            let _ = tx.send(Msg::Row(Box::new(record), Block { captured, recycle, tag }));
+            let _ = tx.send(Msg::Row(Box::new(record), Block { captured, recycle, tag, paint }));
             return;
         }
         let ordered = self.mode == OutputMode::Ordered;
@@ -515,7 +529,7 @@ impl Output {
             return;
         }
         // The writer only stops when `tx` is dropped, in `close`.
-        let _ = tx.send(Msg::Done(seq, Some(Block { captured, recycle, tag })));
+        let _ = tx.send(Msg::Done(seq, Some(Block { captured, recycle, tag, paint })));
     }
 
     /// With a results table in a file, writes the row of `record` (a finished task) with its
@@ -664,7 +678,7 @@ fn write_blocks(
     // A row that cannot be written to standard output is lost output (the run stops, exits
     // 255, and --resume runs its task again); a closed pipe stops the run as for blocks.
     let (lost, closed) = (sink.lost.clone(), sink.closed.clone());
-    let mut write = |record: Box<crate::log::TaskRecord>, Block { mut captured, recycle, tag }: Block| {
+    let mut write = |record: Box<crate::log::TaskRecord>, Block { mut captured, recycle, tag, .. }: Block| {
         let seq = record.seq;
         if let Some(t) = table.as_mut()
             && !closed.load(std::sync::atomic::Ordering::Relaxed)
@@ -702,7 +716,7 @@ fn write_blocks(
         }
         let Some(msg) = msg else { continue };
         match msg {
-            Msg::Watch(seq, out, err, tag) => lines.watch(seq, out, err, tag),
+            Msg::Watch(seq, out, err, tag, paint) => lines.watch(seq, out, err, tag, paint),
             Msg::Ended(seq, block, show) => {
                 sink.lines(seq, |out, err| lines.end(seq, show, out, err));
                 sink.recycle(block, &back);
@@ -784,22 +798,22 @@ impl Sink {
     fn block(
         &mut self,
         seq: u64,
-        Block { mut captured, recycle, tag }: Block,
+        Block { mut captured, recycle, tag, paint }: Block,
         back: &mpsc::Sender<Captured>,
     ) {
         let mut wrote = (Wrote::Whole, Wrote::Whole);
         self.write(|out, err, sink| {
             if sink.0 {
-                wrote.0 = copy_block(&mut captured.stdout, out, tag.as_deref());
+                wrote.0 = copy_block(&mut captured.stdout, out, tag.as_deref(), paint.as_deref());
                 sink.0 = wrote.0 != Wrote::Closed;
             }
             if sink.1 {
-                wrote.1 = copy_block(&mut captured.stderr, err, tag.as_deref());
+                wrote.1 = copy_block(&mut captured.stderr, err, tag.as_deref(), paint.as_deref());
                 sink.1 = wrote.1 != Wrote::Closed;
             }
         });
         self.account(seq, wrote);
-        self.recycle(Block { captured, recycle, tag: None }, back);
+        self.recycle(Block { captured, recycle, tag: None, paint: None }, back);
     }
 
     /// Runs `f` (a `--line-buffer` copy of task `seq`'s lines, or of every running task's for
@@ -878,10 +892,10 @@ impl Order {
             self.spill = Some((tempfile::tempfile()?, tempfile::tempfile()?));
         }
         let (out, err) = self.spill.as_mut().expect("made above");
-        let tag = block.tag.as_deref();
+        let (tag, paint) = (block.tag.as_deref(), block.paint.as_deref());
         let append = |from: &mut File, to: &mut File| -> io::Result<(u64, u64)> {
             let at = to.seek(SeekFrom::End(0))?;
-            let n = copy_tagged(from, to, tag)?;
+            let n = copy_tagged(from, to, tag, paint)?;
             Ok((at, n))
         };
         Ok(Held {
@@ -950,18 +964,27 @@ fn written<T>(result: io::Result<T>) -> Wrote {
 }
 
 /// Copies one whole file to `out`.
-fn copy_block(file: &mut File, out: &mut dyn Write, tag: Option<&str>) -> Wrote {
+fn copy_block(file: &mut File, out: &mut dyn Write, tag: Option<&str>, paint: Option<&str>) -> Wrote {
     if file.metadata().map(|m| m.len() == 0).unwrap_or(false) {
         return Wrote::Whole;
     }
-    written(copy_tagged(file, out, tag).and_then(|_| out.flush()))
+    written(copy_tagged(file, out, tag, paint).and_then(|_| out.flush()))
 }
 
 /// Copies `from`, from its start, to `out`; with `--tag`, each line starts with the tag and a
 /// tab (a last line without a newline too, as GNU parallel). Returns the bytes written.
 /// Works in fixed-size chunks: a line of gigabytes costs no memory.
-fn copy_tagged(from: &mut File, out: &mut dyn Write, tag: Option<&str>) -> io::Result<u64> {
+fn copy_tagged(
+    from: &mut File,
+    out: &mut dyn Write,
+    tag: Option<&str>,
+    paint: Option<&str>,
+) -> io::Result<u64> {
     from.seek(SeekFrom::Start(0))?;
+    if let Some(paint) = paint {
+        let lead = format!("{paint}{}", tag.map_or(String::new(), |t| format!("{t}\t")));
+        return copy_painted(from, out, &lead, super::color::reset_for(paint));
+    }
     let Some(tag) = tag else { return io::copy(from, out) };
     let prefix = format!("{tag}\t");
     let mut buf = vec![0u8; 64 * 1024];
@@ -982,5 +1005,22 @@ fn copy_tagged(from: &mut File, out: &mut dyn Write, tag: Option<&str>) -> io::R
             n += piece.len() as u64;
             at_line_start = piece.ends_with(b"\n");
         }
+    }
+}
+
+/// Copies `from` (at its start) to `out` line by line as GNU's `--color` does: each line,
+/// a last one without a newline too, led by `lead` (the colour and the tag) and ended by the
+/// reset and a newline. A line is held whole in memory (GNU holds it too).
+fn copy_painted(from: &mut File, out: &mut dyn Write, lead: &str, reset: &str) -> io::Result<u64> {
+    use std::io::BufRead;
+    let mut reader = io::BufReader::with_capacity(64 * 1024, from);
+    let (mut line, mut n) = (Vec::new(), 0u64);
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line)? == 0 {
+            return Ok(n);
+        }
+        let body = line.strip_suffix(b"\n").unwrap_or(&line);
+        n += super::color::write_line(out, lead.as_bytes(), reset, body)?;
     }
 }

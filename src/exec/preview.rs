@@ -31,7 +31,7 @@ pub fn dry_run(cfg: &ExecConfig) -> Result<()> {
     let mut out = std::io::BufWriter::new(stdout.lock());
     while let Some(task) = plan.next_to_run(&mut tasks, &mut skipped).map_err(|e| UsageError(e.into()))? {
         let line = task.command(1);
-        let tag = if cfg.tag { format!("{}\t", task.tag()) } else { String::new() };
+        let tag = if cfg.tag { format!("{}\t", task.tag(Some(1))) } else { String::new() };
         let written = out
             .write_all(tag.as_bytes())
             .and_then(|()| out.write_all(line.as_bytes()))

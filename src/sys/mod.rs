@@ -27,6 +27,7 @@ mod guardian;
 mod launcher;
 mod limits;
 mod locks;
+pub mod meminfo;
 mod procfs;
 mod stdin;
 
@@ -302,6 +303,16 @@ pub fn signal_name(signal: i32) -> String {
     nix::sys::signal::Signal::try_from(signal)
         .map(|s| s.as_str().to_string())
         .unwrap_or_else(|_| format!("SIG{signal}"))
+}
+
+/// True when `signal` is a signal this system has (not 0).
+pub fn signal_exists(signal: i32) -> bool {
+    nix::sys::signal::Signal::try_from(signal).is_ok()
+}
+
+/// The number of the signal named `name` (`SIGTERM`).
+pub fn signal_by_name(name: &str) -> Option<i32> {
+    name.parse::<nix::sys::signal::Signal>().ok().map(|s| s as i32)
 }
 
 /// The running kernel's release (`uname -r`).

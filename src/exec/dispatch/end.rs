@@ -64,9 +64,11 @@ impl Dispatcher<'_> {
         }
         let until = match attempt.phase {
             // Being torn down (a timeout, a signal, --halt now): its whole process group got the
-            // TERM with the main process, and gets the same grace before the KILL (a shell
-            // line's child that checkpoints on SIGTERM must be given the time to).
-            Phase::Terminating { since } if leftovers && attempt.cut.is_some() => since + self.policy.grace,
+            // TERM with the main process, and gets the rest of the sequence before the KILL (a
+            // shell line's child that checkpoints on SIGTERM must be given the time to).
+            Phase::Terminating { step, since } if leftovers && attempt.cut.is_some() => {
+                since + self.policy.term_seq.remaining(step)
+            }
             _ => {
                 ended
                     + super::super::attempt::linger_for(
@@ -246,7 +248,7 @@ impl Dispatcher<'_> {
         // in a file, written before the record (which then says where it ends); on standard
         // output, by the writer thread after.
         let finished = self.results && fate.finished();
-        let tag = self.tag.then(|| attempt.task.tag());
+        let tag = self.tag.then(|| attempt.task.tag(Some(self.plan.slots[attempt.slot].id.0)));
         let file_table = self.output.has_file_table();
         let cpu_s = record.rusage.utime_s + record.rusage.stime_s;
         if !leaked.is_empty() {
@@ -300,7 +302,7 @@ impl Dispatcher<'_> {
             attempt.task.seq,
             attempt.captured,
             leaked.is_empty(),
-            fate != Disposition::Retry && !self.results,
+            (fate != Disposition::Retry && !self.results).then_some(fate != Disposition::Succeeded),
             tag,
             row,
         );
@@ -329,7 +331,7 @@ impl Dispatcher<'_> {
         }
         st.dirty_since.get_or_insert_with(Instant::now);
         let seq = held.record.seq;
-        self.output.finish(seq, held.captured, held.recycle, false, held.tag, None);
+        self.output.finish(seq, held.captured, held.recycle, None, held.tag, None);
         Ok(())
     }
 
@@ -403,7 +405,7 @@ impl Dispatcher<'_> {
         );
         st.stop = Some(Stop::Halt(exit));
         if when == When::Now {
-            terminate_all(&mut st.slots, libc::SIGTERM);
+            terminate_all(&mut st.slots, libc::SIGTERM, &self.policy.term_seq);
             st.teardown = Some(libc::SIGTERM);
         }
     }

@@ -14,17 +14,21 @@
 //! - `start.rs`: asking a launcher to start a task, and its answer;
 //! - `prefetch.rs`: the next request of a busy slot, sent ahead, and withdrawn when the run
 //!   stops;
-//! - `end.rs`: a task's end: leftovers, the record, retries and `--halt`.
+//! - `end.rs`: a task's end: leftovers, the record, retries and `--halt`;
+//! - `gate.rs`: what holds the next task back (`--delay`, the deadline, `--memfree`,
+//!   `--load`), and `--memfree` stopping one.
 
 mod end;
+mod gate;
 mod prefetch;
 mod start;
 
 use std::collections::{HashMap, VecDeque};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
+use super::Policy;
 use super::attempt::{Due, SlotState, terminate_all};
 use super::halt::Tally;
 use super::leaks;
@@ -33,7 +37,6 @@ use super::resume::ResumePlan;
 use super::spawn::TaskEnv;
 use super::summary::Summary;
 use super::timeout::Median;
-use super::{Policy, unix_seconds};
 use crate::exit::UsageError;
 use crate::input::TaskStream;
 use crate::log::{JobLog, RunLog};
@@ -73,6 +76,8 @@ pub struct Dispatcher<'a> {
     pub results: bool,
     /// `--workdir`: where each task starts (None: hrun's own directory).
     pub workdir: Option<&'a super::workdir::Workdir>,
+    /// `--memfree`, `--load`: what holds jobs back.
+    pub gate: &'a super::gate::Gate,
 }
 
 /// Why no new task starts.
@@ -127,6 +132,10 @@ struct RunState {
     dirty_since: Option<Instant>,
     /// When each slot last became free, for the dispatch latency.
     freed_at: Vec<Option<Instant>>,
+    /// `--memfree`/`--load` held jobs back: they are looked at again then.
+    gate_until: Option<Instant>,
+    /// When `--memfree` last looked whether the youngest job must go.
+    memory_checked: Option<Instant>,
     /// A slot is free but standard input has no line yet.
     waiting_input: bool,
     /// Signals hrun received in this run (bit N: signal N).
@@ -189,6 +198,8 @@ impl Dispatcher<'_> {
             rows: Default::default(),
             at_once: start::process_room(n),
             refused_since: None,
+            gate_until: None,
+            memory_checked: None,
         };
         loop {
             self.fill(&mut st, &mut tasks);
@@ -330,6 +341,11 @@ impl Dispatcher<'_> {
                 self.withdraw_all(st);
                 return;
             };
+            // Taken first, so that the end of the input is known while jobs are held back.
+            if !self.gate_open(st) {
+                st.retry.push_front(next);
+                break;
+            }
             self.request(st, next, slot, When::Now);
         }
         self.fill_ahead(st, tasks);
@@ -363,27 +379,6 @@ impl Dispatcher<'_> {
         }
     }
 
-    /// With `--delay`, when the next task may start, if that is still ahead.
-    fn delayed(&self, st: &RunState) -> Option<Instant> {
-        let now = Instant::now();
-        let backoff = st.backoff.map(|(until, _)| until).filter(|&t| t > now);
-        let at = st.last_start.zip(self.delay).map(|(t, d)| t + d).filter(|&t| t > now);
-        backoff.into_iter().chain(at).max()
-    }
-
-    /// True when a task starting now would end before the deadline; else stops starting tasks.
-    fn before_deadline(&self, st: &mut RunState) -> bool {
-        if !self.walltime.is_set() {
-            return true;
-        }
-        let expected = st.median.median().filter(|_| st.median.count() > 0);
-        let now = unix_seconds(SystemTime::now());
-        let Some(why) = self.walltime.refuses(now, expected, st.by_pid.len()) else { return true };
-        eprintln!("hrun: {why}");
-        st.stop = Some(Stop::Deadline);
-        false
-    }
-
     fn on_signal(&mut self, st: &mut RunState, sig: i32) {
         st.received |= 1 << sig;
         super::attempt::same_signal_arrived(&mut st.slots, sig);
@@ -403,10 +398,9 @@ impl Dispatcher<'_> {
                     self.tear_down(st, libc::SIGKILL);
                 } else if !again {
                     eprintln!(
-                        "hrun: {}: forwarding it to {} running task(s); SIGKILL after {:?}",
+                        "hrun: {}: {}",
                         sys::signal_name(sig),
-                        st.by_pid.len(),
-                        self.policy.grace
+                        self.policy.term_seq.describe(st.by_pid.len())
                     );
                     self.tear_down(st, sig);
                 }
@@ -419,7 +413,7 @@ impl Dispatcher<'_> {
     /// starting as they start.
     fn tear_down(&self, st: &mut RunState, sig: i32) {
         self.withdraw_all(st);
-        terminate_all(&mut st.slots, sig);
+        terminate_all(&mut st.slots, sig, &self.policy.term_seq);
         st.teardown = Some(sig);
     }
 
@@ -437,13 +431,14 @@ impl Dispatcher<'_> {
         {
             consider(at);
         }
+        self.gate_wake(st, more).into_iter().for_each(&mut consider);
         if let Some(left) = self.walltime.left().filter(|_| !st.by_pid.is_empty()) {
             consider(Instant::now() + Duration::from_secs_f64(left));
         }
         for s in &st.slots {
             match s {
                 SlotState::Running(r) => {
-                    if let Some(at) = r.phase.wake_at(r.deadline, self.policy.grace) {
+                    if let Some(at) = r.phase.wake_at(r.deadline, &self.policy.term_seq) {
                         consider(at);
                     }
                 }
@@ -467,15 +462,16 @@ impl Dispatcher<'_> {
             }
         }
         let now = Instant::now();
+        self.on_memory(st, now);
         for slot in 0..st.slots.len() {
             match &mut st.slots[slot] {
-                SlotState::Running(r) => match r.phase.due(now, r.deadline, self.policy.grace) {
+                SlotState::Running(r) => match r.phase.due(now, r.deadline, &self.policy.term_seq) {
                     Some(Due::Timeout) => {
-                        r.time_out(now);
+                        r.time_out(now, &self.policy.term_seq);
                         // It fails: what waits behind it is sent again once hrun counted that.
                         self.withdraw(st, slot);
                     }
-                    Some(Due::Kill) => r.kill(now),
+                    Some(Due::Next) => r.next_step(now, &self.policy.term_seq),
                     None => {}
                 },
                 SlotState::Lingering(l) if now >= l.until => self.end_lingering(st, slot)?,

@@ -62,6 +62,7 @@ impl Dispatcher<'_> {
     fn may_send_ahead(&self, st: &RunState) -> bool {
         if st.stop.is_some()
             || self.delay.is_some()
+            || self.gate.is_set()
             || st.backoff.is_some()
             || self.policy.halt.counts_successes()
         {

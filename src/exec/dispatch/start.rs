@@ -206,7 +206,7 @@ impl Dispatcher<'_> {
         self.progress.started();
         if let Some(sig) = st.teardown {
             // The run is being torn down: this task, started meanwhile, is cut short too.
-            r.cancel(sig, Instant::now());
+            r.cancel(sig, Instant::now(), &self.policy.term_seq);
         }
         st.by_pid.insert(pid, slot);
         st.summary.attempts += 1;
