@@ -13,7 +13,7 @@ const TRAPPER: &str = "#!/bin/bash\nf=$1\nfor s in TERM INT USR1 USR2 HUP; do tr
     echo started >> $f\nfor i in $(seq 1 300); do sleep 0.1; done\n";
 
 /// Long waits, so that each signal is handled before the next one comes.
-const SEQ: &str = "USR1,600,INT,600,USR2,600,KILL,25";
+const SEQ: &str = "USR1,1500,INT,1500,USR2,1500,KILL,25";
 
 fn setup(sb: &Sandbox) -> PathBuf {
     let script = sb.write("trap.sh", TRAPPER);

@@ -706,7 +706,10 @@ fn task_output_that_cannot_be_written_stops_the_run_and_resume_reruns_it() {
         .unwrap();
     assert_eq!(out.status.code(), Some(255), "{}", stderr(&out));
     assert!(stderr(&out).contains("cannot write results table -.csv"), "{}", stderr(&out));
-    assert_eq!(sb.read("t.jsonl").matches(r#""kind":"lost""#).count(), 3, "{}", sb.read("t.jsonl"));
+    // The first row that cannot be written stops the run: the tasks that ended by then are named
+    // lost (how many depends on when the writer thread saw the error); the rest never started.
+    let lost = sb.read("t.jsonl").matches(r#""kind":"lost""#).count();
+    assert!((1..=3).contains(&lost), "{}", sb.read("t.jsonl"));
     let out =
         run(hrun().current_dir(sb.root()).args(["exec", "-q", "--resume", "--log", "t.jsonl"]).args(args));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
