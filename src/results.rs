@@ -157,12 +157,16 @@ impl Row {
 /// slot) (1 is every CPU of the slot busy; above 1, it ran on CPUs outside its slot). `None`
 /// for a task of no measurable wall time.
 pub fn cpu_use(r: &TaskRecord) -> (Option<f64>, Option<f64>) {
-    if r.wall_s <= 0.0 {
+    cpu_use_of(r.rusage.utime_s + r.rusage.stime_s, r.wall_s, &r.cpus)
+}
+
+/// [`cpu_use`] from a task's CPU seconds, wall seconds and slot CPUs (`0-3`).
+pub fn cpu_use_of(cpu_s: f64, wall_s: f64, cpus: &str) -> (Option<f64>, Option<f64>) {
+    if wall_s <= 0.0 {
         return (None, None);
     }
-    let cpu = r.rusage.utime_s + r.rusage.stime_s;
-    let n = r.cpus.parse::<crate::cpuset::CpuSet>().map_or(0, |c| c.len());
-    (Some(100.0 * cpu / r.wall_s), (n > 0).then(|| cpu / (r.wall_s * n as f64)))
+    let n = cpus.parse::<crate::cpuset::CpuSet>().map_or(0, |c| c.len());
+    (Some(100.0 * cpu_s / wall_s), (n > 0).then(|| cpu_s / (wall_s * n as f64)))
 }
 
 /// A table being written: the header once (CSV/TSV), then one row per `write` call.

@@ -43,6 +43,8 @@ pub struct Status {
     /// Wall times of the tasks that ended this run (their last attempts).
     pub walls: Median,
     pub wall_max: f64,
+    /// Their CPU use: CPU time / wall x 100 (`/usr/bin/time -v`'s "Percent of CPU").
+    pub cpu_pcts: Median,
     /// Tasks in the whole task file (all shards), from the latest run record.
     pub file_tasks: Option<u64>,
     /// Each task's verdict over every run of the log, by task number - 1.
@@ -229,6 +231,9 @@ impl Status {
         }
         self.walls.add(task.wall_s);
         self.wall_max = self.wall_max.max(task.wall_s);
+        if let (Some(pct), _) = crate::results::cpu_use(task) {
+            self.cpu_pcts.add(pct);
+        }
     }
 
     /// Tasks of `total` neither done before, nor done or running now.
@@ -421,11 +426,15 @@ pub fn render(s: &Status, now: f64) -> String {
     lines.into_iter().map(|l| format!("{prefix}{l}\n")).collect()
 }
 
-/// `makespan 1.23 s, wall time median 0.50 s max 0.61 s, CPU efficiency 98.5%, 0 not run`.
+/// `makespan 1.23 s, wall time median 0.50 s max 0.61 s, CPU per task median 398%, CPU
+/// efficiency 98.5%, 0 not run`.
 fn numbers(s: &Status, end: &EndSummary) -> String {
     let mut line = format!("makespan {:.2} s", end.makespan_s);
     if let Some(median) = s.walls.median() {
         line += &format!(", wall time median {median:.2} s max {:.2} s", s.wall_max);
+    }
+    if let Some(pct) = s.cpu_pcts.median() {
+        line += &format!(", CPU per task median {pct:.0}%");
     }
     line += &format!(", CPU efficiency {:.1}%, {} not run", 100.0 * end.cpu_efficiency, end.not_run);
     if end.cancelled > 0 {

@@ -313,7 +313,7 @@ fn timeline(s: &Sitting, k: usize) -> String {
         let w = (b.wall_s * scale).max(1.0);
         let _ = writeln!(
             h,
-            "<rect class=\"task\" data-seq=\"{}\" data-slot=\"{}\" data-run=\"{}\" x=\"{x:.2}\" y=\"{y:.1}\" width=\"{w:.2}\" height=\"{:.1}\" fill=\"{colour}\" rx=\"2\"><title>task {} (attempt {}) on slot {} [{}]: {}\n{} ({what})\nstart +{:.3} s, wall {:.3} s, user {:.3} s, sys {:.3} s, max RSS {} kB</title></rect>",
+            "<rect class=\"task\" data-seq=\"{}\" data-slot=\"{}\" data-run=\"{}\" x=\"{x:.2}\" y=\"{y:.1}\" width=\"{w:.2}\" height=\"{:.1}\" fill=\"{colour}\" rx=\"2\"><title>task {} (attempt {}) on slot {} [{}]: {}\n{} ({what})\nstart +{:.3} s, wall {:.3} s, user {:.3} s, sys {:.3} s, max RSS {} kB{}</title></rect>",
             b.seq,
             b.slot,
             b.run + 1,
@@ -328,7 +328,8 @@ fn timeline(s: &Sitting, k: usize) -> String {
             b.wall_s,
             b.utime_s,
             b.stime_s,
-            b.maxrss_kb
+            b.maxrss_kb,
+            cpu_tip(b)
         );
     }
     let _ = writeln!(
@@ -344,6 +345,19 @@ fn timeline(s: &Sitting, k: usize) -> String {
 }
 
 /// Histogram of wall times of every attempt.
+/// `, CPU 197% (98% of its 2 CPUs)` for a task's tooltip (`/usr/bin/time -v`'s Percent of
+/// CPU, and of its slot); nothing for a task of no measurable wall time.
+fn cpu_tip(b: &Bar) -> String {
+    match crate::results::cpu_use_of(b.utime_s + b.stime_s, b.wall_s, &b.cpus) {
+        (Some(pct), Some(eff)) => {
+            let n = b.cpus.parse::<crate::cpuset::CpuSet>().map_or(0, |c| c.len());
+            format!(", CPU {pct:.0}% ({:.0}% of its {})", 100.0 * eff, crate::text::count(n as u64, "CPU"))
+        }
+        (Some(pct), None) => format!(", CPU {pct:.0}%"),
+        _ => String::new(),
+    }
+}
+
 fn histogram(bars: &[Bar]) -> String {
     let width = 1000.0;
     let mut h = String::from("<h2>Wall times</h2>\n");

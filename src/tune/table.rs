@@ -52,11 +52,14 @@ pub fn render(out: &Outcome) -> String {
 }
 
 /// A program that keeps about one CPU busy whatever T does not use its threads: said, with
-/// what to do (a row of T >= 2 that kept fewer than 1.5 CPUs busy, every such row alike).
+/// what to do. Every row of T >= 2 kept fewer than 1.5 CPUs busy, and T = 1 kept its CPU
+/// busy (at least 0.8): on a machine busy with other work every figure is low, and says nothing.
 fn threads_unused(rows: &[Row]) -> Option<String> {
-    let multi: Vec<&Row> = rows.iter().filter(|r| r.ok() && r.threads >= 2 && r.task_wall_s > 0.0).collect();
+    let measured = |r: &&Row| r.ok() && r.task_wall_s > 0.0;
+    let one = rows.iter().filter(measured).find(|r| r.threads == 1)?;
+    let multi: Vec<&Row> = rows.iter().filter(measured).filter(|r| r.threads >= 2).collect();
     let most = multi.iter().map(|r| r.cpus()).fold(0.0, f64::max);
-    (!multi.is_empty() && most < 1.5).then(|| {
+    (!multi.is_empty() && most < 1.5 && one.cpus() >= 0.8).then(|| {
         format!(
             "note: a task kept at most {most:.2} CPUs busy whatever T: the program does not use its \
              threads (single-threaded, or it ignores {{threads}} and OMP_NUM_THREADS); run it with \
@@ -124,5 +127,7 @@ mod tests {
         assert!(!text.contains("note:"), "{text}");
         // Only T = 1 tried: nothing to tell.
         assert!(!render(&outcome(vec![busy(1, 0.99)], 1)).contains("note:"));
+        // A loaded machine (T = 1 got half its CPU): low figures everywhere say nothing.
+        assert!(!render(&outcome(vec![busy(1, 0.41), busy(2, 0.63)], 1)).contains("note:"));
     }
 }

@@ -8,12 +8,14 @@ use std::time::Duration;
 
 use crate::harness::*;
 
-/// A bash script that writes `started`, then each signal it gets, into the file `$1`.
+/// A bash script that writes `started`, then each signal it gets, into the file `$1`. Its loop
+/// has no `$(seq ...)` to wait for: a signal that killed that child ended the loop, and the
+/// script, before the next signal (seen on a loaded machine).
 const TRAPPER: &str = "#!/bin/bash\nf=$1\nfor s in TERM INT USR1 USR2 HUP; do trap \"echo $s >> $f\" $s; done\n\
-    echo started >> $f\nfor i in $(seq 1 300); do sleep 0.1; done\n";
+    echo started >> $f\ni=0\nwhile [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done\n";
 
 /// Long waits, so that each signal is handled before the next one comes.
-const SEQ: &str = "USR1,1500,INT,1500,USR2,1500,KILL,25";
+const SEQ: &str = "USR1,1000,INT,1000,USR2,1000,KILL,25";
 
 fn setup(sb: &Sandbox) -> PathBuf {
     let script = sb.write("trap.sh", TRAPPER);

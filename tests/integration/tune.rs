@@ -287,7 +287,9 @@ fn a_single_threaded_program_gets_t_times_s_and_is_named() {
     let cpus: Vec<f64> =
         text.lines().skip(1).take(2).map(|l| l.split_whitespace().nth(3).unwrap().parse().unwrap()).collect();
     assert!(cpus.iter().all(|&c| c > 0.0 && c < 1.2), "a shell loop keeps one CPU busy: {text}");
-    assert!(text.contains("the program does not use its threads"), "{text}");
+    // Named when T = 1 had its CPU (a machine busy with other tests can starve it: then the
+    // figures say nothing, and tune keeps quiet).
+    assert_eq!(text.contains("the program does not use its threads"), cpus[0] >= 0.8, "{text}");
 }
 
 /// Waves of 0.27 s were measured and compared as they were: a wave shorter than --min-wave
