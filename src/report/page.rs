@@ -456,6 +456,32 @@ fn failures(bars: &[Bar]) -> String {
 mod tests {
     use super::*;
 
+    /// Issue 26: the report's tooltips showed no CPU use; `/usr/bin/time -v`'s "Percent of CPU",
+    /// and how much of its slot a task kept busy.
+    #[test]
+    fn a_tooltip_gives_the_tasks_cpu_use() {
+        let bar = |cpus: &str, wall_s: f64| Bar {
+            seq: 1,
+            slot: 1,
+            attempt: 1,
+            cpus: cpus.into(),
+            cmd: "x".into(),
+            start: 0.0,
+            wall_s,
+            status: "exit 0".into(),
+            outcome: crate::log::Outcome::Succeeded,
+            timeout: false,
+            leaked: false,
+            utime_s: 3.5,
+            stime_s: 0.5,
+            maxrss_kb: 0,
+            run: 0,
+        };
+        assert_eq!(cpu_tip(&bar("0-3", 2.0)), ", CPU 200% (50% of its 4 CPUs)");
+        assert_eq!(cpu_tip(&bar("", 2.0)), ", CPU 200%");
+        assert_eq!(cpu_tip(&bar("0", 0.0)), "");
+    }
+
     #[test]
     fn escaping() {
         assert_eq!(esc("a<b & \"c\">"), "a&lt;b &amp; &quot;c&quot;&gt;");

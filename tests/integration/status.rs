@@ -292,3 +292,33 @@ fn status_of_the_directory_a_run_was_started_in_reads_its_dot_hrun() {
         "hrun: error: nothing holds no run log (*.hrun.jsonl, in it or in its .hrun/)\n"
     );
 }
+
+/// Issue 26: the CPU use a task got (`/usr/bin/time -v`'s "Percent of CPU") is in `--results`
+/// and `hrun results`; status gives its median over the finished tasks, the report each task's.
+#[test]
+fn status_and_report_give_the_cpu_use_of_tasks() {
+    let sb = Sandbox::new();
+    let out = run(hrun().current_dir(sb.root()).args([
+        "exec",
+        "-q",
+        "--log",
+        "l.jsonl",
+        "sh -c 'i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; echo {}'",
+        ":::",
+        "a",
+        "b",
+    ]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&run(hrun().current_dir(sb.root()).args(["status", "l.jsonl"])));
+    let pct: f64 = text
+        .split("CPU per task median ")
+        .nth(1)
+        .and_then(|r| r.split('%').next())
+        .unwrap_or_else(|| panic!("{text}"))
+        .parse()
+        .unwrap();
+    assert!(pct > 0.0 && pct <= 110.0, "a shell loop keeps at most one CPU busy: {text}");
+    let out = run(hrun().current_dir(sb.root()).args(["report", "l.jsonl", "-o", "r.html"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(sb.read("r.html").matches("of its 1 CPU)</title>").count(), 2, "each task's tooltip");
+}
