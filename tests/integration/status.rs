@@ -244,7 +244,7 @@ fn status_of_a_finished_run_names_failures_and_gives_its_numbers() {
     assert!(text.contains("  task 12     exit 10  sh -c 'exit 10' # \\x1b[31m\n  and 2 more\n"), "{text}");
     let numbers = text.lines().find(|l| l.starts_with("makespan ")).unwrap_or_else(|| panic!("{text}"));
     let re = regex::Regex::new(
-        r"^makespan \d+\.\d\d s, wall time median \d+\.\d\d s max 0\.[2-9]\d s, CPU efficiency \d+\.\d%, 0 not run$",
+        r"^makespan \d+\.\d\d s, wall time median \d+\.\d\d s max 0\.[2-9]\d s, CPU per task median \d+%, CPU efficiency \d+\.\d%, 0 not run$",
     )
     .unwrap();
     assert!(re.is_match(numbers), "{numbers}");
