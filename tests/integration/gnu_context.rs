@@ -5,21 +5,9 @@
 //! compared byte for byte (standard output and exit status; GNU's standard error too, as
 //! `parallel`).
 
-use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use crate::harness::*;
-
-/// hrun as `parallel`: a symlink of that name in `sb/bin`.
-fn as_parallel(sb: &Sandbox) -> PathBuf {
-    let link = sb.path("bin/parallel");
-    if !link.exists() {
-        std::fs::create_dir_all(sb.path("bin")).unwrap();
-        std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_hrun"), &link).unwrap();
-        std::fs::create_dir_all(sb.path("ph")).unwrap();
-    }
-    link
-}
 
 fn personality(sb: &Sandbox, args: &[&str], stdin: &[u8]) -> Output {
     let mut p = Command::new(as_parallel(sb));

@@ -2,22 +2,10 @@
 //! `--tmpdir`, `--files`, `--shuf`), in `hrun exec` and as `parallel`, compared with GNU
 //! parallel 20221122 byte for byte where its output is deterministic.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use crate::harness::*;
-
-/// `parallel` -> hrun in `sb/bin`, and GNU's profile directory `sb/ph` (empty).
-fn as_parallel(sb: &Sandbox) -> PathBuf {
-    let bin = sb.path("bin");
-    let link = bin.join("parallel");
-    if !link.exists() {
-        std::fs::create_dir_all(&bin).unwrap();
-        std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_hrun"), &link).unwrap();
-        std::fs::create_dir_all(sb.path("ph")).unwrap();
-    }
-    link
-}
 
 /// `program args` in `sb`, HOME `sb`, GNU's profiles from `sb/ph`, no hrun settings.
 fn run_in(sb: &Sandbox, program: &Path, args: &[&str]) -> Output {

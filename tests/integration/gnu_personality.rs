@@ -2,19 +2,9 @@
 //! its command line and standard streams, byte for byte, while every task still gets its slot,
 //! its rusage and its record in the log; `hrun exec` keeps hrun's own conventions.
 
-use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
 use crate::harness::*;
-
-/// A directory with `parallel` -> hrun in it, and GNU's profile directory `ph` (empty).
-fn as_parallel(sb: &Sandbox) -> PathBuf {
-    let bin = sb.path("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_hrun"), bin.join("parallel")).unwrap();
-    std::fs::create_dir_all(sb.path("ph")).unwrap();
-    bin.join("parallel")
-}
 
 /// Runs `program args` in `sb` with GNU's profile directory `sb/ph`, HOME `sb` and `env`.
 fn run_as(
@@ -46,17 +36,12 @@ fn same(sb: &Sandbox, env: &[(&str, &str)], args: &[&str], stdin: &[u8]) {
     if gnu_parallel().is_none() {
         return;
     }
-    let ours = as_parallel_cached(sb);
+    let ours = as_parallel(sb);
     let g = run_as(sb, std::path::Path::new("parallel"), env, args, stdin);
     let h = run_as(sb, &ours, env, args, stdin);
     assert_eq!(stdout(&h), stdout(&g), "{args:?} {env:?}: stdout, hrun (left) and GNU");
     assert_eq!(stderr(&h), stderr(&g), "{args:?} {env:?}: stderr, hrun (left) and GNU");
     assert_eq!(h.status.code(), g.status.code(), "{args:?} {env:?}: exit");
-}
-
-fn as_parallel_cached(sb: &Sandbox) -> PathBuf {
-    let p = sb.path("bin/parallel");
-    if p.exists() { p } else { as_parallel(sb) }
 }
 
 /// GNU's meanings of `-q` (quote), `-t` (commands on stderr), `-v` (commands before their
@@ -98,7 +83,7 @@ fn as_parallel_profiles_and_the_variable_are_read() {
     same(&sb, &[("PARALLEL", "-v -j1")], &["echo", ":::", "b", "a"], b"");
     // A profile that holds a command (GNU would put it before the line's) is refused.
     sb.write("ph/config", "nice -n 5\n");
-    let ours = as_parallel_cached(&sb);
+    let ours = as_parallel(&sb);
     let out = run_as(&sb, &ours, &[], &["echo", ":::", "a"], b"");
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("holds words of a command (nice -n 5)"), "{}", stderr(&out));

@@ -3,21 +3,9 @@
 //! and `--process-slot-var`, each run by GNU, by `hrun exec` and by hrun as `parallel` on the same
 //! words and compared byte for byte (standard output and exit status).
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use crate::harness::*;
-
-/// hrun as `parallel`: a symlink of that name in `sb/bin`.
-fn as_parallel(sb: &Sandbox) -> PathBuf {
-    let link = sb.path("bin/parallel");
-    if !link.exists() {
-        std::fs::create_dir_all(sb.path("bin")).unwrap();
-        std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_hrun"), &link).unwrap();
-        std::fs::create_dir_all(sb.path("ph")).unwrap();
-    }
-    link
-}
 
 /// GNU, `hrun exec` and hrun as `parallel` on `args`: the same standard output and exit
 /// status (GNU's standard error too, as `parallel`). Skipped where GNU is not installed.

@@ -221,3 +221,15 @@ pub fn run_with(mut c: Command, dir: &Path, stdin: &[u8]) -> Output {
     writer.join().unwrap();
     out
 }
+
+/// hrun as `parallel` (its GNU personality): a symlink of that name in `sb/bin`, made once, with
+/// an empty GNU profile directory `sb/ph`.
+pub fn as_parallel(sb: &Sandbox) -> PathBuf {
+    let link = sb.path("bin/parallel");
+    if !link.exists() {
+        std::fs::create_dir_all(sb.path("bin")).unwrap();
+        std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_hrun"), &link).unwrap();
+        std::fs::create_dir_all(sb.path("ph")).unwrap();
+    }
+    link
+}
