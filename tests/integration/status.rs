@@ -129,6 +129,13 @@ fn report_over_a_file_a_live_run_writes_is_refused() {
         .spawn()
         .unwrap();
     wait_for_file(&sb.path("ready"), std::time::Duration::from_secs(60));
+    // The task can touch `ready` before hrun writes its start record: wait for the record, so
+    // that the log does not change under the check below for a reason of its own.
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !sb.read("live.jsonl").contains(r#""kind":"start""#) {
+        assert!(std::time::Instant::now() < until, "no start record: {}", sb.read("live.jsonl"));
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     for target in ["live.jsonl", "jl.txt"] {
         let before = sb.read(target);
         let out = run(hrun().current_dir(sb.root()).args(["report", "log.jsonl", "-o", target]));
