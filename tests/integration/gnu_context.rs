@@ -5,43 +5,17 @@
 //! compared byte for byte (standard output and exit status; GNU's standard error too, as
 //! `parallel`).
 
-use std::process::{Command, Output};
-
 use crate::harness::*;
 
-fn personality(sb: &Sandbox, args: &[&str], stdin: &[u8]) -> Output {
-    let mut p = Command::new(as_parallel(sb));
-    p.env("PARALLEL_HOME", sb.path("ph")).env_remove("PARALLEL").arg("--will-cite").args(args);
-    run_with(p, sb.root(), stdin)
-}
-
-/// GNU's run of `args`, or None where GNU is not installed.
-fn gnu(sb: &Sandbox, args: &[&str], stdin: &[u8]) -> Option<Output> {
-    let mut gnu = gnu_parallel()?;
-    gnu.args(args);
-    Some(run_with(gnu, sb.root(), stdin))
-}
-
-/// hrun as `parallel` against GNU: stdout, stderr and exit status.
+/// hrun as `parallel` against GNU.
 fn same_as_parallel(sb: &Sandbox, args: &[&str], stdin: &[u8]) {
-    let Some(g) = gnu(sb, args, stdin) else { return };
-    let p = personality(sb, args, stdin);
-    assert_eq!(stdout(&p), stdout(&g), "{args:?}: hrun as parallel (left) and GNU differ; {}", stderr(&p));
-    assert_eq!(p.stdout, g.stdout, "{args:?}: bytes differ as parallel");
-    assert_eq!(stderr(&p), stderr(&g), "{args:?}: stderr as parallel");
-    assert_eq!(p.status.code(), g.status.code(), "{args:?}: exit as parallel");
+    if let Some(g) = run_gnu(sb, args, stdin) {
+        parallel_matches(sb, args, stdin, &g);
+    }
 }
 
-/// GNU, `hrun exec` and hrun as `parallel` on `args`: the same standard output and exit.
 fn same(sb: &Sandbox, args: &[&str], stdin: &[u8]) {
-    let Some(g) = gnu(sb, args, stdin) else { return };
-    let mut exec = hrun();
-    exec.args(["exec", "--quiet", "--log"]).arg(sb.path("log.jsonl")).args(args);
-    let h = run_with(exec, sb.root(), stdin);
-    assert_eq!(stdout(&h), stdout(&g), "{args:?}: hrun exec (left) and GNU differ; hrun said {}", stderr(&h));
-    assert_eq!(h.stdout, g.stdout, "{args:?}: bytes differ");
-    assert_eq!(h.status.code(), g.status.code(), "{args:?}: exit; hrun said {}", stderr(&h));
-    same_as_parallel(sb, args, stdin);
+    gnu_exec_and_parallel_agree(sb, args, stdin);
 }
 
 fn lines(range: std::ops::RangeInclusive<u32>) -> Vec<u8> {

@@ -3,28 +3,10 @@
 //! and `--process-slot-var`, each run by GNU, by `hrun exec` and by hrun as `parallel` on the same
 //! words and compared byte for byte (standard output and exit status).
 
-use std::process::Command;
-
 use crate::harness::*;
 
-/// GNU, `hrun exec` and hrun as `parallel` on `args`: the same standard output and exit
-/// status (GNU's standard error too, as `parallel`). Skipped where GNU is not installed.
 fn same(sb: &Sandbox, args: &[&str], stdin: &[u8]) {
-    let Some(mut gnu) = gnu_parallel() else { return };
-    gnu.args(args);
-    let g = run_with(gnu, sb.root(), stdin);
-    let mut exec = hrun();
-    exec.args(["exec", "--quiet", "--log"]).arg(sb.path("log.jsonl")).args(args);
-    let h = run_with(exec, sb.root(), stdin);
-    assert_eq!(stdout(&h), stdout(&g), "{args:?}: hrun exec (left) and GNU differ; hrun said {}", stderr(&h));
-    assert_eq!(h.stdout, g.stdout, "{args:?}: bytes differ");
-    assert_eq!(h.status.code(), g.status.code(), "{args:?}: exit; hrun said {}", stderr(&h));
-    let mut p = Command::new(as_parallel(sb));
-    p.env("PARALLEL_HOME", sb.path("ph")).env_remove("PARALLEL").arg("--will-cite").args(args);
-    let p = run_with(p, sb.root(), stdin);
-    assert_eq!(stdout(&p), stdout(&g), "{args:?}: hrun as parallel (left) and GNU differ; {}", stderr(&p));
-    assert_eq!(stderr(&p), stderr(&g), "{args:?}: stderr as parallel");
-    assert_eq!(p.status.code(), g.status.code(), "{args:?}: exit as parallel");
+    gnu_exec_and_parallel_agree(sb, args, stdin);
 }
 
 fn with<'a>(head: &[&'a str], values: &[&'a str]) -> Vec<&'a str> {

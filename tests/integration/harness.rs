@@ -233,3 +233,40 @@ pub fn as_parallel(sb: &Sandbox) -> PathBuf {
     }
     link
 }
+
+/// hrun as `parallel` on `args` in `sb` (GNU's profile directory `sb/ph`, no `$PARALLEL`).
+pub fn run_as_parallel(sb: &Sandbox, args: &[&str], stdin: &[u8]) -> Output {
+    let mut p = Command::new(as_parallel(sb));
+    p.env("PARALLEL_HOME", sb.path("ph")).env_remove("PARALLEL").arg("--will-cite").args(args);
+    run_with(p, sb.root(), stdin)
+}
+
+/// GNU parallel's run of `args` in `sb`, or None where GNU is not installed.
+pub fn run_gnu(sb: &Sandbox, args: &[&str], stdin: &[u8]) -> Option<Output> {
+    let mut gnu = gnu_parallel()?;
+    gnu.args(args);
+    Some(run_with(gnu, sb.root(), stdin))
+}
+
+/// hrun as `parallel` against GNU's run `g` of `args`: stdout (bytes), stderr and exit status.
+pub fn parallel_matches(sb: &Sandbox, args: &[&str], stdin: &[u8], g: &Output) {
+    let p = run_as_parallel(sb, args, stdin);
+    assert_eq!(stdout(&p), stdout(g), "{args:?}: hrun as parallel (left) and GNU differ; {}", stderr(&p));
+    assert_eq!(p.stdout, g.stdout, "{args:?}: bytes differ as parallel");
+    assert_eq!(stderr(&p), stderr(g), "{args:?}: stderr as parallel");
+    assert_eq!(p.status.code(), g.status.code(), "{args:?}: exit as parallel");
+}
+
+/// GNU, `hrun exec` and hrun as `parallel` on `args`: the same standard output and exit
+/// status (GNU's standard error too, as `parallel`). GNU runs once; skipped where it is not
+/// installed.
+pub fn gnu_exec_and_parallel_agree(sb: &Sandbox, args: &[&str], stdin: &[u8]) {
+    let Some(g) = run_gnu(sb, args, stdin) else { return };
+    let mut exec = hrun();
+    exec.args(["exec", "--quiet", "--log"]).arg(sb.path("log.jsonl")).args(args);
+    let h = run_with(exec, sb.root(), stdin);
+    assert_eq!(stdout(&h), stdout(&g), "{args:?}: hrun exec (left) and GNU differ; hrun said {}", stderr(&h));
+    assert_eq!(h.stdout, g.stdout, "{args:?}: bytes differ");
+    assert_eq!(h.status.code(), g.status.code(), "{args:?}: exit; hrun said {}", stderr(&h));
+    parallel_matches(sb, args, stdin, &g);
+}
