@@ -189,7 +189,7 @@ pub fn plan(tasks: &TaskSpec, logs: &[std::path::PathBuf], mode: ResumeMode) -> 
     let mut this_run: HashMap<u64, usize> = HashMap::new();
     let mut logged: HashSet<u64> = HashSet::new();
     for log in logs.iter().filter(|l| l.exists()) {
-        refuse_if_in_use(log)?;
+        refuse_if_in_use(&logs[0], log)?;
         let mut reader = read::Reader::open(log).map_err(UsageError)?;
         // The latest run's table, the end of its last vouched row, and whether it ended.
         let mut latest: (Option<std::path::PathBuf>, Option<u64>, bool) = (None, None, false);
@@ -319,7 +319,7 @@ pub fn plan_stream(logs: &[std::path::PathBuf], mode: ResumeMode) -> Result<Resu
     let mut stream = Streamed::default();
     let mut plan = ResumePlan { mode: Some(mode), ..ResumePlan::none() };
     for log in logs.iter().filter(|l| l.exists()) {
-        refuse_if_in_use(log)?;
+        refuse_if_in_use(&logs[0], log)?;
         let mut reader = read::Reader::open(log).map_err(UsageError)?;
         while let Some(record) = reader.next_record()? {
             let Record::Task(task) = record else { continue };
@@ -399,9 +399,17 @@ impl ResumePlan {
 
 /// A log locked by a running hrun (another shard, or the same sweep started twice): its tasks
 /// are running now, and would run a second time here.
-fn refuse_if_in_use(log: &Path) -> Result<()> {
-    let file = read::open(log).map_err(UsageError)?;
-    if crate::sys::try_lock(&file).with_context(|| format!("cannot lock run log {}", log.display()))? {
+/// Probed with a shared lock (`writer_holds_lock`): two hruns resuming at once (every node of a
+/// resubmitted multi-node job) probe each other's logs, and an exclusive probe would make one
+/// of them see the other's probe as a running hrun.
+/// The other shards of this run's own split (`K-of-N`, same N) are not checked: they run
+/// beside this one on the other nodes, each on its own tasks.
+fn refuse_if_in_use(own: &Path, log: &Path) -> Result<()> {
+    let split = |p: &Path| shard_of_log_name(p).map(|(_, n)| n);
+    if log != own && split(log).is_some() && split(log) == split(own) {
+        return Ok(());
+    }
+    if !read::writer_holds_lock(log).with_context(|| format!("cannot lock run log {}", log.display()))? {
         return Ok(());
     }
     Err(UsageError(anyhow!(
@@ -431,6 +439,14 @@ pub fn sibling_logs(log: &Path, stem: &str) -> Vec<std::path::PathBuf> {
     others.sort();
     logs.extend(others);
     logs
+}
+
+/// K and N of a log named `<anything>.shard-K-of-N.hrun.jsonl`.
+fn shard_of_log_name(log: &Path) -> Option<(u64, u64)> {
+    let name = log.file_name()?.to_str()?.strip_suffix(".hrun.jsonl")?;
+    let (_, kn) = name.rsplit_once(".shard-")?;
+    let (k, n) = kn.split_once("-of-")?;
+    Some((k.parse().ok()?, n.parse().ok()?))
 }
 
 /// `<stem>.hrun.jsonl` or `<stem>.shard-K-of-N.hrun.jsonl`.
@@ -630,6 +646,49 @@ B
         std::fs::write(&other, rec(3, "c", Some(0), "")).unwrap();
         let p = plan(&t, &[l, other], ResumeMode::Finished).unwrap();
         assert_eq!((1..=3).map(|s| p.skips(s)).collect::<Vec<_>>(), [true, false, true]);
+    }
+
+    /// A resubmitted multi-node job resumes on every node at once: each hrun reads the logs of
+    /// the earlier split while the others probe them too (an exclusive probe made one node see
+    /// another's probe as a running hrun: CI, slurm test e), and the other shards of its own
+    /// split hold their logs' locks while it plans. A log of another split that an hrun holds
+    /// is still refused: its tasks may be this shard's.
+    #[test]
+    fn resuming_shards_do_not_see_each_other_but_a_running_earlier_split_is_refused() {
+        let (d, t, _) = setup("a\nb\nc\n", "");
+        let log = |name: &str, body: &str| {
+            let p = d.path().join(name);
+            std::fs::write(&p, body).unwrap();
+            p
+        };
+        let own = log("tasks.shard-1-of-2.hrun.jsonl", "");
+        let earlier = log("tasks.shard-2-of-3.hrun.jsonl", &rec(2, "b", Some(0), ""));
+        let sibling = log("tasks.shard-2-of-2.hrun.jsonl", &rec(3, "c", Some(0), ""));
+        // std's file locks are `flock` on Linux, as hrun's.
+        let flock = |p: &Path, exclusive: bool| {
+            let f = std::fs::File::open(p).unwrap();
+            match exclusive {
+                true => f.try_lock().unwrap(),
+                false => f.try_lock_shared().unwrap(),
+            }
+            f
+        };
+        let logs = [own.clone(), earlier.clone(), sibling.clone()];
+        // Another resuming hrun probing the earlier log (a shared lock) at this instant.
+        let probe = flock(&earlier, false);
+        // The sibling shard of this split, running: it holds its log.
+        let _running = flock(&sibling, true);
+        let p = plan(&t, &logs, ResumeMode::Finished).unwrap();
+        assert_eq!((1..=3).map(|s| p.skips(s)).collect::<Vec<_>>(), [false, true, true]);
+        drop(probe);
+        // An hrun of the earlier split still running: refused, whichever log names it.
+        let _writer = flock(&earlier, true);
+        let e = format!("{:#}", plan(&t, &logs, ResumeMode::Finished).err().expect("refused"));
+        assert!(e.contains("tasks.shard-2-of-3.hrun.jsonl is in use by another hrun"), "{e}");
+        let e = format!("{:#}", plan_stream(&logs, ResumeMode::Finished).err().expect("refused"));
+        assert!(e.contains("in use by another hrun"), "{e}");
+        assert_eq!(shard_of_log_name(Path::new("a.b.shard-3-of-12.hrun.jsonl")), Some((3, 12)));
+        assert_eq!(shard_of_log_name(Path::new("a.hrun.jsonl")), None);
     }
 
     #[test]
