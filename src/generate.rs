@@ -56,10 +56,10 @@ pub fn write_task_file(cfg: &GenConfig, out: &mut impl Write) -> Result<()> {
     let results = task_path("--results", &cfg.results)?;
     let (w, r) = (shell_quote(&worker), results);
     let mut text = format!(
-        "# hrun gen {}: {} tasks x {} threads, {} samples per thread, seeds {}..={}\n#hrun threads={}\n",
+        "# hrun gen {}: {} x {}, {} samples per thread, seeds {}..={}\n#hrun threads={}\n",
         env!("CARGO_PKG_VERSION"),
-        cfg.tasks,
-        cfg.threads,
+        crate::text::count(cfg.tasks, "task"),
+        crate::text::count(cfg.threads as u64, "thread"),
         cfg.samples,
         cfg.seed + 1,
         last_seed,
@@ -167,6 +167,14 @@ mod tests {
         assert_eq!(lines[1], "#hrun threads=4");
         assert_eq!(lines[2], "/opt/hrun/hrun-mc-pi -t 4 -n 1000 --seed 11 -o /r/mc_pi_1.toml");
         assert_eq!(lines[37], "/opt/hrun/hrun-mc-pi -t 4 -n 1000 --seed 46 -o /r/mc_pi_36.toml");
+        assert!(
+            lines[0].ends_with(": 36 tasks x 4 threads, 1000 samples per thread, seeds 11..=46"),
+            "{}",
+            lines[0]
+        );
+        // One of each is not plural (issue 26: "8 tasks x 1 threads").
+        let one = gen_text(1, 1);
+        assert!(one.lines().next().unwrap().contains(": 1 task x 1 thread, "), "{one}");
     }
 
     #[test]

@@ -327,7 +327,7 @@ pub fn render(r: &Reduction) -> String {
     let mut s = format!(
         "tasks            {}\nsamples          {}\nhits             {}\npi               {:.10} ± {:.2e} (1 standard error)\n\
          error vs pi      {:+.2e} = {:+.2} standard errors\nworker CPU time  {:.2} s\n\
-         rate             {:.3e} samples/s over {:.2} s wall clock, {:.3e} samples per CPU-second\n",
+         rate             {} samples/s over {:.2} s wall clock, {} samples per CPU-second\n",
         r.tasks,
         r.samples,
         r.hits,
@@ -336,9 +336,9 @@ pub fn render(r: &Reduction) -> String {
         r.pi - std::f64::consts::PI,
         r.z,
         r.cpu_s,
-        r.samples_per_s,
+        crate::reduce::sweep::plain(r.samples_per_s.round()),
         r.span_s,
-        r.samples_per_cpu_s
+        crate::reduce::sweep::plain(r.samples_per_cpu_s.round())
     );
     if r.duplicates > 0 {
         s += &format!("duplicates       {} result(s) with a repeated seed counted once\n", r.duplicates);
@@ -385,6 +385,19 @@ mod tests {
         assert_eq!(r.span_s, 2.0);
         assert_eq!(r.samples_per_s, 2000.0);
         assert_eq!(r.samples_per_cpu_s, 1000.0);
+    }
+
+    /// Rates in plain numbers (issue 26: "6.894e7 samples/s"), whole samples.
+    #[test]
+    fn the_report_gives_rates_as_plain_numbers() {
+        let mut r = combine(&[result(1, 1000, 785), result(2, 3000, 2356)]);
+        (r.samples_per_s, r.samples_per_cpu_s) = (68_941_234.4, 57_950_000.6);
+        let text = render(&r);
+        let rate = text.lines().find(|l| l.starts_with("rate")).unwrap();
+        assert_eq!(
+            rate,
+            "rate             68941234 samples/s over 2.00 s wall clock, 57950001 samples per CPU-second"
+        );
     }
 
     #[test]
