@@ -2,6 +2,7 @@
 
 use std::time::{Duration, Instant};
 
+use super::effect::Effects;
 use super::output::Captured;
 use super::term_seq::TermSeq;
 use crate::log::{JobLogRow, StartRecord, TaskRecord};
@@ -222,36 +223,35 @@ const SAME_SIGNAL_WINDOW: Duration = Duration::from_millis(250);
 impl Attempt {
     /// hrun stops this attempt because of `cause` (a signal hrun got, TERM for its own
     /// reasons, KILL at once): the sequence starts; `--resume` runs it again.
-    pub fn cancel(&mut self, cause: i32, now: Instant, seq: &TermSeq) {
+    pub fn cancel(&mut self, cause: i32, now: Instant, seq: &TermSeq, fx: &mut Effects) {
         self.cut = Some(Cut::Cancelled);
-        let sig = seq.first(cause);
-        self.phase = self.phase.signalled(sig, now);
-        signal_group(self.pid, sig);
+        self.begin_ending(seq.first(cause), now, fx);
     }
 
     /// Its `--timeout` passed: the sequence starts; it fails.
-    pub fn time_out(&mut self, now: Instant, seq: &TermSeq) {
+    pub fn time_out(&mut self, now: Instant, seq: &TermSeq, fx: &mut Effects) {
         self.cut = Some(Cut::TimedOut);
-        let sig = seq.first(libc::SIGTERM);
-        self.phase = self.phase.signalled(sig, now);
-        signal_group(self.pid, sig);
+        self.begin_ending(seq.first(libc::SIGTERM), now, fx);
     }
 
     /// Free memory fell below half of `--memfree` and this is the youngest task: the sequence
     /// starts; it fails, as if it had failed by itself (GNU parallel's way).
-    pub fn stop_for_memory(&mut self, now: Instant, seq: &TermSeq) {
-        let sig = seq.first(libc::SIGTERM);
+    pub fn stop_for_memory(&mut self, now: Instant, seq: &TermSeq, fx: &mut Effects) {
+        self.begin_ending(seq.first(libc::SIGTERM), now, fx);
+    }
+
+    fn begin_ending(&mut self, sig: i32, now: Instant, fx: &mut Effects) {
         self.phase = self.phase.signalled(sig, now);
-        signal_group(self.pid, sig);
+        fx.signal(self.pid, sig);
     }
 
     /// The wait after a step ran out: the next step's signal to its group (the group is
     /// still there, or it would have been reaped).
-    pub fn next_step(&mut self, now: Instant, seq: &TermSeq) {
+    pub fn next_step(&mut self, now: Instant, seq: &TermSeq, fx: &mut Effects) {
         let (phase, sig) = self.phase.next_step(now, seq);
         self.phase = phase;
         if let Some(sig) = sig {
-            signal_group(self.pid, sig);
+            fx.signal(self.pid, sig);
         }
     }
 
@@ -368,11 +368,10 @@ pub struct Ending<'a> {
 }
 
 /// Sends `sig` to every running task's group and marks them cancelled.
-pub fn terminate_all(slots: &mut [SlotState], sig: i32, seq: &TermSeq) {
-    let now = Instant::now();
+pub fn terminate_all(slots: &mut [SlotState], sig: i32, seq: &TermSeq, now: Instant, fx: &mut Effects) {
     for s in slots {
         if let SlotState::Running(r) = s {
-            r.cancel(sig, now, seq);
+            r.cancel(sig, now, seq, fx);
         }
     }
 }

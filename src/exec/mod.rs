@@ -8,6 +8,7 @@
 mod attempt;
 pub mod color;
 mod dispatch;
+mod effect;
 pub mod gate;
 pub mod halt;
 mod leaks;

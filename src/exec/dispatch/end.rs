@@ -252,12 +252,12 @@ impl Dispatcher<'_> {
         let file_table = self.output.has_file_table();
         let cpu_s = record.rusage.utime_s + record.rusage.stime_s;
         if !leaked.is_empty() {
-            eprintln!(
-                "hrun: warning: {} left {} process(es) running after it ended; killed {:?}",
+            st.fx.warn(format!(
+                "{} left {} process(es) running after it ended; killed {:?}",
                 attempt.task.name(),
                 leaked.len(),
                 leaked
-            );
+            ));
         }
         if finished && file_table {
             // The row, then the joblog row, then the record (which says where the row ends):
@@ -378,11 +378,11 @@ impl Dispatcher<'_> {
         }
         if !st.warned_spool && self.output.spool_full() {
             st.warned_spool = true;
-            eprintln!(
-                "hrun: warning: {} is full: tasks cannot write their output there and may fail \
+            st.fx.warn(format!(
+                "{} is full: tasks cannot write their output there and may fail \
                  (No space left on device); point TMPDIR at a file system with room, or use --output-dir",
                 std::env::temp_dir().display()
-            );
+            ));
         }
     }
 
@@ -398,14 +398,14 @@ impl Dispatcher<'_> {
         let Some((when, exit)) = self.policy.halt.check(&st.tally, status, self.total.unwrap_or(0)) else {
             return;
         };
-        eprintln!(
-            "hrun: --halt {} reached: starting no new task{}",
+        st.fx.say(format!(
+            "--halt {} reached: starting no new task{}",
             self.policy.halt,
             if when == When::Now { "; killing the running ones" } else { "; running ones finish" }
-        );
+        ));
         st.stop = Some(Stop::Halt(exit));
         if when == When::Now {
-            terminate_all(&mut st.slots, libc::SIGTERM, &self.policy.term_seq);
+            terminate_all(&mut st.slots, libc::SIGTERM, &self.policy.term_seq, Instant::now(), &mut st.fx);
             st.teardown = Some(libc::SIGTERM);
         }
     }

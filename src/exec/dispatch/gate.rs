@@ -54,7 +54,7 @@ impl Dispatcher<'_> {
                  it fails (--retries runs it again)",
                 r.task.seq, r.task.line
             ));
-            r.stop_for_memory(now, &self.policy.term_seq);
+            r.stop_for_memory(now, &self.policy.term_seq, &mut st.fx);
         }
     }
 
@@ -74,7 +74,7 @@ impl Dispatcher<'_> {
         let expected = st.median.median().filter(|_| st.median.count() > 0);
         let now = unix_seconds(SystemTime::now());
         let Some(why) = self.walltime.refuses(now, expected, st.by_pid.len()) else { return true };
-        eprintln!("hrun: {why}");
+        st.fx.say(why);
         st.stop = Some(Stop::Deadline);
         false
     }

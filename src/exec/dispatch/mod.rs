@@ -30,6 +30,7 @@ use anyhow::{Context, Result};
 
 use super::Policy;
 use super::attempt::{Due, SlotState, terminate_all};
+use super::effect::{Effect, Effects};
 use super::halt::Tally;
 use super::leaks;
 use super::output::Output;
@@ -154,6 +155,8 @@ struct RunState {
     refused_since: Option<Instant>,
     /// `-k` with a results table in a file: finished tasks' rows waiting for earlier tasks.
     rows: super::row_order::InOrder<end::HeldRow>,
+    /// What the decisions so far ask of the world, carried out before the next wait.
+    fx: Effects,
 }
 
 impl RunState {
@@ -200,6 +203,7 @@ impl Dispatcher<'_> {
             refused_since: None,
             gate_until: None,
             memory_checked: None,
+            fx: Effects::default(),
         };
         loop {
             self.fill(&mut st, &mut tasks);
@@ -220,11 +224,13 @@ impl Dispatcher<'_> {
                 self.settle_lingering(&mut st)?;
             }
             self.on_deadlines(&mut st)?;
+            self.apply(&mut st);
         }
         // Rows held behind tasks that never ended (the run stopped on an error).
         for held in st.rows.rest() {
             self.write_held_row(&mut st, held)?;
         }
+        self.apply(&mut st);
         let mut roots = vec![std::process::id() as i32];
         roots.extend(self.launchers.iter().map(Launcher::pid));
         let mut skip = roots.clone();
@@ -239,6 +245,7 @@ impl Dispatcher<'_> {
     /// Sleeps until a signal, a launcher's answer, input, or the nearest deadline; returns
     /// which launchers have something to say.
     fn wait(&self, st: &mut RunState, tasks: &TaskStream) -> Result<Vec<bool>> {
+        self.apply(st);
         let timeout = self.next_deadline(st).map(|t| t.saturating_duration_since(Instant::now()));
         let mut fds: Vec<i32> = self.launchers.iter().map(Launcher::fd).collect();
         fds.extend(if st.waiting_input { tasks.watch_fd() } else { None });
@@ -251,6 +258,21 @@ impl Dispatcher<'_> {
         }
         st.waiting_input = false;
         Ok(ready)
+    }
+
+    /// Carries out what was decided: signals, withdrawals, lines on stderr.
+    fn apply(&self, st: &mut RunState) {
+        for effect in st.fx.take() {
+            match effect {
+                Effect::Signal { pgid, sig } => super::attempt::signal_group(pgid, sig),
+                // A launcher that cannot be told is gone: its end is handled when its socket closes.
+                Effect::Withdraw { slot } => {
+                    let _ = self.launchers[slot % self.launchers.len()].withdraw(slot as u64);
+                }
+                Effect::Say(line) => eprintln!("hrun: {line}"),
+                Effect::Warn(line) => eprintln!("hrun: warning: {line}"),
+            }
+        }
     }
 
     /// Handles what the launchers said; true when an orphan was reaped (a lingering task may
@@ -313,11 +335,11 @@ impl Dispatcher<'_> {
             st.stop_with(anyhow::anyhow!("cannot write task output to standard output: {why}"));
         }
         if st.stop.is_none() && self.output.stdout_closed() {
-            eprintln!(
-                "hrun: standard output was closed (its reader ended): task output can no longer be shown; \
+            st.fx.say(format!(
+                "standard output was closed (its reader ended): task output can no longer be shown; \
                  starting no new task, {} running will finish",
                 st.by_pid.len()
-            );
+            ));
             st.stop = Some(Stop::OutputClosed);
         }
         while st.stop.is_none() {
@@ -388,20 +410,23 @@ impl Dispatcher<'_> {
                 if st.stop.is_none() {
                     st.stop = Some(Stop::Drain);
                     self.withdraw_all(st);
-                    eprintln!("hrun: SIGUSR1: starting no new task; {} running will finish", st.by_pid.len());
+                    st.fx.say(format!(
+                        "SIGUSR1: starting no new task; {} running will finish",
+                        st.by_pid.len()
+                    ));
                 }
             }
             _ => {
                 let again = matches!(st.stop, Some(Stop::Signal(_)));
                 if again && sig == libc::SIGINT {
-                    eprintln!("hrun: second SIGINT: killing {} running task(s) now", st.by_pid.len());
+                    st.fx.say(format!("second SIGINT: killing {} running task(s) now", st.by_pid.len()));
                     self.tear_down(st, libc::SIGKILL);
                 } else if !again {
-                    eprintln!(
-                        "hrun: {}: {}",
+                    st.fx.say(format!(
+                        "{}: {}",
                         sys::signal_name(sig),
                         self.policy.term_seq.describe(st.by_pid.len())
-                    );
+                    ));
                     self.tear_down(st, sig);
                 }
                 st.stop = Some(Stop::Signal(sig));
@@ -413,7 +438,7 @@ impl Dispatcher<'_> {
     /// starting as they start.
     fn tear_down(&self, st: &mut RunState, sig: i32) {
         self.withdraw_all(st);
-        terminate_all(&mut st.slots, sig, &self.policy.term_seq);
+        terminate_all(&mut st.slots, sig, &self.policy.term_seq, Instant::now(), &mut st.fx);
         st.teardown = Some(sig);
     }
 
@@ -452,10 +477,10 @@ impl Dispatcher<'_> {
     fn on_deadlines(&mut self, st: &mut RunState) -> Result<()> {
         if !st.by_pid.is_empty() && self.walltime.passes() {
             let running = st.by_pid.len();
-            eprintln!(
-                "hrun: {} reached: stopping {running} running task(s); --resume reruns them",
+            st.fx.say(format!(
+                "{} reached: stopping {running} running task(s); --resume reruns them",
                 self.walltime.describe()
-            );
+            ));
             self.tear_down(st, libc::SIGTERM);
             if !matches!(st.stop, Some(Stop::Signal(_) | Stop::Halt(_) | Stop::Error)) {
                 st.stop = Some(Stop::Deadline);
@@ -467,11 +492,11 @@ impl Dispatcher<'_> {
             match &mut st.slots[slot] {
                 SlotState::Running(r) => match r.phase.due(now, r.deadline, &self.policy.term_seq) {
                     Some(Due::Timeout) => {
-                        r.time_out(now, &self.policy.term_seq);
+                        r.time_out(now, &self.policy.term_seq, &mut st.fx);
                         // It fails: what waits behind it is sent again once hrun counted that.
                         self.withdraw(st, slot);
                     }
-                    Some(Due::Next) => r.next_step(now, &self.policy.term_seq),
+                    Some(Due::Next) => r.next_step(now, &self.policy.term_seq, &mut st.fx),
                     None => {}
                 },
                 SlotState::Lingering(l) if now >= l.until => self.end_lingering(st, slot)?,

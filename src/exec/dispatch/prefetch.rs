@@ -87,8 +87,7 @@ impl Dispatcher<'_> {
     pub(super) fn withdraw(&self, st: &mut RunState, slot: usize) {
         if let Some(q) = st.queued[slot].as_mut().filter(|q| !q.withdrawing) {
             q.withdrawing = true;
-            // A launcher that cannot be told is gone: its end is handled when its socket closes.
-            let _ = self.launchers[slot % self.launchers.len()].withdraw(slot as u64);
+            st.fx.push(super::Effect::Withdraw { slot });
         }
     }
 

@@ -127,12 +127,12 @@ impl Dispatcher<'_> {
             (Err(errno), _) if errno == libc::EAGAIN || errno == libc::ENOMEM => {
                 let wait = backoff(st.backoff.map(|(_, w)| w));
                 if st.backoff.is_none() {
-                    eprintln!(
-                        "hrun: warning: the kernel cannot start task {} now ({}); trying again in {wait:?}, \
+                    st.fx.warn(format!(
+                        "the kernel cannot start task {} now ({}); trying again in {wait:?}, \
                          and slower while it refuses",
                         starting.task.seq,
                         std::io::Error::from_raw_os_error(errno)
-                    );
+                    ));
                 }
                 st.backoff = Some((Instant::now() + wait, wait));
                 // Fewer at once from now on: half of what runs now (its tasks may need
@@ -140,11 +140,11 @@ impl Dispatcher<'_> {
                 let running =
                     st.slots.iter().filter(|s| !matches!(s, SlotState::Free)).count().div_ceil(2).max(1);
                 if st.at_once.is_none_or(|n| running < n) && running < st.slots.len() {
-                    eprintln!(
-                        "hrun: warning: only enough processes to run {running} task(s) at once (the \
+                    st.fx.warn(format!(
+                        "only enough processes to run {running} task(s) at once (the \
                          kernel refused another; ulimit -u {}): running at most {running} from now on",
                         crate::sys::process_limit().map_or_else(|| "?".to_string(), |n| n.to_string())
-                    );
+                    ));
                     st.at_once = Some(running);
                 }
                 let Starting { task, number, .. } = *starting;
@@ -206,7 +206,7 @@ impl Dispatcher<'_> {
         self.progress.started();
         if let Some(sig) = st.teardown {
             // The run is being torn down: this task, started meanwhile, is cut short too.
-            r.cancel(sig, Instant::now(), &self.policy.term_seq);
+            r.cancel(sig, Instant::now(), &self.policy.term_seq, &mut st.fx);
         }
         st.by_pid.insert(pid, slot);
         st.summary.attempts += 1;
@@ -222,7 +222,7 @@ impl Dispatcher<'_> {
 
     /// The task cannot start (`why`): it fails alone, the run goes on.
     fn refuse_because(&mut self, st: &mut RunState, slot: usize, starting: Starting, why: String) {
-        eprintln!("hrun: {} failed: {why}", starting.task.name());
+        st.fx.say(format!("{} failed: {why}", starting.task.name()));
         self.progress.started();
         st.summary.attempts += 1;
         let run = starting.refused(slot, why);
