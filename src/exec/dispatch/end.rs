@@ -3,15 +3,12 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use anyhow::{Result, anyhow};
+use anyhow::Result;
 
-use super::super::attempt::{
-    Attempt, Cut, Disposition, Ending, Lingering, Phase, SlotState, signal_group, terminate_all,
-};
-use super::super::halt::When;
+use super::super::attempt::{Attempt, Cut, Disposition, Ending, Lingering, Phase, SlotState, signal_group};
 use super::super::leaks;
 use super::super::summary::{FAILURES_SHOWN, Failure};
-use super::{Dispatcher, RunState, Stop};
+use super::{Dispatcher, RunState};
 use crate::sys::{self, Ended, Next, Reaped, Stamp};
 use crate::taskfile::Task;
 
@@ -51,10 +48,10 @@ impl Dispatcher<'_> {
                 // It exited 0 and its launcher found nothing left behind, and started the
                 // slot's next task already, whose pid follows.
                 self.finish(st, slot, attempt, reaped, ended, Vec::new())?;
-                self.promote(st, slot);
+                st.promote(slot);
                 return Ok(());
             }
-            Next::GivenBack => self.given_back(st, slot),
+            Next::GivenBack => st.given_back(slot),
             Next::None => {}
         }
         let awaiting = attempt.died_of_step_wide_signal(reaped.ended, st.received);
@@ -115,37 +112,12 @@ impl Dispatcher<'_> {
     /// The launcher of `index` is gone (killed): its tasks got SIGKILL from the kernel. They
     /// are recorded as cancelled (with no rusage), and the attempt stops.
     pub(super) fn on_launcher_gone(&mut self, st: &mut RunState, index: usize) {
-        let k = self.launchers.len();
-        for slot in (index..st.slots.len()).step_by(k) {
-            match std::mem::replace(&mut st.slots[slot], SlotState::Free) {
-                SlotState::Running(mut r) => {
-                    st.by_pid.remove(&r.pid);
-                    r.cut = Some(Cut::Cancelled);
-                    let reaped = Reaped {
-                        pid: r.pid,
-                        ended: Ended::Signaled(libc::SIGKILL),
-                        rusage: Default::default(),
-                    };
-                    if let Err(e) = self.finish(st, slot, *r, reaped, Instant::now(), Vec::new()) {
-                        st.stop_with(e);
-                    }
-                }
-                SlotState::Lingering(l) => {
-                    if let Err(e) = self.finish(st, slot, l.attempt, l.reaped, l.ended, Vec::new()) {
-                        st.stop_with(e);
-                    }
-                }
-                SlotState::Starting(_) => st.summary.not_run += 1,
-                SlotState::Free => {}
-            }
-            if st.queued[slot].take().is_some() {
-                st.summary.not_run += 1;
+        let launcher = self.launchers[index].pid();
+        for e in st.launcher_gone(index, self.launchers.len(), launcher) {
+            if let Err(e) = self.finish(st, e.slot, e.attempt, e.reaped, e.at, Vec::new()) {
+                st.stop_with(e);
             }
         }
-        st.stop_with(anyhow!(
-            "launcher process {} ended: its tasks were killed; --resume runs them again",
-            self.launchers[index].pid()
-        ));
     }
 
     /// The live processes `attempt` left behind, among the children of its launcher (which
@@ -217,7 +189,12 @@ impl Dispatcher<'_> {
                 } else {
                     self.count_failure(st, &task, timed_out, reaped);
                 }
-                self.check_halt(st, reaped.ended);
+                st.check_halt(
+                    reaped.ended,
+                    &self.policy.halt,
+                    self.total.unwrap_or(0),
+                    &self.policy.term_seq,
+                );
             }
         }
         Ok(())
@@ -383,30 +360,6 @@ impl Dispatcher<'_> {
                  (No space left on device); point TMPDIR at a file system with room, or use --output-dir",
                 std::env::temp_dir().display()
             ));
-        }
-    }
-
-    /// `--halt`, after a task finished as `ended`.
-    fn check_halt(&self, st: &mut RunState, ended: Ended) {
-        let status = match ended {
-            Ended::Exited(code) => code,
-            Ended::Signaled(sig) => 128 + sig,
-        };
-        if st.stop.is_some() {
-            return;
-        }
-        let Some((when, exit)) = self.policy.halt.check(&st.tally, status, self.total.unwrap_or(0)) else {
-            return;
-        };
-        st.fx.say(format!(
-            "--halt {} reached: starting no new task{}",
-            self.policy.halt,
-            if when == When::Now { "; killing the running ones" } else { "; running ones finish" }
-        ));
-        st.stop = Some(Stop::Halt(exit));
-        if when == When::Now {
-            terminate_all(&mut st.slots, libc::SIGTERM, &self.policy.term_seq, Instant::now(), &mut st.fx);
-            st.teardown = Some(libc::SIGTERM);
         }
     }
 }

@@ -22,28 +22,26 @@ mod end;
 mod gate;
 mod prefetch;
 mod start;
+mod state;
 
-use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
 use super::Policy;
-use super::attempt::{Due, SlotState, terminate_all};
-use super::effect::{Effect, Effects};
-use super::halt::Tally;
+use super::attempt::SlotState;
+use super::effect::Effect;
 use super::leaks;
 use super::output::Output;
 use super::resume::ResumePlan;
 use super::spawn::TaskEnv;
 use super::summary::Summary;
-use super::timeout::Median;
 use crate::exit::UsageError;
 use crate::input::TaskStream;
 use crate::log::{JobLog, RunLog};
 use crate::slots::SlotPlan;
 use crate::sys::{self, Event, Guardian, Launcher, SignalFd, When};
-use crate::taskfile::Task;
+use state::{Pending, RunState, Stop};
 
 /// How often the run log is flushed to stable storage while records are being written.
 const SYNC_EVERY: Duration = Duration::from_secs(1);
@@ -81,130 +79,13 @@ pub struct Dispatcher<'a> {
     pub gate: &'a super::gate::Gate,
 }
 
-/// Why no new task starts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Stop {
-    /// SIGINT/SIGTERM/SIGHUP: forwarded; hrun exits 128 + signal.
-    Signal(i32),
-    /// SIGUSR1: running tasks finish; the rest are not run.
-    Drain,
-    /// The next task would not end before the deadline (minus the margin); at the deadline
-    /// itself, running tasks are stopped too.
-    Deadline,
-    /// `--halt` fired with this exit status.
-    Halt(i32),
-    /// A bad task-file line or a task that could not be spawned.
-    Error,
-    /// hrun's stdout was closed: running tasks finish, nothing new starts; exit 141, as a
-    /// writer killed by SIGPIPE (and GNU parallel).
-    OutputClosed,
-}
-
-/// A task taken from the input that is to run (again).
-struct Pending {
-    task: Task,
-    /// The attempt it is to be.
-    number: u32,
-    /// Its output's place was taken (`-k` shows it in the order tasks were taken).
-    announced: bool,
-}
-
-/// The run's state, owned by the dispatcher thread alone: slots, counts, what stopped it.
-struct RunState {
-    slots: Vec<SlotState>,
-    /// The request sent ahead for each slot, waiting at its launcher behind the slot's task.
-    queued: Vec<Option<prefetch::Queued>>,
-    by_pid: HashMap<i32, usize>,
-    /// Tasks to run before the next line of the input: retries, and requests given back.
-    retry: VecDeque<Pending>,
-    stop: Option<Stop>,
-    /// The signal every running task was sent when the run began to tear down (a signal to
-    /// hrun, `--halt now`, the deadline): a task that starts after that gets it too.
-    teardown: Option<i32>,
-    eof: bool,
-    deferred: Option<anyhow::Error>,
-    summary: Summary,
-    tally: Tally,
-    median: Median,
-    /// First task start and last task end, wall clock (as the log records them), for the
-    /// makespan: the same numbers `hrun report` computes from the log.
-    first_start: f64,
-    last_end: f64,
-    dirty_since: Option<Instant>,
-    /// When each slot last became free, for the dispatch latency.
-    freed_at: Vec<Option<Instant>>,
-    /// `--memfree`/`--load` held jobs back: they are looked at again then.
-    gate_until: Option<Instant>,
-    /// When `--memfree` last looked whether the youngest job must go.
-    memory_checked: Option<Instant>,
-    /// A slot is free but standard input has no line yet.
-    waiting_input: bool,
-    /// Signals hrun received in this run (bit N: signal N).
-    received: u64,
-    /// When the last task started, for `--delay`.
-    last_start: Option<Instant>,
-    /// A full `$TMPDIR` was reported.
-    warned_spool: bool,
-    /// The kernel refused to start a task for now (EAGAIN, ENOMEM): no task starts before
-    /// then, and the wait doubles while it keeps refusing.
-    backoff: Option<(Instant, Duration)>,
-    /// The most tasks at once from now on: lowered to what was running when the kernel
-    /// refused to start another (a process limit, `ulimit -u`), as GNU parallel does.
-    at_once: Option<usize>,
-    /// Since when the kernel has refused every start (reset by a start).
-    refused_since: Option<Instant>,
-    /// `-k` with a results table in a file: finished tasks' rows waiting for earlier tasks.
-    rows: super::row_order::InOrder<end::HeldRow>,
-    /// What the decisions so far ask of the world, carried out before the next wait.
-    fx: Effects,
-}
-
-impl RunState {
-    /// True while some slot has a task in it (starting, running or lingering), or a request
-    /// waiting at a launcher.
-    fn busy(&self) -> bool {
-        self.slots.iter().any(|s| !matches!(s, SlotState::Free)) || self.queued.iter().any(Option::is_some)
-    }
-
-    fn stop_with(&mut self, error: anyhow::Error) {
-        self.deferred.get_or_insert(error);
-        self.stop = Some(Stop::Error);
-    }
-}
-
 impl Dispatcher<'_> {
     /// Runs every task; returns the summary and an error that stopped the run early (reported
     /// after the summary). An `Err` means hrun itself failed (e.g. its log cannot be written).
     pub fn run(mut self, mut tasks: TaskStream) -> Result<(Summary, Option<anyhow::Error>)> {
         let n = self.plan.slots.len();
-        let mut st = RunState {
-            slots: (0..n).map(|_| SlotState::Free).collect(),
-            queued: (0..n).map(|_| None).collect(),
-            by_pid: HashMap::with_capacity(n),
-            retry: VecDeque::new(),
-            stop: None,
-            teardown: None,
-            eof: false,
-            deferred: None,
-            summary: Summary { slots: n, threads: self.plan.threads, ..Summary::default() },
-            tally: Tally::default(),
-            median: self.resume.prior_runtimes.clone(),
-            first_start: f64::INFINITY,
-            last_end: f64::NEG_INFINITY,
-            dirty_since: None,
-            freed_at: vec![None; n],
-            waiting_input: false,
-            received: 0,
-            last_start: None,
-            backoff: None,
-            warned_spool: false,
-            rows: Default::default(),
-            at_once: start::process_room(n),
-            refused_since: None,
-            gate_until: None,
-            memory_checked: None,
-            fx: Effects::default(),
-        };
+        let mut st =
+            RunState::new(n, self.plan.threads, self.resume.prior_runtimes.clone(), start::process_room(n));
         loop {
             self.fill(&mut st, &mut tasks);
             if !st.busy() && (st.stop.is_some() || (st.retry.is_empty() && st.eof)) {
@@ -212,7 +93,7 @@ impl Dispatcher<'_> {
             }
             let ready = self.wait(&mut st, &tasks)?;
             for sig in self.signals.take().context("reading signals")? {
-                self.on_signal(&mut st, sig);
+                st.on_signal(sig, &self.policy.term_seq);
             }
             let mut orphans = self.on_launcher_events(&mut st, &ready)?;
             // hrun's own children: launchers or the guardian ending, or orphans of a launcher
@@ -293,7 +174,7 @@ impl Dispatcher<'_> {
                         Some(slot) => self.on_leader_end(st, slot, reaped, at, next)?,
                         None => orphans = true,
                     },
-                    Event::Withdrawn { token } => self.given_back(st, token as usize),
+                    Event::Withdrawn { token } => st.given_back(token as usize),
                 }
             }
         }
@@ -335,12 +216,7 @@ impl Dispatcher<'_> {
             st.stop_with(anyhow::anyhow!("cannot write task output to standard output: {why}"));
         }
         if st.stop.is_none() && self.output.stdout_closed() {
-            st.fx.say(format!(
-                "standard output was closed (its reader ended): task output can no longer be shown; \
-                 starting no new task, {} running will finish",
-                st.by_pid.len()
-            ));
-            st.stop = Some(Stop::OutputClosed);
+            st.output_closed();
         }
         while st.stop.is_none() {
             let free = |(i, s): (usize, &SlotState)| matches!(s, SlotState::Free) && st.queued[i].is_none();
@@ -360,7 +236,7 @@ impl Dispatcher<'_> {
             let Some(next) = self.next_task(st, tasks) else {
                 // A slot is idle for want of a task: the tasks waiting behind others' (maybe
                 // long) tasks come back to run here instead.
-                self.withdraw_all(st);
+                st.withdraw_all();
                 return;
             };
             // Taken first, so that the end of the input is known while jobs are held back.
@@ -401,47 +277,6 @@ impl Dispatcher<'_> {
         }
     }
 
-    fn on_signal(&mut self, st: &mut RunState, sig: i32) {
-        st.received |= 1 << sig;
-        super::attempt::same_signal_arrived(&mut st.slots, sig);
-        match sig {
-            libc::SIGCHLD => {}
-            libc::SIGUSR1 => {
-                if st.stop.is_none() {
-                    st.stop = Some(Stop::Drain);
-                    self.withdraw_all(st);
-                    st.fx.say(format!(
-                        "SIGUSR1: starting no new task; {} running will finish",
-                        st.by_pid.len()
-                    ));
-                }
-            }
-            _ => {
-                let again = matches!(st.stop, Some(Stop::Signal(_)));
-                if again && sig == libc::SIGINT {
-                    st.fx.say(format!("second SIGINT: killing {} running task(s) now", st.by_pid.len()));
-                    self.tear_down(st, libc::SIGKILL);
-                } else if !again {
-                    st.fx.say(format!(
-                        "{}: {}",
-                        sys::signal_name(sig),
-                        self.policy.term_seq.describe(st.by_pid.len())
-                    ));
-                    self.tear_down(st, sig);
-                }
-                st.stop = Some(Stop::Signal(sig));
-            }
-        }
-    }
-
-    /// Sends `sig` to every running task's group (they are cancelled), and to those still
-    /// starting as they start.
-    fn tear_down(&self, st: &mut RunState, sig: i32) {
-        self.withdraw_all(st);
-        terminate_all(&mut st.slots, sig, &self.policy.term_seq, Instant::now(), &mut st.fx);
-        st.teardown = Some(sig);
-    }
-
     fn next_deadline(&self, st: &RunState) -> Option<Instant> {
         let mut next: Option<Instant> = st.dirty_since.map(|t| t + SYNC_EVERY);
         if let Some(t) = self.progress.deadline() {
@@ -476,32 +311,12 @@ impl Dispatcher<'_> {
 
     fn on_deadlines(&mut self, st: &mut RunState) -> Result<()> {
         if !st.by_pid.is_empty() && self.walltime.passes() {
-            let running = st.by_pid.len();
-            st.fx.say(format!(
-                "{} reached: stopping {running} running task(s); --resume reruns them",
-                self.walltime.describe()
-            ));
-            self.tear_down(st, libc::SIGTERM);
-            if !matches!(st.stop, Some(Stop::Signal(_) | Stop::Halt(_) | Stop::Error)) {
-                st.stop = Some(Stop::Deadline);
-            }
+            st.deadline_passed(&self.walltime.describe(), &self.policy.term_seq);
         }
         let now = Instant::now();
         self.on_memory(st, now);
-        for slot in 0..st.slots.len() {
-            match &mut st.slots[slot] {
-                SlotState::Running(r) => match r.phase.due(now, r.deadline, &self.policy.term_seq) {
-                    Some(Due::Timeout) => {
-                        r.time_out(now, &self.policy.term_seq, &mut st.fx);
-                        // It fails: what waits behind it is sent again once hrun counted that.
-                        self.withdraw(st, slot);
-                    }
-                    Some(Due::Next) => r.next_step(now, &self.policy.term_seq, &mut st.fx),
-                    None => {}
-                },
-                SlotState::Lingering(l) if now >= l.until => self.end_lingering(st, slot)?,
-                _ => {}
-            }
+        for slot in st.on_clock(now, &self.policy.term_seq) {
+            self.end_lingering(st, slot)?;
         }
         self.progress.tick(now);
         if st.dirty_since.is_some_and(|t| now >= t + SYNC_EVERY) {

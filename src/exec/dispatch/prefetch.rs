@@ -34,7 +34,7 @@ impl Dispatcher<'_> {
     /// Sends the next request ahead for each slot whose task runs and has none waiting.
     pub(super) fn fill_ahead(&mut self, st: &mut RunState, tasks: &mut TaskStream) {
         if !self.may_send_ahead(st) {
-            return self.withdraw_all(st);
+            return st.withdraw_all();
         }
         for slot in 0..st.slots.len() {
             let busy = match &st.slots[slot] {
@@ -74,37 +74,5 @@ impl Dispatcher<'_> {
         let expected = st.median.median().filter(|_| st.median.count() > 0);
         let later = unix_seconds(SystemTime::now()) + expected.unwrap_or(0.0);
         self.walltime.refuses(later, expected, st.by_pid.len()).is_none()
-    }
-
-    /// Withdraws every request waiting at a launcher (the run stops, or the deadline nears).
-    pub(super) fn withdraw_all(&self, st: &mut RunState) {
-        for slot in 0..st.queued.len() {
-            self.withdraw(st, slot);
-        }
-    }
-
-    /// Withdraws the request waiting for `slot`, if any.
-    pub(super) fn withdraw(&self, st: &mut RunState, slot: usize) {
-        if let Some(q) = st.queued[slot].as_mut().filter(|q| !q.withdrawing) {
-            q.withdrawing = true;
-            st.fx.push(super::Effect::Withdraw { slot });
-        }
-    }
-
-    /// The launcher started the request waiting for `slot`: it is the slot's starting task,
-    /// whose pid comes next.
-    pub(super) fn promote(&self, st: &mut RunState, slot: usize) {
-        if let Some(q) = st.queued[slot].take() {
-            st.slots[slot] = SlotState::Starting(q.starting);
-        }
-    }
-
-    /// The request waiting for `slot` did not start: its task goes back to the front of the
-    /// queue (not run, unless the run goes on).
-    pub(super) fn given_back(&self, st: &mut RunState, slot: usize) {
-        if let Some(q) = st.queued[slot].take() {
-            let Starting { task, number, .. } = *q.starting;
-            st.retry.push_front(super::Pending { task, number, announced: true });
-        }
     }
 }

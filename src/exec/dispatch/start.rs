@@ -125,41 +125,7 @@ impl Dispatcher<'_> {
             }
             // Too many processes, or no memory, for now: the task waits and is tried again.
             (Err(errno), _) if errno == libc::EAGAIN || errno == libc::ENOMEM => {
-                let wait = backoff(st.backoff.map(|(_, w)| w));
-                if st.backoff.is_none() {
-                    st.fx.warn(format!(
-                        "the kernel cannot start task {} now ({}); trying again in {wait:?}, \
-                         and slower while it refuses",
-                        starting.task.seq,
-                        std::io::Error::from_raw_os_error(errno)
-                    ));
-                }
-                st.backoff = Some((Instant::now() + wait, wait));
-                // Fewer at once from now on: half of what runs now (its tasks may need
-                // processes of their own too), at least one.
-                let running =
-                    st.slots.iter().filter(|s| !matches!(s, SlotState::Free)).count().div_ceil(2).max(1);
-                if st.at_once.is_none_or(|n| running < n) && running < st.slots.len() {
-                    st.fx.warn(format!(
-                        "only enough processes to run {running} task(s) at once (the \
-                         kernel refused another; ulimit -u {}): running at most {running} from now on",
-                        crate::sys::process_limit().map_or_else(|| "?".to_string(), |n| n.to_string())
-                    ));
-                    st.at_once = Some(running);
-                }
-                let Starting { task, number, .. } = *starting;
-                st.retry.push_front(Pending { task, number, announced: true });
-                // Refused with nothing running, for long: no task can ever start.
-                let since = *st.refused_since.get_or_insert_with(Instant::now);
-                if !st.busy() && since.elapsed() >= REFUSED_FOR {
-                    st.stop_with(anyhow!(
-                        "the kernel refused to start any task for {}s ({}; ulimit -u {}): raise the \
-                         limit, or end other processes of this user",
-                        REFUSED_FOR.as_secs(),
-                        std::io::Error::from_raw_os_error(errno),
-                        crate::sys::process_limit().map_or_else(|| "?".to_string(), |n| n.to_string())
-                    ));
-                }
+                st.start_refused(*starting, errno, Instant::now(), crate::sys::process_limit());
                 Ok(())
             }
             // Not found, not executable...: let the shell run it and report it.
@@ -196,7 +162,7 @@ impl Dispatcher<'_> {
         let start = on_our_clock(at, starting.sent);
         // `--timeout N%` follows the median of the tasks that ended before this one started.
         let limit = self.policy.timeout.and_then(|t| t.limit(&st.median));
-        let mut r = Starting { limit, ..starting }.started(slot, pid, at, start);
+        let r = Starting { limit, ..starting }.started(slot, pid, at, start);
         // `--delay` spaces the real starts.
         st.last_start = st.last_start.max(Some(start));
         self.log.append(&r.start_record(&self.plan.slots[slot])).context("cannot log a task's start")?;
@@ -204,13 +170,7 @@ impl Dispatcher<'_> {
             st.summary.dispatch.add(start.saturating_duration_since(freed));
         }
         self.progress.started();
-        if let Some(sig) = st.teardown {
-            // The run is being torn down: this task, started meanwhile, is cut short too.
-            r.cancel(sig, Instant::now(), &self.policy.term_seq, &mut st.fx);
-        }
-        st.by_pid.insert(pid, slot);
-        st.summary.attempts += 1;
-        st.slots[slot] = SlotState::Running(Box::new(r));
+        st.now_running(slot, r, &self.policy.term_seq);
         Ok(())
     }
 
@@ -233,9 +193,6 @@ impl Dispatcher<'_> {
     }
 }
 
-/// How long the kernel may refuse every start, with no task running, before the run stops.
-const REFUSED_FOR: Duration = Duration::from_secs(10);
-
 /// The most tasks at once in the first wave, when a per-user process limit (`ulimit -u`)
 /// leaves fewer processes than slots (GNU parallel probes this before it starts): half of
 /// what is left once two are kept for hrun's own threads (a task's program often starts one
@@ -256,12 +213,6 @@ pub(super) fn process_room(slots: usize) -> Option<usize> {
 fn first_wave(slots: usize, limit: Option<u64>, used: Option<u64>) -> Option<usize> {
     let room = limit?.saturating_sub(used?).saturating_sub(2) / 2;
     (room < slots as u64).then(|| room.max(1) as usize)
-}
-
-/// How long to wait before trying to start a task again after the kernel refused one for
-/// now (EAGAIN, ENOMEM): 10 ms, doubling after each refusal in a row, at most 1 s.
-fn backoff(previous: Option<Duration>) -> Duration {
-    previous.map_or(Duration::from_millis(10), |d| (d * 2).min(Duration::from_secs(1)))
 }
 
 /// A launcher's stamp on hrun's clock: now, less the stamp's age by the wall clock, never
@@ -289,16 +240,6 @@ fn refusal(errno: i32, task: &Task) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_refused_start_is_tried_again_ever_later_up_to_a_second() {
-        let mut waits = vec![backoff(None)];
-        for _ in 0..10 {
-            waits.push(backoff(waits.last().copied()));
-        }
-        let ms: Vec<u128> = waits.iter().map(Duration::as_millis).collect();
-        assert_eq!(ms, [10, 20, 40, 80, 160, 320, 640, 1000, 1000, 1000, 1000]);
-    }
 
     #[test]
     fn a_process_limit_caps_the_first_wave_to_what_is_left() {

@@ -76,6 +76,12 @@ pub struct Captured {
 }
 
 impl Captured {
+    /// Two anonymous files, for tests of what happens around a task.
+    #[cfg(test)]
+    pub fn scratch() -> Captured {
+        Captured { stdout: tempfile::tempfile().unwrap(), stderr: tempfile::tempfile().unwrap() }
+    }
+
     /// The files the child writes to (it gets them as its fds 1 and 2).
     pub fn files(&self) -> (&File, &File) {
         (&self.stdout, &self.stderr)
