@@ -197,6 +197,34 @@ impl Default for Policy {
     }
 }
 
+/// `--pipepart --block -N` (N blocks per slot) and `-m`/`-X` (the last values spread over
+/// the slots) need the number of slots before the input is read: counted first.
+fn count_slots_first(cfg: &ExecConfig) -> Result<()> {
+    let slots = || -> Result<usize> {
+        let threads = cfg.threads.or(cfg.threads_default).unwrap_or(DEFAULT_THREADS);
+        Ok(crate::placement::plan(&cfg.placement, threads, cfg.jobs)?.plan.slots.len())
+    };
+    if let TaskSpec::Blocks(b) = &cfg.tasks
+        && let crate::pipe::BlockSize::PerSlot(_) = b.block
+    {
+        b.set_slots(slots()?);
+    }
+    if let Some(t) = cfg.tasks.template()
+        && t.fill.is_some_and(|f| f.spread)
+    {
+        t.counts.set_slots(slots()?);
+    }
+    Ok(())
+}
+
+/// `--workdir`, with `~` and the host's name resolved (None: hrun's own directory).
+fn parse_workdir(cfg: &ExecConfig) -> Result<Option<workdir::Workdir>> {
+    let Some(w) = &cfg.workdir else { return Ok(None) };
+    let home = std::env::var_os("HOME");
+    workdir::Workdir::parse(w, home.as_deref().map(std::path::Path::new), &sys::hostname())
+        .map_err(|e| UsageError(anyhow!(e)).into())
+}
+
 /// Threads per task when neither `--threads` nor a directive says.
 pub const DEFAULT_THREADS: usize = 1;
 
@@ -209,20 +237,7 @@ pub use preflight::{LOG_DIR, default_log_path};
 pub fn run(cfg: &ExecConfig) -> Result<Summary> {
     // Before any process is started: children hrun had from the start are not its tasks'.
     crate::sys::inherited_children();
-    // `--pipepart --block -N`: N blocks per slot, so the slots are counted first.
-    if let TaskSpec::Blocks(b) = &cfg.tasks
-        && let crate::pipe::BlockSize::PerSlot(_) = b.block
-    {
-        let threads = cfg.threads.or(cfg.threads_default).unwrap_or(DEFAULT_THREADS);
-        b.set_slots(crate::placement::plan(&cfg.placement, threads, cfg.jobs)?.plan.slots.len());
-    }
-    // `-m`/`-X`: the last values are spread over the slots, so the slots are counted first.
-    if let Some(t) = cfg.tasks.template()
-        && t.fill.is_some_and(|f| f.spread)
-    {
-        let threads = cfg.threads.or(cfg.threads_default).unwrap_or(DEFAULT_THREADS);
-        t.counts.set_slots(crate::placement::plan(&cfg.placement, threads, cfg.jobs)?.plan.slots.len());
-    }
+    count_slots_first(cfg)?;
     if let Some(path) = &cfg.emit_tasks {
         return preview::emit(cfg, path).map(|()| Summary::default());
     }
@@ -232,15 +247,7 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
     if let Some(dir) = &cfg.tmpdir {
         use_tmpdir(dir)?;
     }
-    let workdir = match &cfg.workdir {
-        Some(w) => workdir::Workdir::parse(
-            w,
-            std::env::var_os("HOME").as_deref().map(std::path::Path::new),
-            &sys::hostname(),
-        )
-        .map_err(|e| UsageError(anyhow!(e)))?,
-        None => None,
-    };
+    let workdir = parse_workdir(cfg)?;
     crate::messages::set_quiet(cfg.terse);
     // A write over `ulimit -f` fails (EFBIG) instead of killing hrun mid-row.
     sys::block_file_size_signal();

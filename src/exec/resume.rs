@@ -399,7 +399,7 @@ impl ResumePlan {
 
 /// A log locked by a running hrun (another shard, or the same sweep started twice): its tasks
 /// are running now, and would run a second time here.
-/// Probed with a shared lock (`writer_holds_lock`): two hruns resuming at once (every node of a
+/// Probed with a shared lock: two hruns resuming at once (every node of a
 /// resubmitted multi-node job) probe each other's logs, and an exclusive probe would make one
 /// of them see the other's probe as a running hrun.
 /// The other shards of this run's own split (`K-of-N`, same N) are not checked: they run
@@ -409,7 +409,10 @@ fn refuse_if_in_use(own: &Path, log: &Path) -> Result<()> {
     if log != own && split(log).is_some() && split(log) == split(own) {
         return Ok(());
     }
-    if !read::writer_holds_lock(log).with_context(|| format!("cannot lock run log {}", log.display()))? {
+    let file = read::open(log).map_err(UsageError)?;
+    if !crate::sys::someone_holds_lock(&file)
+        .with_context(|| format!("cannot lock run log {}", log.display()))?
+    {
         return Ok(());
     }
     Err(UsageError(anyhow!(

@@ -103,7 +103,9 @@ fn kill_9_at_random_points_then_resume_loses_and_duplicates_nothing() {
 
     // Exactly one successful record per task.
     let (runs, tasks) = sb.log();
-    assert_eq!(runs.len(), kill_after.len() + 1);
+    // Each killed hrun wrote its run record, or none when killed before it got that far (a
+    // loaded machine can take longer than the shortest delay, 20 ms, to get there).
+    assert!((2..=kill_after.len() + 1).contains(&runs.len()), "{} runs", runs.len());
     let mut ok: HashMap<u64, usize> = HashMap::new();
     for t in tasks.iter().filter(|t| t["exit"] == 0) {
         *ok.entry(t["seq"].as_u64().unwrap()).or_default() += 1;

@@ -497,7 +497,10 @@ fn keep_order_writes_rows_in_job_order() {
     let (_, tasks) = sb.log();
     let ended: Vec<f64> =
         tasks.iter().map(|t| t["start"].as_f64().unwrap() + t["wall_s"].as_f64().unwrap()).collect();
-    assert!(ended[2] < ended[1] && ended[1] < ended[0], "the jobs ended 3, 2, 1: {ended:?}");
+    // Job 1 ends last (it waits for 2's mark, which waits for 3's). The order of 2 and 3 is
+    // their launcher's reaping order, which a loaded machine may swap when both end within
+    // one of its time slices.
+    assert!(ended[0] > ended[1] && ended[0] > ended[2], "job 1 ended last: {ended:?}");
     // The log vouches for every row: --resume has nothing to do.
     let again = run(sb
         .exec()

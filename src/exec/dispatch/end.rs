@@ -7,9 +7,9 @@ use anyhow::Result;
 
 use super::super::attempt::{Attempt, Cut, Disposition, Ending, Lingering, Phase, SlotState, signal_group};
 use super::super::leaks;
-use super::super::summary::{FAILURES_SHOWN, Failure};
+use super::state::TaskEnd;
 use super::{Dispatcher, RunState};
-use crate::sys::{self, Ended, Next, Reaped, Stamp};
+use crate::sys::{Ended, Next, Reaped, Stamp};
 use crate::taskfile::Task;
 
 /// A finished task's results row waiting for its turn (`-k`): its record, output and joblog
@@ -158,45 +158,18 @@ impl Dispatcher<'_> {
         if let Some(w) = self.workdir {
             w.done(&task);
         }
-        // A slot counts as free from when its task ended, unless leftovers kept it busy
-        // longer: then from now. (A refused task's slot may hold the task before it.)
-        if matches!(st.slots[slot], SlotState::Free) {
-            st.freed_at[slot] = Some(if Instant::now() - ended > self.policy.leak_timeout / 2 {
-                Instant::now()
-            } else {
-                ended
-            });
-        }
-        st.first_start = st.first_start.min(start_wall);
-        st.last_end = st.last_end.max(start_wall + wall_s);
-        st.summary.busy_s += wall_s;
-        st.summary.cpu_s += cpu_s;
         self.progress.ended(fate.finished().then_some(succeeded));
-        match fate {
-            Disposition::Retry => {
-                st.retry.push_back(super::Pending { task, number: number + 1, announced: true })
-            }
-            Disposition::LeftForResume => st.summary.not_run += 1,
-            Disposition::Cancelled => st.summary.cancelled += 1,
-            Disposition::Succeeded | Disposition::Failed => {
-                st.summary.tasks += 1;
-                st.summary.timed_out += timed_out as u64;
-                st.summary.leaked += !leaked.is_empty() as u64;
-                st.summary.leaked_processes += leaked.len() as u64;
-                if succeeded {
-                    st.tally.succeeded += 1;
-                    st.median.add(wall_s);
-                } else {
-                    self.count_failure(st, &task, timed_out, reaped);
-                }
-                st.check_halt(
-                    reaped.ended,
-                    &self.policy.halt,
-                    self.total.unwrap_or(0),
-                    &self.policy.term_seq,
-                );
-            }
+        if fate == Disposition::Failed && !st.warned_spool && self.output.spool_full() {
+            st.warned_spool = true;
+            st.fx.warn(format!(
+                "{} is full: tasks cannot write their output there and may fail \
+                 (No space left on device); point TMPDIR at a file system with room, or use --output-dir",
+                std::env::temp_dir().display()
+            ));
         }
+        let end =
+            TaskEnd { slot, task, number, fate, reaped: reaped.ended, timed_out, start_wall, wall_s, cpu_s };
+        st.account(end, ended, leaked.len(), self.policy, self.total.unwrap_or(0));
         Ok(())
     }
 
@@ -333,33 +306,6 @@ impl Dispatcher<'_> {
                 )));
                 false
             }
-        }
-    }
-
-    /// A task failed on its last attempt: counted, named in the summary (the first few).
-    fn count_failure(&self, st: &mut RunState, task: &Task, timed_out: bool, reaped: Reaped) {
-        st.tally.failed += 1;
-        st.summary.failed += 1;
-        if st.summary.failures.len() < FAILURES_SHOWN {
-            let how = match (timed_out, reaped.ended) {
-                (true, _) => "timed out".to_string(),
-                (false, Ended::Exited(code)) => format!("exit {code}"),
-                (false, Ended::Signaled(sig)) => sys::signal_name(sig),
-            };
-            st.summary.failures.push(Failure {
-                seq: task.seq,
-                name: task.name(),
-                how,
-                cmd: task.cmd.clone(),
-            });
-        }
-        if !st.warned_spool && self.output.spool_full() {
-            st.warned_spool = true;
-            st.fx.warn(format!(
-                "{} is full: tasks cannot write their output there and may fail \
-                 (No space left on device); point TMPDIR at a file system with room, or use --output-dir",
-                std::env::temp_dir().display()
-            ));
         }
     }
 }

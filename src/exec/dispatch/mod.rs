@@ -86,41 +86,56 @@ impl Dispatcher<'_> {
         let n = self.plan.slots.len();
         let mut st =
             RunState::new(n, self.plan.threads, self.resume.prior_runtimes.clone(), start::process_room(n));
+        let ran = self.until_done(&mut st, &mut tasks);
+        // What was decided before an error is carried out all the same (signals to tasks).
+        self.apply(&mut st);
+        ran?;
+        // Rows held behind tasks that never ended (the run stopped on an error).
+        for held in st.rows.rest() {
+            self.write_held_row(&mut st, held)?;
+        }
+        self.apply(&mut st);
+        self.sweep_strays();
+        self.progress.finish();
+        self.conclude(&mut st, &mut tasks);
+        Ok((st.summary, st.deferred))
+    }
+
+    /// Starts tasks and handles what happens until every task ended, or the run stopped and
+    /// none is left in a slot.
+    fn until_done(&mut self, st: &mut RunState, tasks: &mut TaskStream) -> Result<()> {
         loop {
-            self.fill(&mut st, &mut tasks);
+            self.fill(st, tasks);
             if !st.busy() && (st.stop.is_some() || (st.retry.is_empty() && st.eof)) {
-                break;
+                return Ok(());
             }
-            let ready = self.wait(&mut st, &tasks)?;
+            let ready = self.wait(st, tasks)?;
             for sig in self.signals.take().context("reading signals")? {
                 st.on_signal(sig, &self.policy.term_seq);
             }
-            let mut orphans = self.on_launcher_events(&mut st, &ready)?;
+            let mut orphans = self.on_launcher_events(st, &ready)?;
             // hrun's own children: launchers or the guardian ending, or orphans of a launcher
             // that died (hrun is a subreaper too).
             while let Some(reaped) = sys::reap().context("reaping")? {
                 orphans |= !self.launchers.iter().any(|l| l.pid() == reaped.pid);
             }
             if orphans {
-                self.settle_lingering(&mut st)?;
+                self.settle_lingering(st)?;
             }
-            self.on_deadlines(&mut st)?;
-            self.apply(&mut st);
+            self.on_deadlines(st)?;
+            self.apply(st);
         }
-        // Rows held behind tasks that never ended (the run stopped on an error).
-        for held in st.rows.rest() {
-            self.write_held_row(&mut st, held)?;
-        }
-        self.apply(&mut st);
+    }
+
+    /// Kills what tasks left behind that outlived the run (children of hrun or of a launcher,
+    /// a subreaper, that are neither a launcher nor the guardian).
+    fn sweep_strays(&self) {
         let mut roots = vec![std::process::id() as i32];
         roots.extend(self.launchers.iter().map(Launcher::pid));
         let mut skip = roots.clone();
         skip.push(self.guardian.pid());
         skip.extend_from_slice(crate::sys::inherited_children());
         leaks::sweep_strays(&roots, &skip);
-        self.progress.finish();
-        self.conclude(&mut st, &mut tasks);
-        Ok((st.summary, st.deferred))
     }
 
     /// Sleeps until a signal, a launcher's answer, input, or the nearest deadline; returns

@@ -15,10 +15,8 @@ use anyhow::{Context, Result, anyhow};
 use super::super::attempt::{SlotState, Starting};
 use super::super::spawn::Launch;
 use super::super::unix_seconds;
-use super::prefetch::Queued;
 use super::{Dispatcher, Pending, RunState};
-use crate::sys::{Ended, Reaped, Stamp, TooLarge, When};
-use crate::taskfile::Task;
+use crate::sys::{Ended, Reaped, Stamp, When};
 
 impl Dispatcher<'_> {
     /// Asks the slot's launcher to start `task`, now (the slot is `Starting` until it answers)
@@ -85,22 +83,9 @@ impl Dispatcher<'_> {
         }
         let (out, err) = starting.captured.files();
         let launcher = &self.launchers[slot % self.launchers.len()];
-        match launcher.start_task(slot as u64, when, &program, out, err, &s.cpus) {
-            Ok(()) if when == When::Now => st.slots[slot] = SlotState::Starting(starting),
-            Ok(()) => st.queued[slot] = Some(Queued { starting, withdrawing: false }),
-            // The request itself is too large to pass: as the kernel would refuse it.
-            Err(e) if e.raw_os_error() == Some(libc::E2BIG) => self.refuse(st, slot, *starting, libc::E2BIG),
-            // Too large for the launcher's socket: that task fails, the run goes on.
-            Err(e) if e.get_ref().is_some_and(|inner| inner.is::<TooLarge>()) => {
-                let why = format!("{e}: {}", crate::text::printable_max(&starting.task.cmd, 200));
-                self.refuse_because(st, slot, *starting, why)
-            }
-            Err(e) => {
-                st.summary.not_run += 1;
-                st.stop_with(
-                    anyhow!(e).context(format!("cannot ask a launcher to start task {}", starting.task.seq)),
-                );
-            }
+        let sent = launcher.start_task(slot as u64, when, &program, out, err, &s.cpus);
+        if let Some((starting, why)) = st.sent(slot, starting, when, sent) {
+            self.refuse_because(st, slot, starting, why);
         }
     }
 
@@ -134,7 +119,8 @@ impl Dispatcher<'_> {
                 Ok(())
             }
             (Err(errno), Launch::Shell) if errno == libc::E2BIG || errno == libc::ENAMETOOLONG => {
-                self.refuse(st, slot, *starting, errno);
+                let why = super::state::refusal(errno, &starting.task);
+                self.refuse_because(st, slot, *starting, why);
                 Ok(())
             }
             (Err(errno), Launch::Shell) => {
@@ -172,12 +158,6 @@ impl Dispatcher<'_> {
         self.progress.started();
         st.now_running(slot, r, &self.policy.term_seq);
         Ok(())
-    }
-
-    /// The kernel refused the task's command (`errno`): the task fails alone, the run goes on.
-    fn refuse(&mut self, st: &mut RunState, slot: usize, starting: Starting, errno: i32) {
-        let why = refusal(errno, &starting.task);
-        self.refuse_because(st, slot, starting, why)
     }
 
     /// The task cannot start (`why`): it fails alone, the run goes on.
@@ -221,20 +201,6 @@ pub(super) fn on_our_clock(at: Stamp, floor: Instant) -> Instant {
     let now = Instant::now();
     let age = (unix_seconds(SystemTime::now()) - at.unix_secs()).max(0.0);
     now.checked_sub(Duration::from_secs_f64(age)).map_or(floor, |t| t.max(floor)).min(now)
-}
-
-/// Why the kernel refused to start a task, with its command cut short.
-fn refusal(errno: i32, task: &Task) -> String {
-    let why = if errno == libc::E2BIG {
-        format!(
-            "its command ({} bytes) is too long for the kernel (execve: at most 128 KiB in one argument); \
-             pass big values in a file",
-            task.cmd.len()
-        )
-    } else {
-        format!("the kernel refused to start it: {}", std::io::Error::from_raw_os_error(errno))
-    };
-    format!("{why}: {}", crate::text::printable_max(&task.cmd, 200))
 }
 
 #[cfg(test)]

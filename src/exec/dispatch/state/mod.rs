@@ -9,14 +9,15 @@ use std::time::{Duration, Instant};
 
 use anyhow::anyhow;
 
-use super::super::attempt::{Attempt, Cut, Due, SlotState, Starting, terminate_all};
+use super::super::Policy;
+use super::super::attempt::{Attempt, Cut, Disposition, Due, SlotState, Starting, terminate_all};
 use super::super::effect::{Effect, Effects};
 use super::super::halt::{Halt, Tally, When};
-use super::super::summary::Summary;
+use super::super::summary::{FAILURES_SHOWN, Failure, Summary};
 use super::super::term_seq::TermSeq;
 use super::super::timeout::Median;
 use super::{end, prefetch};
-use crate::sys::{Ended, Reaped};
+use crate::sys::{Ended, Reaped, When as Start};
 use crate::taskfile::Task;
 
 /// Why no new task starts.
@@ -336,6 +337,100 @@ impl RunState {
         }
     }
 
+    /// An attempt is recorded (its record, row and output written): its slot counts as free
+    /// from when it `ended` (unless its `leaked` leftovers kept it busy longer: from now), and
+    /// what follows it: a retry at the back of the queue, a count, `--halt`.
+    pub(super) fn account(
+        &mut self,
+        end: TaskEnd,
+        ended: Instant,
+        leaked: usize,
+        policy: &Policy,
+        total: u64,
+    ) {
+        let TaskEnd { slot, task, number, fate, reaped, timed_out, start_wall, wall_s, cpu_s } = end;
+        // (A refused task's slot may hold the task before it.)
+        if matches!(self.slots[slot], SlotState::Free) {
+            let now = Instant::now();
+            self.freed_at[slot] = Some(if now - ended > policy.leak_timeout / 2 { now } else { ended });
+        }
+        self.first_start = self.first_start.min(start_wall);
+        self.last_end = self.last_end.max(start_wall + wall_s);
+        self.summary.busy_s += wall_s;
+        self.summary.cpu_s += cpu_s;
+        match fate {
+            Disposition::Retry => self.retry.push_back(Pending { task, number: number + 1, announced: true }),
+            Disposition::LeftForResume => self.summary.not_run += 1,
+            Disposition::Cancelled => self.summary.cancelled += 1,
+            Disposition::Succeeded | Disposition::Failed => {
+                self.summary.tasks += 1;
+                self.summary.timed_out += timed_out as u64;
+                self.summary.leaked += (leaked > 0) as u64;
+                self.summary.leaked_processes += leaked as u64;
+                if fate == Disposition::Succeeded {
+                    self.tally.succeeded += 1;
+                    self.median.add(wall_s);
+                } else {
+                    self.count_failure(&task, timed_out, reaped);
+                }
+                self.check_halt(reaped, &policy.halt, total, &policy.term_seq);
+            }
+        }
+    }
+
+    /// A task failed on its last attempt: counted, named in the summary (the first few).
+    fn count_failure(&mut self, task: &Task, timed_out: bool, ended: Ended) {
+        self.tally.failed += 1;
+        self.summary.failed += 1;
+        if self.summary.failures.len() < FAILURES_SHOWN {
+            let how = match (timed_out, ended) {
+                (true, _) => "timed out".to_string(),
+                (false, Ended::Exited(code)) => format!("exit {code}"),
+                (false, Ended::Signaled(sig)) => crate::sys::signal_name(sig),
+            };
+            self.summary.failures.push(Failure {
+                seq: task.seq,
+                name: task.name(),
+                how,
+                cmd: task.cmd.clone(),
+            });
+        }
+    }
+
+    /// What sending the request for `starting` to `slot`'s launcher (`when`: now, or after
+    /// its task) came to: the slot is starting it, or it waits there; or the task cannot start
+    /// and fails alone (returned with why: the kernel's limit on a command, a request larger
+    /// than the launcher's socket carries); or the launcher cannot be asked, and the run stops.
+    pub(super) fn sent(
+        &mut self,
+        slot: usize,
+        starting: Box<Starting>,
+        when: Start,
+        result: std::io::Result<()>,
+    ) -> Option<(Starting, String)> {
+        match result {
+            Ok(()) if when == Start::Now => self.slots[slot] = SlotState::Starting(starting),
+            Ok(()) => self.queued[slot] = Some(prefetch::Queued { starting, withdrawing: false }),
+            // The request itself is too large to pass: as the kernel would refuse it.
+            Err(e) if e.raw_os_error() == Some(libc::E2BIG) => {
+                let why = refusal(libc::E2BIG, &starting.task);
+                return Some((*starting, why));
+            }
+            Err(e) if e.get_ref().is_some_and(|inner| inner.is::<crate::sys::TooLarge>()) => {
+                let why = format!("{e}: {}", crate::text::printable_max(&starting.task.cmd, 200));
+                return Some((*starting, why));
+            }
+            Err(e) => {
+                self.summary.not_run += 1;
+                self.stop_with(
+                    anyhow::Error::new(e)
+                        .context(format!("cannot ask a launcher to start task {}", starting.task.seq)),
+                );
+            }
+        }
+        None
+    }
+
     /// Withdraws every request waiting at a launcher (the run stops, or a slot fell idle).
     pub(super) fn withdraw_all(&mut self) {
         for slot in 0..self.queued.len() {
@@ -370,12 +465,40 @@ impl RunState {
     }
 }
 
+/// A recorded attempt, for the run's counts: on `slot`, attempt `number` of `task`, which
+/// ended as `reaped` (cut short by its timeout or not) and so became `fate`.
+pub(super) struct TaskEnd {
+    pub slot: usize,
+    pub task: Task,
+    pub number: u32,
+    pub fate: Disposition,
+    pub reaped: Ended,
+    pub timed_out: bool,
+    pub start_wall: f64,
+    pub wall_s: f64,
+    pub cpu_s: f64,
+}
+
 /// An attempt whose end is to be recorded: on `slot`, ended as `reaped` at `at`.
 pub(super) struct ToRecord {
     pub slot: usize,
     pub attempt: Attempt,
     pub reaped: Reaped,
     pub at: Instant,
+}
+
+/// Why the kernel refused to start a task, with its command cut short.
+pub(super) fn refusal(errno: i32, task: &Task) -> String {
+    let why = if errno == libc::E2BIG {
+        format!(
+            "its command ({} bytes) is too long for the kernel (execve: at most 128 KiB in one argument); \
+             pass big values in a file",
+            task.cmd.len()
+        )
+    } else {
+        format!("the kernel refused to start it: {}", std::io::Error::from_raw_os_error(errno))
+    };
+    format!("{why}: {}", crate::text::printable_max(&task.cmd, 200))
 }
 
 /// How long the kernel may refuse every start, with no task running, before the run stops.
@@ -387,354 +510,5 @@ fn backoff(previous: Option<Duration>) -> Duration {
     previous.map_or(Duration::from_millis(10), |d| (d * 2).min(Duration::from_secs(1)))
 }
 
-/// The decisions, fed the events a run produces, with no process: each test checks the state
-/// and the effects asked of the world.
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::exec::attempt::{Lingering, Phase};
-    use crate::exec::output::Captured;
-    use crate::exec::spawn::Launch;
-
-    const TERM: i32 = libc::SIGTERM;
-    const KILL: i32 = libc::SIGKILL;
-
-    fn seq() -> TermSeq {
-        TermSeq::with_grace(Duration::from_secs(2))
-    }
-
-    fn task(seq: u64) -> Task {
-        Task { seq, line: seq, cmd: format!("work {seq}"), job: None, occurrence: 1, block: None }
-    }
-
-    fn starting(seq: u64) -> Starting {
-        Starting {
-            task: task(seq),
-            number: 1,
-            captured: Captured::scratch(),
-            limit: None,
-            launch: Launch::Direct,
-            sent: Instant::now(),
-            exe: None,
-        }
-    }
-
-    fn state(slots: usize) -> RunState {
-        RunState::new(slots, 1, Median::default(), None)
-    }
-
-    /// Task `seq` running on `slot` as pid 1000 + slot.
-    fn run(st: &mut RunState, slot: usize, seq: u64) {
-        let pid = 1000 + slot as i32;
-        let r = starting(seq).started(slot, pid, crate::sys::stamp_now(), Instant::now());
-        st.now_running(slot, r, &self::seq());
-    }
-
-    /// A request for task `seq` waiting behind `slot`'s task.
-    fn queue(st: &mut RunState, slot: usize, seq: u64) {
-        st.queued[slot] = Some(prefetch::Queued { starting: Box::new(starting(seq)), withdrawing: false });
-    }
-
-    fn signals(fx: &[Effect]) -> Vec<(i32, i32)> {
-        fx.iter()
-            .filter_map(|e| match e {
-                Effect::Signal { pgid, sig } => Some((*pgid, *sig)),
-                _ => None,
-            })
-            .collect()
-    }
-
-    fn withdrawn(fx: &[Effect]) -> Vec<usize> {
-        fx.iter()
-            .filter_map(|e| match e {
-                Effect::Withdraw { slot } => Some(*slot),
-                _ => None,
-            })
-            .collect()
-    }
-
-    fn said(fx: &[Effect]) -> String {
-        fx.iter()
-            .filter_map(|e| match e {
-                Effect::Say(l) | Effect::Warn(l) => Some(l.as_str()),
-                _ => None,
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
-
-    fn running(st: &RunState, slot: usize) -> &Attempt {
-        match &st.slots[slot] {
-            SlotState::Running(r) => r,
-            _ => panic!("slot {slot} is not running"),
-        }
-    }
-
-    #[test]
-    fn a_signal_while_a_start_is_in_flight_cuts_the_task_short_as_it_starts() {
-        let mut st = state(2);
-        run(&mut st, 0, 1);
-        st.slots[1] = SlotState::Starting(Box::new(starting(2)));
-        st.on_signal(TERM, &seq());
-        assert_eq!(st.stop, Some(Stop::Signal(TERM)));
-        assert_eq!(signals(st.fx.peek()), [(1000, TERM)], "only the running task is signalled now");
-        assert!(said(st.fx.peek()).starts_with("SIGTERM: "), "{}", said(st.fx.peek()));
-        st.fx.take();
-        // The launcher answers: it started. It gets the same signal at once, and is cancelled.
-        let SlotState::Starting(s) = std::mem::replace(&mut st.slots[1], SlotState::Free) else { panic!() };
-        let r = s.started(1, 1001, crate::sys::stamp_now(), Instant::now());
-        st.now_running(1, r, &seq());
-        assert_eq!(signals(&st.fx.take()), [(1001, TERM)]);
-        assert_eq!(running(&st, 1).cut, Some(Cut::Cancelled));
-        assert_eq!(st.by_pid.get(&1001), Some(&1));
-    }
-
-    #[test]
-    fn a_second_sigint_kills_at_once_and_a_second_term_does_not_restart_the_grace() {
-        let mut st = state(1);
-        run(&mut st, 0, 1);
-        st.on_signal(libc::SIGINT, &seq());
-        assert_eq!(signals(&st.fx.take()), [(1000, libc::SIGINT)]);
-        assert!(matches!(running(&st, 0).phase, Phase::Terminating { step: 0, .. }));
-        st.on_signal(TERM, &seq());
-        assert!(signals(&st.fx.take()).is_empty(), "another signal does not start the sequence again");
-        st.on_signal(libc::SIGINT, &seq());
-        let fx = st.fx.take();
-        assert_eq!(signals(&fx), [(1000, KILL)]);
-        assert!(said(&fx).contains("second SIGINT: killing 1 running task(s) now"), "{}", said(&fx));
-        assert_eq!(running(&st, 0).phase, Phase::Killed);
-    }
-
-    #[test]
-    fn sigusr1_drains_running_tasks_finish_and_waiting_requests_are_withdrawn() {
-        let mut st = state(2);
-        run(&mut st, 0, 1);
-        queue(&mut st, 0, 3);
-        st.on_signal(libc::SIGUSR1, &seq());
-        let fx = st.fx.take();
-        assert_eq!(st.stop, Some(Stop::Drain));
-        assert!(signals(&fx).is_empty(), "draining signals no task");
-        assert_eq!(withdrawn(&fx), [0]);
-        // Withdrawn once, however often the run says so.
-        st.withdraw_all();
-        assert!(st.fx.take().is_empty());
-        // The launcher answers it did not start: the task waits at the front, not run.
-        st.given_back(0);
-        assert_eq!(st.retry.front().map(|p| p.task.seq), Some(3));
-        assert!(st.queued[0].is_none());
-    }
-
-    #[test]
-    fn a_launcher_gone_ends_its_slots_tasks_as_cancelled_and_counts_the_rest_not_run() {
-        // Two launchers: launcher 0 serves slots 0 and 2, launcher 1 slot 1 and 3.
-        let mut st = state(4);
-        run(&mut st, 0, 1);
-        run(&mut st, 1, 2);
-        st.slots[2] = SlotState::Starting(Box::new(starting(3)));
-        queue(&mut st, 0, 4);
-        let ended = st.launcher_gone(0, 2, 77);
-        assert_eq!(ended.len(), 1);
-        let e = &ended[0];
-        assert_eq!((e.slot, e.attempt.task.seq, e.reaped.ended), (0, 1, Ended::Signaled(KILL)));
-        assert_eq!(e.attempt.cut, Some(Cut::Cancelled));
-        assert_eq!(st.summary.not_run, 2, "the starting task and the waiting request");
-        assert!(matches!(st.slots[1], SlotState::Running(_)), "the other launcher's task runs on");
-        assert!(!st.by_pid.contains_key(&1000) && st.by_pid.contains_key(&1001));
-        assert_eq!(st.stop, Some(Stop::Error));
-        assert!(format!("{:#}", st.deferred.unwrap()).contains("launcher process 77 ended"));
-    }
-
-    #[test]
-    fn halt_now_stops_the_running_tasks_and_withdraws_the_waiting_requests() {
-        let halt: Halt = "now,fail=1".parse().unwrap();
-        let mut st = state(2);
-        run(&mut st, 0, 1);
-        run(&mut st, 1, 2);
-        queue(&mut st, 1, 3);
-        st.tally.failed = 1;
-        st.check_halt(Ended::Exited(1), &halt, 0, &seq());
-        let fx = st.fx.take();
-        assert_eq!(st.stop, Some(Stop::Halt(1)));
-        assert_eq!(withdrawn(&fx), [1]);
-        assert_eq!(signals(&fx), [(1000, TERM), (1001, TERM)]);
-        assert_eq!(st.teardown, Some(TERM));
-        assert!(said(&fx).contains("killing the running ones"), "{}", said(&fx));
-        // Once stopped, later ends do not fire it again.
-        st.check_halt(Ended::Exited(1), &halt, 0, &seq());
-        assert!(st.fx.take().is_empty());
-    }
-
-    #[test]
-    fn halt_soon_lets_the_running_tasks_finish() {
-        let halt: Halt = "soon,fail=1".parse().unwrap();
-        let mut st = state(2);
-        run(&mut st, 0, 1);
-        st.tally.failed = 1;
-        st.check_halt(Ended::Exited(3), &halt, 0, &seq());
-        // fail=1 exits with the failed task's status, as GNU parallel does.
-        assert_eq!(st.stop, Some(Stop::Halt(3)));
-        assert!(signals(&st.fx.take()).is_empty());
-        assert_eq!(running(&st, 0).cut, None);
-    }
-
-    #[test]
-    fn the_deadline_with_tasks_running_stops_them_for_resume_and_keeps_an_earlier_reason() {
-        let mut st = state(2);
-        run(&mut st, 0, 1);
-        st.deadline_passed("the job's end", &seq());
-        let fx = st.fx.take();
-        assert_eq!(st.stop, Some(Stop::Deadline));
-        assert_eq!(signals(&fx), [(1000, TERM)]);
-        assert_eq!(running(&st, 0).cut, Some(Cut::Cancelled), "cancelled: --resume runs it again");
-        assert!(said(&fx).contains("the job's end reached: stopping 1 running task(s)"), "{}", said(&fx));
-        // A run already stopped by a signal keeps that reason (and its exit status).
-        let mut st = state(1);
-        run(&mut st, 0, 1);
-        st.on_signal(libc::SIGHUP, &seq());
-        st.deadline_passed("the job's end", &seq());
-        assert_eq!(st.stop, Some(Stop::Signal(libc::SIGHUP)));
-    }
-
-    #[test]
-    fn a_timeout_terms_then_kills_after_the_grace_and_frees_the_request_behind_it() {
-        let mut st = state(1);
-        let t0 = Instant::now();
-        let mut r = starting(1).started(0, 1000, crate::sys::stamp_now(), t0);
-        r.deadline = Some(t0 + Duration::from_secs(5));
-        st.now_running(0, r, &seq());
-        queue(&mut st, 0, 2);
-        assert!(st.on_clock(t0 + Duration::from_secs(4), &seq()).is_empty());
-        assert!(st.fx.take().is_empty(), "nothing due before the timeout");
-        st.on_clock(t0 + Duration::from_secs(5), &seq());
-        let fx = st.fx.take();
-        assert_eq!(signals(&fx), [(1000, TERM)]);
-        assert_eq!(withdrawn(&fx), [0], "the request behind a failing task is withdrawn");
-        assert_eq!(running(&st, 0).cut, Some(Cut::TimedOut));
-        st.on_clock(t0 + Duration::from_secs(6), &seq());
-        assert!(st.fx.take().is_empty(), "within the grace");
-        st.on_clock(t0 + Duration::from_secs(7), &seq());
-        assert_eq!(signals(&st.fx.take()), [(1000, KILL)]);
-        st.on_clock(t0 + Duration::from_secs(60), &seq());
-        assert!(st.fx.take().is_empty(), "killed: only waited for");
-    }
-
-    fn linger(st: &mut RunState, slot: usize, until: Instant, awaiting: Option<i32>) {
-        let attempt = starting(slot as u64 + 1).started(slot, 1000, crate::sys::stamp_now(), Instant::now());
-        let reaped = Reaped { pid: 1000, ended: Ended::Signaled(TERM), rusage: Default::default() };
-        st.slots[slot] = SlotState::Lingering(Box::new(Lingering {
-            attempt,
-            reaped,
-            ended: Instant::now(),
-            until,
-            awaiting,
-        }));
-    }
-
-    #[test]
-    fn lingering_leftovers_are_due_at_their_time_not_before() {
-        let mut st = state(2);
-        let now = Instant::now();
-        linger(&mut st, 0, now + Duration::from_secs(1), None);
-        linger(&mut st, 1, now + Duration::from_secs(3), None);
-        assert!(st.on_clock(now, &seq()).is_empty());
-        assert_eq!(st.on_clock(now + Duration::from_secs(2), &seq()), [0]);
-        assert_eq!(st.on_clock(now + Duration::from_secs(3), &seq()), [0, 1]);
-        assert!(st.fx.take().is_empty(), "the shell kills the leftovers it finds");
-    }
-
-    #[test]
-    fn a_step_wide_signal_that_killed_a_task_just_before_hrun_got_it_cancels_that_task() {
-        let mut st = state(2);
-        linger(&mut st, 0, Instant::now() + Duration::from_millis(250), Some(TERM));
-        linger(&mut st, 1, Instant::now() + Duration::from_millis(250), Some(libc::SIGINT));
-        st.on_signal(TERM, &seq());
-        let cut = |s: &SlotState| match s {
-            SlotState::Lingering(l) => l.attempt.cut,
-            _ => panic!(),
-        };
-        assert_eq!(cut(&st.slots[0]), Some(Cut::Cancelled), "died of the TERM that hit the whole step");
-        assert_eq!(cut(&st.slots[1]), None, "died of another signal: a failure");
-        assert!(signals(&st.fx.take()).is_empty(), "nothing running to signal");
-    }
-
-    #[test]
-    fn a_transient_spawn_failure_requeues_the_task_with_a_doubling_backoff_and_fewer_at_once() {
-        let mut st = state(4);
-        run(&mut st, 0, 1);
-        run(&mut st, 1, 2);
-        let now = Instant::now();
-        st.start_refused(starting(3), libc::EAGAIN, now, Some(64));
-        assert_eq!(st.retry.front().map(|p| (p.task.seq, p.announced)), Some((3, true)));
-        assert_eq!(st.backoff, Some((now + Duration::from_millis(10), Duration::from_millis(10))));
-        assert_eq!(st.at_once, Some(1), "half of the two running");
-        assert!(st.stop.is_none(), "not fatal");
-        let fx = st.fx.take();
-        assert!(
-            said(&fx).contains("cannot start task 3 now") && said(&fx).contains("ulimit -u 64"),
-            "{}",
-            said(&fx)
-        );
-        st.retry.clear();
-        st.start_refused(starting(3), libc::EAGAIN, now, Some(64));
-        assert_eq!(st.backoff.map(|(_, w)| w), Some(Duration::from_millis(20)));
-        assert!(!said(&st.fx.take()).contains("cannot start task"), "said once");
-        let mut waits = vec![backoff(None)];
-        for _ in 0..10 {
-            waits.push(backoff(waits.last().copied()));
-        }
-        let ms: Vec<u128> = waits.iter().map(Duration::as_millis).collect();
-        assert_eq!(ms, [10, 20, 40, 80, 160, 320, 640, 1000, 1000, 1000, 1000]);
-    }
-
-    #[test]
-    fn a_kernel_that_refuses_every_start_for_long_with_nothing_running_stops_the_run() {
-        let mut st = state(1);
-        let t0 = Instant::now();
-        st.start_refused(starting(1), libc::EAGAIN, t0, None);
-        assert!(st.stop.is_none());
-        st.retry.clear();
-        st.start_refused(starting(1), libc::EAGAIN, t0 + REFUSED_FOR, None);
-        assert_eq!(st.stop, Some(Stop::Error));
-        assert!(format!("{:#}", st.deferred.unwrap()).contains("refused to start any task for 10s"));
-    }
-
-    #[test]
-    fn stdout_closed_starts_nothing_new_and_lets_the_running_finish() {
-        let mut st = state(1);
-        run(&mut st, 0, 1);
-        queue(&mut st, 0, 2);
-        st.output_closed();
-        let fx = st.fx.take();
-        assert_eq!(st.stop, Some(Stop::OutputClosed));
-        assert!(signals(&fx).is_empty());
-        assert_eq!(withdrawn(&fx), [0]);
-        assert!(said(&fx).contains("1 running will finish"));
-    }
-
-    #[test]
-    fn a_prefetching_launchers_events_promote_the_waiting_request_or_give_it_back() {
-        // The launcher reaped slot 0's task and started the waiting request at once: its
-        // report of the end comes first, then the new task's pid.
-        let mut st = state(1);
-        run(&mut st, 0, 1);
-        queue(&mut st, 0, 2);
-        st.slots[0] = SlotState::Free; // the end, recorded by the shell
-        st.by_pid.remove(&1000);
-        st.promote(0);
-        let SlotState::Starting(s) = std::mem::replace(&mut st.slots[0], SlotState::Free) else {
-            panic!("the waiting request is the slot's starting task")
-        };
-        assert_eq!(s.task.seq, 2);
-        assert!(st.queued[0].is_none());
-        st.now_running(0, s.started(0, 1002, crate::sys::stamp_now(), Instant::now()), &seq());
-        assert_eq!(st.by_pid.get(&1002), Some(&0));
-        // Its task failed: the launcher gives the waiting request back, to go first.
-        queue(&mut st, 0, 3);
-        st.given_back(0);
-        assert_eq!(st.retry.iter().map(|p| p.task.seq).collect::<Vec<_>>(), [3]);
-        // A withdrawal answered after it started: nothing waits any more, nothing is lost.
-        st.given_back(0);
-        assert_eq!(st.retry.len(), 1);
-        assert_eq!(st.summary.attempts, 2);
-    }
-}
+mod tests;
