@@ -27,7 +27,7 @@ pub mod timeout;
 pub mod workdir;
 
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result, anyhow};
 
@@ -671,10 +671,7 @@ fn run_record(cfg: &ExecConfig, host: &str, usable: &CpuSet, plan: &SlotPlan, st
     }
 }
 
-/// `t` in Unix seconds (0 for a time before 1970).
-pub fn unix_seconds(t: SystemTime) -> f64 {
-    t.duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
-}
+pub use crate::civil::unix_seconds;
 
 #[cfg(test)]
 mod tests {
