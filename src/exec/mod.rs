@@ -199,7 +199,7 @@ impl Default for Policy {
 /// Threads per task when neither `--threads` nor a directive says.
 pub const DEFAULT_THREADS: usize = 1;
 
-pub use preflight::{LOG_DIR, default_log_path};
+pub use preflight::default_log_path;
 
 /// Runs the tasks. Every refusal is a [`UsageError`] (exit 2) and comes before any output
 /// is changed: the inputs and plan are checked first ([`preflight`]), then the outputs claimed

@@ -26,6 +26,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
+/// The directory in the working directory that holds the default run logs.
+pub const LOG_DIR: &str = ".hrun";
+
 /// An open, locked run log (or none: `--log none`).
 pub struct RunLog {
     /// `None` for a run without a log: records are dropped.
