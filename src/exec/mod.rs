@@ -170,7 +170,8 @@ impl ExecConfig {
     }
 }
 
-/// How tasks are supervised.
+/// How tasks are supervised. Its `Default` (the built-in settings) is made in `cli::control`,
+/// beside the flags it layers over them.
 #[derive(Clone, Debug)]
 pub struct Policy {
     /// How a task hrun stops is ended: by default the signal, `--grace`, KILL.
@@ -185,15 +186,6 @@ pub struct Policy {
     pub deadline: crate::deadline::Spec,
     /// Room left between a task's expected end and the deadline.
     pub deadline_margin: Duration,
-}
-
-impl Default for Policy {
-    /// The built-in defaults, as declared in [`crate::config`] (no file, no environment).
-    fn default() -> Self {
-        crate::cli::FaultArgs::default()
-            .layered(&crate::config::Config::builtin())
-            .expect("the built-in defaults parse")
-    }
 }
 
 /// Threads per task when neither `--threads` nor a directive says.
