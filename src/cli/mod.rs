@@ -8,6 +8,7 @@ mod control;
 mod exec;
 mod exec_fill;
 mod gnu_extra;
+pub mod gnu_doc;
 mod gnu_run;
 pub mod gnu_words;
 
