@@ -20,7 +20,7 @@ use crate::exit::UsageError;
 use crate::input::{InputError, TaskSpec, TaskStream};
 use crate::log::read;
 use crate::log::{Outcome, Record, TaskRecord, Verdict};
-use crate::taskfile::Task;
+use crate::task::Task;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ResumeMode {
@@ -465,7 +465,7 @@ fn is_default_log_name(name: &str, stem: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::taskfile::command_hash;
+    use crate::log::command_hash;
 
     fn rec(seq: u64, cmd: &str, exit: Option<i32>, extra: &str) -> String {
         format!(
@@ -683,9 +683,11 @@ B
         drop(probe);
         // An hrun of the earlier split still running: refused, whichever log names it.
         let _writer = flock(&earlier, true);
-        let e = format!("{:#}", plan(&t, &logs, ResumeMode::Finished).err().expect("refused"));
+        let Err(e) = plan(&t, &logs, ResumeMode::Finished) else { panic!("not refused") };
+        let e = format!("{e:#}");
         assert!(e.contains("tasks.shard-2-of-3.hrun.jsonl is in use by another hrun"), "{e}");
-        let e = format!("{:#}", plan_stream(&logs, ResumeMode::Finished).err().expect("refused"));
+        let Err(e) = plan_stream(&logs, ResumeMode::Finished) else { panic!("not refused") };
+        let e = format!("{e:#}");
         assert!(e.contains("in use by another hrun"), "{e}");
         assert_eq!(shard_of_log_name(Path::new("a.b.shard-3-of-12.hrun.jsonl")), Some((3, 12)));
         assert_eq!(shard_of_log_name(Path::new("a.hrun.jsonl")), None);
