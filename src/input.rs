@@ -5,7 +5,8 @@
 use std::os::fd::RawFd;
 use std::sync::Arc;
 
-use crate::taskfile::{self, Task, TaskFile, TaskFileError};
+use crate::task::Task;
+use crate::taskfile::{self, TaskFile, TaskFileError};
 use crate::template::{self, JobStream, SourceError};
 
 /// What `hrun exec` was given to run.

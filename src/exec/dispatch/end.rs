@@ -13,7 +13,7 @@ use super::super::leaks;
 use super::super::summary::{FAILURES_SHOWN, Failure};
 use super::{Dispatcher, RunState, Stop};
 use crate::sys::{self, Ended, Next, Reaped, Stamp};
-use crate::taskfile::Task;
+use crate::task::Task;
 
 /// A finished task's results row waiting for its turn (`-k`): its record, output and joblog
 /// command.

@@ -42,7 +42,7 @@ use crate::input::TaskStream;
 use crate::log::{JobLog, RunLog};
 use crate::slots::SlotPlan;
 use crate::sys::{self, Event, Guardian, Launcher, SignalFd, When};
-use crate::taskfile::Task;
+use crate::task::Task;
 
 /// How often the run log is flushed to stable storage while records are being written.
 const SYNC_EVERY: Duration = Duration::from_secs(1);

@@ -18,7 +18,7 @@ use super::super::unix_seconds;
 use super::prefetch::Queued;
 use super::{Dispatcher, Pending, RunState};
 use crate::sys::{Ended, Reaped, Stamp, TooLarge, When};
-use crate::taskfile::Task;
+use crate::task::Task;
 
 impl Dispatcher<'_> {
     /// Asks the slot's launcher to start `task`, now (the slot is `Starting` until it answers)
