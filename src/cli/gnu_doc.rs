@@ -126,9 +126,7 @@ pub fn markdown() -> String {
         let clashes: String = o
             .names
             .iter()
-            .filter_map(|n| {
-                super::gnu_words::clash(n).map(|m| format!(" (in hrun exec, `-{n}` is `{m}`)"))
-            })
+            .filter_map(|n| super::gnu_words::clash(n).map(|m| format!(" (in hrun exec, `-{n}` is `{m}`)")))
             .collect();
         let _ = writeln!(out, "| {} | {} | {status} | {}{clashes} |", names.join(", "), value(o), cell(text));
     }

@@ -7,8 +7,8 @@ use clap::{Args, Parser, Subcommand};
 mod control;
 mod exec;
 mod exec_fill;
-mod gnu_extra;
 pub mod gnu_doc;
+mod gnu_extra;
 mod gnu_run;
 pub mod gnu_words;
 

@@ -60,7 +60,12 @@ impl JobStream {
         }
         self.seq += 1;
         let cmd = self.template.render(&args, None, None);
-        let job = JobArgs { template: self.template.clone(), args, tag: self.tag.clone(), counts: self.counts.clone() };
+        let job = JobArgs {
+            template: self.template.clone(),
+            args,
+            tag: self.tag.clone(),
+            counts: self.counts.clone(),
+        };
         Ok(Some((self.seq, cmd, job)))
     }
 
