@@ -1,14 +1,10 @@
 //! Signals to hrun, hrun killed, leaked processes: nothing is lost and nothing is left behind.
 //! Tasks report "ready" through marker files; no test relies on a fixed sleep to synchronise.
 
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::harness::*;
-
-fn signal(child: &Child, sig: i32) {
-    send_signal(child.id() as i32, sig);
-}
 
 /// A process is gone when /proc has no entry for it, or only a zombie (PID 1 in containers
 /// does not always reap re-parented processes).
@@ -30,14 +26,6 @@ fn pids_in(sb: &Sandbox, prefix: &str) -> Vec<i32> {
     pids
 }
 
-fn wait_until(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) {
-    let t0 = Instant::now();
-    while !ok() {
-        assert!(t0.elapsed() < limit, "{what} within {limit:?}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
 /// Tasks that ignore SIGTERM (and whose child does too) are SIGKILLed after the grace.
 #[test]
 fn sigterm_reaches_tasks_that_ignore_it_and_grace_ends_in_sigkill() {
@@ -50,7 +38,7 @@ fn sigterm_reaches_tasks_that_ignore_it_and_grace_ends_in_sigkill() {
         wait_for_file(&sb.path(&format!("ready.{i}")), Duration::from_secs(10));
     }
     let t0 = Instant::now();
-    signal(&child, libc::SIGTERM);
+    signal(child.id() as i32, libc::SIGTERM);
     let out = child.wait_with_output().unwrap();
     let took = t0.elapsed();
     assert_eq!(out.status.code(), Some(143), "{}", stderr(&out));
@@ -58,7 +46,7 @@ fn sigterm_reaches_tasks_that_ignore_it_and_grace_ends_in_sigkill() {
     assert!(took < Duration::from_secs(3), "took {took:?}");
     let pids: Vec<i32> = pids_in(&sb, "sh.").into_iter().chain(pids_in(&sb, "kid.")).collect();
     assert_eq!(pids.len(), 2 * slots);
-    wait_until("every task process gone", Duration::from_secs(1), || pids.iter().all(|&p| gone(p)));
+    eventually("every task process gone", Duration::from_secs(1), || pids.iter().all(|&p| gone(p)));
     let (_, tasks) = sb.log();
     assert_eq!(tasks.len(), slots, "one record per started task");
     for t in &tasks {
@@ -75,10 +63,10 @@ fn a_second_sigint_kills_at_once() {
     let mut err = StderrLines::take(&mut child);
     wait_for_file(&sb.path("ready"), Duration::from_secs(10));
     let t0 = Instant::now();
-    signal(&child, libc::SIGINT);
+    signal(child.id() as i32, libc::SIGINT);
     // hrun says it forwarded the first one: only then is the second a second.
     err.wait_for("SIGINT: forwarding it", Duration::from_secs(5));
-    signal(&child, libc::SIGINT);
+    signal(child.id() as i32, libc::SIGINT);
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130));
     assert!(t0.elapsed() < Duration::from_secs(10), "the second SIGINT must not wait for the 60 s grace");
@@ -95,7 +83,7 @@ fn sigusr1_drains_and_resume_runs_the_rest() {
     let mut child = sb.exec().args(["--jobs", "1", "tasks.txt"]).stderr(Stdio::piped()).spawn().unwrap();
     let mut err = StderrLines::take(&mut child);
     wait_for_file(&sb.path("ready.1"), Duration::from_secs(10));
-    signal(&child, libc::SIGUSR1);
+    signal(child.id() as i32, libc::SIGUSR1);
     err.wait_for("SIGUSR1: starting no new task", Duration::from_secs(5));
     sb.write("go", "");
     assert_eq!(child.wait().unwrap().code(), Some(102), "stopped early with tasks left: 102");
@@ -123,11 +111,11 @@ fn kill_9_of_hrun_leaves_no_task_process_behind() {
     for i in 1..=slots {
         wait_for_file(&sb.path(&format!("ready.{i}")), Duration::from_secs(10));
     }
-    signal(&child, libc::SIGKILL);
+    signal(child.id() as i32, libc::SIGKILL);
     child.wait().unwrap();
     let pids: Vec<i32> = pids_in(&sb, "sh.").into_iter().chain(pids_in(&sb, "kid.")).collect();
     assert_eq!(pids.len(), 2 * slots);
-    wait_until("every task process gone after kill -9 of hrun", Duration::from_secs(3), || {
+    eventually("every task process gone after kill -9 of hrun", Duration::from_secs(3), || {
         pids.iter().all(|&p| gone(p))
     });
 }
@@ -181,12 +169,12 @@ fn a_direct_child_with_a_cleared_environment_dies_with_hrun() {
     wait_for_file(&sb.path("ready"), Duration::from_secs(10));
     let pid = pids_in(&sb, "pid")[0];
     // Wait until the task really is `sleep` with an empty environment.
-    wait_until("the task exec'd sleep", Duration::from_secs(5), || {
+    eventually("the task exec'd sleep", Duration::from_secs(5), || {
         std::fs::read(format!("/proc/{pid}/environ")).is_ok_and(|e| e.is_empty())
     });
-    signal(&child, libc::SIGKILL);
+    signal(child.id() as i32, libc::SIGKILL);
     child.wait().unwrap();
-    wait_until("the task gone after kill -9 of hrun", Duration::from_secs(3), || gone(pid));
+    eventually("the task gone after kill -9 of hrun", Duration::from_secs(3), || gone(pid));
 }
 
 /// Tasks from a pipe whose producer is slow: while hrun waits for the next line it still
@@ -206,7 +194,7 @@ fn waiting_for_input_on_stdin_does_not_block_signals() {
     input.flush().unwrap();
     wait_for_file(&sb.path("b"), Duration::from_secs(10));
     let t0 = Instant::now();
-    signal(&child, libc::SIGTERM);
+    signal(child.id() as i32, libc::SIGTERM);
     err.wait_for("SIGTERM: forwarding it", Duration::from_secs(5));
     // Ends without waiting for the producer to close its end.
     let status = child.wait().unwrap();
@@ -270,14 +258,14 @@ fn a_killed_launcher_stops_the_run_and_resume_runs_its_tasks() {
     };
     let launcher = ppid(pids_in(&sb, "sh.1")[0]);
     assert_eq!(ppid(launcher), child.id() as i32, "a task's parent is a launcher of hrun's");
-    send_signal(launcher, libc::SIGKILL);
+    signal(launcher, libc::SIGKILL);
     let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(255), "{err}");
     assert!(err.contains(&format!("launcher process {launcher} ended")), "{err}");
     let pids: Vec<i32> = pids_in(&sb, "sh.").into_iter().chain(pids_in(&sb, "kid.")).collect();
     assert_eq!(pids.len(), 4);
-    wait_until("every task process gone with its launcher", Duration::from_secs(3), || {
+    eventually("every task process gone with its launcher", Duration::from_secs(3), || {
         pids.iter().all(|&p| gone(p))
     });
     let (_, tasks) = sb.log();

@@ -18,10 +18,6 @@ fn task_pid(sb: &Sandbox, seq: u64) -> i32 {
         .expect("a start record") as i32
 }
 
-fn kill(pid: i32, sig: i32) {
-    assert!(send_signal(pid, sig), "kill({pid}, {sig})");
-}
-
 const TASK: &str = "[ -e fast ] && exit 0; touch ready.{#}; exec sleep 30\n";
 
 #[test]
@@ -37,9 +33,9 @@ fn a_task_killed_just_before_hrun_by_the_same_signal_is_cancelled_and_resume_rer
             .unwrap();
         wait_for_file(&sb.path("ready.1"), Duration::from_secs(10));
         // The task first, hrun 50 ms later: the order a step-wide signal may take.
-        kill(task_pid(&sb, 1), sig);
+        assert!(signal(task_pid(&sb, 1), sig), "the task is gone");
         std::thread::sleep(Duration::from_millis(50));
-        kill(child.id() as i32, sig);
+        assert!(signal(child.id() as i32, sig), "hrun is gone");
         let out = child.wait_with_output().unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(status), "signal {sig}: {err}");
@@ -62,7 +58,7 @@ fn a_task_killed_alone_by_such_a_signal_failed() {
     let child = sb.exec().args(["--jobs", "1", "tasks.txt"]).stderr(Stdio::piped()).spawn().unwrap();
     wait_for_file(&sb.path("ready.1"), Duration::from_secs(10));
     sb.write("fast", "");
-    kill(task_pid(&sb, 1), libc::SIGUSR1);
+    assert!(signal(task_pid(&sb, 1), libc::SIGUSR1), "the task is gone");
     let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "one task failed: {err}");
