@@ -167,7 +167,7 @@ fn resume_refuses_while_another_hrun_holds_a_log() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    wait_until(|| {
+    eventually("the shard's first start record", LIMIT, || {
         std::fs::read_to_string(sb.path(".hrun/tasks.shard-1-of-2.hrun.jsonl"))
             .is_ok_and(|t| t.contains("\"kind\":\"start\""))
     });
@@ -176,14 +176,6 @@ fn resume_refuses_while_another_hrun_holds_a_log() {
     shard.wait().unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("in use by another hrun"), "{}", stderr(&out));
-}
-
-fn wait_until(cond: impl Fn() -> bool) {
-    let t0 = Instant::now();
-    while !cond() {
-        assert!(t0.elapsed() < LIMIT, "condition not met within {LIMIT:?}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 /// A task naming a device as its program: hrun does not read the device (no hash of
@@ -318,13 +310,13 @@ fn a_setsid_env_cleared_descendant_dies_with_a_killed_hrun() {
     );
     let mut h = sb.exec().arg("tasks.txt").stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
     wait_for_file(&sb.path("escapee.pid"), LIMIT);
-    wait_until(|| sb.read("escapee.pid").ends_with('\n'));
+    eventually("the escapee's pid written", LIMIT, || sb.read("escapee.pid").ends_with('\n'));
     let pid: i32 = sb.read("escapee.pid").trim().parse().unwrap();
     let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
     assert!(!environ.windows(8).any(|w| w == b"HRUN_PID"), "the escapee cleared its environment");
     h.kill().unwrap();
     h.wait().unwrap();
-    wait_until(|| {
+    eventually("the escapee gone", LIMIT, || {
         std::fs::read_to_string(format!("/proc/{pid}/stat"))
             .map_or(true, |s| s.split_whitespace().nth(2) == Some("Z"))
     });
