@@ -29,12 +29,6 @@ fn gen_tasks(sb: &Sandbox) {
     sb.write("tasks.txt", out.stdout);
 }
 
-fn reduce(sb: &Sandbox) -> Value {
-    let out = run(hrun().current_dir(sb.root()).args(["reduce", "--json", "results"]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    serde_json::from_str(&stdout(&out)).unwrap()
-}
-
 /// Processes whose environment says this hrun started them.
 fn owned_by(hrun_pid: u32) -> Vec<i32> {
     let marker = format!("HRUN_PID={hrun_pid}");
@@ -126,7 +120,7 @@ fn kill_9_at_random_points_then_resume_loses_and_duplicates_nothing() {
     gen_tasks(&clean);
     let out = run(clean.exec().arg("tasks.txt"));
     assert_eq!(out.status.code(), Some(0));
-    let (a, b) = (reduce(&sb), reduce(&clean));
+    let (a, b) = (reduce_json(sb.root(), &["results"]), reduce_json(clean.root(), &["results"]));
     for key in ["tasks", "samples", "hits", "pi", "stderr"] {
         assert_eq!(a[key], b[key], "{key}");
     }
