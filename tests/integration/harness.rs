@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-pub use crate::common::{Log, eventually, read_records, reduce_json, signal};
+pub use crate::common::{Log, eventually, read_records, read_records_so_far, reduce_json, signal};
 use hrun::cpuset::CpuSet;
 use serde_json::Value;
 
