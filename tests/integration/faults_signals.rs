@@ -41,16 +41,16 @@ fn sigterm_reaches_tasks_that_ignore_it_and_grace_ends_in_sigkill() {
     signal(child.id() as i32, libc::SIGTERM);
     let out = child.wait_with_output().unwrap();
     let took = t0.elapsed();
-    assert_eq!(out.status.code(), Some(143), "{}", stderr(&out));
+    assert_status!(out, 143);
     assert!(took >= Duration::from_millis(900), "SIGKILL came before the grace: {took:?}");
     assert!(took < Duration::from_secs(3), "took {took:?}");
     let pids: Vec<i32> = pids_in(&sb, "sh.").into_iter().chain(pids_in(&sb, "kid.")).collect();
     assert_eq!(pids.len(), 2 * slots);
     eventually("every task process gone", Duration::from_secs(1), || pids.iter().all(|&p| gone(p)));
-    let (_, tasks) = sb.log();
+    let tasks = sb.records().tasks;
     assert_eq!(tasks.len(), slots, "one record per started task");
     for t in &tasks {
-        assert_eq!((t["cancelled"].as_bool(), t["signal"].as_i64()), (Some(true), Some(9)), "{t}");
+        assert_eq!((t.cancelled, t.signal), (true, Some(9)), "{t:?}");
     }
     assert!(stderr(&out).contains("2 not run"), "{}", stderr(&out));
 }
@@ -92,7 +92,7 @@ fn sigusr1_drains_and_resume_runs_the_rest() {
     assert_eq!(sb.read("done"), "1\n");
 
     let out = run(sb.exec().args(["--resume", "tasks.txt"]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     let mut done: Vec<u32> = sb.read("done").lines().map(|l| l.parse().unwrap()).collect();
     done.sort();
     assert_eq!(done, [1, 2, 3, 4, 5, 6]);
@@ -133,15 +133,15 @@ fn a_double_forked_daemon_holding_stdout_is_killed_and_logged() {
     let t0 = Instant::now();
     let out = run(sb.exec().args(["--leak-timeout", "200ms", "tasks.txt"]));
     assert!(t0.elapsed() < Duration::from_secs(10));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     assert_eq!(stdout(&out), "out\n");
     let (daemon, bg) = (pids_in(&sb, "daemon.pid")[0], pids_in(&sb, "bg.pid")[0]);
     assert!(gone(daemon) && gone(bg), "leftovers still running");
-    let (_, tasks) = sb.log();
+    let tasks = sb.records().tasks;
     for (t, pid) in tasks.iter().zip([daemon, bg]) {
-        assert_eq!(t["leaked"], true, "{t}");
-        assert!(t["leaked_pids"].as_array().unwrap().contains(&pid.into()), "{t} should list {pid}");
-        assert_eq!(t["exit"], 0);
+        assert!(t.leaked, "{t:?}");
+        assert!(t.leaked_pids.contains(&pid), "{t:?} should list {pid}");
+        assert_eq!(t.exit, Some(0));
     }
     assert!(stderr(&out).contains("2 left 2 process(es) behind (killed)"), "{}", stderr(&out));
 }
@@ -155,8 +155,7 @@ fn a_short_lived_leftover_is_waited_for_not_killed() {
     let out = run(sb.exec().args(["--jobs", "1", "--leak-timeout", "5s", "tasks.txt"]));
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(stdout(&out), "late\nnow\n");
-    let (_, tasks) = sb.log();
-    assert_eq!(tasks[0]["leaked"], false);
+    assert!(!sb.records().tasks[0].leaked);
 }
 
 /// A task that clears its environment escapes the guardian's `HRUN_PID` scan; as hrun's
@@ -218,7 +217,7 @@ fn status_reads_a_log_being_written() {
         wait_for_file(&sb.path(&format!("ready.{i}")), Duration::from_secs(10));
     }
     let out = run(hrun().arg("status").arg(sb.path("log.jsonl")));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     let text = stdout(&out);
     assert!(text.contains(", running, elapsed"), "{text}");
     assert!(
@@ -268,18 +267,16 @@ fn a_killed_launcher_stops_the_run_and_resume_runs_its_tasks() {
     eventually("every task process gone with its launcher", Duration::from_secs(3), || {
         pids.iter().all(|&p| gone(p))
     });
-    let (_, tasks) = sb.log();
+    let log = sb.records();
+    let tasks = &log.tasks;
     assert_eq!(tasks.len(), 2, "two attempts were running: {tasks:?}");
-    assert!(tasks.iter().all(|t| t["cancelled"] == true), "{tasks:?}");
-    let log = sb.read("log.jsonl");
-    let end: serde_json::Value = serde_json::from_str(log.lines().last().unwrap()).unwrap();
-    assert_eq!(
-        (end["kind"].as_str(), end["cancelled"].as_u64(), end["not_run"].as_u64()),
-        (Some("end"), Some(2), Some(1))
-    );
+    assert!(tasks.iter().all(|t| t.cancelled), "{tasks:?}");
+    let last = sb.read("log.jsonl").lines().last().unwrap().to_string();
+    assert!(last.contains("\"kind\":\"end\""), "the end record comes last: {last}");
+    assert_eq!((log.end().cancelled, log.end().not_run), (2, 1));
     sb.write("go", "");
     let out = run(sb.exec().args(["-j", "2", "--resume", "tasks.txt"]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     let mut ran: Vec<String> = sb.read("ran").lines().map(String::from).collect();
     ran.sort();
     assert_eq!(ran, ["1", "2", "3"]);
