@@ -14,7 +14,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Result, anyhow};
 
 use crate::exit::UsageError;
 use crate::input::{InputError, TaskSpec, TaskStream};
@@ -409,7 +409,11 @@ fn refuse_if_in_use(own: &Path, log: &Path) -> Result<()> {
     if log != own && split(log).is_some() && split(log) == split(own) {
         return Ok(());
     }
-    if !read::writer_holds_lock(log).with_context(|| format!("cannot lock run log {}", log.display()))? {
+    // Refused before anything is written (exit 2): a log that is no regular file (a FIFO), or a
+    // file system without `flock`.
+    let held = read::writer_holds_lock(log)
+        .map_err(|e| UsageError(anyhow!("cannot lock run log {}: {e}", log.display())))?;
+    if !held {
         return Ok(());
     }
     Err(UsageError(anyhow!(
