@@ -4,17 +4,27 @@
 #
 #   benches/compare.sh            # full: N=2000, 5 runs each, memory at 10k, 100k and 1M tasks
 #   benches/compare.sh --smoke    # seconds: tiny sizes, checks the script works (CI runs this)
+#   benches/compare.sh --install  # first installs the missing peers (as root, on Debian)
 #
 # Peers: GNU parallel (plain, with --joblog, and with the course's taskset + /usr/bin/time -v
-# wrappers), xargs -P2, and rust-parallel from crates.io. Installs what is missing (Debian's
-# parallel, hyperfine, time; `cargo install rust-parallel`); a peer that cannot be installed
-# is left out with a note. Environment: N, RUNS, MEM_SIZES override the sizes.
+# wrappers), xargs -P2, and rust-parallel from crates.io. With --install it installs what is
+# missing (Debian's parallel, hyperfine, time with apt-get; `cargo install rust-parallel`);
+# without, it changes nothing on the machine. A peer that is missing is left out with a note;
+# hyperfine and GNU time, which measure, must be there.
+# Environment: N, RUNS, MEM_SIZES override the sizes.
 # Prints medians and ratios; never asserts a timing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 smoke=0
-[ "${1:-}" = "--smoke" ] && smoke=1
+install=0
+for arg in "$@"; do
+  case $arg in
+    --smoke) smoke=1 ;;
+    --install) install=1 ;;
+    *) echo "usage: benches/compare.sh [--smoke] [--install]" >&2; exit 2 ;;
+  esac
+done
 if [ $smoke = 1 ]; then
   N=${N:-100} RUNS=${RUNS:-2} MEM_SIZES=${MEM_SIZES:-"1000 5000"} SAMPLES=2000000
 else
@@ -25,12 +35,18 @@ need=()
 command -v parallel >/dev/null || need+=(parallel)
 command -v hyperfine >/dev/null || need+=(hyperfine)
 [ -x /usr/bin/time ] || need+=(time)
-if [ ${#need[@]} -gt 0 ]; then
+if [ ${#need[@]} -gt 0 ] && [ $install = 1 ]; then
   export DEBIAN_FRONTEND=noninteractive
   (apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null) ||
     echo "note: could not install ${need[*]}"
+elif [ ${#need[@]} -gt 0 ]; then
+  echo "note: missing ${need[*]} (benches/compare.sh --install installs them)"
 fi
-if ! command -v rust-parallel >/dev/null && [ $smoke = 0 ]; then
+if ! command -v hyperfine >/dev/null || ! [ -x /usr/bin/time ]; then
+  echo "compare.sh: needs hyperfine and GNU time (/usr/bin/time): install them, or run with --install" >&2
+  exit 2
+fi
+if ! command -v rust-parallel >/dev/null && [ $smoke = 0 ] && [ $install = 1 ]; then
   cargo install --locked rust-parallel >/dev/null 2>&1 || echo "note: rust-parallel could not be installed; left out"
 fi
 export PATH="$HOME/.cargo/bin:$PATH"

@@ -56,7 +56,7 @@ for j in "${js[@]}"; do
   r=nan; [ $has_rp = 1 ] && r=$(best < "$work/t.r")
   lat=$(tail -1 "$work/h.jsonl" | python3 -c 'import json,sys; e=json.load(sys.stdin); print("%.0f %.0f" % (e["dispatch_mean_us"], e.get("dispatch_p99_us", 0)))')
   printf "%5s %9.3f %9.3f %9.3f %9.3f %9.3f %11.0f %9s %9s %9.2f %9.2f %9.2f\n" "$j" "$h" "$r" "$x" "$f1" "$fj" \
-    "$(echo "$N / $h" | bc -l)" $lat "$(echo "$h / $r" | bc -l 2>/dev/null || echo nan)" \
+    "$(echo "$N / $h" | bc -l)" "${lat% *}" "${lat#* }" "$(echo "$h / $r" | bc -l 2>/dev/null || echo nan)" \
     "$(echo "$h / $x" | bc -l)" "$(echo "$h / $fj" | bc -l)"
 done
 

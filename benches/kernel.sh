@@ -72,6 +72,7 @@ echo "worker chooses: $(rust_run "" | awk '{ print $4 }')"
 runnable=()
 for v in "${variants[@]}"; do
   name=${v%%|*}
+  # shellcheck disable=SC2030 # a short probe: the rounds below keep SAMPLES
   if (SAMPLES=8 && eval "${v#*|}") >/dev/null 2>"$work/err"; then
     runnable+=("$v")
   else
@@ -92,6 +93,7 @@ for ((r = 0; r < ROUNDS; r++)); do
 done
 
 echo
+# shellcheck disable=SC2031 # SAMPLES was set only in the probe's subshell above
 echo "== sampling loop, one core: $SAMPLES samples per run, seed $SEED, best of $ROUNDS interleaved rounds"
 awk -F'|' -v ref="C avx2 (-march=native)" '
   { if (!($1 in wall)) order[n++] = $1

@@ -68,7 +68,7 @@ for t in $threads_list; do
     slots=$((n / t))
     tasks=$((2 * slots))
     : > pin.txt
-    for i in $(seq "$tasks"); do
+    for _ in $(seq "$tasks"); do
         # shellcheck disable=SC2016 # expanded by the task's shell
         echo 'a=$(awk "/Cpus_allowed_list/{print \$2}" /proc/self/status); sleep 0.3; [ "$a" = "$HRUN_CPUS" ] || { echo "task $HRUN_SEQ: allowed $a, slot $HRUN_CPUS" >&2; exit 1; }' >> pin.txt
     done

@@ -1,6 +1,11 @@
 //! Calendar dates and times without a zone, and their Unix times read as UTC: for `--deadline`
 //! (squeue prints local times; `sys::local_time` converts those) and run-directory names.
 
+/// `t` in Unix seconds (0 for a time before 1970).
+pub fn unix_seconds(t: std::time::SystemTime) -> f64 {
+    t.duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+}
+
 /// A calendar date and time of day, without a zone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Civil {

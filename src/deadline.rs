@@ -268,7 +268,7 @@ impl<'a> Walltime<'a> {
 }
 
 fn unix_now() -> f64 {
-    crate::exec::unix_seconds(std::time::SystemTime::now())
+    crate::civil::unix_seconds(std::time::SystemTime::now())
 }
 
 /// `HH:MM:SS` local time of day, for messages about a time within the day around now; with

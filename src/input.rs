@@ -5,7 +5,8 @@
 use std::os::fd::RawFd;
 use std::sync::Arc;
 
-use crate::taskfile::{self, Task, TaskFile, TaskFileError};
+use crate::task::Task;
+use crate::taskfile::{self, TaskFile, TaskFileError};
 use crate::template::{self, JobStream, SourceError};
 
 /// What `hrun exec` was given to run.
@@ -174,8 +175,22 @@ impl Stream {
     fn next_task(&mut self) -> Result<Option<Task>, InputError> {
         Ok(match self {
             Stream::File(f) => f.next_task()?,
-            Stream::Jobs(j) => j.next_task()?,
-            Stream::Blocks(b) => b.next_task().map_err(InputError::Blocks)?,
+            Stream::Jobs(j) => j.next_job()?.map(|(seq, cmd, job)| Task {
+                seq,
+                line: seq,
+                cmd,
+                job: Some(job),
+                occurrence: 1,
+                block: None,
+            }),
+            Stream::Blocks(b) => b.next_task().map_err(InputError::Blocks)?.map(|(seq, cmd, block)| Task {
+                seq,
+                line: seq,
+                cmd,
+                job: None,
+                occurrence: 1,
+                block: Some(Arc::new(block)),
+            }),
             Stream::Shuffled(tasks, _) => tasks.pop_front(),
         })
     }

@@ -30,6 +30,7 @@ pub mod smallfile;
 pub mod status;
 pub mod stdout;
 pub mod sys;
+pub mod task;
 pub mod taskfile;
 pub mod template;
 pub mod text;

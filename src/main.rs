@@ -67,7 +67,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Cmd::Status { logs } => {
             let states = hrun::status::read_many(&expand_logs(&logs)?)?;
             print_bytes(
-                hrun::status::render_many(&states, hrun::exec::unix_seconds(std::time::SystemTime::now()))
+                hrun::status::render_many(&states, hrun::civil::unix_seconds(std::time::SystemTime::now()))
                     .as_bytes(),
             )
         }

@@ -527,7 +527,7 @@ fn task_output(dir: &Path, record: &TaskRecord, ext: &str) -> Vec<u8> {
         }
         _ => {
             let ended = record.start + record.wall_s;
-            let modified = meta.as_ref().and_then(|m| m.modified().ok()).map(crate::exec::unix_seconds);
+            let modified = meta.as_ref().and_then(|m| m.modified().ok()).map(crate::civil::unix_seconds);
             let later = modified.is_some_and(|m| m > ended + 2.0);
             let other_size = ext == "out" && meta.is_some_and(|m| m.len() != record.stdout_bytes);
             if later { Some("written") } else { other_size.then_some("changed") }

@@ -10,78 +10,11 @@
 //!   also keep their 1-based line number in the file (`line`, which GNU parallel calls the seq
 //!   when it reads the same file as commands).
 
-use std::borrow::Cow;
 use std::io::{self, BufRead, BufReader, Read};
 use std::os::fd::RawFd;
 use std::path::{Path, PathBuf};
 
-/// One task as read from the file, before replacement strings are expanded.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Task {
-    /// 1-based task number (comments and blank lines do not count).
-    pub seq: u64,
-    /// 1-based line number in the task file.
-    pub line: u64,
-    /// The command, without its line ending: the task's identity (with `{%}` and `{#}` as
-    /// written). For a job of a command template, the template with its values filled in.
-    pub cmd: String,
-    /// A job of a command template: its arguments and the template, from which the command
-    /// is rendered when it starts. `None` for a line of a task file.
-    pub job: Option<crate::template::JobArgs>,
-    /// Which copy of this command it is (1 for the first task with this command, 2 for the
-    /// next...): with the command, the task's identity for `--resume`.
-    pub occurrence: u32,
-    /// `--pipe`/`--pipepart`: the block the task reads on its standard input (kept while any
-    /// copy of the task may run again).
-    pub block: Option<std::sync::Arc<crate::pipe::Block>>,
-}
-
-impl Task {
-    /// How messages name it: `task 3 (line 3)` for a line of a task file, `job 3` for a job of
-    /// a command template or a block of `--pipe` (whose "line" says nothing to the user).
-    pub fn name(&self) -> String {
-        if self.job.is_some() || self.block.is_some() {
-            format!("job {}", self.seq)
-        } else {
-            format!("task {} (line {})", self.seq, self.line)
-        }
-    }
-
-    /// The task's identity with `seq`: FNV-1a (64-bit) of the command as written. Stable
-    /// across hrun versions and machines (it is stored in run logs for `--resume`).
-    pub fn hash(&self) -> u64 {
-        command_hash(&self.cmd)
-    }
-
-    /// What `--tag` prefixes a task's output lines with: a job's values, space-separated (as
-    /// GNU parallel), or a task-file line itself; `--tagstring`'s `{%}` is `slot` (None: not
-    /// known, as in a dry run).
-    pub fn tag(&self, slot: Option<usize>) -> String {
-        match &self.job {
-            Some(job) => job.tag(self.seq, slot),
-            None => self.cmd.clone(),
-        }
-    }
-
-    /// The command to run on slot `slot`, with `{#}` and `{%}` filled in: anywhere in a task
-    /// file's line, only in the template's own text for a job (never inside a value).
-    pub fn command(&self, slot: usize) -> Cow<'_, str> {
-        match &self.job {
-            None => expand(&self.cmd, self.seq, slot),
-            Some(job) => Cow::Owned(job.command(self.seq, slot)),
-        }
-    }
-}
-
-/// FNV-1a, 64-bit, over the command's UTF-8 bytes.
-pub fn command_hash(cmd: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in cmd.as_bytes() {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
-}
+use crate::task::Task;
 
 /// Settings given by `#hrun` directives at the top of the file.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -313,14 +246,6 @@ fn parse_directive(body: &str, into: &mut Directives) -> Result<(), String> {
     Ok(())
 }
 
-/// Expands GNU parallel's replacement strings `{%}` (slot) and `{#}` (task number).
-pub fn expand(cmd: &str, seq: u64, slot: usize) -> Cow<'_, str> {
-    if !cmd.contains("{%}") && !cmd.contains("{#}") {
-        return Cow::Borrowed(cmd);
-    }
-    Cow::Owned(cmd.replace("{%}", &slot.to_string()).replace("{#}", &seq.to_string()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -377,21 +302,6 @@ mod tests {
     fn non_utf8_names_the_line() {
         let e = parse(b"ok\nbad \xff here\n").unwrap_err().to_string();
         assert!(e.starts_with("t.txt:2: not valid UTF-8 (byte 5"), "{e}");
-    }
-
-    #[test]
-    fn fnv1a_reference_values() {
-        // From the FNV reference test vectors.
-        assert_eq!(command_hash(""), 0xcbf29ce484222325);
-        assert_eq!(command_hash("a"), 0xaf63dc4c8601ec8c);
-        assert_eq!(command_hash("foobar"), 0x85944171f73967e8);
-    }
-
-    #[test]
-    fn replacement_strings() {
-        assert_eq!(expand("run --seed {#} --slot {%}", 7, 3), "run --seed 7 --slot 3");
-        assert!(matches!(expand("plain", 1, 1), Cow::Borrowed(_)));
-        assert_eq!(expand("{#}{#}", 12, 1), "1212");
     }
 }
 

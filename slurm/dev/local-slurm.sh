@@ -147,6 +147,7 @@ cmd_start() {
     wait_for 30 "every node idle" all_idle
     if [ -n "${WATCH:-}" ]; then
         # Detached from the caller's process group and output, so it outlives neither badly.
+        # shellcheck disable=SC2016 # expanded by the watching bash
         setsid bash -c 'while kill -0 "$1" 2>/dev/null; do sleep 1; done; "$2" stop "$3" && rm -rf "$3"' \
             watch "$WATCH" "$(readlink -f "$0")" "$DIR" </dev/null >/dev/null 2>&1 &
     fi
@@ -161,7 +162,7 @@ stop_pid() { # stop_pid PIDFILE
         kill -TERM "$pid" 2>/dev/null || true
         local deadline=$((SECONDS + 10))
         while alive "$pid" && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.1; done
-        alive "$pid" && kill -KILL "$pid" 2>/dev/null || true
+        if alive "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
     fi
     rm -f "$1"
 }

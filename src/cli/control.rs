@@ -164,3 +164,10 @@ impl FaultArgs {
         })
     }
 }
+
+impl Default for crate::exec::Policy {
+    /// The built-in defaults, as declared in [`crate::config`] (no file, no environment).
+    fn default() -> Self {
+        FaultArgs::default().layered(&crate::config::Config::builtin()).expect("the built-in defaults parse")
+    }
+}

@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 mod control;
 mod exec;
 mod exec_fill;
+pub mod gnu_doc;
 mod gnu_extra;
 mod gnu_run;
 pub mod gnu_words;

@@ -8,7 +8,7 @@ use super::term_seq::TermSeq;
 use crate::log::{JobLogRow, StartRecord, TaskRecord};
 use crate::slots::Slot;
 use crate::sys::{self, Ended, Reaped};
-use crate::taskfile::Task;
+use crate::task::Task;
 
 /// A task attempt that hrun started and has not recorded yet.
 pub struct Attempt {

@@ -28,7 +28,7 @@ pub mod timeout;
 pub mod workdir;
 
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result, anyhow};
 
@@ -171,7 +171,8 @@ impl ExecConfig {
     }
 }
 
-/// How tasks are supervised.
+/// How tasks are supervised. Its `Default` (the built-in settings) is made in `cli::control`,
+/// beside the flags it layers over them.
 #[derive(Clone, Debug)]
 pub struct Policy {
     /// How a task hrun stops is ended: by default the signal, `--grace`, KILL.
@@ -186,15 +187,6 @@ pub struct Policy {
     pub deadline: crate::deadline::Spec,
     /// Room left between a task's expected end and the deadline.
     pub deadline_margin: Duration,
-}
-
-impl Default for Policy {
-    /// The built-in defaults, as declared in [`crate::config`] (no file, no environment).
-    fn default() -> Self {
-        crate::cli::FaultArgs::default()
-            .layered(&crate::config::Config::builtin())
-            .expect("the built-in defaults parse")
-    }
 }
 
 /// `--pipepart --block -N` (N blocks per slot) and `-m`/`-X` (the last values spread over
@@ -228,7 +220,7 @@ fn parse_workdir(cfg: &ExecConfig) -> Result<Option<workdir::Workdir>> {
 /// Threads per task when neither `--threads` nor a directive says.
 pub const DEFAULT_THREADS: usize = 1;
 
-pub use preflight::{LOG_DIR, default_log_path};
+pub use preflight::default_log_path;
 
 /// Runs the tasks. Every refusal is a [`UsageError`] (exit 2) and comes before any output
 /// is changed: the inputs and plan are checked first ([`preflight`]), then the outputs claimed
@@ -679,10 +671,7 @@ fn run_record(cfg: &ExecConfig, host: &str, usable: &CpuSet, plan: &SlotPlan, st
     }
 }
 
-/// `t` in Unix seconds (0 for a time before 1970).
-pub fn unix_seconds(t: SystemTime) -> f64 {
-    t.duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
-}
+pub use crate::civil::unix_seconds;
 
 #[cfg(test)]
 mod tests {

@@ -14,9 +14,7 @@ use super::output::{self, OutputMode};
 use super::resume::{self, ResumePlan};
 use crate::exit::UsageError;
 use crate::input::{TaskSpec, TaskStream};
-
-/// The directory in the working directory that holds the default run logs.
-pub const LOG_DIR: &str = ".hrun";
+use crate::log::LOG_DIR;
 
 /// What the checks found, ready for the run.
 pub struct Checked {

@@ -9,7 +9,7 @@ use anyhow::{Result, anyhow};
 use super::ExecConfig;
 use crate::exit::UsageError;
 use crate::input::TaskSpec;
-use crate::taskfile::Task;
+use crate::task::Task;
 
 /// Prints the command of every task the run would start (after `--resume` and `--shard`), in
 /// order, one per line, as GNU parallel's `--dry-run`: `{#}` filled in, `{%}` as 1 (the

@@ -14,13 +14,13 @@
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Result, anyhow};
 
 use crate::exit::UsageError;
 use crate::input::{InputError, TaskSpec, TaskStream};
 use crate::log::read;
 use crate::log::{Outcome, Record, TaskRecord, Verdict};
-use crate::taskfile::Task;
+use crate::task::Task;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ResumeMode {
@@ -409,10 +409,11 @@ fn refuse_if_in_use(own: &Path, log: &Path) -> Result<()> {
     if log != own && split(log).is_some() && split(log) == split(own) {
         return Ok(());
     }
-    let file = read::open(log).map_err(UsageError)?;
-    if !crate::sys::someone_holds_lock(&file)
-        .with_context(|| format!("cannot lock run log {}", log.display()))?
-    {
+    // Refused before anything is written (exit 2): a log that is no regular file (a FIFO), or a
+    // file system without `flock`.
+    let held = read::writer_holds_lock(log)
+        .map_err(|e| UsageError(anyhow!("cannot lock run log {}: {e}", log.display())))?;
+    if !held {
         return Ok(());
     }
     Err(UsageError(anyhow!(
@@ -468,7 +469,7 @@ fn is_default_log_name(name: &str, stem: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::taskfile::command_hash;
+    use crate::log::command_hash;
 
     fn rec(seq: u64, cmd: &str, exit: Option<i32>, extra: &str) -> String {
         format!(

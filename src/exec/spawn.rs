@@ -22,7 +22,7 @@ use std::path::PathBuf;
 
 use crate::slots::Slot;
 use crate::sys::{self, Program};
-use crate::taskfile::Task;
+use crate::task::Task;
 
 /// Variables hrun sets for each task; any value hrun inherited for them is replaced.
 const TASK_VARS: [&str; 9] = [

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use crate::taskfile::Task;
+use crate::task::Task;
 
 /// Where tasks start.
 #[derive(Debug)]
@@ -75,7 +75,7 @@ impl Workdir {
                 Some(job) => {
                     t.render_as(&job.args, Some(task.seq), Some(slot), crate::template::Quoting::Raw)
                 }
-                None => crate::taskfile::expand(text, task.seq, slot).into_owned(),
+                None => crate::task::expand(text, task.seq, slot).into_owned(),
             }),
             Workdir::Fresh { root, prefix, .. } => root.join(format!("{prefix}{}", task.seq)),
         }

@@ -2,12 +2,12 @@
 //! hrun's answer to it ([`options`], [`table`]), Perl's Getopt::Long as GNU configures it
 //! ([`getopt`]), the words GNU adds before the command line from its profiles and `$PARALLEL`
 //! ([`profile`], [`shellwords`]), `#!` use ([`shebang`]), what the printing options print
-//! ([`answers`]), and the documentation ([`doc`]).
+//! ([`answers`]). The page of options (docs/gnu-options.md) is made in `cli::gnu_doc`, which
+//! knows what `hrun exec` takes.
 //!
 //! Pure apart from reading profile files: the caller decides what to do with what it gets.
 
 pub mod answers;
-pub mod doc;
 pub mod getopt;
 pub mod options;
 pub mod profile;

@@ -8,10 +8,9 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use super::doc;
 use super::getopt::{Mode, Parsed, parse};
 use super::options::{Kind, Repeats, Takes};
-use super::table::OPTIONS;
+use super::table::{self, OPTIONS};
 
 /// The installed GNU parallel 20221122 (a Perl script), or None (skipped) outside CI.
 fn gnu_parallel() -> Option<PathBuf> {
@@ -139,7 +138,7 @@ fn every_option_of_the_man_page_has_an_answer() {
         .map(|n| n.trim_start_matches('-').to_string())
         .collect();
     assert!(heads.len() > 150, "the man page lists {} options: not the page expected", heads.len());
-    let names: Vec<&str> = doc::all().flat_map(|o| o.names.iter().copied()).collect();
+    let names: Vec<&str> = table::all().flat_map(|o| o.names.iter().copied()).collect();
     for h in &heads {
         assert!(names.contains(&h.as_str()), "the man page's --{h} is not in the table");
     }

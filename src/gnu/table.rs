@@ -312,3 +312,8 @@ pub static SHEBANG_WRAP: GnuOption = GnuOption {
     repeats: Repeats::Last,
     answer: A(M::ShebangWrap),
 };
+
+/// Every option: GNU's option table and `--shebang-wrap`.
+pub fn all() -> impl Iterator<Item = &'static GnuOption> {
+    OPTIONS.iter().chain(std::iter::once(&SHEBANG_WRAP))
+}

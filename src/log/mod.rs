@@ -26,6 +26,21 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
+/// The directory in the working directory that holds the default run logs.
+pub const LOG_DIR: &str = ".hrun";
+
+/// A command's identity in run logs (with its number, what `--resume` knows a task by; also
+/// names a template's log): FNV-1a, 64-bit, over its UTF-8 bytes. Stable across hrun
+/// versions and machines.
+pub fn command_hash(cmd: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in cmd.as_bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
 /// An open, locked run log (or none: `--log none`).
 pub struct RunLog {
     /// `None` for a run without a log: records are dropped.
@@ -125,6 +140,14 @@ pub fn end_torn_line(file: &mut File, path: &Path) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fnv1a_reference_values() {
+        // From the FNV reference test vectors.
+        assert_eq!(command_hash(""), 0xcbf29ce484222325);
+        assert_eq!(command_hash("a"), 0xaf63dc4c8601ec8c);
+        assert_eq!(command_hash("foobar"), 0x85944171f73967e8);
+    }
 
     /// A reader's probe of the lock (`hrun status`) while an hrun opens the log does not make
     /// that hrun fail as if the log were another hrun's; a writer's lock still refuses.

@@ -169,11 +169,11 @@ pub fn for_each_record(path: &Path, mut on_record: impl FnMut(Record)) -> Result
 /// The logs named, or every run log hrun exec kept in `.hrun/` here; a usage error when none
 /// is named and there is no `.hrun/`.
 pub fn named_or_here(logs: &[PathBuf]) -> Result<Vec<PathBuf>> {
-    let here = [PathBuf::from(crate::exec::LOG_DIR)];
+    let here = [PathBuf::from(super::LOG_DIR)];
     if logs.is_empty() && !here[0].is_dir() {
         return Err(crate::exit::UsageError(anyhow::anyhow!(
             "no run log named, and no {}/ here (where hrun exec keeps its run logs): give a log or a directory",
-            crate::exec::LOG_DIR
+            super::LOG_DIR
         ))
         .into());
     }
@@ -193,15 +193,15 @@ pub fn expand_logs(paths: &[std::path::PathBuf]) -> Result<Vec<std::path::PathBu
             continue;
         }
         let mut found = logs_in(p)?;
-        let kept = p.join(crate::exec::LOG_DIR);
-        if p.file_name().is_none_or(|n| n != crate::exec::LOG_DIR) && kept.is_dir() {
+        let kept = p.join(super::LOG_DIR);
+        if p.file_name().is_none_or(|n| n != super::LOG_DIR) && kept.is_dir() {
             found.extend(logs_in(&kept)?);
         }
         if found.is_empty() {
             anyhow::bail!(
                 "{} holds no run log (*.hrun.jsonl, in it or in its {}/)",
                 p.display(),
-                crate::exec::LOG_DIR
+                super::LOG_DIR
             );
         }
         found.sort();

@@ -1,5 +1,6 @@
 //! Blocks as tasks: each block of `--pipe`'s standard input (spooled) or of `--pipepart`'s
-//! file (a range of it) becomes the next [`Task`], its command the same for all.
+//! file (a range of it) becomes the next task, its command the same for all (`input` makes
+//! the task: pipe sits below the task type, which holds a [`Block`]).
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -10,7 +11,6 @@ use std::sync::Arc;
 use super::split::Splitter;
 use super::spool::Spooler;
 use super::{Block, Source, Spec};
-use crate::taskfile::Task;
 
 /// Blocks being cut, handed out one task at a time.
 pub struct BlockStream {
@@ -78,18 +78,12 @@ impl BlockStream {
     }
 
     /// The next block's task; `Ok(None)` at the end of the input.
-    pub fn next_task(&mut self) -> Result<Option<Task>, String> {
+    /// The next block's task: its number, its command (the same for all), and its block.
+    pub fn next_task(&mut self) -> Result<Option<(u64, String, Block)>, String> {
         let Some(mut block) = self.next_block()? else { return Ok(None) };
         block.delivery = self.spec.delivery.clone();
         self.seq += 1;
-        Ok(Some(Task {
-            seq: self.seq,
-            line: self.seq,
-            cmd: self.spec.command.clone(),
-            job: None,
-            occurrence: 1,
-            block: Some(Arc::new(block)),
-        }))
+        Ok(Some((self.seq, self.spec.command.clone(), block)))
     }
 
     fn next_block(&mut self) -> Result<Option<Block>, String> {

@@ -266,7 +266,7 @@ impl Spec {
         text.push_str(self.reading.colsep.as_ref().map_or("", |r| r.as_str()));
         // Not the values: a sweep given one more value finds its log, and `--resume` runs
         // only the new jobs (jobs are known by their commands).
-        crate::taskfile::command_hash(&text)
+        crate::log::command_hash(&text)
     }
 
     /// The command line in short, for the run record and messages: the template, then each

@@ -185,7 +185,7 @@ impl RecordValues {
         let name = input.name();
         let open_err = |cause| SourceError::Open { name: name.clone(), cause };
         let (reader, watch): (Box<dyn Read>, Option<RawFd>) = match input {
-            Input::File(p) if p.as_os_str() == "-" => crate::taskfile::open_stdin(),
+            Input::File(p) if p.as_os_str() == "-" => crate::guarded::open_stdin(),
             Input::File(p) => {
                 if std::fs::metadata(p).map_err(open_err)?.is_dir() {
                     return Err(open_err(io::Error::other("it is a directory")));
@@ -549,7 +549,7 @@ pub fn same_stream_twice(sources: &[Source]) -> Option<(String, String)> {
 pub fn rereadable(sources: &[Source]) -> bool {
     sources.iter().all(|s| match &s.input {
         Input::Values(_) => true,
-        Input::File(p) if p.as_os_str() == "-" => crate::taskfile::stdin_is_file(),
+        Input::File(p) if p.as_os_str() == "-" => crate::guarded::stdin_is_file(),
         Input::File(p) => std::fs::metadata(p).is_ok_and(|m| m.is_file()),
     })
 }

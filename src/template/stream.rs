@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use super::pack::{Filled, Measure};
 use super::{Counts, Fill, JobArgs, SourceError, Template, sources};
-use crate::taskfile::Task;
 
 /// The jobs of a template, as tasks, read one ahead.
 pub struct JobStream {
@@ -44,7 +43,8 @@ pub(super) struct Partial {
 }
 
 impl JobStream {
-    pub fn next_task(&mut self) -> Result<Option<Task>, SourceError> {
+    /// The next job: its number, its command (the template with its values), and its values.
+    pub fn next_job(&mut self) -> Result<Option<(u64, String, JobArgs)>, SourceError> {
         if let Some(e) = self.partial.error.take() {
             return Err(e);
         }
@@ -60,19 +60,13 @@ impl JobStream {
         }
         self.seq += 1;
         let cmd = self.template.render(&args, None, None);
-        Ok(Some(Task {
-            seq: self.seq,
-            line: self.seq,
-            cmd,
-            job: Some(JobArgs {
-                template: self.template.clone(),
-                args,
-                tag: self.tag.clone(),
-                counts: self.counts.clone(),
-            }),
-            occurrence: 1,
-            block: None,
-        }))
+        let job = JobArgs {
+            template: self.template.clone(),
+            args,
+            tag: self.tag.clone(),
+            counts: self.counts.clone(),
+        };
+        Ok(Some((self.seq, cmd, job)))
     }
 
     /// True when the next job can be had without waiting for a slow producer: the records
@@ -196,7 +190,7 @@ mod tests {
         let TaskSpec::Template(spec) = classify(&words, opts).unwrap() else { panic!("a template") };
         spec.counts.set_slots(slots);
         let mut jobs = spec.open().unwrap();
-        std::iter::from_fn(|| jobs.next_task().unwrap().map(|t| t.cmd)).collect()
+        std::iter::from_fn(|| jobs.next_job().unwrap().map(|(_, cmd, _)| cmd)).collect()
     }
 
     const M: Fill = Fill { max_len: 100, many: true, spread: true, context: false };
@@ -241,8 +235,8 @@ mod tests {
         let opts = TemplateOptions { fill: Some(fill), ..TemplateOptions::default() };
         let TaskSpec::Template(spec) = classify(&words, opts).unwrap() else { panic!("a template") };
         let mut jobs = spec.open().unwrap();
-        assert_eq!(jobs.next_task().unwrap().unwrap().cmd, "echo 1");
-        let e = jobs.next_task().unwrap_err().to_string();
+        assert_eq!(jobs.next_job().unwrap().unwrap().1, "echo 1");
+        let e = jobs.next_job().unwrap_err().to_string();
         assert_eq!(e, "Command line too long (16 >= 10) at input 0: 12345678901");
     }
 }

@@ -24,18 +24,18 @@ fn tasks_that_would_not_end_in_time_are_not_started_and_resume_runs_them() {
     assert!((2..=4).contains(&ran), "{ran} ran: {err}");
     assert!(err.contains("is less than the median runtime"), "{err}");
     assert!(err.contains(&format!("{} not run", 8 - ran)), "{err}");
-    let (runs, tasks) = sb.log();
+    let Log { runs, tasks, .. } = sb.records();
     assert_eq!(tasks.len(), ran);
-    assert!(tasks.iter().all(|t| t["exit"] == 0 && t["cancelled"] == false), "no task was cut short");
+    assert!(tasks.iter().all(|t| t.exit == Some(0) && !t.cancelled), "no task was cut short");
     // No task ended after the deadline.
-    let deadline = runs[0]["deadline"].as_f64().unwrap();
-    assert_eq!(runs[0]["deadline_source"], "--deadline");
+    let deadline = runs[0].deadline.expect("a deadline");
+    assert_eq!(runs[0].deadline_source.as_deref(), Some("--deadline"));
     for t in &tasks {
-        assert!(t["start"].as_f64().unwrap() + t["wall_s"].as_f64().unwrap() <= deadline + 0.05, "{t}");
+        assert!(t.start + t.wall_s <= deadline + 0.05, "{t:?}");
     }
 
     let out = run(sb.exec().args(["--resume", "--deadline", "none", "tasks.txt"]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     let mut done: Vec<u32> = sb.read("done").lines().map(|l| l.parse().unwrap()).collect();
     done.sort();
     assert_eq!(done, (1..=8).collect::<Vec<_>>());
@@ -54,12 +54,11 @@ fn tasks_running_at_the_deadline_are_stopped_and_rerun_on_resume() {
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(102), "{err}");
     assert!(err.contains("reached: stopping 1 running task(s)") && err.contains("1 cancelled"), "{err}");
-    let (_, tasks) = sb.log();
-    assert_eq!(tasks[0]["cancelled"], true);
+    assert!(sb.records().tasks[0].cancelled);
     sb.write("fast", "");
     let out = run(sb.exec().args(["--resume", "tasks.txt"]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(sb.log().1.len(), 2);
+    assert_status!(out, 0);
+    assert_eq!(sb.records().tasks.len(), 2);
 }
 
 /// A deadline already too close: nothing starts, all are left for the next job.
@@ -76,7 +75,7 @@ fn a_past_deadline_starts_nothing() {
     assert!(!sb.path("ran.1").exists());
     // A deadline far away changes nothing.
     let out = run(sb.exec().args(["--deadline", "2099-01-01T00:00", "tasks.txt"]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
 }
 
 #[test]
@@ -135,9 +134,9 @@ fn inside_slurm_the_deadline_is_the_jobs_end_from_squeue() {
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(102), "{err}");
     assert_eq!(sb.read("squeue.args").trim(), "-h -j 4242 -o %e");
-    let (runs, tasks) = sb.log();
-    assert_eq!(runs[0]["deadline"].as_f64().unwrap(), end.ceil());
-    assert_eq!(runs[0]["deadline_source"], "Slurm job 4242's time limit");
+    let Log { runs, tasks, .. } = sb.records();
+    assert_eq!(runs[0].deadline, Some(end.ceil()));
+    assert_eq!(runs[0].deadline_source.as_deref(), Some("Slurm job 4242's time limit"));
     assert!(!tasks.is_empty() && tasks.len() < 20, "{err}");
     assert!(err.contains("Slurm job 4242"), "{err}");
 }
@@ -149,10 +148,7 @@ fn slurm_end_time_from_the_environment_and_squeue_failures() {
     let sb = Sandbox::new();
     sb.write("tasks.txt", "true\n");
     let log = sb.path("log.jsonl");
-    let deadline_of = |log: &Path| {
-        let (runs, _) = read_log(log);
-        runs.last().unwrap()["deadline"].clone()
-    };
+    let deadline_of = |log: &Path| read_records(log).runs.last().expect("a run record").deadline;
     let path = fake_squeue(&sb, "echo 2000-01-01T00:00:00");
     let out = run(sb
         .exec()
@@ -160,8 +156,8 @@ fn slurm_end_time_from_the_environment_and_squeue_failures() {
         .env("SLURM_JOB_ID", "7")
         .env("SLURM_JOB_END_TIME", "4102444800")
         .arg("tasks.txt"));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(deadline_of(&log), 4_102_444_800.0);
+    assert_status!(out, 0);
+    assert_eq!(deadline_of(&log), Some(4_102_444_800.0));
     assert!(!sb.path("squeue.args").exists(), "squeue not asked");
 
     for (script, warns) in
@@ -178,7 +174,7 @@ fn slurm_end_time_from_the_environment_and_squeue_failures() {
             .arg("tasks.txt"));
         assert!(t0.elapsed() < Duration::from_secs(15), "a hung squeue is given up on");
         assert_eq!(out.status.code(), Some(0), "{script}: {}", stderr(&out));
-        assert_eq!(deadline_of(&log), serde_json::Value::Null, "{script}");
+        assert_eq!(deadline_of(&log), None, "{script}");
         assert_eq!(
             stderr(&out).contains("cannot read Slurm job 7's end time"),
             warns,

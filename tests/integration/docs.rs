@@ -6,7 +6,8 @@
 //! install packages, need Slurm, a cluster, the checkout's cargo or minutes of work. Blocks
 //! fenced otherwise are shown, not run: ```sh, ```console (a session with `$ ` prompts and
 //! output), ```text, ```toml. And every relative link between the pages names a file that
-//! exists.
+//! exists, and every file and test ARCHITECTURE.md names (its code map, its "Changing hrun"
+//! recipes) is there.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -165,6 +166,53 @@ fn relative_links_between_the_pages_point_at_files() {
         }
     }
     assert!(broken.is_empty(), "links to files that do not exist:\n{}", broken.join("\n"));
+}
+
+/// The repository paths a page names in code spans (`src/task.rs`, `tests/integration/x.rs::a_test`):
+/// (path, test or function named after `::`). Spans with a placeholder (`*`, `<`, `{`) are not
+/// paths.
+fn named_paths(markdown: &str) -> Vec<(&str, Option<&str>)> {
+    const ROOTS: [&str; 7] = ["src/", "tests/", "benches/", "docs/", "slurm/", "scripts/", ".ci/"];
+    markdown
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|s| ROOTS.iter().any(|r| s.starts_with(r)))
+        .filter(|s| !s.contains(|c: char| c.is_whitespace() || "*<>{}".contains(c)))
+        .map(|s| match s.split_once("::") {
+            Some((path, name)) => (path, Some(name)),
+            None => (s, None),
+        })
+        .collect()
+}
+
+#[test]
+fn every_file_and_test_architecture_md_names_exists() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let page = std::fs::read_to_string(root.join("ARCHITECTURE.md")).unwrap();
+    let named = named_paths(&page);
+    assert!(named.len() > 50, "ARCHITECTURE.md names only {} paths: is the code map there?", named.len());
+    let mut gone = Vec::new();
+    for (path, name) in named {
+        match (std::fs::read_to_string(root.join(path)), name) {
+            (Err(_), _) if !root.join(path).is_dir() => gone.push(path.to_string()),
+            (Ok(text), Some(name)) if !text.contains(&format!("fn {name}(")) => {
+                gone.push(format!("{path}::{name}"))
+            }
+            _ => {}
+        }
+    }
+    assert!(
+        gone.is_empty(),
+        "ARCHITECTURE.md names what is gone (moved? update the page):\n{}",
+        gone.join("\n")
+    );
+}
+
+#[test]
+fn named_paths_are_the_repository_paths_in_code_spans() {
+    let md = "`src/a.rs` and `tests/x.rs::t`, not `cargo test`, `src/*.rs` or `docs/<page>.md`; `.ci/run`";
+    assert_eq!(named_paths(md), vec![("src/a.rs", None), ("tests/x.rs", Some("t")), (".ci/run", None)]);
 }
 
 #[test]

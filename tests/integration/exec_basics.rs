@@ -11,10 +11,9 @@ fn exit_status_counts_failed_tasks() {
     let sb = Sandbox::new();
     sb.write("tasks.txt", "exit 0\nexit 1\nexit 7\nkill -KILL $$\ntrue\n");
     let out = run(sb.exec().arg("tasks.txt"));
-    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
-    let (_, tasks) = sb.log();
-    let exits: Vec<_> = tasks.iter().map(|t| t["exit"].clone()).collect();
-    assert_eq!(exits, [0.into(), 1.into(), 7.into(), serde_json::Value::Null, 0.into()]);
+    assert_status!(out, 3);
+    let exits: Vec<_> = sb.records().tasks.iter().map(|t| t.exit).collect();
+    assert_eq!(exits, [Some(0), Some(1), Some(7), None, Some(0)]);
     assert!(stderr(&out).contains("5 task(s): 2 ok, 3 failed"), "{}", stderr(&out));
 }
 
@@ -23,10 +22,10 @@ fn more_than_100_failures_exit_101() {
     let sb = Sandbox::new();
     sb.write("tasks.txt", "exit 1\n".repeat(101));
     let out = run(sb.exec().arg("tasks.txt"));
-    assert_eq!(out.status.code(), Some(101));
+    assert_status!(out, 101);
     sb.write("tasks.txt", "exit 1\n".repeat(100));
     let out = run(sb.exec().arg("tasks.txt"));
-    assert_eq!(out.status.code(), Some(100));
+    assert_status!(out, 100);
 }
 
 #[test]
@@ -36,11 +35,9 @@ fn replacement_strings_and_environment() {
                 $HRUN_THREADS $OMP_NUM_THREADS $RAYON_NUM_THREADS > {#}.env\n";
     sb.write("tasks.txt", line.repeat(5));
     let out = run(sb.exec().arg("tasks.txt").env_remove("OMP_NUM_THREADS").env_remove("RAYON_NUM_THREADS"));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let (_, tasks) = sb.log();
-    for t in &tasks {
-        let (seq, slot, cpus) =
-            (t["seq"].as_u64().unwrap(), t["slot"].as_u64().unwrap(), t["cpus"].as_str().unwrap());
+    assert_status!(out, 0);
+    for t in &sb.records().tasks {
+        let (seq, slot, cpus) = (t.seq, t.slot, &t.cpus);
         let got = sb.read(&format!("{seq}.env"));
         assert_eq!(got.trim(), format!("{seq} {slot} {seq} {slot} {seq} {slot} {cpus} 1 1 1"));
     }
@@ -51,7 +48,7 @@ fn callers_thread_variables_are_passed_on_unchanged_with_a_warning() {
     let sb = Sandbox::new();
     sb.write("tasks.txt", "echo $OMP_NUM_THREADS $RAYON_NUM_THREADS $HRUN_THREADS > env\n");
     let out = run(sb.exec().arg("tasks.txt").env("OMP_NUM_THREADS", "7").env_remove("RAYON_NUM_THREADS"));
-    assert_eq!(out.status.code(), Some(0));
+    assert_status!(out, 0);
     assert_eq!(sb.read("env").trim(), "7 1 1");
     assert!(stderr(&out).contains("OMP_NUM_THREADS=7 is set"), "{}", stderr(&out));
 }
@@ -64,16 +61,15 @@ fn crlf_comments_blank_lines_and_the_threads_directive() {
         "# a sweep\r\n#hrun threads=1\r\n\r\necho one > {#}.out\r\n   # indented comment\r\n\r\necho two > {#}.out\r\n",
     );
     let out = run(sb.exec().arg("tasks.txt"));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     // No stray carriage return reaches the command.
     assert_eq!(sb.read("1.out"), "one\n");
     assert_eq!(sb.read("2.out"), "two\n");
-    let (runs, tasks) = sb.log();
-    assert_eq!(runs[0]["threads"], 1);
-    let lines: Vec<_> =
-        tasks.iter().map(|t| (t["seq"].as_u64().unwrap(), t["line"].as_u64().unwrap())).collect();
+    let log = sb.records();
+    assert_eq!(log.runs[0].threads, 1);
+    let lines: Vec<_> = log.tasks.iter().map(|t| (t.seq, t.line)).collect();
     assert_eq!(lines, [(1, 4), (2, 7)]);
-    assert_eq!(tasks[0]["cmd"], "echo one > {#}.out");
+    assert_eq!(log.tasks[0].cmd, "echo one > {#}.out");
 }
 
 #[test]
@@ -82,11 +78,11 @@ fn threads_flag_overrides_the_directive() {
     let sb = Sandbox::new();
     sb.write("tasks.txt", format!("#hrun threads={}\necho $HRUN_THREADS > t\n", cpus.len() + 1));
     let out = run(sb.exec().args(["--threads", "1", "tasks.txt"]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     assert_eq!(sb.read("t").trim(), "1");
     // Without the flag the directive applies, and is refused here.
     let out = run(sb.exec().arg("tasks.txt"));
-    assert_eq!(out.status.code(), Some(2));
+    assert_status!(out, 2);
     assert!(stderr(&out).contains(&format!("--threads {}", cpus.len() + 1)));
 }
 
@@ -96,11 +92,10 @@ fn tasks_from_standard_input() {
     let mut child = sb.exec().arg("-").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
     child.stdin.take().unwrap().write_all(b"echo a > a\necho b > b\n").unwrap();
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(0));
+    assert_status!(out, 0);
     assert_eq!(sb.read("a"), "a\n");
     assert_eq!(sb.read("b"), "b\n");
-    let (runs, _) = sb.log();
-    assert_eq!(runs[0]["taskfile"], "<stdin>");
+    assert_eq!(sb.records().runs[0].taskfile, "<stdin>");
 }
 
 #[test]
@@ -108,7 +103,7 @@ fn an_empty_task_file_runs_nothing_and_succeeds() {
     let sb = Sandbox::new();
     sb.write("tasks.txt", "# nothing here\n\n");
     let out = run(sb.exec().arg("tasks.txt"));
-    assert_eq!(out.status.code(), Some(0));
+    assert_status!(out, 0);
     assert!(stderr(&out).contains("no tasks in tasks.txt"), "{}", stderr(&out));
 }
 
@@ -117,7 +112,7 @@ fn a_missing_or_directory_task_file_is_a_one_line_error() {
     let sb = Sandbox::new();
     for (arg, needle) in [("nope.txt", "cannot open task file nope.txt"), (".", "it is a directory")] {
         let out = run(sb.exec().arg(arg));
-        assert_eq!(out.status.code(), Some(2));
+        assert_status!(out, 2);
         let err = stderr(&out);
         assert!(err.contains(needle), "{err}");
         assert_eq!(err.lines().count(), 1, "{err}");
@@ -131,7 +126,7 @@ fn a_bad_line_in_a_file_is_refused_before_anything_runs() {
     let sb = Sandbox::new();
     sb.write("tasks.txt", b"touch a\ntouch b\nbad \xff line\ntouch c\n");
     let out = run(sb.exec().args(["--jobs", "1", "tasks.txt"]));
-    assert_eq!(out.status.code(), Some(2));
+    assert_status!(out, 2);
     let err = stderr(&out);
     assert!(err.contains("tasks.txt:3: not valid UTF-8"), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
@@ -149,13 +144,12 @@ fn a_bad_line_mid_stream_stops_starting_tasks_and_keeps_the_log() {
     child.stdin.take().unwrap().write_all(b"touch a\ntouch b\nbad \xff line\ntouch c\n").unwrap();
     let out = child.wait_with_output().unwrap();
     // Not 2: tasks ran and were logged; 2 promises that nothing was written.
-    assert_eq!(out.status.code(), Some(255));
+    assert_status!(out, 255);
     let err = stderr(&out);
     assert!(err.contains("<stdin>:3: not valid UTF-8"), "{err}");
     assert!(sb.path("a").exists() && sb.path("b").exists());
     assert!(!sb.path("c").exists(), "no task after the bad line may start");
-    let (_, tasks) = sb.log();
-    assert_eq!(tasks.len(), 2);
+    assert_eq!(sb.records().tasks.len(), 2);
 }
 
 #[test]
@@ -197,13 +191,13 @@ fn the_default_log_is_named_after_the_task_file() {
     let sb = Sandbox::new();
     sb.write("sweep.txt", "true\n");
     let out = run(hrun().current_dir(sb.root()).args(["exec", "sweep.txt"]));
-    assert_eq!(out.status.code(), Some(0));
-    let (runs, tasks) = read_log(&sb.path(".hrun/sweep.hrun.jsonl"));
-    assert_eq!((runs.len(), tasks.len()), (1, 1));
+    assert_status!(out, 0);
+    let log = read_records(&sb.path(".hrun/sweep.hrun.jsonl"));
+    assert_eq!((log.runs.len(), log.tasks.len()), (1, 1));
     assert!(stderr(&out).contains("run log .hrun/sweep.hrun.jsonl"), "{}", stderr(&out));
     // `hrun status` with no log named reads them there.
     let status = run(hrun().current_dir(sb.root()).arg("status"));
-    assert_eq!(status.status.code(), Some(0), "{}", stderr(&status));
+    assert_status!(status, 0);
     assert!(String::from_utf8_lossy(&status.stdout).contains("1 done"), "{:?}", status);
 }
 
@@ -215,7 +209,7 @@ fn a_second_hrun_on_the_same_log_is_refused() {
     let mut first = sb.exec().arg("slow.txt").stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
     wait_for_file(&sb.path("ready"), Duration::from_secs(10));
     let out = run(sb.exec().arg("other.txt"));
-    assert_eq!(out.status.code(), Some(2));
+    assert_status!(out, 2);
     assert!(stderr(&out).contains("in use by another hrun"), "{}", stderr(&out));
     assert!(!sb.path("ran").exists());
     sb.write("go", "");
@@ -233,11 +227,11 @@ fn sigterm_is_forwarded_to_running_tasks_and_logged() {
     let pid = child.id() as i32;
     send_signal(pid, libc::SIGTERM);
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(143), "{}", stderr(&out));
+    assert_status!(out, 143);
     assert!(!sb.path("never").exists());
-    let (_, tasks) = sb.log();
+    let tasks = sb.records().tasks;
     assert_eq!(tasks.len(), 1);
-    assert_eq!(tasks[0]["signal"], 15);
+    assert_eq!(tasks[0].signal, Some(15));
     assert!(stderr(&out).contains("2 not run"), "{}", stderr(&out));
 }
 
@@ -254,8 +248,7 @@ fn plain_lines_behave_exactly_as_through_the_shell() {
         "no_such_program_hrun_test --flag\n./script\n./noexec\nsh -c exit\\ 9\ntrue\nfalse\n",
     );
     let out = run(sb.exec().args(["--jobs", "1", "tasks.txt"]));
-    let (_, tasks) = sb.log();
-    let exits: Vec<_> = tasks.iter().map(|t| t["exit"].as_i64()).collect();
+    let exits: Vec<_> = sb.records().tasks.iter().map(|t| t.exit).collect();
     assert_eq!(exits, [Some(127), Some(0), Some(126), Some(9), Some(0), Some(1)], "{}", stderr(&out));
     assert_eq!(sb.read("script.out"), "from-script\n");
     let err = stderr(&out);
@@ -273,19 +266,18 @@ fn the_run_ends_with_an_end_record_and_reports_dispatch_latency() {
     let sb = Sandbox::new();
     sb.write("tasks.txt", "true\n".repeat(6) + "false\n");
     let out = run(sb.exec().arg("tasks.txt"));
-    assert_eq!(out.status.code(), Some(1));
+    assert_status!(out, 1);
+    let log = sb.records();
+    let end = log.end();
+    assert_eq!((end.tasks, end.failed, end.exit), (7, 1, 1));
+    assert!((0.0..=1.05).contains(&end.cpu_efficiency), "{end:?}");
+    // The dispatch latency is the end line's alone (not in the summary type).
     let text = sb.read("log.jsonl");
     let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
     assert_eq!(last["kind"], "end");
-    assert_eq!(
-        (last["tasks"].as_u64(), last["failed"].as_u64(), last["exit"].as_i64()),
-        (Some(7), Some(1), Some(1))
-    );
     let mean = last["dispatch_mean_us"].as_f64().unwrap();
     let max = last["dispatch_max_us"].as_f64().unwrap();
     assert!(mean > 0.0 && max >= mean, "{last}");
-    let eff = last["cpu_efficiency"].as_f64().unwrap();
-    assert!((0.0..=1.05).contains(&eff), "{last}");
     assert!(stderr(&out).contains("CPU efficiency"), "{}", stderr(&out));
     assert!(stderr(&out).contains("dispatch latency (slot free -> next exec) mean"), "{}", stderr(&out));
 }
@@ -293,7 +285,7 @@ fn the_run_ends_with_an_end_record_and_reports_dispatch_latency() {
 #[test]
 fn hrun_alone_prints_the_help_and_exits_2() {
     let out = run(&mut hrun());
-    assert_eq!(out.status.code(), Some(2));
+    assert_status!(out, 2);
     let err = stderr(&out);
     for sub in ["exec", "gen", "reduce", "run", "slots", "tune"] {
         assert!(err.contains(sub), "{sub} missing from the help: {err}");
@@ -313,25 +305,23 @@ fn records_carry_provenance() {
     std::fs::copy("/bin/true", &copy).unwrap();
     sb.write("tasks.txt", format!("{} --x\necho hi > out\ncd /\n", copy.display()));
     let out = run(sb.exec().arg("tasks.txt").env("SLURM_JOB_ID", "4242").env("SLURMD_NODENAME", "n017"));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let (runs, tasks) = sb.log();
-    assert!(!runs[0]["kernel"].as_str().unwrap().is_empty());
-    assert_eq!(
-        (runs[0]["slurm"]["job_id"].as_str(), runs[0]["slurm"]["node"].as_str()),
-        (Some("4242"), Some("n017"))
-    );
+    assert_status!(out, 0);
+    let Log { runs, tasks, .. } = sb.records();
+    assert!(!runs[0].kernel.is_empty());
+    let slurm = runs[0].slurm.clone().expect("the Slurm job");
+    assert_eq!((slurm.job_id.as_deref(), slurm.node.as_deref()), (Some("4242"), Some("n017")));
     let want = std::process::Command::new("sha256sum").arg(&copy).output().unwrap();
     let want = String::from_utf8_lossy(&want.stdout).split_whitespace().next().unwrap().to_string();
-    assert_eq!(tasks[0]["exe"].as_str().unwrap(), std::fs::canonicalize(&copy).unwrap().to_str().unwrap());
-    assert_eq!(tasks[0]["exe_sha256"].as_str().unwrap(), want);
-    assert_eq!(tasks[1]["exe"], serde_json::Value::Null, "echo through the shell is its builtin");
-    assert_eq!(tasks[2]["exe"], serde_json::Value::Null, "cd is a builtin");
+    assert_eq!(tasks[0].exe.as_deref(), std::fs::canonicalize(&copy).unwrap().to_str());
+    assert_eq!(tasks[0].exe_sha256.as_deref(), Some(want.as_str()));
+    assert_eq!(tasks[1].exe, None, "echo through the shell is its builtin");
+    assert_eq!(tasks[2].exe, None, "cd is a builtin");
 }
 
 #[test]
 fn completions_and_man_page() {
     let out = run(hrun().args(["completions", "bash"]));
-    assert_eq!(out.status.code(), Some(0));
+    assert_status!(out, 0);
     let script = stdout(&out);
     assert!(script.contains("exec") && script.contains("--threads"));
     let check =
@@ -366,7 +356,7 @@ fn every_man_page_hrun_names_exists() {
         assert!(stdout(&out).contains(&format!(".TH hrun-{name} 1")), "hrun man {name}:\n{}", stdout(&out));
     }
     let out = run(hrun().args(["man", "nope"]));
-    assert_eq!(out.status.code(), Some(2));
+    assert_status!(out, 2);
     assert!(stderr(&out).contains("no command \"nope\" (one of: exec,"), "{}", stderr(&out));
     assert!(stdout(&out).is_empty());
 }
@@ -383,7 +373,7 @@ fn a_fifo_task_file_is_read_once() {
     };
     let out = run(sb.exec().arg(&fifo));
     writer.join().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     assert_eq!((sb.read("a"), sb.read("b")), ("a\n".to_string(), "b\n".to_string()));
 }
 
@@ -401,7 +391,7 @@ fn summary_counts_and_gen_threads_read_plainly() {
     assert!(pct <= 100.0, "{err}");
     let more = (usable_cpus().len() + 1).to_string();
     let out = run(hrun().current_dir(sb.root()).args(["gen", "--tasks", "1", "--threads", &more]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     assert!(
         stderr(&out)
             .contains(&format!("note: --threads {more} is more than the {} CPU", usable_cpus().len())),

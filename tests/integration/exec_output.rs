@@ -37,11 +37,10 @@ fn a_task_printing_200_mb_goes_through_without_growing_hrun() {
         format!("{} exec --log inner.jsonl --jobs 1 inner.txt > big.out\n", env!("CARGO_BIN_EXE_hrun")),
     );
     let out = run(hrun().current_dir(sb.root()).args(["exec", "--log", "outer.jsonl", "outer.txt"]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     let size = std::fs::metadata(sb.path("big.out")).unwrap().len();
     assert_eq!(size, 200_000_000 + "small\n".len() as u64);
-    let (_, outer) = read_log(&sb.path("outer.jsonl"));
-    let rss_kb = outer[0]["maxrss_kb"].as_u64().unwrap();
+    let rss_kb = read_records(&sb.path("outer.jsonl")).tasks[0].rusage.maxrss_kb;
     assert!(rss_kb < 64 * 1024, "hrun (and its tasks) peaked at {rss_kb} kB while passing 200 MB through");
 }
 
@@ -50,7 +49,7 @@ fn output_dir_gets_one_out_and_err_file_per_task() {
     let sb = Sandbox::new();
     sb.write("tasks.txt", "echo out{#}; echo err{#} >&2\n".repeat(3));
     let out = run(sb.exec().args(["--output-dir", "outdir", "tasks.txt"]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     assert!(stdout(&out).is_empty(), "task output went to files: {}", stdout(&out));
     for seq in 1..=3 {
         assert_eq!(sb.read(&format!("outdir/{seq}.out")), format!("out{seq}\n"));
@@ -199,11 +198,11 @@ fn results_of_an_earlier_run_never_show_a_later_runs_output_file() {
             "1",
             "2",
         ]));
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_status!(out, 0);
     }
     let rows = |log: &str| {
         let out = run(hrun().current_dir(sb.root()).args(["results", log, "-o", "-.json"]));
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_status!(out, 0);
         let stdouts: Vec<String> = stdout(&out)
             .lines()
             .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["Stdout"].as_str().unwrap().into())

@@ -21,11 +21,11 @@ fn every_task_runs_on_its_slot_and_overlapping_tasks_never_share_a_cpu() {
     }
     sb.write("tasks.txt", file);
     let out = run(sb.exec().arg("tasks.txt"));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
 
-    let (runs, tasks) = sb.log();
-    assert_eq!(runs[0]["cpus"].as_str().unwrap(), cpus.to_string());
-    assert_eq!(runs[0]["slots"].as_array().unwrap().len(), cpus.len());
+    let Log { runs, tasks, .. } = sb.records();
+    assert_eq!(runs[0].cpus, cpus.to_string());
+    assert_eq!(runs[0].slots.len(), cpus.len());
     assert_eq!(tasks.len(), n_tasks);
 
     struct Seen {
@@ -36,13 +36,13 @@ fn every_task_runs_on_its_slot_and_overlapping_tasks_never_share_a_cpu() {
     let mut seen = Vec::new();
     let mut slots_used = HashMap::new();
     for t in &tasks {
-        let seq = t["seq"].as_u64().unwrap();
+        let seq = t.seq;
         let mask = cpus_allowed(&sb.read(&format!("{seq}.cpus")));
-        let slot_cpus: CpuSet = t["cpus"].as_str().unwrap().parse().unwrap();
+        let slot_cpus: CpuSet = t.cpus.parse().unwrap();
         assert_eq!(mask, slot_cpus, "task {seq} ran on {mask}, its slot is {slot_cpus}");
         assert_eq!(mask.len(), 1);
         assert!(cpus.contains(mask.ids()[0]));
-        slots_used.insert(t["slot"].as_u64().unwrap(), mask.clone());
+        slots_used.insert(t.slot, mask.clone());
         let times = sb.read(&format!("{seq}.time"));
         let (s, e) = times.trim().split_once(' ').unwrap();
         seen.push(Seen { mask, start: s.parse().unwrap(), end: e.parse().unwrap() });
@@ -78,14 +78,13 @@ fn multi_cpu_slots_are_disjoint_blocks() {
     }
     sb.write("tasks.txt", file);
     let out = run(sb.exec().args(["--threads", "2", "tasks.txt"]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let (runs, tasks) = sb.log();
-    let slots = runs[0]["slots"].as_array().unwrap();
-    assert_eq!(slots.len(), cpus.len() / t);
+    assert_status!(out, 0);
+    let Log { runs, tasks, .. } = sb.records();
+    assert_eq!(runs[0].slots.len(), cpus.len() / t);
     for t in &tasks {
-        let mask = cpus_allowed(&sb.read(&format!("{}.cpus", t["seq"])));
+        let mask = cpus_allowed(&sb.read(&format!("{}.cpus", t.seq)));
         assert_eq!(mask.len(), 2);
-        assert_eq!(mask.to_string(), t["cpus"].as_str().unwrap());
+        assert_eq!(mask.to_string(), t.cpus);
     }
 }
 
@@ -100,13 +99,13 @@ fn taskset_to_one_cpu_gives_one_slot_on_that_cpu() {
         .arg(env!("CARGO_BIN_EXE_hrun"))
         .current_dir(sb.root())
         .args(["exec", "--log", "log.jsonl", "tasks.txt"]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let (runs, tasks) = sb.log();
-    assert_eq!(runs[0]["cpus"], cpu.to_string());
-    assert_eq!(runs[0]["slots"].as_array().unwrap().len(), 1);
+    assert_status!(out, 0);
+    let Log { runs, tasks, .. } = sb.records();
+    assert_eq!(runs[0].cpus, cpu.to_string());
+    assert_eq!(runs[0].slots.len(), 1);
     for t in &tasks {
-        assert_eq!(t["slot"], 1);
-        assert_eq!(cpus_allowed(&sb.read(&format!("{}.cpus", t["seq"]))).to_string(), cpu.to_string());
+        assert_eq!(t.slot, 1);
+        assert_eq!(cpus_allowed(&sb.read(&format!("{}.cpus", t.seq))).to_string(), cpu.to_string());
     }
 }
 
@@ -153,10 +152,10 @@ fn jobs_caps_concurrency() {
     let sb = Sandbox::new();
     sb.write("tasks.txt", "mkdir lock || echo overlap >> bad; sleep 0.1; rmdir lock\n".repeat(4));
     let out = run(sb.exec().args(["--jobs", "1", "tasks.txt"]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     assert!(!sb.path("bad").exists(), "two tasks ran at once under --jobs 1");
-    let (runs, tasks) = sb.log();
-    assert_eq!(runs[0]["slots"].as_array().unwrap().len(), 1);
+    let Log { runs, tasks, .. } = sb.records();
+    assert_eq!(runs[0].slots.len(), 1);
     assert_eq!(tasks.len(), 4);
 }
 
@@ -199,7 +198,7 @@ fn jobs_above_the_slot_count_share_cpus_round_robin() {
         err.contains("--jobs 8 is more than the 1 slot(s)") && err.contains("(3 made: one per task)"),
         "{err}"
     );
-    let (runs, _) = sb.log();
-    assert_eq!(runs[0]["sharing"], serde_json::json!({"jobs": 3, "cpu_sets": 1}));
-    assert_eq!(runs[0]["slots"].as_array().unwrap().len(), 3);
+    let runs = sb.records().runs;
+    assert_eq!(runs[0].sharing.as_ref().map(|s| (s.jobs, s.cpu_sets)), Some((3, 1)));
+    assert_eq!(runs[0].slots.len(), 3);
 }

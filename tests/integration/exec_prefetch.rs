@@ -7,22 +7,16 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use serde_json::Value;
+use hrun::log::EndSummary;
 
 use crate::harness::*;
 
-/// Every record of the log, start records included.
-fn records(sb: &Sandbox) -> Vec<Value> {
-    sb.read("log.jsonl").lines().map(|l| serde_json::from_str(l).unwrap()).collect()
-}
-
 fn started_seqs(sb: &Sandbox) -> Vec<u64> {
-    let recs = records(sb);
-    recs.iter().filter(|r| r["kind"] == "start").map(|r| r["seq"].as_u64().unwrap()).collect()
+    sb.records().starts.iter().map(|s| s.seq).collect()
 }
 
-fn end_record(sb: &Sandbox) -> Value {
-    records(sb).into_iter().rfind(|r| r["kind"] == "end").expect("an end record")
+fn end_record(sb: &Sandbox) -> EndSummary {
+    sb.records().end().clone()
 }
 
 /// The state letter of a process (`T`: stopped), from /proc.
@@ -66,10 +60,10 @@ fn the_next_task_starts_while_hrun_is_stopped_and_wall_time_is_the_tasks_own() {
     send_signal(pid as i32, libc::SIGCONT);
     let errors = StderrLines::take(&mut child).rest();
     assert_eq!(child.wait().unwrap().code(), Some(0), "{errors}");
-    let (_, tasks) = sb.log();
-    let wall: Vec<f64> = tasks.iter().map(|t| t["wall_s"].as_f64().unwrap()).collect();
+    let tasks = sb.records().tasks;
+    let wall: Vec<f64> = tasks.iter().map(|t| t.wall_s).collect();
     assert!(wall[0] < stopped.as_secs_f64() / 2.0, "the first task's wall time is its own: {wall:?}");
-    let (start1, start2) = (tasks[0]["start"].as_f64().unwrap(), tasks[1]["start"].as_f64().unwrap());
+    let (start1, start2) = (tasks[0].start, tasks[1].start);
     assert!(start2 >= start1 + wall[0], "the second started after the first ended: {tasks:?}");
     assert_eq!(started_seqs(&sb), [1, 2]);
 }
@@ -84,7 +78,7 @@ fn a_failure_that_halts_the_run_starts_nothing_waiting_behind_it() {
         assert_eq!(out.status.code(), Some(1), "{halt}: {}", stderr(&out));
         assert!(!sb.path("ran.2").exists() && !sb.path("ran.3").exists(), "{halt}: nothing else ran");
         assert_eq!(started_seqs(&sb), [1], "{halt}");
-        assert_eq!(end_record(&sb)["not_run"], 2, "{halt}: {}", stderr(&out));
+        assert_eq!(end_record(&sb).not_run, 2, "{halt}: {}", stderr(&out));
     }
 }
 
@@ -106,9 +100,9 @@ fn a_drain_withdraws_the_task_waiting_behind_the_running_one() {
     assert_eq!(status.code(), Some(102), "stopped with a task left: {said}");
     assert!(!sb.path("ran.2").exists(), "the waiting task did not run");
     assert_eq!(started_seqs(&sb), [1]);
-    assert_eq!(end_record(&sb)["not_run"], 1, "{said}");
+    assert_eq!(end_record(&sb).not_run, 1, "{said}");
     let out = run(sb.exec().args(["--jobs", "1", "--resume", "tasks.txt"]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     assert!(sb.path("ran.2").exists(), "--resume ran it");
 }
 
@@ -121,14 +115,14 @@ fn a_signal_withdraws_the_task_waiting_behind_the_running_one() {
     wait_for_file(&sb.path("ready"), Duration::from_secs(20));
     send_signal(child.id() as i32, libc::SIGTERM);
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(143), "{}", stderr(&out));
+    assert_status!(out, 143);
     assert!(!sb.path("ran.2").exists(), "the waiting task did not run");
     assert_eq!(started_seqs(&sb), [1]);
     let end = end_record(&sb);
-    assert_eq!((end["cancelled"].as_u64(), end["not_run"].as_u64()), (Some(1), Some(1)), "{end}");
+    assert_eq!((end.cancelled, end.not_run), (1, 1), "{end:?}");
     sb.write("again", "");
     let out = run(sb.exec().args(["--jobs", "1", "--resume", "tasks.txt"]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     assert!(sb.path("ran.2").exists(), "--resume ran it");
 }
 
@@ -139,9 +133,9 @@ fn a_timeout_counts_from_the_real_start() {
     let sb = Sandbox::new();
     sb.write("tasks.txt", "sleep 2\nsleep 2\n");
     let out = run(sb.exec().args(["--jobs", "1", "--timeout", "3s", "tasks.txt"]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let (_, tasks) = sb.log();
-    assert!(tasks.iter().all(|t| t["timeout"] == false && t["exit"] == 0), "{tasks:?}");
+    assert_status!(out, 0);
+    let tasks = sb.records().tasks;
+    assert!(tasks.iter().all(|t| !t.timeout && t.exit == Some(0)), "{tasks:?}");
 }
 
 /// The last tasks never wait behind a long one: a slot that falls idle takes back the task
@@ -153,12 +147,12 @@ fn an_idle_slot_takes_back_the_task_waiting_behind_a_long_one() {
     // slot 2 falls idle when the second ends.
     sb.write("tasks.txt", "sleep 6\nsleep 0.5\ntrue\n");
     let out = run(sb.exec().args(["--jobs", "2", "tasks.txt"]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let (_, tasks) = sb.log();
-    let long_end = tasks[0]["start"].as_f64().unwrap() + tasks[0]["wall_s"].as_f64().unwrap();
-    let third = tasks[2]["start"].as_f64().unwrap();
+    assert_status!(out, 0);
+    let tasks = sb.records().tasks;
+    let long_end = tasks[0].start + tasks[0].wall_s;
+    let third = tasks[2].start;
     assert!(third < long_end, "the third task started before the long one ended: {tasks:?}");
-    assert_eq!(tasks[2]["slot"], tasks[1]["slot"], "on the slot that fell idle: {tasks:?}");
+    assert_eq!(tasks[2].slot, tasks[1].slot, "on the slot that fell idle: {tasks:?}");
 }
 
 /// A request larger than the launcher's socket carries (a small send buffer here) fails that
@@ -173,7 +167,7 @@ fn a_request_too_large_for_the_launchers_socket_fails_that_task_alone() {
     assert!(err.contains("failed: its request to the launcher (60"), "{err}");
     assert!(err.contains("larger than the launcher's socket carries (32736 bytes"), "{err}");
     assert_eq!(stdout(&out), "small\nafter\n");
-    let (_, tasks) = sb.log();
-    assert_eq!(tasks[1]["exit"], 127, "{:?}", tasks[1]);
-    assert!(tasks[1]["error"].as_str().unwrap().contains("socket carries"), "{:?}", tasks[1]);
+    let tasks = sb.records().tasks;
+    assert_eq!(tasks[1].exit, Some(127), "{:?}", tasks[1]);
+    assert!(tasks[1].error.as_deref().unwrap_or("").contains("socket carries"), "{:?}", tasks[1]);
 }

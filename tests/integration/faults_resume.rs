@@ -25,14 +25,8 @@ fn gen_tasks(sb: &Sandbox) {
         "--seed",
         "100",
     ]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     sb.write("tasks.txt", out.stdout);
-}
-
-fn reduce(sb: &Sandbox) -> Value {
-    let out = run(hrun().current_dir(sb.root()).args(["reduce", "--json", "results"]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    serde_json::from_str(&stdout(&out)).unwrap()
 }
 
 /// Processes whose environment says this hrun started them.
@@ -99,16 +93,16 @@ fn kill_9_at_random_points_then_resume_loses_and_duplicates_nothing() {
         }
     }
     let out = run(sb.exec().args(["--resume", "tasks.txt"]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
 
     // Exactly one successful record per task.
-    let (runs, tasks) = sb.log();
+    let Log { runs, tasks, .. } = sb.records();
     // Each killed hrun wrote its run record, or none when killed before it got that far (a
     // loaded machine can take longer than the shortest delay, 20 ms, to get there).
     assert!((2..=kill_after.len() + 1).contains(&runs.len()), "{} runs", runs.len());
     let mut ok: HashMap<u64, usize> = HashMap::new();
-    for t in tasks.iter().filter(|t| t["exit"] == 0) {
-        *ok.entry(t["seq"].as_u64().unwrap()).or_default() += 1;
+    for t in tasks.iter().filter(|t| t.exit == Some(0)) {
+        *ok.entry(t.seq).or_default() += 1;
     }
     for seq in 1..=TASKS {
         assert_eq!(ok.get(&seq), Some(&1), "task {seq}: successful records {:?}", ok.get(&seq));
@@ -128,7 +122,7 @@ fn kill_9_at_random_points_then_resume_loses_and_duplicates_nothing() {
     gen_tasks(&clean);
     let out = run(clean.exec().arg("tasks.txt"));
     assert_eq!(out.status.code(), Some(0));
-    let (a, b) = (reduce(&sb), reduce(&clean));
+    let (a, b) = (reduce_json(sb.root(), &["results"]), reduce_json(clean.root(), &["results"]));
     for key in ["tasks", "samples", "hits", "pi", "stderr"] {
         assert_eq!(a[key], b[key], "{key}");
     }
@@ -144,14 +138,14 @@ fn resume_knows_tasks_by_content() {
     // b changed to B, a line prepended, c moved before a.
     sb.write("tasks.txt", "echo new >> ran\necho c >> ran\necho a >> ran\necho B >> ran\n");
     let out = run(sb.exec().args(["--jobs", "1", "--resume", "tasks.txt"]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     assert_eq!(sb.read("ran"), "a\nb\nc\nnew\nB\n", "only the new and the changed task ran");
     let err = stderr(&out);
     assert!(err.contains("1 finished task(s) of the run log are no longer in tasks.txt"), "{err}");
     assert!(err.contains("2 already done"), "{err}");
     // Now nothing is left; --force is still accepted (older scripts) and changes nothing.
     let out = run(sb.exec().args(["--resume", "--force", "tasks.txt"]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     assert_eq!(sb.read("ran").lines().count(), 5);
     // A template's sweep given one more value: only the new job runs.
     let job = |values: &[&str]| -> Vec<String> {
@@ -162,7 +156,7 @@ fn resume_knows_tasks_by_content() {
     run(hrun().current_dir(sb.root()).arg("exec").args(job(&["1", "2"])));
     // A value prepended: the default log is found again, and only its job runs.
     let out = run(hrun().current_dir(sb.root()).args(["exec", "--resume"]).args(job(&["0", "1", "2"])));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     assert_eq!(sb.read("swept"), "1\n2\n0\n");
 }
 
@@ -195,7 +189,7 @@ fn a_torn_log_line_is_skipped_and_the_next_run_starts_a_clean_line() {
     log.truncate(log.len() - 40);
     sb.write("log.jsonl", &log);
     let out = run(sb.exec().args(["--resume", "tasks.txt"]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     assert!(stderr(&out).contains("1 unreadable line(s)"), "{}", stderr(&out));
     assert_eq!(sb.read("ran").lines().count(), 3, "the task whose record was torn ran again");
     let text = sb.read("log.jsonl");

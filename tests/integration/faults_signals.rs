@@ -1,14 +1,10 @@
 //! Signals to hrun, hrun killed, leaked processes: nothing is lost and nothing is left behind.
 //! Tasks report "ready" through marker files; no test relies on a fixed sleep to synchronise.
 
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::harness::*;
-
-fn signal(child: &Child, sig: i32) {
-    send_signal(child.id() as i32, sig);
-}
 
 /// A process is gone when /proc has no entry for it, or only a zombie (PID 1 in containers
 /// does not always reap re-parented processes).
@@ -30,14 +26,6 @@ fn pids_in(sb: &Sandbox, prefix: &str) -> Vec<i32> {
     pids
 }
 
-fn wait_until(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) {
-    let t0 = Instant::now();
-    while !ok() {
-        assert!(t0.elapsed() < limit, "{what} within {limit:?}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
 /// Tasks that ignore SIGTERM (and whose child does too) are SIGKILLed after the grace.
 #[test]
 fn sigterm_reaches_tasks_that_ignore_it_and_grace_ends_in_sigkill() {
@@ -50,19 +38,19 @@ fn sigterm_reaches_tasks_that_ignore_it_and_grace_ends_in_sigkill() {
         wait_for_file(&sb.path(&format!("ready.{i}")), Duration::from_secs(10));
     }
     let t0 = Instant::now();
-    signal(&child, libc::SIGTERM);
+    signal(child.id() as i32, libc::SIGTERM);
     let out = child.wait_with_output().unwrap();
     let took = t0.elapsed();
-    assert_eq!(out.status.code(), Some(143), "{}", stderr(&out));
+    assert_status!(out, 143);
     assert!(took >= Duration::from_millis(900), "SIGKILL came before the grace: {took:?}");
     assert!(took < Duration::from_secs(3), "took {took:?}");
     let pids: Vec<i32> = pids_in(&sb, "sh.").into_iter().chain(pids_in(&sb, "kid.")).collect();
     assert_eq!(pids.len(), 2 * slots);
-    wait_until("every task process gone", Duration::from_secs(1), || pids.iter().all(|&p| gone(p)));
-    let (_, tasks) = sb.log();
+    eventually("every task process gone", Duration::from_secs(1), || pids.iter().all(|&p| gone(p)));
+    let tasks = sb.records().tasks;
     assert_eq!(tasks.len(), slots, "one record per started task");
     for t in &tasks {
-        assert_eq!((t["cancelled"].as_bool(), t["signal"].as_i64()), (Some(true), Some(9)), "{t}");
+        assert_eq!((t.cancelled, t.signal), (true, Some(9)), "{t:?}");
     }
     assert!(stderr(&out).contains("2 not run"), "{}", stderr(&out));
 }
@@ -75,10 +63,10 @@ fn a_second_sigint_kills_at_once() {
     let mut err = StderrLines::take(&mut child);
     wait_for_file(&sb.path("ready"), Duration::from_secs(10));
     let t0 = Instant::now();
-    signal(&child, libc::SIGINT);
+    signal(child.id() as i32, libc::SIGINT);
     // hrun says it forwarded the first one: only then is the second a second.
     err.wait_for("SIGINT: forwarding it", Duration::from_secs(5));
-    signal(&child, libc::SIGINT);
+    signal(child.id() as i32, libc::SIGINT);
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130));
     assert!(t0.elapsed() < Duration::from_secs(10), "the second SIGINT must not wait for the 60 s grace");
@@ -95,7 +83,7 @@ fn sigusr1_drains_and_resume_runs_the_rest() {
     let mut child = sb.exec().args(["--jobs", "1", "tasks.txt"]).stderr(Stdio::piped()).spawn().unwrap();
     let mut err = StderrLines::take(&mut child);
     wait_for_file(&sb.path("ready.1"), Duration::from_secs(10));
-    signal(&child, libc::SIGUSR1);
+    signal(child.id() as i32, libc::SIGUSR1);
     err.wait_for("SIGUSR1: starting no new task", Duration::from_secs(5));
     sb.write("go", "");
     assert_eq!(child.wait().unwrap().code(), Some(102), "stopped early with tasks left: 102");
@@ -104,7 +92,7 @@ fn sigusr1_drains_and_resume_runs_the_rest() {
     assert_eq!(sb.read("done"), "1\n");
 
     let out = run(sb.exec().args(["--resume", "tasks.txt"]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     let mut done: Vec<u32> = sb.read("done").lines().map(|l| l.parse().unwrap()).collect();
     done.sort();
     assert_eq!(done, [1, 2, 3, 4, 5, 6]);
@@ -123,11 +111,11 @@ fn kill_9_of_hrun_leaves_no_task_process_behind() {
     for i in 1..=slots {
         wait_for_file(&sb.path(&format!("ready.{i}")), Duration::from_secs(10));
     }
-    signal(&child, libc::SIGKILL);
+    signal(child.id() as i32, libc::SIGKILL);
     child.wait().unwrap();
     let pids: Vec<i32> = pids_in(&sb, "sh.").into_iter().chain(pids_in(&sb, "kid.")).collect();
     assert_eq!(pids.len(), 2 * slots);
-    wait_until("every task process gone after kill -9 of hrun", Duration::from_secs(3), || {
+    eventually("every task process gone after kill -9 of hrun", Duration::from_secs(3), || {
         pids.iter().all(|&p| gone(p))
     });
 }
@@ -145,15 +133,15 @@ fn a_double_forked_daemon_holding_stdout_is_killed_and_logged() {
     let t0 = Instant::now();
     let out = run(sb.exec().args(["--leak-timeout", "200ms", "tasks.txt"]));
     assert!(t0.elapsed() < Duration::from_secs(10));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     assert_eq!(stdout(&out), "out\n");
     let (daemon, bg) = (pids_in(&sb, "daemon.pid")[0], pids_in(&sb, "bg.pid")[0]);
     assert!(gone(daemon) && gone(bg), "leftovers still running");
-    let (_, tasks) = sb.log();
+    let tasks = sb.records().tasks;
     for (t, pid) in tasks.iter().zip([daemon, bg]) {
-        assert_eq!(t["leaked"], true, "{t}");
-        assert!(t["leaked_pids"].as_array().unwrap().contains(&pid.into()), "{t} should list {pid}");
-        assert_eq!(t["exit"], 0);
+        assert!(t.leaked, "{t:?}");
+        assert!(t.leaked_pids.contains(&pid), "{t:?} should list {pid}");
+        assert_eq!(t.exit, Some(0));
     }
     assert!(stderr(&out).contains("2 left 2 process(es) behind (killed)"), "{}", stderr(&out));
 }
@@ -167,8 +155,7 @@ fn a_short_lived_leftover_is_waited_for_not_killed() {
     let out = run(sb.exec().args(["--jobs", "1", "--leak-timeout", "5s", "tasks.txt"]));
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(stdout(&out), "late\nnow\n");
-    let (_, tasks) = sb.log();
-    assert_eq!(tasks[0]["leaked"], false);
+    assert!(!sb.records().tasks[0].leaked);
 }
 
 /// A task that clears its environment escapes the guardian's `HRUN_PID` scan; as hrun's
@@ -181,12 +168,12 @@ fn a_direct_child_with_a_cleared_environment_dies_with_hrun() {
     wait_for_file(&sb.path("ready"), Duration::from_secs(10));
     let pid = pids_in(&sb, "pid")[0];
     // Wait until the task really is `sleep` with an empty environment.
-    wait_until("the task exec'd sleep", Duration::from_secs(5), || {
+    eventually("the task exec'd sleep", Duration::from_secs(5), || {
         std::fs::read(format!("/proc/{pid}/environ")).is_ok_and(|e| e.is_empty())
     });
-    signal(&child, libc::SIGKILL);
+    signal(child.id() as i32, libc::SIGKILL);
     child.wait().unwrap();
-    wait_until("the task gone after kill -9 of hrun", Duration::from_secs(3), || gone(pid));
+    eventually("the task gone after kill -9 of hrun", Duration::from_secs(3), || gone(pid));
 }
 
 /// Tasks from a pipe whose producer is slow: while hrun waits for the next line it still
@@ -206,7 +193,7 @@ fn waiting_for_input_on_stdin_does_not_block_signals() {
     input.flush().unwrap();
     wait_for_file(&sb.path("b"), Duration::from_secs(10));
     let t0 = Instant::now();
-    signal(&child, libc::SIGTERM);
+    signal(child.id() as i32, libc::SIGTERM);
     err.wait_for("SIGTERM: forwarding it", Duration::from_secs(5));
     // Ends without waiting for the producer to close its end.
     let status = child.wait().unwrap();
@@ -230,7 +217,7 @@ fn status_reads_a_log_being_written() {
         wait_for_file(&sb.path(&format!("ready.{i}")), Duration::from_secs(10));
     }
     let out = run(hrun().arg("status").arg(sb.path("log.jsonl")));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     let text = stdout(&out);
     assert!(text.contains(", running, elapsed"), "{text}");
     assert!(
@@ -270,28 +257,26 @@ fn a_killed_launcher_stops_the_run_and_resume_runs_its_tasks() {
     };
     let launcher = ppid(pids_in(&sb, "sh.1")[0]);
     assert_eq!(ppid(launcher), child.id() as i32, "a task's parent is a launcher of hrun's");
-    send_signal(launcher, libc::SIGKILL);
+    signal(launcher, libc::SIGKILL);
     let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(255), "{err}");
     assert!(err.contains(&format!("launcher process {launcher} ended")), "{err}");
     let pids: Vec<i32> = pids_in(&sb, "sh.").into_iter().chain(pids_in(&sb, "kid.")).collect();
     assert_eq!(pids.len(), 4);
-    wait_until("every task process gone with its launcher", Duration::from_secs(3), || {
+    eventually("every task process gone with its launcher", Duration::from_secs(3), || {
         pids.iter().all(|&p| gone(p))
     });
-    let (_, tasks) = sb.log();
+    let log = sb.records();
+    let tasks = &log.tasks;
     assert_eq!(tasks.len(), 2, "two attempts were running: {tasks:?}");
-    assert!(tasks.iter().all(|t| t["cancelled"] == true), "{tasks:?}");
-    let log = sb.read("log.jsonl");
-    let end: serde_json::Value = serde_json::from_str(log.lines().last().unwrap()).unwrap();
-    assert_eq!(
-        (end["kind"].as_str(), end["cancelled"].as_u64(), end["not_run"].as_u64()),
-        (Some("end"), Some(2), Some(1))
-    );
+    assert!(tasks.iter().all(|t| t.cancelled), "{tasks:?}");
+    let last = sb.read("log.jsonl").lines().last().unwrap().to_string();
+    assert!(last.contains("\"kind\":\"end\""), "the end record comes last: {last}");
+    assert_eq!((log.end().cancelled, log.end().not_run), (2, 1));
     sb.write("go", "");
     let out = run(sb.exec().args(["-j", "2", "--resume", "tasks.txt"]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     let mut ran: Vec<String> = sb.read("ran").lines().map(String::from).collect();
     ran.sort();
     assert_eq!(ran, ["1", "2", "3"]);

@@ -10,16 +10,8 @@ use crate::harness::*;
 
 /// The pid of task `seq`'s main process, from its `start` record.
 fn task_pid(sb: &Sandbox, seq: u64) -> i32 {
-    let text = sb.read("log.jsonl");
-    text.lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .find(|r| r["kind"] == "start" && r["seq"] == seq)
-        .and_then(|r| r["pid"].as_i64())
-        .expect("a start record") as i32
-}
-
-fn kill(pid: i32, sig: i32) {
-    assert!(send_signal(pid, sig), "kill({pid}, {sig})");
+    let log = read_records_so_far(&sb.path("log.jsonl"));
+    log.starts.iter().find(|s| s.seq == seq).expect("a start record").pid
 }
 
 const TASK: &str = "[ -e fast ] && exit 0; touch ready.{#}; exec sleep 30\n";
@@ -37,20 +29,20 @@ fn a_task_killed_just_before_hrun_by_the_same_signal_is_cancelled_and_resume_rer
             .unwrap();
         wait_for_file(&sb.path("ready.1"), Duration::from_secs(10));
         // The task first, hrun 50 ms later: the order a step-wide signal may take.
-        kill(task_pid(&sb, 1), sig);
+        assert!(signal(task_pid(&sb, 1), sig), "the task is gone");
         std::thread::sleep(Duration::from_millis(50));
-        kill(child.id() as i32, sig);
+        assert!(signal(child.id() as i32, sig), "hrun is gone");
         let out = child.wait_with_output().unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(status), "signal {sig}: {err}");
-        let (_, tasks) = sb.log();
+        let tasks = sb.records().tasks;
         assert_eq!(tasks.len(), 1, "{tasks:?}");
-        assert_eq!(tasks[0]["cancelled"], true, "signal {sig}: {}", tasks[0]);
+        assert!(tasks[0].cancelled, "signal {sig}: {:?}", tasks[0]);
         assert!(err.contains("1 cancelled") && err.contains("2 not run"), "{err}");
 
         sb.write("fast", "");
         let out = run(sb.exec().args(["--resume", "tasks.txt"]));
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_status!(out, 0);
         assert!(stderr(&out).contains("3 task(s): 3 ok"), "task 1 runs again: {}", stderr(&out));
     }
 }
@@ -62,14 +54,11 @@ fn a_task_killed_alone_by_such_a_signal_failed() {
     let child = sb.exec().args(["--jobs", "1", "tasks.txt"]).stderr(Stdio::piped()).spawn().unwrap();
     wait_for_file(&sb.path("ready.1"), Duration::from_secs(10));
     sb.write("fast", "");
-    kill(task_pid(&sb, 1), libc::SIGUSR1);
+    assert!(signal(task_pid(&sb, 1), libc::SIGUSR1), "the task is gone");
     let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "one task failed: {err}");
-    let (_, tasks) = sb.log();
+    let tasks = sb.records().tasks;
     assert_eq!(tasks.len(), 3);
-    assert_eq!(
-        (tasks[0]["cancelled"].clone(), tasks[0]["signal_name"].clone()),
-        (false.into(), "SIGUSR1".into())
-    );
+    assert_eq!((tasks[0].cancelled, tasks[0].signal_name.as_deref()), (false, Some("SIGUSR1")));
 }

@@ -42,9 +42,9 @@ fn commands_on_standard_input_run_as_under_gnu_parallel() {
     sb.write("cmds.txt", "echo one >> ran\necho two >> ran\n");
     let stdin = || std::fs::File::open(sb.path("cmds.txt")).unwrap();
     let out = sb.exec().args(["-q", "-j", "1"]).stdin(stdin()).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     let out = sb.exec().args(["-q", "-j", "1", "--resume"]).stdin(stdin()).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     assert_eq!(sb.read("ran"), "one\ntwo\n");
 }
 
@@ -63,7 +63,7 @@ fn lines_run_in_the_shell_hrun_was_started_from() {
         .current_dir(sb.root())
         .env_remove("PARALLEL_SHELL")
         .args(["-c", &script]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     assert_eq!(stdout(&out), "a\tx\nis-a\nb\tx\n");
     // PARALLEL_SHELL wins, as in GNU parallel.
     let out = run(std::process::Command::new("bash")
@@ -84,7 +84,7 @@ fn a_value_naming_a_function_does_not_change_the_shell() {
          'echo bash=${{BASH_VERSION:+yes}} {{}}' ::: f g; '{hrun_bin}' exec -q -k --shell /bin/sh --log m.jsonl f ::: 1"
     );
     let out = run(std::process::Command::new("bash").current_dir(sb.root()).args(["-c", &script]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     assert_eq!(
         stdout(&out),
         "bash= f\nbash= g\ncalled-f\n",
@@ -177,7 +177,7 @@ fn a_sweep_gnu_parallel_began_resumes_from_its_joblog() {
     assert_eq!(sb.read("ran").lines().count(), 3);
     let more = ["echo {} >> ran; [ {} != 2 ]", ":::", "1", "2", "3", "4"];
     let out = run(sb.exec().args(["--resume", "--joblog", "jl"]).args(more));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     assert!(
         stderr(&out).contains("resuming from the joblog jl as GNU parallel does (3 job(s) in it"),
         "{}",
@@ -212,15 +212,16 @@ fn resume_streams_input_read_once_against_the_log() {
     };
     assert_eq!(feed(b"a\nb\n", &[]).status.code(), Some(1), "b fails");
     let out = feed(b"a\nb\nc\na\n", &["--resume"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     assert_eq!(sb.read("ran"), "a\nb\nc\na\n", "c and the second a are new; a and b were done");
     let out = feed(b"a\nb\nc\na\n", &["--resume-failed"]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(sb.read("ran"), "a\nb\nc\na\nb\n", "only b again");
-    let (_, tasks) = sb.log();
-    let numbers: Vec<(u64, String)> = tasks
+    let numbers: Vec<(u64, String)> = sb
+        .records()
+        .tasks
         .iter()
-        .map(|t| (t["seq"].as_u64().unwrap(), t["values"][0].as_str().unwrap().to_string()))
+        .map(|t| (t.seq, t.values.as_ref().expect("a job's values")[0].clone()))
         .collect();
     assert!(numbers.contains(&(3, "c".into())) && numbers.contains(&(4, "a".into())), "{numbers:?}");
 }
@@ -320,7 +321,7 @@ fn values_are_quoted_for_the_shell_that_runs_them() {
         .env("PARALLEL_SHELL", which("python3").unwrap())
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_status!(out, 2);
     assert!(stderr(&out).contains("cannot be quoted safely") && stderr(&out).contains("PARALLEL_SHELL"));
     assert!(!sb.path("log.jsonl").exists() && !sb.path("r.csv").exists());
     // With no command the values are the commands: nothing is quoted, nothing refused.

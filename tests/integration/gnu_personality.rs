@@ -85,7 +85,7 @@ fn as_parallel_profiles_and_the_variable_are_read() {
     sb.write("ph/config", "nice -n 5\n");
     let ours = as_parallel(&sb);
     let out = run_as(&sb, &ours, &[], &["echo", ":::", "a"], b"");
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_status!(out, 2);
     assert!(stderr(&out).contains("holds words of a command (nice -n 5)"), "{}", stderr(&out));
     assert!(stdout(&out).is_empty());
 }
@@ -107,15 +107,15 @@ fn as_parallel_every_task_is_still_logged_and_pinned() {
     assert_eq!(stderr(&out), "", "nothing of hrun's own on stderr");
     let logs: Vec<_> = std::fs::read_dir(sb.path(".hrun")).unwrap().map(|e| e.unwrap().path()).collect();
     assert_eq!(logs.len(), 1, "one default log: {logs:?}");
-    let (_, tasks) = read_log(&logs[0]);
+    let tasks = read_records(&logs[0]).tasks;
     assert_eq!(tasks.len(), 3);
     for t in &tasks {
-        assert!(t["cpus"].as_str().is_some_and(|c| !c.is_empty()), "{t}");
-        assert!(t["maxrss_kb"].as_u64().is_some_and(|k| k > 0), "{t}");
+        assert!(!t.cpus.is_empty(), "{t:?}");
+        assert!(t.rusage.maxrss_kb > 0, "{t:?}");
     }
     let printed = stdout(&out);
     let pinned: Vec<&str> = printed.lines().map(|l| l.split('\t').next_back().unwrap_or("").trim()).collect();
-    let logged: Vec<&str> = tasks.iter().map(|t| t["cpus"].as_str().unwrap()).collect();
+    let logged: Vec<&str> = tasks.iter().map(|t| t.cpus.as_str()).collect();
     for cpus in &pinned {
         assert!(logged.contains(cpus), "a task ran on {cpus}, not a slot of the log {logged:?}");
     }
@@ -127,7 +127,7 @@ fn as_parallel_every_task_is_still_logged_and_pinned() {
 fn hrun_exec_keeps_its_own_q_and_t() {
     let sb = Sandbox::new();
     let out = run(sb.exec().args(["-q", "-t", "1", "-k", "echo", "{}", ":::", "a;b"]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     assert_eq!(stdout(&out), "a;b\n");
     assert_eq!(stderr(&out), "", "-q is --quiet");
     let out = run(sb.exec().args(["-q", "-k", "--quote", "--verbose", "echo", "{} x;y", ":::", "a"]));

@@ -71,9 +71,8 @@ fn slots(extra: &[&str]) -> usize {
         .args(["exec", "--log", log.to_str().unwrap()])
         .args(extra)
         .args(["true", ":::", "1"]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let (runs, _) = read_log(&log);
-    runs[0]["slots"].as_array().unwrap().len()
+    assert_status!(out, 0);
+    read_records(&log).runs[0].slots.len()
 }
 
 /// `--use-cores-instead-of-threads` and `--use-sockets-instead-of-threads`: -j counts the

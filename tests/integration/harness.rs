@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+pub use crate::common::{Log, eventually, read_records, read_records_so_far, reduce_json, signal};
 use hrun::cpuset::CpuSet;
 use serde_json::Value;
 
@@ -67,9 +68,14 @@ impl Sandbox {
         c
     }
 
-    /// The run log: (run records, task records sorted by seq).
+    /// The run log as JSON: (run records, task records sorted by seq). Prefer [`Sandbox::records`].
     pub fn log(&self) -> (Vec<Value>, Vec<Value>) {
         read_log(&self.path("log.jsonl"))
+    }
+
+    /// The run log's records, typed.
+    pub fn records(&self) -> Log {
+        read_records(&self.path("log.jsonl"))
     }
 }
 
@@ -105,11 +111,7 @@ pub fn stdout(o: &Output) -> String {
 
 /// Waits (polling, bounded) until `path` exists: tasks signal "ready" by creating a file.
 pub fn wait_for_file(path: &Path, limit: Duration) {
-    let t0 = Instant::now();
-    while !path.exists() {
-        assert!(t0.elapsed() < limit, "{} did not appear within {limit:?}", path.display());
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    eventually(&format!("{} appears", path.display()), limit, || path.exists());
 }
 
 /// The test's CPUs taken `k` at a time, for `taskset -c`.
@@ -200,11 +202,9 @@ pub fn mkfifo(path: &Path) {
     nix::unistd::mkfifo(path, nix::sys::stat::Mode::S_IRUSR | nix::sys::stat::Mode::S_IWUSR).unwrap();
 }
 
-/// Sends signal number `sig` to process `pid`; false if it is gone.
-pub fn send_signal(pid: i32, sig: i32) -> bool {
-    let sig = nix::sys::signal::Signal::try_from(sig).expect("a known signal number");
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig).is_ok()
-}
+/// Sends signal number `sig` to process `pid`; false if it is gone (the name older tests use
+/// for [`signal`]).
+pub use crate::common::signal as send_signal;
 
 /// Runs `c` in `dir` with `stdin` fed to it (from a thread, so a child that writes before it
 /// reads cannot deadlock), capturing stdout and stderr.

@@ -23,10 +23,10 @@ fn grace_reaches_the_children_of_a_shell_line() {
     let sb = Sandbox::new();
     sb.write("tasks.txt", line("t"));
     let out = run(sb.exec().args(["--timeout", "1s", "--grace", "5s", "tasks.txt"]));
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_status!(out, 1);
     assert_eq!(sb.read("ckpt.t"), "saved\n", "the child had its grace");
-    let (_, tasks) = sb.log();
-    assert_eq!((tasks[0]["timeout"].as_bool(), tasks[0]["leaked"].as_bool()), (Some(true), Some(false)));
+    let tasks = sb.records().tasks;
+    assert_eq!((tasks[0].timeout, tasks[0].leaked), (true, false));
     // A SIGTERM to hrun, forwarded to the task's group.
     let sb = Sandbox::new();
     sb.write("tasks.txt", line("s"));
@@ -36,8 +36,8 @@ fn grace_reaches_the_children_of_a_shell_line() {
         .unwrap();
     assert_eq!(h.wait().unwrap().code(), Some(143));
     assert_eq!(sb.read("ckpt.s"), "saved\n");
-    let (_, tasks) = sb.log();
-    assert_eq!((tasks[0]["cancelled"].as_bool(), tasks[0]["leaked"].as_bool()), (Some(true), Some(false)));
+    let tasks = sb.records().tasks;
+    assert_eq!((tasks[0].cancelled, tasks[0].leaked), (true, false));
 }
 
 /// No output path may be an input (or another output): refused before anything is written.
@@ -132,10 +132,10 @@ fn a_command_too_long_for_the_kernel_fails_alone() {
     assert!(err.len() < 2000, "a short message, not the whole command: {} bytes", err.len());
     assert!(err.contains("job 2 failed: its command (200013 bytes) is too long for the kernel"), "{err}");
     assert_eq!(stdout(&out).lines().map(|l| l.trim()).collect::<Vec<_>>(), ["7", "7"]);
-    let (_, tasks) = sb.log();
+    let tasks = sb.records().tasks;
     assert_eq!(tasks.len(), 3);
-    assert_eq!(tasks[1]["exit"], 127);
-    assert!(tasks[1]["error"].as_str().unwrap().contains("too long for the kernel"));
+    assert_eq!(tasks[1].exit, Some(127));
+    assert!(tasks[1].error.as_deref().unwrap_or("").contains("too long for the kernel"));
 }
 
 /// `--output-dir DIR` writes only files it made: a symlink planted as `DIR/1.out` is replaced,
@@ -149,7 +149,7 @@ fn a_symlink_planted_in_the_output_dir_is_not_followed() {
     std::fs::hard_link(sb.path("victim"), sb.path("out/1.err")).unwrap();
     sb.write("tasks.txt", "echo written; echo err >&2\n");
     let out = run(sb.exec().args(["--output-dir", "out", "tasks.txt"]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     assert_eq!(sb.read("victim"), "precious\n");
     assert_eq!(sb.read("out/1.out"), "written\n");
     assert!(!std::fs::symlink_metadata(sb.path("out/1.out")).unwrap().file_type().is_symlink());
@@ -167,23 +167,15 @@ fn resume_refuses_while_another_hrun_holds_a_log() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    wait_until(|| {
+    eventually("the shard's first start record", LIMIT, || {
         std::fs::read_to_string(sb.path(".hrun/tasks.shard-1-of-2.hrun.jsonl"))
             .is_ok_and(|t| t.contains("\"kind\":\"start\""))
     });
     let out = run(hrun().current_dir(sb.root()).args(["exec", "--resume", "tasks.txt"]));
     shard.kill().unwrap();
     shard.wait().unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_status!(out, 2);
     assert!(stderr(&out).contains("in use by another hrun"), "{}", stderr(&out));
-}
-
-fn wait_until(cond: impl Fn() -> bool) {
-    let t0 = Instant::now();
-    while !cond() {
-        assert!(t0.elapsed() < LIMIT, "condition not met within {LIMIT:?}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 /// A task naming a device as its program: hrun does not read the device (no hash of
@@ -195,9 +187,8 @@ fn a_device_as_a_program_is_not_hashed() {
     let t0 = Instant::now();
     let out = run_within(sb.exec().arg("tasks.txt"), LIMIT);
     assert!(t0.elapsed() < Duration::from_secs(10));
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    let (_, tasks) = sb.log();
-    assert_eq!(tasks[0]["exe_sha256"], serde_json::Value::Null);
+    assert_status!(out, 1);
+    assert_eq!(sb.records().tasks[0].exe_sha256, None);
 }
 
 /// Counting a huge input happens before signals are taken over: Ctrl-C or scancel ends it.
@@ -231,7 +222,7 @@ fn jobs_beyond_the_open_files_limit_run_fewer_at_once() {
         "ulimit -n 256 && exec {hrun_bin} exec --log l.jsonl -j 200 'sleep 0.05; touch ran{{}}' :::{values}"
     );
     let out = run(Command::new("sh").arg("-c").arg(script).current_dir(sb.root()));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     assert!(
         stderr(&out).contains(
             "hrun: warning: only enough open files (ulimit -n 256) to run 38 of the 200 tasks at once: running 38 at a time"
@@ -240,12 +231,12 @@ fn jobs_beyond_the_open_files_limit_run_fewer_at_once() {
         stderr(&out)
     );
     assert!((0..200).all(|i| sb.path(&format!("ran{i}")).exists()), "every task ran");
-    let slots: std::collections::BTreeSet<u64> =
-        read_log(&sb.path("l.jsonl")).1.iter().map(|t| t["slot"].as_u64().unwrap()).collect();
+    let slots: std::collections::BTreeSet<usize> =
+        read_records(&sb.path("l.jsonl")).tasks.iter().map(|t| t.slot).collect();
     assert!(slots.len() <= 38 && slots.len() > 1, "{slots:?}");
     let script = format!("ulimit -n 20 && exec {hrun_bin} exec -q --log l2.jsonl touch never ::: 1");
     let out = run(Command::new("sh").arg("-c").arg(script).current_dir(sb.root()));
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_status!(out, 2);
     assert!(
         stderr(&out).contains("but this process may open only 20 (ulimit -n): raise the limit"),
         "{}",
@@ -273,7 +264,7 @@ fn a_closed_stdout_stops_the_run_and_says_so() {
     h.stdout.take().unwrap().read_exact(&mut first).unwrap();
     // The pipe's read end is closed here.
     let out = h.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(141), "{}", stderr(&out));
+    assert_status!(out, 141);
     assert!(stderr(&out).contains("standard output was closed"), "{}", stderr(&out));
     assert!(sb.read("ran").lines().count() < 50, "it stopped starting tasks");
 }
@@ -299,9 +290,9 @@ fn stdin_from_a_regular_file_resumes() {
     sb.write("tasks.txt", "echo a >> ran\nexit 3\necho c >> ran\n");
     let stdin = || std::fs::File::open(sb.path("tasks.txt")).unwrap();
     let out = sb.exec().args(["-j", "1", "--halt", "soon,fail=1", "-"]).stdin(stdin()).output().unwrap();
-    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert_status!(out, 3);
     let out = sb.exec().args(["--resume-failed", "-"]).stdin(stdin()).output().unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_status!(out, 1);
     assert_eq!(sb.read("ran"), "a\nc\n", "task 1 was not run again, task 3 ran");
 }
 
@@ -318,13 +309,13 @@ fn a_setsid_env_cleared_descendant_dies_with_a_killed_hrun() {
     );
     let mut h = sb.exec().arg("tasks.txt").stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
     wait_for_file(&sb.path("escapee.pid"), LIMIT);
-    wait_until(|| sb.read("escapee.pid").ends_with('\n'));
+    eventually("the escapee's pid written", LIMIT, || sb.read("escapee.pid").ends_with('\n'));
     let pid: i32 = sb.read("escapee.pid").trim().parse().unwrap();
     let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
     assert!(!environ.windows(8).any(|w| w == b"HRUN_PID"), "the escapee cleared its environment");
     h.kill().unwrap();
     h.wait().unwrap();
-    wait_until(|| {
+    eventually("the escapee gone", LIMIT, || {
         std::fs::read_to_string(format!("/proc/{pid}/stat"))
             .map_or(true, |s| s.split_whitespace().nth(2) == Some("Z"))
     });
@@ -357,7 +348,7 @@ fn a_process_limit_lowers_how_many_run_at_once_and_never_hangs() {
     let err = stderr(&out);
     match out.status.code() {
         Some(0) => {
-            assert!(read_log(&sb.path("l.jsonl")).1.iter().all(|t| t["exit"] == 0), "{err}");
+            assert!(read_records(&sb.path("l.jsonl")).tasks.iter().all(|t| t.exit == Some(0)), "{err}");
             if err.contains("the kernel cannot start task") {
                 assert!(err.contains("hrun: warning: only enough processes to run"), "{err}");
             }
@@ -399,7 +390,11 @@ fn a_process_limit_lowers_how_many_run_at_once_and_never_hangs() {
     assert_eq!(out.status.code(), Some(0), "{err}");
     assert!(err.contains("hrun: warning: only enough processes to run"), "{err}");
     assert!(!err.contains("Cannot fork"), "{err}");
-    assert_eq!(read_log(&sb.path("l3.jsonl")).1.iter().filter(|t| t["exit"] == 0).count(), 8, "{err}");
+    assert_eq!(
+        read_records(&sb.path("l3.jsonl")).tasks.iter().filter(|t| t.exit == Some(0)).count(),
+        8,
+        "{err}"
+    );
     // None fits beside hrun's own processes: stopped, not hung.
     let mut cmd =
         nobody("--nproc=4:4", &["exec", "--log", "l2.jsonl", "-j", "8", "sleep", ":::", "0.3", "0.3"]);

@@ -1,6 +1,11 @@
 //! Integration tests: the real `hrun` binary on real processes, real pinning read back from
-//! `/proc`, real signals and files. One test target; `harness` holds the shared helpers.
+//! `/proc`, real signals and files. One test target; `harness` holds the shared helpers, with
+//! what the other targets share too (`tests/common/`: typed log records, `assert_status!`,
+//! `eventually`, `signal`, `reduce_json`).
 
+#[macro_use]
+#[path = "../common/mod.rs"]
+mod common;
 mod harness;
 
 mod config;

@@ -14,7 +14,7 @@ fn with_yesterday() -> Sandbox {
     let sb = Sandbox::new();
     sb.write("tasks.txt", "echo {#}\n".repeat(3));
     let out = run(sb.exec().args(["-q", "--results", "r.csv", "--joblog", "jl.txt", "tasks.txt"]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     sb
 }
 
@@ -101,7 +101,7 @@ fn a_refused_results_name_leaves_yesterdays_files_as_they_were() {
             .args(["exec", "--joblog", "jl.txt", "--results", "q/{=x=}/"])
             .args(log)
             .arg("tasks.txt"));
-        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert_status!(out, 2);
         assert!(stderr(&out).contains("--results q/{=x=}/: "), "{}", stderr(&out));
         assert_eq!(snapshot(&sb), before, "{log:?}: a file changed");
         assert!(!sb.path(".hrun/tasks.hrun.jsonl").exists(), "no default log made");
@@ -132,7 +132,7 @@ fn a_full_file_system_under_the_log_empties_nothing() {
         "jl.txt",
         "tasks.txt",
     ]));
-    assert_eq!(out.status.code(), Some(255), "{}", stderr(&out));
+    assert_status!(out, 255);
     assert!(stderr(&out).contains("run log full/l.jsonl has no room"), "{}", stderr(&out));
     assert_eq!(snapshot(&sb), before, "yesterday's table and joblog as they were");
     assert!(!sb.path("full/l.jsonl").exists(), "the log it created is removed again");
@@ -154,7 +154,7 @@ fn a_joblog_on_a_full_file_system_stops_the_run_and_resume_completes_it() {
     let values: Vec<String> = (1..=300).map(|i| i.to_string()).collect();
     let args = ["-q", "-j", "1", "--joblog", "full/jl.txt", "echo", ":::"];
     let out = run(sb.exec().args(args).args(&values));
-    assert_eq!(out.status.code(), Some(255), "{}", stderr(&out));
+    assert_status!(out, 255);
     assert!(
         stderr(&out).contains("joblog row could not be written; --resume runs it again"),
         "{}",
@@ -163,7 +163,7 @@ fn a_joblog_on_a_full_file_system_stops_the_run_and_resume_completes_it() {
     assert!(sb.read("log.jsonl").contains(r#""kind":"end""#), "the run ended in its log");
     std::fs::remove_file(sb.path("full/fill")).unwrap();
     let out = run(sb.exec().arg("--resume").args(args).args(&values));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     let joblog = sb.read("full/jl.txt");
     let mut seqs: Vec<u64> = joblog
         .lines()
@@ -269,7 +269,7 @@ fn an_output_directory_a_live_run_writes_is_refused_naming_its_pid() {
         ":::",
         "1",
     ]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     assert_eq!(sb.read("out/1.out"), "B-1\n");
 }
 
@@ -314,12 +314,11 @@ fn resume_after_inserting_a_line_overwrites_no_output() {
     assert_eq!(run(sb.exec().args(args)).status.code(), Some(0));
     sb.write("tasks.txt", "echo new-{#}\necho a\necho b\n");
     let out = run(sb.exec().arg("--resume").args(args));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     assert_eq!(sb.read("out/1.out"), "a\n", "task 1's output is still its own");
     assert_eq!(sb.read("out/2.out"), "b\n");
     assert_eq!(sb.read("out/3.out"), "new-3\n", "the new task has a number of its own, {{#}} too");
-    let (_, tasks) = sb.log();
-    let seqs: Vec<u64> = tasks.iter().map(|t| t["seq"].as_u64().unwrap()).collect();
+    let seqs: Vec<u64> = sb.records().tasks.iter().map(|t| t.seq).collect();
     assert_eq!(seqs, [1, 2, 3]);
     let table = stdout(&run(hrun().current_dir(sb.root()).args(["results", "log.jsonl", "-o", "-.json"])));
     let rows: Vec<(u64, String)> = table
@@ -353,7 +352,7 @@ fn a_value_file_changed_under_the_run_stops_it_before_a_fragment_runs() {
     drop(f);
     sb.write("go", "");
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(255), "{}", stderr(&out));
+    assert_status!(out, 255);
     assert!(stderr(&out).contains("vals: it changed while hrun was reading it"), "{}", stderr(&out));
     let ran = sb.read("ran");
     assert!(ran.lines().all(|l| l.starts_with("value-") && l.len() == 11), "a fragment ran: {ran}");
@@ -368,7 +367,7 @@ fn standard_input_is_read_from_where_the_caller_left_it() {
     let hrun_bin = env!("CARGO_BIN_EXE_hrun");
     let script = format!("{{ read header; '{hrun_bin}' exec -q --log log.jsonl -k echo {{}}; }} < data.txt");
     let out = run(std::process::Command::new("bash").current_dir(sb.root()).args(["-c", &script]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     assert_eq!(stdout(&out), "a\nb\n");
     // The task file from standard input, resumed: the same offset both times.
     sb.write("tasks.txt", "# skipped by the caller\necho one\necho two\n");
@@ -385,7 +384,7 @@ fn the_results_header_is_sized_from_the_sources_and_rows_are_padded() {
     let sb = Sandbox::new();
     let out =
         run(sb.exec().args(["-q", "-j", "1", "-N", "2", "--results", "r.tsv", "true", ":::", "1", "2", "3"]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     let table = sb.read("r.tsv");
     let lines: Vec<Vec<&str>> = table.lines().map(|l| l.split('\t').collect()).collect();
     assert_eq!(&lines[0][9..12], ["V1", "V2", "Stdout"], "{table}");
@@ -414,7 +413,7 @@ fn resume_ends_a_torn_joblog_row_before_appending() {
     )
     .unwrap();
     let out = run(sb.exec().args(["-q", "-j", "1", "--resume", "--joblog", "jl.txt", "tasks.txt"]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     let rows: Vec<String> = sb.read("jl.txt").lines().map(String::from).collect();
     let last: Vec<&str> = rows.last().unwrap().split('\t').collect();
     assert_eq!((last.len(), last[0]), (9, "2"), "the new row stands on a line of its own: {rows:?}");
@@ -428,7 +427,7 @@ fn a_word_that_is_both_a_file_and_a_program_is_refused() {
     let sb = Sandbox::new();
     sb.write("true", "touch ran-as-task-file\n");
     let out = run(hrun().current_dir(sb.root()).args(["exec", "--log", "l.jsonl", "true"]));
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_status!(out, 2);
     assert!(stderr(&out).contains("true is both a file here and a program on PATH"), "{}", stderr(&out));
     assert!(stderr(&out).contains("hrun exec ./true"), "{}", stderr(&out));
     sb.write("tasks.txt", "touch ran\n");
@@ -439,7 +438,7 @@ fn a_word_that_is_both_a_file_and_a_program_is_refused() {
         .stdin(std::fs::File::open(sb.path("values")).unwrap())
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_status!(out, 2);
     assert!(
         stderr(&out).contains("standard input holds data, but tasks.txt is a task file"),
         "{}",
@@ -448,7 +447,7 @@ fn a_word_that_is_both_a_file_and_a_program_is_refused() {
     assert!(!sb.path("ran").exists() && !sb.path("ran-as-task-file").exists());
     // A path says which it is.
     let out = run(hrun().current_dir(sb.root()).args(["exec", "-q", "--log", "l.jsonl", "./true"]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     assert!(sb.path("ran-as-task-file").exists());
 }
 
@@ -462,7 +461,7 @@ fn a_config_file_cannot_point_the_log_at_a_foreign_file() {
     sb.write("precious.txt", "my thesis\n");
     sb.write("hrun.toml", "log = \"precious.txt\"\n");
     let out = run(hrun().current_dir(sb.root()).args(["exec", "tasks.txt"]));
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_status!(out, 2);
     assert!(
         stderr(&out).contains("hrun.toml sets log = precious.txt, which exists and is not an hrun run log"),
         "{}",
@@ -471,19 +470,16 @@ fn a_config_file_cannot_point_the_log_at_a_foreign_file() {
     assert_eq!(sb.read("precious.txt"), "my thesis\n");
     sb.write("hrun.toml", "log = \"mine.jsonl\"\ngrace = \"3s\"\n");
     let out = run(hrun().current_dir(sb.root()).args(["exec", "tasks.txt"]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     let config = sb.path("hrun.toml").canonicalize().unwrap();
     assert!(stderr(&out).contains(&format!("hrun: settings from {}", config.display())), "{}", stderr(&out));
-    let (runs, _) = read_log(&sb.path("mine.jsonl"));
-    assert_eq!(
-        runs[0]["config"].as_str(),
-        Some(sb.path("hrun.toml").canonicalize().unwrap().to_str().unwrap())
-    );
+    let runs = read_records(&sb.path("mine.jsonl")).runs;
+    assert_eq!(runs[0].config.as_deref(), Some(sb.path("hrun.toml").canonicalize().unwrap().as_path()));
     // A run log of its own is fine again.
     assert_eq!(run(hrun().current_dir(sb.root()).args(["exec", "tasks.txt"])).status.code(), Some(0));
     // --log on the command line is the user's own choice.
     let out = run(hrun().current_dir(sb.root()).args(["exec", "-q", "--log", "x.jsonl", "tasks.txt"]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
 }
 
 /// `--progress-interval 0s` busy-looped, printing about a million lines in 2 s.
@@ -498,7 +494,7 @@ fn a_progress_interval_under_100ms_is_refused() {
             cmd.env("HRUN_PROGRESS_INTERVAL", v);
         }
         let out = run(&mut cmd);
-        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert_status!(out, 2);
         assert!(stderr(&out).contains("is too short: give at least 100ms"), "{}", stderr(&out));
         assert_eq!(stderr(&out).lines().count(), 1);
     }
@@ -514,7 +510,7 @@ fn an_empty_log_name_is_refused_and_none_keeps_no_log() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("the run log's name (environment HRUN_LOG) is empty"), "{}", stderr(&out));
     let out = run(hrun().current_dir(sb.root()).env("HRUN_LOG", "none").args(["exec", "tasks.txt"]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     assert!(sb.path("ran").exists());
     assert!(!sb.path("none").exists() && !sb.path(".hrun").exists(), "no log anywhere");
     assert!(stderr(&out).contains("run log none (--log none)"), "said as such: {}", stderr(&out));
@@ -534,7 +530,7 @@ fn a_log_of_one_huge_line_is_read_past() {
     std::io::Write::write_all(&mut f, &vec![0u8; 40 << 20]).unwrap();
     drop(f);
     let out = run_within(hrun().current_dir(sb.root()).args(["status", "log.jsonl"]), LIMIT);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     assert!(stdout(&out).contains("1 done"), "{}", stdout(&out));
 }
 
@@ -558,12 +554,12 @@ fn small_mistakes_get_a_message_that_names_them() {
     let root = sb.path("grace");
     hrun::topology::fixtures::write_sysfs(&big, &root).unwrap();
     let out = run(sb.exec().args(["--sysfs-root", root.to_str().unwrap(), "tasks.txt"]));
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_status!(out, 2);
     assert!(stderr(&out).contains("that this process may not run on"), "{}", stderr(&out));
     assert!(!sb.path("ran").exists());
     assert_eq!(run(sb.exec().arg("tasks.txt")).status.code(), Some(0));
     let out = run(hrun().current_dir(sb.root()).args(["report", "log.jsonl", "-o", "-"]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     assert!(stdout(&out).starts_with("<!DOCTYPE html>"));
     assert!(!sb.path("-").exists());
 }
@@ -578,7 +574,7 @@ fn hrun_results_shows_the_latest_sweep_with_its_own_outputs() {
     for values in [["a", "b", "c"], ["x", "y", "z"]] {
         let out =
             run(hrun().current_dir(sb.root()).args(["exec", "-q", "-k", "echo {}", ":::"]).args(values));
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_status!(out, 0);
     }
     let table = stdout(&run(hrun().current_dir(sb.root()).args(["results", "-o", "-.json"])));
     let rows: Vec<(u64, String)> = table
@@ -597,7 +593,7 @@ fn hrun_results_shows_the_latest_sweep_with_its_own_outputs() {
             .args(["exec", "-q", "--log", log, "--output-dir", "out", "echo", word])
             .arg(":::")
             .arg("1"));
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_status!(out, 0);
     }
     let out = run(hrun().current_dir(sb.root()).args(["results", "a.jsonl", "-o", "-.json"]));
     let v: serde_json::Value = serde_json::from_str(stdout(&out).lines().next().unwrap()).unwrap();
@@ -624,7 +620,7 @@ fn a_crash_during_the_first_row_is_repaired_by_resume() {
     let torn = &table[..table.find('\n').unwrap() + 12];
     sb.write("r.csv", torn);
     let out = run(sb.exec().arg("--resume").args(args));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     assert!(stderr(&out).is_empty() || !stderr(&out).contains("left as they are"), "{}", stderr(&out));
     let table = sb.read("r.csv");
     assert_eq!(table.lines().filter(|l| l.starts_with("Seq,")).count(), 1, "one header: {table}");
@@ -652,11 +648,11 @@ fn a_results_table_that_cannot_be_written_stops_the_run_and_resume_repairs_it() 
     cmd.current_dir(sb.root()).args(["--fsize=16384:unlimited", "--", env!("CARGO_BIN_EXE_hrun"), "exec"]);
     cmd.arg("--log").arg(sb.path("log.jsonl")).args(args).args(&values);
     let out = run(&mut cmd);
-    assert_eq!(out.status.code(), Some(255), "{}", stderr(&out));
+    assert_status!(out, 255);
     assert!(stderr(&out).contains("cannot write results table r.csv"), "{}", stderr(&out));
     assert!(stderr(&out).contains("not run"), "it stopped starting tasks: {}", stderr(&out));
     let out = run(sb.exec().arg("--resume").args(args).args(&values));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     let table = sb.read("r.csv");
     let rows: Vec<&str> = table.lines().skip(1).collect();
     let mut seqs: Vec<u64> = rows.iter().map(|r| r.split(',').next().unwrap().parse().unwrap()).collect();
@@ -691,7 +687,7 @@ fn task_output_that_cannot_be_written_stops_the_run_and_resume_reruns_it() {
         assert!(sb.read(&log).contains(r#""kind":"lost""#), "the log names the task: {}", sb.read(&log));
         let out =
             run(hrun().current_dir(sb.root()).args(["exec", "-q", "--resume", "--log", &log]).args(args));
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_status!(out, 0);
         assert_eq!(stdout(&out), "a\nb\nc\n", "{order}: every task's output, once");
     }
     // A results table on standard output: its rows were lost with exit 0.
@@ -704,7 +700,7 @@ fn task_output_that_cannot_be_written_stops_the_run_and_resume_reruns_it() {
         .stdout(full)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(255), "{}", stderr(&out));
+    assert_status!(out, 255);
     assert!(stderr(&out).contains("cannot write results table -.csv"), "{}", stderr(&out));
     // The first row that cannot be written stops the run: the tasks that ended by then are named
     // lost (how many depends on when the writer thread saw the error); the rest never started.
@@ -712,7 +708,7 @@ fn task_output_that_cannot_be_written_stops_the_run_and_resume_reruns_it() {
     assert!((1..=3).contains(&lost), "{}", sb.read("t.jsonl"));
     let out =
         run(hrun().current_dir(sb.root()).args(["exec", "-q", "--resume", "--log", "t.jsonl"]).args(args));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     let table = stdout(&out);
     let rows = table.lines().filter(|l| l.contains(",:,")).count();
     assert_eq!(rows, 3, "every task's row, once: {table}");

@@ -18,12 +18,6 @@ fn worker_path() -> std::path::PathBuf {
     p
 }
 
-fn reduce_json(sb: &Sandbox, dir: &str) -> Value {
-    let out = run(hrun().current_dir(sb.root()).args(["reduce", "--json", dir]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    serde_json::from_str(&stdout(&out)).unwrap()
-}
-
 #[test]
 fn gen_piped_into_exec_then_reduce_estimates_pi() {
     worker_path();
@@ -51,7 +45,7 @@ fn gen_piped_into_exec_then_reduce_estimates_pi() {
 
     let files = std::fs::read_dir(sb.path("results")).unwrap().count();
     assert_eq!(files, 6);
-    let r = reduce_json(&sb, "results");
+    let r = reduce_json(sb.root(), &["results"]);
     assert_eq!(r["tasks"], 6);
     assert_eq!(r["samples"], 1_800_000);
     assert!(r["z"].as_f64().unwrap().abs() < 5.0, "{r}");
@@ -93,7 +87,7 @@ fn run_does_gen_exec_and_reduce_in_a_fresh_directory() {
     assert_eq!((runs.len(), tasks.len()), (1, 4));
     assert_eq!(std::fs::read_dir(sb.path("r1/results")).unwrap().count(), 4);
     // The same seeds reduce to the same estimate as the directory's own reduce.
-    assert_eq!(reduce_json(&sb, "r1/results")["hits"], r["hits"]);
+    assert_eq!(reduce_json(sb.root(), &["r1/results"])["hits"], r["hits"]);
 
     // A run directory is never reused.
     let again =
@@ -120,7 +114,7 @@ fn reduce_sums_hand_made_results_exactly() {
     write_result(&sb, "r/b.toml", 2, 1_000, 786);
     sb.write("r/notes.txt", "not a result, and not a .toml: ignored");
     sb.write("r/.a.toml.tmp.123", "half-writ");
-    let r = reduce_json(&sb, "r");
+    let r = reduce_json(sb.root(), &["r"]);
     assert_eq!(r["tasks"], 2);
     assert_eq!(r["samples"], 4_000_001_000u64);
     assert_eq!(r["hits"], 3_141_593_439u64);

@@ -25,12 +25,6 @@ fn close(a: &Value, b: f64) -> bool {
     (a.as_f64().unwrap() - b).abs() < 1e-9 * b.abs().max(1.0)
 }
 
-fn reduce_json(sb: &Sandbox, args: &[&str]) -> Value {
-    let out = run(hrun().current_dir(sb.root()).arg("reduce").args(args).arg("--json"));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    serde_json::from_str(&stdout(&out)).unwrap()
-}
-
 /// The Stdout rows of a reduction, by group.
 fn stdout_groups(r: &Value) -> Vec<&Value> {
     r["groups"].as_array().unwrap().iter().filter(|g| g["field"] == "Stdout").collect()
@@ -46,7 +40,7 @@ fn a_sweep_table_reduced_over_seeds_matches_a_hand_computation() {
             .args(["--results", table, "./model", "{1}", "{2}", "{3}"])
             .args([":::", "1", "2", ":::", "5", "7", ":::", "1", "2", "3", "4"]));
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-        let r = reduce_json(&sb, &[table]);
+        let r = reduce_json(sb.root(), &[table]);
         assert_eq!(r["by"], serde_json::json!(["V1", "V2"]), "{table}: every value column but the last");
         let groups = stdout_groups(&r);
         assert_eq!(groups.len(), 4, "{table}: {r}");
@@ -61,7 +55,7 @@ fn a_sweep_table_reduced_over_seeds_matches_a_hand_computation() {
         }
     }
     // --by a,b chooses; the terminal table and CSV say the same numbers.
-    let r = reduce_json(&sb, &["r.csv", "--by", "V2"]);
+    let r = reduce_json(sb.root(), &["r.csv", "--by", "V2"]);
     let groups = stdout_groups(&r);
     let xs: Vec<f64> =
         [1, 2].iter().flat_map(|a| (1..=4).map(move |s| f64::from(a * 100 + 50 + s * s))).collect();
@@ -101,7 +95,7 @@ fn header_names_a_run_log_and_output_dir_files() {
         .args(["--header", ":", "--output-dir", "out", "./model", "{a}", "{b}", "{seed}"])
         .args([":::", "a", "3", ":::", "b", "1", ":::", "seed", "1", "2"]));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let r = reduce_json(&sb, &["log.jsonl"]);
+    let r = reduce_json(sb.root(), &["log.jsonl"]);
     assert_eq!(r["by"], serde_json::json!(["a", "b"]));
     let g = stdout_groups(&r)[0];
     assert_eq!(
@@ -135,7 +129,7 @@ fn a_directory_of_per_task_files_in_every_form() {
         stderr(&out)
     );
     std::fs::remove_file(sb.path("d/1.txt")).unwrap();
-    let r = reduce_json(&sb, &["d", "--by", "model"]);
+    let r = reduce_json(sb.root(), &["d", "--by", "model"]);
     let gs = r["groups"].as_array().unwrap();
     assert_eq!(gs.len(), 2, "{r}");
     assert_eq!(

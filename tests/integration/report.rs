@@ -8,9 +8,9 @@ use crate::harness::*;
 fn report_of(sb: &Sandbox) -> String {
     sb.write("tasks.txt", "sleep 0.1\nexit 3\nsleep 0.2\nkill -KILL $$\ntrue\nsleep 0.1\n");
     let out = run(sb.exec().arg("tasks.txt"));
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_status!(out, 2);
     let out = run(hrun().arg("report").arg(sb.path("log.jsonl")).arg("-o").arg(sb.path("report.html")));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     sb.read("report.html")
 }
 
@@ -18,18 +18,18 @@ fn report_of(sb: &Sandbox) -> String {
 fn one_bar_per_task_in_its_slot_row_and_nothing_fetched() {
     let sb = Sandbox::new();
     let html = report_of(&sb);
-    let (_, tasks) = sb.log();
+    let tasks = sb.records().tasks;
     let bars: Vec<&str> =
         html.match_indices("<rect class=\"task\"").map(|(i, _)| &html[i..i + 200]).collect();
     assert_eq!(bars.len(), tasks.len());
     for t in &tasks {
-        let key = format!("data-seq=\"{}\" data-slot=\"{}\"", t["seq"], t["slot"]);
+        let key = format!("data-seq=\"{}\" data-slot=\"{}\"", t.seq, t.slot);
         assert_eq!(
             bars.iter().filter(|b| b.contains(&key)).count(),
             1,
             "one bar for task {} in slot {}",
-            t["seq"],
-            t["slot"]
+            t.seq,
+            t.slot
         );
     }
     // Outcomes get their colours; failures are listed with their commands.
@@ -115,7 +115,7 @@ fn summary_and_report_agree() {
 
 fn report_html(sb: &Sandbox, logs: &[&str]) -> String {
     let out = run(hrun().current_dir(sb.root()).arg("report").args(logs).args(["-o", "r.html"]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     sb.read("r.html")
 }
 
@@ -137,10 +137,10 @@ fn every_run_of_a_resumed_log_is_shown() {
         "1s",
         "tasks.txt",
     ]));
-    assert_eq!(out.status.code(), Some(102), "{}", stderr(&out));
+    assert_status!(out, 102);
     sb.write("fast", "");
     let out = run(sb.exec().args(["--resume", "tasks.txt"]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     let html = report_html(&sb, &["log.jsonl"]);
     assert_eq!(html.matches("<rect class=\"task\"").count(), 4, "2 attempts in each run");
     assert!(html.contains("<svg class=\"timeline\" id=\"timeline-1\"") && html.contains("id=\"timeline-2\""));
@@ -169,7 +169,7 @@ fn the_pi_estimate_of_worker_results_is_shown() {
     let out = run(hrun().current_dir(sb.root()).args(["gen", "--tasks", "3", "-t", "1", "-n", "1000"]));
     sb.write("tasks.txt", &out.stdout);
     let out = run(sb.exec().arg("tasks.txt"));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     let html = report_html(&sb, &["log.jsonl"]);
     let pi = &html[html.find("<pre id=\"pi\">").unwrap_or_else(|| panic!("{html}"))..];
     assert!(pi.starts_with("<pre id=\"pi\">tasks            3\nsamples          3000\n"), "{pi}");
@@ -213,7 +213,7 @@ fn the_report_never_writes_over_a_log() {
     let sb = Sandbox::new();
     sb.write("tasks.txt", "true\nexit 3\n");
     let out = run(hrun().current_dir(sb.root()).args(["exec", "--log", "run.html", "tasks.txt"]));
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_status!(out, 1);
     std::fs::copy(sb.path("run.html"), sb.path("report.html")).unwrap();
     std::os::unix::fs::symlink("run.html", sb.path("link.html")).unwrap();
     let log = sb.read("run.html");
@@ -231,7 +231,7 @@ fn the_report_never_writes_over_a_log() {
     }
     // Named elsewhere, the page is written and the logs are still untouched.
     let out = run(hrun().current_dir(sb.root()).arg("report").args(["run.html", "-o", "page.html"]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     assert!(sb.read("page.html").contains("<rect class=\"task\""));
     assert_eq!(sb.read("run.html"), log);
 }

@@ -138,12 +138,12 @@ fn results_tables_match_gnu_parallels_own() {
 fn results_on_standard_output_and_bad_names() {
     let sb = Sandbox::new();
     let out = run(sb.exec().args(["-q", "--results", "-.tsv", "echo", ":::", "x y"]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     let rows = parse_delimited(&stdout(&out), '\t');
     assert_eq!((rows.len(), rows[1][9].as_str(), rows[1][10].as_str()), (2, "x y", "x y\n"));
     // A directory of results and the --output-dir files at once: refused before anything.
     let out = run(sb.exec().args(["--results", "outdir", "--output-dir", "o", "touch", "ran", ":::", "a"]));
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_status!(out, 2);
     assert!(stderr(&out).contains("give one"), "{}", stderr(&out));
     assert!(!sb.path("ran").exists() && !sb.path("outdir").exists() && !sb.path("o").exists());
     // A log that cannot be read is the caller's error, exit 2 as for status and report (it
@@ -153,7 +153,7 @@ fn results_on_standard_output_and_bad_names() {
     // table (the message named --results, a flag of exec).
     sb.write("garbage.jsonl", "not a log\n");
     let out = run(hrun().current_dir(sb.root()).args(["results", "log.jsonl", "-o", "r.txt"]));
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_status!(out, 2);
     assert!(
         stderr(&out).starts_with("hrun: error: -o r.txt: hrun results writes a table"),
         "{}",
@@ -174,9 +174,9 @@ fn results_on_standard_output_and_bad_names() {
 fn hrun_results_from_the_log_equals_what_results_wrote() {
     let sb = Sandbox::new();
     let out = run(sb.exec().args(["-q", "--output-dir", "out", "--results", "live.csv"]).args(TEMPLATE));
-    assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
+    assert_status!(out, 6);
     let out = run(hrun().current_dir(sb.root()).args(["results", "log.jsonl", "-o", "after.csv"]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     let mut live = parse_delimited(&sb.read("live.csv"), ',');
     let after = parse_delimited(&sb.read("after.csv"), ',');
     live[1..].sort_by_key(|r| r[0].parse::<u64>().unwrap());
@@ -246,7 +246,7 @@ fn a_crash_then_resume_leaves_one_row_per_job() {
     child.wait().unwrap();
     sb.write("fast", "");
     let out = run(sb.exec().arg("--resume").args(job));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     let rows = parse_delimited(&sb.read("r.csv"), ',');
     assert_eq!(rows.iter().filter(|r| r[0] == "Seq").count(), 1, "one header");
     let mut seqs: Vec<u64> = rows[1..].iter().map(|r| r[0].parse().unwrap()).collect();
@@ -273,7 +273,7 @@ fn max_args_batches_values_into_few_processes() {
     use std::io::Write;
     child.stdin.take().unwrap().write_all(values.as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     let text = stdout(&out);
     let counts: Vec<&str> = text.lines().map(|l| l.split(' ').nth(1).unwrap()).collect();
     assert_eq!(counts, ["250", "250", "250", "250"], "4 processes of 250 values");
@@ -290,20 +290,16 @@ fn resume_cuts_a_table_back_to_the_rows_the_log_vouches_for() {
     let sb = Sandbox::new();
     let job = ["-j", "1", "--results", "r.csv", "echo out {}", ":::", "1", "2", "3"];
     let out = run(sb.exec().args(job));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     let whole = sb.read("r.csv");
     let log = sb.read("log.jsonl");
-    let ends: Vec<u64> = log
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter_map(|v| v["results_end"].as_u64())
-        .collect();
+    let ends: Vec<u64> = sb.records().tasks.iter().filter_map(|t| t.results_end).collect();
     assert_eq!(ends.len(), 3, "each record says where its row ends: {log}");
     assert_eq!(*ends.iter().max().unwrap(), whole.len() as u64);
     // A table after a run that ended is left as it is, whatever was added to it.
     sb.write("r.csv", format!("{whole}added,by,hand\n"));
     let out = run(sb.exec().arg("--resume").args(job));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     assert_eq!(sb.read("r.csv"), format!("{whole}added,by,hand\n"));
     // The crashes a row can meet (no end record): the row written and its record not (task
     // 3's record dropped), or the row torn mid-write (a quoted field left open). Each is cut
@@ -323,7 +319,7 @@ fn resume_cuts_a_table_back_to_the_rows_the_log_vouches_for() {
         sb.write("log.jsonl", keep(drop3));
         sb.write("r.csv", &table);
         let out = run(sb.exec().arg("--resume").args(job));
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_status!(out, 0);
         if !cut {
             assert!(stderr(&out).contains("left as they are"), "{}", stderr(&out));
             assert_eq!(sb.read("r.csv"), table);
@@ -362,7 +358,7 @@ fn a_kill_during_large_rows_then_resume_leaves_one_whole_row_per_job() {
     child.kill().unwrap();
     child.wait().unwrap();
     let out = run(&mut job(true));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     let rows = parse_delimited(&sb.read("r.csv"), ',');
     assert!(rows.iter().all(|r| r.len() == rows[0].len()), "a torn row");
     let mut seqs: Vec<u64> = rows[1..].iter().map(|r| r[0].parse().unwrap()).collect();
@@ -404,10 +400,10 @@ fn hrun_results_over_jobs_of_different_widths_is_rectangular() {
         [&["echo", "{}", ":::", "a", "b"][..], &["--resume", "echo", "{}", ":::", "x", ":::", "y", "z"]]
     {
         let out = run(sb.exec().arg("-q").args(args));
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_status!(out, 0);
     }
     let out = run(hrun().current_dir(sb.root()).args(["results", "log.jsonl"]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     let rows = parse_delimited(&stdout(&out), ',');
     assert_eq!(&rows[0][9..12], ["V1", "V2", "Stdout"], "{rows:?}");
     assert!(rows.iter().all(|r| r.len() == rows[0].len()), "{rows:?}");
@@ -461,7 +457,7 @@ fn results_directories_match_gnu_parallels_own() {
     // Where GNU climbs out of a value's level (`..` is the parent, `.` and the empty value
     // the level itself), hrun keeps each value's files apart.
     let out = run(h.exec().args(["-q", "--results", "dots", "echo", ":::", "..", ".", "", "x"]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     let files = tree(&h.path("dots"));
     let stdouts: Vec<&str> =
         files.iter().filter(|(p, _)| p.ends_with("stdout")).map(|(p, _)| p.as_str()).collect();
@@ -489,14 +485,12 @@ fn keep_order_writes_rows_in_job_order() {
         .current_dir(sb.path("h"))
         .args(["-q", "-k", "-j3", "--results", "h.csv"])
         .args(template));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     let table = sb.read("h/h.csv");
     let h = parse_delimited(&table, ',');
     let seqs: Vec<&str> = h[1..].iter().map(|r| r[0].as_str()).collect();
     assert_eq!(seqs, ["1", "2", "3"], "rows in job order");
-    let (_, tasks) = sb.log();
-    let ended: Vec<f64> =
-        tasks.iter().map(|t| t["start"].as_f64().unwrap() + t["wall_s"].as_f64().unwrap()).collect();
+    let ended: Vec<f64> = sb.records().tasks.iter().map(|t| t.start + t.wall_s).collect();
     // Job 1 ends last (it waits for 2's mark, which waits for 3's). The order of 2 and 3 is
     // their launcher's reaping order, which a loaded machine may swap when both end within
     // one of its time slices.
@@ -507,7 +501,7 @@ fn keep_order_writes_rows_in_job_order() {
         .current_dir(sb.path("h"))
         .args(["-q", "-k", "-j3", "--resume", "--results", "h.csv"])
         .args(template));
-    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert_status!(again, 0);
     assert_eq!(sb.read("h/h.csv"), table, "no row added or lost");
     if let Some(mut p) = gnu_parallel() {
         run(p.current_dir(sb.path("g")).args(["-k", "-j3", "--results", "g.csv"]).args(template));
@@ -519,7 +513,7 @@ fn keep_order_writes_rows_in_job_order() {
         .current_dir(sb.path("s"))
         .args(["-q", "-k", "-j3", "--results", "-.csv"])
         .args(template));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     let s = parse_delimited(&stdout(&out), ',');
     assert_eq!(gnu_columns(&s), gnu_columns(&h), "on standard output too");
 }
@@ -556,7 +550,7 @@ fn a_crash_while_keep_order_holds_rows_then_resume_leaves_one_row_per_job() {
     child.wait().unwrap();
     sb.write("fast", "");
     let out = run(sb.exec().arg("--resume").args(job));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     let rows = parse_delimited(&sb.read("r.csv"), ',');
     assert_eq!(rows[1..].iter().map(|r| r[0].as_str()).collect::<Vec<_>>(), ["1", "2", "3"]);
     assert!(rows[1..].iter().all(|r| r[10].starts_with("done")), "{rows:?}");

@@ -23,11 +23,12 @@ fn shards_cover_every_task_once_with_their_own_logs() {
     sb.write("tasks.txt", "# a sweep\n".to_string() + &"echo {#} >> ran\n".repeat(10));
     run_shards(&sb, 3);
     for k in 1..=3 {
-        let (runs, tasks) = read_log(&sb.path(&format!(".hrun/tasks.shard-{k}-of-3.hrun.jsonl")));
-        assert_eq!(runs[0]["shard"], format!("{k}/3"));
-        assert_eq!(runs[0]["tasks_total"].as_u64().unwrap() as usize, tasks.len());
+        let Log { runs, tasks, .. } =
+            read_records(&sb.path(&format!(".hrun/tasks.shard-{k}-of-3.hrun.jsonl")));
+        assert_eq!(runs[0].shard, Some(format!("{k}/3")));
+        assert_eq!(runs[0].tasks_total, Some(tasks.len() as u64));
         for t in &tasks {
-            assert_eq!((t["seq"].as_u64().unwrap() - 1) % 3, k - 1, "shard {k} ran task {}", t["seq"]);
+            assert_eq!((t.seq - 1) % 3, k - 1, "shard {k} ran task {}", t.seq);
         }
     }
     let mut ran: Vec<u64> = sb.read("ran").lines().map(|l| l.parse().unwrap()).collect();
@@ -49,7 +50,7 @@ fn shard_auto_follows_srun_and_refuses_outside_slurm() {
         .args(["exec", "-q", "--shard", "auto", "tasks.txt"])
         .env("SLURM_PROCID", "1")
         .env("SLURM_NTASKS", "2"));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     let mut ran: Vec<String> = sb.read("ran").lines().map(String::from).collect();
     ran.sort();
     assert_eq!(ran, ["2", "4"]);
@@ -74,7 +75,7 @@ fn status_and_report_take_every_shard_log_of_a_directory() {
     run_shards(&sb, 3);
     let out = run(hrun().current_dir(sb.root()).arg("status"));
     let text = stdout(&out);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     for k in 1..=3 {
         assert!(text.contains(&format!("== .hrun/tasks.shard-{k}-of-3.hrun.jsonl\n")), "{text}");
     }
@@ -91,7 +92,7 @@ fn status_and_report_take_every_shard_log_of_a_directory() {
     assert!(stdout(&named).contains("== all 2 logs: 5 done"), "{}", stdout(&named));
 
     let out = run(hrun().current_dir(sb.root()).args(["report", "-o", "all.html"]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     let page = sb.read("all.html");
     assert_eq!(page.matches("<rect class=\"task\"").count(), 7, "one bar per task of every shard");
     let slots = usable_cpus().len();
@@ -128,7 +129,7 @@ fn resume_counts_the_logs_of_every_earlier_shard_split() {
             &format!("{k}/3"),
             "tasks.txt",
         ]));
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_status!(out, 0);
     }
     // Shard 3 of 3 (tasks 3, 6, 9) never ran; finish on two nodes.
     for k in [1, 2] {
@@ -140,7 +141,7 @@ fn resume_counts_the_logs_of_every_earlier_shard_split() {
             &format!("{k}/2"),
             "tasks.txt",
         ]));
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_status!(out, 0);
     }
     let mut ran: Vec<u64> = sb.read("ran").lines().map(|l| l.parse().unwrap()).collect();
     ran.sort();
@@ -179,10 +180,10 @@ fn report_rows_name_the_node_and_the_shard() {
             &format!("{k}/2"),
             "tasks.txt",
         ]));
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_status!(out, 0);
     }
     let out = run(hrun().current_dir(sb.root()).args(["report", "-o", "r.html"]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     let page = sb.read("r.html");
     for label in [">node1 1/2 slot 1 (", ">node2 2/2 slot 1 ("] {
         assert!(page.contains(label), "{label} in {page}");
@@ -210,7 +211,7 @@ fn shards_write_results_and_joblog_files_of_their_own() {
             "jl.txt",
             "tasks.txt",
         ]));
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_status!(out, 0);
         let name = format!("r.shard-{k}-of-2.csv");
         assert!(
             stderr(&out).contains(&format!("shard {shard} writes its results table to {name}")),
@@ -228,6 +229,6 @@ fn shards_write_results_and_joblog_files_of_their_own() {
         assert_eq!(sb.read(&format!("jl.shard-{k}-of-2.txt")).lines().count(), 4, "a header and 3 rows");
     }
     let out = run(hrun().current_dir(sb.root()).arg("results"));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status!(out, 0);
     assert_eq!(stdout(&out).lines().count(), 7, "{}", stdout(&out));
 }

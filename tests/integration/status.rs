@@ -156,14 +156,6 @@ fn status_of(sb: &Sandbox) -> String {
     stdout(&out)
 }
 
-fn signal(child: &std::process::Child, sig: i32) {
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        nix::sys::signal::Signal::try_from(sig).unwrap(),
-    )
-    .unwrap();
-}
-
 /// Issue 15: on a log whose hrun was SIGKILLed, `status` said "running" forever (and kept an
 /// ETA). The log's lock is gone with hrun: it says so, and lists what was running then.
 #[test]
@@ -181,7 +173,7 @@ fn status_of_a_sigkilled_hrun_says_it_is_gone() {
     }
     let text = status_of(&sb);
     assert!(text.contains(&format!("(pid {}), running, elapsed", child.id())), "{text}");
-    signal(&child, libc::SIGKILL);
+    assert!(signal(child.id() as i32, libc::SIGKILL), "hrun is gone");
     child.wait().unwrap();
     let text = status_of(&sb);
     assert!(
@@ -211,7 +203,7 @@ fn status_says_how_a_run_was_stopped() {
             .unwrap();
         let mut err = StderrLines::take(&mut child);
         wait_for_file(&sb.path("ready.1"), std::time::Duration::from_secs(10));
-        signal(&child, sig);
+        assert!(signal(child.id() as i32, sig), "hrun is gone");
         err.wait_for(
             &format!("{}: ", if sig == libc::SIGINT { "SIGINT" } else { "SIGUSR1" }),
             std::time::Duration::from_secs(5),

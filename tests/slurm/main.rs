@@ -16,6 +16,12 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+#[macro_use]
+#[path = "../common/mod.rs"]
+mod common;
+
+use common::{read_records, reduce_json};
+
 struct Cluster {
     conf: PathBuf,
 }
@@ -137,14 +143,6 @@ fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
 }
 
-fn records(log: &Path) -> Vec<Value> {
-    read(log).lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
-}
-
-fn of_kind<'a>(recs: &'a [Value], kind: &str) -> Vec<&'a Value> {
-    recs.iter().filter(|r| r["kind"] == kind).collect()
-}
-
 fn cpus_of(status: &str) -> String {
     status
         .lines()
@@ -159,9 +157,7 @@ fn count_cpus(list: &str) -> usize {
 
 /// `hrun reduce --json DIR`.
 fn reduce(dir: &Path) -> Value {
-    let out = Command::new(bin_dir().join("hrun")).arg("reduce").arg("--json").arg(dir).output().unwrap();
-    assert!(out.status.success(), "reduce {}: {}", dir.display(), String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap()
+    reduce_json(dir, &[dir.to_str().expect("a UTF-8 path")])
 }
 
 /// The same sweep run here, outside Slurm: gen + exec, reduced.
@@ -199,8 +195,8 @@ fn slow_worker(dir: &Path, secs: u32) -> PathBuf {
 fn successes(logs: &[PathBuf]) -> BTreeMap<u64, usize> {
     let mut ok = BTreeMap::new();
     for log in logs {
-        for t in of_kind(&records(log), "task").into_iter().filter(|t| t["exit"] == 0) {
-            *ok.entry(t["seq"].as_u64().unwrap()).or_default() += 1;
+        for t in read_records(log).tasks.iter().filter(|t| t.exit == Some(0)) {
+            *ok.entry(t.seq).or_default() += 1;
         }
     }
     ok
@@ -257,23 +253,24 @@ fn a_one_cpu_job_runs_one_slot_on_its_cpu_and_an_exclusive_job_uses_every_cpu() 
         );
         let w = d.join(name);
         let shell = cpus_of(&read(&w.join("shell.cpus")));
-        let recs = records(&w.join("run.jsonl"));
-        let run = of_kind(&recs, "run")[0];
-        assert_eq!(run["cpus"], shell.as_str(), "{name}: hrun's CPUs are the job's");
-        assert_eq!(run["slurm"]["job_id"], job.to_string(), "{run}");
-        let slots = run["slots"].as_array().unwrap();
+        let log = read_records(&w.join("run.jsonl"));
+        let run = &log.runs[0];
+        assert_eq!(run.cpus, shell, "{name}: hrun's CPUs are the job's");
+        let job_id = run.slurm.as_ref().and_then(|s| s.job_id.clone());
+        assert_eq!(job_id, Some(job.to_string()), "{run:?}");
+        let slots = &run.slots;
         if name == "one" {
             assert_eq!(count_cpus(&shell), 1, "a -c 1 job is bound to one CPU: {shell}");
             assert_eq!(slots.len(), 1);
-            assert_eq!(slots[0]["cpus"], shell.as_str());
+            assert_eq!(slots[0].cpus, shell);
         } else {
             assert_eq!(shell, online, "an exclusive job gets every CPU");
             assert_eq!(slots.len(), count_cpus(&online));
         }
         for seq in 1..=4 {
             let task = read(&w.join(format!("task-{seq}.cpus"))).trim().to_string();
-            let slot = of_kind(&recs, "task").iter().find(|t| t["seq"] == seq).unwrap()["cpus"].clone();
-            assert_eq!(slot, task.as_str(), "{name}: task {seq} pinned to its slot");
+            let slot = &log.task(seq)[0].cpus;
+            assert_eq!(*slot, task, "{name}: task {seq} pinned to its slot");
             assert_eq!(count_cpus(&task), 1);
         }
     }
@@ -344,14 +341,14 @@ fn c_three_nodes_run_every_task_once_and_reduce_matches_one_node() {
     let mut nodes = Vec::new();
     for k in 1..=3 {
         let log = r.join(".hrun").join(format!("tasks.shard-{k}-of-3.hrun.jsonl"));
-        let recs = records(&log);
-        let run = of_kind(&recs, "run")[0];
-        assert_eq!(run["shard"], format!("{k}/3"));
-        assert_eq!(run["cpus"], online.as_str(), "each node's hrun has all of its node's CPUs");
-        nodes.push(run["slurm"]["node"].as_str().unwrap().to_string());
-        for t in of_kind(&recs, "task") {
-            assert_eq!(t["exit"], 0, "{t}");
-            let seq = t["seq"].as_u64().unwrap();
+        let records = read_records(&log);
+        let run = &records.runs[0];
+        assert_eq!(run.shard, Some(format!("{k}/3")));
+        assert_eq!(run.cpus, online, "each node's hrun has all of its node's CPUs");
+        nodes.push(run.slurm.as_ref().and_then(|s| s.node.clone()).expect("the node's name"));
+        for t in &records.tasks {
+            assert_eq!(t.exit, Some(0), "{t:?}");
+            let seq = t.seq;
             assert_eq!((seq - 1) % 3, k - 1, "task {seq} belongs to shard {k}");
             *runs_by.entry(seq).or_default() += 1;
         }
@@ -405,13 +402,13 @@ fn d_a_job_at_its_time_limit_drains_and_a_resubmitted_job_finishes_the_rest() {
         .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
         .unwrap_or_else(|| panic!("no resubmission in {out}"));
     let log = r.join(".hrun/tasks.hrun.jsonl");
-    let recs = records(&log);
-    let end = of_kind(&recs, "end")[0].clone();
-    let stopped_by = end["stopped_by"].as_str().unwrap_or_default().to_string();
-    assert!(stopped_by.contains("SIGUSR1") || stopped_by.contains("deadline"), "{end}");
-    assert!(end["not_run"].as_u64().unwrap() > 0, "{end}");
-    assert_eq!(end["cancelled"], 0, "a drain lets running tasks finish: {end}");
-    let done_first = of_kind(&recs, "task").len();
+    let records = read_records(&log);
+    let end = records.ends[0].clone();
+    let stopped_by = end.stopped_by.clone().unwrap_or_default();
+    assert!(stopped_by.contains("SIGUSR1") || stopped_by.contains("deadline"), "{end:?}");
+    assert!(end.not_run > 0, "{end:?}");
+    assert_eq!(end.cancelled, 0, "a drain lets running tasks finish: {end:?}");
+    let done_first = records.tasks.len();
     // Tasks of 2 s, for about 55 s, on every CPU: far more than the one per CPU that a drain at
     // the job's start would have let through.
     assert!(done_first >= 8 * count_cpus(&online), "only {done_first} tasks ran in the first job: {out}");
@@ -461,15 +458,12 @@ fn e_a_step_wide_usr1_on_a_multinode_job_fails_no_task_and_two_nodes_finish_it()
     assert_eq!(exit, 102, "{said}");
     let mut cancelled = 0;
     for log in &logs {
-        let recs = records(log);
-        for t in of_kind(&recs, "task") {
-            assert!(
-                t["exit"] == 0 || t["cancelled"] == true,
-                "a task hit by the step's USR1 is not failed: {t}"
-            );
-            cancelled += (t["cancelled"] == true) as usize;
+        let records = read_records(log);
+        for t in &records.tasks {
+            assert!(t.exit == Some(0) || t.cancelled, "a task hit by the step's USR1 is not failed: {t:?}");
+            cancelled += t.cancelled as usize;
         }
-        assert!(of_kind(&recs, "end")[0]["stopped_by"].as_str().unwrap().contains("SIGUSR1"));
+        assert!(records.ends[0].stopped_by.as_deref().unwrap_or_default().contains("SIGUSR1"));
     }
     assert!(cancelled > 0, "the tasks running got the USR1 too: {said}");
 
@@ -522,8 +516,8 @@ fn f_a_refused_run_says_why_once_and_incomplete_runs_can_end_with_status_0() {
     let out = read(&d.join(format!("left-{job2}.out")));
     assert_eq!((state.as_str(), exit), ("COMPLETED", 0), "{out}");
     assert!(out.contains("exiting 0 (HRUN_EXIT_ZERO_ON_INCOMPLETE=1)"), "{out}");
-    let recs = records(&left.join(".hrun/tasks.hrun.jsonl"));
-    assert_eq!(of_kind(&recs, "end")[0]["not_run"], 3, "the log says what is left");
+    let records = read_records(&left.join(".hrun/tasks.hrun.jsonl"));
+    assert_eq!(records.ends[0].not_run, 3, "the log says what is left");
 }
 
 /// Issue 26: the sbatch scripts ran only the bundled worker. With arguments they run your own

@@ -4,6 +4,9 @@ use std::process::{Child, Command, Output, Stdio};
 
 use hrun_protocol::result::McPiResult;
 
+#[macro_use]
+#[path = "../common/mod.rs"]
+mod common;
 mod kernels;
 mod reduce;
 mod statistics;

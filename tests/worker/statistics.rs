@@ -10,7 +10,6 @@
 //! that overlap), which it must reject: a check that cannot fail would prove nothing.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
 use mc_pi::kernel::{Kernel, count_hits_with};
@@ -78,12 +77,10 @@ fn one_seed(dir: &Path, seed: u64) -> Seed {
     Seed { z: r["z"].as_f64().unwrap(), threads: [h1, h2 - h1, hits4 - h2], hits4 }
 }
 
-/// `hrun reduce --json DIR...`, parsed.
+/// `hrun reduce --json DIR...`, parsed (through the one `reduce_json` of tests/common).
 pub fn reduce(dirs: &[PathBuf]) -> serde_json::Value {
-    let out =
-        Command::new(env!("CARGO_BIN_EXE_hrun")).arg("reduce").arg("--json").args(dirs).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap()
+    let dirs: Vec<&str> = dirs.iter().map(|d| d.to_str().expect("a UTF-8 path")).collect();
+    crate::common::reduce_json(std::path::Path::new(env!("CARGO_MANIFEST_DIR")), &dirs)
 }
 
 /// The z of `hits` among `samples` as reduce defines it (checked against reduce in reduce.rs).

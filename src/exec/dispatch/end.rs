@@ -10,7 +10,7 @@ use super::super::leaks;
 use super::state::TaskEnd;
 use super::{Dispatcher, RunState};
 use crate::sys::{Ended, Next, Reaped, Stamp};
-use crate::taskfile::Task;
+use crate::task::Task;
 
 /// A finished task's results row waiting for its turn (`-k`): its record, output and joblog
 /// command.

@@ -338,7 +338,7 @@ impl Output {
     }
 
     /// Opens the files `task` will write to (on slot `slot`: `{%}` in a `--results` name).
-    pub fn open(&self, task: &crate::taskfile::Task, slot: usize) -> Result<Captured> {
+    pub fn open(&self, task: &crate::task::Task, slot: usize) -> Result<Captured> {
         let seq = task.seq;
         match &self.mode {
             OutputMode::Results(files) => {

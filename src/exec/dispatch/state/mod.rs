@@ -18,7 +18,7 @@ use super::super::term_seq::TermSeq;
 use super::super::timeout::Median;
 use super::{end, prefetch};
 use crate::sys::{Ended, Reaped, When as Start};
-use crate::taskfile::Task;
+use crate::task::Task;
 
 /// Why no new task starts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

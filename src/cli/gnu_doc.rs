@@ -1,10 +1,11 @@
-//! `docs/gnu-options.md`: the option table as a page, rendered from [`super::table`] (a test
-//! holds the committed page to it, so the two cannot drift apart).
+//! `docs/gnu-options.md`: GNU's option table ([`crate::gnu::table`]) as a page, with whether
+//! `hrun exec` takes each option (a test holds the committed page to it, so the two cannot
+//! drift apart).
 
 use std::fmt::Write;
 
-use super::options::{Answer, GnuOption, Kind, Repeats, Takes};
-use super::table::{OPTIONS, SHEBANG_WRAP};
+use crate::gnu::table::all;
+use crate::gnu::{Answer, GnuOption, Kind, Repeats, Takes};
 
 /// How many options (not names) have each answer.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -18,11 +19,6 @@ pub struct Counts {
     pub refused: usize,
     /// Of `refused`: those GNU itself refuses.
     pub retired: usize,
-}
-
-/// Every option: GNU's option table and `--shebang-wrap`.
-pub fn all() -> impl Iterator<Item = &'static GnuOption> {
-    OPTIONS.iter().chain(std::iter::once(&SHEBANG_WRAP))
 }
 
 pub fn counts() -> Counts {
@@ -48,9 +44,9 @@ pub fn counts() -> Counts {
 
 /// `hrun exec` takes the option: it does what GNU does with it.
 fn done(o: &GnuOption) -> bool {
-    let mut cli = crate::cli::Cli::documented();
+    let mut cli = super::Cli::documented();
     cli.build();
-    cli.find_subcommand("exec").is_some_and(|exec| crate::cli::gnu_words::implemented(exec, o))
+    cli.find_subcommand("exec").is_some_and(|exec| super::gnu_words::implemented(exec, o))
 }
 
 fn value(o: &GnuOption) -> String {
@@ -81,7 +77,7 @@ pub fn markdown() -> String {
     let c = counts();
     let mut out = String::from(
         "# GNU parallel's options in hrun\n\n\
-         Generated from `src/gnu/table.rs` (`cargo test --lib gnu::doc` fails when this page differs; \
+         Generated from `src/gnu/table.rs` (`cargo test --lib cli::gnu_doc` fails when this page differs; \
          `HRUN_WRITE_DOCS=1` writes it). Every option of GNU parallel 20221122, with each of its \
          names, and what hrun does with it.\n\n\
          Written as GNU's option parser takes them: any unambiguous prefix of a long name (`--res`), \
@@ -130,9 +126,7 @@ pub fn markdown() -> String {
         let clashes: String = o
             .names
             .iter()
-            .filter_map(|n| {
-                crate::cli::gnu_words::clash(n).map(|m| format!(" (in hrun exec, `-{n}` is `{m}`)"))
-            })
+            .filter_map(|n| super::gnu_words::clash(n).map(|m| format!(" (in hrun exec, `-{n}` is `{m}`)")))
             .collect();
         let _ = writeln!(out, "| {} | {} | {status} | {}{clashes} |", names.join(", "), value(o), cell(text));
     }
@@ -155,7 +149,7 @@ mod tests {
         let have = std::fs::read_to_string(&path).unwrap_or_default();
         assert!(
             have == want,
-            "{PAGE} differs from src/gnu/table.rs: run HRUN_WRITE_DOCS=1 cargo test --lib gnu::doc"
+            "{PAGE} differs from src/gnu/table.rs: run HRUN_WRITE_DOCS=1 cargo test --lib cli::gnu_doc"
         );
     }
 
