@@ -204,6 +204,7 @@ impl ExecArgs {
             nice: self.jobs_gnu.nice,
             tmpdir: self.jobs_gnu.tmpdir.clone(),
             files: self.jobs_gnu.files,
+            compress: self.extra.compression(),
             shuf: self.jobs_gnu.shuf.then(shuf_seed).transpose()?,
             total_jobs: self.strings.total_jobs,
             slot_var: slot_var(self.strings.process_slot_var.clone())?,
@@ -480,6 +481,12 @@ impl TuneArgs {
 }
 
 impl crate::cli::GnuExtraArgs {
+    /// GNU's `--compress`/`--compress-program`: the program the output files left behind are
+    /// compressed with (`--decompress-program` reads back only what hrun does not compress).
+    fn compression(&self) -> Option<crate::exec::output::Compression> {
+        crate::exec::output::compression_from_path(self.compress, self.compress_program.as_deref())
+    }
+
     /// `--use-cores-instead-of-threads`, `--use-sockets-instead-of-threads`: -j (N%, +N, -N,
     /// or the default 100%) counted in cores or sockets of the usable CPUs, made a number of
     /// tasks.
