@@ -229,7 +229,7 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
         return preview::emit(cfg, path).map(|()| Summary::default());
     }
     if cfg.dry_run {
-        return preview::dry_run(cfg).map(|()| Summary::default());
+        return preview::dry_run(cfg).map(|failed| Summary { failed, ..Summary::default() });
     }
     if let Some(dir) = &cfg.tmpdir {
         use_tmpdir(dir)?;

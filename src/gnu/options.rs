@@ -207,8 +207,8 @@ impl Meaning {
             SeqReplace => "this string instead of {#}",
             SlotReplace => "this string instead of {%}",
             Plus => {
-                "GNU's --plus replacement strings ({+/} {+.} {..} {/..} {##} {0#} {0%} {%X} {/X/Y} ...; all but \
-                 {choose_k} and {uniq})"
+                "GNU's --plus replacement strings ({+/} {+.} {..} {/..} {##} {0#} {0%} {%X} {/X/Y} ..., \
+                 {choose_k} and {uniq}, which skip jobs)"
             }
             ContextReplace => {
                 "as many values per job as the command line holds, a word with {} repeated per value"
