@@ -172,7 +172,8 @@ impl ExecArgs {
                 _ if results_files.is_some() => OutputMode::Results(results_files.expect("checked")),
                 (Some(dir), _, _) => OutputMode::Dir(dir),
                 (None, true, _) => OutputMode::Ungroup,
-                (None, false, _) if self.line_buffer => OutputMode::Lines,
+                // GNU's --files wins over --line-buffer: the output is in the files.
+                (None, false, _) if self.line_buffer && !self.jobs_gnu.files => OutputMode::Lines,
                 // With --results, output goes into the table: with -k, rows in task order.
                 (None, false, true) => OutputMode::Ordered,
                 (None, false, _) => OutputMode::Group,

@@ -261,7 +261,7 @@ fn tree(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
 
 /// `--compress` with `--files`: the files left behind hold the output compressed by the
 /// program GNU chooses (the first of its list on PATH, `-c -1`), byte for byte GNU's; the
-/// job's stderr is not shown (GNU prints only the names).
+/// job's stderr is not shown (GNU prints only the names); --line-buffer changes nothing.
 #[test]
 fn compress_files_as_gnu() {
     let sb = Sandbox::new();
@@ -305,6 +305,16 @@ fn compress_files_as_gnu() {
         assert_eq!(kept(&h, "h"), kept(&g, "g"), "hrun's as parallel (left) and GNU's");
         assert_eq!(kept(&g, "g"), files, "GNU's and hrun exec's");
         assert_eq!(h.status.code(), g.status.code());
+    }
+    // --line-buffer changes nothing with --files (GNU's bug #48658).
+    let lb =
+        |d: &'static str| vec!["-j1", "--tmpdir", d, "--files", "--line-buffer", "echo {}", ":::", "a", "b"];
+    let mut exec = vec!["exec", "--quiet", "--log", "none"];
+    exec.extend(lb("e"));
+    let e = run_in(&sb, Path::new(env!("CARGO_BIN_EXE_hrun")), &exec);
+    assert_eq!(kept(&e, "e"), [b"a\n".to_vec(), b"b\n".to_vec()]);
+    if let (Some((g, _)), Some((_, h))) = (both(&sb, &lb("g")), both(&sb, &lb("h"))) {
+        assert_eq!(kept(&h, "h"), kept(&g, "g"), "--line-buffer: hrun's as parallel (left) and GNU's");
     }
 }
 
