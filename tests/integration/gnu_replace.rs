@@ -176,8 +176,6 @@ fn process_slot_var_matches_gnu_parallel() {
 fn refusals_name_the_string_and_run_nothing() {
     let sb = Sandbox::new();
     for (template, why) in [
-        ("{choose_k}", "{choose_k} skips jobs"),
-        ("{uniq}", "{uniq} skips jobs"),
         ("{2#}", "{2#}: a position means nothing"),
         ("{%(?=x)}", "{%(?=x)}: hrun cannot read this regular expression"),
         ("{0#}", "add --plus"),
