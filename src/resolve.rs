@@ -172,7 +172,8 @@ impl ExecArgs {
                 _ if results_files.is_some() => OutputMode::Results(results_files.expect("checked")),
                 (Some(dir), _, _) => OutputMode::Dir(dir),
                 (None, true, _) => OutputMode::Ungroup,
-                (None, false, _) if self.line_buffer => OutputMode::Lines,
+                // GNU's --files wins over --line-buffer: the output is in the files.
+                (None, false, _) if self.line_buffer && !self.jobs_gnu.files => OutputMode::Lines,
                 // With --results, output goes into the table: with -k, rows in task order.
                 (None, false, true) => OutputMode::Ordered,
                 (None, false, _) => OutputMode::Group,
@@ -204,6 +205,7 @@ impl ExecArgs {
             nice: self.jobs_gnu.nice,
             tmpdir: self.jobs_gnu.tmpdir.clone(),
             files: self.jobs_gnu.files,
+            compress: self.extra.compression(),
             shuf: self.jobs_gnu.shuf.then(shuf_seed).transpose()?,
             total_jobs: self.strings.total_jobs,
             slot_var: slot_var(self.strings.process_slot_var.clone())?,
@@ -480,6 +482,12 @@ impl TuneArgs {
 }
 
 impl crate::cli::GnuExtraArgs {
+    /// GNU's `--compress`/`--compress-program`: the program the output files left behind are
+    /// compressed with (`--decompress-program` reads back only what hrun does not compress).
+    fn compression(&self) -> Option<crate::exec::output::Compression> {
+        crate::exec::output::compression_from_path(self.compress, self.compress_program.as_deref())
+    }
+
     /// `--use-cores-instead-of-threads`, `--use-sockets-instead-of-threads`: -j (N%, +N, -N,
     /// or the default 100%) counted in cores or sockets of the usable CPUs, made a number of
     /// tasks.

@@ -408,12 +408,12 @@ pub struct GnuJobArgs {
 
     /// Keep each task's stdout in a file of its own in --tmpdir ($TMPDIR), left there, and
     /// print the file's name instead of the output (with --tag, after the tag; -k: in task
-    /// order)
+    /// order); the tasks' stderr is not shown, and --line-buffer changes nothing, as in GNU
     #[arg(
         long,
         alias = "output-as-files",
         alias = "outputasfiles",
-        conflicts_with_all = ["ungroup", "output_dir", "line_buffer", "results"]
+        conflicts_with_all = ["ungroup", "output_dir", "results"]
     )]
     pub files: bool,
 

@@ -47,4 +47,32 @@ pub struct GnuExtraArgs {
     /// the fields are the columns {1} {2} ... (separator: --colsep's one character, else `,`)
     #[arg(long)]
     pub csv: bool,
+
+    /// Compress the output files left behind (--files, --results DIR) with the first of GNU
+    /// parallel's list found on PATH (pzstd, lbzip2, pbzip2, zstd, ..., gzip, ...: `PRG -c
+    /// -1`); standard output and a results table show the output as written
+    #[arg(long)]
+    pub compress: bool,
+
+    /// Compress them with this shell command (reading standard input, writing standard
+    /// output); implies --compress
+    #[arg(
+        long,
+        alias = "use-compress-program",
+        alias = "usecompressprogram",
+        alias = "compressprogram",
+        value_name = "PRG"
+    )]
+    pub compress_program: Option<String>,
+
+    /// Accepted for GNU parallel: it decompresses GNU's compressed buffers of grouped output;
+    /// hrun does not compress those, so nothing is decompressed
+    #[arg(
+        long,
+        alias = "use-decompress-program",
+        alias = "usedecompressprogram",
+        alias = "decompressprogram",
+        value_name = "PRG"
+    )]
+    pub decompress_program: Option<String>,
 }

@@ -314,6 +314,8 @@ impl Attempt {
         let Ending { reaped, wall_s, last_attempt, leaked, exe_sha256 } = end;
         let ran = self.task.command(slot.id.0);
         let (exit, signal) = match reaped.ended {
+            // GNU's exit value for a job it skipped (`{choose_k}`, `{uniq}`).
+            _ if self.task.job.as_ref().is_some_and(|j| j.skipped()) => (Some(-2), None),
             Ended::Exited(code) => (Some(code), None),
             Ended::Signaled(sig) => (None, Some(sig)),
         };

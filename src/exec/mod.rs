@@ -101,6 +101,8 @@ pub struct ExecConfig {
     pub tmpdir: Option<PathBuf>,
     /// GNU's `--files`: each task's stdout left in a file, its name shown.
     pub files: bool,
+    /// GNU's `--compress`: the output files left behind are compressed by this program.
+    pub compress: Option<output::Compression>,
     /// GNU's `--shuf`: the tasks in a random order drawn from this seed.
     pub shuf: Option<u64>,
     /// `--total-jobs N`: the number of jobs `{##}` and the progress show.
@@ -162,6 +164,7 @@ impl ExecConfig {
             nice: None,
             tmpdir: None,
             files: false,
+            compress: None,
             shuf: None,
             total_jobs: None,
             slot_var: None,
@@ -234,7 +237,7 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
         return preview::emit(cfg, path).map(|()| Summary::default());
     }
     if cfg.dry_run {
-        return preview::dry_run(cfg).map(|()| Summary::default());
+        return preview::dry_run(cfg).map(|failed| Summary { failed, ..Summary::default() });
     }
     if let Some(dir) = &cfg.tmpdir {
         use_tmpdir(dir)?;
@@ -409,6 +412,7 @@ fn open_claimed(
         .with_tags(cfg.tag)
         .with_colors(cfg.colors)
         .with_files(cfg.files)
+        .with_compression(cfg.compress.clone())
         .with_layout(checked.tasks.names().to_vec(), cfg.tasks.per_job(), named);
     Ok(Opened { log, joblog, output, progress, dir_lock: None })
 }

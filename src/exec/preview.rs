@@ -13,8 +13,9 @@ use crate::task::Task;
 
 /// Prints the command of every task the run would start (after `--resume` and `--shard`), in
 /// order, one per line, as GNU parallel's `--dry-run`: `{#}` filled in, `{%}` as 1 (the
-/// slot is only known when it runs).
-pub fn dry_run(cfg: &ExecConfig) -> Result<()> {
+/// slot is only known when it runs). Returns how many of them GNU would skip (`{choose_k}`,
+/// `{uniq}`): GNU counts them as failed even here.
+pub fn dry_run(cfg: &ExecConfig) -> Result<u64> {
     if cfg.resume.is_some() && !cfg.tasks.rereadable() {
         return Err(UsageError(anyhow!(
             "--resume needs {} (hrun reads the tasks twice)",
@@ -27,10 +28,12 @@ pub fn dry_run(cfg: &ExecConfig) -> Result<()> {
     let mut tasks = cfg.tasks.open().and_then(|t| t.shuffled(cfg.shuf)).map_err(|e| UsageError(e.into()))?;
     let plan = super::preflight::resume_plan(cfg, super::preflight::log_path(cfg).as_deref())?;
     let mut skipped = 0;
+    let mut skips = 0;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     while let Some(task) = plan.next_to_run(&mut tasks, &mut skipped).map_err(|e| UsageError(e.into()))? {
         let line = task.command(1);
+        skips += u64::from(task.job.as_ref().is_some_and(|j| j.skipped()));
         let tag = if cfg.tag { format!("{}\t", task.tag(Some(1))) } else { String::new() };
         let written = out
             .write_all(tag.as_bytes())
@@ -39,7 +42,7 @@ pub fn dry_run(cfg: &ExecConfig) -> Result<()> {
         if let Err(e) = written {
             // `hrun exec --dry-run ... | head` is not an error.
             if e.kind() == std::io::ErrorKind::BrokenPipe {
-                return Ok(());
+                return Ok(skips);
             }
             return Err(anyhow!(e).context("cannot write to standard output"));
         }
@@ -48,7 +51,7 @@ pub fn dry_run(cfg: &ExecConfig) -> Result<()> {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
             Err(anyhow!(e).context("cannot write to standard output"))
         }
-        _ => Ok(()),
+        _ => Ok(skips),
     }
 }
 

@@ -201,6 +201,9 @@ impl TaskEnv {
         } else {
             plain_words(&line).and_then(|w| Some((self.resolve(w[0])?, w)))
         };
+        // A job GNU skips (`{choose_k}`, `{uniq}`) runs nothing and fails, as GNU counts it.
+        let skipped = task.job.as_ref().is_some_and(|j| j.skipped());
+        let direct = if skipped { Some((cstring("/bin/sh"), vec!["sh", "-c", "exit 1"])) } else { direct };
         let (path, argv, launch) = match direct {
             Some((path, words)) => (path, words.iter().map(|w| cstring(w)).collect(), Launch::Direct),
             None => {

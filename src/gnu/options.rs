@@ -207,8 +207,8 @@ impl Meaning {
             SeqReplace => "this string instead of {#}",
             SlotReplace => "this string instead of {%}",
             Plus => {
-                "GNU's --plus replacement strings ({+/} {+.} {..} {/..} {##} {0#} {0%} {%X} {/X/Y} ...; all but \
-                 {choose_k} and {uniq})"
+                "GNU's --plus replacement strings ({+/} {+.} {..} {/..} {##} {0#} {0%} {%X} {/X/Y} ..., \
+                 {choose_k} and {uniq}, which skip jobs)"
             }
             ContextReplace => {
                 "as many values per job as the command line holds, a word with {} repeated per value"
@@ -249,9 +249,13 @@ impl Meaning {
             Joblog => "GNU's joblog (+FILE appends)",
             Results => "results in DIR/1/VALUE/... or one FILE.csv/.tsv/.json table",
             Files => "each job's output in a file; print the file names",
-            Compress => "compress buffered output (and --files/--results files)",
-            CompressProgram => "compress with this program",
-            DecompressProgram => "decompress with this program",
+            Compress => {
+                "the files left behind (--files, --results DIR) compressed, by GNU's first program on PATH \
+                 (pzstd, lbzip2, pbzip2, zstd, ...: PRG -c -1); stdout unchanged; hrun's own buffers are \
+                 not compressed"
+            }
+            CompressProgram => "--compress with this program (a shell command, stdin to stdout)",
+            DecompressProgram => "taken; nothing to decompress (hrun does not compress its buffers)",
             Resume => "skip the jobs the joblog shows as run",
             ResumeFailed => "skip the jobs the joblog shows as succeeded; run the rest again",
             Retries => "run a failing job up to N times in all (0: for ever)",

@@ -290,6 +290,23 @@ pub fn term_when_parent_dies(cmd: &mut std::process::Command) {
     }
 }
 
+/// The child that `cmd` starts gets no blocked signals: hrun's threads block the signals it
+/// reads from its signalfd, a blocked mask survives exec, and std does not reset it.
+pub fn default_signals(cmd: &mut std::process::Command) {
+    // SAFETY: the closure runs between fork and exec and makes only async-signal-safe calls
+    // (sigemptyset, sigprocmask) on a local set.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(cmd, || {
+            let mut none: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut none);
+            if libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut()) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
 /// Clears `O_NONBLOCK` on an open file, keeping its other status flags (`O_APPEND`).
 pub fn set_blocking(file: &File) -> io::Result<()> {
     use nix::fcntl::{FcntlArg, OFlag, fcntl};

@@ -10,7 +10,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::plus::{Edit, Fixed};
-use super::replace::{Piece, Rep, Syntax, Transform};
+use super::replace::{Piece, Rep, Skip, Syntax, Transform};
 
 /// The names `-I`, `--er`, `--bnr`, `--dnr`, `--bner`, `--seqreplace` and `--slotreplace`
 /// give `{.}`, `{/}`, `{//}`, `{/.}`, `{#}` and `{%}` (`-I` is [`Syntax::replace`]); None: GNU's own.
@@ -52,8 +52,6 @@ enum Means {
     Var(&'static str),
     /// A bash-like `--plus` edit, its groups the user's text.
     Bash(&'static str),
-    /// Known to GNU, refused by hrun with this reason.
-    Refused(&'static str),
 }
 
 #[derive(Clone, Debug)]
@@ -111,9 +109,6 @@ static COMPILED: LazyLock<Vec<(usize, Regex, Regex, &'static str)>> = LazyLock::
         .collect()
 });
 
-const SKIPS: &str = "skips jobs (GNU runs `true` in their place and counts them as failed), which hrun \
-    does not do: leave those combinations out of the input instead";
-
 /// The keys for `syntax`, longest first (ties in a fixed order; GNU's hash order varies).
 fn keys(syntax: &Syntax) -> Vec<Key> {
     let r = &syntax.renames;
@@ -147,8 +142,8 @@ fn keys(syntax: &Syntax) -> Vec<Key> {
             text("{sshlogin}".into(), Means::Var("PARALLEL_SSHLOGIN")),
             text("{hgrp}".into(), Means::Var("PARALLEL_HOSTGROUPS")),
             text("{agrp}".into(), Means::Var("PARALLEL_ARGHOSTGROUPS")),
-            text("{choose_k}".into(), Means::Refused(SKIPS)),
-            text("{uniq}".into(), Means::Refused(SKIPS)),
+            text("{choose_k}".into(), Means::Value(Transform::Skip(Skip::ChooseK))),
+            text("{uniq}".into(), Means::Value(Transform::Skip(Skip::Uniq))),
         ]);
         keys.extend(COMPILED.iter().map(|(len, plain, at, kind)| Key {
             len: *len,
@@ -203,7 +198,6 @@ impl Key {
         match &self.means {
             Means::Value(t) => at(t.clone()),
             Means::Bash(kind) => at(Transform::Plus(Edit::bash(kind, &found.groups)?)),
-            Means::Refused(why) => Err(format!("{written} {why}")),
             _ if found.position.is_some() => Err(format!(
                 "{written}: a position means nothing on this replacement string (GNU parallel reads \
                  the digits as part of another number); write it without one"
@@ -409,9 +403,50 @@ mod tests {
     fn refusals_name_the_string() {
         let why = render(&plus(), &["echo {2#}"], &["a"]).unwrap_err();
         assert!(why.starts_with("{2#}: a position means nothing"), "{why}");
-        let why = render(&plus(), &["echo {uniq}"], &["a"]).unwrap_err();
-        assert!(why.starts_with("{uniq} skips jobs"), "{why}");
         assert!(render(&plus(), &["echo {0:1}"], &["a"]).unwrap_err().contains("start at 1"));
+    }
+
+    /// GNU 20221122's `{choose_k}` and `{uniq}`: the value as `{}` (`{1uniq}` as `{1}`), and
+    /// the rule that skips a job (`parallel --plus -k echo {choose_k} ::: A B C ::: A B C`
+    /// runs `A B`, `A C`, `B C`; `'' a` is skipped by `{uniq}`; `10 9` is in order as text).
+    #[test]
+    fn choose_k_and_uniq_show_the_values_and_skip_by_their_rule() {
+        assert_eq!(render(&plus(), &["echo {choose_k}"], &["a", "b"]).unwrap(), "echo a b");
+        assert_eq!(render(&plus(), &["echo {2uniq}+{1uniq}"], &["a", "b"]).unwrap(), "echo b+a");
+        let skips = |t: &str, args: &[&str]| {
+            let t = Template::parse_in(&[t.to_string()], &plus()).unwrap();
+            t.skips(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        };
+        assert!(!skips("{choose_k}", &["A", "B", "C"]));
+        assert!(skips("{choose_k}", &["A", "C", "B"]));
+        assert!(skips("{choose_k}", &["A", "A"]));
+        assert!(!skips("{choose_k}", &["10", "9"]));
+        assert!(!skips("{choose_k}", &["", "a"]));
+        assert!(!skips("{uniq}", &["B", "A", "C"]));
+        assert!(skips("{uniq}", &["A", "B", "A"]));
+        assert!(skips("{uniq}", &["", "a"]));
+        assert!(!skips("{1uniq}", &["a"]));
+        assert!(!skips("{}", &["a", "a"]), "no rule, no skip");
+        assert!(skips("x{1uniq}{2}", &["a", "a"]));
+        let choose = |k: usize, vals: &[&str]| {
+            let mut n = 0;
+            let mut idx = vec![0; k];
+            'all: loop {
+                let args: Vec<&str> = idx.iter().map(|&i| vals[i]).collect();
+                n += usize::from(!skips("{choose_k}", &args));
+                for d in (0..k).rev() {
+                    idx[d] += 1;
+                    if idx[d] < vals.len() {
+                        continue 'all;
+                    }
+                    idx[d] = 0;
+                }
+                break n;
+            }
+        };
+        // n choose k, over the product of k copies of n values.
+        assert_eq!(choose(3, &["A", "B", "C", "D"]), 4);
+        assert_eq!(choose(2, &["A", "B", "C", "D", "E"]), 10);
     }
 
     /// Values with quotes, newlines and backslashes stay one quoted word after an edit.

@@ -124,6 +124,12 @@ pub struct JobArgs {
 }
 
 impl JobArgs {
+    /// True when the job is skipped (`{choose_k}`, `{uniq}` and its values): it runs nothing
+    /// and counts as failed, as in GNU.
+    pub fn skipped(&self) -> bool {
+        self.template.skips(&self.args)
+    }
+
     /// The command to run for job `seq` on slot `slot`.
     pub fn command(&self, seq: u64, slot: usize) -> String {
         let line =

@@ -30,6 +30,34 @@ pub enum Transform {
     BaseNoExt,
     /// A `--plus` string: `{+/}`, `{..}`, `{%.gz}`, ...
     Plus(Edit),
+    /// `{choose_k}`, `{uniq}` (`--plus`): the value as it is, and the job is skipped when its
+    /// values break the rule.
+    Skip(Skip),
+}
+
+/// GNU's `--plus` strings that skip jobs: a skipped job runs nothing, is shown by `-v` and
+/// counted as failed, with exit value -2 in the joblog (GNU's Perl: `skip()`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Skip {
+    /// `{choose_k}`: only values in strictly increasing order (as strings, byte by byte:
+    /// Perl's `ge`), so that `::: A B C ::: A B C` gives each 2-subset once.
+    ChooseK,
+    /// `{uniq}`: only values that are all different and not empty (GNU's `@arg` holds an
+    /// undefined value before the first, which an empty value equals).
+    Uniq,
+}
+
+impl Skip {
+    /// True when a job with these values is skipped.
+    pub fn skips(self, args: &[String]) -> bool {
+        match self {
+            Skip::ChooseK => args.windows(2).any(|w| w[0] >= w[1]),
+            Skip::Uniq => {
+                let mut seen = std::collections::HashSet::new();
+                args.iter().any(|a| a.is_empty() || !seen.insert(a.as_str()))
+            }
+        }
+    }
 }
 
 /// One replacement string.
@@ -303,6 +331,14 @@ impl Template {
         self.reps().any(|r| matches!(r, Rep::SlotPadded))
     }
 
+    /// True when a job with `args` is skipped (`{choose_k}`, `{uniq}`): it runs nothing.
+    pub fn skips(&self, args: &[String]) -> bool {
+        self.reps().any(|r| match r {
+            Rep::All(Transform::Skip(s)) | Rep::Pos(_, Transform::Skip(s)) => s.skips(args),
+            _ => false,
+        })
+    }
+
     fn reps(&self) -> impl Iterator<Item = &Rep> {
         let words = self.quoted_words.iter().flatten().flat_map(|w| w.pieces.iter());
         self.pieces.iter().chain(words).filter_map(|p| match p {
@@ -506,6 +542,7 @@ pub fn transform<'a>(value: &'a str, t: &Transform) -> Cow<'a, str> {
         },
         Transform::Dir => Cow::Owned(dirname(value)),
         Transform::Plus(e) => Cow::Owned(e.apply(value)),
+        Transform::Skip(_) => Cow::Borrowed(value),
     }
 }
 

@@ -16,7 +16,9 @@
 # --work DIR      kept between runs [target/gnu-suite]: GNU's runs are reused while valid, so a
 #                 second comparison runs only the candidate (add --fresh to rerun GNU).
 # --out FILE.md   also write the results as Markdown (docs/gnu-suite-results.md is one);
-# --json FILE     and one record per function as JSON.
+# --json FILE     and one record per function as JSON;
+# --readme FILE   and rewrite FILE's generated list of the functions in scope that differ (README.md
+#                 holds one, between its <!-- gnu-suite-differences ... --> markers).
 # OPTIONS         --jobs N (functions at once, 2), --timeout S (per run, 300), --filter REGEX
 #                 (script:function), --skip REGEX (scripts not run, 'mem|100s|300s|polar' as
 #                 GNU's `make short`; '^$' runs all), --fresh, --no-rerun, --reuse-candidate
@@ -46,6 +48,7 @@ while [ $# -gt 0 ]; do
     --hrun-exec) hrun=$2; shift 2 ;;
     --gnu) gnu=$2; shift 2 ;;
     --json) pass+=(--json "$(realpath -m "$2")"); shift 2 ;;
+    --readme) pass+=(--readme "$(realpath -m "$2")"); shift 2 ;;
     --work) work=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --self-test) selftest=1; shift ;;

@@ -183,6 +183,8 @@ def parse_args(argv):
     p.add_argument("--work", type=Path, required=True, help="work directory (kept, reused)")
     p.add_argument("--out", type=Path, help="write the results as Markdown here")
     p.add_argument("--json", type=Path, help="write one record per function here (JSON)")
+    p.add_argument("--readme", type=Path,
+                   help="rewrite this file's generated list of the functions that differ")
     p.add_argument("--command", default="", help="the command line to name in the results")
     p.add_argument("--jobs", type=int, default=2, help="functions run at once")
     p.add_argument("--timeout", type=int, default=300, help="seconds per run of a function")
@@ -240,6 +242,8 @@ def main(argv) -> int:
         args.out.write_text(report.markdown(outcomes, meta))
     if args.json:
         args.json.write_text(json.dumps([record(o) for o in outcomes], indent=1))
+    if args.readme:
+        report.write_readme(args.readme, outcomes, meta)
     return 0
 
 

@@ -240,3 +240,129 @@ fn shuf_runs_every_job_once_in_a_random_order() {
         assert_eq!(h.status.code(), g.status.code());
     }
 }
+
+/// Every file under `dir`, by its path below it, with its bytes.
+fn tree(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                todo.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+                out.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+/// `--compress` with `--files`: the files left behind hold the output compressed by the
+/// program GNU chooses (the first of its list on PATH, `-c -1`), byte for byte GNU's; the
+/// job's stderr is not shown (GNU prints only the names); --line-buffer changes nothing.
+#[test]
+fn compress_files_as_gnu() {
+    let sb = Sandbox::new();
+    for d in ["g", "h", "e"] {
+        std::fs::create_dir(sb.path(d)).unwrap();
+    }
+    let args = |d: &'static str| {
+        vec!["-k", "--tmpdir", d, "--compress", "--files", "echo out{}; echo err{} >&2", ":::", "a", "b"]
+    };
+    let kept = |o: &Output, d: &str| -> Vec<Vec<u8>> {
+        assert_eq!(stderr(o), "", "stderr");
+        stdout(o)
+            .lines()
+            .map(|name| {
+                assert!(name.starts_with(&format!("{d}/par")) && name.ends_with(".par"), "{name}");
+                std::fs::read(sb.path(name)).unwrap()
+            })
+            .collect()
+    };
+    let mut exec = vec!["exec", "--quiet", "--log", "none"];
+    exec.extend(args("e"));
+    let e = run_in(&sb, Path::new(env!("CARGO_BIN_EXE_hrun")), &exec);
+    assert!(e.status.success(), "{}", stderr(&e));
+    let files = kept(&e, "e");
+    assert_eq!(files.len(), 2);
+    if Command::new("pzstd").arg("-V").output().is_ok_and(|o| o.status.success()) {
+        // pzstd is GNU's first choice: its frames, and the output back.
+        for (f, want) in files.iter().zip(["outa\n", "outb\n"]) {
+            assert!(f.starts_with(b"\x50\x2a\x4d\x18"), "{f:?}");
+            let mut child = Command::new("pzstd")
+                .arg("-dc")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap();
+            std::io::Write::write_all(&mut child.stdin.take().unwrap(), f).unwrap();
+            assert_eq!(String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap(), want);
+        }
+    }
+    if let (Some((g, _)), Some((_, h))) = (both(&sb, &args("g")), both(&sb, &args("h"))) {
+        assert_eq!(kept(&h, "h"), kept(&g, "g"), "hrun's as parallel (left) and GNU's");
+        assert_eq!(kept(&g, "g"), files, "GNU's and hrun exec's");
+        assert_eq!(h.status.code(), g.status.code());
+    }
+    // --line-buffer changes nothing with --files (GNU's bug #48658).
+    let lb =
+        |d: &'static str| vec!["-j1", "--tmpdir", d, "--files", "--line-buffer", "echo {}", ":::", "a", "b"];
+    let mut exec = vec!["exec", "--quiet", "--log", "none"];
+    exec.extend(lb("e"));
+    let e = run_in(&sb, Path::new(env!("CARGO_BIN_EXE_hrun")), &exec);
+    assert_eq!(kept(&e, "e"), [b"a\n".to_vec(), b"b\n".to_vec()]);
+    if let (Some((g, _)), Some((_, h))) = (both(&sb, &lb("g")), both(&sb, &lb("h"))) {
+        assert_eq!(kept(&h, "h"), kept(&g, "g"), "--line-buffer: hrun's as parallel (left) and GNU's");
+    }
+}
+
+/// `--compress` and `--compress-program` with `--results DIR`: the tree GNU leaves, byte for
+/// byte (`seq` as it is, `stdout` and `stderr` compressed, empty output left empty); nothing
+/// on standard output. Grouped output and `--decompress-program` alone change nothing that
+/// shows.
+#[test]
+fn compress_results_and_grouped_output_as_gnu() {
+    let sb = Sandbox::new();
+    let cmd = "echo out{}; echo err{} >&2; test {} = c || seq 3000";
+    for opts in [&["--compress"][..], &["--compress-program", "gzip -9"], &["--compress-program", "cat"]] {
+        let args = |d: &'static str| {
+            let mut a = opts.to_vec();
+            a.extend(["--results", d, cmd, ":::", "a", "b", "c"]);
+            a
+        };
+        let mut exec = vec!["exec", "--quiet", "--log", "none"];
+        exec.extend(args("e"));
+        let e = run_in(&sb, Path::new(env!("CARGO_BIN_EXE_hrun")), &exec);
+        assert!(e.status.success(), "{}", stderr(&e));
+        assert_eq!(stdout(&e), "");
+        let ours = tree(&sb.path("e"));
+        assert_eq!(ours.len(), 9, "{:?}", ours.keys());
+        assert!(!ours["1/c/stderr"].is_empty());
+        let written: String =
+            std::iter::once("outa\n".to_string()).chain((1..=3000).map(|i| format!("{i}\n"))).collect();
+        if opts == ["--compress-program", "cat"] {
+            assert_eq!(ours["1/a/stdout"], written.as_bytes());
+        } else {
+            assert!(ours["1/a/stdout"].len() < written.len() / 2, "compressed");
+        }
+        if let (Some((g, _)), Some((_, h))) = (both(&sb, &args("g")), both(&sb, &args("h"))) {
+            assert_eq!(stdout(&h), stdout(&g));
+            assert_eq!(h.status.code(), g.status.code());
+            assert_eq!(tree(&sb.path("h")), tree(&sb.path("g")), "{opts:?}: hrun as parallel and GNU");
+            assert_eq!(ours, tree(&sb.path("g")), "{opts:?}: hrun exec and GNU");
+        }
+        for d in ["e", "g", "h"] {
+            let _ = std::fs::remove_dir_all(sb.path(d));
+        }
+    }
+    for opts in
+        [&["--compress"][..], &["--compress-program", "gzip", "--tag"], &["--decompress-program", "false"]]
+    {
+        let mut args = opts.to_vec();
+        args.extend(["-k", cmd, ":::", "a", "b", "c"]);
+        let out = same_stdout(&sb, &args);
+        assert!(out.starts_with("outa\n1\n2\n") || out.starts_with("a\touta\na\t1\n"), "{out}");
+    }
+}

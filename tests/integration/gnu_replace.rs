@@ -176,8 +176,6 @@ fn process_slot_var_matches_gnu_parallel() {
 fn refusals_name_the_string_and_run_nothing() {
     let sb = Sandbox::new();
     for (template, why) in [
-        ("{choose_k}", "{choose_k} skips jobs"),
-        ("{uniq}", "{uniq} skips jobs"),
         ("{2#}", "{2#}: a position means nothing"),
         ("{%(?=x)}", "{%(?=x)}: hrun cannot read this regular expression"),
         ("{0#}", "add --plus"),
@@ -187,5 +185,73 @@ fn refusals_name_the_string_and_run_nothing() {
         assert_eq!(out.status.code(), Some(2), "{template}: {}", stderr(&out));
         assert!(stderr(&out).contains(why), "{template}: {}", stderr(&out));
         assert!(!sb.path("ran").exists() && !sb.path("log.jsonl").exists(), "{template}: something ran");
+    }
+}
+
+/// `{choose_k}` and `{uniq}`: a job whose values are not in strictly increasing order (as
+/// text) or not all different (nor empty) runs nothing and counts as failed: the same output
+/// and exit status (the number skipped) as GNU, with `-v` still showing its command and the
+/// joblog giving it Exitval -2 (the rows compared without their times).
+#[test]
+fn choose_k_and_uniq_skip_jobs_as_gnu() {
+    let sb = Sandbox::new();
+    let abc = [":::", "A", "B", "C"];
+    let abcd = [":::", "A", "B", "C", "D"];
+    let cube = |head: &[&'static str], v: &[&'static str]| -> Vec<&'static str> {
+        head.iter().chain(v).chain(v).chain(v).copied().collect()
+    };
+    let cases = [
+        cube(&["--plus", "-k", "echo", "{choose_k}"], &abcd),
+        cube(&["--plus", "-k", "echo", "{uniq}"], &abc),
+        cube(&["--plus", "-k", "echo", "{1uniq}+{2uniq}+{3uniq}"], &abc),
+        vec![
+            "--plus",
+            "-k",
+            "-v",
+            "echo",
+            "{#}",
+            "{2uniq}",
+            "{choose_k}",
+            ":::",
+            "a",
+            "b",
+            "",
+            ":::",
+            "a",
+            "10",
+            "9",
+        ],
+        vec!["--plus", "--dry-run", "echo", "{choose_k}", ":::", "a", "b", ":::", "a", "b"],
+    ];
+    for args in &cases {
+        same(&sb, args, b"");
+    }
+    let rows = |jl: &str| -> Vec<String> {
+        let text = std::fs::read_to_string(sb.path(jl)).unwrap();
+        let mut rows: Vec<(u64, String)> = text
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let f: Vec<&str> = l.split('\t').collect();
+                (f[0].parse().unwrap(), [f[0], f[4], f[5], f[6], f[7], f[8]].join("\t"))
+            })
+            .collect();
+        rows.sort();
+        rows.into_iter().map(|(_, r)| r).collect()
+    };
+    let args = |jl: &'static str| cube(&["--plus", "--joblog", jl, "echo", "{choose_k}"], &abc);
+    let mut exec = hrun();
+    exec.args(["exec", "--quiet", "--log"]).arg(sb.path("log.jsonl")).args(args("e.jl"));
+    let e = run_with(exec, sb.root(), b"");
+    assert_eq!(e.status.code(), Some(26), "{}", stderr(&e));
+    let ours = rows("e.jl");
+    assert_eq!(ours.len(), 27);
+    assert_eq!(ours[0], "1\t0\t0\t-2\t0\techo A A A");
+    assert_eq!(ours[5], "6\t0\t6\t0\t0\techo A B C");
+    if let Some(g) = run_gnu(&sb, &args("g.jl"), b"") {
+        let p = run_as_parallel(&sb, &args("p.jl"), b"");
+        assert_eq!(p.status.code(), g.status.code());
+        assert_eq!(rows("p.jl"), rows("g.jl"), "hrun as parallel (left) and GNU");
+        assert_eq!(ours, rows("g.jl"), "hrun exec (left) and GNU");
     }
 }

@@ -36,7 +36,6 @@ fn bad_templates_and_sources_are_refused_before_anything_runs() {
         (vec!["--sshloginfile", "nodes", "touch", "ran", ":::", "a"], "this node only"),
         (vec!["--pipe", "touch", "ran", ":::", "a"], "--pipe gives each job a block of input, not values"),
         (vec!["--tee", "touch", "ran", ":::", "a"], "split the input into files first"),
-        (vec!["--compress", "touch", "ran", ":::", "a"], "--compress: hrun exec does not do this yet"),
         // GNU's spellings: an abbreviation of a refused option, a refusal after an unknown option.
         (
             vec!["--pipep", "touch", "ran", ":::", "a"],

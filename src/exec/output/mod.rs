@@ -180,6 +180,8 @@ pub struct Output {
     /// GNU's `--files`: each task's stdout stays in a file of its own in `$TMPDIR`, whose
     /// name is shown instead of the output; the attempts' files by task.
     files: Option<RefCell<std::collections::HashMap<u64, PathBuf>>>,
+    /// GNU's `--compress`: the files a task's output is left in are compressed when it ends.
+    compress: Option<Compression>,
 }
 
 /// Task output that could not be written to hrun's stdout (a full disk, an I/O error; not a
@@ -301,6 +303,7 @@ impl Output {
             tags: false,
             colors: Default::default(),
             files: None,
+            compress: None,
         })
     }
 
@@ -436,6 +439,32 @@ impl Output {
         Output { files: files.then(RefCell::default), ..self }
     }
 
+    /// GNU's `--compress`: the output files left behind (`--files`, `--results DIR`) are
+    /// compressed by this program.
+    pub fn with_compression(self, compress: Option<Compression>) -> Output {
+        Output { compress, ..self }
+    }
+
+    /// The files of a finished task that outlive the run, compressed when asked: `--files`'
+    /// stdout, `--results DIR`'s stdout and stderr. A program that fails leaves the output as
+    /// it was, said as GNU says it.
+    fn compress_kept(&self, captured: &mut Captured) {
+        let Some(c) = &self.compress else { return };
+        let kept = match (&self.mode, &self.files) {
+            (OutputMode::Results(_), _) => vec![&mut captured.stdout, &mut captured.stderr],
+            (_, Some(_)) => vec![&mut captured.stdout],
+            _ => return,
+        };
+        for file in kept {
+            if let Err(e) = c.compress_in_place(file) {
+                match crate::messages::gnu() {
+                    true => eprintln!("parallel: Error: {} failed.", c.program),
+                    false => eprintln!("hrun: error: --compress: {e:#}"),
+                }
+            }
+        }
+    }
+
     /// True once hrun's stdout turned out closed (`hrun exec ... | head`): output of tasks
     /// that end from now on cannot be shown.
     pub fn stdout_closed(&self) -> bool {
@@ -491,12 +520,17 @@ impl Output {
     ) {
         let show = shown.is_some();
         let paint = self.colors.of(seq, Some(shown == Some(true)));
-        let Some((tx, _)) = &self.writer else { return };
         let mut captured = captured;
+        if show {
+            self.compress_kept(&mut captured);
+        }
+        let Some((tx, _)) = &self.writer else { return };
         if let Some(files) = &self.files {
             // The task's output stays in its file; its name is what is shown. A retried
             // attempt's file goes (GNU shows only the last attempt's output).
             let name = files.borrow_mut().remove(&seq);
+            // GNU prints only the name: the job's stderr is not shown (nor kept).
+            let _ = captured.stderr.set_len(0);
             match (name, show) {
                 (Some(name), true) => match name_block(&name) {
                     Ok(f) => captured.stdout = f,
@@ -660,5 +694,7 @@ fn write_row(
     table.write(&crate::results::Row::new(record, stdout, stderr).tagged(tag))
 }
 
+mod compress;
 mod writer;
+pub use compress::{Compression, from_path as compression_from_path};
 use writer::*;
