@@ -683,9 +683,11 @@ B
         drop(probe);
         // An hrun of the earlier split still running: refused, whichever log names it.
         let _writer = flock(&earlier, true);
-        let e = format!("{:#}", plan(&t, &logs, ResumeMode::Finished).err().expect("refused"));
+        let Err(e) = plan(&t, &logs, ResumeMode::Finished) else { panic!("not refused") };
+        let e = format!("{e:#}");
         assert!(e.contains("tasks.shard-2-of-3.hrun.jsonl is in use by another hrun"), "{e}");
-        let e = format!("{:#}", plan_stream(&logs, ResumeMode::Finished).err().expect("refused"));
+        let Err(e) = plan_stream(&logs, ResumeMode::Finished) else { panic!("not refused") };
+        let e = format!("{e:#}");
         assert!(e.contains("in use by another hrun"), "{e}");
         assert_eq!(shard_of_log_name(Path::new("a.b.shard-3-of-12.hrun.jsonl")), Some((3, 12)));
         assert_eq!(shard_of_log_name(Path::new("a.hrun.jsonl")), None);
