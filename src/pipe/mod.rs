@@ -12,6 +12,7 @@
 
 pub mod feed;
 pub mod part;
+pub mod regexp;
 pub mod split;
 pub mod spool;
 pub mod stream;
@@ -188,6 +189,10 @@ pub struct Options {
     /// `--cat`, `--fifo`.
     pub cat: bool,
     pub fifo: bool,
+    /// `--regexp`: `--recstart`/`--recend` are regular expressions.
+    pub regexp: bool,
+    /// `--csv`: records are CSV rows (a newline inside double quotes does not end one).
+    pub csv: bool,
 }
 
 /// `hrun exec --pipe WORDS` (or `--pipepart`): the command and where its blocks come from.
@@ -234,15 +239,18 @@ pub fn spec(
             );
         }
     };
+    // With --regexp the strings are patterns, read as they are.
+    let read = |s: &str| if o.regexp { s.as_bytes().to_vec() } else { unescape(s) };
     let (recstart, recend) = match (o.recstart.as_deref(), o.recend.as_deref()) {
         (None, None) => (Vec::new(), b"\n".to_vec()),
-        (Some(s), None) => (unescape(s), Vec::new()),
-        (s, Some(e)) => (s.map(unescape).unwrap_or_default(), unescape(e)),
+        (Some(s), None) => (read(s), Vec::new()),
+        (s, Some(e)) => (s.map(read).unwrap_or_default(), read(e)),
     };
     if o.lines == Some(0) || o.count == Some(0) {
         return Err("-L/-N with --pipe: at least 1 record per block".into());
     }
-    let records = Records { recstart, recend, lines: o.lines, count: o.count };
+    let records = Records { recstart, recend, lines: o.lines, count: o.count, regexp: o.regexp, csv: o.csv };
+    records.pattern(regexp::Flavour::Stream)?;
     let block = BlockSize::parse(o.block.as_deref(), &source)?;
     let header = match o.header.as_deref() {
         None => 0,

@@ -25,7 +25,7 @@ enum Kind {
     /// `--pipe`: the input, what is read and not yet cut, where that starts in the input.
     Stdin {
         input: File,
-        splitter: Splitter,
+        splitter: Box<Splitter>,
         buf: Vec<u8>,
         at: u64,
         ended: bool,
@@ -48,7 +48,7 @@ impl BlockStream {
                 let block = spec.block_bytes(0);
                 Kind::Stdin {
                     input: File::from(input),
-                    splitter: Splitter::new(spec.records.clone(), block),
+                    splitter: Box::new(Splitter::new(spec.records.clone(), block)?),
                     buf: Vec::new(),
                     at: 0,
                     ended: false,
