@@ -33,8 +33,9 @@ enum Kind {
         /// Records cut at a separator: the buffer is the spool (from when the header is read).
         spooler: Option<Box<Spooler>>,
     },
-    /// `--pipepart`: the file and its blocks' boundaries still to hand out.
-    Part { file: Arc<File>, bounds: std::vec::IntoIter<(u64, u64)>, header: u64 },
+    /// `--pipepart`: each file, its blocks' boundaries and its header's length; the blocks
+    /// handed out so far (file by file, in order).
+    Part { parts: VecDeque<(Arc<File>, Vec<(u64, u64)>, u64)>, at: usize },
 }
 
 impl BlockStream {
@@ -56,22 +57,32 @@ impl BlockStream {
                     spooler: None,
                 }
             }
-            Source::Part(path) => {
-                let shown = || crate::text::printable(&path.display().to_string()).into_owned();
-                let file = File::open(path).map_err(|e| format!("cannot open {}: {e}", shown()))?;
-                let size = file.metadata().map_err(|e| format!("cannot read {}: {e}", shown()))?.len();
-                if !file.metadata().is_ok_and(|m| m.is_file()) {
-                    return Err(format!(
-                        "--pipepart only works on a regular file (it seeks in it), and {} is not one; \
-                         use --pipe to read a stream",
-                        shown()
-                    ));
+            Source::Part(paths) => {
+                let mut files = Vec::new();
+                for path in paths {
+                    let shown = || crate::text::printable(&path.display().to_string()).into_owned();
+                    let file = File::open(path).map_err(|e| format!("cannot open {}: {e}", shown()))?;
+                    let meta = file.metadata().map_err(|e| format!("cannot read {}: {e}", shown()))?;
+                    if !meta.is_file() {
+                        return Err(format!(
+                            "--pipepart only works on a regular file (it seeks in it), and {} is not one; \
+                             use --pipe to read a stream",
+                            shown()
+                        ));
+                    }
+                    files.push((file, meta.len(), shown()));
                 }
-                let read = |e: std::io::Error| format!("cannot read {}: {e}", shown());
-                let header = super::part::header(&file, size, spec.header).map_err(read)?;
-                let bounds = super::part::bounds(&file, size, spec.block_bytes(size), &spec.records, header)
-                    .map_err(read)?;
-                Kind::Part { file: Arc::new(file), bounds: bounds.into_iter(), header }
+                // As GNU: --block -N divides the files' size together.
+                let block = spec.block_bytes(files.iter().map(|f| f.1).sum());
+                let mut parts = Vec::new();
+                for (file, size, shown) in files {
+                    let read = |e: std::io::Error| format!("cannot read {shown}: {e}");
+                    let header = super::part::header(&file, size, spec.header).map_err(read)?;
+                    let bounds =
+                        super::part::bounds(&file, size, block, &spec.records, header).map_err(read)?;
+                    parts.push((Arc::new(file), bounds, header));
+                }
+                Kind::Part { parts: parts.into_iter().collect(), at: 0 }
             }
         };
         Ok(BlockStream { spec, kind, pending: VecDeque::new(), seq: 0 })
@@ -98,12 +109,16 @@ impl BlockStream {
                 return Ok(Some(b));
             }
             match &mut self.kind {
-                Kind::Part { file, bounds, header } => {
-                    return Ok(bounds.next().map(|(from, to)| {
-                        let ranges =
-                            [(0, *header), (from, to - from)].into_iter().filter(|r| r.1 > 0).collect();
-                        Block::new(file.clone(), ranges, from, to - from)
-                    }));
+                Kind::Part { parts, at } => {
+                    let Some((file, bounds, header)) = parts.front() else { return Ok(None) };
+                    let Some(&(from, to)) = bounds.get(*at) else {
+                        parts.pop_front();
+                        *at = 0;
+                        continue;
+                    };
+                    *at += 1;
+                    let ranges = [(0, *header), (from, to - from)].into_iter().filter(|r| r.1 > 0).collect();
+                    return Ok(Some(Block::new(file.clone(), ranges, from, to - from)));
                 }
                 Kind::Stdin { ended: true, .. } => return Ok(None),
                 Kind::Stdin { input, header: header @ None, buf, at, splitter, spooler, .. } => {

@@ -338,3 +338,25 @@ fn csv_records_keep_newlines_inside_quotes() {
     same_csv(&sb, &["-j2", "--pipe", "--csv", "--block", "3", "-k", SHOW], b"a,\"x\ny\"\nb\nc");
     same_csv(&sb, &["-j2", "--pipe", "--csv", "-k", "wc", "-l"], csv.repeat(500).as_bytes());
 }
+
+#[test]
+fn pipepart_splits_several_files_one_after_the_other() {
+    let sb = Sandbox::new();
+    std::fs::write(sb.path("h1.txt"), [b"H1\n".as_slice(), &seq(2000)].concat()).unwrap();
+    std::fs::write(sb.path("h2.txt"), [b"H2\n".as_slice(), &seq(300)].concat()).unwrap();
+    std::fs::write(sb.path("odd.txt"), b"a\nb\nc").unwrap();
+    // Each file's own header before its blocks; --block -N divides the files' size together.
+    let two = ["-a", "h1.txt", "-a", "h2.txt"];
+    same(
+        &sb,
+        &[&two[..], &["-j2", "--pipepart", "--header", ":", "--block", "1k", "-k", SHOW]].concat(),
+        b"",
+    );
+    same(&sb, &[&two[..], &["-j3", "--pipepart", "--block", "-2", "-k", "wc", "-l"]].concat(), b"");
+    same(&sb, &["-j2", "--pipepart", "-k", SHOW, "::::", "h2.txt", "odd.txt", "h1.txt"], b"");
+    gnu_exec_and_parallel_agree(
+        &sb,
+        &["-j2", "--pipepart", "--block", "-1", "-k", "wc", "-l", "::::", "h1.txt", "h2.txt"],
+        b"",
+    );
+}
