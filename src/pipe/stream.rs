@@ -21,6 +21,9 @@ pub struct BlockStream {
     seq: u64,
 }
 
+/// A `--pipepart` file: the file, its blocks (start, end), its header's length.
+type Part = (Arc<File>, Vec<(u64, u64)>, u64);
+
 enum Kind {
     /// `--pipe`: the input, what is read and not yet cut, where that starts in the input.
     Stdin {
@@ -35,7 +38,7 @@ enum Kind {
     },
     /// `--pipepart`: each file, its blocks' boundaries and its header's length; the blocks
     /// handed out so far (file by file, in order).
-    Part { parts: VecDeque<(Arc<File>, Vec<(u64, u64)>, u64)>, at: usize },
+    Part { parts: VecDeque<Part>, at: usize },
 }
 
 impl BlockStream {
