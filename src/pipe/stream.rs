@@ -141,9 +141,7 @@ impl BlockStream {
                         .round(input, splitter)
                         .map_err(|e| format!("cannot spool a block of standard input: {e}"))?;
                     if let Some((from, to)) = grew {
-                        crate::messages::warning(format_args!(
-                            "a record was longer than {from} bytes: increasing --block to {to}"
-                        ));
+                        warn_grew(from, to);
                     }
                     self.pending.extend(block);
                     *ended = spooler.ended;
@@ -157,9 +155,7 @@ impl BlockStream {
                     let eof = got < want;
                     let round = splitter.round(buf, eof);
                     if let Some((from, to)) = round.grew {
-                        crate::messages::warning(format_args!(
-                            "a record was longer than {from} bytes: increasing --block to {to}"
-                        ));
+                        warn_grew(from, to);
                     }
                     let mut from = 0;
                     for len in round.blocks {
@@ -197,6 +193,18 @@ impl BlockStream {
 
     pub fn streams(&self) -> bool {
         matches!(self.kind, Kind::Stdin { .. })
+    }
+}
+
+/// The block size grew past a record longer than it: said as GNU says it when hrun runs as
+/// `parallel` (where hrun's own warnings are held back).
+fn warn_grew(from: usize, to: usize) {
+    if crate::messages::gnu() {
+        eprintln!("parallel: Warning: A record was longer than {from}. Increasing to --blocksize {to}.");
+    } else {
+        crate::messages::warning(format_args!(
+            "a record was longer than {from} bytes: increasing --block to {to}"
+        ));
     }
 }
 

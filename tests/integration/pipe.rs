@@ -360,3 +360,15 @@ fn pipepart_splits_several_files_one_after_the_other() {
         b"",
     );
 }
+
+#[test]
+fn a_longer_record_grows_the_block_with_gnus_warning_as_parallel() {
+    let sb = Sandbox::new();
+    let input = b"a\nbbbbbbbbbbbbbbbbbbbbbbbbbb\nc\n";
+    gnu_exec_and_parallel_agree(&sb, &["--pipe", "--block", "4", "-k", SHOW], input);
+    gnu_exec_and_parallel_agree(
+        &sb,
+        &["--pipe", "--regexp", "--recend", "b\\n", "--block", "3", "-k", SHOW],
+        input,
+    );
+}
