@@ -237,6 +237,7 @@ impl ExecArgs {
                 (p.recstart.is_some(), "--recstart"),
                 (p.cat, "--cat"),
                 (p.fifo, "--fifo"),
+                (p.regexp, "--regexp"),
             ];
             if let Some((_, name)) = given.iter().find(|(g, _)| *g) {
                 return Err(usage(format!(
@@ -271,6 +272,8 @@ impl ExecArgs {
             header: t.header.clone(),
             cat: p.cat,
             fifo: p.fifo,
+            regexp: p.regexp,
+            csv: self.extra.csv,
         };
         let spec = crate::pipe::spec(&self.words, &t.markers(), options).map_err(usage)?;
         Ok(Some(input::TaskSpec::Blocks(std::sync::Arc::new(spec))))

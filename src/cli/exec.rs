@@ -208,6 +208,11 @@ pub struct PipeArgs {
     #[arg(long, value_name = "STR")]
     pub recstart: Option<String>,
 
+    /// --recstart and --recend are regular expressions (as GNU's, without lookaround or
+    /// backreferences)
+    #[arg(long, alias = "regex")]
+    pub regexp: bool,
+
     /// With --pipe: records are N lines each; without: N lines of input per job, as -N (a
     /// line ending in a blank continues on the next; 0: one value per job)
     #[arg(short = 'L', value_name = "N")]

@@ -223,7 +223,9 @@ pub(super) fn check_outputs(cfg: &ExecConfig, log: Option<&Path>) -> Result<(), 
             crate::template::sources::files(&t.sources).map(|p| ("an input source", p)).collect()
         }
         TaskSpec::Blocks(b) => match &b.source {
-            crate::pipe::Source::Part(p) => vec![("the --pipepart file", p.as_path())],
+            crate::pipe::Source::Part(files) => {
+                files.iter().map(|p| ("a --pipepart file", p.as_path())).collect()
+            }
             crate::pipe::Source::Stdin => vec![],
         },
     };

@@ -201,7 +201,9 @@ fn refuse_input_as_output(tasks: &TaskSpec, out: &Path) -> Result<()> {
         TaskSpec::File(crate::taskfile::Source::Path(p)) => vec![("the task file", p.as_path())],
         TaskSpec::File(crate::taskfile::Source::Stdin) => vec![],
         TaskSpec::Blocks(b) => match &b.source {
-            crate::pipe::Source::Part(p) => vec![("the --pipepart file", p.as_path())],
+            crate::pipe::Source::Part(files) => {
+                files.iter().map(|p| ("a --pipepart file", p.as_path())).collect()
+            }
             crate::pipe::Source::Stdin => vec![],
         },
     };

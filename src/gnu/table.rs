@@ -28,7 +28,7 @@ const fn optional(names: &'static [&'static str], kind: Kind, answer: Answer) ->
 const REMOTE: &str = "hrun runs jobs on this node only: a later hrun adds --nodes; today start one hrun per node \
     and let each run its share: `srun --ntasks-per-node=1 hrun exec --shard auto ...` (see \
     slurm/hrun-multinode.sbatch)";
-const PIPE: &str = "hrun exec does not do this with --pipe yet (it does --pipe, --pipepart, --block, \
+const PIPE: &str = "hrun exec does not do this with --pipe yet (it does --pipe, --pipepart, --block, --regexp, --csv, \
     --recstart, --recend, -L, -N, --header, --cat and --fifo): split the input into files first (`split -n l/64 big.txt part.`) \
     and give each job one file on its standard input (`CMD < {} ::: part.*`)";
 const SQL: &str = "hrun does not queue jobs in an SQL database: write the jobs to a task file \
@@ -275,7 +275,7 @@ pub static OPTIONS: &[GnuOption] = &[
     flag(&["round-robin", "roundrobin", "round"], R(PIPE)),
     value(&["recstart"], Text, A(M::RecStart)),
     value(&["recend"], Text, A(M::RecEnd)),
-    flag(&["regexp", "regex"], R(PIPE)),
+    flag(&["regexp", "regex"], A(M::Regexp)),
     flag(&["remove-rec-sep", "removerecsep", "rrs"], R(PIPE)),
     flag(&["output-as-files", "outputasfiles", "files"], A(M::Files)),
     value(&["block-size", "blocksize", "block"], Text, A(M::BlockSize)),

@@ -12,6 +12,7 @@
 
 pub mod feed;
 pub mod part;
+pub mod regexp;
 pub mod split;
 pub mod spool;
 pub mod stream;
@@ -29,8 +30,8 @@ pub use split::Records;
 pub enum Source {
     /// `--pipe`: standard input, read once.
     Stdin,
-    /// `--pipepart -a FILE`: a file, its blocks found by seeking.
-    Part(PathBuf),
+    /// `--pipepart -a FILE`: files (one after the other, as GNU), their blocks found by seeking.
+    Part(Vec<PathBuf>),
 }
 
 /// `--block`: bytes per block, or (`--pipepart`) blocks per slot.
@@ -106,7 +107,10 @@ impl Spec {
     pub fn name(&self) -> String {
         match &self.source {
             Source::Stdin => format!("--pipe {}", self.command),
-            Source::Part(p) => format!("--pipepart -a {} {}", p.display(), self.command),
+            Source::Part(files) => {
+                let files: Vec<String> = files.iter().map(|p| format!("-a {}", p.display())).collect();
+                format!("--pipepart {} {}", files.join(" "), self.command)
+            }
         }
     }
 
@@ -119,8 +123,11 @@ impl Spec {
             program.chars().map(|c| if c.is_alphanumeric() || c == '-' { c } else { '_' }).collect();
         match &self.source {
             Source::Stdin => format!("{program}-pipe"),
-            Source::Part(p) => {
-                let stem = p.file_stem().map_or("part".into(), |s| s.to_string_lossy().into_owned());
+            Source::Part(files) => {
+                let stem = files
+                    .first()
+                    .and_then(|p| p.file_stem())
+                    .map_or("part".into(), |s| s.to_string_lossy().into_owned());
                 format!("{program}-pipepart-{stem}")
             }
         }
@@ -188,6 +195,10 @@ pub struct Options {
     /// `--cat`, `--fifo`.
     pub cat: bool,
     pub fifo: bool,
+    /// `--regexp`: `--recstart`/`--recend` are regular expressions.
+    pub regexp: bool,
+    /// `--csv`: records are CSV rows (a newline inside double quotes does not end one).
+    pub csv: bool,
 }
 
 /// `hrun exec --pipe WORDS` (or `--pipepart`): the command and where its blocks come from.
@@ -218,13 +229,8 @@ pub fn spec(
         }
     }
     let source = match (o.pipepart, files.as_slice()) {
-        (true, [one]) => Source::Part(one.clone()),
         (true, []) => return Err("--pipepart needs the file to split: -a FILE (or :::: FILE)".into()),
-        (true, _) => {
-            return Err(
-                "--pipepart splits one file in hrun exec: give one -a FILE (run hrun once per file)".into()
-            );
-        }
+        (true, _) => Source::Part(files),
         (false, []) => Source::Stdin,
         (false, _) => {
             return Err(
@@ -234,15 +240,18 @@ pub fn spec(
             );
         }
     };
+    // With --regexp the strings are patterns, read as they are.
+    let read = |s: &str| if o.regexp { s.as_bytes().to_vec() } else { unescape(s) };
     let (recstart, recend) = match (o.recstart.as_deref(), o.recend.as_deref()) {
         (None, None) => (Vec::new(), b"\n".to_vec()),
-        (Some(s), None) => (unescape(s), Vec::new()),
-        (s, Some(e)) => (s.map(unescape).unwrap_or_default(), unescape(e)),
+        (Some(s), None) => (read(s), Vec::new()),
+        (s, Some(e)) => (s.map(read).unwrap_or_default(), read(e)),
     };
     if o.lines == Some(0) || o.count == Some(0) {
         return Err("-L/-N with --pipe: at least 1 record per block".into());
     }
-    let records = Records { recstart, recend, lines: o.lines, count: o.count };
+    let records = Records { recstart, recend, lines: o.lines, count: o.count, regexp: o.regexp, csv: o.csv };
+    records.pattern(regexp::Flavour::Stream)?;
     let block = BlockSize::parse(o.block.as_deref(), &source)?;
     let header = match o.header.as_deref() {
         None => 0,
@@ -305,7 +314,9 @@ mod tests {
         assert_eq!(s.block, BlockSize::Bytes(1 << 20));
         let o = Options { pipepart: true, ..Options::default() };
         let s = spec(&words(&["wc", "::::", "big.txt"]), &m, o.clone()).unwrap();
-        assert_eq!(s.source, Source::Part("big.txt".into()));
+        assert_eq!(s.source, Source::Part(vec!["big.txt".into()]));
+        let s = spec(&words(&["wc", "::::", "a", "b"]), &m, o.clone()).unwrap();
+        assert_eq!(s.source, Source::Part(vec!["a".into(), "b".into()]));
         assert_eq!(s.block, BlockSize::PerSlot(10));
         assert!(spec(&words(&["wc"]), &m, o).unwrap_err().contains("-a FILE"));
         assert!(

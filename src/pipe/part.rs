@@ -10,6 +10,7 @@ use std::os::unix::fs::FileExt;
 use memchr::memmem;
 
 use super::Records;
+use super::regexp::{Flavour, Separator};
 
 /// GNU reads 128 KiB at a time looking for a boundary.
 const CHUNK: usize = 128 * 1024;
@@ -23,11 +24,17 @@ pub fn bounds(
     skip: u64,
 ) -> io::Result<Vec<(u64, u64)>> {
     let separator = records.separator();
+    let pattern = records.pattern(Flavour::Part).map_err(io::Error::other)?;
     let block = block.max(1) as u64;
     let mut cuts = vec![skip];
     let mut pos = skip + block;
     while pos < size {
-        if separator.is_empty() {
+        if let Some(pattern) = &pattern {
+            if let Some(i) = find_pattern_from(file, pos, size, pattern)? {
+                pos += i;
+                cuts.push(pos);
+            }
+        } else if separator.is_empty() {
             cuts.push(pos);
         } else if let Some(i) = find_from(file, pos, size, &separator)? {
             pos += i + records.recend.len() as u64;
@@ -58,6 +65,28 @@ pub fn header(file: &File, size: u64, lines: usize) -> io::Result<u64> {
         at += got as u64;
     }
     Ok(0)
+}
+
+/// `--regexp`: GNU reads 128 KiB more at a time until its pattern matches what it read, and
+/// cuts after the last match (relative to `from`).
+fn find_pattern_from(file: &File, from: u64, size: u64, pattern: &Separator) -> io::Result<Option<u64>> {
+    let mut buf: Vec<u8> = Vec::new();
+    let mut at = from;
+    while at < size {
+        let n = CHUNK.min((size - at) as usize);
+        let old = buf.len();
+        buf.resize(old + n, 0);
+        let got = file.read_at(&mut buf[old..], at)?;
+        buf.truncate(old + got);
+        if got == 0 {
+            break;
+        }
+        if let Some(cut) = pattern.part_cut(&buf) {
+            return Ok(Some(cut as u64));
+        }
+        at += got as u64;
+    }
+    Ok(None)
 }
 
 /// Where `separator` first occurs at or after `from`, relative to `from`.

@@ -7,6 +7,8 @@
 
 use memchr::memmem;
 
+use super::regexp::{Flavour, Separator};
+
 /// Where records end.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Records {
@@ -18,15 +20,34 @@ pub struct Records {
     pub lines: Option<usize>,
     /// `-N N`: N records per block.
     pub count: Option<usize>,
+    /// `--regexp`: `recstart` and `recend` are regular expressions.
+    pub regexp: bool,
+    /// `--csv`: a record ends at a newline outside double quotes.
+    pub csv: bool,
 }
 
 impl Default for Records {
     fn default() -> Self {
-        Records { recstart: Vec::new(), recend: b"\n".to_vec(), lines: None, count: None }
+        Records {
+            recstart: Vec::new(),
+            recend: b"\n".to_vec(),
+            lines: None,
+            count: None,
+            regexp: false,
+            csv: false,
+        }
     }
 }
 
 impl Records {
+    /// `--regexp`'s separator, compiled as GNU reads it for `flavour`.
+    pub fn pattern(&self, flavour: Flavour) -> Result<Option<Separator>, String> {
+        if !self.regexp {
+            return Ok(None);
+        }
+        Separator::new(&self.recstart, &self.recend, flavour).map(Some)
+    }
+
     /// What separates two records: the end of one and the start of the next.
     pub fn separator(&self) -> Vec<u8> {
         [self.recend.as_slice(), &self.recstart].concat()
@@ -42,6 +63,10 @@ pub struct Splitter {
     records: Records,
     separator: Vec<u8>,
     block: usize,
+    /// `--regexp`'s separator.
+    pattern: Option<Separator>,
+    /// GNU's `$garbage_read`: `--regexp -N` looked for bytes before the first record once.
+    garbage_read: bool,
 }
 
 /// What one round cut.
@@ -54,9 +79,10 @@ pub struct Round {
 }
 
 impl Splitter {
-    pub fn new(records: Records, block: usize) -> Splitter {
+    pub fn new(records: Records, block: usize) -> Result<Splitter, String> {
         let separator = records.separator();
-        Splitter { records, separator, block: block.clamp(1, MAX_BLOCK) }
+        let pattern = records.pattern(Flavour::Stream)?;
+        Ok(Splitter { records, separator, block: block.clamp(1, MAX_BLOCK), pattern, garbage_read: false })
     }
 
     /// How many bytes to read before the next round, the buffer holding `held`.
@@ -93,19 +119,42 @@ impl Splitter {
     /// True when blocks are cut only after the last separator of each read (no `-L`, `-N`):
     /// what was read before that separator is the block, whatever it holds.
     pub fn cuts_at_last_separator(&self) -> bool {
-        self.records.lines.is_none() && self.records.count.is_none()
+        self.records.lines.is_none()
+            && self.records.count.is_none()
+            && !self.records.regexp
+            && !self.records.csv
     }
 
-    fn cuts(&self, buf: &[u8], eof: bool) -> Vec<usize> {
-        match (self.records.lines, self.records.count) {
-            (Some(lines), None) => n_lines(buf, lines).into_iter().collect(),
-            (lines, Some(count)) => {
-                n_records(buf, &self.separator, self.records.recend.len(), count * lines.unwrap_or(1))
-            }
-            (None, None) if eof => Vec::new(),
-            (None, None) => {
-                last_record_end(buf, &self.separator, self.records.recend.len()).into_iter().collect()
-            }
+    /// GNU's order: `-L` alone, then `--csv`, then `--regexp`, then fixed strings.
+    fn cuts(&mut self, buf: &[u8], eof: bool) -> Vec<usize> {
+        let n = self.records.count.map(|c| c * self.records.lines.unwrap_or(1));
+        if let (Some(lines), None) = (self.records.lines, self.records.count) {
+            return n_lines(buf, lines).into_iter().collect();
+        }
+        if self.records.csv {
+            return csv_record_end(buf).into_iter().collect();
+        }
+        if let Some(pattern) = &self.pattern {
+            return match n {
+                None if eof => Vec::new(),
+                None => pattern.last_cut(buf).into_iter().collect(),
+                Some(n) => {
+                    let mut blocks = Vec::new();
+                    if !self.garbage_read {
+                        self.garbage_read = true;
+                        blocks.extend(Some(pattern.garbage(buf)).filter(|&g| g > 0));
+                    }
+                    let from: usize = blocks.iter().sum();
+                    blocks.extend(pattern.n_records(&buf[from..], n));
+                    blocks
+                }
+            };
+        }
+        let recend = self.records.recend.len();
+        match n {
+            Some(n) => n_records(buf, &self.separator, recend, n),
+            None if eof => Vec::new(),
+            None => last_record_end(buf, &self.separator, recend).into_iter().collect(),
         }
     }
 }
@@ -114,6 +163,21 @@ impl Splitter {
 fn last_record_end(buf: &[u8], separator: &[u8], recend: usize) -> Option<usize> {
     let i = memmem::rfind(buf, separator)? + recend;
     (i > 0).then_some(i)
+}
+
+/// GNU's `pass_csv_record`: just after the last newline with an even number of `\"` before
+/// it (0: none).
+fn csv_record_end(buf: &[u8]) -> Option<usize> {
+    let mut quotes = memchr::memchr_iter(b'"', buf).count();
+    let mut end = buf.len();
+    while let Some(nl) = memchr::memrchr(b'\n', &buf[..end]) {
+        quotes -= memchr::memchr_iter(b'"', &buf[nl..end]).count();
+        if quotes.is_multiple_of(2) {
+            return Some(nl + 1);
+        }
+        end = nl;
+    }
+    None
 }
 
 /// GNU's `pass_n_line_records`: the most whole records of `lines` lines.
@@ -194,7 +258,7 @@ pub fn parse_size(text: &str) -> Result<i64, String> {
 /// checked against.
 #[cfg(test)]
 pub(crate) fn cut_lengths(input: &[u8], records: &Records, block: usize) -> Vec<usize> {
-    let mut s = Splitter::new(records.clone(), block);
+    let mut s = Splitter::new(records.clone(), block).unwrap();
     let (mut buf, mut at, mut out) = (Vec::new(), 0, Vec::new());
     loop {
         let want = s.want(buf.len());
@@ -237,7 +301,7 @@ mod tests {
 
     #[test]
     fn a_record_longer_than_the_block_grows_it() {
-        let mut s = Splitter::new(Records::default(), 5);
+        let mut s = Splitter::new(Records::default(), 5).unwrap();
         let r = s.round(b"abcde", false);
         assert_eq!(r, Round { blocks: vec![], grew: Some((5, 8)) });
         assert_eq!(blocks(b"abcdefghij\nk\n", Records::default(), 5), ["abcdefghij\n", "k\n"]);
@@ -252,14 +316,32 @@ mod tests {
 
     #[test]
     fn n_records_skip_a_separator_at_the_first_byte() {
-        let r = Records { recstart: b">".to_vec(), recend: Vec::new(), count: Some(1), lines: None };
+        let r = Records { recstart: b">".to_vec(), recend: Vec::new(), count: Some(1), ..Records::default() };
         assert_eq!(blocks(b">a\n>b\n>c\n", r, 100), [">a\n", ">b\n", ">c\n"]);
     }
 
     #[test]
     fn recstart_alone_cuts_before_a_record_start() {
-        let r = Records { recstart: b">".to_vec(), recend: Vec::new(), lines: None, count: None };
+        let r = Records { recstart: b">".to_vec(), recend: Vec::new(), ..Records::default() };
         assert_eq!(blocks(b">a\n>b\n>c\n", r, 4), [">a\n", ">b\n", ">c\n"]);
+    }
+
+    #[test]
+    fn csv_records_end_at_a_newline_outside_quotes() {
+        assert_eq!(csv_record_end(b"a,\"x\ny\"\nb"), Some(8));
+        assert_eq!(csv_record_end(b"a,\"x\ny"), None);
+        let r = Records { csv: true, ..Records::default() };
+        // As GNU: at the end of the input too, the last record without its newline apart.
+        assert_eq!(blocks(b"a\n\"b\nc\"\nd", r, 100), ["a\n\"b\nc\"\n", "d"]);
+    }
+
+    #[test]
+    fn regexp_records_are_cut_at_the_last_match() {
+        let r =
+            Records { recstart: b">[ab]".to_vec(), recend: Vec::new(), regexp: true, ..Records::default() };
+        assert_eq!(blocks(b">a1\n>c2\n>b3\n>c4\n", r.clone(), 14), [">a1\n>c2\n", ">b3\n>c4\n"]);
+        // At the end of the input what is left is one block, as GNU's.
+        assert_eq!(blocks(b">a1\n>c2\n>b3\n", r, 100), [">a1\n>c2\n>b3\n"]);
     }
 
     #[test]

@@ -146,7 +146,7 @@ mod tests {
             let mut file = tempfile::tempfile().unwrap();
             file.write_all(&input).unwrap();
             std::io::Seek::rewind(&mut file).unwrap();
-            let mut splitter = Splitter::new(records.clone(), block);
+            let mut splitter = Splitter::new(records.clone(), block).unwrap();
             let mut spooler = Spooler::new(records.separator(), 2, b"H\n".to_vec(), &[], 0).unwrap();
             let mut got = Vec::new();
             while !spooler.ended {

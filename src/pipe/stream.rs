@@ -21,11 +21,14 @@ pub struct BlockStream {
     seq: u64,
 }
 
+/// A `--pipepart` file: the file, its blocks (start, end), its header's length.
+type Part = (Arc<File>, Vec<(u64, u64)>, u64);
+
 enum Kind {
     /// `--pipe`: the input, what is read and not yet cut, where that starts in the input.
     Stdin {
         input: File,
-        splitter: Splitter,
+        splitter: Box<Splitter>,
         buf: Vec<u8>,
         at: u64,
         ended: bool,
@@ -33,8 +36,9 @@ enum Kind {
         /// Records cut at a separator: the buffer is the spool (from when the header is read).
         spooler: Option<Box<Spooler>>,
     },
-    /// `--pipepart`: the file and its blocks' boundaries still to hand out.
-    Part { file: Arc<File>, bounds: std::vec::IntoIter<(u64, u64)>, header: u64 },
+    /// `--pipepart`: each file, its blocks' boundaries and its header's length; the blocks
+    /// handed out so far (file by file, in order).
+    Part { parts: VecDeque<Part>, at: usize },
 }
 
 impl BlockStream {
@@ -48,7 +52,7 @@ impl BlockStream {
                 let block = spec.block_bytes(0);
                 Kind::Stdin {
                     input: File::from(input),
-                    splitter: Splitter::new(spec.records.clone(), block),
+                    splitter: Box::new(Splitter::new(spec.records.clone(), block)?),
                     buf: Vec::new(),
                     at: 0,
                     ended: false,
@@ -56,22 +60,32 @@ impl BlockStream {
                     spooler: None,
                 }
             }
-            Source::Part(path) => {
-                let shown = || crate::text::printable(&path.display().to_string()).into_owned();
-                let file = File::open(path).map_err(|e| format!("cannot open {}: {e}", shown()))?;
-                let size = file.metadata().map_err(|e| format!("cannot read {}: {e}", shown()))?.len();
-                if !file.metadata().is_ok_and(|m| m.is_file()) {
-                    return Err(format!(
-                        "--pipepart only works on a regular file (it seeks in it), and {} is not one; \
-                         use --pipe to read a stream",
-                        shown()
-                    ));
+            Source::Part(paths) => {
+                let mut files = Vec::new();
+                for path in paths {
+                    let shown = || crate::text::printable(&path.display().to_string()).into_owned();
+                    let file = File::open(path).map_err(|e| format!("cannot open {}: {e}", shown()))?;
+                    let meta = file.metadata().map_err(|e| format!("cannot read {}: {e}", shown()))?;
+                    if !meta.is_file() {
+                        return Err(format!(
+                            "--pipepart only works on a regular file (it seeks in it), and {} is not one; \
+                             use --pipe to read a stream",
+                            shown()
+                        ));
+                    }
+                    files.push((file, meta.len(), shown()));
                 }
-                let read = |e: std::io::Error| format!("cannot read {}: {e}", shown());
-                let header = super::part::header(&file, size, spec.header).map_err(read)?;
-                let bounds = super::part::bounds(&file, size, spec.block_bytes(size), &spec.records, header)
-                    .map_err(read)?;
-                Kind::Part { file: Arc::new(file), bounds: bounds.into_iter(), header }
+                // As GNU: --block -N divides the files' size together.
+                let block = spec.block_bytes(files.iter().map(|f| f.1).sum());
+                let mut parts = Vec::new();
+                for (file, size, shown) in files {
+                    let read = |e: std::io::Error| format!("cannot read {shown}: {e}");
+                    let header = super::part::header(&file, size, spec.header).map_err(read)?;
+                    let bounds =
+                        super::part::bounds(&file, size, block, &spec.records, header).map_err(read)?;
+                    parts.push((Arc::new(file), bounds, header));
+                }
+                Kind::Part { parts: parts.into_iter().collect(), at: 0 }
             }
         };
         Ok(BlockStream { spec, kind, pending: VecDeque::new(), seq: 0 })
@@ -92,12 +106,16 @@ impl BlockStream {
                 return Ok(Some(b));
             }
             match &mut self.kind {
-                Kind::Part { file, bounds, header } => {
-                    return Ok(bounds.next().map(|(from, to)| {
-                        let ranges =
-                            [(0, *header), (from, to - from)].into_iter().filter(|r| r.1 > 0).collect();
-                        Block::new(file.clone(), ranges, from, to - from)
-                    }));
+                Kind::Part { parts, at } => {
+                    let Some((file, bounds, header)) = parts.front() else { return Ok(None) };
+                    let Some(&(from, to)) = bounds.get(*at) else {
+                        parts.pop_front();
+                        *at = 0;
+                        continue;
+                    };
+                    *at += 1;
+                    let ranges = [(0, *header), (from, to - from)].into_iter().filter(|r| r.1 > 0).collect();
+                    return Ok(Some(Block::new(file.clone(), ranges, from, to - from)));
                 }
                 Kind::Stdin { ended: true, .. } => return Ok(None),
                 Kind::Stdin { input, header: header @ None, buf, at, splitter, spooler, .. } => {
@@ -117,9 +135,7 @@ impl BlockStream {
                         .round(input, splitter)
                         .map_err(|e| format!("cannot spool a block of standard input: {e}"))?;
                     if let Some((from, to)) = grew {
-                        crate::messages::warning(format_args!(
-                            "a record was longer than {from} bytes: increasing --block to {to}"
-                        ));
+                        warn_grew(from, to);
                     }
                     self.pending.extend(block);
                     *ended = spooler.ended;
@@ -133,9 +149,7 @@ impl BlockStream {
                     let eof = got < want;
                     let round = splitter.round(buf, eof);
                     if let Some((from, to)) = round.grew {
-                        crate::messages::warning(format_args!(
-                            "a record was longer than {from} bytes: increasing --block to {to}"
-                        ));
+                        warn_grew(from, to);
                     }
                     let mut from = 0;
                     for len in round.blocks {
@@ -173,6 +187,18 @@ impl BlockStream {
 
     pub fn streams(&self) -> bool {
         matches!(self.kind, Kind::Stdin { .. })
+    }
+}
+
+/// The block size grew past a record longer than it: said as GNU says it when hrun runs as
+/// `parallel` (where hrun's own warnings are held back).
+fn warn_grew(from: usize, to: usize) {
+    if crate::messages::gnu() {
+        eprintln!("parallel: Warning: A record was longer than {from}. Increasing to --blocksize {to}.");
+    } else {
+        crate::messages::warning(format_args!(
+            "a record was longer than {from} bytes: increasing --block to {to}"
+        ));
     }
 }
 

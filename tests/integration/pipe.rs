@@ -260,3 +260,115 @@ fn cat_and_fifo_name_the_block_with_braces() {
         assert_eq!(std::fs::read_dir(&spool).unwrap().count(), 0, "{how} left files behind");
     }
 }
+
+#[test]
+fn regexp_record_starts_and_ends_are_patterns() {
+    let sb = Sandbox::new();
+    let fasta: String = (1..=300).map(|i| format!(">r{i}\n{}\n", "ACGT".repeat(i % 7))).collect();
+    let f = fasta.as_bytes();
+    // The last separator of each block, a pattern matching several record starts.
+    same(&sb, &["-j2", "--pipe", "--regexp", "--recstart", ">r\\d*[05]\\n", "--block", "1k", "-k", SHOW], f);
+    // recend and recstart both patterns; -N records; -N with -L.
+    same(
+        &sb,
+        &["-j2", "--pipe", "--regexp", "--recend", "[GT]\\n", "--recstart", ">", "-N", "7", "-k", SHOW],
+        f,
+    );
+    same(&sb, &["-j2", "--pipe", "--regex", "--recend", "\\n", "-N", "5", "-L", "3", "-k", SHOW], f);
+    // An alternation applies to the pattern only; (?i) as Perl's.
+    same(&sb, &["-j2", "--pipe", "--regexp", "--recstart", "(?i)>R1|>r2", "--block", "2k", "-k", SHOW], f);
+    // Bytes before the first record start are a record of their own with -N.
+    same(
+        &sb,
+        &["--pipe", "--regexp", "--recstart", "^>", "-N", "1", "-k", SHOW],
+        b"junk\nmore\n>a\n1\n>b\n2\n",
+    );
+    // --recend '' alone: any byte ends a record.
+    same(&sb, &["-j2", "--pipe", "--regexp", "--recend", "", "--block", "3k", "-k", "wc", "-c"], f);
+    // --pipepart finds its boundaries with the pattern too (GNU's last match in what it read).
+    std::fs::write(sb.path("f.fa"), f).unwrap();
+    let part = ["-j2", "--pipepart", "-a", "f.fa", "--regexp", "--block", "1k", "-k", SHOW];
+    same(&sb, &[&part[..5], &["--recstart", ">r.?.?7"], &part[5..]].concat(), b"");
+    same(&sb, &[&part[..5], &["--recend", "[AT]\\n", "--recstart", ">"], &part[5..]].concat(), b"");
+    gnu_exec_and_parallel_agree(&sb, &["--pipe", "--regexp", "--recstart", "^>", "-N2", "-k", SHOW], f);
+}
+
+#[test]
+fn regexp_patterns_hrun_cannot_use_are_refused() {
+    let sb = Sandbox::new();
+    let out = fed(sb.exec().args(["--pipe", "--regexp", "--recstart", "(?=>)", "cat"]), b"a\n");
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("--recstart (?=>)") && err.contains("look-around"), "{err}");
+    let out = fed(sb.exec().args(["--regexp", "echo", ":::", "a"]), b"");
+    assert!(stderr(&out).contains("--regexp applies to blocks of input"), "{}", stderr(&out));
+}
+
+/// GNU's `--csv` needs perl's Text::CSV only to read values, which `--pipe` has none of:
+/// where the module is not installed, GNU runs with a stand-in that loads (and is never
+/// asked to parse).
+fn csv_stub(sb: &Sandbox) -> String {
+    let dir = sb.path("perl5/Text");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("CSV.pm"), "package Text::CSV;\nsub new { return bless {}, shift }\n1;\n")
+        .unwrap();
+    sb.path("perl5").display().to_string()
+}
+
+fn same_csv(sb: &Sandbox, args: &[&str], input: &[u8]) {
+    let Some(mut gnu) = gnu_parallel() else { return };
+    let g = fed(gnu.current_dir(sb.root()).env("PERL5LIB", csv_stub(sb)).args(args), input);
+    let h = fed(sb.exec().args(args), input);
+    assert!(g.status.success(), "GNU {args:?}: {}", stderr(&g));
+    assert_eq!(h.status.code(), Some(0), "hrun {args:?}: {}", stderr(&h));
+    assert!(!stdout(&g).is_empty(), "{args:?}: GNU printed nothing");
+    assert_eq!(stdout(&h), stdout(&g), "{args:?}");
+}
+
+#[test]
+fn csv_records_keep_newlines_inside_quotes() {
+    let sb = Sandbox::new();
+    let csv: String = (1..=400)
+        .map(|i| {
+            if i % 3 == 0 { format!("{i},\"two\nlines {i}\"\n") } else { format!("{i},\"one, \"\"q\"\"\"\n") }
+        })
+        .collect();
+    same_csv(&sb, &["-j2", "--pipe", "--csv", "--block", "500", "-k", SHOW], csv.as_bytes());
+    // A record longer than the block; the last one without its newline is a block of its own.
+    same_csv(&sb, &["-j2", "--pipe", "--csv", "--block", "3", "-k", SHOW], b"a,\"x\ny\"\nb\nc");
+    same_csv(&sb, &["-j2", "--pipe", "--csv", "-k", "wc", "-l"], csv.repeat(500).as_bytes());
+}
+
+#[test]
+fn pipepart_splits_several_files_one_after_the_other() {
+    let sb = Sandbox::new();
+    std::fs::write(sb.path("h1.txt"), [b"H1\n".as_slice(), &seq(2000)].concat()).unwrap();
+    std::fs::write(sb.path("h2.txt"), [b"H2\n".as_slice(), &seq(300)].concat()).unwrap();
+    std::fs::write(sb.path("odd.txt"), b"a\nb\nc").unwrap();
+    // Each file's own header before its blocks; --block -N divides the files' size together.
+    let two = ["-a", "h1.txt", "-a", "h2.txt"];
+    same(
+        &sb,
+        &[&two[..], &["-j2", "--pipepart", "--header", ":", "--block", "1k", "-k", SHOW]].concat(),
+        b"",
+    );
+    same(&sb, &[&two[..], &["-j3", "--pipepart", "--block", "-2", "-k", "wc", "-l"]].concat(), b"");
+    same(&sb, &["-j2", "--pipepart", "-k", SHOW, "::::", "h2.txt", "odd.txt", "h1.txt"], b"");
+    gnu_exec_and_parallel_agree(
+        &sb,
+        &["-j2", "--pipepart", "--block", "-1", "-k", "wc", "-l", "::::", "h1.txt", "h2.txt"],
+        b"",
+    );
+}
+
+#[test]
+fn a_longer_record_grows_the_block_with_gnus_warning_as_parallel() {
+    let sb = Sandbox::new();
+    let input = b"a\nbbbbbbbbbbbbbbbbbbbbbbbbbb\nc\n";
+    gnu_exec_and_parallel_agree(&sb, &["--pipe", "--block", "4", "-k", SHOW], input);
+    gnu_exec_and_parallel_agree(
+        &sb,
+        &["--pipe", "--regexp", "--recend", "b\\n", "--block", "3", "-k", SHOW],
+        input,
+    );
+}
