@@ -288,7 +288,9 @@ pub fn read_log(path: &Path, bad: Bad) -> Result<Sweep> {
     Ok(sweep)
 }
 
-/// Every regular file in `dir` not starting with `.`, in natural order: one task each.
+/// Every regular file in `dir` not starting with `.`, in natural order: one task each. A
+/// directory holding `<seq>.out` files is an `--output-dir` (hrun's or GNU parallel's): its
+/// `.out` files are the tasks' results and their `.err` files (standard error) are not read.
 pub fn read_dir(dir: &Path, bad: Bad) -> Result<Sweep> {
     let entries = std::fs::read_dir(dir)
         .map_err(|e| usage(format!("cannot read results directory {}: {e}", shown(dir))))?;
@@ -297,6 +299,9 @@ pub fn read_dir(dir: &Path, bad: Bad) -> Result<Sweep> {
         .map(|e| e.path())
         .filter(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')) && !p.is_dir())
         .collect();
+    if files.iter().any(|f| task_output_file(f) == Some("out")) {
+        files.retain(|f| task_output_file(f) != Some("err"));
+    }
     files.sort_by_cached_key(|p| super::natural_key(p));
     if files.is_empty() {
         return Err(usage(format!(
@@ -316,6 +321,13 @@ pub fn read_dir(dir: &Path, bad: Bad) -> Result<Sweep> {
         }
     }
     Ok(sweep)
+}
+
+/// `out` or `err` for a task's output file in an `--output-dir` (`12.out`, `12.err`).
+fn task_output_file(path: &Path) -> Option<&str> {
+    let (stem, ext) = (path.file_stem()?.to_str()?, path.extension()?.to_str()?);
+    (!stem.is_empty() && stem.bytes().all(|b| b.is_ascii_digit()) && matches!(ext, "out" | "err"))
+        .then_some(ext)
 }
 
 /// One group's numbers for one field. JSON keys are a public interface.

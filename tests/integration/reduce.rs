@@ -213,3 +213,62 @@ fn bad_input_is_one_line_naming_file_and_value_or_skipped() {
         "{r}"
     );
 }
+
+/// A "program" of the kind a course student writes: a banner line, then `key = value` and
+/// several `k=v` on one line; the value is `a * 10 + seed` (its error, 1/seed).
+fn chatty(sb: &Sandbox) {
+    let p = sb.write(
+        "chatty",
+        "#!/bin/sh\necho \"Using 2 threads\"\necho \"pi = $(( $1 * 10 + $2 ))\"\necho \"a=$1 err=0.$2\"\n",
+    );
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// Issue 26 (second walkthrough, 1 and 3): hrun's own --output-dir was refused ("1.err: empty:
+/// no number in it"), and a banner line before `pi = ...` made every task bad.
+#[test]
+fn an_output_dir_of_program_output_with_a_banner() {
+    let sb = Sandbox::new();
+    chatty(&sb);
+    let out = run(sb.exec().args([
+        "--output-dir",
+        "od",
+        "./chatty",
+        "{1}",
+        "{2}",
+        ":::",
+        "1",
+        ":::",
+        "1",
+        "2",
+        "3",
+    ]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(sb.path("od/1.err").exists(), "the test needs hrun's empty .err files");
+    let r = reduce_json(&sb, &["od"]);
+    let field = |name: &str| {
+        r["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["field"] == name)
+            .unwrap_or_else(|| panic!("{r}"))
+            .clone()
+    };
+    let (mean, sd, se) = by_hand(&[11.0, 12.0, 13.0]);
+    let pi = field("pi");
+    assert_eq!(pi["n"], 3, "{r}");
+    assert!(close(&pi["mean"], mean) && close(&pi["sd"], sd) && close(&pi["se"], se), "{pi}");
+    // `a=1 err=0.N` on one line: two fields.
+    assert_eq!((field("a")["mean"].as_f64(), field("err")["max"].as_f64()), (Some(1.0), Some(0.3)));
+    // Output with no number anywhere is still an error naming its first line.
+    sb.write("od/4.out", "Segmentation fault\n");
+    let out = run(hrun().current_dir(sb.root()).args(["reduce", "od"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("od/4.out: line 1: \"Segmentation fault\" is neither a number"),
+        "{}",
+        stderr(&out)
+    );
+}
+
