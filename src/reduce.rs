@@ -110,12 +110,7 @@ pub fn command(req: &Request) -> Result<String> {
     let bad = sweep::Bad { skip: req.skip_bad };
     let mut all = sweep::Sweep::default();
     for path in req.paths {
-        let one = sweep::Input::of(path)?.read(bad)?;
-        if all.names.is_empty() {
-            all.names = one.names;
-        }
-        all.skipped += one.skipped;
-        all.tasks.extend(one.tasks);
+        all.add(sweep::Input::of(path)?.read(bad)?)?;
     }
     if all.tasks.is_empty() {
         let what = req.paths.iter().map(|p| shown(p)).collect::<Vec<_>>().join(", ");

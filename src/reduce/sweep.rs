@@ -72,6 +72,8 @@ pub enum Input {
     Table(PathBuf),
     Log(PathBuf),
     Dir(PathBuf),
+    /// A directory whose files are all run logs (`*.jsonl`, as `.hrun` holds them).
+    Logs(Vec<PathBuf>),
 }
 
 impl Input {
@@ -80,7 +82,10 @@ impl Input {
         match ext.as_deref() {
             Some("csv" | "tsv" | "json") if !path.is_dir() => Ok(Input::Table(path.to_path_buf())),
             Some("jsonl") if !path.is_dir() => Ok(Input::Log(path.to_path_buf())),
-            _ if path.is_dir() => Ok(Input::Dir(path.to_path_buf())),
+            _ if path.is_dir() => Ok(match run_logs_in(path) {
+                Some(logs) => Input::Logs(logs),
+                None => Input::Dir(path.to_path_buf()),
+            }),
             _ if !path.exists() => Err(usage(format!(
                 "cannot read results directory {}: no such file or directory",
                 shown(path)
@@ -97,8 +102,54 @@ impl Input {
             Input::Table(p) => read_table(p, bad),
             Input::Log(p) => read_log(p, bad),
             Input::Dir(p) => read_dir(p, bad),
+            Input::Logs(logs) => {
+                let mut all = Sweep::default();
+                for log in logs {
+                    all.add(read_log(log, bad)?)?;
+                }
+                Ok(all)
+            }
         }
     }
+}
+
+impl Sweep {
+    /// Adds `other`'s tasks (another input of the same sweep: a shard's log, a second table).
+    /// Inputs whose parameters have other names are other sweeps: refused, as summing them
+    /// would mix their values under one name.
+    pub fn add(&mut self, other: Sweep) -> Result<()> {
+        if self.tasks.is_empty() && self.skipped == 0 && self.names.is_empty() {
+            self.names = other.names;
+        } else if !other.names.is_empty() && !self.names.is_empty() && other.names != self.names {
+            return Err(usage(format!(
+                "the inputs are different sweeps: parameters {} and {}; reduce one at a time",
+                printable(&self.names.join(", ")),
+                printable(&other.names.join(", "))
+            )));
+        } else if self.names.is_empty() {
+            self.names = other.names;
+        }
+        self.skipped += other.skipped;
+        self.tasks.extend(other.tasks);
+        Ok(())
+    }
+}
+
+/// The run logs of `dir`, if every file in it not starting with `.` is one (`*.jsonl`): the
+/// `.hrun` directory, or the logs of a multi-node job's shards. `None` otherwise.
+fn run_logs_in(dir: &Path) -> Option<Vec<PathBuf>> {
+    let mut logs: Vec<PathBuf> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')) && !p.is_dir())
+        .collect();
+    let all_logs = logs.iter().all(|p| p.extension().is_some_and(|e| e == "jsonl"));
+    if logs.is_empty() || !all_logs {
+        return None;
+    }
+    logs.sort_by_cached_key(|p| super::natural_key(p));
+    Some(logs)
 }
 
 /// A `--results` table as hrun (or GNU parallel) writes it: GNU's columns up to `Command`, the

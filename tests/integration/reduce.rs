@@ -272,3 +272,31 @@ fn an_output_dir_of_program_output_with_a_banner() {
     );
 }
 
+/// Issue 26 (second walkthrough, 2): `hrun reduce .hrun` read the run logs as result files
+/// ("not JSON: trailing characters at line 2").
+#[test]
+fn a_directory_of_run_logs_is_read_as_run_logs() {
+    let sb = Sandbox::new();
+    model(&sb);
+    std::fs::create_dir(sb.path("logs")).unwrap();
+    for (shard, seeds) in [("a", ["1", "2"]), ("b", ["3", "4"])] {
+        let out = run(hrun()
+            .current_dir(sb.root())
+            .args([
+                "exec",
+                "--log",
+                &format!("logs/{shard}.hrun.jsonl"),
+                "--results",
+                &format!("{shard}.csv"),
+            ])
+            .args(["./model", "{1}", "{2}", "{3}", ":::", "1", ":::", "5", ":::"])
+            .args(seeds));
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    let r = reduce_json(&sb, &["logs"]);
+    let g = stdout_groups(&r)[0];
+    let xs: Vec<f64> = (1..=4).map(|s| f64::from(150 + s * s)).collect();
+    assert_eq!(g["n"], 4, "{r}");
+    assert!(close(&g["mean"], by_hand(&xs).0) && close(&g["sd"], by_hand(&xs).1), "{g}");
+}
+
