@@ -268,7 +268,7 @@ impl Table {
             self.columns.width = Some(width);
         }
         match self.format {
-            Format::Json => json_row(row, &mut buf),
+            Format::Json => json_row(row, &self.columns.names, &mut buf),
             _ => self.delimited_row(row, &mut buf),
         }
         buf.push(b'\n');
@@ -372,8 +372,10 @@ fn json_text(bytes: &[u8], buf: &mut Vec<u8>) {
     }
 }
 
-/// One JSON line, GNU's keys in GNU's spacing, then hrun's (as JSON values).
-fn json_row(row: &Row, buf: &mut Vec<u8>) {
+/// One JSON line, GNU's keys in GNU's spacing, then hrun's (as JSON values), and last the
+/// values' names (`--header :`) as `value_names`, when they have names: what a CSV table's
+/// header says, which GNU's JSON rows leave out (`hrun reduce` groups by them).
+fn json_row(row: &Row, names: &[String], buf: &mut Vec<u8>) {
     let g = row.gnu_fields();
     buf.extend_from_slice(
         format!(
@@ -409,6 +411,9 @@ fn json_row(row: &Row, buf: &mut Vec<u8>) {
     });
     for key in HRUN_COLUMNS {
         buf.extend_from_slice(format!(", \"{key}\": {}", extra[key]).as_bytes());
+    }
+    if !names.is_empty() {
+        buf.extend_from_slice(format!(", \"value_names\": {}", serde_json::json!(names)).as_bytes());
     }
     buf.extend_from_slice(b" }");
 }

@@ -238,6 +238,7 @@ fn delimited_rows(path: &Path, text: &str) -> Result<TableRows> {
 fn json_rows(path: &Path, text: &str) -> Result<TableRows> {
     let mut rows = Vec::new();
     let mut width = 0;
+    let mut names: Vec<String> = Vec::new();
     for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
         let v: serde_json::Value = serde_json::from_str(line)
             .map_err(|e| usage(format!("{}: line {}: not a JSON row: {e}", shown(path), i + 1)))?;
@@ -258,6 +259,12 @@ fn json_rows(path: &Path, text: &str) -> Result<TableRows> {
             )));
         }
         width = width.max(values.len());
+        // hrun's rows name the values (`--header :`) in `value_names`; GNU's have no such key.
+        if names.is_empty()
+            && let Some(n) = v["value_names"].as_array()
+        {
+            names = n.iter().map(|x| x.as_str().unwrap_or_default().to_string()).collect();
+        }
         rows.push(TableRow {
             seq: text("Seq"),
             runtime: text("JobRuntime"),
@@ -267,7 +274,8 @@ fn json_rows(path: &Path, text: &str) -> Result<TableRows> {
             stdout: text("Stdout"),
         });
     }
-    Ok(TableRows { names: (1..=width).map(|i| format!("V{i}")).collect(), rows })
+    let names = (0..width).map(|i| names.get(i).cloned().unwrap_or_else(|| format!("V{}", i + 1))).collect();
+    Ok(TableRows { names, rows })
 }
 
 /// A run log: its latest sweep's table (`--results FILE`) if that run wrote one, else its
@@ -435,6 +443,12 @@ pub fn summarise(sweep: &mut Sweep, by: &[String], bad: Bad) -> Result<Vec<Summa
                 printable(&known.join(", "))
             )));
         }
+    }
+    for name in by.iter().filter(|n| sweep.names.contains(n) && field_names.contains(&n.as_str())) {
+        crate::messages::note(format_args!(
+            "--by {0}: {0} is a parameter and also a field of the tasks' output; grouped by the parameter",
+            printable(name)
+        ));
     }
     let mut groups: Vec<Vec<String>> = Vec::new();
     let mut values: HashMap<(usize, String), Vec<f64>> = HashMap::new();

@@ -300,3 +300,36 @@ fn a_directory_of_run_logs_is_read_as_run_logs() {
     assert!(close(&g["mean"], by_hand(&xs).0) && close(&g["sd"], by_hand(&xs).1), "{g}");
 }
 
+/// Issue 26 (second walkthrough, 4): a JSON table grouped by V1/V2 where its run named the
+/// values with --header :, and `--by seed` then grouped on the program's own field `seed`.
+#[test]
+fn a_json_table_keeps_header_names_and_by_prefers_the_parameter() {
+    let sb = Sandbox::new();
+    // Prints its own `seed` field: 100 + its n parameter, unlike the seed parameter.
+    let p = sb.write(
+        "prog",
+        "#!/bin/sh\necho \"{\\\"seed\\\": $(( $1 + 100 )), \\\"y\\\": $(( $1 * 10 + $2 ))}\"\n",
+    );
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = run(sb
+        .exec()
+        .args(["--results", "o.json", "--header", ":", "./prog", "{n}", "{seed}"])
+        .args([":::", "n", "1", "2", ":::", "seed", "1", "2", "3"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let r = reduce_json(&sb, &["o.json"]);
+    assert_eq!(r["by"], serde_json::json!(["n"]), "{r}");
+    let y: Vec<&Value> = r["groups"].as_array().unwrap().iter().filter(|g| g["field"] == "y").collect();
+    assert_eq!(
+        (y.len(), y[1]["group"]["n"].as_str(), y[1]["mean"].as_f64()),
+        (2, Some("2"), Some(22.0)),
+        "{r}"
+    );
+    let out = run(hrun().current_dir(sb.root()).args(["reduce", "o.json", "--by", "seed", "--json"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--by seed: seed is a parameter and also a field"), "{}", stderr(&out));
+    let r: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let y: Vec<&Value> = r["groups"].as_array().unwrap().iter().filter(|g| g["field"] == "y").collect();
+    // Three groups, seeds 1..3 (the field would give two: 101, 102); seed 1: n = 1, 2 -> 11, 21.
+    assert_eq!(y.len(), 3, "{r}");
+    assert_eq!((y[0]["group"]["seed"].as_str(), y[0]["mean"].as_f64()), (Some("1"), Some(16.0)), "{r}");
+}
