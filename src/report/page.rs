@@ -397,9 +397,11 @@ fn histogram(bars: &[Bar]) -> String {
 /// Spread of identical tasks, and what the log shows of it.
 fn identical(r: &Report) -> String {
     let mut groups: BTreeMap<String, Vec<Sample>> = BTreeMap::new();
-    for b in r.bars.iter().filter(|b| b.outcome == Outcome::Succeeded) {
+    let ok: Vec<_> = r.bars.iter().filter(|b| b.outcome == Outcome::Succeeded).collect();
+    let kinds = kinds::kinds_of(&ok.iter().map(|b| b.cmd.as_str()).collect::<Vec<_>>());
+    for (b, kind) in ok.into_iter().zip(kinds) {
         let run = &r.runs[b.run].head;
-        groups.entry(kinds::kind_of(&b.cmd)).or_default().push(Sample {
+        groups.entry(kind).or_default().push(Sample {
             wall_s: b.wall_s,
             efficiency: b.cpu_efficiency(run.threads),
             shared: run.sharing.is_some(),

@@ -235,3 +235,21 @@ fn the_report_never_writes_over_a_log() {
     assert!(sb.read("page.html").contains("<rect class=\"task\""));
     assert_eq!(sb.read("run.html"), log);
 }
+
+/// Issue 26 (second walkthrough): `python3 -c pass {} ::: 1 2 3 4` showed "3 ... python3 -c
+/// pass #": seed 3 also masked the 3 of python3, putting its task in a group of its own.
+#[test]
+fn identical_tasks_keep_every_task_whose_seed_is_also_in_the_program_name() {
+    let sb = Sandbox::new();
+    // A program named as python3 is, with the digit of one of the seeds.
+    let p = sb.write("prog3", "#!/bin/sh\n");
+    std::fs::set_permissions(p, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let out = run(sb.exec().args(["-q", "./prog3", "-c", "pass", "{}", ":::", "1", "2", "3", "4"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let html = report_html(&sb, &["log.jsonl"]);
+    let table = &html[html.find("<table id=\"identical\">").unwrap()..];
+    let table = &table[..table.find("</table>").unwrap()];
+    let rows: Vec<&str> = table.split("<tr><td>").skip(1).collect();
+    assert_eq!(rows.len(), 1, "{table}");
+    assert!(rows[0].starts_with("4</td>") && rows[0].contains("./prog3 -c pass #"), "{table}");
+}
