@@ -84,10 +84,10 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             eprintln!("hrun: report of {} task attempt(s) written to {shown}", run.bars.len());
             Ok(exit::OK)
         }
-        Cmd::Results { logs, output } => {
+        Cmd::Results { logs, output, sweep } => {
             let (logs, out) = (expand_logs(&logs)?, output.unwrap_or_else(|| "-.csv".into()));
             hrun::same_file::refuse_over_logs(&logs, "-o", &out)?;
-            let rows = hrun::results::from_logs(&logs, &out)?;
+            let rows = hrun::results::from_logs(&logs, &out, sweep)?;
             if out.file_stem().is_none_or(|s| s != "-") {
                 eprintln!("hrun: {rows} row(s) written to {}", out.display());
             }

@@ -52,6 +52,9 @@ pub struct Status {
     /// Which sweep the run was part of: its task file (or template and sources) and the
     /// file's number of tasks. Logs of one sweep (its shards) are summed; others are not.
     pub sweep: String,
+    /// Sweeps the log held before this run's (runs without `--resume` start one): not
+    /// counted here, and said, so that an earlier sweep does not vanish without a word.
+    pub earlier_sweeps: u64,
 }
 
 /// Whether the hrun of a run without an end record is still there.
@@ -149,7 +152,15 @@ impl Reading {
         match record {
             Record::Run(run) => {
                 self.running.clear();
-                self.latest = Some(Status::of_run(&run));
+                if !run.resume {
+                    // A new sweep: the tasks of an earlier one are not this one's.
+                    self.verdicts.clear();
+                }
+                let earlier = match &self.latest {
+                    Some(before) => before.earlier_sweeps + u64::from(!run.resume),
+                    None => 0,
+                };
+                self.latest = Some(Status { earlier_sweeps: earlier, ..Status::of_run(&run) });
             }
             Record::Start(start) => {
                 if let Some(s) = self.latest.as_mut() {
@@ -387,6 +398,13 @@ pub fn render(s: &Status, now: f64) -> String {
         }
     }
     lines.push(line);
+    if s.earlier_sweeps > 0 {
+        lines.push(format!(
+            "this log also holds {} before this one (a run without --resume starts a new sweep), not \
+             counted here: hrun results --sweep N and hrun report show them",
+            crate::text::count(s.earlier_sweeps, "earlier sweep")
+        ));
+    }
     if let Some(end) = &s.end {
         lines.push(numbers(s, end));
     }

@@ -329,3 +329,24 @@ fn status_and_report_give_the_cpu_use_of_tasks() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(sb.read("r.html").matches("of its 1 CPU)</title>").count(), 2, "each task's tooltip");
 }
+
+/// Issue 26 (second walkthrough, 5): two sweeps of one template share a default log, and
+/// `hrun status` showed the second's 2 tasks with no word of the first's 3.
+#[test]
+fn an_earlier_sweep_in_a_shared_log_is_said() {
+    let sb = Sandbox::new();
+    for values in [&["1", "2", "3"][..], &["4", "5"]] {
+        let out = run(sb.exec().args(["-q", "true", "{}", ":::"]).args(values));
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    let out = run(hrun().current_dir(sb.root()).args(["status", "log.jsonl"]));
+    let text = stdout(&out);
+    assert!(text.contains("tasks: 2 done (2 ok, 0 failed)"), "{text}");
+    assert!(text.contains("this log also holds 1 earlier sweep before this one"), "{text}");
+    assert!(text.contains("hrun results --sweep N"), "{text}");
+    // A resumed run is the same sweep: nothing more to say.
+    let out = run(sb.exec().args(["-q", "--resume", "true", "{}", ":::", "4", "5", "6"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&run(hrun().current_dir(sb.root()).args(["status", "log.jsonl"])));
+    assert!(text.contains("1 earlier sweep"), "{text}");
+}
