@@ -23,23 +23,32 @@ fn is_number(word: &str) -> bool {
 /// the value of `NAME=NUMBER` (`--x=12`), and, inside other words, a run of digits that is
 /// exactly one of those numbers (`--seed 17 -o r/mc_pi_17.toml`: the path carries the
 /// argument). Other digits inside a word are kept: `ex04/run.sh` is not `ex05/run.sh`.
-pub fn kind_of(cmd: &str) -> String {
+#[cfg(test)]
+fn kind_of(cmd: &str) -> String {
     kind_with(cmd, |_, _| true)
 }
 
-/// The kinds of the tasks' commands: as [`kind_of`], but digits inside a word are masked only
-/// where that word varies between the tasks. A word every task has in the same place
-/// (`python3`, a directory `walk2`, `hg38`) is the program, not an argument: masking its
-/// digits when a seed happened to equal them split one group in two (issue 26: `python3 -c
-/// pass {} ::: 1 2 3 4` showed 3 of 4 tasks).
+/// The kinds of the tasks' commands: as [`kind_of`], but a run of digits inside a word is
+/// masked only where it varies between the tasks (the `k`th run of the `i`th word is not the
+/// same in every command). Digits every task has in the same place (`python3`, a directory
+/// `walk2`, `hg38`) are the program, not an argument: masking them when a seed happened to
+/// equal them split one group in two (issue 26: `python3 -c pass {} ::: 1 2 3 4` showed 3 of 4).
 pub fn kinds_of(cmds: &[&str]) -> Vec<String> {
-    let split: Vec<Vec<&str>> = cmds.iter().map(|c| c.split(' ').collect()).collect();
-    let constant = |i: usize, w: &str| split.iter().all(|words| words.get(i) == Some(&w));
-    cmds.iter().map(|c| kind_with(c, |i, w| !constant(i, w))).collect()
+    let runs: Vec<Vec<Vec<&str>>> = cmds.iter().map(|c| c.split(' ').map(digit_runs).collect()).collect();
+    let constant = |i: usize, k: usize| {
+        let first = runs.first().and_then(|w| w.get(i)).and_then(|r| r.get(k));
+        runs.iter().all(|w| w.get(i).and_then(|r| r.get(k)) == first)
+    };
+    cmds.iter().map(|c| kind_with(c, |i, k| !constant(i, k))).collect()
 }
 
-/// [`kind_of`], masking digits inside the `i`th word `w` only when `varies(i, w)`.
-fn kind_with(cmd: &str, varies: impl Fn(usize, &str) -> bool) -> String {
+/// The runs of digits of `word`, in order.
+fn digit_runs(word: &str) -> Vec<&str> {
+    word.split(|c: char| !c.is_ascii_digit()).filter(|r| !r.is_empty()).collect()
+}
+
+/// [`kind_of`], masking the `k`th run of digits of the `i`th word only when `varies(i, k)`.
+fn kind_with(cmd: &str, varies: impl Fn(usize, usize) -> bool) -> String {
     let words: Vec<&str> = cmd.split(' ').collect();
     let mut masked: Vec<&str> = Vec::new();
     for w in &words {
@@ -61,24 +70,25 @@ fn kind_with(cmd: &str, varies: impl Fn(usize, &str) -> bool) -> String {
                 && is_number(v)
             {
                 format!("{name}=#")
-            } else if varies(i, w) {
-                mask_digit_runs(w, &masked)
             } else {
-                w.to_string()
+                mask_digit_runs(w, &masked, |k| varies(i, k))
             }
         })
         .collect();
     out.join(" ")
 }
 
-/// `word` with each maximal run of digits that is one of `numbers` replaced by `#`.
-fn mask_digit_runs(word: &str, numbers: &[&str]) -> String {
+/// `word` with each maximal run of digits that is one of `numbers` replaced by `#`, where the
+/// run (the `k`th) `varies(k)`.
+fn mask_digit_runs(word: &str, numbers: &[&str], varies: impl Fn(usize) -> bool) -> String {
     let mut out = String::new();
     let mut run = String::new();
-    let flush = |run: &mut String, out: &mut String| {
+    let mut k = 0;
+    let mut flush = |run: &mut String, out: &mut String| {
         if !run.is_empty() {
-            out.push_str(if numbers.contains(&run.as_str()) { "#" } else { run });
+            out.push_str(if numbers.contains(&run.as_str()) && varies(k) { "#" } else { run });
             run.clear();
+            k += 1;
         }
     };
     for c in word.chars() {
