@@ -397,6 +397,9 @@ fn summary_counts_and_gen_threads_read_plainly() {
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(0), "{err}");
     assert!(err.contains(" on 1 slot x 1 CPU; slot utilisation "), "{err}");
+    // The summary's count (issue 26, second walkthrough: "1 task(s)").
+    let one = run(sb.exec().args(["true", ":::", "1"]));
+    assert!(stderr(&one).contains("hrun: 1 task: 1 ok, 0 failed"), "{}", stderr(&one));
     let pct: f64 = err.split("slot utilisation ").nth(1).unwrap().split('%').next().unwrap().parse().unwrap();
     assert!(pct <= 100.0, "{err}");
     let more = (usable_cpus().len() + 1).to_string();
