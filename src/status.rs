@@ -55,6 +55,8 @@ pub struct Status {
     /// Sweeps the log held before this run's (runs without `--resume` start one): not
     /// counted here, and said, so that an earlier sweep does not vanish without a word.
     pub earlier_sweeps: u64,
+    /// The run's tasks are jobs of a command template: named `job N`, as exec names them.
+    pub jobs: bool,
 }
 
 /// Whether the hrun of a run without an end record is still there.
@@ -218,6 +220,7 @@ impl Status {
                 run.template.as_deref().unwrap_or(""),
                 run.file_tasks
             ),
+            jobs: run.template.is_some(),
             ..Status::default()
         }
     }
@@ -408,10 +411,17 @@ pub fn render(s: &Status, now: f64) -> String {
     if let Some(end) = &s.end {
         lines.push(numbers(s, end));
     }
+    // As `hrun exec` names them (`Task::name`): `job 3` of a template, `task 3` of a task file.
+    let noun = if s.jobs { "job" } else { "task" };
     if !s.failures.is_empty() {
         lines.push("failed:".into());
         for f in &s.failures {
-            lines.push(format!("  task {:<6} {:<8} {}", f.seq, f.status, printable(&f.cmd)));
+            lines.push(format!(
+                "  {:<11} {:<8} {}",
+                format!("{noun} {}", f.seq),
+                f.status,
+                printable(&f.cmd)
+            ));
         }
         if s.failed > s.failures.len() as u64 {
             lines.push(format!("  and {} more", s.failed - s.failures.len() as u64));
@@ -422,8 +432,8 @@ pub fn render(s: &Status, now: f64) -> String {
         for r in s.running.iter().take(5) {
             let age = if live { clock(now - r.start) } else { String::new() };
             lines.push(format!(
-                "  task {:<6} slot {:<4} cpus {:<10} {:>9}  {}",
-                r.seq,
+                "  {:<11} slot {:<4} cpus {:<10} {:>9}  {}",
+                format!("{noun} {}", r.seq),
                 r.slot,
                 printable(&r.cpus),
                 age,

@@ -84,7 +84,7 @@ fn report_shows_its_output_path_escaped() {
     assert_eq!(run(sb.exec().arg("tasks.txt")).status.code(), Some(0));
     let out = run(hrun().current_dir(sb.root()).args(["report", "log.jsonl", "-o", "r\u{1b}[2J.html"]));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(stderr(&out), "hrun: report of 1 task attempt(s) written to r\\x1b[2J.html\n");
+    assert_eq!(stderr(&out), "hrun: report of 1 task attempt written to r\\x1b[2J.html\n");
     assert!(sb.path("r\u{1b}[2J.html").is_file());
 }
 
@@ -349,4 +349,16 @@ fn an_earlier_sweep_in_a_shared_log_is_said() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&run(hrun().current_dir(sb.root()).args(["status", "log.jsonl"])));
     assert!(text.contains("1 earlier sweep"), "{text}");
+}
+
+/// Issue 26 (second walkthrough): status said "task 3" where exec says "job 3" for a
+/// template's jobs.
+#[test]
+fn status_names_template_jobs_as_exec_does() {
+    let sb = Sandbox::new();
+    let out = run(sb.exec().args(["-q", "exit {}", ":::", "0", "0", "3"]));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("job 3"), "{}", stderr(&out));
+    let text = stdout(&run(hrun().current_dir(sb.root()).args(["status", "log.jsonl"])));
+    assert!(text.contains("failed:\n  job 3       exit 3   exit 3\n"), "{text}");
 }
