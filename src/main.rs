@@ -81,7 +81,10 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             let run = hrun::report::read(&logs)?;
             hrun::report::write_page(&path, &hrun::report::render(&run))?;
             let shown = hrun::text::printable(&path.display().to_string()).into_owned();
-            eprintln!("hrun: report of {} task attempt(s) written to {shown}", run.bars.len());
+            eprintln!(
+                "hrun: report of {} written to {shown}",
+                hrun::text::count(run.bars.len() as u64, "task attempt")
+            );
             Ok(exit::OK)
         }
         Cmd::Results { logs, output, sweep } => {
@@ -89,7 +92,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             hrun::same_file::refuse_over_logs(&logs, "-o", &out)?;
             let rows = hrun::results::from_logs(&logs, &out, sweep)?;
             if out.file_stem().is_none_or(|s| s != "-") {
-                eprintln!("hrun: {rows} row(s) written to {}", out.display());
+                eprintln!("hrun: {} written to {}", hrun::text::count(rows, "row"), out.display());
             }
             Ok(exit::OK)
         }

@@ -15,7 +15,7 @@ fn exit_status_counts_failed_tasks() {
     let (_, tasks) = sb.log();
     let exits: Vec<_> = tasks.iter().map(|t| t["exit"].clone()).collect();
     assert_eq!(exits, [0.into(), 1.into(), 7.into(), serde_json::Value::Null, 0.into()]);
-    assert!(stderr(&out).contains("5 task(s): 2 ok, 3 failed"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("5 tasks: 2 ok, 3 failed"), "{}", stderr(&out));
 }
 
 #[test]
@@ -414,4 +414,19 @@ fn summary_counts_and_gen_threads_read_plainly() {
     assert!(stdout(&out).contains(&format!("#hrun threads={more}\n")));
     let out = run(hrun().current_dir(sb.root()).args(["gen", "--tasks", "1", "--threads", "1"]));
     assert!(!stderr(&out).contains("note"), "{}", stderr(&out));
+}
+
+/// Issue 26 (second walkthrough): `for i in 1; do echo {}; done` made `.hrun/i-....hrun.jsonl`,
+/// the loop's variable taken for the program.
+#[test]
+fn a_default_log_is_named_after_the_program_a_loop_runs() {
+    let sb = Sandbox::new();
+    let out =
+        run(hrun().current_dir(sb.root()).args(["exec", "-q", "for i in 1; do echo {}; done", ":::", "1"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let logs: Vec<String> = std::fs::read_dir(sb.path(".hrun"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(matches!(&logs[..], [one] if one.starts_with("echo-")), "{logs:?}");
 }

@@ -587,8 +587,14 @@ fn each_sweep_of_the_logs_is_its_own_table() {
     // The latest sweep: c's three rows, V1 its own column.
     assert_eq!(rows.len(), 4, "{rows:?}");
     assert_eq!((rows[0][9].as_str(), rows[3][9].as_str()), ("V1", "5"), "{rows:?}");
-    assert!(err.contains("the logs hold 3 sweeps, each its own table; this is sweep 3 (--sweep N for another)"), "{err}");
-    assert!(err.contains("  1  2 rows  ") && err.contains("a.jsonl") && err.contains("*  3  3 rows"), "{err}");
+    assert!(
+        err.contains("the logs hold 3 sweeps, each its own table; this is sweep 3 (--sweep N for another)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("  1  2 rows  ") && err.contains("a.jsonl") && err.contains("*  3  3 rows"),
+        "{err}"
+    );
     let (rows, _) = table(&[&logs[..], &["--sweep", "1"]].concat());
     assert_eq!(rows[0][9..11], ["a", "b"], "{rows:?}");
     assert_eq!(rows.len(), 3, "{rows:?}");
@@ -599,7 +605,8 @@ fn each_sweep_of_the_logs_is_its_own_table() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--sweep 4: the logs hold 3 sweeps"), "{}", stderr(&out));
     // Two sweeps in one log (a run without --resume starts one): the later, and the earlier named.
-    let out = run(hrun().current_dir(sb.root()).args(["exec", "-q", "--log", "a.jsonl", "echo", "{}", ":::", "9"]));
+    let out =
+        run(hrun().current_dir(sb.root()).args(["exec", "-q", "--log", "a.jsonl", "echo", "{}", ":::", "9"]));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let (rows, err) = table(&["a.jsonl"]);
     assert_eq!((rows.len(), rows[1][9].as_str()), (2, "9"), "{rows:?}");
