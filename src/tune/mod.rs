@@ -338,7 +338,7 @@ fn report_failures(threads: usize, wave: &Wave) {
     let mut text = format!(
         "hrun: tune: T = {threads}: {} of {} failed:",
         wave.failed,
-        crate::text::count(wave.tasks as u64, "task")
+        crate::text::count(wave.tasks, "task")
     );
     for f in &wave.failures {
         text += &format!("\n  task {}: {}: {}", f.seq, f.status, crate::text::printable(&f.cmd));

@@ -36,7 +36,7 @@ pub fn render(out: &Outcome) -> String {
                 "-",
                 "failed",
                 r.failed,
-                crate::text::count(r.tasks as u64, "task")
+                crate::text::count(r.tasks, "task")
             )
         };
     }
