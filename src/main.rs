@@ -81,15 +81,18 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             let run = hrun::report::read(&logs)?;
             hrun::report::write_page(&path, &hrun::report::render(&run))?;
             let shown = hrun::text::printable(&path.display().to_string()).into_owned();
-            eprintln!("hrun: report of {} task attempt(s) written to {shown}", run.bars.len());
+            eprintln!(
+                "hrun: report of {} written to {shown}",
+                hrun::text::count(run.bars.len() as u64, "task attempt")
+            );
             Ok(exit::OK)
         }
-        Cmd::Results { logs, output } => {
+        Cmd::Results { logs, output, sweep } => {
             let (logs, out) = (expand_logs(&logs)?, output.unwrap_or_else(|| "-.csv".into()));
             hrun::same_file::refuse_over_logs(&logs, "-o", &out)?;
-            let rows = hrun::results::from_logs(&logs, &out)?;
+            let rows = hrun::results::from_logs(&logs, &out, sweep)?;
             if out.file_stem().is_none_or(|s| s != "-") {
-                eprintln!("hrun: {rows} row(s) written to {}", out.display());
+                eprintln!("hrun: {} written to {}", hrun::text::count(rows, "row"), out.display());
             }
             Ok(exit::OK)
         }

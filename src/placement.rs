@@ -11,6 +11,7 @@ use crate::cpuset::CpuSet;
 use crate::exit::UsageError;
 use crate::slots::{self, SlotPlan, Smt};
 use crate::sys;
+use crate::text::count;
 use crate::topology::{self, Topology};
 
 /// The placement flags, shared by every subcommand that plans slots.
@@ -160,10 +161,10 @@ pub fn to_json(p: &Planned, smt: Smt) -> String {
 pub fn render(p: &Planned, smt: Smt) -> String {
     let dash = |v: Option<usize>| v.map_or("-".to_string(), |v| v.to_string());
     let mut out = format!(
-        "{} slot(s) of {} CPU(s) on {} usable CPU(s) ({}); SMT: {}; {}\n",
-        p.plan.slots.len(),
-        p.plan.threads,
-        p.usable.len(),
+        "{} of {} on {} ({}); SMT: {}; {}\n",
+        count(p.plan.slots.len() as u64, "slot"),
+        count(p.plan.threads as u64, "CPU"),
+        count(p.usable.len() as u64, "usable CPU"),
         p.usable,
         if smt == Smt::Avoid { "avoid" } else { "use" },
         if p.plan.topology_aware { "topology-aware" } else { "flat (no topology)" }

@@ -23,7 +23,7 @@ use hrun_protocol::result::McPiResult;
 use serde::Serialize;
 
 use crate::exit::UsageError;
-use crate::text::printable;
+use crate::text::{count, printable};
 
 /// The combined estimate. JSON keys are a public interface (`hrun reduce --json`).
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -110,16 +110,14 @@ pub fn command(req: &Request) -> Result<String> {
     let bad = sweep::Bad { skip: req.skip_bad };
     let mut all = sweep::Sweep::default();
     for path in req.paths {
-        let one = sweep::Input::of(path)?.read(bad)?;
-        if all.names.is_empty() {
-            all.names = one.names;
-        }
-        all.skipped += one.skipped;
-        all.tasks.extend(one.tasks);
+        all.add(sweep::Input::of(path)?.read(bad)?)?;
     }
     if all.tasks.is_empty() {
         let what = req.paths.iter().map(|p| shown(p)).collect::<Vec<_>>().join(", ");
-        return Err(usage(format!("no usable task result in {what} ({} bad one(s) skipped)", all.skipped)));
+        return Err(usage(format!(
+            "no usable task result in {what} ({} skipped)",
+            count(all.skipped, "bad one")
+        )));
     }
     let by = sweep::grouping(&all, req.by.as_deref());
     if req.by.is_none() && !all.names.is_empty() {
@@ -131,7 +129,7 @@ pub fn command(req: &Request) -> Result<String> {
     }
     let rows = sweep::summarise(&mut all, &by, bad)?;
     if all.skipped > 0 {
-        eprintln!("hrun: skipped {} bad task result(s)", all.skipped);
+        eprintln!("hrun: skipped {}", count(all.skipped, "bad task result"));
     }
     Ok(if req.json {
         sweep::render_json(&by, &rows, all.skipped)
@@ -185,10 +183,13 @@ pub fn reduce_dirs(dirs: &[PathBuf], skip_bad: bool) -> Result<Reduction> {
         kept.skipped += 1;
     }
     if kept.results.is_empty() {
-        return Err(usage(format!("no usable result in {dir} ({} bad file(s) skipped)", kept.skipped)));
+        return Err(usage(format!(
+            "no usable result in {dir} ({} skipped)",
+            count(kept.skipped, "bad file")
+        )));
     }
     if kept.skipped > 0 {
-        eprintln!("hrun: skipped {} bad file(s) in {dir}", kept.skipped);
+        eprintln!("hrun: skipped {} in {dir}", count(kept.skipped, "bad file"));
     }
     Ok(Reduction { skipped: kept.skipped, duplicates: kept.duplicates, ..combine(&kept.results) })
 }
@@ -341,10 +342,13 @@ pub fn render(r: &Reduction) -> String {
         crate::reduce::sweep::plain(r.samples_per_cpu_s.round())
     );
     if r.duplicates > 0 {
-        s += &format!("duplicates       {} result(s) with a repeated seed counted once\n", r.duplicates);
+        s += &format!(
+            "duplicates       {} with a repeated seed counted once\n",
+            count(r.duplicates, "result")
+        );
     }
     if r.skipped > 0 {
-        s += &format!("skipped          {} bad file(s)\n", r.skipped);
+        s += &format!("skipped          {}\n", count(r.skipped, "bad file"));
     }
     s
 }

@@ -268,7 +268,7 @@ impl Table {
             self.columns.width = Some(width);
         }
         match self.format {
-            Format::Json => json_row(row, &mut buf),
+            Format::Json => json_row(row, &self.columns.names, &mut buf),
             _ => self.delimited_row(row, &mut buf),
         }
         buf.push(b'\n');
@@ -372,8 +372,10 @@ fn json_text(bytes: &[u8], buf: &mut Vec<u8>) {
     }
 }
 
-/// One JSON line, GNU's keys in GNU's spacing, then hrun's (as JSON values).
-fn json_row(row: &Row, buf: &mut Vec<u8>) {
+/// One JSON line, GNU's keys in GNU's spacing, then hrun's (as JSON values), and last the
+/// values' names (`--header :`) as `value_names`, when they have names: what a CSV table's
+/// header says, which GNU's JSON rows leave out (`hrun reduce` groups by them).
+fn json_row(row: &Row, names: &[String], buf: &mut Vec<u8>) {
     let g = row.gnu_fields();
     buf.extend_from_slice(
         format!(
@@ -410,6 +412,9 @@ fn json_row(row: &Row, buf: &mut Vec<u8>) {
     for key in HRUN_COLUMNS {
         buf.extend_from_slice(format!(", \"{key}\": {}", extra[key]).as_bytes());
     }
+    if !names.is_empty() {
+        buf.extend_from_slice(format!(", \"value_names\": {}", serde_json::json!(names)).as_bytes());
+    }
     buf.extend_from_slice(b" }");
 }
 
@@ -431,9 +436,14 @@ pub fn read_output(file: &mut File, seq: u64, what: &str) -> Vec<u8> {
     out
 }
 
-/// `hrun results LOG...`: the table of every finished task over every run of the logs (its
-/// latest finished attempt; task output where it was written to `--output-dir`), in task order.
-pub fn from_logs(logs: &[PathBuf], out: &Path) -> Result<u64> {
+/// `hrun results LOG...`: the table of one sweep's finished tasks (each task's latest finished
+/// attempt; task output where it was written to `--output-dir`), in task order.
+///
+/// A sweep is a run without `--resume` and the runs that resumed it; the logs of one sweep's
+/// shards (the same task file, or template and sources) make one sweep. Sweeps stay apart,
+/// each a table with its own value columns: the latest one by default, `sweep` (1 = the
+/// first started) for another; the others are named in a note with how to get them.
+pub fn from_logs(logs: &[PathBuf], out: &Path, sweep: Option<usize>) -> Result<u64> {
     if Format::of(out).is_err() {
         return Err(UsageError(anyhow!(
             "-o {}: hrun results writes a table, FILE.csv, FILE.tsv or FILE.json (-.csv etc. for standard \
@@ -442,34 +452,15 @@ pub fn from_logs(logs: &[PathBuf], out: &Path) -> Result<u64> {
         ))
         .into());
     }
-    let mut finished = Finished::default();
+    let mut sweeps: Vec<SweepRows> = Vec::new();
     let mut runs = 0;
     for log in logs {
-        let mut output_dir: Option<PathBuf> = None;
-        // Each log's latest sweep: a run without --resume starts a new one (two sweeps of one
-        // template share a default log; their tables stay apart).
-        let mut sweep = Finished::default();
-        // A log that cannot be opened (missing, a FIFO, a directory) is the caller's: exit 2.
-        let mut reader = crate::log::read::Reader::open(log).map_err(UsageError)?;
-        while let Some(record) = reader.next_record()? {
-            match record {
-                Record::Run(run) => {
-                    runs += 1;
-                    if !run.resume {
-                        sweep = Finished::default();
-                    }
-                    output_dir = run.output_dir;
-                    if sweep.names.is_empty() {
-                        sweep.names = run.value_names.unwrap_or_default();
-                    }
-                }
-                Record::Task(task) => sweep.add(*task, &output_dir),
-                _ => {}
+        for one in sweeps_of(log, &mut runs)? {
+            let shard_of = sweeps.iter_mut().rev().find(|s| s.key == one.key && !s.logs.contains(log));
+            match shard_of {
+                Some(s) => s.merge(one),
+                None => sweeps.push(one),
             }
-        }
-        finished.rows.append(&mut sweep.rows);
-        if finished.names.is_empty() {
-            finished.names = sweep.names;
         }
     }
     if runs == 0 {
@@ -480,6 +471,22 @@ pub fn from_logs(logs: &[PathBuf], out: &Path) -> Result<u64> {
         };
         return Err(UsageError(anyhow!(what)).into());
     }
+    sweeps.sort_by(|a, b| a.start.total_cmp(&b.start));
+    let k = match sweep {
+        None => sweeps.len(),
+        Some(k) if (1..=sweeps.len()).contains(&k) => k,
+        Some(k) => {
+            return Err(UsageError(anyhow!(
+                "--sweep {k}: the logs hold {}",
+                crate::text::count(sweeps.len() as u64, "sweep")
+            ))
+            .into());
+        }
+    };
+    if sweeps.len() > 1 {
+        crate::messages::note(sweeps_note(&sweeps, k));
+    }
+    let finished = sweeps.swap_remove(k - 1).finished;
     // Runs of one log can hold jobs with different numbers of values (one template over
     // different sources): every row gets as many value columns as the widest.
     let width = finished.rows.values().map(|(r, _)| r.values.as_ref().map_or(1, Vec::len)).max().unwrap_or(0);
@@ -586,6 +593,92 @@ fn tag_lines(text: &[u8], tag: &str) -> Vec<u8> {
     out
 }
 
+/// One sweep of the logs: its identity (as `hrun status` sums shards: the task file, or
+/// template and sources, and the file's number of tasks), its logs, when it began, its rows.
+struct SweepRows {
+    key: String,
+    /// The task file as given, or the template and its sources.
+    what: String,
+    logs: Vec<PathBuf>,
+    start: f64,
+    finished: Finished,
+}
+
+impl SweepRows {
+    /// Another shard's rows of this sweep.
+    fn merge(&mut self, other: SweepRows) {
+        self.logs.extend(other.logs);
+        self.start = self.start.min(other.start);
+        if self.finished.names.is_empty() {
+            self.finished.names = other.finished.names;
+        }
+        self.finished.rows.extend(other.finished.rows);
+    }
+}
+
+/// The sweeps of one log, in order: a run without `--resume` starts one.
+fn sweeps_of(log: &Path, runs: &mut usize) -> Result<Vec<SweepRows>> {
+    let mut sweeps: Vec<SweepRows> = Vec::new();
+    let mut output_dir: Option<PathBuf> = None;
+    // A log that cannot be opened (missing, a FIFO, a directory) is the caller's: exit 2.
+    let mut reader = crate::log::read::Reader::open(log).map_err(UsageError)?;
+    while let Some(record) = reader.next_record()? {
+        match record {
+            Record::Run(run) => {
+                *runs += 1;
+                if !run.resume || sweeps.is_empty() {
+                    sweeps.push(SweepRows {
+                        key: format!(
+                            "{}\0{}\0{:?}",
+                            run.taskfile,
+                            run.template.as_deref().unwrap_or(""),
+                            run.file_tasks
+                        ),
+                        what: run.taskfile.clone(),
+                        logs: vec![log.to_path_buf()],
+                        start: run.start,
+                        finished: Finished::default(),
+                    });
+                }
+                output_dir = run.output_dir;
+                let names = &mut sweeps.last_mut().expect("pushed").finished.names;
+                if names.is_empty() {
+                    *names = run.value_names.unwrap_or_default();
+                }
+            }
+            Record::Task(task) => {
+                if let Some(s) = sweeps.last_mut() {
+                    s.finished.add(*task, &output_dir)
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(sweeps)
+}
+
+/// What `hrun results` says when the logs hold several sweeps: which one the table is, and
+/// the others, a line each, with how to get them.
+fn sweeps_note(sweeps: &[SweepRows], shown: usize) -> String {
+    let mut text = format!(
+        "the logs hold {}, each its own table; this is sweep {shown} (--sweep N for another):",
+        crate::text::count(sweeps.len() as u64, "sweep")
+    );
+    for (i, s) in sweeps.iter().enumerate() {
+        let logs: Vec<String> =
+            s.logs.iter().map(|l| crate::text::printable(&l.display().to_string()).into_owned()).collect();
+        text += &format!(
+            "\n  {}{:>3}  {}  {}  {}",
+            if i + 1 == shown { "*" } else { " " },
+            i + 1,
+            crate::text::count(s.finished.rows.len() as u64, "row"),
+            crate::text::printable_max(&s.what, 60),
+            logs.join(", ")
+        );
+    }
+    text
+}
+
 /// The rows `hrun results` writes, as the logs are read.
 #[derive(Default)]
 struct Finished {
@@ -634,7 +727,7 @@ mod tests {
         .concat();
         std::fs::write(&log, text).unwrap();
         let out = dir.path().join("t.tsv");
-        assert_eq!(from_logs(&[log], &out).unwrap(), 2);
+        assert_eq!(from_logs(&[log], &out, None).unwrap(), 2);
         let table = std::fs::read_to_string(&out).unwrap();
         let rows: Vec<(&str, &str)> = table
             .lines()

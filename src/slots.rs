@@ -157,7 +157,7 @@ pub enum PlanError {
     #[error("--threads must be at least 1 (got 0); usable CPUs: {cpus}")]
     ZeroThreads { cpus: CpuSet },
     #[error(
-        "--threads {threads} needs {threads} CPUs per task, but only {n} are usable ({cpus}); \
+        "--threads {threads} needs {threads} CPUs per task, but the usable CPUs ({cpus}) number only {n}; \
          use --threads {n} or less, or run on a larger allocation"
     )]
     TooManyThreads { threads: usize, n: usize, cpus: CpuSet },
@@ -172,7 +172,7 @@ pub enum PlanError {
          use every slot, or give a count (above the slot count, slots share CPUs)"
     )]
     ZeroJobs,
-    #[error("--jobs {jobs} leaves no task to run on {cpus} usable CPU(s)")]
+    #[error("--jobs {jobs} leaves no task to run (usable CPUs: {cpus})")]
     NoJobs { jobs: String, cpus: usize },
     #[error("--jobs {jobs} is more than hrun runs at once (at most {MAX_JOBS})")]
     TooManyJobs { jobs: usize },
@@ -316,6 +316,16 @@ fn flat_info(id: usize) -> CpuInfo {
 mod tests {
     use super::*;
     use crate::topology::CpuInfo;
+
+    /// Issue 26 (second walkthrough): "only 1 are usable".
+    #[test]
+    fn too_many_threads_reads_plainly_for_one_cpu() {
+        let e = PlanError::TooManyThreads { threads: 2, n: 1, cpus: "0".parse().unwrap() }.to_string();
+        assert!(
+            e.starts_with("--threads 2 needs 2 CPUs per task, but the usable CPUs (0) number only 1;"),
+            "{e}"
+        );
+    }
 
     fn set(list: &str) -> CpuSet {
         list.parse().unwrap()
@@ -534,7 +544,7 @@ mod tests {
         assert!(e.contains("got 0") && e.contains("0-1"), "{e}");
         assert_eq!(plan(&cpus, 1, Some(0)).unwrap_err(), PlanError::ZeroJobs);
         let e = plan_with(None, &set("0-3"), 1, Some(Jobs::Fewer(4)), Smt::Use).unwrap_err().to_string();
-        assert!(e.contains("--jobs -4 leaves no task") && e.contains("4 usable"), "{e}");
+        assert!(e.contains("--jobs -4 leaves no task") && e.contains("(usable CPUs: 4)"), "{e}");
     }
 
     #[test]

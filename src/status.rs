@@ -52,6 +52,11 @@ pub struct Status {
     /// Which sweep the run was part of: its task file (or template and sources) and the
     /// file's number of tasks. Logs of one sweep (its shards) are summed; others are not.
     pub sweep: String,
+    /// Sweeps the log held before this run's (runs without `--resume` start one): not
+    /// counted here, and said, so that an earlier sweep does not vanish without a word.
+    pub earlier_sweeps: u64,
+    /// The run's tasks are jobs of a command template: named `job N`, as exec names them.
+    pub jobs: bool,
 }
 
 /// Whether the hrun of a run without an end record is still there.
@@ -149,7 +154,15 @@ impl Reading {
         match record {
             Record::Run(run) => {
                 self.running.clear();
-                self.latest = Some(Status::of_run(&run));
+                if !run.resume {
+                    // A new sweep: the tasks of an earlier one are not this one's.
+                    self.verdicts.clear();
+                }
+                let earlier = match &self.latest {
+                    Some(before) => before.earlier_sweeps + u64::from(!run.resume),
+                    None => 0,
+                };
+                self.latest = Some(Status { earlier_sweeps: earlier, ..Status::of_run(&run) });
             }
             Record::Start(start) => {
                 if let Some(s) = self.latest.as_mut() {
@@ -207,6 +220,7 @@ impl Status {
                 run.template.as_deref().unwrap_or(""),
                 run.file_tasks
             ),
+            jobs: run.template.is_some(),
             ..Status::default()
         }
     }
@@ -387,13 +401,27 @@ pub fn render(s: &Status, now: f64) -> String {
         }
     }
     lines.push(line);
+    if s.earlier_sweeps > 0 {
+        lines.push(format!(
+            "this log also holds {} before this one (a run without --resume starts a new sweep), not \
+             counted here: hrun results --sweep N and hrun report show them",
+            crate::text::count(s.earlier_sweeps, "earlier sweep")
+        ));
+    }
     if let Some(end) = &s.end {
         lines.push(numbers(s, end));
     }
+    // As `hrun exec` names them (`Task::name`): `job 3` of a template, `task 3` of a task file.
+    let noun = if s.jobs { "job" } else { "task" };
     if !s.failures.is_empty() {
         lines.push("failed:".into());
         for f in &s.failures {
-            lines.push(format!("  task {:<6} {:<8} {}", f.seq, f.status, printable(&f.cmd)));
+            lines.push(format!(
+                "  {:<11} {:<8} {}",
+                format!("{noun} {}", f.seq),
+                f.status,
+                printable(&f.cmd)
+            ));
         }
         if s.failed > s.failures.len() as u64 {
             lines.push(format!("  and {} more", s.failed - s.failures.len() as u64));
@@ -404,8 +432,8 @@ pub fn render(s: &Status, now: f64) -> String {
         for r in s.running.iter().take(5) {
             let age = if live { clock(now - r.start) } else { String::new() };
             lines.push(format!(
-                "  task {:<6} slot {:<4} cpus {:<10} {:>9}  {}",
-                r.seq,
+                "  {:<11} slot {:<4} cpus {:<10} {:>9}  {}",
+                format!("{noun} {}", r.seq),
                 r.slot,
                 printable(&r.cpus),
                 age,

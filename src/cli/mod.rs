@@ -222,8 +222,10 @@ pub enum Cmd {
         "Examples:\n",
         "  hrun results sweep.hrun.jsonl                 # CSV on standard output\n",
         "  hrun results logs/ -o results.tsv             # every *.hrun.jsonl of a directory\n\n",
-        "One row per task that finished (its last attempt), over every run of the logs, in task\n",
-        "order. Stdout and Stderr are filled where the run wrote them to --output-dir."
+        "One row per task of one sweep that finished (its last attempt), in task order. A sweep is\n",
+        "a run without --resume and the runs that resumed it, over the logs of its shards; logs of\n",
+        "several sweeps give the latest, and a note lists the others (--sweep N). Stdout and\n",
+        "Stderr are filled where the run wrote them to --output-dir."
     ))]
     Results {
         /// Run logs, or directories of them (every *.hrun.jsonl) [default: .hrun]
@@ -232,6 +234,10 @@ pub enum Cmd {
         /// FILE.csv, FILE.tsv or FILE.json (`-.tsv` etc.: standard output) [default: -.csv]
         #[arg(short, long, value_name = "FILE", allow_hyphen_values = true)]
         output: Option<PathBuf>,
+        /// Which sweep of the logs, by its number in the note listing them (1: the first
+        /// started) [default: the latest]
+        #[arg(long, value_name = "N")]
+        sweep: Option<usize>,
     },
 
     /// Print the man page (roff) of hrun, or of COMMAND (hrun-COMMAND(1)), e.g. `hrun man >

@@ -226,8 +226,12 @@ impl Summary {
             eprintln!("hrun: no tasks in {taskfile}: nothing to run");
             return;
         }
-        let mut text =
-            format!("hrun: {} task(s): {} ok, {} failed", self.tasks, self.tasks - self.failed, self.failed);
+        let mut text = format!(
+            "hrun: {}: {} ok, {} failed",
+            crate::text::count(self.tasks, "task"),
+            self.tasks - self.failed,
+            self.failed
+        );
         for (n, what) in [
             (self.timed_out, "timed out"),
             (self.leaked, &format!("left {} process(es) behind (killed)", self.leaked_processes)),

@@ -4,7 +4,8 @@
 //! - a number alone (`3.14`, `-2e-3`): one field, named by the caller (`value`, `Stdout`);
 //! - a JSON object: its members that are numbers or strings, by name (nested values are passed over);
 //! - a CSV (or TSV) header line and one row: a field per column;
-//! - `key = value` (or `key: value`) lines, as TOML or a shell's `KEY=value`: `#` comments and
+//! - `key = value` (or `key: NUMBER`) lines, as TOML or a shell's `KEY=value` (several `k=v` words on
+//!   one line too), and lines that are a number alone, among other lines of text (passed over): `#` comments and
 //!   blank lines skipped, a `[section]` header makes `section.key`, quotes around a value dropped.
 //!
 //! Values stay text here; whether a field must be a number is the caller's rule (a grouping
@@ -29,7 +30,7 @@ pub fn fields(text: &str, single: &str) -> Result<Fields, String> {
     if let Some(f) = header_and_row(&lines) {
         return Ok(f);
     }
-    key_values(&lines)
+    key_values(&lines, single)
 }
 
 /// `s` as a finite number, if it is one (`nan`, `inf` and hex are not).
@@ -81,9 +82,15 @@ fn split_line(line: &str, sep: char) -> Vec<String> {
     parse_delimited(line, sep).ok().and_then(|mut r| r.pop()).unwrap_or_default()
 }
 
-fn key_values(lines: &[&str]) -> Result<Fields, String> {
+/// `key = value` lines (several `k=v` words on one line too) and lines that are a number alone
+/// (the first named `single`, the next `single2`...): what a program prints among other text.
+/// A line that is neither (a banner, `Using 4 threads`, a `key: text` line of prose) is passed
+/// over, but a text with no number in any field is an error naming its first such line.
+fn key_values(lines: &[&str], single: &str) -> Result<Fields, String> {
     let mut out = Fields::new();
     let mut section = String::new();
+    let mut passed_over: Option<(usize, &str)> = None;
+    let mut plain = 0;
     for (i, line) in lines.iter().enumerate() {
         let l = line.trim();
         if l.starts_with('#') {
@@ -93,24 +100,73 @@ fn key_values(lines: &[&str]) -> Result<Fields, String> {
             section = l.trim_matches(|c| c == '[' || c == ']').trim().to_string();
             continue;
         }
-        let split = l.find('=').or_else(|| l.find(':'));
-        let Some(at) = split.filter(|&at| at > 0) else {
-            return Err(format!(
-                "line {}: {:?} is neither a number, key = value, a JSON object nor a CSV header and row",
-                i + 1,
-                crate::text::printable_max(l, 80)
-            ));
-        };
-        let key = l[..at].trim().trim_start_matches("export ").trim();
-        let value = l[at + 1..].split(" #").next().unwrap_or("").trim();
-        let value = value.trim_matches('"').trim_matches('\'');
-        let key = if section.is_empty() { key.to_string() } else { format!("{section}.{key}") };
-        out.push((key, value.to_string()));
+        let named = |key: &str| if section.is_empty() { key.to_string() } else { format!("{section}.{key}") };
+        if number(l).is_some() {
+            plain += 1;
+            let name = if plain == 1 { single.to_string() } else { format!("{single}{plain}") };
+            out.push((name, l.to_string()));
+            continue;
+        }
+        if let Some(pairs) = several_pairs(l) {
+            out.extend(pairs.into_iter().map(|(k, v)| (named(&k), v)));
+            continue;
+        }
+        match key_value(l) {
+            Some((key, value)) => out.push((named(&key), value)),
+            None => {
+                passed_over.get_or_insert((i, l));
+            }
+        }
     }
-    if out.is_empty() {
-        return Err("no field in it".into());
+    let any_number = out.iter().any(|(_, v)| number(v).is_some());
+    match passed_over {
+        Some((i, l)) if out.is_empty() || !any_number => Err(format!(
+            "line {}: {:?} is neither a number, key = value, a JSON object nor a CSV header and row{}",
+            i + 1,
+            crate::text::printable_max(l, 80),
+            if out.is_empty() { "" } else { ", and no other line gives a number" }
+        )),
+        _ if out.is_empty() => Err("no field in it".into()),
+        _ => Ok(out),
     }
-    Ok(out)
+}
+
+/// `key = value`, `KEY=value`, `export KEY=value` or `key: NUMBER`, without a comment or the
+/// quotes around the value. A key of several words is prose (`Using model = big`) unless its
+/// value is a number; a `:` line whose value is not a number is prose (`Note: starting`).
+fn key_value(l: &str) -> Option<(String, String)> {
+    let (at, colon) = match l.find('=') {
+        Some(at) => (at, false),
+        None => (l.find(':')?, true),
+    };
+    if at == 0 {
+        return None;
+    }
+    let key = l[..at].trim();
+    let key = key.strip_prefix("export ").unwrap_or(key).trim();
+    let value = l[at + 1..].split(" #").next().unwrap_or("").trim();
+    let value = value.trim_matches('"').trim_matches('\'');
+    let is_number = number(value).is_some();
+    if key.is_empty() || (colon && !is_number) || (key.contains(char::is_whitespace) && !is_number) {
+        return None;
+    }
+    Some((key.to_string(), value.to_string()))
+}
+
+/// `pi=3.141 err=0.01`: two or more words, each `key=value` with no blank around the `=`.
+fn several_pairs(l: &str) -> Option<Vec<(String, String)>> {
+    let words: Vec<&str> = l.split_whitespace().collect();
+    if words.len() < 2 {
+        return None;
+    }
+    words
+        .iter()
+        .map(|w| {
+            let (k, v) = w.split_once('=')?;
+            (!k.is_empty() && !v.is_empty())
+                .then(|| (k.to_string(), v.trim_matches('"').trim_matches('\'').to_string()))
+        })
+        .collect()
 }
 
 /// CSV or TSV text (GNU parallel's quoting: a field in double quotes may hold the separator,
@@ -181,6 +237,25 @@ mod tests {
             kv(&[("energy", "-1.5"), ("model", "big"), ("time.wall", "2")])
         );
         assert_eq!(f("export N=3\nE=4"), kv(&[("N", "3"), ("E", "4")]));
+    }
+
+    /// Issue 26: a banner before `pi = ...` made every task bad, and `pi=3.141 err=0.01` was
+    /// read as pi = "3.141 err=0.01".
+    #[test]
+    fn program_output_with_text_lines_and_several_pairs_a_line() {
+        assert_eq!(f("Using 4 threads\npi = 3.1415\n"), kv(&[("pi", "3.1415")]));
+        assert_eq!(f("pi=3.141 err=0.01\n"), kv(&[("pi", "3.141"), ("err", "0.01")]));
+        assert_eq!(
+            f("Note: starting\nRunning with n = 5\n3.5\ndone in 2 s\n4.5\n"),
+            kv(&[("Running with n", "5"), ("value", "3.5"), ("value2", "4.5")])
+        );
+        let e = fields("Using 4 threads\nmodel = big\n", "v").unwrap_err();
+        assert!(
+            e.starts_with("line 1: \"Using 4 threads\" is neither a number") && e.contains("no other line"),
+            "{e}"
+        );
+        let e = fields("Segmentation fault\ncore dumped\n", "v").unwrap_err();
+        assert!(e.starts_with("line 1: \"Segmentation fault\" is neither"), "{e}");
     }
 
     #[test]

@@ -72,6 +72,8 @@ pub enum Input {
     Table(PathBuf),
     Log(PathBuf),
     Dir(PathBuf),
+    /// A directory whose files are all run logs (`*.jsonl`, as `.hrun` holds them).
+    Logs(Vec<PathBuf>),
 }
 
 impl Input {
@@ -80,7 +82,10 @@ impl Input {
         match ext.as_deref() {
             Some("csv" | "tsv" | "json") if !path.is_dir() => Ok(Input::Table(path.to_path_buf())),
             Some("jsonl") if !path.is_dir() => Ok(Input::Log(path.to_path_buf())),
-            _ if path.is_dir() => Ok(Input::Dir(path.to_path_buf())),
+            _ if path.is_dir() => Ok(match run_logs_in(path) {
+                Some(logs) => Input::Logs(logs),
+                None => Input::Dir(path.to_path_buf()),
+            }),
             _ if !path.exists() => Err(usage(format!(
                 "cannot read results directory {}: no such file or directory",
                 shown(path)
@@ -97,8 +102,54 @@ impl Input {
             Input::Table(p) => read_table(p, bad),
             Input::Log(p) => read_log(p, bad),
             Input::Dir(p) => read_dir(p, bad),
+            Input::Logs(logs) => {
+                let mut all = Sweep::default();
+                for log in logs {
+                    all.add(read_log(log, bad)?)?;
+                }
+                Ok(all)
+            }
         }
     }
+}
+
+impl Sweep {
+    /// Adds `other`'s tasks (another input of the same sweep: a shard's log, a second table).
+    /// Inputs whose parameters have other names are other sweeps: refused, as summing them
+    /// would mix their values under one name.
+    pub fn add(&mut self, other: Sweep) -> Result<()> {
+        if self.tasks.is_empty() && self.skipped == 0 && self.names.is_empty() {
+            self.names = other.names;
+        } else if !other.names.is_empty() && !self.names.is_empty() && other.names != self.names {
+            return Err(usage(format!(
+                "the inputs are different sweeps: parameters {} and {}; reduce one at a time",
+                printable(&self.names.join(", ")),
+                printable(&other.names.join(", "))
+            )));
+        } else if self.names.is_empty() {
+            self.names = other.names;
+        }
+        self.skipped += other.skipped;
+        self.tasks.extend(other.tasks);
+        Ok(())
+    }
+}
+
+/// The run logs of `dir`, if every file in it not starting with `.` is one (`*.jsonl`): the
+/// `.hrun` directory, or the logs of a multi-node job's shards. `None` otherwise.
+fn run_logs_in(dir: &Path) -> Option<Vec<PathBuf>> {
+    let mut logs: Vec<PathBuf> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')) && !p.is_dir())
+        .collect();
+    let all_logs = logs.iter().all(|p| p.extension().is_some_and(|e| e == "jsonl"));
+    if logs.is_empty() || !all_logs {
+        return None;
+    }
+    logs.sort_by_cached_key(|p| super::natural_key(p));
+    Some(logs)
 }
 
 /// A `--results` table as hrun (or GNU parallel) writes it: GNU's columns up to `Command`, the
@@ -187,6 +238,7 @@ fn delimited_rows(path: &Path, text: &str) -> Result<TableRows> {
 fn json_rows(path: &Path, text: &str) -> Result<TableRows> {
     let mut rows = Vec::new();
     let mut width = 0;
+    let mut names: Vec<String> = Vec::new();
     for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
         let v: serde_json::Value = serde_json::from_str(line)
             .map_err(|e| usage(format!("{}: line {}: not a JSON row: {e}", shown(path), i + 1)))?;
@@ -207,6 +259,12 @@ fn json_rows(path: &Path, text: &str) -> Result<TableRows> {
             )));
         }
         width = width.max(values.len());
+        // hrun's rows name the values (`--header :`) in `value_names`; GNU's have no such key.
+        if names.is_empty()
+            && let Some(n) = v["value_names"].as_array()
+        {
+            names = n.iter().map(|x| x.as_str().unwrap_or_default().to_string()).collect();
+        }
         rows.push(TableRow {
             seq: text("Seq"),
             runtime: text("JobRuntime"),
@@ -216,7 +274,8 @@ fn json_rows(path: &Path, text: &str) -> Result<TableRows> {
             stdout: text("Stdout"),
         });
     }
-    Ok(TableRows { names: (1..=width).map(|i| format!("V{i}")).collect(), rows })
+    let names = (0..width).map(|i| names.get(i).cloned().unwrap_or_else(|| format!("V{}", i + 1))).collect();
+    Ok(TableRows { names, rows })
 }
 
 /// A run log: its latest sweep's table (`--results FILE`) if that run wrote one, else its
@@ -288,7 +347,9 @@ pub fn read_log(path: &Path, bad: Bad) -> Result<Sweep> {
     Ok(sweep)
 }
 
-/// Every regular file in `dir` not starting with `.`, in natural order: one task each.
+/// Every regular file in `dir` not starting with `.`, in natural order: one task each. A
+/// directory holding `<seq>.out` files is an `--output-dir` (hrun's or GNU parallel's): its
+/// `.out` files are the tasks' results and their `.err` files (standard error) are not read.
 pub fn read_dir(dir: &Path, bad: Bad) -> Result<Sweep> {
     let entries = std::fs::read_dir(dir)
         .map_err(|e| usage(format!("cannot read results directory {}: {e}", shown(dir))))?;
@@ -297,6 +358,9 @@ pub fn read_dir(dir: &Path, bad: Bad) -> Result<Sweep> {
         .map(|e| e.path())
         .filter(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')) && !p.is_dir())
         .collect();
+    if files.iter().any(|f| task_output_file(f) == Some("out")) {
+        files.retain(|f| task_output_file(f) != Some("err"));
+    }
     files.sort_by_cached_key(|p| super::natural_key(p));
     if files.is_empty() {
         return Err(usage(format!(
@@ -316,6 +380,13 @@ pub fn read_dir(dir: &Path, bad: Bad) -> Result<Sweep> {
         }
     }
     Ok(sweep)
+}
+
+/// `out` or `err` for a task's output file in an `--output-dir` (`12.out`, `12.err`).
+fn task_output_file(path: &Path) -> Option<&str> {
+    let (stem, ext) = (path.file_stem()?.to_str()?, path.extension()?.to_str()?);
+    (!stem.is_empty() && stem.bytes().all(|b| b.is_ascii_digit()) && matches!(ext, "out" | "err"))
+        .then_some(ext)
 }
 
 /// One group's numbers for one field. JSON keys are a public interface.
@@ -372,6 +443,12 @@ pub fn summarise(sweep: &mut Sweep, by: &[String], bad: Bad) -> Result<Vec<Summa
                 printable(&known.join(", "))
             )));
         }
+    }
+    for name in by.iter().filter(|n| sweep.names.contains(n) && field_names.contains(&n.as_str())) {
+        crate::messages::note(format_args!(
+            "--by {0}: {0} is a parameter and also a field of the tasks' output; grouped by the parameter",
+            printable(name)
+        ));
     }
     let mut groups: Vec<Vec<String>> = Vec::new();
     let mut values: HashMap<(usize, String), Vec<f64>> = HashMap::new();

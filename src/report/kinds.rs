@@ -23,7 +23,32 @@ fn is_number(word: &str) -> bool {
 /// the value of `NAME=NUMBER` (`--x=12`), and, inside other words, a run of digits that is
 /// exactly one of those numbers (`--seed 17 -o r/mc_pi_17.toml`: the path carries the
 /// argument). Other digits inside a word are kept: `ex04/run.sh` is not `ex05/run.sh`.
-pub fn kind_of(cmd: &str) -> String {
+#[cfg(test)]
+fn kind_of(cmd: &str) -> String {
+    kind_with(cmd, |_, _| true)
+}
+
+/// The kinds of the tasks' commands: as [`kind_of`], but a run of digits inside a word is
+/// masked only where it varies between the tasks (the `k`th run of the `i`th word is not the
+/// same in every command). Digits every task has in the same place (`python3`, a directory
+/// `walk2`, `hg38`) are the program, not an argument: masking them when a seed happened to
+/// equal them split one group in two (issue 26: `python3 -c pass {} ::: 1 2 3 4` showed 3 of 4).
+pub fn kinds_of(cmds: &[&str]) -> Vec<String> {
+    let runs: Vec<Vec<Vec<&str>>> = cmds.iter().map(|c| c.split(' ').map(digit_runs).collect()).collect();
+    let constant = |i: usize, k: usize| {
+        let first = runs.first().and_then(|w| w.get(i)).and_then(|r| r.get(k));
+        runs.iter().all(|w| w.get(i).and_then(|r| r.get(k)) == first)
+    };
+    cmds.iter().map(|c| kind_with(c, |i, k| !constant(i, k))).collect()
+}
+
+/// The runs of digits of `word`, in order.
+fn digit_runs(word: &str) -> Vec<&str> {
+    word.split(|c: char| !c.is_ascii_digit()).filter(|r| !r.is_empty()).collect()
+}
+
+/// [`kind_of`], masking the `k`th run of digits of the `i`th word only when `varies(i, k)`.
+fn kind_with(cmd: &str, varies: impl Fn(usize, usize) -> bool) -> String {
     let words: Vec<&str> = cmd.split(' ').collect();
     let mut masked: Vec<&str> = Vec::new();
     for w in &words {
@@ -37,7 +62,8 @@ pub fn kind_of(cmd: &str) -> String {
     }
     let out: Vec<String> = words
         .iter()
-        .map(|w| {
+        .enumerate()
+        .map(|(i, w)| {
             if is_number(w) {
                 "#".to_string()
             } else if let Some((name, v)) = w.split_once('=')
@@ -45,21 +71,24 @@ pub fn kind_of(cmd: &str) -> String {
             {
                 format!("{name}=#")
             } else {
-                mask_digit_runs(w, &masked)
+                mask_digit_runs(w, &masked, |k| varies(i, k))
             }
         })
         .collect();
     out.join(" ")
 }
 
-/// `word` with each maximal run of digits that is one of `numbers` replaced by `#`.
-fn mask_digit_runs(word: &str, numbers: &[&str]) -> String {
+/// `word` with each maximal run of digits that is one of `numbers` replaced by `#`, where the
+/// run (the `k`th) `varies(k)`.
+fn mask_digit_runs(word: &str, numbers: &[&str], varies: impl Fn(usize) -> bool) -> String {
     let mut out = String::new();
     let mut run = String::new();
-    let flush = |run: &mut String, out: &mut String| {
+    let mut k = 0;
+    let mut flush = |run: &mut String, out: &mut String| {
         if !run.is_empty() {
-            out.push_str(if numbers.contains(&run.as_str()) { "#" } else { run });
+            out.push_str(if numbers.contains(&run.as_str()) && varies(k) { "#" } else { run });
             run.clear();
+            k += 1;
         }
     };
     for c in word.chars() {
@@ -152,6 +181,21 @@ mod tests {
         // ... but only the exact digits: `04` is not `4`.
         assert_eq!(kind_of("sim -t 4 data/ex04.csv"), "sim -t # data/ex04.csv");
         assert_eq!(kind_of("a"), "a");
+    }
+
+    /// Issue 26: `python3 -c pass 3` became `python# -c pass #`, apart from seeds 1, 2, 4.
+    #[test]
+    fn only_words_that_vary_have_digits_masked() {
+        let cmds: Vec<String> = (1..=4).map(|i| format!("python3 -c pass {i}")).collect();
+        let refs: Vec<&str> = cmds.iter().map(String::as_str).collect();
+        assert!(kinds_of(&refs).iter().all(|k| k == "python3 -c pass #"), "{:?}", kinds_of(&refs));
+        let cmds: Vec<String> = (1..=3).map(|i| format!("walk2/model -o walk2/r{i}.txt {i}")).collect();
+        let refs: Vec<&str> = cmds.iter().map(String::as_str).collect();
+        assert!(
+            kinds_of(&refs).iter().all(|k| k == "walk2/model -o walk2/r#.txt #"),
+            "{:?}",
+            kinds_of(&refs)
+        );
     }
 
     fn s(wall_s: f64, efficiency: f64, shared: bool) -> Sample {

@@ -9,6 +9,7 @@ use std::fmt::Write;
 use super::kinds::{self, Sample};
 use super::{Bar, Report};
 use crate::log::{Outcome, Usage, Verdict};
+use crate::text::count;
 
 /// How an attempt is drawn: its outcome as the page tells them apart (a timeout and leaked
 /// processes get their own colours), in the legend's order.
@@ -119,11 +120,11 @@ pub fn render(r: &Report) -> String {
     }
     let _ = writeln!(
         h,
-        "<h1>hrun run on {} &mdash; {} task attempt(s) in {} run(s) of {} log(s)</h1>",
+        "<h1>hrun run on {} &mdash; {} in {} of {}</h1>",
         esc(&nodes.join(", ")),
-        r.bars.len(),
-        r.runs.len(),
-        r.logs
+        count(r.bars.len() as u64, "task attempt"),
+        count(r.runs.len() as u64, "run"),
+        count(r.logs as u64, "log")
     );
     h += &totals(r);
     h += "<p class=\"legend\">Colours:";
@@ -135,7 +136,8 @@ pub fn render(r: &Report) -> String {
     if let Some((pi, files)) = super::pi::estimate(r) {
         let _ = writeln!(
             h,
-            "<h2>Pi estimate</h2>\n<p>From the worker results the successful tasks wrote ({files} file(s) named, {} read):</p>\n<pre id=\"pi\">{}</pre>",
+            "<h2>Pi estimate</h2>\n<p>From the worker results the successful tasks wrote ({} named, {} read):</p>\n<pre id=\"pi\">{}</pre>",
+            count(files as u64, "file"),
             pi.tasks,
             esc(&crate::reduce::render(&pi))
         );
@@ -167,7 +169,11 @@ fn totals(r: &Report) -> String {
         let left = total.saturating_sub((ok + failed) as u64);
         let _ = write!(line, ", {left} not run yet, of {total}");
     }
-    let _ = write!(line, "; {cancelled} attempt(s) cancelled (hrun stopped them; --resume runs them again)");
+    let _ = write!(
+        line,
+        "; {} cancelled (hrun stopped them; --resume runs them again)",
+        count(cancelled as u64, "attempt")
+    );
     line + ".</p>\n"
 }
 
@@ -239,9 +245,10 @@ fn sitting(r: &Report, runs: &[usize], k: usize, of: usize) -> String {
     let threads = runs.iter().map(|&i| r.runs[i].head.threads).max().unwrap_or(0);
     let _ = writeln!(
         h,
-        "<p>{} task attempt(s) on {} slot(s) of {threads} CPU(s)</p>",
-        s.bars.len(),
-        s.rows.len()
+        "<p>{} on {} of {}</p>",
+        count(s.bars.len() as u64, "task attempt"),
+        count(s.rows.len() as u64, "slot"),
+        count(threads as u64, "CPU")
     );
     h += &numbers(r, runs, &s);
     h += &timeline(&s, k);
@@ -381,9 +388,10 @@ fn histogram(bars: &[Bar]) -> String {
         let from = lo + (hi - lo) * i as f64 / bins as f64;
         let _ = writeln!(
             h,
-            "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{bh:.1}\" fill=\"#4a78c2\"><title>{c} task(s) from {from:.3} s</title></rect>",
+            "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{bh:.1}\" fill=\"#4a78c2\"><title>{} from {from:.3} s</title></rect>",
             130.0 - bh,
-            width / bins as f64 - 2.0
+            width / bins as f64 - 2.0,
+            count(*c as u64, "task")
         );
     }
     let _ = writeln!(
@@ -397,9 +405,11 @@ fn histogram(bars: &[Bar]) -> String {
 /// Spread of identical tasks, and what the log shows of it.
 fn identical(r: &Report) -> String {
     let mut groups: BTreeMap<String, Vec<Sample>> = BTreeMap::new();
-    for b in r.bars.iter().filter(|b| b.outcome == Outcome::Succeeded) {
+    let ok: Vec<_> = r.bars.iter().filter(|b| b.outcome == Outcome::Succeeded).collect();
+    let kinds = kinds::kinds_of(&ok.iter().map(|b| b.cmd.as_str()).collect::<Vec<_>>());
+    for (b, kind) in ok.into_iter().zip(kinds) {
         let run = &r.runs[b.run].head;
-        groups.entry(kinds::kind_of(&b.cmd)).or_default().push(Sample {
+        groups.entry(kind).or_default().push(Sample {
             wall_s: b.wall_s,
             efficiency: b.cpu_efficiency(run.threads),
             shared: run.sharing.is_some(),

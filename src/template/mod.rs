@@ -312,7 +312,14 @@ const KEYWORDS: [&str; 14] =
     ["if", "then", "for", "while", "until", "do", "time", "exec", "export", "env", "nice", "!", "{", "("];
 
 fn program_word(words: &[String]) -> Option<&str> {
+    // `for i in 1 2; do prog {}; done`: the loop's variable and list are no program (issue 26:
+    // such a log was named after `i`); the first program is the one after `do`.
+    let mut in_loop_head = false;
     words.iter().flat_map(|w| w.split_whitespace()).find_map(|t| {
+        if in_loop_head || matches!(t, "for" | "select") {
+            in_loop_head = t != "do" && t != ";do";
+            return None;
+        }
         let t = match t.split_once('=') {
             Some((name, value))
                 if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') =>

@@ -335,7 +335,11 @@ fn report_failures(threads: usize, wave: &Wave) {
     if wave.failed == 0 {
         return;
     }
-    let mut text = format!("hrun: tune: T = {threads}: {} of {} task(s) failed:", wave.failed, wave.tasks);
+    let mut text = format!(
+        "hrun: tune: T = {threads}: {} of {} failed:",
+        wave.failed,
+        crate::text::count(wave.tasks, "task")
+    );
     for f in &wave.failures {
         text += &format!("\n  task {}: {}: {}", f.seq, f.status, crate::text::printable(&f.cmd));
         if let Some(said) = &f.said {

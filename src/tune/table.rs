@@ -31,7 +31,13 @@ pub fn render(out: &Outcome) -> String {
                 100.0 * r.throughput() / best
             )
         } else {
-            format!(" {:>14} {:>10}  ({} of {} task(s) failed)\n", "-", "failed", r.failed, r.tasks)
+            format!(
+                " {:>14} {:>10}  ({} of {} failed)\n",
+                "-",
+                "failed",
+                r.failed,
+                crate::text::count(r.tasks, "task")
+            )
         };
     }
     match rows.iter().filter(|r| r.ok()).max_by(|a, b| a.throughput().total_cmp(&b.throughput())) {
@@ -98,7 +104,7 @@ mod tests {
         assert!(text.contains("70.0%") && text.contains("100.0%"), "{text}");
         // The failed row: no throughput, no percentage.
         let failed = text.lines().find(|l| l.trim_start().starts_with("2 ")).unwrap();
-        assert!(failed.contains("failed  (1 of 4 task(s) failed)") && !failed.contains('%'), "{failed}");
+        assert!(failed.contains("failed  (1 of 4 tasks failed)") && !failed.contains('%'), "{failed}");
         assert_eq!(out.exit_code(), 1);
         assert_eq!(outcome(vec![row(1, &[2.0], 0)], 1).exit_code(), 0);
     }

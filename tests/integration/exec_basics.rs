@@ -14,7 +14,7 @@ fn exit_status_counts_failed_tasks() {
     assert_status!(out, 3);
     let exits: Vec<_> = sb.records().tasks.iter().map(|t| t.exit).collect();
     assert_eq!(exits, [Some(0), Some(1), Some(7), None, Some(0)]);
-    assert!(stderr(&out).contains("5 task(s): 2 ok, 3 failed"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("5 tasks: 2 ok, 3 failed"), "{}", stderr(&out));
 }
 
 #[test]
@@ -387,6 +387,9 @@ fn summary_counts_and_gen_threads_read_plainly() {
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(0), "{err}");
     assert!(err.contains(" on 1 slot x 1 CPU; slot utilisation "), "{err}");
+    // The summary's count (issue 26, second walkthrough: "1 task(s)").
+    let one = run(sb.exec().args(["true", ":::", "1"]));
+    assert!(stderr(&one).contains("hrun: 1 task: 1 ok, 0 failed"), "{}", stderr(&one));
     let pct: f64 = err.split("slot utilisation ").nth(1).unwrap().split('%').next().unwrap().parse().unwrap();
     assert!(pct <= 100.0, "{err}");
     let more = (usable_cpus().len() + 1).to_string();
@@ -401,4 +404,19 @@ fn summary_counts_and_gen_threads_read_plainly() {
     assert!(stdout(&out).contains(&format!("#hrun threads={more}\n")));
     let out = run(hrun().current_dir(sb.root()).args(["gen", "--tasks", "1", "--threads", "1"]));
     assert!(!stderr(&out).contains("note"), "{}", stderr(&out));
+}
+
+/// Issue 26 (second walkthrough): `for i in 1; do echo {}; done` made `.hrun/i-....hrun.jsonl`,
+/// the loop's variable taken for the program.
+#[test]
+fn a_default_log_is_named_after_the_program_a_loop_runs() {
+    let sb = Sandbox::new();
+    let out =
+        run(hrun().current_dir(sb.root()).args(["exec", "-q", "for i in 1; do echo {}; done", ":::", "1"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let logs: Vec<String> = std::fs::read_dir(sb.path(".hrun"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(matches!(&logs[..], [one] if one.starts_with("echo-")), "{logs:?}");
 }

@@ -64,7 +64,7 @@ fn retries_rerun_a_failing_task_and_log_every_attempt() {
     assert_eq!(second.len(), 4, "4 attempts");
     assert!(second.iter().all(|t| t.exit == Some(5)));
     assert_eq!(second.iter().filter(|t| t.last_attempt).count(), 1);
-    assert!(stderr(&out).contains("2 task(s): 1 ok, 1 failed (7 attempts)"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("2 tasks: 1 ok, 1 failed (7 attempts)"), "{}", stderr(&out));
 }
 
 #[test]

@@ -43,7 +43,7 @@ fn a_task_killed_just_before_hrun_by_the_same_signal_is_cancelled_and_resume_rer
         sb.write("fast", "");
         let out = run(sb.exec().args(["--resume", "tasks.txt"]));
         assert_status!(out, 0);
-        assert!(stderr(&out).contains("3 task(s): 3 ok"), "task 1 runs again: {}", stderr(&out));
+        assert!(stderr(&out).contains("3 tasks: 3 ok"), "task 1 runs again: {}", stderr(&out));
     }
 }
 

@@ -104,7 +104,7 @@ fn env_s_lines_work_for_parallel_and_for_hrun_exec() {
     let s = script(&sb, "s3", &format!("/usr/bin/env -S {hrun} exec --shebang-wrap -k /bin/sh"), body);
     let out = run_script(&sb, &s, &["1", "2"], b"");
     assert_eq!((stdout(&out).as_str(), out.status.code()), ("Arguments 1\nArguments 2\n", Some(0)));
-    assert!(stderr(&out).contains("2 task(s): 2 ok"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("2 tasks: 2 ok"), "{}", stderr(&out));
     // Linux gives `exec --shebang-wrap -k /bin/sh` as one word.
     let s = script(&sb, "s4", &format!("{hrun} exec --shebang-wrap -k /bin/sh"), body);
     let out = run_script(&sb, &s, &["3"], b"");

@@ -148,7 +148,7 @@ fn reduce_errors_name_the_directory_or_file() {
     let err = stderr(&out);
     assert!(err.contains("skipping bad/broken.toml: not TOML"), "{err}");
     assert!(err.contains("skipping bad/foreign.toml: not an hrun-mc-pi result"), "{err}");
-    assert!(err.contains("skipped 2 bad file(s)"), "{err}");
+    assert!(err.contains("skipped 2 bad files"), "{err}");
     let r: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!((r["tasks"].as_u64(), r["skipped"].as_u64()), (Some(1), Some(2)));
 }

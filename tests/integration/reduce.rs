@@ -207,3 +207,123 @@ fn bad_input_is_one_line_naming_file_and_value_or_skipped() {
         "{r}"
     );
 }
+
+/// A "program" of the kind a course student writes: a banner line, then `key = value` and
+/// several `k=v` on one line; the value is `a * 10 + seed` (its error, 1/seed).
+fn chatty(sb: &Sandbox) {
+    let p = sb.write(
+        "chatty",
+        "#!/bin/sh\necho \"Using 2 threads\"\necho \"pi = $(( $1 * 10 + $2 ))\"\necho \"a=$1 err=0.$2\"\n",
+    );
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// Issue 26 (second walkthrough, 1 and 3): hrun's own --output-dir was refused ("1.err: empty:
+/// no number in it"), and a banner line before `pi = ...` made every task bad.
+#[test]
+fn an_output_dir_of_program_output_with_a_banner() {
+    let sb = Sandbox::new();
+    chatty(&sb);
+    let out = run(sb.exec().args([
+        "--output-dir",
+        "od",
+        "./chatty",
+        "{1}",
+        "{2}",
+        ":::",
+        "1",
+        ":::",
+        "1",
+        "2",
+        "3",
+    ]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(sb.path("od/1.err").exists(), "the test needs hrun's empty .err files");
+    let r = reduce_json(sb.root(), &["od"]);
+    let field = |name: &str| {
+        r["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["field"] == name)
+            .unwrap_or_else(|| panic!("{r}"))
+            .clone()
+    };
+    let (mean, sd, se) = by_hand(&[11.0, 12.0, 13.0]);
+    let pi = field("pi");
+    assert_eq!(pi["n"], 3, "{r}");
+    assert!(close(&pi["mean"], mean) && close(&pi["sd"], sd) && close(&pi["se"], se), "{pi}");
+    // `a=1 err=0.N` on one line: two fields.
+    assert_eq!((field("a")["mean"].as_f64(), field("err")["max"].as_f64()), (Some(1.0), Some(0.3)));
+    // Output with no number anywhere is still an error naming its first line.
+    sb.write("od/4.out", "Segmentation fault\n");
+    let out = run(hrun().current_dir(sb.root()).args(["reduce", "od"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("od/4.out: line 1: \"Segmentation fault\" is neither a number"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// Issue 26 (second walkthrough, 2): `hrun reduce .hrun` read the run logs as result files
+/// ("not JSON: trailing characters at line 2").
+#[test]
+fn a_directory_of_run_logs_is_read_as_run_logs() {
+    let sb = Sandbox::new();
+    model(&sb);
+    std::fs::create_dir(sb.path("logs")).unwrap();
+    for (shard, seeds) in [("a", ["1", "2"]), ("b", ["3", "4"])] {
+        let out = run(hrun()
+            .current_dir(sb.root())
+            .args([
+                "exec",
+                "--log",
+                &format!("logs/{shard}.hrun.jsonl"),
+                "--results",
+                &format!("{shard}.csv"),
+            ])
+            .args(["./model", "{1}", "{2}", "{3}", ":::", "1", ":::", "5", ":::"])
+            .args(seeds));
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    let r = reduce_json(sb.root(), &["logs"]);
+    let g = stdout_groups(&r)[0];
+    let xs: Vec<f64> = (1..=4).map(|s| f64::from(150 + s * s)).collect();
+    assert_eq!(g["n"], 4, "{r}");
+    assert!(close(&g["mean"], by_hand(&xs).0) && close(&g["sd"], by_hand(&xs).1), "{g}");
+}
+
+/// Issue 26 (second walkthrough, 4): a JSON table grouped by V1/V2 where its run named the
+/// values with --header :, and `--by seed` then grouped on the program's own field `seed`.
+#[test]
+fn a_json_table_keeps_header_names_and_by_prefers_the_parameter() {
+    let sb = Sandbox::new();
+    // Prints its own `seed` field: 100 + its n parameter, unlike the seed parameter.
+    let p = sb.write(
+        "prog",
+        "#!/bin/sh\necho \"{\\\"seed\\\": $(( $1 + 100 )), \\\"y\\\": $(( $1 * 10 + $2 ))}\"\n",
+    );
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = run(sb
+        .exec()
+        .args(["--results", "o.json", "--header", ":", "./prog", "{n}", "{seed}"])
+        .args([":::", "n", "1", "2", ":::", "seed", "1", "2", "3"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let r = reduce_json(sb.root(), &["o.json"]);
+    assert_eq!(r["by"], serde_json::json!(["n"]), "{r}");
+    let y: Vec<&Value> = r["groups"].as_array().unwrap().iter().filter(|g| g["field"] == "y").collect();
+    assert_eq!(
+        (y.len(), y[1]["group"]["n"].as_str(), y[1]["mean"].as_f64()),
+        (2, Some("2"), Some(22.0)),
+        "{r}"
+    );
+    let out = run(hrun().current_dir(sb.root()).args(["reduce", "o.json", "--by", "seed", "--json"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--by seed: seed is a parameter and also a field"), "{}", stderr(&out));
+    let r: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let y: Vec<&Value> = r["groups"].as_array().unwrap().iter().filter(|g| g["field"] == "y").collect();
+    // Three groups, seeds 1..3 (the field would give two: 101, 102); seed 1: n = 1, 2 -> 11, 21.
+    assert_eq!(y.len(), 3, "{r}");
+    assert_eq!((y[0]["group"]["seed"].as_str(), y[0]["mean"].as_f64()), (Some("1"), Some(16.0)), "{r}");
+}

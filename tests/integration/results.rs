@@ -555,3 +555,57 @@ fn a_crash_while_keep_order_holds_rows_then_resume_leaves_one_row_per_job() {
     assert_eq!(rows[1..].iter().map(|r| r[0].as_str()).collect::<Vec<_>>(), ["1", "2", "3"]);
     assert!(rows[1..].iter().all(|r| r[10].starts_with("done")), "{rows:?}");
 }
+
+/// Issue 26 (second walkthrough, 5): `hrun results` over unrelated logs gave one table: Seq 1
+/// four times, other sweeps' values under the first one's `--header :` names, a task file's
+/// whole command in column `a`, and rows dropped whose Seq and command another log also had;
+/// an earlier sweep of a shared log vanished without a word. Each sweep is its own table:
+/// the latest by default, the others listed, `--sweep N` for one.
+#[test]
+fn each_sweep_of_the_logs_is_its_own_table() {
+    let sb = Sandbox::new();
+    sb.write("tasks.txt", "echo 1\necho 2\n");
+    for args in [
+        &["--log", "a.jsonl", "--header", ":", "echo", "{a}", "{b}", ":::", "a", "1", "2", ":::", "b", "7"][..],
+        &["--log", "b.jsonl", "tasks.txt"],
+        // Seq 1 and command "echo 1" as in b.jsonl, but another sweep.
+        &["--log", "c.jsonl", "echo", "{}", ":::", "1", "3", "5"],
+    ] {
+        let out = run(hrun().current_dir(sb.root()).args(["exec", "-q"]).args(args));
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    let table = |args: &[&str]| {
+        let out = run(hrun().current_dir(sb.root()).arg("results").args(args));
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        (parse_delimited(&stdout(&out), ','), stderr(&out))
+    };
+    let logs = ["a.jsonl", "b.jsonl", "c.jsonl"];
+    let (rows, err) = table(&logs);
+    // The latest sweep: c's three rows, V1 its own column.
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    assert_eq!((rows[0][9].as_str(), rows[3][9].as_str()), ("V1", "5"), "{rows:?}");
+    assert!(
+        err.contains("the logs hold 3 sweeps, each its own table; this is sweep 3 (--sweep N for another)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("  1  2 rows  ") && err.contains("a.jsonl") && err.contains("*  3  3 rows"),
+        "{err}"
+    );
+    let (rows, _) = table(&[&logs[..], &["--sweep", "1"]].concat());
+    assert_eq!(rows[0][9..11], ["a", "b"], "{rows:?}");
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    let (rows, _) = table(&[&logs[..], &["--sweep", "2"]].concat());
+    // The task file's two rows, whatever c.jsonl holds under the same Seq and command.
+    assert_eq!((rows.len(), rows[0][9].as_str(), rows[1][8].as_str()), (3, "V1", "echo 1"), "{rows:?}");
+    let out = run(hrun().current_dir(sb.root()).arg("results").args(logs).args(["--sweep", "4"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--sweep 4: the logs hold 3 sweeps"), "{}", stderr(&out));
+    // Two sweeps in one log (a run without --resume starts one): the later, and the earlier named.
+    let out =
+        run(hrun().current_dir(sb.root()).args(["exec", "-q", "--log", "a.jsonl", "echo", "{}", ":::", "9"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (rows, err) = table(&["a.jsonl"]);
+    assert_eq!((rows.len(), rows[1][9].as_str()), (2, "9"), "{rows:?}");
+    assert!(err.contains("the logs hold 2 sweeps"), "{err}");
+}

@@ -64,6 +64,16 @@ fn plans_on_fake_nodes() {
     assert_eq!(cpu_lists(&v)[0], "0-1");
 }
 
+/// Issue 26 (second walkthrough): "1 slot(s) of 1 CPU(s)".
+#[test]
+fn one_slot_reads_as_one_slot() {
+    let sb = Sandbox::new();
+    let grace = tree(&sb, "grace", &fixtures::grace());
+    let out = run(hrun().args(["slots", "--sysfs-root", &grace, "--threads", "1", "--cpus", "3"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).starts_with("1 slot of 1 CPU on 1 usable CPU (3); "), "{}", stdout(&out));
+}
+
 #[test]
 fn the_text_table_on_each_fixture_snapshot() {
     let sb = Sandbox::new();
@@ -71,7 +81,7 @@ fn the_text_table_on_each_fixture_snapshot() {
     let out = run(hrun().args(["slots", "--sysfs-root", &grace, "--threads", "5", "--cpus", "0-11,72-83"]));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let want = "\
-4 slot(s) of 5 CPU(s) on 24 usable CPU(s) (0-11,72-83); SMT: avoid; topology-aware
+4 slots of 5 CPUs on 24 usable CPUs (0-11,72-83); SMT: avoid; topology-aware
 slot   cpus                     package  numa    l3
 1      0-4                            0     0     0
 2      5-9                            0     0     0
@@ -84,7 +94,7 @@ leftover: 10-11,82-83
     let amd = tree(&sb, "amd", &fixtures::amd_2x64_smt());
     let out = run(hrun().args(["slots", "--sysfs-root", &amd, "--threads", "4", "--cpus", "0-15,128-143"]));
     let want = "\
-4 slot(s) of 4 CPU(s) on 32 usable CPU(s) (0-15,128-143); SMT: avoid; topology-aware
+4 slots of 4 CPUs on 32 usable CPUs (0-15,128-143); SMT: avoid; topology-aware
 slot   cpus                     package  numa    l3
 1      0-3                            0     0     0
 2      4-7                            0     0     0
@@ -107,7 +117,7 @@ leftover: 128-143 (SMT siblings left idle: 128-143)
         "use",
     ]));
     let want = "\
-4 slot(s) of 2 CPU(s) on 8 usable CPU(s) (0-3,56-59); SMT: use; topology-aware
+4 slots of 2 CPUs on 8 usable CPUs (0-3,56-59); SMT: use; topology-aware
 slot   cpus                     package  numa    l3
 1      0,56                           0     0     0
 2      1,57                           0     0     0

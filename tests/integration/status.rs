@@ -84,7 +84,7 @@ fn report_shows_its_output_path_escaped() {
     assert_eq!(run(sb.exec().arg("tasks.txt")).status.code(), Some(0));
     let out = run(hrun().current_dir(sb.root()).args(["report", "log.jsonl", "-o", "r\u{1b}[2J.html"]));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(stderr(&out), "hrun: report of 1 task attempt(s) written to r\\x1b[2J.html\n");
+    assert_eq!(stderr(&out), "hrun: report of 1 task attempt written to r\\x1b[2J.html\n");
     assert!(sb.path("r\u{1b}[2J.html").is_file());
 }
 
@@ -320,4 +320,37 @@ fn status_and_report_give_the_cpu_use_of_tasks() {
     let out = run(hrun().current_dir(sb.root()).args(["report", "l.jsonl", "-o", "r.html"]));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(sb.read("r.html").matches("of its 1 CPU)</title>").count(), 2, "each task's tooltip");
+}
+
+/// Issue 26 (second walkthrough, 5): two sweeps of one template share a default log, and
+/// `hrun status` showed the second's 2 tasks with no word of the first's 3.
+#[test]
+fn an_earlier_sweep_in_a_shared_log_is_said() {
+    let sb = Sandbox::new();
+    for values in [&["1", "2", "3"][..], &["4", "5"]] {
+        let out = run(sb.exec().args(["-q", "true", "{}", ":::"]).args(values));
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    let out = run(hrun().current_dir(sb.root()).args(["status", "log.jsonl"]));
+    let text = stdout(&out);
+    assert!(text.contains("tasks: 2 done (2 ok, 0 failed)"), "{text}");
+    assert!(text.contains("this log also holds 1 earlier sweep before this one"), "{text}");
+    assert!(text.contains("hrun results --sweep N"), "{text}");
+    // A resumed run is the same sweep: nothing more to say.
+    let out = run(sb.exec().args(["-q", "--resume", "true", "{}", ":::", "4", "5", "6"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&run(hrun().current_dir(sb.root()).args(["status", "log.jsonl"])));
+    assert!(text.contains("1 earlier sweep"), "{text}");
+}
+
+/// Issue 26 (second walkthrough): status said "task 3" where exec says "job 3" for a
+/// template's jobs.
+#[test]
+fn status_names_template_jobs_as_exec_does() {
+    let sb = Sandbox::new();
+    let out = run(sb.exec().args(["-q", "exit {}", ":::", "0", "0", "3"]));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("job 3"), "{}", stderr(&out));
+    let text = stdout(&run(hrun().current_dir(sb.root()).args(["status", "log.jsonl"])));
+    assert!(text.contains("failed:\n  job 3       exit 3   exit 3\n"), "{text}");
 }

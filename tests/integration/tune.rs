@@ -48,12 +48,13 @@ fn a_wave_with_failures_fails_the_sweep_and_gets_no_figure() {
     let err = err.split_once('\n').unwrap().1;
     assert_eq!(out.status.code(), Some(1), "{text}{err}");
     let n = usable_cpus().len();
+    let tasks = if n == 1 { "1 task".to_string() } else { format!("{n} tasks") };
     let row = text.lines().nth(1).unwrap();
-    assert!(row.contains(&format!("failed  ({n} of {n} task(s) failed)")), "{text}");
+    assert!(row.contains(&format!("failed  ({n} of {tasks} failed)")), "{text}");
     assert!(!row.contains('%'), "no figure against the best: {row}");
     assert!(text.ends_with("no thread count ran without failures\n"), "{text}");
     assert!(
-        err.starts_with(&format!("hrun: tune: T = 1: {n} of {n} task(s) failed:\n  task 1: exit 1: false\n")),
+        err.starts_with(&format!("hrun: tune: T = 1: {n} of {tasks} failed:\n  task 1: exit 1: false\n")),
         "{err}"
     );
 
@@ -72,7 +73,7 @@ fn a_wave_with_failures_fails_the_sweep_and_gets_no_figure() {
     let (text, err) = (stdout(&out), stderr(&out));
     assert_eq!(out.status.code(), Some(1), "{text}{err}");
     let rows: Vec<&str> = text.lines().skip(1).take(2).collect();
-    assert!(rows[0].contains(&format!("failed  (1 of {n} task(s) failed)")), "{text}");
+    assert!(rows[0].contains(&format!("failed  (1 of {tasks} failed)")), "{text}");
     assert!(rows[1].ends_with("100.0%"), "{text}");
     let slots = if n == 1 { "1 slot".to_string() } else { format!("{n} slots") };
     assert!(text.ends_with(&format!("recommended: --threads 1 ({slots})\n")), "{text}");
