@@ -1,6 +1,7 @@
 //! The decisions, fed the events a run produces, with no process: each test checks the state
 //! and the effects asked of the world.
 
+use super::refused::{REFUSED_FOR, backoff};
 use super::*;
 use crate::exec::attempt::{Lingering, Phase};
 use crate::exec::output::Captured;
