@@ -70,28 +70,28 @@ pub fn header(file: &File, size: u64, lines: usize) -> io::Result<u64> {
 /// `--regexp`: GNU reads 128 KiB more at a time until its pattern matches what it read, and
 /// cuts after the last match (relative to `from`).
 fn find_pattern_from(file: &File, from: u64, size: u64, pattern: &Separator) -> io::Result<Option<u64>> {
-    let mut buf: Vec<u8> = Vec::new();
-    let mut at = from;
-    while at < size {
-        let n = CHUNK.min((size - at) as usize);
-        let old = buf.len();
-        buf.resize(old + n, 0);
-        let got = file.read_at(&mut buf[old..], at)?;
-        buf.truncate(old + got);
-        if got == 0 {
-            break;
-        }
-        if let Some(cut) = pattern.part_cut(&buf) {
-            return Ok(Some(cut as u64));
-        }
-        at += got as u64;
-    }
-    Ok(None)
+    read_until(file, from, size, |buf, _| pattern.part_cut(buf).map(|cut| cut as u64))
 }
 
 /// Where `separator` first occurs at or after `from`, relative to `from`.
 fn find_from(file: &File, from: u64, size: u64, separator: &[u8]) -> io::Result<Option<u64>> {
     let finder = memmem::Finder::new(separator);
+    read_until(file, from, size, |buf, old| {
+        // Only the new bytes, and the separator's length before them, can hold a new match.
+        let look = old.saturating_sub(separator.len() - 1);
+        finder.find(&buf[look..]).map(|i| (look + i) as u64)
+    })
+}
+
+/// Reads the file from `from` to `size` a [`CHUNK`] more at a time, asking `found` after each
+/// read (with all read so far, and where the new bytes begin) whether it holds what is
+/// sought; None when the file ends first.
+fn read_until(
+    file: &File,
+    from: u64,
+    size: u64,
+    mut found: impl FnMut(&[u8], usize) -> Option<u64>,
+) -> io::Result<Option<u64>> {
     let mut buf: Vec<u8> = Vec::new();
     let mut at = from;
     while at < size {
@@ -103,10 +103,8 @@ fn find_from(file: &File, from: u64, size: u64, separator: &[u8]) -> io::Result<
         if got == 0 {
             break;
         }
-        // Only the new bytes, and the separator's length before them, can hold a new match.
-        let look = old.saturating_sub(separator.len() - 1);
-        if let Some(i) = finder.find(&buf[look..]) {
-            return Ok(Some((look + i) as u64));
+        if let Some(hit) = found(&buf, old) {
+            return Ok(Some(hit));
         }
         at += got as u64;
     }
