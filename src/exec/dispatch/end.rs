@@ -151,8 +151,7 @@ impl Dispatcher<'_> {
         let timed_out = attempt.cut == Some(Cut::TimedOut);
         let succeeded = reaped.ended == Ended::Exited(0) && !timed_out;
         let cancelled = attempt.cut == Some(Cut::Cancelled);
-        let fate =
-            Disposition::of(succeeded, cancelled, attempt.number, self.policy.retries, st.stop.is_some());
+        let fate = Disposition::of(succeeded, cancelled, attempt.number, self.policy.retries, st.stopped());
         let (start_wall, number) = (attempt.start_wall, attempt.number);
         let (task, cpu_s) = self.write_attempt(st, attempt, reaped, ended, wall_s, fate, &leaked)?;
         if let Some(w) = self.workdir {

@@ -75,7 +75,7 @@ impl Dispatcher<'_> {
         let now = unix_seconds(SystemTime::now());
         let Some(why) = self.walltime.refuses(now, expected, st.by_pid.len()) else { return true };
         st.fx.say(why);
-        st.stop = Some(Stop::Deadline);
+        st.stop_as(Stop::Deadline);
         false
     }
 
@@ -83,7 +83,7 @@ impl Dispatcher<'_> {
     /// due next.
     pub(super) fn gate_wake(&self, st: &RunState, more: bool) -> Option<Instant> {
         let free = st.slots.iter().any(|s| matches!(s, SlotState::Free));
-        let held = st.gate_until.filter(|_| more && st.stop.is_none() && free);
+        let held = st.gate_until.filter(|_| more && !st.stopped() && free);
         let memory = (self.gate.memfree.is_some() && !st.by_pid.is_empty())
             .then(|| st.memory_checked.map_or_else(Instant::now, |t| t + RECHECK));
         held.into_iter().chain(memory).min()

@@ -41,7 +41,7 @@ use crate::input::TaskStream;
 use crate::log::{JobLog, RunLog};
 use crate::slots::SlotPlan;
 use crate::sys::{self, Event, Guardian, Launcher, SignalFd, When};
-use state::{Pending, RunState, Stop};
+use state::{Pending, RunPhase, RunState, Stop};
 
 /// How often the run log is flushed to stable storage while records are being written.
 const SYNC_EVERY: Duration = Duration::from_secs(1);
@@ -106,7 +106,7 @@ impl Dispatcher<'_> {
     fn until_done(&mut self, st: &mut RunState, tasks: &mut TaskStream) -> Result<()> {
         loop {
             self.fill(st, tasks);
-            if !st.busy() && (st.stop.is_some() || (st.retry.is_empty() && st.eof)) {
+            if !st.busy() && (st.stopped() || (st.retry.is_empty() && st.phase == RunPhase::InputDone)) {
                 return Ok(());
             }
             let ready = self.wait(st, tasks)?;
@@ -144,15 +144,18 @@ impl Dispatcher<'_> {
         self.apply(st);
         let timeout = self.next_deadline(st).map(|t| t.saturating_duration_since(Instant::now()));
         let mut fds: Vec<i32> = self.launchers.iter().map(Launcher::fd).collect();
-        fds.extend(if st.waiting_input { tasks.watch_fd() } else { None });
+        let awaiting = st.phase == RunPhase::AwaitingInput;
+        fds.extend(if awaiting { tasks.watch_fd() } else { None });
         let mut ready = self.signals.wait(timeout, &fds).context("waiting for tasks")?;
         ready.truncate(self.launchers.len());
-        if st.waiting_input {
+        if awaiting {
             // A slot idle for want of input is not dispatch latency: count from now.
             let now = Instant::now();
             st.freed_at.iter_mut().flatten().for_each(|t| *t = now);
         }
-        st.waiting_input = false;
+        if awaiting {
+            st.phase = RunPhase::Feeding;
+        }
         Ok(ready)
     }
 
@@ -198,7 +201,7 @@ impl Dispatcher<'_> {
 
     /// What stopped the run, and what it left undone, into the summary.
     fn conclude(&self, st: &mut RunState, tasks: &mut TaskStream) {
-        if st.stop.is_some() {
+        if st.stopped() {
             st.summary.not_run += st.retry.len() as u64;
             // Counting the rest of a pipe would wait for its producer to finish.
             if tasks.streams() {
@@ -208,7 +211,7 @@ impl Dispatcher<'_> {
             }
         }
         st.summary.makespan_s = (st.last_end - st.first_start).max(0.0);
-        match st.stop {
+        match st.phase.stop() {
             Some(Stop::Signal(sig)) => st.summary.interrupted_by = Some(sig),
             Some(Stop::Halt(status)) => st.summary.halted = Some(status),
             Some(Stop::Drain) => st.summary.stopped_by = Some("SIGUSR1 (drain)".into()),
@@ -225,15 +228,15 @@ impl Dispatcher<'_> {
     /// Starts tasks on every free slot: retries first, then the next lines of the file; then
     /// sends the next request ahead for each busy slot.
     fn fill(&mut self, st: &mut RunState, tasks: &mut TaskStream) {
-        if st.stop.is_none()
+        if !st.stopped()
             && let Some(why) = self.output.output_failed()
         {
             st.stop_with(anyhow::anyhow!("cannot write task output to standard output: {why}"));
         }
-        if st.stop.is_none() && self.output.stdout_closed() {
+        if !st.stopped() && self.output.stdout_closed() {
             st.output_closed();
         }
-        while st.stop.is_none() {
+        while !st.stopped() {
             let free = |(i, s): (usize, &SlotState)| matches!(s, SlotState::Free) && st.queued[i].is_none();
             let Some(slot) = st.slots.iter().enumerate().position(free) else { break };
             if st
@@ -242,7 +245,7 @@ impl Dispatcher<'_> {
             {
                 break;
             }
-            if (!st.retry.is_empty() || !st.eof) && !self.before_deadline(st) {
+            if (!st.retry.is_empty() || st.phase.more_input()) && !self.before_deadline(st) {
                 break;
             }
             if self.delayed(st).is_some() {
@@ -270,17 +273,17 @@ impl Dispatcher<'_> {
         loop {
             return match st.retry.pop_front() {
                 Some(t) => Some(t),
-                None if st.eof => None,
+                None if st.phase == RunPhase::InputDone => None,
                 // Standard input from a slow producer: wait for it in poll, with the signals,
                 // rather than in a read that no signal would interrupt.
                 None if !tasks.ready() && tasks.watch_fd().is_some_and(|fd| !sys::readable(fd)) => {
-                    st.waiting_input = true;
+                    st.phase = RunPhase::AwaitingInput;
                     None
                 }
                 None => match self.resume.next_to_run(tasks, &mut st.summary.skipped) {
                     Ok(Some(task)) => Some(Pending { task, number: 1, announced: false }),
                     Ok(None) => {
-                        st.eof = true;
+                        st.phase = RunPhase::InputDone;
                         continue;
                     }
                     Err(e) => {
@@ -298,9 +301,9 @@ impl Dispatcher<'_> {
             next = Some(next.map_or(t, |n| n.min(t)));
         }
         let mut consider = |t: Instant| next = Some(next.map_or(t, |n| n.min(t)));
-        let more = !st.retry.is_empty() || !st.eof;
+        let more = !st.retry.is_empty() || st.phase.more_input();
         if more
-            && st.stop.is_none()
+            && !st.stopped()
             && st.slots.iter().any(|s| matches!(s, SlotState::Free))
             && let Some(at) = self.delayed(st)
         {

@@ -49,7 +49,7 @@ impl Dispatcher<'_> {
             // With --halt, a failure may stop the run: only hrun may decide what follows it.
             let when = if self.policy.halt.rule.is_some() { When::AfterSuccess } else { When::AfterExit };
             self.request(st, next, slot, when);
-            if st.stop.is_some() {
+            if st.stopped() {
                 return;
             }
         }
@@ -60,7 +60,7 @@ impl Dispatcher<'_> {
     /// counted the success); and, before a deadline, a task starting one median runtime from
     /// now would still end in time.
     fn may_send_ahead(&self, st: &RunState) -> bool {
-        if st.stop.is_some()
+        if st.stopped()
             || self.delay.is_some()
             || self.gate.is_set()
             || st.backoff.is_some()

@@ -39,6 +39,46 @@ pub(super) enum Stop {
     OutputClosed,
 }
 
+/// Where the run is: one value instead of separate flags for "stopped", "tearing down", "the
+/// input is read to its end" and "waiting for standard input".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum RunPhase {
+    /// Tasks start as slots free up; the input may have more.
+    Feeding,
+    /// A slot is free and standard input has no line yet: the next wait watches it too.
+    AwaitingInput,
+    /// The input is read to its end: the tasks in slots and the retries finish the run.
+    InputDone,
+    /// Nothing new starts (`Stop` says why); the tasks in slots finish.
+    Stopping(Stop),
+    /// Nothing new starts, and every task in a slot got `sig` (a task that starts after that
+    /// gets it too).
+    TearingDown { stop: Stop, sig: i32 },
+}
+
+impl RunPhase {
+    /// Why nothing new starts, once something stopped the run.
+    pub(super) fn stop(self) -> Option<Stop> {
+        match self {
+            RunPhase::Stopping(stop) | RunPhase::TearingDown { stop, .. } => Some(stop),
+            _ => None,
+        }
+    }
+
+    /// The signal every task got when the run began to tear down.
+    pub(super) fn teardown(self) -> Option<i32> {
+        match self {
+            RunPhase::TearingDown { sig, .. } => Some(sig),
+            _ => None,
+        }
+    }
+
+    /// True while the input may have more tasks to start.
+    pub(super) fn more_input(self) -> bool {
+        matches!(self, RunPhase::Feeding | RunPhase::AwaitingInput)
+    }
+}
+
 /// A task taken from the input that is to run (again).
 pub(super) struct Pending {
     pub(super) task: Task,
@@ -56,11 +96,7 @@ pub(super) struct RunState {
     pub(super) by_pid: HashMap<i32, usize>,
     /// Tasks to run before the next line of the input: retries, and requests given back.
     pub(super) retry: VecDeque<Pending>,
-    pub(super) stop: Option<Stop>,
-    /// The signal every running task was sent when the run began to tear down (a signal to
-    /// hrun, `--halt now`, the deadline): a task that starts after that gets it too.
-    pub(super) teardown: Option<i32>,
-    pub(super) eof: bool,
+    pub(super) phase: RunPhase,
     pub(super) deferred: Option<anyhow::Error>,
     pub(super) summary: Summary,
     pub(super) tally: Tally,
@@ -76,8 +112,6 @@ pub(super) struct RunState {
     pub(super) gate_until: Option<Instant>,
     /// When `--memfree` last looked whether the youngest job must go.
     pub(super) memory_checked: Option<Instant>,
-    /// A slot is free but standard input has no line yet.
-    pub(super) waiting_input: bool,
     /// Signals hrun received in this run (bit N: signal N).
     pub(super) received: u64,
     /// When the last task started, for `--delay`.
@@ -107,9 +141,7 @@ impl RunState {
             queued: (0..slots).map(|_| None).collect(),
             by_pid: HashMap::with_capacity(slots),
             retry: VecDeque::new(),
-            stop: None,
-            teardown: None,
-            eof: false,
+            phase: RunPhase::Feeding,
             deferred: None,
             summary: Summary { slots, threads, ..Summary::default() },
             tally: Tally::default(),
@@ -118,7 +150,6 @@ impl RunState {
             last_end: f64::NEG_INFINITY,
             dirty_since: None,
             freed_at: vec![None; slots],
-            waiting_input: false,
             received: 0,
             last_start: None,
             backoff: None,
@@ -138,9 +169,22 @@ impl RunState {
         self.slots.iter().any(|s| !matches!(s, SlotState::Free)) || self.queued.iter().any(Option::is_some)
     }
 
+    /// True once something stopped the run: nothing new starts.
+    pub(super) fn stopped(&self) -> bool {
+        self.phase.stop().is_some()
+    }
+
+    /// Nothing new starts, for `why` (a run being torn down goes on being torn down).
+    pub(super) fn stop_as(&mut self, why: Stop) {
+        self.phase = match self.phase {
+            RunPhase::TearingDown { sig, .. } => RunPhase::TearingDown { stop: why, sig },
+            _ => RunPhase::Stopping(why),
+        };
+    }
+
     pub(super) fn stop_with(&mut self, error: anyhow::Error) {
         self.deferred.get_or_insert(error);
-        self.stop = Some(Stop::Error);
+        self.stop_as(Stop::Error);
     }
 
     /// A signal hrun received: SIGUSR1 drains; INT, TERM, HUP tear the run down (a second INT
@@ -151,8 +195,8 @@ impl RunState {
         match sig {
             libc::SIGCHLD => {}
             libc::SIGUSR1 => {
-                if self.stop.is_none() {
-                    self.stop = Some(Stop::Drain);
+                if !self.stopped() {
+                    self.stop_as(Stop::Drain);
                     self.withdraw_all();
                     self.fx.say(format!(
                         "SIGUSR1: starting no new task; {} running will finish",
@@ -161,29 +205,30 @@ impl RunState {
                 }
             }
             _ => {
-                let again = matches!(self.stop, Some(Stop::Signal(_)));
+                let again = matches!(self.phase.stop(), Some(Stop::Signal(_)));
                 if again && sig == libc::SIGINT {
                     self.fx.say(format!("second SIGINT: killing {} running task(s) now", self.by_pid.len()));
-                    self.tear_down(libc::SIGKILL, seq);
+                    self.tear_down(Stop::Signal(sig), libc::SIGKILL, seq);
                 } else if !again {
                     self.fx.say(format!(
                         "{}: {}",
                         crate::sys::signal_name(sig),
                         seq.describe(self.by_pid.len())
                     ));
-                    self.tear_down(sig, seq);
+                    self.tear_down(Stop::Signal(sig), sig, seq);
+                } else {
+                    self.stop_as(Stop::Signal(sig));
                 }
-                self.stop = Some(Stop::Signal(sig));
             }
         }
     }
 
-    /// Sends `sig` to every running task's group (they are cancelled), and to those still
-    /// starting as they start; withdraws every waiting request.
-    pub(super) fn tear_down(&mut self, sig: i32, seq: &TermSeq) {
+    /// The run stops for `why`, and sends `sig` to every running task's group (they are
+    /// cancelled), and to those still starting as they start; withdraws every waiting request.
+    pub(super) fn tear_down(&mut self, why: Stop, sig: i32, seq: &TermSeq) {
         self.withdraw_all();
         terminate_all(&mut self.slots, sig, seq, Instant::now(), &mut self.fx);
-        self.teardown = Some(sig);
+        self.phase = RunPhase::TearingDown { stop: why, sig };
     }
 
     /// The deadline (`what`) passed with tasks running: they are stopped (`--resume` reruns
@@ -191,10 +236,11 @@ impl RunState {
     pub(super) fn deadline_passed(&mut self, what: &str, seq: &TermSeq) {
         let running = self.by_pid.len();
         self.fx.say(format!("{what} reached: stopping {running} running task(s); --resume reruns them"));
-        self.tear_down(libc::SIGTERM, seq);
-        if !matches!(self.stop, Some(Stop::Signal(_) | Stop::Halt(_) | Stop::Error)) {
-            self.stop = Some(Stop::Deadline);
-        }
+        let why = match self.phase.stop() {
+            Some(earlier @ (Stop::Signal(_) | Stop::Halt(_) | Stop::Error)) => earlier,
+            _ => Stop::Deadline,
+        };
+        self.tear_down(why, libc::SIGTERM, seq);
     }
 
     /// hrun's standard output was closed: nothing new starts; the running tasks finish.
@@ -204,7 +250,7 @@ impl RunState {
              starting no new task, {} running will finish",
             self.by_pid.len()
         ));
-        self.stop = Some(Stop::OutputClosed);
+        self.stop_as(Stop::OutputClosed);
         self.withdraw_all();
     }
 
@@ -234,7 +280,7 @@ impl RunState {
     /// The attempt on `slot` is running (its start is logged): tracked by its pid, and, when
     /// the run is being torn down, cut short at once.
     pub(super) fn now_running(&mut self, slot: usize, mut r: Attempt, seq: &TermSeq) {
-        if let Some(sig) = self.teardown {
+        if let Some(sig) = self.phase.teardown() {
             r.cancel(sig, Instant::now(), seq, &mut self.fx);
         }
         self.by_pid.insert(r.pid, slot);
@@ -282,7 +328,7 @@ impl RunState {
             Ended::Exited(code) => code,
             Ended::Signaled(sig) => 128 + sig,
         };
-        if self.stop.is_some() {
+        if self.stopped() {
             return;
         }
         let Some((when, exit)) = halt.check(&self.tally, status, total) else { return };
@@ -290,11 +336,11 @@ impl RunState {
             "--halt {halt} reached: starting no new task{}",
             if when == When::Now { "; killing the running ones" } else { "; running ones finish" }
         ));
-        self.stop = Some(Stop::Halt(exit));
-        self.withdraw_all();
         if when == When::Now {
-            terminate_all(&mut self.slots, libc::SIGTERM, seq, Instant::now(), &mut self.fx);
-            self.teardown = Some(libc::SIGTERM);
+            self.tear_down(Stop::Halt(exit), libc::SIGTERM, seq);
+        } else {
+            self.stop_as(Stop::Halt(exit));
+            self.withdraw_all();
         }
     }
 

@@ -87,7 +87,7 @@ fn a_signal_while_a_start_is_in_flight_cuts_the_task_short_as_it_starts() {
     run(&mut st, 0, 1);
     st.slots[1] = SlotState::Starting(Box::new(starting(2)));
     st.on_signal(TERM, &seq());
-    assert_eq!(st.stop, Some(Stop::Signal(TERM)));
+    assert_eq!(st.phase.stop(), Some(Stop::Signal(TERM)));
     assert_eq!(signals(st.fx.peek()), [(1000, TERM)], "only the running task is signalled now");
     assert!(said(st.fx.peek()).starts_with("SIGTERM: "), "{}", said(st.fx.peek()));
     st.fx.take();
@@ -123,7 +123,7 @@ fn sigusr1_drains_running_tasks_finish_and_waiting_requests_are_withdrawn() {
     queue(&mut st, 0, 3);
     st.on_signal(libc::SIGUSR1, &seq());
     let fx = st.fx.take();
-    assert_eq!(st.stop, Some(Stop::Drain));
+    assert_eq!(st.phase.stop(), Some(Stop::Drain));
     assert!(signals(&fx).is_empty(), "draining signals no task");
     assert_eq!(withdrawn(&fx), [0]);
     // Withdrawn once, however often the run says so.
@@ -151,7 +151,7 @@ fn a_launcher_gone_ends_its_slots_tasks_as_cancelled_and_counts_the_rest_not_run
     assert_eq!(st.summary.not_run, 2, "the starting task and the waiting request");
     assert!(matches!(st.slots[1], SlotState::Running(_)), "the other launcher's task runs on");
     assert!(!st.by_pid.contains_key(&1000) && st.by_pid.contains_key(&1001));
-    assert_eq!(st.stop, Some(Stop::Error));
+    assert_eq!(st.phase.stop(), Some(Stop::Error));
     assert!(format!("{:#}", st.deferred.unwrap()).contains("launcher process 77 ended"));
 }
 
@@ -165,10 +165,10 @@ fn halt_now_stops_the_running_tasks_and_withdraws_the_waiting_requests() {
     st.tally.failed = 1;
     st.check_halt(Ended::Exited(1), &halt, 0, &seq());
     let fx = st.fx.take();
-    assert_eq!(st.stop, Some(Stop::Halt(1)));
+    assert_eq!(st.phase.stop(), Some(Stop::Halt(1)));
     assert_eq!(withdrawn(&fx), [1]);
     assert_eq!(signals(&fx), [(1000, TERM), (1001, TERM)]);
-    assert_eq!(st.teardown, Some(TERM));
+    assert_eq!(st.phase.teardown(), Some(TERM));
     assert!(said(&fx).contains("killing the running ones"), "{}", said(&fx));
     // Once stopped, later ends do not fire it again.
     st.check_halt(Ended::Exited(1), &halt, 0, &seq());
@@ -183,7 +183,7 @@ fn halt_soon_lets_the_running_tasks_finish() {
     st.tally.failed = 1;
     st.check_halt(Ended::Exited(3), &halt, 0, &seq());
     // fail=1 exits with the failed task's status, as GNU parallel does.
-    assert_eq!(st.stop, Some(Stop::Halt(3)));
+    assert_eq!(st.phase.stop(), Some(Stop::Halt(3)));
     assert!(signals(&st.fx.take()).is_empty());
     assert_eq!(running(&st, 0).cut, None);
 }
@@ -194,7 +194,7 @@ fn the_deadline_with_tasks_running_stops_them_for_resume_and_keeps_an_earlier_re
     run(&mut st, 0, 1);
     st.deadline_passed("the job's end", &seq());
     let fx = st.fx.take();
-    assert_eq!(st.stop, Some(Stop::Deadline));
+    assert_eq!(st.phase.stop(), Some(Stop::Deadline));
     assert_eq!(signals(&fx), [(1000, TERM)]);
     assert_eq!(running(&st, 0).cut, Some(Cut::Cancelled), "cancelled: --resume runs it again");
     assert!(said(&fx).contains("the job's end reached: stopping 1 running task(s)"), "{}", said(&fx));
@@ -203,7 +203,7 @@ fn the_deadline_with_tasks_running_stops_them_for_resume_and_keeps_an_earlier_re
     run(&mut st, 0, 1);
     st.on_signal(libc::SIGHUP, &seq());
     st.deadline_passed("the job's end", &seq());
-    assert_eq!(st.stop, Some(Stop::Signal(libc::SIGHUP)));
+    assert_eq!(st.phase.stop(), Some(Stop::Signal(libc::SIGHUP)));
 }
 
 #[test]
@@ -273,7 +273,7 @@ fn a_transient_spawn_failure_requeues_the_task_with_a_doubling_backoff_and_fewer
     assert_eq!(st.retry.front().map(|p| (p.task.seq, p.announced)), Some((3, true)));
     assert_eq!(st.backoff, Some((now + Duration::from_millis(10), Duration::from_millis(10))));
     assert_eq!(st.at_once, Some(1), "half of the two running");
-    assert!(st.stop.is_none(), "not fatal");
+    assert!(!st.stopped(), "not fatal");
     let fx = st.fx.take();
     assert!(
         said(&fx).contains("cannot start task 3 now") && said(&fx).contains("ulimit -u 64"),
@@ -297,10 +297,10 @@ fn a_kernel_that_refuses_every_start_for_long_with_nothing_running_stops_the_run
     let mut st = state(1);
     let t0 = Instant::now();
     st.start_refused(starting(1), libc::EAGAIN, t0, None);
-    assert!(st.stop.is_none());
+    assert!(!st.stopped());
     st.retry.clear();
     st.start_refused(starting(1), libc::EAGAIN, t0 + REFUSED_FOR, None);
-    assert_eq!(st.stop, Some(Stop::Error));
+    assert_eq!(st.phase.stop(), Some(Stop::Error));
     assert!(format!("{:#}", st.deferred.unwrap()).contains("refused to start any task for 10s"));
 }
 
@@ -311,7 +311,7 @@ fn stdout_closed_starts_nothing_new_and_lets_the_running_finish() {
     queue(&mut st, 0, 2);
     st.output_closed();
     let fx = st.fx.take();
-    assert_eq!(st.stop, Some(Stop::OutputClosed));
+    assert_eq!(st.phase.stop(), Some(Stop::OutputClosed));
     assert!(signals(&fx).is_empty());
     assert_eq!(withdrawn(&fx), [0]);
     assert!(said(&fx).contains("1 running will finish"));
@@ -364,14 +364,14 @@ fn a_failed_attempt_with_retries_left_runs_again_but_while_stopping_is_left_for_
     let mut st = state(1);
     // Attempt 1 of 3 failed, the run goes on: it runs again, after what waits already.
     st.retry.push_back(Pending { task: task(9), number: 1, announced: true });
-    let fate = Disposition::of(false, false, 1, policy.retries, st.stop.is_some());
+    let fate = Disposition::of(false, false, 1, policy.retries, st.stopped());
     st.account(end_of(0, 1, 1, fate, Ended::Exited(1)), Instant::now(), 0, &policy, 0);
     assert_eq!(st.retry.iter().map(|p| (p.task.seq, p.number)).collect::<Vec<_>>(), [(9, 1), (1, 2)]);
     assert_eq!((st.summary.tasks, st.summary.failed, st.summary.not_run), (0, 0, 0));
     // Attempt 2 fails while the run stops (a drain): not run again now, nor counted failed.
     st.retry.clear();
     st.on_signal(libc::SIGUSR1, &seq());
-    let fate = Disposition::of(false, false, 2, policy.retries, st.stop.is_some());
+    let fate = Disposition::of(false, false, 2, policy.retries, st.stopped());
     assert_eq!(fate, Disposition::LeftForResume);
     st.account(end_of(0, 1, 2, fate, Ended::Exited(1)), Instant::now(), 0, &policy, 0);
     assert!(st.retry.is_empty());
@@ -385,13 +385,13 @@ fn a_failure_on_the_last_attempt_is_counted_named_and_may_fire_halt() {
     let policy = Policy { halt: "soon,fail=2".parse().unwrap(), ..Policy::default() };
     let mut st = state(2);
     for (seq, ended) in [(1, Ended::Exited(3)), (2, Ended::Signaled(libc::SIGSEGV))] {
-        let fate = Disposition::of(false, false, 1, 0, st.stop.is_some());
+        let fate = Disposition::of(false, false, 1, 0, st.stopped());
         st.account(end_of(0, seq, 1, fate, ended), Instant::now(), 0, &policy, 0);
     }
     let how: Vec<_> = st.summary.failures.iter().map(|f| (f.seq, f.how.as_str())).collect();
     assert_eq!(how, [(1, "exit 3"), (2, "SIGSEGV")]);
     assert_eq!((st.summary.tasks, st.summary.failed, st.tally.failed), (2, 2, 2));
-    assert!(matches!(st.stop, Some(Stop::Halt(_))), "the second failure fires fail=2");
+    assert!(matches!(st.phase.stop(), Some(Stop::Halt(_))), "the second failure fires fail=2");
     assert!(said(&st.fx.take()).contains("--halt soon,fail=2 reached"));
     // A success is counted, and its runtime joins the median for --timeout N%.
     let mut st = state(1);
@@ -415,7 +415,7 @@ fn a_request_too_large_fails_that_task_alone_naming_the_limit_and_a_lost_launche
         st.sent(0, Box::new(starting(1)), When::Now, Err(big)).expect("the task fails alone");
     assert_eq!(refused.task.seq, 1);
     assert!(why.contains("300000 bytes") && why.contains("212992 bytes") && why.contains("work 1"), "{why}");
-    assert!(st.stop.is_none() && matches!(st.slots[0], SlotState::Free));
+    assert!(!st.stopped() && matches!(st.slots[0], SlotState::Free));
     let e2big = std::io::Error::from_raw_os_error(libc::E2BIG);
     let (_, why) = st.sent(0, Box::new(starting(2)), When::Now, Err(e2big)).expect("fails alone");
     assert!(why.contains("too long for the kernel"), "{why}");
@@ -427,6 +427,31 @@ fn a_request_too_large_fails_that_task_alone_naming_the_limit_and_a_lost_launche
     // A launcher that cannot be asked at all: the run stops; the task was not run.
     let gone = std::io::Error::from_raw_os_error(libc::EPIPE);
     assert!(st.sent(1, Box::new(starting(5)), When::Now, Err(gone)).is_none());
-    assert_eq!((st.stop, st.summary.not_run), (Some(Stop::Error), 1));
+    assert_eq!((st.phase.stop(), st.summary.not_run), (Some(Stop::Error), 1));
     assert!(format!("{:#}", st.deferred.unwrap()).contains("cannot ask a launcher to start task 5"));
+}
+
+#[test]
+fn the_run_phase_moves_one_way_and_a_tear_down_keeps_its_signal_when_the_reason_changes() {
+    let mut st = state(2);
+    assert!(st.phase.more_input() && !st.stopped());
+    // The input ends: no more input, not stopped; the run ends when the slots are empty.
+    st.phase = RunPhase::InputDone;
+    assert!(!st.phase.more_input() && !st.stopped());
+    run(&mut st, 0, 1);
+    // SIGUSR1 drains (nothing signalled), then the deadline tears down what runs.
+    st.on_signal(libc::SIGUSR1, &seq());
+    assert_eq!(st.phase, RunPhase::Stopping(Stop::Drain));
+    assert_eq!(st.phase.teardown(), None);
+    st.deadline_passed("the job's end", &seq());
+    assert_eq!(st.phase, RunPhase::TearingDown { stop: Stop::Deadline, sig: TERM });
+    // A later error changes why the run stopped, not the signal a late start gets.
+    st.stop_with(anyhow!("the log cannot be written"));
+    assert_eq!(st.phase, RunPhase::TearingDown { stop: Stop::Error, sig: TERM });
+    assert!(!st.phase.more_input());
+    st.fx.take();
+    st.slots[1] = SlotState::Starting(Box::new(starting(2)));
+    let SlotState::Starting(s) = std::mem::replace(&mut st.slots[1], SlotState::Free) else { panic!() };
+    st.now_running(1, s.started(1, 1001, crate::sys::stamp_now(), Instant::now()), &seq());
+    assert_eq!(signals(&st.fx.take()), [(1001, TERM)]);
 }
