@@ -33,7 +33,7 @@ secs() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null 2>&1 || true; t1=$(date
 stats() { sort -g "$1" | awk '{ v[NR] = $1 } END { printf "%.3f %.3f\n", v[1], v[int((NR + 1) / 2)] }'; }
 
 names=(); for r in "${runners[@]}"; do names+=("${r%%=*}"); done
-for name in "${names[@]}" xargs; do : > "$work/true.$name"; : > "$work/sleep.$name"; done
+for name in "${names[@]}" xargs xargs-sh; do : > "$work/true.$name"; : > "$work/sleep.$name"; done
 for _ in $(seq "$ROUNDS"); do
   for r in "${runners[@]}"; do
     name=${r%%=*} bin=${r#*=}
@@ -43,7 +43,10 @@ for _ in $(seq "$ROUNDS"); do
     secs "$bin" exec -q -j 16 --log "$work/log.jsonl" "$work/sleep.txt" >> "$work/sleep.$name"
   done
   secs sh -c "xargs -P$slots -n1 /bin/true < $work/true.txt" >> "$work/true.xargs"
-  secs sh -c "xargs -P16 -I{} sh -c 'sleep 0.01' < $work/sleep.txt" >> "$work/sleep.xargs"
+  # The floor of any runner on this machine: fork, exec and reap of `sleep` alone, as hrun runs
+  # it (a line without shell syntax is exec'd directly); and through a shell, as GNU does.
+  secs sh -c "xargs -P16 -I{} sleep 0.01 < $work/sleep.txt" >> "$work/sleep.xargs"
+  secs sh -c "xargs -P16 -I{} sh -c 'sleep 0.01' < $work/sleep.txt" >> "$work/sleep.xargs-sh"
 done
 ideal=$(echo "$M * 0.01 / 16" | bc -l)
 read -r xb xm < <(stats "$work/true.xargs")
@@ -55,10 +58,12 @@ for name in "${names[@]}" xargs; do
   printf "%-10s %9.3f %9.3f %14.2f %14.2f\n" "$name" "$b" "$m" "$(echo "$b / $xb" | bc -l)" "$(echo "$m / $xm" | bc -l)"
 done
 echo
-printf "== %s x sleep 0.01 at -j 16 (xargs: -P16 through sh); ideal %.3f s; %s rounds\n" "$M" "$ideal" "$ROUNDS"
-printf "%-10s %9s %9s %14s %14s\n" runner best-s median-s best/ideal median/ideal
-for name in "${names[@]}" xargs; do
+printf "== %s x sleep 0.01 at -j 16 (xargs -P16: sleep exec'd directly; xargs-sh: through sh -c); ideal %.3f s; %s rounds\n" "$M" "$ideal" "$ROUNDS"
+read -r _ sxm < <(stats "$work/sleep.xargs")
+printf "%-10s %9s %9s %14s %14s %14s\n" runner best-s median-s best/ideal median/ideal median/xargs
+for name in "${names[@]}" xargs xargs-sh; do
   read -r b m < <(stats "$work/sleep.$name")
-  printf "%-10s %9.3f %9.3f %14.2f %14.2f\n" "$name" "$b" "$m" "$(echo "$b / $ideal" | bc -l)" "$(echo "$m / $ideal" | bc -l)"
+  printf "%-10s %9.3f %9.3f %14.2f %14.2f %14.2f\n" "$name" "$b" "$m" "$(echo "$b / $ideal" | bc -l)" \
+    "$(echo "$m / $ideal" | bc -l)" "$(echo "$m / $sxm" | bc -l)"
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
