@@ -159,6 +159,9 @@ pub struct Outcome {
     pub repeat: u32,
     /// Why the sweep stopped before its last wave, with the exit status that says so.
     pub stopped: Option<(i32, String)>,
+    /// The 1-minute load average before the first wave, and the CPUs the sweep uses: other
+    /// work on the node makes every figure suspect.
+    pub load_before: Option<(f64, usize)>,
 }
 
 impl Outcome {
@@ -259,9 +262,14 @@ pub fn sweep(cfg: &TuneConfig) -> Result<Outcome> {
     if let Some(said) = work.assumption() {
         eprintln!("{said}");
     }
+    let load_before =
+        crate::sys::meminfo::loadavg().ok().and_then(|t| crate::exec::gate::load1(&t)).map(|l| (l, n));
+    if let Some(note) = load_before.and_then(|(l, n)| table::busy(l, n)) {
+        eprint!("hrun: tune: {note}");
+    }
     let dir = tempfile::tempdir().context("cannot create a scratch directory for the sweep")?;
     let mut runner = wave::Runner::new(&cfg.hrun, dir.path(), &cfg.placement)?;
-    let mut out = Outcome { unit: work.unit(), repeat: cfg.repeat, ..Outcome::default() };
+    let mut out = Outcome { unit: work.unit(), repeat: cfg.repeat, load_before, ..Outcome::default() };
     // Repeats go round the list, so that a drift of the machine (another job, the clock)
     // spreads over every T instead of weighing on one.
     'sweep: for _ in 0..cfg.repeat {
@@ -325,9 +333,11 @@ fn run_wave(
     })
 }
 
-/// Tasks per slot that make a wave of `wall_s` last `min_s`: at least 2, at most 100.
+/// Tasks per slot that make a wave of `wall_s` last at least `min_s`, with half as much again
+/// to spare (a wave that lands just on the minimum is as short as a noisy moment): at least 2,
+/// at most 100.
 fn lengthened(wall_s: f64, min_s: f64) -> usize {
-    ((min_s / wall_s.max(1e-3)).ceil() as usize).clamp(2, 100)
+    ((1.5 * min_s / wall_s.max(1e-3)).ceil() as usize).clamp(2, 100)
 }
 
 /// Names a wave's failed tasks on stderr: the table only counts them.
@@ -414,7 +424,8 @@ mod tests {
 
     #[test]
     fn a_short_wave_is_lengthened_to_the_minimum() {
-        assert_eq!(lengthened(0.27, 1.0), 4);
+        assert_eq!(lengthened(0.27, 1.0), 6);
+        assert_eq!(lengthened(0.5, 1.0), 3, "1.5 s, not just the 1 s minimum");
         assert_eq!(lengthened(0.9, 1.0), 2);
         assert_eq!(lengthened(0.0, 1.0), 100);
         assert_eq!(lengthened(0.001, 1.0), 100);

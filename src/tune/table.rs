@@ -40,10 +40,15 @@ pub fn render(out: &Outcome) -> String {
             )
         };
     }
-    match rows.iter().filter(|r| r.ok()).max_by(|a, b| a.throughput().total_cmp(&b.throughput())) {
-        Some(r) => {
+    // Above the recommendation: it is what the note puts in doubt.
+    if let Some(note) = out.load_before.and_then(|(load, cpus)| busy(load, cpus)).filter(|_| best > 0.0) {
+        text += &format!("note: {note}");
+    }
+    let unused = threads_unused(rows);
+    match recommended(rows, unused.is_some()) {
+        Some((r, why)) => {
             text += &format!(
-                "recommended: --threads {} ({})\n",
+                "recommended: --threads {} ({}){why}\n",
                 r.threads,
                 crate::text::count(r.slots as u64, "slot")
             )
@@ -51,10 +56,58 @@ pub fn render(out: &Outcome) -> String {
         None if rows.is_empty() => text += "no wave ran to its end\n",
         None => text += "no thread count ran without failures\n",
     }
-    if let Some(note) = threads_unused(rows) {
+    if let Some(note) = unused {
         text += &note;
     }
     text
+}
+
+/// Rows whose throughput is within this share of the best are a tie: a wave's noise.
+const TIE: f64 = 0.05;
+
+/// The row to recommend, and why when it is not simply the fastest: T = 1 for a program that
+/// does not use its threads; else the fewest threads within [`TIE`] of the best (more,
+/// smaller tasks at once balance better, and a difference that small is noise).
+fn recommended(rows: &[Row], threads_unused: bool) -> Option<(&Row, String)> {
+    let ok = || rows.iter().filter(|r| r.ok());
+    let fastest = ok().max_by(|a, b| a.throughput().total_cmp(&b.throughput()))?;
+    if threads_unused && let Some(one) = ok().find(|r| r.threads == 1) {
+        let why = if one.threads == fastest.threads {
+            String::new()
+        } else {
+            format!(
+                ": the program does not use its threads (T = {} looked faster by chance)",
+                fastest.threads
+            )
+        };
+        return Some((one, why));
+    }
+    let best = fastest.throughput();
+    let pick = ok().filter(|r| r.throughput() >= (1.0 - TIE) * best).min_by_key(|r| r.threads)?;
+    let why = if pick.threads == fastest.threads {
+        String::new()
+    } else {
+        format!(
+            ": T = {} was {:.1}% faster, within the {:.0}% of a wave's noise; fewer threads per task, \
+             more tasks at once",
+            fastest.threads,
+            100.0 * (best / pick.throughput() - 1.0),
+            100.0 * TIE
+        )
+    };
+    Some((pick, why))
+}
+
+/// Other work on the node before the sweep: a 1-minute load average above half its CPUs.
+pub(super) fn busy(load: f64, cpus: usize) -> Option<String> {
+    (load > 0.5 * cpus as f64).then(|| {
+        format!(
+            "the node was busy before the sweep (load average {load:.2} on {}): other work shares \
+             the CPUs, so the timings are not to be trusted; tune on an idle node (an exclusive \
+             allocation)\n",
+            crate::text::count(cpus as u64, "CPU")
+        )
+    })
 }
 
 /// A program that keeps about one CPU busy whatever T does not use its threads: said, with
@@ -93,7 +146,7 @@ mod tests {
     }
 
     fn outcome(rows: Vec<Row>, repeat: u32) -> Outcome {
-        Outcome { rows, unit: "samples/s", repeat, stopped: None }
+        Outcome { rows, unit: "samples/s", repeat, stopped: None, load_before: None }
     }
 
     #[test]
@@ -135,5 +188,42 @@ mod tests {
         assert!(!render(&outcome(vec![busy(1, 0.99)], 1)).contains("note:"));
         // A loaded machine (T = 1 got half its CPU): low figures everywhere say nothing.
         assert!(!render(&outcome(vec![busy(1, 0.41), busy(2, 0.63)], 1)).contains("note:"));
+    }
+
+    #[test]
+    fn a_tie_goes_to_fewer_threads_and_a_program_without_threads_gets_one() {
+        // T = 4 is 2% faster than T = 2: noise; T = 2 is recommended, and why is said.
+        let text = render(&outcome(vec![row(1, &[2.0], 0), row(2, &[1.02], 0), row(4, &[1.0], 0)], 1));
+        assert!(
+            text.ends_with(
+                "recommended: --threads 2 (4 slots): T = 4 was 2.0% faster, within the 5% of a \
+                            wave's noise; fewer threads per task, more tasks at once\n"
+            ),
+            "{text}"
+        );
+        // A single-threaded program on a noisy machine: T = 2 looked faster; T = 1 is recommended.
+        let busy =
+            |threads: usize, wall: f64| Row { cpu_s: 9.9, task_wall_s: 10.0, ..row(threads, &[wall], 0) };
+        let text = render(&outcome(vec![busy(1, 1.3), busy(2, 1.0), busy(4, 1.1)], 1));
+        assert!(
+            text.contains(
+                "recommended: --threads 1 (8 slots): the program does not use its threads (T = 2 looked \
+                 faster by chance)"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_busy_node_is_said_in_the_table() {
+        let mut out = outcome(vec![row(1, &[2.0], 0)], 1);
+        out.load_before = Some((1.6, 2));
+        let text = render(&out);
+        assert!(
+            text.contains("note: the node was busy before the sweep (load average 1.60 on 2 CPUs)"),
+            "{text}"
+        );
+        out.load_before = Some((0.9, 2));
+        assert!(!render(&out).contains("busy"), "a load under half the CPUs is quiet enough");
     }
 }

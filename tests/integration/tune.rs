@@ -27,7 +27,10 @@ fn waves_never_touch_each_other() {
     let (text, err) = (stdout(&out), stderr(&out));
     assert_eq!(out.status.code(), Some(0), "{text}{err}");
     assert_eq!(
-        err.lines().filter(|l| !l.starts_with("hrun: tune: the command has no {samples}")).count(),
+        err.lines()
+            .filter(|l| !l.starts_with("hrun: tune: the command has no {samples}"))
+            .filter(|l| !l.starts_with("hrun: tune: the node was busy"))
+            .count(),
         0,
         "nothing killed, nothing failed: {err}"
     );
@@ -53,6 +56,12 @@ fn a_wave_with_failures_fails_the_sweep_and_gets_no_figure() {
     assert!(row.contains(&format!("failed  ({n} of {tasks} failed)")), "{text}");
     assert!(!row.contains('%'), "no figure against the best: {row}");
     assert!(text.ends_with("no thread count ran without failures\n"), "{text}");
+    // (A machine busy with other tests gets a note first.)
+    let err: String = err
+        .lines()
+        .filter(|l| !l.starts_with("hrun: tune: the node was busy"))
+        .map(|l| format!("{l}\n"))
+        .collect();
     assert!(
         err.starts_with(&format!("hrun: tune: T = 1: {n} of {tasks} failed:\n  task 1: exit 1: false\n")),
         "{err}"
@@ -246,8 +255,15 @@ fn a_wave_stopped_at_the_deadline_stops_the_sweep() {
     ]));
     assert_eq!(out.status.code(), Some(102), "{}", stderr(&out));
     assert!(stdout(&out).ends_with("vs best\nno wave ran to its end\n"), "{}", stdout(&out));
+    // (After the note on the calibration, and one on a node busy with other tests.)
+    let err = stderr(&out);
     assert_eq!(
-        stderr(&out).split_once('\n').unwrap().1,
+        err.lines()
+            .filter(|l| !l.starts_with("hrun: tune: the node was busy"))
+            .skip(1)
+            .collect::<Vec<_>>()
+            .join("\n")
+            + "\n",
         "hrun: tune: the wave of T = 1 stopped at the deadline (the Slurm job's end is near); the table shows \
          the waves that ran\n"
     );
@@ -316,4 +332,44 @@ fn a_wave_too_short_to_measure_runs_again_longer() {
     assert!((2..=100).contains(&k), "{said}");
     let n = usable_cpus().len();
     assert_eq!(sb.read("ran").lines().count(), n + n * k, "the short wave, then one of {k} tasks per slot");
+}
+
+/// A sweep on a node busy with other work measured that work too, and said nothing: tune
+/// reads the load average first (here a fake `/proc/loadavg`) and says, on stderr at once and
+/// under the table, that the timings are not to be trusted.
+#[test]
+fn a_busy_node_is_said_before_and_under_the_table() {
+    let sb = Sandbox::new();
+    std::fs::create_dir_all(sb.path("proc")).unwrap();
+    sb.write("proc/loadavg", "7.50 6.00 5.00 9/300 4242\n");
+    let out = run(hrun().current_dir(sb.root()).env("HRUN_PROC_ROOT", sb.path("proc")).args([
+        "tune",
+        "--min-wave",
+        "0s",
+        "--threads-list",
+        "1",
+        "--cpus",
+        "0",
+        "--",
+        "true",
+    ]));
+    let (text, err) = (stdout(&out), stderr(&out));
+    assert_eq!(out.status.code(), Some(0), "{text}{err}");
+    let said = "the node was busy before the sweep (load average 7.50 on 1 CPU)";
+    assert!(err.contains(&format!("hrun: tune: {said}")), "{err}");
+    assert!(text.contains(&format!("note: {said}")), "{text}");
+    // A quiet node: no word.
+    sb.write("proc/loadavg", "0.10 0.10 0.10 1/300 4242\n");
+    let out = run(hrun().current_dir(sb.root()).env("HRUN_PROC_ROOT", sb.path("proc")).args([
+        "tune",
+        "--min-wave",
+        "0s",
+        "--threads-list",
+        "1",
+        "--cpus",
+        "0",
+        "--",
+        "true",
+    ]));
+    assert!(!stdout(&out).contains("busy") && !stderr(&out).contains("busy"), "{}", stderr(&out));
 }
