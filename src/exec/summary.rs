@@ -61,6 +61,26 @@ pub struct Summary {
     /// The first failed tasks, to name them: (name, how it ended, command).
     #[serde(skip)]
     pub failures: Vec<Failure>,
+    /// Tasks seen allowed on CPUs outside their slot (they re-pinned themselves).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub repinned_tasks: u64,
+    /// The first of them, to name them.
+    #[serde(skip)]
+    pub repinned: Vec<Repinned>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// A task seen allowed on CPUs outside its slot: it re-pinned itself (`taskset -c`,
+/// `numactl`, its own pinning), and shares those CPUs with the tasks of other slots.
+#[derive(Debug, Clone)]
+pub struct Repinned {
+    /// `task 3 (line 3)`, `job 3`.
+    pub name: String,
+    pub outside: crate::cpuset::CpuSet,
+    pub slot: crate::cpuset::CpuSet,
 }
 
 /// A failed task, as the summary names it.
@@ -274,6 +294,23 @@ impl Summary {
         }
         if let Some(w) = cpu_warning(self.cpu_s, self.busy_s, plan.threads) {
             text += &format!("\nhrun: warning: {w}");
+        }
+        let cpus =
+            |set: &crate::cpuset::CpuSet| format!("{} {set}", if set.len() == 1 { "CPU" } else { "CPUs" });
+        for r in &self.repinned {
+            text += &format!(
+                "\nhrun: warning: {} may run on {}, outside its slot ({}): it re-pinned itself (taskset, \
+                 numactl or its own pinning?) and shares CPUs with other slots' tasks; let hrun pin it",
+                r.name,
+                cpus(&r.outside),
+                cpus(&r.slot)
+            );
+        }
+        if self.repinned_tasks > self.repinned.len() as u64 {
+            text += &format!(
+                "\nhrun: warning: and {} more task(s) ran outside their slots",
+                self.repinned_tasks - self.repinned.len() as u64
+            );
         }
         for f in &self.failures {
             text += &format!(

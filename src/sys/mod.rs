@@ -38,8 +38,8 @@ pub use launcher::{Event, Launcher, Next, Stamp, TooLarge, When};
 pub use limits::{arg_max, block_file_size_signal, page_size};
 pub use locks::lock_holder;
 pub use procfs::{
-    ProcInfo, become_subreaper, children_of, children_of_process, inherited_children, own_children,
-    proc_info, processes_of_this_user, signal_process, subtree,
+    ProcInfo, become_subreaper, children_of, children_of_process, cpus_outside, inherited_children,
+    own_children, proc_info, processes_of_this_user, signal_process, subtree,
 };
 pub use stdin::stdin_has_data;
 

@@ -2,6 +2,8 @@
 
 use std::io;
 
+use crate::cpuset::CpuSet;
+
 /// Makes hrun a child subreaper: descendants orphaned by a task (double fork, setsid) are
 /// re-parented to hrun instead of init, so hrun can find, kill and reap them.
 pub fn become_subreaper() -> io::Result<()> {
@@ -68,6 +70,28 @@ pub fn subtree(pid: i32) -> Vec<i32> {
         i += 1;
     }
     out
+}
+
+/// The CPUs outside `slot` that a thread of `pid` or of a process below it may run on
+/// (`Cpus_allowed_list` of `/proc/<pid>/task/<tid>/status`): a task that re-pinned itself
+/// (`taskset -c`, `numactl`, its own `sched_setaffinity`). Empty when every thread stays in
+/// the slot, or the processes are gone.
+pub fn cpus_outside(pid: i32, slot: &CpuSet) -> CpuSet {
+    let mut outside = std::collections::BTreeSet::new();
+    for p in subtree(pid) {
+        let Ok(threads) = std::fs::read_dir(format!("/proc/{p}/task")) else { continue };
+        for t in threads.flatten() {
+            let Ok(status) = std::fs::read_to_string(t.path().join("status")) else { continue };
+            let allowed = status
+                .lines()
+                .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+                .and_then(|list| list.trim().parse::<CpuSet>().ok());
+            if let Some(allowed) = allowed {
+                outside.extend(allowed.ids().iter().copied().filter(|c| !slot.contains(*c)));
+            }
+        }
+    }
+    CpuSet::from_ids(outside)
 }
 
 /// What hrun needs to know of a process it did not start itself.

@@ -202,3 +202,44 @@ fn jobs_above_the_slot_count_share_cpus_round_robin() {
     assert_eq!(runs[0].sharing.as_ref().map(|s| (s.jobs, s.cpu_sets)), Some((3, 1)));
     assert_eq!(runs[0].slots.len(), 3);
 }
+
+/// Issue 26: a task that re-pins itself (`taskset -c` to another slot's CPU) shares that CPU
+/// with the other slot's task, and nothing said so. hrun looks at each running task's threads
+/// (1 s after its start, then less often) and names the task in the summary; a task that stays
+/// in its slot is not named.
+#[test]
+fn a_task_that_re_pins_itself_outside_its_slot_is_named() {
+    let two = first_cpus(2);
+    if two.len() < 2 {
+        eprintln!("a_task_that_re_pins_itself...: needs 2 CPUs; not run");
+        return;
+    }
+    let (a, b) = (two.ids()[0], two.ids()[1]);
+    let sb = Sandbox::new();
+    sb.write(
+        "tasks.txt",
+        format!(
+            "sh -c 'if [ \"$HRUN_CPUS\" = {a} ]; then c={b}; else c={a}; fi; exec taskset -c $c sleep 2.5'\n\
+             sleep 2.5\n"
+        ),
+    );
+    let out = run(Command::new("taskset")
+        .arg("-c")
+        .arg(two.to_string())
+        .arg(env!("CARGO_BIN_EXE_hrun"))
+        .current_dir(sb.root())
+        .args(["exec", "--threads", "1", "--log", "log.jsonl", "tasks.txt"]));
+    assert_status!(out, 0);
+    let err = stderr(&out);
+    let named: Vec<&str> = err.lines().filter(|l| l.contains("outside its slot")).collect();
+    assert_eq!(named.len(), 1, "{err}");
+    let slot_of_1 = sb.records().tasks.iter().find(|t| t.seq == 1).unwrap().cpus.clone();
+    let other = if slot_of_1 == a.to_string() { b } else { a };
+    assert!(
+        named[0].starts_with(&format!(
+            "hrun: warning: task 1 (line 1) may run on CPU {other}, outside its slot (CPU {slot_of_1}): it \
+             re-pinned itself"
+        )),
+        "{err}"
+    );
+}

@@ -310,6 +310,7 @@ impl Dispatcher<'_> {
             consider(at);
         }
         self.gate_wake(st, more).into_iter().for_each(&mut consider);
+        st.affinity_wake().into_iter().for_each(&mut consider);
         if let Some(left) = self.walltime.left().filter(|_| !st.by_pid.is_empty()) {
             consider(Instant::now() + Duration::from_secs_f64(left));
         }
@@ -335,6 +336,14 @@ impl Dispatcher<'_> {
         self.on_memory(st, now);
         for slot in st.on_clock(now, &self.policy.term_seq) {
             self.end_lingering(st, slot)?;
+        }
+        for (slot, pid) in st.affinity_due(now) {
+            // This host's /proc: the launchers run here.
+            let cpus = &self.plan.slots[slot].cpus;
+            let outside = sys::cpus_outside(pid, cpus);
+            if !outside.is_empty() {
+                st.repinned(slot, outside, cpus);
+            }
         }
         self.progress.tick(now);
         if st.dirty_since.is_some_and(|t| now >= t + SYNC_EVERY) {

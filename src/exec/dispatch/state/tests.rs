@@ -455,3 +455,22 @@ fn the_run_phase_moves_one_way_and_a_tear_down_keeps_its_signal_when_the_reason_
     st.now_running(1, s.started(1, 1001, crate::sys::stamp_now(), Instant::now()), &seq());
     assert_eq!(signals(&st.fx.take()), [(1001, TERM)]);
 }
+
+#[test]
+fn a_running_task_is_looked_at_for_re_pinning_after_a_second_then_less_often_and_named_once() {
+    let mut st = state(2);
+    run(&mut st, 0, 1);
+    let start = running(&st, 0).start;
+    assert_eq!(st.affinity_wake(), Some(start + Duration::from_secs(1)));
+    assert!(st.affinity_due(start).is_empty(), "not before a second");
+    let t1 = start + Duration::from_secs(1);
+    assert_eq!(st.affinity_due(t1), [(0, 1000)]);
+    assert_eq!(st.affinity_wake(), Some(t1 + Duration::from_secs(2)), "then twice as long");
+    assert!(st.affinity_due(t1 + Duration::from_secs(1)).is_empty());
+    let slot: CpuSet = "0".parse().unwrap();
+    st.repinned(0, "1".parse().unwrap(), &slot);
+    st.repinned(0, "1".parse().unwrap(), &slot);
+    assert_eq!(st.summary.repinned_tasks, 1, "named once");
+    assert_eq!(st.summary.repinned[0].name, "task 1 (line 1)");
+    assert_eq!(st.affinity_wake(), None, "not looked at again");
+}
