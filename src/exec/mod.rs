@@ -436,7 +436,10 @@ fn write_end(
         }
         if !lost.seqs.is_empty() {
             let n = lost.seqs.len();
-            let more = format!("the output of {n} task(s) could not be written; --resume runs them again");
+            let more = format!(
+                "the output of {} could not be written; --resume runs them again",
+                crate::text::count(n as u64, "task")
+            );
             deferred = deferred.map(|d| d.context(more));
         }
         let mut end = summary.end_record();
@@ -472,17 +475,18 @@ fn say_before_run(
         let asked = cfg.jobs.map_or_else(|| n.to_string(), |j| j.to_string());
         let made = if asked == n.to_string() { String::new() } else { format!(" ({n} made: one per task)") };
         crate::messages::warning(format_args!(
-            "--jobs {asked} is more than the {} slot(s) of {} CPU(s) that fit in CPUs {usable}: \
+            "--jobs {asked} is more than the {} of {} that fit in CPUs {usable}: \
              slots{made} share CPUs round robin, up to {} tasks per CPU set",
-            plan.cpu_sets,
-            plan.threads,
+            crate::text::count(plan.cpu_sets as u64, "slot"),
+            crate::text::count(plan.threads as u64, "CPU"),
             n.div_ceil(plan.cpu_sets)
         ));
     }
     let torn = checked.resume.unreadable_lines;
     if torn > 0 {
         crate::messages::note(format_args!(
-            "{torn} unreadable line(s) in {} (a record torn by a crash) were ignored",
+            "{} in {} (a record torn by a crash) ignored",
+            crate::text::count(torn, "unreadable line"),
             log.path().display()
         ));
     }

@@ -298,19 +298,18 @@ pub(super) fn resume_plan(cfg: &ExecConfig, log: Option<&Path>) -> Result<Resume
         && let Some(from_joblog) = resume::plan_from_joblog(&cfg.tasks, joblog, mode)?
     {
         crate::messages::note(format_args!(
-            "no run log knows this sweep: resuming from the joblog {} as GNU parallel does ({} job(s) in it; \
+            "no run log knows this sweep: resuming from the joblog {} as GNU parallel does ({} in it; \
              a task is known by its job number there, by its command in hrun's log from now on)",
             crate::text::printable(&joblog.display().to_string()),
-            from_joblog.logged
+            crate::text::count(from_joblog.logged, "job")
         ));
         plan = from_joblog;
     }
     let plan = plan.with_shard(cfg.shard);
     if plan.gone > 0 {
         crate::messages::note(format_args!(
-            "{} finished task(s) of the run log are no longer in {} (changed or removed lines); \
-             they are not run",
-            plan.gone,
+            "{} of the run log no longer in {} (changed or removed lines): not run",
+            crate::text::count(plan.gone as u64, "finished task"),
             crate::text::printable(&cfg.tasks.name())
         ));
     }

@@ -95,7 +95,12 @@ pub fn emit(cfg: &ExecConfig, path: &Path) -> Result<()> {
     drop(sink);
     if let Some(t) = target {
         t.finish().map_err(io)?;
-        eprintln!("hrun: wrote {n} task(s) to {}; `hrun exec {}` runs them", path.display(), path.display());
+        eprintln!(
+            "hrun: wrote {} to {}; `hrun exec {}` runs them",
+            crate::text::count(n, "task"),
+            path.display(),
+            path.display()
+        );
     }
     Ok(())
 }

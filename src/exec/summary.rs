@@ -308,8 +308,8 @@ impl Summary {
         }
         if self.repinned_tasks > self.repinned.len() as u64 {
             text += &format!(
-                "\nhrun: warning: and {} more task(s) ran outside their slots",
-                self.repinned_tasks - self.repinned.len() as u64
+                "\nhrun: warning: and {} outside their slots",
+                crate::text::count(self.repinned_tasks - self.repinned.len() as u64, "more task")
             );
         }
         for f in &self.failures {

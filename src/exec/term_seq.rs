@@ -64,8 +64,14 @@ impl TermSeq {
     /// How `n` tasks are stopped, in words for the message when hrun gets a signal.
     pub fn describe(&self, n: usize) -> String {
         match self.forwards {
-            true => format!("forwarding it to {n} running task(s); SIGKILL after {:?}", self.steps[0].wait),
-            false => format!("stopping {n} running task(s) with --term-seq {self}"),
+            true => format!(
+                "forwarding it to {}; SIGKILL after {:?}",
+                crate::text::count(n as u64, "running task"),
+                self.steps[0].wait
+            ),
+            false => {
+                format!("stopping {} with --term-seq {self}", crate::text::count(n as u64, "running task"))
+            }
         }
     }
 

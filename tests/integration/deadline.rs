@@ -53,7 +53,7 @@ fn tasks_running_at_the_deadline_are_stopped_and_rerun_on_resume() {
     assert!(t0.elapsed() < Duration::from_secs(5), "stopped at the deadline, not after 30 s");
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(102), "{err}");
-    assert!(err.contains("reached: stopping 1 running task(s)") && err.contains("1 cancelled"), "{err}");
+    assert!(err.contains("reached: stopping 1 running task") && err.contains("1 cancelled"), "{err}");
     assert!(sb.records().tasks[0].cancelled);
     sb.write("fast", "");
     let out = run(sb.exec().args(["--resume", "tasks.txt"]));

@@ -141,7 +141,7 @@ fn resume_knows_tasks_by_content() {
     assert_status!(out, 0);
     assert_eq!(sb.read("ran"), "a\nb\nc\nnew\nB\n", "only the new and the changed task ran");
     let err = stderr(&out);
-    assert!(err.contains("1 finished task(s) of the run log are no longer in tasks.txt"), "{err}");
+    assert!(err.contains("1 finished task of the run log no longer in tasks.txt"), "{err}");
     assert!(err.contains("2 already done"), "{err}");
     // Now nothing is left; --force is still accepted (older scripts) and changes nothing.
     let out = run(sb.exec().args(["--resume", "--force", "tasks.txt"]));
@@ -190,7 +190,7 @@ fn a_torn_log_line_is_skipped_and_the_next_run_starts_a_clean_line() {
     sb.write("log.jsonl", &log);
     let out = run(sb.exec().args(["--resume", "tasks.txt"]));
     assert_status!(out, 0);
-    assert!(stderr(&out).contains("1 unreadable line(s)"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("1 unreadable line in"), "{}", stderr(&out));
     assert_eq!(sb.read("ran").lines().count(), 3, "the task whose record was torn ran again");
     let text = sb.read("log.jsonl");
     let bad = text.lines().filter(|l| serde_json::from_str::<Value>(l).is_err()).count();

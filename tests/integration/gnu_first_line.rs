@@ -179,7 +179,7 @@ fn a_sweep_gnu_parallel_began_resumes_from_its_joblog() {
     let out = run(sb.exec().args(["--resume", "--joblog", "jl"]).args(more));
     assert_status!(out, 0);
     assert!(
-        stderr(&out).contains("resuming from the joblog jl as GNU parallel does (3 job(s) in it"),
+        stderr(&out).contains("resuming from the joblog jl as GNU parallel does (3 jobs in it"),
         "{}",
         stderr(&out)
     );

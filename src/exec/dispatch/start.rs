@@ -182,8 +182,9 @@ pub(super) fn process_room(slots: usize) -> Option<usize> {
     let (limit, used) = (crate::sys::process_limit(), crate::sys::processes_of_this_user());
     let n = first_wave(slots, limit, used)?;
     eprintln!(
-        "hrun: warning: only enough processes to run {n} task(s) at once (ulimit -u {}, {} in use by \
+        "hrun: warning: only enough processes to run {} at once (ulimit -u {}, {} in use by \
          this user): running at most {n}",
+        crate::text::count(n as u64, "task"),
         limit.unwrap_or_default(),
         used.unwrap_or_default()
     );

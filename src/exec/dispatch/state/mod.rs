@@ -217,7 +217,10 @@ impl RunState {
             _ => {
                 let again = matches!(self.phase.stop(), Some(Stop::Signal(_)));
                 if again && sig == libc::SIGINT {
-                    self.fx.say(format!("second SIGINT: killing {} running task(s) now", self.by_pid.len()));
+                    self.fx.say(format!(
+                        "second SIGINT: killing {} now",
+                        crate::text::count(self.by_pid.len() as u64, "running task")
+                    ));
                     self.tear_down(Stop::Signal(sig), libc::SIGKILL, seq);
                 } else if !again {
                     self.fx.say(format!(
@@ -245,7 +248,10 @@ impl RunState {
     /// them), and the run stops, unless something else stopped it first.
     pub(super) fn deadline_passed(&mut self, what: &str, seq: &TermSeq) {
         let running = self.by_pid.len();
-        self.fx.say(format!("{what} reached: stopping {running} running task(s); --resume reruns them"));
+        self.fx.say(format!(
+            "{what} reached: stopping {}; --resume reruns them",
+            crate::text::count(running as u64, "running task")
+        ));
         let why = match self.phase.stop() {
             Some(earlier @ (Stop::Signal(_) | Stop::Halt(_) | Stop::Error)) => earlier,
             _ => Stop::Deadline,

@@ -35,8 +35,9 @@ impl RunState {
         let running = self.slots.iter().filter(|s| !matches!(s, SlotState::Free)).count().div_ceil(2).max(1);
         if self.at_once.is_none_or(|n| running < n) && running < self.slots.len() {
             self.fx.warn(format!(
-                "only enough processes to run {running} task(s) at once (the kernel refused another; \
-                 ulimit -u {limit}): running at most {running} from now on"
+                "only enough processes to run {} at once (the kernel refused another; \
+                 ulimit -u {limit}): running at most {running} from now on",
+                crate::text::count(running as u64, "task")
             ));
             self.at_once = Some(running);
         }

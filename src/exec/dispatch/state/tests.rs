@@ -112,7 +112,7 @@ fn a_second_sigint_kills_at_once_and_a_second_term_does_not_restart_the_grace() 
     st.on_signal(libc::SIGINT, &seq());
     let fx = st.fx.take();
     assert_eq!(signals(&fx), [(1000, KILL)]);
-    assert!(said(&fx).contains("second SIGINT: killing 1 running task(s) now"), "{}", said(&fx));
+    assert!(said(&fx).contains("second SIGINT: killing 1 running task now"), "{}", said(&fx));
     assert_eq!(running(&st, 0).phase, Phase::Killed);
 }
 
@@ -197,7 +197,7 @@ fn the_deadline_with_tasks_running_stops_them_for_resume_and_keeps_an_earlier_re
     assert_eq!(st.phase.stop(), Some(Stop::Deadline));
     assert_eq!(signals(&fx), [(1000, TERM)]);
     assert_eq!(running(&st, 0).cut, Some(Cut::Cancelled), "cancelled: --resume runs it again");
-    assert!(said(&fx).contains("the job's end reached: stopping 1 running task(s)"), "{}", said(&fx));
+    assert!(said(&fx).contains("the job's end reached: stopping 1 running task"), "{}", said(&fx));
     // A run already stopped by a signal keeps that reason (and its exit status).
     let mut st = state(1);
     run(&mut st, 0, 1);
