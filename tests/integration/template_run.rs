@@ -42,8 +42,8 @@ fn bad_templates_and_sources_are_refused_before_anything_runs() {
             "--pipepart gives each job a block of input, not values",
         ),
         (
-            vec!["--roundr", "touch", "ran", ":::", "a"],
-            "--roundr (--round-robin): hrun exec does not do this with",
+            vec!["--block-timeo", "1", "touch", "ran", ":::", "a"],
+            "--block-timeo (--block-timeout): hrun exec does not do this with",
         ),
         (
             vec!["--no-such", "--slf", "n", "touch", "ran", ":::", "a"],
