@@ -240,6 +240,7 @@ impl ExecArgs {
                 (p.regexp, "--regexp"),
                 (p.round_robin, "--round-robin"),
                 (p.remove_rec_sep, "--remove-rec-sep"),
+                (p.tee, "--tee"),
             ];
             if let Some((_, name)) = given.iter().find(|(g, _)| *g) {
                 return Err(usage(format!(
@@ -278,6 +279,7 @@ impl ExecArgs {
             csv: self.extra.csv,
             round_robin: p.round_robin,
             remove_rec_sep: p.remove_rec_sep,
+            tee: p.tee,
         };
         let spec = crate::pipe::spec(&self.words, &t.markers(), options).map_err(usage)?;
         Ok(Some(input::TaskSpec::Blocks(std::sync::Arc::new(spec))))

@@ -235,6 +235,11 @@ pub struct PipeArgs {
     /// --recstart at its start, a --recend at its end), as GNU parallel's --rrs
     #[arg(long, alias = "rrs", alias = "removerecsep")]
     pub remove_rec_sep: bool,
+
+    /// With --pipe and values (::: a b c): one job per value, all at once, each given the
+    /// whole input on its standard input (the value in place of {})
+    #[arg(long)]
+    pub tee: bool,
 }
 
 /// GNU parallel's options that hrun exec takes for scripts written for it.

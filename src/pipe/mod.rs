@@ -79,6 +79,8 @@ pub struct Spec {
     pub round_robin: bool,
     /// `--remove-rec-sep`: blocks without their record separators.
     pub remove_rec_sep: bool,
+    /// `--tee`: the values (after `:::`), one job each, every job given the whole input.
+    pub tee: Option<Vec<String>>,
 }
 
 impl Spec {
@@ -93,6 +95,7 @@ impl Spec {
             slots: AtomicUsize::new(1),
             round_robin: false,
             remove_rec_sep: false,
+            tee: None,
         }
     }
 
@@ -220,9 +223,10 @@ pub struct Options {
     pub regexp: bool,
     /// `--csv`: records are CSV rows (a newline inside double quotes does not end one).
     pub csv: bool,
-    /// `--round-robin`, `--remove-rec-sep`.
+    /// `--round-robin`, `--remove-rec-sep`, `--tee`.
     pub round_robin: bool,
     pub remove_rec_sep: bool,
+    pub tee: bool,
 }
 
 /// `hrun exec --pipe WORDS` (or `--pipepart`): the command and where its blocks come from.
@@ -239,12 +243,15 @@ pub fn spec(
         return Err(format!("{flag} needs a command to give each block to (e.g. `hrun exec {flag} wc -l`)"));
     }
     let mut files: Vec<PathBuf> = o.arg_files.clone();
+    let mut values = Vec::new();
     let mut marker = None;
     for w in sources {
         if *w == markers.values || *w == markers.files {
             marker = Some(w.clone());
         } else if marker.as_deref() == Some(markers.files.as_str()) {
             files.push(w.into());
+        } else if o.tee {
+            values.push(w.clone());
         } else {
             return Err(format!(
                 "{flag} gives each job a block of input, not values: {} {w} has no place here",
@@ -306,10 +313,36 @@ pub fn spec(
     if delivery != Delivery::Stdin && !command.contains("{}") {
         command.push_str(" {}");
     }
+    let tee = match (o.tee, values.is_empty()) {
+        (false, _) => None,
+        (true, true) => {
+            return Err(format!(
+                "--tee gives the whole input to one job per value: give the values (`{flag} --tee CMD {} a b c`)",
+                markers.values
+            ));
+        }
+        (true, false) => {
+            if delivery != Delivery::Stdin || o.round_robin {
+                return Err(
+                    "--tee with --cat, --fifo or --round-robin: each --tee job reads the whole input \
+                            on its standard input"
+                        .into(),
+                );
+            }
+            Some(values)
+        }
+    };
     let round_robin = o.round_robin && source == Source::Stdin;
     // As GNU: --pipepart's blocks keep their separators (each job reads its range itself).
     let remove_rec_sep = o.remove_rec_sep && source == Source::Stdin;
-    Ok(Spec { header, delivery, round_robin, remove_rec_sep, ..Spec::new(command, source, block, records) })
+    Ok(Spec {
+        header,
+        delivery,
+        round_robin,
+        remove_rec_sep,
+        tee,
+        ..Spec::new(command, source, block, records)
+    })
 }
 
 /// GNU's escapes in `--recend`/`--recstart`: `\n`, `\t`, `\r`, `\0`, `\\`, `\'`, `\"`.

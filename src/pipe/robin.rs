@@ -51,6 +51,25 @@ impl Dealer {
         Ok(Dealer { jobs, wake, thread: Some(thread) })
     }
 
+    /// `--tee`: `jobs` jobs, started at once, each given every byte of `input` as it is read.
+    pub fn tee(input: File, jobs: usize) -> Result<Dealer, String> {
+        let (wake, wake_w) =
+            crate::sys::feed::pipe(false).map_err(|e| format!("cannot make a pipe for --tee: {e}"))?;
+        let (tx, rx) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("tee".into())
+            .spawn(move || {
+                let mut table = Table::new(jobs);
+                let copied = copy_to_all(input, &mut table, &tx, &wake_w);
+                let flushed = table.finish().map_err(|e| format!("cannot write the input to a job: {e}"));
+                drop(table);
+                drop(wake_w);
+                copied.and(flushed)
+            })
+            .map_err(|e| format!("cannot start the --tee writer: {e}"))?;
+        Ok(Dealer { jobs: rx, wake, thread: Some(thread) })
+    }
+
     /// The next job's block (its pipe), waiting for the dealer; `Ok(None)` once it is done.
     pub fn next_job(&mut self) -> Result<Option<Block>, String> {
         let mut byte = [0u8; 1];
@@ -76,6 +95,46 @@ impl Dealer {
 
     pub fn watch_fd(&self) -> Option<RawFd> {
         self.thread.as_ref().map(|_| self.wake.as_raw_fd())
+    }
+}
+
+/// `--tee`: every job's pipe made and handed out first, then each read of `input` written to
+/// all of them (a job gone is skipped).
+fn copy_to_all(
+    mut input: File,
+    table: &mut Table,
+    tx: &mpsc::Sender<Block>,
+    mut wake: &File,
+) -> Result<(), String> {
+    let write = |e: io::Error| format!("cannot write the input to a job: {e}");
+    for place in 0..table.jobs.len() {
+        let (reader, pipe) =
+            crate::sys::feed::pipe(true).map_err(|e| format!("cannot make a pipe for a job: {e}"))?;
+        table.jobs[place] = Some(Job { pipe, held: Vec::new(), at: 0, gone: false });
+        if tx.send(Block::new(Arc::new(reader), Vec::new(), 0, 0)).is_err() {
+            return Ok(());
+        }
+        wake.write_all(b"j").map_err(|e| format!("cannot wake the dispatcher: {e}"))?;
+    }
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = match input.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(format!("cannot read standard input: {e}")),
+        };
+        for job in table.live() {
+            job.held.clear();
+            job.held.extend_from_slice(&buf[..n]);
+            job.at = 0;
+        }
+        table.finish_round().map_err(write)?;
+        if table.live().all(|j| j.gone) {
+            // Read to the end, as GNU's tee does, so the producer is not cut off.
+            while input.read(&mut buf).map_err(|e| format!("cannot read standard input: {e}"))? > 0 {}
+            return Ok(());
+        }
     }
 }
 
@@ -167,12 +226,18 @@ impl Table {
 
     /// Writes everything held, then closes the pipes.
     fn finish(&mut self) -> io::Result<()> {
+        self.finish_round()?;
+        self.jobs.clear();
+        Ok(())
+    }
+
+    /// Writes everything held.
+    fn finish_round(&mut self) -> io::Result<()> {
         loop {
             for job in self.live() {
                 job.flush()?;
             }
             if !self.live().any(|j| j.busy()) {
-                self.jobs.clear();
                 return Ok(());
             }
             self.wait()?;

@@ -56,9 +56,22 @@ enum Robin {
 impl BlockStream {
     pub fn open(spec: Arc<Spec>) -> Result<BlockStream, String> {
         let rrs = if spec.remove_rec_sep { Some(Remover::new(&spec.records)?) } else { None };
+        if let Some(values) = &spec.tee {
+            let slots = spec.slots.load(std::sync::atomic::Ordering::Relaxed);
+            if let Source::Part(_) = spec.source {
+                return Err("--tee with --pipepart: write `--pipe --tee CMD ::: VALUES < FILE`".into());
+            }
+            if slots < values.len() {
+                return Err(format!(
+                    "--tee runs one job per value, all at once: {} values need -j {} (this run has {slots} slots)",
+                    values.len(),
+                    values.len()
+                ));
+            }
+        }
         let plain = Self::open_plain(spec.clone(), rrs.clone())?;
         Ok(match plain.kind {
-            Kind::Stdin { .. } if spec.round_robin => BlockStream {
+            Kind::Stdin { .. } if spec.round_robin || spec.tee.is_some() => BlockStream {
                 spec,
                 kind: Kind::Robin(Robin::Waiting(Some(Box::new(plain)))),
                 rrs: None,
@@ -127,7 +140,15 @@ impl BlockStream {
         }
         block.delivery = self.spec.delivery.clone();
         self.seq += 1;
-        Ok(Some((self.seq, self.spec.command.clone(), block)))
+        let command = match &self.spec.tee {
+            // --tee: the job's value in place of {}.
+            Some(values) => {
+                let value = values.get(self.seq as usize - 1).map_or("", String::as_str);
+                self.spec.command.replace("{}", &crate::template::quote::quote(value))
+            }
+            None => self.spec.command.clone(),
+        };
+        Ok(Some((self.seq, command, block)))
     }
 
     /// The next block as cut (a `--round-robin` job's pipe).
@@ -143,7 +164,10 @@ impl BlockStream {
                     let Some(blocks) = blocks.take() else { return Ok(None) };
                     let slots = self.spec.slots.load(std::sync::atomic::Ordering::Relaxed);
                     let rrs = blocks.rrs.clone();
-                    *robin = Robin::Dealing(Dealer::start(*blocks, slots, rrs)?);
+                    *robin = Robin::Dealing(match (&self.spec.tee, blocks.kind) {
+                        (Some(values), Kind::Stdin { input, .. }) => Dealer::tee(input, values.len())?,
+                        (_, kind) => Dealer::start(BlockStream { kind, ..*blocks }, slots, rrs)?,
+                    });
                 }
                 Kind::Part { parts, at } => {
                     let Some((file, bounds, header)) = parts.front() else { return Ok(None) };

@@ -1,5 +1,6 @@
 //! Blocks dealt to long-lived jobs: `--round-robin` (one job per slot, each block to the job
-//! that has taken its last one) and `--remove-rec-sep`, against GNU parallel 20221122 where
+//! that has taken its last one), `--tee` (the whole input to one job per value) and
+//! `--remove-rec-sep`, against GNU parallel 20221122 where
 //! GNU is deterministic: the totals, one job, blocks small enough to be written at once.
 
 use std::process::Stdio;
@@ -95,4 +96,34 @@ fn remove_rec_sep_takes_the_separators_out_as_gnu() {
     std::fs::write(sb.path("in.fa"), fasta).unwrap();
     same(&sb, &["--pipepart", "--rrs", "--recstart", ">", "--block", "10", "-a", "in.fa", "-k", SHOW], b"");
     same(&sb, &["-j1", "--pipe", "--round-robin", "--rrs", "-N1", "-k", SHOW], &seq(5));
+}
+
+#[test]
+fn tee_gives_the_whole_input_to_one_job_per_value_as_gnu() {
+    let sb = Sandbox::new();
+    same(&sb, &["-j3", "--pipe", "--tee", "-k", "echo {}; grep -c {}", ":::", "1", "2", "3"], &seq(10));
+    same(&sb, &["-j2", "--pipe", "--tee", "-k", "echo {} {#}; wc -l", ":::", "a b", "c"], &seq(300_000));
+    same(&sb, &["-j2", "--pipe", "--tee", "-k", "wc", "-l", ":::", "1", "2"], b"");
+    // One job per value, each a task in the log with its own command.
+    let out = fed(sb.exec().args(["-j2", "--pipe", "--tee", "-k", "grep", "{}", ":::", "1", "2"]), &seq(10));
+    assert_eq!(stdout(&out), "1\n10\n2\n", "{}", stderr(&out));
+    let (_, tasks) = sb.log();
+    let mut cmds: Vec<&str> =
+        tasks.iter().filter_map(|t| t["cmd"].as_str()).filter(|c| c.starts_with("grep")).collect();
+    cmds.sort();
+    assert_eq!(cmds, ["grep 1", "grep 2"]);
+}
+
+#[test]
+fn tee_is_refused_without_values_or_slots_for_them() {
+    let sb = Sandbox::new();
+    for (args, needle) in [
+        (vec!["--pipe", "--tee", "wc"], "--tee gives the whole input to one job per value"),
+        (vec!["-j2", "--pipe", "--tee", "wc", ":::", "a", "b", "c"], "3 values need -j 3"),
+        (vec!["--tee", "echo", ":::", "a"], "--tee applies to blocks of input"),
+    ] {
+        let out = run(sb.exec().args(&args).stdin(Stdio::null()));
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&out).contains(needle), "{args:?}: {}", stderr(&out));
+    }
 }
