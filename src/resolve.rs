@@ -238,6 +238,9 @@ impl ExecArgs {
                 (p.cat, "--cat"),
                 (p.fifo, "--fifo"),
                 (p.regexp, "--regexp"),
+                (p.round_robin, "--round-robin"),
+                (p.remove_rec_sep, "--remove-rec-sep"),
+                (p.tee, "--tee"),
             ];
             if let Some((_, name)) = given.iter().find(|(g, _)| *g) {
                 return Err(usage(format!(
@@ -274,6 +277,9 @@ impl ExecArgs {
             fifo: p.fifo,
             regexp: p.regexp,
             csv: self.extra.csv,
+            round_robin: p.round_robin,
+            remove_rec_sep: p.remove_rec_sep,
+            tee: p.tee,
         };
         let spec = crate::pipe::spec(&self.words, &t.markers(), options).map_err(usage)?;
         Ok(Some(input::TaskSpec::Blocks(std::sync::Arc::new(spec))))

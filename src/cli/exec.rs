@@ -225,6 +225,21 @@ pub struct PipeArgs {
     /// {} names a FIFO the block is written into (appended to the command when it has no {})
     #[arg(long)]
     pub fifo: bool,
+
+    /// One job per slot, started by the first blocks; the following blocks are dealt to
+    /// whichever job has taken its last one (with --pipepart: one block per slot)
+    #[arg(long, alias = "roundrobin", alias = "round")]
+    pub round_robin: bool,
+
+    /// Take the record separators out of each block (--recend followed by --recstart, a
+    /// --recstart at its start, a --recend at its end), as GNU parallel's --rrs
+    #[arg(long, alias = "rrs", alias = "removerecsep")]
+    pub remove_rec_sep: bool,
+
+    /// With --pipe and values (::: a b c): one job per value, all at once, each given the
+    /// whole input on its standard input (the value in place of {})
+    #[arg(long)]
+    pub tee: bool,
 }
 
 /// GNU parallel's options that hrun exec takes for scripts written for it.

@@ -357,8 +357,8 @@ mod tests {
 
     #[test]
     fn refusals_name_the_option_even_after_an_unknown_one() {
-        let why = answered(&["--no-such-option", "--tee", "wc"]).unwrap_err();
-        assert!(why.starts_with("--tee: hrun exec does not do this with --pipe yet"), "{why}");
+        let why = answered(&["--no-such-option", "--group-by", "1", "wc"]).unwrap_err();
+        assert!(why.starts_with("--group-by: hrun exec does not do this with --pipe yet"), "{why}");
         let why = answered(&["-S", "host1", "echo"]).unwrap_err();
         assert!(why.contains("this node only"), "{why}");
         // Not GNU's either: left for hrun's parser to name.

@@ -200,7 +200,7 @@ fn count_slots_first(cfg: &ExecConfig) -> Result<()> {
         Ok(crate::placement::plan(&cfg.placement, threads, cfg.jobs)?.plan.slots.len())
     };
     if let TaskSpec::Blocks(b) = &cfg.tasks
-        && let crate::pipe::BlockSize::PerSlot(_) = b.block
+        && (matches!(b.block, crate::pipe::BlockSize::PerSlot(_)) || b.round_robin || b.tee.is_some())
     {
         b.set_slots(slots()?);
     }

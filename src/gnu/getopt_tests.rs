@@ -223,12 +223,12 @@ fn posixly_correct_takes_no_prefixes_and_no_plus() {
 #[test]
 fn refusals_name_the_option_and_come_first() {
     // A refused option is named even when an unknown one follows it.
-    let parsed = p(&["--tee", "--blok", "10M", "wc"]);
+    let parsed = p(&["--group-by", "1", "--blok", "10M", "wc"]);
     assert_eq!(summary(&parsed).2, ["Unknown option: blok"]);
     let line = parsed.first_error().unwrap();
-    assert!(line.starts_with("--tee: hrun exec does not do this with --pipe yet"), "{line}");
-    let line = p(&["--round-rob", "--block", "10M", "wc"]).first_error().unwrap();
-    assert!(line.starts_with("--round-rob (--round-robin): "), "{line}");
+    assert!(line.starts_with("--group-by: hrun exec does not do this with --pipe yet"), "{line}");
+    let line = p(&["--block-timeo", "1", "--block", "10M", "wc"]).first_error().unwrap();
+    assert!(line.starts_with("--block-timeo (--block-timeout): "), "{line}");
     let line = p(&["-S", "host", "echo"]).first_error().unwrap();
     assert!(line.starts_with("-S: hrun runs jobs on this node only"), "{line}");
     assert_eq!(p(&["-H", "1"]).first_error().unwrap(), "-H has been retired. Use --halt.");

@@ -29,7 +29,7 @@ const REMOTE: &str = "hrun runs jobs on this node only: a later hrun adds --node
     and let each run its share: `srun --ntasks-per-node=1 hrun exec --shard auto ...` (see \
     slurm/hrun-multinode.sbatch)";
 const PIPE: &str = "hrun exec does not do this with --pipe yet (it does --pipe, --pipepart, --block, --regexp, --csv, \
-    --recstart, --recend, -L, -N, --header, --cat and --fifo): split the input into files first (`split -n l/64 big.txt part.`) \
+    --recstart, --recend, -L, -N, --header, --cat, --fifo, --round-robin, --rrs and --tee): split the input into files first (`split -n l/64 big.txt part.`) \
     and give each job one file on its standard input (`CMD < {} ::: part.*`)";
 const SQL: &str = "hrun does not queue jobs in an SQL database: write the jobs to a task file \
     (`--dry-run ... > tasks.txt`) and give each node its share with `hrun exec --shard auto tasks.txt`";
@@ -272,11 +272,11 @@ pub static OPTIONS: &[GnuOption] = &[
     flag(&["skip-first-line", "skipfirstline"], A(M::SkipFirstLine)),
     flag(&["bug"], R("--bug only tests GNU parallel's bug report: there is nothing to test in hrun")),
     flag(&["pipe", "spreadstdin"], A(M::Pipe)),
-    flag(&["round-robin", "roundrobin", "round"], R(PIPE)),
+    flag(&["round-robin", "roundrobin", "round"], A(M::RoundRobin)),
     value(&["recstart"], Text, A(M::RecStart)),
     value(&["recend"], Text, A(M::RecEnd)),
     flag(&["regexp", "regex"], A(M::Regexp)),
-    flag(&["remove-rec-sep", "removerecsep", "rrs"], R(PIPE)),
+    flag(&["remove-rec-sep", "removerecsep", "rrs"], A(M::RemoveRecSep)),
     flag(&["output-as-files", "outputasfiles", "files"], A(M::Files)),
     value(&["block-size", "blocksize", "block"], Text, A(M::BlockSize)),
     value(&["block-timeout", "blocktimeout", "bt"], Text, R(PIPE)),
@@ -284,7 +284,7 @@ pub static OPTIONS: &[GnuOption] = &[
     flag(&["cat"], A(M::Cat)),
     flag(&["fifo"], A(M::Fifo)),
     flag(&["pipe-part", "pipepart"], A(M::PipePart)),
-    flag(&["tee"], R(PIPE)),
+    flag(&["tee"], A(M::Tee)),
     value(&["shard"], Text, R(SHARD)),
     value(&["bin"], Text, R(PIPE)),
     value(&["group-by", "groupby"], Text, R(PIPE)),

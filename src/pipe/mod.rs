@@ -13,6 +13,8 @@
 pub mod feed;
 pub mod part;
 pub mod regexp;
+pub mod robin;
+pub mod rrs;
 pub mod split;
 pub mod spool;
 pub mod stream;
@@ -71,8 +73,14 @@ pub struct Spec {
     /// `--header N` (`:` is 1): the input's first N lines, put before every block.
     pub header: usize,
     pub delivery: Delivery,
-    /// Slots of the run, for `--block -N` (set once the plan is made).
+    /// Slots of the run, for `--block -N` and `--round-robin` (set once the plan is made).
     pub slots: AtomicUsize,
+    /// `--round-robin`: one job per slot, blocks dealt to them.
+    pub round_robin: bool,
+    /// `--remove-rec-sep`: blocks without their record separators.
+    pub remove_rec_sep: bool,
+    /// `--tee`: the values (after `:::`), one job each, every job given the whole input.
+    pub tee: Option<Vec<String>>,
 }
 
 impl Spec {
@@ -85,6 +93,9 @@ impl Spec {
             header: 0,
             delivery: Delivery::Stdin,
             slots: AtomicUsize::new(1),
+            round_robin: false,
+            remove_rec_sep: false,
+            tee: None,
         }
     }
 
@@ -171,6 +182,19 @@ impl Block {
         Block { file, ranges, offset, len, delivery: Delivery::Stdin }
     }
 
+    /// The block's bytes (after its header, if it has one), read from its file.
+    pub fn bytes(&self) -> std::io::Result<Vec<u8>> {
+        use std::os::unix::fs::FileExt;
+        let total: u64 = self.ranges.iter().map(|r| r.1).sum();
+        let mut bytes = vec![0u8; total as usize];
+        let mut at = 0;
+        for &(offset, len) in &self.ranges {
+            self.file.read_exact_at(&mut bytes[at..at + len as usize], offset)?;
+            at += len as usize;
+        }
+        Ok(bytes)
+    }
+
     /// The path a task opens the file by: hrun's own descriptor of it.
     pub fn path(&self) -> String {
         format!("/proc/{}/fd/{}", std::process::id(), self.file.as_raw_fd())
@@ -199,6 +223,10 @@ pub struct Options {
     pub regexp: bool,
     /// `--csv`: records are CSV rows (a newline inside double quotes does not end one).
     pub csv: bool,
+    /// `--round-robin`, `--remove-rec-sep`, `--tee`.
+    pub round_robin: bool,
+    pub remove_rec_sep: bool,
+    pub tee: bool,
 }
 
 /// `hrun exec --pipe WORDS` (or `--pipepart`): the command and where its blocks come from.
@@ -215,12 +243,15 @@ pub fn spec(
         return Err(format!("{flag} needs a command to give each block to (e.g. `hrun exec {flag} wc -l`)"));
     }
     let mut files: Vec<PathBuf> = o.arg_files.clone();
+    let mut values = Vec::new();
     let mut marker = None;
     for w in sources {
         if *w == markers.values || *w == markers.files {
             marker = Some(w.clone());
         } else if marker.as_deref() == Some(markers.files.as_str()) {
             files.push(w.into());
+        } else if o.tee {
+            values.push(w.clone());
         } else {
             return Err(format!(
                 "{flag} gives each job a block of input, not values: {} {w} has no place here",
@@ -252,7 +283,11 @@ pub fn spec(
     }
     let records = Records { recstart, recend, lines: o.lines, count: o.count, regexp: o.regexp, csv: o.csv };
     records.pattern(regexp::Flavour::Stream)?;
-    let block = BlockSize::parse(o.block.as_deref(), &source)?;
+    // As GNU: --pipepart --round-robin is one block per slot, whatever --block says.
+    let block = match source {
+        Source::Part(_) if o.round_robin => BlockSize::PerSlot(1),
+        _ => BlockSize::parse(o.block.as_deref(), &source)?,
+    };
     let header = match o.header.as_deref() {
         None => 0,
         Some(":") => 1,
@@ -266,12 +301,48 @@ pub fn spec(
         (false, true) => Delivery::Fifo,
         (false, false) => Delivery::Stdin,
     };
+    if o.round_robin && delivery != Delivery::Stdin {
+        return Err(
+            "--round-robin with --cat/--fifo: a round-robin job reads many blocks on its standard input, \
+                    not one file"
+                .into(),
+        );
+    }
     let mut command = command.join(" ");
     // As GNU: with --cat/--fifo the name is appended when the command has no {}.
     if delivery != Delivery::Stdin && !command.contains("{}") {
         command.push_str(" {}");
     }
-    Ok(Spec { header, delivery, ..Spec::new(command, source, block, records) })
+    let tee = match (o.tee, values.is_empty()) {
+        (false, _) => None,
+        (true, true) => {
+            return Err(format!(
+                "--tee gives the whole input to one job per value: give the values (`{flag} --tee CMD {} a b c`)",
+                markers.values
+            ));
+        }
+        (true, false) => {
+            if delivery != Delivery::Stdin || o.round_robin {
+                return Err(
+                    "--tee with --cat, --fifo or --round-robin: each --tee job reads the whole input \
+                            on its standard input"
+                        .into(),
+                );
+            }
+            Some(values)
+        }
+    };
+    let round_robin = o.round_robin && source == Source::Stdin;
+    // As GNU: --pipepart's blocks keep their separators (each job reads its range itself).
+    let remove_rec_sep = o.remove_rec_sep && source == Source::Stdin;
+    Ok(Spec {
+        header,
+        delivery,
+        round_robin,
+        remove_rec_sep,
+        tee,
+        ..Spec::new(command, source, block, records)
+    })
 }
 
 /// GNU's escapes in `--recend`/`--recstart`: `\n`, `\t`, `\r`, `\0`, `\\`, `\'`, `\"`.

@@ -8,6 +8,8 @@ use std::io::Read;
 use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::sync::Arc;
 
+use super::robin::Dealer;
+use super::rrs::Remover;
 use super::split::Splitter;
 use super::spool::Spooler;
 use super::{Block, Source, Spec};
@@ -16,6 +18,8 @@ use super::{Block, Source, Spec};
 pub struct BlockStream {
     spec: Arc<Spec>,
     kind: Kind,
+    /// `--remove-rec-sep`.
+    rrs: Option<Remover>,
     /// Blocks cut and not yet handed out.
     pending: VecDeque<Block>,
     seq: u64,
@@ -39,10 +43,46 @@ enum Kind {
     /// `--pipepart`: each file, its blocks' boundaries and its header's length; the blocks
     /// handed out so far (file by file, in order).
     Part { parts: VecDeque<Part>, at: usize },
+    /// `--pipe --round-robin`: standard input's blocks, dealt by a thread started with the
+    /// first task (after the launchers are forked: they must not hold the jobs' pipes).
+    Robin(Robin),
+}
+
+enum Robin {
+    Waiting(Option<Box<BlockStream>>),
+    Dealing(Dealer),
 }
 
 impl BlockStream {
     pub fn open(spec: Arc<Spec>) -> Result<BlockStream, String> {
+        let rrs = if spec.remove_rec_sep { Some(Remover::new(&spec.records)?) } else { None };
+        if let Some(values) = &spec.tee {
+            let slots = spec.slots.load(std::sync::atomic::Ordering::Relaxed);
+            if let Source::Part(_) = spec.source {
+                return Err("--tee with --pipepart: write `--pipe --tee CMD ::: VALUES < FILE`".into());
+            }
+            if slots < values.len() {
+                return Err(format!(
+                    "--tee runs one job per value, all at once: {} values need -j {} (this run has {slots} slots)",
+                    values.len(),
+                    values.len()
+                ));
+            }
+        }
+        let plain = Self::open_plain(spec.clone(), rrs.clone())?;
+        Ok(match plain.kind {
+            Kind::Stdin { .. } if spec.round_robin || spec.tee.is_some() => BlockStream {
+                spec,
+                kind: Kind::Robin(Robin::Waiting(Some(Box::new(plain)))),
+                rrs: None,
+                pending: VecDeque::new(),
+                seq: 0,
+            },
+            _ => plain,
+        })
+    }
+
+    fn open_plain(spec: Arc<Spec>, rrs: Option<Remover>) -> Result<BlockStream, String> {
         let kind = match &spec.source {
             Source::Stdin => {
                 let input = std::io::stdin()
@@ -88,24 +128,47 @@ impl BlockStream {
                 Kind::Part { parts: parts.into_iter().collect(), at: 0 }
             }
         };
-        Ok(BlockStream { spec, kind, pending: VecDeque::new(), seq: 0 })
+        Ok(BlockStream { spec, kind, rrs, pending: VecDeque::new(), seq: 0 })
     }
 
     /// The next block's task; `Ok(None)` at the end of the input.
     /// The next block's task: its number, its command (the same for all), and its block.
     pub fn next_task(&mut self) -> Result<Option<(u64, String, Block)>, String> {
         let Some(mut block) = self.next_block()? else { return Ok(None) };
+        if let Some(r) = &self.rrs {
+            block = remove_rec_sep(block, r).map_err(|e| format!("cannot rewrite a block for --rrs: {e}"))?;
+        }
         block.delivery = self.spec.delivery.clone();
         self.seq += 1;
-        Ok(Some((self.seq, self.spec.command.clone(), block)))
+        let command = match &self.spec.tee {
+            // --tee: the job's value in place of {}.
+            Some(values) => {
+                let value = values.get(self.seq as usize - 1).map_or("", String::as_str);
+                self.spec.command.replace("{}", &crate::template::quote::quote(value))
+            }
+            None => self.spec.command.clone(),
+        };
+        Ok(Some((self.seq, command, block)))
     }
 
-    fn next_block(&mut self) -> Result<Option<Block>, String> {
+    /// The next block as cut (a `--round-robin` job's pipe).
+    pub(super) fn next_block(&mut self) -> Result<Option<Block>, String> {
         loop {
             if let Some(b) = self.pending.pop_front() {
                 return Ok(Some(b));
             }
             match &mut self.kind {
+                Kind::Robin(Robin::Dealing(dealer)) => return dealer.next_job(),
+                Kind::Robin(robin @ Robin::Waiting(_)) => {
+                    let Robin::Waiting(blocks) = robin else { return Ok(None) };
+                    let Some(blocks) = blocks.take() else { return Ok(None) };
+                    let slots = self.spec.slots.load(std::sync::atomic::Ordering::Relaxed);
+                    let rrs = blocks.rrs.clone();
+                    *robin = Robin::Dealing(match (&self.spec.tee, blocks.kind) {
+                        (Some(values), Kind::Stdin { input, .. }) => Dealer::tee(input, values.len())?,
+                        (_, kind) => Dealer::start(BlockStream { kind, ..*blocks }, slots, rrs)?,
+                    });
+                }
                 Kind::Part { parts, at } => {
                     let Some((file, bounds, header)) = parts.front() else { return Ok(None) };
                     let Some(&(from, to)) = bounds.get(*at) else {
@@ -174,19 +237,24 @@ impl BlockStream {
 
     /// True when the next task is at hand without reading.
     pub fn ready(&self) -> bool {
-        !self.pending.is_empty() || !matches!(self.kind, Kind::Stdin { ended: false, .. })
+        match &self.kind {
+            Kind::Robin(Robin::Dealing(d)) => d.ready(),
+            Kind::Robin(Robin::Waiting(_)) => true,
+            _ => !self.pending.is_empty() || !matches!(self.kind, Kind::Stdin { ended: false, .. }),
+        }
     }
 
     /// The descriptor to poll before reading.
     pub fn watch_fd(&self) -> Option<RawFd> {
         match &self.kind {
             Kind::Stdin { input, ended: false, .. } => Some(input.as_raw_fd()),
+            Kind::Robin(Robin::Dealing(d)) => d.watch_fd(),
             _ => None,
         }
     }
 
     pub fn streams(&self) -> bool {
-        matches!(self.kind, Kind::Stdin { .. })
+        matches!(self.kind, Kind::Stdin { .. } | Kind::Robin(_))
     }
 }
 
@@ -219,4 +287,14 @@ fn read_header(input: &mut File, buf: &mut Vec<u8>, lines: usize, chunk: usize) 
             return Ok(Vec::new());
         }
     }
+}
+
+/// `block` without its record separators (`--rrs`), in a spool of its own; its header as it was.
+fn remove_rec_sep(block: Block, remover: &Remover) -> std::io::Result<Block> {
+    let bytes = block.bytes()?;
+    let header = bytes.len() - block.len as usize;
+    let body = remover.remove(&bytes[header..]);
+    let spool = super::spool::new_spool(&bytes[..header], &body)?;
+    let whole = (header + body.len()) as u64;
+    Ok(Block::new(Arc::new(spool), vec![(0, whole)], block.offset, block.len))
 }

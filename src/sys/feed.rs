@@ -32,7 +32,9 @@ pub fn exec_fed(mode: &Mode, path: &Path, ranges: &[(u64, u64)], argv: &[OsStrin
 fn deliver(mode: &Mode, path: &Path, ranges: &[(u64, u64)]) -> io::Result<()> {
     let file = File::open(path)?;
     let meta = file.metadata()?;
-    let whole = ranges.len() == 1 && ranges[0] == (0, meta.len()) && meta.is_file();
+    // A pipe (a --round-robin job's) is standard input as it is: hrun's dealer writes into it.
+    let whole = (ranges.len() == 1 && ranges[0] == (0, meta.len()) && meta.is_file())
+        || (ranges.is_empty() && std::os::unix::fs::FileTypeExt::is_fifo(&meta.file_type()));
     match mode {
         Mode::Stdin => {
             let fd = if whole { OwnedFd::from(file) } else { stream(file, ranges)? };
@@ -239,4 +241,36 @@ fn append_by_reads(mut input: &File, out: &File, mut at: u64, want: usize) -> io
         done += n;
     }
     Ok(done)
+}
+
+/// A pipe (read end, write end), both closed on exec; the write end non-blocking when asked
+/// (hrun's `--round-robin` dealer writes into a job's pipe only what fits).
+pub fn pipe(nonblocking_write: bool) -> io::Result<(File, File)> {
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 writes two descriptors into `fds`.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: both descriptors are fresh and ours.
+    let (read, write) = unsafe { (File::from_raw_fd(fds[0]), File::from_raw_fd(fds[1])) };
+    // SAFETY: fcntl on a descriptor we own.
+    if nonblocking_write && unsafe { libc::fcntl(write.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok((read, write))
+}
+
+/// Waits up to `timeout_ms` until one of `fds` can be written to (or its reader is gone).
+pub fn wait_writable(fds: &[i32], timeout_ms: i32) -> io::Result<()> {
+    let mut pfds: Vec<libc::pollfd> =
+        fds.iter().map(|&fd| libc::pollfd { fd, events: libc::POLLOUT, revents: 0 }).collect();
+    // SAFETY: a valid array of pollfds of the length given.
+    let r = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, timeout_ms) };
+    if r < 0 {
+        let e = io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::EINTR) {
+            return Err(e);
+        }
+    }
+    Ok(())
 }

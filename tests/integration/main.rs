@@ -37,6 +37,7 @@ mod gnu_term_seq;
 mod hostile;
 mod nothing_lost;
 mod pipe;
+mod pipe_deal;
 mod pipeline;
 mod ranges;
 mod reduce;

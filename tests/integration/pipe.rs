@@ -10,7 +10,7 @@ use std::process::{Command, Output, Stdio};
 use crate::harness::*;
 
 /// Runs `cmd` with `input` on its standard input.
-fn fed(cmd: &mut Command, input: &[u8]) -> Output {
+pub(crate) fn fed(cmd: &mut Command, input: &[u8]) -> Output {
     let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let mut stdin = child.stdin.take().unwrap();
     let input = input.to_vec();
@@ -24,7 +24,7 @@ fn fed(cmd: &mut Command, input: &[u8]) -> Output {
 }
 
 /// hrun's and GNU's standard output for the same words and input; None without GNU.
-fn both(sb: &Sandbox, args: &[&str], input: &[u8]) -> Option<(String, String)> {
+pub(crate) fn both(sb: &Sandbox, args: &[&str], input: &[u8]) -> Option<(String, String)> {
     let mut gnu = gnu_parallel()?;
     let g = fed(gnu.current_dir(sb.root()).args(args), input);
     let h = fed(sb.exec().args(args), input);
@@ -33,19 +33,19 @@ fn both(sb: &Sandbox, args: &[&str], input: &[u8]) -> Option<(String, String)> {
     Some((stdout(&h), stdout(&g)))
 }
 
-fn same(sb: &Sandbox, args: &[&str], input: &[u8]) {
+pub(crate) fn same(sb: &Sandbox, args: &[&str], input: &[u8]) {
     if let Some((h, g)) = both(sb, args, input) {
         assert!(!g.is_empty() || input.is_empty(), "{args:?}: GNU printed nothing");
         assert_eq!(h, g, "{args:?}");
     }
 }
 
-fn seq(n: u32) -> Vec<u8> {
+pub(crate) fn seq(n: u32) -> Vec<u8> {
     (1..=n).map(|i| format!("{i}\n")).collect::<String>().into_bytes()
 }
 
 /// Shows each block whole, and where it ends.
-const SHOW: &str = "cat; echo '|'";
+pub(crate) const SHOW: &str = "cat; echo '|'";
 
 #[test]
 fn blocks_of_lines_are_cut_where_gnu_cuts_them() {

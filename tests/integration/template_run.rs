@@ -35,15 +35,15 @@ fn bad_templates_and_sources_are_refused_before_anything_runs() {
         (vec!["-S", "node2", "touch", "ran", ":::", "a"], "srun --ntasks-per-node=1 hrun exec --shard auto"),
         (vec!["--sshloginfile", "nodes", "touch", "ran", ":::", "a"], "this node only"),
         (vec!["--pipe", "touch", "ran", ":::", "a"], "--pipe gives each job a block of input, not values"),
-        (vec!["--tee", "touch", "ran", ":::", "a"], "split the input into files first"),
+        (vec!["--group-by", "1", "touch", "ran", ":::", "a"], "split the input into files first"),
         // GNU's spellings: an abbreviation of a refused option, a refusal after an unknown option.
         (
             vec!["--pipep", "touch", "ran", ":::", "a"],
             "--pipepart gives each job a block of input, not values",
         ),
         (
-            vec!["--roundr", "touch", "ran", ":::", "a"],
-            "--roundr (--round-robin): hrun exec does not do this with",
+            vec!["--block-timeo", "1", "touch", "ran", ":::", "a"],
+            "--block-timeo (--block-timeout): hrun exec does not do this with",
         ),
         (
             vec!["--no-such", "--slf", "n", "touch", "ran", ":::", "a"],
