@@ -173,7 +173,9 @@ impl ExecArgs {
                 (Some(dir), _, _) => OutputMode::Dir(dir),
                 (None, true, _) => OutputMode::Ungroup,
                 // GNU's --files wins over --line-buffer: the output is in the files.
-                (None, false, _) if self.line_buffer && !self.jobs_gnu.files => OutputMode::Lines,
+                (None, false, ordered) if self.line_buffer && !self.jobs_gnu.files => {
+                    OutputMode::Lines { ordered }
+                }
                 // With --results, output goes into the table: with -k, rows in task order.
                 (None, false, true) => OutputMode::Ordered,
                 (None, false, _) => OutputMode::Group,

@@ -49,8 +49,11 @@ pub enum OutputMode {
     Ungroup,
     /// GNU's `--results NAME` where NAME is not a table.
     Results(super::results_files::ResultsFiles),
-    /// GNU's `--line-buffer`: whole lines as they come, tasks interleaved.
-    Lines,
+    /// GNU's `--line-buffer`: whole lines as they come, tasks interleaved; `ordered` (`-k`):
+    /// the oldest running task's lines as they come, the others' when their turn comes.
+    Lines {
+        ordered: bool,
+    },
 }
 
 impl OutputMode {
@@ -238,7 +241,7 @@ pub fn prepare(mode: &OutputMode) -> Result<()> {
             }
         }
         OutputMode::Ungroup => {}
-        OutputMode::Group | OutputMode::Ordered | OutputMode::Lines => {
+        OutputMode::Group | OutputMode::Ordered | OutputMode::Lines { .. } => {
             tempfile::tempfile().context(
                 "cannot create a temporary file for task output (set TMPDIR to a writable directory)",
             )?;
@@ -258,9 +261,9 @@ impl Output {
         let threaded = match &mode {
             OutputMode::Dir(_) => table.is_some(),
             OutputMode::Ungroup | OutputMode::Results(_) => false,
-            OutputMode::Group | OutputMode::Ordered | OutputMode::Lines => true,
+            OutputMode::Group | OutputMode::Ordered | OutputMode::Lines { .. } => true,
         };
-        let lines = mode == OutputMode::Lines;
+        let lines = matches!(mode, OutputMode::Lines { .. });
         let stdout_closed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let closed = stdout_closed.clone();
         let lost = SharedLost::default();
@@ -272,7 +275,8 @@ impl Output {
         };
         // -k: blocks, or rows of a table on standard output, in task order (the dispatcher
         // orders the rows of a table in a file).
-        let ordered = mode == OutputMode::Ordered && file_table.is_none();
+        let ordered = (mode == OutputMode::Ordered && file_table.is_none())
+            || mode == OutputMode::Lines { ordered: true };
         let (writer, returned) = if threaded {
             // Bounded: if hrun's stdout is slower than the tasks, the dispatcher waits for it
             // rather than piling up open files (two descriptors per task).
@@ -388,9 +392,9 @@ impl Output {
                     .context("cannot create a temporary file for task output in $TMPDIR")?;
                 Ok(Captured { stdout, stderr })
             }
-            OutputMode::Group | OutputMode::Ordered | OutputMode::Lines => {
+            OutputMode::Group | OutputMode::Ordered | OutputMode::Lines { .. } => {
                 let captured = self.spool()?;
-                if let (OutputMode::Lines, Some((tx, _))) = (&self.mode, &self.writer) {
+                if let (OutputMode::Lines { .. }, Some((tx, _))) = (&self.mode, &self.writer) {
                     let (out, err) = (captured.stdout.try_clone(), captured.stderr.try_clone());
                     let tag = self.tags.then(|| task.tag(Some(slot)));
                     let _ = tx.send(Msg::Watch(
@@ -546,8 +550,8 @@ impl Output {
         // `--files` makes its files afresh for each task: none is taken back.
         let recycle = recycle
             && self.files.is_none()
-            && matches!(self.mode, OutputMode::Group | OutputMode::Ordered | OutputMode::Lines);
-        if self.mode == OutputMode::Lines && row.is_none() {
+            && matches!(self.mode, OutputMode::Group | OutputMode::Ordered | OutputMode::Lines { .. });
+        if matches!(self.mode, OutputMode::Lines { .. }) && row.is_none() {
             // The writer thread shows the rest, then gives the files back: never reused while
             // it may still read them.
             let _ = tx.send(Msg::Ended(seq, Block { captured, recycle, tag, paint }, show));
