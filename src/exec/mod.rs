@@ -452,8 +452,10 @@ fn write_end(
 ) -> Result<(Summary, Option<anyhow::Error>)> {
     // Output still being written goes out first: what could not be is in the log before the
     // end record, so that --resume runs those tasks again.
+    let output_failed = output.compress_failed();
     let lost = output.close();
-    let ended = outcome.and_then(|(summary, mut deferred)| {
+    let ended = outcome.and_then(|(mut summary, mut deferred)| {
+        summary.output_failed = output_failed;
         for &seq in &lost.seqs {
             log.append(&crate::log::LostRecord::stdout(seq))?;
         }

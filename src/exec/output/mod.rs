@@ -185,6 +185,8 @@ pub struct Output {
     files: Option<RefCell<std::collections::HashMap<u64, PathBuf>>>,
     /// GNU's `--compress`: the files a task's output is left in are compressed when it ends.
     compress: Option<Compression>,
+    /// Tasks that succeeded whose compressor failed.
+    compress_failed: std::cell::Cell<u64>,
 }
 
 /// Task output that could not be written to hrun's stdout (a full disk, an I/O error; not a
@@ -308,6 +310,7 @@ impl Output {
             colors: Default::default(),
             files: None,
             compress: None,
+            compress_failed: std::cell::Cell::new(0),
         })
     }
 
@@ -452,21 +455,39 @@ impl Output {
     /// The files of a finished task that outlive the run, compressed when asked: `--files`'
     /// stdout, `--results DIR`'s stdout and stderr. A program that fails leaves the output as
     /// it was, said as GNU says it.
-    fn compress_kept(&self, captured: &mut Captured) {
-        let Some(c) = &self.compress else { return };
+    /// Grouped output (`OutputMode::Group`, `Ordered`; `--line-buffer` with `--compress` is
+    /// one of these) passes through the compressor and back (`Compression::round_trip`), said
+    /// the same way when it fails. True when a program failed.
+    fn compress_kept(&self, captured: &mut Captured, row: bool) -> bool {
+        let mut failed = false;
+        let Some(c) = &self.compress else { return false };
+        let grouped = matches!(self.mode, OutputMode::Group | OutputMode::Ordered | OutputMode::Lines { .. });
         let kept = match (&self.mode, &self.files) {
             (OutputMode::Results(_), _) => vec![&mut captured.stdout, &mut captured.stderr],
-            (_, Some(_)) => vec![&mut captured.stdout],
-            _ => return,
+            // GNU compresses the stderr it drops too (a failing program is said twice).
+            (_, Some(_)) => vec![&mut captured.stdout, &mut captured.stderr],
+            _ if grouped && !row => vec![&mut captured.stdout, &mut captured.stderr],
+            _ => return false,
         };
         for file in kept {
-            if let Err(e) = c.compress_in_place(file) {
+            let done = match grouped && self.files.is_none() {
+                true => c.round_trip(file),
+                false => c.compress_in_place(file),
+            };
+            if let Err(e) = done {
+                failed = true;
                 match crate::messages::gnu() {
                     true => eprintln!("parallel: Error: {} failed.", c.program),
                     false => eprintln!("hrun: error: --compress: {e:#}"),
                 }
             }
         }
+        failed
+    }
+
+    /// Tasks that succeeded but whose output's compressor failed (GNU counts them failed).
+    pub fn compress_failed(&self) -> u64 {
+        self.compress_failed.get()
     }
 
     /// True once hrun's stdout turned out closed (`hrun exec ... | head`): output of tasks
@@ -525,8 +546,11 @@ impl Output {
         let show = shown.is_some();
         let paint = self.colors.of(seq, Some(shown == Some(true)));
         let mut captured = captured;
-        if show {
-            self.compress_kept(&mut captured);
+        if show
+            && self.compress_kept(&mut captured, row.is_some() || self.has_file_table())
+            && shown == Some(false)
+        {
+            self.compress_failed.set(self.compress_failed.get() + 1);
         }
         let Some((tx, _)) = &self.writer else { return };
         if let Some(files) = &self.files {
