@@ -355,6 +355,10 @@ fn human(d: Duration) -> String {
     }
 }
 
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 #[cfg(test)]
 mod latency_tests {
     use super::*;
@@ -388,8 +392,4 @@ mod latency_tests {
         assert_eq!(l.quantile(1.0), Duration::from_micros(1000));
         assert_eq!(Latency::default().quantile(0.99), Duration::ZERO);
     }
-}
-
-fn is_zero(n: &u64) -> bool {
-    *n == 0
 }
