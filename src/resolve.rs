@@ -221,6 +221,10 @@ impl ExecArgs {
             true => ExecConfig { progress: crate::exec::progress::ProgressMode::Quiet, ..resolved },
             false => resolved,
         };
+        // GNU's -j 0, as `parallel`: as many at once as possible (hrun exec refuses it).
+        if personality && resolved.jobs == Some(crate::slots::Jobs::Count(0)) {
+            resolved.jobs = Some(crate::slots::Jobs::AsManyAsPossible);
+        }
         // GNU's --term-seq; as `parallel`, GNU's default one.
         match self.run_gnu.term_seq {
             Some(seq) => resolved.policy.term_seq = seq,

@@ -179,3 +179,23 @@ fn as_parallel_runs_of_one_command_at_once_each_get_a_log() {
         assert!(tasks[0].cmd.ends_with(&format!("echo {value}")), "{log}: {:?}", tasks[0].cmd);
     }
 }
+
+/// GNU's `-j 0` as `parallel`: as many jobs at once as possible (here all three wait until all
+/// three have started), GNU's streams and exit; `hrun exec` still refuses it (its tests).
+#[test]
+fn as_parallel_jobs_zero_runs_every_job_at_once() {
+    let sb = Sandbox::new();
+    let barrier = "touch s{}; while [ $(ls s? | wc -l) -lt 3 ]; do sleep 0.05; done; echo {}";
+    let mut ours = Command::new(as_parallel(&sb));
+    ours.current_dir(sb.root()).env("PARALLEL_HOME", sb.path("ph")).env_remove("PARALLEL");
+    ours.args(["--will-cite", "-j0", "-k", barrier, ":::", "1", "2", "3"]);
+    let h = run_within(&mut ours, std::time::Duration::from_secs(60));
+    assert_eq!((stdout(&h).as_str(), stderr(&h).as_str(), h.status.code()), ("1\n2\n3\n", "", Some(0)));
+    for f in ["s1", "s2", "s3"] {
+        std::fs::remove_file(sb.path(f)).unwrap();
+    }
+    if let Some(g) = run_gnu(&sb, &["-j0", "-k", barrier, ":::", "1", "2", "3"], b"") {
+        assert_eq!(stdout(&h), stdout(&g), "hrun (left) and GNU");
+        assert_eq!(h.status.code(), g.status.code());
+    }
+}
