@@ -157,6 +157,7 @@ impl ExecArgs {
             say_what_exec_ignores();
         }
         let gate = self.run_gnu.gate(personality).map_err(usage)?;
+        let compressing = self.extra.compress || self.extra.compress_program.is_some();
         let resolved = ExecConfig {
             threads: self.threads,
             joblog_append,
@@ -172,8 +173,11 @@ impl ExecArgs {
                 _ if results_files.is_some() => OutputMode::Results(results_files.expect("checked")),
                 (Some(dir), _, _) => OutputMode::Dir(dir),
                 (None, true, _) => OutputMode::Ungroup,
-                // GNU's --files wins over --line-buffer: the output is in the files.
-                (None, false, _) if self.line_buffer && !self.jobs_gnu.files => OutputMode::Lines,
+                // GNU's --files wins over --line-buffer: the output is in the files. With
+                // --compress, lines pass both programs first: a job's come when it ends.
+                (None, false, ordered) if self.line_buffer && !self.jobs_gnu.files && !compressing => {
+                    OutputMode::Lines { ordered }
+                }
                 // With --results, output goes into the table: with -k, rows in task order.
                 (None, false, true) => OutputMode::Ordered,
                 (None, false, _) => OutputMode::Group,
@@ -217,6 +221,10 @@ impl ExecArgs {
             true => ExecConfig { progress: crate::exec::progress::ProgressMode::Quiet, ..resolved },
             false => resolved,
         };
+        // GNU's -j 0, as `parallel`: as many at once as possible (hrun exec refuses it).
+        if personality && resolved.jobs == Some(crate::slots::Jobs::Count(0)) {
+            resolved.jobs = Some(crate::slots::Jobs::AsManyAsPossible);
+        }
         // GNU's --term-seq; as `parallel`, GNU's default one.
         match self.run_gnu.term_seq {
             Some(seq) => resolved.policy.term_seq = seq,
@@ -491,10 +499,14 @@ impl TuneArgs {
 }
 
 impl crate::cli::GnuExtraArgs {
-    /// GNU's `--compress`/`--compress-program`: the program the output files left behind are
-    /// compressed with (`--decompress-program` reads back only what hrun does not compress).
+    /// GNU's `--compress`/`--compress-program`: the program the output files left behind and
+    /// grouped output are compressed with, and `--decompress-program`, what reads the latter back.
     fn compression(&self) -> Option<crate::exec::output::Compression> {
-        crate::exec::output::compression_from_path(self.compress, self.compress_program.as_deref())
+        crate::exec::output::compression_from_path(
+            self.compress,
+            self.compress_program.as_deref(),
+            self.decompress_program.as_deref(),
+        )
     }
 
     /// `--use-cores-instead-of-threads`, `--use-sockets-instead-of-threads`: -j (N%, +N, -N,

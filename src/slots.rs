@@ -94,7 +94,14 @@ pub enum Jobs {
     Percent(f64),
     More(usize),
     Fewer(usize),
+    /// GNU's `-j 0` (as `parallel`): as many at once as possible: every task when their
+    /// number is known (the slot plan is cut to it), else [`AS_MANY_AS_POSSIBLE`].
+    AsManyAsPossible,
 }
+
+/// GNU's `-j 0` when the number of tasks is not known: the jobs GNU 20221122 runs at once
+/// under the usual `ulimit -n 1024` (four descriptors a job, twelve of its own).
+pub const AS_MANY_AS_POSSIBLE: usize = 253;
 
 impl std::str::FromStr for Jobs {
     type Err = String;
@@ -123,6 +130,7 @@ impl std::fmt::Display for Jobs {
             Jobs::Percent(p) => write!(f, "{p}%"),
             Jobs::More(n) => write!(f, "+{n}"),
             Jobs::Fewer(n) => write!(f, "-{n}"),
+            Jobs::AsManyAsPossible => write!(f, "0"),
         }
     }
 }
@@ -137,6 +145,7 @@ impl Jobs {
             Jobs::Percent(p) => per_task((cpus as f64 * p / 100.0).ceil()),
             Jobs::More(n) => per_task(cpus.saturating_add(n) as f64),
             Jobs::Fewer(n) => per_task(cpus.saturating_sub(n) as f64),
+            Jobs::AsManyAsPossible => AS_MANY_AS_POSSIBLE,
         };
         if n == 0 {
             return Err(PlanError::NoJobs { jobs: self.to_string(), cpus });
@@ -543,6 +552,8 @@ mod tests {
         let e = plan(&cpus, 0, None).unwrap_err().to_string();
         assert!(e.contains("got 0") && e.contains("0-1"), "{e}");
         assert_eq!(plan(&cpus, 1, Some(0)).unwrap_err(), PlanError::ZeroJobs);
+        let many = plan_with(None, &cpus, 1, Some(Jobs::AsManyAsPossible), Smt::Use).unwrap();
+        assert_eq!(many.slots.len(), AS_MANY_AS_POSSIBLE, "GNU's -j 0, slots sharing the CPUs");
         let e = plan_with(None, &set("0-3"), 1, Some(Jobs::Fewer(4)), Smt::Use).unwrap_err().to_string();
         assert!(e.contains("--jobs -4 leaves no task") && e.contains("(usable CPUs: 4)"), "{e}");
     }

@@ -115,11 +115,12 @@ pub struct ExecArgs {
     pub ungroup: bool,
 
     /// Show each task's output a whole line at a time as it comes (lines of different tasks
-    /// interleave, never cut), as GNU parallel's --line-buffer
+    /// interleave, never cut), as GNU parallel's --line-buffer; with -k, the oldest running
+    /// task's lines as they come, the others' in task order when their turn comes
     #[arg(
         help_heading = "Output and logs",
         long,
-        conflicts_with_all = ["keep_order", "output_dir", "ungroup", "results"]
+        conflicts_with_all = ["output_dir", "ungroup", "results"]
     )]
     pub line_buffer: bool,
 

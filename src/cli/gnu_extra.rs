@@ -65,8 +65,8 @@ pub struct GnuExtraArgs {
     )]
     pub compress_program: Option<String>,
 
-    /// Accepted for GNU parallel: it decompresses GNU's compressed buffers of grouped output;
-    /// hrun does not compress those, so nothing is decompressed
+    /// Read compressed grouped output back with this shell command [default: PRG -dc, PRG
+    /// the compressor]
     #[arg(
         long,
         alias = "use-decompress-program",

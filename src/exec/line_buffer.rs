@@ -135,36 +135,111 @@ struct Task {
     paint: Option<String>,
 }
 
-/// The running tasks whose output is shown line by line, in task order.
+impl Task {
+    /// Shows what the task wrote since the last look: whole lines, or everything `at_end`.
+    fn copy(&mut self, out: &mut dyn Write, err: &mut dyn Write, at_end: bool) -> io::Result<()> {
+        self.out.copy(out, self.tag.as_deref(), self.paint.as_deref(), at_end)?;
+        self.err.copy(err, self.tag.as_deref(), self.paint.as_deref(), at_end)
+    }
+}
+
+/// Where a task shown in task order (`-k --line-buffer`) stands.
+enum Entry {
+    Running(Task),
+    /// Ended, its output not all shown yet: an earlier task is still running.
+    Ended(Task),
+    /// Its attempt ended to be retried: its place is kept until the next attempt starts.
+    Retrying,
+}
+
+/// The running tasks whose output is shown line by line, in task order. With `-k` (GNU's
+/// `-k --line-buffer`) only the oldest task's lines come as they are written; a later task's
+/// wait until every task before it has ended, then come at once.
 #[derive(Default)]
 pub struct Lines {
-    tasks: BTreeMap<u64, Task>,
+    tasks: BTreeMap<u64, Entry>,
+    ordered: bool,
+    /// Tasks let go since the last [`Lines::take_free`].
+    free: Vec<u64>,
 }
 
 impl Lines {
-    /// Task `seq` started writing into `out` and `err` (hrun's own descriptors of its files).
-    pub fn watch(&mut self, seq: u64, out: File, err: File, tag: Option<String>, paint: Option<String>) {
-        self.tasks.insert(seq, Task { out: Stream::new(out), err: Stream::new(err), tag, paint });
+    /// Shown in task order (`-k`).
+    pub fn ordered() -> Lines {
+        Lines { ordered: true, ..Lines::default() }
     }
 
-    /// Shows the whole lines every running task wrote since the last look.
+    /// Task `seq` started writing into `out` and `err` (hrun's own descriptors of its files).
+    pub fn watch(&mut self, seq: u64, out: File, err: File, tag: Option<String>, paint: Option<String>) {
+        let task = Task { out: Stream::new(out), err: Stream::new(err), tag, paint };
+        self.tasks.insert(seq, Entry::Running(task));
+    }
+
+    /// Shows the whole lines every running task (with `-k`: the oldest) wrote since the last
+    /// look.
     pub fn poll(&mut self, out: &mut dyn Write, err: &mut dyn Write) -> io::Result<()> {
-        for t in self.tasks.values_mut() {
-            t.out.copy(out, t.tag.as_deref(), t.paint.as_deref(), false)?;
-            t.err.copy(err, t.tag.as_deref(), t.paint.as_deref(), false)?;
+        for entry in self.tasks.values_mut() {
+            match entry {
+                Entry::Running(t) => t.copy(out, err, false)?,
+                Entry::Ended(_) | Entry::Retrying => {}
+            }
+            if self.ordered {
+                break;
+            }
         }
         Ok(())
     }
 
     /// Task `seq` ended: the rest of its output is shown (`show`; not for an attempt that is
-    /// retried), and its files are let go.
+    /// retried), and its files are let go ([`Lines::take_free`]; with `-k`, a task that ends
+    /// behind a running one keeps them until its turn).
     pub fn end(&mut self, seq: u64, show: bool, out: &mut dyn Write, err: &mut dyn Write) -> io::Result<()> {
-        let Some(mut t) = self.tasks.remove(&seq) else { return Ok(()) };
+        let Some(Entry::Running(mut t)) = self.tasks.remove(&seq) else {
+            self.free.push(seq);
+            return Ok(());
+        };
+        if !self.ordered {
+            self.free.push(seq);
+            return if show { t.copy(out, err, true) } else { Ok(()) };
+        }
         if show {
-            t.out.copy(out, t.tag.as_deref(), t.paint.as_deref(), true)?;
-            t.err.copy(err, t.tag.as_deref(), t.paint.as_deref(), true)?;
+            self.tasks.insert(seq, Entry::Ended(t));
+        } else {
+            self.tasks.insert(seq, Entry::Retrying);
+            self.free.push(seq);
+        }
+        self.advance(out, err)
+    }
+
+    /// `-k`: shows the oldest tasks that have ended, in order, then what the oldest still
+    /// running wrote so far.
+    fn advance(&mut self, out: &mut dyn Write, err: &mut dyn Write) -> io::Result<()> {
+        while let Some(mut head) = self.tasks.first_entry() {
+            match head.get_mut() {
+                Entry::Ended(t) => t.copy(out, err, true)?,
+                Entry::Running(t) => return t.copy(out, err, false),
+                Entry::Retrying => return Ok(()),
+            }
+            self.free.push(head.remove_entry().0);
         }
         Ok(())
+    }
+
+    /// hrun is ending: what is still held (with `-k`, tasks that ended behind one cut short)
+    /// is shown in order, and every task let go.
+    pub fn finish(&mut self, out: &mut dyn Write, err: &mut dyn Write) -> io::Result<()> {
+        while let Some((seq, entry)) = self.tasks.pop_first() {
+            self.free.push(seq);
+            if let Entry::Ended(mut t) = entry {
+                t.copy(out, err, true)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The tasks whose files hrun may reuse now (their output shown or dropped).
+    pub fn take_free(&mut self) -> Vec<u64> {
+        std::mem::take(&mut self.free)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -210,6 +285,54 @@ mod tests {
         assert_eq!(o.len(), long.len(), "held no longer than the limit");
         lines.end(1, true, &mut o, &mut e).unwrap();
         assert_eq!(o.len(), long.len(), "nothing twice");
+    }
+
+    #[test]
+    fn in_order_the_oldest_task_comes_as_it_writes_the_others_at_their_turn() {
+        let (one, two, three) = (file(b"1a\n"), file(b"2a\n"), file(b"3a\n"));
+        let mut lines = Lines::ordered();
+        for (seq, f) in [(1, &one), (2, &two), (3, &three)] {
+            lines.watch(seq, f.try_clone().unwrap(), file(b""), None, None);
+        }
+        let (mut o, mut e) = (Vec::new(), Vec::new());
+        lines.poll(&mut o, &mut e).unwrap();
+        assert_eq!(o, b"1a\n", "only the oldest");
+        two.write_all_at(b"2b", 3).unwrap();
+        lines.end(2, true, &mut o, &mut e).unwrap();
+        assert_eq!(lines.take_free(), Vec::<u64>::new(), "2 waits for 1");
+        assert_eq!(o, b"1a\n");
+        one.write_all_at(b"1b\n", 3).unwrap();
+        lines.end(1, true, &mut o, &mut e).unwrap();
+        assert_eq!(lines.take_free(), [1, 2]);
+        assert_eq!(o, b"1a\n1b\n2a\n2b3a\n", "1's rest, 2 whole, then 3 so far");
+        three.write_all_at(b"3b\n", 3).unwrap();
+        lines.poll(&mut o, &mut e).unwrap();
+        lines.end(3, true, &mut o, &mut e).unwrap();
+        assert_eq!(lines.take_free(), [3]);
+        assert_eq!(o, b"1a\n1b\n2a\n2b3a\n3b\n");
+        assert!(lines.is_empty() && e.is_empty());
+    }
+
+    #[test]
+    fn in_order_a_retried_task_keeps_its_place() {
+        let mut lines = Lines::ordered();
+        lines.watch(1, file(b"cut"), file(b""), None, None);
+        lines.watch(2, file(b"two\n"), file(b""), None, None);
+        let (mut o, mut e) = (Vec::new(), Vec::new());
+        lines.end(2, true, &mut o, &mut e).unwrap();
+        lines.end(1, false, &mut o, &mut e).unwrap();
+        assert_eq!(lines.take_free(), [1], "its files go, its place stays");
+        assert!(o.is_empty(), "no whole line of the first attempt, no rest of it: {o:?}");
+        lines.watch(1, file(b"one\n"), file(b""), None, None);
+        lines.end(1, true, &mut o, &mut e).unwrap();
+        assert_eq!(lines.take_free(), [1, 2]);
+        assert_eq!(o, b"one\ntwo\n");
+        lines.watch(3, file(b"cut"), file(b""), None, None);
+        lines.watch(4, file(b"four\n"), file(b""), None, None);
+        lines.end(4, true, &mut o, &mut e).unwrap();
+        lines.finish(&mut o, &mut e).unwrap();
+        assert_eq!(lines.take_free(), [3, 4]);
+        assert_eq!(o, b"one\ntwo\nfour\n", "a task cut short shows nothing more at the end");
     }
 
     #[test]

@@ -249,7 +249,7 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
     if let Some(w) = &workdir {
         w.check().map_err(|e| UsageError(anyhow!("{e:#}")))?;
     }
-    let checked = preflight::check(cfg)?;
+    let mut checked = preflight::check(cfg)?;
     // Asking Slurm runs squeue: done before signals are blocked, which its child would inherit.
     let deadline = crate::deadline::resolve(cfg.policy.deadline, unix_seconds(SystemTime::now()));
     let threads =
@@ -269,7 +269,8 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
         .with_slot_var(cfg.slot_var.as_deref().unwrap_or(spawn::SLOT_VAR));
     let launchers = start_launchers(planned.plan.slots.len(), &env)?;
     let opened = open_outputs(cfg, &checked)?;
-    let Opened { mut log, joblog, output, progress, dir_lock: _dir_lock } = opened;
+    let Opened { mut log, joblog, output, progress, dir_lock: _dir_lock, log_path } = opened;
+    checked.log = log_path;
     say_before_run(cfg, &planned, &checked, deadline.as_ref(), &mut log, &output)?;
     // The run record is written: the room reserved for it is not needed any more.
     log.unreserve();
@@ -333,6 +334,9 @@ struct Opened {
     progress: progress::Progress,
     /// The task output directory, locked for the run.
     dir_lock: Option<std::fs::File>,
+    /// The run log's path as claimed (a default log in use by another run gives way to a
+    /// sibling name).
+    log_path: Option<PathBuf>,
 }
 
 /// Claims every output (a refusal changes nothing: exit 2), then empties or repairs them.
@@ -340,8 +344,12 @@ struct Opened {
 fn open_outputs(cfg: &ExecConfig, checked: &preflight::Checked) -> Result<Opened> {
     use crate::log::claim::{self, Kind};
     let table = cfg.results.as_deref().filter(|p| !crate::results::Target::is_stdout(p));
+    // A default log (no --log, no --resume) that another run of the same command holds now
+    // gives way to a sibling name: several runs started at once each get a log of their own.
+    let default_log = checked.log.as_deref().filter(|_| cfg.log.is_none() && cfg.resume.is_none());
     let mut wanted: Vec<(&str, &std::path::Path, Kind)> = Vec::new();
-    wanted.extend(checked.log.as_deref().map(|l| ("run log", l, Kind::Log)));
+    wanted
+        .extend(checked.log.as_deref().filter(|_| default_log.is_none()).map(|l| ("run log", l, Kind::Log)));
     wanted.extend(cfg.joblog.as_deref().map(|j| ("--joblog", j, Kind::Stream)));
     wanted.extend(table.map(|t| ("--results", t, Kind::Stream)));
     // A --results name with replacement strings is checked before anything is claimed.
@@ -353,7 +361,25 @@ fn open_outputs(cfg: &ExecConfig, checked: &preflight::Checked) -> Result<Opened
     }
     .transpose()
     .map_err(|e| UsageError(anyhow!(e)))?;
-    let claims = claim::claim_all(&wanted).map_err(|e| UsageError(anyhow!(e)))?;
+    let log_claim =
+        default_log.map(claim::claim_default_log).transpose().map_err(|e| UsageError(anyhow!(e)))?;
+    let claims = match claim::claim_all(&wanted) {
+        Ok(rest) => log_claim.into_iter().chain(rest).collect::<Vec<_>>(),
+        Err(e) => {
+            claim::release(log_claim.into_iter().collect());
+            return Err(UsageError(anyhow!(e)).into());
+        }
+    };
+    let log_path = checked.log.as_ref().and(claims.first()).map(|c| c.path.clone());
+    if let (Some(asked), Some(got)) = (default_log, &log_path)
+        && asked != got
+    {
+        crate::messages::note(format_args!(
+            "run log {} is in use by another hrun running the same command: this run logs to {}",
+            asked.display(),
+            got.display()
+        ));
+    }
     // The run log must have room for the run's first records before any output is emptied:
     // a full file system there stops the run with yesterday's table and joblog as they were.
     if let Some(c) = claims.first().filter(|_| checked.log.is_some())
@@ -368,7 +394,7 @@ fn open_outputs(cfg: &ExecConfig, checked: &preflight::Checked) -> Result<Opened
         Ok(UsageError(e)) => e,
         Err(e) => e,
     })?;
-    Ok(Opened { dir_lock, ..opened })
+    Ok(Opened { dir_lock, log_path, ..opened })
 }
 
 /// [`open_outputs`] once every output is claimed: empties or repairs them, starts the output.
@@ -414,7 +440,7 @@ fn open_claimed(
         .with_files(cfg.files)
         .with_compression(cfg.compress.clone())
         .with_layout(checked.tasks.names().to_vec(), cfg.tasks.per_job(), named);
-    Ok(Opened { log, joblog, output, progress, dir_lock: None })
+    Ok(Opened { log, joblog, output, progress, dir_lock: None, log_path: None })
 }
 
 /// The end record (with the status of an error that stopped the run early), the log synced,
@@ -426,8 +452,10 @@ fn write_end(
 ) -> Result<(Summary, Option<anyhow::Error>)> {
     // Output still being written goes out first: what could not be is in the log before the
     // end record, so that --resume runs those tasks again.
+    let output_failed = output.compress_failed();
     let lost = output.close();
-    let ended = outcome.and_then(|(summary, mut deferred)| {
+    let ended = outcome.and_then(|(mut summary, mut deferred)| {
+        summary.output_failed = output_failed;
         for &seq in &lost.seqs {
             log.append(&crate::log::LostRecord::stdout(seq))?;
         }

@@ -453,13 +453,18 @@ fn shard_of_log_name(log: &Path) -> Option<(u64, u64)> {
     Some((k.parse().ok()?, n.parse().ok()?))
 }
 
-/// `<stem>.hrun.jsonl` or `<stem>.shard-K-of-N.hrun.jsonl`.
+/// `<stem>.hrun.jsonl`, `<stem>.shard-K-of-N.hrun.jsonl`, or `<stem>.run-N.hrun.jsonl` (the log
+/// of a run started while another run of the same command held the default one:
+/// `log::claim::claim_default_log`).
 fn is_default_log_name(name: &str, stem: &str) -> bool {
     let Some(rest) = name.strip_prefix(stem).and_then(|r| r.strip_suffix(".hrun.jsonl")) else {
         return false;
     };
     if rest.is_empty() {
         return true;
+    }
+    if let Some(n) = rest.strip_prefix(".run-") {
+        return n.parse::<u32>().is_ok_and(|n| n >= 2);
     }
     let Some(kn) = rest.strip_prefix(".shard-") else { return false };
     let Some((k, n)) = kn.split_once("-of-") else { return false };
@@ -705,6 +710,8 @@ B
             "tasks.shard-1-of-3.hrun.jsonl",
             "tasks.shard-2-of-3.hrun.jsonl",
             "tasks.shard-1-of-2.hrun.jsonl",
+            "tasks.run-2.hrun.jsonl",
+            "tasks.run-x.hrun.jsonl",
             "tasks2.hrun.jsonl",
             "tasks.shard-x-of-3.hrun.jsonl",
             "tasks.jsonl",
@@ -722,11 +729,12 @@ B
             [
                 "tasks.shard-1-of-2.hrun.jsonl",
                 "tasks.hrun.jsonl",
+                "tasks.run-2.hrun.jsonl",
                 "tasks.shard-1-of-3.hrun.jsonl",
                 "tasks.shard-2-of-3.hrun.jsonl"
             ]
         );
-        assert_eq!(names("tasks.hrun.jsonl").len(), 4);
+        assert_eq!(names("tasks.hrun.jsonl").len(), 5);
         // A log named by the user stands alone.
         assert_eq!(names("my.jsonl"), ["my.jsonl"]);
     }

@@ -33,6 +33,10 @@ pub struct Summary {
     /// done, and `--resume` cuts the table back to its last whole row.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub results_torn: bool,
+    /// Tasks that succeeded but whose output's `--compress-program` failed: GNU counts them
+    /// failed in its exit status.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub output_failed: u64,
     /// Attempts started, retries included.
     pub attempts: u64,
     pub makespan_s: f64,
@@ -212,7 +216,7 @@ impl Summary {
             (None, None) if self.stopped_by.is_some() && self.not_run + self.cancelled > 0 => {
                 exit::INCOMPLETE
             }
-            (None, None) => exit::for_failures(self.failed + self.cancelled),
+            (None, None) => exit::for_failures(self.failed + self.cancelled + self.output_failed),
         }
     }
 
@@ -386,6 +390,10 @@ fn human(d: Duration) -> String {
     } else {
         format!("{:.2} s", us / 1e6)
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[cfg(test)]

@@ -43,6 +43,23 @@ impl Claimed {
     }
 }
 
+/// Why a claim was refused.
+#[derive(Debug)]
+enum Refused {
+    /// Another live hrun holds the file's lock.
+    InUse(String),
+    /// Anything else (not a regular file, cannot be opened or locked).
+    Other(String),
+}
+
+impl Refused {
+    fn message(self) -> String {
+        match self {
+            Refused::InUse(m) | Refused::Other(m) => m,
+        }
+    }
+}
+
 /// Claims every `(what, path, kind)` in order; the first refusal removes the files the earlier
 /// claims created and says why (naming `what`, the path, and the holder's pid for a lock).
 pub fn claim_all(outputs: &[(&str, &Path, Kind)]) -> Result<Vec<Claimed>, String> {
@@ -52,11 +69,49 @@ pub fn claim_all(outputs: &[(&str, &Path, Kind)]) -> Result<Vec<Claimed>, String
             Ok(c) => claimed.push(c),
             Err(e) => {
                 release(claimed);
-                return Err(e);
+                return Err(e.message());
             }
         }
     }
     Ok(claimed)
+}
+
+/// How many sibling names [`claim_default_log`] tries before it gives up.
+const SIBLINGS: u32 = 1000;
+
+/// Claims a default run log (`.hrun/<stem>.hrun.jsonl`, no `--log` given): when another live
+/// hrun holds it (the same command started again while the first still runs, as scripts that
+/// start several `parallel` at once do), the first of `<stem>.run-2.hrun.jsonl`,
+/// `<stem>.run-3.hrun.jsonl`... that no run holds, so each run gets a log of its own instead of a
+/// refusal (`--resume` reads these siblings too). Any other refusal is said as [`claim_all`]
+/// says it.
+pub fn claim_default_log(path: &Path) -> Result<Claimed, String> {
+    let mut first_refusal = None;
+    for n in 1..=SIBLINGS {
+        let candidate = sibling(path, n);
+        match claim("run log", &candidate, Kind::Log) {
+            Ok(c) => return Ok(c),
+            Err(Refused::InUse(m)) => {
+                first_refusal.get_or_insert(m);
+            }
+            Err(Refused::Other(m)) => return Err(m),
+        }
+    }
+    Err(first_refusal.unwrap_or_default())
+}
+
+/// The `n`th name of a default log: `n` = 1 is the name itself, then `<stem>.run-<n>.hrun.jsonl`
+/// (a name without the `.hrun.jsonl` ending gets `.run-<n>` added).
+pub fn sibling(path: &Path, n: u32) -> PathBuf {
+    if n == 1 {
+        return path.to_path_buf();
+    }
+    let name = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = match name.strip_suffix(".hrun.jsonl") {
+        Some(stem) => format!("{stem}.run-{n}.hrun.jsonl"),
+        None => format!("{name}.run-{n}"),
+    };
+    path.with_file_name(name)
 }
 
 /// Claims a directory a run writes task output files into (`--output-dir`, GNU's
@@ -89,9 +144,9 @@ pub fn release(claims: Vec<Claimed>) {
     }
 }
 
-fn claim(what: &str, path: &Path, kind: Kind) -> Result<Claimed, String> {
+fn claim(what: &str, path: &Path, kind: Kind) -> Result<Claimed, Refused> {
     let shown = crate::text::printable(&path.display().to_string()).into_owned();
-    let fail = |why: String| format!("{what} {shown}: {why}");
+    let fail = |why: String| Refused::Other(format!("{what} {shown}: {why}"));
     if let Ok(meta) = std::fs::metadata(path)
         && !meta.is_file()
         && (kind == Kind::Log || meta.is_dir())
@@ -121,9 +176,9 @@ fn claim(what: &str, path: &Path, kind: Kind) -> Result<Claimed, String> {
             Ok(false) => {
                 let holder = sys::lock_holder(&file).map_or(String::new(), |pid| format!(" (pid {pid})"));
                 unclaim(file);
-                return Err(fail(format!(
-                    "in use by another hrun{holder}, which writes it now; wait for it to end, or give \
-                     this run a file of its own"
+                return Err(Refused::InUse(format!(
+                    "{what} {shown}: in use by another hrun{holder}, which writes it now; wait for it \
+                     to end, or give this run a file of its own"
                 )));
             }
             Err(e) => {
@@ -207,5 +262,31 @@ mod tests {
         assert!(e.contains("a FIFO"), "{e}");
         let e = claim_all(&[("--joblog", &fifo, Kind::Stream)]).unwrap_err();
         assert!(e.contains("a FIFO that no process reads"), "{e}");
+    }
+
+    #[test]
+    fn a_default_log_in_use_gives_way_to_the_first_free_sibling() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("sleep-ab12.hrun.jsonl");
+        let first = claim_default_log(&log).unwrap();
+        assert_eq!(first.path, log);
+        let second = claim_default_log(&log).unwrap();
+        assert_eq!(second.path, dir.path().join("sleep-ab12.run-2.hrun.jsonl"));
+        let third = claim_default_log(&log).unwrap();
+        assert_eq!(third.path, dir.path().join("sleep-ab12.run-3.hrun.jsonl"));
+        drop(second);
+        let again = claim_default_log(&log).unwrap();
+        assert_eq!(again.path, dir.path().join("sleep-ab12.run-2.hrun.jsonl"), "a freed name is taken again");
+        drop((first, third));
+    }
+
+    #[test]
+    fn a_default_log_that_is_not_a_file_is_refused_not_stepped_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("x.hrun.jsonl");
+        std::fs::create_dir(&log).unwrap();
+        let e = claim_default_log(&log).unwrap_err();
+        assert!(e.contains("not a regular file (a directory)"), "{e}");
+        assert_eq!(sibling(Path::new("a/b"), 3), Path::new("a/b.run-3"));
     }
 }

@@ -178,6 +178,38 @@ fn line_buffer_shows_whole_lines_as_they_come() {
     assert_eq!(h.status.code(), g.status.code());
 }
 
+/// GNU's `-k --line-buffer` (refused before): the oldest running task's lines come as it
+/// writes them (here it waits for its first line to be seen), later tasks' when every task
+/// before them has ended, so the bytes are `-k`'s: GNU's, stdout and stderr, as `parallel`.
+#[test]
+fn keep_order_line_buffer_shows_the_oldest_task_as_it_comes_the_rest_in_order() {
+    use std::io::BufRead;
+    let sb = Sandbox::new();
+    let wait = "echo start-{}; [ {} = 1 ] && while [ ! -e go ]; do sleep 0.05; done; echo end-{}";
+    let mut child = std::process::Command::new(as_parallel(&sb))
+        .current_dir(sb.root())
+        .env("PARALLEL_HOME", sb.path("ph"))
+        .args(["--will-cite", "-k", "--lb", "-j", "3", wait, ":::", "1", "2", "3"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "start-1", "the oldest task's line while it runs");
+    sb.write("go", "");
+    let rest: Vec<String> = lines.map(Result::unwrap).collect();
+    assert_eq!(rest, ["end-1", "start-2", "end-2", "start-3", "end-3"]);
+    assert!(child.wait().unwrap().success());
+    let mixed = "echo o{}; echo e{} >&2; sleep 0.{}; printf 'p{}'";
+    for args in [
+        vec!["-k", "--lb", mixed, ":::", "3", "1", "2"],
+        vec!["-k", "--line-buffer", "--tag", mixed, ":::", "2", "1"],
+        vec!["-k", "--lb", "-j", "1", mixed, ":::", "1", "2"],
+    ] {
+        let Some(g) = run_gnu(&sb, &args, b"") else { return };
+        parallel_matches(&sb, &args, b"", &g);
+    }
+}
+
 /// Two runs one after the other on one `--output-dir`, their outputs of one size: `hrun
 /// results` of the first showed the second's `1.out` as its task's Stdout (the check was by
 /// size and by a time two seconds wide). The record names the file the task wrote.

@@ -366,3 +366,72 @@ fn compress_results_and_grouped_output_as_gnu() {
         assert!(out.starts_with("outa\n1\n2\n") || out.starts_with("a\touta\na\t1\n"), "{out}");
     }
 }
+
+/// Grouped output (`-k` or not, `--tag`, `--line-buffer`) passes through the compressor and
+/// the decompressor as GNU's buffers do: what the decompressor prints is shown; a failing
+/// compressor is said once per stream (`--files` too, for the stderr it drops) and counts the
+/// job failed in the exit status; a failing decompressor is not said. GNU's suite:
+/// par_compress_prg_fails, par_failing_compressor. Against GNU as `parallel`: stdout and exit
+/// status, stderr's lines in any order (the jobs' blocks and the errors come from two threads).
+#[test]
+fn grouped_output_passes_the_compress_programs_as_gnu() {
+    let sb = Sandbox::new();
+    let both_streams = "echo x{}; echo y{} >&2";
+    let cases: [&[&str]; 6] = [
+        &[
+            "-k",
+            "--compress-program",
+            "tr a-z A-Z",
+            "--decompress-program",
+            "cat",
+            both_streams,
+            ":::",
+            "a",
+            "b",
+        ],
+        &[
+            "-k",
+            "--lb",
+            "--compress-program",
+            "tr a-z A-Z",
+            "--decompress-program",
+            "cat",
+            "echo",
+            ":::",
+            "a",
+            "b",
+        ],
+        &["-k", "-j1", "--tag", "--compress-program", "cat;false", both_streams, ":::", "1", "2"],
+        &["--compress-program", "false", "echo x", ":::", "1"],
+        &["-k", "--compress-program", "cat", "--decompress-program", "cat;false", both_streams, ":::", "a"],
+        &["--compress-program", "false", "true", ":::", "1"],
+    ];
+    let sorted = |o: &Output| {
+        let mut lines: Vec<String> = stderr(o).lines().map(str::to_string).collect();
+        lines.sort();
+        lines
+    };
+    for args in cases {
+        let h = run_as_parallel(&sb, args, b"");
+        let Some(g) = run_gnu(&sb, args, b"") else { return };
+        assert_eq!(stdout(&h), stdout(&g), "{args:?}: stdout, hrun as parallel (left) and GNU");
+        assert_eq!(sorted(&h), sorted(&g), "{args:?}: stderr");
+        assert_eq!(h.status.code(), g.status.code(), "{args:?}: exit");
+    }
+    let files = ["--files", "--compress-program", "cat;false", both_streams, ":::", "1"];
+    let h = run_as_parallel(&sb, &files, b"");
+    assert_eq!(stderr(&h), "parallel: Error: cat;false failed.\n".repeat(2), "--files");
+    assert_eq!(h.status.code(), Some(1));
+    let e = run(sb.exec().args([
+        "-q",
+        "-k",
+        "--compress-program",
+        "tr a-z A-Z",
+        "--decompress-program",
+        "cat",
+        "echo",
+        ":::",
+        "a",
+    ]));
+    assert_eq!(stdout(&e), "A\n", "hrun exec too: {}", stderr(&e));
+}

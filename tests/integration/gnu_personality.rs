@@ -134,3 +134,68 @@ fn hrun_exec_keeps_its_own_q_and_t() {
     assert_eq!(stdout(&out), "a x;y\n");
     assert_eq!(stderr(&out), "echo 'a x;y'\n");
 }
+
+/// Several `parallel` runs of one command at once (a script starting them in the background)
+/// each run, as GNU's do: a default run log another run holds gives way to a sibling
+/// (`<stem>.run-2.hrun.jsonl`, which `--resume` reads too), never a refusal. The second run's streams and exit are GNU's.
+#[test]
+fn as_parallel_runs_of_one_command_at_once_each_get_a_log() {
+    let sb = Sandbox::new();
+    let ours = as_parallel(&sb);
+    let cmd = "[ {} = a ] && { touch started; while [ ! -e go ]; do sleep 0.05; done; }; echo {}";
+    let mut first = Command::new(&ours);
+    first
+        .current_dir(sb.root())
+        .env("PARALLEL_HOME", sb.path("ph"))
+        .env_remove("PARALLEL")
+        .args(["--will-cite", cmd, ":::", "a"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let first = first.spawn().unwrap();
+    wait_for_file(&sb.path("started"), std::time::Duration::from_secs(60));
+    let second = run_as_parallel(&sb, &[cmd, ":::", "b"], b"");
+    std::fs::write(sb.path("go"), "").unwrap();
+    let first = first.wait_with_output().unwrap();
+    assert_eq!((stdout(&first).as_str(), stderr(&first).as_str()), ("a\n", ""));
+    assert_eq!(first.status.code(), Some(0));
+    if let Some(g) = run_gnu(&sb, &[cmd, ":::", "b"], b"") {
+        assert_eq!(stdout(&second), stdout(&g), "second run's stdout, hrun (left) and GNU");
+        assert_eq!(stderr(&second), stderr(&g), "second run's stderr, hrun (left) and GNU");
+        assert_eq!(second.status.code(), g.status.code(), "second run's exit");
+    }
+    assert_eq!(stdout(&second), "b\n", "{}", stderr(&second));
+    let logs: Vec<String> = std::fs::read_dir(sb.path(".hrun"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(logs.len(), 2, "a log each: {logs:?}");
+    let first_log = logs.iter().find(|l| !l.contains(".run-")).expect("the default name");
+    let second_log = first_log.replace(".hrun.jsonl", ".run-2.hrun.jsonl");
+    assert!(logs.contains(&second_log), "{logs:?}");
+    for (log, value) in [(first_log, "a"), (&second_log, "b")] {
+        let tasks = read_records(&sb.path(&format!(".hrun/{log}"))).tasks;
+        assert_eq!(tasks.len(), 1, "{log}");
+        assert!(tasks[0].cmd.ends_with(&format!("echo {value}")), "{log}: {:?}", tasks[0].cmd);
+    }
+}
+
+/// GNU's `-j 0` as `parallel`: as many jobs at once as possible (here all three wait until all
+/// three have started), GNU's streams and exit; `hrun exec` still refuses it (its tests).
+#[test]
+fn as_parallel_jobs_zero_runs_every_job_at_once() {
+    let sb = Sandbox::new();
+    let barrier = "touch s{}; while [ $(ls s? | wc -l) -lt 3 ]; do sleep 0.05; done; echo {}";
+    let mut ours = Command::new(as_parallel(&sb));
+    ours.current_dir(sb.root()).env("PARALLEL_HOME", sb.path("ph")).env_remove("PARALLEL");
+    ours.args(["--will-cite", "-j0", "-k", barrier, ":::", "1", "2", "3"]);
+    let h = run_within(&mut ours, std::time::Duration::from_secs(60));
+    assert_eq!((stdout(&h).as_str(), stderr(&h).as_str(), h.status.code()), ("1\n2\n3\n", "", Some(0)));
+    for f in ["s1", "s2", "s3"] {
+        std::fs::remove_file(sb.path(f)).unwrap();
+    }
+    if let Some(g) = run_gnu(&sb, &["-j0", "-k", barrier, ":::", "1", "2", "3"], b"") {
+        assert_eq!(stdout(&h), stdout(&g), "hrun (left) and GNU");
+        assert_eq!(h.status.code(), g.status.code());
+    }
+}

@@ -3,10 +3,14 @@
 //! `stdout` and `stderr`) hold the output compressed, by the program GNU 20221122 would choose
 //! (the first of its list found on `PATH`, run as `PROGRAM -c -1`), or by the one given.
 //!
-//! What the user sees elsewhere is unchanged, as in GNU: grouped output on standard output and
-//! a `--results` table hold the output as the task wrote it. GNU also compresses its buffers of
-//! grouped output on the way; hrun's buffers are unlinked files it reads back once, so it
-//! leaves them as they are (`--decompress-program` has nothing to read back).
+//! Grouped output (shown when a job ends, `-k` or not, and `--line-buffer`'s) goes through
+//! both programs on its way, as GNU's buffers do: each stream the job wrote is compressed,
+//! then decompressed (`--decompress-program`, else `PROGRAM -dc`), and what the second
+//! program printed is shown. As in GNU, a compressor that fails is said (`parallel: Error:
+//! PRG failed.`, once per stream) and a failing decompressor is not. With `--compress`,
+//! `--line-buffer` shows a job's lines when it ends (they have to pass both programs first),
+//! as grouped output does.
+//! A `--results` table holds the output as the task wrote it.
 //!
 //! A task's kept file is compressed when the task ends, before its name is shown, by the shell
 //! running the program with the output on standard input, as GNU's own pipeline does; empty
@@ -24,29 +28,50 @@ pub const PROGRAMS: &[&str] = &[
     "pxz", "bzip2", "lzma", "xz", "clzip",
 ];
 
-/// The command that compresses kept output files (a shell command line).
+/// The commands that compress kept output files and read grouped output back (shell command
+/// lines).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Compression {
     pub program: String,
+    /// `--decompress-program`, else GNU's default for the compressor.
+    pub decompress: String,
+}
+
+impl Compression {
+    /// `program`, read back by `decompress` or, as GNU does, by `PROGRAM -dc`.
+    pub fn new(program: String, decompress: Option<&str>) -> Compression {
+        let decompress = decompress.map_or_else(|| format!("{} -dc", base(&program)), str::to_string);
+        Compression { program, decompress }
+    }
+}
+
+/// GNU's default decompressor names the compressor without the `-c -1` it chose for it.
+fn base(program: &str) -> &str {
+    program.strip_suffix(" -c -1").unwrap_or(program)
 }
 
 /// What `--compress`, `--compress-program PRG` and `--decompress-program PRG` ask for:
 /// `--compress-program` implies `--compress`; `--decompress-program` alone compresses nothing
 /// (as in GNU). `found`: whether a program of [`PROGRAMS`] is on `PATH`. None: no compression;
 /// GNU falls back to `cat` when none is found, which leaves the output as it is.
-pub fn choose(compress: bool, program: Option<&str>, found: impl Fn(&str) -> bool) -> Option<Compression> {
+pub fn choose(
+    compress: bool,
+    program: Option<&str>,
+    decompress: Option<&str>,
+    found: impl Fn(&str) -> bool,
+) -> Option<Compression> {
     if let Some(p) = program {
-        return Some(Compression { program: p.to_string() });
+        return Some(Compression::new(p.to_string(), decompress));
     }
     if !compress {
         return None;
     }
-    PROGRAMS.iter().find(|p| found(p)).map(|p| Compression { program: format!("{p} -c -1") })
+    PROGRAMS.iter().find(|p| found(p)).map(|p| Compression::new(format!("{p} -c -1"), decompress))
 }
 
 /// [`choose`] with the programs on this `PATH`.
-pub fn from_path(compress: bool, program: Option<&str>) -> Option<Compression> {
-    choose(compress, program, |p| crate::shell::which(p).is_some())
+pub fn from_path(compress: bool, program: Option<&str>, decompress: Option<&str>) -> Option<Compression> {
+    choose(compress, program, decompress, |p| crate::shell::which(p).is_some())
 }
 
 impl Compression {
@@ -67,28 +92,57 @@ impl Compression {
         Ok(())
     }
 
-    /// `sh -c PROGRAM` with `input` on a pipe (as GNU feeds it) and its stdout into `output`.
-    fn run(&self, input: &mut File, output: &File) -> Result<()> {
-        let mut cmd = Command::new("/bin/sh");
-        cmd.arg("-c")
-            .arg(&self.program)
-            .stdin(Stdio::piped())
-            .stdout(output.try_clone().context("cannot share a temporary file")?);
-        // hrun's threads block the signals it handles; the program gets them as usual.
-        crate::sys::default_signals(&mut cmd);
-        crate::sys::term_when_parent_dies(&mut cmd);
-        let mut child = cmd.spawn().with_context(|| format!("cannot start {}", self.program))?;
-        input.seek(SeekFrom::Start(0))?;
-        let fed = child.stdin.take().map(|mut stdin| io::copy(input, &mut stdin));
-        let status = child.wait().with_context(|| format!("waiting for {}", self.program))?;
-        if !status.success() {
-            anyhow::bail!("{} failed ({status})", self.program);
+    /// Grouped output on its way: the contents of `file` replaced by what the decompressor
+    /// makes of the compressor's output. Err: the compressor failed (its output is still
+    /// read back, as GNU does); a failing decompressor is not an error.
+    pub fn round_trip(&self, file: &mut File) -> Result<()> {
+        if file.metadata().context("cannot read a task's output file")?.len() == 0 {
+            return Ok(());
         }
-        if let Some(Err(e)) = fed {
-            return Err(anyhow::Error::new(e).context(format!("cannot feed {}", self.program)));
+        let mut packed = tempfile::tempfile()
+            .context("cannot create a temporary file to compress a task's output in $TMPDIR")?;
+        let packing = self.run(file, &packed);
+        let unpacked = tempfile::tempfile()
+            .context("cannot create a temporary file to decompress a task's output in $TMPDIR")?;
+        if packed.metadata().context("cannot read compressed output")?.len() > 0 {
+            let _ = run(&self.decompress, &mut packed, &unpacked);
         }
-        Ok(())
+        let mut unpacked = unpacked;
+        file.set_len(0).context("cannot rewrite a task's output file")?;
+        file.seek(SeekFrom::Start(0))?;
+        unpacked.seek(SeekFrom::Start(0))?;
+        io::copy(&mut unpacked, file).context("cannot write a task's decompressed output")?;
+        file.flush()?;
+        file.seek(SeekFrom::Start(0))?;
+        packing
     }
+
+    fn run(&self, input: &mut File, output: &File) -> Result<()> {
+        run(&self.program, input, output)
+    }
+}
+
+/// `sh -c PROGRAM` with `input` on a pipe (as GNU feeds it) and its stdout into `output`.
+fn run(program: &str, input: &mut File, output: &File) -> Result<()> {
+    let mut cmd = Command::new("/bin/sh");
+    cmd.arg("-c")
+        .arg(program)
+        .stdin(Stdio::piped())
+        .stdout(output.try_clone().context("cannot share a temporary file")?);
+    // hrun's threads block the signals it handles; the program gets them as usual.
+    crate::sys::default_signals(&mut cmd);
+    crate::sys::term_when_parent_dies(&mut cmd);
+    let mut child = cmd.spawn().with_context(|| format!("cannot start {program}"))?;
+    input.seek(SeekFrom::Start(0))?;
+    let fed = child.stdin.take().map(|mut stdin| io::copy(input, &mut stdin));
+    let status = child.wait().with_context(|| format!("waiting for {program}"))?;
+    if !status.success() {
+        anyhow::bail!("{program} failed ({status})");
+    }
+    if let Some(Err(e)) = fed {
+        return Err(anyhow::Error::new(e).context(format!("cannot feed {program}")));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -99,20 +153,23 @@ mod tests {
     #[test]
     fn the_first_program_of_gnus_list_found_wins() {
         let found = |p: &str| ["gzip", "zstd", "xz"].contains(&p);
-        assert_eq!(choose(true, None, found).unwrap().program, "zstd -c -1");
-        assert_eq!(choose(true, None, |p| p == "xz").unwrap().program, "xz -c -1");
-        assert_eq!(choose(true, None, |_| false), None);
+        assert_eq!(choose(true, None, None, found).unwrap().program, "zstd -c -1");
+        assert_eq!(choose(true, None, None, found).unwrap().decompress, "zstd -dc");
+        assert_eq!(choose(true, None, None, |p| p == "xz").unwrap().program, "xz -c -1");
+        assert_eq!(choose(true, None, None, |_| false), None);
     }
 
     #[test]
     fn a_program_given_implies_compress_and_decompress_alone_does_nothing() {
-        assert_eq!(choose(false, Some("gzip -9"), |_| true).unwrap().program, "gzip -9");
-        assert_eq!(choose(false, None, |_| true), None);
+        assert_eq!(choose(false, Some("gzip -9"), None, |_| true).unwrap().program, "gzip -9");
+        assert_eq!(choose(false, Some("gzip -9"), None, |_| true).unwrap().decompress, "gzip -9 -dc");
+        assert_eq!(choose(false, Some("a"), Some("b"), |_| true).unwrap().decompress, "b");
+        assert_eq!(choose(false, None, Some("b"), |_| true), None);
     }
 
     #[test]
     fn a_file_is_rewritten_through_the_program_and_empty_stays_empty() {
-        let c = Compression { program: "tr a-z A-Z".into() };
+        let c = Compression::new("tr a-z A-Z".into(), None);
         let mut f = tempfile::tempfile().unwrap();
         f.write_all(b"abc\n").unwrap();
         c.compress_in_place(&mut f).unwrap();
@@ -121,7 +178,7 @@ mod tests {
         f.read_to_string(&mut s).unwrap();
         assert_eq!(s, "ABC\n");
         let mut empty = tempfile::tempfile().unwrap();
-        Compression { program: "echo x".into() }.compress_in_place(&mut empty).unwrap();
+        Compression::new("echo x".into(), None).compress_in_place(&mut empty).unwrap();
         assert_eq!(empty.metadata().unwrap().len(), 0);
     }
 
@@ -129,7 +186,31 @@ mod tests {
     fn a_failing_program_is_an_error_naming_it() {
         let mut f = tempfile::tempfile().unwrap();
         f.write_all(b"abc").unwrap();
-        let e = Compression { program: "exit 3".into() }.compress_in_place(&mut f).unwrap_err();
+        let e = Compression::new("exit 3".into(), None).compress_in_place(&mut f).unwrap_err();
         assert!(format!("{e:#}").contains("exit 3 failed"), "{e:#}");
+    }
+
+    #[test]
+    fn a_round_trip_shows_what_the_decompressor_printed_and_says_only_a_failing_compressor() {
+        let read = |f: &mut File| {
+            let mut s = String::new();
+            f.seek(SeekFrom::Start(0)).unwrap();
+            f.read_to_string(&mut s).unwrap();
+            s
+        };
+        let with = |c: &str, d: &str, text: &[u8]| {
+            let mut f = tempfile::tempfile().unwrap();
+            f.write_all(text).unwrap();
+            let r = Compression::new(c.into(), Some(d)).round_trip(&mut f).map_err(|e| format!("{e:#}"));
+            (r, read(&mut f))
+        };
+        assert_eq!(with("tr a-z A-Z", "tr A-Z a-z", b"abc\n"), (Ok(()), "abc\n".into()));
+        assert_eq!(with("tr a-z A-Z", "cat", b"abc\n"), (Ok(()), "ABC\n".into()));
+        let (r, text) = with("cat; false", "cat", b"abc\n");
+        assert!(r.unwrap_err().contains("cat; false failed"));
+        assert_eq!(text, "abc\n", "what the failing compressor printed is still read back");
+        assert_eq!(with("cat", "cat; false", b"abc\n"), (Ok(()), "abc\n".into()));
+        assert_eq!(with("false", "cat", b"abc\n").1, "", "nothing compressed, nothing shown");
+        assert_eq!(with("false", "cat", b""), (Ok(()), "".into()), "empty output: no program runs");
     }
 }

@@ -49,8 +49,11 @@ pub enum OutputMode {
     Ungroup,
     /// GNU's `--results NAME` where NAME is not a table.
     Results(super::results_files::ResultsFiles),
-    /// GNU's `--line-buffer`: whole lines as they come, tasks interleaved.
-    Lines,
+    /// GNU's `--line-buffer`: whole lines as they come, tasks interleaved; `ordered` (`-k`):
+    /// the oldest running task's lines as they come, the others' when their turn comes.
+    Lines {
+        ordered: bool,
+    },
 }
 
 impl OutputMode {
@@ -182,6 +185,8 @@ pub struct Output {
     files: Option<RefCell<std::collections::HashMap<u64, PathBuf>>>,
     /// GNU's `--compress`: the files a task's output is left in are compressed when it ends.
     compress: Option<Compression>,
+    /// Tasks that succeeded whose compressor failed.
+    compress_failed: std::cell::Cell<u64>,
 }
 
 /// Task output that could not be written to hrun's stdout (a full disk, an I/O error; not a
@@ -238,7 +243,7 @@ pub fn prepare(mode: &OutputMode) -> Result<()> {
             }
         }
         OutputMode::Ungroup => {}
-        OutputMode::Group | OutputMode::Ordered | OutputMode::Lines => {
+        OutputMode::Group | OutputMode::Ordered | OutputMode::Lines { .. } => {
             tempfile::tempfile().context(
                 "cannot create a temporary file for task output (set TMPDIR to a writable directory)",
             )?;
@@ -258,9 +263,9 @@ impl Output {
         let threaded = match &mode {
             OutputMode::Dir(_) => table.is_some(),
             OutputMode::Ungroup | OutputMode::Results(_) => false,
-            OutputMode::Group | OutputMode::Ordered | OutputMode::Lines => true,
+            OutputMode::Group | OutputMode::Ordered | OutputMode::Lines { .. } => true,
         };
-        let lines = mode == OutputMode::Lines;
+        let lines = matches!(mode, OutputMode::Lines { .. });
         let stdout_closed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let closed = stdout_closed.clone();
         let lost = SharedLost::default();
@@ -272,7 +277,8 @@ impl Output {
         };
         // -k: blocks, or rows of a table on standard output, in task order (the dispatcher
         // orders the rows of a table in a file).
-        let ordered = mode == OutputMode::Ordered && file_table.is_none();
+        let ordered = (mode == OutputMode::Ordered && file_table.is_none())
+            || mode == OutputMode::Lines { ordered: true };
         let (writer, returned) = if threaded {
             // Bounded: if hrun's stdout is slower than the tasks, the dispatcher waits for it
             // rather than piling up open files (two descriptors per task).
@@ -304,6 +310,7 @@ impl Output {
             colors: Default::default(),
             files: None,
             compress: None,
+            compress_failed: std::cell::Cell::new(0),
         })
     }
 
@@ -388,9 +395,9 @@ impl Output {
                     .context("cannot create a temporary file for task output in $TMPDIR")?;
                 Ok(Captured { stdout, stderr })
             }
-            OutputMode::Group | OutputMode::Ordered | OutputMode::Lines => {
+            OutputMode::Group | OutputMode::Ordered | OutputMode::Lines { .. } => {
                 let captured = self.spool()?;
-                if let (OutputMode::Lines, Some((tx, _))) = (&self.mode, &self.writer) {
+                if let (OutputMode::Lines { .. }, Some((tx, _))) = (&self.mode, &self.writer) {
                     let (out, err) = (captured.stdout.try_clone(), captured.stderr.try_clone());
                     let tag = self.tags.then(|| task.tag(Some(slot)));
                     let _ = tx.send(Msg::Watch(
@@ -448,21 +455,39 @@ impl Output {
     /// The files of a finished task that outlive the run, compressed when asked: `--files`'
     /// stdout, `--results DIR`'s stdout and stderr. A program that fails leaves the output as
     /// it was, said as GNU says it.
-    fn compress_kept(&self, captured: &mut Captured) {
-        let Some(c) = &self.compress else { return };
+    /// Grouped output (`OutputMode::Group`, `Ordered`; `--line-buffer` with `--compress` is
+    /// one of these) passes through the compressor and back (`Compression::round_trip`), said
+    /// the same way when it fails. True when a program failed.
+    fn compress_kept(&self, captured: &mut Captured, row: bool) -> bool {
+        let mut failed = false;
+        let Some(c) = &self.compress else { return false };
+        let grouped = matches!(self.mode, OutputMode::Group | OutputMode::Ordered | OutputMode::Lines { .. });
         let kept = match (&self.mode, &self.files) {
             (OutputMode::Results(_), _) => vec![&mut captured.stdout, &mut captured.stderr],
-            (_, Some(_)) => vec![&mut captured.stdout],
-            _ => return,
+            // GNU compresses the stderr it drops too (a failing program is said twice).
+            (_, Some(_)) => vec![&mut captured.stdout, &mut captured.stderr],
+            _ if grouped && !row => vec![&mut captured.stdout, &mut captured.stderr],
+            _ => return false,
         };
         for file in kept {
-            if let Err(e) = c.compress_in_place(file) {
+            let done = match grouped && self.files.is_none() {
+                true => c.round_trip(file),
+                false => c.compress_in_place(file),
+            };
+            if let Err(e) = done {
+                failed = true;
                 match crate::messages::gnu() {
                     true => eprintln!("parallel: Error: {} failed.", c.program),
                     false => eprintln!("hrun: error: --compress: {e:#}"),
                 }
             }
         }
+        failed
+    }
+
+    /// Tasks that succeeded but whose output's compressor failed (GNU counts them failed).
+    pub fn compress_failed(&self) -> u64 {
+        self.compress_failed.get()
     }
 
     /// True once hrun's stdout turned out closed (`hrun exec ... | head`): output of tasks
@@ -521,8 +546,11 @@ impl Output {
         let show = shown.is_some();
         let paint = self.colors.of(seq, Some(shown == Some(true)));
         let mut captured = captured;
-        if show {
-            self.compress_kept(&mut captured);
+        if show
+            && self.compress_kept(&mut captured, row.is_some() || self.has_file_table())
+            && shown == Some(false)
+        {
+            self.compress_failed.set(self.compress_failed.get() + 1);
         }
         let Some((tx, _)) = &self.writer else { return };
         if let Some(files) = &self.files {
@@ -546,8 +574,8 @@ impl Output {
         // `--files` makes its files afresh for each task: none is taken back.
         let recycle = recycle
             && self.files.is_none()
-            && matches!(self.mode, OutputMode::Group | OutputMode::Ordered | OutputMode::Lines);
-        if self.mode == OutputMode::Lines && row.is_none() {
+            && matches!(self.mode, OutputMode::Group | OutputMode::Ordered | OutputMode::Lines { .. });
+        if matches!(self.mode, OutputMode::Lines { .. }) && row.is_none() {
             // The writer thread shows the rest, then gives the files back: never reused while
             // it may still read them.
             let _ = tx.send(Msg::Ended(seq, Block { captured, recycle, tag, paint }, show));

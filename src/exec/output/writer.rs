@@ -45,7 +45,12 @@ pub(super) fn write_blocks(
             let _ = back.send(captured);
         }
     };
-    let mut lines = crate::exec::line_buffer::Lines::default();
+    let mut lines = match ordered {
+        true => crate::exec::line_buffer::Lines::ordered(),
+        false => crate::exec::line_buffer::Lines::default(),
+    };
+    // --line-buffer: the files of tasks that ended, until their output is shown.
+    let mut ended = std::collections::HashMap::<u64, Block>::new();
     let mut looked = std::time::Instant::now();
     loop {
         let msg = match line_buffer {
@@ -67,8 +72,13 @@ pub(super) fn write_blocks(
         match msg {
             Msg::Watch(seq, out, err, tag, paint) => lines.watch(seq, out, err, tag, paint),
             Msg::Ended(seq, block, show) => {
+                ended.insert(seq, block);
                 sink.lines(seq, |out, err| lines.end(seq, show, out, err));
-                sink.recycle(block, &back);
+                for seq in lines.take_free() {
+                    if let Some(block) = ended.remove(&seq) {
+                        sink.recycle(block, &back);
+                    }
+                }
             }
             Msg::Row(record, block) if rows_ordered => {
                 for (record, block) in rows.ended(record.seq, Some((record, block))) {
@@ -115,6 +125,7 @@ pub(super) fn write_blocks(
         }
     }
     // Tasks started but never done (hrun is stopping on an error): show what is held.
+    sink.lines(0, |out, err| lines.finish(out, err));
     for (record, block) in rows.rest() {
         write(record, block);
     }
