@@ -82,7 +82,7 @@ impl Dispatcher<'_> {
             program.dir = Some(super::super::spawn::path_cstring(&dir));
         }
         let (out, err) = starting.captured.files();
-        let launcher = &self.launchers[slot % self.launchers.len()];
+        let launcher = self.fleet.of(slot);
         let sent = launcher.start_task(slot as u64, when, &program, out, err, &s.cpus);
         if let Some((starting, why)) = st.sent(slot, starting, when, sent) {
             self.refuse_because(st, slot, starting, why);
