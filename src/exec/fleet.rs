@@ -47,6 +47,12 @@ impl Fleet {
         (0..self.owner.len()).filter(|&s| self.owner[s] == index).collect()
     }
 
+    /// True when launcher `index` was lost: every slot it serves is `dead`.
+    pub fn gone(&self, index: usize, dead: &[bool]) -> bool {
+        let mut slots = self.slots_of(index).into_iter().peekable();
+        slots.peek().is_some() && slots.all(|s| dead[s])
+    }
+
     /// Sends `sig` to the process group `pgid` of a task: directly on this host, through its
     /// launcher for a task on another node (a tagged pid).
     pub fn signal(&self, pgid: i32, sig: i32) {

@@ -144,7 +144,10 @@ impl Dispatcher<'_> {
     fn wait(&self, st: &mut RunState, tasks: &TaskStream) -> Result<Vec<bool>> {
         self.apply(st);
         let timeout = self.next_deadline(st).map(|t| t.saturating_duration_since(Instant::now()));
-        let mut fds: Vec<i32> = self.fleet.launchers.iter().map(Launcher::fd).collect();
+        // A lost node's launcher is not listened to again (its socket stays readable: closed).
+        let mut fds: Vec<i32> = (0..self.fleet.launchers.len())
+            .map(|i| if self.fleet.gone(i, &st.dead) { -1 } else { self.fleet.launchers[i].fd() })
+            .collect();
         fds.extend(if st.waiting_input { tasks.watch_fd() } else { None });
         let mut ready = self.signals.wait(timeout, &fds).context("waiting for tasks")?;
         ready.truncate(self.fleet.launchers.len());
@@ -177,6 +180,9 @@ impl Dispatcher<'_> {
     fn on_launcher_events(&mut self, st: &mut RunState, ready: &[bool]) -> Result<bool> {
         let mut orphans = false;
         for (i, launcher) in self.fleet.launchers.iter().enumerate().filter(|(i, _)| ready[*i]) {
+            if self.fleet.gone(i, &st.dead) {
+                continue;
+            }
             let Some(events) = launcher.events().context("reading a launcher")? else {
                 self.on_launcher_gone(st, i);
                 continue;

@@ -247,6 +247,8 @@ impl Launcher {
                 return match err.kind() {
                     io::ErrorKind::WouldBlock => Ok(Some(out)),
                     io::ErrorKind::Interrupted => continue,
+                    // It ended with a request unread: gone all the same.
+                    io::ErrorKind::ConnectionReset => Ok(None),
                     _ => Err(err),
                 };
             }
