@@ -78,7 +78,5 @@ mod tests {
         assert_eq!(f.owner, [0, 0, 1, 1, 1, 2]);
         assert_eq!((f.host(1), f.host(4), f.host(5)), ("a", "b", "c"));
         assert_eq!(f.slots_of(1), [2, 3, 4]);
-        let local = Fleet::local(Vec::new(), 5, "h");
-        assert_eq!(local.owner, [0, 1, 2, 3, 4].map(|s| s % 1));
     }
 }

@@ -3,7 +3,7 @@
 
 use super::refused::{REFUSED_FOR, backoff};
 use super::*;
-use crate::exec::attempt::{Lingering, Phase};
+use crate::exec::attempt::{Cut, Lingering, Phase};
 use crate::exec::output::Captured;
 use crate::exec::spawn::Launch;
 
@@ -168,7 +168,7 @@ fn a_node_lost_runs_its_tasks_again_elsewhere_and_the_run_goes_on() {
     assert_eq!((ended[0].slot, ended[0].attempt.task.seq), (2, 2));
     assert_eq!(ended[0].attempt.cut, Some(Cut::Lost));
     let again: Vec<u64> = st.retry.iter().map(|p| p.task.seq).collect();
-    assert_eq!(again, [4, 3], "the starting and the waiting task run again, first");
+    assert_eq!(again, [3, 4], "the starting and the waiting task run again, before any other");
     assert_eq!((st.summary.not_run, st.stop), (0, None), "the run goes on");
     assert_eq!(st.dead, [false, false, true, true]);
     assert_eq!(st.summary.lost_nodes, ["node2"]);
