@@ -57,10 +57,10 @@ impl Fleet {
     /// launcher for a task on another node (a tagged pid).
     pub fn signal(&self, pgid: i32, sig: i32) {
         match sys::remote_pid(pgid) {
-            Some((index, pid)) => {
+            Some((index, _)) => {
                 // A launcher that cannot be told is gone: its tasks are lost with it.
                 if let Some(l) = self.launchers.get(index) {
-                    let _ = l.signal(pid, sig);
+                    let _ = l.signal(pgid, sig);
                 }
             }
             None => super::attempt::signal_group(pgid, sig),

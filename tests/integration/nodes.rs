@@ -162,3 +162,40 @@ fn a_lost_nodes_tasks_run_again_on_the_others_and_the_summary_names_it() {
     printed.sort();
     assert_eq!(printed, (1..=12).collect::<Vec<_>>(), "each task's output once");
 }
+
+#[test]
+fn a_signal_to_hrun_reaches_the_tasks_on_every_node_and_resume_finishes_the_rest() {
+    let sb = Sandbox::new();
+    let cmd = "if [ -e go ]; then echo ok {}; else echo $$ > pid-{}; sleep 30; fi";
+    let values: Vec<String> = (1..=6).map(|i| i.to_string()).collect();
+    let child = on_nodes(&sb, "x[1-2]")
+        .args(["--nodes", "all", cmd, ":::"])
+        .args(&values)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = || (1..=4).filter(|i| sb.path(&format!("pid-{i}")).exists()).count() == 4;
+    eventually("four tasks started on two nodes", Duration::from_secs(20), started);
+    assert!(signal(child.id() as i32, libc::SIGTERM));
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(128 + libc::SIGTERM), "{}", stderr(&out));
+    let Log { tasks, .. } = sb.records();
+    assert_eq!(tasks.len(), 4, "{tasks:?}");
+    for t in &tasks {
+        // Ended by the TERM hrun passed on (not by running out its 30 s), on both nodes.
+        assert!(t.cancelled && t.signal == Some(libc::SIGTERM), "{t:?}");
+    }
+    let hosts: BTreeSet<&str> = tasks.iter().map(|t| t.host.as_str()).collect();
+    assert_eq!(hosts, ["x1", "x2"].into());
+    for i in 1..=4 {
+        let pid: i32 = sb.read(&format!("pid-{i}")).trim().parse().unwrap();
+        assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "task {i} ({pid}) still runs");
+    }
+    sb.write("go", "");
+    let out = run(on_nodes(&sb, "x[1-2]").args(["--resume", "--nodes", "all", cmd, ":::"]).args(&values));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let mut done: Vec<String> = stdout(&out).lines().map(String::from).collect();
+    done.sort();
+    assert_eq!(done, (1..=6).map(|i| format!("ok {i}")).collect::<Vec<_>>());
+}

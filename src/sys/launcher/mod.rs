@@ -171,8 +171,8 @@ impl Launcher {
         self.remote
     }
 
-    /// Asks a remote launcher to send `sig` to the process group of its task `pid` (as its
-    /// own host numbers it).
+    /// Asks a remote launcher to send `sig` to the process group of its task `pid` (as hrun
+    /// knows it: tagged, see [`remote_pid`]; the proxy passes on the node's own pid).
     pub fn signal(&self, pid: i32, sig: i32) -> io::Result<()> {
         if send(self.sock.as_raw_fd(), &protocol::encode_signal(pid, sig)) {
             Ok(())
