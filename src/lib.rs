@@ -15,6 +15,7 @@ pub mod guarded;
 pub mod input;
 pub mod log;
 pub mod messages;
+pub mod nodes;
 pub mod pipe;
 pub mod pipeline;
 pub mod placement;

@@ -10,6 +10,9 @@ fn main() {
     if argv.get(1).is_some_and(|a| a == hrun::pipe::feed::FEED) {
         std::process::exit(hrun::pipe::feed::main(&argv[2..]));
     }
+    if argv.get(1).is_some_and(|a| a == hrun::nodes::LAUNCHER) {
+        std::process::exit(hrun::nodes::launcher_main(&argv[2..]));
+    }
     let cli = Cli::parse_argv(argv);
     let code = match run(cli) {
         Ok(code) => code,

@@ -189,6 +189,8 @@ impl ExecArgs {
             },
             force: self.force,
             shard,
+            nodes: self.nodes.as_deref().map(crate::nodes::resolve).transpose()?,
+            remote_hrun: self.remote_hrun.clone(),
             delay: self.delay.or(self.run_gnu.ssh_delay),
             shell: self.shell,
             dry_run: self.template.dry_run,

@@ -160,6 +160,16 @@ pub struct ExecArgs {
     #[arg(help_heading = "Resume and shards", long, value_name = "K/N|auto")]
     pub shard: Option<crate::shard::ShardSpec>,
 
+    /// Run on these nodes of the Slurm allocation (`all`, or a host list such as `node[2-3]`):
+    /// one hrun, its log and outputs here, a launcher on each node started with srun; each
+    /// task goes to the first free slot of any node
+    #[arg(help_heading = "Resume and shards", long, value_name = "all|LIST", conflicts_with = "shard")]
+    pub nodes: Option<String>,
+
+    /// The hrun program on the other nodes (default: this one's path)
+    #[arg(help_heading = "Resume and shards", long, value_name = "PATH")]
+    pub remote_hrun: Option<std::path::PathBuf>,
+
     #[command(flatten)]
     pub gnu: GnuArgs,
 

@@ -114,6 +114,8 @@ pub enum Cut {
     /// hrun stopped it (a signal to hrun, `--halt now`, the deadline, its launcher killed):
     /// `--resume` runs it again. Wins over an earlier timeout.
     Cancelled,
+    /// Its node was lost (a launcher on another node gone): it runs again on another.
+    Lost,
 }
 
 /// What the clock asks of an attempt in a given phase.
@@ -188,6 +190,8 @@ pub enum Disposition {
     Succeeded,
     /// Failed on its last attempt.
     Failed,
+    /// Its node was lost: it runs again on another node (not a retry).
+    Lost,
 }
 
 impl Disposition {
@@ -205,7 +209,7 @@ impl Disposition {
 
     /// False for an attempt that another one follows (now or in `--resume`).
     pub fn last_attempt(self) -> bool {
-        !matches!(self, Disposition::Retry | Disposition::LeftForResume)
+        !matches!(self, Disposition::Retry | Disposition::LeftForResume | Disposition::Lost)
     }
 
     /// True when the task is done for `--resume` and gets a row in a results table.
@@ -337,14 +341,15 @@ impl Attempt {
             stdout_bytes: self.captured.stdout_len(),
             exe: self.exe.as_ref().map(|p| p.display().to_string()),
             exe_sha256,
-            pid: reaped.pid,
+            // A task on another node: its pid there (hrun tags it: see `sys::remote_pid`).
+            pid: sys::remote_pid(reaped.pid).map_or(reaped.pid, |(_, pid)| pid),
             start: self.start_wall,
             wall_s,
             exit,
             signal,
             signal_name: signal.map(sys::signal_name),
             timeout: self.cut == Some(Cut::TimedOut),
-            cancelled: self.cut == Some(Cut::Cancelled),
+            cancelled: matches!(self.cut, Some(Cut::Cancelled | Cut::Lost)),
             leaked: !leaked.is_empty(),
             leaked_pids: leaked.to_vec(),
             rusage: reaped.rusage,

@@ -9,6 +9,7 @@ mod attempt;
 pub mod color;
 mod dispatch;
 mod effect;
+mod fleet;
 pub mod gate;
 pub mod halt;
 mod leaks;
@@ -73,6 +74,10 @@ pub struct ExecConfig {
     pub progress: progress::ProgressMode,
     /// `--shard`: run only this shard's tasks.
     pub shard: Option<crate::shard::Shard>,
+    /// `--nodes`: the nodes of the allocation to run on (None: this host alone).
+    pub nodes: Option<Vec<String>>,
+    /// `--remote-hrun`: the hrun program on the other nodes.
+    pub remote_hrun: Option<PathBuf>,
     /// `--delay`: at least this long between two task starts.
     pub delay: Option<Duration>,
     /// `--shell` (else `$PARALLEL_SHELL`, else /bin/sh) for lines that need a shell.
@@ -150,6 +155,8 @@ impl ExecConfig {
             terse: false,
             progress: progress::ProgressMode::Quiet,
             shard: None,
+            nodes: None,
+            remote_hrun: None,
             delay: None,
             shell: None,
             dry_run: false,
@@ -267,7 +274,17 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
     let env = spawn::TaskEnv::new(planned.plan.threads, &checked.shell)
         .with_nice(cfg.nice)
         .with_slot_var(cfg.slot_var.as_deref().unwrap_or(spawn::SLOT_VAR));
-    let launchers = start_launchers(planned.plan.slots.len(), &env)?;
+    let fleet = match &cfg.nodes {
+        Some(nodes) => {
+            let (fleet, plan) = start_nodes(cfg, nodes, planned.plan.threads, &env)?;
+            planned.plan = plan;
+            fleet
+        }
+        None => {
+            let launchers = start_launchers(planned.plan.slots.len(), &env)?;
+            fleet::Fleet::local(launchers, planned.plan.slots.len(), &sys::hostname())
+        }
+    };
     let opened = open_outputs(cfg, &checked)?;
     let Opened { mut log, joblog, output, progress, dir_lock: _dir_lock, log_path } = opened;
     checked.log = log_path;
@@ -281,7 +298,7 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
         policy: &cfg.policy,
         signals: &signals,
         guardian: &guardian,
-        launchers: &launchers,
+        fleet: &fleet,
         env: &env,
         output: &output,
         log: &mut log,
@@ -289,7 +306,6 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
         resume: &checked.resume,
         walltime: crate::deadline::Walltime::new(deadline.as_ref(), cfg.policy.deadline_margin),
         total: checked.total,
-        host: &sys::hostname(),
         hashes: Default::default(),
         progress,
         delay: cfg.delay,
@@ -599,6 +615,64 @@ fn start_launchers(slots: usize, env: &spawn::TaskEnv) -> Result<Vec<sys::Launch
         .map(|_| sys::Launcher::start(env.base(), send_buffer))
         .collect::<std::io::Result<Vec<_>>>()
         .context("cannot start the launcher processes")
+}
+
+/// How long a node's launcher may take to start (srun waits for the step's resources).
+const NODE_START_WAIT: Duration = Duration::from_secs(120);
+
+/// Starts a launcher on each of `nodes` (one srun step each) and waits for each to say
+/// which slots it planned there: the run's slots are every node's, one node after the other.
+fn start_nodes(
+    cfg: &ExecConfig,
+    nodes: &[String],
+    threads: usize,
+    env: &spawn::TaskEnv,
+) -> Result<(fleet::Fleet, SlotPlan)> {
+    let hrun = match &cfg.remote_hrun {
+        Some(p) => p.clone(),
+        None => std::env::current_exe().context("cannot find hrun's own program for the other nodes")?,
+    };
+    let plan = crate::nodes::Plan { threads, jobs: cfg.jobs, smt: cfg.placement.smt };
+    let mut launchers = Vec::new();
+    for (i, node) in nodes.iter().enumerate() {
+        let command = crate::nodes::srun_command(node, &hrun, &plan);
+        launchers.push(
+            sys::Launcher::remote(env.base(), &command, i)
+                .with_context(|| format!("cannot start the launcher for node {node}"))?,
+        );
+    }
+    let (mut counts, mut names, mut slots) = (Vec::new(), Vec::new(), Vec::new());
+    for (launcher, node) in launchers.iter().zip(nodes) {
+        let hello = launcher
+            .hello(NODE_START_WAIT)
+            .with_context(|| format!("reading the launcher of node {node}"))?
+            .ok_or_else(|| {
+                anyhow!("the launcher on node {node} did not start (srun's message above says why)")
+            })?;
+        if hello.slots.is_empty() {
+            return Err(anyhow!("the launcher on node {node} has no slot for tasks of {threads} CPU(s)"));
+        }
+        counts.push(hello.slots.len());
+        slots.extend(hello.slots);
+        names.push(hello.node);
+    }
+    let plan = SlotPlan {
+        threads,
+        cpu_sets: slots.len(),
+        slots: slots
+            .into_iter()
+            .enumerate()
+            .map(|(i, cpus)| crate::slots::Slot {
+                id: crate::slots::SlotId(i + 1),
+                cpus,
+                domains: Default::default(),
+            })
+            .collect(),
+        leftover: CpuSet::default(),
+        smt_idle: CpuSet::default(),
+        topology_aware: false,
+    };
+    Ok((fleet::Fleet::nodes(launchers, &counts, names), plan))
 }
 
 /// How many launcher processes start tasks: one per four slots, at most 32 (each starts

@@ -578,7 +578,9 @@ mod tests {
                         Disposition::Succeeded => Outcome::Succeeded,
                         Disposition::Failed => Outcome::Failed,
                         Disposition::Cancelled => Outcome::Cancelled,
-                        Disposition::Retry | Disposition::LeftForResume => Outcome::Retried,
+                        Disposition::Retry | Disposition::LeftForResume | Disposition::Lost => {
+                            Outcome::Retried
+                        }
                     };
                     let case = (ended, cut, number, retries, stopping, fate);
                     assert_eq!(read.outcome(), want, "{case:?}: {line}");

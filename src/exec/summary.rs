@@ -23,6 +23,10 @@ pub struct Summary {
     pub leaked_processes: u64,
     /// Tasks hrun itself cut short (signal to hrun, `--halt now`); `--resume` reruns them.
     pub cancelled: u64,
+    /// Attempts lost with their node, run again on another.
+    pub lost: u64,
+    /// Nodes lost during the run (their launchers' streams ended).
+    pub lost_nodes: Vec<String>,
     /// Tasks never started (stopped early); `--resume` runs them.
     pub not_run: u64,
     /// Stopped early while reading standard input: the rest of it was not read (or counted).
@@ -273,6 +277,14 @@ impl Summary {
         if self.attempts > self.tasks + self.cancelled {
             text += &format!(" ({} attempts)", self.attempts);
         }
+        if !self.lost_nodes.is_empty() {
+            text += &format!(
+                "; lost {} ({}): {} run again on the others",
+                if self.lost_nodes.len() == 1 { "node" } else { "nodes" },
+                self.lost_nodes.join(", "),
+                crate::text::count(self.lost, "task")
+            );
+        }
         text += &format!(
             "; makespan {:.2} s on {} x {}; slot utilisation {:.1}%, CPU efficiency {:.1}%\nhrun: run log {}",
             self.makespan_s,
@@ -390,10 +402,6 @@ fn human(d: Duration) -> String {
     } else {
         format!("{:.2} s", us / 1e6)
     }
-}
-
-fn is_zero(n: &u64) -> bool {
-    *n == 0
 }
 
 #[cfg(test)]

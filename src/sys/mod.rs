@@ -34,7 +34,10 @@ mod stdin;
 pub use clock::local_date_time;
 pub use clone::{Program, Spawner};
 pub use guardian::{Guardian, OWNER_VAR};
-pub use launcher::{Event, Launcher, Next, Stamp, TooLarge, When};
+pub use launcher::{
+    Event, Hello, Launcher, MAX_REMOTE, Next, Stamp, TooLarge, When, read_setup, remote_pid, serve_stdio,
+    write_hello,
+};
 pub use limits::{arg_max, block_file_size_signal, page_size};
 pub use locks::lock_holder;
 pub use procfs::{

@@ -35,6 +35,7 @@ mod gnu_shebang;
 mod gnu_tag_slot;
 mod gnu_term_seq;
 mod hostile;
+mod nodes;
 mod nothing_lost;
 mod pipe;
 mod pipe_deal;

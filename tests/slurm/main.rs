@@ -580,6 +580,58 @@ fn fb_your_own_sweep_runs_from_the_node_and_multinode_scripts() {
 /// Issue 15: the cluster's munged outlived `local-slurm.sh stop` (and so every `cargo test`).
 /// The cluster runs a munged of its own, on a socket in its directory, and `stop` ends it with
 /// the Slurm daemons. The cluster is started again for the other tests.
+/// Issue 25: one hrun over the three nodes (`--nodes all`), a launcher on each started by
+/// srun: 60 sleeps of seeded long-tailed lengths (0.02-1 s) each run exactly once, on every
+/// node, each with its node's slot, CPUs and OMP_NUM_THREADS, its output back in order in
+/// the job's one output, one log and one joblog.
+#[test]
+fn fc_nodes_all_runs_every_task_once_over_three_nodes_with_one_log() {
+    let Some((_turn, c)) = cluster() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut x: u64 = 25;
+    let mut uniform = || {
+        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (x >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let mut lines = String::new();
+    for i in 1..=60 {
+        let (u1, u2) = (uniform().max(1e-12), uniform());
+        let z = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
+        let secs = (0.12 * (0.9 * z).exp()).clamp(0.02, 1.0);
+        lines += &format!(
+            "sleep {secs:.3}; echo task {i} on $SLURMD_NODENAME slot $HRUN_SLOT cpus $HRUN_CPUS omp $OMP_NUM_THREADS\n"
+        );
+    }
+    std::fs::write(d.join("tasks.txt"), lines).unwrap();
+    let script =
+        "#!/bin/bash\nhrun exec --nodes all -k --joblog jl.txt --deadline none tasks.txt > out.txt\n";
+    std::fs::write(d.join("job.sh"), script).unwrap();
+    let job = c.sbatch(d, &[], &["-N", "3", "--exclusive", "-o", "job-%j.out", "job.sh"]);
+    let (state, exit) = c.wait(job, WAIT, d);
+    let job_out = read(&d.join(format!("job-{job}.out")));
+    assert_eq!((state.as_str(), exit), ("COMPLETED", 0), "{job_out}");
+    let records = read_records(&d.join(".hrun").join("tasks.hrun.jsonl"));
+    assert_eq!(records.runs.len(), 1, "one run, one log");
+    let seqs: Vec<u64> = records.tasks.iter().map(|t| t.seq).collect();
+    let mut sorted = seqs.clone();
+    sorted.sort();
+    assert_eq!(sorted, (1..=60).collect::<Vec<_>>(), "every task exactly once: {job_out}");
+    let hosts: std::collections::BTreeSet<&str> = records.tasks.iter().map(|t| t.host.as_str()).collect();
+    assert_eq!(hosts, ["node1", "node2", "node3"].into(), "tasks on all three nodes");
+    let out = read(&d.join("out.txt"));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 60, "{out}");
+    for (i, line) in lines.iter().enumerate() {
+        let seq = i as u64 + 1;
+        let t = records.tasks.iter().find(|t| t.seq == seq).unwrap();
+        assert_eq!(t.exit, Some(0), "{t:?}");
+        let expected = format!("task {seq} on {} slot {} cpus {} omp 1", t.host, t.slot, t.cpus);
+        assert_eq!(*line, expected, "-k: task order; each line from the node its record names");
+    }
+    assert_eq!(read(&d.join("jl.txt")).lines().count(), 61, "a joblog header and a row per task");
+}
+
 #[test]
 fn g_stopping_the_cluster_stops_its_munged() {
     let Some((_turn, c)) = cluster() else { return };

@@ -5,9 +5,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
-use super::super::attempt::{Attempt, Cut, Disposition, Ending, Lingering, Phase, SlotState, signal_group};
+use super::super::attempt::{Attempt, Cut, Disposition, Ending, Lingering, Phase, SlotState};
 use super::super::leaks;
-use super::state::TaskEnd;
+use super::state::{Gone, TaskEnd};
 use super::{Dispatcher, RunState};
 use crate::sys::{Ended, Next, Reaped, Stamp};
 use crate::task::Task;
@@ -112,8 +112,12 @@ impl Dispatcher<'_> {
     /// The launcher of `index` is gone (killed): its tasks got SIGKILL from the kernel. They
     /// are recorded as cancelled (with no rusage), and the attempt stops.
     pub(super) fn on_launcher_gone(&mut self, st: &mut RunState, index: usize) {
-        let launcher = self.launchers[index].pid();
-        for e in st.launcher_gone(index, self.launchers.len(), launcher) {
+        let launcher = &self.fleet.launchers[index];
+        let gone = match launcher.is_remote() {
+            true => Gone::Node(self.fleet.host_of(index).to_string()),
+            false => Gone::Local(launcher.pid()),
+        };
+        for e in st.launcher_gone(&self.fleet.slots_of(index), &gone) {
             if let Err(e) = self.finish(st, e.slot, e.attempt, e.reaped, e.at, Vec::new()) {
                 st.stop_with(e);
             }
@@ -126,13 +130,18 @@ impl Dispatcher<'_> {
         if attempt.pid == 0 {
             return Vec::new();
         }
-        let launcher = self.launchers[attempt.slot % self.launchers.len()].pid();
+        let launcher = self.fleet.of(attempt.slot);
+        if launcher.is_remote() {
+            // Its launcher looks after it there (and kills all it left when the run ends).
+            return Vec::new();
+        }
+        let launcher = launcher.pid();
         leaks::leftovers(launcher, attempt.pid, attempt.task.seq, |pid| running.contains_key(&pid))
     }
 
     fn kill_leftovers(&self, attempt: &Attempt, running: &HashMap<i32, usize>) -> Vec<i32> {
         let killed = leaks::kill_trees(&self.leftovers(attempt, running));
-        signal_group(attempt.pid, libc::SIGKILL);
+        self.fleet.signal(attempt.pid, libc::SIGKILL);
         killed
     }
 
@@ -151,7 +160,10 @@ impl Dispatcher<'_> {
         let timed_out = attempt.cut == Some(Cut::TimedOut);
         let succeeded = reaped.ended == Ended::Exited(0) && !timed_out;
         let cancelled = attempt.cut == Some(Cut::Cancelled);
-        let fate = Disposition::of(succeeded, cancelled, attempt.number, self.policy.retries, st.stopped());
+        let fate = match attempt.cut {
+            Some(Cut::Lost) => Disposition::Lost,
+            _ => Disposition::of(succeeded, cancelled, attempt.number, self.policy.retries, st.stopped()),
+        };
         let (start_wall, number) = (attempt.start_wall, attempt.number);
         let (task, cpu_s) = self.write_attempt(st, attempt, reaped, ended, wall_s, fate, &leaked)?;
         if let Some(w) = self.workdir {
@@ -189,7 +201,7 @@ impl Dispatcher<'_> {
         let patience = std::time::Duration::from_millis(200);
         let exe_sha256 = attempt.exe.as_deref().and_then(|p| self.hashes.get_within(p, patience));
         let end = Ending { reaped, wall_s, last_attempt: fate.last_attempt(), leaked, exe_sha256 };
-        let mut record = attempt.record(&self.plan.slots[attempt.slot], end, self.host);
+        let mut record = attempt.record(&self.plan.slots[attempt.slot], end, self.fleet.host(attempt.slot));
         if self.output.in_output_dir() {
             record.output_files = attempt.captured.stamps();
         }

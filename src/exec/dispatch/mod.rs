@@ -51,8 +51,8 @@ pub struct Dispatcher<'a> {
     pub policy: &'a Policy,
     pub signals: &'a SignalFd,
     pub guardian: &'a Guardian,
-    /// The processes that start tasks; slot `i` is served by launcher `i mod len`.
-    pub launchers: &'a [Launcher],
+    /// The processes that start tasks, and which slots each serves.
+    pub fleet: &'a super::fleet::Fleet,
     /// What every task gets: the environment, the shell.
     pub env: &'a TaskEnv,
     pub output: &'a Output,
@@ -63,7 +63,6 @@ pub struct Dispatcher<'a> {
     pub walltime: crate::deadline::Walltime<'a>,
     /// Tasks in the file, when `--halt X%` needs it.
     pub total: Option<u64>,
-    pub host: &'a str,
     pub progress: super::progress::Progress,
     /// SHA-256 of each program file seen.
     pub hashes: super::provenance::Hashes,
@@ -117,7 +116,7 @@ impl Dispatcher<'_> {
             // hrun's own children: launchers or the guardian ending, or orphans of a launcher
             // that died (hrun is a subreaper too).
             while let Some(reaped) = sys::reap().context("reaping")? {
-                orphans |= !self.launchers.iter().any(|l| l.pid() == reaped.pid);
+                orphans |= !self.fleet.launchers.iter().any(|l| l.pid() == reaped.pid);
             }
             if orphans {
                 self.settle_lingering(st)?;
@@ -131,8 +130,10 @@ impl Dispatcher<'_> {
     /// a subreaper, that are neither a launcher nor the guardian).
     fn sweep_strays(&self) {
         let mut roots = vec![std::process::id() as i32];
-        roots.extend(self.launchers.iter().map(Launcher::pid));
+        roots.extend(self.fleet.launchers.iter().filter(|l| !l.is_remote()).map(Launcher::pid));
         let mut skip = roots.clone();
+        // A proxy's srun or ssh ends with it: never a stray.
+        skip.extend(self.fleet.launchers.iter().map(Launcher::pid));
         skip.push(self.guardian.pid());
         skip.extend_from_slice(crate::sys::inherited_children());
         leaks::sweep_strays(&roots, &skip);
@@ -143,11 +144,14 @@ impl Dispatcher<'_> {
     fn wait(&self, st: &mut RunState, tasks: &TaskStream) -> Result<Vec<bool>> {
         self.apply(st);
         let timeout = self.next_deadline(st).map(|t| t.saturating_duration_since(Instant::now()));
-        let mut fds: Vec<i32> = self.launchers.iter().map(Launcher::fd).collect();
+        // A lost node's launcher is not listened to again (its socket stays readable: closed).
+        let mut fds: Vec<i32> = (0..self.fleet.launchers.len())
+            .map(|i| if self.fleet.gone(i, &st.dead) { -1 } else { self.fleet.launchers[i].fd() })
+            .collect();
         let awaiting = st.phase == RunPhase::AwaitingInput;
         fds.extend(if awaiting { tasks.watch_fd() } else { None });
         let mut ready = self.signals.wait(timeout, &fds).context("waiting for tasks")?;
-        ready.truncate(self.launchers.len());
+        ready.truncate(self.fleet.launchers.len());
         if awaiting {
             // A slot idle for want of input is not dispatch latency: count from now.
             let now = Instant::now();
@@ -163,10 +167,10 @@ impl Dispatcher<'_> {
     fn apply(&self, st: &mut RunState) {
         for effect in st.fx.take() {
             match effect {
-                Effect::Signal { pgid, sig } => super::attempt::signal_group(pgid, sig),
+                Effect::Signal { pgid, sig } => self.fleet.signal(pgid, sig),
                 // A launcher that cannot be told is gone: its end is handled when its socket closes.
                 Effect::Withdraw { slot } => {
-                    let _ = self.launchers[slot % self.launchers.len()].withdraw(slot as u64);
+                    let _ = self.fleet.of(slot).withdraw(slot as u64);
                 }
                 Effect::Say(line) => eprintln!("hrun: {line}"),
                 Effect::Warn(line) => eprintln!("hrun: warning: {line}"),
@@ -178,7 +182,10 @@ impl Dispatcher<'_> {
     /// have lost its last leftover).
     fn on_launcher_events(&mut self, st: &mut RunState, ready: &[bool]) -> Result<bool> {
         let mut orphans = false;
-        for (i, launcher) in self.launchers.iter().enumerate().filter(|(i, _)| ready[*i]) {
+        for (i, launcher) in self.fleet.launchers.iter().enumerate().filter(|(i, _)| ready[*i]) {
+            if self.fleet.gone(i, &st.dead) {
+                continue;
+            }
             let Some(events) = launcher.events().context("reading a launcher")? else {
                 self.on_launcher_gone(st, i);
                 continue;
@@ -237,7 +244,9 @@ impl Dispatcher<'_> {
             st.output_closed();
         }
         while !st.stopped() {
-            let free = |(i, s): (usize, &SlotState)| matches!(s, SlotState::Free) && st.queued[i].is_none();
+            let free = |(i, s): (usize, &SlotState)| {
+                matches!(s, SlotState::Free) && st.queued[i].is_none() && !st.dead[i]
+            };
             let Some(slot) = st.slots.iter().enumerate().position(free) else { break };
             if st
                 .at_once
@@ -338,7 +347,10 @@ impl Dispatcher<'_> {
             self.end_lingering(st, slot)?;
         }
         for (slot, pid) in st.affinity_due(now) {
-            // This host's /proc: the launchers run here.
+            // This host's /proc: a task on another node (a tagged pid) is not looked at.
+            if sys::remote_pid(pid).is_some() {
+                continue;
+            }
             let cpus = &self.plan.slots[slot].cpus;
             let outside = sys::cpus_outside(pid, cpus);
             if !outside.is_empty() {

@@ -82,8 +82,18 @@ impl Dispatcher<'_> {
             program.dir = Some(super::super::spawn::path_cstring(&dir));
         }
         let (out, err) = starting.captured.files();
-        let launcher = &self.launchers[slot % self.launchers.len()];
-        let sent = launcher.start_task(slot as u64, when, &program, out, err, &s.cpus);
+        let launcher = self.fleet.of(slot);
+        let sent = match launcher.start_task(slot as u64, when, &program, out, err, &s.cpus) {
+            // A node's launcher just lost: taken as sent, its loss (read from its closed socket
+            // next) runs the task again on another node.
+            Err(e)
+                if launcher.is_remote()
+                    && matches!(e.raw_os_error(), Some(libc::EPIPE | libc::ECONNRESET)) =>
+            {
+                Ok(())
+            }
+            sent => sent,
+        };
         if let Some((starting, why)) = st.sent(slot, starting, when, sent) {
             self.refuse_because(st, slot, starting, why);
         }

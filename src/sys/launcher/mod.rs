@@ -21,7 +21,10 @@
 //! A launcher blocks every signal hrun handles (a Ctrl-C or `scancel` reaches the whole
 //! process group or step): only hrun decides what its tasks get; the tasks' masks are
 //! cleared before exec.
+mod frames;
 mod protocol;
+mod proxy;
+mod stdio;
 
 use std::collections::HashMap;
 use std::ffi::CString;
@@ -29,10 +32,13 @@ use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
+pub use frames::Hello;
 pub use protocol::{Event, Next, Stamp, When};
 use protocol::{
     Request, decode_event, decode_request, encode_reaped, encode_spawned, encode_start, encode_withdrawn,
 };
+pub use proxy::{MAX_REMOTE, remote_pid};
+pub use stdio::{read_setup, serve_stdio, write_hello};
 
 use super::{Program, Spawner};
 use crate::cpuset::CpuSet;
@@ -48,6 +54,9 @@ pub struct Launcher {
     /// The largest request its socket carries: its send buffer as the kernel granted it,
     /// less the kernel's own share, at most [`MAX_MESSAGE`].
     capacity: usize,
+    /// A proxy for a launcher on another node: its tasks' pids are tagged (see
+    /// [`remote_pid`]), and signals to them go through it.
+    remote: bool,
 }
 
 /// A request larger than a launcher's socket carries: that task cannot be started.
@@ -68,6 +77,27 @@ impl Launcher {
     /// `send_buffer`: the size asked for hrun's end of the socket (default: twice
     /// [`MAX_MESSAGE`]); the kernel may grant less, which caps the requests.
     pub fn start(base_env: &[CString], send_buffer: Option<usize>) -> io::Result<Launcher> {
+        Self::fork_with(send_buffer, false, |sock| launcher_main(sock, base_env))
+    }
+
+    /// Forks a proxy for a launcher on another node, which `command` (srun or ssh, then
+    /// `hrun __hrun-launcher ...`) starts; `index` tags its tasks' pids. Its first word is a
+    /// [`Hello`], read with [`Launcher::hello`].
+    pub fn remote(
+        base_env: &[CString],
+        command: &[std::ffi::OsString],
+        index: usize,
+    ) -> io::Result<Launcher> {
+        Self::fork_with(None, true, |sock| proxy::proxy_main(sock, base_env, command, index))
+    }
+
+    /// A socket pair, and a forked child running `child` on its end. hrun must still be
+    /// single-threaded.
+    fn fork_with(
+        send_buffer: Option<usize>,
+        remote: bool,
+        child: impl FnOnce(RawFd),
+    ) -> io::Result<Launcher> {
         let mut fds = [0; 2];
         // SAFETY: socketpair fills two fds; fork is called while hrun is single-threaded (see
         // exec::run), so the child is an ordinary single-threaded process.
@@ -107,13 +137,47 @@ impl Launcher {
                 -1 => Err(io::Error::last_os_error()),
                 0 => {
                     libc::close(fds[0]);
-                    launcher_main(fds[1], base_env)
+                    child(fds[1]);
+                    libc::_exit(1)
                 }
                 pid => {
                     libc::close(fds[1]);
-                    Ok(Launcher { pid, sock: OwnedFd::from_raw_fd(fds[0]), capacity })
+                    Ok(Launcher { pid, sock: OwnedFd::from_raw_fd(fds[0]), capacity, remote })
                 }
             }
+        }
+    }
+
+    /// A remote launcher's first word: its node and slots, waited for at most `limit`.
+    /// `Ok(None)`: it ended first, or said nothing in time.
+    pub fn hello(&self, limit: std::time::Duration) -> io::Result<Option<Hello>> {
+        let mut pfd = libc::pollfd { fd: self.sock.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        let ms = limit.as_millis().min(i32::MAX as u128) as i32;
+        // SAFETY: one valid pollfd.
+        if unsafe { libc::poll(&mut pfd, 1, ms) } <= 0 {
+            return Ok(None);
+        }
+        let mut buf = vec![0u8; 1 << 16];
+        // SAFETY: recv into a buffer of its length.
+        let n = unsafe { libc::recv(self.sock.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(frames::decode_hello(&buf[..n as usize]))
+    }
+
+    /// True for a proxy of a launcher on another node.
+    pub fn is_remote(&self) -> bool {
+        self.remote
+    }
+
+    /// Asks a remote launcher to send `sig` to the process group of its task `pid` (as hrun
+    /// knows it: tagged, see [`remote_pid`]; the proxy passes on the node's own pid).
+    pub fn signal(&self, pid: i32, sig: i32) -> io::Result<()> {
+        if send(self.sock.as_raw_fd(), &protocol::encode_signal(pid, sig)) {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
         }
     }
 
@@ -183,6 +247,8 @@ impl Launcher {
                 return match err.kind() {
                     io::ErrorKind::WouldBlock => Ok(Some(out)),
                     io::ErrorKind::Interrupted => continue,
+                    // It ended with a request unread: gone all the same.
+                    io::ErrorKind::ConnectionReset => Ok(None),
                     _ => Err(err),
                 };
             }
@@ -282,10 +348,16 @@ fn receive(sock: RawFd, buf: &mut [u8]) -> io::Result<Option<(usize, Vec<OwnedFd
 /// The launcher process: serves hrun until its socket closes, then kills everything below
 /// it and exits.
 fn launcher_main(sock: RawFd, base_env: &[CString]) -> ! {
-    // SAFETY: plain libc calls in a freshly forked, single-threaded process.
+    close_inherited(sock);
+    serve_link(&mut SocketLink(sock), base_env)
+}
+
+/// Becomes a launcher serving `link` (this process is single-threaded): a subreaper with
+/// hrun's signals blocked; when the link ends, kills everything below it and exits.
+fn serve_link(link: &mut dyn Link, base_env: &[CString]) -> ! {
+    // SAFETY: plain libc calls in a single-threaded process.
     unsafe {
         libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1 as libc::c_ulong, 0, 0, 0);
-        close_inherited(sock);
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut set);
         for s in [libc::SIGCHLD, libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGUSR1, libc::SIGQUIT] {
@@ -298,9 +370,46 @@ fn launcher_main(sock: RawFd, base_env: &[CString]) -> ! {
         let sigfd = libc::signalfd(-1, &chld, libc::SFD_NONBLOCK | libc::SFD_CLOEXEC);
         let spawner = Spawner::new();
         if let (true, Ok(spawner)) = (sigfd >= 0, spawner) {
-            serve(sock, sigfd, &spawner, base_env);
+            serve(link, sigfd, &spawner, base_env);
         }
         clean_up_and_exit()
+    }
+}
+
+/// How a launcher hears hrun and answers it: a local socket (requests with their output
+/// descriptors), or a byte stream to a remote hrun (`stdio.rs`: outputs kept in files here and
+/// sent back before the task's end).
+trait Link {
+    /// The descriptor to poll for requests.
+    fn fd(&self) -> RawFd;
+    /// The next request and its descriptors; `Ok(None)` when hrun is gone, `WouldBlock` when
+    /// there is none now.
+    fn receive(&mut self, buf: &mut [u8]) -> io::Result<Option<(usize, Vec<OwnedFd>)>>;
+    /// Sends one event; false when hrun is gone.
+    fn send(&mut self, msg: &[u8]) -> bool;
+    /// True when a task's output descriptors are kept until its end and handed to
+    /// [`Link::outputs`].
+    fn keeps_outputs(&self) -> bool {
+        false
+    }
+    /// Sends what task `pid` wrote, before its end; false when hrun is gone.
+    fn outputs(&mut self, _pid: i32, _fds: &[OwnedFd]) -> bool {
+        true
+    }
+}
+
+/// hrun's local socket: one request per packet, its descriptors beside it.
+struct SocketLink(RawFd);
+
+impl Link for SocketLink {
+    fn fd(&self) -> RawFd {
+        self.0
+    }
+    fn receive(&mut self, buf: &mut [u8]) -> io::Result<Option<(usize, Vec<OwnedFd>)>> {
+        receive(self.0, buf)
+    }
+    fn send(&mut self, msg: &[u8]) -> bool {
+        send(self.0, msg)
     }
 }
 
@@ -331,20 +440,22 @@ struct Slots {
     running: HashMap<u64, i32>,
     slot_of: HashMap<i32, u64>,
     waiting: HashMap<u64, Waiting>,
+    /// A running task's output descriptors, where the link sends outputs at the task's end.
+    outputs: HashMap<i32, Vec<OwnedFd>>,
 }
 
 /// Why the launcher stops serving: hrun is gone, or lost track of its slots.
 struct Gone;
 
 /// The launcher's loop: requests first, then what ended (so that a withdrawal sent before a
-/// task ended is always honoured), until hrun's socket closes.
-fn serve(sock: RawFd, sigfd: RawFd, spawner: &Spawner, base_env: &[CString]) {
+/// task ended is always honoured), until hrun's link ends.
+fn serve(link: &mut dyn Link, sigfd: RawFd, spawner: &Spawner, base_env: &[CString]) {
     let mut buf = vec![0u8; MAX_MESSAGE];
     let mut slots = Slots::default();
     let me = std::process::id() as i32;
     loop {
         let mut pfds = [
-            libc::pollfd { fd: sock, events: libc::POLLIN, revents: 0 },
+            libc::pollfd { fd: link.fd(), events: libc::POLLIN, revents: 0 },
             libc::pollfd { fd: sigfd, events: libc::POLLIN, revents: 0 },
         ];
         // SAFETY: two valid pollfds.
@@ -359,26 +470,32 @@ fn serve(sock: RawFd, sigfd: RawFd, spawner: &Spawner, base_env: &[CString]) {
         }
         // Every wake-up does all there is: read every request, then reap what ended (whether
         // or not its SIGCHLD has been read yet), starting what waited behind it.
-        let mut served = Served { sock, buf: &mut buf, spawner, env: base_env };
+        let mut served = Served { link: &mut *link, buf: &mut buf, spawner, env: base_env };
         if slots.requests(&mut served).and_then(|()| slots.reap_all(&mut served, me)).is_err() {
             return;
         }
     }
 }
 
-/// What serving needs: hrun's socket, the receive buffer, the spawner, the base environment.
+/// What serving needs: hrun's link, the receive buffer, the spawner, the base environment.
 struct Served<'a> {
-    sock: RawFd,
+    link: &'a mut dyn Link,
     buf: &'a mut [u8],
     spawner: &'a Spawner,
     env: &'a [CString],
+}
+
+impl Served<'_> {
+    fn send(&mut self, msg: &[u8]) -> Result<(), Gone> {
+        if self.link.send(msg) { Ok(()) } else { Err(Gone) }
+    }
 }
 
 impl Slots {
     /// Handles every request hrun has sent so far.
     fn requests(&mut self, io: &mut Served<'_>) -> Result<(), Gone> {
         loop {
-            let (n, fds) = match receive(io.sock, io.buf) {
+            let (n, fds) = match io.link.receive(io.buf) {
                 Ok(Some(got)) => got,
                 Ok(None) => return Err(Gone),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -390,7 +507,7 @@ impl Slots {
                     let w = Waiting { when, cpus, program, fds };
                     if when == When::Now {
                         let spawned = self.start(io, token, w);
-                        send_or_gone(io.sock, &spawned)?;
+                        io.send(&spawned)?;
                     } else if self.waiting.contains_key(&token) {
                         // hrun keeps at most one waiting request per slot: it lost track.
                         return Err(Gone);
@@ -398,13 +515,17 @@ impl Slots {
                         self.waiting.insert(token, w);
                     } else {
                         // The slot's task ended (and was reported) before this came.
-                        send_or_gone(io.sock, &encode_withdrawn(token))?;
+                        io.send(&encode_withdrawn(token))?;
                     }
                 }
                 Some(Request::Withdraw { token }) if self.waiting.remove(&token).is_some() => {
-                    send_or_gone(io.sock, &encode_withdrawn(token))?;
+                    io.send(&encode_withdrawn(token))?;
                 }
-                Some(Request::Withdraw { .. }) | None => {}
+                // Only a task of this launcher's, still running: never another process.
+                Some(Request::Signal { pid, sig }) if self.slot_of.contains_key(&pid) => {
+                    let _ = super::signal_group(pid, sig);
+                }
+                Some(Request::Withdraw { .. } | Request::Signal { .. }) | None => {}
             }
         }
     }
@@ -418,6 +539,9 @@ impl Slots {
         if let Ok(pid) = result {
             self.running.insert(token, pid);
             self.slot_of.insert(pid, token);
+            if io.link.keeps_outputs() {
+                self.outputs.insert(pid, w.fds);
+            }
         }
         encode_spawned(token, result, at)
     }
@@ -452,9 +576,14 @@ impl Slots {
                     }
                 }
             }
-            send_or_gone(io.sock, &encode_reaped(&reaped, at, next))?;
+            if let Some(fds) = self.outputs.remove(&reaped.pid)
+                && !io.link.outputs(reaped.pid, &fds)
+            {
+                return Err(Gone);
+            }
+            io.send(&encode_reaped(&reaped, at, next))?;
             if let Some(spawned) = spawned {
-                send_or_gone(io.sock, &spawned)?;
+                io.send(&spawned)?;
             }
         }
         Ok(())
@@ -465,10 +594,6 @@ impl Slots {
     fn nothing_left(&self, me: i32) -> bool {
         super::children_of_process(me).iter().all(|pid| self.slot_of.contains_key(pid))
     }
-}
-
-fn send_or_gone(sock: RawFd, msg: &[u8]) -> Result<(), Gone> {
-    if send(sock, msg) { Ok(()) } else { Err(Gone) }
 }
 
 /// Starts one requested task; `Err(errno)` when it could not.

@@ -12,6 +12,8 @@
 //!   that task exited (with status 0 for [`When::AfterSuccess`]) and left no process behind;
 //!   otherwise it gives the request back unstarted. At most one request waits per slot.
 //! - `WITHDRAW token`: drop slot `token`'s waiting request if it has not started.
+//! - `SIGNAL pid sig`: send `sig` to the process group of the launcher's task `pid` (a
+//!   launcher on another node: hrun cannot signal it itself). Ignored for any other pid.
 //!
 //! Events (launcher to hrun), in the order things happened:
 //! - `SPAWNED token result at`: a request started as a pid (or failed with an errno), at `at`.
@@ -31,6 +33,7 @@ pub(super) const SPAWNED: u8 = 2;
 pub(super) const REAPED: u8 = 3;
 pub(super) const WITHDRAW: u8 = 4;
 pub(super) const WITHDRAWN: u8 = 5;
+pub(super) const SIGNAL: u8 = 6;
 
 /// The task's stdout and stderr come with the request as two descriptors (same host).
 pub(super) const OUTPUTS_ATTACHED: u8 = 1;
@@ -106,9 +109,10 @@ pub enum Event {
 pub(super) enum Request {
     Start { token: u64, when: When, cpus: CpuSet, program: Program },
     Withdraw { token: u64 },
+    Signal { pid: i32, sig: i32 },
 }
 
-fn put_u32(msg: &mut Vec<u8>, v: u32) {
+pub(super) fn put_u32(msg: &mut Vec<u8>, v: u32) {
     msg.extend_from_slice(&v.to_le_bytes());
 }
 
@@ -152,6 +156,13 @@ pub(super) fn encode_start(token: u64, when: When, program: &Program, cpus: &Cpu
 pub(super) fn encode_withdraw(token: u64) -> Vec<u8> {
     let mut msg = vec![WITHDRAW];
     msg.extend_from_slice(&token.to_le_bytes());
+    msg
+}
+
+pub(super) fn encode_signal(pid: i32, sig: i32) -> Vec<u8> {
+    let mut msg = vec![SIGNAL];
+    msg.extend_from_slice(&pid.to_le_bytes());
+    msg.extend_from_slice(&sig.to_le_bytes());
     msg
 }
 
@@ -199,36 +210,36 @@ pub(super) fn encode_reaped(r: &Reaped, at: Stamp, next: Next) -> Vec<u8> {
 }
 
 /// Reads little-endian fields off a message.
-struct Reader<'a>(&'a [u8]);
+pub(super) struct Reader<'a>(pub(super) &'a [u8]);
 
 impl Reader<'_> {
-    fn take<const N: usize>(&mut self) -> Option<[u8; N]> {
+    pub(super) fn take<const N: usize>(&mut self) -> Option<[u8; N]> {
         let (head, rest) = self.0.split_at_checked(N)?;
         self.0 = rest;
         head.try_into().ok()
     }
-    fn u8(&mut self) -> Option<u8> {
+    pub(super) fn u8(&mut self) -> Option<u8> {
         self.take::<1>().map(|b| b[0])
     }
-    fn u32(&mut self) -> Option<u32> {
+    pub(super) fn u32(&mut self) -> Option<u32> {
         self.take().map(u32::from_le_bytes)
     }
-    fn i32(&mut self) -> Option<i32> {
+    pub(super) fn i32(&mut self) -> Option<i32> {
         self.take().map(i32::from_le_bytes)
     }
-    fn u64(&mut self) -> Option<u64> {
+    pub(super) fn u64(&mut self) -> Option<u64> {
         self.take().map(u64::from_le_bytes)
     }
-    fn i64(&mut self) -> Option<i64> {
+    pub(super) fn i64(&mut self) -> Option<i64> {
         self.take().map(i64::from_le_bytes)
     }
-    fn f64(&mut self) -> Option<f64> {
+    pub(super) fn f64(&mut self) -> Option<f64> {
         self.take().map(f64::from_le_bytes)
     }
-    fn stamp(&mut self) -> Option<Stamp> {
+    pub(super) fn stamp(&mut self) -> Option<Stamp> {
         Some(Stamp { unix_ns: self.i64()?, mono_ns: self.u64()? })
     }
-    fn bytes(&mut self, n: usize) -> Option<&[u8]> {
+    pub(super) fn bytes(&mut self, n: usize) -> Option<&[u8]> {
         let (head, rest) = self.0.split_at_checked(n)?;
         self.0 = rest;
         Some(head)
@@ -278,6 +289,7 @@ pub(super) fn decode_request(msg: &[u8]) -> Option<Request> {
     let mut r = Reader(rest);
     match kind {
         WITHDRAW => return Some(Request::Withdraw { token: r.u64()? }),
+        SIGNAL => return Some(Request::Signal { pid: r.i32()?, sig: r.i32()? }),
         START => {}
         _ => return None,
     }
@@ -351,6 +363,8 @@ mod tests {
         assert_eq!((p.dir, p.nice), (placed.dir, Some(-3)));
         let Some(Request::Withdraw { token }) = decode_request(&encode_withdraw(5)) else { panic!() };
         assert_eq!(token, 5);
+        let Some(Request::Signal { pid, sig }) = decode_request(&encode_signal(77, 15)) else { panic!() };
+        assert_eq!((pid, sig), (77, 15));
         assert!(decode_request(&[9, 0, 0]).is_none(), "an unknown kind is refused");
     }
 

@@ -7,10 +7,8 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use anyhow::anyhow;
-
 use super::super::Policy;
-use super::super::attempt::{Attempt, Cut, Disposition, Due, SlotState, Starting, terminate_all};
+use super::super::attempt::{Attempt, Disposition, Due, SlotState, Starting, terminate_all};
 use super::super::effect::{Effect, Effects};
 use super::super::halt::{Halt, Tally, When};
 use super::super::summary::{FAILURES_SHOWN, Failure, Repinned, Summary};
@@ -134,6 +132,8 @@ pub(super) struct RunState {
     pub(super) affinity_at: Vec<Option<(Instant, Duration)>>,
     /// What the decisions so far ask of the world, carried out before the next wait.
     pub(super) fx: Effects,
+    /// Slots of a node that was lost: nothing starts on them again.
+    pub(super) dead: Vec<bool>,
 }
 
 /// A running task is first looked at for CPUs outside its slot this long after its start.
@@ -170,6 +170,7 @@ impl RunState {
             memory_checked: None,
             affinity_at: vec![None; slots],
             fx: Effects::default(),
+            dead: vec![false; slots],
         }
     }
 
@@ -342,39 +343,6 @@ impl RunState {
         }
     }
 
-    /// The launcher serving every `k`th slot from `index` is gone (killed): its tasks got
-    /// SIGKILL from the kernel. Returns the attempts to record (cancelled, with no rusage);
-    /// the tasks it had not started are counted as not run; the run stops.
-    pub(super) fn launcher_gone(&mut self, index: usize, k: usize, pid: i32) -> Vec<ToRecord> {
-        let mut ended = Vec::new();
-        for slot in (index..self.slots.len()).step_by(k) {
-            match std::mem::replace(&mut self.slots[slot], SlotState::Free) {
-                SlotState::Running(mut r) => {
-                    self.by_pid.remove(&r.pid);
-                    r.cut = Some(Cut::Cancelled);
-                    let reaped = Reaped {
-                        pid: r.pid,
-                        ended: Ended::Signaled(libc::SIGKILL),
-                        rusage: Default::default(),
-                    };
-                    ended.push(ToRecord { slot, attempt: *r, reaped, at: Instant::now() });
-                }
-                SlotState::Lingering(l) => {
-                    ended.push(ToRecord { slot, attempt: l.attempt, reaped: l.reaped, at: l.ended })
-                }
-                SlotState::Starting(_) => self.summary.not_run += 1,
-                SlotState::Free => {}
-            }
-            if self.queued[slot].take().is_some() {
-                self.summary.not_run += 1;
-            }
-        }
-        self.stop_with(anyhow!(
-            "launcher process {pid} ended: its tasks were killed; --resume runs them again"
-        ));
-        ended
-    }
-
     /// `--halt`, after a task finished as `ended`: when it fires, nothing new starts (the
     /// waiting requests are withdrawn) and with `now`, the running tasks are stopped.
     pub(super) fn check_halt(&mut self, ended: Ended, halt: &Halt, total: u64, seq: &TermSeq) {
@@ -421,6 +389,12 @@ impl RunState {
         self.summary.cpu_s += cpu_s;
         match fate {
             Disposition::Retry => self.retry.push_back(Pending { task, number: number + 1, announced: true }),
+            // Its node was lost: it runs again elsewhere, as the same attempt (not a retry).
+            Disposition::Lost if !self.stopped() => {
+                self.summary.lost += 1;
+                self.retry.push_front(Pending { task, number, announced: true })
+            }
+            Disposition::Lost => self.summary.not_run += 1,
             Disposition::LeftForResume => self.summary.not_run += 1,
             Disposition::Cancelled => self.summary.cancelled += 1,
             Disposition::Succeeded | Disposition::Failed => {
@@ -562,6 +536,8 @@ pub(super) fn refusal(errno: i32, task: &Task) -> String {
     format!("{why}: {}", crate::text::printable_max(&task.cmd, 200))
 }
 
+mod lost;
+pub(super) use lost::Gone;
 mod refused;
 #[cfg(test)]
 mod tests;

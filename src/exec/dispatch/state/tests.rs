@@ -3,7 +3,7 @@
 
 use super::refused::{REFUSED_FOR, backoff};
 use super::*;
-use crate::exec::attempt::{Lingering, Phase};
+use crate::exec::attempt::{Cut, Lingering, Phase};
 use crate::exec::output::Captured;
 use crate::exec::spawn::Launch;
 
@@ -143,7 +143,7 @@ fn a_launcher_gone_ends_its_slots_tasks_as_cancelled_and_counts_the_rest_not_run
     run(&mut st, 1, 2);
     st.slots[2] = SlotState::Starting(Box::new(starting(3)));
     queue(&mut st, 0, 4);
-    let ended = st.launcher_gone(0, 2, 77);
+    let ended = st.launcher_gone(&[0, 2], &lost::Gone::Local(77));
     assert_eq!(ended.len(), 1);
     let e = &ended[0];
     assert_eq!((e.slot, e.attempt.task.seq, e.reaped.ended), (0, 1, Ended::Signaled(KILL)));
@@ -153,6 +153,30 @@ fn a_launcher_gone_ends_its_slots_tasks_as_cancelled_and_counts_the_rest_not_run
     assert!(!st.by_pid.contains_key(&1000) && st.by_pid.contains_key(&1001));
     assert_eq!(st.phase.stop(), Some(Stop::Error));
     assert!(format!("{:#}", st.deferred.unwrap()).contains("launcher process 77 ended"));
+}
+
+#[test]
+fn a_node_lost_runs_its_tasks_again_elsewhere_and_the_run_goes_on() {
+    // Two nodes: slots 0 and 1 on the first, 2 and 3 on the second.
+    let mut st = state(4);
+    run(&mut st, 0, 1);
+    run(&mut st, 2, 2);
+    st.slots[3] = SlotState::Starting(Box::new(starting(3)));
+    queue(&mut st, 2, 4);
+    let ended = st.launcher_gone(&[2, 3], &lost::Gone::Node("node2".into()));
+    assert_eq!(ended.len(), 1);
+    assert_eq!((ended[0].slot, ended[0].attempt.task.seq), (2, 2));
+    assert_eq!(ended[0].attempt.cut, Some(Cut::Lost));
+    let again: Vec<u64> = st.retry.iter().map(|p| p.task.seq).collect();
+    assert_eq!(again, [3, 4], "the starting and the waiting task run again, before any other");
+    assert_eq!((st.summary.not_run, st.phase.stop()), (0, None), "the run goes on");
+    assert_eq!(st.dead, [false, false, true, true]);
+    assert_eq!(st.summary.lost_nodes, ["node2"]);
+    assert!(matches!(st.fx.take().as_slice(), [Effect::Warn(w)] if w.contains("node node2 was lost")));
+    // The last node lost: the run stops.
+    st.launcher_gone(&[0, 1], &lost::Gone::Node("node1".into()));
+    assert_eq!(st.phase.stop(), Some(Stop::Error));
+    assert!(format!("{:#}", st.deferred.unwrap()).contains("every node was lost"));
 }
 
 #[test]
@@ -446,7 +470,7 @@ fn the_run_phase_moves_one_way_and_a_tear_down_keeps_its_signal_when_the_reason_
     st.deadline_passed("the job's end", &seq());
     assert_eq!(st.phase, RunPhase::TearingDown { stop: Stop::Deadline, sig: TERM });
     // A later error changes why the run stopped, not the signal a late start gets.
-    st.stop_with(anyhow!("the log cannot be written"));
+    st.stop_with(anyhow::anyhow!("the log cannot be written"));
     assert_eq!(st.phase, RunPhase::TearingDown { stop: Stop::Error, sig: TERM });
     assert!(!st.phase.more_input());
     st.fx.take();
