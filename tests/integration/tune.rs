@@ -342,17 +342,20 @@ fn a_busy_node_is_said_before_and_under_the_table() {
     let sb = Sandbox::new();
     std::fs::create_dir_all(sb.path("proc")).unwrap();
     sb.write("proc/loadavg", "7.50 6.00 5.00 9/300 4242\n");
-    let out = run(hrun().current_dir(sb.root()).env("HRUN_PROC_ROOT", sb.path("proc")).args([
-        "tune",
-        "--min-wave",
-        "0s",
-        "--threads-list",
-        "1",
-        "--cpus",
-        "0",
-        "--",
-        "true",
-    ]));
+    let tune = || {
+        run(hrun().current_dir(sb.root()).env("HRUN_PROC_ROOT", sb.path("proc")).args([
+            "tune",
+            "--min-wave",
+            "0s",
+            "--threads-list",
+            "1",
+            "--cpus",
+            "0",
+            "--",
+            "true",
+        ]))
+    };
+    let out = tune();
     let (text, err) = (stdout(&out), stderr(&out));
     assert_eq!(out.status.code(), Some(0), "{text}{err}");
     let said = "the node was busy before the sweep (load average 7.50 on 1 CPU)";
@@ -360,16 +363,6 @@ fn a_busy_node_is_said_before_and_under_the_table() {
     assert!(text.contains(&format!("note: {said}")), "{text}");
     // A quiet node: no word.
     sb.write("proc/loadavg", "0.10 0.10 0.10 1/300 4242\n");
-    let out = run(hrun().current_dir(sb.root()).env("HRUN_PROC_ROOT", sb.path("proc")).args([
-        "tune",
-        "--min-wave",
-        "0s",
-        "--threads-list",
-        "1",
-        "--cpus",
-        "0",
-        "--",
-        "true",
-    ]));
+    let out = tune();
     assert!(!stdout(&out).contains("busy") && !stderr(&out).contains("busy"), "{}", stderr(&out));
 }
