@@ -11,11 +11,10 @@ use super::super::Policy;
 use super::super::attempt::{Attempt, Disposition, Due, SlotState, Starting, terminate_all};
 use super::super::effect::{Effect, Effects};
 use super::super::halt::{Halt, Tally, When};
-use super::super::summary::{FAILURES_SHOWN, Failure, Repinned, Summary};
+use super::super::summary::{FAILURES_SHOWN, Failure, Summary};
 use super::super::term_seq::TermSeq;
 use super::super::timeout::Median;
 use super::{end, prefetch};
-use crate::cpuset::CpuSet;
 use crate::sys::{Ended, Reaped, When as Start};
 use crate::task::Task;
 
@@ -38,8 +37,7 @@ pub(super) enum Stop {
     OutputClosed,
 }
 
-/// Where the run is: one value instead of separate flags for "stopped", "tearing down", "the
-/// input is read to its end" and "waiting for standard input".
+/// Where the run is: one value instead of flags for stopped, torn down, input ended, waiting.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum RunPhase {
     /// Tasks start as slots free up; the input may have more.
@@ -135,11 +133,6 @@ pub(super) struct RunState {
     /// Slots of a node that was lost: nothing starts on them again.
     pub(super) dead: Vec<bool>,
 }
-
-/// A running task is first looked at for CPUs outside its slot this long after its start.
-const AFFINITY_FIRST: Duration = Duration::from_secs(1);
-/// And at most this long apart after that.
-const AFFINITY_MOST: Duration = Duration::from_secs(60);
 
 impl RunState {
     /// The state of a run on `slots` slots of `threads` CPUs, which starts at most `at_once`
@@ -301,46 +294,9 @@ impl RunState {
             r.cancel(sig, Instant::now(), seq, &mut self.fx);
         }
         self.by_pid.insert(r.pid, slot);
-        self.affinity_at[slot] = Some((r.start + AFFINITY_FIRST, AFFINITY_FIRST));
+        self.affinity_at[slot] = Some((r.start + affinity::FIRST, affinity::FIRST));
         self.summary.attempts += 1;
         self.slots[slot] = SlotState::Running(Box::new(r));
-    }
-
-    /// The running tasks due at `now` for a look at the CPUs they may run on, as (slot, pid);
-    /// each is looked at again after twice the wait (at most a minute).
-    pub(super) fn affinity_due(&mut self, now: Instant) -> Vec<(usize, i32)> {
-        let mut due = Vec::new();
-        for (slot, at) in self.affinity_at.iter_mut().enumerate() {
-            let (SlotState::Running(r), Some((when, wait))) = (&self.slots[slot], *at) else { continue };
-            if now >= when {
-                let wait = (wait * 2).min(AFFINITY_MOST);
-                *at = Some((now + wait, wait));
-                due.push((slot, r.pid));
-            }
-        }
-        due
-    }
-
-    /// The nearest look at a running task's CPUs.
-    pub(super) fn affinity_wake(&self) -> Option<Instant> {
-        (0..self.slots.len())
-            .filter(|&s| matches!(self.slots[s], SlotState::Running(_)))
-            .filter_map(|s| self.affinity_at[s].map(|(when, _)| when))
-            .min()
-    }
-
-    /// The task on `slot` may run on `outside`, CPUs outside its slot's `cpus`: it re-pinned
-    /// itself, and shares CPUs with its neighbours. Named in the summary (the first few), and
-    /// not looked at again.
-    pub(super) fn repinned(&mut self, slot: usize, outside: CpuSet, cpus: &CpuSet) {
-        let SlotState::Running(r) = &self.slots[slot] else { return };
-        if self.affinity_at[slot].take().is_none() {
-            return;
-        }
-        self.summary.repinned_tasks += 1;
-        if self.summary.repinned.len() < FAILURES_SHOWN {
-            self.summary.repinned.push(Repinned { name: r.task.name(), outside, slot: cpus.clone() });
-        }
     }
 
     /// `--halt`, after a task finished as `ended`: when it fires, nothing new starts (the
@@ -538,6 +494,7 @@ pub(super) fn refusal(errno: i32, task: &Task) -> String {
 
 mod lost;
 pub(super) use lost::Gone;
+mod affinity;
 mod refused;
 #[cfg(test)]
 mod tests;

@@ -491,7 +491,7 @@ fn a_running_task_is_looked_at_for_re_pinning_after_a_second_then_less_often_and
     assert_eq!(st.affinity_due(t1), [(0, 1000)]);
     assert_eq!(st.affinity_wake(), Some(t1 + Duration::from_secs(2)), "then twice as long");
     assert!(st.affinity_due(t1 + Duration::from_secs(1)).is_empty());
-    let slot: CpuSet = "0".parse().unwrap();
+    let slot: crate::cpuset::CpuSet = "0".parse().unwrap();
     st.repinned(0, "1".parse().unwrap(), &slot);
     st.repinned(0, "1".parse().unwrap(), &slot);
     assert_eq!(st.summary.repinned_tasks, 1, "named once");
