@@ -189,7 +189,13 @@ impl ExecArgs {
             },
             force: self.force,
             shard,
-            nodes: self.nodes.as_deref().map(crate::nodes::resolve).transpose()?,
+            hosts: match (&self.nodes, self.sshlogin.is_empty() && self.sshloginfile.is_empty()) {
+                (Some(spec), _) => Some(crate::nodes::Hosts::Slurm(crate::nodes::resolve(spec)?)),
+                (None, false) => {
+                    Some(crate::nodes::resolve_ssh(&self.sshlogin, &self.sshloginfile, self.ssh.as_deref())?)
+                }
+                (None, true) => None,
+            },
             remote_hrun: self.remote_hrun.clone(),
             delay: self.delay.or(self.run_gnu.ssh_delay),
             shell: self.shell,

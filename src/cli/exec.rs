@@ -166,7 +166,33 @@ pub struct ExecArgs {
     #[arg(help_heading = "Resume and shards", long, value_name = "all|LIST", conflicts_with = "shard")]
     pub nodes: Option<String>,
 
-    /// The hrun program on the other nodes (default: this one's path)
+    /// Run on these hosts over ssh, as GNU parallel's -S: `[N/][ssh command ][user@]host[:port]`,
+    /// comma-separated, `:` for this host; N/ the host's slots. A launcher on each (started by
+    /// ssh; hrun must be at --remote-hrun's path there) pins, reaps and reports as on one node
+    #[arg(
+        help_heading = "Resume and shards",
+        short = 'S',
+        long,
+        value_name = "LOGINS",
+        conflicts_with_all = ["shard", "nodes"]
+    )]
+    pub sshlogin: Vec<String>,
+
+    /// Read sshlogins from this file, one per line (`#` comments; `..`: ~/.parallel/sshloginfile)
+    #[arg(
+        help_heading = "Resume and shards",
+        long,
+        visible_alias = "slf",
+        value_name = "FILE",
+        conflicts_with_all = ["shard", "nodes"]
+    )]
+    pub sshloginfile: Vec<String>,
+
+    /// The ssh command for --sshlogin hosts (default: $PARALLEL_SSH, else ssh)
+    #[arg(help_heading = "Resume and shards", long, value_name = "COMMAND")]
+    pub ssh: Option<String>,
+
+    /// The hrun program on the other nodes or hosts (default: this one's path)
     #[arg(help_heading = "Resume and shards", long, value_name = "PATH")]
     pub remote_hrun: Option<std::path::PathBuf>,
 

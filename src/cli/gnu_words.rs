@@ -359,8 +359,12 @@ mod tests {
     fn refusals_name_the_option_even_after_an_unknown_one() {
         let why = answered(&["--no-such-option", "--group-by", "1", "wc"]).unwrap_err();
         assert!(why.starts_with("--group-by: hrun exec does not do this with --pipe yet"), "{why}");
-        let why = answered(&["-S", "host1", "echo"]).unwrap_err();
-        assert!(why.contains("this node only"), "{why}");
+        let why = answered(&["-S", "host1", "--trc", "{}.out", "echo"]).unwrap_err();
+        assert!(why.contains("does not copy files"), "{why}");
+        assert_eq!(
+            answered(&["--slf", "hosts", "-S", "h", "echo"]).unwrap(),
+            ["--slf", "hosts", "-S", "h", "echo"]
+        );
         // Not GNU's either: left for hrun's parser to name.
         assert_eq!(answered(&["--no-such-option", "echo"]).unwrap(), ["--no-such-option", "echo"]);
     }

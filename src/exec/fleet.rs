@@ -10,6 +10,8 @@ pub struct Fleet {
     owner: Vec<usize>,
     /// Launcher -> the host its tasks run on.
     hosts: Vec<String>,
+    /// Launcher -> GNU's `$PARALLEL_SSHLOGIN` and `$PARALLEL_SSHHOST` there (empty: `:`).
+    logins: Vec<(String, String)>,
 }
 
 impl Fleet {
@@ -17,14 +19,25 @@ impl Fleet {
     pub fn local(launchers: Vec<Launcher>, slots: usize, host: &str) -> Fleet {
         let k = launchers.len().max(1);
         let hosts = vec![host.to_string(); launchers.len()];
-        Fleet { owner: (0..slots).map(|s| s % k).collect(), launchers, hosts }
+        Fleet { owner: (0..slots).map(|s| s % k).collect(), launchers, hosts, logins: Vec::new() }
     }
 
     /// One launcher per node: launcher `i` on node `names[i]`, serving `counts[i]` slots, the
     /// nodes' slots one after the other.
     pub fn nodes(launchers: Vec<Launcher>, counts: &[usize], names: Vec<String>) -> Fleet {
         let owner = counts.iter().enumerate().flat_map(|(i, &n)| std::iter::repeat_n(i, n)).collect();
-        Fleet { launchers, owner, hosts: names }
+        Fleet { launchers, owner, hosts: names, logins: Vec::new() }
+    }
+
+    /// With GNU's sshlogin and host per launcher, for the tasks' `$PARALLEL_SSHLOGIN`.
+    pub fn with_logins(mut self, logins: Vec<(String, String)>) -> Fleet {
+        self.logins = logins;
+        self
+    }
+
+    /// GNU's `$PARALLEL_SSHLOGIN` and `$PARALLEL_SSHHOST` for `slot`'s tasks; None: `:`.
+    pub fn gnu_login(&self, slot: usize) -> Option<&(String, String)> {
+        self.logins.get(self.owner[slot]).filter(|(l, _)| l != ":")
     }
 
     /// The launcher serving `slot`.

@@ -74,8 +74,8 @@ pub struct ExecConfig {
     pub progress: progress::ProgressMode,
     /// `--shard`: run only this shard's tasks.
     pub shard: Option<crate::shard::Shard>,
-    /// `--nodes`: the nodes of the allocation to run on (None: this host alone).
-    pub nodes: Option<Vec<String>>,
+    /// `--nodes` or `--sshlogin`: the hosts to run on (None: this host alone).
+    pub hosts: Option<crate::nodes::Hosts>,
     /// `--remote-hrun`: the hrun program on the other nodes.
     pub remote_hrun: Option<PathBuf>,
     /// `--delay`: at least this long between two task starts.
@@ -155,7 +155,7 @@ impl ExecConfig {
             terse: false,
             progress: progress::ProgressMode::Quiet,
             shard: None,
-            nodes: None,
+            hosts: None,
             remote_hrun: None,
             delay: None,
             shell: None,
@@ -222,6 +222,11 @@ fn count_slots_first(cfg: &ExecConfig) -> Result<()> {
 /// `--workdir`, with `~` and the host's name resolved (None: hrun's own directory).
 fn parse_workdir(cfg: &ExecConfig) -> Result<Option<workdir::Workdir>> {
     let Some(w) = &cfg.workdir else { return Ok(None) };
+    // On ssh hosts tasks start in the login directory (as GNU's): `.` names this one there.
+    if w == "." && matches!(cfg.hosts, Some(crate::nodes::Hosts::Ssh { .. })) {
+        let here = std::env::current_dir().context("--workdir .: cannot read the working directory")?;
+        return Ok(Some(workdir::Workdir::Fixed(here)));
+    }
     let home = std::env::var_os("HOME");
     workdir::Workdir::parse(w, home.as_deref().map(std::path::Path::new), &sys::hostname())
         .map_err(|e| UsageError(anyhow!(e)).into())
@@ -274,9 +279,9 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
     let env = spawn::TaskEnv::new(planned.plan.threads, &checked.shell)
         .with_nice(cfg.nice)
         .with_slot_var(cfg.slot_var.as_deref().unwrap_or(spawn::SLOT_VAR));
-    let fleet = match &cfg.nodes {
-        Some(nodes) => {
-            let (fleet, plan) = start_nodes(cfg, nodes, planned.plan.threads, &env)?;
+    let fleet = match &cfg.hosts {
+        Some(hosts) => {
+            let (fleet, plan) = start_nodes(cfg, hosts, planned.plan.threads, &env)?;
             planned.plan = plan;
             fleet
         }
@@ -617,14 +622,16 @@ fn start_launchers(slots: usize, env: &spawn::TaskEnv) -> Result<Vec<sys::Launch
         .context("cannot start the launcher processes")
 }
 
-/// How long a node's launcher may take to start (srun waits for the step's resources).
+/// How long a node's launcher may take to start (srun waits for the step's resources; ssh
+/// may ask a slow name server).
 const NODE_START_WAIT: Duration = Duration::from_secs(120);
 
-/// Starts a launcher on each of `nodes` (one srun step each) and waits for each to say
-/// which slots it planned there: the run's slots are every node's, one node after the other.
+/// Starts a launcher on each of `hosts` (one srun step or ssh session each) and waits for
+/// each to say which slots it planned there: the run's slots are every host's, one host after
+/// the other.
 fn start_nodes(
     cfg: &ExecConfig,
-    nodes: &[String],
+    hosts: &crate::nodes::Hosts,
     threads: usize,
     env: &spawn::TaskEnv,
 ) -> Result<(fleet::Fleet, SlotPlan)> {
@@ -634,27 +641,33 @@ fn start_nodes(
     };
     let plan = crate::nodes::Plan { threads, jobs: cfg.jobs, smt: cfg.placement.smt };
     let mut launchers = Vec::new();
-    for (i, node) in nodes.iter().enumerate() {
-        let command = crate::nodes::srun_command(node, &hrun, &plan);
+    for i in 0..hosts.len() {
+        let command = hosts.command(i, &hrun, &plan).map_err(|e| UsageError(anyhow!(e)))?;
         launchers.push(
             sys::Launcher::remote(env.base(), &command, i)
-                .with_context(|| format!("cannot start the launcher for node {node}"))?,
+                .with_context(|| format!("cannot start the launcher for {}", hosts.name(i)))?,
         );
     }
     let (mut counts, mut names, mut slots) = (Vec::new(), Vec::new(), Vec::new());
-    for (launcher, node) in launchers.iter().zip(nodes) {
+    for (i, launcher) in launchers.iter().enumerate() {
+        let node = hosts.name(i);
         let hello = launcher
             .hello(NODE_START_WAIT)
-            .with_context(|| format!("reading the launcher of node {node}"))?
+            .with_context(|| format!("reading the launcher of {node}"))?
             .ok_or_else(|| {
-                anyhow!("the launcher on node {node} did not start (srun's message above says why)")
+                anyhow!(
+                    "the launcher on {node} did not start ({}'s message above says why; hrun must be at {} \
+                     there, else give --remote-hrun)",
+                    hosts.starter(),
+                    hrun.display()
+                )
             })?;
         if hello.slots.is_empty() {
-            return Err(anyhow!("the launcher on node {node} has no slot for tasks of {threads} CPU(s)"));
+            return Err(anyhow!("the launcher on {node} has no slot for tasks of {threads} CPU(s)"));
         }
         counts.push(hello.slots.len());
         slots.extend(hello.slots);
-        names.push(hello.node);
+        names.push(hosts.record_name(i, &hello.node));
     }
     let plan = SlotPlan {
         threads,
@@ -672,7 +685,8 @@ fn start_nodes(
         smt_idle: CpuSet::default(),
         topology_aware: false,
     };
-    Ok((fleet::Fleet::nodes(launchers, &counts, names), plan))
+    let logins = (0..hosts.len()).map(|i| hosts.gnu_login(i)).collect();
+    Ok((fleet::Fleet::nodes(launchers, &counts, names).with_logins(logins), plan))
 }
 
 /// How many launcher processes start tasks: one per four slots, at most 32 (each starts

@@ -229,8 +229,8 @@ fn refusals_name_the_option_and_come_first() {
     assert!(line.starts_with("--group-by: hrun exec does not do this with --pipe yet"), "{line}");
     let line = p(&["--block-timeo", "1", "--block", "10M", "wc"]).first_error().unwrap();
     assert!(line.starts_with("--block-timeo (--block-timeout): "), "{line}");
-    let line = p(&["-S", "host", "echo"]).first_error().unwrap();
-    assert!(line.starts_with("-S: hrun runs jobs on this node only"), "{line}");
+    let line = p(&["--onall", "-S", "host", "echo"]).first_error().unwrap();
+    assert!(line.starts_with("--onall: hrun runs each job once"), "{line}");
     assert_eq!(p(&["-H", "1"]).first_error().unwrap(), "-H has been retired. Use --halt.");
     assert_eq!(p(&["--foo"]).first_error().unwrap(), "Unknown option: foo");
     assert_eq!(p(&["-k", "--will-cite", "echo"]).first_error(), None);

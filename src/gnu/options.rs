@@ -154,6 +154,9 @@ pub enum Meaning {
     Halt,
     Delay,
     SshDelay,
+    Sshlogin,
+    SshloginFile,
+    Ssh,
     Load,
     Memfree,
     Nice,
@@ -272,6 +275,14 @@ impl Meaning {
             Halt => "when to stop: now/soon, fail/success/done=N or N%",
             Delay => "at least this long between two job starts",
             SshDelay => "the --delay when none is given (GNU: between ssh starts)",
+            Sshlogin => {
+                "run on these hosts over ssh (`N/host`, `:` this host): a launcher on each pins, reaps and \
+                 reports; no files are transferred (a shared filesystem is assumed)"
+            }
+            SshloginFile => {
+                "the hosts of --sshlogin, one per line, from this file (`..`: ~/.parallel/sshloginfile)"
+            }
+            Ssh => "the ssh command for --sshlogin hosts (also $PARALLEL_SSH)",
             Load => "start a job only while the load average is below this",
             Memfree => "start a job only while this much memory is free",
             Nice => "run the jobs at this niceness",

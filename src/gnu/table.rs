@@ -25,9 +25,12 @@ const fn optional(names: &'static [&'static str], kind: Kind, answer: Answer) ->
     GnuOption { names, takes: Takes::Optional(kind), repeats: Repeats::Last, answer }
 }
 
-const REMOTE: &str = "hrun runs jobs on this node only: a later hrun adds --nodes; today start one hrun per node \
-    and let each run its share: `srun --ntasks-per-node=1 hrun exec --shard auto ...` (see \
-    slurm/hrun-multinode.sbatch)";
+const REMOTE: &str = "hrun runs each job once, on the first free slot of the hosts of -S/--slf (or of --nodes in \
+    a Slurm allocation): it has no --onall/--nonall, host groups or --filter-hosts; to run a command on \
+    every node use `srun --ntasks-per-node=1 CMD`, or give each host its own `hrun exec -S HOST ...`";
+const TRANSFER: &str = "hrun does not copy files to or from hosts: -S runs jobs on hosts that share this \
+    filesystem (a cluster's home or scratch); copy the files there first (rsync), and let jobs write \
+    their outputs to the shared directory (--wd . runs them in this directory there)";
 const PIPE: &str = "hrun exec does not do this with --pipe yet (it does --pipe, --pipepart, --block, --regexp, --csv, \
     --recstart, --recend, -L, -N, --header, --cat, --fifo, --round-robin, --rrs and --tee): split the input into files first (`split -n l/64 big.txt part.`) \
     and give each job one file on its standard input (`CMD < {} ::: part.*`)";
@@ -150,16 +153,19 @@ pub static OPTIONS: &[GnuOption] = &[
     flag(&["onall"], R(REMOTE)),
     flag(&["nonall"], R(REMOTE)),
     flag(&["filter-hosts", "filterhosts", "filter-host"], R(REMOTE)),
-    values(&["sshlogin", "S"], Text, R(REMOTE)),
-    values(&["sshloginfile", "slf"], Text, R(REMOTE)),
-    flag(&["controlmaster", "M"], R(REMOTE)),
-    value(&["ssh"], Text, R(REMOTE)),
-    values(&["transfer-file", "transferfile", "transfer-files", "transferfiles", "tf"], Text, R(REMOTE)),
-    values(&["return"], Text, R(REMOTE)),
-    values(&["trc"], Text, R(REMOTE)),
-    flag(&["transfer"], R(REMOTE)),
-    flag(&["cleanup"], R(REMOTE)),
-    values(&["basefile", "bf"], Text, R(REMOTE)),
+    values(&["sshlogin", "S"], Text, A(M::Sshlogin)),
+    values(&["sshloginfile", "slf"], Text, A(M::SshloginFile)),
+    flag(
+        &["controlmaster", "M"],
+        I("hrun opens one ssh connection per host for the whole run: no ControlMaster is needed"),
+    ),
+    value(&["ssh"], Text, A(M::Ssh)),
+    values(&["transfer-file", "transferfile", "transfer-files", "transferfiles", "tf"], Text, R(TRANSFER)),
+    values(&["return"], Text, R(TRANSFER)),
+    values(&["trc"], Text, R(TRANSFER)),
+    flag(&["transfer"], R(TRANSFER)),
+    flag(&["cleanup"], R(TRANSFER)),
+    values(&["basefile", "bf"], Text, R(TRANSFER)),
     values(
         &["template", "tmpl"],
         KeyValue,
@@ -171,7 +177,7 @@ pub static OPTIONS: &[GnuOption] = &[
     flag(&["no-ctrl-c", "no-ctrlc", "noctrlc"], Retired("--noctrlc has been retired.")),
     value(&["work-dir", "workdir", "wd"], Text, A(M::Workdir)),
     value(&["W"], Text, Retired("-W has been retired. Use --wd.")),
-    value(&["rsync-opts", "rsyncopts"], Text, R(REMOTE)),
+    value(&["rsync-opts", "rsyncopts"], Text, R(TRANSFER)),
     value(&["tmpdir", "tempdir"], Text, A(M::Tmpdir)),
     value(
         &["use-compress-program", "compress-program", "usecompressprogram", "compressprogram"],

@@ -1,7 +1,8 @@
-//! One hrun over several nodes (`--nodes`): which nodes of the Slurm allocation, how a
-//! launcher is started on each (one `srun` step per node, its standard input and output the
-//! launcher's stream), and the launcher's own main there (`hrun __hrun-launcher`), which plans
-//! its node's slots as `hrun slots` would there and serves hrun (`sys::serve_stdio`).
+//! One hrun over several nodes (`--nodes`, or GNU's `-S`/`--sshloginfile`): which nodes of the
+//! Slurm allocation or which ssh hosts, how a launcher is started on each (one `srun` step per
+//! node, or one ssh session per host; its standard input and output the launcher's stream), and
+//! the launcher's own main there (`hrun __hrun-launcher`), which plans its node's slots as
+//! `hrun slots` would there and serves hrun (`sys::serve_stdio`).
 //!
 //! Why srun's own stdio and not a connection back to the batch node: Slurm already starts,
 //! forwards, signals and cleans up a step; a connection back needs a listening port, an
@@ -9,6 +10,7 @@
 //! else's, all of which srun's forwarding gives for nothing.
 
 pub mod hostlist;
+pub mod sshlogin;
 
 use std::ffi::{CString, OsString};
 use std::path::Path;
@@ -63,6 +65,118 @@ pub fn select(spec: &str, nodelist: Option<&str>) -> Result<Vec<String>, String>
 pub fn resolve(spec: &str) -> Result<Vec<String>> {
     let list = std::env::var("SLURM_JOB_NODELIST").or_else(|_| std::env::var("SLURM_NODELIST")).ok();
     select(spec, list.as_deref()).map_err(|e| UsageError(anyhow!(e)).into())
+}
+
+/// The hosts a run's launchers are started on.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Hosts {
+    /// `--nodes`: nodes of the Slurm allocation, one srun step each.
+    Slurm(Vec<String>),
+    /// `--sshlogin`/`--sshloginfile`: one ssh session each (`:`, this host, none), started
+    /// with `ssh` (the words of `--ssh`, `$PARALLEL_SSH` or `ssh`).
+    Ssh { logins: Vec<sshlogin::SshLogin>, ssh: Vec<String> },
+}
+
+impl Hosts {
+    pub fn len(&self) -> usize {
+        match self {
+            Hosts::Slurm(n) => n.len(),
+            Hosts::Ssh { logins, .. } => logins.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Host `i`'s name as the run's messages say it (the node, or the sshlogin).
+    pub fn name(&self, i: usize) -> String {
+        match self {
+            Hosts::Slurm(n) => n[i].clone(),
+            Hosts::Ssh { logins, .. } => logins[i].name(),
+        }
+    }
+
+    /// The command that starts host `i`'s launcher, planning its slots by `plan` (an
+    /// sshlogin's own `ncpus/` replaces `-j` there). `hrun`: the hrun program there.
+    pub fn command(&self, i: usize, hrun: &Path, plan: &Plan) -> Result<Vec<OsString>, String> {
+        match self {
+            Hosts::Slurm(n) => Ok(srun_command(&n[i], hrun, plan)),
+            Hosts::Ssh { logins, ssh } => {
+                let login = &logins[i];
+                let plan = Plan { jobs: login.slots.map(Jobs::Count).or(plan.jobs), ..plan.clone() };
+                let mut words = vec![hrun.as_os_str().to_owned(), LAUNCHER.into()];
+                words.extend(plan.args().map(OsString::from));
+                if login.is_local() {
+                    return Ok(words);
+                }
+                let hrun_text = hrun.to_str().and_then(sshlogin::remote_word).ok_or_else(|| {
+                    format!(
+                        "--remote-hrun {}: a path ssh cannot pass to every shell (no ', \\, ! or control \
+                         characters)",
+                        crate::text::printable(&hrun.display().to_string())
+                    )
+                })?;
+                let remote = std::iter::once(hrun_text)
+                    .chain(words[1..].iter().map(|w| w.to_string_lossy().into_owned()))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                Ok(login.ssh_command(ssh, remote).into_iter().map(OsString::from).collect())
+            }
+        }
+    }
+
+    /// The name host `i`'s tasks carry in their records: the node's own (Slurm's, as its
+    /// launcher says: `hello`), or the sshlogin's `[user@]host[:port]` (two sshlogins can
+    /// reach one machine), or this host's for `:`.
+    pub fn record_name(&self, i: usize, hello: &str) -> String {
+        match self {
+            Hosts::Ssh { logins, .. } if !logins[i].is_local() => logins[i].name(),
+            _ => hello.to_string(),
+        }
+    }
+
+    /// GNU's `$PARALLEL_SSHLOGIN` and `$PARALLEL_SSHHOST` for host `i`'s tasks (`:` on this host).
+    pub fn gnu_login(&self, i: usize) -> (String, String) {
+        match self {
+            Hosts::Ssh { logins, .. } if !logins[i].is_local() => {
+                let l = &logins[i];
+                let ssh = l.ssh.as_ref().map_or(String::new(), |w| format!("{} ", w.join(" ")));
+                (format!("{ssh}{}", l.name()), l.host.clone())
+            }
+            _ => (":".into(), ":".into()),
+        }
+    }
+
+    /// What says why a launcher did not start.
+    pub fn starter(&self) -> &'static str {
+        match self {
+            Hosts::Slurm(_) => "srun",
+            Hosts::Ssh { .. } => "ssh",
+        }
+    }
+}
+
+/// `--sshlogin` values and `--sshloginfile` files read into hosts, with `--ssh`'s command
+/// (else `$PARALLEL_SSH`, else `ssh`): a usage error (exit 2) for a bad login or file.
+pub fn resolve_ssh(logins: &[String], files: &[String], ssh: Option<&str>) -> Result<Hosts> {
+    let usage = |e: String| -> anyhow::Error { UsageError(anyhow!(e)).into() };
+    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+    let logins =
+        sshlogin::gather(logins, files, home.as_deref(), |p| std::fs::read_to_string(p)).map_err(usage)?;
+    if logins.len() > crate::sys::MAX_REMOTE {
+        return Err(usage(format!(
+            "{} sshlogins, at most {} are supported",
+            logins.len(),
+            crate::sys::MAX_REMOTE
+        )));
+    }
+    let env_ssh = std::env::var("PARALLEL_SSH").ok().filter(|s| !s.trim().is_empty());
+    let text = ssh.map(String::from).or(env_ssh).unwrap_or_else(|| "ssh".into());
+    let words = crate::gnu::shellwords::split(&text)
+        .filter(|w| !w.is_empty())
+        .ok_or_else(|| usage(format!("--ssh {text:?}: not a command")))?;
+    Ok(Hosts::Ssh { logins, ssh: words })
 }
 
 /// How the launcher on a node plans its slots: what hrun's own placement flags say.

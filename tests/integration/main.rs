@@ -47,6 +47,7 @@ mod results;
 mod shards;
 mod slots;
 mod special_files;
+mod ssh;
 mod status;
 mod stdout;
 mod template_gnu;

@@ -74,6 +74,10 @@ impl Dispatcher<'_> {
         let s = &self.plan.slots[slot];
         let (mut program, launch) = self.env.program(&starting.task, s, via_shell);
         starting.launch = launch;
+        if let Some((login, host)) = self.fleet.gnu_login(slot) {
+            set_var(&mut program.env, "PARALLEL_SSHLOGIN", login);
+            set_var(&mut program.env, "PARALLEL_SSHHOST", host);
+        }
         if let Some(w) = self.workdir {
             let dir = w.for_task(&starting.task, s.id.0);
             if let Err(e) = w.prepare(&dir) {
@@ -212,6 +216,16 @@ pub(super) fn on_our_clock(at: Stamp, floor: Instant) -> Instant {
     let now = Instant::now();
     let age = (unix_seconds(SystemTime::now()) - at.unix_secs()).max(0.0);
     now.checked_sub(Duration::from_secs_f64(age)).map_or(floor, |t| t.max(floor)).min(now)
+}
+
+/// Sets `key` to `value` in a task's own variables (replacing its value there).
+fn set_var(env: &mut Vec<std::ffi::CString>, key: &str, value: &str) {
+    let prefix = format!("{key}=");
+    env.retain(|v| !v.as_bytes().starts_with(prefix.as_bytes()));
+    // A value with a NUL byte cannot be in an environment: the variable is left out.
+    if let Ok(v) = std::ffi::CString::new(format!("{prefix}{value}")) {
+        env.push(v);
+    }
 }
 
 #[cfg(test)]
