@@ -207,7 +207,7 @@ fn a_lost_ssh_host_costs_only_its_running_tasks_and_leaves_nothing_running_there
     let child = sb
         .exec()
         .args(["--ssh", wrapper.to_str().unwrap(), "-S", "1/node-a,2/node-b", &cmd, ":::"])
-        .args((1..=8).map(|i| i.to_string()))
+        .args((1..=20).map(|i| i.to_string()))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -241,7 +241,7 @@ fn a_lost_ssh_host_costs_only_its_running_tasks_and_leaves_nothing_running_there
     }
     let mut printed: Vec<u64> = stdout(&out).lines().map(|l| l.parse().unwrap()).collect();
     printed.sort();
-    assert_eq!(printed, (1..=8).collect::<Vec<_>>(), "each task's output once");
+    assert_eq!(printed, (1..=20).collect::<Vec<_>>(), "each task's output once");
     // The launcher on node-b saw its stream end and killed what it ran.
     for (seq, pid) in lost {
         eventually(&format!("task {seq} ({pid}) on node-b ends"), Duration::from_secs(10), || {
@@ -276,4 +276,67 @@ fn bad_sshlogins_are_refused_before_anything_is_written() {
 fn hostname() -> String {
     let out = Command::new("hostname").output().unwrap();
     String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn a_signal_to_hrun_reaches_the_tasks_on_ssh_hosts_and_resume_finishes_the_rest() {
+    let sb = Sandbox::new();
+    let Some(sshd) = Sshd::start(&sb) else { return };
+    let root = sb.root().display().to_string();
+    let cmd = format!("if [ -e {root}/go ]; then echo ok {{}}; else echo $$ > {root}/pid-{{}}; sleep 30; fi");
+    let values: Vec<String> = (1..=20).map(|i| i.to_string()).collect();
+    let hosts = ["--ssh", &sshd.ssh_words(), "-S", "2/node-a,2/node-b"];
+    let pids = || -> Vec<i32> {
+        values
+            .iter()
+            .filter_map(|v| sb.path(&format!("pid-{v}")).exists().then(|| sb.read(&format!("pid-{v}"))))
+            .filter_map(|p| p.trim().parse().ok())
+            .collect()
+    };
+    for sig in [libc::SIGTERM, libc::SIGKILL] {
+        let _ = std::fs::remove_dir_all(sb.path(".hrun"));
+        for v in &values {
+            let _ = std::fs::remove_file(sb.path(&format!("pid-{v}")));
+        }
+        let child = sb
+            .exec()
+            .args(hosts)
+            .args([cmd.as_str(), ":::"])
+            .args(&values)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        eventually("four tasks started on two hosts", Duration::from_secs(20), || pids().len() == 4);
+        assert!(signal(child.id() as i32, sig));
+        let out = child.wait_with_output().unwrap();
+        let running = pids();
+        // Every remote task ends: passed on by hrun (TERM), or by its launcher when the stream
+        // closed (hrun killed).
+        for pid in &running {
+            eventually(&format!("task {pid} ends after signal {sig}"), Duration::from_secs(10), || {
+                !Path::new(&format!("/proc/{pid}")).exists()
+            });
+        }
+        if sig == libc::SIGTERM {
+            assert_status!(out, 128 + libc::SIGTERM);
+            let Log { tasks, .. } = sb.records();
+            assert_eq!(tasks.len(), 4, "{tasks:?}");
+            let ran_on: BTreeSet<&str> = tasks.iter().map(|t| t.host.as_str()).collect();
+            assert_eq!(ran_on, ["node-a", "node-b"].into());
+            for t in &tasks {
+                assert!(
+                    t.cancelled && t.signal == Some(libc::SIGTERM),
+                    "ended by the TERM hrun passed on: {t:?}"
+                );
+            }
+            sb.write("go", "");
+            let out = run(sb.exec().args(hosts).args(["--resume", cmd.as_str(), ":::"]).args(&values));
+            assert_status!(out, 0);
+            let mut done: Vec<String> = stdout(&out).lines().map(String::from).collect();
+            done.sort_by_key(|l| l[3..].parse::<u32>().unwrap());
+            assert_eq!(done, (1..=20).map(|i| format!("ok {i}")).collect::<Vec<_>>());
+            std::fs::remove_file(sb.path("go")).unwrap();
+        }
+    }
 }
