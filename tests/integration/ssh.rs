@@ -289,7 +289,7 @@ fn a_signal_to_hrun_reaches_the_tasks_on_ssh_hosts_and_resume_finishes_the_rest(
     let pids = || -> Vec<i32> {
         values
             .iter()
-            .filter_map(|v| sb.path(&format!("pid-{v}")).exists().then(|| sb.read(&format!("pid-{v}"))))
+            .filter_map(|v| std::fs::read_to_string(sb.path(&format!("pid-{v}"))).ok())
             .filter_map(|p| p.trim().parse().ok())
             .collect()
     };

@@ -20,7 +20,7 @@ use serde_json::Value;
 #[path = "../common/mod.rs"]
 mod common;
 
-use common::{read_records, reduce_json};
+use common::{read_records, reduce_json, signal};
 
 struct Cluster {
     conf: PathBuf,
@@ -336,33 +336,29 @@ fn c_three_nodes_run_every_task_once_and_reduce_matches_one_node() {
     let out = read(&d.join(format!("multi-{job}.out")));
     assert_eq!((state.as_str(), exit), ("COMPLETED", 0), "{out}");
 
-    let online = cpus_of(&read(Path::new("/sys/devices/system/cpu/online")));
+    // One hrun over the three nodes (the script's default, --nodes all): one log.
+    let logs: Vec<_> = std::fs::read_dir(r.join(".hrun")).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert_eq!(logs, ["tasks.hrun.jsonl"], "one log for the whole job");
+    let records = read_records(&r.join(".hrun").join("tasks.hrun.jsonl"));
+    assert_eq!(records.runs.len(), 1);
     let mut runs_by: BTreeMap<u64, usize> = BTreeMap::new();
-    let mut nodes = Vec::new();
-    for k in 1..=3 {
-        let log = r.join(".hrun").join(format!("tasks.shard-{k}-of-3.hrun.jsonl"));
-        let records = read_records(&log);
-        let run = &records.runs[0];
-        assert_eq!(run.shard, Some(format!("{k}/3")));
-        assert_eq!(run.cpus, online, "each node's hrun has all of its node's CPUs");
-        nodes.push(run.slurm.as_ref().and_then(|s| s.node.clone()).expect("the node's name"));
-        for t in &records.tasks {
-            assert_eq!(t.exit, Some(0), "{t:?}");
-            let seq = t.seq;
-            assert_eq!((seq - 1) % 3, k - 1, "task {seq} belongs to shard {k}");
-            *runs_by.entry(seq).or_default() += 1;
-        }
+    for t in &records.tasks {
+        assert_eq!(t.exit, Some(0), "{t:?}");
+        *runs_by.entry(t.seq).or_default() += 1;
     }
-    nodes.sort();
-    assert_eq!(nodes, ["node1", "node2", "node3"], "one shard per node");
+    let hosts: std::collections::BTreeSet<&str> = records.tasks.iter().map(|t| t.host.as_str()).collect();
+    assert_eq!(
+        hosts,
+        ["node1", "node2", "node3"].into(),
+        "8 tasks on 3 nodes x 2 slots: every node ran some"
+    );
     assert_eq!(runs_by, (1..=8).map(|s| (s, 1)).collect(), "every task exactly once");
     assert!(out.contains("tasks            8"), "{out}");
     same_estimate(&reduce(&r), &reference(8, 200_000, 7));
 
-    // status and report take the directory: every shard's log.
     let status = Command::new(bin_dir().join("hrun")).arg("status").arg(&r).output().unwrap();
     let text = String::from_utf8_lossy(&status.stdout);
-    assert!(text.contains("== all 3 logs: 8 done (8 ok, 0 failed), 0 running, 0 left"), "{text}");
+    assert!(text.contains("tasks: 8 done (8 ok, 0 failed)"), "{text}");
 }
 
 /// Issue 15: the script asked Slurm for `--signal=B:USR1@300`, so a job with a short limit
@@ -440,6 +436,7 @@ fn e_a_step_wide_usr1_on_a_multinode_job_fails_no_task_and_two_nodes_finish_it()
         ("SEED", "11"),
         ("RESULTS", rs.as_str()),
         ("WORKER", ws.as_str()),
+        ("HRUN_SHARDS", "1"),
     ];
     let script = format!("{REPO}/slurm/hrun-multinode.sbatch");
     let job = c.sbatch(d, &env, &["-N", "3", "-o", "first-%j.out", &script]);
@@ -571,7 +568,18 @@ fn fb_your_own_sweep_runs_from_the_node_and_multinode_scripts() {
     let (state, exit) = c.wait(job, WAIT, d);
     let out = read(&many.join(format!("own-{job}.out")));
     assert_eq!((state.as_str(), exit), ("COMPLETED", 0), "{out}");
-    let tables: String = (1..=3).map(|k| read(&many.join(format!("sweep.shard-{k}-of-3.csv")))).collect();
+    let table = read(&many.join("sweep.csv"));
+    for v in jobs {
+        assert_eq!(table.matches(&format!("\"echo {v}\"")).count(), 1, "{v}, once on some node: {out}");
+    }
+    // HRUN_SHARDS=1: one hrun per node, a table each.
+    let shards = d.join("shards");
+    std::fs::create_dir(&shards).unwrap();
+    let job = c.sbatch(&shards, &[("HRUN_SHARDS", "1")], &args);
+    let (state, exit) = c.wait(job, WAIT, d);
+    let out = read(&shards.join(format!("own-{job}.out")));
+    assert_eq!((state.as_str(), exit), ("COMPLETED", 0), "{out}");
+    let tables: String = (1..=3).map(|k| read(&shards.join(format!("sweep.shard-{k}-of-3.csv")))).collect();
     for v in jobs {
         assert_eq!(tables.matches(&format!("\"echo {v}\"")).count(), 1, "{v}, once on some node: {out}");
     }
@@ -630,6 +638,113 @@ fn fc_nodes_all_runs_every_task_once_over_three_nodes_with_one_log() {
         assert_eq!(*line, expected, "-k: task order; each line from the node its record names");
     }
     assert_eq!(read(&d.join("jl.txt")).lines().count(), 61, "a joblog header and a row per task");
+}
+
+/// Issue 25: faults of one hrun over three nodes on the real Slurm. A node's launcher killed
+/// mid-run costs only its running tasks, which end on the other nodes (every task once, the
+/// summary names the node); `scancel` mid-run leaves nothing running on any node, records the
+/// running tasks as cancelled, and `--resume` in a new job finishes the rest.
+#[test]
+fn fd_nodes_all_survives_a_lost_launcher_and_scancel_then_resumes() {
+    let Some((_turn, c)) = cluster() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let lines: String = (1..=24)
+        .map(|_| {
+            "echo $PPID > started-$HRUN_SEQ-$SLURMD_NODENAME; until [ -e go ]; do sleep 0.05; done; \
+             echo task $HRUN_SEQ on $SLURMD_NODENAME\n"
+        })
+        .collect();
+    std::fs::write(d.join("tasks.txt"), lines).unwrap();
+    std::fs::write(
+        d.join("job.sh"),
+        "#!/bin/bash\nhrun exec --nodes all --deadline none tasks.txt > out.txt\n",
+    )
+    .unwrap();
+    // (node, seq, the launcher's pid) of each task that started.
+    let started = |dir: &Path| -> Vec<(String, u64, i32)> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .filter_map(|e| {
+                let name = e.file_name().to_str()?.to_string();
+                let (seq, node) = name.strip_prefix("started-")?.split_once('-')?;
+                let pid = std::fs::read_to_string(e.path()).ok()?.trim().parse().ok()?;
+                Some((node.to_string(), seq.parse().ok()?, pid))
+            })
+            .collect()
+    };
+    let wait_until = |what: &str, ok: &dyn Fn() -> bool| {
+        let until = Instant::now() + WAIT;
+        while !ok() {
+            assert!(Instant::now() < until, "{what}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    let job = c.sbatch(d, &[], &["-N", "3", "--exclusive", "-o", "job-%j.out", "job.sh"]);
+    wait_until("tasks running on every node", &|| {
+        let s = started(d);
+        ["node1", "node2", "node3"].iter().all(|n| s.iter().any(|(node, _, _)| node == n))
+    });
+    let launcher = started(d).into_iter().find(|(n, _, _)| n == "node2").unwrap().2;
+    assert!(signal(launcher, libc::SIGKILL), "node2's launcher ({launcher}) runs");
+    let lost: Vec<u64> = started(d).into_iter().filter(|(n, _, _)| n == "node2").map(|(_, s, _)| s).collect();
+    std::fs::write(d.join("go"), "").unwrap();
+    let (state, exit) = c.wait(job, WAIT, d);
+    let said = read(&d.join(format!("job-{job}.out")));
+    assert_eq!((state.as_str(), exit), ("COMPLETED", 0), "{said}");
+    assert!(said.contains("lost node (node2)"), "the summary names the node: {said}");
+    let log = d.join(".hrun").join("tasks.hrun.jsonl");
+    let records = read_records(&log);
+    let mut ok: BTreeMap<u64, Vec<&str>> = BTreeMap::new();
+    for t in records.tasks.iter().filter(|t| t.exit == Some(0)) {
+        ok.entry(t.seq).or_default().push(t.host.as_str());
+    }
+    assert_eq!(ok.keys().copied().collect::<Vec<_>>(), (1..=24).collect::<Vec<_>>(), "{said}");
+    assert!(ok.values().all(|h| h.len() == 1), "every task ends exactly once: {ok:?}");
+    for seq in &lost {
+        assert_ne!(ok[seq], ["node2"], "task {seq}, running on node2 when it was lost, ended elsewhere");
+    }
+    assert_eq!(read(&d.join("out.txt")).lines().count(), 24, "each task's output once");
+
+    // scancel mid-run, then --resume in a new job.
+    let again = d.join("again");
+    std::fs::create_dir(&again).unwrap();
+    std::fs::copy(d.join("tasks.txt"), again.join("tasks.txt")).unwrap();
+    std::fs::write(
+        again.join("job.sh"),
+        "#!/bin/bash\nhrun exec --nodes all --resume --deadline none tasks.txt >> out.txt\n",
+    )
+    .unwrap();
+    let job = c.sbatch(&again, &[], &["-N", "3", "--exclusive", "-o", "job-%j.out", "job.sh"]);
+    wait_until("six tasks running", &|| started(&again).len() == 6);
+    let running: Vec<(String, u64, i32)> = started(&again);
+    let out = c.cmd("scancel", &again).arg(job.to_string()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (state, _) = c.wait(job, WAIT, &again);
+    let said = read(&again.join(format!("job-{job}.out")));
+    assert_eq!(state, "CANCELLED", "{said}");
+    // Nothing left on any node: no launcher, no task (their shells wrote the launcher's pid).
+    for (node, seq, launcher) in &running {
+        wait_until(&format!("the launcher on {node} (task {seq}) ends"), &|| {
+            !Path::new(&format!("/proc/{launcher}")).exists()
+                || read(Path::new(&format!("/proc/{launcher}/stat"))).split(' ').nth(2) == Some("Z")
+        });
+    }
+    let tasks_left = Command::new("pgrep").args(["-f", "until \\[ -e go \\]"]).output().unwrap();
+    assert!(tasks_left.stdout.is_empty(), "tasks still run: {}", String::from_utf8_lossy(&tasks_left.stdout));
+    let log = again.join(".hrun").join("tasks.hrun.jsonl");
+    let records = read_records(&log);
+    assert!(!records.tasks.is_empty(), "the running tasks' records were written: {said}");
+    for t in &records.tasks {
+        assert!(t.cancelled && t.exit != Some(0), "cancelled, not failed: {t:?}");
+    }
+    std::fs::write(again.join("go"), "").unwrap();
+    let job = c.sbatch(&again, &[], &["-N", "2", "--exclusive", "-o", "job-%j.out", "job.sh"]);
+    let (state, exit) = c.wait(job, WAIT, &again);
+    let said = read(&again.join(format!("job-{job}.out")));
+    assert_eq!((state.as_str(), exit), ("COMPLETED", 0), "{said}");
+    assert_eq!(successes(&[log]), (1..=24).map(|s| (s, 1)).collect(), "each task succeeded exactly once");
 }
 
 #[test]
