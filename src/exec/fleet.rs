@@ -10,6 +10,10 @@ pub struct Fleet {
     owner: Vec<usize>,
     /// Launcher -> the host its tasks run on.
     hosts: Vec<String>,
+    /// The order free slots are filled in: slot by slot on one host; over several, the first
+    /// slot of each host, then the second of each..., so that a few tasks spread over the hosts
+    /// (their memory bandwidth and caches) as GNU's do, rather than crowd the first.
+    order: Vec<usize>,
     /// Launcher -> GNU's `$PARALLEL_SSHLOGIN` and `$PARALLEL_SSHHOST` there (empty: `:`).
     logins: Vec<(String, String)>,
 }
@@ -19,14 +23,20 @@ impl Fleet {
     pub fn local(launchers: Vec<Launcher>, slots: usize, host: &str) -> Fleet {
         let k = launchers.len().max(1);
         let hosts = vec![host.to_string(); launchers.len()];
-        Fleet { owner: (0..slots).map(|s| s % k).collect(), launchers, hosts, logins: Vec::new() }
+        let order = (0..slots).collect();
+        Fleet { owner: (0..slots).map(|s| s % k).collect(), launchers, hosts, order, logins: Vec::new() }
     }
 
     /// One launcher per node: launcher `i` on node `names[i]`, serving `counts[i]` slots, the
     /// nodes' slots one after the other.
     pub fn nodes(launchers: Vec<Launcher>, counts: &[usize], names: Vec<String>) -> Fleet {
         let owner = counts.iter().enumerate().flat_map(|(i, &n)| std::iter::repeat_n(i, n)).collect();
-        Fleet { launchers, owner, hosts: names, logins: Vec::new() }
+        Fleet { launchers, owner, hosts: names, order: interleaved(counts), logins: Vec::new() }
+    }
+
+    /// The slots in the order free ones are filled.
+    pub fn fill_order(&self) -> &[usize] {
+        &self.order
     }
 
     /// With GNU's sshlogin and host per launcher, for the tasks' `$PARALLEL_SSHLOGIN`.
@@ -81,6 +91,16 @@ impl Fleet {
     }
 }
 
+/// The slots of hosts holding `counts[i]` consecutive slots each, taken round robin over the
+/// hosts: host 0's first, host 1's first, ..., host 0's second... Pure.
+fn interleaved(counts: &[usize]) -> Vec<usize> {
+    let starts: Vec<usize> = counts.iter().scan(0, |at, &n| Some(std::mem::replace(at, *at + n))).collect();
+    let deepest = counts.iter().copied().max().unwrap_or(0);
+    (0..deepest)
+        .flat_map(|k| counts.iter().zip(&starts).filter(move |(n, _)| k < **n).map(move |(_, s)| s + k))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,5 +111,8 @@ mod tests {
         assert_eq!(f.owner, [0, 0, 1, 1, 1, 2]);
         assert_eq!((f.host(1), f.host(4), f.host(5)), ("a", "b", "c"));
         assert_eq!(f.slots_of(1), [2, 3, 4]);
+        assert_eq!(f.fill_order(), [0, 2, 5, 1, 3, 4], "one slot of each node, then the next of each");
+        let one = Fleet::local(Vec::new(), 3, "h");
+        assert_eq!(one.fill_order(), [0, 1, 2]);
     }
 }

@@ -199,3 +199,24 @@ fn a_signal_to_hrun_reaches_the_tasks_on_every_node_and_resume_finishes_the_rest
     done.sort();
     assert_eq!(done, (1..=6).map(|i| format!("ok {i}")).collect::<Vec<_>>());
 }
+
+#[test]
+fn a_few_tasks_spread_over_the_nodes_instead_of_crowding_the_first() {
+    let sb = Sandbox::new();
+    // Two slots per node (-j 2 on each), three tasks: one on each node, as GNU's -S spreads them.
+    let out = run(on_nodes(&sb, "x[1-3]").args([
+        "--nodes",
+        "all",
+        "-j",
+        "2",
+        "sleep 0.2; echo {}",
+        ":::",
+        "a",
+        "b",
+        "c",
+    ]));
+    assert_status!(out, 0);
+    let Log { tasks, .. } = sb.records();
+    let hosts: BTreeSet<&str> = tasks.iter().map(|t| t.host.as_str()).collect();
+    assert_eq!(hosts, ["x1", "x2", "x3"].into(), "{tasks:?}");
+}

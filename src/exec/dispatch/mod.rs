@@ -247,7 +247,10 @@ impl Dispatcher<'_> {
             let free = |(i, s): (usize, &SlotState)| {
                 matches!(s, SlotState::Free) && st.queued[i].is_none() && !st.dead[i]
             };
-            let Some(slot) = st.slots.iter().enumerate().position(free) else { break };
+            let Some(slot) = self.fleet.fill_order().iter().copied().find(|&i| free((i, &st.slots[i])))
+            else {
+                break;
+            };
             if st
                 .at_once
                 .is_some_and(|n| st.slots.iter().filter(|s| !matches!(s, SlotState::Free)).count() >= n)

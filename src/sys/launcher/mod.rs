@@ -396,6 +396,10 @@ trait Link {
     fn outputs(&mut self, _pid: i32, _fds: &[OwnedFd]) -> bool {
         true
     }
+    /// Sends what [`Link::send`] held back; false when hrun is gone.
+    fn flush(&mut self) -> bool {
+        true
+    }
 }
 
 /// hrun's local socket: one request per packet, its descriptors beside it.
@@ -472,6 +476,11 @@ fn serve(link: &mut dyn Link, sigfd: RawFd, spawner: &Spawner, base_env: &[CStri
         // or not its SIGCHLD has been read yet), starting what waited behind it.
         let mut served = Served { link: &mut *link, buf: &mut buf, spawner, env: base_env };
         if slots.requests(&mut served).and_then(|()| slots.reap_all(&mut served, me)).is_err() {
+            return;
+        }
+        // What this wake-up said goes out in one write (a stream through srun is a TCP
+        // connection: small writes one after another wait for each other's acknowledgement).
+        if !link.flush() {
             return;
         }
     }

@@ -136,12 +136,14 @@ impl Relay {
 
     /// Passes on every request hrun sent; false when hrun is gone.
     fn requests(&mut self, buf: &mut [u8]) -> bool {
-        loop {
+        // Every request of this wake-up goes out in one write (see `serve`'s flush).
+        let mut batch = Vec::new();
+        let here = loop {
             let (n, fds) = match receive(self.sock, buf) {
                 Ok(Some(got)) => got,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break true,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Ok(None) | Err(_) => return false,
+                Ok(None) | Err(_) => break false,
             };
             let msg = &buf[..n];
             let forwarded = match msg.first() {
@@ -159,13 +161,16 @@ impl Relay {
                 }
                 _ => continue,
             };
-            if let Some(to) = &mut self.to
-                && to.write_all(&frames::frame(&forwarded)).is_err()
-            {
-                // The remote side is gone: its end is read from its output.
-                self.to = None;
-            }
+            batch.extend_from_slice(&frames::frame(&forwarded));
+        };
+        if let Some(to) = &mut self.to
+            && !batch.is_empty()
+            && to.write_all(&batch).is_err()
+        {
+            // The remote side is gone: its end is read from its output.
+            self.to = None;
         }
+        here
     }
 
     /// Handles what the remote launcher sent; false when it is gone.

@@ -48,7 +48,12 @@ pub fn serve_stdio(base_env: &[CString]) -> ! {
 #[derive(Default)]
 struct StreamLink {
     frames: Frames,
+    /// Frames sent since the last flush: written together, once per wake-up.
+    out: Vec<u8>,
 }
+
+/// Held frames are written at once past this many bytes (a task's large output).
+const HOLD: usize = 1 << 20;
 
 impl Link for StreamLink {
     fn fd(&self) -> RawFd {
@@ -88,7 +93,14 @@ impl Link for StreamLink {
     }
 
     fn send(&mut self, msg: &[u8]) -> bool {
-        write_all(1, &frames::frame(msg)).is_ok()
+        self.out.extend_from_slice(&frames::frame(msg));
+        self.out.len() < HOLD || self.flush()
+    }
+
+    fn flush(&mut self) -> bool {
+        let ok = self.out.is_empty() || write_all(1, &self.out).is_ok();
+        self.out.clear();
+        ok
     }
 
     fn keeps_outputs(&self) -> bool {
