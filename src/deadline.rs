@@ -107,7 +107,9 @@ pub fn resolve(spec: Spec, now: f64) -> Option<Deadline> {
                 Ok(Some(at)) => Some(Deadline { at, source: format!("Slurm job {job}'s time limit") }),
                 Ok(None) => None,
                 Err(e) => {
-                    eprintln!("hrun: warning: cannot read Slurm job {job}'s end time ({e}); no deadline");
+                    crate::messages::warning(format_args!(
+                        "cannot read Slurm job {job}'s end time ({e}); no deadline"
+                    ));
                     None
                 }
             }

@@ -179,7 +179,7 @@ pub fn reduce_dirs(dirs: &[PathBuf], skip_bad: bool) -> Result<Reduction> {
         if !skip_bad {
             return Err(usage(format!("{}: {why} (use --skip-bad to leave such files out)", shown(path))));
         }
-        eprintln!("hrun: warning: skipping {}: {why}", shown(path));
+        crate::messages::warning(format_args!("skipping {}: {why}", shown(path)));
         kept.skipped += 1;
     }
     if kept.results.is_empty() {
@@ -288,13 +288,13 @@ impl Kept {
             ));
         }
         if !self.quiet {
-            eprintln!(
-                "hrun: warning: {} has the same seed {} as {}: their samples are identical, not \
+            crate::messages::warning(format_args!(
+                "{} has the same seed {} as {}: their samples are identical, not \
                  independent; counting it once",
                 shown(path),
                 r.seed,
                 shown(first)
-            );
+            ));
         }
         self.duplicates += 1;
         Ok(())

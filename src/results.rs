@@ -243,10 +243,10 @@ impl Table {
                             meta.len() - v
                         ));
                     } else {
-                        eprintln!(
-                            "hrun: warning: results table {shown} holds rows after the last one the run log \
+                        crate::messages::warning(format_args!(
+                            "results table {shown} holds rows after the last one the run log \
                              vouches for that its crashed run did not write; left as they are"
-                        );
+                        ));
                     }
                 }
                 crate::log::end_torn_line(&mut file, path)
@@ -425,13 +425,15 @@ pub fn read_output(file: &mut File, seq: u64, what: &str) -> Vec<u8> {
     let mut out = Vec::new();
     let read = file.seek(SeekFrom::Start(0)).and_then(|_| file.take(OUTPUT_CAP).read_to_end(&mut out));
     if let Err(e) = read {
-        eprintln!("hrun: warning: cannot read the {what} of task {seq} for the results table: {e}");
+        crate::messages::warning(format_args!(
+            "cannot read the {what} of task {seq} for the results table: {e}"
+        ));
     } else if file.metadata().is_ok_and(|m| m.len() > OUTPUT_CAP) {
-        eprintln!(
-            "hrun: warning: the {what} of task {seq} is over {} MiB; the results table holds its start \
+        crate::messages::warning(format_args!(
+            "the {what} of task {seq} is over {} MiB; the results table holds its start \
              (use --output-dir for the whole of it)",
             OUTPUT_CAP >> 20
-        );
+        ));
     }
     out
 }

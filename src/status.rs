@@ -106,7 +106,7 @@ pub fn read_many(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Status)>> {
     for path in paths {
         match read_latest(path)? {
             Some(s) => states.push((path.clone(), s)),
-            None => eprintln!("hrun: warning: skipping {}: it holds no hrun run", shown(path)),
+            None => crate::messages::warning(format_args!("skipping {}: it holds no hrun run", shown(path))),
         }
     }
     if states.is_empty() {

@@ -386,7 +386,10 @@ pub fn terminate_all(slots: &mut [SlotState], sig: i32, seq: &TermSeq, now: Inst
 /// Signals a task's process group; a failure is a warning (the group may be gone already).
 pub fn signal_group(pgid: i32, sig: i32) {
     if let Err(e) = sys::signal_group(pgid, sig) {
-        eprintln!("hrun: warning: cannot send {} to task group {pgid}: {e}", sys::signal_name(sig));
+        crate::messages::warning(format_args!(
+            "cannot send {} to task group {pgid}: {e}",
+            sys::signal_name(sig)
+        ));
     }
 }
 

@@ -47,10 +47,10 @@ pub fn sweep_strays(roots: &[i32], skip: &[i32]) {
     let strays_now = strays(true);
     let strays = |_: ()| strays(false);
     if !strays_now.is_empty() {
-        eprintln!(
-            "hrun: warning: killing {} stray process(es) left by tasks: {strays_now:?}",
+        crate::messages::warning(format_args!(
+            "killing {} stray process(es) left by tasks: {strays_now:?}",
             strays_now.len()
-        );
+        ));
     }
     kill_trees(&strays_now);
     // Bounded: a process stuck in the kernel is not waited for. (A launcher reaps its own.)

@@ -102,10 +102,10 @@ impl TaskEnv {
         let caller_sets = |var: &str| match std::env::var(var) {
             Ok(v) => {
                 if v != threads.to_string() {
-                    eprintln!(
-                        "hrun: warning: {var}={v} is set in the environment and is passed on unchanged, \
+                    crate::messages::warning(format_args!(
+                        "{var}={v} is set in the environment and is passed on unchanged, \
                          but each task has {threads} CPU(s); unset it to get {var}={threads}"
-                    );
+                    ));
                 }
                 true
             }
@@ -154,7 +154,9 @@ impl TaskEnv {
                 env.resolve("bash")
             };
             if env.bash.is_none() {
-                eprintln!("hrun: warning: bash functions are exported, but bash is not on PATH to run them");
+                crate::messages::warning(format_args!(
+                    "bash functions are exported, but bash is not on PATH to run them"
+                ));
             }
         }
         env

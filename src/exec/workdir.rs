@@ -143,7 +143,10 @@ fn remove(dir: &Path) {
     if let Err(e) = std::fs::remove_dir_all(dir)
         && e.kind() != std::io::ErrorKind::NotFound
     {
-        eprintln!("hrun: warning: cannot remove --workdir ... directory {}: {e}", dir.display());
+        crate::messages::warning(format_args!(
+            "cannot remove --workdir ... directory {}: {e}",
+            dir.display()
+        ));
     }
 }
 

@@ -48,7 +48,7 @@ impl Bad {
         if !self.skip {
             return Err(usage(format!("{what} (use --skip-bad to leave such tasks out)")));
         }
-        eprintln!("hrun: warning: skipping {what}");
+        crate::messages::warning(format_args!("skipping {what}"));
         *skipped += 1;
         Ok(())
     }

@@ -151,7 +151,7 @@ pub fn read(paths: &[PathBuf]) -> Result<Report> {
             if paths.len() == 1 {
                 return Err(UsageError(anyhow!("{shown} holds no hrun run")).into());
             }
-            eprintln!("hrun: warning: skipping {shown}: it holds no hrun run");
+            crate::messages::warning(format_args!("skipping {shown}: it holds no hrun run"));
             skipped += 1;
         }
     }

@@ -173,7 +173,7 @@ impl Dispatcher<'_> {
                     let _ = self.fleet.of(slot).withdraw(slot as u64);
                 }
                 Effect::Say(line) => eprintln!("hrun: {line}"),
-                Effect::Warn(line) => eprintln!("hrun: warning: {line}"),
+                Effect::Warn(line) => crate::messages::warning(line),
             }
         }
     }

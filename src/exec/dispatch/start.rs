@@ -195,13 +195,13 @@ impl Dispatcher<'_> {
 pub(super) fn process_room(slots: usize) -> Option<usize> {
     let (limit, used) = (crate::sys::process_limit(), crate::sys::processes_of_this_user());
     let n = first_wave(slots, limit, used)?;
-    eprintln!(
-        "hrun: warning: only enough processes to run {} at once (ulimit -u {}, {} in use by \
+    crate::messages::warning(format_args!(
+        "only enough processes to run {} at once (ulimit -u {}, {} in use by \
          this user): running at most {n}",
         crate::text::count(n as u64, "task"),
         limit.unwrap_or_default(),
         used.unwrap_or_default()
-    );
+    ));
     Some(n)
 }
 

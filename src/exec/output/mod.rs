@@ -562,7 +562,10 @@ impl Output {
             match (name, show) {
                 (Some(name), true) => match name_block(&name) {
                     Ok(f) => captured.stdout = f,
-                    Err(e) => eprintln!("hrun: warning: task {seq}'s output is in {}: {e}", name.display()),
+                    Err(e) => crate::messages::warning(format_args!(
+                        "task {seq}'s output is in {}: {e}",
+                        name.display()
+                    )),
                 },
                 (Some(name), false) => {
                     let _ = std::fs::remove_file(name);

@@ -105,9 +105,9 @@ pub(super) fn write_blocks(
                     }
                     // Out of order rather than lost.
                     Err(e) => {
-                        eprintln!(
-                            "hrun: warning: task {seq}'s output is shown out of order: cannot hold it: {e}"
-                        );
+                        crate::messages::warning(format_args!(
+                            "task {seq}'s output is shown out of order: cannot hold it: {e}"
+                        ));
                         order.expected.retain(|s| *s != seq);
                         sink.block(seq, b, &back);
                     }
