@@ -120,7 +120,9 @@ fn gnu_options_answered(mut argv: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsSt
 pub enum Cmd {
     /// Run a task file's lines, or a command template over input values (as GNU parallel),
     /// at most one task per slot of CPUs
-    #[command(after_help = format!("{EXEC_EXAMPLES}{}", crate::exit::help()))]
+    // A repeated option: the last one counts, as GNU parallel's parser does (`-k -k`, an
+    // option in $PARALLEL and on the command line).
+    #[command(after_help = format!("{EXEC_EXAMPLES}{}", crate::exit::help()), args_override_self = true)]
     Exec(Box<ExecArgs>),
 
     /// Write a task file for the bundled Monte Carlo pi worker, one seed per task

@@ -435,3 +435,17 @@ fn grouped_output_passes_the_compress_programs_as_gnu() {
     ]));
     assert_eq!(stdout(&e), "A\n", "hrun exec too: {}", stderr(&e));
 }
+
+/// GNU's own suite (par_failing_compressor, par_results_csv, par_test_delimiter): a repeated
+/// option is no error; the last one counts.
+#[test]
+fn a_repeated_option_counts_once_the_last_one_winning_as_gnu() {
+    let sb = Sandbox::new();
+    for args in [
+        &["-k", "-k", "echo", ":::", "a", "b", "c"][..],
+        &["-j", "1", "-j", "2", "-k", "echo", ":::", "a", "b"],
+        &["--tag", "--tag", "-k", "--delay", "0", "--delay", "0.01", "echo", ":::", "x"],
+    ] {
+        gnu_exec_and_parallel_agree(&sb, args, b"");
+    }
+}

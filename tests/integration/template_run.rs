@@ -32,8 +32,8 @@ fn bad_templates_and_sources_are_refused_before_anything_runs() {
         (vec!["touch", "ran{-2}", ":::", "a"], "uses argument {2}"),
         (vec!["touch", "ran{0}", ":::", "a"], "positions start at 1"),
         (vec!["touch", "{= s/a/b/ =}", ":::", "a"], "Perl expressions"),
-        (vec!["-S", "node2", "touch", "ran", ":::", "a"], "srun --ntasks-per-node=1 hrun exec --shard auto"),
-        (vec!["--sshloginfile", "nodes", "touch", "ran", ":::", "a"], "this node only"),
+        (vec!["--onall", "-S", "node2", "touch", "ran", ":::", "a"], "srun --ntasks-per-node=1 CMD"),
+        (vec!["--sshloginfile", "nodes", "touch", "ran", ":::", "a"], "--sshloginfile nodes: No such file"),
         (vec!["--pipe", "touch", "ran", ":::", "a"], "--pipe gives each job a block of input, not values"),
         (vec!["--group-by", "1", "touch", "ran", ":::", "a"], "split the input into files first"),
         // GNU's spellings: an abbreviation of a refused option, a refusal after an unknown option.
@@ -45,10 +45,7 @@ fn bad_templates_and_sources_are_refused_before_anything_runs() {
             vec!["--block-timeo", "1", "touch", "ran", ":::", "a"],
             "--block-timeo (--block-timeout): hrun exec does not do this with",
         ),
-        (
-            vec!["--no-such", "--slf", "n", "touch", "ran", ":::", "a"],
-            "--slf: hrun runs jobs on this node only",
-        ),
+        (vec!["--no-such", "--nonall", "touch", "ran", ":::", "a"], "--nonall: hrun runs each job once"),
         (vec!["touch", "ran", "::::", "-", "::::", "-"], "are the same stream"),
         (vec!["-d", "", "touch", "ran", ":::", "a"], "-d needs a delimiter"),
         (vec!["touch", "ran", "::::", "nonexistent"], "cannot open input source nonexistent"),
