@@ -141,7 +141,7 @@ impl JobArgs {
     /// filled in, values unquoted) prefixes the job's output lines with.
     pub fn tag(&self, seq: u64, slot: Option<usize>) -> String {
         match &self.tag {
-            Some(t) => t.render_at(&self.args, self.numbers(seq, slot), Quoting::Raw),
+            Some(t) => t.render_tag(&self.args, self.numbers(seq, slot)),
             None => self.args.join(" "),
         }
     }

@@ -287,6 +287,15 @@ impl Template {
     }
 
     /// The command line for a job with `args` and the numbers `n` (each `None` stays as written).
+    /// The template as a tag (`--tagstring`): as [`Template::render_at`], but a tag with no
+    /// replacement string is its text alone (GNU appends the values to a command, not to a tag).
+    pub fn render_tag(&self, args: &[String], n: Numbers) -> String {
+        match self.mode {
+            Mode::Append if self.quoted_words.is_none() => self.text(),
+            _ => self.render_at(args, n, Quoting::Raw),
+        }
+    }
+
     pub fn render_at(&self, args: &[String], n: Numbers, q: Quoting) -> String {
         if let Some(words) = &self.quoted_words {
             return self.render_quoted(words, args, n, q);

@@ -43,3 +43,12 @@ fn slot_in_tagstring_is_gnus_with_one_slot() {
         assert_eq!(stdout(&h), stdout(&g));
     }
 }
+
+/// GNU's par_bug37042: a --tagstring with no replacement string is the tag as written (the
+/// values were appended to it, as to a command).
+#[test]
+fn a_tagstring_without_replacement_strings_is_its_text() {
+    let sb = Sandbox::new();
+    gnu_exec_and_parallel_agree(&sb, &["--tagstring", "tag_with_a", "-k", "echo", ":::", "a", "b"], b"");
+    gnu_exec_and_parallel_agree(&sb, &["--tagstring", "t {}-{#}", "-k", "echo", ":::", "a", "b"], b"");
+}
