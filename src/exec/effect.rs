@@ -18,6 +18,12 @@ pub enum Effect {
     /// A line on stderr, after `hrun: ` (and `warning: ` for a warning).
     Say(String),
     Warn(String),
+    /// A line (or lines) that differs between hrun's conventions and GNU parallel's (the
+    /// `parallel` personality): each side's text, or nothing on that side.
+    Tell {
+        hrun: Option<String>,
+        gnu: Option<String>,
+    },
 }
 
 /// The effects of a step, in the order they were decided.

@@ -449,3 +449,18 @@ fn a_repeated_option_counts_once_the_last_one_winning_as_gnu() {
         gnu_exec_and_parallel_agree(&sb, args, b"");
     }
 }
+
+/// GNU's par_halt_one_job, par_kill_children_timeout: as `parallel`, hrun names the job that
+/// made --halt fire and the one --timeout killed, in GNU's words (standard error compared).
+#[test]
+fn halt_and_timeout_name_the_job_on_stderr_as_gnu() {
+    let sb = Sandbox::new();
+    for args in [
+        &["-j1", "--halt", "soon,fail=1", "echo {}; exit {}", ":::", "0", "1", "0"][..],
+        &["-j1", "--halt", "now,success=1", "echo {}; exit {}", ":::", "1", "0", "0"],
+        &["--timeout", "0.5", "sleep {}; echo {}", ":::", "3", "0.1"],
+    ] {
+        let Some(g) = run_gnu(&sb, args, b"") else { return };
+        parallel_matches(&sb, args, b"", &g);
+    }
+}

@@ -174,6 +174,11 @@ impl Dispatcher<'_> {
                 }
                 Effect::Say(line) => eprintln!("hrun: {line}"),
                 Effect::Warn(line) => crate::messages::warning(line),
+                Effect::Tell { hrun, gnu } => match (crate::messages::gnu(), hrun, gnu) {
+                    (false, Some(line), _) => eprintln!("hrun: {line}"),
+                    (true, _, Some(line)) => eprintln!("{line}"),
+                    _ => {}
+                },
             }
         }
     }

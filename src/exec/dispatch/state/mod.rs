@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use super::super::Policy;
 use super::super::attempt::{Attempt, Disposition, Due, SlotState, Starting, terminate_all};
 use super::super::effect::{Effect, Effects};
-use super::super::halt::{Halt, Tally, When};
+use super::super::halt::Tally;
 use super::super::summary::{FAILURES_SHOWN, Failure, Summary};
 use super::super::term_seq::TermSeq;
 use super::super::timeout::Median;
@@ -299,29 +299,6 @@ impl RunState {
         self.slots[slot] = SlotState::Running(Box::new(r));
     }
 
-    /// `--halt`, after a task finished as `ended`: when it fires, nothing new starts (the
-    /// waiting requests are withdrawn) and with `now`, the running tasks are stopped.
-    pub(super) fn check_halt(&mut self, ended: Ended, halt: &Halt, total: u64, seq: &TermSeq) {
-        let status = match ended {
-            Ended::Exited(code) => code,
-            Ended::Signaled(sig) => 128 + sig,
-        };
-        if self.stopped() {
-            return;
-        }
-        let Some((when, exit)) = halt.check(&self.tally, status, total) else { return };
-        self.fx.say(format!(
-            "--halt {halt} reached: starting no new task{}",
-            if when == When::Now { "; killing the running ones" } else { "; running ones finish" }
-        ));
-        if when == When::Now {
-            self.tear_down(Stop::Halt(exit), libc::SIGTERM, seq);
-        } else {
-            self.stop_as(Stop::Halt(exit));
-            self.withdraw_all();
-        }
-    }
-
     /// An attempt is recorded (its record, row and output written): its slot counts as free
     /// from when it `ended` (unless its `leaked` leftovers kept it busy longer: from now), and
     /// what follows it: a retry at the back of the queue, a count, `--halt`.
@@ -364,7 +341,7 @@ impl RunState {
                 } else {
                     self.count_failure(&task, timed_out, reaped);
                 }
-                self.check_halt(reaped, &policy.halt, total, &policy.term_seq);
+                self.check_halt(reaped, &policy.halt, total, &policy.term_seq, &task.command(slot + 1));
             }
         }
     }
@@ -492,6 +469,7 @@ pub(super) fn refusal(errno: i32, task: &Task) -> String {
     format!("{why}: {}", crate::text::printable_max(&task.cmd, 200))
 }
 
+mod halt;
 mod lost;
 pub(super) use lost::Gone;
 mod affinity;

@@ -4,6 +4,7 @@
 use super::refused::{REFUSED_FOR, backoff};
 use super::*;
 use crate::exec::attempt::{Cut, Lingering, Phase};
+use crate::exec::halt::Halt;
 use crate::exec::output::Captured;
 use crate::exec::spawn::Launch;
 
@@ -67,7 +68,7 @@ fn withdrawn(fx: &[Effect]) -> Vec<usize> {
 fn said(fx: &[Effect]) -> String {
     fx.iter()
         .filter_map(|e| match e {
-            Effect::Say(l) | Effect::Warn(l) => Some(l.as_str()),
+            Effect::Say(l) | Effect::Warn(l) | Effect::Tell { hrun: Some(l), .. } => Some(l.as_str()),
             _ => None,
         })
         .collect::<Vec<_>>()
@@ -187,7 +188,7 @@ fn halt_now_stops_the_running_tasks_and_withdraws_the_waiting_requests() {
     run(&mut st, 1, 2);
     queue(&mut st, 1, 3);
     st.tally.failed = 1;
-    st.check_halt(Ended::Exited(1), &halt, 0, &seq());
+    st.check_halt(Ended::Exited(1), &halt, 0, &seq(), "job");
     let fx = st.fx.take();
     assert_eq!(st.phase.stop(), Some(Stop::Halt(1)));
     assert_eq!(withdrawn(&fx), [1]);
@@ -195,7 +196,7 @@ fn halt_now_stops_the_running_tasks_and_withdraws_the_waiting_requests() {
     assert_eq!(st.phase.teardown(), Some(TERM));
     assert!(said(&fx).contains("killing the running ones"), "{}", said(&fx));
     // Once stopped, later ends do not fire it again.
-    st.check_halt(Ended::Exited(1), &halt, 0, &seq());
+    st.check_halt(Ended::Exited(1), &halt, 0, &seq(), "job");
     assert!(st.fx.take().is_empty());
 }
 
@@ -205,7 +206,7 @@ fn halt_soon_lets_the_running_tasks_finish() {
     let mut st = state(2);
     run(&mut st, 0, 1);
     st.tally.failed = 1;
-    st.check_halt(Ended::Exited(3), &halt, 0, &seq());
+    st.check_halt(Ended::Exited(3), &halt, 0, &seq(), "job");
     // fail=1 exits with the failed task's status, as GNU parallel does.
     assert_eq!(st.phase.stop(), Some(Stop::Halt(3)));
     assert!(signals(&st.fx.take()).is_empty());
