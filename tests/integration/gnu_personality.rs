@@ -199,3 +199,19 @@ fn as_parallel_jobs_zero_runs_every_job_at_once() {
         assert_eq!(h.status.code(), g.status.code());
     }
 }
+
+/// GNU's par_incomplete_linebuffer, par_max_length_len_128k: when the reader of its output
+/// ends (`| head`), GNU says nothing; as `parallel`, nor does hrun (hrun exec explains it).
+#[test]
+fn a_closed_standard_output_is_not_remarked_on_as_parallel() {
+    let sb = Sandbox::new();
+    let parallel = as_parallel(&sb);
+    let line = format!(
+        "seq 1 100 | PARALLEL_HOME={} {} --will-cite -j1 'echo {{}}' | head -2",
+        sb.path("ph").display(),
+        parallel.display()
+    );
+    let out = run(Command::new("sh").current_dir(sb.root()).args(["-c", &line]));
+    assert_eq!(stdout(&out), "1\n2\n");
+    assert_eq!(stderr(&out), "", "nothing said");
+}

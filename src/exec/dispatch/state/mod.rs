@@ -255,11 +255,13 @@ impl RunState {
 
     /// hrun's standard output was closed: nothing new starts; the running tasks finish.
     pub(super) fn output_closed(&mut self) {
-        self.fx.say(format!(
+        // GNU parallel says nothing: as `parallel`, nor does hrun.
+        let hrun = format!(
             "standard output was closed (its reader ended): task output can no longer be shown; \
              starting no new task, {} running will finish",
             self.by_pid.len()
-        ));
+        );
+        self.fx.push(Effect::Tell { hrun: Some(hrun), gnu: None });
         self.stop_as(Stop::OutputClosed);
         self.withdraw_all();
     }
