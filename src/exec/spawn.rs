@@ -76,6 +76,8 @@ pub struct TaskEnv {
     nice: Option<i32>,
     /// `--process-slot-var NAME`: set to the slot number - 1 in each task.
     slot_var: Option<String>,
+    /// GNU's `$PARALLEL_ENV` (env_parallel's): shell code run before every command.
+    prelude: Option<String>,
 }
 
 /// The names of the functions bash exported into `vars` (`BASH_FUNC_name%%`, or
@@ -112,7 +114,7 @@ impl TaskEnv {
             Err(_) => false,
         };
         let base = std::env::vars_os()
-            .filter(|(k, _)| !TASK_VARS.iter().any(|v| k.as_bytes() == v.as_bytes()))
+            .filter(|(k, _)| !TASK_VARS.iter().any(|v| k.as_bytes() == v.as_bytes()) && k != "PARALLEL_ENV")
             .filter_map(|(k, v)| {
                 let mut kv = k.as_bytes().to_vec();
                 kv.push(b'=');
@@ -146,6 +148,7 @@ impl TaskEnv {
                 .unwrap_or_else(|| cstring("/proc/self/exe")),
             nice: None,
             slot_var: None,
+            prelude: parallel_env(),
         };
         if !env.functions.is_empty() {
             env.bash = if shell.file_name().is_some_and(|n| n == "bash") {
@@ -188,6 +191,10 @@ impl TaskEnv {
             Some(block) => crate::pipe::feed::named(block, line),
             None => (line, None),
         };
+        let line = match &self.prelude {
+            Some(code) => format!("{code}\n{line}").into(),
+            None => line,
+        };
         // From the line as written (a task file) or the template's own text: a value that
         // happens to name a function does not switch its job to bash.
         let function = match &task.job {
@@ -198,11 +205,12 @@ impl TaskEnv {
         // the environment (BASH_ENV, a container or module wrapper).
         // A block's command runs through the shell, as GNU runs it (the feed step execs it,
         // so a direct start could not fall back to the shell).
-        let direct = if via_shell || function || self.shell_named || task.block.is_some() {
-            None
-        } else {
-            plain_words(&line).and_then(|w| Some((self.resolve(w[0])?, w)))
-        };
+        let direct =
+            if via_shell || function || self.shell_named || task.block.is_some() || self.prelude.is_some() {
+                None
+            } else {
+                plain_words(&line).and_then(|w| Some((self.resolve(w[0])?, w)))
+            };
         // A job GNU skips (`{choose_k}`, `{uniq}`) runs nothing and fails, as GNU counts it.
         let skipped = task.job.as_ref().is_some_and(|j| j.skipped());
         let direct = if skipped { Some((cstring("/bin/sh"), vec!["sh", "-c", "exit 1"])) } else { direct };
@@ -292,6 +300,17 @@ impl TaskEnv {
 }
 
 /// Task lines are UTF-8 without NUL (the task file is text): never fails in practice.
+/// GNU's `$PARALLEL_ENV`, as GNU reads it: shell code (or a file holding it), `\x01` standing
+/// for a newline; None when unset or empty. It is not passed on to the tasks.
+fn parallel_env() -> Option<String> {
+    let value = std::env::var("PARALLEL_ENV").ok().filter(|v| !v.is_empty())?;
+    let code = match std::path::Path::new(&value).exists() {
+        true => std::fs::read_to_string(&value).unwrap_or_default(),
+        false => value,
+    };
+    Some(code.replace('\x01', "\n"))
+}
+
 /// A path as `execve`'s and `chdir`'s C string (a path holds no NUL byte).
 pub fn path_cstring(path: &std::path::Path) -> CString {
     CString::new(path.as_os_str().as_bytes()).unwrap_or_else(|_| cstring("."))
@@ -358,6 +377,7 @@ mod tests {
             hrun: cstring("/opt/hrun"),
             nice: None,
             slot_var: None,
+            prelude: None,
         }
     }
 

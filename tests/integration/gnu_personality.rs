@@ -215,3 +215,32 @@ fn a_closed_standard_output_is_not_remarked_on_as_parallel() {
     assert_eq!(stdout(&out), "1\n2\n");
     assert_eq!(stderr(&out), "", "nothing said");
 }
+
+/// GNU's par_PARALLEL_ENV, par_do_not_export_PARALLEL_ENV: `$PARALLEL_ENV` (env_parallel's
+/// shell code, or a file of it, `\x01` for a newline) runs before every command and is not
+/// passed on.
+#[test]
+fn parallel_env_runs_before_each_command_and_is_not_passed_on() {
+    let sb = Sandbox::new();
+    sb.write("penv", "f() { echo in f $1; }\x01v=set");
+    for env in ["myvar=\"OK as variable\"".to_string(), sb.path("penv").display().to_string()] {
+        for args in
+            [&["-k", "echo $myvar {} x$PARALLEL_ENV", ":::", "1", "2"][..], &["f {}; echo $v", ":::", "3"]]
+        {
+            let gnu = gnu_parallel()
+                .map(|mut g| run(g.env("PARALLEL_ENV", &env).current_dir(sb.root()).args(args)));
+            let mut exec = sb.exec();
+            let hrun = run(exec.env("PARALLEL_ENV", &env).arg("--quiet").args(args));
+            assert_status!(hrun, 0);
+            if env.starts_with("myvar") && args.len() == 5 {
+                assert_eq!(stdout(&hrun), "OK as variable 1 x\nOK as variable 2 x\n");
+            }
+            if !env.starts_with("myvar") && args.len() == 3 {
+                assert_eq!(stdout(&hrun), "in f 3\nset\n");
+            }
+            if let Some(g) = gnu {
+                assert_eq!(stdout(&hrun), stdout(&g), "{env}: {args:?}");
+            }
+        }
+    }
+}
