@@ -64,6 +64,12 @@ fn workdir_as_gnu() {
     let out = same_stdout(&sb, &["-k", "--workdir", "{}dir/", "pwd", ":::", "x", "y z"]);
     assert_eq!(out, format!("{}/xdir\n{}/y zdir\n", root.display(), root.display()));
     same_stdout(&sb, &["-k", "--wd", ".", "pwd", ":::", "1"]);
+    // GNU's par_wd_dotdotdot: a directory named through a symlink is `pwd`'s as named, and
+    // $OLDPWD is where the run started.
+    std::fs::create_dir(sb.path("real")).unwrap();
+    std::os::unix::fs::symlink(sb.path("real"), sb.path("link")).unwrap();
+    let out = same_stdout(&sb, &["--wd", "link", "pwd; echo $OLDPWD", ":::", "1"]);
+    assert!(out.starts_with(&format!("{}\n", sb.path("link").display())), "{out}");
     // A plain line (no shell) starts there too.
     let e = run_in(
         &sb,

@@ -84,6 +84,14 @@ impl Dispatcher<'_> {
                 return self.refuse_because(st, slot, *starting, format!("{e:#}"));
             }
             program.dir = Some(super::super::spawn::path_cstring(&dir));
+            // As GNU's `cd DIR && ...`: the shell's $PWD is DIR as named (not its real path:
+            // `pwd` in /bin says /bin), $OLDPWD the directory hrun started in.
+            if let Some(here) = logical_cwd() {
+                if let Some(d) = std::path::Path::new(&here).join(&dir).to_str() {
+                    set_var(&mut program.env, "PWD", d);
+                }
+                set_var(&mut program.env, "OLDPWD", &here);
+            }
         }
         let (out, err) = starting.captured.files();
         let launcher = self.fleet.of(slot);
@@ -216,6 +224,21 @@ pub(super) fn on_our_clock(at: Stamp, floor: Instant) -> Instant {
     let now = Instant::now();
     let age = (unix_seconds(SystemTime::now()) - at.unix_secs()).max(0.0);
     now.checked_sub(Duration::from_secs_f64(age)).map_or(floor, |t| t.max(floor)).min(now)
+}
+
+/// hrun's working directory as the shell that started it names it (`$PWD` when it is that
+/// directory, else the real path).
+fn logical_cwd() -> Option<String> {
+    let real = std::env::current_dir().ok()?;
+    match std::env::var("PWD") {
+        Ok(pwd)
+            if std::fs::canonicalize(&pwd).ok().as_deref()
+                == std::fs::canonicalize(&real).ok().as_deref() =>
+        {
+            Some(pwd)
+        }
+        _ => real.to_str().map(String::from),
+    }
 }
 
 /// Sets `key` to `value` in a task's own variables (replacing its value there).
