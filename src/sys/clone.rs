@@ -169,8 +169,21 @@ extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
     unsafe {
         let ctx = &mut *(arg as *mut ChildCtx);
         // Default dispositions for what hrun's runtime handles (SIGSEGV, SIGBUS) or ignores
-        // (SIGPIPE); clone without CLONE_SIGHAND gave the child its own table.
-        for sig in [libc::SIGPIPE, libc::SIGSEGV, libc::SIGBUS] {
+        // (SIGPIPE), and for the signals hrun passes on to its tasks: a shell that started
+        // hrun in the background (`hrun ... &` in a script) ignored SIGINT and SIGQUIT, and an
+        // ignored signal stays ignored across exec (GNU parallel's tasks get them back too).
+        // clone without CLONE_SIGHAND gave the child its own table.
+        for sig in [
+            libc::SIGPIPE,
+            libc::SIGSEGV,
+            libc::SIGBUS,
+            libc::SIGINT,
+            libc::SIGQUIT,
+            libc::SIGTERM,
+            libc::SIGHUP,
+            libc::SIGUSR1,
+            libc::SIGUSR2,
+        ] {
             libc::signal(sig, libc::SIG_DFL);
         }
         if libc::setpgid(0, 0) != 0 {

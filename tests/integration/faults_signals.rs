@@ -281,3 +281,22 @@ fn a_killed_launcher_stops_the_run_and_resume_runs_its_tasks() {
     ran.sort();
     assert_eq!(ran, ["1", "2", "3"]);
 }
+
+/// A script's `hrun ... &` starts hrun with SIGINT and SIGQUIT ignored; its tasks get the
+/// signals hrun passes on back at their defaults (an ignored signal stays ignored across exec),
+/// so that hrun's forwarding of Ctrl-C reaches them, as GNU parallel's tasks.
+#[test]
+fn tasks_of_a_backgrounded_hrun_do_not_ignore_the_signals_it_forwards() {
+    let sb = Sandbox::new();
+    let line = format!(
+        "{} exec --log {} 'grep SigIgn /proc/self/status' ::: x & wait",
+        env!("CARGO_BIN_EXE_hrun"),
+        sb.path("log.jsonl").display()
+    );
+    let out = run(std::process::Command::new("sh").current_dir(sb.root()).args(["-c", &line]));
+    let text = stdout(&out);
+    let mask = text.split_whitespace().last().and_then(|m| u64::from_str_radix(m, 16).ok()).expect(&text);
+    for sig in [libc::SIGINT, libc::SIGQUIT, libc::SIGTERM, libc::SIGHUP, libc::SIGUSR1] {
+        assert_eq!(mask & (1 << (sig - 1)), 0, "signal {sig} ignored in the task: {text}");
+    }
+}
