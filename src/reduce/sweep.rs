@@ -522,10 +522,19 @@ pub fn plain(x: f64) -> String {
     }
 }
 
+/// The columns after the group's: the field and its statistics.
+const STATS: [&str; 7] = ["field", "n", "mean", "sd", "se", "min", "max"];
+
+/// The group columns' names; one named as a statistics column (a parameter `n`) is `by:n`, so
+/// that no two columns share a name (a CSV reader keyed by name would lose one).
+fn group_heads(by: &[String]) -> Vec<String> {
+    by.iter().map(|b| if STATS.contains(&b.as_str()) { format!("by:{b}") } else { b.clone() }).collect()
+}
+
 /// The terminal table: a line per group and field, columns aligned.
 pub fn render(by: &[String], rows: &[Summary]) -> String {
-    let mut head: Vec<String> = by.to_vec();
-    head.extend(["field", "n", "mean", "sd", "se", "min", "max"].map(String::from));
+    let mut head: Vec<String> = group_heads(by);
+    head.extend(STATS.map(String::from));
     let opt = |x: Option<f64>| x.map_or("-".to_string(), plain);
     let mut lines: Vec<Vec<String>> = vec![head];
     for r in rows {
@@ -552,8 +561,8 @@ pub fn render_csv(by: &[String], rows: &[Summary]) -> String {
         crate::results::csv_field(s.as_bytes(), &mut b);
         String::from_utf8_lossy(&b).into_owned()
     };
-    let mut head: Vec<String> = by.iter().map(|b| cell(b)).collect();
-    head.extend(["field", "n", "mean", "sd", "se", "min", "max"].map(String::from));
+    let mut head: Vec<String> = group_heads(by).iter().map(|b| cell(b)).collect();
+    head.extend(STATS.map(String::from));
     let mut out = head.join(",") + "\n";
     let opt = |x: Option<f64>| x.map_or(String::new(), |x| x.to_string());
     for r in rows {
@@ -602,6 +611,14 @@ mod tests {
         assert!((se.unwrap() - (32.0f64 / 7.0).sqrt() / 8f64.sqrt()).abs() < 1e-12);
         assert_eq!((min, max), (2.0, 9.0));
         assert_eq!(describe(&[3.0]).1, None);
+    }
+
+    #[test]
+    fn a_parameter_named_as_a_statistic_gets_its_own_column_name() {
+        // A sweep over `-n {n}` reduced --by n: two columns named n lost one in a CSV reader.
+        let by = ["n".to_string(), "a".to_string()];
+        assert_eq!(render_csv(&by, &[]), "by:n,a,field,n,mean,sd,se,min,max\n");
+        assert!(render(&by, &[]).starts_with("by:n  a  field  n  mean"), "{}", render(&by, &[]));
     }
 
     #[test]
