@@ -202,6 +202,12 @@ impl Reading {
     }
 }
 
+/// Which sweep a run is part of: its task file (or template and sources) and the file's
+/// number of tasks. Runs of one sweep (its shards, its resumed runs) share it; others do not.
+pub(crate) fn sweep_key(run: &RunRecord) -> String {
+    format!("{}\0{}\0{:?}", run.taskfile, run.template.as_deref().unwrap_or(""), run.file_tasks)
+}
+
 impl Status {
     /// A run that has just started, from its run record.
     fn of_run(run: &RunRecord) -> Status {
@@ -214,12 +220,7 @@ impl Status {
             total: run.tasks_total,
             already_done: run.already_done,
             file_tasks: run.file_tasks,
-            sweep: format!(
-                "{}\0{}\0{:?}",
-                run.taskfile,
-                run.template.as_deref().unwrap_or(""),
-                run.file_tasks
-            ),
+            sweep: sweep_key(run),
             jobs: run.template.is_some(),
             ..Status::default()
         }

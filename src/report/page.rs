@@ -156,16 +156,27 @@ pub fn render(r: &Report) -> String {
 /// Tasks ok, failed and not run yet over every run (a task counts once, by its verdict over
 /// all its attempts), and cancelled attempts.
 fn totals(r: &Report) -> String {
-    let mut verdicts: BTreeMap<u64, Verdict> = BTreeMap::new();
+    // A task is its sweep's: the logs of unrelated sweeps each have their own task 1.
+    let keys: Vec<String> = r.runs.iter().map(|run| crate::status::sweep_key(&run.head)).collect();
+    let mut verdicts: BTreeMap<(&str, u64), Verdict> = BTreeMap::new();
     for b in &r.bars {
-        let v = verdicts.entry(b.seq).or_default();
+        let v = verdicts.entry((keys[b.run].as_str(), b.seq)).or_default();
         *v = (*v).max(b.outcome.verdict());
     }
     let ok = verdicts.values().filter(|&&v| v == Verdict::Succeeded).count();
     let failed = verdicts.values().filter(|&&v| v == Verdict::Failed).count();
     let cancelled = r.bars.iter().filter(|b| b.outcome == Outcome::Cancelled).count();
     let mut line = format!("<p id=\"totals\">Tasks: {ok} ok, {failed} failed");
-    if let Some(total) = r.runs.iter().filter_map(|run| run.head.file_tasks).max() {
+    // Each sweep's size (its latest run's count), summed over the sweeps.
+    let mut sizes: BTreeMap<&str, u64> = BTreeMap::new();
+    for (key, run) in keys.iter().zip(&r.runs) {
+        if let Some(n) = run.head.file_tasks {
+            let size = sizes.entry(key.as_str()).or_default();
+            *size = (*size).max(n);
+        }
+    }
+    if !sizes.is_empty() {
+        let total: u64 = sizes.values().sum();
         let left = total.saturating_sub((ok + failed) as u64);
         let _ = write!(line, ", {left} not run yet, of {total}");
     }

@@ -253,3 +253,17 @@ fn identical_tasks_keep_every_task_whose_seed_is_also_in_the_program_name() {
     assert_eq!(rows.len(), 1, "{table}");
     assert!(rows[0].starts_with("4</td>") && rows[0].contains("./prog3 -c pass #"), "{table}");
 }
+
+/// A course student's walkthrough: two unrelated sweeps in one directory (3 tasks all ok; 2
+/// tasks, one failed) were reported as "3 ok, 0 failed ... of 3": tasks were merged by number
+/// across sweeps. Each sweep's tasks are its own.
+#[test]
+fn the_totals_over_unrelated_sweeps_count_each_sweeps_tasks() {
+    let sb = Sandbox::new();
+    let out = run(hrun().current_dir(sb.root()).args(["exec", "true", "{}", ":::", "1", "2", "3"]));
+    assert_status!(out, 0);
+    let out = run(hrun().current_dir(sb.root()).args(["exec", "test {} -lt 2", ":::", "1", "2"]));
+    assert_status!(out, 1);
+    let html = report_html(&sb, &[".hrun"]);
+    assert!(html.contains("Tasks: 4 ok, 1 failed, 0 not run yet, of 5"), "{html}");
+}

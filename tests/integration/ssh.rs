@@ -73,8 +73,10 @@ impl Sshd {
             .unwrap();
         assert!(st.success(), "sshd did not start: {}", sb.read("sshd/sshd.log"));
         let pidfile = dir.join("sshd.pid");
-        eventually("sshd writes its pid", Duration::from_secs(10), || pidfile.exists());
-        let pid = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
+        // (The file appears before its pid is in it.)
+        let read_pid = || std::fs::read_to_string(&pidfile).ok().and_then(|t| t.trim().parse::<i32>().ok());
+        eventually("sshd writes its pid", Duration::from_secs(10), || read_pid().is_some());
+        let pid = read_pid().unwrap();
         let sshd = Sshd { pid, config };
         eventually("sshd answers", Duration::from_secs(10), || {
             sshd.ssh().args(["node-a", "true"]).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
