@@ -309,7 +309,8 @@ fn a_json_table_keeps_header_names_and_by_prefers_the_parameter() {
     std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
     let out = run(sb
         .exec()
-        .args(["--results", "o.json", "--header", ":", "./prog", "{n}", "{seed}"])
+        // -k: rows in job order, so groups come in a known order.
+        .args(["-k", "--results", "o.json", "--header", ":", "./prog", "{n}", "{seed}"])
         .args([":::", "n", "1", "2", ":::", "seed", "1", "2", "3"]));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let r = reduce_json(sb.root(), &["o.json"]);
