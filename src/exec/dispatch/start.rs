@@ -229,6 +229,12 @@ pub(super) fn on_our_clock(at: Stamp, floor: Instant) -> Instant {
 /// hrun's working directory as the shell that started it names it (`$PWD` when it is that
 /// directory, else the real path).
 fn logical_cwd() -> Option<String> {
+    // Read once: hrun never changes its directory.
+    static CWD: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    CWD.get_or_init(read_logical_cwd).clone()
+}
+
+fn read_logical_cwd() -> Option<String> {
     let real = std::env::current_dir().ok()?;
     match std::env::var("PWD") {
         Ok(pwd)

@@ -9,14 +9,15 @@ use crate::sys::Ended;
 
 impl RunState {
     /// `--halt`, after a task finished as `ended`: when it fires, nothing new starts (the
-    /// waiting requests are withdrawn) and with `now`, the running tasks are stopped.
+    /// waiting requests are withdrawn) and with `now`, the running tasks are stopped. `job`:
+    /// the task's command, made only when the rule fires.
     pub(in super::super) fn check_halt(
         &mut self,
         ended: Ended,
         halt: &Halt,
         total: u64,
         seq: &TermSeq,
-        job: &str,
+        job: impl FnOnce() -> String,
     ) {
         let status = match ended {
             Ended::Exited(code) => code,
@@ -33,8 +34,9 @@ impl RunState {
             )),
             // GNU names the job that made it fire (for a failure rule; its success rules too).
             gnu: Some(format!(
-                "parallel: This job {}:\n{job}",
-                if status == 0 { "succeeded" } else { "failed" }
+                "parallel: This job {}:\n{}",
+                if status == 0 { "succeeded" } else { "failed" },
+                job()
             )),
         });
         if when == When::Now {

@@ -343,7 +343,9 @@ impl RunState {
                 } else {
                     self.count_failure(&task, timed_out, reaped);
                 }
-                self.check_halt(reaped, &policy.halt, total, &policy.term_seq, &task.command(slot + 1));
+                self.check_halt(reaped, &policy.halt, total, &policy.term_seq, || {
+                    task.command(slot + 1).into_owned()
+                });
             }
         }
     }

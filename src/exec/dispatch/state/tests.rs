@@ -188,7 +188,7 @@ fn halt_now_stops_the_running_tasks_and_withdraws_the_waiting_requests() {
     run(&mut st, 1, 2);
     queue(&mut st, 1, 3);
     st.tally.failed = 1;
-    st.check_halt(Ended::Exited(1), &halt, 0, &seq(), "job");
+    st.check_halt(Ended::Exited(1), &halt, 0, &seq(), || "job".into());
     let fx = st.fx.take();
     assert_eq!(st.phase.stop(), Some(Stop::Halt(1)));
     assert_eq!(withdrawn(&fx), [1]);
@@ -196,7 +196,7 @@ fn halt_now_stops_the_running_tasks_and_withdraws_the_waiting_requests() {
     assert_eq!(st.phase.teardown(), Some(TERM));
     assert!(said(&fx).contains("killing the running ones"), "{}", said(&fx));
     // Once stopped, later ends do not fire it again.
-    st.check_halt(Ended::Exited(1), &halt, 0, &seq(), "job");
+    st.check_halt(Ended::Exited(1), &halt, 0, &seq(), || "job".into());
     assert!(st.fx.take().is_empty());
 }
 
@@ -206,7 +206,7 @@ fn halt_soon_lets_the_running_tasks_finish() {
     let mut st = state(2);
     run(&mut st, 0, 1);
     st.tally.failed = 1;
-    st.check_halt(Ended::Exited(3), &halt, 0, &seq(), "job");
+    st.check_halt(Ended::Exited(3), &halt, 0, &seq(), || "job".into());
     // fail=1 exits with the failed task's status, as GNU parallel does.
     assert_eq!(st.phase.stop(), Some(Stop::Halt(3)));
     assert!(signals(&st.fx.take()).is_empty());
