@@ -181,14 +181,13 @@ pub fn gather(
         texts.extend(file_lines(&text));
     }
     let mut seen: Vec<SshLogin> = Vec::new();
-    for (i, t) in texts.iter().enumerate() {
+    for t in &texts {
         if t == ".." || t == "-" {
             return Err(format!("sshlogin {t:?}: give the sshloginfile with --sshloginfile"));
         }
         let login = parse(t)?;
-        let dup =
-            texts[..i].contains(t) || seen.iter().any(|l| l.name() == login.name() && l.ssh == login.ssh);
-        if !dup {
+        // The same host through the same ssh command is one host (`2/a` then `a`: the first).
+        if !seen.iter().any(|l| l.name() == login.name() && l.ssh == login.ssh) {
             seen.push(login);
         }
     }
