@@ -76,7 +76,7 @@ done
 echo
 echo "== $WORKER_TASKS short worker tasks (hrun-mc-pi -n 500000, about 0.5 ms each), all CPUs"
 mkdir -p "$work/r"
-awk -v n="$WORKER_TASKS" -v w="$worker" -v d="$work/t.r" \
+awk -v n="$WORKER_TASKS" -v w="$worker" -v d="$work/r" \
   'BEGIN { for (i = 1; i <= n; i++) printf "%s -t 1 -n 500000 --seed %d -o %s/mc_pi_%d.toml\n", w, i, d, i }' \
   > "$work/worker.txt"
 : > "$work/t.h"; : > "$work/t.r"
@@ -87,6 +87,9 @@ for _ in $(seq "$ROUNDS"); do
 done
 h=$(best < "$work/t.h")
 util=$(tail -1 "$work/w.jsonl" | python3 -c 'import json,sys; print("%.1f" % (100 * json.load(sys.stdin)["utilisation"]))')
+failed=$(tail -1 "$work/w.jsonl" | python3 -c 'import json,sys; print(json.load(sys.stdin)["failed"])')
+# A figure of failing tasks would measure something else (the worker once could not write its result).
+[ "$failed" = 0 ] || echo "WARNING: $failed worker tasks failed: these figures are not of the worker's work"
 r=nan; [ $has_rp = 1 ] && r=$(best < "$work/t.r")
 printf "hrun %.3f s (slot utilisation %s%%), rust-parallel %.3f s, ratio %.2f\n" "$h" "$util" "$r" \
   "$(ratio "$h" "$r")"
