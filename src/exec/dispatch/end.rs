@@ -26,7 +26,7 @@ pub(super) struct HeldRow {
 impl Dispatcher<'_> {
     /// The task's main process ended at `at` (its launcher's clock): record it now, or let its
     /// leftovers linger a moment. `next`: what its launcher did with the request waiting
-    /// behind it.
+    /// behind it; `clean`: its launcher saw nothing left behind (no need to look in /proc).
     pub(super) fn on_leader_end(
         &mut self,
         st: &mut RunState,
@@ -34,6 +34,7 @@ impl Dispatcher<'_> {
         reaped: Reaped,
         at: Stamp,
         next: Next,
+        clean: bool,
     ) -> Result<()> {
         let SlotState::Running(attempt) = std::mem::replace(&mut st.slots[slot], SlotState::Free) else {
             unreachable!("a reaped task's slot is running")
@@ -55,7 +56,7 @@ impl Dispatcher<'_> {
             Next::None => {}
         }
         let awaiting = attempt.died_of_step_wide_signal(reaped.ended, st.received);
-        let leftovers = !self.leftovers(&attempt, &st.by_pid).is_empty();
+        let leftovers = !clean && !self.leftovers(&attempt, &st.by_pid).is_empty();
         if !leftovers && awaiting.is_none() {
             return self.finish(st, slot, attempt, reaped, ended, Vec::new());
         }

@@ -200,8 +200,8 @@ impl Dispatcher<'_> {
                     Event::Spawned { token, result, at } => {
                         self.on_spawned(st, token as usize, result, at)?
                     }
-                    Event::Reaped { reaped, at, next } => match st.by_pid.remove(&reaped.pid) {
-                        Some(slot) => self.on_leader_end(st, slot, reaped, at, next)?,
+                    Event::Reaped { reaped, at, next, clean } => match st.by_pid.remove(&reaped.pid) {
+                        Some(slot) => self.on_leader_end(st, slot, reaped, at, next, clean)?,
                         None => orphans = true,
                     },
                     Event::Withdrawn { token } => st.given_back(token as usize),

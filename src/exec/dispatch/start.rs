@@ -119,6 +119,10 @@ impl Dispatcher<'_> {
         result: Result<i32, i32>,
         at: Stamp,
     ) -> Result<()> {
+        if slot < st.slots.len() {
+            // A request sent ahead that came after its slot's task ended may start then.
+            st.started_late(slot);
+        }
         let Some(SlotState::Starting(starting)) =
             st.slots.get_mut(slot).map(|s| std::mem::replace(s, SlotState::Free))
         else {

@@ -40,7 +40,7 @@ use protocol::{
 pub use proxy::{MAX_REMOTE, remote_pid};
 pub use stdio::{read_setup, serve_stdio, write_hello};
 
-use super::{Program, Spawner};
+use super::{Ended, Program, Spawner};
 use crate::cpuset::CpuSet;
 
 /// The largest request or reply; a command beyond it cannot be passed (the kernel refuses
@@ -446,6 +446,10 @@ struct Slots {
     waiting: HashMap<u64, Waiting>,
     /// A running task's output descriptors, where the link sends outputs at the task's end.
     outputs: HashMap<i32, Vec<OwnedFd>>,
+    /// How the last task of each idle slot ended, when it left nothing behind: a request
+    /// sent ahead that comes after that task was reaped starts at once if it follows such an
+    /// end, as it would have at the reaping (hrun, which has the end, has not started another).
+    ended_clean: HashMap<u64, Ended>,
 }
 
 /// Why the launcher stops serving: hrun is gone, or lost track of its slots.
@@ -522,8 +526,14 @@ impl Slots {
                         return Err(Gone);
                     } else if self.running.contains_key(&token) {
                         self.waiting.insert(token, w);
+                    } else if self.ended_clean.get(&token).is_some_and(|&e| when.follows(e)) {
+                        // The slot's task ended (and was reported) before this came, as the
+                        // request asks and leaving nothing behind: it starts now rather than
+                        // after a round trip to hrun (a short task often ends that soon).
+                        let spawned = self.start(io, token, w);
+                        io.send(&spawned)?;
                     } else {
-                        // The slot's task ended (and was reported) before this came.
+                        // The slot's task ended otherwise: hrun decides what follows.
                         io.send(&encode_withdrawn(token))?;
                     }
                 }
@@ -545,6 +555,7 @@ impl Slots {
         // moment of its own.
         let at = super::stamp_now();
         let result = start(io.spawner, &w.program, &w.cpus, io.env, &w.fds);
+        self.ended_clean.remove(&token);
         if let Ok(pid) = result {
             self.running.insert(token, pid);
             self.slot_of.insert(pid, token);
@@ -563,6 +574,13 @@ impl Slots {
         while let Ok(Some(r)) = super::reap() {
             ended.push((r, super::stamp_now()));
         }
+        if ended.is_empty() {
+            return Ok(());
+        }
+        // Every child is a task the launcher knows: none of the tasks just reaped left a
+        // process behind (their orphans were re-parented here before they could be reaped).
+        // hrun then need not look in /proc itself.
+        let clean = self.nothing_left(me);
         for (reaped, at) in ended {
             let slot = self.slot_of.remove(&reaped.pid);
             if let Some(s) = slot
@@ -576,7 +594,7 @@ impl Slots {
                 // A withdrawal hrun sent before this task ended must win: read it first.
                 self.requests(io)?;
                 if let Some(w) = self.waiting.remove(&slot) {
-                    if w.when.follows(reaped.ended) && self.nothing_left(me) {
+                    if w.when.follows(reaped.ended) && clean {
                         // Started before hrun hears of the end: the next task waits for no one.
                         spawned = Some(self.start(io, slot, w));
                         next = Next::Started;
@@ -590,7 +608,11 @@ impl Slots {
             {
                 return Err(Gone);
             }
-            io.send(&encode_reaped(&reaped, at, next))?;
+            if let Some(slot) = slot.filter(|s| clean && next == Next::None && !self.running.contains_key(s))
+            {
+                self.ended_clean.insert(slot, reaped.ended);
+            }
+            io.send(&encode_reaped(&reaped, at, next, clean))?;
             if let Some(spawned) = spawned {
                 io.send(&spawned)?;
             }

@@ -34,6 +34,9 @@ pub(super) const REAPED: u8 = 3;
 pub(super) const WITHDRAW: u8 = 4;
 pub(super) const WITHDRAWN: u8 = 5;
 pub(super) const SIGNAL: u8 = 6;
+/// In a `REAPED` message's last byte, beside what became of the next request: the task left
+/// no process behind.
+const CLEAN: u8 = 0x10;
 
 /// The task's stdout and stderr come with the request as two descriptors (same host).
 pub(super) const OUTPUTS_ATTACHED: u8 = 1;
@@ -100,7 +103,8 @@ pub enum Event {
     /// exec), at `at`.
     Spawned { token: u64, result: Result<i32, i32>, at: Stamp },
     /// A child of the launcher ended at `at`: a task, or an orphan re-parented to it.
-    Reaped { reaped: Reaped, at: Stamp, next: Next },
+    /// `clean`: the launcher saw no process left behind by it (when false, hrun looks).
+    Reaped { reaped: Reaped, at: Stamp, next: Next, clean: bool },
     /// Slot `token`'s waiting request did not start, and never will.
     Withdrawn { token: u64 },
 }
@@ -185,7 +189,9 @@ pub(super) fn encode_withdrawn(token: u64) -> Vec<u8> {
     m
 }
 
-pub(super) fn encode_reaped(r: &Reaped, at: Stamp, next: Next) -> Vec<u8> {
+/// `clean`: every child of the launcher was a task it knows when it reaped this one (the
+/// task left no process behind).
+pub(super) fn encode_reaped(r: &Reaped, at: Stamp, next: Next, clean: bool) -> Vec<u8> {
     let mut m = vec![REAPED];
     m.extend_from_slice(&r.pid.to_le_bytes());
     let (kind, code) = match r.ended {
@@ -201,11 +207,12 @@ pub(super) fn encode_reaped(r: &Reaped, at: Stamp, next: Next) -> Vec<u8> {
         m.extend_from_slice(&v.to_le_bytes());
     }
     put_stamp(&mut m, at);
-    m.push(match next {
+    let next = match next {
         Next::None => 0,
         Next::Started => 1,
         Next::GivenBack => 2,
-    });
+    };
+    m.push(next | if clean { CLEAN } else { 0 });
     m
 }
 
@@ -271,13 +278,14 @@ pub(super) fn decode_event(msg: &[u8]) -> Option<Event> {
                 nivcsw: r.u64()?,
             };
             let at = r.stamp()?;
-            let next = match r.u8()? {
+            let byte = r.u8()?;
+            let next = match byte & !CLEAN {
                 0 => Next::None,
                 1 => Next::Started,
                 2 => Next::GivenBack,
                 _ => return None,
             };
-            Some(Event::Reaped { reaped: Reaped { pid, ended, rusage }, at, next })
+            Some(Event::Reaped { reaped: Reaped { pid, ended, rusage }, at, next, clean: byte & CLEAN != 0 })
         }
         WITHDRAWN => Some(Event::Withdrawn { token: r.u64()? }),
         _ => None,
@@ -385,14 +393,17 @@ mod tests {
             },
         };
         for next in [Next::None, Next::Started, Next::GivenBack] {
-            let Some(Event::Reaped { reaped, at: a, next: n }) = decode_event(&encode_reaped(&r, at, next))
-            else {
-                panic!()
-            };
-            assert_eq!(
-                (reaped.pid, reaped.ended, reaped.rusage, a, n),
-                (42, Ended::Signaled(9), r.rusage, at, next)
-            );
+            for clean in [false, true] {
+                let Some(Event::Reaped { reaped, at: a, next: n, clean: c }) =
+                    decode_event(&encode_reaped(&r, at, next, clean))
+                else {
+                    panic!()
+                };
+                assert_eq!(
+                    (reaped.pid, reaped.ended, reaped.rusage, a, n, c),
+                    (42, Ended::Signaled(9), r.rusage, at, next, clean)
+                );
+            }
         }
         let Some(Event::Spawned { token, result, at: a }) =
             decode_event(&encode_spawned(9, Err(libc::E2BIG), at))
@@ -406,8 +417,11 @@ mod tests {
         assert_eq!(result, Ok(1234));
         let Some(Event::Withdrawn { token }) = decode_event(&encode_withdrawn(3)) else { panic!() };
         assert_eq!(token, 3);
-        let m = encode_reaped(&r, at, Next::None);
+        let m = encode_reaped(&r, at, Next::None, true);
         assert!(decode_event(&m[..m.len() - 1]).is_none(), "a short event is refused");
+        let mut odd = m.clone();
+        *odd.last_mut().unwrap() = 0x13;
+        assert!(decode_event(&odd).is_none(), "an unknown next is refused");
     }
 
     #[test]

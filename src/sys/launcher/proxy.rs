@@ -215,14 +215,14 @@ impl Relay {
                 }
                 protocol::encode_spawned(token, result.map(|p| tag(self.index, p)), at)
             }
-            Event::Reaped { mut reaped, at, next } => {
+            Event::Reaped { mut reaped, at, next, clean } => {
                 if let Some((token, _)) = self.running.remove(&reaped.pid)
                     && next == Next::GivenBack
                 {
                     self.pending.get_mut(&token).and_then(VecDeque::pop_front);
                 }
                 reaped.pid = tag(self.index, reaped.pid);
-                protocol::encode_reaped(&reaped, at, next)
+                protocol::encode_reaped(&reaped, at, next, clean)
             }
             Event::Withdrawn { token } => {
                 self.pending.get_mut(&token).and_then(VecDeque::pop_front);

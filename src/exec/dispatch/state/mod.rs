@@ -427,6 +427,18 @@ impl RunState {
         }
     }
 
+    /// The launcher started the request waiting for `slot` when it came, the slot's task
+    /// having ended (and been reported) before, as the request asks and leaving nothing
+    /// behind. Once hrun has freed the slot, that request is the slot's starting task, whose
+    /// pid comes with this answer. False while the slot is not free.
+    pub(super) fn started_late(&mut self, slot: usize) -> bool {
+        let late = matches!(self.slots[slot], SlotState::Free) && self.queued[slot].is_some();
+        if late {
+            self.promote(slot);
+        }
+        late
+    }
+
     /// The request waiting for `slot` did not start: its task goes back to the front of the
     /// queue (not run, unless the run goes on).
     pub(super) fn given_back(&mut self, slot: usize) {
