@@ -279,17 +279,7 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
     let env = spawn::TaskEnv::new(planned.plan.threads, &checked.shell)
         .with_nice(cfg.nice)
         .with_slot_var(cfg.slot_var.as_deref().unwrap_or(spawn::SLOT_VAR));
-    let fleet = match &cfg.hosts {
-        Some(hosts) => {
-            let (fleet, plan) = start_nodes(cfg, hosts, planned.plan.threads, &env)?;
-            planned.plan = plan;
-            fleet
-        }
-        None => {
-            let launchers = start_launchers(planned.plan.slots.len(), &env)?;
-            fleet::Fleet::local(launchers, planned.plan.slots.len(), &sys::hostname())
-        }
-    };
+    let fleet = start_fleet(cfg, &mut planned.plan, &env)?;
     let opened = open_outputs(cfg, &checked)?;
     let Opened { mut log, joblog, output, progress, dir_lock: _dir_lock, log_path } = opened;
     checked.log = log_path;
@@ -611,12 +601,34 @@ fn after_run(
     }
 }
 
+/// The launchers: on this host, one per slot up to 64; with `--nodes` or `-S`, one on each
+/// host, whose slots become the plan's.
+fn start_fleet(cfg: &ExecConfig, plan: &mut SlotPlan, env: &spawn::TaskEnv) -> Result<fleet::Fleet> {
+    Ok(match &cfg.hosts {
+        Some(hosts) => {
+            let (fleet, nodes_plan) = start_nodes(cfg, hosts, plan.threads, env)?;
+            *plan = nodes_plan;
+            fleet
+        }
+        None => {
+            let launchers = start_launchers(plan.slots.len(), env)?;
+            fleet::Fleet::local(launchers, plan.slots.len(), &sys::hostname())
+        }
+    })
+}
+
 /// Forks the launchers for `slots` slots, each with a copy of the task environment. Their
 /// sockets' send buffer is `HRUN_LAUNCHER_SNDBUF` bytes if set (the kernel caps it at
 /// `net.core.wmem_max`), else what a request of the largest size needs.
 fn start_launchers(slots: usize, env: &spawn::TaskEnv) -> Result<Vec<sys::Launcher>> {
     let send_buffer = std::env::var("HRUN_LAUNCHER_SNDBUF").ok().and_then(|v| v.trim().parse().ok());
-    (0..launcher_count(slots))
+    // HRUN_LAUNCHERS=K: K launchers instead (for benchmarks; at most one per slot).
+    let k = std::env::var("HRUN_LAUNCHERS")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| launcher_count(slots))
+        .clamp(1, slots.max(1));
+    (0..k)
         .map(|_| sys::Launcher::start(env.base(), send_buffer))
         .collect::<std::io::Result<Vec<_>>>()
         .context("cannot start the launcher processes")
@@ -689,10 +701,12 @@ fn start_nodes(
     Ok((fleet::Fleet::nodes(launchers, &counts, names).with_logins(logins), plan))
 }
 
-/// How many launcher processes start tasks: one per four slots, at most 32 (each starts
-/// tasks at one `execve` at a time; the dispatcher keeps the bookkeeping).
+/// How many launcher processes start tasks: one per slot, at most 64 (each starts tasks at
+/// one `execve` at a time, and a slot's next task waits for its launcher to be scheduled; the
+/// dispatcher keeps the bookkeeping). On 16 CPUs, one per four slots left slots waiting for
+/// their launcher: docs/benchmarks.md has the figures. A launcher holds about 1 MB.
 fn launcher_count(slots: usize) -> usize {
-    slots.div_ceil(4).clamp(1, 32)
+    slots.clamp(1, 64)
 }
 
 /// The slot plan; `-j` above the slot count is cut to the number of tasks when known (more

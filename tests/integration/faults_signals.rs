@@ -237,9 +237,10 @@ fn status_reads_a_log_being_written() {
     assert_eq!(out.status.code(), Some(2));
 }
 
-/// A launcher that dies (here SIGKILLed) takes its tasks with it (`PR_SET_PDEATHSIG`, and hrun
-/// kills what they started): hrun stops starting tasks, records the running ones as cancelled
-/// and the run as failed (255), and `--resume` runs every task again.
+/// A launcher that dies (here SIGKILLed) takes its task with it (`PR_SET_PDEATHSIG`, and hrun
+/// kills what it started): hrun stops starting tasks, records that task as cancelled, lets the
+/// task of the other slot's launcher finish, records the run as failed (255), and `--resume`
+/// runs what did not succeed.
 #[test]
 fn a_killed_launcher_stops_the_run_and_resume_runs_its_tasks() {
     let sb = Sandbox::new();
@@ -257,29 +258,37 @@ fn a_killed_launcher_stops_the_run_and_resume_runs_its_tasks() {
     };
     let launcher = ppid(pids_in(&sb, "sh.1")[0]);
     assert_eq!(ppid(launcher), child.id() as i32, "a task's parent is a launcher of hrun's");
+    assert_ne!(ppid(pids_in(&sb, "sh.2")[0]), launcher, "each slot has its own launcher");
     signal(launcher, libc::SIGKILL);
+    // Task 1 dies with its launcher; the run stops (task 3 does not start) and task 2, on
+    // another launcher, runs on until it ends (its `wait` returns 0 once its child is gone).
+    let first: Vec<i32> = pids_in(&sb, "sh.1").into_iter().chain(pids_in(&sb, "kid.1")).collect();
+    eventually("task 1's processes gone with its launcher", Duration::from_secs(3), || {
+        first.iter().all(|&p| gone(p))
+    });
+    let mut child = child;
+    assert!(child.try_wait().unwrap().is_none(), "hrun waits for the task still running");
+    signal(pids_in(&sb, "kid.2")[0], libc::SIGKILL);
     let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(255), "{err}");
     assert!(err.contains(&format!("launcher process {launcher} ended")), "{err}");
-    let pids: Vec<i32> = pids_in(&sb, "sh.").into_iter().chain(pids_in(&sb, "kid.")).collect();
-    assert_eq!(pids.len(), 4);
-    eventually("every task process gone with its launcher", Duration::from_secs(3), || {
-        pids.iter().all(|&p| gone(p))
-    });
+    assert!(!sb.path("sh.3").exists(), "no task starts once a launcher is gone");
     let log = sb.records();
     let tasks = &log.tasks;
     assert_eq!(tasks.len(), 2, "two attempts were running: {tasks:?}");
-    assert!(tasks.iter().all(|t| t.cancelled), "{tasks:?}");
+    let by_seq = |seq: u64| tasks.iter().find(|t| t.seq == seq).unwrap();
+    assert!(by_seq(1).cancelled, "{tasks:?}");
+    assert!(!by_seq(2).cancelled && by_seq(2).exit == Some(0), "{tasks:?}");
     let last = sb.read("log.jsonl").lines().last().unwrap().to_string();
     assert!(last.contains("\"kind\":\"end\""), "the end record comes last: {last}");
-    assert_eq!((log.end().cancelled, log.end().not_run), (2, 1));
+    assert_eq!((log.end().cancelled, log.end().not_run), (1, 1));
     sb.write("go", "");
     let out = run(sb.exec().args(["-j", "2", "--resume", "tasks.txt"]));
     assert_status!(out, 0);
     let mut ran: Vec<String> = sb.read("ran").lines().map(String::from).collect();
     ran.sort();
-    assert_eq!(ran, ["1", "2", "3"]);
+    assert_eq!(ran, ["1", "3"], "resume runs the cancelled task and the one not run");
 }
 
 /// A script's `hrun ... &` starts hrun with SIGINT and SIGQUIT ignored; its tasks get the

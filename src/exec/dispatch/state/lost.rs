@@ -1,5 +1,6 @@
-//! A launcher lost. On this host it was killed: its tasks got SIGKILL from the kernel and the
-//! run stops (`--resume` runs them again). On another node, the node (or its srun step, or
+//! A launcher lost. On this host it was killed: its tasks got SIGKILL from the kernel (their
+//! process groups get it from hrun), the run stops, the other launchers' tasks finish, and
+//! `--resume` runs them again. On another node, the node (or its srun step, or
 //! its ssh connection) is gone: its running tasks are recorded as lost and run again on the
 //! nodes that remain, not counted as failures or retries, and the run goes on; only when no
 //! node is left does it stop.
@@ -27,6 +28,11 @@ impl RunState {
             match std::mem::replace(&mut self.slots[slot], SlotState::Free) {
                 SlotState::Running(mut r) => {
                     self.by_pid.remove(&r.pid);
+                    if !node {
+                        // The kernel killed the task itself; what it started in its group is
+                        // hrun's now (re-parented to it), and goes with it.
+                        self.fx.signal(r.pid, libc::SIGKILL);
+                    }
                     r.cut = Some(if node { Cut::Lost } else { Cut::Cancelled });
                     let reaped = Reaped {
                         pid: r.pid,
@@ -36,6 +42,9 @@ impl RunState {
                     ended.push(ToRecord { slot, attempt: *r, reaped, at: std::time::Instant::now() });
                 }
                 SlotState::Lingering(l) => {
+                    if !node {
+                        self.fx.signal(l.attempt.pid, libc::SIGKILL);
+                    }
                     ended.push(ToRecord { slot, attempt: l.attempt, reaped: l.reaped, at: l.ended })
                 }
                 SlotState::Starting(s) if node => {

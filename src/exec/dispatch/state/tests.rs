@@ -152,6 +152,7 @@ fn a_launcher_gone_ends_its_slots_tasks_as_cancelled_and_counts_the_rest_not_run
     assert_eq!(st.summary.not_run, 2, "the starting task and the waiting request");
     assert!(matches!(st.slots[1], SlotState::Running(_)), "the other launcher's task runs on");
     assert!(!st.by_pid.contains_key(&1000) && st.by_pid.contains_key(&1001));
+    assert_eq!(signals(&st.fx.take()), [(1000, KILL)], "what the lost task started goes with it");
     assert_eq!(st.phase.stop(), Some(Stop::Error));
     assert!(format!("{:#}", st.deferred.unwrap()).contains("launcher process 77 ended"));
 }
@@ -367,6 +368,33 @@ fn a_prefetching_launchers_events_promote_the_waiting_request_or_give_it_back() 
     st.given_back(0);
     assert_eq!(st.retry.len(), 1);
     assert_eq!(st.summary.attempts, 2);
+}
+
+#[test]
+fn a_request_sent_ahead_that_came_after_its_slots_task_ended_starts_late() {
+    // The launcher reported task 1's end before hrun's request for task 2 reached it; task 1
+    // ended cleanly, so the launcher started task 2 at once and says so with its pid.
+    let mut st = state(2);
+    run(&mut st, 0, 1);
+    queue(&mut st, 0, 2);
+    assert!(!st.started_late(0), "while task 1 runs, the request only waits");
+    assert!(st.queued[0].is_some());
+    st.slots[0] = SlotState::Free; // task 1 recorded
+    assert!(st.started_late(0));
+    let SlotState::Starting(s) = &st.slots[0] else { panic!("the request is the slot's starting task") };
+    assert_eq!(s.task.seq, 2);
+    assert!(st.queued[0].is_none());
+    // Withdrawn meanwhile (the run stopped): starting first answers the withdrawal.
+    run(&mut st, 1, 3);
+    queue(&mut st, 1, 4);
+    st.withdraw_all();
+    assert_eq!(withdrawn(&st.fx.take()), [1]);
+    st.slots[1] = SlotState::Free;
+    assert!(st.started_late(1));
+    assert!(st.queued[1].is_none() && st.retry.is_empty(), "nothing waits, nothing is run twice");
+    // A free slot with nothing waiting: nothing to start.
+    st.slots[1] = SlotState::Free;
+    assert!(!st.started_late(1));
 }
 
 fn end_of(slot: usize, seq: u64, number: u32, fate: Disposition, reaped: Ended) -> TaskEnd {
