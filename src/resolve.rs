@@ -226,7 +226,13 @@ impl ExecArgs {
         };
         let resolved = self.extra.jobs_per_unit(resolved, self.threads)?;
         let mut resolved = match personality {
-            true => ExecConfig { progress: crate::exec::progress::ProgressMode::Quiet, ..resolved },
+            true => {
+                let progress = match (self.gnu.gnu_progress, self.gnu.gnu_eta) {
+                    (false, false) => crate::exec::progress::ProgressMode::Quiet,
+                    (_, eta) => crate::exec::progress::ProgressMode::Gnu { eta },
+                };
+                ExecConfig { progress, ..resolved }
+            }
             false => resolved,
         };
         // GNU's -j 0, as `parallel`: as many at once as possible (hrun exec refuses it).

@@ -344,6 +344,15 @@ pub struct GnuArgs {
     #[arg(long, value_name = "VERSION")]
     pub min_version: Option<String>,
 
+    /// As `parallel`: GNU's progress text on standard error (hosts, then a status after each
+    /// change); hrun exec shows its own progress whatever this says
+    #[arg(long = "progress")]
+    pub gnu_progress: bool,
+
+    /// As `parallel`: GNU's progress text with the estimated time left (--progress too)
+    #[arg(long = "eta")]
+    pub gnu_eta: bool,
+
     /// hrun runs as `parallel` (its program name): GNU parallel's conventions
     #[arg(long, hide = true)]
     pub gnu_personality: bool,

@@ -288,6 +288,9 @@ pub fn run(cfg: &ExecConfig) -> Result<Summary> {
     log.unreserve();
 
     let plan = &planned.plan;
+    if let Ok((_, cores, _)) = crate::placement::counts(&cfg.placement) {
+        progress.announce(cores, plan.slots.len());
+    }
     let outcome = dispatch::Dispatcher {
         plan,
         policy: &cfg.policy,

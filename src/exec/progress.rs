@@ -1,6 +1,8 @@
 //! Progress while a run goes on: an indicatif bar when stderr is a terminal, one plain status
 //! line every `--progress-interval` otherwise (a Slurm log: no carriage returns, no escape
-//! codes), or nothing with `--quiet`. Task output never mixes with the bar: the output
+//! codes), or nothing with `--quiet`; as `parallel` with `--progress` or `--eta`, GNU
+//! parallel's text (its host table, then a status after each change, each after a carriage
+//! return). Task output never mixes with the bar: the output
 //! thread suspends the bar while it writes a block.
 
 use std::time::{Duration, Instant};
@@ -13,6 +15,10 @@ pub enum ProgressMode {
     Bar,
     Lines(Duration),
     Quiet,
+    /// GNU parallel's `--progress` (with `--eta`: the time left first), terminal or not.
+    Gnu {
+        eta: bool,
+    },
 }
 
 impl ProgressMode {
@@ -40,6 +46,8 @@ pub struct Progress {
     running: u64,
     /// Whether any task started (an empty run prints no final line).
     any: bool,
+    /// Seconds of the attempts that ended (GNU's average).
+    ran_s: f64,
 }
 
 impl Progress {
@@ -74,7 +82,18 @@ impl Progress {
             ProgressMode::Lines(every) => Some(now + every),
             _ => None,
         };
-        Progress { mode, bar, total, started: now, next_line, ok: 0, failed: 0, running: 0, any: false }
+        Progress {
+            mode,
+            bar,
+            total,
+            started: now,
+            next_line,
+            ok: 0,
+            failed: 0,
+            running: 0,
+            any: false,
+            ran_s: 0.0,
+        }
     }
 
     /// A handle for the output thread, to suspend the bar while it writes.
@@ -82,20 +101,33 @@ impl Progress {
         self.bar.clone()
     }
 
+    /// Before the first task: GNU's table of hosts (`--progress`, `--eta`): this host's CPU
+    /// cores and how many jobs run at once.
+    pub fn announce(&self, cores: usize, slots: usize) {
+        if let ProgressMode::Gnu { .. } = self.mode {
+            eprint!("\nComputers / CPU cores / Max jobs to run\n1:local / {cores} / {slots}\n");
+        }
+    }
+
     pub fn started(&mut self) {
+        if let (ProgressMode::Gnu { .. }, false) = (self.mode, self.any) {
+            eprint!("\nComputer:jobs running/jobs completed/%of started jobs/Average seconds to complete\n");
+        }
         self.running += 1;
         self.any = true;
         self.redraw();
     }
 
-    /// An attempt ended; `final_ok` is `Some(succeeded)` when it was the task's last.
-    pub fn ended(&mut self, final_ok: Option<bool>) {
+    /// An attempt ended after `wall_s` seconds; `final_ok` is `Some(succeeded)` when it was the
+    /// task's last.
+    pub fn ended(&mut self, final_ok: Option<bool>, wall_s: f64) {
         self.running = self.running.saturating_sub(1);
         match final_ok {
             Some(true) => self.ok += 1,
             Some(false) => self.failed += 1,
             None => {}
         }
+        self.ran_s += wall_s;
         self.redraw();
     }
 
@@ -119,6 +151,13 @@ impl Progress {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
+        match (self.mode, self.any) {
+            (ProgressMode::Gnu { .. }, true) => eprintln!(),
+            // What GNU prints when there was no job at all.
+            (ProgressMode::Gnu { eta: false }, false) => eprint!("\r0\n"),
+            (ProgressMode::Gnu { eta: true }, false) => eprint!("\rETA: 0s Left: 0 AVG: 0.00s  0\n"),
+            _ => {}
+        }
         if matches!(self.mode, ProgressMode::Lines(_)) && self.any {
             eprintln!("{}", self.line(Instant::now()));
         }
@@ -131,6 +170,9 @@ impl Progress {
     /// Draws the counters as they are now: the words first (one frame, all numbers from this
     /// snapshot), then the bar's position.
     fn redraw(&self) {
+        if let ProgressMode::Gnu { eta } = self.mode {
+            eprint!("\r{}", self.gnu_status(eta, Instant::now()));
+        }
         if let Some(bar) = &self.bar {
             let done = self.ok + self.failed;
             bar.set_message(match self.total {
@@ -139,6 +181,21 @@ impl Progress {
             });
             bar.set_position(done);
         }
+    }
+
+    /// GNU's status: `local:RUNNING/DONE/100%/AVGs ` (average seconds per job ended), after
+    /// `ETA: Ss Left: N AVG: As  ` with `--eta`.
+    fn gnu_status(&self, eta: bool, now: Instant) -> String {
+        let done = self.ok + self.failed;
+        let avg = if done > 0 { self.ran_s / done as f64 } else { 0.0 };
+        let host = format!("local:{}/{done}/100%/{avg:.1}s ", self.running);
+        if !eta {
+            return host;
+        }
+        let left = self.total.map_or(self.running, |n| n.saturating_sub(done));
+        let elapsed = now.duration_since(self.started).as_secs_f64();
+        let per_job = if done > 0 { elapsed / done as f64 } else { 0.0 };
+        format!("ETA: {:.0}s Left: {left} AVG: {per_job:.2}s  {host}", per_job * left as f64)
     }
 
     /// `hrun: progress: 20/36 done (ok 19, failed 1, running 4), elapsed 0:01:23, ETA 0:00:50`
@@ -227,11 +284,11 @@ mod tests {
         for (first, second) in [(Some(true), None), (Some(true), Some(false))] {
             p.started();
             p.started();
-            p.ended(first);
-            p.ended(second);
+            p.ended(first, 0.0);
+            p.ended(second, 0.0);
         }
         p.started();
-        p.ended(Some(true));
+        p.ended(Some(true), 0.0);
         let frames = frames.0.lock().unwrap().clone();
         let drawn: Vec<(&String, [u64; 5])> = frames.iter().filter_map(|f| Some((f, numbers(f)?))).collect();
         assert!(drawn.len() >= 4, "frames were drawn: {frames:?}");

@@ -51,7 +51,7 @@ const FILTER: &str = "--filter evaluates a perl expression per job, which hrun d
 const SHARD: &str = "GNU's --shard (each record to the job its key hashes to) needs --pipe, which hrun \
     does not have yet (planned); hrun exec's own --shard K/N is another thing: it splits the jobs \
     between hrun runs";
-const PROGRESS: &str = "GNU's progress display on standard error; hrun exec shows its own";
+const PROGRESS: &str = "GNU's progress bar on standard error; hrun exec shows its own";
 
 /// Every option, in GNU's order.
 pub static OPTIONS: &[GnuOption] = &[
@@ -195,8 +195,8 @@ pub static OPTIONS: &[GnuOption] = &[
     flag(&["T"], Retired("-T has been retired. Use --tty.")),
     value(&["H"], Int, Retired("-H has been retired. Use --halt.")),
     flag(&["dry-run", "dryrun", "dr"], A(M::DryRun)),
-    flag(&["progress"], I(PROGRESS)),
-    flag(&["eta"], I(PROGRESS)),
+    flag(&["progress"], A(M::Progress)),
+    flag(&["eta"], A(M::Eta)),
     flag(&["bar"], I(PROGRESS)),
     value(&["total-jobs", "totaljobs", "total"], Text, A(M::TotalJobs)),
     flag(&["shuf"], A(M::Shuf)),

@@ -88,3 +88,56 @@ fn jobs_count_cores_or_sockets_as_gnu_counts_them() {
     assert_eq!(slots(&["--use-sockets-instead-of-threads", "-j", "200%"]), 2 * sockets);
     assert_eq!(slots(&["--use-sockets-instead-of-threads", "-j", "+1"]), sockets + 1);
 }
+
+/// GNU's `--progress` and `--eta` print on standard error whether or not it is a terminal: the
+/// host table, then a status after each change, each after a carriage return, and a newline at
+/// the end (with no job at all, GNU's own last line). As `parallel`, hrun prints the same:
+/// byte for byte with no job, the same lines (times aside) with jobs.
+#[test]
+fn progress_and_eta_print_gnus_text_on_stderr() {
+    let Some(gnu) = gnu_parallel() else { return };
+    let sb = Sandbox::new();
+    let bin = sb.path("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_hrun"), bin.join("parallel")).unwrap();
+    // GNU asks /dev/tty for the terminal's width, and its shell complains when there is none.
+    let text = |o: &std::process::Output| -> String {
+        stderr(o).lines().filter(|l| !l.contains("/dev/tty")).collect::<Vec<_>>().join("\n")
+    };
+    let both = |args: &[&str], stdin: &[u8]| {
+        let mut ours = Command::new(bin.join("parallel"));
+        ours.env("PARALLEL_HOME", sb.path("ph")).arg("--will-cite").args(args);
+        let mut theirs = Command::new(gnu.get_program());
+        theirs.args(gnu.get_args()).args(args);
+        (run_with(theirs, sb.root(), stdin), run_with(ours, sb.root(), stdin))
+    };
+    for flag in ["--progress", "--eta"] {
+        let (g, h) = both(&["-j", "2", flag, "echo {}"], b"");
+        assert_eq!(text(&h), text(&g), "{flag} with no job: hrun (left) and GNU");
+        assert!(text(&h).contains("Computers / CPU cores / Max jobs to run\n1:local / "), "{}", text(&h));
+        let (g, h) = both(&["-j", "2", flag, "sleep 0.1; echo {}", ":::", "1", "2", "3", "4", "5"], b"");
+        assert_eq!(stdout(&h).lines().count(), 5);
+        let lines = |s: String| {
+            s.split('\n').map(|l| l.rsplit('\r').next().unwrap_or("").to_string()).collect::<Vec<_>>()
+        };
+        let (ours, theirs) = (lines(text(&h)), lines(text(&g)));
+        assert_eq!(ours.len(), theirs.len(), "{flag}: {ours:?} / GNU {theirs:?}");
+        assert_eq!(ours[..5], theirs[..5], "{flag}: the tables");
+        // The last status: every job done, none running.
+        assert!(ours[5].contains("local:0/5/100%/"), "{flag}: {ours:?}");
+        assert!(theirs[5].contains("local:0/5/100%/"), "{flag}: GNU {theirs:?}");
+    }
+    // hrun exec takes them (a GNU script's words) and shows its own progress.
+    let o = run(hrun().args([
+        "exec",
+        "--progress",
+        "--eta",
+        "--log",
+        &sb.path("l.jsonl").to_string_lossy(),
+        "true",
+        ":::",
+        "1",
+    ]));
+    assert_status!(o, 0);
+    assert!(!stderr(&o).contains("Computers"), "{}", stderr(&o));
+}

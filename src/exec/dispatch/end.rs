@@ -177,7 +177,7 @@ impl Dispatcher<'_> {
         if let Some(w) = self.workdir {
             w.done(&task);
         }
-        self.progress.ended(fate.finished().then_some(succeeded));
+        self.progress.ended(fate.finished().then_some(succeeded), wall_s);
         if fate == Disposition::Failed && !st.warned_spool && self.output.spool_full() {
             st.warned_spool = true;
             st.fx.warn(format!(
