@@ -123,6 +123,26 @@ impl std::str::FromStr for Jobs {
     }
 }
 
+impl Jobs {
+    /// `-j` on the command line: a job count, or, as GNU parallel, a file that holds one (its
+    /// first line). GNU reads the file again each time a job ends; hrun reads it once.
+    pub fn from_arg(s: &str) -> Result<Jobs, String> {
+        let direct = s.parse::<Jobs>();
+        let path = std::path::Path::new(s);
+        if direct.is_ok() || !path.is_file() {
+            return direct;
+        }
+        let mut text = String::new();
+        std::io::Read::read_to_string(
+            &mut std::io::Read::take(std::fs::File::open(path).map_err(|e| format!("{s}: {e}"))?, 4096),
+            &mut text,
+        )
+        .map_err(|e| format!("{s}: {e}"))?;
+        let first = text.lines().next().unwrap_or("");
+        first.parse::<Jobs>().map_err(|e| format!("{s} (a file of job counts, as GNU's -j FILE): {e}"))
+    }
+}
+
 impl std::fmt::Display for Jobs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -566,6 +586,29 @@ mod tests {
         assert!(p.leftover.is_empty());
         let p = plan(&set("0-3"), 1, Some(4)).unwrap();
         assert!(!p.shared());
+    }
+
+    #[test]
+    fn jobs_from_a_file_as_gnus_dash_j_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = |name: &str, text: &str| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, text).unwrap();
+            p.to_string_lossy().into_owned()
+        };
+        assert_eq!(Jobs::from_arg(&file("three", "3\n")), Ok(Jobs::Count(3)));
+        assert_eq!(Jobs::from_arg(&file("pct", " 50%\nnext line\n")), Ok(Jobs::Percent(50.0)));
+        assert_eq!(Jobs::from_arg("4"), Ok(Jobs::Count(4)));
+        let bad = Jobs::from_arg(&file("bad", "lots\n")).unwrap_err();
+        assert!(bad.contains("bad (a file of job counts") && bad.contains("\"lots\""), "{bad}");
+        assert!(
+            Jobs::from_arg(&dir.path().join("none").to_string_lossy())
+                .unwrap_err()
+                .contains("is not a job count")
+        );
+        // A device or a directory is not read.
+        assert!(Jobs::from_arg("/dev/zero").is_err());
+        assert!(Jobs::from_arg(&dir.path().to_string_lossy()).is_err());
     }
 
     #[test]

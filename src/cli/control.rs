@@ -42,14 +42,16 @@ impl PlacementArgs {
 #[command(next_help_heading = "Slots and placement")]
 pub struct RunControl {
     /// Run at most J tasks at once (default: every slot, floor(CPUs / T)); also N% of the
-    /// usable CPUs, +N or -N CPUs, as GNU parallel. Above the slot count, slots share CPUs
+    /// usable CPUs, +N or -N CPUs, as GNU parallel; or a file holding one of those, read at
+    /// the start (GNU reads it again as jobs end). Above the slot count, slots share CPUs
     #[arg(
         short = 'j',
         long,
         visible_short_alias = 'P',
         alias = "max-procs",
         value_name = "J",
-        allow_hyphen_values = true
+        allow_hyphen_values = true,
+        value_parser = crate::slots::Jobs::from_arg
     )]
     pub jobs: Option<crate::slots::Jobs>,
 

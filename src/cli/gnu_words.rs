@@ -354,7 +354,10 @@ mod tests {
     fn ignored_options_are_dropped() {
         // --bar is dropped; --eta is kept (GNU's progress text as `parallel`), but not after
         // the command.
-        assert_eq!(answered(&["--eta", "--bar", "-k", "echo", "--bar"]).unwrap(), ["--eta", "-k", "echo", "--bar"]);
+        assert_eq!(
+            answered(&["--eta", "--bar", "-k", "echo", "--bar"]).unwrap(),
+            ["--eta", "-k", "echo", "--bar"]
+        );
     }
 
     #[test]
