@@ -77,15 +77,25 @@ pub struct UsageError(pub anyhow::Error);
 /// How [`crate::template::SourceError::TooLong`] starts.
 const TOO_LONG: &str = "Command line too long (";
 
+/// How a `--workdir` that cannot be made is said as `parallel`.
+pub const CANNOT_CHDIR: &str = "Cannot change into non-executable dir ";
+
+/// How hrun refuses a `--trim` value (`template::sources::Trim::parse`).
+pub const TRIM_CHOICES: &str = "give n, l, r or lr (which ends lose their blanks)";
+
 /// As `parallel`: the text of an error GNU parallel 20221122 has too (a command line too long
-/// for `-s`), which it prints as `parallel: Error: TEXT` and exits 255.
+/// for `-s`, a missing `--workdir`, a bad `--trim`), which it prints as `parallel: Error: TEXT`
+/// and exits 255.
 pub fn gnu_error(e: &anyhow::Error) -> Option<String> {
     if !crate::messages::gnu() {
         return None;
     }
     // The error may have been passed on as text (a run stopped by its input): found by its words.
     let text = format!("{e:#}");
-    let start = text.find(TOO_LONG)?;
+    if text.contains(TRIM_CHOICES) {
+        return Some("--trim must be one of: r l rl lr.".into());
+    }
+    let start = [TOO_LONG, CANNOT_CHDIR].iter().find_map(|words| text.find(words))?;
     Some(text[start..].to_string())
 }
 

@@ -96,6 +96,8 @@ impl ExecArgs {
     /// `hrun exec`'s flags over the environment and hrun.toml, and its words read as a task
     /// file or a command template.
     pub fn resolve(self, cfg: &Config) -> Result<ExecConfig> {
+        // As `parallel`, errors are said in GNU's words from the first one on.
+        crate::messages::set_gnu(self.gnu.gnu_personality);
         let tasks = match self.block_spec()? {
             Some(spec) => spec,
             None => input::classify(&self.words, self.template_options()?).map_err(usage)?,

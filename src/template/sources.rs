@@ -94,7 +94,7 @@ impl Trim {
             "l" => Trim::Left,
             "r" => Trim::Right,
             "lr" | "rl" => Trim::Both,
-            _ => return Err(format!("--trim {text:?}: give n, l, r or lr (which ends lose their blanks)")),
+            _ => return Err(format!("--trim {text:?}: {}", crate::exit::TRIM_CHOICES)),
         })
     }
 

@@ -141,3 +141,36 @@ fn progress_and_eta_print_gnus_text_on_stderr() {
     assert_status!(o, 0);
     assert!(!stderr(&o).contains("Computers"), "{}", stderr(&o));
 }
+
+/// Errors GNU parallel has too are said in its words as `parallel`, with its status: a `--trim`
+/// it does not know, a `--wd` it cannot make or enter (GNU makes it, then says why it could
+/// not enter it: the error its test of the directory left).
+#[test]
+fn trim_and_workdir_errors_are_gnus_words() {
+    let Some(gnu) = gnu_parallel() else { return };
+    let sb = Sandbox::new();
+    let bin = sb.path("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_hrun"), bin.join("parallel")).unwrap();
+    sb.write("afile", "");
+    let file = sb.path("afile").to_string_lossy().into_owned();
+    let under = sb.path("afile/sub").to_string_lossy().into_owned();
+    for args in [
+        vec!["--trim", "fj", ":::", "echo"],
+        vec!["--wd", &file, "pwd", ":::", "x"],
+        vec!["--wd", &under, "pwd", ":::", "x"],
+    ] {
+        let mut ours = Command::new(bin.join("parallel"));
+        ours.env("PARALLEL_HOME", sb.path("ph")).arg("--will-cite").args(&args);
+        let mut theirs = Command::new(gnu.get_program());
+        theirs.args(gnu.get_args()).args(&args);
+        let (g, h) = (run_with(theirs, sb.root(), b""), run_with(ours, sb.root(), b""));
+        assert_eq!(stderr(&h), stderr(&g), "{args:?}: stderr, hrun (left) and GNU");
+        assert_eq!((stdout(&h), h.status.code()), (stdout(&g), g.status.code()), "{args:?}");
+        assert!(stderr(&h).starts_with("parallel: Error: "), "{}", stderr(&h));
+    }
+    // hrun exec keeps its own words and usage status.
+    let o = run(hrun().args(["exec", "--trim", "fj", "echo", ":::", "x"]));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--trim \"fj\": give n, l, r or lr"), "{}", stderr(&o));
+}
