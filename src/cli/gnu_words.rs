@@ -67,7 +67,37 @@ pub fn implemented(exec: &clap::Command, option: &gnu::GnuOption) -> bool {
 /// `words` (those after `exec`) with GNU's spellings made hrun's and ignored options dropped;
 /// or the line that refuses an option.
 pub fn answer(exec: &clap::Command, words: &[OsString]) -> Result<Vec<OsString>, String> {
-    answer_as(exec, words, false)
+    answer_as(exec, words, false).map_err(|r| r.line())
+}
+
+/// Why an option is not taken: hrun's line, or the lines GNU itself dies with (a retired
+/// option), which `parallel` prints as GNU does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    Hrun(String),
+    Gnu(&'static str),
+}
+
+impl Refusal {
+    /// hrun's one line.
+    pub fn line(&self) -> String {
+        match self {
+            Refusal::Hrun(line) => line.clone(),
+            Refusal::Gnu(lines) => lines.replace('\n', " "),
+        }
+    }
+
+    /// GNU's error lines (after `parallel: Error: `), when GNU refuses it itself: for any of
+    /// its ten retired options, all ten, as GNU prints them.
+    pub fn gnu_lines(&self) -> Option<Vec<&'static str>> {
+        match self {
+            Refusal::Gnu(lines) if gnu::options::RETIRED_LINES.contains(lines) => {
+                Some(gnu::options::RETIRED_LINES.to_vec())
+            }
+            Refusal::Gnu(lines) => Some(lines.split('\n').collect()),
+            Refusal::Hrun(_) => None,
+        }
+    }
 }
 
 /// The flag that tells `hrun exec` it runs as `parallel` (first of its words, put there by
@@ -81,10 +111,12 @@ pub fn answer_as(
     exec: &clap::Command,
     words: &[OsString],
     personality: bool,
-) -> Result<Vec<OsString>, String> {
+) -> Result<Vec<OsString>, Refusal> {
     let known = known(exec);
     let mut out = Vec::with_capacity(words.len());
-    let mut refusal: Option<String> = None;
+    let mut refusal: Option<Refusal> = None;
+    // GNU's --gnu overrides --tollef (which it otherwise refuses as retired).
+    let gnu_flag = words.iter().any(|w| w == "--gnu");
     let mut i = 0;
     if personality && words.first().is_some_and(|w| w == PERSONALITY) {
         out.push(words[0].clone());
@@ -140,6 +172,9 @@ pub fn answer_as(
             continue;
         }
         for given in &parsed.options {
+            if gnu_flag && given.option.name() == "tollef" {
+                continue;
+            }
             match respell(&known, exec, given) {
                 Ok(words) => out.extend(words),
                 Err(line) => {
@@ -264,7 +299,7 @@ fn hrun_knows(known: &[Known], word: &str) -> Option<usize> {
 }
 
 /// One GNU option as hrun exec's words, or the line refusing it.
-fn respell(known: &[Known], exec: &clap::Command, given: &Given) -> Result<Vec<OsString>, String> {
+fn respell(known: &[Known], exec: &clap::Command, given: &Given) -> Result<Vec<OsString>, Refusal> {
     let shown = || {
         let name = gnu::GnuOption::dashed(given.option.name());
         if given.written.trim_start_matches(['-', '+']).eq_ignore_ascii_case(given.option.name()) {
@@ -275,13 +310,14 @@ fn respell(known: &[Known], exec: &clap::Command, given: &Given) -> Result<Vec<O
     };
     match given.option.answer {
         Answer::Ignored(_) => Ok(Vec::new()),
-        Answer::Refused(_) | Answer::Retired(_) => Err(given.refusal().unwrap_or_default()),
-        Answer::Accepted(meaning) if !implemented(exec, given.option) => Err(format!(
+        Answer::Retired(lines) => Err(Refusal::Gnu(lines)),
+        Answer::Refused(_) => Err(Refusal::Hrun(given.refusal().unwrap_or_default())),
+        Answer::Accepted(meaning) if !implemented(exec, given.option) => Err(Refusal::Hrun(format!(
             "{}: hrun exec does not do this yet ({}){}",
             shown(),
             meaning.describe(),
             instead(meaning).map_or(String::new(), |i| format!("; {i}"))
-        )),
+        ))),
         Answer::Accepted(_) => {
             let long = given.option.names.iter().find(|n| n.len() > 1 && find_long(known, n).is_some());
             let short = given
@@ -292,7 +328,9 @@ fn respell(known: &[Known], exec: &clap::Command, given: &Given) -> Result<Vec<O
             let flag = match (long, short) {
                 (Some(l), _) => format!("--{l}"),
                 (None, Some(s)) => format!("-{s}"),
-                (None, None) => return Err(format!("{}: not an option of hrun exec", shown())),
+                (None, None) => {
+                    return Err(Refusal::Hrun(format!("{}: not an option of hrun exec", shown())));
+                }
             };
             let number = matches!(given.option.takes, Takes::Optional(Kind::Int | Kind::Float));
             Ok(match &given.value {

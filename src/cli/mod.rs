@@ -112,7 +112,16 @@ fn gnu_options_answered(mut argv: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsSt
             argv.extend(words);
             argv
         }
-        Err(line) => hrun_protocol::cli_error::usage_exit("hrun", &line),
+        Err(refusal) => match refusal.gnu_lines().filter(|_| personality) {
+            // As `parallel`, an option GNU itself refuses is said in its words, with its status.
+            Some(lines) => {
+                for line in lines {
+                    eprintln!("parallel: Error: {line}");
+                }
+                std::process::exit(crate::exit::INTERNAL)
+            }
+            None => hrun_protocol::cli_error::usage_exit("hrun", &refusal.line()),
+        },
     }
 }
 
