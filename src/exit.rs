@@ -80,6 +80,9 @@ const TOO_LONG: &str = "Command line too long (";
 /// How a `--workdir` that cannot be made is said as `parallel`.
 pub const CANNOT_CHDIR: &str = "Cannot change into non-executable dir ";
 
+/// How a shell that is not there is said (`shell::Shell::choose`), after its origin and path.
+pub const NO_SHELL: &str = ": no such executable shell";
+
 /// How hrun refuses a `--trim` value (`template::sources::Trim::parse`).
 pub const TRIM_CHOICES: &str = "give n, l, r or lr (which ends lose their blanks)";
 
@@ -94,6 +97,15 @@ pub fn gnu_error(e: &anyhow::Error) -> Option<String> {
     let text = format!("{e:#}");
     if text.contains(TRIM_CHOICES) {
         return Some("--trim must be one of: r l rl lr.".into());
+    }
+    if let Some(at) = text.find(NO_SHELL) {
+        // `ORIGIN PATH: no such executable shell`: GNU names the path.
+        let head = &text[..at];
+        let path = ["PARALLEL_SHELL ", "--shell ", "the parent shell ", "the default shell ", "SHELL "]
+            .iter()
+            .find_map(|origin| head.rfind(origin).map(|i| &head[i + origin.len()..]))
+            .unwrap_or(head);
+        return Some(format!("Shell '{path}' not found."));
     }
     let start = [TOO_LONG, CANNOT_CHDIR].iter().find_map(|words| text.find(words))?;
     Some(text[start..].to_string())

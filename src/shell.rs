@@ -92,7 +92,7 @@ impl Shell {
         };
         match found {
             Some(path) => Ok(Shell { path, chosen }),
-            None => Err(format!("{} {}: no such executable shell", chosen.origin(), path.display())),
+            None => Err(format!("{} {}{}", chosen.origin(), path.display(), crate::exit::NO_SHELL)),
         }
     }
 

@@ -172,6 +172,16 @@ fn trim_and_workdir_errors_are_gnus_words() {
         let (g, h) = gnu_and_ours(&sb, &args, b"").unwrap();
         assert_eq!(stderr(&h), stderr(&g), "{args:?}: stderr, hrun (left) and GNU");
         assert_eq!((stdout(&h), h.status.code()), (stdout(&g), g.status.code()), "{args:?}");
+    }
+    // A shell that is not there (GNU's par_testquote).
+    for shell in ["no-such-shell", "/no/such/dir/sh"] {
+        let args = ["echo", ":::", "x"];
+        let (mut g, mut h) = (gnu_parallel().unwrap(), Command::new(sb.path("bin/parallel")));
+        g.env("PARALLEL_SHELL", shell).args(args);
+        h.env("PARALLEL_SHELL", shell).env("PARALLEL_HOME", sb.path("ph")).arg("--will-cite").args(args);
+        let (g, h) = (run_with(g, sb.root(), b""), run_with(h, sb.root(), b""));
+        assert_eq!(stderr(&h), stderr(&g), "PARALLEL_SHELL={shell}: stderr, hrun (left) and GNU");
+        assert_eq!((stdout(&h), h.status.code()), (stdout(&g), g.status.code()), "{args:?}");
         assert!(h.status.code() == Some(0) || stderr(&h).starts_with("parallel: Error: "), "{}", stderr(&h));
     }
     // hrun exec keeps its own words and usage status.
