@@ -42,3 +42,13 @@ pub fn warning(text: impl std::fmt::Display) {
     }
     eprintln!("hrun: warning: {text}");
 }
+
+/// A warning GNU parallel gives too: as `parallel`, GNU's line (`parallel: Warning: ...`),
+/// else hrun's (`hrun: warning: ...`).
+pub fn shared_warning(hrun: impl std::fmt::Display, gnu: impl std::fmt::Display) {
+    if GNU.load(Ordering::Relaxed) {
+        eprintln!("parallel: Warning: {gnu}");
+    } else {
+        eprintln!("hrun: warning: {hrun}");
+    }
+}

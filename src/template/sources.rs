@@ -178,6 +178,8 @@ struct RecordValues {
     watch: Option<RawFd>,
     n: u64,
     buf: Vec<u8>,
+    /// Values seen ending in CR, and not, until three of one kind (GNU's DOS-file warning).
+    crnl: Option<(u8, u8)>,
 }
 
 impl RecordValues {
@@ -201,7 +203,32 @@ impl RecordValues {
             watch,
             n: 0,
             buf: Vec::with_capacity(256),
+            // Only where values end at newlines: -d '\r\n' is the cure.
+            crnl: (delimiter == b"\n").then_some((0, 0)),
         })
+    }
+
+    /// As GNU parallel: when the first three values end in CR (a DOS text file) and none
+    /// without, says so once: the CR stays in each value.
+    fn look_for_crnl(&mut self) {
+        let Some((cr, nl)) = self.crnl.as_mut() else { return };
+        match self.buf.ends_with(b"\r") {
+            true => *cr += 1,
+            false => *nl += 1,
+        }
+        if *cr == 3 || *nl == 3 {
+            if *nl == 0 {
+                crate::messages::shared_warning(
+                    format!(
+                        "the first three values of {} end in CR-NL (a DOS text file?): each value keeps its CR; \
+                         give -d '\\r\\n' to split at CR-NL",
+                        self.name
+                    ),
+                    "The first three values end in CR-NL. Consider using -d \"\\r\\n\"",
+                );
+            }
+            self.crnl = None;
+        }
     }
 
     fn value_error(&self, why: String) -> SourceError {
@@ -229,6 +256,7 @@ impl Values for RecordValues {
         if self.buf.ends_with(&self.delimiter) {
             self.buf.truncate(self.buf.len() - self.delimiter.len());
         }
+        self.look_for_crnl();
         if let Some(i) = self.buf.iter().position(|&b| b == 0) {
             return Err(self.value_error(format!(
                 "contains a NUL byte (at byte {}), which no command can hold; use -0 if NUL separates the values",

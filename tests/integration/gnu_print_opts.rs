@@ -189,3 +189,37 @@ fn trim_and_workdir_errors_are_gnus_words() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--trim \"fj\": give n, l, r or lr"), "{}", stderr(&o));
 }
+
+/// GNU warns once when the first three values read from a file or standard input end in
+/// CR-NL (a DOS text file), unless -d is given, or a value among them ends in NL only.
+#[test]
+fn dos_line_ends_are_warned_about_as_gnu() {
+    if gnu_parallel().is_none() {
+        return;
+    }
+    let sb = Sandbox::new();
+    for (args, input) in [
+        (vec!["-k", "echo", "{}a"], &b"b\r\nc\r\nd\r\ne\r\nf\r\n"[..]),
+        (vec!["-k", "-d", "\\r\\n", "echo", "{}a"], &b"b\r\nc\r\nd\r\ne\r\nf\r\n"[..]),
+        (vec!["-k", "echo", "{}a"], &b"b\r\nc\nd\r\ne\r\nf\r\n"[..]),
+        (vec!["-k", "echo", "{}a"], &b"b\r\nc\r\n"[..]),
+    ] {
+        let (g, h) = gnu_and_ours(&sb, &args, input).unwrap();
+        assert_eq!(
+            (stdout(&h), stderr(&h)),
+            (stdout(&g), stderr(&g)),
+            "{args:?} {input:?}: hrun (left) and GNU"
+        );
+    }
+    let (_, h) = gnu_and_ours(&sb, &["echo", "{}"], b"a\r\nb\r\nc\r\n").unwrap();
+    assert_eq!(stderr(&h).matches("CR-NL").count(), 1, "once: {}", stderr(&h));
+    // hrun exec says it its way, naming the source.
+    sb.write("dos.txt", "a\r\nb\r\nc\r\nd\r\n");
+    let o = run(sb.exec().args(["echo", "{}", "::::", "dos.txt"]));
+    assert_status!(o, 0);
+    assert!(
+        stderr(&o).contains("hrun: warning: the first three values of dos.txt end in CR-NL"),
+        "{}",
+        stderr(&o)
+    );
+}
