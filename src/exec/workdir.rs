@@ -35,13 +35,13 @@ pub enum Workdir {
 }
 
 impl Workdir {
-    /// `--workdir DIR` as given; None for `.` (hrun's own directory). `home`: `$HOME`, for `...`.
+    /// `--workdir DIR` as given (`.`: hrun's own directory, where tasks get `$OLDPWD` as after
+    /// GNU's `cd .`). `home`: `$HOME`, for `...`.
     pub fn parse(dir: &str, home: Option<&Path>, host: &str) -> Result<Option<Workdir>, String> {
         match dir {
             "" => {
                 Err("--workdir needs a directory (`.`: the current one, `...`: a fresh one per job)".into())
             }
-            "." => Ok(None),
             "..." => {
                 let home = home.ok_or(
                     "--workdir ...: $HOME is not set (the fresh directories go in $HOME/.parallel/tmp)",
@@ -174,7 +174,9 @@ mod tests {
 
     #[test]
     fn dot_is_hruns_own_directory_and_empty_is_refused() {
-        assert!(Workdir::parse(".", None, "h").unwrap().is_none());
+        assert!(
+            matches!(Workdir::parse(".", None, "h").unwrap(), Some(Workdir::Fixed(ref d)) if d == Path::new("."))
+        );
         assert!(Workdir::parse("", None, "h").is_err());
         assert!(Workdir::parse("...", None, "h").unwrap_err().contains("HOME"));
     }

@@ -64,6 +64,8 @@ fn workdir_as_gnu() {
     let out = same_stdout(&sb, &["-k", "--workdir", "{}dir/", "pwd", ":::", "x", "y z"]);
     assert_eq!(out, format!("{}/xdir\n{}/y zdir\n", root.display(), root.display()));
     same_stdout(&sb, &["-k", "--wd", ".", "pwd", ":::", "1"]);
+    // GNU's `cd . && ...`: $OLDPWD is this directory too (it was unset in hrun's tasks).
+    same_stdout(&sb, &["-k", "--wd", ".", "echo $OLDPWD; echo $PWD", ":::", "1"]);
     // GNU's par_wd_dotdotdot: a directory named through a symlink is `pwd`'s as named, and
     // $OLDPWD is where the run started.
     std::fs::create_dir(sb.path("real")).unwrap();

@@ -87,7 +87,11 @@ impl Dispatcher<'_> {
             // As GNU's `cd DIR && ...`: the shell's $PWD is DIR as named (not its real path:
             // `pwd` in /bin says /bin), $OLDPWD the directory hrun started in.
             if let Some(here) = logical_cwd() {
-                if let Some(d) = std::path::Path::new(&here).join(&dir).to_str() {
+                let pwd = match dir.as_os_str() == "." {
+                    true => std::path::PathBuf::from(&here),
+                    false => std::path::Path::new(&here).join(&dir),
+                };
+                if let Some(d) = pwd.to_str() {
                     set_var(&mut program.env, "PWD", d);
                 }
                 set_var(&mut program.env, "OLDPWD", &here);
