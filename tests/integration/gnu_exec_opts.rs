@@ -472,3 +472,29 @@ fn halt_and_timeout_name_the_job_on_stderr_as_gnu() {
         parallel_matches(&sb, args, b"", &g);
     }
 }
+
+/// GNU's par_halt_one_job: with standard output and error in one pipe, the job's output comes
+/// before GNU's line about it (hrun's line went out as the job ended, before its output).
+#[test]
+fn the_halt_line_follows_the_jobs_output_as_gnu() {
+    let Some(gnu) = gnu_parallel() else { return };
+    let sb = Sandbox::new();
+    let link = as_parallel(&sb);
+    for (when, values) in [("now", "1 0 1"), ("soon", "0 1 0")] {
+        let line = |program: &str| {
+            format!("{program} -j1 --halt {when},fail=1 'echo {{#}};exit {{}}' ::: {values} 2>&1")
+        };
+        let theirs = format!("{} --will-cite", gnu.get_program().to_string_lossy());
+        let home = gnu.get_envs().find(|(k, _)| *k == "PARALLEL_HOME").and_then(|(_, v)| v).unwrap();
+        let g = run(Command::new("sh")
+            .current_dir(sb.root())
+            .env("PARALLEL_HOME", home)
+            .args(["-c", &line(&theirs)]));
+        let h = run(Command::new("sh")
+            .current_dir(sb.root())
+            .env("PARALLEL_HOME", sb.path("ph"))
+            .args(["-c", &line(&format!("{} --will-cite", link.display()))]));
+        assert_eq!(stdout(&h), stdout(&g), "--halt {when},fail=1 ::: {values}: hrun (left) and GNU");
+        assert!(stdout(&h).contains("parallel: This job failed:"), "{}", stdout(&h));
+    }
+}

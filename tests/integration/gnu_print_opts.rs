@@ -15,24 +15,15 @@ fn same(args: &[&str], stdin: &[u8]) -> Option<String> {
     Some(stdout(&h))
 }
 
-/// GNU parallel and hrun as `parallel` (a symlink in the sandbox) on the same words, in the
-/// sandbox's root: GNU's output, then hrun's.
+/// GNU parallel and hrun as `parallel` on the same words, in the sandbox's root: GNU's output,
+/// then hrun's.
 fn gnu_and_ours(
     sb: &Sandbox,
     args: &[&str],
     stdin: &[u8],
 ) -> Option<(std::process::Output, std::process::Output)> {
-    let gnu = gnu_parallel()?;
-    let link = sb.path("bin/parallel");
-    if !link.exists() {
-        std::fs::create_dir_all(sb.path("bin")).unwrap();
-        std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_hrun"), &link).unwrap();
-    }
-    let mut ours = Command::new(link);
-    ours.env("PARALLEL_HOME", sb.path("ph")).arg("--will-cite").args(args);
-    let mut theirs = Command::new(gnu.get_program());
-    theirs.args(gnu.get_args()).args(args);
-    Some((run_with(theirs, sb.root(), stdin), run_with(ours, sb.root(), stdin)))
+    let g = run_gnu(sb, args, stdin)?;
+    Some((g, run_as_parallel(sb, args, stdin)))
 }
 
 #[test]
@@ -176,7 +167,7 @@ fn trim_and_workdir_errors_are_gnus_words() {
     // A shell that is not there (GNU's par_testquote).
     for shell in ["no-such-shell", "/no/such/dir/sh"] {
         let args = ["echo", ":::", "x"];
-        let (mut g, mut h) = (gnu_parallel().unwrap(), Command::new(sb.path("bin/parallel")));
+        let (mut g, mut h) = (gnu_parallel().unwrap(), Command::new(as_parallel(&sb)));
         g.env("PARALLEL_SHELL", shell).args(args);
         h.env("PARALLEL_SHELL", shell).env("PARALLEL_HOME", sb.path("ph")).arg("--will-cite").args(args);
         let (g, h) = (run_with(g, sb.root(), b""), run_with(h, sb.root(), b""));

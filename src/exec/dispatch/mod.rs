@@ -174,9 +174,11 @@ impl Dispatcher<'_> {
                 }
                 Effect::Say(line) => eprintln!("hrun: {line}"),
                 Effect::Warn(line) => crate::messages::warning(line),
+                // After the output of the tasks that ended before: GNU's `This job failed:`
+                // follows the job's own output.
                 Effect::Tell { hrun, gnu } => match (crate::messages::gnu(), hrun, gnu) {
-                    (false, Some(line), _) => eprintln!("hrun: {line}"),
-                    (true, _, Some(line)) => eprintln!("{line}"),
+                    (false, Some(line), _) => self.output.say(format!("hrun: {line}")),
+                    (true, _, Some(line)) => self.output.say(line),
                     _ => {}
                 },
             }

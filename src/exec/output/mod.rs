@@ -155,6 +155,9 @@ enum Msg {
     /// `--line-buffer`: an attempt of task `seq` ended; the rest of its output is shown
     /// (`true`: not an attempt that is retried), and its files are given back.
     Ended(u64, Block, bool),
+    /// A line of hrun's own for standard error, after the output sent before it (GNU prints
+    /// `This job failed:` after the job's output).
+    Say(String),
 }
 
 /// Hands out per-task output files and delivers grouped output in task-end order.
@@ -601,6 +604,18 @@ impl Output {
         }
         // The writer only stops when `tx` is dropped, in `close`.
         let _ = tx.send(Msg::Done(seq, Some(Block { captured, recycle, tag, paint })));
+    }
+
+    /// `line` (and a newline) on standard error once the output sent so far is written.
+    pub fn say(&self, line: String) {
+        match &self.writer {
+            Some((tx, _)) => {
+                if let Err(mpsc::SendError(Msg::Say(line))) = tx.send(Msg::Say(line)) {
+                    eprintln!("{line}");
+                }
+            }
+            None => eprintln!("{line}"),
+        }
     }
 
     /// With a results table in a file, writes the row of `record` (a finished task) with its

@@ -91,6 +91,11 @@ pub(super) fn write_blocks(
                     write(record, block);
                 }
             }
+            Msg::Say(line) => sink.write(|_, err, open| {
+                if open.1 {
+                    open.1 = writeln!(err, "{line}").and_then(|()| err.flush()).is_ok();
+                }
+            }),
             Msg::Started(seq) if rows_ordered => rows.started(seq),
             Msg::Started(seq) => order.expected.push_back(seq),
             Msg::Done(_, None) if !ordered => {}
