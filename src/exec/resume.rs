@@ -675,12 +675,24 @@ B
         let own = log("tasks.shard-1-of-2.hrun.jsonl", "");
         let earlier = log("tasks.shard-2-of-3.hrun.jsonl", &rec(2, "b", Some(0), ""));
         let sibling = log("tasks.shard-2-of-2.hrun.jsonl", &rec(3, "c", Some(0), ""));
-        // std's file locks are `flock` on Linux, as hrun's.
+        // std's file locks are `flock` on Linux, as hrun's. A process another test of this
+        // binary starts at the wrong moment holds a copy of a lock's descriptor until it execs
+        // (the lock lives on a moment after this test drops it): wait that moment out.
         let flock = |p: &Path, exclusive: bool| {
             let f = std::fs::File::open(p).unwrap();
-            match exclusive {
-                true => f.try_lock().unwrap(),
-                false => f.try_lock_shared().unwrap(),
+            let until = std::time::Instant::now() + std::time::Duration::from_secs(5);
+            loop {
+                let got = match exclusive {
+                    true => f.try_lock(),
+                    false => f.try_lock_shared(),
+                };
+                match got {
+                    Ok(()) => break,
+                    Err(_) if std::time::Instant::now() < until => {
+                        std::thread::sleep(std::time::Duration::from_millis(5))
+                    }
+                    Err(e) => panic!("cannot lock {}: {e:?}", p.display()),
+                }
             }
             f
         };
