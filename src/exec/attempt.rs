@@ -232,9 +232,15 @@ impl Attempt {
         self.begin_ending(seq.first(cause), now, fx);
     }
 
-    /// Its `--timeout` passed: the sequence starts; it fails.
+    /// Its `--timeout` passed: the sequence starts; it fails. As `parallel`, GNU's warning
+    /// names the job now, as GNU's does when it kills it (before the job's output).
     pub fn time_out(&mut self, now: Instant, seq: &TermSeq, fx: &mut Effects) {
         self.cut = Some(Cut::TimedOut);
+        // Slot ids are the slots' places from 1 in every plan (`slots::plan_with`).
+        let job = self.task.command(self.slot + 1).into_owned();
+        let gnu =
+            format!("parallel: Warning: This job was killed because it timed out:\nparallel: Warning: {job}");
+        fx.push(super::effect::Effect::Tell { hrun: None, gnu: Some(gnu) });
         self.begin_ending(seq.first(libc::SIGTERM), now, fx);
     }
 

@@ -476,7 +476,7 @@ fn halt_and_timeout_name_the_job_on_stderr_as_gnu() {
 /// GNU's par_halt_one_job: with standard output and error in one pipe, the job's output comes
 /// before GNU's line about it (hrun's line went out as the job ended, before its output).
 #[test]
-fn the_halt_line_follows_the_jobs_output_as_gnu() {
+fn halt_and_timeout_lines_come_where_gnus_do() {
     let Some(gnu) = gnu_parallel() else { return };
     let sb = Sandbox::new();
     let link = as_parallel(&sb);
@@ -497,4 +497,20 @@ fn the_halt_line_follows_the_jobs_output_as_gnu() {
         assert_eq!(stdout(&h), stdout(&g), "--halt {when},fail=1 ::: {values}: hrun (left) and GNU");
         assert!(stdout(&h).contains("parallel: This job failed:"), "{}", stdout(&h));
     }
+    // GNU's par_children_receive_sig: the timeout's warning comes when the job is killed,
+    // before what the job prints as it dies (-u: its output as it comes).
+    let job = r#"'trap "echo got TERM {}; exit 1" TERM; sleep 2 & wait'"#;
+    let line = |program: &str| format!("{program} -u --timeout 0.5 {job} ::: 1 2>&1");
+    let theirs = format!("{} --will-cite", gnu.get_program().to_string_lossy());
+    let home = gnu.get_envs().find(|(k, _)| *k == "PARALLEL_HOME").and_then(|(_, v)| v).unwrap();
+    let g = run(Command::new("sh")
+        .current_dir(sb.root())
+        .env("PARALLEL_HOME", home)
+        .args(["-c", &line(&theirs)]));
+    let h = run(Command::new("sh")
+        .current_dir(sb.root())
+        .env("PARALLEL_HOME", sb.path("ph"))
+        .args(["-c", &line(&format!("{} --will-cite", link.display()))]));
+    assert_eq!(stdout(&h), stdout(&g), "--timeout -u: hrun (left) and GNU");
+    assert!(stdout(&h).ends_with("got TERM 1\n"), "{}", stdout(&h));
 }

@@ -165,13 +165,6 @@ impl Dispatcher<'_> {
             Some(Cut::Lost) => Disposition::Lost,
             _ => Disposition::of(succeeded, cancelled, attempt.number, self.policy.retries, st.stopped()),
         };
-        if timed_out {
-            let job = attempt.task.command(self.plan.slots[slot].id.0).into_owned();
-            let gnu = format!(
-                "parallel: Warning: This job was killed because it timed out:\nparallel: Warning: {job}"
-            );
-            st.fx.push(crate::exec::effect::Effect::Tell { hrun: None, gnu: Some(gnu) });
-        }
         let (start_wall, number) = (attempt.start_wall, attempt.number);
         let (task, cpu_s) = self.write_attempt(st, attempt, reaped, ended, wall_s, fate, &leaked)?;
         if let Some(w) = self.workdir {
