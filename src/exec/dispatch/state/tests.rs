@@ -215,6 +215,47 @@ fn halt_soon_lets_the_running_tasks_finish() {
 }
 
 #[test]
+fn halt_soon_names_each_counted_job_as_gnu_and_how_many_still_run() {
+    let halt: Halt = "soon,fail=2".parse().unwrap();
+    let mut st = state(3);
+    run(&mut st, 0, 1);
+    run(&mut st, 1, 2);
+    let gnu = |fx: Vec<Effect>| -> Vec<String> {
+        fx.into_iter()
+            .filter_map(|e| match e {
+                Effect::Tell { gnu, .. } => gnu,
+                _ => None,
+            })
+            .collect()
+    };
+    // A failure before the rule fires is named; a success it does not count is not.
+    st.tally.failed = 1;
+    st.check_halt(Ended::Exited(1), &halt, 0, &seq(), || "job a".into());
+    assert_eq!(gnu(st.fx.take()), ["parallel: This job failed:\njob a"]);
+    st.check_halt(Ended::Exited(0), &halt, 0, &seq(), || unreachable!("not named"));
+    assert!(st.fx.take().is_empty());
+    // The second fires it: named, then the jobs still running.
+    st.tally.failed = 2;
+    st.check_halt(Ended::Exited(1), &halt, 0, &seq(), || "job b".into());
+    let fx = st.fx.take();
+    assert!(said(&fx).contains("--halt soon,fail=2 reached"), "{}", said(&fx));
+    assert_eq!(
+        gnu(fx),
+        ["parallel: This job failed:\njob b\nparallel: Starting no more jobs. Waiting for 2 jobs to finish."]
+    );
+    // After it fired: GNU's lines for each failure, hrun's line not again.
+    st.by_pid.remove(&1000);
+    st.tally.failed = 3;
+    st.check_halt(Ended::Signaled(9), &halt, 0, &seq(), || "job c".into());
+    let fx = st.fx.take();
+    assert!(said(&fx).is_empty(), "{}", said(&fx));
+    assert_eq!(
+        gnu(fx),
+        ["parallel: This job failed:\njob c\nparallel: Starting no more jobs. Waiting for 1 jobs to finish."]
+    );
+}
+
+#[test]
 fn the_deadline_with_tasks_running_stops_them_for_resume_and_keeps_an_earlier_reason() {
     let mut st = state(2);
     run(&mut st, 0, 1);
