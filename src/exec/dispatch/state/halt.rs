@@ -1,6 +1,7 @@
 //! `--halt`: when a finished task makes its rule fire, nothing new starts, and with `now` the
 //! running tasks are stopped.
 
+use super::super::super::attempt::SlotState;
 use super::super::super::effect::Effect;
 use super::super::super::halt::{Halt, When, Why};
 use super::super::super::term_seq::TermSeq;
@@ -41,13 +42,14 @@ impl RunState {
         };
         let fired = halt.check(&self.tally, status, total);
         let mut gnu = named.map(|how| format!("parallel: This job {how}:\n{}", job()));
-        // A job the rule does not count leaves GNU's lines out altogether.
+        // A job the rule does not count leaves GNU's lines out altogether. GNU counts the jobs
+        // it started and has not reaped: a slot's task whose pid is yet to come is one.
+        let running = self.slots.iter().filter(|s| !matches!(s, SlotState::Free)).count();
         if let Some((When::Soon, _)) = fired
             && named.is_some()
-            && !self.by_pid.is_empty()
+            && running > 0
         {
-            let waiting =
-                format!("parallel: Starting no more jobs. Waiting for {} jobs to finish.", self.by_pid.len());
+            let waiting = format!("parallel: Starting no more jobs. Waiting for {running} jobs to finish.");
             gnu = Some(gnu.map_or(waiting.clone(), |g| format!("{g}\n{waiting}")));
         }
         let Some((when, exit)) = fired.filter(|_| !halted_soon) else {

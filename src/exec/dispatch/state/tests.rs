@@ -244,7 +244,7 @@ fn halt_soon_names_each_counted_job_as_gnu_and_how_many_still_run() {
         ["parallel: This job failed:\njob b\nparallel: Starting no more jobs. Waiting for 2 jobs to finish."]
     );
     // After it fired: GNU's lines for each failure, hrun's line not again.
-    st.by_pid.remove(&1000);
+    st.slots[0] = SlotState::Free;
     st.tally.failed = 3;
     st.check_halt(Ended::Signaled(9), &halt, 0, &seq(), || "job c".into());
     let fx = st.fx.take();
