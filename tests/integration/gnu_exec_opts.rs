@@ -484,37 +484,28 @@ fn halt_and_timeout_lines_come_where_gnus_do() {
     let Some(gnu) = gnu_parallel() else { return };
     let sb = Sandbox::new();
     let link = as_parallel(&sb);
-    for (when, values) in [("now", "1 0 1"), ("soon", "0 1 0")] {
-        let line = |program: &str| {
-            format!("{program} -j1 --halt {when},fail=1 'echo {{#}};exit {{}}' ::: {values} 2>&1")
-        };
+    // GNU and hrun as `parallel` each run by `sh -c LINE 2>&1` (LINE made for each program):
+    // their one merged stream.
+    let merged = |line: &dyn Fn(&str) -> String| {
         let theirs = format!("{} --will-cite", gnu.get_program().to_string_lossy());
         let home = gnu.get_envs().find(|(k, _)| *k == "PARALLEL_HOME").and_then(|(_, v)| v).unwrap();
-        let g = run(Command::new("sh")
-            .current_dir(sb.root())
-            .env("PARALLEL_HOME", home)
-            .args(["-c", &line(&theirs)]));
-        let h = run(Command::new("sh")
-            .current_dir(sb.root())
-            .env("PARALLEL_HOME", sb.path("ph"))
-            .args(["-c", &line(&format!("{} --will-cite", link.display()))]));
-        assert_eq!(stdout(&h), stdout(&g), "--halt {when},fail=1 ::: {values}: hrun (left) and GNU");
-        assert!(stdout(&h).contains("parallel: This job failed:"), "{}", stdout(&h));
+        let sh = |program: &str, home: &std::ffi::OsStr| {
+            stdout(&run(Command::new("sh")
+                .current_dir(sb.root())
+                .env("PARALLEL_HOME", home)
+                .args(["-c", &format!("{} 2>&1", line(program))])))
+        };
+        (sh(&theirs, home), sh(&format!("{} --will-cite", link.display()), sb.path("ph").as_os_str()))
+    };
+    for (when, values) in [("now", "1 0 1"), ("soon", "0 1 0")] {
+        let (g, h) = merged(&|p| format!("{p} -j1 --halt {when},fail=1 'echo {{#}};exit {{}}' ::: {values}"));
+        assert_eq!(h, g, "--halt {when},fail=1 ::: {values}: hrun (left) and GNU");
+        assert!(h.contains("parallel: This job failed:"), "{h}");
     }
     // GNU's par_children_receive_sig: the timeout's warning comes when the job is killed,
     // before what the job prints as it dies (-u: its output as it comes).
     let job = r#"'trap "echo got TERM {}; exit 1" TERM; sleep 2 & wait'"#;
-    let line = |program: &str| format!("{program} -u --timeout 0.5 {job} ::: 1 2>&1");
-    let theirs = format!("{} --will-cite", gnu.get_program().to_string_lossy());
-    let home = gnu.get_envs().find(|(k, _)| *k == "PARALLEL_HOME").and_then(|(_, v)| v).unwrap();
-    let g = run(Command::new("sh")
-        .current_dir(sb.root())
-        .env("PARALLEL_HOME", home)
-        .args(["-c", &line(&theirs)]));
-    let h = run(Command::new("sh")
-        .current_dir(sb.root())
-        .env("PARALLEL_HOME", sb.path("ph"))
-        .args(["-c", &line(&format!("{} --will-cite", link.display()))]));
-    assert_eq!(stdout(&h), stdout(&g), "--timeout -u: hrun (left) and GNU");
-    assert!(stdout(&h).ends_with("got TERM 1\n"), "{}", stdout(&h));
+    let (g, h) = merged(&|p| format!("{p} -u --timeout 0.5 {job} ::: 1"));
+    assert_eq!(h, g, "--timeout -u: hrun (left) and GNU");
+    assert!(h.ends_with("got TERM 1\n"), "{h}");
 }
