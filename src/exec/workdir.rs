@@ -130,20 +130,18 @@ impl Drop for Workdir {
 /// `mkdir -p dir`, and it must be a directory hrun can enter. As `parallel`, one that cannot
 /// be made is said as GNU says it (it makes the directory too, and then cannot enter it).
 fn make(dir: &Path) -> Result<()> {
-    if crate::messages::gnu() {
-        let made = std::fs::create_dir_all(dir);
-        if !dir.is_dir() {
-            // GNU's words, with the error its `-x` test leaves (the stat's, else the mkdir's).
-            let why = match (std::fs::metadata(dir), made) {
-                (Err(e), _) | (Ok(_), Err(e)) => e,
-                (Ok(_), Ok(())) => std::io::Error::from_raw_os_error(libc::ENOTDIR),
-            };
-            let why = why.to_string();
-            let why = why.split(" (os error").next().unwrap_or_default();
-            anyhow::bail!("{}{}: {why}", crate::exit::CANNOT_CHDIR, dir.display());
-        }
+    let made = std::fs::create_dir_all(dir);
+    if crate::messages::gnu() && !dir.is_dir() {
+        // GNU's words, with the error its `-x` test leaves (the stat's, else the mkdir's).
+        let why = match (std::fs::metadata(dir), made) {
+            (Err(e), _) | (Ok(_), Err(e)) => e,
+            (Ok(_), Ok(())) => std::io::Error::from_raw_os_error(libc::ENOTDIR),
+        };
+        let why = why.to_string();
+        let why = why.split(" (os error").next().unwrap_or_default();
+        anyhow::bail!("{}{}: {why}", crate::exit::CANNOT_CHDIR, dir.display());
     }
-    std::fs::create_dir_all(dir).with_context(|| {
+    made.with_context(|| {
         format!("--workdir: cannot make directory {}", crate::text::printable(&dir.display().to_string()))
     })?;
     let meta = std::fs::metadata(dir).with_context(|| {

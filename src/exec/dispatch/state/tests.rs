@@ -75,6 +75,16 @@ fn said(fx: &[Effect]) -> String {
         .join("\n")
 }
 
+/// The lines said in GNU's words (as `parallel`).
+fn gnu(fx: Vec<Effect>) -> Vec<String> {
+    fx.into_iter()
+        .filter_map(|e| match e {
+            Effect::Tell { gnu, .. } => gnu,
+            _ => None,
+        })
+        .collect()
+}
+
 fn running(st: &RunState, slot: usize) -> &Attempt {
     match &st.slots[slot] {
         SlotState::Running(r) => r,
@@ -220,14 +230,6 @@ fn halt_soon_names_each_counted_job_as_gnu_and_how_many_still_run() {
     let mut st = state(3);
     run(&mut st, 0, 1);
     run(&mut st, 1, 2);
-    let gnu = |fx: Vec<Effect>| -> Vec<String> {
-        fx.into_iter()
-            .filter_map(|e| match e {
-                Effect::Tell { gnu, .. } => gnu,
-                _ => None,
-            })
-            .collect()
-    };
     // A failure before the rule fires is named; a success it does not count is not.
     st.tally.failed = 1;
     st.check_halt(Ended::Exited(1), &halt, 0, &seq(), || "job a".into());
